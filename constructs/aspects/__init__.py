@@ -1,0 +1,1 @@
+"""Cross-cutting rules applied to whole stacks as CDKTF Aspects (tags, naming, security checks)."""

@@ -1,0 +1,27 @@
+"""Required tags on every taggable azurerm resource, merged with the resource's own tags."""
+from __future__ import annotations
+
+from typing import Mapping
+
+import jsii
+from cdktf import IAspect, TerraformResource
+from constructs import IConstruct
+
+
+@jsii.implements(IAspect)
+class RequiredTags:
+    """Adds `tags` to every azurerm resource that has a tags argument.
+
+    Resource-specific tags are kept; the required keys (environment, owner, ...) win on conflict so
+    no construct can mislabel its environment or cost centre.
+    """
+
+    def __init__(self, tags: Mapping[str, str]) -> None:
+        self._tags = dict(sorted(tags.items()))
+
+    def visit(self, node: IConstruct) -> None:
+        if not isinstance(node, TerraformResource):
+            return
+        if not node.terraform_resource_type.startswith("azurerm_") or not hasattr(node, "tags_input"):
+            return
+        node.tags = {**(node.tags_input or {}), **self._tags}  # type: ignore[attr-defined]

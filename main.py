@@ -1,0 +1,25 @@
+#!/usr/bin/env python
+"""Synthesize every stack into cdktf.out/ (`python main.py`, or `cdktf synth` which runs this)."""
+from __future__ import annotations
+
+import sys
+
+from tools.jsii_runtime import use_project_node
+
+
+def main() -> int:
+    use_project_node()
+    from config.loader import ConfigError  # after use_project_node: importing cdktf starts jsii
+
+    try:
+        from stacks.app import build_app
+
+        build_app().synth()
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,30 @@
+"""The whole app: a bootstrap stack, then an infrastructure and a cluster stack per environment."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from cdktf import App
+
+from config.loader import load_all
+from config.schema import EnvironmentConfig
+from stacks.bootstrap import BootstrapStack
+from stacks.cluster import ClusterStack
+from stacks.infrastructure import InfrastructureStack
+
+BOOTSTRAP_STACK = "bootstrap"
+
+
+def stack_names(environment: str) -> tuple[str, str]:
+    return f"{environment}-infra", f"{environment}-cluster"
+
+
+def build_app(outdir: str | Path | None = None, environments: list[EnvironmentConfig] | None = None) -> App:
+    """Without `outdir`, cdktf uses $CDKTF_OUTDIR (set by the cdktf CLI) or cdktf.out/."""
+    environments = load_all() if environments is None else environments
+    app = App(outdir=str(outdir)) if outdir else App()
+    BootstrapStack(app, BOOTSTRAP_STACK, environments=environments)
+    for config in environments:
+        infra_name, cluster_name = stack_names(config.name)
+        infra = InfrastructureStack(app, infra_name, config=config)
+        ClusterStack(app, cluster_name, config=config, aks=infra.aks)
+    return app

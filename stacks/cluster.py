@@ -1,0 +1,43 @@
+"""In-cluster resources of one environment (kubernetes provider only).
+
+The provider is configured from the infrastructure stack's AKS attributes; CDKTF turns those into
+outputs there and a terraform_remote_state read here, so the infrastructure stack must be applied
+first. It authenticates through kubelogin (local accounts are disabled on AKS).
+"""
+from __future__ import annotations
+
+from cdktf import Fn, TerraformStack
+from cdktf_cdktf_provider_kubernetes.provider import KubernetesProvider, KubernetesProviderExec
+from constructs import Construct
+
+from config.schema import EnvironmentConfig
+from constructs.cluster import AksCluster
+from stacks.common import use_remote_state
+
+# Entra ID application every AKS cluster with managed Entra integration accepts tokens for.
+AKS_ENTRA_SERVER_APP_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
+
+
+class ClusterStack(TerraformStack):
+    def __init__(self, scope: Construct, id: str, *, config: EnvironmentConfig, aks: AksCluster) -> None:
+        super().__init__(scope, id)
+        use_remote_state(self, config)
+        KubernetesProvider(
+            self,
+            "kubernetes",
+            host=aks.host,
+            cluster_ca_certificate=Fn.base64decode(aks.cluster_ca_certificate),
+            exec=[
+                KubernetesProviderExec(
+                    api_version="client.authentication.k8s.io/v1beta1",
+                    command="kubelogin",
+                    args=[
+                        "get-token",
+                        "--login",
+                        config.cluster_access.kubelogin_login,
+                        "--server-id",
+                        AKS_ENTRA_SERVER_APP_ID,
+                    ],
+                )
+            ],
+        )

@@ -1,0 +1,52 @@
+"""What every environment stack shares: the azurerm provider, the remote backend and the Aspects."""
+from __future__ import annotations
+
+from cdktf import Aspects, AzurermBackend, TerraformStack
+from cdktf_cdktf_provider_azurerm.provider import AzurermProvider, AzurermProviderFeatures
+
+from config.schema import EnvironmentConfig
+from constructs.aspects.naming_rules import AzureNamingRules
+from constructs.aspects.tagging import RequiredTags
+
+
+def required_tags(config: EnvironmentConfig) -> dict[str, str]:
+    return {
+        "environment": config.name,
+        "owner": config.tags.owner,
+        "cost-center": config.tags.cost_center,
+        "data-classification": config.tags.data_classification,
+        "managed-by": "terraform-cdktf",
+    }
+
+
+def use_remote_state(stack: TerraformStack, config: EnvironmentConfig) -> AzurermBackend:
+    """State per stack (its own key) in the environment's own storage account, with Entra ID auth."""
+    backend = config.state_backend
+    return AzurermBackend(
+        stack,
+        resource_group_name=backend.resource_group_name,
+        storage_account_name=backend.storage_account_name,
+        container_name=backend.container_name,
+        key=f"{stack.node.id}.tfstate",
+        subscription_id=config.subscription_id,
+        tenant_id=config.tenant_id,
+        use_azuread_auth=True,
+    )
+
+
+def azurerm_provider(stack: TerraformStack, config: EnvironmentConfig, *, alias: str | None = None) -> AzurermProvider:
+    return AzurermProvider(
+        stack,
+        f"azurerm-{alias}" if alias else "azurerm",
+        alias=alias,
+        subscription_id=config.subscription_id,
+        tenant_id=config.tenant_id,
+        storage_use_azuread=True,  # storage accounts have shared keys disabled
+        features=[AzurermProviderFeatures()],
+    )
+
+
+def apply_environment_aspects(stack: TerraformStack, config: EnvironmentConfig) -> None:
+    """The cross-cutting rules, added once per stack, in this order."""
+    Aspects.of(stack).add(RequiredTags(required_tags(config)))
+    Aspects.of(stack).add(AzureNamingRules())

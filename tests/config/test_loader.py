@@ -1,0 +1,129 @@
+"""Config files load, and bad input ends in a ConfigError naming the file, key, value and rule."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from config.loader import ENVIRONMENTS, ConfigError, load_environment, override_variable, parse_environment
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+STAGING = Path("config/staging.toml")
+
+
+def test_every_environment_file_is_valid(environment: str) -> None:
+    config = load_environment(environment)
+    assert config.name == environment
+
+
+def test_environments_use_separate_subscriptions_and_state_accounts() -> None:
+    staging, production = (load_environment(name) for name in ENVIRONMENTS)
+    assert staging.subscription_id != production.subscription_id
+    assert staging.state_backend.storage_account_name != production.state_backend.storage_account_name
+
+
+def test_subscription_can_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    guid = "12345678-1234-1234-1234-123456789abc"
+    monkeypatch.setenv(override_variable("staging", "subscription_id"), guid)
+    assert load_environment("staging").subscription_id == guid
+
+
+def set_key(data: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    for part in parents:
+        data = data[part]
+    if value is DELETE:
+        del data[leaf]
+    else:
+        data[leaf] = value
+
+
+DELETE = object()
+
+BAD_INPUTS = [
+    # (key, bad value, words the message must contain)
+    ("name", "prod", "'staging' or 'production'"),
+    ("location", "mars-north", "Input should be"),
+    ("paired_location", "eastus", "must differ from location"),
+    ("subscription_id", "not-a-guid", "GUID"),
+    ("tenant_id", 42, "valid string"),
+    ("short_name", "STAGING", "pattern"),
+    ("unique_suffix", "x", "pattern"),
+    ("tags.owner", "nobody", "pattern"),
+    ("tags.data_classification", "secret", "'public', 'internal', 'confidential' or 'restricted'"),
+    ("tags.cost_center", DELETE, "required key is missing"),
+    ("state_backend.storage_account_name", "Has-Capitals", "pattern"),
+    ("state_backend.replication", "LRS", "'GZRS' or 'RAGZRS'"),
+    ("state_backend.allowed_ip_ranges", ["10.0.0.1/8"], "no host bits"),
+    ("state_backend.unknown_setting", True, "unknown key"),
+    ("aks.system_pool.node_count", 2, "greater than or equal to 3"),
+    ("aks.system_pool.node_count", "3", "valid integer"),
+    ("aks.admin_group_object_ids", [], "at least 1"),
+    ("aks.admin_group_object_ids", ["not-a-guid"], "GUID"),
+    ("aks.sku_tier", "Gold", "'Free', 'Standard' or 'Premium'"),
+    ("cluster_access.kubelogin_login", "devicecode", "'azurecli', 'workloadidentity' or 'msi'"),
+]
+
+
+@pytest.mark.parametrize(("key", "value", "expected"), BAD_INPUTS, ids=[f"{k}={v!r}" for k, v, _ in BAD_INPUTS])
+def test_bad_value_is_reported_with_file_key_and_rule(
+    raw_config: Callable[[str], dict[str, Any]], key: str, value: Any, expected: str
+) -> None:
+    data = raw_config("staging")
+    set_key(data, key, value)
+    with pytest.raises(ConfigError) as error:
+        parse_environment(data, STAGING)
+    message = str(error.value)
+    assert message.startswith(f"{STAGING}: invalid configuration")
+    assert f"  - {key}" in message
+    assert expected in message
+    if value is not DELETE and key != "state_backend.unknown_setting":
+        shown = value[0] if isinstance(value, list) and value else value
+        assert repr(tuple(shown) if isinstance(shown, list) else shown) in message
+
+
+def test_all_problems_are_reported_at_once(raw_config: Callable[[str], dict[str, Any]]) -> None:
+    data = raw_config("production")
+    data["location"] = "nowhere"
+    data["tags"]["owner"] = "x"
+    with pytest.raises(ConfigError, match=r"\(2 problems\)"):
+        parse_environment(data, STAGING)
+
+
+def test_unknown_environment_names_the_allowed_ones() -> None:
+    with pytest.raises(ConfigError, match="allowed: staging, production"):
+        load_environment("dev")
+
+
+def test_file_name_and_environment_name_must_agree(tmp_path: Path) -> None:
+    (tmp_path / "staging.toml").write_text((PROJECT_ROOT / "config/production.toml").read_text())
+    with pytest.raises(ConfigError, match="must be 'staging'"):
+        load_environment("staging", tmp_path)
+
+
+def test_missing_and_malformed_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="file not found"):
+        load_environment("staging", tmp_path)
+    (tmp_path / "staging.toml").write_text("name = [unclosed")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_environment("staging", tmp_path)
+
+
+def test_main_exits_non_zero_without_traceback_on_bad_config(tmp_path: Path) -> None:
+    for environment in ENVIRONMENTS:
+        text = (PROJECT_ROOT / f"config/{environment}.toml").read_text()
+        (tmp_path / f"{environment}.toml").write_text(text.replace('location = "eastus"', 'location = "atlantis"'))
+    result = subprocess.run(
+        [sys.executable, "main.py"],
+        cwd=PROJECT_ROOT,
+        env={"ERP_CONFIG_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert f"{tmp_path}/staging.toml" in result.stderr and "location: 'atlantis'" in result.stderr

@@ -1,0 +1,61 @@
+"""Shared fixtures: the whole app is synthesized once per test session and read back as JSON."""
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from tools.jsii_runtime import use_project_node
+
+use_project_node()  # before the first cdktf import starts the jsii kernel
+
+from config.loader import CONFIG_DIR, ENVIRONMENTS  # noqa: E402
+
+StackJson = dict[str, Any]
+
+
+@pytest.fixture(scope="session")
+def synth_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from stacks.app import build_app
+
+    outdir = tmp_path_factory.mktemp("cdktf.out")
+    build_app(outdir=outdir).synth()
+    return outdir
+
+
+@pytest.fixture(scope="session")
+def stacks(synth_dir: Path) -> dict[str, StackJson]:
+    """Every synthesized stack's cdk.tf.json, by stack name."""
+    return {
+        path.parent.name: json.loads(path.read_text())
+        for path in sorted((synth_dir / "stacks").glob("*/cdk.tf.json"))
+    }
+
+
+def resources_of(stack: StackJson, resource_type: str) -> dict[str, dict[str, Any]]:
+    """All resources of one type in a synthesized stack (empty dict when there are none)."""
+    return stack.get("resource", {}).get(resource_type, {})
+
+
+def only_resource(stack: StackJson, resource_type: str) -> dict[str, Any]:
+    found = resources_of(stack, resource_type)
+    assert len(found) == 1, f"expected exactly one {resource_type}, found {sorted(found)}"
+    return next(iter(found.values()))
+
+
+@pytest.fixture
+def raw_config() -> Callable[[str], dict[str, Any]]:
+    """A fresh, mutable copy of an environment's TOML data, for bad-input tests."""
+
+    def load(environment: str) -> dict[str, Any]:
+        return tomllib.loads((CONFIG_DIR / f"{environment}.toml").read_text())
+
+    return load
+
+
+@pytest.fixture(params=ENVIRONMENTS)
+def environment(request: pytest.FixtureRequest) -> str:
+    return request.param

@@ -1,0 +1,84 @@
+"""Properties of the whole synthesized app: stacks, backends, providers, tags."""
+from __future__ import annotations
+
+from typing import Any
+
+from config.loader import ENVIRONMENTS, load_environment
+from stacks.app import BOOTSTRAP_STACK, stack_names
+from tests.conftest import StackJson
+
+ENVIRONMENT_STACKS = [name for environment in ENVIRONMENTS for name in stack_names(environment)]
+
+
+def test_bootstrap_and_two_stacks_per_environment(stacks: dict[str, StackJson]) -> None:
+    assert sorted(stacks) == sorted([BOOTSTRAP_STACK, *ENVIRONMENT_STACKS])
+    assert all(name.startswith(("staging-", "production-")) for name in ENVIRONMENT_STACKS)
+
+
+def test_every_environment_stack_has_its_own_azure_ad_backend(stacks: dict[str, StackJson]) -> None:
+    keys = set()
+    for name in ENVIRONMENT_STACKS:
+        environment = name.split("-")[0]
+        expected = load_environment(environment).state_backend
+        backend = stacks[name]["terraform"]["backend"]
+        assert list(backend) == ["azurerm"], f"{name} must use the azurerm backend, has {list(backend)}"
+        settings = backend["azurerm"]
+        assert settings["use_azuread_auth"] is True
+        assert settings["storage_account_name"] == expected.storage_account_name
+        assert settings["key"] == f"{name}.tfstate"
+        assert "access_key" not in settings and "sas_token" not in settings
+        keys.add((settings["storage_account_name"], settings["key"]))
+    assert len(keys) == len(ENVIRONMENT_STACKS)
+
+
+def test_state_of_each_environment_lives_in_its_own_subscription(stacks: dict[str, StackJson]) -> None:
+    for environment in ENVIRONMENTS:
+        subscription = load_environment(environment).subscription_id
+        for name in stack_names(environment):
+            assert stacks[name]["terraform"]["backend"]["azurerm"]["subscription_id"] == subscription
+
+
+def test_bootstrap_keeps_local_state(stacks: dict[str, StackJson]) -> None:
+    assert list(stacks[BOOTSTRAP_STACK]["terraform"]["backend"]) == ["local"]
+
+
+def test_infrastructure_stacks_use_only_azurerm_and_cluster_stacks_only_kubernetes(stacks: dict[str, StackJson]) -> None:
+    for environment in ENVIRONMENTS:
+        infra, cluster = stack_names(environment)
+        assert set(stacks[infra]["terraform"]["required_providers"]) == {"azurerm"}
+        assert set(stacks[cluster]["terraform"]["required_providers"]) == {"kubernetes"}
+        assert all(kind.startswith("kubernetes_") for kind in stacks[cluster].get("resource", {}))
+
+
+def test_cluster_provider_comes_from_infra_remote_state_and_kubelogin(stacks: dict[str, StackJson]) -> None:
+    for environment in ENVIRONMENTS:
+        infra, cluster = stack_names(environment)
+        (provider,) = stacks[cluster]["provider"]["kubernetes"]
+        remote = stacks[cluster]["data"]["terraform_remote_state"]
+        (reference,) = remote.values()
+        assert reference["config"]["key"] == f"{infra}.tfstate"
+        assert "data.terraform_remote_state." in provider["host"]
+        assert provider["exec"][0]["command"] == "kubelogin"
+        assert not {"client_key", "client_certificate", "token", "password", "config_path"} & set(provider)
+
+
+def taggable_resources(stack: StackJson) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (kind, name, body)
+        for kind, by_name in stack.get("resource", {}).items()
+        if kind.startswith("azurerm_")
+        for name, body in by_name.items()
+        if "tags" in body
+    ]
+
+
+def test_every_taggable_resource_has_the_required_tags(stacks: dict[str, StackJson]) -> None:
+    required = {"environment", "owner", "cost-center", "data-classification", "managed-by"}
+    checked = 0
+    for stack_name, stack in stacks.items():
+        for kind, name, body in taggable_resources(stack):
+            assert required <= set(body["tags"]), f"{stack_name} {kind}.{name} lacks {required - set(body['tags'])}"
+            if stack_name != BOOTSTRAP_STACK:
+                assert body["tags"]["environment"] == stack_name.split("-")[0]
+            checked += 1
+    assert checked > 0

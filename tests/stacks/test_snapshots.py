@@ -1,0 +1,22 @@
+"""Whole-stack snapshots: they catch unintended changes the targeted tests do not look at.
+
+After an intended change, review the diff and update with `scripts/test --snapshot-update`.
+"""
+from __future__ import annotations
+
+import pytest
+from syrupy.extensions.json import JSONSnapshotExtension
+
+from stacks.app import BOOTSTRAP_STACK, stack_names
+
+ALL_STACKS = [BOOTSTRAP_STACK, *stack_names("staging"), *stack_names("production")]
+
+
+@pytest.fixture
+def snapshot_json(snapshot):
+    return snapshot.use_extension(JSONSnapshotExtension)
+
+
+@pytest.mark.parametrize("stack_name", ALL_STACKS)
+def test_stack_matches_snapshot(stacks, snapshot_json, stack_name: str) -> None:
+    assert stacks[stack_name] == snapshot_json
