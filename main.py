@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import sys
 
+from tools import fast_import
 from tools.jsii_runtime import use_project_node
 
 
 def main() -> int:
     use_project_node()
+    fast_import.enable(single_synth=True)  # before the first cdktf import (README "Performance")
     from config.loader import ConfigError  # after use_project_node: importing cdktf starts jsii
 
     try:
@@ -22,4 +24,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    fast_import.exit_process(main())

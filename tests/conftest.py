@@ -8,9 +8,11 @@ from typing import Any, Callable
 
 import pytest
 
+from tools import fast_import
 from tools.jsii_runtime import use_project_node
 
 use_project_node()  # before the first cdktf import starts the jsii kernel
+fast_import.enable()  # provider submodules imported on first use (README "Performance")
 
 from config.loader import CONFIG_DIR, ENVIRONMENTS  # noqa: E402
 

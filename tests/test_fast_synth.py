@@ -1,0 +1,260 @@
+"""The fast synth path (tools/fast_import.py) changes how the providers load, never what synth writes.
+
+Three synths of the real app in fresh processes — fast, forced ordinary (ERP_SYNTH_ORDINARY=1) and a
+fallback (an installed provider version that differs from the pinned one) — must write byte-identical
+files; the fast one must import only the submodules it uses and write nothing into site-packages.
+The in-process tests run in this pytest process, which tests/conftest.py puts on the fast path.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import sysconfig
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tools import fast_import
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SITE_PACKAGES = Path(sysconfig.get_paths()["purelib"])
+AZURERM, KUBERNETES = fast_import.PROVIDERS
+WARNING = "warning: fast synth off"
+
+# Runs main.py as `python main.py` would, and records at exit which provider modules were imported.
+RUN_MAIN_AND_RECORD_IMPORTS = """
+import atexit, json, runpy, sys
+record = sys.argv[1]
+def write_record():
+    with open(record, "w") as out:
+        json.dump([name for name in sys.modules if name.startswith("cdktf_cdktf_provider_")], out)
+atexit.register(write_record)
+sys.argv = ["main.py"]
+runpy.run_path("main.py", run_name="__main__")
+"""
+
+
+@dataclass(frozen=True)
+class Synth:
+    files: dict[str, bytes]
+    stderr: str
+    provider_modules: list[str]
+
+    def submodules_of(self, provider: fast_import.PinnedProvider) -> set[str]:
+        prefix = provider.package + "."
+        return {name for name in self.provider_modules if name.startswith(prefix) and name.count(".") == 1}
+
+
+def synth(workdir: Path, **env: str) -> Synth:
+    outdir, record = workdir / "out", workdir / "imports.json"
+    base_env = {name: value for name, value in os.environ.items() if name != fast_import.FORCE_ORDINARY_ENV}
+    result = subprocess.run(
+        [sys.executable, "-c", RUN_MAIN_AND_RECORD_IMPORTS, str(record)],
+        cwd=PROJECT_ROOT,
+        env={**base_env, "CDKTF_OUTDIR": str(outdir), **env},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stderr
+    files = {str(p.relative_to(outdir)): p.read_bytes() for p in sorted(outdir.rglob("*")) if p.is_file()}
+    return Synth(files, result.stderr, json.loads(record.read_text()))
+
+
+def site_packages_state() -> dict[str, tuple[int, int]]:
+    """Every file and folder under site-packages with its size and modification time."""
+    state = {}
+    for folder, _, files in os.walk(SITE_PACKAGES):
+        for path in [folder, *(os.path.join(folder, name) for name in files)]:
+            stat = os.stat(path)
+            state[os.path.relpath(path, SITE_PACKAGES)] = (stat.st_size, stat.st_mtime_ns)
+    return state
+
+
+@pytest.fixture(scope="module")
+def fast_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Synth, dict, dict]:
+    before = site_packages_state()
+    # No bytecode either: the run must leave site-packages exactly as it was.
+    run = synth(tmp_path_factory.mktemp("fast"), PYTHONDONTWRITEBYTECODE="1")
+    return run, before, site_packages_state()
+
+
+@pytest.fixture(scope="module")
+def fast(fast_run: tuple[Synth, dict, dict]) -> Synth:
+    return fast_run[0]
+
+
+@pytest.fixture(scope="module")
+def ordinary(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    return synth(tmp_path_factory.mktemp("ordinary"), **{fast_import.FORCE_ORDINARY_ENV: "1"})
+
+
+@pytest.fixture(scope="module")
+def fallback(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """Synth while the metadata says kubernetes 12.1.2 is installed (found first on PYTHONPATH)."""
+    workdir = tmp_path_factory.mktemp("fallback")
+    dist_info = workdir / "path" / "cdktf_cdktf_provider_kubernetes-12.1.2.dist-info"
+    dist_info.mkdir(parents=True)
+    (dist_info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: cdktf-cdktf-provider-kubernetes\nVersion: 12.1.2\n"
+    )
+    return synth(workdir, PYTHONPATH=str(dist_info.parent))
+
+
+def stack_names(run: Synth) -> list[str]:
+    return sorted(json.loads(run.files["manifest.json"])["stacks"])
+
+
+@pytest.mark.slow
+def test_fast_synth_imports_only_the_submodules_it_uses(fast: Synth) -> None:
+    assert WARNING not in fast.stderr
+    used = fast.submodules_of(AZURERM) - {f"{AZURERM.package}._jsii"}
+    assert 0 < len(used) < 300, f"{len(used)} azurerm submodules imported"
+
+
+@pytest.mark.slow
+def test_fast_and_ordinary_synth_write_byte_identical_files(fast: Synth, ordinary: Synth) -> None:
+    assert WARNING not in ordinary.stderr
+    assert len(ordinary.submodules_of(AZURERM)) > 1500, "ERP_SYNTH_ORDINARY=1 did not import the ordinary way"
+    assert stack_names(fast) == stack_names(ordinary) != []
+    for stack in stack_names(fast):
+        assert f"stacks/{stack}/cdk.tf.json" in fast.files
+    assert sorted(fast.files) == sorted(ordinary.files)
+    assert [name for name in fast.files if fast.files[name] != ordinary.files[name]] == []
+
+
+@pytest.mark.slow
+def test_a_different_installed_version_falls_back_with_one_warning_and_the_same_output(
+    fast: Synth, ordinary: Synth, fallback: Synth
+) -> None:
+    warnings = [line for line in fallback.stderr.splitlines() if WARNING in line]
+    assert len(warnings) == 1
+    assert "cdktf-cdktf-provider-kubernetes 12.1.2 is installed, the fast path is for 12.1.1" in warnings[0]
+    assert fallback.stderr.splitlines() == warnings + ordinary.stderr.splitlines()
+    assert len(fallback.submodules_of(AZURERM)) > 1500, "the fallback did not import the ordinary way"
+    assert fallback.files == fast.files
+
+
+def test_a_checksum_mismatch_falls_back_before_anything_is_imported() -> None:
+    script = f"""
+import json, sys
+from tools import fast_import
+fast_import.PROVIDERS[0].sha256["_jsii/{AZURERM.tarball}"] = "0" * 64  # as if the tarball had changed
+enabled = fast_import.enable()
+print(json.dumps([enabled, sorted(n for n in sys.modules if n.split(".")[0] in ("cdktf", "{AZURERM.package}"))]))
+"""
+    env = {name: value for name, value in os.environ.items() if name != fast_import.FORCE_ORDINARY_ENV}
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, check=True, timeout=300
+    )
+    assert json.loads(result.stdout) == [False, []]
+    assert result.stderr.splitlines() == [
+        f"{WARNING}, using ordinary imports (same output, slower): cdktf-cdktf-provider-azurerm 14.23.1:"
+        f" _jsii/{AZURERM.tarball} differs from the pinned sha256"
+    ]
+
+
+@pytest.mark.slow
+def test_fast_synth_writes_nothing_into_site_packages(fast_run: tuple[Synth, dict, dict]) -> None:
+    _, before, after = fast_run
+    changed = sorted(path for path in before.keys() | after.keys() if before.get(path) != after.get(path))
+    assert changed == []
+
+
+def test_derived_tarball_is_the_original_with_lazy_main_and_the_kernel_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fast_import, "CACHE_DIR", tmp_path)
+    before = site_packages_state()
+    prepared = fast_import._prepare(KUBERNETES)
+    assert site_packages_state() == before
+    assert prepared.tarball.parent == tmp_path
+
+    with tarfile.open(SITE_PACKAGES / KUBERNETES.package / "_jsii" / KUBERNETES.tarball) as original, tarfile.open(
+        prepared.tarball
+    ) as derived:
+        original_members = {m.name: (m.size, m.mode, m.mtime) for m in original.getmembers()}
+        derived_members = {m.name: (m.size, m.mode, m.mtime) for m in derived.getmembers()}
+        package_json = derived.extractfile("package/package.json").read()
+        original_json = original.extractfile("package/package.json").read()
+        index_manifest = json.loads(derived.extractfile("package/.jsii.runtime.v1.json").read())
+    assert json.loads(package_json)["main"] == "lib/lazy-index.js"
+    assert package_json.replace(fast_import.LAZY_MAIN, fast_import.EAGER_MAIN) == original_json
+    index_files = {f"package/{name}" for name in fast_import.KERNEL_INDEX_FILES}
+    assert derived_members.keys() - original_members.keys() == index_files
+    assert index_manifest["schema"] == "jsii/runtime-index"
+    assert index_manifest["assemblyMetadata"]["name"] == KUBERNETES.assembly
+    for name in index_files | {"package/package.json"}:
+        derived_members.pop(name), original_members.pop(name, None)
+    assert derived_members == original_members
+    assert len(prepared.submodules) == 109
+    assert prepared.submodule_of_namespace["@cdktf/provider-kubernetes.namespaceV1"] == (
+        "cdktf_cdktf_provider_kubernetes.namespace_v1"
+    )
+
+
+def test_derived_files_are_reused_and_rederived_when_they_no_longer_match(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fast_import, "CACHE_DIR", tmp_path)
+    first = fast_import._prepare(KUBERNETES)
+    written = first.tarball.stat().st_mtime_ns
+    assert fast_import._prepare(KUBERNETES) == first
+    assert first.tarball.stat().st_mtime_ns == written, "an intact derived tarball was written again"
+
+    with open(first.tarball, "r+b") as damaged:  # e.g. a disk error or a hand edit
+        damaged.seek(1000)
+        damaged.write(b"\0" * 16)
+    assert fast_import._prepare(KUBERNETES) == first
+    assert sorted(path.suffix for path in tmp_path.iterdir()) == [".json", ".tgz"]
+
+
+@pytest.fixture
+def fast_path_here() -> None:
+    """This pytest process is on the fast path (tests/conftest.py) unless the run forces the ordinary one."""
+    if os.environ.get(fast_import.FORCE_ORDINARY_ENV) == "1":
+        pytest.skip(f"{fast_import.FORCE_ORDINARY_ENV}=1 forces the ordinary path in this process")
+    assert fast_import.active(), "tests/conftest.py should enable tools/fast_import.py"
+
+
+def test_this_test_process_runs_on_the_fast_path(fast_path_here: None) -> None:
+    assert fast_import.active()
+
+
+def test_provider_package_lists_every_submodule_and_imports_one_on_first_use(fast_path_here: None) -> None:
+    import cdktf_cdktf_provider_azurerm as azurerm
+
+    assert len(azurerm.__all__) == 1527
+    name = next(name for name in reversed(azurerm.__all__) if f"{azurerm.__name__}.{name}" not in sys.modules)
+    assert name in dir(azurerm)
+    submodule = getattr(azurerm, name)
+    assert sys.modules[f"{azurerm.__name__}.{name}"] is submodule
+    with pytest.raises(AttributeError, match="no attribute 'not_a_resource'"):
+        azurerm.not_a_resource
+
+
+def test_jsii_type_checks_are_unchanged() -> None:
+    from cdktf import App, TerraformStack
+    from cdktf_cdktf_provider_azurerm.resource_group import ResourceGroup
+
+    stack = TerraformStack(App(), "type-checks")
+    with pytest.raises(TypeError, match="name"):
+        ResourceGroup(stack, "group", name=42, location="westeurope")  # type: ignore[arg-type]
+
+
+def test_jsii_imports_the_submodule_of_a_type_the_kernel_returns(fast_path_here: None) -> None:
+    """jsii resolves a type it has not seen yet by importing its submodule, from the map fast_import gave it."""
+    from jsii import _reference_map
+
+    kubernetes = next(item for item in fast_import._active if item.provider is KUBERNETES)
+    namespace, module = next(
+        (namespace, module)
+        for namespace, module in sorted(kubernetes.submodule_of_namespace.items())
+        if module not in sys.modules
+    )
+    assert _reference_map._try_import_type_module(f"{namespace}.AnyType")
+    assert module in sys.modules

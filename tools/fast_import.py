@@ -1,0 +1,373 @@
+"""Fast synth: import only the provider submodules the app uses, and let the jsii kernel load them lazily.
+
+Why: the prebuilt providers (archived at the versions pinned below) make every synth pay for all of
+their resource types. Each package's Python `__init__` imports every submodule (1,527 azurerm + 109
+kubernetes), and the jsii Node kernel `require()`s each package's eager `lib/index.js`, which loads the
+JavaScript of every resource. That is ~15 s and ~0.9 GB for an app that uses a few dozen types.
+
+How (`enable()`, called before the first cdktf import; README "Performance" has the figures):
+1. Verify the installed jsii and provider distributions: exact versions, and the sha256 of every file
+   this relies on (`JSII`, `PROVIDERS`). On any difference print one warning line and change nothing:
+   the ordinary imports run, slower but with the same output.
+2. Derive once, into `.cache/jsii-fast/`, a copy of each provider's npm tarball whose package.json
+   `main` is the `lib/lazy-index.js` the tarball already ships (getters that `require()` a resource's
+   file on first use), plus the kernel's runtime index of the assembly, built by jsii's own index
+   worker (so even a cold jsii package cache never parses the whole assembly). Files are written to a
+   temporary name and renamed, and re-derived when their recorded sha256 no longer matches;
+   site-packages and the jsii package cache are never edited.
+3. Register each provider package in `sys.modules` as a module with its real `__path__` whose
+   `__init__` is not run: `from cdktf_cdktf_provider_azurerm.resource_group import ResourceGroup`
+   imports only that submodule, unchanged (same classes, type hints and runtime type checks).
+   Attribute access (`cdktf_cdktf_provider_azurerm.resource_group`) imports a submodule on demand, and
+   jsii's own lazy-submodule lookup is given the type -> submodule map.
+4. Load the derived tarball into the kernel before the package's own `_jsii` module runs; the kernel
+   then answers that module's load of the original tarball with "already loaded".
+
+`exit_process()` ends a one-shot synth without interpreter teardown (thousands of modules, seconds),
+after the exit handlers have stopped the kernel. ERP_SYNTH_ORDINARY=1 forces the ordinary path.
+"""
+from __future__ import annotations
+
+import atexit
+import gc
+import gzip
+import hashlib
+import importlib
+import importlib.metadata
+import importlib.util
+import io
+import json
+import os
+import re
+import sys
+import tarfile
+import subprocess
+import tempfile
+import types
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn
+
+from tools.jsii_runtime import PROJECT_ROOT
+
+FORCE_ORDINARY_ENV = "ERP_SYNTH_ORDINARY"
+CACHE_DIR = PROJECT_ROOT / ".cache" / "jsii-fast"
+RECIPE = "lazy-main-indexed-v1"  # bump when the derivation below changes: it names the derived files
+
+EAGER_MAIN = b'"main": "lib/index.js"'
+LAZY_MAIN = b'"main": "lib/lazy-index.js"'
+JSII_TYPE = re.compile(rb'jsii_type="([^"]+)\.[^."]+"')
+SUBMODULE_IMPORT = re.compile(r"^from \. import (\w+)$", re.MULTILINE)
+# The kernel's index of an assembly (jsii 1.142 runtime index v1) and the feature list it checks.
+KERNEL_INDEX_FILES = (".jsii.runtime.v1.json", ".jsii.runtime-index.v1", ".jsii.runtime-defs.v1.jsonl")
+KERNEL_SUPPORTED_FEATURES = ["intersection-types", "class-covariant-overrides"]
+RUN_INDEX_WORKER = """
+const { Worker } = require("node:worker_threads");
+const [script, packageDir, features] = process.argv.slice(1);
+new Worker(script, { workerData: { packageDir, supportedFeatures: JSON.parse(features) } })
+  .on("message", (message) => { if (message?.error) { console.error(message.error); process.exitCode = 1; } })
+  .on("error", (error) => { console.error(error); process.exitCode = 1; });
+"""
+
+
+@dataclass(frozen=True)
+class PinnedDistribution:
+    distribution: str
+    version: str
+    package: str
+    sha256: dict[str, str]  # path inside the package directory -> sha256 of its bytes
+
+
+@dataclass(frozen=True)
+class PinnedProvider(PinnedDistribution):
+    assembly: str  # the npm package name the kernel knows
+    tarball: str  # inside _jsii/
+
+
+JSII = PinnedDistribution(
+    "jsii",
+    "1.142.0",
+    "jsii",
+    {
+        # The kernel: "already loaded" answer, package cache, runtime index format.
+        "_embedded/jsii/lib__program.js": "ae39a922c041b41d2fc0acc0164699f779b7afd48f50aad05b3f70d3b96a0841",
+        # JSIIAssembly.load and the lazy type -> submodule lookup.
+        "_runtime.py": "227a6f7d730b551229492bb3d4a075492aa3f144fd8fdb65ce8381c1e39ab372",
+        "_reference_map.py": "69a3294c810a087afa519021c3b3cd91f5d0b0f05d2442c10f805a5d79e516b8",
+        # Builds the kernel's runtime index shipped in the derived tarballs.
+        "_embedded/jsii/lib__runtime-index-worker.js": "688df7767b64ae36b4a90db3e8701e6f1081699435a82576e73f1498b985606d",
+    },
+)
+PROVIDERS = (
+    PinnedProvider(
+        "cdktf-cdktf-provider-azurerm",
+        "14.23.1",
+        "cdktf_cdktf_provider_azurerm",
+        {
+            "__init__.py": "e5775d021553d75f10d368c2aa999295ef355ff8431f7a64af9de1baa141632e",
+            "_jsii/__init__.py": "712e3c2b79c4a81512c4fa1c91bba4b140a91203bf97aba002cbab89f102bbc4",
+            "_jsii/provider-azurerm@14.23.1.jsii.tgz": "5a0f614dae844379768e17881015f2d4cc02b4d195ce401aeadd9c18b6c9e90a",
+        },
+        "@cdktf/provider-azurerm",
+        "provider-azurerm@14.23.1.jsii.tgz",
+    ),
+    PinnedProvider(
+        "cdktf-cdktf-provider-kubernetes",
+        "12.1.1",
+        "cdktf_cdktf_provider_kubernetes",
+        {
+            "__init__.py": "f535b1b4ce613343b63713c06542b2f1dfd78a76814c5f679a69eec28905bec7",
+            "_jsii/__init__.py": "02feb0b1f1963941c96803549fe5c57da45797f619c21f0b0e3a31d5eb3da41e",
+            "_jsii/provider-kubernetes@12.1.1.jsii.tgz": "0a58a193de50c8475fd53ed0e541ed2f1254dd72f14815943fd9374e6d81b5df",
+        },
+        "@cdktf/provider-kubernetes",
+        "provider-kubernetes@12.1.1.jsii.tgz",
+    ),
+)
+
+
+class Unverified(Exception):
+    """Something differs from what the fast path was built for; the message says what."""
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A provider ready for the fast path: its lazy-main tarball and submodule names."""
+
+    provider: PinnedProvider
+    directory: Path  # the installed package
+    tarball: Path
+    submodules: list[str]  # Python submodule names, as the package's __init__ imports them
+    submodule_of_namespace: dict[str, str]  # jsii namespace ("@cdktf/provider-azurerm.resourceGroup") -> module
+
+
+_active: list[Derived] = []
+
+
+def enable(*, single_synth: bool = False) -> bool:
+    """Switch this process to the fast path if everything verifies; return whether it did.
+
+    Call before anything imports cdktf or a provider. With `single_synth` (a process that synthesizes
+    once and exits, i.e. main.py), Python's cyclic GC is also off: synth allocates little garbage.
+    """
+    if os.environ.get(FORCE_ORDINARY_ENV) == "1" or _active:
+        return bool(_active)
+    try:
+        if imported := [p.package for p in PROVIDERS if p.package in sys.modules]:
+            raise Unverified(f"{', '.join(imported)} imported before the fast path was enabled")
+        _verify(JSII)
+        derived = [_prepare(provider) for provider in PROVIDERS]
+    except (Unverified, OSError, subprocess.SubprocessError, tarfile.TarError) as problem:
+        print(f"warning: fast synth off, using ordinary imports (same output, slower): {problem}", file=sys.stderr)
+        return False
+    if single_synth:
+        gc.disable()
+    _load_lazily(derived)
+    _active.extend(derived)
+    return True
+
+
+def active() -> bool:
+    """Whether this process runs on the fast path."""
+    return bool(_active)
+
+
+def exit_process(code: int) -> NoReturn:
+    """End the process with `code`; on the fast path without tearing the interpreter down."""
+    if not _active:
+        sys.exit(code)
+    atexit._run_exitfuncs()  # stops the jsii kernel and relays its last output
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _prepare(provider: PinnedProvider) -> Derived:
+    directory = _verify(provider)
+    tarball, manifest = _derived_paths(provider)
+    recorded = _read_manifest(manifest)
+    digest = _hash_file(tarball)
+    if recorded is None or digest is None or digest.hexdigest() != recorded["tarball_sha256"]:
+        recorded = _derive(provider, directory, tarball, manifest)
+    return Derived(
+        provider,
+        directory,
+        tarball,
+        recorded["submodules"],
+        recorded["submodule_of_namespace"],
+    )
+
+
+def _verify(pinned: PinnedDistribution) -> Path:
+    try:
+        installed = importlib.metadata.version(pinned.distribution)
+    except importlib.metadata.PackageNotFoundError:
+        raise Unverified(f"{pinned.distribution} is not installed") from None
+    if installed != pinned.version:
+        raise Unverified(f"{pinned.distribution} {installed} is installed, the fast path is for {pinned.version}")
+    spec = importlib.util.find_spec(pinned.package)
+    if spec is None or not spec.submodule_search_locations:
+        raise Unverified(f"package {pinned.package} not found")
+    directory = Path(list(spec.submodule_search_locations)[0])
+    for relative, expected in pinned.sha256.items():
+        digest = _hash_file(directory / relative)
+        if digest is None or digest.hexdigest() != expected:
+            raise Unverified(f"{pinned.distribution} {pinned.version}: {relative} differs from the pinned sha256")
+    return directory
+
+
+def _derived_paths(provider: PinnedProvider) -> tuple[Path, Path]:
+    stem = f"{provider.sha256['_jsii/' + provider.tarball]}-{RECIPE}"
+    return CACHE_DIR / f"{stem}.tgz", CACHE_DIR / f"{stem}.json"
+
+
+def _read_manifest(path: Path) -> dict | None:
+    try:
+        recorded = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    complete = isinstance(recorded, dict) and {"tarball_sha256", "submodules", "submodule_of_namespace"} <= set(recorded)
+    return recorded if complete else None
+
+
+def _derive(provider: PinnedProvider, directory: Path, tarball: Path, manifest: Path) -> dict:
+    """Write the lazy-main tarball and its manifest (written last, it vouches for the tarball)."""
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    source = directory / "_jsii" / provider.tarball
+    with _atomic_file(tarball) as out:
+        _write_lazy_main_tarball(source, _kernel_index(source), out)
+    submodules = SUBMODULE_IMPORT.findall((directory / "__init__.py").read_text())
+    recorded = {
+        "tarball_sha256": _hash_file(tarball).hexdigest(),
+        "submodules": submodules,
+        "submodule_of_namespace": _namespaces(directory, submodules),
+    }
+    with _atomic_file(manifest) as out:
+        out.write(json.dumps(recorded, indent=1, sort_keys=True).encode())
+    return recorded
+
+
+def _kernel_index(source: Path) -> dict[str, bytes]:
+    """The kernel's runtime index of the assembly, built by the kernel's own index worker.
+
+    Shipped inside the derived tarball, it spares the kernel, on a cold package cache, from parsing
+    the whole assembly (88 MB of JSON for azurerm) and from indexing it in the background.
+    """
+    worker = _verify(JSII) / "_embedded" / "jsii" / "lib__runtime-index-worker.js"
+    with tempfile.TemporaryDirectory(dir=CACHE_DIR, prefix=".index-") as package_dir:
+        with tarfile.open(source, "r:gz") as original:
+            assembly = original.extractfile("package/.jsii")
+            with open(Path(package_dir) / ".jsii", "wb") as out:
+                while chunk := assembly.read(1 << 20):
+                    out.write(chunk)
+        node = os.environ.get("JSII_NODE", "node")
+        arguments = [node, "-e", RUN_INDEX_WORKER, str(worker), package_dir, json.dumps(KERNEL_SUPPORTED_FEATURES)]
+        result = subprocess.run(arguments, capture_output=True, text=True, timeout=600)
+        if result.returncode != 0:
+            raise Unverified(f"indexing {source.name} failed: {result.stderr.strip()[:300]}")
+        return {name: (Path(package_dir) / name).read_bytes() for name in KERNEL_INDEX_FILES}
+
+
+def _write_lazy_main_tarball(source: Path, index: dict[str, bytes], out: io.BufferedWriter) -> None:
+    """Copy the tarball member by member with package.json's `main` changed, then add the index."""
+    seen_lazy_index = False
+    # A fixed gzip header (no time, no name): the same input always gives the same bytes.
+    with tarfile.open(source, "r:gz") as original, gzip.GzipFile(
+        fileobj=out, mode="wb", compresslevel=6, mtime=0, filename=""
+    ) as compressed, tarfile.open(fileobj=compressed, mode="w", format=tarfile.GNU_FORMAT) as derived:
+        for member in original:
+            content = original.extractfile(member) if member.isfile() else None
+            if member.name == "package/package.json":
+                text = content.read()
+                if text.count(EAGER_MAIN) != 1:
+                    raise Unverified(f"{source.name}: package.json main is not lib/index.js")
+                text = text.replace(EAGER_MAIN, LAZY_MAIN)
+                member.size = len(text)
+                content = io.BytesIO(text)
+            elif member.name == "package/.jsii":
+                assembly_member = member
+            seen_lazy_index |= member.name == "package/lib/lazy-index.js"
+            derived.addfile(member, content)
+        for name, data in index.items():
+            entry = tarfile.TarInfo(f"package/{name}")
+            entry.size, entry.mode, entry.mtime = len(data), 0o644, assembly_member.mtime
+            derived.addfile(entry, io.BytesIO(data))
+    if not seen_lazy_index:
+        raise Unverified(f"{source.name} has no lib/lazy-index.js")
+
+
+def _namespaces(directory: Path, submodules: list[str]) -> dict[str, str]:
+    """jsii namespace -> Python module, read from the first `jsii_type=` of each submodule."""
+    found = {}
+    for name in submodules:
+        with open(directory / name / "__init__.py", "rb") as source:
+            match = JSII_TYPE.search(source.read())
+        if match:
+            found[match.group(1).decode()] = f"{directory.name}.{name}"
+    return found
+
+
+class _atomic_file:
+    """Write to a temporary file beside `path`, then rename it over `path` (readers never see a partial file)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __enter__(self) -> io.BufferedWriter:
+        descriptor, self.temporary = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
+        self.file = os.fdopen(descriptor, "wb")
+        return self.file
+
+    def __exit__(self, error_type, *_) -> None:
+        self.file.close()
+        if error_type is None:
+            os.chmod(self.temporary, 0o644)
+            os.replace(self.temporary, self.path)
+        else:
+            os.unlink(self.temporary)
+
+
+def _hash_file(path: Path) -> hashlib._Hash | None:
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as source:
+            while chunk := source.read(1 << 20):
+                digest.update(chunk)
+    except FileNotFoundError:
+        return None
+    return digest
+
+
+def _load_lazily(derived: list[Derived]) -> None:
+    for item in derived:
+        sys.modules[item.provider.package] = _package_without_init(item)
+    # What each provider's _jsii module loads first, so the kernel sees the ordinary order.
+    import cdktf._jsii  # noqa: F401
+    import constructs._jsii  # noqa: F401
+    import jsii
+    from jsii import _reference_map
+
+    for item in derived:
+        jsii.kernel.load(item.provider.assembly, item.provider.version, str(item.tarball))
+        importlib.import_module(f"{item.provider.package}._jsii")
+        _reference_map._submodule_fqn_map.update(item.submodule_of_namespace)
+
+
+def _package_without_init(item: Derived) -> types.ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        item.provider.package,
+        item.directory / "__init__.py",
+        submodule_search_locations=[str(item.directory)],
+    )
+    package = importlib.util.module_from_spec(spec)  # attributes set, __init__ not executed
+    package.__all__ = list(item.submodules)
+    known = frozenset(item.submodules)
+
+    def __getattr__(name: str) -> types.ModuleType:
+        if name in known:
+            return importlib.import_module(f"{item.provider.package}.{name}")
+        raise AttributeError(f"module {item.provider.package!r} has no attribute {name!r}")
+
+    package.__getattr__ = __getattr__
+    package.__dir__ = lambda: sorted(set(vars(package)) | known)
+    return package
