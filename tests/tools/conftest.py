@@ -1,0 +1,67 @@
+"""Real Terraform plan JSON for the review tools: Terraform plans a config of built-in `terraform_data`
+resources (no provider download), first from empty state, then against applied state with
+create/update/replace/delete."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+
+FIRST = """
+resource "terraform_data" "kept" { input = "same" }
+resource "terraform_data" "updated" { input = "v1" }
+resource "terraform_data" "replaced" { triggers_replace = ["v1"] }
+resource "terraform_data" "deleted" { input = "gone soon" }
+"""
+SECOND = """
+resource "terraform_data" "kept" { input = "same" }
+resource "terraform_data" "updated" { input = "v2" }
+resource "terraform_data" "replaced" { triggers_replace = ["v2"] }
+resource "terraform_data" "created" { input = "new" }
+"""
+
+
+def terraform(workdir: Path, *args: str) -> str:
+    env = {
+        **os.environ,
+        "TF_IN_AUTOMATION": "1",
+        "TF_DATA_DIR": str(workdir / ".terraform-data"),
+        "TF_PLUGIN_CACHE_DIR": str(workdir / ".plugin-cache"),
+        "CHECKPOINT_DISABLE": "1",
+        "TF_CLI_CONFIG_FILE": os.devnull,
+    }
+    completed = subprocess.run(
+        ["terraform", *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert completed.returncode == 0, f"terraform {' '.join(args)} failed:\n{completed.stderr}"
+    return completed.stdout
+
+
+def real_plan(workdir: Path) -> dict:
+    terraform(workdir, "plan", "-input=false", "-lock=false", "-out=tfplan")
+    return json.loads(terraform(workdir, "show", "-json", "tfplan"))
+
+
+@pytest.fixture(scope="session")
+def plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Paths of `terraform show -json` output: "initial" (4 creates) and "changed" (one of each action)."""
+    if shutil.which("terraform") is None:
+        pytest.fail("terraform is not on PATH (install Terraform >= 1.5, which has terraform_data)")
+    workdir = tmp_path_factory.mktemp("terraform")
+    (workdir / ".plugin-cache").mkdir()
+    (workdir / "main.tf").write_text(FIRST)
+    terraform(workdir, "init", "-input=false", "-backend=false")
+    initial = real_plan(workdir)
+    terraform(workdir, "apply", "-input=false", "-lock=false", "tfplan")
+    (workdir / "main.tf").write_text(SECOND)
+    changed = real_plan(workdir)
+    paths = {"initial": workdir / "initial.json", "changed": workdir / "changed.json"}
+    paths["initial"].write_text(json.dumps(initial))
+    paths["changed"].write_text(json.dumps(changed))
+    return paths

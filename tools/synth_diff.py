@@ -1,0 +1,280 @@
+"""Offline diff of two synth outputs (e.g. the pull request's cdktf.out/ and main's).
+
+Per stack: resources added, removed and changed (with the changed attribute paths), changes that
+force Azure to replace a resource (from a small table of well-known immutable arguments), and
+likely renames (a resource removed and an identical one added under another address), which
+should get a `moved` block instead of a destroy/create.
+
+    python -m tools.synth_diff BASE_DIR HEAD_DIR [--format markdown|text]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+# Resources whose replacement or deletion loses data, identity or addresses: highlighted first.
+STATEFUL_TYPES = frozenset(
+    {
+        "azurerm_container_registry",
+        "azurerm_data_protection_backup_vault",
+        "azurerm_eventhub",
+        "azurerm_eventhub_namespace",
+        "azurerm_key_vault",
+        "azurerm_key_vault_key",
+        "azurerm_kubernetes_cluster",
+        "azurerm_kubernetes_cluster_node_pool",
+        "azurerm_log_analytics_workspace",
+        "azurerm_managed_disk",
+        "azurerm_postgresql_flexible_server",
+        "azurerm_postgresql_flexible_server_database",
+        "azurerm_public_ip",
+        "azurerm_recovery_services_vault",
+        "azurerm_resource_group",
+        "azurerm_storage_account",
+        "azurerm_storage_container",
+        "azurerm_user_assigned_identity",
+        "kubernetes_namespace_v1",
+        "kubernetes_persistent_volume_claim_v1",
+    }
+)
+
+# Arguments that are ForceNew in azurerm 4.x / kubernetes 2.x (changing them destroys and recreates
+# the resource). Deliberately small and conservative: arguments the provider docs mark "Changing this
+# forces a new resource"; 4.x made node pool zones/VM size rotatable, so those are not listed. "*azurerm" applies
+# to every azurerm resource that has the argument; paths use dots for nested blocks.
+FORCE_NEW: dict[str, frozenset[str]] = {
+    "*azurerm": frozenset({"name", "location", "resource_group_name"}),
+    "*kubernetes": frozenset({"metadata.name", "metadata.namespace"}),
+    "azurerm_firewall": frozenset({"zones", "sku_name"}),
+    "azurerm_public_ip": frozenset({"zones", "sku", "ip_version"}),
+    "azurerm_storage_account": frozenset({"account_tier", "infrastructure_encryption_enabled"}),
+    "azurerm_postgresql_flexible_server": frozenset({"geo_redundant_backup_enabled"}),
+    "azurerm_kubernetes_cluster": frozenset({"dns_prefix", "dns_prefix_private_cluster", "private_cluster_enabled"}),
+    "azurerm_kubernetes_cluster_node_pool": frozenset({"kubernetes_cluster_id"}),
+    "azurerm_subnet": frozenset({"virtual_network_name"}),
+    "azurerm_private_endpoint": frozenset({"subnet_id", "private_service_connection"}),
+    "azurerm_role_assignment": frozenset({"scope", "role_definition_name", "role_definition_id", "principal_id"}),
+    "azurerm_key_vault_key": frozenset({"key_type", "key_size", "key_vault_id"}),
+}
+
+StackResources = dict[str, dict[str, Any]]
+
+
+def strip_metadata(value: Any) -> Any:
+    """The value without cdktf's `//` metadata keys (construct paths and ids are not infrastructure)."""
+    if isinstance(value, dict):
+        return {key: strip_metadata(item) for key, item in value.items() if key != "//"}
+    if isinstance(value, list):
+        return [strip_metadata(item) for item in value]
+    return value
+
+
+def stack_resources(stack_json: dict[str, Any]) -> StackResources:
+    """Terraform address → body (metadata stripped) for every resource and data source of a stack."""
+    addresses: StackResources = {}
+    for resource_type, by_name in stack_json.get("resource", {}).items():
+        for name, body in by_name.items():
+            addresses[f"{resource_type}.{name}"] = strip_metadata(body)
+    for data_type, by_name in stack_json.get("data", {}).items():
+        for name, body in by_name.items():
+            addresses[f"data.{data_type}.{name}"] = strip_metadata(body)
+    return addresses
+
+
+def load_synth(synth_dir: Path) -> dict[str, StackResources]:
+    """Stack name → resources, for every `stacks/<name>/cdk.tf.json` under a cdktf output folder."""
+    return {
+        path.parent.name: stack_resources(json.loads(path.read_text()))
+        for path in sorted(Path(synth_dir).glob("stacks/*/cdk.tf.json"))
+    }
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "(absent)"
+
+
+MISSING: Any = _Missing()  # the side of a difference where a key does not exist
+
+
+def differences(before: Any, after: Any, prefix: str = "") -> Iterator[tuple[str, Any, Any]]:
+    """(dotted path, before, after) where two JSON values differ (list items as `[i]`, a whole list when its
+    length changes); a side without the key gives `MISSING`."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        for key in sorted(before.keys() | after.keys()):
+            child = f"{prefix}.{key}" if prefix else key
+            yield from differences(before.get(key, MISSING), after.get(key, MISSING), child)
+    elif isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        for index, (old, new) in enumerate(zip(before, after)):
+            yield from differences(old, new, f"{prefix}[{index}]")
+    elif before != after:
+        yield prefix, before, after
+
+
+def changed_paths(before: Any, after: Any) -> list[str]:
+    return [path for path, _, _ in differences(before, after)]
+
+
+def resource_type_of(address: str) -> str:
+    parts = address.split(".")
+    return parts[1] if parts[0] == "data" else parts[0]
+
+
+def forcing_replacement(address: str, paths: list[str]) -> list[str]:
+    """The changed paths that are ForceNew arguments of the resource's type (never for data sources)."""
+    if address.startswith("data."):
+        return []
+    resource_type = resource_type_of(address)
+    provider_wide = FORCE_NEW.get("*" + resource_type.split("_", 1)[0], frozenset())
+    immutable = provider_wide | FORCE_NEW.get(resource_type, frozenset())
+    return [path for path in paths if _argument_of(path) in immutable or _top_level(path) in immutable]
+
+
+def _argument_of(path: str) -> str:
+    return re.sub(r"\[\d+\]", "", path)
+
+
+def _top_level(path: str) -> str:
+    return re.split(r"[.\[]", path, maxsplit=1)[0]
+
+
+@dataclass
+class StackDiff:
+    stack: str
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    changed: dict[str, list[str]] = field(default_factory=dict)
+    replaced: dict[str, list[str]] = field(default_factory=dict)
+    moved: list[tuple[str, str]] = field(default_factory=list)
+    stack_added: bool = False
+    stack_removed: bool = False
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.removed or self.changed or self.moved)
+
+
+def diff_stack(stack: str, base: StackResources, head: StackResources) -> StackDiff:
+    result = StackDiff(stack)
+    removed = sorted(base.keys() - head.keys())
+    added = sorted(head.keys() - base.keys())
+    # A removed resource with an identical body under a new address of the same type is a rename.
+    for old in list(removed):
+        match = next(
+            (new for new in added if resource_type_of(new) == resource_type_of(old) and head[new] == base[old]),
+            None,
+        )
+        if match is not None:
+            result.moved.append((old, match))
+            removed.remove(old)
+            added.remove(match)
+    result.added, result.removed = added, removed
+    # References to a moved resource change text only: compare them as if the base already used the new address.
+    renamed = base
+    if result.moved:
+        text = json.dumps(base)
+        for old, new in result.moved:
+            text = text.replace("${" + old + ".", "${" + new + ".")
+        renamed = json.loads(text)
+    for address in sorted(base.keys() & head.keys()):
+        paths = changed_paths(renamed[address], head[address])
+        if paths:
+            result.changed[address] = paths
+            forced = forcing_replacement(address, paths)
+            if forced:
+                result.replaced[address] = forced
+    return result
+
+
+def diff_synth(base: dict[str, StackResources], head: dict[str, StackResources]) -> list[StackDiff]:
+    diffs = []
+    for stack in sorted(base.keys() | head.keys()):
+        stack_diff = diff_stack(stack, base.get(stack, {}), head.get(stack, {}))
+        stack_diff.stack_added, stack_diff.stack_removed = stack not in base, stack not in head
+        diffs.append(stack_diff)
+    return diffs
+
+
+def _is_stateful(address: str) -> bool:
+    return not address.startswith("data.") and resource_type_of(address) in STATEFUL_TYPES
+
+
+def warnings_of(stack_diff: StackDiff) -> list[str]:
+    """Destructive findings, stateful resources first: what a reviewer must read before anything else."""
+    findings = [
+        (not _is_stateful(address), f"`{address}` is **replaced** (ForceNew: {', '.join(f'`{p}`' for p in paths)})")
+        for address, paths in stack_diff.replaced.items()
+    ] + [(not _is_stateful(address), f"`{address}` is **deleted**") for address in stack_diff.removed]
+    return [
+        ("stateful: " if not non_stateful else "") + text
+        for non_stateful, text in sorted(findings, key=lambda finding: finding[0])
+    ]
+
+
+def render_markdown(diffs: list[StackDiff], title: str = "Synth diff (offline)") -> str:
+    lines = [f"### {title}", ""]
+    if all(stack_diff.empty for stack_diff in diffs):
+        return "\n".join(lines + ["No resource changes in any stack.", ""])
+    lines += ["| stack | added | removed | changed | replaced | moved |", "|---|---|---|---|---|---|"]
+    for d in diffs:
+        note = " (new stack)" if d.stack_added else " (stack removed)" if d.stack_removed else ""
+        lines.append(
+            f"| `{d.stack}`{note} | {len(d.added)} | {len(d.removed)} | {len(d.changed)} "
+            f"| {len(d.replaced)} | {len(d.moved)} |"
+        )
+    lines.append("")
+    for d in diffs:
+        if d.empty:
+            continue
+        lines += [f"#### `{d.stack}`", ""]
+        lines += [f"- :warning: {warning}" for warning in warnings_of(d)]
+        lines += [
+            f"- :recycle: `{old}` → `{new}` looks like a rename: add `moved {{ from = {old}, to = {new} }}` "
+            f'(cdktf: `.move_from_id("{old}")` on the new resource) to keep it'
+            for old, new in d.moved
+        ]
+        details = [f"+ {address}" for address in d.added] + [f"- {address}" for address in d.removed]
+        details += [f"~ {address}: {', '.join(paths)}" for address, paths in d.changed.items()]
+        if details:
+            lines += [""] * bool(lines[-1]) + ["<details><summary>resources</summary>", "", "```diff", *details, "```", "</details>"]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def render_text(diffs: list[StackDiff]) -> str:
+    lines = []
+    for d in diffs:
+        lines.append(
+            f"{d.stack}: +{len(d.added)} -{len(d.removed)} ~{len(d.changed)} "
+            f"replace {len(d.replaced)} moved {len(d.moved)}"
+        )
+        lines += [f"  ! {re.sub(r'[`*]', '', warning)}" for warning in warnings_of(d)]
+        lines += [f"  > {old} -> {new} (likely rename: add a moved block)" for old, new in d.moved]
+        lines += [f"  + {address}" for address in d.added]
+        lines += [f"  - {address}" for address in d.removed]
+        lines += [f"  ~ {address}: {', '.join(paths)}" for address, paths in d.changed.items()]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("base", type=Path, help="synth output before the change (e.g. main's cdktf.out)")
+    parser.add_argument("head", type=Path, help="synth output after the change (e.g. the PR's cdktf.out)")
+    parser.add_argument("--format", choices=("markdown", "text"), default="text")
+    args = parser.parse_args(argv)
+    for folder in (args.base, args.head):
+        if not any(folder.glob("stacks/*/cdk.tf.json")):
+            parser.error(f"{folder}: no stacks/*/cdk.tf.json (run scripts/synth first)")
+    diffs = diff_synth(load_synth(args.base), load_synth(args.head))
+    sys.stdout.write(render_markdown(diffs) if args.format == "markdown" else render_text(diffs))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
