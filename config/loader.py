@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from config.base import KeyedValueError
+from config.network import overlapping_environments
 from config.schema import EnvironmentConfig
 
 # ERP_CONFIG_DIR points the app at another folder of <environment>.toml files (tests, previews).
@@ -89,4 +90,10 @@ def load_environment(environment: str, config_dir: Path = CONFIG_DIR) -> Environ
 
 
 def load_all(config_dir: Path = CONFIG_DIR) -> list[EnvironmentConfig]:
-    return [load_environment(environment, config_dir) for environment in ENVIRONMENTS]
+    configs = [load_environment(environment, config_dir) for environment in ENVIRONMENTS]
+    problems = overlapping_environments(
+        {config_dir / f"{config.name}.toml": config.network for config in configs}
+    )
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return configs

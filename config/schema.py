@@ -6,6 +6,9 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from config.base import AZURE_REGION_PAIRS, Cidr, Guid, KeyedValueError, Section
+from config.baseline import BaselineConfig
+from config.data import DataConfig
+from config.network import NetworkConfig
 from config.services import AksConfig
 
 Region = Literal[tuple(sorted(AZURE_REGION_PAIRS))]  # type: ignore[valid-type]
@@ -50,6 +53,9 @@ class EnvironmentConfig(Section):
     state_backend: StateBackend
     cluster_access: ClusterAccess = ClusterAccess()
     aks: AksConfig
+    data: DataConfig
+    network: NetworkConfig
+    baseline: BaselineConfig
 
     @model_validator(mode="after")
     def _paired_region_differs(self) -> "EnvironmentConfig":

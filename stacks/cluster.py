@@ -6,11 +6,13 @@ first. It authenticates through kubelogin (local accounts are disabled on AKS).
 """
 from __future__ import annotations
 
-from cdktf import Fn, TerraformStack
+from cdktf import Aspects, Fn, TerraformStack
 from cdktf_cdktf_provider_kubernetes.provider import KubernetesProvider, KubernetesProviderExec
 from constructs import Construct
 
 from config.schema import EnvironmentConfig
+from constructs.aspects.pod_security import PodSecurityRestricted
+from constructs.baseline.platform import ClusterBaseline, ClusterBaselineProps
 from constructs.cluster import AksCluster
 from stacks.common import use_remote_state
 
@@ -41,3 +43,5 @@ class ClusterStack(TerraformStack):
                 )
             ],
         )
+        ClusterBaseline(self, "baseline", props=ClusterBaselineProps(config=config.baseline, cluster_alias=config.name))
+        Aspects.of(self).add(PodSecurityRestricted())

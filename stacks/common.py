@@ -5,6 +5,7 @@ from cdktf import Aspects, AzurermBackend, TerraformStack
 from cdktf_cdktf_provider_azurerm.provider import AzurermProvider, AzurermProviderFeatures
 
 from config.schema import EnvironmentConfig
+from constructs.aspects.azure_rules import AzureApplyTimeRules
 from constructs.aspects.naming_rules import AzureNamingRules
 from constructs.aspects.tagging import RequiredTags
 
@@ -50,3 +51,4 @@ def apply_environment_aspects(stack: TerraformStack, config: EnvironmentConfig) 
     """The cross-cutting rules, added once per stack, in this order."""
     Aspects.of(stack).add(RequiredTags(required_tags(config)))
     Aspects.of(stack).add(AzureNamingRules())
+    Aspects.of(stack).add(AzureApplyTimeRules())

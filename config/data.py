@@ -1,0 +1,171 @@
+"""Settings of the data services: Key Vault (HSM keys), Storage, PostgreSQL and Event Hubs.
+
+Shape rules (enums, ranges) live on the fields; rules across keys raise KeyedValueError so the error
+names the key that has to change.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, model_validator
+
+from config.base import Guid, KeyedValueError, Section
+
+ZONE = Literal["1", "2", "3"]
+# Storage replication types that keep copies in several zones; Azure cannot move their blobs to the archive tier.
+ZONE_REDUNDANT_REPLICATION = frozenset({"ZRS", "GZRS", "RAGZRS"})
+
+
+def days() -> Any:
+    return Field(ge=1, le=365)
+
+
+def optional_days() -> Any:
+    return Field(default=None, ge=1, le=365)
+
+
+class KeyRotation(Section):
+    """Rotation policy of every HSM key. Azure's minimums: expiry 28 days, rotation 7 days before expiry."""
+
+    expire_after_days: int = Field(ge=28, le=3650)
+    rotate_before_expiry_days: int = Field(ge=7)
+    notify_before_expiry_days: int = Field(ge=7)
+
+    @model_validator(mode="after")
+    def _fits_in_the_lifetime(self) -> "KeyRotation":
+        for key in ("rotate_before_expiry_days", "notify_before_expiry_days"):
+            value = getattr(self, key)
+            if value >= self.expire_after_days:
+                raise KeyedValueError(key, value, f"must be less than expire_after_days ({self.expire_after_days})")
+        return self
+
+
+class KeyVaultConfig(Section):
+    # Premium is the tier with HSM-backed (RSA-HSM) keys, which the platform's customer-managed keys are.
+    sku: Literal["premium"] = "premium"
+    soft_delete_retention_days: int = Field(default=90, ge=7, le=90)
+    key_size: Literal[3072, 4096] = 3072
+    rotation: KeyRotation
+
+
+class LifecycleRule(Section):
+    """One lifecycle management rule: tier base blobs down by age since modification, then delete them."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9]{1,256}$")
+    prefixes: tuple[str, ...] = Field(default=(), description="Blob name prefixes ('container/path'); empty = all")
+    cool_after_days: int | None = optional_days()
+    cold_after_days: int | None = optional_days()
+    archive_after_days: int | None = optional_days()
+    delete_after_days: int | None = Field(default=None, ge=1, le=36500)
+    delete_versions_after_days: int | None = optional_days()
+    delete_snapshots_after_days: int | None = optional_days()
+
+    @model_validator(mode="after")
+    def _tiers_in_order(self) -> "LifecycleRule":
+        steps = [
+            (key, getattr(self, key))
+            for key in ("cool_after_days", "cold_after_days", "archive_after_days", "delete_after_days")
+            if getattr(self, key) is not None
+        ]
+        for (earlier, earlier_days), (later, later_days) in zip(steps, steps[1:]):
+            if later_days <= earlier_days:
+                raise KeyedValueError(later, later_days, f"must be greater than {earlier} ({earlier_days})")
+        return self
+
+
+class StorageConfig(Section):
+    replication: Literal["LRS", "GRS", "RAGRS", "ZRS", "GZRS", "RAGZRS"]
+    containers: tuple[str, ...] = Field(default=(), description="Private blob containers of the application")
+    blob_soft_delete_days: int = days()
+    container_soft_delete_days: int = days()
+    change_feed_retention_days: int = days()
+    lifecycle_rules: tuple[LifecycleRule, ...] = ()
+
+    @model_validator(mode="after")
+    def _archive_needs_a_replication_that_supports_it(self) -> "StorageConfig":
+        if self.replication not in ZONE_REDUNDANT_REPLICATION:
+            return self
+        for index, rule in enumerate(self.lifecycle_rules):
+            if rule.archive_after_days is not None:
+                raise KeyedValueError(
+                    f"lifecycle_rules.{index}.archive_after_days",
+                    rule.archive_after_days,
+                    f"rule '{rule.name}' moves blobs to the archive tier, which Azure does not support on "
+                    f"{self.replication} accounts (archive needs LRS, GRS or RAGRS); use cold_after_days instead",
+                )
+        return self
+
+
+class EntraAdministrator(Section):
+    """The Entra ID principal that administers the PostgreSQL server (password authentication is off)."""
+
+    object_id: Guid
+    principal_name: str = Field(min_length=1)
+    principal_type: Literal["Group", "ServicePrincipal", "User"] = "Group"
+
+
+class MaintenanceWindow(Section):
+    day_of_week: int = Field(ge=0, le=6, description="0 = Sunday")
+    start_hour: int = Field(ge=0, le=23)
+    start_minute: int = Field(default=0, ge=0, le=59)
+
+
+class PostgresConfig(Section):
+    version: Literal["14", "15", "16", "17"]
+    sku_name: str = Field(pattern=r"^(B|GP|MO)_Standard_[A-Za-z0-9_]+$", description="e.g. GP_Standard_D4ds_v5")
+    storage_mb: Literal[32768, 65536, 131072, 262144, 524288, 1048576, 2097152, 4193280, 4194304, 8388608, 16777216]
+    zone: ZONE
+    # Zone-redundant HA: the standby runs in this other zone. None = no HA.
+    standby_zone: ZONE | None = None
+    backup_retention_days: int = Field(ge=7, le=35)
+    geo_redundant_backup: bool
+    minimum_tls_version: Literal["TLSv1.2", "TLSv1.3"] = "TLSv1.2"
+    administrator: EntraAdministrator
+    maintenance_window: MaintenanceWindow
+
+    @model_validator(mode="after")
+    def _high_availability(self) -> "PostgresConfig":
+        if self.standby_zone is None:
+            return self
+        if self.standby_zone == self.zone:
+            raise KeyedValueError(
+                "standby_zone", self.standby_zone, f"must differ from zone '{self.zone}' for zone-redundant HA"
+            )
+        if self.sku_name.startswith("B_"):
+            raise KeyedValueError(
+                "sku_name",
+                self.sku_name,
+                "Burstable (B_) servers cannot run high availability; use a GP_ or MO_ SKU or remove standby_zone",
+            )
+        return self
+
+
+class EventHub(Section):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
+    partition_count: int = Field(ge=1, le=100)
+    retention_days: int = Field(ge=1, le=90, description="Premium keeps events up to 90 days")
+    consumer_groups: tuple[Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,49}$")], ...] = ()
+
+
+class EventHubsConfig(Section):
+    capacity: Literal[1, 2, 4, 8, 16] = Field(description="Premium processing units of each namespace")
+    disaster_recovery_alias: str = Field(pattern=r"^[a-zA-Z][a-zA-Z0-9-]{4,48}[a-zA-Z0-9]$")
+    event_hubs: tuple[EventHub, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> "EventHubsConfig":
+        seen: set[str] = set()
+        for index, hub in enumerate(self.event_hubs):
+            if hub.name.lower() in seen:
+                raise KeyedValueError(f"event_hubs.{index}.name", hub.name, "is declared twice (names are case-insensitive)")
+            seen.add(hub.name.lower())
+        return self
+
+
+class DataConfig(Section):
+    # `lifecycle { prevent_destroy }` on the stateful resources (vaults, keys, storage, server, namespaces).
+    protect_from_destroy: bool
+    key_vault: KeyVaultConfig
+    storage: StorageConfig
+    postgres: PostgresConfig
+    event_hubs: EventHubsConfig

@@ -1,0 +1,161 @@
+"""Network settings: the hub and spoke address plans, the AKS overlay ranges and the egress firewall.
+
+Every address-plan rule Azure would only reject at apply time (or that would silently break routing)
+is checked here, at config load, with KeyedValueError so the message names the key to change.
+"""
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from config.base import Cidr, Ipv4, KeyedValueError, Section
+
+ZONE = Literal["1", "2", "3"]
+# Azure's reserved subnets: the exact name it requires and the largest prefix length it accepts.
+RESERVED_SUBNETS: dict[str, tuple[str, int]] = {
+    "firewall": ("AzureFirewallSubnet", 26),
+    "gateway": ("GatewaySubnet", 27),
+    "bastion": ("AzureBastionSubnet", 26),
+}
+RESERVED_NAMES = frozenset(name for name, _ in RESERVED_SUBNETS.values())
+
+
+def _network(cidr: str) -> ipaddress.IPv4Network:
+    return ipaddress.IPv4Network(cidr)
+
+
+class Subnet(Section):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,78}[A-Za-z0-9_]$")
+    address_prefix: Cidr
+
+
+class VirtualNetworkPlan(Section):
+    """Checks shared by both virtual networks: subnets inside the address space, unique names, no overlaps."""
+
+    address_space: Cidr
+
+    def subnets(self) -> dict[str, Subnet]:
+        return {key: value for key, value in self if isinstance(value, Subnet)}
+
+    @model_validator(mode="after")
+    def _subnets_fit(self) -> "VirtualNetworkPlan":
+        space = _network(self.address_space)
+        placed: dict[str, ipaddress.IPv4Network] = {}
+        names: dict[str, str] = {}
+        for key, subnet in self.subnets().items():
+            prefix = _network(subnet.address_prefix)
+            if not prefix.subnet_of(space):
+                raise KeyedValueError(
+                    f"{key}.address_prefix", subnet.address_prefix,
+                    f"must lie inside the address space {self.address_space}",
+                )
+            for other_key, other in placed.items():
+                if prefix.overlaps(other):
+                    raise KeyedValueError(
+                        f"{key}.address_prefix", subnet.address_prefix, f"overlaps {other_key}.address_prefix {other}"
+                    )
+            if subnet.name in names:
+                raise KeyedValueError(f"{key}.name", subnet.name, f"is already the name of {names[subnet.name]}")
+            reserved = RESERVED_SUBNETS.get(key)
+            if reserved is None and subnet.name in RESERVED_NAMES:
+                raise KeyedValueError(f"{key}.name", subnet.name, "is reserved by Azure for its own service subnet")
+            if reserved is not None:
+                required_name, largest_prefix = reserved
+                if subnet.name != required_name:
+                    raise KeyedValueError(
+                        f"{key}.name", subnet.name, f"Azure requires this subnet to be named exactly '{required_name}'"
+                    )
+                if prefix.prefixlen > largest_prefix:
+                    raise KeyedValueError(
+                        f"{key}.address_prefix", subnet.address_prefix,
+                        f"{required_name} must be /{largest_prefix} or larger (Azure's minimum size)",
+                    )
+            placed[key] = prefix
+            names[subnet.name] = key
+        return self
+
+
+class HubNetwork(VirtualNetworkPlan):
+    firewall: Subnet
+    gateway: Subnet
+    bastion: Subnet
+    shared_services: Subnet
+
+
+class SpokeNetwork(VirtualNetworkPlan):
+    aks_system: Subnet
+    aks_user: Subnet
+    private_endpoints: Subnet  # private endpoint network policies are disabled on it
+    app_gateway: Subnet
+
+
+class FirewallConfig(Section):
+    """Azure Firewall Premium and its policy. The rules themselves are data in constructs/firewall_rules.py."""
+
+    zones: tuple[ZONE, ...] = Field(default=("1", "2", "3"), description="Zones of the firewall and its public IP")
+    idps_mode: Literal["Alert", "Deny"] = "Deny"
+    threat_intel_mode: Literal["Alert", "Deny"] = "Deny"
+    company_registry_fqdn: str = Field(pattern=r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,}$")
+
+
+class NetworkConfig(Section):
+    hub: HubNetwork
+    spoke: SpokeNetwork
+    # AKS Azure CNI Overlay: cluster-internal ranges, never routed in the VNets, so they must not overlap them.
+    aks_service_cidr: Cidr
+    aks_dns_service_ip: Ipv4
+    aks_pod_cidr: Cidr
+    firewall: FirewallConfig
+    bastion_zones: tuple[ZONE, ...] = ()
+
+    def address_spaces(self) -> dict[str, str]:
+        return {"hub.address_space": self.hub.address_space, "spoke.address_space": self.spoke.address_space}
+
+    @model_validator(mode="after")
+    def _ranges_do_not_collide(self) -> "NetworkConfig":
+        hub, spoke = _network(self.hub.address_space), _network(self.spoke.address_space)
+        if hub.overlaps(spoke):
+            raise KeyedValueError("spoke.address_space", self.spoke.address_space, f"overlaps hub.address_space {hub}")
+        service = _network(self.aks_service_cidr)
+        for key in ("aks_service_cidr", "aks_pod_cidr"):
+            cidr = _network(getattr(self, key))
+            for space_key, space in self.address_spaces().items():
+                if cidr.overlaps(_network(space)):
+                    raise KeyedValueError(
+                        key, str(cidr), f"overlaps {space_key} {space}; AKS needs a range outside every VNet"
+                    )
+        if _network(self.aks_pod_cidr).overlaps(service):
+            raise KeyedValueError("aks_pod_cidr", self.aks_pod_cidr, f"overlaps aks_service_cidr {service}")
+        dns_ip = ipaddress.IPv4Address(self.aks_dns_service_ip)
+        if dns_ip not in service:
+            raise KeyedValueError(
+                "aks_dns_service_ip", self.aks_dns_service_ip, f"must lie inside aks_service_cidr {service}"
+            )
+        if dns_ip in (service.network_address, service.network_address + 1, service.broadcast_address):
+            raise KeyedValueError(
+                "aks_dns_service_ip", self.aks_dns_service_ip,
+                "must not be the network, broadcast or first address of aks_service_cidr "
+                "(kubernetes.default uses the first)",
+            )
+        return self
+
+
+def overlapping_environments(networks: dict[Path, NetworkConfig]) -> list[str]:
+    """Problems where two environments' VNets overlap (they may be peered or connected later)."""
+    problems = []
+    items = [
+        (path, key, _network(space))
+        for path, network in networks.items()
+        for key, space in network.address_spaces().items()
+    ]
+    for index, (path, key, space) in enumerate(items):
+        for other_path, other_key, other_space in items[index + 1:]:
+            if path != other_path and space.overlaps(other_space):
+                problems.append(
+                    f"{path}: network.{key} {space} overlaps {other_path}: network.{other_key} {other_space}; "
+                    "environments need non-overlapping address plans"
+                )
+    return problems

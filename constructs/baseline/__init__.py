@@ -1,0 +1,1 @@
+"""In-cluster baseline (kubernetes provider only): namespaces with their guard rails, and the jobs."""

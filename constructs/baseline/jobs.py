@@ -1,0 +1,279 @@
+"""Story 3.1's backup and DR-test CronJobs and compliance-validation Job, hardened.
+
+Each job runs as its own ServiceAccount (Entra workload identity), with least-privilege RBAC, a
+PSS-restricted pod, pinned image, resource limits and a script mounted read-only from a ConfigMap
+built from `cluster-scripts/`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Mapping, Sequence
+
+from cdktf_cdktf_provider_kubernetes import cron_job_v1, job_v1
+from cdktf_cdktf_provider_kubernetes.cluster_role_binding_v1 import (
+    ClusterRoleBindingV1,
+    ClusterRoleBindingV1Metadata,
+    ClusterRoleBindingV1RoleRef,
+    ClusterRoleBindingV1Subject,
+)
+from cdktf_cdktf_provider_kubernetes.cluster_role_v1 import ClusterRoleV1, ClusterRoleV1Metadata, ClusterRoleV1Rule
+from cdktf_cdktf_provider_kubernetes.config_map_v1 import ConfigMapV1, ConfigMapV1Metadata
+from cdktf_cdktf_provider_kubernetes.network_policy_v1 import (
+    NetworkPolicyV1,
+    NetworkPolicyV1Metadata,
+    NetworkPolicyV1Spec,
+    NetworkPolicyV1SpecEgress,
+    NetworkPolicyV1SpecEgressPorts,
+    NetworkPolicyV1SpecEgressTo,
+    NetworkPolicyV1SpecEgressToIpBlock,
+    NetworkPolicyV1SpecPodSelector,
+)
+from cdktf_cdktf_provider_kubernetes.persistent_volume_claim_v1 import (
+    PersistentVolumeClaimV1,
+    PersistentVolumeClaimV1Metadata,
+    PersistentVolumeClaimV1Spec,
+    PersistentVolumeClaimV1SpecResources,
+)
+from cdktf_cdktf_provider_kubernetes.service_account_v1 import ServiceAccountV1, ServiceAccountV1Metadata
+from constructs import Construct
+
+from config.baseline import BaselineJob
+
+SCRIPTS_DIR = Path(__file__).resolve().parents[2] / "cluster-scripts"
+NON_ROOT_UID = 65532
+WORKLOAD_IDENTITY_LABEL = {"azure.workload.identity/use": "true"}
+# Everything the backup exports and the DR test dry-runs; Secrets deliberately absent.
+EXPORTED_RESOURCES = (
+    ("", ("namespaces", "services", "configmaps", "persistentvolumeclaims")),
+    ("apps", ("deployments", "statefulsets", "daemonsets")),
+    ("batch", ("cronjobs",)),
+    ("networking.k8s.io", ("ingresses", "networkpolicies")),
+    ("", ("resourcequotas", "limitranges")),
+)
+COMPLIANCE_READ = (
+    ("", ("namespaces", "pods")),
+    ("networking.k8s.io", ("networkpolicies",)),
+)
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """One hardened job: what it runs, where, with which permissions and volumes."""
+
+    name: str
+    namespace: str
+    script: str  # file name under cluster-scripts/
+    settings: BaselineJob
+    read_rules: Sequence[tuple[str, Sequence[str]]]
+    schedule: str | None = None  # None: a one-off Job
+    volumes: Mapping[str, str] | None = None  # mount path -> PVC name
+
+
+@dataclass(frozen=True)
+class BaselineJobsProps:
+    backup_namespace: str
+    compliance_namespace: str
+    backup: BaselineJob
+    dr_test: BaselineJob
+    compliance: BaselineJob
+    backup_schedule: str
+    dr_test_schedule: str
+    storage_class: str
+    backup_storage_size: str
+    reports_storage_size: str
+    api_server_cidrs: Sequence[str]
+
+
+def script_text(file_name: str) -> str:
+    return (SCRIPTS_DIR / file_name).read_text(encoding="utf-8")
+
+
+class BaselineJobs(Construct):
+    def __init__(self, scope: Construct, id: str, *, props: BaselineJobsProps) -> None:
+        super().__init__(scope, id)
+        backup_pvc = self._volume_claim("backup-storage", props.backup_namespace, props.storage_class, props.backup_storage_size)
+        reports_pvc = self._volume_claim("compliance-reports", props.compliance_namespace, props.storage_class, props.reports_storage_size)
+        jobs = (
+            JobSpec("cluster-backup", props.backup_namespace, "backup.sh", props.backup, EXPORTED_RESOURCES,
+                    props.backup_schedule, {"/backups": backup_pvc}),
+            # Read-only like the backup: the DR test validates exports with a client-side dry run, so
+            # it can never change the cluster (a server-side dry run would need write verbs).
+            JobSpec("dr-test", props.backup_namespace, "dr-test.sh", props.dr_test, EXPORTED_RESOURCES,
+                    props.dr_test_schedule, {"/backups": backup_pvc}),
+            JobSpec("compliance-validation", props.compliance_namespace, "compliance.sh", props.compliance,
+                    COMPLIANCE_READ, None, {"/reports": reports_pvc}),
+        )
+        # Construct ids from roles, not namespace names (those are references to the namespaces).
+        self._api_egress("backup", props.backup_namespace, props.api_server_cidrs)
+        self._api_egress("compliance", props.compliance_namespace, props.api_server_cidrs)
+        for job in jobs:
+            self._job(job)
+
+    def _volume_claim(self, name: str, namespace: str, storage_class: str, size: str) -> str:
+        claim = PersistentVolumeClaimV1(
+            self,
+            f"{name}-pvc",
+            metadata=PersistentVolumeClaimV1Metadata(name=name, namespace=namespace),
+            spec=PersistentVolumeClaimV1Spec(
+                access_modes=["ReadWriteOnce"],
+                storage_class_name=storage_class,
+                resources=PersistentVolumeClaimV1SpecResources(requests={"storage": size}),
+            ),
+            wait_until_bound=False,  # CSI disks bind on first consumer (WaitForFirstConsumer)
+        )
+        return claim.metadata.name
+
+    def _api_egress(self, role: str, namespace: str, cidrs: Sequence[str]) -> None:
+        """The jobs call kubectl; the private API IP is unknown at plan time, so allow the configured ranges."""
+        NetworkPolicyV1(
+            self,
+            f"{role}-allow-api-server",
+            metadata=NetworkPolicyV1Metadata(name="allow-api-server-egress", namespace=namespace),
+            spec=NetworkPolicyV1Spec(
+                pod_selector=NetworkPolicyV1SpecPodSelector(match_labels=WORKLOAD_IDENTITY_LABEL),
+                policy_types=["Egress"],
+                egress=[
+                    NetworkPolicyV1SpecEgress(
+                        to=[NetworkPolicyV1SpecEgressTo(ip_block=NetworkPolicyV1SpecEgressToIpBlock(cidr=c)) for c in cidrs],
+                        ports=[NetworkPolicyV1SpecEgressPorts(port="443", protocol="TCP")],
+                    )
+                ],
+            ),
+        )
+
+    def _job(self, job: JobSpec) -> None:
+        account = ServiceAccountV1(
+            self,
+            f"{job.name}-sa",
+            metadata=ServiceAccountV1Metadata(
+                name=job.name,
+                namespace=job.namespace,
+                annotations={"azure.workload.identity/client-id": job.settings.workload_identity_client_id},
+            ),
+            automount_service_account_token=False,  # mounted only into the pods, which call the API
+        )
+        role = ClusterRoleV1(
+            self,
+            f"{job.name}-role",
+            metadata=ClusterRoleV1Metadata(name=f"baseline-{job.name}-read"),
+            rule=[
+                ClusterRoleV1Rule(api_groups=[group], resources=list(resources), verbs=["get", "list"])
+                for group, resources in job.read_rules
+            ],
+        )
+        ClusterRoleBindingV1(
+            self,
+            f"{job.name}-binding",
+            metadata=ClusterRoleBindingV1Metadata(name=f"baseline-{job.name}-read"),
+            role_ref=ClusterRoleBindingV1RoleRef(api_group="rbac.authorization.k8s.io", kind="ClusterRole", name=role.metadata.name),
+            subject=[ClusterRoleBindingV1Subject(kind="ServiceAccount", name=account.metadata.name, namespace=job.namespace)],
+        )
+        scripts = ConfigMapV1(
+            self,
+            f"{job.name}-script",
+            metadata=ConfigMapV1Metadata(name=f"{job.name}-script", namespace=job.namespace),
+            data={job.script: script_text(job.script)},
+        )
+        labels = {"app.kubernetes.io/name": job.name, "app.kubernetes.io/part-of": "platform-baseline", **WORKLOAD_IDENTITY_LABEL}
+        if job.schedule is None:
+            job_v1.JobV1(
+                self,
+                f"{job.name}-job",
+                metadata=job_v1.JobV1Metadata(name=job.name, namespace=job.namespace, labels=labels),
+                spec=job_v1.JobV1Spec(
+                    backoff_limit=job.settings.backoff_limit,
+                    active_deadline_seconds=job.settings.active_deadline_seconds,
+                    template=job_v1.JobV1SpecTemplate(
+                        metadata=job_v1.JobV1SpecTemplateMetadata(labels=labels),
+                        spec=_pod_spec(job_v1, "JobV1SpecTemplateSpec", job, account.metadata.name, scripts.metadata.name),
+                    ),
+                ),
+                wait_for_completion=False,  # the apply must not block on a validation run
+            )
+            return
+        prefix = "CronJobV1SpecJobTemplateSpecTemplateSpec"
+        cron_job_v1.CronJobV1(
+            self,
+            f"{job.name}-cronjob",
+            metadata=cron_job_v1.CronJobV1Metadata(name=job.name, namespace=job.namespace, labels=labels),
+            spec=cron_job_v1.CronJobV1Spec(
+                schedule=job.schedule,
+                concurrency_policy="Forbid",
+                successful_jobs_history_limit=3,
+                failed_jobs_history_limit=3,
+                starting_deadline_seconds=600,
+                job_template=cron_job_v1.CronJobV1SpecJobTemplate(
+                    metadata=cron_job_v1.CronJobV1SpecJobTemplateMetadata(labels=labels),
+                    spec=cron_job_v1.CronJobV1SpecJobTemplateSpec(
+                        backoff_limit=job.settings.backoff_limit,
+                        active_deadline_seconds=job.settings.active_deadline_seconds,
+                        template=cron_job_v1.CronJobV1SpecJobTemplateSpecTemplate(
+                            metadata=cron_job_v1.CronJobV1SpecJobTemplateSpecTemplateMetadata(labels=labels),
+                            spec=_pod_spec(cron_job_v1, prefix, job, account.metadata.name, scripts.metadata.name),
+                        ),
+                    ),
+                ),
+            ),
+        )
+
+
+def _pod_spec(module: ModuleType, prefix: str, job: JobSpec, account: str, scripts: str) -> Any:
+    """The PSS-restricted pod of a job; `prefix` names the provider's struct family (Job or CronJob)."""
+
+    def struct(suffix: str, **kwargs: Any) -> Any:
+        return getattr(module, prefix + suffix)(**kwargs)
+
+    mounts = {"/scripts": "scripts", "/tmp": "tmp", **{path: "data" for path in (job.volumes or {})}}
+    volumes = [
+        struct("Volume", name="scripts", config_map=struct("VolumeConfigMap", name=scripts, default_mode="0555")),
+        struct("Volume", name="tmp", empty_dir=struct("VolumeEmptyDir", size_limit="256Mi")),
+        *(
+            struct("Volume", name="data", persistent_volume_claim=struct("VolumePersistentVolumeClaim", claim_name=claim))
+            for claim in (job.volumes or {}).values()
+        ),
+    ]
+    resources = job.settings
+    return struct(
+        "",
+        service_account_name=account,
+        automount_service_account_token=True,  # every job calls the API with kubectl
+        restart_policy="Never",
+        security_context=struct(
+            "SecurityContext",
+            run_as_non_root=True,
+            run_as_user=str(NON_ROOT_UID),
+            run_as_group=str(NON_ROOT_UID),
+            fs_group=str(NON_ROOT_UID),
+            seccomp_profile=struct("SecurityContextSeccompProfile", type="RuntimeDefault"),
+        ),
+        container=[
+            struct(
+                "Container",
+                name=job.name,
+                image=resources.image,
+                command=["/bin/sh", f"/scripts/{job.script}"],
+                resources=struct(
+                    "ContainerResources",
+                    requests={"cpu": resources.cpu_request, "memory": resources.memory_request},
+                    limits={"cpu": resources.cpu_limit, "memory": resources.memory_limit},
+                ),
+                security_context=struct(
+                    "ContainerSecurityContext",
+                    run_as_non_root=True,
+                    run_as_user=str(NON_ROOT_UID),
+                    allow_privilege_escalation=False,
+                    privileged=False,
+                    read_only_root_filesystem=True,
+                    capabilities=struct("ContainerSecurityContextCapabilities", drop=["ALL"]),
+                    seccomp_profile=struct("ContainerSecurityContextSeccompProfile", type="RuntimeDefault"),
+                ),
+                volume_mount=[
+                    struct("ContainerVolumeMount", name=volume, mount_path=path, read_only=volume == "scripts")
+                    for path, volume in mounts.items()
+                ],
+            )
+        ],
+        volume=volumes,
+    )

@@ -1,0 +1,53 @@
+"""The whole in-cluster baseline of one environment, assembled from its `[baseline]` config."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from constructs import Construct
+
+from config.baseline import BaselineConfig
+from constructs.baseline.jobs import BaselineJobs, BaselineJobsProps
+from constructs.baseline.monitoring import ManagedPrometheusSettings, ManagedPrometheusSettingsProps
+from constructs.baseline.namespaces import BaselineNamespaces, BaselineNamespacesProps
+
+BACKUP_NAMESPACE = "backup-system"
+COMPLIANCE_NAMESPACE = "compliance"
+
+
+@dataclass(frozen=True)
+class ClusterBaselineProps:
+    config: BaselineConfig
+    cluster_alias: str
+
+
+class ClusterBaseline(Construct):
+    def __init__(self, scope: Construct, id: str, *, props: ClusterBaselineProps) -> None:
+        super().__init__(scope, id)
+        config = props.config
+        self.namespaces = BaselineNamespaces(self, "namespaces", props=BaselineNamespacesProps(namespaces=config.namespaces))
+        names = self.namespaces.namespace_names  # references, so namespaces are created before their contents
+        self.jobs = BaselineJobs(
+            self,
+            "jobs",
+            props=BaselineJobsProps(
+                backup_namespace=names[BACKUP_NAMESPACE],
+                compliance_namespace=names[COMPLIANCE_NAMESPACE],
+                backup=config.backup_job,
+                dr_test=config.dr_test_job,
+                compliance=config.compliance_job,
+                backup_schedule=config.backup_schedule,
+                dr_test_schedule=config.dr_test_schedule,
+                storage_class=config.storage_class,
+                backup_storage_size=config.backup_storage_size,
+                reports_storage_size=config.reports_storage_size,
+                api_server_cidrs=config.api_server_cidrs,
+            ),
+        )
+        self.prometheus = ManagedPrometheusSettings(
+            self,
+            "managed-prometheus",
+            props=ManagedPrometheusSettingsProps(
+                cluster_alias=props.cluster_alias,
+                scrape_interval_seconds=config.monitoring.scrape_interval_seconds,
+            ),
+        )

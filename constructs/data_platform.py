@@ -1,0 +1,134 @@
+"""The data services of one environment, wired to each other: the key vaults whose HSM keys encrypt
+Storage, PostgreSQL and the AKS disks, and the Event Hubs geo-DR pair. One call from the stack."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Mapping
+
+from constructs import Construct
+
+from config.data import DataConfig
+from constructs.event_hubs import EventHubs, EventHubsProps
+from constructs.key_vault import KeyVault, KeyVaultProps
+from constructs.naming import Naming
+from constructs.postgres import Postgres, PostgresProps
+from constructs.private_endpoint import PrivateEndpointPlacement
+from constructs.storage import Storage, StorageProps
+
+# Customer-managed keys of the primary vault, by consumer.
+STORAGE_KEY, POSTGRES_KEY, DISKS_KEY = "storage", "postgres", "disks"
+# PostgreSQL encrypts geo-redundant backups with a key and identity in the paired region.
+POSTGRES_GEO_BACKUP_KEY = "postgres-geo-backup"
+# Keys of `private_dns_zone_ids` (the network construct's contract) this construct needs.
+DNS_ZONES = ("key_vault", "blob", "postgres", "eventhub")
+
+
+@dataclass(frozen=True)
+class DataPlatformProps:
+    config: DataConfig
+    naming: Naming
+    tenant_id: str
+    location: str
+    paired_location: str
+    resource_group_name: str  # data services (storage, server, primary namespace)
+    security_resource_group_name: str  # key vault, keys, CMK identities, disk encryption set
+    paired_resource_group_name: str  # in the paired region: Event Hubs secondary, geo-backup key vault
+    private_endpoint_subnet_id: str
+    private_dns_zone_ids: Mapping[str, str]  # needs the keys in DNS_ZONES
+
+
+class DataPlatform(Construct):
+    """Exposes `key_vault` (with `disk_encryption_set_id` for AKS), `geo_key_vault`, `storage`, `postgres`
+    and `event_hubs`."""
+
+    def __init__(self, scope: Construct, id: str, *, props: DataPlatformProps) -> None:
+        super().__init__(scope, id)
+        missing = [zone for zone in DNS_ZONES if zone not in props.private_dns_zone_ids]
+        if missing:
+            raise ValueError(f"data platform: private_dns_zone_ids lacks {missing} (needs {list(DNS_ZONES)})")
+        config = props.config
+        zones = props.private_dns_zone_ids
+        protect = config.protect_from_destroy
+        # Endpoints live in the environment's virtual network (primary region), whatever the resource's region.
+        endpoints = PrivateEndpointPlacement(
+            subnet_id=props.private_endpoint_subnet_id,
+            location=props.location,
+            resource_group_name=props.resource_group_name,
+        )
+        data_vault = KeyVaultProps(
+            config=config.key_vault,
+            naming=props.naming,
+            workload="data",
+            location=props.location,
+            resource_group_name=props.security_resource_group_name,
+            tenant_id=props.tenant_id,
+            private_endpoint=endpoints,
+            private_dns_zone_id=zones["key_vault"],
+            key_names=(STORAGE_KEY, POSTGRES_KEY, DISKS_KEY),
+            disk_encryption_key=DISKS_KEY,
+            protect_from_destroy=protect,
+        )
+        self.key_vault = KeyVault(self, "key-vault", props=data_vault)
+        self.geo_key_vault = (
+            KeyVault(
+                self,
+                "geo-key-vault",
+                props=replace(
+                    data_vault,
+                    workload="datageo",
+                    location=props.paired_location,
+                    resource_group_name=props.paired_resource_group_name,
+                    key_names=(POSTGRES_GEO_BACKUP_KEY,),
+                    disk_encryption_key=None,
+                ),
+            )
+            if config.postgres.geo_redundant_backup
+            else None
+        )
+        self.storage = Storage(
+            self,
+            "storage",
+            props=StorageProps(
+                config=config.storage,
+                naming=props.naming,
+                location=props.location,
+                resource_group_name=props.resource_group_name,
+                customer_managed_key=self.key_vault.customer_managed_keys[STORAGE_KEY],
+                private_endpoint=endpoints,
+                private_dns_zone_id=zones["blob"],
+                protect_from_destroy=protect,
+            ),
+        )
+        self.postgres = Postgres(
+            self,
+            "postgres",
+            props=PostgresProps(
+                config=config.postgres,
+                naming=props.naming,
+                location=props.location,
+                resource_group_name=props.resource_group_name,
+                tenant_id=props.tenant_id,
+                customer_managed_key=self.key_vault.customer_managed_keys[POSTGRES_KEY],
+                geo_backup_customer_managed_key=self.geo_key_vault.customer_managed_keys[POSTGRES_GEO_BACKUP_KEY]
+                if self.geo_key_vault
+                else None,
+                private_endpoint=endpoints,
+                private_dns_zone_id=zones["postgres"],
+                protect_from_destroy=protect,
+            ),
+        )
+        self.event_hubs = EventHubs(
+            self,
+            "event-hubs",
+            props=EventHubsProps(
+                config=config.event_hubs,
+                naming=props.naming,
+                location=props.location,
+                resource_group_name=props.resource_group_name,
+                secondary_location=props.paired_location,
+                secondary_resource_group_name=props.paired_resource_group_name,
+                private_endpoint=endpoints,
+                private_dns_zone_id=zones["eventhub"],
+                protect_from_destroy=protect,
+            ),
+        )

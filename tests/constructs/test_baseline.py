@@ -1,0 +1,184 @@
+"""The in-cluster baseline in both environments' cluster stacks (synthesized app)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from config.loader import load_environment
+from constructs.aspects.pod_security import POD_SPEC_PATHS, violations
+from tests.conftest import StackJson, resources_of
+
+SCRIPTS = Path(__file__).resolve().parents[2] / "cluster-scripts"
+NAMESPACES = {"applications", "monitoring", "backup-system", "compliance"}
+
+
+@pytest.fixture
+def cluster(stacks: dict[str, StackJson], environment: str) -> StackJson:
+    return stacks[f"{environment}-cluster"]
+
+
+def namespace_of(resource: dict) -> str:
+    """Namespace references resolve to the namespace resource's construct id."""
+    return resource["metadata"]["namespace"]
+
+
+def namespaces_by_reference(cluster: StackJson) -> dict[str, str]:
+    return {
+        f"${{kubernetes_namespace_v1.{key}.metadata[0].name}}": ns["metadata"]["name"]
+        for key, ns in resources_of(cluster, "kubernetes_namespace_v1").items()
+    }
+
+
+def test_every_namespace_enforces_restricted_without_exemptions(cluster: StackJson) -> None:
+    namespaces = resources_of(cluster, "kubernetes_namespace_v1")
+    assert {ns["metadata"]["name"] for ns in namespaces.values()} == NAMESPACES
+    for ns in namespaces.values():
+        labels = ns["metadata"]["labels"]
+        for mode in ("enforce", "audit", "warn"):
+            assert labels[f"pod-security.kubernetes.io/{mode}"] == "restricted"
+            assert labels[f"pod-security.kubernetes.io/{mode}-version"] == "latest"
+
+
+def test_every_namespace_has_default_deny_dns_quota_and_limits(cluster: StackJson, environment: str) -> None:
+    refs = namespaces_by_reference(cluster)
+    policies = resources_of(cluster, "kubernetes_network_policy_v1").values()
+    deny = {refs[namespace_of(p)] for p in policies if p["metadata"]["name"] == "default-deny-all"}
+    assert deny == NAMESPACES
+    for policy in policies:
+        if policy["metadata"]["name"] == "default-deny-all":
+            assert policy["spec"]["pod_selector"] == {} and sorted(policy["spec"]["policy_types"]) == ["Egress", "Ingress"]
+            assert "ingress" not in policy["spec"] and "egress" not in policy["spec"]
+    dns = [p for p in policies if p["metadata"]["name"] == "allow-dns-egress"]
+    assert {refs[namespace_of(p)] for p in dns} == NAMESPACES
+    for policy in dns:
+        (rule,) = policy["spec"]["egress"]
+        assert sorted((port["port"], port["protocol"]) for port in rule["ports"]) == [("53", "TCP"), ("53", "UDP")]
+        assert rule["to"][0]["namespace_selector"]["match_labels"] == {"kubernetes.io/metadata.name": "kube-system"}
+        assert rule["to"][0]["pod_selector"]["match_labels"] == {"k8s-app": "kube-dns"}
+    scrape = [p for p in policies if p["metadata"]["name"] == "allow-managed-prometheus-scrape"]
+    assert {refs[namespace_of(p)] for p in scrape} == {"applications", "monitoring"}
+    for policy in scrape:
+        peers = policy["spec"]["ingress"][0]["from"]
+        assert [peer["pod_selector"]["match_labels"] for peer in peers] == [{"rsName": "ama-metrics"}, {"dsName": "ama-metrics-node"}]
+    config = load_environment(environment).baseline
+    quotas = resources_of(cluster, "kubernetes_resource_quota_v1").values()
+    assert {refs[namespace_of(q)] for q in quotas} == NAMESPACES
+    for quota in quotas:
+        expected = config.namespaces[refs[namespace_of(quota)]]
+        assert quota["spec"]["hard"]["limits.memory"] == expected.limits_memory
+        assert quota["spec"]["hard"]["pods"] == str(expected.pods)
+    limits = resources_of(cluster, "kubernetes_limit_range_v1").values()
+    assert {refs[namespace_of(lr)] for lr in limits} == NAMESPACES
+    for limit_range in limits:
+        assert set(limit_range["spec"]["limit"][0]["default"]) == {"cpu", "memory"}
+
+
+def test_api_egress_only_for_job_pods_on_443_to_configured_ranges(cluster: StackJson, environment: str) -> None:
+    refs = namespaces_by_reference(cluster)
+    api = [p for p in resources_of(cluster, "kubernetes_network_policy_v1").values() if p["metadata"]["name"] == "allow-api-server-egress"]
+    assert {refs[namespace_of(p)] for p in api} == {"backup-system", "compliance"}
+    cidrs = list(load_environment(environment).baseline.api_server_cidrs)
+    for policy in api:
+        assert policy["spec"]["pod_selector"]["match_labels"] == {"azure.workload.identity/use": "true"}
+        (rule,) = policy["spec"]["egress"]
+        assert rule["ports"] == [{"port": "443", "protocol": "TCP"}]
+        assert [peer["ip_block"]["cidr"] for peer in rule["to"]] == cidrs
+
+
+def pod_specs(cluster: StackJson) -> dict[str, tuple[str, dict]]:
+    found = {}
+    for resource_type, path in POD_SPEC_PATHS.items():
+        for key, resource in resources_of(cluster, resource_type).items():
+            node = resource
+            for part in path:
+                node = node[part]
+            found[f"{resource_type}.{key}"] = (resource_type, node)
+    return found
+
+
+def test_every_pod_template_is_hardened(cluster: StackJson) -> None:
+    specs = pod_specs(cluster)
+    assert len(specs) == 3
+    for address, (resource_type, pod) in specs.items():
+        # The Aspect's own rules, over the synthesized JSON...
+        assert violations(resource_type, {"spec": pod} if resource_type == "kubernetes_pod_v1" else _wrap(resource_type, pod)) == [], address
+        # ...and the literal values, independently of the Aspect.
+        assert pod["security_context"]["run_as_non_root"] is True and pod["security_context"]["run_as_user"] != "0"
+        assert pod["security_context"]["seccomp_profile"] == {"type": "RuntimeDefault"}
+        assert pod["automount_service_account_token"] is True and pod["restart_policy"] == "Never"
+        (container,) = pod["container"]
+        context = container["security_context"]
+        assert context["allow_privilege_escalation"] is False and context["read_only_root_filesystem"] is True
+        assert context["capabilities"] == {"drop": ["ALL"]}
+        assert set(container["resources"]["limits"]) == {"cpu", "memory"} == set(container["resources"]["requests"])
+        assert ":" in container["image"] and not container["image"].endswith(":latest")
+        mounts = {m["mount_path"]: m for m in container["volume_mount"]}
+        assert mounts["/scripts"]["read_only"] is True and "/tmp" in mounts
+        volumes = {v["name"]: v for v in pod["volume"]}
+        assert "empty_dir" in volumes["tmp"] and "config_map" in volumes["scripts"]
+
+
+def _wrap(resource_type: str, pod: dict) -> dict:
+    wrapped: dict = pod
+    for part in reversed(POD_SPEC_PATHS[resource_type]):
+        wrapped = {part: wrapped}
+    return wrapped
+
+
+def test_schedules_limits_and_identity(cluster: StackJson, environment: str) -> None:
+    config = load_environment(environment).baseline
+    cron_jobs = {c["metadata"]["name"]: c for c in resources_of(cluster, "kubernetes_cron_job_v1").values()}
+    assert {name: c["spec"]["schedule"] for name, c in cron_jobs.items()} == {"cluster-backup": "0 2 * * *", "dr-test": "0 6 * * 0"}
+    for cron_job in cron_jobs.values():
+        spec = cron_job["spec"]
+        assert spec["concurrency_policy"] == "Forbid"
+        assert spec["successful_jobs_history_limit"] == 3 and spec["failed_jobs_history_limit"] == 3
+        job_spec = spec["job_template"]["spec"]
+        assert job_spec["backoff_limit"] == config.backup_job.backoff_limit
+        assert job_spec["active_deadline_seconds"] == config.backup_job.active_deadline_seconds
+        assert job_spec["template"]["metadata"]["labels"]["azure.workload.identity/use"] == "true"
+    (job,) = resources_of(cluster, "kubernetes_job_v1").values()
+    assert job["metadata"]["name"] == "compliance-validation" and job["wait_for_completion"] is False
+    assert job["spec"]["template"]["metadata"]["labels"]["azure.workload.identity/use"] == "true"
+    accounts = {a["metadata"]["name"]: a for a in resources_of(cluster, "kubernetes_service_account_v1").values()}
+    assert {name: a["metadata"]["annotations"]["azure.workload.identity/client-id"] for name, a in accounts.items()} == {
+        "cluster-backup": config.backup_job.workload_identity_client_id,
+        "dr-test": config.dr_test_job.workload_identity_client_id,
+        "compliance-validation": config.compliance_job.workload_identity_client_id,
+    }
+    assert all(a["automount_service_account_token"] is False for a in accounts.values())
+
+
+def test_rbac_is_read_only_and_never_reads_secrets(cluster: StackJson) -> None:
+    roles = resources_of(cluster, "kubernetes_cluster_role_v1").values()
+    assert len(roles) == 3
+    for role in roles:
+        for rule in role["rule"]:
+            assert rule["verbs"] == ["get", "list"], role["metadata"]["name"]
+            assert "secrets" not in rule["resources"] and "*" not in rule["resources"]
+    assert len(resources_of(cluster, "kubernetes_cluster_role_binding_v1")) == 3
+
+
+def test_scripts_come_from_files_and_are_fixed(cluster: StackJson) -> None:
+    config_maps = {c["metadata"]["name"]: c for c in resources_of(cluster, "kubernetes_config_map_v1").values()}
+    for name, script in (("cluster-backup-script", "backup.sh"), ("dr-test-script", "dr-test.sh"), ("compliance-validation-script", "compliance.sh")):
+        assert config_maps[name]["data"] == {script: (SCRIPTS / script).read_text()}
+    backup = "\n".join(line for line in (SCRIPTS / "backup.sh").read_text().splitlines() if not line.startswith("#"))
+    assert "etcdctl" not in backup and "az snapshot" not in backup
+    assert "secret" not in backup.split("for kind in")[1].split("; do")[0]
+    assert "/tmp/dr-test-results.txt" in (SCRIPTS / "dr-test.sh").read_text()
+    assert "> \"$results\"" in (SCRIPTS / "dr-test.sh").read_text()
+
+
+def test_managed_prometheus_agent_settings(cluster: StackJson, environment: str) -> None:
+    (settings,) = [c for c in resources_of(cluster, "kubernetes_config_map_v1").values() if c["metadata"]["name"] == "ama-metrics-settings-configmap"]
+    assert settings["metadata"]["namespace"] == "kube-system"
+    assert settings["data"]["schema-version"] == "v1"
+    assert settings["data"]["prometheus-collector-settings"] == f'cluster_alias = "{environment}"'
+
+
+def test_volume_claims_use_configured_storage_class(cluster: StackJson, environment: str) -> None:
+    claims = resources_of(cluster, "kubernetes_persistent_volume_claim_v1").values()
+    assert {c["metadata"]["name"] for c in claims} == {"backup-storage", "compliance-reports"}
+    assert all(c["spec"]["storage_class_name"] == load_environment(environment).baseline.storage_class for c in claims)
