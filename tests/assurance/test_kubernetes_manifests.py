@@ -14,9 +14,15 @@ from pathlib import Path
 import pytest
 
 from config.loader import load_all
+from tests.assurance.checkers import require_tool
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 KUBERNETES_VALIDATE = PROJECT_ROOT / ".cache" / "tools" / "kubernetes-validate" / "bin" / "kubernetes-validate"
+
+@pytest.fixture(autouse=True)
+def _checker_installed() -> None:
+    require_tool(KUBERNETES_VALIDATE)
+
 # Custom resources have no schema in the Kubernetes OpenAPI spec; each kind must be listed here on purpose.
 CUSTOM_KINDS_WITHOUT_SCHEMA: set[str] = set()
 
@@ -45,7 +51,6 @@ def validate(manifests: dict[str, dict], version: str, workdir: Path) -> subproc
                           capture_output=True, text=True, timeout=600)
 
 
-@pytest.mark.skipif(not KUBERNETES_VALIDATE.exists(), reason="kubernetes-validate tool venv missing: run scripts/setup")
 def test_every_kubernetes_manifest_matches_the_cluster_schema(stacks: dict, tmp_path: Path) -> None:
     found = manifests_by_stack(stacks)
     if not found:
@@ -62,7 +67,6 @@ def test_every_kubernetes_manifest_matches_the_cluster_schema(stacks: dict, tmp_
                 any(f"kind {kind} " in line for kind in unchecked)] == []
 
 
-@pytest.mark.skipif(not KUBERNETES_VALIDATE.exists(), reason="kubernetes-validate tool venv missing: run scripts/setup")
 def test_validator_rejects_an_unknown_field(tmp_path: Path) -> None:
     bad = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "erp", "owner": "platform"}}
     result = validate({"bad": bad}, "1.33.0", tmp_path)

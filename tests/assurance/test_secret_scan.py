@@ -7,8 +7,13 @@ from pathlib import Path
 import pytest
 
 from tools.secret_scan import DETECT_SECRETS, OWN_RULES, scan, scan_own_rules
+from tests.assurance.checkers import require_tool
 
-pytestmark = pytest.mark.skipif(not DETECT_SECRETS.exists(), reason="detect-secrets tool venv missing: run scripts/setup")
+
+@pytest.fixture(autouse=True)
+def _checker_installed() -> None:
+    require_tool(DETECT_SECRETS)
+
 
 PLANTED = {
     "azure-storage-key": {"value": "DefaultEndpointsProtocol=https;AccountName=x;AccountKey=" + "A1b2C3d4" * 11 + "==;"},

@@ -17,8 +17,8 @@ BAD_INPUTS = [
     # Storage: Azure cannot archive blobs of zone-redundant accounts.
     ("production", {"data.storage.lifecycle_rules": [ARCHIVE_RULE]}, "data.storage.lifecycle_rules.0.archive_after_days",
      180, "rule 'archive' moves blobs to the archive tier, which Azure does not support on RAGZRS accounts"),
-    ("staging", {"data.storage.lifecycle_rules": [ARCHIVE_RULE]}, "data.storage.lifecycle_rules.0.archive_after_days",
-     180, "not support on ZRS accounts"),
+    ("staging", {"data.storage.replication": "ZRS", "data.storage.lifecycle_rules": [ARCHIVE_RULE]},
+     "data.storage.lifecycle_rules.0.archive_after_days", 180, "not support on ZRS accounts"),
     ("production", {"data.storage.replication": "GZRS", "data.storage.lifecycle_rules": [ARCHIVE_RULE]},
      "data.storage.lifecycle_rules.0.archive_after_days", 180, "GZRS"),
     ("production", {"data.storage.lifecycle_rules": [{"name": "x", "cool_after_days": 90, "cold_after_days": 30}]},

