@@ -9,7 +9,10 @@ from config.base import AZURE_REGION_PAIRS, Cidr, Guid, KeyedValueError, Section
 from config.baseline import BaselineConfig
 from config.data import DataConfig
 from config.network import NetworkConfig
-from config.services import AksConfig
+from config.governance import GovernanceConfig
+from config.observability import ObservabilityConfig
+from config.recovery import RecoveryConfig
+from config.services import AksConfig, AppGatewayConfig, RegistryConfig
 
 Region = Literal[tuple(sorted(AZURE_REGION_PAIRS))]  # type: ignore[valid-type]
 
@@ -53,9 +56,14 @@ class EnvironmentConfig(Section):
     state_backend: StateBackend
     cluster_access: ClusterAccess = ClusterAccess()
     aks: AksConfig
+    registry: RegistryConfig
+    app_gateway: AppGatewayConfig
     data: DataConfig
     network: NetworkConfig
     baseline: BaselineConfig
+    observability: ObservabilityConfig
+    recovery: RecoveryConfig
+    governance: GovernanceConfig
 
     @model_validator(mode="after")
     def _paired_region_differs(self) -> "EnvironmentConfig":

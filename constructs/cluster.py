@@ -1,21 +1,57 @@
-"""The AKS cluster: private, Entra ID-only (local accounts off), workload identity."""
+"""The AKS cluster: private (API in the spoke's private DNS zone), Entra ID-only with Azure RBAC (local
+accounts off), workload identity, Azure CNI Overlay with a network policy engine, egress only through the
+firewall (userDefinedRouting), ephemeral host-encrypted nodes whose disks use the platform's disk
+encryption set, and the Azure Policy, Defender, Key Vault secrets provider, image cleaner and Container
+Insights add-ons.
+
+Both identities are user-assigned, so their role assignments exist before the cluster does and the
+cluster is created only after them (`depends_on`): AKS validates subnet, route table, DNS zone and
+kubelet-identity permissions at creation.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cdktf import ITerraformDependable
 from cdktf_cdktf_provider_azurerm.kubernetes_cluster import (
     KubernetesCluster,
-    KubernetesClusterAzureActiveDirectoryRoleBasedAccessControl,
+    KubernetesClusterAzureActiveDirectoryRoleBasedAccessControl as EntraIdRbac,
     KubernetesClusterDefaultNodePool,
     KubernetesClusterIdentity,
+    KubernetesClusterKeyVaultSecretsProvider,
+    KubernetesClusterKubeletIdentity,
+    KubernetesClusterMaintenanceWindowAutoUpgrade,
+    KubernetesClusterMaintenanceWindowNodeOs,
+    KubernetesClusterMicrosoftDefender,
+    KubernetesClusterMonitorMetrics,
+    KubernetesClusterNetworkProfile,
+    KubernetesClusterOmsAgent,
 )
+from cdktf_cdktf_provider_azurerm.kubernetes_cluster_node_pool import KubernetesClusterNodePool
+from cdktf_cdktf_provider_azurerm.role_assignment import RoleAssignment
 from cdktf_cdktf_provider_azurerm.user_assigned_identity import UserAssignedIdentity
 from constructs import Construct
 
-from config.services import AksConfig
+from config.services import NODE_POOL_ZONES, AksConfig, MaintenanceWindow
 from constructs.naming import Naming
 
-ZONES = ["1", "2", "3"]
+SYSTEM_POOL_NAME = "system"
+
+
+@dataclass(frozen=True)
+class ClusterNetwork:
+    """Where the cluster sits: its subnets (ids that already depend on their route-table association),
+    the spoke VNet and route table the control plane manages, the API's private DNS zone, and the
+    cluster-internal ranges (Azure CNI Overlay)."""
+
+    system_subnet_id: str
+    user_subnet_id: str
+    vnet_id: str
+    route_table_id: str
+    private_dns_zone_id: str  # privatelink.<region>.azmk8s.io
+    service_cidr: str
+    dns_service_ip: str
+    pod_cidr: str
 
 
 @dataclass(frozen=True)
@@ -25,48 +61,167 @@ class AksClusterProps:
     location: str
     resource_group_name: str
     tenant_id: str
+    network: ClusterNetwork
+    disk_encryption_set_id: str  # OS and data disks of every node pool
+    registry_id: str  # the kubelet identity gets AcrPull here
+    log_analytics_workspace_id: str  # Container Insights and Defender
+
+
+def _weekly(window: MaintenanceWindow, block: type) -> object:
+    return block(
+        frequency="Weekly",
+        interval=1,
+        day_of_week=window.day_of_week,
+        start_time=window.start_time,
+        duration=window.duration_hours,
+        utc_offset=window.utc_offset,
+    )
 
 
 class AksCluster(Construct):
-    """Exposes `host` and `cluster_ca_certificate` for the cluster stack's kubernetes provider."""
+    """Exposes `host` and `cluster_ca_certificate` (the cluster stack's kubernetes provider), `cluster_id`,
+    `cluster_name`, `kubelet_identity_object_id`, `oidc_issuer_url`, `node_resource_group` and
+    `control_plane_identity_principal_id`."""
 
     def __init__(self, scope: Construct, id: str, *, props: AksClusterProps) -> None:
         super().__init__(scope, id)
-        config = props.config
-        self.control_plane_identity = UserAssignedIdentity(
-            self,
-            "control-plane-identity",
-            name=props.naming.name("aks", "id"),
-            location=props.location,
-            resource_group_name=props.resource_group_name,
-        )
+        config, naming, network = props.config, props.naming, props.network
+        self.control_plane_identity = self._identity("control-plane-identity", naming.name("aks", "id"), props)
+        self.kubelet_identity = self._identity("kubelet-identity", naming.name("aks-kubelet", "id"), props)
+        control_plane = self.control_plane_identity.principal_id
+        grants: list[ITerraformDependable] = [
+            self._grant("vnet-network-contributor", network.vnet_id, "Network Contributor", control_plane,
+                        "Join the node subnets and manage internal load balancers in the spoke VNet"),
+            self._grant("route-table-network-contributor", network.route_table_id, "Network Contributor", control_plane,
+                        "Read the firewall route (userDefinedRouting) on the node subnets"),
+            self._grant("dns-zone-contributor", network.private_dns_zone_id, "Private DNS Zone Contributor",
+                        control_plane, "Register the private API server in its private DNS zone"),
+            self._grant("disk-encryption-set-reader", props.disk_encryption_set_id, "Reader", control_plane,
+                        "Use the disk encryption set for node OS and data disks"),
+            self._grant("kubelet-identity-operator", self.kubelet_identity.id, "Managed Identity Operator",
+                        control_plane, "Assign the kubelet identity to the node pools"),
+            self._grant("kubelet-acr-pull", props.registry_id, "AcrPull", self.kubelet_identity.principal_id,
+                        "Nodes pull images from the platform registry"),
+        ]
+        system = config.system_pool
         self.cluster = KubernetesCluster(
             self,
             "cluster",
-            name=props.naming.name("workloads", "aks"),
+            name=naming.name("workloads", "aks"),
             location=props.location,
             resource_group_name=props.resource_group_name,
-            dns_prefix_private_cluster=props.naming.name("workloads", "aks"),
+            node_resource_group=naming.name("workloads-aks-nodes", "rg"),
+            dns_prefix_private_cluster=naming.name("workloads", "aks"),
             kubernetes_version=config.kubernetes_version,
             sku_tier=config.sku_tier,
             private_cluster_enabled=True,
+            private_cluster_public_fqdn_enabled=False,
+            private_dns_zone_id=network.private_dns_zone_id,
             local_account_disabled=True,
             oidc_issuer_enabled=True,
             workload_identity_enabled=True,
-            azure_active_directory_role_based_access_control=KubernetesClusterAzureActiveDirectoryRoleBasedAccessControl(
+            azure_active_directory_role_based_access_control=EntraIdRbac(
                 azure_rbac_enabled=True,
                 tenant_id=props.tenant_id,
                 admin_group_object_ids=list(config.admin_group_object_ids),
             ),
             identity=KubernetesClusterIdentity(type="UserAssigned", identity_ids=[self.control_plane_identity.id]),
-            default_node_pool=KubernetesClusterDefaultNodePool(
-                name="system",
-                vm_size=config.system_pool.vm_size,
-                node_count=config.system_pool.node_count,
-                zones=ZONES,
-                only_critical_addons_enabled=True,
+            kubelet_identity=KubernetesClusterKubeletIdentity(
+                user_assigned_identity_id=self.kubelet_identity.id,
+                client_id=self.kubelet_identity.client_id,
+                object_id=self.kubelet_identity.principal_id,
             ),
+            disk_encryption_set_id=props.disk_encryption_set_id,
+            network_profile=KubernetesClusterNetworkProfile(
+                network_plugin="azure",
+                network_plugin_mode="overlay",
+                network_policy=config.network_policy,
+                # Cilium network policy runs on the Cilium (eBPF) dataplane only.
+                network_data_plane="cilium" if config.network_policy == "cilium" else "azure",
+                outbound_type="userDefinedRouting",  # the subnets' route table sends 0.0.0.0/0 to the firewall
+                load_balancer_sku="standard",
+                pod_cidr=network.pod_cidr,
+                service_cidr=network.service_cidr,
+                dns_service_ip=network.dns_service_ip,
+            ),
+            default_node_pool=KubernetesClusterDefaultNodePool(
+                name=SYSTEM_POOL_NAME,
+                temporary_name_for_rotation=f"{SYSTEM_POOL_NAME}tmp",
+                vm_size=system.vm_size,
+                node_count=system.node_count,
+                zones=list(NODE_POOL_ZONES),
+                only_critical_addons_enabled=True,
+                vnet_subnet_id=network.system_subnet_id,
+                os_disk_type="Ephemeral",
+                os_disk_size_gb=system.os_disk_size_gb,
+                max_pods=system.max_pods,
+                host_encryption_enabled=True,
+                node_public_ip_enabled=False,
+            ),
+            automatic_upgrade_channel=config.automatic_upgrade_channel,
+            node_os_upgrade_channel=config.node_os_upgrade_channel,
+            maintenance_window_auto_upgrade=_weekly(
+                config.auto_upgrade_window, KubernetesClusterMaintenanceWindowAutoUpgrade
+            ),
+            maintenance_window_node_os=_weekly(config.node_os_upgrade_window, KubernetesClusterMaintenanceWindowNodeOs),
+            azure_policy_enabled=True,
+            image_cleaner_enabled=True,
+            image_cleaner_interval_hours=config.image_cleaner_interval_hours,
+            # Mounted secrets follow Key Vault rotation (polled every 2 minutes, Azure's default interval).
+            key_vault_secrets_provider=KubernetesClusterKeyVaultSecretsProvider(secret_rotation_enabled=True),
+            oms_agent=KubernetesClusterOmsAgent(
+                log_analytics_workspace_id=props.log_analytics_workspace_id, msi_auth_for_monitoring_enabled=True
+            ),
+            microsoft_defender=KubernetesClusterMicrosoftDefender(
+                log_analytics_workspace_id=props.log_analytics_workspace_id
+            ),
+            # Installs the managed Prometheus agent (ama-metrics); its data collection rule is in observability.
+            monitor_metrics=KubernetesClusterMonitorMetrics(),
+            depends_on=grants,
         )
+        for pool in config.user_pools:
+            KubernetesClusterNodePool(
+                self,
+                f"user-pool-{pool.name}",
+                name=pool.name,
+                temporary_name_for_rotation=f"{pool.name}tmp",
+                kubernetes_cluster_id=self.cluster.id,
+                mode="User",
+                os_type="Linux",
+                vm_size=pool.vm_size,
+                auto_scaling_enabled=True,
+                min_count=pool.min_count,
+                max_count=pool.max_count,
+                zones=list(NODE_POOL_ZONES),
+                vnet_subnet_id=network.user_subnet_id,
+                os_disk_type="Ephemeral",
+                os_disk_size_gb=pool.os_disk_size_gb,
+                max_pods=pool.max_pods,
+                host_encryption_enabled=True,
+                node_public_ip_enabled=False,
+            )
         kube_config = self.cluster.kube_config.get(0)
         self.host = kube_config.host
         self.cluster_ca_certificate = kube_config.cluster_ca_certificate
+        self.cluster_id = self.cluster.id
+        self.cluster_name = self.cluster.name
+        self.kubelet_identity_object_id = self.kubelet_identity.principal_id
+        self.oidc_issuer_url = self.cluster.oidc_issuer_url
+        self.node_resource_group = self.cluster.node_resource_group
+        self.control_plane_identity_principal_id = control_plane
+
+    def _identity(self, id: str, name: str, props: AksClusterProps) -> UserAssignedIdentity:
+        return UserAssignedIdentity(
+            self, id, name=name, location=props.location, resource_group_name=props.resource_group_name
+        )
+
+    def _grant(self, id: str, scope: str, role: str, principal_id: str, why: str) -> RoleAssignment:
+        return RoleAssignment(
+            self,
+            id,
+            scope=scope,
+            role_definition_name=role,
+            principal_id=principal_id,
+            principal_type="ServicePrincipal",
+            description=why,
+        )

@@ -41,6 +41,7 @@ class StorageProps:
     private_endpoint: PrivateEndpointPlacement
     private_dns_zone_id: str  # privatelink.blob.core.windows.net
     protect_from_destroy: bool = True
+    workload: str = "app"  # part of the names: <env><workload>st<suffix>, <env>-<workload>-blob-pe-001
 
 
 def lifecycle_actions(rule: LifecycleRule) -> StorageManagementPolicyRuleActions:
@@ -64,7 +65,7 @@ def lifecycle_actions(rule: LifecycleRule) -> StorageManagementPolicyRuleActions
 
 
 class Storage(Construct):
-    """Exposes `account` and `storage_account_id`."""
+    """Exposes `account`, `storage_account_id` and `containers` (by name)."""
 
     def __init__(self, scope: Construct, id: str, *, props: StorageProps) -> None:
         super().__init__(scope, id)
@@ -73,7 +74,7 @@ class Storage(Construct):
         self.account = StorageAccount(
             self,
             "account",
-            name=props.naming.compact("app", "st"),
+            name=props.naming.compact(props.workload, "st"),
             location=props.location,
             resource_group_name=props.resource_group_name,
             account_kind="StorageV2",
@@ -114,14 +115,15 @@ class Storage(Construct):
         props.private_endpoint.connect(
             self,
             "blob-private-endpoint",
-            name=props.naming.name("app-blob", "pe"),
+            name=props.naming.name(f"{props.workload}-blob", "pe"),
             resource_id=self.account.id,
             subresource="blob",
             private_dns_zone_id=props.private_dns_zone_id,
         )
+        self.containers: dict[str, StorageContainer] = {}
         for container in config.containers:
             # Created through Azure Resource Manager (storage_account_id), so no data-plane access is needed.
-            StorageContainer(
+            self.containers[container] = StorageContainer(
                 self,
                 f"container-{container}",
                 name=container,

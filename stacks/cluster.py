@@ -43,5 +43,13 @@ class ClusterStack(TerraformStack):
                 )
             ],
         )
-        ClusterBaseline(self, "baseline", props=ClusterBaselineProps(config=config.baseline, cluster_alias=config.name))
+        ClusterBaseline(
+            self,
+            "baseline",
+            props=ClusterBaselineProps(
+                config=config.baseline,
+                cluster_alias=config.name,
+                network_policy_label=config.governance.kubernetes_policy.network_policy_label,
+            ),
+        )
         Aspects.of(self).add(PodSecurityRestricted())

@@ -2,7 +2,11 @@
 from __future__ import annotations
 
 from cdktf import Aspects, AzurermBackend, TerraformStack
-from cdktf_cdktf_provider_azurerm.provider import AzurermProvider, AzurermProviderFeatures
+from cdktf_cdktf_provider_azurerm.provider import (
+    AzurermProvider,
+    AzurermProviderFeatures,
+    AzurermProviderFeaturesStorage,
+)
 
 from config.schema import EnvironmentConfig
 from constructs.aspects.azure_rules import AzureApplyTimeRules
@@ -43,7 +47,9 @@ def azurerm_provider(stack: TerraformStack, config: EnvironmentConfig, *, alias:
         subscription_id=config.subscription_id,
         tenant_id=config.tenant_id,
         storage_use_azuread=True,  # storage accounts have shared keys disabled
-        features=[AzurermProviderFeatures()],
+        # Storage accounts are private: the runner cannot reach their data plane, so the provider must not
+        # try (no queue/static-website properties are managed; containers go through ARM).
+        features=[AzurermProviderFeatures(storage=[AzurermProviderFeaturesStorage(data_plane_available=False)])],
     )
 
 

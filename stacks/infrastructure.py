@@ -1,15 +1,27 @@
 """One environment's Azure infrastructure (azurerm only). Wiring: config in, constructs out."""
 from __future__ import annotations
 
-from cdktf import TerraformStack
+from cdktf import TerraformStack, TerraformVariable
 from cdktf_cdktf_provider_azurerm.resource_group import ResourceGroup
 from constructs import Construct
 
+from config.observability import SEVERITIES
 from config.schema import EnvironmentConfig
-from constructs.cluster import AksCluster, AksClusterProps
-from constructs.data_platform import DataPlatform, DataPlatformProps
+from constructs.alerts import Alerts, AlertsProps, SlaMonitoring, SlaMonitoringProps
+from constructs.app_gateway import AppGateway, AppGatewayProps
+from constructs.backup import AksBackup, AksBackupProps, BackupVault, BackupVaultProps, BlobBackup, BlobBackupProps
+from constructs.cluster import AksCluster, AksClusterProps, ClusterNetwork
+from constructs.data_platform import STORAGE_KEY, DataPlatform, DataPlatformProps
+from constructs.diagnostics import DiagnosticSettings, DiagnosticSettingsProps
+from constructs.governance import Governance, GovernanceProps
+from constructs.kubernetes_policy import KubernetesPolicies, KubernetesPolicyProps
+from constructs.locks import ManagementLocks, ManagementLocksProps
 from constructs.naming import Naming
 from constructs.network import Network, NetworkProps
+from constructs.observability import Observability, ObservabilityProps, PrometheusCollection, PrometheusCollectionProps
+from constructs.private_endpoint import PrivateEndpointPlacement
+from constructs.registry import Registry, RegistryProps
+from constructs.storage import Storage, StorageProps
 from stacks.common import apply_environment_aspects, azurerm_provider, use_remote_state
 
 
@@ -57,6 +69,48 @@ class InfrastructureStack(TerraformStack):
                 private_dns_zone_ids=self.network.private_dns_zone_ids,
             ),
         )
+        monitoring = ResourceGroup(
+            self, "monitoring-rg", name=naming.name("monitoring", "rg"), location=config.location
+        )
+        # Receiver URLs embed secrets (PagerDuty integration key, Slack token): CI sets TF_VAR_<name>.
+        webhook_urls = {
+            severity: TerraformVariable(
+                self,
+                f"{severity}_alert_webhook_url",
+                type="string",
+                sensitive=True,
+                nullable=False,
+                description=f"Webhook of the {severity} alert receiver ({config.observability.receivers[severity].webhook_name})",
+            ).string_value
+            for severity in SEVERITIES
+        }
+        self.observability = Observability(
+            self,
+            "observability",
+            props=ObservabilityProps(
+                config=config.observability,
+                naming=naming,
+                location=config.location,
+                resource_group_name=monitoring.name,
+                webhook_urls=webhook_urls,
+                private_endpoint=self._private_endpoint_in(monitoring, config),
+                virtual_network_ids={"hub": self.network.hub_vnet_id, "spoke": self.network.spoke_vnet_id},
+                metrics_retention_days=config.baseline.monitoring.retention_days,
+            ),
+        )
+        self.registry = Registry(
+            self,
+            "registry",
+            props=RegistryProps(
+                config=config.registry,
+                naming=naming,
+                location=config.location,
+                paired_location=config.paired_location,
+                resource_group_name=workloads.name,
+                private_endpoint=self._private_endpoint_in(workloads, config),
+                private_dns_zone_id=self.network.private_dns_zone_ids["acr"],
+            ),
+        )
         self.aks = AksCluster(
             self,
             "aks",
@@ -66,6 +120,176 @@ class InfrastructureStack(TerraformStack):
                 location=config.location,
                 resource_group_name=workloads.name,
                 tenant_id=config.tenant_id,
+                log_analytics_workspace_id=self.observability.log_analytics_workspace_id,
+                network=ClusterNetwork(
+                    system_subnet_id=self.network.subnet_ids["aks_system"],
+                    user_subnet_id=self.network.subnet_ids["aks_user"],
+                    vnet_id=self.network.spoke_vnet_id,
+                    route_table_id=self.network.route_table_id,
+                    private_dns_zone_id=self.network.private_dns_zone_ids["aks"],
+                    service_cidr=config.network.aks_service_cidr,
+                    dns_service_ip=config.network.aks_dns_service_ip,
+                    pod_cidr=config.network.aks_pod_cidr,
+                ),
+                disk_encryption_set_id=self.data.key_vault.disk_encryption_set_id,
+                registry_id=self.registry.registry_id,
             ),
         )
+        self.app_gateway = AppGateway(
+            self,
+            "app-gateway",
+            props=AppGatewayProps(
+                config=config.app_gateway,
+                naming=naming,
+                location=config.location,
+                resource_group_name=workloads.name,
+                subnet_id=self.network.subnet_ids["app_gateway"],
+                key_vault_id=self.data.key_vault.key_vault_id,
+            ),
+        )
+        PrometheusCollection(
+            self,
+            "prometheus-collection",
+            props=PrometheusCollectionProps(
+                cluster_id=self.aks.cluster_id,
+                data_collection_rule_id=self.observability.data_collection_rule_id,
+                data_collection_endpoint_id=self.observability.data_collection_endpoint_id,
+            ),
+        )
+        Alerts(
+            self,
+            "alerts",
+            props=AlertsProps(
+                thresholds=config.observability.thresholds,
+                naming=naming,
+                location=config.location,
+                resource_group_name=monitoring.name,
+                action_group_ids=self.observability.action_group_ids,
+                targets={
+                    "aks": self.aks.cluster_id,
+                    "postgres": self.data.postgres.server_id,
+                    "event_hubs": self.data.event_hubs.namespace_id,
+                    "storage": self.data.storage.storage_account_id,
+                    "key_vault": self.data.key_vault.key_vault_id,
+                    "firewall": self.network.firewall_id,
+                    "app_gateway": self.app_gateway.gateway_id,
+                },
+                cluster_id=self.aks.cluster_id,
+                cluster_name=self.aks.cluster_name,
+                monitor_workspace_id=self.observability.monitor_workspace_id,
+            ),
+        )
+        SlaMonitoring(
+            self,
+            "sla",
+            props=SlaMonitoringProps(
+                config=config.observability.availability_test,
+                naming=naming,
+                location=config.location,
+                resource_group_name=monitoring.name,
+                application_insights_id=self.observability.application_insights_id,
+                critical_action_group_id=self.observability.action_group_ids["critical"],
+            ),
+        )
+        Governance(
+            self,
+            "governance",
+            props=GovernanceProps(
+                config=config.governance,
+                naming=naming,
+                subscription_id=config.subscription_id,
+                location=config.location,
+                log_analytics_workspace_id=self.observability.log_analytics_workspace_id,
+            ),
+        )
+        KubernetesPolicies(
+            self,
+            "kubernetes-policy",
+            props=KubernetesPolicyProps(
+                config=config.governance.kubernetes_policy,
+                naming=naming,
+                cluster_id=self.aks.cluster_id,
+                registry_login_server=self.registry.login_server,
+            ),
+        )
+        self._backup(config, naming)
+        # After every stateful resource: locks them all (when data.protect_from_destroy is on).
+        ManagementLocks(self, "locks", props=ManagementLocksProps(enabled=config.data.protect_from_destroy))
+        # Last: every resource above gets its diagnostic setting; the check also catches later additions.
+        DiagnosticSettings(
+            self,
+            "diagnostics",
+            props=DiagnosticSettingsProps(log_analytics_workspace_id=self.observability.log_analytics_workspace_id),
+        )
         apply_environment_aspects(self, config)
+
+    def _private_endpoint_in(self, resource_group: ResourceGroup, config: EnvironmentConfig) -> PrivateEndpointPlacement:
+        """Private endpoints sit in the spoke's endpoint subnet, in the resource group of the service they serve."""
+        return PrivateEndpointPlacement(
+            subnet_id=self.network.subnet_ids["private_endpoints"],
+            location=config.location,
+            resource_group_name=resource_group.name,
+        )
+
+    def _backup(self, config: EnvironmentConfig, naming: Naming) -> None:
+        """Azure Backup for the cluster and the application blobs (README "Backup and disaster recovery")."""
+        recovery = config.recovery
+        backup = ResourceGroup(self, "backup-rg", name=naming.name("backup", "rg"), location=config.location)
+        snapshots = ResourceGroup(
+            self, "aks-snapshots-rg", name=naming.name("aks-snapshots", "rg"), location=config.location
+        )
+        self.backup_vault = BackupVault(
+            self,
+            "backup-vault",
+            props=BackupVaultProps(
+                config=recovery.vault,
+                naming=naming,
+                location=config.location,
+                resource_group_name=backup.name,
+                protect_from_destroy=config.data.protect_from_destroy,
+            ),
+        )
+        aks_backup_storage = Storage(
+            self,
+            "aks-backup-storage",
+            props=StorageProps(
+                config=recovery.aks.storage,
+                naming=naming,
+                workload="aksbkp",
+                location=config.location,
+                resource_group_name=backup.name,
+                customer_managed_key=self.data.key_vault.customer_managed_keys[STORAGE_KEY],
+                private_endpoint=self._private_endpoint_in(backup, config),
+                private_dns_zone_id=self.network.private_dns_zone_ids["blob"],
+                protect_from_destroy=config.data.protect_from_destroy,
+            ),
+        )
+        self.aks_backup = AksBackup(
+            self,
+            "aks-backup",
+            props=AksBackupProps(
+                config=recovery.aks,
+                naming=naming,
+                backup_time_utc=recovery.backup_time_utc,
+                vault=self.backup_vault,
+                cluster_id=self.aks.cluster_id,
+                cluster_identity_principal_id=self.aks.control_plane_identity_principal_id,
+                snapshot_resource_group_id=snapshots.id,
+                snapshot_resource_group_name=snapshots.name,
+                storage=aks_backup_storage,
+                subscription_id=config.subscription_id,
+                tenant_id=config.tenant_id,
+            ),
+        )
+        self.blob_backup = BlobBackup(
+            self,
+            "blob-backup",
+            props=BlobBackupProps(
+                config=recovery.blobs,
+                naming=naming,
+                backup_time_utc=recovery.backup_time_utc,
+                vault=self.backup_vault,
+                storage=self.data.storage,
+                blob_soft_delete_days=config.data.storage.blob_soft_delete_days,
+            ),
+        )

@@ -44,6 +44,7 @@ from config.baseline import BaselineJob
 SCRIPTS_DIR = Path(__file__).resolve().parents[2] / "cluster-scripts"
 NON_ROOT_UID = 65532
 WORKLOAD_IDENTITY_LABEL = {"azure.workload.identity/use": "true"}
+MANAGED_BY = "terraform-cdktf"
 # Everything the backup exports and the DR test dry-runs; Secrets deliberately absent.
 EXPORTED_RESOURCES = (
     ("", ("namespaces", "services", "configmaps", "persistentvolumeclaims")),
@@ -69,6 +70,24 @@ class JobSpec:
     read_rules: Sequence[tuple[str, Sequence[str]]]
     schedule: str | None = None  # None: a one-off Job
     volumes: Mapping[str, str] | None = None  # mount path -> PVC name
+
+
+def image_version(image: str) -> str:
+    """The tag of a pinned image, or the first 12 hex digits of its digest (a label value is at most 63 characters)."""
+    if "@sha256:" in image:
+        return image.rsplit("@sha256:", 1)[1][:12]
+    return image.rsplit(":", 1)[1]
+
+
+def recommended_labels(job: JobSpec) -> dict[str, str]:
+    """The Kubernetes recommended labels, all of which the Gatekeeper required-labels policy demands."""
+    return {
+        "app.kubernetes.io/name": job.name,
+        "app.kubernetes.io/version": image_version(job.settings.image),
+        "app.kubernetes.io/component": job.script.removesuffix(".sh"),
+        "app.kubernetes.io/part-of": "platform-baseline",
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+    }
 
 
 @dataclass(frozen=True)
@@ -176,7 +195,7 @@ class BaselineJobs(Construct):
             metadata=ConfigMapV1Metadata(name=f"{job.name}-script", namespace=job.namespace),
             data={job.script: script_text(job.script)},
         )
-        labels = {"app.kubernetes.io/name": job.name, "app.kubernetes.io/part-of": "platform-baseline", **WORKLOAD_IDENTITY_LABEL}
+        labels = {**recommended_labels(job), **WORKLOAD_IDENTITY_LABEL}
         if job.schedule is None:
             job_v1.JobV1(
                 self,

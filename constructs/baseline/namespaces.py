@@ -50,6 +50,8 @@ SELECT_ALL = NetworkPolicyV1SpecPodSelector()
 @dataclass(frozen=True)
 class BaselineNamespacesProps:
     namespaces: Mapping[str, NamespaceQuota]
+    # Label attesting the namespace's default-deny policy; the Gatekeeper namespace policy requires it.
+    network_policy_label: str
     # Namespaces whose pods expose metrics the managed Prometheus agent scrapes.
     scraped_namespaces: frozenset[str] = frozenset({"applications", "monitoring"})
 
@@ -62,7 +64,7 @@ class BaselineNamespaces(Construct):
         self.namespace_names: dict[str, str] = {}
         for name, quota in sorted(props.namespaces.items()):
             namespace = NamespaceV1(
-                self, f"{name}-namespace", metadata=NamespaceV1Metadata(name=name, labels=PSS_LABELS)
+                self, f"{name}-namespace", metadata=NamespaceV1Metadata(name=name, labels={**PSS_LABELS, props.network_policy_label: "default-deny"})
             )
             self.namespace_names[name] = namespace.metadata.name
             self._guard_rails(name, namespace.metadata.name, quota, scrape=name in props.scraped_namespaces)

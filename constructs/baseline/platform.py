@@ -18,13 +18,18 @@ COMPLIANCE_NAMESPACE = "compliance"
 class ClusterBaselineProps:
     config: BaselineConfig
     cluster_alias: str
+    network_policy_label: str  # from the governance config's Kubernetes policies
 
 
 class ClusterBaseline(Construct):
     def __init__(self, scope: Construct, id: str, *, props: ClusterBaselineProps) -> None:
         super().__init__(scope, id)
         config = props.config
-        self.namespaces = BaselineNamespaces(self, "namespaces", props=BaselineNamespacesProps(namespaces=config.namespaces))
+        self.namespaces = BaselineNamespaces(
+            self,
+            "namespaces",
+            props=BaselineNamespacesProps(namespaces=config.namespaces, network_policy_label=props.network_policy_label),
+        )
         names = self.namespaces.namespace_names  # references, so namespaces are created before their contents
         self.jobs = BaselineJobs(
             self,

@@ -50,6 +50,14 @@ def test_infrastructure_stacks_use_only_azurerm_and_cluster_stacks_only_kubernet
         assert all(kind.startswith("kubernetes_") for kind in stacks[cluster].get("resource", {}))
 
 
+def test_azurerm_providers_use_entra_id_for_storage_and_never_its_data_plane(stacks: dict[str, StackJson]) -> None:
+    providers = [provider for stack in stacks.values() for provider in stack.get("provider", {}).get("azurerm", [])]
+    assert len(providers) >= 4  # bootstrap (one per environment) and each infrastructure stack
+    for provider in providers:
+        assert provider["storage_use_azuread"] is True
+        assert provider["features"] == [{"storage": [{"data_plane_available": False}]}]
+
+
 def test_cluster_provider_comes_from_infra_remote_state_and_kubelogin(stacks: dict[str, StackJson]) -> None:
     for environment in ENVIRONMENTS:
         infra, cluster = stack_names(environment)

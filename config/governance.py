@@ -1,0 +1,120 @@
+"""Governance settings: Defender for Cloud plans and security contact, regulatory Azure Policy initiatives,
+the monthly budget and the Gatekeeper (Azure Policy for Kubernetes) policies."""
+from __future__ import annotations
+
+import datetime
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from config.base import KeyedValueError, Section
+from config.observability import Email
+
+# Defender for Cloud plan names (azurerm_security_center_subscription_pricing.resource_type) this platform uses.
+DefenderResourceType = Literal[
+    "Arm", "CloudPosture", "Containers", "KeyVaults", "OpenSourceRelationalDatabases", "StorageAccounts", "VirtualMachines"
+]
+# Keys of constructs/governance.py REGULATORY_INITIATIVES.
+Initiative = Literal["soc2_type2", "nist_sp_800_53_r5", "cis_azure_foundations", "pci_dss_v4"]
+Percent = Annotated[int, Field(ge=1, le=1000)]
+# A Kubernetes label key: optional DNS prefix, then a name of at most 63 characters.
+LabelKey = Annotated[str, Field(pattern=r"^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")]
+Namespace = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
+# An image reference prefix ending in "/" so "myacr.azurecr.io/" cannot match "myacr.azurecr.io.evil.com/".
+RegistryPrefix = Annotated[str, Field(pattern=r"^[a-z0-9.-]+(:[0-9]+)?/([a-z0-9._-]+/)*$")]
+
+
+class DefenderPlan(Section):
+    tier: Literal["Standard", "Free"] = "Standard"
+    # Required by some plans for the current offer, e.g. StorageAccounts "DefenderForStorageV2".
+    subplan: str | None = Field(default=None, pattern=r"^[A-Za-z0-9]{2,40}$")
+
+
+class SecurityContact(Section):
+    """Who Defender for Cloud e-mails about alerts (the subscription's security contact)."""
+
+    emails: tuple[Email, ...] = Field(min_length=1)
+    phone: str = Field(pattern=r"^\+[0-9]{7,15}$", description="E.164 number Microsoft calls about incidents")
+    alert_notifications: bool = True
+    alerts_to_admins: bool = True
+
+
+class RegulatoryCompliance(Section):
+    initiatives: tuple[Initiative, ...] = Field(min_length=1)
+    # false assigns in DoNotEnforce mode: compliance is reported but DeployIfNotExists/Modify/Deny do not act.
+    enforce: bool
+
+    @field_validator("initiatives")
+    @classmethod
+    def _unique(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError("lists an initiative twice")
+        return value
+
+
+class Budget(Section):
+    """The subscription's monthly cost budget and who hears when it is (about to be) exceeded."""
+
+    monthly_amount: int = Field(gt=0, description="In the billing currency (USD)")
+    # A fixed first day of a month: Azure requires it, and the budget must not change between synths.
+    start_date: datetime.date
+    contact_emails: tuple[Email, ...] = Field(min_length=1)
+    actual_thresholds_percent: tuple[Percent, ...] = (80, 100)
+    forecasted_thresholds_percent: tuple[Percent, ...] = (100,)
+
+    @field_validator("start_date", mode="before")
+    @classmethod
+    def _iso_date(cls, value: object) -> object:
+        if isinstance(value, str):  # TOML string "2026-12-01" (a TOML date literal also works)
+            try:
+                return datetime.date.fromisoformat(value)
+            except ValueError:
+                raise ValueError("must be a date like 2026-12-01") from None
+        return value
+
+    @field_validator("start_date")
+    @classmethod
+    def _first_of_month(cls, value: datetime.date) -> datetime.date:
+        if value.day != 1:
+            raise ValueError("must be the first day of a month (Azure's rule for monthly budgets)")
+        return value
+
+    @model_validator(mode="after")
+    def _at_most_five_notifications(self) -> "Budget":
+        count = len(self.actual_thresholds_percent) + len(self.forecasted_thresholds_percent)
+        if count > 5:
+            raise KeyedValueError("forecasted_thresholds_percent", self.forecasted_thresholds_percent,
+                                  f"Azure allows at most 5 budget notifications; actual + forecasted give {count}")
+        return self
+
+
+class KubernetesPolicy(Section):
+    """The story's Gatekeeper policies, delivered through the AKS Azure Policy add-on (README)."""
+
+    effect: Literal["audit", "deny"] = "deny"
+    # The Kubernetes recommended labels (app, version, component, part-of, managed-by): "required_labels_strict".
+    required_labels: tuple[LabelKey, ...] = Field(
+        default=(
+            "app.kubernetes.io/name",
+            "app.kubernetes.io/version",
+            "app.kubernetes.io/component",
+            "app.kubernetes.io/part-of",
+            "app.kubernetes.io/managed-by",
+        ),
+        min_length=1,
+    )
+    # Images may come from the environment's ACR (always allowed) and from these prefixes.
+    additional_registries: tuple[RegistryPrefix, ...] = ("mcr.microsoft.com/",)
+    # Every namespace must carry this label with value "default-deny" (the baseline creates the policy).
+    network_policy_label: LabelKey = "networking.erp.example.com/policy"
+    excluded_namespaces: tuple[Namespace, ...] = (
+        "kube-system", "gatekeeper-system", "azure-arc", "azure-extensions-usage-system"
+    )
+
+
+class GovernanceConfig(Section):
+    defender_plans: dict[DefenderResourceType, DefenderPlan] = Field(min_length=1)
+    security_contact: SecurityContact
+    regulatory_compliance: RegulatoryCompliance
+    budget: Budget
+    kubernetes_policy: KubernetesPolicy = KubernetesPolicy()

@@ -1,0 +1,108 @@
+"""Observability settings: log and trace retention, managed Grafana, notification receivers, alert
+thresholds and the SLA availability test."""
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from config.base import Guid, KeyedValueError, Section
+
+# The only retention periods Azure accepts for Application Insights (and for Log Analytics above 30 days
+# it accepts any value from 30 to 730, so the workspace is checked by range).
+APP_INSIGHTS_RETENTION_DAYS = (30, 60, 90, 120, 180, 270, 365, 550, 730)
+SEVERITIES = ("critical", "warning")
+Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")]
+# Availability test locations (Azure's ids for its probe sites), e.g. us-va-ash-azr (East US).
+TestLocation = Annotated[str, Field(pattern=r"^[a-z]{2,4}-[a-z]{2}-[a-z0-9]{3}-(azr|edge)$")]
+
+
+class Receivers(Section):
+    """Who hears about alerts of one severity. The webhook URL carries a secret (PagerDuty integration key,
+    Slack hook token) and so is never in config: it comes from the sensitive Terraform variable
+    `<severity>_alert_webhook_url` (README "Observability and alerting")."""
+
+    short_name: str = Field(pattern=r"^[A-Za-z0-9-]{1,12}$", description="Action group short name (SMS/email)")
+    webhook_name: str = Field(pattern=r"^[a-z0-9-]{1,32}$", description="e.g. pagerduty, slack")
+    emails: tuple[Email, ...] = ()
+
+
+class AlertThresholds(Section):
+    """Where each alert fires (README table). Percentages are 0-100."""
+
+    aks_node_cpu_percent: int = Field(default=80, ge=1, le=100)
+    aks_node_memory_working_set_percent: int = Field(default=80, ge=1, le=100)
+    aks_pod_restarts_per_15_minutes: int = Field(default=3, ge=1)
+    aks_not_ready_node_minutes: int = Field(default=5, ge=1, le=60)
+    postgres_cpu_percent: int = Field(default=80, ge=1, le=100)
+    postgres_storage_percent: int = Field(default=85, ge=1, le=100)
+    postgres_active_connections: int = Field(default=400, ge=1)
+    eventhub_throttled_requests: int = Field(default=10, ge=1)
+    eventhub_server_errors: int = Field(default=5, ge=1)
+    storage_availability_percent: float = Field(default=99.9, gt=0, le=100)
+    key_vault_availability_percent: float = Field(default=99.9, gt=0, le=100)
+    firewall_health_percent: int = Field(default=90, ge=1, le=100)
+    firewall_snat_port_utilization_percent: int = Field(default=80, ge=1, le=100)
+    app_gateway_unhealthy_hosts: int = Field(default=0, ge=0)
+
+
+class AvailabilityTest(Section):
+    """The SLA probe: an Application Insights standard web test against the public endpoint."""
+
+    url: str = Field(pattern=r"^https://[a-z0-9.-]+\.[a-z]{2,}(/\S*)?$", description="https only: the probe checks TLS too")
+    sla_percent: float = Field(default=99.9, gt=90, lt=100)
+    frequency_seconds: int = Field(default=300)
+    locations: tuple[TestLocation, ...] = Field(
+        default=("us-va-ash-azr", "us-ca-sjc-azr", "us-tx-sn1-azr", "us-il-ch1-azr", "emea-nl-ams-azr"),
+        min_length=5,  # Azure's guidance: five locations, alert when two fail
+    )
+    failed_locations_for_alert: int = Field(default=2, ge=1)
+
+    @field_validator("frequency_seconds")
+    @classmethod
+    def _azure_frequency(cls, value: int) -> int:
+        if value not in (300, 600, 900):
+            raise ValueError("must be 300, 600 or 900 (the frequencies Azure accepts)")
+        return value
+
+    @model_validator(mode="after")
+    def _alert_below_location_count(self) -> "AvailabilityTest":
+        if self.failed_locations_for_alert > len(self.locations):
+            raise KeyedValueError(
+                "failed_locations_for_alert",
+                self.failed_locations_for_alert,
+                f"must not exceed the number of locations ({len(self.locations)})",
+            )
+        return self
+
+
+class ObservabilityConfig(Section):
+    log_retention_days: int = Field(ge=30, le=730, description="Log Analytics workspace retention")
+    application_insights_retention_days: int
+    # Public ingestion/query stay on until an Azure Monitor Private Link Scope exists (README).
+    internet_ingestion_enabled: bool = True
+    internet_query_enabled: bool = True
+    # The one major version both Azure still offers (10 is retired) and azurerm 4.55.0 accepts.
+    grafana_major_version: Literal["11"] = "11"
+    grafana_zone_redundant: bool = False
+    # Who may see dashboards: the Grafana Admin role is given to this Entra ID group.
+    grafana_admin_group_object_id: Guid
+    receivers: dict[str, Receivers]
+    thresholds: AlertThresholds = AlertThresholds()
+    availability_test: AvailabilityTest
+
+    @field_validator("application_insights_retention_days")
+    @classmethod
+    def _app_insights_retention(cls, value: int) -> int:
+        if value not in APP_INSIGHTS_RETENTION_DAYS:
+            raise ValueError(
+                f"must be one of {', '.join(map(str, APP_INSIGHTS_RETENTION_DAYS))} (the values Azure accepts)"
+            )
+        return value
+
+    @field_validator("receivers")
+    @classmethod
+    def _one_receiver_per_severity(cls, value: dict[str, Receivers]) -> dict[str, Receivers]:
+        if sorted(value) != sorted(SEVERITIES):
+            raise ValueError(f"must configure exactly the severities {list(SEVERITIES)}; got {sorted(value)}")
+        return value

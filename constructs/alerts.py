@@ -1,0 +1,304 @@
+"""Alert rules with thresholds from config, routed by severity to the action groups.
+
+Platform metric alerts watch the Azure services (AKS nodes, PostgreSQL, Event Hubs, Storage, Key Vault,
+firewall, App Gateway); Prometheus rules watch Kubernetes objects (story 3.1's pod restarts and node
+readiness); an availability web test and its alert watch the public endpoint against the SLA, with a
+workbook that reports it.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Mapping
+
+from cdktf import Fn
+from cdktf_cdktf_provider_azurerm.application_insights_standard_web_test import (
+    ApplicationInsightsStandardWebTest,
+    ApplicationInsightsStandardWebTestRequest,
+    ApplicationInsightsStandardWebTestValidationRules,
+)
+from cdktf_cdktf_provider_azurerm.application_insights_workbook import ApplicationInsightsWorkbook
+from cdktf_cdktf_provider_azurerm.monitor_alert_prometheus_rule_group import (
+    MonitorAlertPrometheusRuleGroup,
+    MonitorAlertPrometheusRuleGroupRule,
+    MonitorAlertPrometheusRuleGroupRuleAction,
+    MonitorAlertPrometheusRuleGroupRuleAlertResolution,
+)
+from cdktf_cdktf_provider_azurerm.monitor_metric_alert import (
+    MonitorMetricAlert,
+    MonitorMetricAlertAction,
+    MonitorMetricAlertApplicationInsightsWebTestLocationAvailabilityCriteria,
+    MonitorMetricAlertCriteria,
+)
+from constructs import Construct
+
+from config.observability import AlertThresholds, AvailabilityTest
+from constructs.naming import Naming
+
+# Azure alert severities (0 = Critical ... 4 = Verbose) of this platform's two alert levels.
+AZURE_SEVERITY = {"critical": 0, "warning": 2}
+
+
+@dataclass(frozen=True)
+class MetricAlertSpec:
+    """One platform metric alert: on which target, which metric, and which threshold key of the config."""
+
+    target: str  # key of AlertsProps.targets
+    namespace: str
+    metric: str
+    aggregation: str
+    operator: str
+    threshold: str  # field of AlertThresholds
+    severity: str
+    description: str
+
+
+METRIC_ALERTS: tuple[MetricAlertSpec, ...] = (
+    MetricAlertSpec("aks", "Microsoft.ContainerService/managedClusters", "node_cpu_usage_percentage", "Average",
+                    "GreaterThan", "aks_node_cpu_percent", "warning", "AKS node CPU usage is high"),
+    MetricAlertSpec("aks", "Microsoft.ContainerService/managedClusters", "node_memory_working_set_percentage", "Average",
+                    "GreaterThan", "aks_node_memory_working_set_percent", "warning", "AKS node memory working set is high"),
+    MetricAlertSpec("postgres", "Microsoft.DBforPostgreSQL/flexibleServers", "cpu_percent", "Average",
+                    "GreaterThan", "postgres_cpu_percent", "warning", "PostgreSQL CPU is high"),
+    MetricAlertSpec("postgres", "Microsoft.DBforPostgreSQL/flexibleServers", "storage_percent", "Average",
+                    "GreaterThan", "postgres_storage_percent", "critical", "PostgreSQL storage is nearly full"),
+    MetricAlertSpec("postgres", "Microsoft.DBforPostgreSQL/flexibleServers", "active_connections", "Average",
+                    "GreaterThan", "postgres_active_connections", "warning", "PostgreSQL active connections are high"),
+    MetricAlertSpec("event_hubs", "Microsoft.EventHub/namespaces", "ThrottledRequests", "Total",
+                    "GreaterThan", "eventhub_throttled_requests", "warning", "Event Hubs is throttling requests"),
+    MetricAlertSpec("event_hubs", "Microsoft.EventHub/namespaces", "ServerErrors", "Total",
+                    "GreaterThan", "eventhub_server_errors", "critical", "Event Hubs returns server errors"),
+    MetricAlertSpec("storage", "Microsoft.Storage/storageAccounts", "Availability", "Average",
+                    "LessThan", "storage_availability_percent", "critical", "Storage availability is below target"),
+    MetricAlertSpec("key_vault", "Microsoft.KeyVault/vaults", "Availability", "Average",
+                    "LessThan", "key_vault_availability_percent", "critical", "Key Vault availability is below target"),
+    MetricAlertSpec("firewall", "Microsoft.Network/azureFirewalls", "FirewallHealth", "Average",
+                    "LessThan", "firewall_health_percent", "critical", "Firewall health is degraded"),
+    MetricAlertSpec("firewall", "Microsoft.Network/azureFirewalls", "SNATPortUtilization", "Maximum",
+                    "GreaterThan", "firewall_snat_port_utilization_percent", "warning", "Firewall SNAT ports are running out"),
+    MetricAlertSpec("app_gateway", "Microsoft.Network/applicationGateways", "UnhealthyHostCount", "Average",
+                    "GreaterThan", "app_gateway_unhealthy_hosts", "critical", "App Gateway has unhealthy backend hosts"),
+)
+ALERT_TARGETS = tuple(sorted({spec.target for spec in METRIC_ALERTS}))
+
+
+@dataclass(frozen=True)
+class AlertsProps:
+    thresholds: AlertThresholds
+    naming: Naming
+    location: str
+    resource_group_name: str
+    action_group_ids: Mapping[str, str]  # severity → action group id
+    targets: Mapping[str, str]  # ALERT_TARGETS key → resource id; alerts of a missing key are not created
+    cluster_id: str
+    cluster_name: str
+    monitor_workspace_id: str
+
+
+class Alerts(Construct):
+    """Exposes `metric_alerts` (alert key → alert) and `prometheus_rules` (the rule group)."""
+
+    def __init__(self, scope: Construct, id: str, *, props: AlertsProps) -> None:
+        super().__init__(scope, id)
+        unknown = sorted(set(props.targets) - set(ALERT_TARGETS))
+        if unknown:
+            raise ValueError(f"alerts: unknown targets {unknown} (known: {list(ALERT_TARGETS)})")
+        self._props = props
+        self.metric_alerts: dict[str, MonitorMetricAlert] = {
+            f"{spec.target}-{spec.metric}": self._metric_alert(spec) for spec in METRIC_ALERTS if spec.target in props.targets
+        }
+        self.prometheus_rules = self._prometheus_rules()
+
+    def _action(self, severity: str) -> list[MonitorMetricAlertAction]:
+        return [MonitorMetricAlertAction(action_group_id=self._props.action_group_ids[severity])]
+
+    def _metric_alert(self, spec: MetricAlertSpec) -> MonitorMetricAlert:
+        key = f"{spec.target}-{spec.metric}"
+        return MonitorMetricAlert(
+            self,
+            key,
+            name=self._props.naming.name(key.replace("_", "-").lower(), "alert"),
+            resource_group_name=self._props.resource_group_name,
+            scopes=[self._props.targets[spec.target]],
+            description=spec.description,
+            severity=AZURE_SEVERITY[spec.severity],
+            frequency="PT1M",
+            window_size="PT5M",
+            criteria=[
+                MonitorMetricAlertCriteria(
+                    metric_namespace=spec.namespace,
+                    metric_name=spec.metric,
+                    aggregation=spec.aggregation,
+                    operator=spec.operator,
+                    threshold=getattr(self._props.thresholds, spec.threshold),
+                )
+            ],
+            action=self._action(spec.severity),
+        )
+
+    def _prometheus_rules(self) -> MonitorAlertPrometheusRuleGroup:
+        props, thresholds = self._props, self._props.thresholds
+
+        def rule(name: str, expression: str, for_minutes: int, severity: str, summary: str) -> MonitorAlertPrometheusRuleGroupRule:
+            return MonitorAlertPrometheusRuleGroupRule(
+                alert=name,
+                enabled=True,
+                expression=expression,
+                for_=f"PT{for_minutes}M",
+                severity=AZURE_SEVERITY[severity],
+                labels={"severity": severity},
+                annotations={"summary": summary},
+                action=[MonitorAlertPrometheusRuleGroupRuleAction(action_group_id=props.action_group_ids[severity])],
+                alert_resolution=MonitorAlertPrometheusRuleGroupRuleAlertResolution(auto_resolved=True, time_to_resolve="PT10M"),
+            )
+
+        return MonitorAlertPrometheusRuleGroup(
+            self,
+            "kubernetes-rules",
+            name=props.naming.name("aks-kubernetes", "prom"),
+            location=props.location,
+            resource_group_name=props.resource_group_name,
+            cluster_name=props.cluster_name,
+            scopes=[props.monitor_workspace_id, props.cluster_id],
+            interval="PT1M",
+            rule_group_enabled=True,
+            description="Story 3.1 Kubernetes alerts (managed Prometheus)",
+            rule=[
+                rule(
+                    "KubePodRestartingOften",
+                    "sum by (cluster, namespace, pod) (increase(kube_pod_container_status_restarts_total"
+                    f'{{job="kube-state-metrics"}}[15m])) > {thresholds.aks_pod_restarts_per_15_minutes}',
+                    0,
+                    "warning",
+                    "Pod {{ $labels.namespace }}/{{ $labels.pod }} restarted more than "
+                    f"{thresholds.aks_pod_restarts_per_15_minutes} times in 15 minutes",
+                ),
+                rule(
+                    "KubeNodeNotReady",
+                    'kube_node_status_condition{job="kube-state-metrics",condition="Ready",status="true"} == 0',
+                    thresholds.aks_not_ready_node_minutes,
+                    "critical",
+                    "Node {{ $labels.node }} is not ready",
+                ),
+                rule(
+                    "KubePodNotReady",
+                    'sum by (cluster, namespace, pod) (kube_pod_status_phase{job="kube-state-metrics",'
+                    'phase=~"Pending|Unknown|Failed"}) > 0',
+                    15,
+                    "warning",
+                    "Pod {{ $labels.namespace }}/{{ $labels.pod }} has not been ready for 15 minutes",
+                ),
+            ],
+        )
+
+
+@dataclass(frozen=True)
+class SlaMonitoringProps:
+    config: AvailabilityTest
+    naming: Naming
+    location: str
+    resource_group_name: str
+    application_insights_id: str
+    critical_action_group_id: str
+
+
+def sla_workbook(application_insights_id: str, test_name: str, sla_percent: float) -> str:
+    """The workbook's JSON: daily and 30-day availability of the test against the SLA target."""
+    query = (
+        f"availabilityResults | where name == '{test_name}' "
+        "| summarize availability = 100.0 * countif(success == 1) / count() by bin(timestamp, 1d) "
+        f"| extend sla_target = {sla_percent}"
+    )
+    monthly = (
+        f"availabilityResults | where name == '{test_name}' and timestamp > ago(30d) "
+        "| summarize availability_30d = round(100.0 * countif(success == 1) / count(), 3) "
+        f"| extend sla_target = {sla_percent}, sla_met = availability_30d >= {sla_percent}"
+    )
+
+    def query_item(name: str, kql: str, visualization: str) -> dict:
+        return {
+            "type": 3,
+            "name": name,
+            "content": {
+                "version": "KqlItem/1.0",
+                "query": kql,
+                "size": 0,
+                "timeContext": {"durationMs": 2592000000},
+                "queryType": 0,
+                "resourceType": "microsoft.insights/components",
+                "crossComponentResources": [application_insights_id],
+                "visualization": visualization,
+            },
+        }
+
+    return json.dumps(
+        {
+            "version": "Notebook/1.0",
+            "items": [
+                {"type": 1, "name": "title", "content": {"json": f"## Availability SLA ({sla_percent}%)"}},
+                query_item("availability-30-days", monthly, "table"),
+                query_item("availability-daily", query, "linechart"),
+            ],
+            "isLocked": False,
+            "fallbackResourceIds": [application_insights_id],
+        },
+        sort_keys=True,
+    )
+
+
+class SlaMonitoring(Construct):
+    """A standard web test against the public endpoint from several regions, an alert when it fails in
+    `failed_locations_for_alert` of them, and the SLA workbook. Exposes `web_test_id`."""
+
+    def __init__(self, scope: Construct, id: str, *, props: SlaMonitoringProps) -> None:
+        super().__init__(scope, id)
+        config, naming = props.config, props.naming
+        test_name = naming.name("public-endpoint", "webtest")
+        self.web_test = ApplicationInsightsStandardWebTest(
+            self,
+            "web-test",
+            name=test_name,
+            location=props.location,
+            resource_group_name=props.resource_group_name,
+            application_insights_id=props.application_insights_id,
+            description=f"SLA {config.sla_percent}% probe of {config.url}",
+            geo_locations=list(config.locations),
+            frequency=config.frequency_seconds,
+            timeout=30,
+            retry_enabled=True,
+            request=ApplicationInsightsStandardWebTestRequest(url=config.url, http_verb="GET"),
+            validation_rules=ApplicationInsightsStandardWebTestValidationRules(
+                expected_status_code=200, ssl_check_enabled=True, ssl_cert_remaining_lifetime=14
+            ),
+        )
+        self.web_test_id = self.web_test.id
+        MonitorMetricAlert(
+            self,
+            "availability-alert",
+            name=naming.name("public-endpoint-availability", "alert"),
+            resource_group_name=props.resource_group_name,
+            scopes=[self.web_test.id, props.application_insights_id],
+            description=f"The public endpoint fails from {config.failed_locations_for_alert} or more locations",
+            severity=AZURE_SEVERITY["critical"],
+            application_insights_web_test_location_availability_criteria=(
+                MonitorMetricAlertApplicationInsightsWebTestLocationAvailabilityCriteria(
+                    web_test_id=self.web_test.id,
+                    component_id=props.application_insights_id,
+                    failed_location_count=config.failed_locations_for_alert,
+                )
+            ),
+            action=[MonitorMetricAlertAction(action_group_id=props.critical_action_group_id)],
+        )
+        workbook_name = naming.name("sla", "workbook")
+        ApplicationInsightsWorkbook(
+            self,
+            "sla-workbook",
+            name=str(uuid.uuid5(uuid.NAMESPACE_URL, f"urn:erp-platform:workbook:{workbook_name}")),
+            display_name=f"{workbook_name}: availability SLA {config.sla_percent}%",
+            location=props.location,
+            resource_group_name=props.resource_group_name,
+            source_id=Fn.lower(props.application_insights_id),
+            category="workbook",
+            data_json=sla_workbook(props.application_insights_id, test_name, config.sla_percent),
+        )

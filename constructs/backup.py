@@ -1,0 +1,273 @@
+"""Azure Backup: one Backup vault per environment, protecting the AKS cluster and the application blobs.
+
+`BackupVault` is the vault (system identity, soft delete, immutability, redundancy from config).
+`AksBackup` installs the backup extension in the cluster (writing to its own blob container), lets the
+vault reach the cluster (trusted access) and the snapshot resource group, and creates the daily backup
+instance. `BlobBackup` protects the application storage account continuously (operational tier: point-in-time
+restore inside the account) and daily (vaulted copies). Each backup instance depends on every role
+assignment it needs, because Azure validates the permissions when the instance is created.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdktf import ITerraformDependable, TerraformResourceLifecycle
+from cdktf_cdktf_provider_azurerm.data_protection_backup_instance_blob_storage import (
+    DataProtectionBackupInstanceBlobStorage,
+)
+from cdktf_cdktf_provider_azurerm.data_protection_backup_instance_kubernetes_cluster import (
+    DataProtectionBackupInstanceKubernetesCluster,
+    DataProtectionBackupInstanceKubernetesClusterBackupDatasourceParameters,
+)
+from cdktf_cdktf_provider_azurerm.data_protection_backup_policy_blob_storage import (
+    DataProtectionBackupPolicyBlobStorage,
+)
+from cdktf_cdktf_provider_azurerm.data_protection_backup_policy_kubernetes_cluster import (
+    DataProtectionBackupPolicyKubernetesCluster,
+    DataProtectionBackupPolicyKubernetesClusterDefaultRetentionRule,
+    DataProtectionBackupPolicyKubernetesClusterDefaultRetentionRuleLifeCycle,
+)
+from cdktf_cdktf_provider_azurerm.data_protection_backup_vault import (
+    DataProtectionBackupVault,
+    DataProtectionBackupVaultIdentity,
+)
+from cdktf_cdktf_provider_azurerm.kubernetes_cluster_extension import KubernetesClusterExtension
+from cdktf_cdktf_provider_azurerm.kubernetes_cluster_trusted_access_role_binding import (
+    KubernetesClusterTrustedAccessRoleBinding,
+)
+from cdktf_cdktf_provider_azurerm.role_assignment import RoleAssignment
+from constructs import Construct
+
+from config.recovery import AksBackupConfig, BackupVaultConfig, BlobBackupConfig
+from constructs.naming import Naming
+from constructs.storage import Storage
+
+EXTENSION_TYPE = "microsoft.dataprotection.kubernetes"
+EXTENSION_NAMESPACE = "dataprotection-microsoft"
+TRUSTED_ACCESS_ROLE = "Microsoft.DataProtection/backupVaults/backup-operator"
+# Fixed anchor date of the ISO 8601 schedules: only the time of day matters, and synth stays deterministic.
+SCHEDULE_ANCHOR = "2024-01-01"
+# AKS-managed namespaces: recreated by AKS itself in any new cluster, so restoring them would only conflict.
+EXCLUDED_NAMESPACES = ("kube-node-lease", "kube-public", "kube-system", EXTENSION_NAMESPACE)
+
+
+def daily_schedule(backup_time_utc: str) -> list[str]:
+    """The ISO 8601 repeating interval of a daily backup at HH:MM UTC."""
+    return [f"R/{SCHEDULE_ANCHOR}T{backup_time_utc}:00+00:00/P1D"]
+
+
+def days(count: int) -> str:
+    return f"P{count}D"
+
+
+class _Grants(Construct):
+    """Role assignments an instance must wait for; `all` is its depends_on."""
+
+    def __init__(self, scope: Construct, id: str) -> None:
+        super().__init__(scope, id)
+        self.all: list[ITerraformDependable] = []
+
+    def add(self, id: str, scope: str, role: str, principal_id: str, why: str) -> RoleAssignment:
+        grant = RoleAssignment(
+            self,
+            id,
+            scope=scope,
+            role_definition_name=role,
+            principal_id=principal_id,
+            principal_type="ServicePrincipal",
+            description=why,
+        )
+        self.all.append(grant)
+        return grant
+
+
+@dataclass(frozen=True)
+class BackupVaultProps:
+    config: BackupVaultConfig
+    naming: Naming
+    location: str  # the vault must be in the region of what it protects
+    resource_group_name: str
+    protect_from_destroy: bool = True
+
+
+class BackupVault(Construct):
+    """Exposes `vault`, `vault_id`, `name`, `location`, `resource_group_name`, `principal_id` (system identity)."""
+
+    def __init__(self, scope: Construct, id: str, *, props: BackupVaultProps) -> None:
+        super().__init__(scope, id)
+        config = props.config
+        self.vault = DataProtectionBackupVault(
+            self,
+            "vault",
+            name=props.naming.name("backup", "bvault"),
+            location=props.location,
+            resource_group_name=props.resource_group_name,
+            datastore_type="VaultStore",
+            redundancy=config.redundancy,
+            # Azure allows cross-region restore on geo-redundant vaults only (and never turns it off again).
+            cross_region_restore_enabled=True if config.redundancy == "GeoRedundant" else None,
+            soft_delete="On",
+            retention_duration_in_days=config.soft_delete_retention_days,
+            immutability=config.immutability,
+            identity=DataProtectionBackupVaultIdentity(type="SystemAssigned"),
+            lifecycle=TerraformResourceLifecycle(prevent_destroy=props.protect_from_destroy),
+        )
+        self.vault_id = self.vault.id
+        self.name = self.vault.name
+        self.location = props.location
+        self.resource_group_name = props.resource_group_name
+        self.principal_id = self.vault.identity.principal_id
+
+
+@dataclass(frozen=True)
+class AksBackupProps:
+    config: AksBackupConfig
+    naming: Naming
+    backup_time_utc: str  # HH:MM, daily
+    vault: BackupVault
+    cluster_id: str
+    cluster_identity_principal_id: str  # the control plane's identity: creates the disk snapshots
+    snapshot_resource_group_id: str
+    snapshot_resource_group_name: str
+    storage: Storage  # the extension's account; its one container (config.storage.containers) holds the backups
+    subscription_id: str
+    tenant_id: str
+
+
+class AksBackup(Construct):
+    """Exposes `extension`, `policy_id`, `instance_id` and `container_name`."""
+
+    def __init__(self, scope: Construct, id: str, *, props: AksBackupProps) -> None:
+        super().__init__(scope, id)
+        vault, account = props.vault, props.storage.account
+        (self.container_name,) = props.config.storage.containers
+        container = props.storage.containers[self.container_name]
+        self.extension = KubernetesClusterExtension(
+            self,
+            "extension",
+            name="azure-aks-backup",
+            cluster_id=props.cluster_id,
+            extension_type=EXTENSION_TYPE,
+            release_train="stable",
+            release_namespace=EXTENSION_NAMESPACE,
+            configuration_settings={
+                "configuration.backupStorageLocation.bucket": container.name,
+                "configuration.backupStorageLocation.config.resourceGroup": account.resource_group_name,
+                "configuration.backupStorageLocation.config.storageAccount": account.name,
+                "configuration.backupStorageLocation.config.subscriptionId": props.subscription_id,
+                "credentials.tenantId": props.tenant_id,
+            },
+        )
+        trusted_access = KubernetesClusterTrustedAccessRoleBinding(
+            self,
+            "trusted-access",
+            name="backup-vault",
+            kubernetes_cluster_id=props.cluster_id,
+            roles=[TRUSTED_ACCESS_ROLE],
+            source_resource_id=vault.vault_id,
+        )
+        grants = _Grants(self, "grants")
+        snapshots = props.snapshot_resource_group_id
+        grants.add("extension-blob-writer", account.id, "Storage Blob Data Contributor",
+                   self.extension.aks_assigned_identity.get(0).principal_id,
+                   "The AKS backup extension writes backups to its blob container")
+        grants.add("vault-cluster-reader", props.cluster_id, "Reader", vault.principal_id,
+                   "The backup vault reads the cluster it protects")
+        grants.add("vault-snapshot-reader", snapshots, "Reader", vault.principal_id,
+                   "The backup vault reads the volume snapshots")
+        grants.add("vault-snapshot-contributor", snapshots, "Disk Snapshot Contributor", vault.principal_id,
+                   "The backup vault manages the volume snapshots")
+        grants.add("vault-disk-data-operator", snapshots, "Data Operator for Managed Disks", vault.principal_id,
+                   "The backup vault reads snapshot data for restores")
+        grants.add("vault-blob-reader", account.id, "Storage Blob Data Contributor", vault.principal_id,
+                   "The backup vault reads and expires the extension's backups")
+        grants.add("cluster-snapshot-contributor", snapshots, "Contributor", props.cluster_identity_principal_id,
+                   "AKS creates volume snapshots in the snapshot resource group")
+        policy = DataProtectionBackupPolicyKubernetesCluster(
+            self,
+            "policy",
+            name=props.naming.name("aks", "bkpol"),
+            resource_group_name=vault.resource_group_name,
+            vault_name=vault.name,
+            backup_repeating_time_intervals=daily_schedule(props.backup_time_utc),
+            default_retention_rule=DataProtectionBackupPolicyKubernetesClusterDefaultRetentionRule(
+                life_cycle=[
+                    # azurerm 4.55 accepts only the operational tier for AKS (snapshots in the cluster's region).
+                    DataProtectionBackupPolicyKubernetesClusterDefaultRetentionRuleLifeCycle(
+                        data_store_type="OperationalStore", duration=days(props.config.retention_days)
+                    )
+                ]
+            ),
+        )
+        self.policy_id = policy.id
+        instance = DataProtectionBackupInstanceKubernetesCluster(
+            self,
+            "instance",
+            name=props.naming.name("aks", "bkinst"),
+            location=vault.location,
+            vault_id=vault.vault_id,
+            kubernetes_cluster_id=props.cluster_id,
+            snapshot_resource_group_name=props.snapshot_resource_group_name,
+            backup_policy_id=policy.id,
+            backup_datasource_parameters=DataProtectionBackupInstanceKubernetesClusterBackupDatasourceParameters(
+                cluster_scoped_resources_enabled=True,
+                volume_snapshot_enabled=True,
+                excluded_namespaces=list(EXCLUDED_NAMESPACES),
+            ),
+            depends_on=[*grants.all, trusted_access, self.extension],
+        )
+        self.instance_id = instance.id
+
+
+@dataclass(frozen=True)
+class BlobBackupProps:
+    config: BlobBackupConfig
+    naming: Naming
+    backup_time_utc: str  # HH:MM, daily vaulted copy
+    vault: BackupVault
+    storage: Storage  # the protected account; all its containers get vaulted copies
+    blob_soft_delete_days: int  # the account's (data.storage.blob_soft_delete_days)
+
+
+class BlobBackup(Construct):
+    """Exposes `policy_id` and `instance_id`."""
+
+    def __init__(self, scope: Construct, id: str, *, props: BlobBackupProps) -> None:
+        super().__init__(scope, id)
+        config, vault, storage = props.config, props.vault, props.storage
+        restore_days = config.operational_retention_days
+        if restore_days >= props.blob_soft_delete_days:
+            raise ValueError(
+                f"recovery.blobs.operational_retention_days ({restore_days}) must be less than "
+                f"data.storage.blob_soft_delete_days ({props.blob_soft_delete_days}): Azure's point-in-time "
+                "restore replays soft-deleted blobs, so its window must end before they are purged"
+            )
+        # Operational backup turns on point-in-time restore in the account; declaring the same window keeps
+        # Terraform from switching it off again on the next apply.
+        storage.account.add_override("blob_properties.restore_policy", {"days": restore_days})
+        grants = _Grants(self, "grants")
+        grants.add("vault-account-backup", storage.storage_account_id, "Storage Account Backup Contributor",
+                   vault.principal_id, "The backup vault protects the application blobs")
+        policy = DataProtectionBackupPolicyBlobStorage(
+            self,
+            "policy",
+            name=props.naming.name("blobs", "bkpol"),
+            vault_id=vault.vault_id,
+            operational_default_retention_duration=days(restore_days),
+            vault_default_retention_duration=days(config.vault_retention_days),
+            backup_repeating_time_intervals=daily_schedule(props.backup_time_utc),
+        )
+        self.policy_id = policy.id
+        containers = sorted(storage.containers)
+        instance = DataProtectionBackupInstanceBlobStorage(
+            self,
+            "instance",
+            name=props.naming.name("blobs", "bkinst"),
+            location=vault.location,
+            vault_id=vault.vault_id,
+            storage_account_id=storage.storage_account_id,
+            backup_policy_id=policy.id,
+            storage_account_container_names=containers or None,
+            depends_on=[*grants.all, *(storage.containers[name] for name in containers)],
+        )
+        self.instance_id = instance.id

@@ -1,0 +1,153 @@
+"""Subscription governance: Defender for Cloud plans and security contact, regulatory compliance initiatives,
+the activity log export to Log Analytics and the monthly cost budget.
+
+Everything here is a subscription-level singleton (rule AZ-SUB-1): create it once per subscription.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdktf_cdktf_provider_azurerm.consumption_budget_subscription import (
+    ConsumptionBudgetSubscription,
+    ConsumptionBudgetSubscriptionNotification,
+    ConsumptionBudgetSubscriptionTimePeriod,
+)
+from cdktf_cdktf_provider_azurerm.monitor_diagnostic_setting import (
+    MonitorDiagnosticSetting,
+    MonitorDiagnosticSettingEnabledLog,
+)
+from cdktf_cdktf_provider_azurerm.security_center_contact import SecurityCenterContact
+from cdktf_cdktf_provider_azurerm.security_center_subscription_pricing import SecurityCenterSubscriptionPricing
+from cdktf_cdktf_provider_azurerm.subscription_policy_assignment import (
+    SubscriptionPolicyAssignment,
+    SubscriptionPolicyAssignmentIdentity,
+    SubscriptionPolicyAssignmentNonComplianceMessage,
+)
+from constructs import Construct
+
+from config.governance import GovernanceConfig
+from constructs.naming import Naming
+
+
+@dataclass(frozen=True)
+class BuiltInInitiative:
+    display_name: str
+    policy_set_definition_id: str
+
+
+def built_in(guid: str) -> str:
+    return f"/providers/Microsoft.Authorization/policySetDefinitions/{guid}"
+
+
+# Built-in regulatory compliance initiatives. Ids verified against the initiative definitions published by
+# Microsoft in https://github.com/Azure/azure-policy/tree/master/built-in-policies/policySetDefinitions/Regulatory%20Compliance
+# (SOC_2.json, NIST_SP_800-53_R5.json, CIS_Azure_Foundations_v3.0.0.json, PCI_DSS_v4.0.1.json); index:
+# https://learn.microsoft.com/azure/governance/policy/samples/built-in-initiatives#regulatory-compliance
+REGULATORY_INITIATIVES: dict[str, BuiltInInitiative] = {
+    "soc2_type2": BuiltInInitiative("SOC 2 Type 2", built_in("4054785f-702b-4a98-9215-009cbd58b141")),
+    "nist_sp_800_53_r5": BuiltInInitiative("NIST SP 800-53 Rev. 5", built_in("179d1daa-458f-4e47-8086-2a68d0d6c38f")),
+    # The latest CIS benchmark built in (v3.0.0); v2.1.0 and older remain as separate initiatives.
+    "cis_azure_foundations": BuiltInInitiative("CIS Azure Foundations v3.0.0", built_in("470a962c-86a0-433b-803a-3c176b5ce79c")),
+    # PCI DSS v4.0.1 supersedes v4.0 (c676748e-...) and the story's v3.2.1, both retired by the PCI SSC.
+    "pci_dss_v4": BuiltInInitiative("PCI DSS v4.0.1", built_in("a06d5deb-24aa-4991-9d58-fa7563154e31")),
+}
+
+# Every activity log category: control-plane writes, security alerts, policy evaluations, service and
+# resource health, advisor recommendations and autoscale events.
+ACTIVITY_LOG_CATEGORIES = (
+    "Administrative", "Security", "ServiceHealth", "Alert", "Recommendation", "Policy", "Autoscale", "ResourceHealth"
+)
+
+
+@dataclass(frozen=True)
+class GovernanceProps:
+    config: GovernanceConfig
+    naming: Naming
+    subscription_id: str
+    location: str  # where the initiatives' managed identities live (DeployIfNotExists/Modify need one)
+    log_analytics_workspace_id: str
+
+
+class Governance(Construct):
+    """Exposes `defender_plans` (resource type → pricing), `initiative_assignments` (key → assignment),
+    `activity_log_export` and `budget`."""
+
+    def __init__(self, scope: Construct, id: str, *, props: GovernanceProps) -> None:
+        super().__init__(scope, id)
+        config = props.config
+        scope_id = f"/subscriptions/{props.subscription_id}"
+        self.defender_plans = {
+            resource_type: SecurityCenterSubscriptionPricing(
+                self, f"defender-{resource_type}", resource_type=resource_type, tier=plan.tier, subplan=plan.subplan
+            )
+            for resource_type, plan in sorted(config.defender_plans.items())
+        }
+        contact = config.security_contact
+        SecurityCenterContact(
+            self,
+            "security-contact",
+            name="default",  # one contact per subscription; Azure names it "default"
+            email=";".join(contact.emails),
+            phone=contact.phone,
+            alert_notifications=contact.alert_notifications,
+            alerts_to_admins=contact.alerts_to_admins,
+        )
+        self.initiative_assignments = {
+            key: self._assign(key, REGULATORY_INITIATIVES[key], props, scope_id)
+            for key in sorted(config.regulatory_compliance.initiatives)
+        }
+        self.activity_log_export = MonitorDiagnosticSetting(
+            self,
+            "activity-log",
+            name="activity-log-to-log-analytics",
+            target_resource_id=scope_id,
+            log_analytics_workspace_id=props.log_analytics_workspace_id,
+            enabled_log=[MonitorDiagnosticSettingEnabledLog(category=category) for category in ACTIVITY_LOG_CATEGORIES],
+        )
+        budget = config.budget
+        notifications = [
+            ConsumptionBudgetSubscriptionNotification(
+                operator="GreaterThanOrEqualTo",
+                threshold=threshold,
+                threshold_type=threshold_type,
+                contact_emails=list(budget.contact_emails),
+                enabled=True,
+            )
+            for threshold_type, thresholds in (
+                ("Actual", budget.actual_thresholds_percent),
+                ("Forecasted", budget.forecasted_thresholds_percent),
+            )
+            for threshold in thresholds
+        ]
+        self.budget = ConsumptionBudgetSubscription(
+            self,
+            "budget",
+            name=props.naming.name("monthly", "budget"),
+            subscription_id=scope_id,
+            amount=budget.monthly_amount,
+            time_grain="Monthly",
+            time_period=ConsumptionBudgetSubscriptionTimePeriod(start_date=f"{budget.start_date.isoformat()}T00:00:00Z"),
+            notification=notifications,
+        )
+
+    def _assign(self, key: str, initiative: BuiltInInitiative, props: GovernanceProps, scope_id: str) -> SubscriptionPolicyAssignment:
+        enforce = props.config.regulatory_compliance.enforce
+        # Remediation of DeployIfNotExists/Modify needs role assignments for this identity; they are left to
+        # an explicit remediation task (README), so the initiatives report compliance and deny where they can.
+        return SubscriptionPolicyAssignment(
+            self,
+            f"initiative-{key}",
+            name=props.naming.name(key.replace("_", "-"), "policy"),
+            display_name=f"{initiative.display_name} ({props.naming.environment})",
+            policy_definition_id=initiative.policy_set_definition_id,
+            subscription_id=scope_id,
+            location=props.location,
+            enforce=enforce,
+            identity=SubscriptionPolicyAssignmentIdentity(type="SystemAssigned"),
+            non_compliance_message=[
+                SubscriptionPolicyAssignmentNonComplianceMessage(
+                    content=f"Not compliant with {initiative.display_name}: see the Regulatory compliance dashboard in "
+                    "Microsoft Defender for Cloud and README 'Governance, policy and cost'."
+                )
+            ],
+        )

@@ -1,0 +1,56 @@
+"""CanNotDelete management locks on the stateful resources of a stack, added in ONE place.
+
+`ManagementLocks`, created once at the end of a stack, walks the stack and locks every resource of a
+type in `LOCKED_TYPES`, so a stateful resource added later is locked without touching its construct.
+It follows the same switch as `lifecycle { prevent_destroy }` (data.protect_from_destroy): Terraform
+refuses to plan the destroy, and Azure refuses the delete from anywhere else (portal, CLI, scripts).
+A lock also covers the resource's children: removing a container, database or event hub from config fails
+while it is on (README "Backup and disaster recovery").
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdktf import TerraformResource, TerraformStack
+from cdktf_cdktf_provider_azurerm.management_lock import ManagementLock
+from constructs import Construct
+
+LOCK_NAME = "cannot-delete"
+LOCKED_TYPES = {
+    "azurerm_postgresql_flexible_server": "holds the ERP database",
+    "azurerm_storage_account": "holds application data or backups",
+    "azurerm_key_vault": "holds the customer-managed keys; losing it makes the encrypted data unreadable",
+    "azurerm_eventhub_namespace": "holds the event streams and the geo-DR pairing",
+    "azurerm_data_protection_backup_vault": "holds the backups",
+}
+
+
+@dataclass(frozen=True)
+class ManagementLocksProps:
+    enabled: bool  # data.protect_from_destroy
+
+
+class ManagementLocks(Construct):
+    """Create it after every stateful construct of the stack. Exposes `locks` (construct id → lock)."""
+
+    def __init__(self, scope: Construct, id: str, *, props: ManagementLocksProps) -> None:
+        super().__init__(scope, id)
+        self.locks: dict[str, ManagementLock] = {}
+        if not props.enabled:
+            return
+        stack = TerraformStack.of(self)
+        resources = [
+            node
+            for node in stack.node.find_all()
+            if isinstance(node, TerraformResource) and node.terraform_resource_type in LOCKED_TYPES
+        ]
+        for resource in sorted(resources, key=lambda node: node.node.path):
+            lock_id = "-".join(resource.node.path.split("/")[1:])  # stable: the resource's construct path
+            self.locks[lock_id] = ManagementLock(
+                self,
+                lock_id,
+                name=LOCK_NAME,
+                scope=resource.get_string_attribute("id"),
+                lock_level="CanNotDelete",
+                notes=f"Delete-protected (data.protect_from_destroy): {LOCKED_TYPES[resource.terraform_resource_type]}",
+            )

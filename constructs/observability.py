@@ -1,0 +1,281 @@
+"""Where an environment's telemetry goes and who is told: Log Analytics, Application Insights, Azure Monitor
+managed Prometheus (monitor workspace, collection endpoint and rule), managed Grafana and the action groups.
+
+Story 3.1's self-hosted Prometheus/Alertmanager is realised by Azure's managed services: the AKS agent
+(ama-metrics, configured in constructs/baseline/monitoring.py) ships metrics through the collection rule
+to the monitor workspace; Grafana reads it; alert rules (constructs/alerts.py) notify the action groups.
+Local (key-based) authentication is off everywhere: writers and readers use Entra ID.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+from cdktf_cdktf_provider_azurerm.application_insights import ApplicationInsights
+from cdktf_cdktf_provider_azurerm.dashboard_grafana import (
+    DashboardGrafana,
+    DashboardGrafanaAzureMonitorWorkspaceIntegrations,
+    DashboardGrafanaIdentity,
+)
+from cdktf_cdktf_provider_azurerm.log_analytics_workspace import LogAnalyticsWorkspace
+from cdktf_cdktf_provider_azurerm.monitor_action_group import (
+    MonitorActionGroup,
+    MonitorActionGroupEmailReceiver,
+    MonitorActionGroupWebhookReceiver,
+)
+from cdktf_cdktf_provider_azurerm.monitor_data_collection_endpoint import MonitorDataCollectionEndpoint
+from cdktf_cdktf_provider_azurerm.monitor_data_collection_rule import (
+    MonitorDataCollectionRule,
+    MonitorDataCollectionRuleDataFlow,
+    MonitorDataCollectionRuleDataSources,
+    MonitorDataCollectionRuleDataSourcesPrometheusForwarder,
+    MonitorDataCollectionRuleDestinations,
+    MonitorDataCollectionRuleDestinationsMonitorAccount,
+)
+from cdktf_cdktf_provider_azurerm.monitor_data_collection_rule_association import (
+    MonitorDataCollectionRuleAssociation,
+)
+from cdktf_cdktf_provider_azurerm.monitor_workspace import MonitorWorkspace
+from cdktf_cdktf_provider_azurerm.private_dns_zone import PrivateDnsZone
+from cdktf_cdktf_provider_azurerm.private_dns_zone_virtual_network_link import PrivateDnsZoneVirtualNetworkLink
+from cdktf_cdktf_provider_azurerm.role_assignment import RoleAssignment
+from constructs import Construct
+
+from config.observability import SEVERITIES, ObservabilityConfig
+from constructs.naming import Naming
+from constructs.private_endpoint import PrivateEndpointPlacement
+
+PROMETHEUS_STREAM = "Microsoft-PrometheusMetrics"
+MONITOR_ACCOUNT_DESTINATION = "MonitoringAccount1"
+GRAFANA_DNS_ZONE = "privatelink.grafana.azure.com"
+# Azure keeps Prometheus metrics in a monitor workspace for 18 months; it cannot be changed.
+MONITOR_WORKSPACE_RETENTION_DAYS = 540
+
+
+@dataclass(frozen=True)
+class ObservabilityProps:
+    config: ObservabilityConfig
+    naming: Naming
+    location: str
+    resource_group_name: str
+    # Secret receiver URLs by severity (PagerDuty, Slack): references to sensitive variables, never literals.
+    webhook_urls: Mapping[str, str]
+    private_endpoint: PrivateEndpointPlacement  # Grafana's endpoint
+    virtual_network_ids: Mapping[str, str]  # networks that resolve Grafana's private DNS name (hub, spoke)
+    # Story 3.1's Prometheus retention; must fit in what the monitor workspace keeps.
+    metrics_retention_days: int
+
+
+class Observability(Construct):
+    """Exposes `log_analytics_workspace_id`, `application_insights_id`, `monitor_workspace_id`,
+    `data_collection_rule_id`, `data_collection_endpoint_id`, `grafana_id` and `action_group_ids`
+    (severity → id)."""
+
+    def __init__(self, scope: Construct, id: str, *, props: ObservabilityProps) -> None:
+        super().__init__(scope, id)
+        if props.metrics_retention_days > MONITOR_WORKSPACE_RETENTION_DAYS:
+            raise ValueError(
+                f"observability: metrics retention of {props.metrics_retention_days} days exceeds the "
+                f"{MONITOR_WORKSPACE_RETENTION_DAYS} days (18 months) an Azure Monitor workspace keeps"
+            )
+        missing = [severity for severity in SEVERITIES if severity not in props.webhook_urls]
+        if missing:
+            raise ValueError(f"observability: webhook_urls lacks the severities {missing}")
+        config, naming = props.config, props.naming
+        placement = {"location": props.location, "resource_group_name": props.resource_group_name}
+        self.workspace = LogAnalyticsWorkspace(
+            self,
+            "log-analytics",
+            name=naming.name("ops", "log"),
+            sku="PerGB2018",
+            retention_in_days=config.log_retention_days,
+            local_authentication_enabled=False,
+            internet_ingestion_enabled=config.internet_ingestion_enabled,
+            internet_query_enabled=config.internet_query_enabled,
+            **placement,
+        )
+        self.log_analytics_workspace_id = self.workspace.id
+        self.application_insights = ApplicationInsights(
+            self,
+            "application-insights",
+            name=naming.name("ops", "appi"),
+            application_type="web",
+            workspace_id=self.workspace.id,
+            retention_in_days=config.application_insights_retention_days,
+            local_authentication_disabled=True,
+            internet_ingestion_enabled=config.internet_ingestion_enabled,
+            internet_query_enabled=config.internet_query_enabled,
+            **placement,
+        )
+        self.application_insights_id = self.application_insights.id
+        self._managed_prometheus(config, naming, placement, props.metrics_retention_days)
+        self._grafana(props, placement)
+        self.action_group_ids: Mapping[str, str] = {
+            severity: self._action_group(severity, props).id for severity in SEVERITIES
+        }
+
+    def _managed_prometheus(self, config: ObservabilityConfig, naming: Naming, placement: dict, retention_days: int) -> None:
+        self.monitor_workspace = MonitorWorkspace(
+            self,
+            "monitor-workspace",
+            name=naming.name("ops", "amw"),
+            public_network_access_enabled=config.internet_query_enabled,
+            # The story's figure next to Azure's fixed one, so both are visible on the resource.
+            tags={"metrics-retention": f"required {retention_days}d, kept {MONITOR_WORKSPACE_RETENTION_DAYS}d"},
+            **placement,
+        )
+        self.monitor_workspace_id = self.monitor_workspace.id
+        self.data_collection_endpoint = MonitorDataCollectionEndpoint(
+            self,
+            "prometheus-endpoint",
+            name=naming.name("ops-prometheus", "dce"),
+            kind="Linux",
+            public_network_access_enabled=config.internet_ingestion_enabled,
+            **placement,
+        )
+        self.data_collection_endpoint_id = self.data_collection_endpoint.id
+        self.data_collection_rule = MonitorDataCollectionRule(
+            self,
+            "prometheus-rule",
+            name=naming.name("ops-prometheus", "dcr"),
+            kind="Linux",
+            description="AKS managed Prometheus metrics to the Azure Monitor workspace",
+            data_collection_endpoint_id=self.data_collection_endpoint.id,
+            data_sources=MonitorDataCollectionRuleDataSources(
+                prometheus_forwarder=[
+                    MonitorDataCollectionRuleDataSourcesPrometheusForwarder(
+                        name="PrometheusDataSource", streams=[PROMETHEUS_STREAM]
+                    )
+                ]
+            ),
+            destinations=MonitorDataCollectionRuleDestinations(
+                monitor_account=[
+                    MonitorDataCollectionRuleDestinationsMonitorAccount(
+                        name=MONITOR_ACCOUNT_DESTINATION, monitor_account_id=self.monitor_workspace.id
+                    )
+                ]
+            ),
+            data_flow=[
+                MonitorDataCollectionRuleDataFlow(streams=[PROMETHEUS_STREAM], destinations=[MONITOR_ACCOUNT_DESTINATION])
+            ],
+            **placement,
+        )
+        self.data_collection_rule_id = self.data_collection_rule.id
+
+    def _grafana(self, props: ObservabilityProps, placement: dict) -> None:
+        config, naming = props.config, props.naming
+        self.grafana = DashboardGrafana(
+            self,
+            "grafana",
+            name=naming.name("ops", "amg"),
+            sku="Standard",
+            grafana_major_version=config.grafana_major_version,
+            api_key_enabled=False,
+            public_network_access_enabled=False,
+            zone_redundancy_enabled=config.grafana_zone_redundant,
+            identity=DashboardGrafanaIdentity(type="SystemAssigned"),
+            azure_monitor_workspace_integrations=[
+                DashboardGrafanaAzureMonitorWorkspaceIntegrations(resource_id=self.monitor_workspace.id)
+            ],
+            **placement,
+        )
+        self.grafana_id = self.grafana.id
+        grafana_principal = self.grafana.identity.principal_id
+        # PromQL over the monitor workspace needs Monitoring Data Reader; Azure Monitor metrics and the
+        # Log Analytics data source need Monitoring Reader.
+        for role, scope_id, target in (
+            ("Monitoring Data Reader", self.monitor_workspace.id, "monitor-workspace"),
+            ("Monitoring Reader", self.workspace.id, "log-analytics"),
+        ):
+            RoleAssignment(
+                self,
+                f"grafana-reads-{target}",
+                scope=scope_id,
+                role_definition_name=role,
+                principal_id=grafana_principal,
+                principal_type="ServicePrincipal",
+                description=f"Managed Grafana reads {target}",
+            )
+        RoleAssignment(
+            self,
+            "grafana-admins",
+            scope=self.grafana.id,
+            role_definition_name="Grafana Admin",
+            principal_id=config.grafana_admin_group_object_id,
+            principal_type="Group",
+            description="Operators administer the dashboards (Entra ID sign-in; API keys are off)",
+        )
+        zone = PrivateDnsZone(
+            self, "grafana-dns", name=GRAFANA_DNS_ZONE, resource_group_name=props.resource_group_name
+        )
+        for network, network_id in sorted(props.virtual_network_ids.items()):
+            PrivateDnsZoneVirtualNetworkLink(
+                self,
+                f"grafana-dns-{network}",
+                name=f"{network}-link",
+                resource_group_name=props.resource_group_name,
+                private_dns_zone_name=zone.name,
+                virtual_network_id=network_id,
+                registration_enabled=False,
+            )
+        props.private_endpoint.connect(
+            self,
+            "grafana-private-endpoint",
+            name=naming.name("ops-amg", "pe"),
+            resource_id=self.grafana.id,
+            subresource="grafana",
+            private_dns_zone_id=zone.id,
+        )
+
+    def _action_group(self, severity: str, props: ObservabilityProps) -> MonitorActionGroup:
+        receivers = props.config.receivers[severity]
+        return MonitorActionGroup(
+            self,
+            f"{severity}-action-group",
+            name=props.naming.name(f"ops-{severity}", "ag"),
+            resource_group_name=props.resource_group_name,
+            location="global",
+            short_name=receivers.short_name,
+            webhook_receiver=[
+                MonitorActionGroupWebhookReceiver(
+                    name=receivers.webhook_name,
+                    service_uri=props.webhook_urls[severity],
+                    use_common_alert_schema=True,
+                )
+            ],
+            email_receiver=[
+                MonitorActionGroupEmailReceiver(name=f"email-{index}", email_address=email, use_common_alert_schema=True)
+                for index, email in enumerate(receivers.emails, start=1)
+            ]
+            or None,
+        )
+
+
+@dataclass(frozen=True)
+class PrometheusCollectionProps:
+    cluster_id: str
+    data_collection_rule_id: str
+    data_collection_endpoint_id: str
+
+
+class PrometheusCollection(Construct):
+    """Connects an AKS cluster to managed Prometheus: the agent reads its configuration from the endpoint
+    and sends through the rule. (The cluster must enable the metrics add-on: `monitor_metrics`.)"""
+
+    def __init__(self, scope: Construct, id: str, *, props: PrometheusCollectionProps) -> None:
+        super().__init__(scope, id)
+        MonitorDataCollectionRuleAssociation(
+            self,
+            "endpoint",
+            name="configurationAccessEndpoint",  # the only name Azure accepts for an endpoint association
+            target_resource_id=props.cluster_id,
+            data_collection_endpoint_id=props.data_collection_endpoint_id,
+        )
+        MonitorDataCollectionRuleAssociation(
+            self,
+            "rule",
+            name="prometheus-metrics",
+            target_resource_id=props.cluster_id,
+            data_collection_rule_id=props.data_collection_rule_id,
+            description="AKS managed Prometheus metrics through the Prometheus collection rule",
+        )

@@ -1,0 +1,69 @@
+"""Recovery settings: bad values end in a ConfigError naming the key; the targets match what is built."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from config.loader import ConfigError, load_environment, parse_environment
+from config.recovery import BACKUP_INTERVAL_HOURS
+from tests.config.test_loader import DELETE, set_key
+
+PATH = Path("config/production.toml")
+
+# (environment, key, bad value, words the message must contain)
+BAD_INPUTS = [
+    ("production", "recovery.rpo_hours", 12, "backups run once a day, so the newest restore point can be 24 hours old"),
+    ("staging", "recovery.rpo_hours", 23, "rpo_hours must be at least 24"),
+    ("production", "recovery.rto_hours", 0, "greater than or equal to 1"),
+    ("production", "recovery.backup_time_utc", "2:00", "pattern"),
+    ("production", "recovery.backup_time_utc", "24:00", "pattern"),
+    ("production", "recovery.vault.redundancy", "GRS", "'LocallyRedundant', 'ZoneRedundant' or 'GeoRedundant'"),
+    ("production", "recovery.vault.soft_delete_retention_days", 7, "greater than or equal to 14"),
+    ("production", "recovery.vault.immutability", "On", "'Disabled', 'Unlocked' or 'Locked'"),
+    ("production", "recovery.aks.retention_days", 361, "less than or equal to 360"),
+    ("production", "recovery.aks.storage.containers", ["aks-backups", "more"], "must name exactly one container"),
+    ("staging", "recovery.aks.storage.containers", [], "must name exactly one container"),
+    ("production", "recovery.blobs.operational_retention_days", 0, "greater than or equal to 1"),
+]
+
+
+@pytest.mark.parametrize(("environment", "key", "value", "expected"), BAD_INPUTS, ids=[f"{c[1]}={c[2]!r}" for c in BAD_INPUTS])
+def test_bad_recovery_setting_is_reported_with_key_value_and_rule(
+    raw_config: Callable[[str], dict[str, Any]], environment: str, key: str, value: Any, expected: str
+) -> None:
+    data = raw_config(environment)
+    set_key(data, key, value)
+    with pytest.raises(ConfigError) as error:
+        parse_environment(data, PATH)
+    message = str(error.value)
+    assert f"  - {key}" in message and expected in message, message
+
+
+def test_recovery_section_is_required(raw_config: Callable[[str], dict[str, Any]]) -> None:
+    data = raw_config("staging")
+    set_key(data, "recovery", DELETE)
+    with pytest.raises(ConfigError, match=r"recovery: required key is missing"):
+        parse_environment(data, PATH)
+
+
+def test_targets_are_the_story_targets_and_fit_the_daily_backups(environment: str) -> None:
+    recovery = load_environment(environment).recovery
+    assert recovery.rto_hours <= 4  # Story 0.1.5: RTO under 4 hours
+    assert recovery.rpo_hours >= BACKUP_INTERVAL_HOURS
+
+
+def test_backups_start_when_the_story_backup_cronjob_does(environment: str) -> None:
+    config = load_environment(environment)
+    minute, hour, *every_day = config.baseline.backup_schedule.split()
+    assert every_day == ["*", "*", "*"], "the CronJob must be daily like the vault policies"
+    assert config.recovery.backup_time_utc == f"{int(hour):02d}:{int(minute):02d}"
+
+
+def test_production_backups_are_geo_redundant_and_protected() -> None:
+    config = load_environment("production")
+    assert config.recovery.vault.redundancy == "GeoRedundant"
+    assert config.recovery.vault.immutability != "Disabled"
+    assert config.data.protect_from_destroy is True  # the one switch for locks and prevent_destroy
+    assert config.recovery.aks.storage.replication in {"GZRS", "RAGZRS"}

@@ -1,0 +1,189 @@
+"""Azure Backup in each environment's synthesized infra stack: the vault, AKS backup (extension, trusted
+access, roles, policy, instance), blob backup, and the CanNotDelete locks that follow data.protect_from_destroy."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import cdktf
+import pytest
+
+from config.loader import load_environment, parse_environment
+from config.schema import EnvironmentConfig
+from constructs.backup import EXCLUDED_NAMESPACES, TRUSTED_ACCESS_ROLE
+from constructs.locks import LOCK_NAME, LOCKED_TYPES
+from stacks.infrastructure import InfrastructureStack
+from tests.config.test_loader import set_key
+from tests.conftest import StackJson, only_resource, resources_of
+
+VAULT = "azurerm_data_protection_backup_vault"
+
+
+@pytest.fixture
+def config(environment: str) -> EnvironmentConfig:
+    return load_environment(environment)
+
+
+@pytest.fixture
+def infra(stacks: dict[str, StackJson], environment: str) -> StackJson:
+    return stacks[f"{environment}-infra"]
+
+
+def ref(stack: StackJson, resource_type: str, body: dict[str, Any], attribute: str = "id") -> str:
+    (address,) = [name for name, candidate in resources_of(stack, resource_type).items() if candidate is body]
+    return f"${{{resource_type}.{address}.{attribute}}}"
+
+
+def grants_to(stack: StackJson, principal: str) -> set[tuple[str, str]]:
+    """(role, scope) of every role assignment to one principal."""
+    return {
+        (grant["role_definition_name"], grant["scope"])
+        for grant in resources_of(stack, "azurerm_role_assignment").values()
+        if grant["principal_id"] == principal
+    }
+
+
+def account_named(stack: StackJson, prefix: str) -> dict[str, Any]:
+    (account,) = [a for a in resources_of(stack, "azurerm_storage_account").values() if a["name"].startswith(prefix)]
+    return account
+
+
+def test_vault_settings_follow_config(infra: StackJson, config: EnvironmentConfig) -> None:
+    vault = only_resource(infra, VAULT)
+    settings = config.recovery.vault
+    assert vault["datastore_type"] == "VaultStore"
+    assert vault["redundancy"] == settings.redundancy
+    assert vault.get("cross_region_restore_enabled") is (True if settings.redundancy == "GeoRedundant" else None)
+    assert vault["soft_delete"] == "On" and vault["retention_duration_in_days"] == settings.soft_delete_retention_days
+    assert vault["immutability"] == settings.immutability
+    assert vault["identity"] == {"type": "SystemAssigned"}
+    assert vault["location"] == config.location
+    assert vault["lifecycle"]["prevent_destroy"] is config.data.protect_from_destroy
+
+
+def test_aks_policy_runs_daily_at_the_backup_time_with_configured_retention(infra: StackJson, config: EnvironmentConfig) -> None:
+    policy = only_resource(infra, "azurerm_data_protection_backup_policy_kubernetes_cluster")
+    (interval,) = policy["backup_repeating_time_intervals"]
+    assert interval.endswith(f"T{config.recovery.backup_time_utc}:00+00:00/P1D"), interval
+    assert policy["default_retention_rule"]["life_cycle"] == [
+        {"data_store_type": "OperationalStore", "duration": f"P{config.recovery.aks.retention_days}D"}
+    ]
+    assert policy["vault_name"] == ref(infra, VAULT, only_resource(infra, VAULT), "name")
+
+
+def test_extension_writes_to_its_own_private_account_container(infra: StackJson, config: EnvironmentConfig) -> None:
+    extension = only_resource(infra, "azurerm_kubernetes_cluster_extension")
+    cluster = only_resource(infra, "azurerm_kubernetes_cluster")
+    account = account_named(infra, f"{config.short_name}aksbkp")
+    (container_name,) = config.recovery.aks.storage.containers
+    (container,) = [c for c in resources_of(infra, "azurerm_storage_container").values()
+                    if c["storage_account_id"] == ref(infra, "azurerm_storage_account", account)]
+    assert container["name"] == container_name == "aks-backups" and container["container_access_type"] == "private"
+    assert extension["extension_type"] == "microsoft.dataprotection.kubernetes"
+    assert extension["cluster_id"] == ref(infra, "azurerm_kubernetes_cluster", cluster)
+    assert extension["configuration_settings"] == {
+        "configuration.backupStorageLocation.bucket": ref(infra, "azurerm_storage_container", container, "name"),
+        "configuration.backupStorageLocation.config.resourceGroup": ref(
+            infra, "azurerm_storage_account", account, "resource_group_name"
+        ),
+        "configuration.backupStorageLocation.config.storageAccount": ref(infra, "azurerm_storage_account", account, "name"),
+        "configuration.backupStorageLocation.config.subscriptionId": config.subscription_id,
+        "credentials.tenantId": config.tenant_id,
+    }
+    # Built by the project's Storage construct: private, Entra ID only, CMK, replication from config.
+    assert account["account_replication_type"] == config.recovery.aks.storage.replication
+    assert account["public_network_access_enabled"] is False and account["shared_access_key_enabled"] is False
+    assert "customer_managed_key" in account
+    assert account["lifecycle"]["prevent_destroy"] is config.data.protect_from_destroy
+
+
+def test_vault_extension_and_cluster_hold_exactly_the_backup_roles(infra: StackJson, config: EnvironmentConfig) -> None:
+    vault = only_resource(infra, VAULT)
+    extension = only_resource(infra, "azurerm_kubernetes_cluster_extension")
+    cluster = only_resource(infra, "azurerm_kubernetes_cluster")
+    instance = only_resource(infra, "azurerm_data_protection_backup_instance_kubernetes_cluster")
+    snapshots = next(rg for rg in resources_of(infra, "azurerm_resource_group").values() if "aks-snapshots" in rg["name"])
+    snapshots_id = ref(infra, "azurerm_resource_group", snapshots)
+    assert instance["snapshot_resource_group_name"] == ref(infra, "azurerm_resource_group", snapshots, "name")
+    backup_account = ref(infra, "azurerm_storage_account", account_named(infra, f"{config.short_name}aksbkp"))
+    data_account = ref(infra, "azurerm_storage_account", account_named(infra, f"{config.short_name}appst"))
+    cluster_id = ref(infra, "azurerm_kubernetes_cluster", cluster)
+    vault_principal = ref(infra, VAULT, vault, "identity[0].principal_id")
+    assert grants_to(infra, vault_principal) == {
+        ("Reader", cluster_id),
+        ("Reader", snapshots_id),
+        ("Disk Snapshot Contributor", snapshots_id),
+        ("Data Operator for Managed Disks", snapshots_id),
+        ("Storage Blob Data Contributor", backup_account),
+        ("Storage Account Backup Contributor", data_account),
+    }
+    extension_principal = ref(infra, "azurerm_kubernetes_cluster_extension", extension, "aks_assigned_identity[0].principal_id")
+    assert grants_to(infra, extension_principal) == {("Storage Blob Data Contributor", backup_account)}
+    control_plane = cluster["identity"]["identity_ids"][0].replace(".id}", ".principal_id}")
+    assert ("Contributor", snapshots_id) in grants_to(infra, control_plane)
+
+
+def test_aks_instance_waits_for_every_role_trusted_access_and_extension(infra: StackJson) -> None:
+    instance = only_resource(infra, "azurerm_data_protection_backup_instance_kubernetes_cluster")
+    binding = only_resource(infra, "azurerm_kubernetes_cluster_trusted_access_role_binding")
+    vault = only_resource(infra, VAULT)
+    assert binding["roles"] == [TRUSTED_ACCESS_ROLE]
+    assert binding["source_resource_id"] == ref(infra, VAULT, vault)
+    assert binding["kubernetes_cluster_id"] == instance["kubernetes_cluster_id"]
+    backup_grants = {
+        f"azurerm_role_assignment.{address}"
+        for address, grant in resources_of(infra, "azurerm_role_assignment").items()
+        if grant["//"]["metadata"]["path"].split("/")[1] == "aks-backup"
+    }
+    assert len(backup_grants) == 7
+    assert set(instance["depends_on"]) == backup_grants | {
+        ref(infra, "azurerm_kubernetes_cluster_trusted_access_role_binding", binding).removeprefix("${").removesuffix(".id}"),
+        ref(infra, "azurerm_kubernetes_cluster_extension", only_resource(infra, "azurerm_kubernetes_cluster_extension"))
+        .removeprefix("${").removesuffix(".id}"),
+    }
+    parameters = instance["backup_datasource_parameters"]
+    assert parameters["volume_snapshot_enabled"] is True and parameters["cluster_scoped_resources_enabled"] is True
+    assert parameters["excluded_namespaces"] == list(EXCLUDED_NAMESPACES)
+
+
+def test_blob_backup_protects_the_data_account_continuously_and_daily(infra: StackJson, config: EnvironmentConfig) -> None:
+    policy = only_resource(infra, "azurerm_data_protection_backup_policy_blob_storage")
+    instance = only_resource(infra, "azurerm_data_protection_backup_instance_blob_storage")
+    data_account = account_named(infra, f"{config.short_name}appst")
+    blobs = config.recovery.blobs
+    assert policy["operational_default_retention_duration"] == f"P{blobs.operational_retention_days}D"
+    assert policy["vault_default_retention_duration"] == f"P{blobs.vault_retention_days}D"
+    assert policy["backup_repeating_time_intervals"][0].endswith(f"T{config.recovery.backup_time_utc}:00+00:00/P1D")
+    assert instance["storage_account_id"] == ref(infra, "azurerm_storage_account", data_account)
+    assert instance["storage_account_container_names"] == sorted(config.data.storage.containers)
+    grant = next(address for address, g in resources_of(infra, "azurerm_role_assignment").items()
+                 if g["role_definition_name"] == "Storage Account Backup Contributor")
+    assert f"azurerm_role_assignment.{grant}" in instance["depends_on"]
+    # Operational backup's point-in-time restore, declared so Terraform does not remove it again.
+    restore_days = data_account["blob_properties"]["restore_policy"]["days"]
+    assert restore_days == blobs.operational_retention_days
+    assert restore_days < data_account["blob_properties"]["delete_retention_policy"]["days"]
+
+
+def test_operational_window_longer_than_soft_delete_fails_synth(raw_config: Callable[[str], dict[str, Any]]) -> None:
+    data = raw_config("staging")
+    set_key(data, "recovery.blobs.operational_retention_days", data["data"]["storage"]["blob_soft_delete_days"])
+    config = parse_environment(data, Path("config/staging.toml"))
+    with pytest.raises(ValueError, match=r"operational_retention_days \(14\) must be less than data.storage.blob_soft_delete_days \(14\)"):
+        InfrastructureStack(cdktf.App(), "staging-infra", config=config)
+
+
+def test_every_stateful_resource_is_locked_when_protection_is_on(infra: StackJson, config: EnvironmentConfig) -> None:
+    locks = resources_of(infra, "azurerm_management_lock").values()
+    stateful = [
+        ref(infra, resource_type, body)
+        for resource_type in LOCKED_TYPES
+        for body in resources_of(infra, resource_type).values()
+    ]
+    if not config.data.protect_from_destroy:
+        assert not locks
+        return
+    assert {lock["lock_level"] for lock in locks} == {"CanNotDelete"}
+    assert {lock["name"] for lock in locks} == {LOCK_NAME}
+    assert sorted(lock["scope"] for lock in locks) == sorted(stateful)  # each exactly once, nothing else
+    assert len(stateful) >= len(LOCKED_TYPES)  # every type is present in the stack

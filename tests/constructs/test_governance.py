@@ -1,0 +1,98 @@
+"""Subscription governance in each environment's infra stack: Defender plans and security contact from config,
+the regulatory initiatives with verified built-in ids, the activity log export and the monthly budget."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from config.loader import load_environment
+from config.schema import EnvironmentConfig
+from constructs.governance import ACTIVITY_LOG_CATEGORIES, REGULATORY_INITIATIVES, Governance, GovernanceProps
+from constructs.naming import Naming
+from tests.assurance.test_azure_rules import SUBSCRIPTION, synth_with
+from tests.conftest import StackJson, only_resource, resources_of
+
+BUILT_IN_SET = re.compile(r"^/providers/Microsoft\.Authorization/policySetDefinitions/[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$")
+
+
+@pytest.fixture
+def infra(stacks: dict[str, StackJson], environment: str) -> StackJson:
+    return stacks[f"{environment}-infra"]
+
+
+@pytest.fixture
+def config(environment: str) -> EnvironmentConfig:
+    return load_environment(environment)
+
+
+def test_one_standard_defender_plan_per_configured_resource_type(infra: StackJson, config: EnvironmentConfig) -> None:
+    plans = {plan["resource_type"]: plan for plan in resources_of(infra, "azurerm_security_center_subscription_pricing").values()}
+    assert sorted(plans) == sorted(config.governance.defender_plans)
+    for resource_type, plan in plans.items():
+        assert plan["tier"] == "Standard"
+        assert plan.get("subplan") == config.governance.defender_plans[resource_type].subplan
+    assert plans["StorageAccounts"]["subplan"] == "DefenderForStorageV2"
+
+
+def test_security_contact_gets_alerts(infra: StackJson, config: EnvironmentConfig) -> None:
+    contact = only_resource(infra, "azurerm_security_center_contact")
+    assert contact["email"].split(";") == list(config.governance.security_contact.emails)
+    assert contact["phone"] == config.governance.security_contact.phone
+    assert contact["alert_notifications"] is True and contact["alerts_to_admins"] is True
+
+
+def test_every_configured_initiative_is_assigned_with_identity_and_location(infra: StackJson, config: EnvironmentConfig) -> None:
+    assignments = list(resources_of(infra, "azurerm_subscription_policy_assignment").values())
+    expected = sorted(REGULATORY_INITIATIVES[key].policy_set_definition_id for key in config.governance.regulatory_compliance.initiatives)
+    assert sorted(a["policy_definition_id"] for a in assignments) == expected
+    for assignment in assignments:
+        assert assignment["subscription_id"] == f"/subscriptions/{config.subscription_id}"
+        assert assignment["identity"] == {"type": "SystemAssigned"}  # DeployIfNotExists/Modify need an identity
+        assert assignment["location"] == config.location
+        assert assignment["enforce"] is config.governance.regulatory_compliance.enforce
+        assert assignment["non_compliance_message"][0]["content"]
+        assert len(assignment["name"]) <= 64
+
+
+def test_initiative_table_holds_distinct_built_in_ids() -> None:
+    ids = [initiative.policy_set_definition_id for initiative in REGULATORY_INITIATIVES.values()]
+    assert all(BUILT_IN_SET.match(i) for i in ids) and len(set(ids)) == len(ids)
+
+
+def test_activity_log_goes_to_the_workspace(infra: StackJson, config: EnvironmentConfig) -> None:
+    exports = [s for s in resources_of(infra, "azurerm_monitor_diagnostic_setting").values()
+               if s["target_resource_id"] == f"/subscriptions/{config.subscription_id}"]
+    assert len(exports) == 1
+    (export,) = exports
+    assert re.fullmatch(r"\$\{azurerm_log_analytics_workspace\.[\w-]+\.id\}", export["log_analytics_workspace_id"])
+    assert sorted(log["category"] for log in export["enabled_log"]) == sorted(ACTIVITY_LOG_CATEGORIES)
+    assert {"Administrative", "Security", "Policy"} <= set(ACTIVITY_LOG_CATEGORIES)
+
+
+def test_budget_notifies_at_actual_80_100_and_forecast_100(infra: StackJson, config: EnvironmentConfig) -> None:
+    budget = only_resource(infra, "azurerm_consumption_budget_subscription")
+    expected = config.governance.budget
+    assert budget["amount"] == expected.monthly_amount
+    assert budget["subscription_id"] == f"/subscriptions/{config.subscription_id}"
+    assert budget["time_grain"] == "Monthly"
+    assert re.fullmatch(r"\d{4}-\d{2}-01T00:00:00Z", budget["time_period"]["start_date"])  # a literal, not a timestamp()
+    notifications = sorted((n["threshold_type"], n["threshold"]) for n in budget["notification"])
+    assert notifications == [("Actual", 80), ("Actual", 100), ("Forecasted", 100)]
+    assert all(n["contact_emails"] == list(expected.contact_emails) and n["enabled"] for n in budget["notification"])
+
+
+def test_a_second_governance_in_the_same_subscription_fails_synth(tmp_path) -> None:
+    """AZ-SUB-1: Defender plans and initiative assignments exist once per subscription, so declaring the
+    governance construct twice (e.g. two stacks sharing a subscription) is caught at synth."""
+    config = load_environment("staging")
+
+    def twice(stack) -> None:
+        for id in ("governance", "governance-again"):
+            Governance(stack, id, props=GovernanceProps(
+                config=config.governance, naming=Naming(config.short_name, config.unique_suffix),
+                subscription_id=SUBSCRIPTION, location=config.location, log_analytics_workspace_id="/subscriptions/s/w",
+            ))
+
+    with pytest.raises(RuntimeError, match="AZ-SUB-1 azurerm_security_center_subscription_pricing 'rules/governance/defender-Arm'"):
+        synth_with(twice, tmp_path)

@@ -1,0 +1,109 @@
+"""Gatekeeper policies as Azure Policy for Kubernetes: valid ConstraintTemplates embedded in custom definitions,
+grouped in one initiative and assigned to the AKS cluster with the built-in restricted pod security initiative."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from config.loader import load_environment
+from config.schema import EnvironmentConfig
+from constructs.kubernetes_policy import GATEKEEPER_POLICIES, POD_SECURITY_RESTRICTED, TEMPLATE_DIR, load_template
+from tests.conftest import StackJson, only_resource, resources_of
+
+CLUSTER_REFERENCE = re.compile(r"^\$\{azurerm_kubernetes_cluster\.[\w-]+\.id\}$")
+# Terraform reads and Base64-encodes the template copied next to the stack (no Base64 blob in the JSON).
+FILEBASE64 = re.compile(r'"\$\{filebase64\("(assets/[^"]+)"\)\}"')
+
+
+def parse_rule(rule: str) -> tuple[dict, str]:
+    """(policy rule with the template content replaced by "ASSET", the asset's path relative to the stack)."""
+    (path,) = FILEBASE64.findall(rule)
+    return json.loads(FILEBASE64.sub('"ASSET"', rule)), path
+
+
+@pytest.fixture
+def infra(stacks: dict[str, StackJson], environment: str) -> StackJson:
+    return stacks[f"{environment}-infra"]
+
+
+@pytest.fixture
+def config(environment: str) -> EnvironmentConfig:
+    return load_environment(environment)
+
+
+def test_every_template_file_is_used_once() -> None:
+    assert sorted(p.stem for p in TEMPLATE_DIR.glob("*.json")) == sorted(p.template for p in GATEKEEPER_POLICIES)
+
+
+@pytest.mark.parametrize("policy", GATEKEEPER_POLICIES, ids=lambda policy: policy.template)
+def test_constraint_template_is_well_formed(policy) -> None:
+    """Structure only: the Rego itself compiles only with opa/gator, which this environment does not have."""
+    template = load_template(policy.template)
+    assert template["apiVersion"] == "templates.gatekeeper.sh/v1" and template["kind"] == "ConstraintTemplate"
+    name = template["metadata"]["name"]
+    assert name == policy.template and name == name.lower()
+    kind = template["spec"]["crd"]["spec"]["names"]["kind"]
+    assert kind.lower() == name  # Gatekeeper requires metadata.name == lowercase(kind)
+    (target,) = template["spec"]["targets"]
+    assert target["target"] == "admission.k8s.gatekeeper.sh"
+    assert target["rego"].startswith(f"package {name}\n") and "violation[" in target["rego"]
+    properties = template["spec"]["crd"]["spec"]["validation"]["openAPIV3Schema"]["properties"]
+    for parameter in properties:
+        assert f"input.parameters.{parameter}" in target["rego"]
+
+
+def test_definitions_embed_the_templates_for_the_add_on(
+    infra: StackJson, config: EnvironmentConfig, synth_dir: Path, environment: str
+) -> None:
+    definitions = {d["name"]: d for d in resources_of(infra, "azurerm_policy_definition").values()}
+    assert sorted(definitions) == sorted(f"{config.short_name}-{p.template}" for p in GATEKEEPER_POLICIES)
+    for policy in GATEKEEPER_POLICIES:
+        definition = definitions[f"{config.short_name}-{policy.template}"]
+        assert definition["mode"] == "Microsoft.Kubernetes.Data" and definition["policy_type"] == "Custom"
+        rule, asset = parse_rule(definition["policy_rule"])
+        assert rule["if"] == {"field": "type", "in": ["Microsoft.ContainerService/managedClusters"]}
+        assert rule["then"]["effect"] == "[parameters('effect')]"
+        details = rule["then"]["details"]
+        assert details["templateInfo"]["sourceType"] == "Base64Encoded"
+        assert details["templateInfo"]["content"] == "ASSET" and asset.endswith(f"/{policy.template}.json")
+        copied = synth_dir / "stacks" / f"{environment}-infra" / asset
+        assert copied.read_bytes() == (TEMPLATE_DIR / f"{policy.template}.json").read_bytes()
+        assert details["excludedNamespaces"] == "[parameters('excludedNamespaces')]"
+        assert set(details["kinds"]) == {kind for kinds in policy.targets.values() for kind in kinds}
+        parameters = json.loads(definition["parameters"])
+        assert parameters["effect"]["allowedValues"] == ["audit", "deny", "disabled"]
+        # Every constraint value is a definition parameter and a template property.
+        properties = load_template(policy.template)["spec"]["crd"]["spec"]["validation"]["openAPIV3Schema"]["properties"]
+        assert set(details["values"]) == set(properties) == set(parameters) - {"effect", "excludedNamespaces"}
+
+
+def test_initiative_fills_the_constraint_values_from_config(infra: StackJson, config: EnvironmentConfig) -> None:
+    initiative = only_resource(infra, "azurerm_policy_set_definition")
+    values = {ref["reference_id"]: json.loads(ref["parameter_values"]) for ref in initiative["policy_definition_reference"]}
+    policy = config.governance.kubernetes_policy
+    assert values["k8srequiredlabelsstrict"]["labels"]["value"] == list(policy.required_labels)
+    assert values["k8scontainerlimitsrequired"]["resources"]["value"] == ["cpu", "memory"]
+    registries = values["k8sallowedregistries"]["registries"]["value"]
+    assert re.fullmatch(r"\$\{azurerm_container_registry\.[\w-]+\.login_server\}/", registries[0])
+    assert registries[1:] == list(policy.additional_registries) and "mcr.microsoft.com/" in registries
+    assert values["k8snamespacenetworkpolicy"]["label"]["value"] == policy.network_policy_label
+    assert "password" in values["k8snoliteralsecretenv"]["namePattern"]["value"]
+    for reference in values.values():
+        assert reference["effect"] == {"value": "[parameters('effect')]"}
+
+
+def test_cluster_gets_gatekeeper_and_restricted_pod_security(infra: StackJson, config: EnvironmentConfig) -> None:
+    assignments = list(resources_of(infra, "azurerm_resource_policy_assignment").values())
+    initiative = next(iter(resources_of(infra, "azurerm_policy_set_definition")))
+    assert sorted(a["policy_definition_id"] for a in assignments) == sorted(
+        [POD_SECURITY_RESTRICTED, f"${{azurerm_policy_set_definition.{initiative}.id}}"]
+    )
+    for assignment in assignments:
+        assert CLUSTER_REFERENCE.match(assignment["resource_id"])
+        parameters = json.loads(assignment["parameters"])
+        assert parameters["effect"]["value"] == config.governance.kubernetes_policy.effect == "deny"
+        assert parameters["excludedNamespaces"]["value"] == list(config.governance.kubernetes_policy.excluded_namespaces)
+    assert only_resource(infra, "azurerm_kubernetes_cluster")["azure_policy_enabled"] is True  # the add-on runs Gatekeeper
