@@ -32,6 +32,7 @@ from cdktf_cdktf_provider_azurerm.monitor_diagnostic_setting import (
     MonitorDiagnosticSettingEnabledMetric,
 )
 from constructs import Construct, IConstruct
+from constructs.resource_types import resource_type
 
 CATEGORY_GROUPS = ("allLogs", "audit")
 ALL_LOGS = ("allLogs",)
@@ -156,7 +157,7 @@ class DiagnosticSettings(Construct):
         self.settings: dict[str, MonitorDiagnosticSetting] = {}
         resources = [node for node in stack.node.find_all() if isinstance(node, TerraformResource)]
         for resource in sorted(resources, key=lambda node: node.node.path):
-            profile = DIAGNOSTICS.get(resource.terraform_resource_type)
+            profile = DIAGNOSTICS.get(resource_type(resource))
             if profile is None:
                 continue
             targets = [(None, profile), *profile.sub_resources.items()]
@@ -195,21 +196,21 @@ def coverage_problems(stack: TerraformStack) -> list[tuple[TerraformResource, st
     resources = [node for node in stack.node.find_all() if isinstance(node, TerraformResource)]
     resolver = DefaultTokenResolver(StringConcat())
     targets: Counter[tuple[str, str | None]] = Counter()
-    for setting in (node for node in resources if node.terraform_resource_type == SETTING_TYPE):
+    for setting in (node for node in resources if resource_type(node) == SETTING_TYPE):
         resolved = str(Tokenization.resolve(setting.target_resource_id_input, scope=stack, preparing=False, resolver=resolver))
         match = _REFERENCE.fullmatch(resolved)
         if match:
             targets[(match.group(1), match.group(2))] += 1
     problems = []
     for resource in resources:
-        resource_type = resource.terraform_resource_type
-        if not resource_type.startswith("azurerm_") or resource_type in NO_DIAGNOSTICS:
+        kind = resource_type(resource)
+        if not kind.startswith("azurerm_") or kind in NO_DIAGNOSTICS:
             continue
-        profile = DIAGNOSTICS.get(resource_type)
+        profile = DIAGNOSTICS.get(kind)
         if profile is None:
             problems.append((resource, "type is in neither DIAGNOSTICS nor NO_DIAGNOSTICS (constructs/diagnostics.py): classify it"))
             continue
-        address = f"{resource_type}.{stack.get_logical_id(resource)}"
+        address = f"{kind}.{stack.get_logical_id(resource)}"
         for sub_resource in (None, *profile.sub_resources):
             count = targets[(address, sub_resource)]
             if count != 1:
@@ -228,5 +229,5 @@ class DiagnosticsCoverage:
             return
         for resource, problem in coverage_problems(node):
             Annotations.of(resource).add_error(
-                f"AZ-DIAG-1 {resource.terraform_resource_type} '{resource.node.path}': {problem}"
+                f"AZ-DIAG-1 {resource_type(resource)} '{resource.node.path}': {problem}"
             )

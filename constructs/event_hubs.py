@@ -32,6 +32,7 @@ from constructs import Construct, IValidation
 from config.data import EventHubsConfig
 from constructs.naming import Naming
 from constructs.private_endpoint import PrivateEndpoint, PrivateEndpointPlacement
+from constructs.resource_types import resource_type
 
 # Resource types that create entities inside a namespace: none of them may target the geo-DR secondary.
 NAMESPACE_ENTITY_TYPES = frozenset(
@@ -79,12 +80,12 @@ class SecondaryNamespaceStaysEmpty:
         secondary_name = self._secondary.name_input
         errors = []
         for node in stack.node.find_all():
-            if not isinstance(node, TerraformResource) or node.terraform_resource_type not in NAMESPACE_ENTITY_TYPES:
+            if not isinstance(node, TerraformResource) or resource_type(node) not in NAMESPACE_ENTITY_TYPES:
                 continue
-            (arguments,) = resolve(node.to_terraform())["resource"][node.terraform_resource_type].values()
+            (arguments,) = resolve(node.to_terraform())["resource"][resource_type(node)].values()
             if reference in json.dumps(arguments) or arguments.get("namespace_name") == secondary_name:
                 errors.append(
-                    f"{node.terraform_resource_type} '{node.node.path}' targets the geo-DR secondary namespace "
+                    f"{resource_type(node)} '{node.node.path}' targets the geo-DR secondary namespace "
                     f"'{secondary_name}': the secondary must stay empty (geo-DR replicates the primary's "
                     "entities into it); declare it on the primary namespace"
                 )

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from cdktf import TerraformResource, TerraformStack
 from cdktf_cdktf_provider_azurerm.management_lock import ManagementLock
 from constructs import Construct
+from constructs.resource_types import resource_type
 
 LOCK_NAME = "cannot-delete"
 LOCKED_TYPES = {
@@ -42,7 +43,7 @@ class ManagementLocks(Construct):
         resources = [
             node
             for node in stack.node.find_all()
-            if isinstance(node, TerraformResource) and node.terraform_resource_type in LOCKED_TYPES
+            if isinstance(node, TerraformResource) and resource_type(node) in LOCKED_TYPES
         ]
         for resource in sorted(resources, key=lambda node: node.node.path):
             lock_id = "-".join(resource.node.path.split("/")[1:])  # stable: the resource's construct path
@@ -52,5 +53,5 @@ class ManagementLocks(Construct):
                 name=LOCK_NAME,
                 scope=resource.get_string_attribute("id"),
                 lock_level="CanNotDelete",
-                notes=f"Delete-protected (data.protect_from_destroy): {LOCKED_TYPES[resource.terraform_resource_type]}",
+                notes=f"Delete-protected (data.protect_from_destroy): {LOCKED_TYPES[resource_type(resource)]}",
             )

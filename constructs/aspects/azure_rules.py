@@ -27,6 +27,7 @@ from cdktf import (
     Tokenization,
 )
 from constructs import IConstruct
+from constructs.resource_types import resource_type
 
 
 class Outcome(enum.Enum):
@@ -70,13 +71,16 @@ class StackView:
 
     def __init__(self, stack: TerraformStack) -> None:
         self.stack = stack
-        self.resources = [node for node in stack.node.find_all() if isinstance(node, TerraformResource)]
-        self._by_address = {
-            f"{node.terraform_resource_type}.{stack.get_logical_id(node)}": node for node in self.resources
-        }
+        # Read once: every attribute read is a round trip to the jsii kernel.
+        typed = [(node, resource_type(node)) for node in stack.node.find_all() if isinstance(node, TerraformResource)]
+        self.resources = [node for node, _ in typed]
+        self._by_type: dict[str, list[TerraformResource]] = {}
+        for node, kind in typed:
+            self._by_type.setdefault(kind, []).append(node)
+        self._by_address = {f"{kind}.{stack.get_logical_id(node)}": node for node, kind in typed}
 
     def of_type(self, resource_type: str) -> list[TerraformResource]:
-        return [node for node in self.resources if node.terraform_resource_type == resource_type]
+        return self._by_type.get(resource_type, [])
 
     def referenced(self, value: Any) -> TerraformResource | None:
         """The resource in this stack that a reference token (e.g. `account.id`) points at."""
@@ -298,7 +302,7 @@ def aks_system_pool_max_pods(cluster: TerraformResource, _: StackView) -> Verdic
 
 # --- Subscription-level singletons -----------------------------------------------------------------
 def _singleton_key(resource: TerraformResource, view: StackView) -> tuple | None:
-    if resource.terraform_resource_type == "azurerm_security_center_subscription_pricing":
+    if resource_type(resource) == "azurerm_security_center_subscription_pricing":
         discriminator = attribute(resource, "resource_type") or "VirtualMachines"  # the provider's default
         subscription = view.subscription_of(resource)
     else:
@@ -306,7 +310,7 @@ def _singleton_key(resource: TerraformResource, view: StackView) -> tuple | None
         subscription = attribute(resource, "subscription_id")
     if discriminator is None or subscription is None:
         return None
-    return (resource.terraform_resource_type, subscription, discriminator)
+    return (resource_type(resource), subscription, discriminator)
 
 
 def subscription_singleton(resource: TerraformResource, view: StackView) -> Verdict:
@@ -368,7 +372,7 @@ for _azure_rule in AZURE_RULES:
 
 def violations(resource: TerraformResource, view: StackView) -> list[tuple[AzureRule, Violation]]:
     found = []
-    for rule in RULES_BY_TYPE.get(resource.terraform_resource_type, []):
+    for rule in RULES_BY_TYPE.get(resource_type(resource), []):
         verdict = rule.check(resource, view)
         if isinstance(verdict, Violation):
             found.append((rule, verdict))
@@ -379,11 +383,18 @@ def violations(resource: TerraformResource, view: StackView) -> list[tuple[Azure
 class AzureApplyTimeRules:
     """Adds a synth error to every resource that breaks one of AZURE_RULES, naming resource, value and rule."""
 
+    def __init__(self) -> None:
+        self._views: dict[str, StackView] = {}  # one per stack: aspects run after the tree is complete
+
     def visit(self, node: IConstruct) -> None:
-        if not isinstance(node, TerraformResource) or node.terraform_resource_type not in RULES_BY_TYPE:
+        if not isinstance(node, TerraformResource) or resource_type(node) not in RULES_BY_TYPE:
             return
-        for rule, violation in violations(node, StackView(TerraformStack.of(node))):
+        stack = TerraformStack.of(node)
+        view = self._views.get(stack.node.path)
+        if view is None:
+            view = self._views[stack.node.path] = StackView(stack)
+        for rule, violation in violations(node, view):
             Annotations.of(node).add_error(
-                f"{rule.id} {node.terraform_resource_type} '{node.node.path}': {violation.attribute} = "
+                f"{rule.id} {resource_type(node)} '{node.node.path}': {violation.attribute} = "
                 f"{violation.value!r} breaks Azure's rule: {rule.explanation}"
             )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import jsii
 from cdktf import Annotations, IAspect, TerraformResource, Token
 from constructs import IConstruct
+from constructs.resource_types import resource_type
 
 
 @dataclass(frozen=True)
@@ -60,12 +61,12 @@ class AzureNamingRules:
     def visit(self, node: IConstruct) -> None:
         if not isinstance(node, TerraformResource):
             return
-        rule = NAME_RULES.get(node.terraform_resource_type)
+        rule = NAME_RULES.get(resource_type(node))
         name = getattr(node, "name_input", None) if rule else None
         if rule is None or not isinstance(name, str) or Token.is_unresolved(name):
             return
         problem = rule.violation(name)
         if problem:
             Annotations.of(node).add_error(
-                f"{node.terraform_resource_type} '{node.node.path}': name '{name}' breaks Azure's naming rule: {problem}"
+                f"{resource_type(node)} '{node.node.path}': name '{name}' breaks Azure's naming rule: {problem}"
             )

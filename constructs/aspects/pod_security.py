@@ -12,6 +12,7 @@ from typing import Any, Callable, Iterator
 import jsii
 from cdktf import Annotations, IAspect, TerraformResource
 from constructs import IConstruct
+from constructs.resource_types import resource_type
 
 # Where each workload type keeps its pod spec (the synthesized blocks are lists of one element).
 POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
@@ -152,10 +153,10 @@ def violations(resource_type: str, config: dict[str, Any]) -> list[str]:
 @jsii.implements(IAspect)
 class PodSecurityRestricted:
     def visit(self, node: IConstruct) -> None:
-        if not isinstance(node, TerraformResource) or node.terraform_resource_type not in POD_SPEC_PATHS:
+        if not isinstance(node, TerraformResource) or resource_type(node) not in POD_SPEC_PATHS:
             return
-        config = node.to_terraform()["resource"][node.terraform_resource_type][node.friendly_unique_id]
-        for problem in violations(node.terraform_resource_type, config):
+        config = node.to_terraform()["resource"][resource_type(node)][node.friendly_unique_id]
+        for problem in violations(resource_type(node), config):
             Annotations.of(node).add_error(
-                f"{node.terraform_resource_type} '{node.node.path}' violates Pod Security restricted: {problem}"
+                f"{resource_type(node)} '{node.node.path}' violates Pod Security restricted: {problem}"
             )

@@ -6,6 +6,7 @@ from typing import Mapping
 import jsii
 from cdktf import IAspect, TerraformResource
 from constructs import IConstruct
+from constructs.resource_types import resource_type
 
 
 @jsii.implements(IAspect)
@@ -22,6 +23,6 @@ class RequiredTags:
     def visit(self, node: IConstruct) -> None:
         if not isinstance(node, TerraformResource):
             return
-        if not node.terraform_resource_type.startswith("azurerm_") or not hasattr(node, "tags_input"):
+        if not resource_type(node).startswith("azurerm_") or not hasattr(node, "tags_input"):
             return
         node.tags = {**(node.tags_input or {}), **self._tags}  # type: ignore[attr-defined]
