@@ -9,7 +9,7 @@ from typing import Any, Callable
 import pytest
 
 from config.loader import ConfigError, load_environment, parse_environment
-from tests.config.test_loader import DELETE, set_key
+from tests.config.test_loader import DELETE, assert_rejected, set_key
 
 STAGING = Path("config/staging.toml")
 
@@ -43,16 +43,7 @@ BAD_INPUTS = [
 def test_bad_governance_setting_is_reported_with_key_value_and_rule(
     raw_config: Callable[[str], dict[str, Any]], changes: dict[str, Any], key: str, value: Any, expected: str
 ) -> None:
-    data = raw_config("staging")
-    for dotted, new_value in changes.items():
-        set_key(data, dotted, new_value)
-    with pytest.raises(ConfigError) as error:
-        parse_environment(data, STAGING)
-    message = str(error.value)
-    assert f"  - {key}" in message, message
-    assert expected in message, message
-    if value is not DELETE:
-        assert f"{value!r} is not allowed" in message, message
+    assert_rejected(raw_config("staging"), changes, key, value, expected)
 
 
 def test_a_toml_date_literal_is_accepted(raw_config: Callable[[str], dict[str, Any]]) -> None:

@@ -32,9 +32,10 @@ def test_subscription_can_come_from_the_environment(monkeypatch: pytest.MonkeyPa
 
 
 def set_key(data: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set (or with DELETE remove) a dotted key; numeric parts index arrays ("aks.user_pools.0.min_count")."""
     *parents, leaf = dotted.split(".")
     for part in parents:
-        data = data[part]
+        data = data[int(part)] if isinstance(data, list) else data[part]
     if value is DELETE:
         del data[leaf]
     else:
@@ -42,6 +43,19 @@ def set_key(data: dict[str, Any], dotted: str, value: Any) -> None:
 
 
 DELETE = object()
+
+
+def assert_rejected(data: dict[str, Any], changes: dict[str, Any], key: str, value: Any, expected: str) -> None:
+    """Applying `changes` makes the config invalid with a message that blames `key`, shows `value` and says why."""
+    for dotted, new_value in changes.items():
+        set_key(data, dotted, new_value)
+    with pytest.raises(ConfigError) as error:
+        parse_environment(data, Path("config/test.toml"))
+    message = str(error.value)
+    assert f"  - {key}" in message, message
+    assert expected in message, message
+    if value is not DELETE:
+        assert f"{value!r} is not allowed" in message, message
 
 BAD_INPUTS = [
     # (key, bad value, words the message must contain)

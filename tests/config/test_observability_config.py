@@ -9,7 +9,7 @@ import pytest
 
 from config.loader import ConfigError, load_environment, parse_environment
 from config.observability import APP_INSIGHTS_RETENTION_DAYS
-from tests.config.test_loader import DELETE, set_key
+from tests.config.test_loader import DELETE, assert_rejected, set_key
 
 PRODUCTION = Path("config/production.toml")
 
@@ -47,16 +47,7 @@ BAD_INPUTS = [
 def test_bad_observability_setting_is_reported_with_key_value_and_rule(
     raw_config: Callable[[str], dict[str, Any]], changes: dict[str, Any], key: str, value: Any, expected: str
 ) -> None:
-    data = raw_config("production")
-    for dotted, new_value in changes.items():
-        set_key(data, dotted, new_value)
-    with pytest.raises(ConfigError) as error:
-        parse_environment(data, PRODUCTION)
-    message = str(error.value)
-    assert f"  - {key}" in message, message
-    assert expected in message, message
-    if value is not DELETE:
-        assert f"{value!r} is not allowed" in message, message
+    assert_rejected(raw_config("production"), changes, key, value, expected)
 
 
 @pytest.mark.parametrize("days", APP_INSIGHTS_RETENTION_DAYS)

@@ -7,20 +7,17 @@ construct validations and fails on Aspect errors, as main.py does.
 """
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import cdktf
 import pytest
 from cdktf_cdktf_provider_azurerm.private_dns_zone import PrivateDnsZone
 
-from config.loader import ENVIRONMENTS, load_environment
 from config.schema import EnvironmentConfig
 from constructs.data_platform import DataPlatform, DataPlatformProps
 from constructs.naming import Naming
-from stacks.common import apply_environment_aspects, azurerm_provider
 from tests.conftest import StackJson, resources_of
+from tests.constructs.environment_stacks import config, synth_per_environment  # noqa: F401 (fixture)
 
 PRIVATE_DNS_ZONES = {
     "key_vault": "privatelink.vaultcore.azure.net",
@@ -33,13 +30,7 @@ ENDPOINT_SUBNET_ID = "/subscriptions/s/resourceGroups/net/providers/Microsoft.Ne
 
 @pytest.fixture(scope="session")
 def data_stacks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, StackJson]:
-    outdir = tmp_path_factory.mktemp("data-platform")
-    app = cdktf.App(outdir=str(outdir))
-    for environment in ENVIRONMENTS:
-        config = load_environment(environment)
-        stack = cdktf.TerraformStack(app, environment)
-        azurerm_provider(stack, config)
-        naming = Naming(config.short_name, config.unique_suffix)
+    def build(stack: cdktf.TerraformStack, config: EnvironmentConfig, naming: Naming) -> None:
         zones = {
             key: PrivateDnsZone(stack, f"zone-{key}", name=zone, resource_group_name="net").id
             for key, zone in PRIVATE_DNS_ZONES.items()
@@ -60,17 +51,8 @@ def data_stacks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, StackJson
                 private_dns_zone_ids=zones,
             ),
         )
-        apply_environment_aspects(stack, config)
-    app.synth()
-    return {
-        environment: json.loads((Path(outdir) / "stacks" / environment / "cdk.tf.json").read_text())
-        for environment in ENVIRONMENTS
-    }
 
-
-@pytest.fixture
-def config(environment: str) -> EnvironmentConfig:
-    return load_environment(environment)
+    return synth_per_environment(tmp_path_factory.mktemp("data-platform"), build)
 
 
 @pytest.fixture

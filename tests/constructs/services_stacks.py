@@ -7,22 +7,18 @@ stack would hand them over after apply. `app.synth()` fails on Aspect errors, as
 """
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import cdktf
 import pytest
 from cdktf_cdktf_provider_azurerm.private_dns_zone import PrivateDnsZone
 
-from config.loader import ENVIRONMENTS, load_environment
 from config.schema import EnvironmentConfig
 from constructs.app_gateway import AppGateway, AppGatewayProps
 from constructs.cluster import AksCluster, AksClusterProps, ClusterNetwork
 from constructs.naming import Naming
 from constructs.private_endpoint import PrivateEndpointPlacement
 from constructs.registry import Registry, RegistryProps
-from stacks.common import apply_environment_aspects, azurerm_provider
 from tests.conftest import StackJson
+from tests.constructs.environment_stacks import config, synth_per_environment  # noqa: F401 (fixture)
 
 SPOKE = "/subscriptions/s/resourceGroups/workloads/providers/Microsoft.Network/virtualNetworks/spoke"
 SUBNET_IDS = {key: f"{SPOKE}/subnets/{key}" for key in ("aks_system", "aks_user", "private_endpoints", "app_gateway")}
@@ -35,13 +31,7 @@ DNS_ZONES = {"aks": "privatelink.eastus.azmk8s.io", "acr": "privatelink.azurecr.
 
 @pytest.fixture(scope="session")
 def services_stacks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, StackJson]:
-    outdir = tmp_path_factory.mktemp("platform-services")
-    app = cdktf.App(outdir=str(outdir))
-    for environment in ENVIRONMENTS:
-        config = load_environment(environment)
-        stack = cdktf.TerraformStack(app, environment)
-        azurerm_provider(stack, config)
-        naming = Naming(config.short_name, config.unique_suffix)
+    def build(stack: cdktf.TerraformStack, config: EnvironmentConfig, naming: Naming) -> None:
         workloads = naming.name("workloads", "rg")
         zones = {
             key: PrivateDnsZone(stack, f"zone-{key}", name=zone, resource_group_name="net").id
@@ -70,17 +60,8 @@ def services_stacks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Stack
             config=config.app_gateway, naming=naming, location=config.location, resource_group_name=workloads,
             subnet_id=SUBNET_IDS["app_gateway"], key_vault_id=KEY_VAULT_ID,
         ))
-        apply_environment_aspects(stack, config)
-    app.synth()
-    return {
-        environment: json.loads((Path(outdir) / "stacks" / environment / "cdk.tf.json").read_text())
-        for environment in ENVIRONMENTS
-    }
 
-
-@pytest.fixture
-def config(environment: str) -> EnvironmentConfig:
-    return load_environment(environment)
+    return synth_per_environment(tmp_path_factory.mktemp("platform-services"), build)
 
 
 @pytest.fixture

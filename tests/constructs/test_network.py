@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 import ipaddress
-import json
 from typing import Any
 
 import cdktf
 import pytest
 
 from config.loader import ENVIRONMENTS, load_environment
+from config.schema import EnvironmentConfig
 from constructs.naming import Naming
 from constructs.network import Network, NetworkProps
-from stacks.common import apply_environment_aspects, azurerm_provider
 from tests.conftest import StackJson, only_resource, resources_of
+from tests.constructs.environment_stacks import synth_per_environment
 
 STAGING_PREFIXES = {
     "AzureFirewallSubnet": "10.241.1.0/26",
@@ -24,7 +24,7 @@ STAGING_PREFIXES = {
     "private-endpoints-subnet": "10.242.3.0/24",
     "app-gateway-subnet": "10.242.4.0/24",
 }
-# (IDPS, threat intelligence): staging keeps the story's Alert; production blocks.
+# (IDPS, threat intelligence) per environment.
 FIREWALL_MODES = {"staging": ("Deny", "Deny"), "production": ("Deny", "Deny")}  # staging is production-like
 EXPOSED = ("subnet_ids", "private_dns_zone_ids", "firewall_private_ip", "firewall_id", "hub_vnet_id", "spoke_vnet_id",
            "route_table_id")
@@ -34,24 +34,16 @@ WORKLOAD_SUBNETS = {"AzureBastionSubnet", "SharedServicesSubnet", "aks-system-su
 
 @pytest.fixture(scope="session")
 def network_stacks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, StackJson]:
-    outdir = tmp_path_factory.mktemp("network")
-    app = cdktf.App(outdir=str(outdir))
-    networks = {}
-    for environment in ENVIRONMENTS:
-        config = load_environment(environment)
-        stack = cdktf.TerraformStack(app, environment)
-        azurerm_provider(stack, config)
-        naming = Naming(config.short_name, config.unique_suffix)
-        networks[environment] = Network(stack, "network", props=NetworkProps(
+    def build(stack: cdktf.TerraformStack, config: EnvironmentConfig, naming: Naming) -> None:
+        network = Network(stack, "network", props=NetworkProps(
             config=config.network, naming=naming, location=config.location,
             hub_resource_group_name=naming.name("networking", "rg"),
             spoke_resource_group_name=naming.name("workloads", "rg"),
         ))
-        apply_environment_aspects(stack, config)
         for attribute in EXPOSED:  # outputs show the attributes other constructs consume as references
-            cdktf.TerraformOutput(stack, f"exposed-{attribute}", value=getattr(networks[environment], attribute))
-    app.synth()
-    return {name: json.loads((outdir / "stacks" / name / "cdk.tf.json").read_text()) for name in ENVIRONMENTS}
+            cdktf.TerraformOutput(stack, f"exposed-{attribute}", value=getattr(network, attribute))
+
+    return synth_per_environment(tmp_path_factory.mktemp("network"), build)
 
 
 def by_name(stack: StackJson, resource_type: str) -> dict[str, dict[str, Any]]:
