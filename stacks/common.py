@@ -10,6 +10,7 @@ from cdktf_cdktf_provider_azurerm.provider import (
 
 from config.schema import EnvironmentConfig
 from constructs.aspects.azure_rules import AzureApplyTimeRules
+from constructs.aspects.group import AspectGroup
 from constructs.aspects.naming_rules import AzureNamingRules
 from constructs.aspects.tagging import RequiredTags
 
@@ -55,6 +56,4 @@ def azurerm_provider(stack: TerraformStack, config: EnvironmentConfig, *, alias:
 
 def apply_environment_aspects(stack: TerraformStack, config: EnvironmentConfig) -> None:
     """The cross-cutting rules, added once per stack, in this order."""
-    Aspects.of(stack).add(RequiredTags(required_tags(config)))
-    Aspects.of(stack).add(AzureNamingRules())
-    Aspects.of(stack).add(AzureApplyTimeRules())
+    Aspects.of(stack).add(AspectGroup(RequiredTags(required_tags(config)), AzureNamingRules(), AzureApplyTimeRules()))
