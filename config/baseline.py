@@ -56,7 +56,7 @@ class MonitoringFigures(Section):
 
     prometheus_replicas: int = Field(default=2, ge=2)
     alertmanager_replicas: int = Field(default=2, ge=2)
-    retention_days: int = Field(default=90, ge=1, le=730)
+    retention_days: int = Field(default=90, ge=1, le=540)  # an Azure Monitor workspace keeps 18 months
     retention_size_gb: int = Field(default=100, ge=1)
     storage_size_gi: int = Field(default=200, ge=1)
     storage_class: str = "managed-premium"

@@ -66,6 +66,18 @@ class EnvironmentConfig(Section):
     governance: GovernanceConfig
 
     @model_validator(mode="after")
+    def _blob_restore_window_ends_before_soft_delete(self) -> "EnvironmentConfig":
+        restore_days, soft_delete_days = self.recovery.blobs.operational_retention_days, self.data.storage.blob_soft_delete_days
+        if restore_days >= soft_delete_days:
+            raise KeyedValueError(
+                "recovery.blobs.operational_retention_days",
+                restore_days,
+                f"must be less than data.storage.blob_soft_delete_days ({soft_delete_days}): Azure's point-in-time "
+                "restore replays soft-deleted blobs, so its window must end before they are purged",
+            )
+        return self
+
+    @model_validator(mode="after")
     def _paired_region_differs(self) -> "EnvironmentConfig":
         if self.paired_location == self.location:
             raise KeyedValueError(

@@ -226,7 +226,6 @@ class BlobBackupProps:
     backup_time_utc: str  # HH:MM, daily vaulted copy
     vault: BackupVault
     storage: Storage  # the protected account; all its containers get vaulted copies
-    blob_soft_delete_days: int  # the account's (data.storage.blob_soft_delete_days)
 
 
 class BlobBackup(Construct):
@@ -235,13 +234,7 @@ class BlobBackup(Construct):
     def __init__(self, scope: Construct, id: str, *, props: BlobBackupProps) -> None:
         super().__init__(scope, id)
         config, vault, storage = props.config, props.vault, props.storage
-        restore_days = config.operational_retention_days
-        if restore_days >= props.blob_soft_delete_days:
-            raise ValueError(
-                f"recovery.blobs.operational_retention_days ({restore_days}) must be less than "
-                f"data.storage.blob_soft_delete_days ({props.blob_soft_delete_days}): Azure's point-in-time "
-                "restore replays soft-deleted blobs, so its window must end before they are purged"
-            )
+        restore_days = config.operational_retention_days  # shorter than soft delete (config/schema.py)
         # Operational backup turns on point-in-time restore in the account; declaring the same window keeps
         # Terraform from switching it off again on the next apply.
         storage.account.add_override("blob_properties.restore_policy", {"days": restore_days})

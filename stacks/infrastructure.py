@@ -290,6 +290,5 @@ class InfrastructureStack(TerraformStack):
                 backup_time_utc=recovery.backup_time_utc,
                 vault=self.backup_vault,
                 storage=self.data.storage,
-                blob_soft_delete_days=config.data.storage.blob_soft_delete_days,
             ),
         )

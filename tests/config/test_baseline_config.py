@@ -25,6 +25,7 @@ BAD_INPUTS = [
     ({"baseline.api_server_cidrs": ["10.242.1.7/24"]}, "baseline.api_server_cidrs.0", "10.242.1.7/24", "no host bits"),
     ({"baseline.api_server_cidrs": []}, "baseline.api_server_cidrs", (), "at least 1"),
     ({"baseline.monitoring": {"prometheus_replicas": 1}}, "baseline.monitoring.prometheus_replicas", 1, "greater than or equal to 2"),
+    ({"baseline.monitoring": {"retention_days": 600}}, "baseline.monitoring.retention_days", 600, "less than or equal to 540"),
     ({"baseline.backup_job.privileged": True}, "baseline.backup_job.privileged", DELETE, "unknown key"),
 ]
 

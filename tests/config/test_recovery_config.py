@@ -26,6 +26,8 @@ BAD_INPUTS = [
     ("production", "recovery.aks.storage.containers", ["aks-backups", "more"], "must name exactly one container"),
     ("staging", "recovery.aks.storage.containers", [], "must name exactly one container"),
     ("production", "recovery.blobs.operational_retention_days", 0, "greater than or equal to 1"),
+    # Point-in-time restore must end before soft-deleted blobs are purged (production keeps them 30 days).
+    ("production", "recovery.blobs.operational_retention_days", 30, "must be less than data.storage.blob_soft_delete_days (30)"),
 ]
 
 

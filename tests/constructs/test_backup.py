@@ -2,18 +2,14 @@
 access, roles, policy, instance), blob backup, and the CanNotDelete locks that follow data.protect_from_destroy."""
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-import cdktf
 import pytest
 
-from config.loader import load_environment, parse_environment
+from config.loader import load_environment
 from config.schema import EnvironmentConfig
 from constructs.backup import EXCLUDED_NAMESPACES, TRUSTED_ACCESS_ROLE
 from constructs.locks import LOCK_NAME, LOCKED_TYPES
-from stacks.infrastructure import InfrastructureStack
-from tests.config.test_loader import set_key
 from tests.conftest import StackJson, only_resource, resources_of
 
 VAULT = "azurerm_data_protection_backup_vault"
@@ -163,14 +159,6 @@ def test_blob_backup_protects_the_data_account_continuously_and_daily(infra: Sta
     restore_days = data_account["blob_properties"]["restore_policy"]["days"]
     assert restore_days == blobs.operational_retention_days
     assert restore_days < data_account["blob_properties"]["delete_retention_policy"]["days"]
-
-
-def test_operational_window_longer_than_soft_delete_fails_synth(raw_config: Callable[[str], dict[str, Any]]) -> None:
-    data = raw_config("staging")
-    set_key(data, "recovery.blobs.operational_retention_days", data["data"]["storage"]["blob_soft_delete_days"])
-    config = parse_environment(data, Path("config/staging.toml"))
-    with pytest.raises(ValueError, match=r"operational_retention_days \(14\) must be less than data.storage.blob_soft_delete_days \(14\)"):
-        InfrastructureStack(cdktf.App(), "staging-infra", config=config)
 
 
 def test_every_stateful_resource_is_locked_when_protection_is_on(infra: StackJson, config: EnvironmentConfig) -> None:
