@@ -4,7 +4,8 @@
 or named categories) and whether platform metrics go to the Log Analytics workspace; `NO_DIAGNOSTICS`
 lists the types Azure offers no diagnostic settings for (or that need none), each with its reason.
 `DiagnosticSettings`, created once at the end of a stack, walks the stack and adds one setting per
-resource (and per storage sub-service); the `DiagnosticsCoverage` Aspect it installs fails synth when a
+resource (and per storage sub-service); the `DiagnosticsCoverage` validation it adds to the stack fails
+synth when a
 resource of a supported type has no setting or several, or when a resource type is in neither table,
 so a new resource can be neither forgotten nor left unclassified.
 """
@@ -17,10 +18,7 @@ from typing import Mapping
 
 import jsii
 from cdktf import (
-    Annotations,
-    Aspects,
     DefaultTokenResolver,
-    IAspect,
     StringConcat,
     TerraformResource,
     TerraformStack,
@@ -31,7 +29,7 @@ from cdktf_cdktf_provider_azurerm.monitor_diagnostic_setting import (
     MonitorDiagnosticSettingEnabledLog,
     MonitorDiagnosticSettingEnabledMetric,
 )
-from constructs import Construct, IConstruct
+from constructs import Construct, IValidation
 from constructs.resource_types import resource_type
 
 CATEGORY_GROUPS = ("allLogs", "audit")
@@ -167,7 +165,7 @@ class DiagnosticSettings(Construct):
                     raise ValueError(f"diagnostic settings: two resources map to the construct id '{setting_id}'")
                 target = f"{resource.get_string_attribute('id')}/{sub_resource}" if sub_resource else resource.get_string_attribute("id")
                 self.settings[setting_id] = self._setting(setting_id, target, target_profile, props.log_analytics_workspace_id)
-        Aspects.of(stack).add(DiagnosticsCoverage())
+        stack.node.add_validation(DiagnosticsCoverage(stack))
 
     def _setting(self, setting_id: str, target: str, profile: DiagnosticProfile, workspace_id: str) -> MonitorDiagnosticSetting:
         return MonitorDiagnosticSetting(
@@ -219,15 +217,17 @@ def coverage_problems(stack: TerraformStack) -> list[tuple[TerraformResource, st
     return problems
 
 
-@jsii.implements(IAspect)
+@jsii.implements(IValidation)
 class DiagnosticsCoverage:
     """AZ-DIAG-1: every resource of a type in DIAGNOSTICS has exactly one diagnostic setting (per sub-resource);
-    every azurerm resource type is classified. Runs once, on the stack node."""
+    every azurerm resource type is classified. A stack validation: it runs once per synth, after the Aspects
+    (an Aspect would cost a kernel callback for every construct of the stack)."""
 
-    def visit(self, node: IConstruct) -> None:
-        if not isinstance(node, TerraformStack):
-            return
-        for resource, problem in coverage_problems(node):
-            Annotations.of(resource).add_error(
-                f"AZ-DIAG-1 {resource_type(resource)} '{resource.node.path}': {problem}"
-            )
+    def __init__(self, stack: TerraformStack) -> None:
+        self._stack = stack
+
+    def validate(self) -> list[str]:
+        return [
+            f"AZ-DIAG-1 {resource_type(resource)} '{resource.node.path}': {problem}"
+            for resource, problem in coverage_problems(self._stack)
+        ]
