@@ -153,14 +153,16 @@ class DiagnosticSettings(Construct):
         super().__init__(scope, id)
         stack = TerraformStack.of(self)
         self.settings: dict[str, MonitorDiagnosticSetting] = {}
-        resources = [node for node in stack.node.find_all() if isinstance(node, TerraformResource)]
-        for resource in sorted(resources, key=lambda node: node.node.path):
-            profile = DIAGNOSTICS.get(resource_type(resource))
-            if profile is None:
-                continue
+        # Paths only of the diagnosable resources: each path is two round trips to the jsii kernel.
+        diagnosable = {
+            node.node.path: (node, DIAGNOSTICS[resource_type(node)])
+            for node in stack.node.find_all()
+            if resource_type(node) in DIAGNOSTICS
+        }
+        for path, (resource, profile) in sorted(diagnosable.items()):
             targets = [(None, profile), *profile.sub_resources.items()]
             for sub_resource, target_profile in targets:
-                setting_id = _setting_id(resource.node.path, sub_resource)
+                setting_id = _setting_id(path, sub_resource)
                 if setting_id in self.settings:
                     raise ValueError(f"diagnostic settings: two resources map to the construct id '{setting_id}'")
                 target = f"{resource.get_string_attribute('id')}/{sub_resource}" if sub_resource else resource.get_string_attribute("id")

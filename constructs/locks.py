@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf import TerraformResource, TerraformStack
+from cdktf import TerraformStack
 from cdktf_cdktf_provider_azurerm.management_lock import ManagementLock
 from constructs import Construct
 from constructs.resource_types import resource_type
@@ -40,13 +40,9 @@ class ManagementLocks(Construct):
         if not props.enabled:
             return
         stack = TerraformStack.of(self)
-        resources = [
-            node
-            for node in stack.node.find_all()
-            if isinstance(node, TerraformResource) and resource_type(node) in LOCKED_TYPES
-        ]
-        for resource in sorted(resources, key=lambda node: node.node.path):
-            lock_id = "-".join(resource.node.path.split("/")[1:])  # stable: the resource's construct path
+        locked = {node.node.path: node for node in stack.node.find_all() if resource_type(node) in LOCKED_TYPES}
+        for path, resource in sorted(locked.items()):
+            lock_id = "-".join(path.split("/")[1:])  # stable: the resource's construct path
             self.locks[lock_id] = ManagementLock(
                 self,
                 lock_id,

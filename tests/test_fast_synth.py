@@ -13,6 +13,7 @@ import subprocess
 import sys
 import sysconfig
 import tarfile
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,13 +26,15 @@ SITE_PACKAGES = Path(sysconfig.get_paths()["purelib"])
 AZURERM, KUBERNETES = fast_import.PROVIDERS
 WARNING = "warning: fast synth off"
 
-# Runs main.py as `python main.py` would, and records at exit which provider modules were imported.
+# Runs main.py as `python main.py` would, and records at exit which provider modules were imported
+# and on how many CPUs the process may run.
 RUN_MAIN_AND_RECORD_IMPORTS = """
-import atexit, json, runpy, sys
+import atexit, json, os, runpy, sys
 record = sys.argv[1]
 def write_record():
     with open(record, "w") as out:
-        json.dump([name for name in sys.modules if name.startswith("cdktf_cdktf_provider_")], out)
+        modules = [name for name in sys.modules if name.startswith("cdktf_cdktf_provider_")]
+        json.dump({"modules": modules, "cpus": len(os.sched_getaffinity(0))}, out)
 atexit.register(write_record)
 sys.argv = ["main.py"]
 runpy.run_path("main.py", run_name="__main__")
@@ -43,6 +46,7 @@ class Synth:
     files: dict[str, bytes]
     stderr: str
     provider_modules: list[str]
+    cpus: int
 
     def submodules_of(self, provider: fast_import.PinnedProvider) -> set[str]:
         prefix = provider.package + "."
@@ -62,7 +66,8 @@ def synth(workdir: Path, **env: str) -> Synth:
     )
     assert result.returncode == 0, result.stderr
     files = {str(p.relative_to(outdir)): p.read_bytes() for p in sorted(outdir.rglob("*")) if p.is_file()}
-    return Synth(files, result.stderr, json.loads(record.read_text()))
+    recorded = json.loads(record.read_text())
+    return Synth(files, result.stderr, recorded["modules"], recorded["cpus"])
 
 
 def site_packages_state() -> dict[str, tuple[int, int]]:
@@ -117,6 +122,12 @@ def test_fast_synth_imports_only_the_submodules_it_uses(fast: Synth) -> None:
 
 
 @pytest.mark.slow
+def test_a_fast_one_shot_synth_shares_one_cpu_with_its_kernel(fast: Synth, ordinary: Synth) -> None:
+    assert fast.cpus == 1
+    assert ordinary.cpus == len(os.sched_getaffinity(0)), "the ordinary path leaves the CPUs alone"
+
+
+@pytest.mark.slow
 def test_fast_and_ordinary_synth_write_byte_identical_files(fast: Synth, ordinary: Synth) -> None:
     assert WARNING not in ordinary.stderr
     assert len(ordinary.submodules_of(AZURERM)) > 1500, "ERP_SYNTH_ORDINARY=1 did not import the ordinary way"
@@ -165,7 +176,7 @@ def test_fast_synth_writes_nothing_into_site_packages(fast_run: tuple[Synth, dic
     assert changed == []
 
 
-def test_derived_tarball_is_the_original_with_lazy_main_and_the_kernel_index(
+def test_derived_tarball_is_the_original_with_lazy_main_no_inline_source_maps_and_the_kernel_index(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(fast_import, "CACHE_DIR", tmp_path)
@@ -174,23 +185,41 @@ def test_derived_tarball_is_the_original_with_lazy_main_and_the_kernel_index(
     assert site_packages_state() == before
     assert prepared.tarball.parent == tmp_path
 
-    with tarfile.open(SITE_PACKAGES / KUBERNETES.package / "_jsii" / KUBERNETES.tarball) as original, tarfile.open(
-        prepared.tarball
-    ) as derived:
-        original_members = {m.name: (m.size, m.mode, m.mtime) for m in original.getmembers()}
-        derived_members = {m.name: (m.size, m.mode, m.mtime) for m in derived.getmembers()}
-        package_json = derived.extractfile("package/package.json").read()
-        original_json = original.extractfile("package/package.json").read()
-        index_manifest = json.loads(derived.extractfile("package/.jsii.runtime.v1.json").read())
-    assert json.loads(package_json)["main"] == "lib/lazy-index.js"
-    assert package_json.replace(fast_import.LAZY_MAIN, fast_import.EAGER_MAIN) == original_json
+    def members(tarball: Path) -> dict[str, tuple[int, int, bytes | None]]:
+        with tarfile.open(tarball) as archive:
+            return {
+                m.name: (m.mode, m.mtime, archive.extractfile(m).read() if m.isfile() else None) for m in archive
+            }
+
+    original = members(SITE_PACKAGES / KUBERNETES.package / "_jsii" / KUBERNETES.tarball)
+    derived = members(prepared.tarball)
     index_files = {f"package/{name}" for name in fast_import.KERNEL_INDEX_FILES}
-    assert derived_members.keys() - original_members.keys() == index_files
-    assert index_manifest["schema"] == "jsii/runtime-index"
-    assert index_manifest["assemblyMetadata"]["name"] == KUBERNETES.assembly
-    for name in index_files | {"package/package.json"}:
-        derived_members.pop(name), original_members.pop(name, None)
-    assert derived_members == original_members
+    assert derived.keys() - original.keys() == index_files
+    assert original.keys() - derived.keys() == set()
+    assert json.loads(derived["package/.jsii.runtime.v1.json"][2])["assemblyMetadata"]["name"] == KUBERNETES.assembly
+
+    package_json = derived["package/package.json"][2]
+    assert json.loads(package_json)["main"] == "lib/lazy-index.js"
+    assert package_json.replace(fast_import.LAZY_MAIN, fast_import.EAGER_MAIN) == original["package/package.json"][2]
+
+    stripped = 0
+    for name, (mode, mtime, content) in original.items():
+        if name == "package/package.json":
+            continue
+        assert derived[name][:2] == (mode, mtime), name
+        if not name.endswith(".js") or content == derived[name][2]:
+            assert derived[name][2] == content, name
+            continue
+        # Only a trailing inline source map comment is gone: the code before it is byte for byte the same.
+        code, map_comment = content[: len(derived[name][2])], content[len(derived[name][2]) :]
+        assert code == derived[name][2], name
+        assert map_comment.startswith(b"//# sourceMappingURL=data:application/json;base64,"), name
+        assert b"\n" not in map_comment.rstrip(), name
+        stripped += 1
+    assert stripped > 100
+    scripts = [content for name, (_, _, content) in derived.items() if name.endswith(".js")]
+    assert not any(b"sourceMappingURL=data:" in script for script in scripts)
+
     assert len(prepared.submodules) == 109
     assert prepared.submodule_of_namespace["@cdktf/provider-kubernetes.namespaceV1"] == (
         "cdktf_cdktf_provider_kubernetes.namespace_v1"
@@ -201,7 +230,10 @@ def test_derived_files_are_reused_and_rederived_when_they_no_longer_match(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(fast_import, "CACHE_DIR", tmp_path)
+    earlier_recipe = tmp_path / f"{fast_import._derived_paths(KUBERNETES)[0].name.split('-')[0]}-lazy-main-v0.tgz"
+    earlier_recipe.write_bytes(b"derived by an earlier recipe")
     first = fast_import._prepare(KUBERNETES)
+    assert not earlier_recipe.exists()
     written = first.tarball.stat().st_mtime_ns
     assert fast_import._prepare(KUBERNETES) == first
     assert first.tarball.stat().st_mtime_ns == written, "an intact derived tarball was written again"
@@ -237,13 +269,111 @@ def test_provider_package_lists_every_submodule_and_imports_one_on_first_use(fas
         azurerm.not_a_resource
 
 
-def test_jsii_type_checks_are_unchanged() -> None:
-    from cdktf import App, TerraformStack
-    from cdktf_cdktf_provider_azurerm.resource_group import ResourceGroup
+# Calls with arguments of the wrong type: a primitive, an item of a list, a struct field, a nested block.
+BAD_CALLS = """
+import json
+from tools import fast_import
+from tools.jsii_runtime import use_project_node
+use_project_node()
+enabled = fast_import.enable()
+from cdktf import App, TerraformStack
+from cdktf_cdktf_provider_azurerm.resource_group import ResourceGroup
+from cdktf_cdktf_provider_azurerm.subnet import Subnet, SubnetDelegation, SubnetDelegationServiceDelegation
+stack = TerraformStack(App(), "type-checks")
+calls = [
+    lambda: ResourceGroup(stack, "a", name=42, location="westeurope"),
+    lambda: Subnet(stack, "b", name="s", resource_group_name="g", virtual_network_name="v", address_prefixes=["10.0.0.0/24", 7]),
+    lambda: SubnetDelegation(name="d", service_delegation=SubnetDelegationServiceDelegation(name=3)),
+    lambda: Subnet(stack, "c", name="s", resource_group_name="g", virtual_network_name="v", delegation=[{"name": "d"}, 5]),
+]
+errors = []
+for call in calls:
+    try:
+        call()
+        errors.append(None)
+    except Exception as error:
+        errors.append(f"{type(error).__name__}: {error}")
+print(json.dumps([enabled, errors]))
+"""
 
-    stack = TerraformStack(App(), "type-checks")
-    with pytest.raises(TypeError, match="name"):
-        ResourceGroup(stack, "group", name=42, location="westeurope")  # type: ignore[arg-type]
+
+@pytest.mark.slow
+def test_jsii_type_checks_raise_the_same_errors_as_on_the_ordinary_path() -> None:
+    env = {name: value for name, value in os.environ.items() if name != fast_import.FORCE_ORDINARY_ENV}
+    runs = [
+        json.loads(
+            subprocess.run(
+                [sys.executable, "-c", BAD_CALLS], cwd=PROJECT_ROOT, env={**env, **extra}, capture_output=True,
+                text=True, check=True, timeout=600,
+            ).stdout
+        )
+        for extra in ({}, {fast_import.FORCE_ORDINARY_ENV: "1"})
+    ]
+    (fast_enabled, fast_errors), (ordinary_enabled, ordinary_errors) = runs
+    assert (fast_enabled, ordinary_enabled) == (True, False)
+    assert None not in ordinary_errors
+    assert [error.split(":")[0] for error in ordinary_errors].count("TypeError") == 3, ordinary_errors
+    assert fast_errors == ordinary_errors
+
+
+def test_provider_submodules_are_compiled_as_current_jsii_generates_them(fast_path_here: None) -> None:
+    from cdktf import App, TerraformStack
+    from cdktf_cdktf_provider_azurerm import resource_group
+    from jsii._type_checking import _type_hints_cache
+
+    resource_group.ResourceGroup(TerraformStack(App(), "compiled"), "group", name="g", location="westeurope")
+
+    assert isinstance(resource_group.__loader__, fast_import._CurrentJsiiBindingLoader)
+    # Annotations stay strings until something asks for them (PEP 563) ...
+    assert resource_group.ResourceGroup.__init__.__annotations__["name"] == "builtins.str"
+    # ... and the stub of a call that ran is resolved once, by jsii's cache.
+    stubs = [stub for stub in _type_hints_cache if stub.__module__ == resource_group.__name__]
+    assert stubs and all(hints for hints in map(_type_hints_cache.get, stubs))
+    assert "typing.get_type_hints" not in resource_group.__loader__.get_source(resource_group.__name__).replace(
+        "typing.get_type_hints(_typecheckingstub__", ""
+    )
+
+
+def test_compiled_bytecode_is_reused_and_compiled_again_when_the_source_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fast_import, "CACHE_DIR", tmp_path / "cache")
+    source = tmp_path / "generated.py"
+    source.write_text(
+        "import typing\nimport jsii\n"
+        "def _typecheckingstub__1(value: typing.Optional[builtins.str]) -> None: ...\n"
+        "def hints():\n    return typing.get_type_hints(_typecheckingstub__1)\n"
+    )
+    loader = fast_import._CurrentJsiiBindingLoader("generated", str(source))
+    first = loader.get_code("generated")
+    cached = tmp_path / "cache" / "bytecode" / "generated.pyc"
+    written = cached.stat().st_mtime_ns
+    assert loader.get_code("generated").co_consts == first.co_consts
+    assert cached.stat().st_mtime_ns == written, "an up-to-date cached compilation was written again"
+
+    module: dict = {"builtins": __import__("builtins")}
+    exec(first, module)
+    assert module["_typecheckingstub__1"].__annotations__ == {"value": "typing.Optional[builtins.str]", "return": "None"}
+    assert module["hints"]() == {"value": typing.Optional[str], "return": type(None)}
+    assert module["hints"]() is module["hints"](), "hints are resolved once and then cached"
+
+    source.write_text(source.read_text().replace("builtins.str", "builtins.int"))
+    os.utime(source, ns=(written + 1, written + 1))  # as an edit would
+    module = {"builtins": __import__("builtins")}
+    exec(loader.get_code("generated"), module)
+    assert module["hints"]()["value"] == typing.Optional[int]
+
+
+def test_the_kernel_runs_without_the_node_wrapper(fast_path_here: None) -> None:
+    import jsii
+
+    channel = jsii.kernel.provider._process._process
+    assert isinstance(channel, fast_import._KernelChannel)
+    command = Path(f"/proc/{channel.kernel.pid}/cmdline").read_bytes().split(b"\0")
+    assert command[-2].endswith(b"lib/program.js")
+    assert list(fast_import.KERNEL_NODE_FLAGS) == [part.decode() for part in command[1:-2]]
+    children = Path(f"/proc/{channel.kernel.pid}/task/{channel.kernel.pid}/children").read_text().split()
+    assert children == [], "the kernel starts no further process"
 
 
 def test_jsii_imports_the_submodule_of_a_type_the_kernel_returns(fast_path_here: None) -> None:

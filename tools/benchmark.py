@@ -6,9 +6,10 @@ Variants (each in a fresh process, from the project root):
   fast synth       `python main.py`, what `scripts/synth` and `cdktf synth` run (tools/fast_import.py)
   ordinary synth   the same with ERP_SYNTH_ORDINARY=1: the providers imported the ordinary way
   ordinary import  only `import cdktf_cdktf_provider_azurerm, cdktf_cdktf_provider_kubernetes`, ordinary
-Caches: warm = the jsii package cache as it is (after one untimed run of the variant); cold = a new,
+Caches: warm = the jsii package cache as it is (after one untimed run of each variant); cold = a new,
 empty JSII_RUNTIME_PACKAGE_CACHE_ROOT for every run, as on a fresh CI machine. The project's own
-derived-tarball cache (.cache/jsii-fast/) is warm in both.
+cache (.cache/jsii-fast/: derived tarballs, provider bytecode) is warm in both. The variants run in
+turn within each round, so the ratio compares runs made under the same machine conditions.
 
 Peak memory: /proc/<pid>/status VmHWM of the Python process and of every process under it (jsii runs
 a small Node wrapper that starts the Node kernel), sampled every few milliseconds; VmHWM only grows, so
@@ -139,18 +140,25 @@ def measure(command: list[str], env: dict[str, str]) -> Run:
     return Run(wall, peak_mb)
 
 
-def benchmark(variant: str, cache: str, runs: int) -> Figures:
+def measure_once(variant: str, cache: str) -> Run:
     command, extra_env = VARIANTS[variant]
     env = {**os.environ, **extra_env}
-    figures = Figures()
+    if cache == "cold":
+        with tempfile.TemporaryDirectory(prefix="jsii-cold-cache-") as cold_root:
+            return measure(command, {**env, "JSII_RUNTIME_PACKAGE_CACHE_ROOT": cold_root})
+    return measure(command, env)
+
+
+def benchmark(variants: list[str], cache: str, runs: int) -> dict[str, Figures]:
+    """Run the variants in turn, round after round, so a machine that speeds up or slows down during
+    the benchmark affects them alike (the ratio compares medians of the same rounds)."""
+    figures = {variant: Figures() for variant in variants}
     if cache == "warm":
-        measure(command, env)  # fills the caches; not counted
+        for variant in variants:
+            measure_once(variant, cache)  # fills the caches; not counted
     for _ in range(runs):
-        if cache == "cold":
-            with tempfile.TemporaryDirectory(prefix="jsii-cold-cache-") as cold_root:
-                figures.runs.append(measure(command, {**env, "JSII_RUNTIME_PACKAGE_CACHE_ROOT": cold_root}))
-        else:
-            figures.runs.append(measure(command, env))
+        for variant in variants:
+            figures[variant].runs.append(measure_once(variant, cache))
         print(".", end="", file=sys.stderr, flush=True)
     return figures
 
@@ -164,10 +172,10 @@ def main() -> int:
 
     results: dict[tuple[str, str], Figures] = {}
     for cache in options.cache:
-        for variant in options.variants:
-            print(f"{variant}, {cache} cache ", end="", file=sys.stderr, flush=True)
-            results[variant, cache] = benchmark(variant, cache, options.runs)
-            print(file=sys.stderr)
+        print(f"{cache} cache, {options.runs} rounds of {', '.join(options.variants)} ", end="", file=sys.stderr, flush=True)
+        for variant, figures in benchmark(options.variants, cache, options.runs).items():
+            results[variant, cache] = figures
+        print(file=sys.stderr)
 
     print(f"{options.runs} runs each on {os.cpu_count()} cores; wall in seconds, peak resident memory in MB")
     print(f"{'variant':<16} {'cache':<5} {'wall min':>8} {'median':>7}   {'python':>6} {'node wrapper':>12}"

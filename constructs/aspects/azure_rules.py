@@ -23,11 +23,11 @@ from cdktf import (
     TerraformProvider,
     TerraformResource,
     TerraformStack,
-    Token,
     Tokenization,
 )
 from constructs import IConstruct
 from constructs.resource_types import resource_type
+from constructs.tokens import is_unresolved
 
 
 class Outcome(enum.Enum):
@@ -46,7 +46,7 @@ Verdict = Outcome | Violation
 
 def literal(value: Any) -> Any:
     """The value when it is known at synth; None when unset or still a token."""
-    if value is None or (isinstance(value, str | list | int | float) and Token.is_unresolved(value)):
+    if value is None or (isinstance(value, str | list | int | float) and is_unresolved(value)):
         return None
     return value
 
@@ -67,28 +67,42 @@ def blocks(value: Any) -> list[Any]:
 
 
 class StackView:
-    """What rules across resources need from the resource's stack: its resources and references."""
+    """What rules across resources need from the resource's stack: its resources and references.
+
+    Every attribute read is a round trip to the jsii kernel, so what is read is read once, and only
+    when a rule asks for it.
+    """
 
     def __init__(self, stack: TerraformStack) -> None:
         self.stack = stack
-        # Read once: every attribute read is a round trip to the jsii kernel.
-        typed = [(node, resource_type(node)) for node in stack.node.find_all() if isinstance(node, TerraformResource)]
-        self.resources = [node for node, _ in typed]
         self._by_type: dict[str, list[TerraformResource]] = {}
-        for node, kind in typed:
-            self._by_type.setdefault(kind, []).append(node)
-        self._by_address = {f"{kind}.{stack.get_logical_id(node)}": node for node, kind in typed}
+        for node in stack.node.find_all():
+            if isinstance(node, TerraformResource):
+                self._by_type.setdefault(resource_type(node), []).append(node)
+        self._by_address: dict[str, dict[str, TerraformResource]] = {}  # per type, filled on first reference
+        self._memo: dict[Any, Any] = {}
 
     def of_type(self, resource_type: str) -> list[TerraformResource]:
         return self._by_type.get(resource_type, [])
 
     def referenced(self, value: Any) -> TerraformResource | None:
         """The resource in this stack that a reference token (e.g. `account.id`) points at."""
-        if not isinstance(value, str) or not Token.is_unresolved(value):
+        if not isinstance(value, str) or not is_unresolved(value):
             return None
         resolved = Tokenization.resolve(value, scope=self.stack, preparing=False, resolver=DefaultTokenResolver(StringConcat()))
-        match = re.fullmatch(r"\$\{(\w+\.[\w-]+)\.\w+\}", str(resolved))
-        return self._by_address.get(match.group(1)) if match else None
+        match = re.fullmatch(r"\$\{((\w+)\.[\w-]+)\.\w+\}", str(resolved))
+        if not match:
+            return None
+        kind = match.group(2)
+        if kind not in self._by_address:
+            self._by_address[kind] = {f"{kind}.{self.stack.get_logical_id(node)}": node for node in self.of_type(kind)}
+        return self._by_address[kind].get(match.group(1))
+
+    def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """`compute()`, once per key and stack (for what rules read about many resources at once)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     def subscription_of(self, resource: TerraformResource) -> str | None:
         """The literal subscription id of the provider that deploys the resource (default provider if none set)."""
@@ -317,7 +331,8 @@ def subscription_singleton(resource: TerraformResource, view: StackView) -> Verd
     key = _singleton_key(resource, view)
     if key is None:
         return Outcome.NOT_APPLICABLE
-    twins = [other.node.path for other in view.of_type(key[0]) if other is not resource and _singleton_key(other, view) == key]
+    keys = view.memo(("singleton keys", key[0]), lambda: [(other, _singleton_key(other, view)) for other in view.of_type(key[0])])
+    twins = [other.node.path for other, other_key in keys if other is not resource and other_key == key]
     return _verdict(not twins, f"{key[2]!r} in subscription {key[1]} (also declared by)", twins)
 
 
@@ -384,15 +399,15 @@ class AzureApplyTimeRules:
     """Adds a synth error to every resource that breaks one of AZURE_RULES, naming resource, value and rule."""
 
     def __init__(self) -> None:
-        self._views: dict[str, StackView] = {}  # one per stack: aspects run after the tree is complete
+        self._views: dict[TerraformStack, StackView] = {}  # one per stack: aspects run after the tree is complete
 
     def visit(self, node: IConstruct) -> None:
         if not isinstance(node, TerraformResource) or resource_type(node) not in RULES_BY_TYPE:
             return
         stack = TerraformStack.of(node)
-        view = self._views.get(stack.node.path)
+        view = self._views.get(stack)
         if view is None:
-            view = self._views[stack.node.path] = StackView(stack)
+            view = self._views[stack] = StackView(stack)
         for rule, violation in violations(node, view):
             Annotations.of(node).add_error(
                 f"{rule.id} {resource_type(node)} '{node.node.path}': {violation.attribute} = "

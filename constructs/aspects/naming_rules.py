@@ -5,9 +5,10 @@ import re
 from dataclasses import dataclass
 
 import jsii
-from cdktf import Annotations, IAspect, TerraformResource, Token
+from cdktf import Annotations, IAspect, TerraformResource
 from constructs import IConstruct
 from constructs.resource_types import resource_type
+from constructs.tokens import is_unresolved
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ class AzureNamingRules:
             return
         rule = NAME_RULES.get(resource_type(node))
         name = getattr(node, "name_input", None) if rule else None
-        if rule is None or not isinstance(name, str) or Token.is_unresolved(name):
+        if rule is None or not isinstance(name, str) or is_unresolved(name):
             return
         problem = rule.violation(name)
         if problem:

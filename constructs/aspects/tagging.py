@@ -23,6 +23,7 @@ class RequiredTags:
     def visit(self, node: IConstruct) -> None:
         if not isinstance(node, TerraformResource):
             return
-        if not resource_type(node).startswith("azurerm_") or not hasattr(node, "tags_input"):
+        # Asked of the class: on an instance, hasattr would read the property through the kernel.
+        if not resource_type(node).startswith("azurerm_") or not hasattr(type(node), "tags_input"):
             return
         node.tags = {**(node.tags_input or {}), **self._tags}  # type: ignore[attr-defined]
