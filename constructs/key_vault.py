@@ -99,13 +99,13 @@ class KeyVault(Construct):
             network_acls=KeyVaultNetworkAcls(default_action="Deny", bypass="AzureServices"),
             lifecycle=TerraformResourceLifecycle(prevent_destroy=props.protect_from_destroy),
         )
-        self.key_vault_id = self.vault.id
+        self.key_vault_id = vault_id = self.vault.id  # each read is a kernel round trip
         self.uri = self.vault.vault_uri
         props.private_endpoint.connect(
             self,
             "private-endpoint",
             name=naming.name(f"{props.workload}-kv", "pe"),
-            resource_id=self.vault.id,
+            resource_id=vault_id,
             subresource="vault",
             private_dns_zone_id=props.private_dns_zone_id,
         )
@@ -113,7 +113,7 @@ class KeyVault(Construct):
         key_admin = RoleAssignment(
             self,
             "terraform-runner-key-admin",
-            scope=self.vault.id,
+            scope=vault_id,
             role_definition_name=KEY_ADMIN_ROLE,
             principal_id=terraform_runner.object_id,
             description="Terraform creates and rotates the customer-managed keys of this vault",
@@ -125,7 +125,7 @@ class KeyVault(Construct):
                 self,
                 f"{key_name}-key",
                 name=f"{key_name}-cmk",
-                key_vault_id=self.vault.id,
+                key_vault_id=vault_id,
                 key_type=KEY_TYPE,
                 key_size=config.key_size,
                 key_opts=KEY_OPERATIONS,
@@ -151,19 +151,20 @@ class KeyVault(Construct):
                 location=props.location,
                 resource_group_name=props.resource_group_name,
             )
+            principal_id = identity.principal_id
             access = RoleAssignment(
                 self,
                 f"{key_name}-key-user",
                 scope=key.resource_versionless_id,
                 role_definition_name=KEY_USER_ROLE,
-                principal_id=identity.principal_id,
+                principal_id=principal_id,
                 principal_type="ServicePrincipal",
                 description=f"Encrypt with the {key_name} customer-managed key",
             )
             keys[key_name] = CustomerManagedKey(
                 key_id=key.versionless_id,
                 identity_id=identity.id,
-                identity_principal_id=identity.principal_id,
+                identity_principal_id=principal_id,
                 access=access,
             )
         self.customer_managed_keys: Mapping[str, CustomerManagedKey] = keys

@@ -161,17 +161,20 @@ class Network(Construct):
                 next_hop_type="VirtualAppliance", next_hop_in_ip_address=firewall.private_ip,
             )],
         )
-        subnet_ids = {key: subnet.id for key, subnet in subnets.items()}
+        # Each attribute read is a kernel round trip: read once, use many times.
+        plain_subnet_ids = {key: subnet.id for key, subnet in subnets.items()}
+        subnet_ids = dict(plain_subnet_ids)
+        route_table_id = route_table.id
         for key in FORCED_EGRESS_SUBNETS:
             association = SubnetRouteTableAssociation(
-                self, f"{key}-routes", subnet_id=subnets[key].id, route_table_id=route_table.id
+                self, f"{key}-routes", subnet_id=plain_subnet_ids[key], route_table_id=route_table_id
             )
             # AKS with userDefinedRouting checks the route at creation: consumers of these ids wait for it.
             subnet_ids[key] = association.subnet_id
 
         for key, rules in security_rules(config).items():
             resource_group = hub_rg if key in config.hub.subnets() else spoke_rg
-            self._security_group(key, subnets[key].id, rules, naming, props.location, resource_group)
+            self._security_group(key, plain_subnet_ids[key], rules, naming, props.location, resource_group)
 
         bastion_ip = PublicIp(
             self, "bastion-public-ip", name=naming.name("bastion", "pip"), location=props.location,
@@ -181,17 +184,19 @@ class Network(Construct):
             self, "bastion", name=naming.name("hub", "bas"), location=props.location, resource_group_name=hub_rg,
             sku="Standard", zones=list(config.bastion_zones),
             ip_configuration=BastionHostIpConfiguration(
-                name="bastionIpConfig", subnet_id=subnets["bastion"].id, public_ip_address_id=bastion_ip.id
+                name="bastionIpConfig", subnet_id=plain_subnet_ids["bastion"], public_ip_address_id=bastion_ip.id
             ),
         )
 
         zone_ids = {}
+        vnet_ids = {"hub": hub.id, "spoke": spoke.id}
         for key, zone_name in private_dns_zones(props.location).items():
             zone = PrivateDnsZone(self, f"dns-{key}", name=zone_name, resource_group_name=hub_rg)
-            for vnet_key, vnet in (("hub", hub), ("spoke", spoke)):
+            linked_zone_name = zone.name
+            for vnet_key, vnet_id in vnet_ids.items():
                 PrivateDnsZoneVirtualNetworkLink(
                     self, f"dns-{key}-{vnet_key}", name=f"{vnet_key}-link", resource_group_name=hub_rg,
-                    private_dns_zone_name=zone.name, virtual_network_id=vnet.id, registration_enabled=False,
+                    private_dns_zone_name=linked_zone_name, virtual_network_id=vnet_id, registration_enabled=False,
                 )
             zone_ids[key] = zone.id
 
@@ -199,17 +204,18 @@ class Network(Construct):
         self.private_dns_zone_ids: Mapping[str, str] = zone_ids
         self.firewall_private_ip: str = firewall.private_ip
         self.firewall_id: str = firewall.firewall_id
-        self.hub_vnet_id: str = hub.id
-        self.spoke_vnet_id: str = spoke.id
-        self.route_table_id: str = route_table.id
+        self.hub_vnet_id: str = vnet_ids["hub"]
+        self.spoke_vnet_id: str = vnet_ids["spoke"]
+        self.route_table_id: str = route_table_id
 
     def _subnets(
         self, prefix: str, vnet: VirtualNetwork, resource_group: str, plan: VirtualNetworkPlan
     ) -> dict[str, Subnet]:
+        vnet_name = vnet.name
         return {
             key: Subnet(
                 self, f"{prefix}-{key}-subnet", name=subnet.name, resource_group_name=resource_group,
-                virtual_network_name=vnet.name, address_prefixes=[subnet.address_prefix],
+                virtual_network_name=vnet_name, address_prefixes=[subnet.address_prefix],
                 # Story 3.1: endpoints ignore NSGs/UDRs on this subnet (explicit, not left to the provider default).
                 private_endpoint_network_policies="Disabled" if key == "private_endpoints" else None,
                 # Workload subnets get no implicit internet access; Azure's own service subnets keep the default.
@@ -226,10 +232,11 @@ class Network(Construct):
             self, f"{key}-nsg", name=naming.name(key.replace("_", "-"), "nsg"), location=location,
             resource_group_name=resource_group,
         )
+        group_name = group.name
         for rule in (*rules, DENY_ALL_INBOUND):
             NetworkSecurityRule(
                 self, f"{key}-nsg-{rule.name}", name=rule.name, resource_group_name=resource_group,
-                network_security_group_name=group.name, priority=rule.priority, direction=rule.direction,
+                network_security_group_name=group_name, priority=rule.priority, direction=rule.direction,
                 access=rule.access, protocol=rule.protocol, source_port_range="*",
                 **_one_or_many("source_address_prefix", rule.sources),
                 **_one_or_many("destination_address_prefix", rule.destinations),

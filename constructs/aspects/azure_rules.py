@@ -106,10 +106,12 @@ class StackView:
 
     def subscription_of(self, resource: TerraformResource) -> str | None:
         """The literal subscription id of the provider that deploys the resource (default provider if none set)."""
-        provider = resource.provider or next(
+        provider = resource.provider or self.memo("default azurerm provider", lambda: next(
             (p for p in self.stack.all_providers() if p.terraform_resource_type == "azurerm" and not p.alias), None
-        )
-        return attribute(provider, "subscription_id") if isinstance(provider, TerraformProvider) else None
+        ))
+        if not isinstance(provider, TerraformProvider):
+            return None
+        return self.memo(("subscription", provider), lambda: attribute(provider, "subscription_id"))
 
 
 Check = Callable[[TerraformResource, StackView], Verdict]

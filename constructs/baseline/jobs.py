@@ -173,6 +173,7 @@ class BaselineJobs(Construct):
             ),
             automount_service_account_token=False,  # mounted only into the pods, which call the API
         )
+        account_name = account.metadata.name  # each read is a kernel round trip
         role = ClusterRoleV1(
             self,
             f"{job.name}-role",
@@ -187,7 +188,7 @@ class BaselineJobs(Construct):
             f"{job.name}-binding",
             metadata=ClusterRoleBindingV1Metadata(name=f"baseline-{job.name}-read"),
             role_ref=ClusterRoleBindingV1RoleRef(api_group="rbac.authorization.k8s.io", kind="ClusterRole", name=role.metadata.name),
-            subject=[ClusterRoleBindingV1Subject(kind="ServiceAccount", name=account.metadata.name, namespace=job.namespace)],
+            subject=[ClusterRoleBindingV1Subject(kind="ServiceAccount", name=account_name, namespace=job.namespace)],
         )
         scripts = ConfigMapV1(
             self,
@@ -195,6 +196,7 @@ class BaselineJobs(Construct):
             metadata=ConfigMapV1Metadata(name=f"{job.name}-script", namespace=job.namespace),
             data={job.script: script_text(job.script)},
         )
+        scripts_name = scripts.metadata.name
         labels = {**recommended_labels(job), **WORKLOAD_IDENTITY_LABEL}
         if job.schedule is None:
             job_v1.JobV1(
@@ -206,7 +208,7 @@ class BaselineJobs(Construct):
                     active_deadline_seconds=job.settings.active_deadline_seconds,
                     template=job_v1.JobV1SpecTemplate(
                         metadata=job_v1.JobV1SpecTemplateMetadata(labels=labels),
-                        spec=_pod_spec(job_v1, "JobV1SpecTemplateSpec", job, account.metadata.name, scripts.metadata.name),
+                        spec=_pod_spec(job_v1, "JobV1SpecTemplateSpec", job, account_name, scripts_name),
                     ),
                 ),
                 wait_for_completion=False,  # the apply must not block on a validation run
@@ -230,7 +232,7 @@ class BaselineJobs(Construct):
                         active_deadline_seconds=job.settings.active_deadline_seconds,
                         template=cron_job_v1.CronJobV1SpecJobTemplateSpecTemplate(
                             metadata=cron_job_v1.CronJobV1SpecJobTemplateSpecTemplateMetadata(labels=labels),
-                            spec=_pod_spec(cron_job_v1, prefix, job, account.metadata.name, scripts.metadata.name),
+                            spec=_pod_spec(cron_job_v1, prefix, job, account_name, scripts_name),
                         ),
                     ),
                 ),

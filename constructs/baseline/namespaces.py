@@ -66,8 +66,8 @@ class BaselineNamespaces(Construct):
             namespace = NamespaceV1(
                 self, f"{name}-namespace", metadata=NamespaceV1Metadata(name=name, labels={**PSS_LABELS, props.network_policy_label: "default-deny"})
             )
-            self.namespace_names[name] = namespace.metadata.name
-            self._guard_rails(name, namespace.metadata.name, quota, scrape=name in props.scraped_namespaces)
+            self.namespace_names[name] = namespace_name = namespace.metadata.name
+            self._guard_rails(name, namespace_name, quota, scrape=name in props.scraped_namespaces)
 
     def _guard_rails(self, key: str, namespace: str, quota: NamespaceQuota, *, scrape: bool) -> None:
         def metadata(cls, name: str):
