@@ -11,15 +11,16 @@ from tools.jsii_runtime import use_project_node
 def main() -> int:
     use_project_node()
     fast_import.enable(single_synth=True)  # before the first cdktf import (README "Performance")
-    from config.loader import ConfigError  # after use_project_node: importing cdktf starts jsii
+    from config.loader import ConfigError, load_all  # needs no cdktf: runs while the jsii kernel starts
 
     try:
-        from stacks.app import build_app
-
-        build_app().synth()
+        environments = load_all()
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    from stacks.app import build_app
+
+    build_app(environments=environments).synth()
     return 0
 
 

@@ -170,6 +170,27 @@ def test_a_kernel_that_would_read_the_assembly_instead_of_the_index_gets_the_ord
     assert result.stderr.splitlines() == [f"{WARNING}, using ordinary imports (same output, slower): {reason}"]
 
 
+def test_a_failed_background_kernel_start_is_raised_by_the_first_cdktf_import() -> None:
+    script = """
+import sys, threading
+from tools import fast_import
+assert fast_import.enable(single_synth=True)
+import config.loader  # needs no kernel: runs while the kernel starts
+try:
+    import cdktf
+except FileNotFoundError as error:
+    print("raised:", error.filename, [t.name for t in threading.enumerate()], file=sys.stderr)
+    fast_import.exit_process(3)
+"""
+    env = {name: value for name, value in os.environ.items() if name != fast_import.FORCE_ORDINARY_ENV}
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=PROJECT_ROOT, env={**env, "JSII_NODE": "/nonexistent/node"},
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 3, result.stderr
+    assert result.stderr.splitlines() == ["raised: /nonexistent/node ['MainThread']"]
+
+
 def test_a_checksum_mismatch_falls_back_before_anything_is_imported() -> None:
     script = f"""
 import json, sys
