@@ -9,14 +9,15 @@ How (`enable()`, called before the first cdktf import; README "Performance" has 
 1. Verify the installed jsii and provider distributions: exact versions, and the sha256 of every file
    this relies on (`JSII`, `PROVIDERS`). On any difference print one warning line and change nothing:
    the ordinary imports run, slower but with the same output.
-2. Derive once, into `.cache/jsii-fast/`, a copy of each provider's npm tarball whose package.json
-   `main` is the `lib/lazy-index.js` the tarball already ships (getters that `require()` a resource's
-   file on first use) and whose JavaScript files lack their inline source maps (70 % of their bytes,
-   which the kernel would otherwise hold in memory twice: Node applies them only with
-   --enable-source-maps), plus the kernel's runtime index of the assembly, built by jsii's own index
-   worker (so even a cold jsii package cache never parses the whole assembly). Files are written to a
-   temporary name and renamed, and re-derived when their recorded sha256 no longer matches;
-   site-packages and the jsii package cache are never edited.
+2. Derive once, into `.cache/jsii-fast/`, a copy of each provider's npm tarball with only what the
+   kernel reads at run time: package.json with `main` set to the `lib/lazy-index.js` the tarball
+   already ships (getters that `require()` a resource's file on first use); the JavaScript without its
+   inline source maps (70 % of its bytes, which the kernel would hold in memory twice; Node applies them
+   only with --enable-source-maps); and, instead of the 84 MB assembly (`.jsii`) and the TypeScript
+   declarations, the kernel's runtime index of the assembly, built by jsii's own index worker (so even
+   a cold jsii package cache never parses the whole assembly). Files are written to a temporary name
+   and renamed, and re-derived when their recorded sha256 no longer matches; site-packages and the
+   jsii package cache are never edited.
 3. Register each provider package in `sys.modules` as a module with its real `__path__` whose
    `__init__` is not run: `from cdktf_cdktf_provider_azurerm.resource_group import ResourceGroup`
    imports only that submodule, unchanged (same classes, type hints and runtime type checks).
@@ -31,22 +32,23 @@ How (`enable()`, called before the first cdktf import; README "Performance" has 
 5. Start the kernel (`lib/program.js`) directly on a socket pair instead of through jsii's Node wrapper,
    which only relays the same messages through a second Node process (~55 MB, and a second hop for each
    of ~4,000 messages per synth), with a 4 MB young generation (short-lived messages; 30 MB less peak).
-6. Load the derived tarball into the kernel before the package's own `_jsii` module runs; the kernel
-   then answers that module's load of the original tarball with "already loaded".
+6. Load constructs, cdktf and the derived provider tarballs into the kernel before any `_jsii` module
+   runs; the kernel then answers those modules' loads (of the original tarballs) with "already loaded".
 
-For a one-shot synth (`enable(single_synth=True)`, main.py) Python and the kernel also share one CPU:
-they take turns (every call waits for its answer), and on these VMs waking the other side on another
-CPU cost more system time than the whole exchange. `exit_process()` then ends the process without
-interpreter teardown (thousands of modules, seconds), after the exit handlers have stopped the kernel.
+For a one-shot synth (`enable(single_synth=True)`, main.py) step 6 runs in a background thread while
+the caller loads its configuration, then Python and the kernel share one CPU: they take turns (every
+call waits for its answer), and on these VMs waking the other side on another CPU cost more system
+time than the whole exchange. `exit_process()` ends the process without interpreter teardown
+(thousands of modules, seconds), after the exit handlers have stopped the kernel.
 ERP_SYNTH_ORDINARY=1 forces the ordinary path.
 """
 from __future__ import annotations
 
 import atexit
 import contextlib
+import __future__
 import gc
 import gzip
-import __future__
 import hashlib
 import importlib
 import importlib.abc
