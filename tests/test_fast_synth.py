@@ -191,6 +191,16 @@ except FileNotFoundError as error:
     assert result.stderr.splitlines() == ["raised: /nonexistent/node ['MainThread']"]
 
 
+def test_enabling_after_cdktf_was_imported_keeps_the_ordinary_path() -> None:
+    script = "import cdktf\nfrom tools import fast_import\nprint(fast_import.enable(single_synth=True))"
+    env = {name: value for name, value in os.environ.items() if name != fast_import.FORCE_ORDINARY_ENV}
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, check=True, timeout=300
+    )
+    assert result.stdout == "False\n"
+    assert f"{WARNING}, using ordinary imports (same output, slower): cdktf, constructs imported before" in result.stderr
+
+
 def test_a_checksum_mismatch_falls_back_before_anything_is_imported() -> None:
     script = f"""
 import json, sys

@@ -192,8 +192,9 @@ def enable(*, single_synth: bool = False) -> bool:
     if os.environ.get(FORCE_ORDINARY_ENV) == "1" or _active:
         return bool(_active)
     try:
-        if imported := [p.package for p in PROVIDERS if p.package in sys.modules]:
-            raise Unverified(f"{', '.join(imported)} imported before the fast path was enabled")
+        # Once any of these is imported the kernel runs: too late to start it ours (and, for one synth, alone).
+        if imported := [name for name in _KernelStart.GATED if name in sys.modules]:
+            raise Unverified(f"{', '.join(sorted(imported))} imported before the fast path was enabled")
         _verify(JSII)
         _kernel_reads_the_index()
         bundled = [(package, *_bundled_assembly(package)) for package in ("constructs", "cdktf")]  # load order
