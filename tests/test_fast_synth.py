@@ -7,6 +7,7 @@ The in-process tests run in this pytest process, which tests/conftest.py puts on
 """
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -155,9 +156,10 @@ def test_a_different_installed_version_falls_back_with_one_warning_and_the_same_
     [
         ({"JSII_RUNTIME_PACKAGE_CACHE": "disabled"}, "JSII_RUNTIME_PACKAGE_CACHE is not 'enabled'"),
         ({"JSII_VALIDATE_ASSEMBLIES": "1"}, "JSII_VALIDATE_ASSEMBLIES is set"),
+        ({"JSII_RUNTIME": "/opt/other/jsii-runtime.js"}, "JSII_RUNTIME is set"),
     ],
 )
-def test_a_kernel_that_would_read_the_assembly_instead_of_the_index_gets_the_ordinary_path(
+def test_jsii_settings_the_fast_kernel_would_not_honour_get_the_ordinary_path(
     setting: dict[str, str], reason: str
 ) -> None:
     script = "from tools import fast_import; print(fast_import.enable())"
@@ -170,12 +172,12 @@ def test_a_kernel_that_would_read_the_assembly_instead_of_the_index_gets_the_ord
     assert result.stderr.splitlines() == [f"{WARNING}, using ordinary imports (same output, slower): {reason}"]
 
 
-def test_a_failed_background_kernel_start_is_raised_by_the_first_cdktf_import() -> None:
+def test_a_failed_kernel_start_is_raised_by_the_first_cdktf_import() -> None:
     script = """
 import sys, threading
 from tools import fast_import
 assert fast_import.enable(single_synth=True)
-import config.loader  # needs no kernel: runs while the kernel starts
+import config.loader  # needs no kernel
 try:
     import cdktf
 except FileNotFoundError as error:
@@ -189,6 +191,41 @@ except FileNotFoundError as error:
     )
     assert result.returncode == 3, result.stderr
     assert result.stderr.splitlines() == ["raised: /nonexistent/node ['MainThread']"]
+
+
+# Enables the fast path, reports the kernel it started, then leaves without using it (as main.py does on
+# a configuration error) or after importing cdktf.
+LAUNCH_AND_LEAVE = """
+import json, os, sys
+from tools import fast_import
+from tools.jsii_runtime import use_project_node
+use_project_node()
+assert fast_import.enable(single_synth=True)
+from jsii._kernel.providers import process
+launch = process._NodeProcess.started_by
+kernel = launch._channel.kernel
+running = kernel.poll() is None and "cdktf" not in sys.modules
+if sys.argv[1] == "use":
+    import cdktf
+    cdktf.App()
+print(json.dumps({"pid": kernel.pid, "running_before_any_cdktf_import": running, "loads": launch.loads,
+                  "cpus": len(os.sched_getaffinity(0))}))
+fast_import.exit_process(0)
+"""
+
+
+@pytest.mark.parametrize("use", ["use", "leave"])
+def test_the_kernel_starts_with_enable_and_never_outlives_the_process(use: str) -> None:
+    env = {name: value for name, value in os.environ.items() if name != fast_import.FORCE_ORDINARY_ENV}
+    result = subprocess.run(
+        [sys.executable, "-c", LAUNCH_AND_LEAVE, use], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
+        check=True, timeout=300,
+    )
+    report = json.loads(result.stdout)
+    assert report["running_before_any_cdktf_import"] and report["loads"] == 4
+    # One CPU only once jsii adopted the kernel; a kernel nothing used is stopped all the same.
+    assert report["cpus"] == (1 if use == "use" else len(os.sched_getaffinity(0)))
+    assert not Path(f"/proc/{report['pid']}").exists(), "the kernel outlived the process"
 
 
 def test_enabling_after_cdktf_was_imported_keeps_the_ordinary_path() -> None:
@@ -373,19 +410,57 @@ def test_jsii_type_checks_raise_the_same_errors_as_on_the_ordinary_path() -> Non
 def test_provider_submodules_are_compiled_as_current_jsii_generates_them(fast_path_here: None) -> None:
     from cdktf import App, TerraformStack
     from cdktf_cdktf_provider_azurerm import resource_group
-    from jsii._type_checking import _type_hints_cache
 
     resource_group.ResourceGroup(TerraformStack(App(), "compiled"), "group", name="g", location="westeurope")
 
     assert isinstance(resource_group.__loader__, fast_import._CurrentJsiiBindingLoader)
     # Annotations stay strings until something asks for them (PEP 563) ...
     assert resource_group.ResourceGroup.__init__.__annotations__["name"] == "builtins.str"
-    # ... and the stub of a call that ran is resolved once, by jsii's cache.
-    stubs = [stub for stub in _type_hints_cache if stub.__module__ == resource_group.__name__]
-    assert stubs and all(hints for hints in map(_type_hints_cache.get, stubs))
+    # ... the stub of a call that ran is resolved once ...
+    stubs = [stub for stub in fast_import._hints_of_stub if stub.__module__ == resource_group.__name__]
+    assert stubs and all(fast_import._hints_of_stub[stub] for stub in stubs)
     assert "typing.get_type_hints" not in resource_group.__loader__.get_source(resource_group.__name__).replace(
         "typing.get_type_hints(_typecheckingstub__", ""
     )
+    # ... and the module's check_type asks about None first.
+    generated = getattr(resource_group, "_private", resource_group)  # publication.publish() hides private names
+    assert "_fast_none_passes_check" in generated.check_type.__code__.co_names
+
+
+CHECKED_MODULES = ("cdktf_cdktf_provider_azurerm.kubernetes_cluster", "cdktf_cdktf_provider_kubernetes.cron_job_v1")
+
+
+def type_checking_stubs(module_name: str) -> list:
+    module = importlib.import_module(module_name)
+    generated = getattr(module, "_private", module)  # publication.publish() hides private names
+    return [value for name, value in vars(generated).items() if name.startswith("_typecheckingstub__")]
+
+
+@pytest.mark.parametrize("module_name", CHECKED_MODULES)
+def test_stub_type_hints_are_what_typing_get_type_hints_returns_for_every_stub(
+    fast_path_here: None, module_name: str
+) -> None:
+    stubs = type_checking_stubs(module_name)
+    assert len(stubs) > 100
+    for stub in stubs:
+        assert fast_import.stub_type_hints(stub) == typing.get_type_hints(stub), stub.__name__
+        assert fast_import.stub_type_hints(stub) is fast_import.stub_type_hints(stub)
+
+
+def test_none_passes_check_only_where_typeguard_passes_none(fast_path_here: None) -> None:
+    import typeguard
+
+    expected_types = {
+        hint for module_name in CHECKED_MODULES for stub in type_checking_stubs(module_name)
+        for hint in typing.get_type_hints(stub).values()
+    }
+    shortcut = [hint for hint in expected_types if fast_import.none_passes_check(hint)]
+    assert len(shortcut) > 50, "the shortcut should cover the common Optional[...] arguments"
+    for hint in shortcut:
+        typeguard.check_type("argument", None, hint)  # raises TypeError if typeguard rejected None
+    assert not fast_import.none_passes_check(str) and not fast_import.none_passes_check(typing.Union[int, str])
+    with pytest.raises(TypeError):
+        typeguard.check_type("argument", None, typing.Union[int, str])
 
 
 def test_compiled_bytecode_is_reused_and_compiled_again_when_the_source_changes(

@@ -23,24 +23,29 @@ How (`enable()`, called before the first cdktf import; README "Performance" has 
    imports only that submodule, unchanged (same classes, type hints and runtime type checks).
    Attribute access (`cdktf_cdktf_provider_azurerm.resource_group`) imports a submodule on demand, and
    jsii's own lazy-submodule lookup is given the type -> submodule map.
-4. Compile each provider submodule as current jsii-pacmak generates bindings (aws/jsii #5134, #5177), which
-   these archived ones predate: annotations kept as strings (PEP 563) instead of ~10,000 `typing`
-   expressions evaluated per module at import, and each type-checking stub's hints resolved once with
-   jsii's own `cached_type_hints` instead of `typing.get_type_hints` on every call. Same checks, same
-   errors; the bytecode is cached in `.cache/jsii-fast/bytecode/`, keyed like Python's own (source
-   size and mtime) plus the recipe.
-5. Start the kernel (`lib/program.js`) directly on a socket pair instead of through jsii's Node wrapper,
-   which only relays the same messages through a second Node process (~55 MB, and a second hop for each
-   of ~4,000 messages per synth), with a 4 MB young generation (short-lived messages; 30 MB less peak).
-6. Load constructs, cdktf and the derived provider tarballs into the kernel before any `_jsii` module
-   runs; the kernel then answers those modules' loads (of the original tarballs) with "already loaded".
+4. Compile each provider submodule as current jsii-pacmak generates bindings (aws/jsii #5134, #5177),
+   which these archived ones predate: annotations kept as strings (PEP 563) instead of ~10,000 `typing`
+   expressions evaluated per module at import, and each type-checking stub's hints resolved once
+   (`stub_type_hints`; an annotation string shared by many stubs is evaluated once) instead of by
+   `typing.get_type_hints` on every call. The generated `check_type` first lets None through where the
+   expected type is Optional (`none_passes_check`: what typeguard concludes after trying every member).
+   Same checks, same errors; the bytecode is cached in `.cache/jsii-fast/bytecode/`, keyed like
+   Python's own (source size and mtime) plus `COMPILE_RECIPE`.
+5. Start the kernel (`lib/program.js`, a verified copy in `.cache/jsii-fast/kernel/`) at once, directly
+   on a socket pair instead of through jsii's Node wrapper, which only relays the same messages through
+   a second Node process (~55 MB, and a second hop for each of ~4,000 messages per synth), with a 4 MB
+   young generation (short-lived messages; 30 MB less peak).
+6. Write the loads of constructs, cdktf and the derived provider tarballs to it straight away: Node
+   boots and loads them while Python verifies, imports and runs the caller's Python-only work (main.py
+   loads the configuration). jsii's first request adopts the kernel and reads their answers; when
+   `cdktf._jsii` and each provider's `_jsii` module load their (original) tarballs, the kernel answers
+   "already loaded".
 
-For a one-shot synth (`enable(single_synth=True)`, main.py) step 6 runs in a background thread while
-the caller loads its configuration, then Python and the kernel share one CPU: they take turns (every
-call waits for its answer), and on these VMs waking the other side on another CPU cost more system
-time than the whole exchange. `exit_process()` ends the process without interpreter teardown
-(thousands of modules, seconds), after the exit handlers have stopped the kernel.
-ERP_SYNTH_ORDINARY=1 forces the ordinary path.
+For a one-shot synth (`enable(single_synth=True)`, main.py), once jsii adopts the kernel, Python and
+the kernel share one CPU: they take turns (every call waits for its answer), and on these VMs waking the
+other side on another CPU cost more system time than the whole exchange. `exit_process()` ends the
+process without interpreter teardown (thousands of modules, seconds), after the exit handlers have
+stopped the kernel. ERP_SYNTH_ORDINARY=1 forces the ordinary path.
 """
 from __future__ import annotations
 
@@ -66,10 +71,10 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import threading
 import types
 from dataclasses import dataclass
 from pathlib import Path
+import typing
 from typing import NoReturn
 
 from tools.jsii_runtime import PROJECT_ROOT
@@ -77,15 +82,29 @@ from tools.jsii_runtime import PROJECT_ROOT
 FORCE_ORDINARY_ENV = "ERP_SYNTH_ORDINARY"
 CACHE_DIR = PROJECT_ROOT / ".cache" / "jsii-fast"
 RECIPE = "lazy-main-indexed-runtime-only-v3"  # bump when the derivation below changes: it names the derived files
+COMPILE_RECIPE = "pep563-shared-hints-none-v1"  # bump when the compiling (step 4) changes: it keys the bytecode
 
 EAGER_MAIN = b'"main": "lib/index.js"'
 LAZY_MAIN = b'"main": "lib/lazy-index.js"'
-# The two changes current jsii-pacmak makes to generated Python (step 4), applied when compiling.
+# What compiling a generated provider submodule changes (step 4).
 STRING_ANNOTATIONS = __future__.annotations.compiler_flag
 IMPORT_JSII = b"\nimport jsii\n"
-IMPORT_JSII_AND_CACHED_HINTS = b"\nimport jsii; from jsii._type_checking import cached_type_hints as _jsii_cached_type_hints\n"
+IMPORT_JSII_AND_HELPERS = (
+    b"\nimport jsii; from tools.fast_import import stub_type_hints as _fast_stub_type_hints, "
+    b"none_passes_check as _fast_none_passes_check\n"
+)
 UNCACHED_HINTS = b"typing.get_type_hints(_typecheckingstub__"
-CACHED_HINTS = b"_jsii_cached_type_hints(_typecheckingstub__"
+CACHED_HINTS = b"_fast_stub_type_hints(_typecheckingstub__"
+CHECK_TYPE = b"""
+def check_type(argname: str, value: object, expected_type: typing.Any) -> typing.Any:
+    if TYPEGUARD_MAJOR_VERSION <= 2:
+"""
+CHECK_TYPE_NONE_FIRST = b"""
+def check_type(argname: str, value: object, expected_type: typing.Any) -> typing.Any:
+    if value is None and _fast_none_passes_check(expected_type):
+        return None
+    if TYPEGUARD_MAJOR_VERSION <= 2:
+"""
 INLINE_SOURCE_MAP = b"\n//# sourceMappingURL=data:application/json;base64,"
 BASE64_TAIL = re.compile(rb"[A-Za-z0-9+/=]*\s*")
 JSII_TYPE = re.compile(rb'jsii_type="([^"]+)\.[^."]+"')
@@ -93,6 +112,8 @@ SUBMODULE_IMPORT = re.compile(r"^from \. import (\w+)$", re.MULTILINE)
 # The kernel's index of an assembly (jsii 1.142 runtime index v1) and the feature list it checks.
 KERNEL_INDEX_FILES = (".jsii.runtime.v1.json", ".jsii.runtime-index.v1", ".jsii.runtime-defs.v1.jsonl")
 KERNEL_SUPPORTED_FEATURES = ["intersection-types", "class-covariant-overrides"]
+KERNEL_PROGRAM = "_embedded/jsii/lib__program.js"  # in jsii's package directory; extracted as lib/program.js
+KERNEL_INDEX_WORKER = "_embedded/jsii/lib__runtime-index-worker.js"
 RUN_INDEX_WORKER = """
 const { Worker } = require("node:worker_threads");
 const [script, packageDir, features] = process.argv.slice(1);
@@ -122,16 +143,14 @@ JSII = PinnedDistribution(
     "jsii",
     {
         # The kernel: "already loaded" answer, package cache, runtime index format, API on fd 3.
-        "_embedded/jsii/lib__program.js": "ae39a922c041b41d2fc0acc0164699f779b7afd48f50aad05b3f70d3b96a0841",
-        # The kernel process this replaces (`_NodeProcess`: start, stop, message framing).
+        KERNEL_PROGRAM: "ae39a922c041b41d2fc0acc0164699f779b7afd48f50aad05b3f70d3b96a0841",
+        # The kernel process this replaces (`_NodeProcess`: start, stop, message framing, answers and errors).
         "_kernel/providers/process.py": "5260a05150ee02f673b183103b2ff892c327af5ef3b38bd293ab761f5d02241f",
-        # cached_type_hints, which the provider submodules are compiled to call (step 4).
-        "_type_checking.py": "685d90493bb85ec0258a24099a716aac3c44e30d2154116fcc7f5ff54ebad294",
         # JSIIAssembly.load and the lazy type -> submodule lookup.
         "_runtime.py": "227a6f7d730b551229492bb3d4a075492aa3f144fd8fdb65ce8381c1e39ab372",
         "_reference_map.py": "69a3294c810a087afa519021c3b3cd91f5d0b0f05d2442c10f805a5d79e516b8",
         # Builds the kernel's runtime index shipped in the derived tarballs.
-        "_embedded/jsii/lib__runtime-index-worker.js": "688df7767b64ae36b4a90db3e8701e6f1081699435a82576e73f1498b985606d",
+        KERNEL_INDEX_WORKER: "688df7767b64ae36b4a90db3e8701e6f1081699435a82576e73f1498b985606d",
     },
 )
 PROVIDERS = (
@@ -178,36 +197,40 @@ class Derived:
 
 
 _active: list[Derived] = []
-_starts: list[_KernelStart] = []  # a background kernel start (single synth), to wait for before exiting
+# Packages whose import talks to the kernel: once one is imported, jsii's kernel runs and it is too late.
+KERNEL_USERS = frozenset({"cdktf", "constructs", *(provider.package for provider in PROVIDERS)})
 
 
 def enable(*, single_synth: bool = False) -> bool:
     """Switch this process to the fast path if everything verifies; return whether it did.
 
-    Call before anything imports cdktf or a provider. With `single_synth` (a process that synthesizes
-    once and exits, i.e. main.py), Python's cyclic GC is also off (synth allocates little garbage), the
-    kernel starts in the background while the caller goes on with work that needs no cdktf (loading the
-    configuration), and then the process and the kernel share one CPU.
+    Call before anything imports cdktf or a provider. The kernel starts at once and loads the assemblies
+    while the caller goes on (see `_KernelLaunch`). With `single_synth` (a process that synthesizes once
+    and exits, i.e. main.py), Python's cyclic GC is also off (synth allocates little garbage) and, once
+    the kernel is in use, the process and the kernel share one CPU.
     """
     if os.environ.get(FORCE_ORDINARY_ENV) == "1" or _active:
         return bool(_active)
+    launch = None
     try:
-        # Once any of these is imported the kernel runs: too late to start it ours (and, for one synth, alone).
-        if imported := [name for name in _KernelStart.GATED if name in sys.modules]:
-            raise Unverified(f"{', '.join(sorted(imported))} imported before the fast path was enabled")
+        if imported := sorted(name for name in KERNEL_USERS if name in sys.modules):
+            raise Unverified(f"{', '.join(imported)} imported before the fast path was enabled")
+        _check_kernel_settings()
+        launch = _KernelLaunch(_kernel_program(), share_one_cpu=single_synth)
+        for package in ("constructs", "cdktf"):  # jsii's load order
+            launch.load(package, *_bundled_assembly(package))
         _verify(JSII)
-        _kernel_reads_the_index()
-        bundled = [(package, *_bundled_assembly(package)) for package in ("constructs", "cdktf")]  # load order
         derived = [_prepare(provider) for provider in PROVIDERS]
+        for item in derived:
+            launch.load(item.provider.assembly, item.provider.version, str(item.tarball))
     except (Unverified, OSError, subprocess.SubprocessError, tarfile.TarError) as problem:
+        if launch is not None:
+            launch.discard()
         print(f"warning: fast synth off, using ordinary imports (same output, slower): {problem}", file=sys.stderr)
         return False
-    _prepare_imports(derived)
     if single_synth:
         gc.disable()
-        _KernelStart(bundled, derived).begin()
-    else:
-        _load_assemblies(bundled, derived)
+    _prepare_imports(derived, launch)
     _active.extend(derived)
     return True
 
@@ -221,9 +244,6 @@ def exit_process(code: int) -> NoReturn:
     """End the process with `code`; on the fast path without tearing the interpreter down."""
     if not _active:
         sys.exit(code)
-    for start in _starts:
-        with contextlib.suppress(Exception):  # e.g. a config error: no cdktf import waited for the kernel
-            start.wait()
     atexit._run_exitfuncs()  # stops the jsii kernel and relays its last output
     sys.stdout.flush()
     sys.stderr.flush()
@@ -253,10 +273,7 @@ def _verify(pinned: PinnedDistribution) -> Path:
         raise Unverified(f"{pinned.distribution} is not installed") from None
     if installed != pinned.version:
         raise Unverified(f"{pinned.distribution} {installed} is installed, the fast path is for {pinned.version}")
-    spec = importlib.util.find_spec(pinned.package)
-    if spec is None or not spec.submodule_search_locations:
-        raise Unverified(f"package {pinned.package} not found")
-    directory = Path(list(spec.submodule_search_locations)[0])
+    directory = _package_directory(pinned.package)
     for relative, expected in pinned.sha256.items():
         digest = _hash_file(directory / relative)
         if digest is None or digest.hexdigest() != expected:
@@ -264,9 +281,22 @@ def _verify(pinned: PinnedDistribution) -> Path:
     return directory
 
 
-def _kernel_reads_the_index() -> None:
-    """The kernel uses a package's runtime index only from its package cache and without assembly
-    validation (lib/program.js, loadRuntimeAssembly); otherwise it reads `.jsii`, which derived tarballs lack."""
+def _package_directory(package: str) -> Path:
+    spec = importlib.util.find_spec(package)  # locates the package without importing it
+    if spec is None or not spec.submodule_search_locations:
+        raise Unverified(f"package {package} not found")
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def _check_kernel_settings() -> None:
+    """jsii settings under which the fast path's kernel would differ from the one jsii would run.
+
+    The kernel uses a package's runtime index only from its package cache and without assembly
+    validation (lib/program.js, loadRuntimeAssembly); otherwise it reads `.jsii`, which derived tarballs
+    lack. JSII_RUNTIME names a runtime for jsii to start instead of its own.
+    """
+    if os.environ.get("JSII_RUNTIME"):
+        raise Unverified("JSII_RUNTIME is set")
     if os.environ.get("JSII_RUNTIME_PACKAGE_CACHE", "enabled").lower() != "enabled":
         raise Unverified("JSII_RUNTIME_PACKAGE_CACHE is not 'enabled'")
     if os.environ.get("JSII_VALIDATE_ASSEMBLIES"):
@@ -313,7 +343,7 @@ def _kernel_index(source: Path) -> dict[str, bytes]:
     Shipped inside the derived tarball, it spares the kernel, on a cold package cache, from parsing
     the whole assembly (88 MB of JSON for azurerm) and from indexing it in the background.
     """
-    worker = _verify(JSII) / "_embedded" / "jsii" / "lib__runtime-index-worker.js"
+    worker = _verify(JSII) / KERNEL_INDEX_WORKER
     with tempfile.TemporaryDirectory(dir=CACHE_DIR, prefix=".index-") as package_dir:
         with tarfile.open(source, "r:gz") as original:
             assembly = original.extractfile("package/.jsii")
@@ -332,7 +362,7 @@ def _write_lazy_main_tarball(source: Path, index: dict[str, bytes], out: io.Buff
     """Copy the tarball member by member with package.json's `main` changed, then add the index.
 
     Left out: the assembly (`.jsii`) and the TypeScript declarations (`*.d.ts`), which the kernel never
-    reads once the index is there (see `_kernel_reads_the_index`). That is 107 of azurerm's 173 MB the
+    reads once the index is there (see `_check_kernel_settings`). That is 107 of azurerm's 173 MB the
     kernel would otherwise write into a cold package cache.
     """
     seen_lazy_index = False
@@ -418,38 +448,21 @@ def _hash_file(path: Path) -> hashlib._Hash | None:
     return digest
 
 
-def _prepare_imports(derived: list[Derived]) -> None:
-    """Before the kernel starts: our kernel process class, the provider packages and their submodule loader."""
+def _prepare_imports(derived: list[Derived], launch: _KernelLaunch) -> None:
+    """Before jsii's first request: our kernel process class, the provider packages and their submodule loader."""
     from jsii import _reference_map
     from jsii._kernel.providers import process
 
-    process._NodeProcess = _kernel_without_wrapper(process._NodeProcess)
+    process._NodeProcess = _kernel_without_wrapper(process._NodeProcess, launch)
     sys.meta_path.insert(0, _ProviderSubmoduleFinder(derived))
     for item in derived:
         sys.modules[item.provider.package] = _package_without_init(item)
         _reference_map._submodule_fqn_map.update(item.submodule_of_namespace)
 
 
-def _load_assemblies(bundled: list[tuple[str, str, str]], derived: list[Derived]) -> None:
-    """Start the kernel and load every assembly in the ordinary order, the providers' from their derived tarballs.
-
-    Only kernel requests, no imports: when `cdktf._jsii` and each provider's `_jsii` module are imported
-    later, the kernel answers their loads with "already loaded".
-    """
-    import jsii
-
-    for name, version, tarball in bundled:
-        jsii.kernel.load(name, version, tarball)
-    for item in derived:
-        jsii.kernel.load(item.provider.assembly, item.provider.version, str(item.tarball))
-
-
 def _bundled_assembly(package: str) -> tuple[str, str]:
     """(version, tarball) of the jsii assembly a Python package ships as `_jsii/<package>@<version>.jsii.tgz`."""
-    spec = importlib.util.find_spec(package)  # locates the package without importing it
-    if spec is None or not spec.submodule_search_locations:
-        raise Unverified(f"package {package} not found")
-    tarballs = list(Path(list(spec.submodule_search_locations)[0], "_jsii").glob(f"{package}@*.jsii.tgz"))
+    tarballs = list((_package_directory(package) / "_jsii").glob(f"{package}@*.jsii.tgz"))
     if len(tarballs) != 1:
         raise Unverified(f"{package}: expected one _jsii/{package}@<version>.jsii.tgz, found {len(tarballs)}")
     return tarballs[0].name.removeprefix(f"{package}@").removesuffix(".jsii.tgz"), str(tarballs[0])
@@ -475,57 +488,16 @@ def _package_without_init(item: Derived) -> types.ModuleType:
     return package
 
 
-class _KernelStart(importlib.abc.MetaPathFinder):
-    """`_load_assemblies` in a background thread; meanwhile an import of anything that talks to the kernel waits.
+def _share_one_cpu(kernel: int) -> None:
+    """Pin this thread and every thread of the kernel process to the lowest CPU this process may use (Linux).
 
-    The kernel's start and the assembly loads (~0.5 s, mostly Node) then overlap the caller's Python-only
-    work. jsii is not thread-safe, so no other thread may reach the kernel before this is done: the first
-    import of a gated package joins the thread. (The thread imports nothing, so it never needs an import
-    lock the waiting thread holds.) Then the kernel and this process are moved onto one CPU, and an error
-    of the background start is raised in the importing thread.
+    Python and the kernel take turns (every request waits for its answer); on these VMs, waking the other
+    side on another CPU cost more system time than the whole exchange.
     """
-
-    GATED = frozenset({"cdktf", "constructs", *(provider.package for provider in PROVIDERS)})
-
-    def __init__(self, bundled: list[tuple[str, str, str]], derived: list[Derived]) -> None:
-        self._thread = threading.Thread(target=self._start, args=(bundled, derived), name="jsii-kernel-start", daemon=True)
-        self._error: BaseException | None = None
-
-    def begin(self) -> None:
-        sys.meta_path.insert(0, self)
-        _starts.append(self)
-        self._thread.start()
-
-    def _start(self, bundled: list[tuple[str, str, str]], derived: list[Derived]) -> None:
-        try:
-            _load_assemblies(bundled, derived)
-        except BaseException as error:  # raised again in the thread that waits for the start
-            self._error = error
-
-    def find_spec(self, fullname: str, path, target=None) -> None:
-        if fullname.partition(".")[0] in self.GATED and threading.current_thread() is not self._thread:
-            self.wait()
-        return None  # the other finders find it
-
-    def wait(self) -> None:
-        self._thread.join()
-        if self in sys.meta_path:
-            sys.meta_path.remove(self)
-            if self._error is None:
-                _share_one_cpu()
-        if self._error is not None:
-            raise self._error
-
-
-def _share_one_cpu() -> None:
-    """Pin this thread and every thread of the kernel to the lowest CPU this process may use (Linux)."""
-    import jsii
-
     if not hasattr(os, "sched_setaffinity"):
         return
     cpu = {min(os.sched_getaffinity(0))}
     os.sched_setaffinity(0, cpu)
-    kernel = jsii.kernel.provider._process._process.kernel.pid
     for thread in os.listdir(f"/proc/{kernel}/task"):
         with contextlib.suppress(ProcessLookupError):  # a thread that ended meanwhile
             os.sched_setaffinity(int(thread), cpu)
@@ -548,13 +520,59 @@ class _ProviderSubmoduleFinder(importlib.abc.MetaPathFinder):
         return spec
 
 
+_hints_of_stub: dict[types.FunctionType, dict[str, object]] = {}
+# (annotation, ids of the objects its names are bound to) -> (resolved type, those objects, kept alive for the ids)
+_resolved_annotations: dict[tuple, tuple[object, tuple]] = {}
+FREE_NAME = re.compile(r"(?<![\w.])(?!\d)\w+")  # a name not after a dot: looked up in the module's globals
+_UNBOUND = object()  # a name the module does not bind (a builtin such as None, or a string inside Literal[...])
+NONE_TYPE = type(None)
+
+
+def stub_type_hints(stub: types.FunctionType) -> dict[str, object]:
+    """`typing.get_type_hints(stub)` for a generated type-checking stub, resolved once per process.
+
+    Like jsii's own `cached_type_hints` (current jsii-pacmak), and also across stubs: the same annotation
+    string ("typing.Optional[builtins.str]", ~9 of 10 of them repeats) is evaluated once for all modules
+    whose globals bind its names to the same objects, as `get_type_hints` would evaluate it in each.
+    """
+    hints = _hints_of_stub.get(stub)
+    if hints is None:
+        hints = _hints_of_stub[stub] = {
+            name: _resolved_annotation(annotation, stub.__globals__) for name, annotation in stub.__annotations__.items()
+        }
+    return hints
+
+
+def _resolved_annotation(annotation: object, namespace: dict) -> object:
+    if not isinstance(annotation, str):
+        return typing.get_type_hints(types.SimpleNamespace(__annotations__={"_": annotation}, __globals__=namespace))["_"]
+    bound = tuple(namespace.get(name, _UNBOUND) for name in FREE_NAME.findall(annotation))
+    key = (annotation, tuple(map(id, bound)))
+    found = _resolved_annotations.get(key)
+    if found is None:
+        # The evaluation get_type_hints(stub) makes of each annotation: same globals, same ForwardRef flags.
+        holder = types.SimpleNamespace(__annotations__={"_": annotation}, __globals__=namespace)
+        found = _resolved_annotations[key] = (typing.get_type_hints(holder)["_"], bound)
+    return found[0]
+
+
+def none_passes_check(expected_type: object) -> bool:
+    """Whether typeguard's check of None against `expected_type` passes without trying its members.
+
+    True for a Union with None among its members (every `typing.Optional[...]`): typeguard tries the members
+    in order, each other member rejects None with a TypeError it catches, and NoneType accepts it. Six in
+    ten checks a synth makes are of None (unset optional arguments), each ~7 µs in typeguard 2.
+    """
+    return getattr(expected_type, "__origin__", None) is typing.Union and NONE_TYPE in expected_type.__args__
+
+
 class _CurrentJsiiBindingLoader(importlib.machinery.SourceFileLoader):
-    """Compiles a generated submodule with string annotations and cached type hints (step 4)."""
+    """Compiles a generated submodule with string annotations, hints resolved once and None checks first (step 4)."""
 
     def get_code(self, fullname: str) -> types.CodeType:
         source_path = self.get_filename(fullname)
         stat = os.stat(source_path)
-        header = importlib.util.MAGIC_NUMBER + f"{RECIPE} {stat.st_size} {stat.st_mtime_ns}\n".encode()
+        header = importlib.util.MAGIC_NUMBER + f"{COMPILE_RECIPE} {stat.st_size} {stat.st_mtime_ns}\n".encode()
         cached = CACHE_DIR / "bytecode" / f"{fullname}.pyc"
         try:
             data = cached.read_bytes()
@@ -563,8 +581,12 @@ class _CurrentJsiiBindingLoader(importlib.machinery.SourceFileLoader):
         except (OSError, ValueError, EOFError, TypeError):
             pass  # absent or unreadable: compiled again below
         source = self.get_data(source_path)
-        if source.count(IMPORT_JSII) and source.count(UNCACHED_HINTS) == source.count(b"get_type_hints("):
-            source = source.replace(IMPORT_JSII, IMPORT_JSII_AND_CACHED_HINTS, 1).replace(UNCACHED_HINTS, CACHED_HINTS)
+        if source.count(IMPORT_JSII):  # each change only where the generated code is exactly as expected
+            source = source.replace(IMPORT_JSII, IMPORT_JSII_AND_HELPERS, 1)
+            if source.count(UNCACHED_HINTS) == source.count(b"get_type_hints("):
+                source = source.replace(UNCACHED_HINTS, CACHED_HINTS)
+            if source.count(CHECK_TYPE) == 1:
+                source = source.replace(CHECK_TYPE, CHECK_TYPE_NONE_FIRST)
         code = compile(source, source_path, "exec", flags=STRING_ANNOTATIONS, dont_inherit=True)
         cached.parent.mkdir(parents=True, exist_ok=True)
         with _atomic_file(cached) as out:
@@ -577,44 +599,127 @@ class _CurrentJsiiBindingLoader(importlib.machinery.SourceFileLoader):
 # the wrapper's own flag.
 KERNEL_NODE_FLAGS = ("--max-old-space-size=4069", "--max-semi-space-size=4", "--preserve-symlinks")
 KERNEL_API_FD = 3  # lib/program.js reads requests from and writes answers to fd 3 (SyncStdio)
+KERNEL_GOODBYE = b'{"exit":0}\n'  # what jsii writes to end the kernel
 
 
-def _kernel_without_wrapper(node_process: type) -> type:
-    """jsii's kernel process class, changed to start `lib/program.js` itself on a socket pair.
+def _kernel_without_wrapper(node_process: type, launch: _KernelLaunch) -> type:
+    """jsii's kernel process class, changed to adopt the kernel `launch` started: `lib/program.js` on a socket pair.
 
     jsii's wrapper (bin/jsii-runtime.js) spawns the kernel with a pipe on fd 3, relays our stdin to it
     and its answers to our stdout, and wraps the kernel's stdout and stderr as base64 JSON lines on its
-    own stderr. Here the kernel gets one end of a socket pair as fd 3 and inherits our stdout and
-    stderr, so its output arrives unchanged; messages and their framing are jsii's own (send, handshake).
+    own stderr. Here the kernel has one end of a socket pair as fd 3 and inherits our stdout and stderr,
+    so its output arrives unchanged; messages and their framing are jsii's own (send, handshake).
     """
+    from jsii._kernel.providers import process
 
     class KernelProcess(node_process):
+        started_by = launch
+
         def start(self) -> None:
-            program = Path(self._jsii_runtime()).parent.parent / "lib" / "program.js"  # jsii's extracted copy
-            ours, theirs = socket.socketpair()
-            node = os.environ.get("JSII_NODE", "node")
-            with theirs:
-                kernel = subprocess.Popen(
-                    [node, *KERNEL_NODE_FLAGS, str(program)],
-                    stdin=subprocess.DEVNULL,
-                    env={**os.environ, "JSII_AGENT": f"Python/{platform.python_version()}"},
-                    # fd 3 must be the socket: dup2 makes it inheritable, and close_fds=False keeps it
-                    # (our own descriptors are non-inheritable, PEP 446, so no others are passed on).
-                    close_fds=False,
-                    preexec_fn=lambda: os.dup2(theirs.fileno(), KERNEL_API_FD),
-                )
-            self._process = _KernelChannel(kernel, ours)
+            self._process = launch.adopt()
             atexit.register(self.stop)
             self.handshake()
+            for _ in range(launch.loads):
+                self._read_answer()
+            if launch.share_one_cpu:
+                _share_one_cpu(self._process.kernel.pid)
+
+        def _read_answer(self) -> None:
+            """Read the answer to a request written before jsii's first, and raise its error as `send` would."""
+            answer = self._serializer.structure(self._next_message(), process._ProcessResponse)
+            if not isinstance(answer, process._OkayResponse):  # a load makes no callbacks
+                fault = answer.name == process.ErrorType.JSII_FAULT.value
+                raise (process.JSIIError if fault else RuntimeError)(answer.error) from process.JavaScriptError(
+                    answer.stack
+                )
 
         def stop(self) -> None:
             atexit.unregister(self.stop)
             channel = getattr(self, "_process", None)
             if channel is not None and not channel.stdin.closed:
-                channel.close(b'{"exit":0}\n')
+                channel.close(KERNEL_GOODBYE)
             self._ctx_stack.close()
 
     return KernelProcess
+
+
+class _KernelLaunch:
+    """The kernel, started by enable() before anything else, and the assembly loads written to it at once.
+
+    Node boots and loads the assemblies (~0.4 s) while this process verifies, imports and goes on with
+    the caller's Python-only work (loading the configuration); nothing waits until jsii's first request,
+    which adopts this kernel (`KernelProcess.start`) and reads the answers. The loads are jsii's own
+    requests in jsii's order, the providers' from their derived tarballs; when `cdktf._jsii` and each
+    provider's `_jsii` module load their assemblies later, the kernel answers "already loaded".
+    """
+
+    def __init__(self, program: Path, *, share_one_cpu: bool) -> None:
+        self.share_one_cpu = share_one_cpu
+        self.loads = 0
+        self._error: OSError | None = None
+        self._channel: _KernelChannel | None = None
+        try:
+            self._channel = _spawn_kernel(program)
+        except OSError as error:  # e.g. no Node: raised at jsii's first request, where jsii would raise it
+            self._error = error
+        atexit.register(self.discard)  # stops a kernel nothing used (e.g. the configuration had an error)
+
+    def load(self, name: str, version: str, tarball: str) -> None:
+        if self._channel is not None:
+            request = {"api": "load", "name": name, "version": version, "tarball": tarball}
+            self._channel.stdin.write(json.dumps(request).encode() + b"\n")
+            self._channel.stdin.flush()
+            self.loads += 1
+
+    def adopt(self) -> _KernelChannel:
+        atexit.unregister(self.discard)
+        if self._error is not None:
+            raise self._error
+        if self._channel is None:
+            raise RuntimeError("the jsii kernel was adopted twice")
+        channel, self._channel = self._channel, None
+        return channel
+
+    def discard(self) -> None:
+        atexit.unregister(self.discard)
+        if self._channel is not None:
+            self._channel.close(KERNEL_GOODBYE)
+            self._channel = None
+
+
+def _kernel_program() -> Path:
+    """A copy of jsii's kernel (`lib/program.js`, and the index worker it starts from its own folder) in
+    our cache, so it can start before jsii is imported (jsii extracts its copy into a new temporary
+    folder each run). Copied from the installed jsii, and started only while its sha256 is the pinned one."""
+    directory = CACHE_DIR / "kernel" / JSII.sha256[KERNEL_PROGRAM][:16] / "lib"
+    for embedded in (KERNEL_PROGRAM, KERNEL_INDEX_WORKER):
+        copy, expected = directory / embedded.rpartition("lib__")[2], JSII.sha256[embedded]
+        digest = _hash_file(copy)
+        if digest is None or digest.hexdigest() != expected:
+            data = (_package_directory(JSII.package) / embedded).read_bytes()
+            if hashlib.sha256(data).hexdigest() != expected:
+                raise Unverified(f"{JSII.distribution} {JSII.version}: {embedded} differs from the pinned sha256")
+            directory.mkdir(parents=True, exist_ok=True)
+            with _atomic_file(copy) as out:
+                out.write(data)
+    return directory / "program.js"
+
+
+def _spawn_kernel(program: Path) -> _KernelChannel:
+    """Start the kernel with one end of a new socket pair as its fd 3."""
+    ours, theirs = socket.socketpair()
+    node = os.environ.get("JSII_NODE", "node")
+    with theirs:
+        kernel = subprocess.Popen(
+            [node, *KERNEL_NODE_FLAGS, str(program)],
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, "JSII_AGENT": f"Python/{platform.python_version()}"},
+            # fd 3 must be the socket: dup2 makes it inheritable, and close_fds=False keeps it
+            # (our own descriptors are non-inheritable, PEP 446, so no others are passed on).
+            close_fds=False,
+            preexec_fn=lambda: os.dup2(theirs.fileno(), KERNEL_API_FD),
+        )
+    return _KernelChannel(kernel, ours)
 
 
 class _KernelChannel:
