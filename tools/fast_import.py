@@ -81,6 +81,7 @@ from tools.jsii_runtime import PROJECT_ROOT
 
 FORCE_ORDINARY_ENV = "ERP_SYNTH_ORDINARY"
 CACHE_DIR = PROJECT_ROOT / ".cache" / "jsii-fast"
+WARM_UP_RECORD = CACHE_DIR / "warm-up-types.json"  # provider types main.py used last (see _KernelLaunch)
 RECIPE = "lazy-main-indexed-runtime-only-v3"  # bump when the derivation below changes: it names the derived files
 COMPILE_RECIPE = "pep563-shared-hints-none-v1"  # bump when the compiling (step 4) changes: it keys the bytecode
 
@@ -223,6 +224,8 @@ def enable(*, single_synth: bool = False) -> bool:
         derived = [_prepare(provider) for provider in PROVIDERS]
         for item in derived:
             launch.load(item.provider.assembly, item.provider.version, str(item.tarball))
+        for fqn in _recorded_warm_up_types():
+            launch.warm_up(fqn)
     except (Unverified, OSError, subprocess.SubprocessError, tarfile.TarError) as problem:
         if launch is not None:
             launch.discard()
@@ -244,10 +247,38 @@ def exit_process(code: int) -> NoReturn:
     """End the process with `code`; on the fast path without tearing the interpreter down."""
     if not _active:
         sys.exit(code)
+    if code == 0:
+        with contextlib.suppress(OSError):
+            _record_used_types()
     atexit._run_exitfuncs()  # stops the jsii kernel and relays its last output
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
+
+
+def _recorded_warm_up_types() -> list[str]:
+    try:
+        recorded = json.loads(WARM_UP_RECORD.read_bytes())
+    except (OSError, ValueError):
+        return []
+    return [fqn for fqn in recorded if isinstance(fqn, str)] if isinstance(recorded, list) else []
+
+
+def _record_used_types() -> None:
+    """Record the provider resource types this process imported, for the next launch's warm-ups."""
+    used = sorted(
+        {
+            value.__jsii_type__
+            for item in _active
+            for name in item.submodules
+            if (module := sys.modules.get(f"{item.provider.package}.{name}")) is not None
+            for value in vars(module).values()
+            if isinstance(value, type) and "TF_RESOURCE_TYPE" in vars(value)
+        }
+    )
+    if used != _recorded_warm_up_types():
+        with _atomic_file(WARM_UP_RECORD) as out:
+            out.write(json.dumps(used, indent=1).encode())
 
 
 def _prepare(provider: PinnedProvider) -> Derived:
@@ -619,19 +650,27 @@ def _kernel_without_wrapper(node_process: type, launch: _KernelLaunch) -> type:
             self._process = launch.adopt()
             atexit.register(self.stop)
             self.handshake()
-            for _ in range(launch.loads):
-                self._read_answer()
+
+        def send(self, request, response_type):
+            if isinstance(request, process.LoadRequest) and launch.loaded.get(request.name) == request.version:
+                # The `_jsii` modules' loads of what the launch loaded: the kernel would answer "already
+                # loaded" (it compares name and version) and jsii ignores the answer. Imports go on meanwhile.
+                return None
+            if launch.unanswered:
+                self._read_launch_answers()
+            return super().send(request, response_type)
+
+        def _read_launch_answers(self) -> None:
+            """Before jsii's first own request: the answers to the launch's requests, in order."""
+            for required in launch.take_unanswered():
+                answer = self._serializer.structure(self._next_message(), process._ProcessResponse)
+                if required and not isinstance(answer, process._OkayResponse):  # a load makes no callbacks
+                    fault = answer.name == process.ErrorType.JSII_FAULT.value
+                    raise (process.JSIIError if fault else RuntimeError)(answer.error) from process.JavaScriptError(
+                        answer.stack
+                    )
             if launch.share_one_cpu:
                 _share_one_cpu(self._process.kernel.pid)
-
-        def _read_answer(self) -> None:
-            """Read the answer to a request written before jsii's first, and raise its error as `send` would."""
-            answer = self._serializer.structure(self._next_message(), process._ProcessResponse)
-            if not isinstance(answer, process._OkayResponse):  # a load makes no callbacks
-                fault = answer.name == process.ErrorType.JSII_FAULT.value
-                raise (process.JSIIError if fault else RuntimeError)(answer.error) from process.JavaScriptError(
-                    answer.stack
-                )
 
         def stop(self) -> None:
             atexit.unregister(self.stop)
@@ -644,18 +683,21 @@ def _kernel_without_wrapper(node_process: type, launch: _KernelLaunch) -> type:
 
 
 class _KernelLaunch:
-    """The kernel, started by enable() before anything else, and the assembly loads written to it at once.
+    """The kernel, started by enable() before anything else, and the requests written to it at once.
 
     Node boots and loads the assemblies (~0.4 s) while this process verifies, imports and goes on with
-    the caller's Python-only work (loading the configuration); nothing waits until jsii's first request,
-    which adopts this kernel (`KernelProcess.start`) and reads the answers. The loads are jsii's own
-    requests in jsii's order, the providers' from their derived tarballs; when `cdktf._jsii` and each
-    provider's `_jsii` module load their assemblies later, the kernel answers "already loaded".
+    the caller's Python-only work (loading the configuration, importing the app). The loads are jsii's
+    own requests in jsii's order, the providers' from their derived tarballs. Then come warm-ups: a
+    read of a static property of each provider type the last synth used (`WARM_UP_RECORD`), which makes
+    the kernel `require()` that type's JavaScript (~0.2 s for this app) before the app asks for it.
+    Nothing waits for the answers until jsii's first request other than a load of an assembly loaded
+    here; a failed load raises there, a failed warm-up (a type no longer used) is ignored.
     """
 
     def __init__(self, program: Path, *, share_one_cpu: bool) -> None:
         self.share_one_cpu = share_one_cpu
-        self.loads = 0
+        self.loaded: dict[str, str] = {}  # assembly -> version
+        self._unanswered: list[bool] = []  # per request written: whether an error answer must be raised
         self._error: OSError | None = None
         self._channel: _KernelChannel | None = None
         try:
@@ -665,11 +707,27 @@ class _KernelLaunch:
         atexit.register(self.discard)  # stops a kernel nothing used (e.g. the configuration had an error)
 
     def load(self, name: str, version: str, tarball: str) -> None:
-        if self._channel is not None:
-            request = {"api": "load", "name": name, "version": version, "tarball": tarball}
-            self._channel.stdin.write(json.dumps(request).encode() + b"\n")
-            self._channel.stdin.flush()
-            self.loads += 1
+        if self._write({"api": "load", "name": name, "version": version, "tarball": tarball}, required=True):
+            self.loaded[name] = version
+
+    def warm_up(self, fqn: str) -> None:
+        self._write({"api": "sget", "fqn": fqn, "property": "tfResourceType"}, required=False)
+
+    def _write(self, request: dict, *, required: bool) -> bool:
+        if self._channel is None:
+            return False
+        self._channel.stdin.write(json.dumps(request).encode() + b"\n")
+        self._channel.stdin.flush()
+        self._unanswered.append(required)
+        return True
+
+    @property
+    def unanswered(self) -> int:
+        return len(self._unanswered)
+
+    def take_unanswered(self) -> list[bool]:
+        taken, self._unanswered = self._unanswered, []
+        return taken
 
     def adopt(self) -> _KernelChannel:
         atexit.unregister(self.discard)
