@@ -35,11 +35,11 @@ How (`enable()`, called before the first cdktf import; README "Performance" has 
    on a socket pair instead of through jsii's Node wrapper, which only relays the same messages through
    a second Node process (~55 MB, and a second hop for each of ~4,000 messages per synth), with a 4 MB
    young generation (short-lived messages; 30 MB less peak).
-6. Write the loads of constructs, cdktf and the derived provider tarballs to it straight away: Node
-   boots and loads them while Python verifies, imports and runs the caller's Python-only work (main.py
-   loads the configuration). jsii's first request adopts the kernel and reads their answers; when
-   `cdktf._jsii` and each provider's `_jsii` module load their (original) tarballs, the kernel answers
-   "already loaded".
+6. Write the loads of constructs, cdktf and the derived provider tarballs to it straight away, then a
+   warm-up per provider type the last synth used (the kernel `require()`s that type's JavaScript): Node
+   works through them while Python verifies, loads the caller's configuration and imports the app.
+   The answers are read before jsii's first request that needs the kernel; the `_jsii` modules' loads
+   of those assemblies are not sent again (the kernel would answer "already loaded").
 
 For a one-shot synth (`enable(single_synth=True)`, main.py), once jsii adopts the kernel, Python and
 the kernel share one CPU: they take turns (every call waits for its answer), and on these VMs waking the
@@ -72,9 +72,9 @@ import sys
 import tarfile
 import tempfile
 import types
+import typing
 from dataclasses import dataclass
 from pathlib import Path
-import typing
 from typing import NoReturn
 
 from tools.jsii_runtime import PROJECT_ROOT
@@ -520,11 +520,7 @@ def _package_without_init(item: Derived) -> types.ModuleType:
 
 
 def _share_one_cpu(kernel: int) -> None:
-    """Pin this thread and every thread of the kernel process to the lowest CPU this process may use (Linux).
-
-    Python and the kernel take turns (every request waits for its answer); on these VMs, waking the other
-    side on another CPU cost more system time than the whole exchange.
-    """
+    """Pin this thread and every thread of the kernel process to the lowest CPU this process may use (Linux)."""
     if not hasattr(os, "sched_setaffinity"):
         return
     cpu = {min(os.sched_getaffinity(0))}
