@@ -54,9 +54,14 @@ class Synth:
         return {name for name in self.provider_modules if name.startswith(prefix) and name.count(".") == 1}
 
 
+def environment_without_force_ordinary() -> dict[str, str]:
+    """This process's environment for a child that must choose its path itself (CI never forces ordinary)."""
+    return {name: value for name, value in os.environ.items() if name != fast_import.FORCE_ORDINARY_ENV}
+
+
 def synth(workdir: Path, **env: str) -> Synth:
     outdir, record = workdir / "out", workdir / "imports.json"
-    base_env = {name: value for name, value in os.environ.items() if name != fast_import.FORCE_ORDINARY_ENV}
+    base_env = environment_without_force_ordinary()
     result = subprocess.run(
         [sys.executable, "-c", RUN_MAIN_AND_RECORD_IMPORTS, str(record)],
         cwd=PROJECT_ROOT,
@@ -182,7 +187,7 @@ def test_jsii_settings_the_fast_kernel_would_not_honour_get_the_ordinary_path(
     setting: dict[str, str], reason: str
 ) -> None:
     script = "from tools import fast_import; print(fast_import.enable())"
-    env = {name: value for name, value in os.environ.items() if name != fast_import.FORCE_ORDINARY_ENV}
+    env = environment_without_force_ordinary()
     result = subprocess.run(
         [sys.executable, "-c", script], cwd=PROJECT_ROOT, env={**env, **setting}, capture_output=True, text=True,
         check=True, timeout=300,
@@ -203,7 +208,7 @@ except FileNotFoundError as error:
     print("raised:", error.filename, [t.name for t in threading.enumerate()], file=sys.stderr)
     fast_import.exit_process(3)
 """
-    env = {name: value for name, value in os.environ.items() if name != fast_import.FORCE_ORDINARY_ENV}
+    env = environment_without_force_ordinary()
     result = subprocess.run(
         [sys.executable, "-c", script], cwd=PROJECT_ROOT, env={**env, "JSII_NODE": "/nonexistent/node"},
         capture_output=True, text=True, timeout=300,
@@ -235,7 +240,7 @@ fast_import.exit_process(0)
 
 @pytest.mark.parametrize("use", ["use", "leave"])
 def test_the_kernel_starts_with_enable_and_never_outlives_the_process(use: str) -> None:
-    env = {name: value for name, value in os.environ.items() if name != fast_import.FORCE_ORDINARY_ENV}
+    env = environment_without_force_ordinary()
     result = subprocess.run(
         [sys.executable, "-c", LAUNCH_AND_LEAVE, use], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
         check=True, timeout=300,
@@ -250,7 +255,7 @@ def test_the_kernel_starts_with_enable_and_never_outlives_the_process(use: str) 
 
 def test_enabling_after_cdktf_was_imported_keeps_the_ordinary_path() -> None:
     script = "import cdktf\nfrom tools import fast_import\nprint(fast_import.enable(single_synth=True))"
-    env = {name: value for name, value in os.environ.items() if name != fast_import.FORCE_ORDINARY_ENV}
+    env = environment_without_force_ordinary()
     result = subprocess.run(
         [sys.executable, "-c", script], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, check=True, timeout=300
     )
@@ -266,7 +271,7 @@ fast_import.PROVIDERS[0].sha256["_jsii/{AZURERM.tarball}"] = "0" * 64  # as if t
 enabled = fast_import.enable()
 print(json.dumps([enabled, sorted(n for n in sys.modules if n.split(".")[0] in ("cdktf", "{AZURERM.package}"))]))
 """
-    env = {name: value for name, value in os.environ.items() if name != fast_import.FORCE_ORDINARY_ENV}
+    env = environment_without_force_ordinary()
     result = subprocess.run(
         [sys.executable, "-c", script], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, check=True, timeout=300
     )
@@ -410,7 +415,7 @@ print(json.dumps([enabled, errors]))
 
 @pytest.mark.slow
 def test_jsii_type_checks_raise_the_same_errors_as_on_the_ordinary_path() -> None:
-    env = {name: value for name, value in os.environ.items() if name != fast_import.FORCE_ORDINARY_ENV}
+    env = environment_without_force_ordinary()
     runs = [
         json.loads(
             subprocess.run(
