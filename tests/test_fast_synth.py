@@ -147,6 +147,7 @@ def test_a_fast_synth_records_the_provider_types_it_used_for_the_next_warm_up(fa
     assert namespaces == imported and len(recorded) == len(namespaces)
 
 
+@pytest.mark.slow
 def test_a_fast_one_shot_synth_shares_one_cpu_with_its_kernel(fast: Synth, ordinary: Synth) -> None:
     assert fast.cpus == 1
     assert ordinary.cpus == len(os.sched_getaffinity(0)), "the ordinary path leaves the CPUs alone"
