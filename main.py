@@ -1,5 +1,6 @@
 #!/usr/bin/env python
 """Synthesize every stack into cdktf.out/ (`python main.py`, or `cdktf synth` which runs this)."""
+
 from __future__ import annotations
 
 import sys

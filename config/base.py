@@ -1,4 +1,5 @@
 """Building blocks shared by every config section: strict frozen models and typed scalars."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -36,7 +37,9 @@ def _cidr(value: str) -> str:
     try:
         network = ipaddress.IPv4Network(value, strict=True)
     except ValueError as error:
-        raise ValueError(f"must be an IPv4 network in CIDR form with no host bits set, like 10.0.0.0/16 ({error})") from None
+        raise ValueError(
+            f"must be an IPv4 network in CIDR form with no host bits set, like 10.0.0.0/16 ({error})"
+        ) from None
     if "/" not in value:
         raise ValueError("must include a prefix length, like 10.0.0.0/16")
     return str(network)

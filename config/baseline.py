@@ -1,4 +1,5 @@
 """In-cluster baseline settings: namespaces, quotas, the backup/DR/compliance jobs and monitoring figures."""
+
 from __future__ import annotations
 
 import re
@@ -8,7 +9,9 @@ from pydantic import Field, field_validator
 from config.base import Cidr, Guid, Section
 
 # A pinned image: registry/repository with an explicit tag other than "latest", or a sha256 digest.
-_PINNED_IMAGE = re.compile(r"^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+(:(?!latest$)[A-Za-z0-9._-]{1,128}|@sha256:[a-f0-9]{64})$")
+_PINNED_IMAGE = re.compile(
+    r"^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+(:(?!latest$)[A-Za-z0-9._-]{1,128}|@sha256:[a-f0-9]{64})$"
+)
 Quantity = str
 
 

@@ -3,6 +3,7 @@
 Shape rules (enums, ranges) live on the fields; rules across keys raise KeyedValueError so the error
 names the key that has to change.
 """
+
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
@@ -32,7 +33,7 @@ class KeyRotation(Section):
     notify_before_expiry_days: int = Field(ge=7)
 
     @model_validator(mode="after")
-    def _fits_in_the_lifetime(self) -> "KeyRotation":
+    def _fits_in_the_lifetime(self) -> KeyRotation:
         for key in ("rotate_before_expiry_days", "notify_before_expiry_days"):
             value = getattr(self, key)
             if value >= self.expire_after_days:
@@ -61,7 +62,7 @@ class LifecycleRule(Section):
     delete_snapshots_after_days: int | None = optional_days()
 
     @model_validator(mode="after")
-    def _tiers_in_order(self) -> "LifecycleRule":
+    def _tiers_in_order(self) -> LifecycleRule:
         steps = [
             (key, getattr(self, key))
             for key in ("cool_after_days", "cold_after_days", "archive_after_days", "delete_after_days")
@@ -82,7 +83,7 @@ class StorageConfig(Section):
     lifecycle_rules: tuple[LifecycleRule, ...] = ()
 
     @model_validator(mode="after")
-    def _archive_needs_a_replication_that_supports_it(self) -> "StorageConfig":
+    def _archive_needs_a_replication_that_supports_it(self) -> StorageConfig:
         if self.replication not in ZONE_REDUNDANT_REPLICATION:
             return self
         for index, rule in enumerate(self.lifecycle_rules):
@@ -124,7 +125,7 @@ class PostgresConfig(Section):
     maintenance_window: MaintenanceWindow
 
     @model_validator(mode="after")
-    def _high_availability(self) -> "PostgresConfig":
+    def _high_availability(self) -> PostgresConfig:
         if self.standby_zone is None:
             return self
         if self.standby_zone == self.zone:
@@ -153,11 +154,13 @@ class EventHubsConfig(Section):
     event_hubs: tuple[EventHub, ...] = ()
 
     @model_validator(mode="after")
-    def _unique_names(self) -> "EventHubsConfig":
+    def _unique_names(self) -> EventHubsConfig:
         seen: set[str] = set()
         for index, hub in enumerate(self.event_hubs):
             if hub.name.lower() in seen:
-                raise KeyedValueError(f"event_hubs.{index}.name", hub.name, "is declared twice (names are case-insensitive)")
+                raise KeyedValueError(
+                    f"event_hubs.{index}.name", hub.name, "is declared twice (names are case-insensitive)"
+                )
             seen.add(hub.name.lower())
         return self
 

@@ -1,5 +1,6 @@
 """Governance settings: Defender for Cloud plans and security contact, regulatory Azure Policy initiatives,
 the monthly budget and the Gatekeeper (Azure Policy for Kubernetes) policies."""
+
 from __future__ import annotations
 
 import datetime
@@ -12,13 +13,21 @@ from config.observability import Email
 
 # Defender for Cloud plan names (azurerm_security_center_subscription_pricing.resource_type) this platform uses.
 DefenderResourceType = Literal[
-    "Arm", "CloudPosture", "Containers", "KeyVaults", "OpenSourceRelationalDatabases", "StorageAccounts", "VirtualMachines"
+    "Arm",
+    "CloudPosture",
+    "Containers",
+    "KeyVaults",
+    "OpenSourceRelationalDatabases",
+    "StorageAccounts",
+    "VirtualMachines",
 ]
 # Keys of constructs/governance.py REGULATORY_INITIATIVES.
 Initiative = Literal["soc2_type2", "nist_sp_800_53_r5", "cis_azure_foundations", "pci_dss_v4"]
 Percent = Annotated[int, Field(ge=1, le=1000)]
 # A Kubernetes label key: optional DNS prefix, then a name of at most 63 characters.
-LabelKey = Annotated[str, Field(pattern=r"^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")]
+LabelKey = Annotated[
+    str, Field(pattern=r"^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+]
 Namespace = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
 # An image reference prefix ending in "/" so "myacr.azurecr.io/" cannot match "myacr.azurecr.io.evil.com/".
 RegistryPrefix = Annotated[str, Field(pattern=r"^[a-z0-9.-]+(:[0-9]+)?/([a-z0-9._-]+/)*$")]
@@ -80,11 +89,14 @@ class Budget(Section):
         return value
 
     @model_validator(mode="after")
-    def _at_most_five_notifications(self) -> "Budget":
+    def _at_most_five_notifications(self) -> Budget:
         count = len(self.actual_thresholds_percent) + len(self.forecasted_thresholds_percent)
         if count > 5:
-            raise KeyedValueError("forecasted_thresholds_percent", self.forecasted_thresholds_percent,
-                                  f"Azure allows at most 5 budget notifications; actual + forecasted give {count}")
+            raise KeyedValueError(
+                "forecasted_thresholds_percent",
+                self.forecasted_thresholds_percent,
+                f"Azure allows at most 5 budget notifications; actual + forecasted give {count}",
+            )
         return self
 
 
@@ -108,7 +120,10 @@ class KubernetesPolicy(Section):
     # Every namespace must carry this label with value "default-deny" (the baseline creates the policy).
     network_policy_label: LabelKey = "networking.erp.example.com/policy"
     excluded_namespaces: tuple[Namespace, ...] = (
-        "kube-system", "gatekeeper-system", "azure-arc", "azure-extensions-usage-system"
+        "kube-system",
+        "gatekeeper-system",
+        "azure-arc",
+        "azure-extensions-usage-system",
     )
 
 

@@ -3,6 +3,7 @@
 Every failure becomes a ConfigError whose message names the file, the key path, the bad value and
 what is allowed, so main.py can print it and exit non-zero without a traceback.
 """
+
 from __future__ import annotations
 
 import os
@@ -91,9 +92,7 @@ def load_environment(environment: str, config_dir: Path = CONFIG_DIR) -> Environ
 
 def load_all(config_dir: Path = CONFIG_DIR) -> list[EnvironmentConfig]:
     configs = [load_environment(environment, config_dir) for environment in ENVIRONMENTS]
-    problems = overlapping_environments(
-        {config_dir / f"{config.name}.toml": config.network for config in configs}
-    )
+    problems = overlapping_environments({config_dir / f"{config.name}.toml": config.network for config in configs})
     if problems:
         raise ConfigError("\n".join(problems))
     return configs

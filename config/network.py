@@ -3,6 +3,7 @@
 Every address-plan rule Azure would only reject at apply time (or that would silently break routing)
 is checked here, at config load, with KeyedValueError so the message names the key to change.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -41,7 +42,7 @@ class VirtualNetworkPlan(Section):
         return {key: value for key, value in self if isinstance(value, Subnet)}
 
     @model_validator(mode="after")
-    def _subnets_fit(self) -> "VirtualNetworkPlan":
+    def _subnets_fit(self) -> VirtualNetworkPlan:
         space = _network(self.address_space)
         placed: dict[str, ipaddress.IPv4Network] = {}
         names: dict[str, str] = {}
@@ -49,7 +50,8 @@ class VirtualNetworkPlan(Section):
             prefix = _network(subnet.address_prefix)
             if not prefix.subnet_of(space):
                 raise KeyedValueError(
-                    f"{key}.address_prefix", subnet.address_prefix,
+                    f"{key}.address_prefix",
+                    subnet.address_prefix,
                     f"must lie inside the address space {self.address_space}",
                 )
             for other_key, other in placed.items():
@@ -70,7 +72,8 @@ class VirtualNetworkPlan(Section):
                     )
                 if prefix.prefixlen > largest_prefix:
                     raise KeyedValueError(
-                        f"{key}.address_prefix", subnet.address_prefix,
+                        f"{key}.address_prefix",
+                        subnet.address_prefix,
                         f"{required_name} must be /{largest_prefix} or larger (Azure's minimum size)",
                     )
             placed[key] = prefix
@@ -115,7 +118,7 @@ class NetworkConfig(Section):
         return {"hub.address_space": self.hub.address_space, "spoke.address_space": self.spoke.address_space}
 
     @model_validator(mode="after")
-    def _ranges_do_not_collide(self) -> "NetworkConfig":
+    def _ranges_do_not_collide(self) -> NetworkConfig:
         hub, spoke = _network(self.hub.address_space), _network(self.spoke.address_space)
         if hub.overlaps(spoke):
             raise KeyedValueError("spoke.address_space", self.spoke.address_space, f"overlaps hub.address_space {hub}")
@@ -136,7 +139,8 @@ class NetworkConfig(Section):
             )
         if dns_ip in (service.network_address, service.network_address + 1, service.broadcast_address):
             raise KeyedValueError(
-                "aks_dns_service_ip", self.aks_dns_service_ip,
+                "aks_dns_service_ip",
+                self.aks_dns_service_ip,
                 "must not be the network, broadcast or first address of aks_service_cidr "
                 "(kubernetes.default uses the first)",
             )
@@ -152,7 +156,7 @@ def overlapping_environments(networks: dict[Path, NetworkConfig]) -> list[str]:
         for key, space in network.address_spaces().items()
     ]
     for index, (path, key, space) in enumerate(items):
-        for other_path, other_key, other_space in items[index + 1:]:
+        for other_path, other_key, other_space in items[index + 1 :]:
             if path != other_path and space.overlaps(other_space):
                 problems.append(
                     f"{path}: network.{key} {space} overlaps {other_path}: network.{other_key} {other_space}; "

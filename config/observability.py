@@ -1,5 +1,6 @@
 """Observability settings: log and trace retention, managed Grafana, notification receivers, alert
 thresholds and the SLA availability test."""
+
 from __future__ import annotations
 
 from typing import Annotated, Literal
@@ -49,7 +50,9 @@ class AlertThresholds(Section):
 class AvailabilityTest(Section):
     """The SLA probe: an Application Insights standard web test against the public endpoint."""
 
-    url: str = Field(pattern=r"^https://[a-z0-9.-]+\.[a-z]{2,}(/\S*)?$", description="https only: the probe checks TLS too")
+    url: str = Field(
+        pattern=r"^https://[a-z0-9.-]+\.[a-z]{2,}(/\S*)?$", description="https only: the probe checks TLS too"
+    )
     sla_percent: float = Field(default=99.9, gt=90, lt=100)
     frequency_seconds: int = Field(default=300)
     locations: tuple[TestLocation, ...] = Field(
@@ -66,7 +69,7 @@ class AvailabilityTest(Section):
         return value
 
     @model_validator(mode="after")
-    def _alert_below_location_count(self) -> "AvailabilityTest":
+    def _alert_below_location_count(self) -> AvailabilityTest:
         if self.failed_locations_for_alert > len(self.locations):
             raise KeyedValueError(
                 "failed_locations_for_alert",

@@ -5,6 +5,7 @@ Backups run once a day at `backup_time_utc` (the story's backup CronJob runs at 
 restore can be newer than a day: `rpo_hours` below the backup interval is a promise the platform cannot
 keep and is rejected.
 """
+
 from __future__ import annotations
 
 from typing import Literal
@@ -34,7 +35,7 @@ class AksBackupConfig(Section):
     storage: StorageConfig  # the extension's account; `containers` names its one container
 
     @model_validator(mode="after")
-    def _one_backup_container(self) -> "AksBackupConfig":
+    def _one_backup_container(self) -> AksBackupConfig:
         if len(self.storage.containers) != 1:
             raise KeyedValueError(
                 "storage.containers",
@@ -54,13 +55,15 @@ class BlobBackupConfig(Section):
 class RecoveryConfig(Section):
     rto_hours: int = Field(ge=1, le=72, description="Recovery time objective of the DR runbook")
     rpo_hours: int = Field(ge=1, le=168, description="Recovery point objective: the most data a disaster may lose")
-    backup_time_utc: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="Daily backup start, HH:MM UTC")
+    backup_time_utc: str = Field(
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="Daily backup start, HH:MM UTC"
+    )
     vault: BackupVaultConfig
     aks: AksBackupConfig
     blobs: BlobBackupConfig
 
     @model_validator(mode="after")
-    def _rpo_covers_the_backup_interval(self) -> "RecoveryConfig":
+    def _rpo_covers_the_backup_interval(self) -> RecoveryConfig:
         if self.rpo_hours < BACKUP_INTERVAL_HOURS:
             raise KeyedValueError(
                 "rpo_hours",

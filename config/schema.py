@@ -1,4 +1,5 @@
 """The typed settings of one environment. Staging and production differ only in these values."""
+
 from __future__ import annotations
 
 from typing import Literal
@@ -8,8 +9,8 @@ from pydantic import Field, model_validator
 from config.base import AZURE_REGION_PAIRS, Cidr, Guid, KeyedValueError, Section
 from config.baseline import BaselineConfig
 from config.data import DataConfig
-from config.network import NetworkConfig
 from config.governance import GovernanceConfig
+from config.network import NetworkConfig
 from config.observability import ObservabilityConfig
 from config.recovery import RecoveryConfig
 from config.services import AksConfig, AppGatewayConfig, RegistryConfig
@@ -66,8 +67,11 @@ class EnvironmentConfig(Section):
     governance: GovernanceConfig
 
     @model_validator(mode="after")
-    def _blob_restore_window_ends_before_soft_delete(self) -> "EnvironmentConfig":
-        restore_days, soft_delete_days = self.recovery.blobs.operational_retention_days, self.data.storage.blob_soft_delete_days
+    def _blob_restore_window_ends_before_soft_delete(self) -> EnvironmentConfig:
+        restore_days, soft_delete_days = (
+            self.recovery.blobs.operational_retention_days,
+            self.data.storage.blob_soft_delete_days,
+        )
         if restore_days >= soft_delete_days:
             raise KeyedValueError(
                 "recovery.blobs.operational_retention_days",
@@ -78,12 +82,12 @@ class EnvironmentConfig(Section):
         return self
 
     @model_validator(mode="after")
-    def _paired_region_differs(self) -> "EnvironmentConfig":
+    def _paired_region_differs(self) -> EnvironmentConfig:
         if self.paired_location == self.location:
             raise KeyedValueError(
                 "paired_location",
                 self.paired_location,
                 f"must differ from location '{self.location}' "
-                f"(Azure's pair for it is '{AZURE_REGION_PAIRS[self.location]}')"
+                f"(Azure's pair for it is '{AZURE_REGION_PAIRS[self.location]}')",
             )
         return self

@@ -3,6 +3,7 @@
 Shape rules (enums, ranges) live on the fields; rules across keys raise KeyedValueError so the error
 names the key that has to change.
 """
+
 from __future__ import annotations
 
 from typing import Annotated, Literal
@@ -40,17 +41,19 @@ class NodePool(Section):
     max_pods: int = Field(default=110, ge=50, le=250)
 
     @model_validator(mode="after")
-    def _ephemeral_disk_fits(self) -> "NodePool":
+    def _ephemeral_disk_fits(self) -> NodePool:
         limit = EPHEMERAL_OS_DISK_MAX_GB.get(self.vm_size)
         if limit is None:
             raise KeyedValueError(
-                "vm_size", self.vm_size,
+                "vm_size",
+                self.vm_size,
                 f"has no known temp disk size for an ephemeral OS disk; use one of {sorted(EPHEMERAL_OS_DISK_MAX_GB)} "
                 "or add it to EPHEMERAL_OS_DISK_MAX_GB in config/services.py",
             )
         if self.os_disk_size_gb > limit:
             raise KeyedValueError(
-                "os_disk_size_gb", self.os_disk_size_gb,
+                "os_disk_size_gb",
+                self.os_disk_size_gb,
                 f"the ephemeral OS disk must fit {self.vm_size}'s {limit} GiB temp disk",
             )
         return self
@@ -67,7 +70,7 @@ class UserPool(NodePool):
     max_count: int = Field(ge=len(NODE_POOL_ZONES), le=1000)
 
     @model_validator(mode="after")
-    def _min_below_max(self) -> "UserPool":
+    def _min_below_max(self) -> UserPool:
         if self.min_count > self.max_count:
             raise KeyedValueError("min_count", self.min_count, f"must not exceed max_count ({self.max_count})")
         return self
@@ -97,7 +100,7 @@ class AksConfig(Section):
     user_pools: tuple[UserPool, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _unique_pool_names(self) -> "AksConfig":
+    def _unique_pool_names(self) -> AksConfig:
         seen = {"system"}
         for index, pool in enumerate(self.user_pools):
             if pool.name in seen:
@@ -135,7 +138,7 @@ class AppGatewayConfig(Section):
     health_probe_path: str = Field(default="/healthz", pattern=r"^/[A-Za-z0-9._~/-]*$")
 
     @model_validator(mode="after")
-    def _capacity_range(self) -> "AppGatewayConfig":
+    def _capacity_range(self) -> AppGatewayConfig:
         if self.min_capacity > self.max_capacity:
             raise KeyedValueError(
                 "min_capacity", self.min_capacity, f"must not exceed max_capacity ({self.max_capacity})"

@@ -5,12 +5,13 @@ firewall, App Gateway); Prometheus rules watch Kubernetes objects (story 3.1's p
 readiness); an availability web test and its alert watch the public endpoint against the SLA, with a
 workbook that reports it.
 """
+
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from cdktf import Fn
 from cdktf_cdktf_provider_azurerm.application_insights_standard_web_test import (
@@ -31,9 +32,9 @@ from cdktf_cdktf_provider_azurerm.monitor_metric_alert import (
     MonitorMetricAlertApplicationInsightsWebTestLocationAvailabilityCriteria,
     MonitorMetricAlertCriteria,
 )
-from constructs import Construct
 
 from config.observability import AlertThresholds, AvailabilityTest
+from constructs import Construct
 from constructs.naming import Naming
 
 # Azure alert severities (0 = Critical ... 4 = Verbose) of this platform's two alert levels.
@@ -55,30 +56,126 @@ class MetricAlertSpec:
 
 
 METRIC_ALERTS: tuple[MetricAlertSpec, ...] = (
-    MetricAlertSpec("aks", "Microsoft.ContainerService/managedClusters", "node_cpu_usage_percentage", "Average",
-                    "GreaterThan", "aks_node_cpu_percent", "warning", "AKS node CPU usage is high"),
-    MetricAlertSpec("aks", "Microsoft.ContainerService/managedClusters", "node_memory_working_set_percentage", "Average",
-                    "GreaterThan", "aks_node_memory_working_set_percent", "warning", "AKS node memory working set is high"),
-    MetricAlertSpec("postgres", "Microsoft.DBforPostgreSQL/flexibleServers", "cpu_percent", "Average",
-                    "GreaterThan", "postgres_cpu_percent", "warning", "PostgreSQL CPU is high"),
-    MetricAlertSpec("postgres", "Microsoft.DBforPostgreSQL/flexibleServers", "storage_percent", "Average",
-                    "GreaterThan", "postgres_storage_percent", "critical", "PostgreSQL storage is nearly full"),
-    MetricAlertSpec("postgres", "Microsoft.DBforPostgreSQL/flexibleServers", "active_connections", "Average",
-                    "GreaterThan", "postgres_active_connections", "warning", "PostgreSQL active connections are high"),
-    MetricAlertSpec("event_hubs", "Microsoft.EventHub/namespaces", "ThrottledRequests", "Total",
-                    "GreaterThan", "eventhub_throttled_requests", "warning", "Event Hubs is throttling requests"),
-    MetricAlertSpec("event_hubs", "Microsoft.EventHub/namespaces", "ServerErrors", "Total",
-                    "GreaterThan", "eventhub_server_errors", "critical", "Event Hubs returns server errors"),
-    MetricAlertSpec("storage", "Microsoft.Storage/storageAccounts", "Availability", "Average",
-                    "LessThan", "storage_availability_percent", "critical", "Storage availability is below target"),
-    MetricAlertSpec("key_vault", "Microsoft.KeyVault/vaults", "Availability", "Average",
-                    "LessThan", "key_vault_availability_percent", "critical", "Key Vault availability is below target"),
-    MetricAlertSpec("firewall", "Microsoft.Network/azureFirewalls", "FirewallHealth", "Average",
-                    "LessThan", "firewall_health_percent", "critical", "Firewall health is degraded"),
-    MetricAlertSpec("firewall", "Microsoft.Network/azureFirewalls", "SNATPortUtilization", "Maximum",
-                    "GreaterThan", "firewall_snat_port_utilization_percent", "warning", "Firewall SNAT ports are running out"),
-    MetricAlertSpec("app_gateway", "Microsoft.Network/applicationGateways", "UnhealthyHostCount", "Average",
-                    "GreaterThan", "app_gateway_unhealthy_hosts", "critical", "App Gateway has unhealthy backend hosts"),
+    MetricAlertSpec(
+        "aks",
+        "Microsoft.ContainerService/managedClusters",
+        "node_cpu_usage_percentage",
+        "Average",
+        "GreaterThan",
+        "aks_node_cpu_percent",
+        "warning",
+        "AKS node CPU usage is high",
+    ),
+    MetricAlertSpec(
+        "aks",
+        "Microsoft.ContainerService/managedClusters",
+        "node_memory_working_set_percentage",
+        "Average",
+        "GreaterThan",
+        "aks_node_memory_working_set_percent",
+        "warning",
+        "AKS node memory working set is high",
+    ),
+    MetricAlertSpec(
+        "postgres",
+        "Microsoft.DBforPostgreSQL/flexibleServers",
+        "cpu_percent",
+        "Average",
+        "GreaterThan",
+        "postgres_cpu_percent",
+        "warning",
+        "PostgreSQL CPU is high",
+    ),
+    MetricAlertSpec(
+        "postgres",
+        "Microsoft.DBforPostgreSQL/flexibleServers",
+        "storage_percent",
+        "Average",
+        "GreaterThan",
+        "postgres_storage_percent",
+        "critical",
+        "PostgreSQL storage is nearly full",
+    ),
+    MetricAlertSpec(
+        "postgres",
+        "Microsoft.DBforPostgreSQL/flexibleServers",
+        "active_connections",
+        "Average",
+        "GreaterThan",
+        "postgres_active_connections",
+        "warning",
+        "PostgreSQL active connections are high",
+    ),
+    MetricAlertSpec(
+        "event_hubs",
+        "Microsoft.EventHub/namespaces",
+        "ThrottledRequests",
+        "Total",
+        "GreaterThan",
+        "eventhub_throttled_requests",
+        "warning",
+        "Event Hubs is throttling requests",
+    ),
+    MetricAlertSpec(
+        "event_hubs",
+        "Microsoft.EventHub/namespaces",
+        "ServerErrors",
+        "Total",
+        "GreaterThan",
+        "eventhub_server_errors",
+        "critical",
+        "Event Hubs returns server errors",
+    ),
+    MetricAlertSpec(
+        "storage",
+        "Microsoft.Storage/storageAccounts",
+        "Availability",
+        "Average",
+        "LessThan",
+        "storage_availability_percent",
+        "critical",
+        "Storage availability is below target",
+    ),
+    MetricAlertSpec(
+        "key_vault",
+        "Microsoft.KeyVault/vaults",
+        "Availability",
+        "Average",
+        "LessThan",
+        "key_vault_availability_percent",
+        "critical",
+        "Key Vault availability is below target",
+    ),
+    MetricAlertSpec(
+        "firewall",
+        "Microsoft.Network/azureFirewalls",
+        "FirewallHealth",
+        "Average",
+        "LessThan",
+        "firewall_health_percent",
+        "critical",
+        "Firewall health is degraded",
+    ),
+    MetricAlertSpec(
+        "firewall",
+        "Microsoft.Network/azureFirewalls",
+        "SNATPortUtilization",
+        "Maximum",
+        "GreaterThan",
+        "firewall_snat_port_utilization_percent",
+        "warning",
+        "Firewall SNAT ports are running out",
+    ),
+    MetricAlertSpec(
+        "app_gateway",
+        "Microsoft.Network/applicationGateways",
+        "UnhealthyHostCount",
+        "Average",
+        "GreaterThan",
+        "app_gateway_unhealthy_hosts",
+        "critical",
+        "App Gateway has unhealthy backend hosts",
+    ),
 )
 ALERT_TARGETS = tuple(sorted({spec.target for spec in METRIC_ALERTS}))
 
@@ -106,7 +203,9 @@ class Alerts(Construct):
             raise ValueError(f"alerts: unknown targets {unknown} (known: {list(ALERT_TARGETS)})")
         self._props = props
         self.metric_alerts: dict[str, MonitorMetricAlert] = {
-            f"{spec.target}-{spec.metric}": self._metric_alert(spec) for spec in METRIC_ALERTS if spec.target in props.targets
+            f"{spec.target}-{spec.metric}": self._metric_alert(spec)
+            for spec in METRIC_ALERTS
+            if spec.target in props.targets
         }
         self.prometheus_rules = self._prometheus_rules()
 
@@ -140,7 +239,9 @@ class Alerts(Construct):
     def _prometheus_rules(self) -> MonitorAlertPrometheusRuleGroup:
         props, thresholds = self._props, self._props.thresholds
 
-        def rule(name: str, expression: str, for_minutes: int, severity: str, summary: str) -> MonitorAlertPrometheusRuleGroupRule:
+        def rule(
+            name: str, expression: str, for_minutes: int, severity: str, summary: str
+        ) -> MonitorAlertPrometheusRuleGroupRule:
             return MonitorAlertPrometheusRuleGroupRule(
                 alert=name,
                 enabled=True,
@@ -150,7 +251,9 @@ class Alerts(Construct):
                 labels={"severity": severity},
                 annotations={"summary": summary},
                 action=[MonitorAlertPrometheusRuleGroupRuleAction(action_group_id=props.action_group_ids[severity])],
-                alert_resolution=MonitorAlertPrometheusRuleGroupRuleAlertResolution(auto_resolved=True, time_to_resolve="PT10M"),
+                alert_resolution=MonitorAlertPrometheusRuleGroupRuleAlertResolution(
+                    auto_resolved=True, time_to_resolve="PT10M"
+                ),
             )
 
         return MonitorAlertPrometheusRuleGroup(

@@ -6,6 +6,7 @@ from a CA issuer registered in the vault), so no certificate or password ever pa
 The gateway reads it with its own user-assigned identity, allowed to read that one secret only, and
 follows renewals through the versionless secret id.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ from cdktf_cdktf_provider_azurerm.key_vault_certificate import (
     KeyVaultCertificateCertificatePolicyLifetimeActionTrigger,
     KeyVaultCertificateCertificatePolicySecretProperties,
     KeyVaultCertificateCertificatePolicyX509CertificateProperties,
+)
+from cdktf_cdktf_provider_azurerm.key_vault_certificate import (
     KeyVaultCertificateCertificatePolicyX509CertificatePropertiesSubjectAlternativeNames as SubjectAlternativeNames,
 )
 from cdktf_cdktf_provider_azurerm.public_ip import PublicIp
@@ -48,9 +51,9 @@ from cdktf_cdktf_provider_azurerm.web_application_firewall_policy import (
     WebApplicationFirewallPolicyManagedRulesManagedRuleSet,
     WebApplicationFirewallPolicyPolicySettings,
 )
-from constructs import Construct
 
 from config.services import AppGatewayConfig
+from constructs import Construct
 from constructs.naming import Naming
 
 # Azure's newest predefined TLS policy: TLS 1.2+ with strong ciphers only (checkov CKV_AZURE_218).
@@ -60,7 +63,13 @@ CERTIFICATE_NAME = "app-gateway-https"
 SERVER_AUTHENTICATION = "1.3.6.1.5.5.7.3.1"  # extended key usage of a TLS server certificate
 # Names of the gateway's internal parts (they refer to each other by name).
 FRONTEND_IP, HTTPS_PORT, LISTENER, BACKEND_POOL, BACKEND_SETTINGS, PROBE, GATEWAY_IP = (
-    "public", "https", "https", "ingress", "ingress-http", "ingress-health", "gateway-subnet",
+    "public",
+    "https",
+    "https",
+    "ingress",
+    "ingress-http",
+    "ingress-health",
+    "gateway-subnet",
 )
 
 
@@ -82,8 +91,11 @@ class AppGateway(Construct):
         config, naming = props.config, props.naming
         certificate = self._certificate(props)
         identity = UserAssignedIdentity(
-            self, "identity", name=naming.name("app-agw", "id"),
-            location=props.location, resource_group_name=props.resource_group_name,
+            self,
+            "identity",
+            name=naming.name("app-agw", "id"),
+            location=props.location,
+            resource_group_name=props.resource_group_name,
         )
         certificate_reader = RoleAssignment(
             self,
@@ -117,8 +129,13 @@ class AppGateway(Construct):
             ),
         )
         public_ip = PublicIp(
-            self, "public-ip", name=naming.name("app-agw", "pip"), location=props.location,
-            resource_group_name=props.resource_group_name, allocation_method="Static", sku="Standard",
+            self,
+            "public-ip",
+            name=naming.name("app-agw", "pip"),
+            location=props.location,
+            resource_group_name=props.resource_group_name,
+            allocation_method="Static",
+            sku="Standard",
             zones=list(config.zones),
         )
         self.gateway = ApplicationGateway(
@@ -152,8 +169,11 @@ class AppGateway(Construct):
             ],
             http_listener=[
                 ApplicationGatewayHttpListener(
-                    name=LISTENER, frontend_ip_configuration_name=FRONTEND_IP, frontend_port_name=HTTPS_PORT,
-                    protocol="Https", ssl_certificate_name=CERTIFICATE_NAME,
+                    name=LISTENER,
+                    frontend_ip_configuration_name=FRONTEND_IP,
+                    frontend_port_name=HTTPS_PORT,
+                    protocol="Https",
+                    ssl_certificate_name=CERTIFICATE_NAME,
                 )
             ],
             backend_address_pool=[
@@ -162,20 +182,34 @@ class AppGateway(Construct):
             # TLS ends here; the hop to the internal ingress stays inside the spoke VNet.
             backend_http_settings=[
                 ApplicationGatewayBackendHttpSettings(
-                    name=BACKEND_SETTINGS, port=80, protocol="Http", cookie_based_affinity="Disabled",
-                    request_timeout=60, host_name=config.host_name, probe_name=PROBE,
+                    name=BACKEND_SETTINGS,
+                    port=80,
+                    protocol="Http",
+                    cookie_based_affinity="Disabled",
+                    request_timeout=60,
+                    host_name=config.host_name,
+                    probe_name=PROBE,
                 )
             ],
             probe=[
                 ApplicationGatewayProbe(
-                    name=PROBE, protocol="Http", path=config.health_probe_path, interval=30, timeout=30,
-                    unhealthy_threshold=3, pick_host_name_from_backend_http_settings=True,
+                    name=PROBE,
+                    protocol="Http",
+                    path=config.health_probe_path,
+                    interval=30,
+                    timeout=30,
+                    unhealthy_threshold=3,
+                    pick_host_name_from_backend_http_settings=True,
                 )
             ],
             request_routing_rule=[
                 ApplicationGatewayRequestRoutingRule(
-                    name="https-to-ingress", rule_type="Basic", priority=100, http_listener_name=LISTENER,
-                    backend_address_pool_name=BACKEND_POOL, backend_http_settings_name=BACKEND_SETTINGS,
+                    name="https-to-ingress",
+                    rule_type="Basic",
+                    priority=100,
+                    http_listener_name=LISTENER,
+                    backend_address_pool_name=BACKEND_POOL,
+                    backend_http_settings_name=BACKEND_SETTINGS,
                 )
             ],
             depends_on=[certificate_reader],

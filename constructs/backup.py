@@ -7,6 +7,7 @@ instance. `BlobBackup` protects the application storage account continuously (op
 restore inside the account) and daily (vaulted copies). Each backup instance depends on every role
 assignment it needs, because Azure validates the permissions when the instance is created.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,9 +37,9 @@ from cdktf_cdktf_provider_azurerm.kubernetes_cluster_trusted_access_role_binding
     KubernetesClusterTrustedAccessRoleBinding,
 )
 from cdktf_cdktf_provider_azurerm.role_assignment import RoleAssignment
-from constructs import Construct
 
 from config.recovery import AksBackupConfig, BackupVaultConfig, BlobBackupConfig
+from constructs import Construct
 from constructs.naming import Naming
 from constructs.storage import Storage
 
@@ -168,21 +169,55 @@ class AksBackup(Construct):
         )
         grants = _Grants(self, "grants")
         snapshots = props.snapshot_resource_group_id
-        grants.add("extension-blob-writer", account.id, "Storage Blob Data Contributor",
-                   self.extension.aks_assigned_identity.get(0).principal_id,
-                   "The AKS backup extension writes backups to its blob container")
-        grants.add("vault-cluster-reader", props.cluster_id, "Reader", vault.principal_id,
-                   "The backup vault reads the cluster it protects")
-        grants.add("vault-snapshot-reader", snapshots, "Reader", vault.principal_id,
-                   "The backup vault reads the volume snapshots")
-        grants.add("vault-snapshot-contributor", snapshots, "Disk Snapshot Contributor", vault.principal_id,
-                   "The backup vault manages the volume snapshots")
-        grants.add("vault-disk-data-operator", snapshots, "Data Operator for Managed Disks", vault.principal_id,
-                   "The backup vault reads snapshot data for restores")
-        grants.add("vault-blob-reader", account.id, "Storage Blob Data Contributor", vault.principal_id,
-                   "The backup vault reads and expires the extension's backups")
-        grants.add("cluster-snapshot-contributor", snapshots, "Contributor", props.cluster_identity_principal_id,
-                   "AKS creates volume snapshots in the snapshot resource group")
+        grants.add(
+            "extension-blob-writer",
+            account.id,
+            "Storage Blob Data Contributor",
+            self.extension.aks_assigned_identity.get(0).principal_id,
+            "The AKS backup extension writes backups to its blob container",
+        )
+        grants.add(
+            "vault-cluster-reader",
+            props.cluster_id,
+            "Reader",
+            vault.principal_id,
+            "The backup vault reads the cluster it protects",
+        )
+        grants.add(
+            "vault-snapshot-reader",
+            snapshots,
+            "Reader",
+            vault.principal_id,
+            "The backup vault reads the volume snapshots",
+        )
+        grants.add(
+            "vault-snapshot-contributor",
+            snapshots,
+            "Disk Snapshot Contributor",
+            vault.principal_id,
+            "The backup vault manages the volume snapshots",
+        )
+        grants.add(
+            "vault-disk-data-operator",
+            snapshots,
+            "Data Operator for Managed Disks",
+            vault.principal_id,
+            "The backup vault reads snapshot data for restores",
+        )
+        grants.add(
+            "vault-blob-reader",
+            account.id,
+            "Storage Blob Data Contributor",
+            vault.principal_id,
+            "The backup vault reads and expires the extension's backups",
+        )
+        grants.add(
+            "cluster-snapshot-contributor",
+            snapshots,
+            "Contributor",
+            props.cluster_identity_principal_id,
+            "AKS creates volume snapshots in the snapshot resource group",
+        )
         policy = DataProtectionBackupPolicyKubernetesCluster(
             self,
             "policy",
@@ -239,8 +274,13 @@ class BlobBackup(Construct):
         # Terraform from switching it off again on the next apply.
         storage.account.add_override("blob_properties.restore_policy", {"days": restore_days})
         grants = _Grants(self, "grants")
-        grants.add("vault-account-backup", storage.storage_account_id, "Storage Account Backup Contributor",
-                   vault.principal_id, "The backup vault protects the application blobs")
+        grants.add(
+            "vault-account-backup",
+            storage.storage_account_id,
+            "Storage Account Backup Contributor",
+            vault.principal_id,
+            "The backup vault protects the application blobs",
+        )
         policy = DataProtectionBackupPolicyBlobStorage(
             self,
             "policy",

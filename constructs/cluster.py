@@ -8,6 +8,7 @@ Both identities are user-assigned, so their role assignments exist before the cl
 cluster is created only after them (`depends_on`): AKS validates subnet, route table, DNS zone and
 kubelet-identity permissions at creation.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,7 +16,6 @@ from dataclasses import dataclass
 from cdktf import ITerraformDependable
 from cdktf_cdktf_provider_azurerm.kubernetes_cluster import (
     KubernetesCluster,
-    KubernetesClusterAzureActiveDirectoryRoleBasedAccessControl as EntraIdRbac,
     KubernetesClusterDefaultNodePool,
     KubernetesClusterIdentity,
     KubernetesClusterKeyVaultSecretsProvider,
@@ -27,12 +27,15 @@ from cdktf_cdktf_provider_azurerm.kubernetes_cluster import (
     KubernetesClusterNetworkProfile,
     KubernetesClusterOmsAgent,
 )
+from cdktf_cdktf_provider_azurerm.kubernetes_cluster import (
+    KubernetesClusterAzureActiveDirectoryRoleBasedAccessControl as EntraIdRbac,
+)
 from cdktf_cdktf_provider_azurerm.kubernetes_cluster_node_pool import KubernetesClusterNodePool
 from cdktf_cdktf_provider_azurerm.role_assignment import RoleAssignment
 from cdktf_cdktf_provider_azurerm.user_assigned_identity import UserAssignedIdentity
-from constructs import Construct
 
 from config.services import NODE_POOL_ZONES, AksConfig, MaintenanceWindow
+from constructs import Construct
 from constructs.naming import Naming
 
 SYSTEM_POOL_NAME = "system"
@@ -90,18 +93,48 @@ class AksCluster(Construct):
         self.kubelet_identity = self._identity("kubelet-identity", naming.name("aks-kubelet", "id"), props)
         control_plane = self.control_plane_identity.principal_id
         grants: list[ITerraformDependable] = [
-            self._grant("vnet-network-contributor", network.vnet_id, "Network Contributor", control_plane,
-                        "Join the node subnets and manage internal load balancers in the spoke VNet"),
-            self._grant("route-table-network-contributor", network.route_table_id, "Network Contributor", control_plane,
-                        "Read the firewall route (userDefinedRouting) on the node subnets"),
-            self._grant("dns-zone-contributor", network.private_dns_zone_id, "Private DNS Zone Contributor",
-                        control_plane, "Register the private API server in its private DNS zone"),
-            self._grant("disk-encryption-set-reader", props.disk_encryption_set_id, "Reader", control_plane,
-                        "Use the disk encryption set for node OS and data disks"),
-            self._grant("kubelet-identity-operator", self.kubelet_identity.id, "Managed Identity Operator",
-                        control_plane, "Assign the kubelet identity to the node pools"),
-            self._grant("kubelet-acr-pull", props.registry_id, "AcrPull", self.kubelet_identity.principal_id,
-                        "Nodes pull images from the platform registry"),
+            self._grant(
+                "vnet-network-contributor",
+                network.vnet_id,
+                "Network Contributor",
+                control_plane,
+                "Join the node subnets and manage internal load balancers in the spoke VNet",
+            ),
+            self._grant(
+                "route-table-network-contributor",
+                network.route_table_id,
+                "Network Contributor",
+                control_plane,
+                "Read the firewall route (userDefinedRouting) on the node subnets",
+            ),
+            self._grant(
+                "dns-zone-contributor",
+                network.private_dns_zone_id,
+                "Private DNS Zone Contributor",
+                control_plane,
+                "Register the private API server in its private DNS zone",
+            ),
+            self._grant(
+                "disk-encryption-set-reader",
+                props.disk_encryption_set_id,
+                "Reader",
+                control_plane,
+                "Use the disk encryption set for node OS and data disks",
+            ),
+            self._grant(
+                "kubelet-identity-operator",
+                self.kubelet_identity.id,
+                "Managed Identity Operator",
+                control_plane,
+                "Assign the kubelet identity to the node pools",
+            ),
+            self._grant(
+                "kubelet-acr-pull",
+                props.registry_id,
+                "AcrPull",
+                self.kubelet_identity.principal_id,
+                "Nodes pull images from the platform registry",
+            ),
         ]
         system = config.system_pool
         self.cluster = KubernetesCluster(

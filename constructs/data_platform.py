@@ -1,13 +1,13 @@
 """The data services of one environment, wired to each other: the key vaults whose HSM keys encrypt
 Storage, PostgreSQL and the AKS disks, and the Event Hubs geo-DR pair. One call from the stack."""
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Mapping
-
-from constructs import Construct
 
 from config.data import DataConfig
+from constructs import Construct
 from constructs.event_hubs import EventHubs, EventHubsProps
 from constructs.key_vault import KeyVault, KeyVaultProps
 from constructs.naming import Naming

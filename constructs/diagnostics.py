@@ -9,12 +9,13 @@ synth when a
 resource of a supported type has no setting or several, or when a resource type is in neither table,
 so a new resource can be neither forgotten nor left unclassified.
 """
+
 from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import jsii
 from cdktf import (
@@ -29,6 +30,7 @@ from cdktf_cdktf_provider_azurerm.monitor_diagnostic_setting import (
     MonitorDiagnosticSettingEnabledLog,
     MonitorDiagnosticSettingEnabledMetric,
 )
+
 from constructs import Construct, IValidation
 from constructs.resource_types import resource_type
 
@@ -47,7 +49,7 @@ class DiagnosticProfile:
     # Resource-specific tables (e.g. AZFWNetworkRule, AKSAudit) instead of the shared AzureDiagnostics table.
     dedicated_tables: bool = False
     # Sub-resources with diagnostics of their own, by id suffix (storage: "blobServices/default").
-    sub_resources: Mapping[str, "DiagnosticProfile"] = field(default_factory=dict)
+    sub_resources: Mapping[str, DiagnosticProfile] = field(default_factory=dict)
 
 
 _STORAGE_SERVICE = DiagnosticProfile()
@@ -87,39 +89,77 @@ NO_DIAGNOSTICS: Mapping[str, str] = {
     **{
         resource_type: "a child object or link: its parent resource's logs cover it"
         for resource_type in (
-            "azurerm_subnet", "azurerm_subnet_network_security_group_association",
-            "azurerm_subnet_route_table_association", "azurerm_network_security_rule", "azurerm_virtual_network_peering",
-            "azurerm_private_dns_zone_virtual_network_link", "azurerm_private_dns_a_record",
-            "azurerm_firewall_policy_rule_collection_group", "azurerm_key_vault_key", "azurerm_key_vault_secret", "azurerm_key_vault_certificate",
-            "azurerm_eventhub", "azurerm_eventhub_consumer_group", "azurerm_eventhub_namespace_disaster_recovery_config",
+            "azurerm_subnet",
+            "azurerm_subnet_network_security_group_association",
+            "azurerm_subnet_route_table_association",
+            "azurerm_network_security_rule",
+            "azurerm_virtual_network_peering",
+            "azurerm_private_dns_zone_virtual_network_link",
+            "azurerm_private_dns_a_record",
+            "azurerm_firewall_policy_rule_collection_group",
+            "azurerm_key_vault_key",
+            "azurerm_key_vault_secret",
+            "azurerm_key_vault_certificate",
+            "azurerm_eventhub",
+            "azurerm_eventhub_consumer_group",
+            "azurerm_eventhub_namespace_disaster_recovery_config",
             "azurerm_postgresql_flexible_server_active_directory_administrator",
-            "azurerm_postgresql_flexible_server_configuration", "azurerm_postgresql_flexible_server_database",
-            "azurerm_storage_container", "azurerm_storage_management_policy",
-            "azurerm_storage_account_customer_managed_key", "azurerm_kubernetes_cluster_node_pool",
-            "azurerm_kubernetes_cluster_extension", "azurerm_kubernetes_cluster_trusted_access_role_binding",
-            "azurerm_federated_identity_credential", "azurerm_data_protection_backup_instance_kubernetes_cluster",
-            "azurerm_data_protection_backup_instance_blob_storage", "azurerm_data_protection_backup_instance_postgresql_flexible_server",
-            "azurerm_data_protection_backup_policy_kubernetes_cluster", "azurerm_data_protection_backup_policy_blob_storage",
-            "azurerm_data_protection_backup_policy_postgresql_flexible_server", "azurerm_monitor_data_collection_rule_association",
-            "azurerm_dashboard_grafana_managed_private_endpoint", "azurerm_private_endpoint_application_security_group_association",
+            "azurerm_postgresql_flexible_server_configuration",
+            "azurerm_postgresql_flexible_server_database",
+            "azurerm_storage_container",
+            "azurerm_storage_management_policy",
+            "azurerm_storage_account_customer_managed_key",
+            "azurerm_kubernetes_cluster_node_pool",
+            "azurerm_kubernetes_cluster_extension",
+            "azurerm_kubernetes_cluster_trusted_access_role_binding",
+            "azurerm_federated_identity_credential",
+            "azurerm_data_protection_backup_instance_kubernetes_cluster",
+            "azurerm_data_protection_backup_instance_blob_storage",
+            "azurerm_data_protection_backup_instance_postgresql_flexible_server",
+            "azurerm_data_protection_backup_policy_kubernetes_cluster",
+            "azurerm_data_protection_backup_policy_blob_storage",
+            "azurerm_data_protection_backup_policy_postgresql_flexible_server",
+            "azurerm_monitor_data_collection_rule_association",
+            "azurerm_dashboard_grafana_managed_private_endpoint",
+            "azurerm_private_endpoint_application_security_group_association",
         )
     },
     **{
         resource_type: "Azure offers no diagnostic settings for this resource type"
         for resource_type in (
-            "azurerm_resource_group", "azurerm_route_table", "azurerm_private_dns_zone", "azurerm_firewall_policy",
-            "azurerm_web_application_firewall_policy", "azurerm_user_assigned_identity", "azurerm_disk_encryption_set",
-            "azurerm_role_assignment", "azurerm_role_definition", "azurerm_management_lock",
-            "azurerm_monitor_action_group", "azurerm_monitor_metric_alert", "azurerm_monitor_activity_log_alert",
-            "azurerm_monitor_alert_prometheus_rule_group", "azurerm_monitor_scheduled_query_rules_alert_v2",
-            "azurerm_monitor_diagnostic_setting", "azurerm_monitor_data_collection_endpoint",
-            "azurerm_application_insights_standard_web_test", "azurerm_application_insights_workbook",
-            "azurerm_network_watcher_flow_log", "azurerm_policy_definition", "azurerm_policy_set_definition",
-            "azurerm_subscription_policy_assignment", "azurerm_resource_group_policy_assignment", "azurerm_resource_policy_assignment",
-            "azurerm_management_group_policy_assignment", "azurerm_security_center_subscription_pricing",
-            "azurerm_security_center_contact", "azurerm_security_center_setting",
-            "azurerm_security_center_auto_provisioning", "azurerm_consumption_budget_subscription",
-            "azurerm_consumption_budget_resource_group", "azurerm_application_security_group",
+            "azurerm_resource_group",
+            "azurerm_route_table",
+            "azurerm_private_dns_zone",
+            "azurerm_firewall_policy",
+            "azurerm_web_application_firewall_policy",
+            "azurerm_user_assigned_identity",
+            "azurerm_disk_encryption_set",
+            "azurerm_role_assignment",
+            "azurerm_role_definition",
+            "azurerm_management_lock",
+            "azurerm_monitor_action_group",
+            "azurerm_monitor_metric_alert",
+            "azurerm_monitor_activity_log_alert",
+            "azurerm_monitor_alert_prometheus_rule_group",
+            "azurerm_monitor_scheduled_query_rules_alert_v2",
+            "azurerm_monitor_diagnostic_setting",
+            "azurerm_monitor_data_collection_endpoint",
+            "azurerm_application_insights_standard_web_test",
+            "azurerm_application_insights_workbook",
+            "azurerm_network_watcher_flow_log",
+            "azurerm_policy_definition",
+            "azurerm_policy_set_definition",
+            "azurerm_subscription_policy_assignment",
+            "azurerm_resource_group_policy_assignment",
+            "azurerm_resource_policy_assignment",
+            "azurerm_management_group_policy_assignment",
+            "azurerm_security_center_subscription_pricing",
+            "azurerm_security_center_contact",
+            "azurerm_security_center_setting",
+            "azurerm_security_center_auto_provisioning",
+            "azurerm_consumption_budget_subscription",
+            "azurerm_consumption_budget_resource_group",
+            "azurerm_application_security_group",
         )
     },
     # Private endpoints expose only traffic metrics, which Azure Monitor keeps without a setting.
@@ -165,11 +205,19 @@ class DiagnosticSettings(Construct):
                 setting_id = _setting_id(path, sub_resource)
                 if setting_id in self.settings:
                     raise ValueError(f"diagnostic settings: two resources map to the construct id '{setting_id}'")
-                target = f"{resource.get_string_attribute('id')}/{sub_resource}" if sub_resource else resource.get_string_attribute("id")
-                self.settings[setting_id] = self._setting(setting_id, target, target_profile, props.log_analytics_workspace_id)
+                target = (
+                    f"{resource.get_string_attribute('id')}/{sub_resource}"
+                    if sub_resource
+                    else resource.get_string_attribute("id")
+                )
+                self.settings[setting_id] = self._setting(
+                    setting_id, target, target_profile, props.log_analytics_workspace_id
+                )
         stack.node.add_validation(DiagnosticsCoverage(stack))
 
-    def _setting(self, setting_id: str, target: str, profile: DiagnosticProfile, workspace_id: str) -> MonitorDiagnosticSetting:
+    def _setting(
+        self, setting_id: str, target: str, profile: DiagnosticProfile, workspace_id: str
+    ) -> MonitorDiagnosticSetting:
         return MonitorDiagnosticSetting(
             self,
             setting_id,
@@ -197,7 +245,9 @@ def coverage_problems(stack: TerraformStack) -> list[tuple[TerraformResource, st
     resolver = DefaultTokenResolver(StringConcat())
     targets: Counter[tuple[str, str | None]] = Counter()
     for setting in (node for node in resources if resource_type(node) == SETTING_TYPE):
-        resolved = str(Tokenization.resolve(setting.target_resource_id_input, scope=stack, preparing=False, resolver=resolver))
+        resolved = str(
+            Tokenization.resolve(setting.target_resource_id_input, scope=stack, preparing=False, resolver=resolver)
+        )
         match = _REFERENCE.fullmatch(resolved)
         if match:
             targets[(match.group(1), match.group(2))] += 1
@@ -208,7 +258,9 @@ def coverage_problems(stack: TerraformStack) -> list[tuple[TerraformResource, st
             continue
         profile = DIAGNOSTICS.get(kind)
         if profile is None:
-            problems.append((resource, "type is in neither DIAGNOSTICS nor NO_DIAGNOSTICS (constructs/diagnostics.py): classify it"))
+            problems.append(
+                (resource, "type is in neither DIAGNOSTICS nor NO_DIAGNOSTICS (constructs/diagnostics.py): classify it")
+            )
             continue
         address = f"{kind}.{stack.get_logical_id(resource)}"
         for sub_resource in (None, *profile.sub_resources):

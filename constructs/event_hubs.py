@@ -6,11 +6,13 @@ refuses the pairing when the secondary already has entities, and anything declar
 the replication. So the hubs are declared on the primary only, and a synth-time validation rejects any
 event hub, consumer group, authorization rule or schema group that targets the secondary.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import jsii
 from cdktf import (
@@ -27,9 +29,9 @@ from cdktf_cdktf_provider_azurerm.eventhub_namespace import EventhubNamespace, E
 from cdktf_cdktf_provider_azurerm.eventhub_namespace_disaster_recovery_config import (
     EventhubNamespaceDisasterRecoveryConfig,
 )
-from constructs import Construct, IValidation
 
 from config.data import EventHubsConfig
+from constructs import Construct, IValidation
 from constructs.naming import Naming
 from constructs.private_endpoint import PrivateEndpoint, PrivateEndpointPlacement
 from constructs.resource_types import resource_type
@@ -73,7 +75,9 @@ class SecondaryNamespaceStaysEmpty:
         stack = TerraformStack.of(self._secondary)
 
         def resolve(value: object) -> Any:
-            return Tokenization.resolve(value, scope=stack, preparing=False, resolver=DefaultTokenResolver(StringConcat()))
+            return Tokenization.resolve(
+                value, scope=stack, preparing=False, resolver=DefaultTokenResolver(StringConcat())
+            )
 
         # "${azurerm_eventhub_namespace.<address>." starts every reference to the secondary's attributes.
         reference = resolve(self._secondary.id).removesuffix("id}")

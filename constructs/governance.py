@@ -3,6 +3,7 @@ the activity log export to Log Analytics and the monthly cost budget.
 
 Everything here is a subscription-level singleton (rule AZ-SUB-1): create it once per subscription.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,9 +24,9 @@ from cdktf_cdktf_provider_azurerm.subscription_policy_assignment import (
     SubscriptionPolicyAssignmentIdentity,
     SubscriptionPolicyAssignmentNonComplianceMessage,
 )
-from constructs import Construct
 
 from config.governance import GovernanceConfig
+from constructs import Construct
 from constructs.naming import Naming
 
 
@@ -47,7 +48,9 @@ REGULATORY_INITIATIVES: dict[str, BuiltInInitiative] = {
     "soc2_type2": BuiltInInitiative("SOC 2 Type 2", built_in("4054785f-702b-4a98-9215-009cbd58b141")),
     "nist_sp_800_53_r5": BuiltInInitiative("NIST SP 800-53 Rev. 5", built_in("179d1daa-458f-4e47-8086-2a68d0d6c38f")),
     # The latest CIS benchmark built in (v3.0.0); v2.1.0 and older remain as separate initiatives.
-    "cis_azure_foundations": BuiltInInitiative("CIS Azure Foundations v3.0.0", built_in("470a962c-86a0-433b-803a-3c176b5ce79c")),
+    "cis_azure_foundations": BuiltInInitiative(
+        "CIS Azure Foundations v3.0.0", built_in("470a962c-86a0-433b-803a-3c176b5ce79c")
+    ),
     # PCI DSS v4.0.1 supersedes v4.0 (c676748e-...) and the story's v3.2.1, both retired by the PCI SSC.
     "pci_dss_v4": BuiltInInitiative("PCI DSS v4.0.1", built_in("a06d5deb-24aa-4991-9d58-fa7563154e31")),
 }
@@ -55,7 +58,14 @@ REGULATORY_INITIATIVES: dict[str, BuiltInInitiative] = {
 # Every activity log category: control-plane writes, security alerts, policy evaluations, service and
 # resource health, advisor recommendations and autoscale events.
 ACTIVITY_LOG_CATEGORIES = (
-    "Administrative", "Security", "ServiceHealth", "Alert", "Recommendation", "Policy", "Autoscale", "ResourceHealth"
+    "Administrative",
+    "Security",
+    "ServiceHealth",
+    "Alert",
+    "Recommendation",
+    "Policy",
+    "Autoscale",
+    "ResourceHealth",
 )
 
 
@@ -126,11 +136,15 @@ class Governance(Construct):
             subscription_id=scope_id,
             amount=budget.monthly_amount,
             time_grain="Monthly",
-            time_period=ConsumptionBudgetSubscriptionTimePeriod(start_date=f"{budget.start_date.isoformat()}T00:00:00Z"),
+            time_period=ConsumptionBudgetSubscriptionTimePeriod(
+                start_date=f"{budget.start_date.isoformat()}T00:00:00Z"
+            ),
             notification=notifications,
         )
 
-    def _assign(self, key: str, initiative: BuiltInInitiative, props: GovernanceProps, scope_id: str) -> SubscriptionPolicyAssignment:
+    def _assign(
+        self, key: str, initiative: BuiltInInitiative, props: GovernanceProps, scope_id: str
+    ) -> SubscriptionPolicyAssignment:
         enforce = props.config.regulatory_compliance.enforce
         # Remediation of DeployIfNotExists/Modify needs role assignments for this identity; they are left to
         # an explicit remediation task (README), so the initiatives report compliance and deny where they can.

@@ -6,10 +6,11 @@ identity that may use only that key, so a service (Storage, PostgreSQL, disks) i
 `CustomerManagedKey` and never a broader permission. Optionally a disk encryption set wraps one of
 the keys for AKS node and data disks.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from cdktf import Fn, TerraformResourceLifecycle
 from cdktf_cdktf_provider_azurerm.data_azurerm_client_config import DataAzurermClientConfig
@@ -23,9 +24,9 @@ from cdktf_cdktf_provider_azurerm.key_vault_key import (
 )
 from cdktf_cdktf_provider_azurerm.role_assignment import RoleAssignment
 from cdktf_cdktf_provider_azurerm.user_assigned_identity import UserAssignedIdentity
-from constructs import Construct
 
 from config.data import KeyVaultConfig
+from constructs import Construct
 from constructs.naming import Naming
 from constructs.private_endpoint import PrivateEndpointPlacement
 

@@ -5,12 +5,14 @@ Azure Policy: each ConstraintTemplate in policy-templates/ becomes a custom poli
 Microsoft.Kubernetes.Data, template embedded as Base64), the definitions are grouped in one initiative and
 assigned to the cluster, next to the built-in "pod security restricted standards" initiative.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from cdktf import AssetType, Fn, TerraformAsset
 from cdktf_cdktf_provider_azurerm.policy_definition import PolicyDefinition
@@ -22,9 +24,9 @@ from cdktf_cdktf_provider_azurerm.resource_policy_assignment import (
     ResourcePolicyAssignment,
     ResourcePolicyAssignmentNonComplianceMessage,
 )
-from constructs import Construct
 
 from config.governance import KubernetesPolicy
+from constructs import Construct
 from constructs.naming import Naming
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "policy-templates"
@@ -47,17 +49,36 @@ class GatekeeperPolicy:
 
 
 GATEKEEPER_POLICIES: tuple[GatekeeperPolicy, ...] = (
-    GatekeeperPolicy("k8srequiredlabelsstrict", "Workloads must carry the required labels", WORKLOADS,
-                     lambda config, _: {"labels": list(config.required_labels)}),
-    GatekeeperPolicy("k8scontainerlimitsrequired", "Containers must set CPU and memory limits", PODS,
-                     lambda config, _: {"resources": ["cpu", "memory"]}),
-    GatekeeperPolicy("k8sallowedregistries", "Images must come from the platform registry or allowed registries", PODS,
-                     lambda config, login_server: {"registries": [f"{login_server}/", *config.additional_registries]}),
-    GatekeeperPolicy("k8snamespacenetworkpolicy", "Namespaces must declare the default-deny network policy",
-                     {"": ("Namespace",)},
-                     lambda config, _: {"label": config.network_policy_label, "value": "default-deny"}),
-    GatekeeperPolicy("k8snoliteralsecretenv", "Secrets must not be literal environment variables", PODS,
-                     lambda config, _: {"namePattern": SECRET_ENV_NAME_PATTERN}),
+    GatekeeperPolicy(
+        "k8srequiredlabelsstrict",
+        "Workloads must carry the required labels",
+        WORKLOADS,
+        lambda config, _: {"labels": list(config.required_labels)},
+    ),
+    GatekeeperPolicy(
+        "k8scontainerlimitsrequired",
+        "Containers must set CPU and memory limits",
+        PODS,
+        lambda config, _: {"resources": ["cpu", "memory"]},
+    ),
+    GatekeeperPolicy(
+        "k8sallowedregistries",
+        "Images must come from the platform registry or allowed registries",
+        PODS,
+        lambda config, login_server: {"registries": [f"{login_server}/", *config.additional_registries]},
+    ),
+    GatekeeperPolicy(
+        "k8snamespacenetworkpolicy",
+        "Namespaces must declare the default-deny network policy",
+        {"": ("Namespace",)},
+        lambda config, _: {"label": config.network_policy_label, "value": "default-deny"},
+    ),
+    GatekeeperPolicy(
+        "k8snoliteralsecretenv",
+        "Secrets must not be literal environment variables",
+        PODS,
+        lambda config, _: {"namePattern": SECRET_ENV_NAME_PATTERN},
+    ),
 )
 
 
@@ -118,8 +139,13 @@ class KubernetesPolicies(Construct):
         # is cdktf's default 32-hex content hash in the asset path; Terraform reads the file at plan anyway).
         content = {
             policy.template: Fn.filebase64(
-                TerraformAsset(self, f"{policy.template}-template", path=str(TEMPLATE_DIR / f"{policy.template}.json"),
-                               type=AssetType.FILE, asset_hash="template").path
+                TerraformAsset(
+                    self,
+                    f"{policy.template}-template",
+                    path=str(TEMPLATE_DIR / f"{policy.template}.json"),
+                    type=AssetType.FILE,
+                    asset_hash="template",
+                ).path
             )
             for policy in GATEKEEPER_POLICIES
         }
@@ -133,9 +159,13 @@ class KubernetesPolicies(Construct):
                 mode="Microsoft.Kubernetes.Data",
                 metadata=json.dumps({"category": "Kubernetes", "source": f"policy-templates/{policy.template}.json"}),
                 parameters=json.dumps(
-                    {**COMMON_PARAMETERS,
-                     **{name: {"type": _parameter_type(value), "metadata": {"displayName": name}}
-                        for name, value in sorted(values[policy.template].items())}}
+                    {
+                        **COMMON_PARAMETERS,
+                        **{
+                            name: {"type": _parameter_type(value), "metadata": {"displayName": name}}
+                            for name, value in sorted(values[policy.template].items())
+                        },
+                    }
                 ),
                 policy_rule=json.dumps(policy_rule(policy, values[policy.template], content[policy.template])),
             )

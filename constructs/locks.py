@@ -7,12 +7,14 @@ refuses to plan the destroy, and Azure refuses the delete from anywhere else (po
 A lock also covers the resource's children: removing a container, database or event hub from config fails
 while it is on (README "Backup and disaster recovery").
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from cdktf import TerraformStack
 from cdktf_cdktf_provider_azurerm.management_lock import ManagementLock
+
 from constructs import Construct
 from constructs.resource_types import resource_type
 

@@ -1,6 +1,7 @@
 """Resource names from one convention: `<env>-<workload>-<kind>-<instance>` (Story 3.1's style,
 e.g. stg-hub-vnet-001), and a compact form for resources whose names must be globally unique and
 alphanumeric (storage accounts, registries)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -3,10 +3,11 @@ services) and AKS spoke VNet peered both ways, forced egress of the AKS subnets 
 Premium, deny-by-default NSGs on every workload subnet, Bastion, and the private DNS zones every PaaS
 service's private endpoint registers in (linked to both VNets; later constructs take their ids from here).
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from cdktf_cdktf_provider_azurerm.bastion_host import BastionHost, BastionHostIpConfiguration
 from cdktf_cdktf_provider_azurerm.network_security_group import NetworkSecurityGroup
@@ -20,9 +21,9 @@ from cdktf_cdktf_provider_azurerm.subnet_network_security_group_association impo
 from cdktf_cdktf_provider_azurerm.subnet_route_table_association import SubnetRouteTableAssociation
 from cdktf_cdktf_provider_azurerm.virtual_network import VirtualNetwork
 from cdktf_cdktf_provider_azurerm.virtual_network_peering import VirtualNetworkPeering
-from constructs import Construct
 
 from config.network import RESERVED_SUBNETS, NetworkConfig, VirtualNetworkPlan
+from constructs import Construct
 from constructs.firewall import EgressFirewall, EgressFirewallProps
 from constructs.naming import Naming
 
@@ -60,13 +61,21 @@ BASTION_RULES = (
     SecurityRule("AllowHttpsInbound", 120, ("443",), ("Internet",), "Tcp"),
     SecurityRule("AllowGatewayManagerInbound", 130, ("443",), ("GatewayManager",), "Tcp"),
     SecurityRule("AllowAzureLoadBalancerInbound", 140, ("443",), ("AzureLoadBalancer",), "Tcp"),
-    SecurityRule("AllowBastionHostCommunication", 150, ("8080", "5701"), ("VirtualNetwork",),
-                 destinations=("VirtualNetwork",)),
-    SecurityRule("AllowSshRdpOutbound", 100, ("22", "3389"), ("*",), direction="Outbound",
-                 destinations=("VirtualNetwork",)),
+    SecurityRule(
+        "AllowBastionHostCommunication", 150, ("8080", "5701"), ("VirtualNetwork",), destinations=("VirtualNetwork",)
+    ),
+    SecurityRule(
+        "AllowSshRdpOutbound", 100, ("22", "3389"), ("*",), direction="Outbound", destinations=("VirtualNetwork",)
+    ),
     SecurityRule("AllowAzureCloudOutbound", 110, ("443",), ("*",), "Tcp", "Outbound", destinations=("AzureCloud",)),
-    SecurityRule("AllowBastionCommunication", 120, ("8080", "5701"), ("VirtualNetwork",), direction="Outbound",
-                 destinations=("VirtualNetwork",)),
+    SecurityRule(
+        "AllowBastionCommunication",
+        120,
+        ("8080", "5701"),
+        ("VirtualNetwork",),
+        direction="Outbound",
+        destinations=("VirtualNetwork",),
+    ),
     SecurityRule("AllowHttpOutbound", 130, ("80",), ("*",), direction="Outbound", destinations=("Internet",)),
 )
 
@@ -120,46 +129,79 @@ class Network(Construct):
         hub_rg, spoke_rg = props.hub_resource_group_name, props.spoke_resource_group_name
 
         hub = VirtualNetwork(
-            self, "hub-vnet", name=naming.name("hub", "vnet"), location=props.location,
-            resource_group_name=hub_rg, address_space=[config.hub.address_space],
+            self,
+            "hub-vnet",
+            name=naming.name("hub", "vnet"),
+            location=props.location,
+            resource_group_name=hub_rg,
+            address_space=[config.hub.address_space],
         )
         subnets = self._subnets("hub", hub, hub_rg, config.hub)
         firewall = EgressFirewall(
-            self, "firewall",
+            self,
+            "firewall",
             props=EgressFirewallProps(
-                config=config.firewall, naming=naming, location=props.location, resource_group_name=hub_rg,
-                subnet_id=subnets["firewall"].id, source_addresses=(config.spoke.address_space,),
+                config=config.firewall,
+                naming=naming,
+                location=props.location,
+                resource_group_name=hub_rg,
+                subnet_id=subnets["firewall"].id,
+                source_addresses=(config.spoke.address_space,),
             ),
         )
         spoke = VirtualNetwork(
-            self, "spoke-vnet", name=naming.name("aks", "vnet"), location=props.location,
-            resource_group_name=spoke_rg, address_space=[config.spoke.address_space],
+            self,
+            "spoke-vnet",
+            name=naming.name("aks", "vnet"),
+            location=props.location,
+            resource_group_name=spoke_rg,
+            address_space=[config.spoke.address_space],
             # The firewall's DNS proxy resolves for the spoke, so FQDN network rules see the same answers.
             dns_servers=[firewall.private_ip],
         )
         subnets |= self._subnets("spoke", spoke, spoke_rg, config.spoke)
 
         VirtualNetworkPeering(
-            self, "hub-to-spoke", name="hub-to-aks-peering", resource_group_name=hub_rg,
-            virtual_network_name=hub.name, remote_virtual_network_id=spoke.id,
-            allow_virtual_network_access=True, allow_forwarded_traffic=True, allow_gateway_transit=True,
+            self,
+            "hub-to-spoke",
+            name="hub-to-aks-peering",
+            resource_group_name=hub_rg,
+            virtual_network_name=hub.name,
+            remote_virtual_network_id=spoke.id,
+            allow_virtual_network_access=True,
+            allow_forwarded_traffic=True,
+            allow_gateway_transit=True,
             use_remote_gateways=False,
         )
         VirtualNetworkPeering(
-            self, "spoke-to-hub", name="aks-to-hub-peering", resource_group_name=spoke_rg,
-            virtual_network_name=spoke.name, remote_virtual_network_id=hub.id,
-            allow_virtual_network_access=True, allow_forwarded_traffic=True, allow_gateway_transit=False,
+            self,
+            "spoke-to-hub",
+            name="aks-to-hub-peering",
+            resource_group_name=spoke_rg,
+            virtual_network_name=spoke.name,
+            remote_virtual_network_id=hub.id,
+            allow_virtual_network_access=True,
+            allow_forwarded_traffic=True,
+            allow_gateway_transit=False,
             # No gateway exists in the hub yet; set to true once one is deployed.
             use_remote_gateways=False,
         )
 
         route_table = RouteTable(
-            self, "egress-routes", name=naming.name("aks", "rt"), location=props.location,
-            resource_group_name=spoke_rg, bgp_route_propagation_enabled=False,
-            route=[RouteTableRoute(
-                name="default-via-firewall", address_prefix="0.0.0.0/0",
-                next_hop_type="VirtualAppliance", next_hop_in_ip_address=firewall.private_ip,
-            )],
+            self,
+            "egress-routes",
+            name=naming.name("aks", "rt"),
+            location=props.location,
+            resource_group_name=spoke_rg,
+            bgp_route_propagation_enabled=False,
+            route=[
+                RouteTableRoute(
+                    name="default-via-firewall",
+                    address_prefix="0.0.0.0/0",
+                    next_hop_type="VirtualAppliance",
+                    next_hop_in_ip_address=firewall.private_ip,
+                )
+            ],
         )
         # Each attribute read is a kernel round trip: read once, use many times.
         plain_subnet_ids = {key: subnet.id for key, subnet in subnets.items()}
@@ -177,12 +219,23 @@ class Network(Construct):
             self._security_group(key, plain_subnet_ids[key], rules, naming, props.location, resource_group)
 
         bastion_ip = PublicIp(
-            self, "bastion-public-ip", name=naming.name("bastion", "pip"), location=props.location,
-            resource_group_name=hub_rg, allocation_method="Static", sku="Standard", zones=list(config.bastion_zones),
+            self,
+            "bastion-public-ip",
+            name=naming.name("bastion", "pip"),
+            location=props.location,
+            resource_group_name=hub_rg,
+            allocation_method="Static",
+            sku="Standard",
+            zones=list(config.bastion_zones),
         )
         BastionHost(
-            self, "bastion", name=naming.name("hub", "bas"), location=props.location, resource_group_name=hub_rg,
-            sku="Standard", zones=list(config.bastion_zones),
+            self,
+            "bastion",
+            name=naming.name("hub", "bas"),
+            location=props.location,
+            resource_group_name=hub_rg,
+            sku="Standard",
+            zones=list(config.bastion_zones),
             ip_configuration=BastionHostIpConfiguration(
                 name="bastionIpConfig", subnet_id=plain_subnet_ids["bastion"], public_ip_address_id=bastion_ip.id
             ),
@@ -195,8 +248,13 @@ class Network(Construct):
             linked_zone_name = zone.name
             for vnet_key, vnet_id in vnet_ids.items():
                 PrivateDnsZoneVirtualNetworkLink(
-                    self, f"dns-{key}-{vnet_key}", name=f"{vnet_key}-link", resource_group_name=hub_rg,
-                    private_dns_zone_name=linked_zone_name, virtual_network_id=vnet_id, registration_enabled=False,
+                    self,
+                    f"dns-{key}-{vnet_key}",
+                    name=f"{vnet_key}-link",
+                    resource_group_name=hub_rg,
+                    private_dns_zone_name=linked_zone_name,
+                    virtual_network_id=vnet_id,
+                    registration_enabled=False,
                 )
             zone_ids[key] = zone.id
 
@@ -214,8 +272,12 @@ class Network(Construct):
         vnet_name = vnet.name
         return {
             key: Subnet(
-                self, f"{prefix}-{key}-subnet", name=subnet.name, resource_group_name=resource_group,
-                virtual_network_name=vnet_name, address_prefixes=[subnet.address_prefix],
+                self,
+                f"{prefix}-{key}-subnet",
+                name=subnet.name,
+                resource_group_name=resource_group,
+                virtual_network_name=vnet_name,
+                address_prefixes=[subnet.address_prefix],
                 # Story 3.1: endpoints ignore NSGs/UDRs on this subnet (explicit, not left to the provider default).
                 private_endpoint_network_policies="Disabled" if key == "private_endpoints" else None,
                 # Workload subnets get no implicit internet access; Azure's own service subnets keep the default.
@@ -225,19 +287,34 @@ class Network(Construct):
         }
 
     def _security_group(
-        self, key: str, subnet_id: str, rules: tuple[SecurityRule, ...], naming: Naming, location: str,
+        self,
+        key: str,
+        subnet_id: str,
+        rules: tuple[SecurityRule, ...],
+        naming: Naming,
+        location: str,
         resource_group: str,
     ) -> None:
         group = NetworkSecurityGroup(
-            self, f"{key}-nsg", name=naming.name(key.replace("_", "-"), "nsg"), location=location,
+            self,
+            f"{key}-nsg",
+            name=naming.name(key.replace("_", "-"), "nsg"),
+            location=location,
             resource_group_name=resource_group,
         )
         group_name = group.name
         for rule in (*rules, DENY_ALL_INBOUND):
             NetworkSecurityRule(
-                self, f"{key}-nsg-{rule.name}", name=rule.name, resource_group_name=resource_group,
-                network_security_group_name=group_name, priority=rule.priority, direction=rule.direction,
-                access=rule.access, protocol=rule.protocol, source_port_range="*",
+                self,
+                f"{key}-nsg-{rule.name}",
+                name=rule.name,
+                resource_group_name=resource_group,
+                network_security_group_name=group_name,
+                priority=rule.priority,
+                direction=rule.direction,
+                access=rule.access,
+                protocol=rule.protocol,
+                source_port_range="*",
                 **_one_or_many("source_address_prefix", rule.sources),
                 **_one_or_many("destination_address_prefix", rule.destinations),
                 **_one_or_many("destination_port_range", rule.ports),

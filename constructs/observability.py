@@ -6,10 +6,11 @@ Story 3.1's self-hosted Prometheus/Alertmanager is realised by Azure's managed s
 to the monitor workspace; Grafana reads it; alert rules (constructs/alerts.py) notify the action groups.
 Local (key-based) authentication is off everywhere: writers and readers use Entra ID.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from cdktf_cdktf_provider_azurerm.application_insights import ApplicationInsights
 from cdktf_cdktf_provider_azurerm.dashboard_grafana import (
@@ -39,9 +40,9 @@ from cdktf_cdktf_provider_azurerm.monitor_workspace import MonitorWorkspace
 from cdktf_cdktf_provider_azurerm.private_dns_zone import PrivateDnsZone
 from cdktf_cdktf_provider_azurerm.private_dns_zone_virtual_network_link import PrivateDnsZoneVirtualNetworkLink
 from cdktf_cdktf_provider_azurerm.role_assignment import RoleAssignment
-from constructs import Construct
 
 from config.observability import SEVERITIES, ObservabilityConfig
+from constructs import Construct
 from constructs.naming import Naming
 from constructs.private_endpoint import PrivateEndpointPlacement
 
@@ -114,7 +115,9 @@ class Observability(Construct):
             severity: self._action_group(severity, props).id for severity in SEVERITIES
         }
 
-    def _managed_prometheus(self, config: ObservabilityConfig, naming: Naming, placement: dict, retention_days: int) -> None:
+    def _managed_prometheus(
+        self, config: ObservabilityConfig, naming: Naming, placement: dict, retention_days: int
+    ) -> None:
         self.monitor_workspace = MonitorWorkspace(
             self,
             "monitor-workspace",
@@ -156,7 +159,9 @@ class Observability(Construct):
                 ]
             ),
             data_flow=[
-                MonitorDataCollectionRuleDataFlow(streams=[PROMETHEUS_STREAM], destinations=[MONITOR_ACCOUNT_DESTINATION])
+                MonitorDataCollectionRuleDataFlow(
+                    streams=[PROMETHEUS_STREAM], destinations=[MONITOR_ACCOUNT_DESTINATION]
+                )
             ],
             **placement,
         )
@@ -205,9 +210,7 @@ class Observability(Construct):
             principal_type="Group",
             description="Operators administer the dashboards (Entra ID sign-in; API keys are off)",
         )
-        zone = PrivateDnsZone(
-            self, "grafana-dns", name=GRAFANA_DNS_ZONE, resource_group_name=props.resource_group_name
-        )
+        zone = PrivateDnsZone(self, "grafana-dns", name=GRAFANA_DNS_ZONE, resource_group_name=props.resource_group_name)
         for network, network_id in sorted(props.virtual_network_ids.items()):
             PrivateDnsZoneVirtualNetworkLink(
                 self,
@@ -244,7 +247,9 @@ class Observability(Construct):
                 )
             ],
             email_receiver=[
-                MonitorActionGroupEmailReceiver(name=f"email-{index}", email_address=email, use_common_alert_schema=True)
+                MonitorActionGroupEmailReceiver(
+                    name=f"email-{index}", email_address=email, use_common_alert_schema=True
+                )
                 for index, email in enumerate(receivers.emails, start=1)
             ]
             or None,

@@ -1,5 +1,6 @@
 """PostgreSQL Flexible Server: private endpoint only, Entra ID authentication only (no password exists),
 customer-managed keys, zone-redundant HA and geo-redundant backups as configured."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,9 +20,9 @@ from cdktf_cdktf_provider_azurerm.postgresql_flexible_server_active_directory_ad
 from cdktf_cdktf_provider_azurerm.postgresql_flexible_server_configuration import (
     PostgresqlFlexibleServerConfiguration,
 )
-from constructs import Construct
 
 from config.data import PostgresConfig
+from constructs import Construct
 from constructs.key_vault import CustomerManagedKey
 from constructs.naming import Naming
 from constructs.private_endpoint import PrivateEndpointPlacement

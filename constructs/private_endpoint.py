@@ -4,15 +4,19 @@ Every PaaS resource of the platform is reached only through one of these: the en
 IP for the resource in the endpoints subnet, and the DNS zone group writes the A record so the
 resource's public host name resolves to that IP inside the virtual networks.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from cdktf_cdktf_provider_azurerm.private_endpoint import (
     PrivateEndpoint as AzurePrivateEndpoint,
+)
+from cdktf_cdktf_provider_azurerm.private_endpoint import (
     PrivateEndpointPrivateDnsZoneGroup,
     PrivateEndpointPrivateServiceConnection,
 )
+
 from constructs import Construct
 
 

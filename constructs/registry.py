@@ -1,13 +1,14 @@
 """The platform's container registry: Azure Container Registry Premium, reachable only through its private
 endpoint, Entra ID-only (no admin user, no anonymous pull), zone-redundant and optionally geo-replicated."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from cdktf_cdktf_provider_azurerm.container_registry import ContainerRegistry, ContainerRegistryGeoreplications
-from constructs import Construct
 
 from config.services import RegistryConfig
+from constructs import Construct
 from constructs.naming import Naming
 from constructs.private_endpoint import PrivateEndpointPlacement
 

@@ -4,9 +4,11 @@ Every property read on a construct is a round trip to the jsii kernel (~0.3 ms);
 passes ask each of ~600 resources for its type several times, which cost seconds per synth. A generated
 provider class always has the same type, so the first answer per class is kept.
 """
+
 from __future__ import annotations
 
 from cdktf import TerraformResource
+
 from constructs import IConstruct
 
 _TYPE_OF_CLASS: dict[type, str] = {}

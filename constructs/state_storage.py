@@ -1,4 +1,5 @@
 """Remote-state storage for one environment: GZRS/RA-GZRS account, private container, delete lock."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,9 +15,9 @@ from cdktf_cdktf_provider_azurerm.storage_account import (
     StorageAccountNetworkRules,
 )
 from cdktf_cdktf_provider_azurerm.storage_container import StorageContainer
-from constructs import Construct
 
 from config.schema import StateBackend
+from constructs import Construct
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,9 @@ class StateStorage(Construct):
                 versioning_enabled=True,
                 change_feed_enabled=True,
                 delete_retention_policy=StorageAccountBlobPropertiesDeleteRetentionPolicy(days=retention),
-                container_delete_retention_policy=StorageAccountBlobPropertiesContainerDeleteRetentionPolicy(days=retention),
+                container_delete_retention_policy=StorageAccountBlobPropertiesContainerDeleteRetentionPolicy(
+                    days=retention
+                ),
             ),
         )
         self.container = StorageContainer(

@@ -1,4 +1,5 @@
 """The application's blob storage: private, Entra ID-only, CMK-encrypted, recoverable, tiered by age."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,9 +24,9 @@ from cdktf_cdktf_provider_azurerm.storage_management_policy import (
     StorageManagementPolicyRuleActionsVersion,
     StorageManagementPolicyRuleFilters,
 )
-from constructs import Construct
 
 from config.data import LifecycleRule, StorageConfig
+from constructs import Construct
 from constructs.key_vault import CustomerManagedKey
 from constructs.naming import Naming
 from constructs.private_endpoint import PrivateEndpointPlacement
@@ -53,7 +54,9 @@ def lifecycle_actions(rule: LifecycleRule) -> StorageManagementPolicyRuleActions
             tier_to_archive_after_days_since_modification_greater_than=rule.archive_after_days,
             delete_after_days_since_modification_greater_than=rule.delete_after_days,
         ),
-        version=StorageManagementPolicyRuleActionsVersion(delete_after_days_since_creation=rule.delete_versions_after_days)
+        version=StorageManagementPolicyRuleActionsVersion(
+            delete_after_days_since_creation=rule.delete_versions_after_days
+        )
         if rule.delete_versions_after_days
         else None,
         snapshot=StorageManagementPolicyRuleActionsSnapshot(

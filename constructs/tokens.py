@@ -4,6 +4,7 @@ Rules check hundreds of attribute values per synth and most are plain strings. c
 token as `${TfToken[...]}` (cdktf lib/tokens/private/encoding.js, BEGIN_STRING_TOKEN_MARKER) and tests a
 string only for that marker, so a string without it is never unresolved; anything else goes to cdktf.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """The whole app: a bootstrap stack, then an infrastructure and a cluster stack per environment."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,12 +1,13 @@
 """Creates each environment's remote-state storage. Local state: it must exist before any backend."""
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from cdktf import LocalBackend, TerraformStack
-from constructs import Construct
 
 from config.schema import EnvironmentConfig
+from constructs import Construct
 from constructs.state_storage import StateStorage, StateStorageProps
 from stacks.common import apply_environment_aspects, azurerm_provider
 

@@ -4,13 +4,14 @@ The provider is configured from the infrastructure stack's AKS attributes; CDKTF
 outputs there and a terraform_remote_state read here, so the infrastructure stack must be applied
 first. It authenticates through kubelogin (local accounts are disabled on AKS).
 """
+
 from __future__ import annotations
 
 from cdktf import Aspects, Fn, TerraformStack
 from cdktf_cdktf_provider_kubernetes.provider import KubernetesProvider, KubernetesProviderExec
-from constructs import Construct
 
 from config.schema import EnvironmentConfig
+from constructs import Construct
 from constructs.aspects.pod_security import PodSecurityRestricted
 from constructs.baseline.platform import ClusterBaseline, ClusterBaselineProps
 from constructs.cluster import AksCluster

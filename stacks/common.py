@@ -1,4 +1,5 @@
 """What every environment stack shares: the azurerm provider, the remote backend and the Aspects."""
+
 from __future__ import annotations
 
 from cdktf import Aspects, AzurermBackend, TerraformStack

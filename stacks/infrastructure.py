@@ -1,12 +1,13 @@
 """One environment's Azure infrastructure (azurerm only). Wiring: config in, constructs out."""
+
 from __future__ import annotations
 
 from cdktf import TerraformStack, TerraformVariable
 from cdktf_cdktf_provider_azurerm.resource_group import ResourceGroup
-from constructs import Construct
 
 from config.observability import SEVERITIES
 from config.schema import EnvironmentConfig
+from constructs import Construct
 from constructs.alerts import Alerts, AlertsProps, SlaMonitoring, SlaMonitoringProps
 from constructs.app_gateway import AppGateway, AppGatewayProps
 from constructs.backup import AksBackup, AksBackupProps, BackupVault, BackupVaultProps, BlobBackup, BlobBackupProps
@@ -32,9 +33,7 @@ class InfrastructureStack(TerraformStack):
         use_remote_state(self, config)
         naming = Naming(config.short_name, config.unique_suffix)
 
-        workloads = ResourceGroup(
-            self, "workloads-rg", name=naming.name("workloads", "rg"), location=config.location
-        )
+        workloads = ResourceGroup(self, "workloads-rg", name=naming.name("workloads", "rg"), location=config.location)
         networking = ResourceGroup(
             self, "networking-rg", name=naming.name("networking", "rg"), location=config.location
         )
@@ -223,7 +222,9 @@ class InfrastructureStack(TerraformStack):
         )
         apply_environment_aspects(self, config)
 
-    def _private_endpoint_in(self, resource_group: ResourceGroup, config: EnvironmentConfig) -> PrivateEndpointPlacement:
+    def _private_endpoint_in(
+        self, resource_group: ResourceGroup, config: EnvironmentConfig
+    ) -> PrivateEndpointPlacement:
         """Private endpoints sit in the spoke's endpoint subnet, in the resource group of the service they serve."""
         return PrivateEndpointPlacement(
             subnet_id=self.network.subnet_ids["private_endpoints"],

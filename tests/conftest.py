@@ -1,10 +1,12 @@
 """Shared fixtures: the whole app is synthesized once per test session and read back as JSON."""
+
 from __future__ import annotations
 
 import json
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -32,8 +34,7 @@ def synth_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def stacks(synth_dir: Path) -> dict[str, StackJson]:
     """Every synthesized stack's cdk.tf.json, by stack name."""
     return {
-        path.parent.name: json.loads(path.read_text())
-        for path in sorted((synth_dir / "stacks").glob("*/cdk.tf.json"))
+        path.parent.name: json.loads(path.read_text()) for path in sorted((synth_dir / "stacks").glob("*/cdk.tf.json"))
     }
 
 

@@ -4,6 +4,7 @@ The library's __init__ calls pkgutil.extend_path, so a constructs/ folder on sys
 __init__.py becomes part of the package: `constructs.Construct` is the library's class and
 `constructs.naming` is our module.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

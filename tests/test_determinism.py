@@ -3,6 +3,7 @@
 Two synths in fresh processes — `python main.py` and the cdktf CLI (`scripts/cdktf synth`) — must
 produce the same files byte for byte: this proves determinism and that the CLI path is equivalent.
 """
+
 from __future__ import annotations
 
 import os

@@ -5,6 +5,7 @@ fallback (an installed provider version that differs from the pinned one) — mu
 files; the fast one must import only the submodules it uses and write nothing into site-packages.
 The in-process tests run in this pytest process, which tests/conftest.py puts on the fast path.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -190,8 +191,13 @@ def test_jsii_settings_the_fast_kernel_would_not_honour_get_the_ordinary_path(
     script = "from tools import fast_import; print(fast_import.enable())"
     env = environment_without_force_ordinary()
     result = subprocess.run(
-        [sys.executable, "-c", script], cwd=PROJECT_ROOT, env={**env, **setting}, capture_output=True, text=True,
-        check=True, timeout=300,
+        [sys.executable, "-c", script],
+        cwd=PROJECT_ROOT,
+        env={**env, **setting},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
     )
     assert result.stdout == "False\n"
     assert result.stderr.splitlines() == [f"{WARNING}, using ordinary imports (same output, slower): {reason}"]
@@ -211,8 +217,12 @@ except FileNotFoundError as error:
 """
     env = environment_without_force_ordinary()
     result = subprocess.run(
-        [sys.executable, "-c", script], cwd=PROJECT_ROOT, env={**env, "JSII_NODE": "/nonexistent/node"},
-        capture_output=True, text=True, timeout=300,
+        [sys.executable, "-c", script],
+        cwd=PROJECT_ROOT,
+        env={**env, "JSII_NODE": "/nonexistent/node"},
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 3, result.stderr
     assert result.stderr.splitlines() == ["raised: /nonexistent/node ['MainThread']"]
@@ -243,8 +253,13 @@ fast_import.exit_process(0)
 def test_the_kernel_starts_with_enable_and_never_outlives_the_process(use: str) -> None:
     env = environment_without_force_ordinary()
     result = subprocess.run(
-        [sys.executable, "-c", LAUNCH_AND_LEAVE, use], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
-        check=True, timeout=300,
+        [sys.executable, "-c", LAUNCH_AND_LEAVE, use],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
     )
     report = json.loads(result.stdout)
     assert report["running_before_any_cdktf_import"]
@@ -258,10 +273,18 @@ def test_enabling_after_cdktf_was_imported_keeps_the_ordinary_path() -> None:
     script = "import cdktf\nfrom tools import fast_import\nprint(fast_import.enable(single_synth=True))"
     env = environment_without_force_ordinary()
     result = subprocess.run(
-        [sys.executable, "-c", script], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, check=True, timeout=300
+        [sys.executable, "-c", script],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
     )
     assert result.stdout == "False\n"
-    assert f"{WARNING}, using ordinary imports (same output, slower): cdktf, constructs imported before" in result.stderr
+    assert (
+        f"{WARNING}, using ordinary imports (same output, slower): cdktf, constructs imported before" in result.stderr
+    )
 
 
 def test_a_checksum_mismatch_falls_back_before_anything_is_imported() -> None:
@@ -274,7 +297,13 @@ print(json.dumps([enabled, sorted(n for n in sys.modules if n.split(".")[0] in (
 """
     env = environment_without_force_ordinary()
     result = subprocess.run(
-        [sys.executable, "-c", script], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, check=True, timeout=300
+        [sys.executable, "-c", script],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
     )
     assert json.loads(result.stdout) == [False, []]
     assert result.stderr.splitlines() == [
@@ -301,9 +330,7 @@ def test_derived_tarball_is_the_original_for_the_kernel_at_run_time_with_lazy_ma
 
     def members(tarball: Path) -> dict[str, tuple[int, int, bytes | None]]:
         with tarfile.open(tarball) as archive:
-            return {
-                m.name: (m.mode, m.mtime, archive.extractfile(m).read() if m.isfile() else None) for m in archive
-            }
+            return {m.name: (m.mode, m.mtime, archive.extractfile(m).read() if m.isfile() else None) for m in archive}
 
     original = members(SITE_PACKAGES / KUBERNETES.package / "_jsii" / KUBERNETES.tarball)
     derived = members(prepared.tarball)
@@ -420,8 +447,13 @@ def test_jsii_type_checks_raise_the_same_errors_as_on_the_ordinary_path() -> Non
     runs = [
         json.loads(
             subprocess.run(
-                [sys.executable, "-c", BAD_CALLS], cwd=PROJECT_ROOT, env={**env, **extra}, capture_output=True,
-                text=True, check=True, timeout=600,
+                [sys.executable, "-c", BAD_CALLS],
+                cwd=PROJECT_ROOT,
+                env={**env, **extra},
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=600,
             ).stdout
         )
         for extra in ({}, {fast_import.FORCE_ORDINARY_ENV: "1"})
@@ -477,7 +509,9 @@ def test_none_passes_check_only_where_typeguard_passes_none(fast_path_here: None
     import typeguard
 
     expected_types = {
-        hint for module_name in CHECKED_MODULES for stub in type_checking_stubs(module_name)
+        hint
+        for module_name in CHECKED_MODULES
+        for stub in type_checking_stubs(module_name)
         for hint in typing.get_type_hints(stub).values()
     }
     shortcut = [hint for hint in expected_types if fast_import.none_passes_check(hint)]
@@ -508,7 +542,10 @@ def test_compiled_bytecode_is_reused_and_compiled_again_when_the_source_changes(
 
     module: dict = {"builtins": __import__("builtins")}
     exec(first, module)
-    assert module["_typecheckingstub__1"].__annotations__ == {"value": "typing.Optional[builtins.str]", "return": "None"}
+    assert module["_typecheckingstub__1"].__annotations__ == {
+        "value": "typing.Optional[builtins.str]",
+        "return": "None",
+    }
     assert module["hints"]() == {"value": typing.Optional[str], "return": type(None)}
     assert module["hints"]() is module["hints"](), "hints are resolved once and then cached"
 

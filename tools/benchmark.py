@@ -16,6 +16,7 @@ a small Node wrapper that starts the Node kernel), sampled every few millisecond
 the last sample is the peak. "total" adds the per-process peaks (an upper bound of what was resident at
 once). Figures are min/median over the runs; memory is the largest peak of any run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -172,29 +173,42 @@ def main() -> int:
 
     results: dict[tuple[str, str], Figures] = {}
     for cache in options.cache:
-        print(f"{cache} cache, {options.runs} rounds of {', '.join(options.variants)} ", end="", file=sys.stderr, flush=True)
+        print(
+            f"{cache} cache, {options.runs} rounds of {', '.join(options.variants)} ",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
         for variant, figures in benchmark(options.variants, cache, options.runs).items():
             results[variant, cache] = figures
         print(file=sys.stderr)
 
     print(f"{options.runs} runs each on {os.cpu_count()} cores; wall in seconds, peak resident memory in MB")
-    print(f"{'variant':<16} {'cache':<5} {'wall min':>8} {'median':>7}   {'python':>6} {'node wrapper':>12}"
-          f" {'node kernel':>11} {'total':>6}")
+    print(
+        f"{'variant':<16} {'cache':<5} {'wall min':>8} {'median':>7}   {'python':>6} {'node wrapper':>12}"
+        f" {'node kernel':>11} {'total':>6}"
+    )
     for (variant, cache), figures in results.items():
         low, median = figures.wall()
-        print(f"{variant:<16} {cache:<5} {low:>8.2f} {median:>7.2f}   {figures.peak('python'):>6}"
-              f" {figures.peak('node wrapper'):>12} {figures.peak('node kernel'):>11} {figures.total_peak():>6}")
+        print(
+            f"{variant:<16} {cache:<5} {low:>8.2f} {median:>7.2f}   {figures.peak('python'):>6}"
+            f" {figures.peak('node wrapper'):>12} {figures.peak('node kernel'):>11} {figures.total_peak():>6}"
+        )
     for cache in options.cache:
         fast, baseline = results.get(("fast synth", cache)), results.get(("ordinary import", cache))
         if fast and baseline:
             ratio = fast.wall()[1] / baseline.wall()[1]
             verdict = "met" if ratio <= TIME_RATIO_TARGET else "NOT met"
-            print(f"{cache} cache: fast synth / ordinary import (median wall) = {ratio:.2f}"
-                  f" (target <= {TIME_RATIO_TARGET}: {verdict})")
+            print(
+                f"{cache} cache: fast synth / ordinary import (median wall) = {ratio:.2f}"
+                f" (target <= {TIME_RATIO_TARGET}: {verdict})"
+            )
         if fast:
             verdict = "met" if fast.total_peak() <= PEAK_MEMORY_TARGET_MB else "NOT met"
-            print(f"{cache} cache: fast synth peak memory, all processes = {fast.total_peak()} MB"
-                  f" (target <= {PEAK_MEMORY_TARGET_MB} MB: {verdict})")
+            print(
+                f"{cache} cache: fast synth peak memory, all processes = {fast.total_peak()} MB"
+                f" (target <= {PEAK_MEMORY_TARGET_MB} MB: {verdict})"
+            )
     return 0
 
 

@@ -7,6 +7,7 @@ checkov pins packages that clash with the test dependencies, so it runs from its
 no policy download, and BC_SKIP_MAPPING stops it calling the vendor's mapping API. Suppressions live
 in one reviewed file, .checkov.yaml, each with its reason.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,16 +44,32 @@ def run_checkov(stack_dir: Path) -> dict:
     env.pop("BC_API_KEY", None)
     completed = subprocess.run(
         [
-            str(CHECKOV), "--config-file", str(CONFIG_FILE), "--framework", "terraform_json",
-            "--file", str(stack_dir / "cdk.tf.json"), "--skip-download", "--compact", "--quiet",
-            "--output", "json", "--soft-fail",
+            str(CHECKOV),
+            "--config-file",
+            str(CONFIG_FILE),
+            "--framework",
+            "terraform_json",
+            "--file",
+            str(stack_dir / "cdk.tf.json"),
+            "--skip-download",
+            "--compact",
+            "--quiet",
+            "--output",
+            "json",
+            "--soft-fail",
         ],
-        capture_output=True, text=True, env=env, cwd=PROJECT_ROOT, timeout=600,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=PROJECT_ROOT,
+        timeout=600,
     )
     try:
         report = json.loads(completed.stdout)
     except json.JSONDecodeError:
-        raise RuntimeError(f"checkov gave no JSON report for {stack_dir}:\n{completed.stdout}\n{completed.stderr}") from None
+        raise RuntimeError(
+            f"checkov gave no JSON report for {stack_dir}:\n{completed.stdout}\n{completed.stderr}"
+        ) from None
     # A stack without any checkable resource yields a bare summary instead of a report.
     return report[0] if isinstance(report, list) else report
 
@@ -83,8 +100,10 @@ def configured_skips() -> list[str]:
 
 
 def format_results(results: list[StackResult]) -> str:
-    lines = [f"{'stack':<24} {'passed':>7} {'failed':>7} {'skipped':>8}   (+ skipped everywhere by .checkov.yaml: "
-             f"{', '.join(configured_skips()) or 'none'})"]
+    lines = [
+        f"{'stack':<24} {'passed':>7} {'failed':>7} {'skipped':>8}   (+ skipped everywhere by .checkov.yaml: "
+        f"{', '.join(configured_skips()) or 'none'})"
+    ]
     for result in results:
         lines.append(f"{result.stack:<24} {result.passed:>7} {result.failed:>7} {result.skipped:>8}")
         lines += [f"    FAILED {f.check_id} {f.resource}: {f.name}" for f in result.failures]

@@ -17,8 +17,9 @@ import argparse
 import json
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 ENVIRONMENTS = ("staging", "production")
 DOCS_DIR = Path(__file__).resolve().parent.parent / "docs" / "diagrams"
@@ -101,7 +102,9 @@ def render(infra: dict[str, Any], cluster: dict[str, Any]) -> str:
             if vnets:
                 parent[address] = vnets[0]
         elif resource_type != "azurerm_virtual_network":
-            subnets = [f"azurerm_subnet.{m.group(1)}" for _, text in _strings(body) for m in SUBNET_REFERENCE.finditer(text)]
+            subnets = [
+                f"azurerm_subnet.{m.group(1)}" for _, text in _strings(body) for m in SUBNET_REFERENCE.finditer(text)
+            ]
             subnets = [subnet for subnet in subnets if subnet in shown]
             if subnets:
                 parent[address] = subnets[0]
@@ -135,8 +138,12 @@ def render(infra: dict[str, Any], cluster: dict[str, Any]) -> str:
     for resource_type, by_name in infra.get("resource", {}).items():
         if resource_type == "azurerm_virtual_network_peering":
             for body in by_name.values():
-                ends = [ref for _, text in _strings(body) for m in REFERENCE.finditer(text)
-                        if (ref := f"{m.group(1)}.{m.group(2)}").startswith("azurerm_virtual_network.")]
+                ends = [
+                    ref
+                    for _, text in _strings(body)
+                    for m in REFERENCE.finditer(text)
+                    if (ref := f"{m.group(1)}.{m.group(2)}").startswith("azurerm_virtual_network.")
+                ]
                 if len(set(ends)) == 2:
                     edges.add(f"  {_node_id(ends[0])} -. peering .- {_node_id(ends[1])}")
     for address in shown:
@@ -145,7 +152,12 @@ def render(infra: dict[str, Any], cluster: dict[str, Any]) -> str:
             target for hidden in references[address] if hidden not in shown for target in references.get(hidden, [])
         }
         for target in sorted(reached):
-            if target in shown and target != address and target != parent.get(address) and parent.get(target) != address:
+            if (
+                target in shown
+                and target != address
+                and target != parent.get(address)
+                and parent.get(target) != address
+            ):
                 edges.add(f"  {_node_id(address)} --> {_node_id(target)}")
 
     namespaces = sorted(
@@ -178,9 +190,12 @@ def document(environment: str, diagram: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("synth_dir", type=Path, nargs="?", default=Path("cdktf.out"))
-    parser.add_argument("--environment", choices=ENVIRONMENTS, action="append",
-                        help="environment(s) to draw (default: all)")
-    parser.add_argument("--write", action="store_true", help=f"write {DOCS_DIR.relative_to(DOCS_DIR.parent.parent)}/<env>.md")
+    parser.add_argument(
+        "--environment", choices=ENVIRONMENTS, action="append", help="environment(s) to draw (default: all)"
+    )
+    parser.add_argument(
+        "--write", action="store_true", help=f"write {DOCS_DIR.relative_to(DOCS_DIR.parent.parent)}/<env>.md"
+    )
     args = parser.parse_args(argv)
     try:
         diagrams = {env: environment_diagram(args.synth_dir, env) for env in args.environment or ENVIRONMENTS}

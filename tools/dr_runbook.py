@@ -83,8 +83,11 @@ def render(config: EnvironmentConfig, infra_json: dict[str, Any], cluster_json: 
     blob_account = infra.referenced(blob_instance["storage_account_id"])
     gateway = infra.one("azurerm_application_gateway")
     gateway_rg = infra.name(gateway["resource_group_name"])
-    public_ips = [infra.referenced(c["public_ip_address_id"]) for c in _blocks(gateway.get("frontend_ip_configuration"))
-                  if "public_ip_address_id" in c]
+    public_ips = [
+        infra.referenced(c["public_ip_address_id"])
+        for c in _blocks(gateway.get("frontend_ip_configuration"))
+        if "public_ip_address_id" in c
+    ]
     ip_names = ", ".join(f"`{ip['name']}`" for ip in public_ips)
     dr_tests = [job for job in cluster.all("kubernetes_cron_job_v1") if job["metadata"]["name"] == "dr-test"]
     locks = infra.all("azurerm_management_lock")
@@ -101,10 +104,13 @@ def render(config: EnvironmentConfig, infra_json: dict[str, Any], cluster_json: 
         f"- Primary region `{config.location}`, paired region `{paired}`. Backup vault `{vault['name']}` "
         f"(resource group `{vault_rg}`, {vault['redundancy']}, cross-region restore "
         f"{'on' if vault.get('cross_region_restore_enabled') else 'off'}).\n"
-        + (f"- {len(locks)} `CanNotDelete` locks protect the stateful resources. Failover and restore create or "
-           "promote resources and are not blocked; removing a locked resource afterwards needs "
-           "`az lock delete` first." if locks else
-           "- No management locks in this environment (`data.protect_from_destroy = false`)."),
+        + (
+            f"- {len(locks)} `CanNotDelete` locks protect the stateful resources. Failover and restore create or "
+            "promote resources and are not blocked; removing a locked resource afterwards needs "
+            "`az lock delete` first."
+            if locks
+            else "- No management locks in this environment (`data.protect_from_destroy = false`)."
+        ),
         "## 0. Declare the disaster\n\n"
         f"Confirm the regional outage on Azure Service Health for `{config.location}`, note the time (RTO clock "
         "starts) and freeze deployments. The paired region has no standing network or cluster: step 4 builds "
@@ -135,7 +141,7 @@ def render(config: EnvironmentConfig, infra_json: dict[str, Any], cluster_json: 
                 f"az storage account failover --name {account['name']} "
                 f"--resource-group {infra.name(account['resource_group_name'])} --yes",
                 "# verify: primaryLocation is the former secondary and statusOfPrimary is available",
-                f"az storage account show --name {account['name']} --query \"{{primary:primaryLocation,status:statusOfPrimary}}\"",
+                f'az storage account show --name {account["name"]} --query "{{primary:primaryLocation,status:statusOfPrimary}}"',
             )
             for account in accounts
         )
@@ -150,7 +156,7 @@ def render(config: EnvironmentConfig, infra_json: dict[str, Any], cluster_json: 
         f"`{paired}` from code and redeploy the workloads from the pipeline; the ERP's state comes from steps 1-3. "
         "Cross-region AKS restore needs the vault tier, which the provider cannot configure yet (README).\n\n"
         + _code(
-            f"# region loss: a config for {paired} (location = \"{paired}\", its own unique_suffix), then",
+            f'# region loss: a config for {paired} (location = "{paired}", its own unique_suffix), then',
             "cdktf deploy <paired>-infra <paired>-cluster",
             "# cluster loss: restore the newest recovery point into the new cluster (backup extension and trusted access installed)",
             f"az dataprotection recovery-point list --resource-group {vault_rg} --vault-name {vault['name']} "
@@ -179,7 +185,8 @@ def render(config: EnvironmentConfig, infra_json: dict[str, Any], cluster_json: 
             f"`{cluster.name(dr_tests[0]['metadata']['namespace'])}`, schedule `{dr_tests[0]['spec']['schedule']}`, "
             "`baseline.dr_test_schedule`) checks every week that the latest cluster export is restorable "
             "(client-side dry run). "
-            if dr_tests else ""
+            if dr_tests
+            else ""
         )
         + "It cannot prove the targets above: only a DR exercise that runs steps 0-5 against this environment "
         f"and measures the elapsed time (RTO {recovery.rto_hours} h) and the age of the restored data "
@@ -194,12 +201,15 @@ def _blocks(value: Any) -> list[dict[str, Any]]:
     return value if isinstance(value, list) else [value]
 
 
-def _step_postgres(server: dict[str, Any], server_rg: str, server_id: str, paired: str,
-                   geo_keys: dict[str, Any], infra: Stack) -> str:
+def _step_postgres(
+    server: dict[str, Any], server_rg: str, server_id: str, paired: str, geo_keys: dict[str, Any], infra: Stack
+) -> str:
     title = "## 1. PostgreSQL: geo-restore in the paired region\n\n"
     if not server.get("geo_redundant_backup_enabled"):
-        return title + (f"`{server['name']}` has no geo-redundant backups (`data.postgres.geo_redundant_backup = "
-                        "false`): a regional outage cannot be recovered from backups; restore from the last export.")
+        return title + (
+            f"`{server['name']}` has no geo-redundant backups (`data.postgres.geo_redundant_backup = "
+            "false`): a regional outage cannot be recovered from backups; restore from the last export."
+        )
     key_flags = ""
     if "geo_backup_key_vault_key_id" in geo_keys:
         key = infra.referenced(geo_keys["geo_backup_key_vault_key_id"])
@@ -232,8 +242,9 @@ def runbook_path(environment: str) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("synth_dir", type=Path, nargs="?", default=Path("cdktf.out"))
-    parser.add_argument("--environment", choices=ENVIRONMENTS, action="append",
-                        help="environment(s) to render (default: all)")
+    parser.add_argument(
+        "--environment", choices=ENVIRONMENTS, action="append", help="environment(s) to render (default: all)"
+    )
     parser.add_argument("--write", action="store_true", help="write docs/dr-runbook-<env>.md")
     args = parser.parse_args(argv)
     try:

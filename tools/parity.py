@@ -125,7 +125,9 @@ def load_allowlist(path: Path) -> list[AllowEntry]:
     for index, raw in enumerate(tomllib.loads(path.read_text()).get("allow", [])):
         missing = {"path", "attribute", "reason"} - raw.keys()
         if missing or not str(raw.get("reason", "")).strip():
-            raise ValueError(f"{path}: allow[{index}] needs non-empty path, attribute and reason (missing {sorted(missing) or ['reason']})")
+            raise ValueError(
+                f"{path}: allow[{index}] needs non-empty path, attribute and reason (missing {sorted(missing) or ['reason']})"
+            )
         entries.append(AllowEntry(raw["path"], raw["attribute"], raw["reason"]))
     return entries
 
@@ -136,7 +138,9 @@ def compare(
     allowlist: list[AllowEntry],
 ) -> ParityReport:
     report = ParityReport()
-    types = {env: {t for t, _ in resources.values()} for env, resources in (("staging", staging), ("production", production))}
+    types = {
+        env: {t for t, _ in resources.values()} for env, resources in (("staging", staging), ("production", production))
+    }
     report.types_only_in = {
         "staging": sorted(types["staging"] - types["production"]),
         "production": sorted(types["production"] - types["staging"]),
@@ -153,7 +157,9 @@ def compare(
         staging_type, staging_body = staging[path]
         production_type, production_body = production[path]
         if staging_type != production_type:
-            candidates.append(Finding(path, f"{staging_type}/{production_type}", "(resource)", staging_type, production_type))
+            candidates.append(
+                Finding(path, f"{staging_type}/{production_type}", "(resource)", staging_type, production_type)
+            )
             continue
         for attribute, staging_value, production_value in differences(staging_body, production_body):
             generic = re.sub(r"\[\d+\]", "", attribute)
@@ -175,17 +181,25 @@ def compare(
 
 
 def render_markdown(report: ParityReport) -> str:
-    status = ":x: security differences found" if report.failed else ":white_check_mark: no unexplained security differences"
+    status = (
+        ":x: security differences found" if report.failed else ":white_check_mark: no unexplained security differences"
+    )
     lines = ["### Staging ↔ production parity", "", status, ""]
     if report.security:
-        lines += ["**Security differences (not allowlisted):**", ""] + [f"- `{f.describe()}`" for f in report.security] + [""]
+        lines += (
+            ["**Security differences (not allowlisted):**", ""]
+            + [f"- `{f.describe()}`" for f in report.security]
+            + [""]
+        )
     if report.allowed:
         lines += ["**Allowlisted differences:**", ""]
         by_entry: dict[AllowEntry, list[Finding]] = {}
         for finding, entry in report.allowed:
             by_entry.setdefault(entry, []).append(finding)
         for entry, findings in by_entry.items():
-            lines.append(f"- `{entry.attribute}` on {len(findings)} resource(s) matching `{entry.path}`: {entry.reason}")
+            lines.append(
+                f"- `{entry.attribute}` on {len(findings)} resource(s) matching `{entry.path}`: {entry.reason}"
+            )
             lines += [f"  - `{f.describe()}`" for f in findings]
         lines.append("")
     for env in ENVIRONMENTS:
@@ -205,12 +219,19 @@ def render_markdown(report: ParityReport) -> str:
 def render_text(report: ParityReport) -> str:
     lines = [f"FAIL security: {f.describe()}" for f in report.security]
     lines += [f"allowed: {f.describe()} ({entry.reason})" for f, entry in report.allowed]
-    lines += [f"types only in {env}: {', '.join(report.types_only_in[env])}" for env in ENVIRONMENTS if report.types_only_in.get(env)]
+    lines += [
+        f"types only in {env}: {', '.join(report.types_only_in[env])}"
+        for env in ENVIRONMENTS
+        if report.types_only_in.get(env)
+    ]
     lines += [f"sizing: {f.describe()}" for f in report.sizing]
     lines += [f"{env} only: {item}" for env in ENVIRONMENTS for item in report.unmatched.get(env, [])]
     lines += [f"warning: unused allowlist entry {e.path} {e.attribute}" for e in report.unused_allow_entries]
-    lines.append("parity: FAILED (security differences above; fix them or add an allowlist entry with a reason)"
-                 if report.failed else "parity: ok")
+    lines.append(
+        "parity: FAILED (security differences above; fix them or add an allowlist entry with a reason)"
+        if report.failed
+        else "parity: ok"
+    )
     return "\n".join(lines) + "\n"
 
 

@@ -97,9 +97,7 @@ def warnings_of(summary: StackPlan) -> list[str]:
 
 def render_markdown(summaries: list[StackPlan], title: str = "Terraform plan") -> str:
     lines = [f"### {title}", "", "| stack | create | update | replace | delete |", "|---|---|---|---|---|"]
-    lines += [
-        f"| `{s.stack}` | " + " | ".join(str(s.count(kind)) for kind in ACTION_KINDS) + " |" for s in summaries
-    ]
+    lines += [f"| `{s.stack}` | " + " | ".join(str(s.count(kind)) for kind in ACTION_KINDS) + " |" for s in summaries]
     lines.append("")
     for s in summaries:
         if not any(s.changes.values()):
@@ -108,7 +106,15 @@ def render_markdown(summaries: list[StackPlan], title: str = "Terraform plan") -
         details = [f"{symbols[kind]} {address}" for kind in ACTION_KINDS for address in s.changes[kind]]
         lines += [f"#### `{s.stack}`", ""]
         lines += [f"- :warning: {warning}" for warning in warnings_of(s)]
-        lines += [""] * bool(lines[-1]) + ["<details><summary>resources</summary>", "", "```diff", *details, "```", "</details>", ""]
+        lines += [""] * bool(lines[-1]) + [
+            "<details><summary>resources</summary>",
+            "",
+            "```diff",
+            *details,
+            "```",
+            "</details>",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -129,8 +135,13 @@ def parse_stack_plan(argument: str) -> tuple[str, Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("plans", nargs="+", type=parse_stack_plan, metavar="STACK=PLAN.json",
-                        help="output of `terraform show -json <planfile>` for a stack")
+    parser.add_argument(
+        "plans",
+        nargs="+",
+        type=parse_stack_plan,
+        metavar="STACK=PLAN.json",
+        help="output of `terraform show -json <planfile>` for a stack",
+    )
     parser.add_argument("--format", choices=("markdown", "text", "reduced"), default="text")
     args = parser.parse_args(argv)
     if args.format == "reduced":

@@ -20,16 +20,16 @@ MARKER = "<!-- erp-platform-review -->"
 MAX_BODY = 65_000
 
 
-def build_comment(
-    base: Path, head: Path, plans: list[tuple[str, Path]], notes: list[str]
-) -> str:
+def build_comment(base: Path, head: Path, plans: list[tuple[str, Path]], notes: list[str]) -> str:
     sections = [MARKER, "## Infrastructure review", ""]
     for note in notes:
         sections += [f"> {note}", ""]
     if plans:
         summaries = [plan_summary.summarise(stack, json.loads(path.read_text())) for stack, path in plans]
         sections.append(plan_summary.render_markdown(summaries))
-    sections.append(synth_diff.render_markdown(synth_diff.diff_synth(synth_diff.load_synth(base), synth_diff.load_synth(head))))
+    sections.append(
+        synth_diff.render_markdown(synth_diff.diff_synth(synth_diff.load_synth(base), synth_diff.load_synth(head)))
+    )
     sections.append(
         parity.render_markdown(
             parity.compare(
@@ -57,9 +57,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", type=Path, required=True, help="synth output of the base branch")
     parser.add_argument("--head", type=Path, required=True, help="synth output of the pull request")
-    parser.add_argument("--plan", action="append", default=[], type=plan_summary.parse_stack_plan,
-                        metavar="STACK=PLAN.json", help="`terraform show -json` output of a stack's plan")
-    parser.add_argument("--note", action="append", default=[], help="line shown at the top (e.g. why plans are missing)")
+    parser.add_argument(
+        "--plan",
+        action="append",
+        default=[],
+        type=plan_summary.parse_stack_plan,
+        metavar="STACK=PLAN.json",
+        help="`terraform show -json` output of a stack's plan",
+    )
+    parser.add_argument(
+        "--note", action="append", default=[], help="line shown at the top (e.g. why plans are missing)"
+    )
     parser.add_argument("--output", type=Path, help="write the body here instead of stdout")
     args = parser.parse_args(argv)
     try:

@@ -8,6 +8,7 @@ Azure storage/Event Hubs keys and connection strings, SAS tokens, Slack webhooks
 private keys and password arguments given a literal instead of a reference. References and
 interpolations (`${...}`) are how secrets must arrive, so they never count as a finding.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,13 +38,26 @@ _LITERAL = r'"(?!\$\{)(?:[^"\\]|\\.)+"'
 OWN_RULES: tuple[SecretRule, ...] = (
     _rule("azure-storage-key", r"AccountKey=[A-Za-z0-9+/=]{20,}", "Azure storage account key in a connection string"),
     _rule("azure-connection-string", r"DefaultEndpointsProtocol=https?;", "Azure storage connection string"),
-    _rule("azure-shared-access-key", r"SharedAccessKey=[A-Za-z0-9+/=]{20,}", "Event Hubs / Service Bus shared access key"),
-    _rule("azure-sas", r"SharedAccessSignature=|[?&]sig=[A-Za-z0-9%+/=]{20,}", "Azure shared access signature (SAS) token"),
-    _rule("slack-webhook", r"hooks\.slack\.com/services/T[A-Za-z0-9_]+/", "Slack incoming-webhook URL (the URL is the secret)"),
-    _rule("pagerduty-key", r"(?<![0-9A-Za-z])[0-9a-fA-F]{32}(?![0-9A-Za-z])", "32-hex PagerDuty integration/routing key"),
+    _rule(
+        "azure-shared-access-key", r"SharedAccessKey=[A-Za-z0-9+/=]{20,}", "Event Hubs / Service Bus shared access key"
+    ),
+    _rule(
+        "azure-sas", r"SharedAccessSignature=|[?&]sig=[A-Za-z0-9%+/=]{20,}", "Azure shared access signature (SAS) token"
+    ),
+    _rule(
+        "slack-webhook",
+        r"hooks\.slack\.com/services/T[A-Za-z0-9_]+/",
+        "Slack incoming-webhook URL (the URL is the secret)",
+    ),
+    _rule(
+        "pagerduty-key", r"(?<![0-9A-Za-z])[0-9a-fA-F]{32}(?![0-9A-Za-z])", "32-hex PagerDuty integration/routing key"
+    ),
     _rule("private-key", r"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----", "PEM private key"),
-    _rule("literal-password", rf'"(?:\w*password|\w*passwd|\w*_secret|secret)"\s*:\s*{_LITERAL}',
-          "password/secret argument with a literal value instead of a reference"),
+    _rule(
+        "literal-password",
+        rf'"(?:\w*password|\w*passwd|\w*_secret|secret)"\s*:\s*{_LITERAL}',
+        "password/secret argument with a literal value instead of a reference",
+    ),
 )
 
 
@@ -63,7 +77,9 @@ def scan_own_rules(root: Path) -> list[Finding]:
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         relative = str(path.relative_to(root))
         for number, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):
-            findings += [Finding(relative, number, rule.id, rule.explanation) for rule in OWN_RULES if rule.pattern.search(line)]
+            findings += [
+                Finding(relative, number, rule.id, rule.explanation) for rule in OWN_RULES if rule.pattern.search(line)
+            ]
     return findings
 
 
@@ -75,7 +91,11 @@ CDKTF_IDENTIFIER_LINES = r'^\s*"[\w.-]+_[0-9A-F]{8}": \{$|^\s*"(uniqueId|path)":
 def scan_detect_secrets(root: Path) -> list[Finding]:
     completed = subprocess.run(
         [str(DETECT_SECRETS), "scan", "--all-files", "--exclude-lines", CDKTF_IDENTIFIER_LINES, "."],
-        cwd=root, capture_output=True, text=True, check=True, timeout=600,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
     )
     return [
         Finding(file, item["line_number"], f"detect-secrets:{item['type']}", "found by detect-secrets")

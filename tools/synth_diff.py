@@ -14,9 +14,10 @@ import argparse
 import json
 import re
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 # Resources whose replacement or deletion loses data, identity or addresses: highlighted first.
 STATEFUL_TYPES = frozenset(
@@ -242,7 +243,14 @@ def render_markdown(diffs: list[StackDiff], title: str = "Synth diff (offline)")
         details = [f"+ {address}" for address in d.added] + [f"- {address}" for address in d.removed]
         details += [f"~ {address}: {', '.join(paths)}" for address, paths in d.changed.items()]
         if details:
-            lines += [""] * bool(lines[-1]) + ["<details><summary>resources</summary>", "", "```diff", *details, "```", "</details>"]
+            lines += [""] * bool(lines[-1]) + [
+                "<details><summary>resources</summary>",
+                "",
+                "```diff",
+                *details,
+                "```",
+                "</details>",
+            ]
         lines.append("")
     return "\n".join(lines)
 

@@ -5,6 +5,7 @@ is a small pure function of a resource (and, for rules across resources, of its 
 COMPLIANT, NOT_APPLICABLE or a Violation. Values that are still tokens (known only at apply time)
 make a rule NOT_APPLICABLE: only literals can be checked. Naming rules live in naming_rules.py.
 """
+
 from __future__ import annotations
 
 import enum
@@ -25,6 +26,7 @@ from cdktf import (
     TerraformStack,
     Tokenization,
 )
+
 from constructs import IConstruct
 from constructs.resource_types import resource_type
 from constructs.tokens import is_unresolved
@@ -89,7 +91,9 @@ class StackView:
         """The resource in this stack that a reference token (e.g. `account.id`) points at."""
         if not isinstance(value, str) or not is_unresolved(value):
             return None
-        resolved = Tokenization.resolve(value, scope=self.stack, preparing=False, resolver=DefaultTokenResolver(StringConcat()))
+        resolved = Tokenization.resolve(
+            value, scope=self.stack, preparing=False, resolver=DefaultTokenResolver(StringConcat())
+        )
         match = re.fullmatch(r"\$\{((\w+)\.[\w-]+)\.\w+\}", str(resolved))
         if not match:
             return None
@@ -106,9 +110,12 @@ class StackView:
 
     def subscription_of(self, resource: TerraformResource) -> str | None:
         """The literal subscription id of the provider that deploys the resource (default provider if none set)."""
-        provider = resource.provider or self.memo("default azurerm provider", lambda: next(
-            (p for p in self.stack.all_providers() if p.terraform_resource_type == "azurerm" and not p.alias), None
-        ))
+        provider = resource.provider or self.memo(
+            "default azurerm provider",
+            lambda: next(
+                (p for p in self.stack.all_providers() if p.terraform_resource_type == "azurerm" and not p.alias), None
+            ),
+        )
         if not isinstance(provider, TerraformProvider):
             return None
         return self.memo(("subscription", provider), lambda: attribute(provider, "subscription_id"))
@@ -131,7 +138,12 @@ def _verdict(ok: bool, attribute_name: str, value: object) -> Verdict:
 
 # --- subnets ---------------------------------------------------------------------------------------
 # Azure's reserved subnet names and the largest prefix length Azure accepts for each.
-RESERVED_SUBNET_MAX_PREFIX = {"AzureFirewallSubnet": 26, "AzureFirewallManagementSubnet": 26, "AzureBastionSubnet": 26, "GatewaySubnet": 27}
+RESERVED_SUBNET_MAX_PREFIX = {
+    "AzureFirewallSubnet": 26,
+    "AzureFirewallManagementSubnet": 26,
+    "AzureBastionSubnet": 26,
+    "GatewaySubnet": 27,
+}
 
 
 def reserved_subnet_size(subnet: TerraformResource, _: StackView) -> Verdict:
@@ -145,7 +157,9 @@ def reserved_subnet_size(subnet: TerraformResource, _: StackView) -> Verdict:
 
 # --- PostgreSQL flexible server --------------------------------------------------------------------
 def _zone_redundant(server: TerraformResource) -> Any:
-    return next((b for b in blocks(attribute(server, "high_availability")) if attribute(b, "mode") == "ZoneRedundant"), None)
+    return next(
+        (b for b in blocks(attribute(server, "high_availability")) if attribute(b, "mode") == "ZoneRedundant"), None
+    )
 
 
 def postgres_ha_sku(server: TerraformResource, _: StackView) -> Verdict:
@@ -182,12 +196,19 @@ def eventhub_premium_capacity(namespace: TerraformResource, _: StackView) -> Ver
     return _verdict(capacity in EVENTHUB_PREMIUM_CAPACITIES, "capacity", capacity)
 
 
-def _geo_dr_pair(config: TerraformResource, view: StackView) -> tuple[TerraformResource | None, TerraformResource | None]:
+def _geo_dr_pair(
+    config: TerraformResource, view: StackView
+) -> tuple[TerraformResource | None, TerraformResource | None]:
     """(primary, partner) namespaces of a geo-DR pairing, when both are declared in this stack."""
     partner = view.referenced(getattr(config, "partner_namespace_id_input", None))
     primary_name = getattr(config, "namespace_name_input", None)
     primary = view.referenced(primary_name) or next(
-        (n for n in view.of_type("azurerm_eventhub_namespace") if literal(primary_name) and attribute(n, "name") == primary_name), None
+        (
+            n
+            for n in view.of_type("azurerm_eventhub_namespace")
+            if literal(primary_name) and attribute(n, "name") == primary_name
+        ),
+        None,
     )
     return primary, partner
 
@@ -213,7 +234,8 @@ def geo_dr_partner_empty(config: TerraformResource, view: StackView) -> Verdict:
     if partner is None:
         return Outcome.NOT_APPLICABLE
     on_partner = [
-        hub.node.path for hub in view.of_type("azurerm_eventhub")
+        hub.node.path
+        for hub in view.of_type("azurerm_eventhub")
         if view.referenced(getattr(hub, "namespace_id_input", None)) is partner
         or view.referenced(getattr(hub, "namespace_name_input", None)) is partner
     ]
@@ -271,7 +293,9 @@ def _archives(policy: TerraformResource) -> bool:
         for actions in blocks(attribute(rule, "actions")):
             for target in ("base_blob", "snapshot", "version"):
                 for action in blocks(attribute(actions, target)):
-                    if any(literal(getattr(action, name)) is not None for name in dir(type(action)) if "archive" in name):
+                    if any(
+                        literal(getattr(action, name)) is not None for name in dir(type(action)) if "archive" in name
+                    ):
                         return True
     return False
 
@@ -281,7 +305,9 @@ def archive_tier_replication(policy: TerraformResource, view: StackView) -> Verd
     replication = attribute(account, "account_replication_type") if account else None
     if replication is None or not _archives(policy):
         return Outcome.NOT_APPLICABLE
-    return _verdict(replication not in ARCHIVE_UNSUPPORTED_REPLICATION, "storage_account_id (account_replication_type)", replication)
+    return _verdict(
+        replication not in ARCHIVE_UNSUPPORTED_REPLICATION, "storage_account_id (account_replication_type)", replication
+    )
 
 
 # --- AKS system node pool --------------------------------------------------------------------------
@@ -333,7 +359,9 @@ def subscription_singleton(resource: TerraformResource, view: StackView) -> Verd
     key = _singleton_key(resource, view)
     if key is None:
         return Outcome.NOT_APPLICABLE
-    keys = view.memo(("singleton keys", key[0]), lambda: [(other, _singleton_key(other, view)) for other in view.of_type(key[0])])
+    keys = view.memo(
+        ("singleton keys", key[0]), lambda: [(other, _singleton_key(other, view)) for other in view.of_type(key[0])]
+    )
     twins = [other.node.path for other, other_key in keys if other is not resource and other_key == key]
     return _verdict(not twins, f"{key[2]!r} in subscription {key[1]} (also declared by)", twins)
 
@@ -346,38 +374,104 @@ def _rule(rule_id: str, resource_types: str | Iterable[str], explanation: str, c
 AZURE_RULES: tuple[AzureRule, ...] = tuple(
     rule
     for group in [
-        _rule("AZ-NET-1", "azurerm_subnet", "reserved subnets need at least /26 (AzureFirewallSubnet, "
-              "AzureFirewallManagementSubnet, AzureBastionSubnet) or /27 (GatewaySubnet)", reserved_subnet_size),
-        _rule("AZ-PG-1", "azurerm_postgresql_flexible_server", "zone-redundant HA needs a General Purpose or "
-              "Memory Optimized SKU, not Burstable (B_)", postgres_ha_sku),
-        _rule("AZ-PG-2", "azurerm_postgresql_flexible_server", "the HA standby zone must differ from the primary zone",
-              postgres_standby_zone),
-        _rule("AZ-PG-3", "azurerm_postgresql_flexible_server", "backup retention must be 7 to 35 days", postgres_backup_retention),
-        _rule("AZ-EH-1", "azurerm_eventhub_namespace", "Premium capacity (processing units) must be 1, 2, 4, 8 or 16",
-              eventhub_premium_capacity),
-        _rule("AZ-EH-2", "azurerm_eventhub_namespace_disaster_recovery_config", "the geo-DR partner namespace must "
-              "be in another region than the primary", geo_dr_partner_region),
-        _rule("AZ-EH-3", "azurerm_eventhub_namespace_disaster_recovery_config", "the geo-DR partner namespace must "
-              "have the same SKU as the primary", geo_dr_partner_sku),
-        _rule("AZ-EH-4", "azurerm_eventhub_namespace_disaster_recovery_config", "the geo-DR partner namespace must "
-              "be empty: pairing replicates the primary's event hubs onto it", geo_dr_partner_empty),
-        _rule("AZ-AI-1", "azurerm_application_insights", "retention_in_days must be one of "
-              + ", ".join(map(str, APP_INSIGHTS_RETENTION_DAYS)), app_insights_retention),
-        _rule("AZ-KV-1", "azurerm_key_vault_key", "HSM-protected key types (*-HSM) need a premium key vault",
-              hsm_key_needs_premium_vault),
-        _rule("AZ-KV-2", "azurerm_key_vault_key", "a rotation policy's expire_after must be at least 28 days",
-              key_rotation_expiry),
-        _rule("AZ-ST-1", "azurerm_storage_management_policy", "the archive tier is not supported on ZRS, GZRS or "
-              "RA-GZRS accounts", archive_tier_replication),
-        _rule("AZ-AKS-1", "azurerm_kubernetes_cluster", "the system node pool needs at least 2 nodes (node_count "
-              "and min_count)", aks_system_pool_nodes),
-        _rule("AZ-AKS-2", "azurerm_kubernetes_cluster", "the system node pool must not use B-series (burstable) VMs",
-              aks_system_pool_vm_size),
-        _rule("AZ-AKS-3", "azurerm_kubernetes_cluster", "the system node pool needs max_pods of at least 30",
-              aks_system_pool_max_pods),
-        _rule("AZ-SUB-1", ("azurerm_security_center_subscription_pricing", "azurerm_subscription_policy_assignment"),
-              "a subscription-level singleton (Defender plan per resource type, policy assignment per name) may be "
-              "declared only once per subscription", subscription_singleton),
+        _rule(
+            "AZ-NET-1",
+            "azurerm_subnet",
+            "reserved subnets need at least /26 (AzureFirewallSubnet, "
+            "AzureFirewallManagementSubnet, AzureBastionSubnet) or /27 (GatewaySubnet)",
+            reserved_subnet_size,
+        ),
+        _rule(
+            "AZ-PG-1",
+            "azurerm_postgresql_flexible_server",
+            "zone-redundant HA needs a General Purpose or Memory Optimized SKU, not Burstable (B_)",
+            postgres_ha_sku,
+        ),
+        _rule(
+            "AZ-PG-2",
+            "azurerm_postgresql_flexible_server",
+            "the HA standby zone must differ from the primary zone",
+            postgres_standby_zone,
+        ),
+        _rule(
+            "AZ-PG-3",
+            "azurerm_postgresql_flexible_server",
+            "backup retention must be 7 to 35 days",
+            postgres_backup_retention,
+        ),
+        _rule(
+            "AZ-EH-1",
+            "azurerm_eventhub_namespace",
+            "Premium capacity (processing units) must be 1, 2, 4, 8 or 16",
+            eventhub_premium_capacity,
+        ),
+        _rule(
+            "AZ-EH-2",
+            "azurerm_eventhub_namespace_disaster_recovery_config",
+            "the geo-DR partner namespace must be in another region than the primary",
+            geo_dr_partner_region,
+        ),
+        _rule(
+            "AZ-EH-3",
+            "azurerm_eventhub_namespace_disaster_recovery_config",
+            "the geo-DR partner namespace must have the same SKU as the primary",
+            geo_dr_partner_sku,
+        ),
+        _rule(
+            "AZ-EH-4",
+            "azurerm_eventhub_namespace_disaster_recovery_config",
+            "the geo-DR partner namespace must be empty: pairing replicates the primary's event hubs onto it",
+            geo_dr_partner_empty,
+        ),
+        _rule(
+            "AZ-AI-1",
+            "azurerm_application_insights",
+            "retention_in_days must be one of " + ", ".join(map(str, APP_INSIGHTS_RETENTION_DAYS)),
+            app_insights_retention,
+        ),
+        _rule(
+            "AZ-KV-1",
+            "azurerm_key_vault_key",
+            "HSM-protected key types (*-HSM) need a premium key vault",
+            hsm_key_needs_premium_vault,
+        ),
+        _rule(
+            "AZ-KV-2",
+            "azurerm_key_vault_key",
+            "a rotation policy's expire_after must be at least 28 days",
+            key_rotation_expiry,
+        ),
+        _rule(
+            "AZ-ST-1",
+            "azurerm_storage_management_policy",
+            "the archive tier is not supported on ZRS, GZRS or RA-GZRS accounts",
+            archive_tier_replication,
+        ),
+        _rule(
+            "AZ-AKS-1",
+            "azurerm_kubernetes_cluster",
+            "the system node pool needs at least 2 nodes (node_count and min_count)",
+            aks_system_pool_nodes,
+        ),
+        _rule(
+            "AZ-AKS-2",
+            "azurerm_kubernetes_cluster",
+            "the system node pool must not use B-series (burstable) VMs",
+            aks_system_pool_vm_size,
+        ),
+        _rule(
+            "AZ-AKS-3",
+            "azurerm_kubernetes_cluster",
+            "the system node pool needs max_pods of at least 30",
+            aks_system_pool_max_pods,
+        ),
+        _rule(
+            "AZ-SUB-1",
+            ("azurerm_security_center_subscription_pricing", "azurerm_subscription_policy_assignment"),
+            "a subscription-level singleton (Defender plan per resource type, policy assignment per name) may be "
+            "declared only once per subscription",
+            subscription_singleton,
+        ),
     ]
     for rule in group
 )

@@ -5,10 +5,12 @@ with ~700 constructs per app, every extra Python Aspect costs about half a secon
 visits each construct with its members in order, exactly as adding them one by one would (cdktf runs a
 construct's Aspects in the order they were added before moving on to its children).
 """
+
 from __future__ import annotations
 
 import jsii
 from cdktf import IAspect
+
 from constructs import IConstruct
 
 

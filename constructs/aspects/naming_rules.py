@@ -1,4 +1,5 @@
 """Azure's naming rules, checked at synth so a bad name fails here instead of at apply time."""
+
 from __future__ import annotations
 
 import re
@@ -6,6 +7,7 @@ from dataclasses import dataclass
 
 import jsii
 from cdktf import Annotations, IAspect, TerraformResource
+
 from constructs import IConstruct
 from constructs.resource_types import resource_type
 from constructs.tokens import is_unresolved
@@ -43,7 +45,9 @@ NAME_RULES: dict[str, NameRule] = {
         r"[a-zA-Z][a-zA-Z0-9-]{4,48}[a-zA-Z0-9]",
         "6-50 letters, digits and hyphens, starting with a letter and ending with a letter or digit",
     ),
-    "azurerm_resource_group": NameRule(r"[\w().-]{0,89}[\w()-]", "1-90 word characters, '.', '(', ')' and '-', not ending in '.'"),
+    "azurerm_resource_group": NameRule(
+        r"[\w().-]{0,89}[\w()-]", "1-90 word characters, '.', '(', ')' and '-', not ending in '.'"
+    ),
     "azurerm_log_analytics_workspace": NameRule(
         r"[a-zA-Z0-9][a-zA-Z0-9-]{2,61}[a-zA-Z0-9]", "4-63 letters, digits and hyphens, alphanumeric at both ends"
     ),

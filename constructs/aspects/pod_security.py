@@ -4,13 +4,16 @@ Each rule is a small function returning the violations of one pod spec; the Aspe
 annotation per violation naming the resource, the container and the rule (synth then fails).
 Values that are unresolved tokens are treated as missing, i.e. non-compliant: hardening must be literal.
 """
+
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import jsii
 from cdktf import Annotations, IAspect, TerraformResource
+
 from constructs import IConstruct
 from constructs.resource_types import resource_type
 
@@ -54,7 +57,9 @@ def _falsy(value: Any) -> bool:
     return value is False or value == "false"
 
 
-def _per_container(check: Callable[[dict[str, Any], dict[str, Any]], str | None]) -> Callable[[dict[str, Any]], list[str]]:
+def _per_container(
+    check: Callable[[dict[str, Any], dict[str, Any]], str | None],
+) -> Callable[[dict[str, Any]], list[str]]:
     def rule(pod: dict[str, Any]) -> list[str]:
         pod_context = _block(pod.get("security_context"))
         messages = []
@@ -99,7 +104,11 @@ def _seccomp(container: dict, pod_context: dict) -> str | None:
     profile = _block(_block(container.get("security_context")).get("seccomp_profile")) or _block(
         pod_context.get("seccomp_profile")
     )
-    return None if profile.get("type") in ("RuntimeDefault", "Localhost") else "must use seccomp profile RuntimeDefault or Localhost"
+    return (
+        None
+        if profile.get("type") in ("RuntimeDefault", "Localhost")
+        else "must use seccomp profile RuntimeDefault or Localhost"
+    )
 
 
 def _read_only_root(container: dict, _: dict) -> str | None:
@@ -125,7 +134,11 @@ def _host_namespaces(pod: dict[str, Any]) -> list[str]:
 
 
 def _no_host_path(pod: dict[str, Any]) -> list[str]:
-    return [f"volume '{v.get('name')}' must not be a host_path" for v in pod.get("volume") or [] if isinstance(v, dict) and v.get("host_path")]
+    return [
+        f"volume '{v.get('name')}' must not be a host_path"
+        for v in pod.get("volume") or []
+        if isinstance(v, dict) and v.get("host_path")
+    ]
 
 
 RULES: dict[str, Callable[[dict[str, Any]], list[str]]] = {

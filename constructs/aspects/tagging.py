@@ -1,10 +1,12 @@
 """Required tags on every taggable azurerm resource, merged with the resource's own tags."""
+
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import jsii
 from cdktf import IAspect, TerraformResource
+
 from constructs import IConstruct
 from constructs.resource_types import resource_type
 

@@ -4,12 +4,14 @@ Each job runs as its own ServiceAccount (Entra workload identity), with least-pr
 PSS-restricted pod, pinned image, resource limits and a script mounted read-only from a ConfigMap
 built from `cluster-scripts/`.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from cdktf_cdktf_provider_kubernetes import cron_job_v1, job_v1
 from cdktf_cdktf_provider_kubernetes.cluster_role_binding_v1 import (
@@ -37,9 +39,9 @@ from cdktf_cdktf_provider_kubernetes.persistent_volume_claim_v1 import (
     PersistentVolumeClaimV1SpecResources,
 )
 from cdktf_cdktf_provider_kubernetes.service_account_v1 import ServiceAccountV1, ServiceAccountV1Metadata
-from constructs import Construct
 
 from config.baseline import BaselineJob
+from constructs import Construct
 
 SCRIPTS_DIR = Path(__file__).resolve().parents[2] / "cluster-scripts"
 NON_ROOT_UID = 65532
@@ -112,17 +114,42 @@ def script_text(file_name: str) -> str:
 class BaselineJobs(Construct):
     def __init__(self, scope: Construct, id: str, *, props: BaselineJobsProps) -> None:
         super().__init__(scope, id)
-        backup_pvc = self._volume_claim("backup-storage", props.backup_namespace, props.storage_class, props.backup_storage_size)
-        reports_pvc = self._volume_claim("compliance-reports", props.compliance_namespace, props.storage_class, props.reports_storage_size)
+        backup_pvc = self._volume_claim(
+            "backup-storage", props.backup_namespace, props.storage_class, props.backup_storage_size
+        )
+        reports_pvc = self._volume_claim(
+            "compliance-reports", props.compliance_namespace, props.storage_class, props.reports_storage_size
+        )
         jobs = (
-            JobSpec("cluster-backup", props.backup_namespace, "backup.sh", props.backup, EXPORTED_RESOURCES,
-                    props.backup_schedule, {"/backups": backup_pvc}),
+            JobSpec(
+                "cluster-backup",
+                props.backup_namespace,
+                "backup.sh",
+                props.backup,
+                EXPORTED_RESOURCES,
+                props.backup_schedule,
+                {"/backups": backup_pvc},
+            ),
             # Read-only like the backup: the DR test validates exports with a client-side dry run, so
             # it can never change the cluster (a server-side dry run would need write verbs).
-            JobSpec("dr-test", props.backup_namespace, "dr-test.sh", props.dr_test, EXPORTED_RESOURCES,
-                    props.dr_test_schedule, {"/backups": backup_pvc}),
-            JobSpec("compliance-validation", props.compliance_namespace, "compliance.sh", props.compliance,
-                    COMPLIANCE_READ, None, {"/reports": reports_pvc}),
+            JobSpec(
+                "dr-test",
+                props.backup_namespace,
+                "dr-test.sh",
+                props.dr_test,
+                EXPORTED_RESOURCES,
+                props.dr_test_schedule,
+                {"/backups": backup_pvc},
+            ),
+            JobSpec(
+                "compliance-validation",
+                props.compliance_namespace,
+                "compliance.sh",
+                props.compliance,
+                COMPLIANCE_READ,
+                None,
+                {"/reports": reports_pvc},
+            ),
         )
         # Construct ids from roles, not namespace names (those are references to the namespaces).
         self._api_egress("backup", props.backup_namespace, props.api_server_cidrs)
@@ -155,7 +182,10 @@ class BaselineJobs(Construct):
                 policy_types=["Egress"],
                 egress=[
                     NetworkPolicyV1SpecEgress(
-                        to=[NetworkPolicyV1SpecEgressTo(ip_block=NetworkPolicyV1SpecEgressToIpBlock(cidr=c)) for c in cidrs],
+                        to=[
+                            NetworkPolicyV1SpecEgressTo(ip_block=NetworkPolicyV1SpecEgressToIpBlock(cidr=c))
+                            for c in cidrs
+                        ],
                         ports=[NetworkPolicyV1SpecEgressPorts(port="443", protocol="TCP")],
                     )
                 ],
@@ -187,7 +217,9 @@ class BaselineJobs(Construct):
             self,
             f"{job.name}-binding",
             metadata=ClusterRoleBindingV1Metadata(name=f"baseline-{job.name}-read"),
-            role_ref=ClusterRoleBindingV1RoleRef(api_group="rbac.authorization.k8s.io", kind="ClusterRole", name=role.metadata.name),
+            role_ref=ClusterRoleBindingV1RoleRef(
+                api_group="rbac.authorization.k8s.io", kind="ClusterRole", name=role.metadata.name
+            ),
             subject=[ClusterRoleBindingV1Subject(kind="ServiceAccount", name=account_name, namespace=job.namespace)],
         )
         scripts = ConfigMapV1(
@@ -251,7 +283,9 @@ def _pod_spec(module: ModuleType, prefix: str, job: JobSpec, account: str, scrip
         struct("Volume", name="scripts", config_map=struct("VolumeConfigMap", name=scripts, default_mode="0555")),
         struct("Volume", name="tmp", empty_dir=struct("VolumeEmptyDir", size_limit="256Mi")),
         *(
-            struct("Volume", name="data", persistent_volume_claim=struct("VolumePersistentVolumeClaim", claim_name=claim))
+            struct(
+                "Volume", name="data", persistent_volume_claim=struct("VolumePersistentVolumeClaim", claim_name=claim)
+            )
             for claim in (job.volumes or {}).values()
         ),
     ]

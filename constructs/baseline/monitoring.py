@@ -4,11 +4,13 @@ Story 3.1's self-hosted HA Prometheus/Alertmanager is replaced by Azure Monitor 
 (infra stack: workspace, rule groups, action groups). Only the agent's scrape settings live in the
 cluster; the story's figures are in `config.baseline.monitoring` and the README.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from cdktf_cdktf_provider_kubernetes.config_map_v1 import ConfigMapV1, ConfigMapV1Metadata
+
 from constructs import Construct
 
 AMA_METRICS_SETTINGS = "ama-metrics-settings-configmap"  # name and namespace are fixed by the add-on

@@ -1,8 +1,9 @@
 """Namespaces enforcing Pod Security `restricted`, each with default-deny traffic, a quota and limits."""
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from cdktf_cdktf_provider_kubernetes.limit_range_v1 import (
     LimitRangeV1,
@@ -31,9 +32,9 @@ from cdktf_cdktf_provider_kubernetes.resource_quota_v1 import (
     ResourceQuotaV1Metadata,
     ResourceQuotaV1Spec,
 )
-from constructs import Construct
 
 from config.baseline import NamespaceQuota
+from constructs import Construct
 
 PSS_LABELS = {
     f"pod-security.kubernetes.io/{mode}{suffix}": value
@@ -64,7 +65,11 @@ class BaselineNamespaces(Construct):
         self.namespace_names: dict[str, str] = {}
         for name, quota in sorted(props.namespaces.items()):
             namespace = NamespaceV1(
-                self, f"{name}-namespace", metadata=NamespaceV1Metadata(name=name, labels={**PSS_LABELS, props.network_policy_label: "default-deny"})
+                self,
+                f"{name}-namespace",
+                metadata=NamespaceV1Metadata(
+                    name=name, labels={**PSS_LABELS, props.network_policy_label: "default-deny"}
+                ),
             )
             self.namespace_names[name] = namespace_name = namespace.metadata.name
             self._guard_rails(name, namespace_name, quota, scrape=name in props.scraped_namespaces)
@@ -90,7 +95,9 @@ class BaselineNamespaces(Construct):
                     NetworkPolicyV1SpecEgress(
                         to=[
                             NetworkPolicyV1SpecEgressTo(
-                                namespace_selector=NetworkPolicyV1SpecEgressToNamespaceSelector(match_labels=KUBE_SYSTEM),
+                                namespace_selector=NetworkPolicyV1SpecEgressToNamespaceSelector(
+                                    match_labels=KUBE_SYSTEM
+                                ),
                                 pod_selector=NetworkPolicyV1SpecEgressToPodSelector(match_labels=COREDNS_POD_LABELS),
                             )
                         ],
@@ -111,7 +118,9 @@ class BaselineNamespaces(Construct):
                         NetworkPolicyV1SpecIngress(
                             from_=[
                                 NetworkPolicyV1SpecIngressFrom(
-                                    namespace_selector=NetworkPolicyV1SpecIngressFromNamespaceSelector(match_labels=KUBE_SYSTEM),
+                                    namespace_selector=NetworkPolicyV1SpecIngressFromNamespaceSelector(
+                                        match_labels=KUBE_SYSTEM
+                                    ),
                                     pod_selector=NetworkPolicyV1SpecIngressFromPodSelector(match_labels=labels),
                                 )
                                 for labels in AMA_METRICS_POD_LABELS

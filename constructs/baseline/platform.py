@@ -1,11 +1,11 @@
 """The whole in-cluster baseline of one environment, assembled from its `[baseline]` config."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from constructs import Construct
-
 from config.baseline import BaselineConfig
+from constructs import Construct
 from constructs.baseline.jobs import BaselineJobs, BaselineJobsProps
 from constructs.baseline.monitoring import ManagedPrometheusSettings, ManagedPrometheusSettingsProps
 from constructs.baseline.namespaces import BaselineNamespaces, BaselineNamespacesProps
@@ -28,7 +28,9 @@ class ClusterBaseline(Construct):
         self.namespaces = BaselineNamespaces(
             self,
             "namespaces",
-            props=BaselineNamespacesProps(namespaces=config.namespaces, network_policy_label=props.network_policy_label),
+            props=BaselineNamespacesProps(
+                namespaces=config.namespaces, network_policy_label=props.network_policy_label
+            ),
         )
         names = self.namespaces.namespace_names  # references, so namespaces are created before their contents
         self.jobs = BaselineJobs(

@@ -1,4 +1,5 @@
 """An AspectGroup visits every construct with its members in order, as adding them one by one does."""
+
 from __future__ import annotations
 
 import cdktf
@@ -6,8 +7,8 @@ import jsii
 from cdktf import Aspects, IAspect, TerraformStack
 from cdktf_cdktf_provider_azurerm.provider import AzurermProvider, AzurermProviderFeatures
 from cdktf_cdktf_provider_azurerm.resource_group import ResourceGroup
-from constructs import IConstruct
 
+from constructs import IConstruct
 from constructs.aspects.group import AspectGroup
 
 

@@ -21,7 +21,12 @@ def synth_with(build, tmp_path) -> None:
 
 def storage(name: str):
     return lambda stack: StorageAccount(
-        stack, "sa", name=name, resource_group_name="rg", location="eastus", account_tier="Standard",
+        stack,
+        "sa",
+        name=name,
+        resource_group_name="rg",
+        location="eastus",
+        account_tier="Standard",
         account_replication_type="ZRS",
     )
 
@@ -54,10 +59,24 @@ def test_valid_and_unresolved_names_pass(tmp_path) -> None:
     def build(stack):
         group = ResourceGroup(stack, "rg", name="stg-data-rg-001", location="eastus")
         storage("stgdataerp01")(stack)
-        KeyVault(stack, "kv", name="stg-kv-erp01", resource_group_name=group.name, location="eastus",
-                 sku_name="premium", tenant_id="t")
-        StorageAccount(stack, "token", name=group.name, resource_group_name="rg", location="eastus",
-                       account_tier="Standard", account_replication_type="ZRS")
+        KeyVault(
+            stack,
+            "kv",
+            name="stg-kv-erp01",
+            resource_group_name=group.name,
+            location="eastus",
+            sku_name="premium",
+            tenant_id="t",
+        )
+        StorageAccount(
+            stack,
+            "token",
+            name=group.name,
+            resource_group_name="rg",
+            location="eastus",
+            account_tier="Standard",
+            account_replication_type="ZRS",
+        )
 
     synth_with(build, tmp_path)
 

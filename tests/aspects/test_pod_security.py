@@ -1,4 +1,5 @@
 """The PodSecurityRestricted Aspect: a compliant pod passes; each rule has a failing example."""
+
 from __future__ import annotations
 
 import copy
@@ -46,7 +47,11 @@ def test_compliant_pod_has_no_violations() -> None:
 FAILING = [
     ({"c__security_context__run_as_non_root": False}, "pss-run-as-non-root", "run_as_non_root = true"),
     ({"c__security_context__run_as_user": "0"}, "pss-run-as-non-root", "user 0"),
-    ({"c__security_context__allow_privilege_escalation": True}, "pss-privilege-escalation", "allow_privilege_escalation = false"),
+    (
+        {"c__security_context__allow_privilege_escalation": True},
+        "pss-privilege-escalation",
+        "allow_privilege_escalation = false",
+    ),
     ({"c__security_context__privileged": True}, "pss-privileged", "privileged"),
     ({"c__security_context__capabilities": {"drop": ["NET_RAW"]}}, "pss-capabilities", "drop ALL"),
     ({"c__security_context__capabilities": {"drop": ["ALL"], "add": ["SYS_ADMIN"]}}, "pss-capabilities", "SYS_ADMIN"),
@@ -89,6 +94,11 @@ def test_aspect_annotates_the_offending_resource() -> None:
     assert all("kubernetes_deployment_v1 'test/web' violates Pod Security restricted" in e for e in errors)
     rules = {e.split("restricted: ")[1].split(":")[0] for e in errors}
     assert rules == {
-        "pss-run-as-non-root", "pss-privilege-escalation", "pss-capabilities", "pss-seccomp",
-        "baseline-read-only-root", "baseline-resource-limits", "baseline-pinned-image",
+        "pss-run-as-non-root",
+        "pss-privilege-escalation",
+        "pss-capabilities",
+        "pss-seccomp",
+        "baseline-read-only-root",
+        "baseline-resource-limits",
+        "baseline-pinned-image",
     }

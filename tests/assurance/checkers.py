@@ -1,4 +1,5 @@
 """The checkers run from tool venvs that scripts/setup creates; a missing checker fails, it never skips."""
+
 from __future__ import annotations
 
 from pathlib import Path

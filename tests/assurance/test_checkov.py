@@ -1,4 +1,5 @@
 """checkov (terraform_json) on every synthesized stack: 0 failed checks; skips only in .checkov.yaml."""
+
 from __future__ import annotations
 
 import json
@@ -7,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tools.checkov_gate import CHECKOV, CONFIG_FILE, check_stack, check_synth, format_results
 from tests.assurance.checkers import require_tool
+from tools.checkov_gate import CHECKOV, CONFIG_FILE, check_stack, check_synth, format_results
 
 
 @pytest.fixture(autouse=True)
@@ -31,9 +32,14 @@ def test_gate_reports_a_planted_failure(tmp_path: Path) -> None:
     stack_dir = tmp_path / "stacks" / "planted"
     stack_dir.mkdir(parents=True)
     insecure_account = {
-        "name": "plantedinsecure01", "resource_group_name": "rg", "location": "eastus2",
-        "account_tier": "Standard", "account_replication_type": "LRS", "min_tls_version": "TLS1_0",
-        "https_traffic_only_enabled": False, "public_network_access_enabled": True,
+        "name": "plantedinsecure01",
+        "resource_group_name": "rg",
+        "location": "eastus2",
+        "account_tier": "Standard",
+        "account_replication_type": "LRS",
+        "min_tls_version": "TLS1_0",
+        "https_traffic_only_enabled": False,
+        "public_network_access_enabled": True,
     }
     (stack_dir / "cdk.tf.json").write_text(
         json.dumps({"resource": {"azurerm_storage_account": {"planted": insecure_account}}})
@@ -80,9 +86,13 @@ def test_every_other_storage_account_is_private_encrypted_with_a_customer_key_an
             for endpoint in resources.get("azurerm_private_endpoint", {}).values()
             for connection in as_blocks(endpoint.get("private_service_connection"))
         }
-        cmk_targets = {cmk["storage_account_id"] for cmk in resources.get("azurerm_storage_account_customer_managed_key", {}).values()}
+        cmk_targets = {
+            cmk["storage_account_id"]
+            for cmk in resources.get("azurerm_storage_account_customer_managed_key", {}).values()
+        }
         diagnostic_targets = {
-            setting["target_resource_id"] for setting in resources.get("azurerm_monitor_diagnostic_setting", {}).values()
+            setting["target_resource_id"]
+            for setting in resources.get("azurerm_monitor_diagnostic_setting", {}).values()
         }
         for name, account in resources.get("azurerm_storage_account", {}).items():
             reference = _reference("azurerm_storage_account", name)
@@ -93,7 +103,9 @@ def test_every_other_storage_account_is_private_encrypted_with_a_customer_key_an
             if reference not in cmk_targets and not account.get("customer_managed_key", {}).get("key_vault_key_id"):
                 problems.append(f"{stack_name}/{name}: no customer-managed key")
             for service in ("blobServices", "queueServices"):  # stands in for CKV_AZURE_33 and CKV2_AZURE_21
-                if not any(reference.removesuffix("}") in target and service in target for target in diagnostic_targets):
+                if not any(
+                    reference.removesuffix("}") in target and service in target for target in diagnostic_targets
+                ):
                     problems.append(f"{stack_name}/{name}: no diagnostic setting on its {service}")
     assert problems == []
 
@@ -116,7 +128,8 @@ def test_every_event_hubs_primary_is_in_a_region_with_zones(stacks: dict) -> Non
     """Stands in for CKV_AZURE_228 on primaries: only the geo-DR secondary may sit in a region without zones."""
     zonal_regions = {"eastus", "eastus2", "centralus", "westus2", "westus3", "southcentralus"}
     primaries = [
-        namespace for stack in stacks.values()
+        namespace
+        for stack in stacks.values()
         for address, namespace in stack.get("resource", {}).get("azurerm_eventhub_namespace", {}).items()
         if "secondary" not in address
     ]

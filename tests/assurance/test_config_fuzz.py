@@ -1,5 +1,6 @@
 """Config fuzzing: any mutation of a valid environment file ends in a ConfigError or a valid config,
 never another exception; a mutated config that is still valid synthesizes."""
+
 from __future__ import annotations
 
 import tomllib
@@ -13,8 +14,9 @@ from config.loader import CONFIG_DIR, ENVIRONMENTS, ConfigError, parse_environme
 
 FUZZ_FILE = Path("fuzzed.toml")
 # Bounded and reproducible in CI: the same examples every run, no example database on disk.
-BOUNDED = settings(max_examples=200, deadline=None, derandomize=True, database=None,
-                   suppress_health_check=[HealthCheck.too_slow])
+BOUNDED = settings(
+    max_examples=200, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 KeyPath = tuple[Any, ...]
 
@@ -83,7 +85,9 @@ def outcome(data: dict[str, Any]) -> str:
 
 @BOUNDED
 @given(environment=st.sampled_from(ENVIRONMENTS), mutations=st.integers(min_value=1, max_value=3), draw=st.data())
-def test_any_mutation_is_a_config_error_or_a_valid_config(environment: str, mutations: int, draw: st.DataObject) -> None:
+def test_any_mutation_is_a_config_error_or_a_valid_config(
+    environment: str, mutations: int, draw: st.DataObject
+) -> None:
     data = raw(environment)
     for _ in range(mutations):
         if not paths(data):
@@ -100,8 +104,13 @@ def test_the_fuzzer_produces_both_outcomes() -> None:
     assert outcome(data) == "invalid"
 
 
-@settings(max_examples=3, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(
+    max_examples=3,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 @given(environment=st.sampled_from(ENVIRONMENTS), draw=st.data())
 def test_a_mutated_config_that_stays_valid_synthesizes(tmp_path_factory, environment: str, draw: st.DataObject) -> None:
     from stacks.app import build_app

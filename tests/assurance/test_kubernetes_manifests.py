@@ -5,6 +5,7 @@ Typed kubernetes_* resources are checked by the provider's jsii types and checko
 kubernetes_manifest bodies are free-form, so this is their only schema check. Until a stack declares
 one, the test asserts explicitly that there are none, and starts checking as soon as one appears.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,9 +20,11 @@ from tests.assurance.checkers import require_tool
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 KUBERNETES_VALIDATE = PROJECT_ROOT / ".cache" / "tools" / "kubernetes-validate" / "bin" / "kubernetes-validate"
 
+
 @pytest.fixture(autouse=True)
 def _checker_installed() -> None:
     require_tool(KUBERNETES_VALIDATE)
+
 
 # Custom resources have no schema in the Kubernetes OpenAPI spec; each kind must be listed here on purpose.
 CUSTOM_KINDS_WITHOUT_SCHEMA: set[str] = set()
@@ -47,8 +50,12 @@ def validate(manifests: dict[str, dict], version: str, workdir: Path) -> subproc
         path = workdir / f"{name}.json"
         path.write_text(json.dumps(manifest))
         files.append(str(path))
-    return subprocess.run([str(KUBERNETES_VALIDATE), "--strict", "--kubernetes-version", version, *files],
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [str(KUBERNETES_VALIDATE), "--strict", "--kubernetes-version", version, *files],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def test_every_kubernetes_manifest_matches_the_cluster_schema(stacks: dict, tmp_path: Path) -> None:
@@ -63,8 +70,11 @@ def test_every_kubernetes_manifest_matches_the_cluster_schema(stacks: dict, tmp_
         output = result.stdout + result.stderr
         assert result.returncode == 0, output
         unchecked = {m["kind"] for m in manifests.values()} - CUSTOM_KINDS_WITHOUT_SCHEMA
-        assert [line for line in output.splitlines() if "Couldn't find schema" in line and
-                any(f"kind {kind} " in line for kind in unchecked)] == []
+        assert [
+            line
+            for line in output.splitlines()
+            if "Couldn't find schema" in line and any(f"kind {kind} " in line for kind in unchecked)
+        ] == []
 
 
 def test_validator_rejects_an_unknown_field(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
 """The synthesized output holds no literal secrets, and every scanner rule catches a planted example."""
+
 from __future__ import annotations
 
 import json
@@ -6,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tools.secret_scan import DETECT_SECRETS, OWN_RULES, scan, scan_own_rules
 from tests.assurance.checkers import require_tool
+from tools.secret_scan import DETECT_SECRETS, OWN_RULES, scan, scan_own_rules
 
 
 @pytest.fixture(autouse=True)
@@ -16,9 +17,15 @@ def _checker_installed() -> None:
 
 
 PLANTED = {
-    "azure-storage-key": {"value": "DefaultEndpointsProtocol=https;AccountName=x;AccountKey=" + "A1b2C3d4" * 11 + "==;"},
-    "azure-connection-string": {"value": "DefaultEndpointsProtocol=https;AccountName=stgdataerp01;EndpointSuffix=core.windows.net"},
-    "azure-shared-access-key": {"value": "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=" + "Zx9" * 12},
+    "azure-storage-key": {
+        "value": "DefaultEndpointsProtocol=https;AccountName=x;AccountKey=" + "A1b2C3d4" * 11 + "==;"
+    },
+    "azure-connection-string": {
+        "value": "DefaultEndpointsProtocol=https;AccountName=stgdataerp01;EndpointSuffix=core.windows.net"
+    },
+    "azure-shared-access-key": {
+        "value": "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=" + "Zx9" * 12
+    },
     "azure-sas": {"url": "https://a.blob.core.windows.net/c?sv=2022-11-02&ss=b&sig=" + "AbC%2Bd3" * 6},
     "slack-webhook": {"url": "https://hooks.slack.com/services/T0ABCDEFG/B0ABCDEFG/" + "x1Y2z3" * 4},
     "pagerduty-key": {"routing_key": "0123456789abcdef" * 2},

@@ -1,45 +1,87 @@
 """Bad governance settings end in a ConfigError naming the key, the value and the rule; both environments
 configure the story's plans, initiatives, budget and Gatekeeper effect."""
+
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
-from config.loader import ConfigError, load_environment, parse_environment
+from config.loader import load_environment, parse_environment
 from tests.config.test_loader import DELETE, assert_rejected, set_key
 
 STAGING = Path("config/staging.toml")
 
 # (changes to make, key the message must blame, value it must show, words it must contain)
 BAD_INPUTS = [
-    ({"governance.defender_plans.Servers": {}}, "governance.defender_plans.Servers.[key]", "Servers", "Input should be"),
-    ({"governance.defender_plans.StorageAccounts.tier": "Premium"}, "governance.defender_plans.StorageAccounts.tier",
-     "Premium", "'Standard' or 'Free'"),
+    (
+        {"governance.defender_plans.Servers": {}},
+        "governance.defender_plans.Servers.[key]",
+        "Servers",
+        "Input should be",
+    ),
+    (
+        {"governance.defender_plans.StorageAccounts.tier": "Premium"},
+        "governance.defender_plans.StorageAccounts.tier",
+        "Premium",
+        "'Standard' or 'Free'",
+    ),
     ({"governance.security_contact.emails": []}, "governance.security_contact.emails", DELETE, "at least 1"),
     ({"governance.security_contact.phone": "555-0100"}, "governance.security_contact.phone", "555-0100", "pattern"),
-    ({"governance.regulatory_compliance.initiatives": ["soc2_type2", "hipaa"]},
-     "governance.regulatory_compliance.initiatives.1", "hipaa", "Input should be"),
-    ({"governance.regulatory_compliance.initiatives": ["soc2_type2", "soc2_type2"]},
-     "governance.regulatory_compliance.initiatives", DELETE, "lists an initiative twice"),
-    ({"governance.regulatory_compliance.enforce": DELETE}, "governance.regulatory_compliance.enforce", DELETE,
-     "required key is missing"),
+    (
+        {"governance.regulatory_compliance.initiatives": ["soc2_type2", "hipaa"]},
+        "governance.regulatory_compliance.initiatives.1",
+        "hipaa",
+        "Input should be",
+    ),
+    (
+        {"governance.regulatory_compliance.initiatives": ["soc2_type2", "soc2_type2"]},
+        "governance.regulatory_compliance.initiatives",
+        DELETE,
+        "lists an initiative twice",
+    ),
+    (
+        {"governance.regulatory_compliance.enforce": DELETE},
+        "governance.regulatory_compliance.enforce",
+        DELETE,
+        "required key is missing",
+    ),
     ({"governance.budget.start_date": "2026-12-15"}, "governance.budget.start_date", DELETE, "first day of a month"),
     ({"governance.budget.start_date": "next month"}, "governance.budget.start_date", "next month", "a date like"),
     ({"governance.budget.monthly_amount": 0}, "governance.budget.monthly_amount", 0, "greater than 0"),
-    ({"governance.budget.forecasted_thresholds_percent": [50, 90, 100, 120]},
-     "governance.budget.forecasted_thresholds_percent", DELETE, "at most 5 budget notifications"),
-    ({"governance.kubernetes_policy.effect": "warn"}, "governance.kubernetes_policy.effect", "warn", "'audit' or 'deny'"),
-    ({"governance.kubernetes_policy.additional_registries": ["docker.io"]},
-     "governance.kubernetes_policy.additional_registries.0", "docker.io", "pattern"),
-    ({"governance.kubernetes_policy.required_labels": ["app.kubernetes.io/"]},
-     "governance.kubernetes_policy.required_labels.0", "app.kubernetes.io/", "pattern"),
+    (
+        {"governance.budget.forecasted_thresholds_percent": [50, 90, 100, 120]},
+        "governance.budget.forecasted_thresholds_percent",
+        DELETE,
+        "at most 5 budget notifications",
+    ),
+    (
+        {"governance.kubernetes_policy.effect": "warn"},
+        "governance.kubernetes_policy.effect",
+        "warn",
+        "'audit' or 'deny'",
+    ),
+    (
+        {"governance.kubernetes_policy.additional_registries": ["docker.io"]},
+        "governance.kubernetes_policy.additional_registries.0",
+        "docker.io",
+        "pattern",
+    ),
+    (
+        {"governance.kubernetes_policy.required_labels": ["app.kubernetes.io/"]},
+        "governance.kubernetes_policy.required_labels.0",
+        "app.kubernetes.io/",
+        "pattern",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("changes", "key", "value", "expected"), BAD_INPUTS, ids=[f"{case[1]}={case[2]!r}" for case in BAD_INPUTS])
+@pytest.mark.parametrize(
+    ("changes", "key", "value", "expected"), BAD_INPUTS, ids=[f"{case[1]}={case[2]!r}" for case in BAD_INPUTS]
+)
 def test_bad_governance_setting_is_reported_with_key_value_and_rule(
     raw_config: Callable[[str], dict[str, Any]], changes: dict[str, Any], key: str, value: Any, expected: str
 ) -> None:
@@ -55,10 +97,19 @@ def test_a_toml_date_literal_is_accepted(raw_config: Callable[[str], dict[str, A
 def test_environments_are_production_like(environment: str) -> None:
     """Story 3.1: staging has production's Defender plans, all four frameworks enforced, Gatekeeper denying."""
     governance = load_environment(environment).governance
-    assert sorted(governance.defender_plans) == ["Arm", "Containers", "KeyVaults", "OpenSourceRelationalDatabases", "StorageAccounts"]
+    assert sorted(governance.defender_plans) == [
+        "Arm",
+        "Containers",
+        "KeyVaults",
+        "OpenSourceRelationalDatabases",
+        "StorageAccounts",
+    ]
     assert governance.defender_plans["StorageAccounts"].subplan == "DefenderForStorageV2"
     assert sorted(governance.regulatory_compliance.initiatives) == [
-        "cis_azure_foundations", "nist_sp_800_53_r5", "pci_dss_v4", "soc2_type2"
+        "cis_azure_foundations",
+        "nist_sp_800_53_r5",
+        "pci_dss_v4",
+        "soc2_type2",
     ]
     assert governance.regulatory_compliance.enforce is True
     assert governance.kubernetes_policy.effect == "deny"

@@ -1,10 +1,12 @@
 """Config files load, and bad input ends in a ConfigError naming the file, key, value and rule."""
+
 from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -56,6 +58,7 @@ def assert_rejected(data: dict[str, Any], changes: dict[str, Any], key: str, val
     assert expected in message, message
     if value is not DELETE:
         assert f"{value!r} is not allowed" in message, message
+
 
 BAD_INPUTS = [
     # (key, bad value, words the message must contain)

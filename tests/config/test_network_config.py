@@ -1,9 +1,11 @@
 """Bad address plans end in a ConfigError naming the key, the value and the rule (config/network.py)."""
+
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -15,48 +17,111 @@ STAGING = Path("config/staging.toml")
 # (changes to staging's network section, key the message must blame, value it must show, words it must contain)
 BAD_INPUTS = [
     # Subnets inside their VNet, no overlaps, unique names.
-    ({"hub.shared_services.address_prefix": "10.99.4.0/24"}, "hub.shared_services.address_prefix", "10.99.4.0/24",
-     "must lie inside the address space 10.241.0.0/16"),
-    ({"spoke.app_gateway.address_prefix": "10.241.4.0/24"}, "spoke.app_gateway.address_prefix", "10.241.4.0/24",
-     "must lie inside the address space 10.242.0.0/16"),
-    ({"hub.bastion.address_prefix": "10.241.1.0/26"}, "hub.bastion.address_prefix", "10.241.1.0/26",
-     "overlaps firewall.address_prefix 10.241.1.0/26"),
-    ({"spoke.aks_user.address_prefix": "10.242.0.0/22"}, "spoke.aks_user.address_prefix", "10.242.0.0/22",
-     "overlaps aks_system.address_prefix 10.242.1.0/24"),
-    ({"spoke.address_space": "10.240.0.0/14"}, "spoke.address_space", "10.240.0.0/14", "overlaps hub.address_space 10.241.0.0/16"),
-    ({"spoke.aks_user.name": "aks-system-subnet"}, "spoke.aks_user.name", "aks-system-subnet", "is already the name of aks_system"),
+    (
+        {"hub.shared_services.address_prefix": "10.99.4.0/24"},
+        "hub.shared_services.address_prefix",
+        "10.99.4.0/24",
+        "must lie inside the address space 10.241.0.0/16",
+    ),
+    (
+        {"spoke.app_gateway.address_prefix": "10.241.4.0/24"},
+        "spoke.app_gateway.address_prefix",
+        "10.241.4.0/24",
+        "must lie inside the address space 10.242.0.0/16",
+    ),
+    (
+        {"hub.bastion.address_prefix": "10.241.1.0/26"},
+        "hub.bastion.address_prefix",
+        "10.241.1.0/26",
+        "overlaps firewall.address_prefix 10.241.1.0/26",
+    ),
+    (
+        {"spoke.aks_user.address_prefix": "10.242.0.0/22"},
+        "spoke.aks_user.address_prefix",
+        "10.242.0.0/22",
+        "overlaps aks_system.address_prefix 10.242.1.0/24",
+    ),
+    (
+        {"spoke.address_space": "10.240.0.0/14"},
+        "spoke.address_space",
+        "10.240.0.0/14",
+        "overlaps hub.address_space 10.241.0.0/16",
+    ),
+    (
+        {"spoke.aks_user.name": "aks-system-subnet"},
+        "spoke.aks_user.name",
+        "aks-system-subnet",
+        "is already the name of aks_system",
+    ),
     # Reserved names exact, and not borrowed by other subnets.
-    ({"hub.bastion.name": "BastionSubnet"}, "hub.bastion.name", "BastionSubnet",
-     "Azure requires this subnet to be named exactly 'AzureBastionSubnet'"),
-    ({"hub.firewall.name": "azurefirewallsubnet"}, "hub.firewall.name", "azurefirewallsubnet", "exactly 'AzureFirewallSubnet'"),
+    (
+        {"hub.bastion.name": "BastionSubnet"},
+        "hub.bastion.name",
+        "BastionSubnet",
+        "Azure requires this subnet to be named exactly 'AzureBastionSubnet'",
+    ),
+    (
+        {"hub.firewall.name": "azurefirewallsubnet"},
+        "hub.firewall.name",
+        "azurefirewallsubnet",
+        "exactly 'AzureFirewallSubnet'",
+    ),
     ({"hub.gateway.name": "Gateway"}, "hub.gateway.name", "Gateway", "exactly 'GatewaySubnet'"),
     ({"spoke.app_gateway.name": "GatewaySubnet"}, "spoke.app_gateway.name", "GatewaySubnet", "is reserved by Azure"),
     ({"hub.shared_services.name": "bad name"}, "hub.shared_services.name", "bad name", "pattern"),
     # Minimum sizes (the story's /27 Bastion subnet is one of these).
-    ({"hub.firewall.address_prefix": "10.241.1.0/27"}, "hub.firewall.address_prefix", "10.241.1.0/27",
-     "AzureFirewallSubnet must be /26 or larger"),
-    ({"hub.bastion.address_prefix": "10.241.3.0/27"}, "hub.bastion.address_prefix", "10.241.3.0/27",
-     "AzureBastionSubnet must be /26 or larger"),
-    ({"hub.gateway.address_prefix": "10.241.2.0/28"}, "hub.gateway.address_prefix", "10.241.2.0/28",
-     "GatewaySubnet must be /27 or larger"),
+    (
+        {"hub.firewall.address_prefix": "10.241.1.0/27"},
+        "hub.firewall.address_prefix",
+        "10.241.1.0/27",
+        "AzureFirewallSubnet must be /26 or larger",
+    ),
+    (
+        {"hub.bastion.address_prefix": "10.241.3.0/27"},
+        "hub.bastion.address_prefix",
+        "10.241.3.0/27",
+        "AzureBastionSubnet must be /26 or larger",
+    ),
+    (
+        {"hub.gateway.address_prefix": "10.241.2.0/28"},
+        "hub.gateway.address_prefix",
+        "10.241.2.0/28",
+        "GatewaySubnet must be /27 or larger",
+    ),
     ({"hub.gateway.address_prefix": "10.241.2.1/27"}, "hub.gateway.address_prefix", "10.241.2.1/27", "no host bits"),
     # AKS overlay ranges.
-    ({"aks_service_cidr": "10.242.0.0/16", "aks_dns_service_ip": "10.242.0.10"}, "aks_service_cidr", "10.242.0.0/16",
-     "overlaps spoke.address_space 10.242.0.0/16"),
+    (
+        {"aks_service_cidr": "10.242.0.0/16", "aks_dns_service_ip": "10.242.0.10"},
+        "aks_service_cidr",
+        "10.242.0.0/16",
+        "overlaps spoke.address_space 10.242.0.0/16",
+    ),
     ({"aks_pod_cidr": "10.240.0.0/12"}, "aks_pod_cidr", "10.240.0.0/12", "overlaps hub.address_space 10.241.0.0/16"),
     ({"aks_pod_cidr": "172.16.0.0/12"}, "aks_pod_cidr", "172.16.0.0/12", "overlaps aks_service_cidr 172.16.0.0/16"),
-    ({"aks_dns_service_ip": "172.17.0.10"}, "aks_dns_service_ip", "172.17.0.10", "must lie inside aks_service_cidr 172.16.0.0/16"),
+    (
+        {"aks_dns_service_ip": "172.17.0.10"},
+        "aks_dns_service_ip",
+        "172.17.0.10",
+        "must lie inside aks_service_cidr 172.16.0.0/16",
+    ),
     ({"aks_dns_service_ip": "172.16.0.1"}, "aks_dns_service_ip", "172.16.0.1", "first address of aks_service_cidr"),
     ({"aks_dns_service_ip": "172.16.0.0"}, "aks_dns_service_ip", "172.16.0.0", "must not be the network"),
     # Firewall settings.
     ({"firewall.idps_mode": "Block"}, "firewall.idps_mode", "Block", "'Alert' or 'Deny'"),
     ({"firewall.threat_intel_mode": "Off"}, "firewall.threat_intel_mode", "Off", "'Alert' or 'Deny'"),
     ({"firewall.zones": ["4"]}, "firewall.zones.0", "4", "'1', '2' or '3'"),
-    ({"firewall.company_registry_fqdn": "https://registry"}, "firewall.company_registry_fqdn", "https://registry", "pattern"),
+    (
+        {"firewall.company_registry_fqdn": "https://registry"},
+        "firewall.company_registry_fqdn",
+        "https://registry",
+        "pattern",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("changes", "key", "value", "expected"), BAD_INPUTS, ids=[f"{c[1]}={c[2]}" for c in BAD_INPUTS])
+@pytest.mark.parametrize(
+    ("changes", "key", "value", "expected"), BAD_INPUTS, ids=[f"{c[1]}={c[2]}" for c in BAD_INPUTS]
+)
 def test_bad_address_plan_is_reported_with_key_value_and_rule(
     raw_config: Callable[[str], dict[str, Any]], changes: dict[str, Any], key: str, value: str, expected: str
 ) -> None:

@@ -1,9 +1,11 @@
 """Bad observability settings end in a ConfigError naming the key, the value and the rule; the story's
 retention figures are what the environments configure."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -15,35 +17,81 @@ PRODUCTION = Path("config/production.toml")
 
 # (changes to make, key the message must blame, value it must show, words it must contain)
 BAD_INPUTS = [
-    ({"observability.application_insights_retention_days": 45}, "observability.application_insights_retention_days", 45,
-     "must be one of 30, 60, 90, 120, 180, 270, 365, 550, 730"),
-    ({"observability.application_insights_retention_days": 731}, "observability.application_insights_retention_days", 731,
-     "the values Azure accepts"),
+    (
+        {"observability.application_insights_retention_days": 45},
+        "observability.application_insights_retention_days",
+        45,
+        "must be one of 30, 60, 90, 120, 180, 270, 365, 550, 730",
+    ),
+    (
+        {"observability.application_insights_retention_days": 731},
+        "observability.application_insights_retention_days",
+        731,
+        "the values Azure accepts",
+    ),
     ({"observability.log_retention_days": 29}, "observability.log_retention_days", 29, "greater than or equal to 30"),
     ({"observability.log_retention_days": 731}, "observability.log_retention_days", 731, "less than or equal to 730"),
     ({"observability.receivers.critical": DELETE}, "observability.receivers", DELETE, "exactly the severities"),
-    ({"observability.receivers.critical.short_name": "much-too-long-name"}, "observability.receivers.critical.short_name",
-     "much-too-long-name", "pattern"),
-    ({"observability.receivers.warning.emails": ["not-an-address"]}, "observability.receivers.warning.emails.0",
-     "not-an-address", "pattern"),
-    ({"observability.receivers.critical.webhook_url": "https://events.pagerduty.com/x"},
-     "observability.receivers.critical.webhook_url", DELETE, "unknown key"),  # secrets never live in config
-    ({"observability.availability_test.url": "http://erp.example.com/healthz"}, "observability.availability_test.url",
-     "http://erp.example.com/healthz", "pattern"),
-    ({"observability.availability_test.frequency_seconds": 120}, "observability.availability_test.frequency_seconds", 120,
-     "300, 600 or 900"),
-    ({"observability.availability_test.locations": ["us-va-ash-azr"]}, "observability.availability_test.locations",
-     DELETE, "at least 5"),
-    ({"observability.availability_test.failed_locations_for_alert": 6},
-     "observability.availability_test.failed_locations_for_alert", 6, "must not exceed the number of locations (5)"),
-    ({"observability.thresholds.postgres_cpu_percent": 101}, "observability.thresholds.postgres_cpu_percent", 101,
-     "less than or equal to 100"),
-    ({"observability.grafana_admin_group_object_id": "operators"}, "observability.grafana_admin_group_object_id",
-     "operators", "GUID"),
+    (
+        {"observability.receivers.critical.short_name": "much-too-long-name"},
+        "observability.receivers.critical.short_name",
+        "much-too-long-name",
+        "pattern",
+    ),
+    (
+        {"observability.receivers.warning.emails": ["not-an-address"]},
+        "observability.receivers.warning.emails.0",
+        "not-an-address",
+        "pattern",
+    ),
+    (
+        {"observability.receivers.critical.webhook_url": "https://events.pagerduty.com/x"},
+        "observability.receivers.critical.webhook_url",
+        DELETE,
+        "unknown key",
+    ),  # secrets never live in config
+    (
+        {"observability.availability_test.url": "http://erp.example.com/healthz"},
+        "observability.availability_test.url",
+        "http://erp.example.com/healthz",
+        "pattern",
+    ),
+    (
+        {"observability.availability_test.frequency_seconds": 120},
+        "observability.availability_test.frequency_seconds",
+        120,
+        "300, 600 or 900",
+    ),
+    (
+        {"observability.availability_test.locations": ["us-va-ash-azr"]},
+        "observability.availability_test.locations",
+        DELETE,
+        "at least 5",
+    ),
+    (
+        {"observability.availability_test.failed_locations_for_alert": 6},
+        "observability.availability_test.failed_locations_for_alert",
+        6,
+        "must not exceed the number of locations (5)",
+    ),
+    (
+        {"observability.thresholds.postgres_cpu_percent": 101},
+        "observability.thresholds.postgres_cpu_percent",
+        101,
+        "less than or equal to 100",
+    ),
+    (
+        {"observability.grafana_admin_group_object_id": "operators"},
+        "observability.grafana_admin_group_object_id",
+        "operators",
+        "GUID",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("changes", "key", "value", "expected"), BAD_INPUTS, ids=[f"{case[1]}={case[2]!r}" for case in BAD_INPUTS])
+@pytest.mark.parametrize(
+    ("changes", "key", "value", "expected"), BAD_INPUTS, ids=[f"{case[1]}={case[2]!r}" for case in BAD_INPUTS]
+)
 def test_bad_observability_setting_is_reported_with_key_value_and_rule(
     raw_config: Callable[[str], dict[str, Any]], changes: dict[str, Any], key: str, value: Any, expected: str
 ) -> None:

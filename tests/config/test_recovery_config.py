@@ -1,8 +1,10 @@
 """Recovery settings: bad values end in a ConfigError naming the key; the targets match what is built."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -27,11 +29,18 @@ BAD_INPUTS = [
     ("staging", "recovery.aks.storage.containers", [], "must name exactly one container"),
     ("production", "recovery.blobs.operational_retention_days", 0, "greater than or equal to 1"),
     # Point-in-time restore must end before soft-deleted blobs are purged (production keeps them 30 days).
-    ("production", "recovery.blobs.operational_retention_days", 30, "must be less than data.storage.blob_soft_delete_days (30)"),
+    (
+        "production",
+        "recovery.blobs.operational_retention_days",
+        30,
+        "must be less than data.storage.blob_soft_delete_days (30)",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("environment", "key", "value", "expected"), BAD_INPUTS, ids=[f"{c[1]}={c[2]!r}" for c in BAD_INPUTS])
+@pytest.mark.parametrize(
+    ("environment", "key", "value", "expected"), BAD_INPUTS, ids=[f"{c[1]}={c[2]!r}" for c in BAD_INPUTS]
+)
 def test_bad_recovery_setting_is_reported_with_key_value_and_rule(
     raw_config: Callable[[str], dict[str, Any]], environment: str, key: str, value: Any, expected: str
 ) -> None:

@@ -1,8 +1,10 @@
 """A standalone test stack holding the baseline constructs for one environment's config."""
+
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from cdktf import Aspects, TerraformStack, Testing
 from cdktf_cdktf_provider_kubernetes.provider import KubernetesProvider

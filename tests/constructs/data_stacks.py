@@ -5,6 +5,7 @@ provider and Aspects, and private DNS zones standing in for the network construc
 subnet and zones come from constructs/network.py once the stack wires them). `app.synth()` runs the
 construct validations and fails on Aspect errors, as main.py does.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -25,7 +26,9 @@ PRIVATE_DNS_ZONES = {
     "postgres": "privatelink.postgres.database.azure.com",
     "eventhub": "privatelink.servicebus.windows.net",
 }
-ENDPOINT_SUBNET_ID = "/subscriptions/s/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/spoke/subnets/private-endpoints"
+ENDPOINT_SUBNET_ID = (
+    "/subscriptions/s/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/spoke/subnets/private-endpoints"
+)
 
 
 @pytest.fixture(scope="session")

@@ -1,10 +1,11 @@
 """Construct tests synthesize their constructs once per environment: one stack each, with the environment's
 config, azurerm provider and Aspects. `app.synth()` fails on Aspect errors, as main.py does."""
+
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import cdktf
 import pytest

@@ -5,6 +5,7 @@ environment's config, provider and Aspects. Private DNS zones stand in for the n
 (so references to them can be checked); the other ids the constructs receive are plain ARM ids, as the
 stack would hand them over after apply. `app.synth()` fails on Aspect errors, as main.py does.
 """
+
 from __future__ import annotations
 
 import cdktf
@@ -37,29 +38,55 @@ def services_stacks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Stack
             key: PrivateDnsZone(stack, f"zone-{key}", name=zone, resource_group_name="net").id
             for key, zone in DNS_ZONES.items()
         }
-        registry = Registry(stack, "registry", props=RegistryProps(
-            config=config.registry, naming=naming, location=config.location, paired_location=config.paired_location,
-            resource_group_name=workloads,
-            private_endpoint=PrivateEndpointPlacement(SUBNET_IDS["private_endpoints"], config.location, workloads),
-            private_dns_zone_id=zones["acr"],
-        ))
-        AksCluster(stack, "aks", props=AksClusterProps(
-            config=config.aks, naming=naming, location=config.location, resource_group_name=workloads,
-            tenant_id=config.tenant_id,
-            network=ClusterNetwork(
-                system_subnet_id=SUBNET_IDS["aks_system"], user_subnet_id=SUBNET_IDS["aks_user"], vnet_id=SPOKE,
-                route_table_id=ROUTE_TABLE_ID, private_dns_zone_id=zones["aks"],
-                service_cidr=config.network.aks_service_cidr, dns_service_ip=config.network.aks_dns_service_ip,
-                pod_cidr=config.network.aks_pod_cidr,
+        registry = Registry(
+            stack,
+            "registry",
+            props=RegistryProps(
+                config=config.registry,
+                naming=naming,
+                location=config.location,
+                paired_location=config.paired_location,
+                resource_group_name=workloads,
+                private_endpoint=PrivateEndpointPlacement(SUBNET_IDS["private_endpoints"], config.location, workloads),
+                private_dns_zone_id=zones["acr"],
             ),
-            disk_encryption_set_id=DISK_ENCRYPTION_SET_ID,
-            registry_id=registry.registry_id,
-            log_analytics_workspace_id=WORKSPACE_ID,
-        ))
-        AppGateway(stack, "app-gateway", props=AppGatewayProps(
-            config=config.app_gateway, naming=naming, location=config.location, resource_group_name=workloads,
-            subnet_id=SUBNET_IDS["app_gateway"], key_vault_id=KEY_VAULT_ID,
-        ))
+        )
+        AksCluster(
+            stack,
+            "aks",
+            props=AksClusterProps(
+                config=config.aks,
+                naming=naming,
+                location=config.location,
+                resource_group_name=workloads,
+                tenant_id=config.tenant_id,
+                network=ClusterNetwork(
+                    system_subnet_id=SUBNET_IDS["aks_system"],
+                    user_subnet_id=SUBNET_IDS["aks_user"],
+                    vnet_id=SPOKE,
+                    route_table_id=ROUTE_TABLE_ID,
+                    private_dns_zone_id=zones["aks"],
+                    service_cidr=config.network.aks_service_cidr,
+                    dns_service_ip=config.network.aks_dns_service_ip,
+                    pod_cidr=config.network.aks_pod_cidr,
+                ),
+                disk_encryption_set_id=DISK_ENCRYPTION_SET_ID,
+                registry_id=registry.registry_id,
+                log_analytics_workspace_id=WORKSPACE_ID,
+            ),
+        )
+        AppGateway(
+            stack,
+            "app-gateway",
+            props=AppGatewayProps(
+                config=config.app_gateway,
+                naming=naming,
+                location=config.location,
+                resource_group_name=workloads,
+                subnet_id=SUBNET_IDS["app_gateway"],
+                key_vault_id=KEY_VAULT_ID,
+            ),
+        )
 
     return synth_per_environment(tmp_path_factory.mktemp("platform-services"), build)
 

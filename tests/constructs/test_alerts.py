@@ -1,5 +1,6 @@
 """Alerts in both infra stacks: every metric alert of the table on its resource with the configured
 threshold and routed by severity; the Kubernetes Prometheus rules; the SLA web test, its alert and workbook."""
+
 from __future__ import annotations
 
 import json
@@ -44,15 +45,22 @@ def action_groups_by_severity(stack: StackJson, environment: str) -> dict[str, s
 
 def watched_id(stack: StackJson, target: str) -> str:
     resource_type, path = TARGETS[target]
-    (address,) = [a for a, body in resources_of(stack, resource_type).items() if body["//"]["metadata"]["path"].endswith(path)]
+    (address,) = [
+        a for a, body in resources_of(stack, resource_type).items() if body["//"]["metadata"]["path"].endswith(path)
+    ]
     return f"${{{resource_type}.{address}.id}}"
 
 
-def test_every_metric_alert_watches_its_resource_with_the_configured_threshold(infra: StackJson, environment: str) -> None:
+def test_every_metric_alert_watches_its_resource_with_the_configured_threshold(
+    infra: StackJson, environment: str
+) -> None:
     thresholds = load_environment(environment).observability.thresholds
     groups = action_groups_by_severity(infra, environment)
-    alerts = {(a["criteria"][0]["metric_namespace"], a["criteria"][0]["metric_name"]): a
-              for a in resources_of(infra, "azurerm_monitor_metric_alert").values() if "criteria" in a}
+    alerts = {
+        (a["criteria"][0]["metric_namespace"], a["criteria"][0]["metric_name"]): a
+        for a in resources_of(infra, "azurerm_monitor_metric_alert").values()
+        if "criteria" in a
+    }
     assert len(alerts) == len(METRIC_ALERTS)
     for spec in METRIC_ALERTS:
         alert = alerts[(spec.namespace, spec.metric)]
@@ -70,10 +78,15 @@ def test_prometheus_rules_realise_the_story_kubernetes_alerts(infra: StackJson, 
     rule_group = only_resource(infra, "azurerm_monitor_alert_prometheus_rule_group")
     (cluster,) = resources_of(infra, "azurerm_kubernetes_cluster")
     (workspace,) = resources_of(infra, "azurerm_monitor_workspace")
-    assert rule_group["scopes"] == [f"${{azurerm_monitor_workspace.{workspace}.id}}", f"${{azurerm_kubernetes_cluster.{cluster}.id}}"]
+    assert rule_group["scopes"] == [
+        f"${{azurerm_monitor_workspace.{workspace}.id}}",
+        f"${{azurerm_kubernetes_cluster.{cluster}.id}}",
+    ]
     assert rule_group["cluster_name"] == f"${{azurerm_kubernetes_cluster.{cluster}.name}}"
     rules = {rule["alert"]: rule for rule in rule_group["rule"]}
-    assert rules["KubePodRestartingOften"]["expression"].endswith(f"[15m])) > {thresholds.aks_pod_restarts_per_15_minutes}")
+    assert rules["KubePodRestartingOften"]["expression"].endswith(
+        f"[15m])) > {thresholds.aks_pod_restarts_per_15_minutes}"
+    )
     assert rules["KubeNodeNotReady"]["for"] == f"PT{thresholds.aks_not_ready_node_minutes}M"
     for rule in rules.values():
         severity = rule["labels"]["severity"]
@@ -93,11 +106,17 @@ def test_the_public_endpoint_is_probed_against_the_sla(infra: StackJson, environ
     assert test["validation_rules"]["ssl_check_enabled"] is True
     (address,) = resources_of(infra, "azurerm_application_insights_standard_web_test")
     test_id = f"${{azurerm_application_insights_standard_web_test.{address}.id}}"
-    (alert,) = [a for a in resources_of(infra, "azurerm_monitor_metric_alert").values()
-                if "application_insights_web_test_location_availability_criteria" in a]
+    (alert,) = [
+        a
+        for a in resources_of(infra, "azurerm_monitor_metric_alert").values()
+        if "application_insights_web_test_location_availability_criteria" in a
+    ]
     criteria = alert["application_insights_web_test_location_availability_criteria"]
-    assert criteria == {"web_test_id": test_id, "component_id": component_id,
-                        "failed_location_count": config.failed_locations_for_alert}
+    assert criteria == {
+        "web_test_id": test_id,
+        "component_id": component_id,
+        "failed_location_count": config.failed_locations_for_alert,
+    }
     assert alert["scopes"] == [test_id, component_id] and alert["severity"] == AZURE_SEVERITY["critical"]
     assert alert["action"] == [{"action_group_id": action_groups_by_severity(infra, environment)["critical"]}]
 
@@ -119,11 +138,21 @@ def test_an_unknown_alert_target_is_refused(tmp_path: Path) -> None:
     config = load_environment("staging")
     stack = TerraformStack(App(outdir=str(tmp_path)), "alerts")
     with pytest.raises(ValueError, match=r"unknown targets \['redis'\]"):
-        Alerts(stack, "alerts", props=AlertsProps(
-            thresholds=config.observability.thresholds, naming=Naming("stg", "erp01"), location="eastus",
-            resource_group_name="rg", action_group_ids={"critical": "c", "warning": "w"}, targets={"redis": "id"},
-            cluster_id="cluster", cluster_name="aks", monitor_workspace_id="amw",
-        ))
+        Alerts(
+            stack,
+            "alerts",
+            props=AlertsProps(
+                thresholds=config.observability.thresholds,
+                naming=Naming("stg", "erp01"),
+                location="eastus",
+                resource_group_name="rg",
+                action_group_ids={"critical": "c", "warning": "w"},
+                targets={"redis": "id"},
+                cluster_id="cluster",
+                cluster_name="aks",
+                monitor_workspace_id="amw",
+            ),
+        )
 
 
 def test_the_readme_alert_table_lists_every_metric_alert() -> None:

@@ -1,5 +1,6 @@
 """The Application Gateway of each environment: WAF_v2 with a Prevention-mode policy, zones and autoscale
 from config, HTTPS only with a Key Vault-issued certificate read by the gateway's own identity."""
+
 from __future__ import annotations
 
 from config.schema import EnvironmentConfig
@@ -19,7 +20,8 @@ def test_gateway_is_waf_v2_zonal_and_autoscaled_from_config(services: StackJson,
     assert "capacity" not in gateway["sku"]
     assert gateway["zones"] == list(settings.zones)
     assert gateway["autoscale_configuration"] == {
-        "min_capacity": settings.min_capacity, "max_capacity": settings.max_capacity
+        "min_capacity": settings.min_capacity,
+        "max_capacity": settings.max_capacity,
     }
     assert gateway["gateway_ip_configuration"] == [{"name": "gateway-subnet", "subnet_id": SUBNET_IDS["app_gateway"]}]
     if config.name == "production":
@@ -61,11 +63,14 @@ def test_only_https_with_the_key_vault_certificate_and_a_modern_tls_policy(servi
     assert "data" not in tls and "password" not in tls
     assert gateway["ssl_policy"] == {"policy_type": "Predefined", "policy_name": SSL_POLICY}
     assert gateway["identity"] == {
-        "type": "UserAssigned", "identity_ids": [ref(services, "azurerm_user_assigned_identity", "/app-gateway/identity")]
+        "type": "UserAssigned",
+        "identity_ids": [ref(services, "azurerm_user_assigned_identity", "/app-gateway/identity")],
     }
 
 
-def test_traffic_goes_to_the_internal_ingress_with_a_health_probe(services: StackJson, config: EnvironmentConfig) -> None:
+def test_traffic_goes_to_the_internal_ingress_with_a_health_probe(
+    services: StackJson, config: EnvironmentConfig
+) -> None:
     gateway = only_resource(services, GATEWAY)
     settings = config.app_gateway
     (pool,) = gateway["backend_address_pool"]
@@ -76,7 +81,9 @@ def test_traffic_goes_to_the_internal_ingress_with_a_health_probe(services: Stac
     assert backend["probe_name"] == probe["name"] and probe["path"] == settings.health_probe_path
     (rule,) = gateway["request_routing_rule"]
     assert (rule["http_listener_name"], rule["backend_address_pool_name"], rule["backend_http_settings_name"]) == (
-        gateway["http_listener"][0]["name"], pool["name"], backend["name"]
+        gateway["http_listener"][0]["name"],
+        pool["name"],
+        backend["name"],
     )
 
 
@@ -101,9 +108,13 @@ def test_each_principal_gets_the_narrowest_key_vault_role(services: StackJson) -
     }
     reader_address, reader = grants["certificate-reader"]
     # The certificate's secret only; the reference also waits for the certificate (the scope must exist).
-    assert reader["scope"] == f"{KEY_VAULT_ID}/secrets/" + ref(services, CERTIFICATE, "/app-gateway/certificate", "name")
+    assert reader["scope"] == f"{KEY_VAULT_ID}/secrets/" + ref(
+        services, CERTIFICATE, "/app-gateway/certificate", "name"
+    )
     assert reader["role_definition_name"] == "Key Vault Secrets User"
-    assert reader["principal_id"] == ref(services, "azurerm_user_assigned_identity", "/app-gateway/identity", "principal_id")
+    assert reader["principal_id"] == ref(
+        services, "azurerm_user_assigned_identity", "/app-gateway/identity", "principal_id"
+    )
     assert only_resource(services, GATEWAY)["depends_on"] == [f"azurerm_role_assignment.{reader_address}"]
     admin_address, admin = grants["terraform-runner-certificate-admin"]
     assert (admin["scope"], admin["role_definition_name"]) == (KEY_VAULT_ID, "Key Vault Certificates Officer")
@@ -116,7 +127,8 @@ def test_infrastructure_stack_puts_the_gateway_in_its_subnet_with_the_data_vault
     infra = stacks[f"{environment}-infra"]
     gateway = only_resource(infra, GATEWAY)
     (subnet_address,) = [
-        address for address, body in resources_of(infra, "azurerm_subnet").items()
+        address
+        for address, body in resources_of(infra, "azurerm_subnet").items()
         if body["//"]["metadata"]["path"].endswith("/spoke-app_gateway-subnet")
     ]
     assert gateway["gateway_ip_configuration"][0]["subnet_id"] == f"${{azurerm_subnet.{subnet_address}.id}}"

@@ -1,5 +1,6 @@
 """Azure Backup in each environment's synthesized infra stack: the vault, AKS backup (extension, trusted
 access, roles, policy, instance), blob backup, and the CanNotDelete locks that follow data.protect_from_destroy."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -57,7 +58,9 @@ def test_vault_settings_follow_config(infra: StackJson, config: EnvironmentConfi
     assert vault["lifecycle"]["prevent_destroy"] is config.data.protect_from_destroy
 
 
-def test_aks_policy_runs_daily_at_the_backup_time_with_configured_retention(infra: StackJson, config: EnvironmentConfig) -> None:
+def test_aks_policy_runs_daily_at_the_backup_time_with_configured_retention(
+    infra: StackJson, config: EnvironmentConfig
+) -> None:
     policy = only_resource(infra, "azurerm_data_protection_backup_policy_kubernetes_cluster")
     (interval,) = policy["backup_repeating_time_intervals"]
     assert interval.endswith(f"T{config.recovery.backup_time_utc}:00+00:00/P1D"), interval
@@ -72,8 +75,11 @@ def test_extension_writes_to_its_own_private_account_container(infra: StackJson,
     cluster = only_resource(infra, "azurerm_kubernetes_cluster")
     account = account_named(infra, f"{config.short_name}aksbkp")
     (container_name,) = config.recovery.aks.storage.containers
-    (container,) = [c for c in resources_of(infra, "azurerm_storage_container").values()
-                    if c["storage_account_id"] == ref(infra, "azurerm_storage_account", account)]
+    (container,) = [
+        c
+        for c in resources_of(infra, "azurerm_storage_container").values()
+        if c["storage_account_id"] == ref(infra, "azurerm_storage_account", account)
+    ]
     assert container["name"] == container_name == "aks-backups" and container["container_access_type"] == "private"
     assert extension["extension_type"] == "microsoft.dataprotection.kubernetes"
     assert extension["cluster_id"] == ref(infra, "azurerm_kubernetes_cluster", cluster)
@@ -82,7 +88,9 @@ def test_extension_writes_to_its_own_private_account_container(infra: StackJson,
         "configuration.backupStorageLocation.config.resourceGroup": ref(
             infra, "azurerm_storage_account", account, "resource_group_name"
         ),
-        "configuration.backupStorageLocation.config.storageAccount": ref(infra, "azurerm_storage_account", account, "name"),
+        "configuration.backupStorageLocation.config.storageAccount": ref(
+            infra, "azurerm_storage_account", account, "name"
+        ),
         "configuration.backupStorageLocation.config.subscriptionId": config.subscription_id,
         "credentials.tenantId": config.tenant_id,
     }
@@ -98,7 +106,9 @@ def test_vault_extension_and_cluster_hold_exactly_the_backup_roles(infra: StackJ
     extension = only_resource(infra, "azurerm_kubernetes_cluster_extension")
     cluster = only_resource(infra, "azurerm_kubernetes_cluster")
     instance = only_resource(infra, "azurerm_data_protection_backup_instance_kubernetes_cluster")
-    snapshots = next(rg for rg in resources_of(infra, "azurerm_resource_group").values() if "aks-snapshots" in rg["name"])
+    snapshots = next(
+        rg for rg in resources_of(infra, "azurerm_resource_group").values() if "aks-snapshots" in rg["name"]
+    )
     snapshots_id = ref(infra, "azurerm_resource_group", snapshots)
     assert instance["snapshot_resource_group_name"] == ref(infra, "azurerm_resource_group", snapshots, "name")
     backup_account = ref(infra, "azurerm_storage_account", account_named(infra, f"{config.short_name}aksbkp"))
@@ -113,7 +123,9 @@ def test_vault_extension_and_cluster_hold_exactly_the_backup_roles(infra: StackJ
         ("Storage Blob Data Contributor", backup_account),
         ("Storage Account Backup Contributor", data_account),
     }
-    extension_principal = ref(infra, "azurerm_kubernetes_cluster_extension", extension, "aks_assigned_identity[0].principal_id")
+    extension_principal = ref(
+        infra, "azurerm_kubernetes_cluster_extension", extension, "aks_assigned_identity[0].principal_id"
+    )
     assert grants_to(infra, extension_principal) == {("Storage Blob Data Contributor", backup_account)}
     control_plane = cluster["identity"]["identity_ids"][0].replace(".id}", ".principal_id}")
     assert ("Contributor", snapshots_id) in grants_to(infra, control_plane)
@@ -133,16 +145,21 @@ def test_aks_instance_waits_for_every_role_trusted_access_and_extension(infra: S
     }
     assert len(backup_grants) == 7
     assert set(instance["depends_on"]) == backup_grants | {
-        ref(infra, "azurerm_kubernetes_cluster_trusted_access_role_binding", binding).removeprefix("${").removesuffix(".id}"),
+        ref(infra, "azurerm_kubernetes_cluster_trusted_access_role_binding", binding)
+        .removeprefix("${")
+        .removesuffix(".id}"),
         ref(infra, "azurerm_kubernetes_cluster_extension", only_resource(infra, "azurerm_kubernetes_cluster_extension"))
-        .removeprefix("${").removesuffix(".id}"),
+        .removeprefix("${")
+        .removesuffix(".id}"),
     }
     parameters = instance["backup_datasource_parameters"]
     assert parameters["volume_snapshot_enabled"] is True and parameters["cluster_scoped_resources_enabled"] is True
     assert parameters["excluded_namespaces"] == list(EXCLUDED_NAMESPACES)
 
 
-def test_blob_backup_protects_the_data_account_continuously_and_daily(infra: StackJson, config: EnvironmentConfig) -> None:
+def test_blob_backup_protects_the_data_account_continuously_and_daily(
+    infra: StackJson, config: EnvironmentConfig
+) -> None:
     policy = only_resource(infra, "azurerm_data_protection_backup_policy_blob_storage")
     instance = only_resource(infra, "azurerm_data_protection_backup_instance_blob_storage")
     data_account = account_named(infra, f"{config.short_name}appst")
@@ -152,8 +169,11 @@ def test_blob_backup_protects_the_data_account_continuously_and_daily(infra: Sta
     assert policy["backup_repeating_time_intervals"][0].endswith(f"T{config.recovery.backup_time_utc}:00+00:00/P1D")
     assert instance["storage_account_id"] == ref(infra, "azurerm_storage_account", data_account)
     assert instance["storage_account_container_names"] == sorted(config.data.storage.containers)
-    grant = next(address for address, g in resources_of(infra, "azurerm_role_assignment").items()
-                 if g["role_definition_name"] == "Storage Account Backup Contributor")
+    grant = next(
+        address
+        for address, g in resources_of(infra, "azurerm_role_assignment").items()
+        if g["role_definition_name"] == "Storage Account Backup Contributor"
+    )
     assert f"azurerm_role_assignment.{grant}" in instance["depends_on"]
     # Operational backup's point-in-time restore, declared so Terraform does not remove it again.
     restore_days = data_account["blob_properties"]["restore_policy"]["days"]

@@ -1,4 +1,5 @@
 """The in-cluster baseline in both environments' cluster stacks (synthesized app)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -47,7 +48,10 @@ def test_every_namespace_has_default_deny_dns_quota_and_limits(cluster: StackJso
     assert deny == NAMESPACES
     for policy in policies:
         if policy["metadata"]["name"] == "default-deny-all":
-            assert policy["spec"]["pod_selector"] == {} and sorted(policy["spec"]["policy_types"]) == ["Egress", "Ingress"]
+            assert policy["spec"]["pod_selector"] == {} and sorted(policy["spec"]["policy_types"]) == [
+                "Egress",
+                "Ingress",
+            ]
             assert "ingress" not in policy["spec"] and "egress" not in policy["spec"]
     dns = [p for p in policies if p["metadata"]["name"] == "allow-dns-egress"]
     assert {refs[namespace_of(p)] for p in dns} == NAMESPACES
@@ -60,7 +64,10 @@ def test_every_namespace_has_default_deny_dns_quota_and_limits(cluster: StackJso
     assert {refs[namespace_of(p)] for p in scrape} == {"applications", "monitoring"}
     for policy in scrape:
         peers = policy["spec"]["ingress"][0]["from"]
-        assert [peer["pod_selector"]["match_labels"] for peer in peers] == [{"rsName": "ama-metrics"}, {"dsName": "ama-metrics-node"}]
+        assert [peer["pod_selector"]["match_labels"] for peer in peers] == [
+            {"rsName": "ama-metrics"},
+            {"dsName": "ama-metrics-node"},
+        ]
     config = load_environment(environment).baseline
     quotas = resources_of(cluster, "kubernetes_resource_quota_v1").values()
     assert {refs[namespace_of(q)] for q in quotas} == NAMESPACES
@@ -76,7 +83,11 @@ def test_every_namespace_has_default_deny_dns_quota_and_limits(cluster: StackJso
 
 def test_api_egress_only_for_job_pods_on_443_to_configured_ranges(cluster: StackJson, environment: str) -> None:
     refs = namespaces_by_reference(cluster)
-    api = [p for p in resources_of(cluster, "kubernetes_network_policy_v1").values() if p["metadata"]["name"] == "allow-api-server-egress"]
+    api = [
+        p
+        for p in resources_of(cluster, "kubernetes_network_policy_v1").values()
+        if p["metadata"]["name"] == "allow-api-server-egress"
+    ]
     assert {refs[namespace_of(p)] for p in api} == {"backup-system", "compliance"}
     cidrs = list(load_environment(environment).baseline.api_server_cidrs)
     for policy in api:
@@ -102,7 +113,12 @@ def test_every_pod_template_is_hardened(cluster: StackJson) -> None:
     assert len(specs) == 3
     for address, (resource_type, pod) in specs.items():
         # The Aspect's own rules, over the synthesized JSON...
-        assert violations(resource_type, {"spec": pod} if resource_type == "kubernetes_pod_v1" else _wrap(resource_type, pod)) == [], address
+        assert (
+            violations(
+                resource_type, {"spec": pod} if resource_type == "kubernetes_pod_v1" else _wrap(resource_type, pod)
+            )
+            == []
+        ), address
         # ...and the literal values, independently of the Aspect.
         assert pod["security_context"]["run_as_non_root"] is True and pod["security_context"]["run_as_user"] != "0"
         assert pod["security_context"]["seccomp_profile"] == {"type": "RuntimeDefault"}
@@ -129,7 +145,10 @@ def _wrap(resource_type: str, pod: dict) -> dict:
 def test_schedules_limits_and_identity(cluster: StackJson, environment: str) -> None:
     config = load_environment(environment).baseline
     cron_jobs = {c["metadata"]["name"]: c for c in resources_of(cluster, "kubernetes_cron_job_v1").values()}
-    assert {name: c["spec"]["schedule"] for name, c in cron_jobs.items()} == {"cluster-backup": "0 2 * * *", "dr-test": "0 6 * * 0"}
+    assert {name: c["spec"]["schedule"] for name, c in cron_jobs.items()} == {
+        "cluster-backup": "0 2 * * *",
+        "dr-test": "0 6 * * 0",
+    }
     for cron_job in cron_jobs.values():
         spec = cron_job["spec"]
         assert spec["concurrency_policy"] == "Forbid"
@@ -142,7 +161,9 @@ def test_schedules_limits_and_identity(cluster: StackJson, environment: str) -> 
     assert job["metadata"]["name"] == "compliance-validation" and job["wait_for_completion"] is False
     assert job["spec"]["template"]["metadata"]["labels"]["azure.workload.identity/use"] == "true"
     accounts = {a["metadata"]["name"]: a for a in resources_of(cluster, "kubernetes_service_account_v1").values()}
-    assert {name: a["metadata"]["annotations"]["azure.workload.identity/client-id"] for name, a in accounts.items()} == {
+    assert {
+        name: a["metadata"]["annotations"]["azure.workload.identity/client-id"] for name, a in accounts.items()
+    } == {
         "cluster-backup": config.backup_job.workload_identity_client_id,
         "dr-test": config.dr_test_job.workload_identity_client_id,
         "compliance-validation": config.compliance_job.workload_identity_client_id,
@@ -162,17 +183,25 @@ def test_rbac_is_read_only_and_never_reads_secrets(cluster: StackJson) -> None:
 
 def test_scripts_come_from_files_and_are_fixed(cluster: StackJson) -> None:
     config_maps = {c["metadata"]["name"]: c for c in resources_of(cluster, "kubernetes_config_map_v1").values()}
-    for name, script in (("cluster-backup-script", "backup.sh"), ("dr-test-script", "dr-test.sh"), ("compliance-validation-script", "compliance.sh")):
+    for name, script in (
+        ("cluster-backup-script", "backup.sh"),
+        ("dr-test-script", "dr-test.sh"),
+        ("compliance-validation-script", "compliance.sh"),
+    ):
         assert config_maps[name]["data"] == {script: (SCRIPTS / script).read_text()}
     backup = "\n".join(line for line in (SCRIPTS / "backup.sh").read_text().splitlines() if not line.startswith("#"))
     assert "etcdctl" not in backup and "az snapshot" not in backup
     assert "secret" not in backup.split("for kind in")[1].split("; do")[0]
     assert "/tmp/dr-test-results.txt" in (SCRIPTS / "dr-test.sh").read_text()
-    assert "> \"$results\"" in (SCRIPTS / "dr-test.sh").read_text()
+    assert '> "$results"' in (SCRIPTS / "dr-test.sh").read_text()
 
 
 def test_managed_prometheus_agent_settings(cluster: StackJson, environment: str) -> None:
-    (settings,) = [c for c in resources_of(cluster, "kubernetes_config_map_v1").values() if c["metadata"]["name"] == "ama-metrics-settings-configmap"]
+    (settings,) = [
+        c
+        for c in resources_of(cluster, "kubernetes_config_map_v1").values()
+        if c["metadata"]["name"] == "ama-metrics-settings-configmap"
+    ]
     assert settings["metadata"]["namespace"] == "kube-system"
     assert settings["data"]["schema-version"] == "v1"
     assert settings["data"]["prometheus-collector-settings"] == f'cluster_alias = "{environment}"'

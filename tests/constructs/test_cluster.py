@@ -1,5 +1,6 @@
 """The AKS cluster of each environment: private, Entra ID-only, add-ons, identities and their role
 assignments, Azure CNI Overlay behind the firewall, ephemeral host-encrypted node pools from config."""
+
 from __future__ import annotations
 
 from config.schema import EnvironmentConfig
@@ -97,7 +98,9 @@ def test_azure_cni_overlay_with_network_policy_and_egress_through_the_firewall(
     assert profile["network_data_plane"] == ("cilium" if config.aks.network_policy == "cilium" else "azure")
     assert profile["outbound_type"] == "userDefinedRouting"
     assert (profile["pod_cidr"], profile["service_cidr"], profile["dns_service_ip"]) == (
-        network.aks_pod_cidr, network.aks_service_cidr, network.aks_dns_service_ip
+        network.aks_pod_cidr,
+        network.aks_service_cidr,
+        network.aks_dns_service_ip,
     )
 
 
@@ -138,8 +141,12 @@ def test_user_pools_autoscale_across_zones_in_the_user_subnet(services: StackJso
 
 def weekly(window: MaintenanceWindow) -> dict:
     return {
-        "frequency": "Weekly", "interval": 1, "day_of_week": window.day_of_week, "start_time": window.start_time,
-        "duration": window.duration_hours, "utc_offset": window.utc_offset,
+        "frequency": "Weekly",
+        "interval": 1,
+        "day_of_week": window.day_of_week,
+        "start_time": window.start_time,
+        "duration": window.duration_hours,
+        "utc_offset": window.utc_offset,
     }
 
 
@@ -168,7 +175,9 @@ def test_infrastructure_stack_wires_the_cluster_to_network_data_registry_and_wor
     assert cluster["default_node_pool"]["vnet_subnet_id"] == "${" + route_via.format(by_path["aks_system-routes"]) + "}"
     (pool,) = resources_of(infra, POOL).values()
     assert pool["vnet_subnet_id"] == "${" + route_via.format(by_path["aks_user-routes"]) + "}"
-    assert cluster["disk_encryption_set_id"] == ref(infra, "azurerm_disk_encryption_set", "/key-vault/disk-encryption-set")
+    assert cluster["disk_encryption_set_id"] == ref(
+        infra, "azurerm_disk_encryption_set", "/key-vault/disk-encryption-set"
+    )
     workspace = ref(infra, "azurerm_log_analytics_workspace", "")
     assert cluster["oms_agent"]["log_analytics_workspace_id"] == workspace
     assert cluster["microsoft_defender"]["log_analytics_workspace_id"] == workspace

@@ -1,4 +1,5 @@
 """DataPlatform: refuses to build without every private DNS zone it needs, and exposes what AKS needs."""
+
 from __future__ import annotations
 
 import cdktf
@@ -27,12 +28,16 @@ def props(zone_keys: tuple[str, ...]) -> DataPlatformProps:
 
 def test_missing_private_dns_zone_is_named() -> None:
     with pytest.raises(ValueError, match=r"private_dns_zone_ids lacks \['eventhub'\]"):
-        DataPlatform(cdktf.TerraformStack(cdktf.Testing.app(), "test"), "data", props=props(("key_vault", "blob", "postgres")))
+        DataPlatform(
+            cdktf.TerraformStack(cdktf.Testing.app(), "test"), "data", props=props(("key_vault", "blob", "postgres"))
+        )
 
 
 def test_exposes_the_disk_encryption_set_for_aks() -> None:
     platform = DataPlatform(
-        cdktf.TerraformStack(cdktf.Testing.app(), "test"), "data", props=props(("key_vault", "blob", "postgres", "eventhub"))
+        cdktf.TerraformStack(cdktf.Testing.app(), "test"),
+        "data",
+        props=props(("key_vault", "blob", "postgres", "eventhub")),
     )
     assert platform.key_vault.disk_encryption_set_id is not None
     assert sorted(platform.key_vault.key_ids) == ["disks", "postgres", "storage"]

@@ -1,13 +1,14 @@
 """Diagnostic settings: one mechanism puts exactly one setting to the workspace on every resource that
 supports them (storage: the account and each of its services), and AZ-DIAG-1 fails synth when one is
 missing, doubled, or of a type nobody classified."""
+
 from __future__ import annotations
 
 import importlib
 import json
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 from cdktf import App, TerraformStack
@@ -21,7 +22,13 @@ from cdktf_cdktf_provider_azurerm.network_security_group import NetworkSecurityG
 from cdktf_cdktf_provider_azurerm.provider import AzurermProvider, AzurermProviderFeatures
 from cdktf_cdktf_provider_azurerm.storage_account import StorageAccount
 
-from constructs.diagnostics import DIAGNOSTICS, NO_DIAGNOSTICS, SETTING_TYPE, DiagnosticSettings, DiagnosticSettingsProps
+from constructs.diagnostics import (
+    DIAGNOSTICS,
+    NO_DIAGNOSTICS,
+    SETTING_TYPE,
+    DiagnosticSettings,
+    DiagnosticSettingsProps,
+)
 from tests.conftest import StackJson, resources_of
 
 INFRA_STACKS = ("staging-infra", "production-infra")
@@ -30,8 +37,15 @@ Build = Callable[[TerraformStack], None]
 
 
 def storage_account(stack: TerraformStack, id: str = "account") -> StorageAccount:
-    return StorageAccount(stack, id, name=f"stg{id}erp01", resource_group_name="rg", location="eastus",
-                          account_tier="Standard", account_replication_type="ZRS")
+    return StorageAccount(
+        stack,
+        id,
+        name=f"stg{id}erp01",
+        resource_group_name="rg",
+        location="eastus",
+        account_tier="Standard",
+        account_replication_type="ZRS",
+    )
 
 
 def synth(tmp_path: Path, before: Build, after: Build = lambda stack: None) -> StackJson:
@@ -39,7 +53,9 @@ def synth(tmp_path: Path, before: Build, after: Build = lambda stack: None) -> S
     app = App(outdir=str(tmp_path))
     stack = TerraformStack(app, "diag")
     AzurermProvider(stack, "azurerm", features=[AzurermProviderFeatures()])
-    workspace = LogAnalyticsWorkspace(stack, "workspace", name="stg-ops-log-001", resource_group_name="rg", location="eastus")
+    workspace = LogAnalyticsWorkspace(
+        stack, "workspace", name="stg-ops-log-001", resource_group_name="rg", location="eastus"
+    )
     before(stack)
     DiagnosticSettings(stack, "diagnostics", props=DiagnosticSettingsProps(log_analytics_workspace_id=workspace.id))
     after(stack)
@@ -52,19 +68,33 @@ def targets(stack: StackJson) -> Counter[str]:
 
 
 def test_storage_gets_a_metrics_setting_and_one_per_service_with_logs(tmp_path: Path) -> None:
-    stack = synth(tmp_path, lambda s: (storage_account(s), NetworkSecurityGroup(s, "nsg", name="nsg", resource_group_name="rg", location="eastus")))
+    stack = synth(
+        tmp_path,
+        lambda s: (
+            storage_account(s),
+            NetworkSecurityGroup(s, "nsg", name="nsg", resource_group_name="rg", location="eastus"),
+        ),
+    )
     account = "${azurerm_storage_account.account.id}"
     assert targets(stack) == Counter(
-        [account, *(f"{account}/{service}/default" for service in STORAGE_SERVICES),
-         "${azurerm_network_security_group.nsg.id}", "${azurerm_log_analytics_workspace.workspace.id}"]
+        [
+            account,
+            *(f"{account}/{service}/default" for service in STORAGE_SERVICES),
+            "${azurerm_network_security_group.nsg.id}",
+            "${azurerm_log_analytics_workspace.workspace.id}",
+        ]
     )
     settings = {setting["target_resource_id"]: setting for setting in resources_of(stack, SETTING_TYPE).values()}
-    assert "enabled_log" not in settings[account] and settings[account]["enabled_metric"] == [{"category": "AllMetrics"}]
+    assert "enabled_log" not in settings[account] and settings[account]["enabled_metric"] == [
+        {"category": "AllMetrics"}
+    ]
     for service in STORAGE_SERVICES:
         assert settings[f"{account}/{service}/default"]["enabled_log"] == [{"category_group": "allLogs"}]
     nsg = settings["${azurerm_network_security_group.nsg.id}"]
     assert nsg["enabled_log"] == [{"category_group": "allLogs"}] and "enabled_metric" not in nsg
-    assert {setting["log_analytics_workspace_id"] for setting in settings.values()} == {"${azurerm_log_analytics_workspace.workspace.id}"}
+    assert {setting["log_analytics_workspace_id"] for setting in settings.values()} == {
+        "${azurerm_log_analytics_workspace.workspace.id}"
+    }
 
 
 # (resources added before the settings, resources added after them, words the AZ-DIAG-1 error must contain)
@@ -73,13 +103,20 @@ FAILING = {
     "doubled": (
         lambda s: None,
         lambda s: MonitorDiagnosticSetting(
-            s, "extra", name="extra", target_resource_id=s.node.find_child("workspace").id,
-            log_analytics_workspace_id="ws", enabled_metric=[MonitorDiagnosticSettingEnabledMetric(category="AllMetrics")],
+            s,
+            "extra",
+            name="extra",
+            target_resource_id=s.node.find_child("workspace").id,
+            log_analytics_workspace_id="ws",
+            enabled_metric=[MonitorDiagnosticSettingEnabledMetric(category="AllMetrics")],
         ),
         "'diag/workspace': has 2 diagnostic settings",
     ),
-    "unclassified": (lambda s: DnsZone(s, "zone", name="erp.example.com", resource_group_name="rg"), lambda s: None,
-                     "azurerm_dns_zone 'diag/zone': type is in neither DIAGNOSTICS nor NO_DIAGNOSTICS"),
+    "unclassified": (
+        lambda s: DnsZone(s, "zone", name="erp.example.com", resource_group_name="rg"),
+        lambda s: None,
+        "azurerm_dns_zone 'diag/zone': type is in neither DIAGNOSTICS nor NO_DIAGNOSTICS",
+    ),
 }
 
 
@@ -126,22 +163,44 @@ def test_every_supporting_resource_of_the_infra_stacks_has_exactly_one_setting_t
     covered_types = {t for t in DIAGNOSTICS if resources_of(stack, t)}
     # The issue's list: every one of these exists in the stack and is covered.
     assert {
-        "azurerm_kubernetes_cluster", "azurerm_firewall", "azurerm_application_gateway", "azurerm_key_vault",
-        "azurerm_postgresql_flexible_server", "azurerm_eventhub_namespace", "azurerm_storage_account",
-        "azurerm_network_security_group", "azurerm_container_registry", "azurerm_public_ip", "azurerm_virtual_network",
-        "azurerm_bastion_host", "azurerm_log_analytics_workspace", "azurerm_dashboard_grafana",
+        "azurerm_kubernetes_cluster",
+        "azurerm_firewall",
+        "azurerm_application_gateway",
+        "azurerm_key_vault",
+        "azurerm_postgresql_flexible_server",
+        "azurerm_eventhub_namespace",
+        "azurerm_storage_account",
+        "azurerm_network_security_group",
+        "azurerm_container_registry",
+        "azurerm_public_ip",
+        "azurerm_virtual_network",
+        "azurerm_bastion_host",
+        "azurerm_log_analytics_workspace",
+        "azurerm_dashboard_grafana",
     } <= covered_types
     # Every azurerm type in the stack is classified (the Aspect enforces it; this proves it on the output).
-    assert [t for t in stack["resource"] if t.startswith("azurerm_") and t not in DIAGNOSTICS and t not in NO_DIAGNOSTICS] == []
+    assert [
+        t for t in stack["resource"] if t.startswith("azurerm_") and t not in DIAGNOSTICS and t not in NO_DIAGNOSTICS
+    ] == []
 
 
 @pytest.mark.parametrize("stack_name", INFRA_STACKS)
-def test_aks_sends_its_audit_guard_and_autoscaler_logs_to_resource_specific_tables(stacks: dict[str, StackJson], stack_name: str) -> None:
+def test_aks_sends_its_audit_guard_and_autoscaler_logs_to_resource_specific_tables(
+    stacks: dict[str, StackJson], stack_name: str
+) -> None:
     stack = stacks[stack_name]
     (cluster,) = resources_of(stack, "azurerm_kubernetes_cluster")
-    (setting,) = [s for s in resources_of(stack, SETTING_TYPE).values()
-                  if s["target_resource_id"] == f"${{azurerm_kubernetes_cluster.{cluster}.id}}"]
-    assert [log["category"] for log in setting["enabled_log"]] == ["kube-audit", "kube-audit-admin", "guard", "cluster-autoscaler"]
+    (setting,) = [
+        s
+        for s in resources_of(stack, SETTING_TYPE).values()
+        if s["target_resource_id"] == f"${{azurerm_kubernetes_cluster.{cluster}.id}}"
+    ]
+    assert [log["category"] for log in setting["enabled_log"]] == [
+        "kube-audit",
+        "kube-audit-admin",
+        "guard",
+        "cluster-autoscaler",
+    ]
     assert setting["log_analytics_destination_type"] == "Dedicated"
     assert setting["enabled_metric"] == [{"category": "AllMetrics"}]
 

@@ -1,8 +1,7 @@
 """Event Hubs: two private, Entra ID-only Premium namespaces paired by geo-DR; hubs and consumer groups only
 on the primary; anything declared in the secondary fails synth."""
-from __future__ import annotations
 
-from dataclasses import replace
+from __future__ import annotations
 
 import cdktf
 import pytest
@@ -42,7 +41,9 @@ def test_every_namespace_is_private_premium_entra_only_tls12(infra: StackJson, c
         assert "zone_redundant" not in namespace, "removed in azurerm 4.x: Premium is zone-redundant by itself"
 
 
-def test_primary_is_in_the_region_and_secondary_in_the_paired_region(infra: StackJson, config: EnvironmentConfig) -> None:
+def test_primary_is_in_the_region_and_secondary_in_the_paired_region(
+    infra: StackJson, config: EnvironmentConfig
+) -> None:
     primary, secondary = primary_and_secondary(infra)
     namespaces = resources_of(infra, NAMESPACE)
     assert namespaces[primary]["location"] == config.location
@@ -129,13 +130,26 @@ def test_an_event_hub_in_the_secondary_fails_synth(target: str) -> None:
     app, event_hubs = build_event_hubs()
     scope = cdktf.TerraformStack.of(event_hubs)
     if target == "namespace_id":
-        Eventhub(scope, "stray-hub", name="stray", namespace_id=event_hubs.secondary.id, partition_count=1, message_retention=1)
+        Eventhub(
+            scope,
+            "stray-hub",
+            name="stray",
+            namespace_id=event_hubs.secondary.id,
+            partition_count=1,
+            message_retention=1,
+        )
     else:
         EventhubConsumerGroup(
-            scope, "stray-group", name="stray", eventhub_name="erp-events",
-            namespace_name=event_hubs.secondary.name_input, resource_group_name="rg-dr",
+            scope,
+            "stray-group",
+            name="stray",
+            eventhub_name="erp-events",
+            namespace_name=event_hubs.secondary.name_input,
+            resource_group_name="rg-dr",
         )
-    with pytest.raises(RuntimeError, match=r"test/stray-\w+' targets the geo-DR secondary namespace 'stg-events-dr-evhns-erp01'"):
+    with pytest.raises(
+        RuntimeError, match=r"test/stray-\w+' targets the geo-DR secondary namespace 'stg-events-dr-evhns-erp01'"
+    ):
         app.synth()
 
 

@@ -1,5 +1,6 @@
 """Subscription governance in each environment's infra stack: Defender plans and security contact from config,
 the regulatory initiatives with verified built-in ids, the activity log export and the monthly budget."""
+
 from __future__ import annotations
 
 import re
@@ -13,7 +14,9 @@ from constructs.naming import Naming
 from tests.assurance.test_azure_rules import SUBSCRIPTION, synth_with
 from tests.conftest import StackJson, only_resource, resources_of
 
-BUILT_IN_SET = re.compile(r"^/providers/Microsoft\.Authorization/policySetDefinitions/[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$")
+BUILT_IN_SET = re.compile(
+    r"^/providers/Microsoft\.Authorization/policySetDefinitions/[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$"
+)
 
 
 @pytest.fixture
@@ -27,7 +30,10 @@ def config(environment: str) -> EnvironmentConfig:
 
 
 def test_one_standard_defender_plan_per_configured_resource_type(infra: StackJson, config: EnvironmentConfig) -> None:
-    plans = {plan["resource_type"]: plan for plan in resources_of(infra, "azurerm_security_center_subscription_pricing").values()}
+    plans = {
+        plan["resource_type"]: plan
+        for plan in resources_of(infra, "azurerm_security_center_subscription_pricing").values()
+    }
     assert sorted(plans) == sorted(config.governance.defender_plans)
     for resource_type, plan in plans.items():
         assert plan["tier"] == "Standard"
@@ -42,9 +48,14 @@ def test_security_contact_gets_alerts(infra: StackJson, config: EnvironmentConfi
     assert contact["alert_notifications"] is True and contact["alerts_to_admins"] is True
 
 
-def test_every_configured_initiative_is_assigned_with_identity_and_location(infra: StackJson, config: EnvironmentConfig) -> None:
+def test_every_configured_initiative_is_assigned_with_identity_and_location(
+    infra: StackJson, config: EnvironmentConfig
+) -> None:
     assignments = list(resources_of(infra, "azurerm_subscription_policy_assignment").values())
-    expected = sorted(REGULATORY_INITIATIVES[key].policy_set_definition_id for key in config.governance.regulatory_compliance.initiatives)
+    expected = sorted(
+        REGULATORY_INITIATIVES[key].policy_set_definition_id
+        for key in config.governance.regulatory_compliance.initiatives
+    )
     assert sorted(a["policy_definition_id"] for a in assignments) == expected
     for assignment in assignments:
         assert assignment["subscription_id"] == f"/subscriptions/{config.subscription_id}"
@@ -61,8 +72,11 @@ def test_initiative_table_holds_distinct_built_in_ids() -> None:
 
 
 def test_activity_log_goes_to_the_workspace(infra: StackJson, config: EnvironmentConfig) -> None:
-    exports = [s for s in resources_of(infra, "azurerm_monitor_diagnostic_setting").values()
-               if s["target_resource_id"] == f"/subscriptions/{config.subscription_id}"]
+    exports = [
+        s
+        for s in resources_of(infra, "azurerm_monitor_diagnostic_setting").values()
+        if s["target_resource_id"] == f"/subscriptions/{config.subscription_id}"
+    ]
     assert len(exports) == 1
     (export,) = exports
     assert re.fullmatch(r"\$\{azurerm_log_analytics_workspace\.[\w-]+\.id\}", export["log_analytics_workspace_id"])
@@ -76,7 +90,9 @@ def test_budget_notifies_at_actual_80_100_and_forecast_100(infra: StackJson, con
     assert budget["amount"] == expected.monthly_amount
     assert budget["subscription_id"] == f"/subscriptions/{config.subscription_id}"
     assert budget["time_grain"] == "Monthly"
-    assert re.fullmatch(r"\d{4}-\d{2}-01T00:00:00Z", budget["time_period"]["start_date"])  # a literal, not a timestamp()
+    assert re.fullmatch(
+        r"\d{4}-\d{2}-01T00:00:00Z", budget["time_period"]["start_date"]
+    )  # a literal, not a timestamp()
     notifications = sorted((n["threshold_type"], n["threshold"]) for n in budget["notification"])
     assert notifications == [("Actual", 80), ("Actual", 100), ("Forecasted", 100)]
     assert all(n["contact_emails"] == list(expected.contact_emails) and n["enabled"] for n in budget["notification"])
@@ -89,10 +105,19 @@ def test_a_second_governance_in_the_same_subscription_fails_synth(tmp_path) -> N
 
     def twice(stack) -> None:
         for id in ("governance", "governance-again"):
-            Governance(stack, id, props=GovernanceProps(
-                config=config.governance, naming=Naming(config.short_name, config.unique_suffix),
-                subscription_id=SUBSCRIPTION, location=config.location, log_analytics_workspace_id="/subscriptions/s/w",
-            ))
+            Governance(
+                stack,
+                id,
+                props=GovernanceProps(
+                    config=config.governance,
+                    naming=Naming(config.short_name, config.unique_suffix),
+                    subscription_id=SUBSCRIPTION,
+                    location=config.location,
+                    log_analytics_workspace_id="/subscriptions/s/w",
+                ),
+            )
 
-    with pytest.raises(RuntimeError, match="AZ-SUB-1 azurerm_security_center_subscription_pricing 'rules/governance/defender-Arm'"):
+    with pytest.raises(
+        RuntimeError, match="AZ-SUB-1 azurerm_security_center_subscription_pricing 'rules/governance/defender-Arm'"
+    ):
         synth_with(twice, tmp_path)

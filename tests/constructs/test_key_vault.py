@@ -1,5 +1,6 @@
 """Key Vault: premium, RBAC, purge-protected, private; RSA-HSM keys with rotation, each usable by exactly one
 user-assigned identity; a disk encryption set for AKS; the geo-backup vault in the paired region."""
+
 from __future__ import annotations
 
 import json
@@ -90,7 +91,11 @@ def test_every_key_is_rsa_hsm_with_a_rotation_policy_from_config(infra: StackJso
 
 
 def test_terraform_may_create_keys_in_every_vault_before_it_does(infra: StackJson) -> None:
-    admins = {address: role for address, role in resources_of(infra, ROLE).items() if role["role_definition_name"] == KEY_ADMIN_ROLE}
+    admins = {
+        address: role
+        for address, role in resources_of(infra, ROLE).items()
+        if role["role_definition_name"] == KEY_ADMIN_ROLE
+    }
     assert len(admins) == len(resources_of(infra, VAULT))
     admin_scopes = {role["scope"]: f"azurerm_role_assignment.{address}" for address, role in admins.items()}
     for address, key in resources_of(infra, KEY).items():
@@ -110,7 +115,9 @@ def test_every_key_is_usable_by_exactly_one_user_assigned_identity_and_nothing_m
     assert all(role["principal_type"] == "ServicePrincipal" for role in users)
 
 
-def test_disk_encryption_set_for_aks_uses_the_disks_key_and_follows_rotation(infra: StackJson, config: EnvironmentConfig) -> None:
+def test_disk_encryption_set_for_aks_uses_the_disks_key_and_follows_rotation(
+    infra: StackJson, config: EnvironmentConfig
+) -> None:
     des = only_resource(infra, "azurerm_disk_encryption_set")
     (disks_key,) = [address for address, key in resources_of(infra, KEY).items() if key["name"] == "disks-cmk"]
     assert des["key_vault_key_id"] == reference(infra, KEY, disks_key, "versionless_id")
@@ -125,7 +132,9 @@ def test_disk_encryption_set_for_aks_uses_the_disks_key_and_follows_rotation(inf
         if role["scope"] == reference(infra, KEY, disks_key, "resource_versionless_id")
     )
     assert identity.replace(".id}", ".principal_id}") == resources_of(infra, ROLE)[grant]["principal_id"]
-    assert des["depends_on"] == [f"azurerm_role_assignment.{grant}"], "the set must not exist before it may read the key"
+    assert des["depends_on"] == [f"azurerm_role_assignment.{grant}"], (
+        "the set must not exist before it may read the key"
+    )
 
 
 @pytest.fixture(scope="module")

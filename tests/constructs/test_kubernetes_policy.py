@@ -1,5 +1,6 @@
 """Gatekeeper policies as Azure Policy for Kubernetes: valid ConstraintTemplates embedded in custom definitions,
 grouped in one initiative and assigned to the AKS cluster with the built-in restricted pod security initiative."""
+
 from __future__ import annotations
 
 import json
@@ -76,13 +77,17 @@ def test_definitions_embed_the_templates_for_the_add_on(
         parameters = json.loads(definition["parameters"])
         assert parameters["effect"]["allowedValues"] == ["audit", "deny", "disabled"]
         # Every constraint value is a definition parameter and a template property.
-        properties = load_template(policy.template)["spec"]["crd"]["spec"]["validation"]["openAPIV3Schema"]["properties"]
+        properties = load_template(policy.template)["spec"]["crd"]["spec"]["validation"]["openAPIV3Schema"][
+            "properties"
+        ]
         assert set(details["values"]) == set(properties) == set(parameters) - {"effect", "excludedNamespaces"}
 
 
 def test_initiative_fills_the_constraint_values_from_config(infra: StackJson, config: EnvironmentConfig) -> None:
     initiative = only_resource(infra, "azurerm_policy_set_definition")
-    values = {ref["reference_id"]: json.loads(ref["parameter_values"]) for ref in initiative["policy_definition_reference"]}
+    values = {
+        ref["reference_id"]: json.loads(ref["parameter_values"]) for ref in initiative["policy_definition_reference"]
+    }
     policy = config.governance.kubernetes_policy
     assert values["k8srequiredlabelsstrict"]["labels"]["value"] == list(policy.required_labels)
     assert values["k8scontainerlimitsrequired"]["resources"]["value"] == ["cpu", "memory"]
@@ -105,5 +110,9 @@ def test_cluster_gets_gatekeeper_and_restricted_pod_security(infra: StackJson, c
         assert CLUSTER_REFERENCE.match(assignment["resource_id"])
         parameters = json.loads(assignment["parameters"])
         assert parameters["effect"]["value"] == config.governance.kubernetes_policy.effect == "deny"
-        assert parameters["excludedNamespaces"]["value"] == list(config.governance.kubernetes_policy.excluded_namespaces)
-    assert only_resource(infra, "azurerm_kubernetes_cluster")["azure_policy_enabled"] is True  # the add-on runs Gatekeeper
+        assert parameters["excludedNamespaces"]["value"] == list(
+            config.governance.kubernetes_policy.excluded_namespaces
+        )
+    assert (
+        only_resource(infra, "azurerm_kubernetes_cluster")["azure_policy_enabled"] is True
+    )  # the add-on runs Gatekeeper

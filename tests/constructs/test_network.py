@@ -1,4 +1,5 @@
 """The hub-spoke network of each environment, synthesized on its own from the environment's config."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -26,20 +27,39 @@ STAGING_PREFIXES = {
 }
 # (IDPS, threat intelligence) per environment.
 FIREWALL_MODES = {"staging": ("Deny", "Deny"), "production": ("Deny", "Deny")}  # staging is production-like
-EXPOSED = ("subnet_ids", "private_dns_zone_ids", "firewall_private_ip", "firewall_id", "hub_vnet_id", "spoke_vnet_id",
-           "route_table_id")
-WORKLOAD_SUBNETS = {"AzureBastionSubnet", "SharedServicesSubnet", "aks-system-subnet", "aks-user-subnet",
-                    "private-endpoints-subnet", "app-gateway-subnet"}
+EXPOSED = (
+    "subnet_ids",
+    "private_dns_zone_ids",
+    "firewall_private_ip",
+    "firewall_id",
+    "hub_vnet_id",
+    "spoke_vnet_id",
+    "route_table_id",
+)
+WORKLOAD_SUBNETS = {
+    "AzureBastionSubnet",
+    "SharedServicesSubnet",
+    "aks-system-subnet",
+    "aks-user-subnet",
+    "private-endpoints-subnet",
+    "app-gateway-subnet",
+}
 
 
 @pytest.fixture(scope="session")
 def network_stacks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, StackJson]:
     def build(stack: cdktf.TerraformStack, config: EnvironmentConfig, naming: Naming) -> None:
-        network = Network(stack, "network", props=NetworkProps(
-            config=config.network, naming=naming, location=config.location,
-            hub_resource_group_name=naming.name("networking", "rg"),
-            spoke_resource_group_name=naming.name("workloads", "rg"),
-        ))
+        network = Network(
+            stack,
+            "network",
+            props=NetworkProps(
+                config=config.network,
+                naming=naming,
+                location=config.location,
+                hub_resource_group_name=naming.name("networking", "rg"),
+                spoke_resource_group_name=naming.name("workloads", "rg"),
+            ),
+        )
         for attribute in EXPOSED:  # outputs show the attributes other constructs consume as references
             cdktf.TerraformOutput(stack, f"exposed-{attribute}", value=getattr(network, attribute))
 
@@ -71,8 +91,11 @@ def test_production_has_its_own_non_overlapping_plan(network_stacks: dict[str, S
     vnets = by_name(production, "azurerm_virtual_network")
     assert vnets["prd-hub-vnet-001"]["address_space"] == ["10.251.0.0/16"]
     assert vnets["prd-aks-vnet-001"]["address_space"] == ["10.252.0.0/16"]
-    staging_spaces = [ipaddress.ip_network(space) for vnet in by_name(network_stacks["staging"], "azurerm_virtual_network").values()
-                      for space in vnet["address_space"]]
+    staging_spaces = [
+        ipaddress.ip_network(space)
+        for vnet in by_name(network_stacks["staging"], "azurerm_virtual_network").values()
+        for space in vnet["address_space"]
+    ]
     for subnet in by_name(production, "azurerm_subnet").values():
         prefix = ipaddress.ip_network(subnet["address_prefixes"][0])
         assert not any(prefix.overlaps(space) for space in staging_spaces), subnet["name"]
@@ -93,12 +116,23 @@ def test_peering_both_ways_with_the_story_flags(network_stacks: dict[str, StackJ
         assert set(peerings) == {"hub-to-aks-peering", "aks-to-hub-peering"}
         prefix = load_environment(environment).short_name
         hub_to_spoke, spoke_to_hub = peerings["hub-to-aks-peering"], peerings["aks-to-hub-peering"]
-        assert hub_to_spoke["remote_virtual_network_id"] == reference_to(stack, "azurerm_virtual_network", f"{prefix}-aks-vnet-001")
-        assert spoke_to_hub["remote_virtual_network_id"] == reference_to(stack, "azurerm_virtual_network", f"{prefix}-hub-vnet-001")
-        assert (hub_to_spoke["allow_virtual_network_access"], hub_to_spoke["allow_forwarded_traffic"],
-                hub_to_spoke["allow_gateway_transit"], hub_to_spoke["use_remote_gateways"]) == (True, True, True, False)
-        assert (spoke_to_hub["allow_forwarded_traffic"], spoke_to_hub["use_remote_gateways"],
-                spoke_to_hub["allow_gateway_transit"]) == (True, False, False)
+        assert hub_to_spoke["remote_virtual_network_id"] == reference_to(
+            stack, "azurerm_virtual_network", f"{prefix}-aks-vnet-001"
+        )
+        assert spoke_to_hub["remote_virtual_network_id"] == reference_to(
+            stack, "azurerm_virtual_network", f"{prefix}-hub-vnet-001"
+        )
+        assert (
+            hub_to_spoke["allow_virtual_network_access"],
+            hub_to_spoke["allow_forwarded_traffic"],
+            hub_to_spoke["allow_gateway_transit"],
+            hub_to_spoke["use_remote_gateways"],
+        ) == (True, True, True, False)
+        assert (
+            spoke_to_hub["allow_forwarded_traffic"],
+            spoke_to_hub["use_remote_gateways"],
+            spoke_to_hub["allow_gateway_transit"],
+        ) == (True, False, False)
 
 
 def test_firewall_premium_zone_redundant_with_premium_policy(network_stacks: dict[str, StackJson]) -> None:
@@ -110,7 +144,9 @@ def test_firewall_premium_zone_redundant_with_premium_policy(network_stacks: dic
         assert firewall["zones"] == list(config.zones) == ["1", "2", "3"]
         assert firewall["firewall_policy_id"].startswith("${azurerm_firewall_policy.")
         assert policy["sku"] == "Premium"
-        assert (policy["intrusion_detection"]["mode"], policy["threat_intelligence_mode"]) == FIREWALL_MODES[environment]
+        assert (policy["intrusion_detection"]["mode"], policy["threat_intelligence_mode"]) == FIREWALL_MODES[
+            environment
+        ]
         assert policy["dns"]["proxy_enabled"] is True
         [ip_configuration] = firewall["ip_configuration"]
         assert ip_configuration["subnet_id"] == reference_to(stack, "azurerm_subnet", "AzureFirewallSubnet")
@@ -135,16 +171,29 @@ def test_firewall_rules_carry_the_story_and_aks_egress(network_stacks: dict[str,
             assert rule["source_addresses"] == spoke, rule["name"]
         assert network_rules["AKSToAzureServices"]["destination_addresses"] == ["AzureCloud"]
         assert network_rules["AKSToAzureServices"]["destination_ports"] == ["443", "53"]
-        assert set(network_rules["AKSToUbuntuRepos"]["destination_fqdns"]) >= {"security.ubuntu.com", "azure.archive.ubuntu.com"}
+        assert set(network_rules["AKSToUbuntuRepos"]["destination_fqdns"]) >= {
+            "security.ubuntu.com",
+            "azure.archive.ubuntu.com",
+        }
         assert network_rules["AKSToUbuntuRepos"]["destination_ports"] == ["80", "443"]
         region_tag = [f"AzureCloud.{config.location}"]
-        assert (network_rules["AKSApiServerTunnelUdp"]["protocols"], network_rules["AKSApiServerTunnelUdp"]["destination_ports"],
-                network_rules["AKSApiServerTunnelUdp"]["destination_addresses"]) == (["UDP"], ["1194"], region_tag)
-        assert (network_rules["AKSApiServerTunnelTcp"]["destination_ports"],
-                network_rules["AKSApiServerTunnelTcp"]["destination_addresses"]) == (["9000"], region_tag)
+        assert (
+            network_rules["AKSApiServerTunnelUdp"]["protocols"],
+            network_rules["AKSApiServerTunnelUdp"]["destination_ports"],
+            network_rules["AKSApiServerTunnelUdp"]["destination_addresses"],
+        ) == (["UDP"], ["1194"], region_tag)
+        assert (
+            network_rules["AKSApiServerTunnelTcp"]["destination_ports"],
+            network_rules["AKSApiServerTunnelTcp"]["destination_addresses"],
+        ) == (["9000"], region_tag)
         assert network_rules["AKSTimeSync"]["destination_fqdns"] == ["ntp.ubuntu.com"]
         registries = application_rules["ContainerRegistries"]
-        assert {"*.azurecr.io", "mcr.microsoft.com", "*.docker.io", config.network.firewall.company_registry_fqdn} <= set(registries["destination_fqdns"])
+        assert {
+            "*.azurecr.io",
+            "mcr.microsoft.com",
+            "*.docker.io",
+            config.network.firewall.company_registry_fqdn,
+        } <= set(registries["destination_fqdns"])
         assert registries["protocols"] == [{"type": "Https", "port": 443}]
         assert application_rules["AKSRequiredEndpoints"]["destination_fqdn_tags"] == ["AzureKubernetesService"]
 
@@ -155,10 +204,16 @@ def test_aks_subnets_send_all_egress_to_the_firewall(network_stacks: dict[str, S
         assert route_table["bgp_route_propagation_enabled"] is False
         [route] = route_table["route"]
         firewall_address = next(iter(resources_of(stack, "azurerm_firewall")))
-        assert route == {"name": "default-via-firewall", "address_prefix": "0.0.0.0/0", "next_hop_type": "VirtualAppliance",
-                         "next_hop_in_ip_address": f"${{azurerm_firewall.{firewall_address}.ip_configuration[0].private_ip_address}}"}
+        assert route == {
+            "name": "default-via-firewall",
+            "address_prefix": "0.0.0.0/0",
+            "next_hop_type": "VirtualAppliance",
+            "next_hop_in_ip_address": f"${{azurerm_firewall.{firewall_address}.ip_configuration[0].private_ip_address}}",
+        }
         associated = {a["subnet_id"] for a in resources_of(stack, "azurerm_subnet_route_table_association").values()}
-        assert associated == {reference_to(stack, "azurerm_subnet", name) for name in ("aks-system-subnet", "aks-user-subnet")}
+        assert associated == {
+            reference_to(stack, "azurerm_subnet", name) for name in ("aks-system-subnet", "aks-user-subnet")
+        }
         spoke = next(v for v in by_name(stack, "azurerm_virtual_network").values() if "aks" in v["name"])
         assert spoke["dns_servers"] == [route["next_hop_in_ip_address"]]
 
@@ -166,13 +221,19 @@ def test_aks_subnets_send_all_egress_to_the_firewall(network_stacks: dict[str, S
 def test_every_workload_subnet_has_a_deny_by_default_nsg(network_stacks: dict[str, StackJson]) -> None:
     for stack in network_stacks.values():
         groups = resources_of(stack, "azurerm_network_security_group")
-        associations = {a["subnet_id"]: a["network_security_group_id"]
-                        for a in resources_of(stack, "azurerm_subnet_network_security_group_association").values()}
+        associations = {
+            a["subnet_id"]: a["network_security_group_id"]
+            for a in resources_of(stack, "azurerm_subnet_network_security_group_association").values()
+        }
         assert set(associations) == {reference_to(stack, "azurerm_subnet", name) for name in WORKLOAD_SUBNETS}
         assert len(groups) == len(WORKLOAD_SUBNETS)
         rules = list(resources_of(stack, "azurerm_network_security_rule").values())
         for address, group in groups.items():
-            own = [r for r in rules if r["network_security_group_name"] == f"${{azurerm_network_security_group.{address}.name}}"]
+            own = [
+                r
+                for r in rules
+                if r["network_security_group_name"] == f"${{azurerm_network_security_group.{address}.name}}"
+            ]
             deny = [r for r in own if r["name"] == "DenyAllInbound"]
             assert len(deny) == 1 and deny[0]["priority"] == 4096 and deny[0]["access"] == "Deny", group["name"]
             assert deny[0]["source_address_prefix"] == "*" and deny[0]["destination_port_range"] == "*"
@@ -183,12 +244,21 @@ def test_every_workload_subnet_has_a_deny_by_default_nsg(network_stacks: dict[st
 
 def test_app_gateway_subnet_allows_gateway_manager(network_stacks: dict[str, StackJson]) -> None:
     for stack in network_stacks.values():
-        group = next(a for a, g in resources_of(stack, "azurerm_network_security_group").items() if "app-gateway" in g["name"])
-        rules = {r["name"]: r for r in resources_of(stack, "azurerm_network_security_rule").values()
-                 if r["network_security_group_name"] == f"${{azurerm_network_security_group.{group}.name}}"}
+        group = next(
+            a for a, g in resources_of(stack, "azurerm_network_security_group").items() if "app-gateway" in g["name"]
+        )
+        rules = {
+            r["name"]: r
+            for r in resources_of(stack, "azurerm_network_security_rule").values()
+            if r["network_security_group_name"] == f"${{azurerm_network_security_group.{group}.name}}"
+        }
         manager = rules["AllowGatewayManagerInbound"]
-        assert (manager["source_address_prefix"], manager["destination_port_range"], manager["protocol"],
-                manager["direction"]) == ("GatewayManager", "65200-65535", "Tcp", "Inbound")
+        assert (
+            manager["source_address_prefix"],
+            manager["destination_port_range"],
+            manager["protocol"],
+            manager["direction"],
+        ) == ("GatewayManager", "65200-65535", "Tcp", "Inbound")
         assert rules["AllowAzureLoadBalancerInbound"]["source_address_prefix"] == "AzureLoadBalancer"
 
 
@@ -204,12 +274,21 @@ def test_private_dns_zones_linked_to_hub_and_spoke(network_stacks: dict[str, Sta
         location = load_environment(environment).location
         zones = resources_of(stack, "azurerm_private_dns_zone")
         assert {z["name"] for z in zones.values()} == {
-            f"privatelink.{location}.azmk8s.io", "privatelink.vaultcore.azure.net", "privatelink.blob.core.windows.net",
-            "privatelink.servicebus.windows.net", "privatelink.postgres.database.azure.com", "privatelink.azurecr.io"}
+            f"privatelink.{location}.azmk8s.io",
+            "privatelink.vaultcore.azure.net",
+            "privatelink.blob.core.windows.net",
+            "privatelink.servicebus.windows.net",
+            "privatelink.postgres.database.azure.com",
+            "privatelink.azurecr.io",
+        }
         links = resources_of(stack, "azurerm_private_dns_zone_virtual_network_link").values()
         vnets = {f"${{azurerm_virtual_network.{a}.id}}" for a in resources_of(stack, "azurerm_virtual_network")}
         for address in zones:
-            linked = {l["virtual_network_id"] for l in links if l["private_dns_zone_name"] == f"${{azurerm_private_dns_zone.{address}.name}}"}
+            linked = {
+                l["virtual_network_id"]
+                for l in links
+                if l["private_dns_zone_name"] == f"${{azurerm_private_dns_zone.{address}.name}}"
+            }
             assert linked == vnets, address
         assert all(l["registration_enabled"] is False for l in links)
 
@@ -220,9 +299,12 @@ def test_aks_subnets_admit_the_spoke_and_overlay_pods(network_stacks: dict[str, 
         groups = [a for a, g in resources_of(stack, "azurerm_network_security_group").items() if "-aks-" in g["name"]]
         assert len(groups) == 2
         for group in groups:
-            [cluster] = [r for r in resources_of(stack, "azurerm_network_security_rule").values()
-                         if r["network_security_group_name"] == f"${{azurerm_network_security_group.{group}.name}}"
-                         and r["name"] == "AllowClusterInbound"]
+            [cluster] = [
+                r
+                for r in resources_of(stack, "azurerm_network_security_rule").values()
+                if r["network_security_group_name"] == f"${{azurerm_network_security_group.{group}.name}}"
+                and r["name"] == "AllowClusterInbound"
+            ]
             assert cluster["source_address_prefixes"] == [network.spoke.address_space, network.aks_pod_cidr]
 
 
@@ -240,8 +322,16 @@ def test_infra_stacks_place_the_hub_in_the_networking_group(stacks: dict[str, St
 def test_exposed_attributes_follow_the_contract(network_stacks: dict[str, StackJson]) -> None:
     for stack in network_stacks.values():
         exposed = {attribute: stack["output"][f"exposed-{attribute}"]["value"] for attribute in EXPOSED}
-        assert set(exposed["subnet_ids"]) == {"firewall", "gateway", "bastion", "shared_services", "aks_system", "aks_user",
-                                              "private_endpoints", "app_gateway"}
+        assert set(exposed["subnet_ids"]) == {
+            "firewall",
+            "gateway",
+            "bastion",
+            "shared_services",
+            "aks_system",
+            "aks_user",
+            "private_endpoints",
+            "app_gateway",
+        }
         assert set(exposed["private_dns_zone_ids"]) == {"aks", "key_vault", "blob", "eventhub", "postgres", "acr"}
         # AKS subnets are handed out through their route-table association, so the cluster waits for the route.
         for key in ("aks_system", "aks_user"):

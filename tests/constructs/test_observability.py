@@ -1,6 +1,7 @@
 """Observability in both infra stacks: Log Analytics and workspace-based Application Insights with retention
 from config and local auth off, managed Prometheus wired to AKS, private Grafana reading the monitor
 workspace, and action groups whose secret receiver URLs are never literals."""
+
 from __future__ import annotations
 
 import re
@@ -28,7 +29,9 @@ def ref(stack: StackJson, resource_type: str, attribute: str = "id") -> str:
     return f"${{{resource_type}.{address}.{attribute}}}"
 
 
-def test_log_analytics_workspace_keeps_logs_as_configured_without_shared_keys(infra: StackJson, environment: str) -> None:
+def test_log_analytics_workspace_keeps_logs_as_configured_without_shared_keys(
+    infra: StackJson, environment: str
+) -> None:
     config = load_environment(environment).observability
     workspace = only_resource(infra, "azurerm_log_analytics_workspace")
     assert workspace["retention_in_days"] == config.log_retention_days
@@ -38,7 +41,9 @@ def test_log_analytics_workspace_keeps_logs_as_configured_without_shared_keys(in
     assert workspace["internet_query_enabled"] is config.internet_query_enabled
 
 
-def test_application_insights_is_workspace_based_entra_only_with_configured_retention(infra: StackJson, environment: str) -> None:
+def test_application_insights_is_workspace_based_entra_only_with_configured_retention(
+    infra: StackJson, environment: str
+) -> None:
     config = load_environment(environment).observability
     component = only_resource(infra, "azurerm_application_insights")
     assert component["workspace_id"] == ref(infra, "azurerm_log_analytics_workspace")
@@ -62,7 +67,8 @@ def test_managed_prometheus_flows_from_the_cluster_to_the_monitor_workspace(infr
     associations = resources_of(infra, "azurerm_monitor_data_collection_rule_association").values()
     assert {a["target_resource_id"] for a in associations} == {cluster}
     assert {(a.get("data_collection_endpoint_id"), a.get("data_collection_rule_id")) for a in associations} == {
-        (endpoint, None), (None, ref(infra, "azurerm_monitor_data_collection_rule"))
+        (endpoint, None),
+        (None, ref(infra, "azurerm_monitor_data_collection_rule")),
     }
     (endpoint_association,) = [a for a in associations if "data_collection_endpoint_id" in a]
     assert endpoint_association["name"] == "configurationAccessEndpoint"
@@ -83,21 +89,37 @@ def test_grafana_is_private_keyless_and_reads_the_monitor_workspace(infra: Stack
     assert grafana["zone_redundancy_enabled"] is config.grafana_zone_redundant
     assert grafana["azure_monitor_workspace_integrations"] == [{"resource_id": ref(infra, "azurerm_monitor_workspace")}]
     principal = ref(infra, "azurerm_dashboard_grafana", "identity[0].principal_id")
-    grants = {(r["role_definition_name"], r["scope"]) for r in resources_of(infra, "azurerm_role_assignment").values()
-              if r["principal_id"] == principal}
-    assert grants == {("Monitoring Data Reader", ref(infra, "azurerm_monitor_workspace")),
-                      ("Monitoring Reader", ref(infra, "azurerm_log_analytics_workspace"))}
+    grants = {
+        (r["role_definition_name"], r["scope"])
+        for r in resources_of(infra, "azurerm_role_assignment").values()
+        if r["principal_id"] == principal
+    }
+    assert grants == {
+        ("Monitoring Data Reader", ref(infra, "azurerm_monitor_workspace")),
+        ("Monitoring Reader", ref(infra, "azurerm_log_analytics_workspace")),
+    }
     (admins,) = [r for r in resources_of(infra, "azurerm_role_assignment").values() if r["scope"] == grafana_ref]
-    assert (admins["role_definition_name"], admins["principal_id"]) == ("Grafana Admin", config.grafana_admin_group_object_id)
-    (endpoint,) = [e for e in resources_of(infra, "azurerm_private_endpoint").values()
-                   if e["private_service_connection"]["private_connection_resource_id"] == grafana_ref]
+    assert (admins["role_definition_name"], admins["principal_id"]) == (
+        "Grafana Admin",
+        config.grafana_admin_group_object_id,
+    )
+    (endpoint,) = [
+        e
+        for e in resources_of(infra, "azurerm_private_endpoint").values()
+        if e["private_service_connection"]["private_connection_resource_id"] == grafana_ref
+    ]
     assert endpoint["private_service_connection"]["subresource_names"] == ["grafana"]
-    zones = {f"${{azurerm_private_dns_zone.{a}.id}}": z for a, z in resources_of(infra, "azurerm_private_dns_zone").items()}
+    zones = {
+        f"${{azurerm_private_dns_zone.{a}.id}}": z for a, z in resources_of(infra, "azurerm_private_dns_zone").items()
+    }
     (zone_id,) = endpoint["private_dns_zone_group"]["private_dns_zone_ids"]
     assert zones[zone_id]["name"] == "privatelink.grafana.azure.com"
     zone_name = zone_id.replace(".id}", ".name}")
-    linked = {link["virtual_network_id"] for link in resources_of(infra, "azurerm_private_dns_zone_virtual_network_link").values()
-              if link["private_dns_zone_name"] == zone_name}
+    linked = {
+        link["virtual_network_id"]
+        for link in resources_of(infra, "azurerm_private_dns_zone_virtual_network_link").values()
+        if link["private_dns_zone_name"] == zone_name
+    }
     assert linked == {f"${{azurerm_virtual_network.{a}.id}}" for a in resources_of(infra, "azurerm_virtual_network")}
 
 
@@ -135,10 +157,14 @@ def _observability(tmp_path: Path, **changes: Any) -> None:
     app = App(outdir=str(tmp_path))
     stack = TerraformStack(app, "observability")
     props = dict(
-        config=config.observability, naming=Naming("stg", "erp01"), location="eastus", resource_group_name="rg",
+        config=config.observability,
+        naming=Naming("stg", "erp01"),
+        location="eastus",
+        resource_group_name="rg",
         webhook_urls={severity: f"url-{severity}" for severity in SEVERITIES},
         private_endpoint=PrivateEndpointPlacement(subnet_id="subnet", location="eastus", resource_group_name="rg"),
-        virtual_network_ids={"spoke": "vnet"}, metrics_retention_days=90,
+        virtual_network_ids={"spoke": "vnet"},
+        metrics_retention_days=90,
     )
     Observability(stack, "observability", props=ObservabilityProps(**{**props, **changes}))
 

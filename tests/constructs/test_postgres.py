@@ -1,5 +1,6 @@
 """PostgreSQL Flexible Server: SKU and HA from config, 35-day/geo backups, private endpoint only, Entra ID only
 (no password anywhere), CMK for data and geo backups, TLS enforced, maintenance window, destroy protection."""
+
 from __future__ import annotations
 
 import json
@@ -28,11 +29,15 @@ def servers(infra: StackJson) -> dict[str, dict]:
 
 
 def key_address(infra: StackJson, name: str) -> str:
-    (address,) = [address for address, key in resources_of(infra, "azurerm_key_vault_key").items() if key["name"] == name]
+    (address,) = [
+        address for address, key in resources_of(infra, "azurerm_key_vault_key").items() if key["name"] == name
+    ]
     return address
 
 
-def test_every_server_has_sku_zone_and_high_availability_from_config(infra: StackJson, config: EnvironmentConfig) -> None:
+def test_every_server_has_sku_zone_and_high_availability_from_config(
+    infra: StackJson, config: EnvironmentConfig
+) -> None:
     postgres = config.data.postgres
     if config.name == "production":  # Story 0.1.5: zone-redundant HA with automatic failover
         assert postgres.standby_zone is not None
@@ -44,11 +49,16 @@ def test_every_server_has_sku_zone_and_high_availability_from_config(infra: Stac
             assert "high_availability" not in server, address
             continue
         assert server["sku_name"].startswith(("GP_", "MO_")), "Burstable cannot run HA"
-        assert server["high_availability"] == {"mode": "ZoneRedundant", "standby_availability_zone": postgres.standby_zone}
+        assert server["high_availability"] == {
+            "mode": "ZoneRedundant",
+            "standby_availability_zone": postgres.standby_zone,
+        }
         assert server["high_availability"]["standby_availability_zone"] != server["zone"]
 
 
-def test_every_server_keeps_geo_redundant_backups_for_the_configured_days(infra: StackJson, config: EnvironmentConfig) -> None:
+def test_every_server_keeps_geo_redundant_backups_for_the_configured_days(
+    infra: StackJson, config: EnvironmentConfig
+) -> None:
     for address, server in servers(infra).items():
         assert server["backup_retention_days"] == config.data.postgres.backup_retention_days, address
         assert 7 <= server["backup_retention_days"] <= 35
@@ -69,7 +79,9 @@ def test_every_server_is_private_and_reached_through_its_endpoint(infra: StackJs
         assert zone["name"] == "privatelink.postgres.database.azure.com"
 
 
-def test_authentication_is_entra_id_only_with_the_configured_administrator(infra: StackJson, config: EnvironmentConfig) -> None:
+def test_authentication_is_entra_id_only_with_the_configured_administrator(
+    infra: StackJson, config: EnvironmentConfig
+) -> None:
     administrators = resources_of(infra, "azurerm_postgresql_flexible_server_active_directory_administrator")
     expected = config.data.postgres.administrator
     for address, server in servers(infra).items():
@@ -79,7 +91,9 @@ def test_authentication_is_entra_id_only_with_the_configured_administrator(infra
             "tenant_id": config.tenant_id,
         }
         assert not {"administrator_login", "administrator_password", "administrator_password_wo"} & set(server)
-        (administrator,) = [a for a in administrators.values() if a["server_name"] == reference(infra, SERVER, address, "name")]
+        (administrator,) = [
+            a for a in administrators.values() if a["server_name"] == reference(infra, SERVER, address, "name")
+        ]
         assert administrator["object_id"] == expected.object_id
         assert administrator["principal_name"] == expected.principal_name
         assert administrator["principal_type"] == expected.principal_type
@@ -91,13 +105,19 @@ def test_no_password_appears_anywhere_in_the_stack(infra: StackJson) -> None:
     assert "administrator_password" not in text and "administrator_login" not in text
 
 
-def test_data_and_geo_backups_are_encrypted_with_customer_managed_keys(infra: StackJson, config: EnvironmentConfig) -> None:
+def test_data_and_geo_backups_are_encrypted_with_customer_managed_keys(
+    infra: StackJson, config: EnvironmentConfig
+) -> None:
     vaults = resources_of(infra, "azurerm_key_vault")
     for address, server in servers(infra).items():
         key = server["customer_managed_key"]
-        assert key["key_vault_key_id"] == reference(infra, "azurerm_key_vault_key", key_address(infra, "postgres-cmk"), "versionless_id")
+        assert key["key_vault_key_id"] == reference(
+            infra, "azurerm_key_vault_key", key_address(infra, "postgres-cmk"), "versionless_id"
+        )
         geo_key = key_address(infra, "postgres-geo-backup-cmk")
-        assert key["geo_backup_key_vault_key_id"] == reference(infra, "azurerm_key_vault_key", geo_key, "versionless_id")
+        assert key["geo_backup_key_vault_key_id"] == reference(
+            infra, "azurerm_key_vault_key", geo_key, "versionless_id"
+        )
         geo_vault_ref = resources_of(infra, "azurerm_key_vault_key")[geo_key]["key_vault_id"]
         geo_vault = vaults[geo_vault_ref.removeprefix("${azurerm_key_vault.").removesuffix(".id}")]
         assert geo_vault["location"] == config.paired_location, "geo-backup key must be in the paired region"
@@ -117,7 +137,10 @@ def test_every_server_enforces_tls_and_has_a_maintenance_window(infra: StackJson
     window = config.data.postgres.maintenance_window
     for address, server in servers(infra).items():
         own = {s["name"]: s["value"] for s in settings if s["server_id"] == reference(infra, SERVER, address)}
-        assert own == {"require_secure_transport": "on", "ssl_min_protocol_version": config.data.postgres.minimum_tls_version}
+        assert own == {
+            "require_secure_transport": "on",
+            "ssl_min_protocol_version": config.data.postgres.minimum_tls_version,
+        }
         assert server["maintenance_window"] == {
             "day_of_week": window.day_of_week,
             "start_hour": window.start_hour,

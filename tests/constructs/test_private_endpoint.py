@@ -1,4 +1,5 @@
 """PrivateEndpoint: automatic connection to one sub-resource, DNS zone group, names derived from the endpoint."""
+
 from __future__ import annotations
 
 import json
@@ -37,7 +38,10 @@ def test_endpoint_connects_automatically_and_registers_in_the_dns_zone() -> None
         "subresource_names": ["vault"],
         "is_manual_connection": False,
     }
-    assert endpoint["private_dns_zone_group"] == {"name": "default", "private_dns_zone_ids": [PROPS.private_dns_zone_id]}
+    assert endpoint["private_dns_zone_group"] == {
+        "name": "default",
+        "private_dns_zone_ids": [PROPS.private_dns_zone_id],
+    }
 
 
 def test_empty_subresource_is_rejected() -> None:

@@ -1,5 +1,6 @@
 """The container registry of each environment: Premium, private, Entra ID-only, zone-redundant and
 replicated from config, named by Azure's registry rule."""
+
 from __future__ import annotations
 
 import pytest
@@ -38,8 +39,13 @@ def test_zone_redundancy_and_geo_replica_follow_config(services: StackJson, conf
     registry = only_resource(services, REGISTRY)
     assert registry["zone_redundancy_enabled"] is config.registry.zone_redundancy_enabled
     expected = (
-        [{"location": config.paired_location, "zone_redundancy_enabled": config.registry.zone_redundancy_enabled,
-          "regional_endpoint_enabled": True}]
+        [
+            {
+                "location": config.paired_location,
+                "zone_redundancy_enabled": config.registry.zone_redundancy_enabled,
+                "regional_endpoint_enabled": True,
+            }
+        ]
         if config.registry.replicate_to_paired_region
         else None
     )
@@ -51,12 +57,15 @@ def test_zone_redundancy_and_geo_replica_follow_config(services: StackJson, conf
 def test_registry_is_reached_through_its_private_endpoint(services: StackJson) -> None:
     target = ref(services, REGISTRY, "/registry/registry")
     (endpoint,) = [
-        endpoint for endpoint in resources_of(services, "azurerm_private_endpoint").values()
+        endpoint
+        for endpoint in resources_of(services, "azurerm_private_endpoint").values()
         if endpoint["private_service_connection"]["private_connection_resource_id"] == target
     ]
     assert endpoint["subnet_id"] == SUBNET_IDS["private_endpoints"]
     assert endpoint["private_service_connection"]["subresource_names"] == ["registry"]
-    assert endpoint["private_dns_zone_group"]["private_dns_zone_ids"] == [ref(services, "azurerm_private_dns_zone", "/zone-acr")]
+    assert endpoint["private_dns_zone_group"]["private_dns_zone_ids"] == [
+        ref(services, "azurerm_private_dns_zone", "/zone-acr")
+    ]
 
 
 def test_registry_name_is_compact_and_globally_unique(services: StackJson, config: EnvironmentConfig) -> None:

@@ -1,5 +1,6 @@
 """Application storage: replication from config, recoverable blobs, Entra ID only, private, CMK-encrypted,
 lifecycle policy from config. (The bootstrap stack's state account is tested in tests/stacks.)"""
+
 from __future__ import annotations
 
 from config.data import ZONE_REDUNDANT_REPLICATION
@@ -35,7 +36,9 @@ def test_every_account_is_private_entra_only_and_recoverable(infra: StackJson, c
         assert account["lifecycle"]["prevent_destroy"] is config.data.protect_from_destroy, address
 
 
-def test_replication_is_zone_redundant_and_cross_region_in_production(infra: StackJson, config: EnvironmentConfig) -> None:
+def test_replication_is_zone_redundant_and_cross_region_in_production(
+    infra: StackJson, config: EnvironmentConfig
+) -> None:
     (account,) = resources_of(infra, ACCOUNT).values()
     assert account["account_replication_type"] in ZONE_REDUNDANT_REPLICATION
     if config.name == "production":  # Story 0.1.5: "zone-redundant storage with cross-region replication"

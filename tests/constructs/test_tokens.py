@@ -1,4 +1,5 @@
 """constructs/tokens.py answers as cdktf's Token.is_unresolved does, asking the kernel only when it must."""
+
 from __future__ import annotations
 
 import pytest
@@ -15,8 +16,18 @@ def group() -> ResourceGroup:
 
 def test_agrees_with_cdktf_on_literals_and_tokens(group: ResourceGroup) -> None:
     values = [
-        "plain", "", "${not a cdktf token}", "#{TfToken[TOKEN.1]}", group.id, f"prefix-{group.name}-suffix",
-        Fn.lower("X"), 42, Token.as_number(group.id), ["a"], [group.id], {"key": "value"},
+        "plain",
+        "",
+        "${not a cdktf token}",
+        "#{TfToken[TOKEN.1]}",
+        group.id,
+        f"prefix-{group.name}-suffix",
+        Fn.lower("X"),
+        42,
+        Token.as_number(group.id),
+        ["a"],
+        [group.id],
+        {"key": "value"},
     ]
     assert [tokens.is_unresolved(value) for value in values] == [Token.is_unresolved(value) for value in values]
     assert tokens.is_unresolved(group.id) and not tokens.is_unresolved("plain")

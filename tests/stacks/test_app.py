@@ -1,4 +1,5 @@
 """Properties of the whole synthesized app: stacks, backends, providers, tags."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -42,7 +43,9 @@ def test_bootstrap_keeps_local_state(stacks: dict[str, StackJson]) -> None:
     assert list(stacks[BOOTSTRAP_STACK]["terraform"]["backend"]) == ["local"]
 
 
-def test_infrastructure_stacks_use_only_azurerm_and_cluster_stacks_only_kubernetes(stacks: dict[str, StackJson]) -> None:
+def test_infrastructure_stacks_use_only_azurerm_and_cluster_stacks_only_kubernetes(
+    stacks: dict[str, StackJson],
+) -> None:
     for environment in ENVIRONMENTS:
         infra, cluster = stack_names(environment)
         assert set(stacks[infra]["terraform"]["required_providers"]) == {"azurerm"}

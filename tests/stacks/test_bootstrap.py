@@ -1,4 +1,5 @@
 """The bootstrap stack's state storage: one hardened account, container and lock per environment."""
+
 from __future__ import annotations
 
 from config.loader import ENVIRONMENTS, load_environment

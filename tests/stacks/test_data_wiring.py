@@ -1,5 +1,6 @@
 """The infrastructure stacks wire the data platform to the network construct: every private endpoint
 sits in the private-endpoints subnet and registers in one of the network's private DNS zones."""
+
 from __future__ import annotations
 
 from config.loader import ENVIRONMENTS, load_environment
@@ -26,13 +27,18 @@ def test_every_private_endpoint_uses_the_network_subnet_and_a_network_dns_zone(s
     for environment in ENVIRONMENTS:
         stack = stacks[f"{environment}-infra"]
         subnets = {
-            f"${{azurerm_subnet.{address}.id}}": subnet["name"] for address, subnet in resources_of(stack, "azurerm_subnet").items()
+            f"${{azurerm_subnet.{address}.id}}": subnet["name"]
+            for address, subnet in resources_of(stack, "azurerm_subnet").items()
         }
-        zones = {f"${{azurerm_private_dns_zone.{address}.id}}" for address in resources_of(stack, "azurerm_private_dns_zone")}
+        zones = {
+            f"${{azurerm_private_dns_zone.{address}.id}}" for address in resources_of(stack, "azurerm_private_dns_zone")
+        }
         endpoints = resources_of(stack, "azurerm_private_endpoint")
         assert endpoints
         for address, endpoint in endpoints.items():
             assert endpoint["subnet_id"] in subnets, f"{address}: subnet {endpoint['subnet_id']}"
-            assert "endpoint" in subnets[endpoint["subnet_id"]], f"{address} is in subnet {subnets[endpoint['subnet_id']]}"
+            assert "endpoint" in subnets[endpoint["subnet_id"]], (
+                f"{address} is in subnet {subnets[endpoint['subnet_id']]}"
+            )
             assert set(endpoint["private_dns_zone_group"]["private_dns_zone_ids"]) <= zones, address
             assert endpoint["location"] == load_environment(environment).location

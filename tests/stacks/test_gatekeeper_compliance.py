@@ -2,10 +2,12 @@
 
 A baseline job that breaks one of them would be rejected at admission (effect deny) only after apply.
 """
+
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -40,10 +42,12 @@ def policy_values(infra: StackJson, reference_id: str) -> dict[str, Any]:
 
 def allowed_registries(infra: StackJson) -> list[str]:
     """The allowed-registries prefixes, with the registry's login server reference resolved to its name."""
-    (registry_key, registry), = infra["resource"]["azurerm_container_registry"].items()
+    ((registry_key, registry),) = infra["resource"]["azurerm_container_registry"].items()
     login_server = f"${{azurerm_container_registry.{registry_key}.login_server}}"
-    return [prefix.replace(login_server, f"{registry['name']}.azurecr.io")
-            for prefix in policy_values(infra, "k8sallowedregistries")["registries"]]
+    return [
+        prefix.replace(login_server, f"{registry['name']}.azurecr.io")
+        for prefix in policy_values(infra, "k8sallowedregistries")["registries"]
+    ]
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
@@ -58,7 +62,11 @@ def test_baseline_workloads_carry_required_labels_and_images_from_allowed_regist
     for address, metadata, pod in templates:
         assert set(required_labels) <= set(metadata.get("labels", {})), address
         for container in pod["container"]:
-            assert any(container["image"].startswith(prefix) for prefix in registries), (address, container["image"], registries)
+            assert any(container["image"].startswith(prefix) for prefix in registries), (
+                address,
+                container["image"],
+                registries,
+            )
             assert {"cpu", "memory"} <= set(first(container["resources"])["limits"]), address
 
 
@@ -71,6 +79,9 @@ def test_every_namespace_attests_its_default_deny_policy(stacks: dict[str, Stack
     for namespace in namespaces.values():
         name = first(namespace["metadata"])["name"]
         assert first(namespace["metadata"])["labels"][label] == "default-deny", name
-        deny_all = [p for p in policies.values() if first(p["metadata"])["name"] == "default-deny-all"
-                    and name in first(p["metadata"])["namespace"]]
+        deny_all = [
+            p
+            for p in policies.values()
+            if first(p["metadata"])["name"] == "default-deny-all" and name in first(p["metadata"])["namespace"]
+        ]
         assert deny_all, f"{name} carries the label but has no default-deny-all policy"

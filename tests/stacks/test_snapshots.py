@@ -2,6 +2,7 @@
 
 After an intended change, review the diff and update with `scripts/test --snapshot-update`.
 """
+
 from __future__ import annotations
 
 import pytest

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-
 FIRST = """
 resource "terraform_data" "kept" { input = "same" }
 resource "terraform_data" "updated" { input = "v1" }
@@ -36,9 +35,7 @@ def terraform(workdir: Path, *args: str) -> str:
         "CHECKPOINT_DISABLE": "1",
         "TF_CLI_CONFIG_FILE": os.devnull,
     }
-    completed = subprocess.run(
-        ["terraform", *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=120
-    )
+    completed = subprocess.run(["terraform", *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=120)
     assert completed.returncode == 0, f"terraform {' '.join(args)} failed:\n{completed.stderr}"
     return completed.stdout
 

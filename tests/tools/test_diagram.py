@@ -46,7 +46,7 @@ def test_subnets_sit_in_their_vnet_and_resources_in_their_subnet() -> None:
     text = diagram.render(NETWORK, CLUSTER)
     spoke = text.index('subgraph azurerm_virtual_network_spoke["VNet<br/>stg-spoke-vnet"]')
     pe_subnet = text.index('subgraph azurerm_subnet_pe["subnet<br/>snet-pe"]')
-    endpoint = text.index('azurerm_private_endpoint_kv-pe'.replace("-", "_"))
+    endpoint = text.index("azurerm_private_endpoint_kv-pe".replace("-", "_"))
     assert spoke < pe_subnet < endpoint
     assert 'azurerm_kubernetes_cluster_aks["AKS<br/>stg-aks"]' in text
     assert "not drawn" not in text

@@ -1,5 +1,6 @@
 """tools.dr_runbook: the runbook names the real resources, in the right order, with the configured targets;
 the checked-in runbooks are fresh."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,7 +9,8 @@ import pytest
 
 from config.loader import load_environment
 from tools import dr_runbook
-from tools.diagram import ENVIRONMENTS, load_stack as stack
+from tools.diagram import ENVIRONMENTS
+from tools.diagram import load_stack as stack
 
 
 @pytest.fixture
@@ -23,7 +25,13 @@ def names(synth_dir: Path, environment: str, resource_type: str) -> list[str]:
 def test_steps_run_in_the_failover_order(runbook: str) -> None:
     headings = [line for line in runbook.splitlines() if line.startswith("## ")]
     assert [heading.split(".")[0] for heading in headings[1:7]] == [f"## {step}" for step in range(6)]
-    order = ["geo-restore", "georecovery-alias fail-over", "az storage account failover", "backup-instance restore trigger", "DNS"]
+    order = [
+        "geo-restore",
+        "georecovery-alias fail-over",
+        "az storage account failover",
+        "backup-instance restore trigger",
+        "DNS",
+    ]
     positions = [runbook.index(marker) for marker in order]
     assert positions == sorted(positions)
 
@@ -31,9 +39,14 @@ def test_steps_run_in_the_failover_order(runbook: str) -> None:
 def test_runbook_names_the_synthesized_resources(runbook: str, synth_dir: Path, environment: str) -> None:
     config = load_environment(environment)
     for resource_type in (
-        "azurerm_postgresql_flexible_server", "azurerm_eventhub_namespace", "azurerm_storage_account",
-        "azurerm_data_protection_backup_vault", "azurerm_data_protection_backup_instance_kubernetes_cluster",
-        "azurerm_data_protection_backup_instance_blob_storage", "azurerm_application_gateway", "azurerm_kubernetes_cluster",
+        "azurerm_postgresql_flexible_server",
+        "azurerm_eventhub_namespace",
+        "azurerm_storage_account",
+        "azurerm_data_protection_backup_vault",
+        "azurerm_data_protection_backup_instance_kubernetes_cluster",
+        "azurerm_data_protection_backup_instance_blob_storage",
+        "azurerm_application_gateway",
+        "azurerm_kubernetes_cluster",
     ):
         for name in names(synth_dir, environment, resource_type):
             assert f"`{name}`" in runbook or f" {name} " in runbook, f"{resource_type} {name} missing"

@@ -1,5 +1,6 @@
 """tools.evidence_matrix: evidence is found by querying the synthesized JSON, absent evidence shows MISSING and
 fails --check, and the checked-in matrix is fresh."""
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,16 @@ INFRA = {
     "terraform": {"backend": {"azurerm": {"key": "staging-infra.tfstate"}}},
     "resource": {
         "azurerm_key_vault": {
-            "a": {"rbac_authorization_enabled": True, "purge_protection_enabled": True, "public_network_access_enabled": False},
-            "b": {"rbac_authorization_enabled": True, "purge_protection_enabled": True, "public_network_access_enabled": False},
+            "a": {
+                "rbac_authorization_enabled": True,
+                "purge_protection_enabled": True,
+                "public_network_access_enabled": False,
+            },
+            "b": {
+                "rbac_authorization_enabled": True,
+                "purge_protection_enabled": True,
+                "public_network_access_enabled": False,
+            },
         },
         "azurerm_security_center_subscription_pricing": {
             "containers": {"resource_type": "Containers", "tier": "Standard"},
@@ -64,7 +73,9 @@ def write_synth_dir(root: Path, infra: dict) -> Path:
     return root
 
 
-def test_check_exits_1_and_prints_missing_when_evidence_is_absent(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_exits_1_and_prints_missing_when_evidence_is_absent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     synth_dir = write_synth_dir(tmp_path, INFRA)
     assert evidence_matrix.main([str(synth_dir), "--check"]) == 1
     out = capsys.readouterr()
@@ -81,8 +92,12 @@ def test_app_has_evidence_for_governance_controls(synth_dir: Path) -> None:
     findings = evidence_matrix.all_findings(synth_dir)
     rows = {e.description: (ci, ei) for ci, c in enumerate(CONTROLS) for ei, e in enumerate(c.evidence)}
     for environment in evidence_matrix.ENVIRONMENTS:
-        for description in ("Defender for Cloud plans (Standard)", "Activity log exported",
-                            "Regulatory compliance initiatives assigned", "Gatekeeper and pod security policies on AKS"):
+        for description in (
+            "Defender for Cloud plans (Standard)",
+            "Activity log exported",
+            "Regulatory compliance initiatives assigned",
+            "Gatekeeper and pod security policies on AKS",
+        ):
             control, row = rows[description]
             assert findings[environment][control][row] != MISSING, (environment, description)
 

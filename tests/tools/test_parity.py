@@ -54,19 +54,30 @@ def test_checked_in_allowlist_entries_all_have_reasons() -> None:
 def test_sizing_difference_is_reported_but_passes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     synth = synth_with(tmp_path, account_replication_type="RAGZRS")
     assert parity.main([str(synth), "--allowlist", str(tmp_path / "none.toml")]) == 0
-    assert 'sizing: infra/data/storage/account (azurerm_storage_account) account_replication_type: staging="ZRS" production="RAGZRS"' in capsys.readouterr().out
+    assert (
+        'sizing: infra/data/storage/account (azurerm_storage_account) account_replication_type: staging="ZRS" production="RAGZRS"'
+        in capsys.readouterr().out
+    )
 
 
-def test_security_difference_fails_and_names_resource_attribute_and_values(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_security_difference_fails_and_names_resource_attribute_and_values(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     synth = synth_with(tmp_path, shared_access_key_enabled=True)
     assert parity.main([str(synth), "--allowlist", str(tmp_path / "none.toml")]) == 1
-    assert ("FAIL security: infra/data/storage/account (azurerm_storage_account) shared_access_key_enabled: "
-            "staging=false production=true") in capsys.readouterr().out
+    assert (
+        "FAIL security: infra/data/storage/account (azurerm_storage_account) shared_access_key_enabled: "
+        "staging=false production=true"
+    ) in capsys.readouterr().out
 
 
-def test_allowlisted_security_difference_passes_with_its_reason(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_allowlisted_security_difference_passes_with_its_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     synth = synth_with(tmp_path, public_network_access_enabled=True)
-    allow = allowlist(tmp_path, '[[allow]]\npath = "infra/data/*"\nattribute = "public_network_access_enabled"\nreason = "demo"\n')
+    allow = allowlist(
+        tmp_path, '[[allow]]\npath = "infra/data/*"\nattribute = "public_network_access_enabled"\nreason = "demo"\n'
+    )
     assert parity.main([str(synth), "--allowlist", str(allow), "--format", "markdown"]) == 0
     assert "`public_network_access_enabled` on 1 resource(s) matching `infra/data/*`: demo" in capsys.readouterr().out
 

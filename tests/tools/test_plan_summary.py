@@ -13,7 +13,10 @@ from tools import plan_summary
 def test_initial_plan_creates_every_resource(plans: dict[str, Path]) -> None:
     summary = plan_summary.summarise("first", json.loads(plans["initial"].read_text()))
     assert {kind: summary.count(kind) for kind in plan_summary.ACTION_KINDS} == {
-        "create": 4, "update": 0, "replace": 0, "delete": 0,
+        "create": 4,
+        "update": 0,
+        "replace": 0,
+        "delete": 0,
     }
 
 

@@ -20,14 +20,23 @@ def test_comment_without_plans_has_the_offline_parts(synth_dir: Path) -> None:
     assert body.count("```mermaid") == 2
 
 
-def test_comment_with_a_real_plan_puts_the_plan_first(
-    synth_dir: Path, plans: dict[str, Path], tmp_path: Path
-) -> None:
+def test_comment_with_a_real_plan_puts_the_plan_first(synth_dir: Path, plans: dict[str, Path], tmp_path: Path) -> None:
     output = tmp_path / "comment.md"
-    assert pr_comment.main(
-        ["--base", str(synth_dir), "--head", str(synth_dir), "--plan", f"staging-infra={plans['changed']}",
-         "--output", str(output)]
-    ) == 0
+    assert (
+        pr_comment.main(
+            [
+                "--base",
+                str(synth_dir),
+                "--head",
+                str(synth_dir),
+                "--plan",
+                f"staging-infra={plans['changed']}",
+                "--output",
+                str(output),
+            ]
+        )
+        == 0
+    )
     body = output.read_text()
     assert "| `staging-infra` | 1 | 1 | 1 | 1 |" in body
     assert body.index("### Terraform plan") < body.index("### Synth diff (offline)")

@@ -14,8 +14,13 @@ from tools import synth_diff
 BASE: dict[str, Any] = {
     "resource": {
         "azurerm_storage_account": {
-            "state": {"//": {"metadata": {"path": "s/state"}}, "name": "st1", "location": "eastus",
-                      "account_replication_type": "ZRS", "network_rules": {"default_action": "Deny"}},
+            "state": {
+                "//": {"metadata": {"path": "s/state"}},
+                "name": "st1",
+                "location": "eastus",
+                "account_replication_type": "ZRS",
+                "network_rules": {"default_action": "Deny"},
+            },
         },
         "azurerm_subnet": {"a": {"name": "snet-a", "address_prefixes": ["10.0.0.0/24"]}},
         "azurerm_resource_group": {"old": {"name": "rg", "location": "eastus"}},

@@ -29,7 +29,9 @@ def test_workflows_exist() -> None:
 
 
 def test_workflows_validate_against_the_github_workflow_schema() -> None:
-    result = run(str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *map(str, WORKFLOW_FILES))
+    result = run(
+        str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *map(str, WORKFLOW_FILES)
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -74,8 +76,10 @@ def test_deploy_runs_the_stacks_in_order_with_production_behind_its_environment(
     for previous, stack in zip(order, order[1:]):
         assert jobs[stack]["needs"] == previous
     assert {stack: jobs[stack]["with"]["environment"] for stack in order} == {
-        "staging-infra": "staging", "staging-cluster": "staging",
-        "production-infra": "production", "production-cluster": "production",
+        "staging-infra": "staging",
+        "staging-cluster": "staging",
+        "production-infra": "production",
+        "production-cluster": "production",
     }
     assert "bootstrap" not in str(jobs)
 
