@@ -43,7 +43,6 @@ from cdktf_cdktf_provider_azurerm.key_vault_certificate import (
     KeyVaultCertificateCertificatePolicyX509CertificatePropertiesSubjectAlternativeNames as SubjectAlternativeNames,
 )
 from cdktf_cdktf_provider_azurerm.public_ip import PublicIp
-from cdktf_cdktf_provider_azurerm.role_assignment import RoleAssignment
 from cdktf_cdktf_provider_azurerm.user_assigned_identity import UserAssignedIdentity
 from cdktf_cdktf_provider_azurerm.web_application_firewall_policy import (
     WebApplicationFirewallPolicy,
@@ -54,6 +53,7 @@ from cdktf_cdktf_provider_azurerm.web_application_firewall_policy import (
 
 from config.services import AppGatewayConfig
 from constructs import Construct
+from constructs.interfaces import RUNNER, RoleGrant, grant
 from constructs.naming import Naming
 
 # Azure's newest predefined TLS policy: TLS 1.2+ with strong ciphers only (checkov CKV_AZURE_218).
@@ -97,15 +97,16 @@ class AppGateway(Construct):
             location=props.location,
             resource_group_name=props.resource_group_name,
         )
-        certificate_reader = RoleAssignment(
+        certificate_reader = grant(
             self,
             "certificate-reader",
-            # The certificate's secret only (Key Vault RBAC accepts a single secret as scope).
-            scope=f"{props.key_vault_id}/secrets/{certificate.name}",
-            role_definition_name="Key Vault Secrets User",
-            principal_id=identity.principal_id,
-            principal_type="ServicePrincipal",
-            description="The Application Gateway reads its HTTPS listener certificate",
+            RoleGrant(
+                # The certificate's secret only (Key Vault RBAC accepts a single secret as scope).
+                f"{props.key_vault_id}/secrets/{certificate.name}",
+                "Key Vault Secrets User",
+                identity.principal_id,
+                "The Application Gateway reads its HTTPS listener certificate",
+            ),
         )
         self.waf_policy = WebApplicationFirewallPolicy(
             self,
@@ -223,13 +224,16 @@ class AppGateway(Construct):
         """The listener certificate, issued and auto-renewed by Key Vault (Terraform needs Certificates Officer)."""
         config = props.config
         terraform_runner = DataAzurermClientConfig(self, "terraform-runner")
-        certificate_admin = RoleAssignment(
+        certificate_admin = grant(
             self,
             "terraform-runner-certificate-admin",
-            scope=props.key_vault_id,
-            role_definition_name="Key Vault Certificates Officer",
-            principal_id=terraform_runner.object_id,
-            description="Terraform creates the Application Gateway's listener certificate",
+            RoleGrant(
+                props.key_vault_id,
+                "Key Vault Certificates Officer",
+                terraform_runner.object_id,
+                "Terraform creates the Application Gateway's listener certificate",
+                principal_type=RUNNER,
+            ),
         )
         return KeyVaultCertificate(
             self,

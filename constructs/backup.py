@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf import ITerraformDependable, TerraformResourceLifecycle
+from cdktf import TerraformResourceLifecycle
 from cdktf_cdktf_provider_azurerm.data_protection_backup_instance_blob_storage import (
     DataProtectionBackupInstanceBlobStorage,
 )
@@ -36,10 +36,10 @@ from cdktf_cdktf_provider_azurerm.kubernetes_cluster_extension import Kubernetes
 from cdktf_cdktf_provider_azurerm.kubernetes_cluster_trusted_access_role_binding import (
     KubernetesClusterTrustedAccessRoleBinding,
 )
-from cdktf_cdktf_provider_azurerm.role_assignment import RoleAssignment
 
 from config.recovery import AksBackupConfig, BackupVaultConfig, BlobBackupConfig
 from constructs import Construct
+from constructs.interfaces import Grants, RoleGrant
 from constructs.naming import Naming
 from constructs.storage import Storage
 
@@ -59,27 +59,6 @@ def daily_schedule(backup_time_utc: str) -> list[str]:
 
 def days(count: int) -> str:
     return f"P{count}D"
-
-
-class _Grants(Construct):
-    """Role assignments an instance must wait for; `all` is its depends_on."""
-
-    def __init__(self, scope: Construct, id: str) -> None:
-        super().__init__(scope, id)
-        self.all: list[ITerraformDependable] = []
-
-    def add(self, id: str, scope: str, role: str, principal_id: str, why: str) -> RoleAssignment:
-        grant = RoleAssignment(
-            self,
-            id,
-            scope=scope,
-            role_definition_name=role,
-            principal_id=principal_id,
-            principal_type="ServicePrincipal",
-            description=why,
-        )
-        self.all.append(grant)
-        return grant
 
 
 @dataclass(frozen=True)
@@ -167,56 +146,60 @@ class AksBackup(Construct):
             roles=[TRUSTED_ACCESS_ROLE],
             source_resource_id=vault.vault_id,
         )
-        grants = _Grants(self, "grants")
+        grants = Grants(self, "grants")
         snapshots = props.snapshot_resource_group_id
         grants.add(
             "extension-blob-writer",
-            account.id,
-            "Storage Blob Data Contributor",
-            self.extension.aks_assigned_identity.get(0).principal_id,
-            "The AKS backup extension writes backups to its blob container",
+            RoleGrant(
+                account.id,
+                "Storage Blob Data Contributor",
+                self.extension.aks_assigned_identity.get(0).principal_id,
+                "The AKS backup extension writes backups to its blob container",
+            ),
         )
         grants.add(
             "vault-cluster-reader",
-            props.cluster_id,
-            "Reader",
-            vault.principal_id,
-            "The backup vault reads the cluster it protects",
+            RoleGrant(props.cluster_id, "Reader", vault.principal_id, "The backup vault reads the cluster it protects"),
         )
         grants.add(
             "vault-snapshot-reader",
-            snapshots,
-            "Reader",
-            vault.principal_id,
-            "The backup vault reads the volume snapshots",
+            RoleGrant(snapshots, "Reader", vault.principal_id, "The backup vault reads the volume snapshots"),
         )
         grants.add(
             "vault-snapshot-contributor",
-            snapshots,
-            "Disk Snapshot Contributor",
-            vault.principal_id,
-            "The backup vault manages the volume snapshots",
+            RoleGrant(
+                snapshots,
+                "Disk Snapshot Contributor",
+                vault.principal_id,
+                "The backup vault manages the volume snapshots",
+            ),
         )
         grants.add(
             "vault-disk-data-operator",
-            snapshots,
-            "Data Operator for Managed Disks",
-            vault.principal_id,
-            "The backup vault reads snapshot data for restores",
+            RoleGrant(
+                snapshots,
+                "Data Operator for Managed Disks",
+                vault.principal_id,
+                "The backup vault reads snapshot data for restores",
+            ),
         )
         grants.add(
             "vault-blob-reader",
-            account.id,
-            "Storage Blob Data Contributor",
-            vault.principal_id,
-            "The backup vault reads and expires the extension's backups",
+            RoleGrant(
+                account.id,
+                "Storage Blob Data Contributor",
+                vault.principal_id,
+                "The backup vault reads and expires the extension's backups",
+            ),
         )
         grants.add(
             "cluster-snapshot-contributor",
-            snapshots,
-            "Contributor",
-            props.cluster_identity_principal_id,
-            "AKS creates volume snapshots in the snapshot resource group",
+            RoleGrant(
+                snapshots,
+                "Contributor",
+                props.cluster_identity_principal_id,
+                "AKS creates volume snapshots in the snapshot resource group",
+            ),
         )
         policy = DataProtectionBackupPolicyKubernetesCluster(
             self,
@@ -273,13 +256,15 @@ class BlobBackup(Construct):
         # Operational backup turns on point-in-time restore in the account; declaring the same window keeps
         # Terraform from switching it off again on the next apply.
         storage.account.add_override("blob_properties.restore_policy", {"days": restore_days})
-        grants = _Grants(self, "grants")
+        grants = Grants(self, "grants")
         grants.add(
             "vault-account-backup",
-            storage.storage_account_id,
-            "Storage Account Backup Contributor",
-            vault.principal_id,
-            "The backup vault protects the application blobs",
+            RoleGrant(
+                storage.storage_account_id,
+                "Storage Account Backup Contributor",
+                vault.principal_id,
+                "The backup vault protects the application blobs",
+            ),
         )
         policy = DataProtectionBackupPolicyBlobStorage(
             self,

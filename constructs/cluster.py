@@ -31,11 +31,11 @@ from cdktf_cdktf_provider_azurerm.kubernetes_cluster import (
     KubernetesClusterAzureActiveDirectoryRoleBasedAccessControl as EntraIdRbac,
 )
 from cdktf_cdktf_provider_azurerm.kubernetes_cluster_node_pool import KubernetesClusterNodePool
-from cdktf_cdktf_provider_azurerm.role_assignment import RoleAssignment
 from cdktf_cdktf_provider_azurerm.user_assigned_identity import UserAssignedIdentity
 
 from config.services import NODE_POOL_ZONES, AksConfig, MaintenanceWindow
 from constructs import Construct
+from constructs.interfaces import RoleGrant, grant
 from constructs.naming import Naming
 
 SYSTEM_POOL_NAME = "system"
@@ -93,47 +93,65 @@ class AksCluster(Construct):
         self.kubelet_identity = self._identity("kubelet-identity", naming.name("aks-kubelet", "id"), props)
         control_plane = self.control_plane_identity.principal_id
         grants: list[ITerraformDependable] = [
-            self._grant(
+            grant(
+                self,
                 "vnet-network-contributor",
-                network.vnet_id,
-                "Network Contributor",
-                control_plane,
-                "Join the node subnets and manage internal load balancers in the spoke VNet",
+                RoleGrant(
+                    network.vnet_id,
+                    "Network Contributor",
+                    control_plane,
+                    "Join the node subnets and manage internal load balancers in the spoke VNet",
+                ),
             ),
-            self._grant(
+            grant(
+                self,
                 "route-table-network-contributor",
-                network.route_table_id,
-                "Network Contributor",
-                control_plane,
-                "Read the firewall route (userDefinedRouting) on the node subnets",
+                RoleGrant(
+                    network.route_table_id,
+                    "Network Contributor",
+                    control_plane,
+                    "Read the firewall route (userDefinedRouting) on the node subnets",
+                ),
             ),
-            self._grant(
+            grant(
+                self,
                 "dns-zone-contributor",
-                network.private_dns_zone_id,
-                "Private DNS Zone Contributor",
-                control_plane,
-                "Register the private API server in its private DNS zone",
+                RoleGrant(
+                    network.private_dns_zone_id,
+                    "Private DNS Zone Contributor",
+                    control_plane,
+                    "Register the private API server in its private DNS zone",
+                ),
             ),
-            self._grant(
+            grant(
+                self,
                 "disk-encryption-set-reader",
-                props.disk_encryption_set_id,
-                "Reader",
-                control_plane,
-                "Use the disk encryption set for node OS and data disks",
+                RoleGrant(
+                    props.disk_encryption_set_id,
+                    "Reader",
+                    control_plane,
+                    "Use the disk encryption set for node OS and data disks",
+                ),
             ),
-            self._grant(
+            grant(
+                self,
                 "kubelet-identity-operator",
-                self.kubelet_identity.id,
-                "Managed Identity Operator",
-                control_plane,
-                "Assign the kubelet identity to the node pools",
+                RoleGrant(
+                    self.kubelet_identity.id,
+                    "Managed Identity Operator",
+                    control_plane,
+                    "Assign the kubelet identity to the node pools",
+                ),
             ),
-            self._grant(
+            grant(
+                self,
                 "kubelet-acr-pull",
-                props.registry_id,
-                "AcrPull",
-                self.kubelet_identity.principal_id,
-                "Nodes pull images from the platform registry",
+                RoleGrant(
+                    props.registry_id,
+                    "AcrPull",
+                    self.kubelet_identity.principal_id,
+                    "Nodes pull images from the platform registry",
+                ),
             ),
         ]
         system = config.system_pool
@@ -246,15 +264,4 @@ class AksCluster(Construct):
     def _identity(self, id: str, name: str, props: AksClusterProps) -> UserAssignedIdentity:
         return UserAssignedIdentity(
             self, id, name=name, location=props.location, resource_group_name=props.resource_group_name
-        )
-
-    def _grant(self, id: str, scope: str, role: str, principal_id: str, why: str) -> RoleAssignment:
-        return RoleAssignment(
-            self,
-            id,
-            scope=scope,
-            role_definition_name=role,
-            principal_id=principal_id,
-            principal_type="ServicePrincipal",
-            description=why,
         )

@@ -27,6 +27,7 @@ from cdktf_cdktf_provider_azurerm.user_assigned_identity import UserAssignedIden
 
 from config.data import KeyVaultConfig
 from constructs import Construct
+from constructs.interfaces import RUNNER, RoleGrant, grant
 from constructs.naming import Naming
 from constructs.private_endpoint import PrivateEndpointPlacement
 
@@ -111,13 +112,16 @@ class KeyVault(Construct):
             private_dns_zone_id=props.private_dns_zone_id,
         )
         terraform_runner = DataAzurermClientConfig(self, "terraform-runner")
-        key_admin = RoleAssignment(
+        key_admin = grant(
             self,
             "terraform-runner-key-admin",
-            scope=vault_id,
-            role_definition_name=KEY_ADMIN_ROLE,
-            principal_id=terraform_runner.object_id,
-            description="Terraform creates and rotates the customer-managed keys of this vault",
+            RoleGrant(
+                vault_id,
+                KEY_ADMIN_ROLE,
+                terraform_runner.object_id,
+                "Terraform creates and rotates the customer-managed keys of this vault",
+                principal_type=RUNNER,
+            ),
         )
         rotation = config.rotation
         keys: dict[str, CustomerManagedKey] = {}
@@ -153,14 +157,15 @@ class KeyVault(Construct):
                 resource_group_name=props.resource_group_name,
             )
             principal_id = identity.principal_id
-            access = RoleAssignment(
+            access = grant(
                 self,
                 f"{key_name}-key-user",
-                scope=key.resource_versionless_id,
-                role_definition_name=KEY_USER_ROLE,
-                principal_id=principal_id,
-                principal_type="ServicePrincipal",
-                description=f"Encrypt with the {key_name} customer-managed key",
+                RoleGrant(
+                    key.resource_versionless_id,
+                    KEY_USER_ROLE,
+                    principal_id,
+                    f"Encrypt with the {key_name} customer-managed key",
+                ),
             )
             keys[key_name] = CustomerManagedKey(
                 key_id=key.versionless_id,

@@ -16,6 +16,7 @@ from cdktf import TerraformStack
 from cdktf_cdktf_provider_azurerm.management_lock import ManagementLock
 
 from constructs import Construct
+from constructs.interfaces import lock
 from constructs.resource_types import resource_type
 
 LOCK_NAME = "cannot-delete"
@@ -45,11 +46,10 @@ class ManagementLocks(Construct):
         locked = {node.node.path: node for node in stack.node.find_all() if resource_type(node) in LOCKED_TYPES}
         for path, resource in sorted(locked.items()):
             lock_id = "-".join(path.split("/")[1:])  # stable: the resource's construct path
-            self.locks[lock_id] = ManagementLock(
+            self.locks[lock_id] = lock(
                 self,
                 lock_id,
+                resource_id=resource.get_string_attribute("id"),
                 name=LOCK_NAME,
-                scope=resource.get_string_attribute("id"),
-                lock_level="CanNotDelete",
-                notes=f"Delete-protected (data.protect_from_destroy): {LOCKED_TYPES[resource_type(resource)]}",
+                why=f"Delete-protected (data.protect_from_destroy): {LOCKED_TYPES[resource_type(resource)]}",
             )

@@ -39,10 +39,10 @@ from cdktf_cdktf_provider_azurerm.monitor_data_collection_rule_association impor
 from cdktf_cdktf_provider_azurerm.monitor_workspace import MonitorWorkspace
 from cdktf_cdktf_provider_azurerm.private_dns_zone import PrivateDnsZone
 from cdktf_cdktf_provider_azurerm.private_dns_zone_virtual_network_link import PrivateDnsZoneVirtualNetworkLink
-from cdktf_cdktf_provider_azurerm.role_assignment import RoleAssignment
 
 from config.observability import SEVERITIES, ObservabilityConfig
 from constructs import Construct
+from constructs.interfaces import GROUP, RoleGrant, grant
 from constructs.naming import Naming
 from constructs.private_endpoint import PrivateEndpointPlacement
 
@@ -192,23 +192,21 @@ class Observability(Construct):
             ("Monitoring Data Reader", self.monitor_workspace.id, "monitor-workspace"),
             ("Monitoring Reader", self.workspace.id, "log-analytics"),
         ):
-            RoleAssignment(
+            grant(
                 self,
                 f"grafana-reads-{target}",
-                scope=scope_id,
-                role_definition_name=role,
-                principal_id=grafana_principal,
-                principal_type="ServicePrincipal",
-                description=f"Managed Grafana reads {target}",
+                RoleGrant(scope_id, role, grafana_principal, f"Managed Grafana reads {target}"),
             )
-        RoleAssignment(
+        grant(
             self,
             "grafana-admins",
-            scope=self.grafana.id,
-            role_definition_name="Grafana Admin",
-            principal_id=config.grafana_admin_group_object_id,
-            principal_type="Group",
-            description="Operators administer the dashboards (Entra ID sign-in; API keys are off)",
+            RoleGrant(
+                self.grafana.id,
+                "Grafana Admin",
+                config.grafana_admin_group_object_id,
+                "Operators administer the dashboards (Entra ID sign-in; API keys are off)",
+                principal_type=GROUP,
+            ),
         )
         zone = PrivateDnsZone(self, "grafana-dns", name=GRAFANA_DNS_ZONE, resource_group_name=props.resource_group_name)
         for network, network_id in sorted(props.virtual_network_ids.items()):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cdktf import TerraformProvider
-from cdktf_cdktf_provider_azurerm.management_lock import ManagementLock
 from cdktf_cdktf_provider_azurerm.resource_group import ResourceGroup
 from cdktf_cdktf_provider_azurerm.storage_account import (
     StorageAccount,
@@ -18,6 +17,7 @@ from cdktf_cdktf_provider_azurerm.storage_container import StorageContainer
 
 from config.schema import StateBackend
 from constructs import Construct
+from constructs.interfaces import lock
 
 
 @dataclass(frozen=True)
@@ -75,12 +75,11 @@ class StateStorage(Construct):
             container_access_type="private",
             provider=props.provider,
         )
-        ManagementLock(
+        lock(
             self,
             "delete-lock",
+            resource_id=self.account.id,
             name="terraform-state-cannot-delete",
-            scope=self.account.id,
-            lock_level="CanNotDelete",
-            notes="Holds Terraform state for every stack of this environment.",
+            why="Holds Terraform state for every stack of this environment.",
             provider=props.provider,
         )
