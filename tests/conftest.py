@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
-from tools import fast_import
+from tools import fast_import, framework
 from tools.jsii_runtime import use_project_node
 
 use_project_node()  # before the first cdktf import starts the jsii kernel
+framework.use_selected()  # cdktf, or CDK Terrain with ERP_FRAMEWORK=cdktn (README "Moving to CDK Terrain")
 fast_import.enable()  # provider submodules imported on first use (README "Performance")
 
 from config.loader import CONFIG_DIR, ENVIRONMENTS  # noqa: E402

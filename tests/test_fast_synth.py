@@ -535,7 +535,7 @@ def test_compiled_bytecode_is_reused_and_compiled_again_when_the_source_changes(
     )
     loader = fast_import._CurrentJsiiBindingLoader("generated", str(source))
     first = loader.get_code("generated")
-    cached = tmp_path / "cache" / "bytecode" / "generated.pyc"
+    cached = tmp_path / "cache" / "bytecode" / sys.implementation.cache_tag / "generated.pyc"
     written = cached.stat().st_mtime_ns
     assert loader.get_code("generated").co_consts == first.co_consts
     assert cached.stat().st_mtime_ns == written, "an up-to-date cached compilation was written again"

@@ -29,8 +29,10 @@ How (`enable()`, called before the first cdktf import; README "Performance" has 
    (`stub_type_hints`; an annotation string shared by many stubs is evaluated once) instead of by
    `typing.get_type_hints` on every call. The generated `check_type` first lets None through where the
    expected type is Optional (`none_passes_check`: what typeguard concludes after trying every member).
-   Same checks, same errors; the bytecode is cached in `.cache/jsii-fast/bytecode/`, keyed like
-   Python's own (source size and mtime) plus `COMPILE_RECIPE`.
+   Same checks, same errors; the bytecode is cached in `.cache/jsii-fast/bytecode/<cache tag>/` (one
+   folder per interpreter, e.g. cpython-311 and cpython-313 side by side), keyed like Python's own
+   (magic number, source size and mtime) plus `COMPILE_RECIPE`. What this relies on is checked on the
+   running interpreter each time (`_check_interpreter`); Pythons outside `VERIFIED_PYTHONS` fall back.
 5. Start the kernel (`lib/program.js`, a verified copy in `.cache/jsii-fast/kernel/`) at once, directly
    on a socket pair instead of through jsii's Node wrapper, which only relays the same messages through
    a second Node process (~55 MB, and a second hop for each of ~4,000 messages per synth), with a 4 MB
@@ -78,6 +80,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
+from tools import framework
 from tools.jsii_runtime import PROJECT_ROOT
 
 FORCE_ORDINARY_ENV = "ERP_SYNTH_ORDINARY"
@@ -122,6 +125,18 @@ const [script, packageDir, features] = process.argv.slice(1);
 new Worker(script, { workerData: { packageDir, supportedFeatures: JSON.parse(features) } })
   .on("message", (message) => { if (message?.error) { console.error(message.error); process.exitCode = 1; } })
   .on("error", (error) => { console.error(error); process.exitCode = 1; });
+"""
+
+
+# Python versions the fast path was verified on (tests/test_fast_synth.py, on 3.11 and 3.13 in CI); on
+# another it falls back. Each run also checks on the running interpreter what step 4 relies on
+# (`_check_interpreter`); the bytecode it caches is kept per interpreter (`sys.implementation.cache_tag`).
+VERIFIED_PYTHONS = ((3, 11), (3, 12), (3, 13))
+# A generated type-checking stub in miniature, compiled as step 4 compiles the provider submodules.
+INTERPRETER_PROBE = b"""import builtins
+import typing
+def _typecheckingstub__probe(optional: typing.Optional[builtins.str], union: typing.Union[builtins.int, builtins.str],
+                             nested: typing.Sequence[typing.Optional[builtins.str]]) -> None: ...
 """
 
 
@@ -217,10 +232,17 @@ def enable(*, single_synth: bool = False) -> bool:
     try:
         if imported := sorted(name for name in KERNEL_USERS if name in sys.modules):
             raise Unverified(f"{', '.join(imported)} imported before the fast path was enabled")
+        if (chosen := framework.selected()) != framework.DEFAULT:
+            raise Unverified(f"it is verified for cdktf's packages, {framework.FRAMEWORK_ENV}={chosen}")
+        if sys.version_info[:2] not in VERIFIED_PYTHONS:
+            raise Unverified(
+                f"Python {platform.python_version()} is not one it was verified on ({_verified_pythons()})"
+            )
         _check_kernel_settings()
         launch = _KernelLaunch(_kernel_program(), share_one_cpu=single_synth)
         for package in ("constructs", "cdktf"):  # jsii's load order
             launch.load(package, *_bundled_assembly(package))
+        _check_interpreter()  # after the kernel started: Node boots meanwhile
         _verify(JSII)
         derived = [_prepare(provider) for provider in PROVIDERS]
         for item in derived:
@@ -318,6 +340,45 @@ def _package_directory(package: str) -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise Unverified(f"package {package} not found")
     return Path(list(spec.submodule_search_locations)[0])
+
+
+def _verified_pythons() -> str:
+    return ", ".join(f"{major}.{minor}" for major, minor in VERIFIED_PYTHONS)
+
+
+def _check_interpreter() -> None:
+    """What step 4 and `exit_process` rely on, checked on the running interpreter and typeguard.
+
+    String annotations under the PEP 563 compiler flag; `stub_type_hints` equal to `typing.get_type_hints`;
+    `none_passes_check` agreeing with typeguard's own verdict (None passes Optional, fails a Union
+    without None); `atexit._run_exitfuncs` (interpreter-private) still there.
+    """
+    where = f"Python {platform.python_version()}"
+    namespace: dict = {}
+    exec(
+        compile(INTERPRETER_PROBE, "<fast-path probe>", "exec", flags=STRING_ANNOTATIONS, dont_inherit=True), namespace
+    )
+    stub = namespace["_typecheckingstub__probe"]
+    if not all(isinstance(annotation, str) for annotation in stub.__annotations__.values()):
+        raise Unverified(f"{where}: the annotations compiler flag no longer keeps annotations as strings")
+    hints = typing.get_type_hints(stub)
+    if stub_type_hints(stub) != hints:
+        raise Unverified(f"{where}: hints resolved once differ from typing.get_type_hints")
+    import typeguard
+
+    verdicts = {}
+    for name in ("optional", "union", "nested"):
+        try:
+            typeguard.check_type(name, None, hints[name])
+            verdicts[name] = True
+        except TypeError:
+            verdicts[name] = False
+        if none_passes_check(hints[name]) and not verdicts[name]:
+            raise Unverified(f"{where}: typeguard rejects None for {hints[name]}, the None-first check lets it through")
+    if verdicts != {"optional": True, "union": False, "nested": False} or not none_passes_check(hints["optional"]):
+        raise Unverified(f"{where}: typeguard's or typing's treatment of Optional differs ({verdicts})")
+    if not callable(getattr(atexit, "_run_exitfuncs", None)):
+        raise Unverified(f"{where}: atexit._run_exitfuncs is gone")
 
 
 def _check_kernel_settings() -> None:
@@ -608,7 +669,7 @@ class _CurrentJsiiBindingLoader(importlib.machinery.SourceFileLoader):
         source_path = self.get_filename(fullname)
         stat = os.stat(source_path)
         header = importlib.util.MAGIC_NUMBER + f"{COMPILE_RECIPE} {stat.st_size} {stat.st_mtime_ns}\n".encode()
-        cached = CACHE_DIR / "bytecode" / f"{fullname}.pyc"
+        cached = CACHE_DIR / "bytecode" / sys.implementation.cache_tag / f"{fullname}.pyc"
         try:
             data = cached.read_bytes()
             if data.startswith(header):
