@@ -6,6 +6,10 @@ Variants (each in a fresh process, from the project root):
   fast synth       `python main.py`, what `scripts/synth` and `cdktf synth` run (tools/fast_import.py)
   ordinary synth   the same with ERP_SYNTH_ORDINARY=1: the providers imported the ordinary way
   ordinary import  only `import cdktf_cdktf_provider_azurerm, cdktf_cdktf_provider_kubernetes`, ordinary
+  cdktn synth      `ERP_FRAMEWORK=cdktn .venv-cdktn/bin/python main.py`: CDK Terrain (the fast path steps aside)
+  py3.13 fast      `.venv-3.13/bin/python main.py`: the fast synth on Python 3.13
+The last two need the venvs `ERP_FRAMEWORK=cdktn scripts/setup` and `PYTHON=python3.13 scripts/setup` build;
+they are not in the default list.
 Caches: warm = the jsii package cache as it is (after one untimed run of each variant); cold = a new,
 empty JSII_RUNTIME_PACKAGE_CACHE_ROOT for every run, as on a fresh CI machine. The project's own
 cache (.cache/jsii-fast/: derived tarballs, provider bytecode) is warm in both. The variants run in
@@ -41,7 +45,10 @@ VARIANTS = {
     "fast synth": ([PYTHON, "main.py"], {}),
     "ordinary synth": ([PYTHON, "main.py"], {"ERP_SYNTH_ORDINARY": "1"}),
     "ordinary import": ([PYTHON, "-c", IMPORT_BOTH_PROVIDERS], {}),
+    "cdktn synth": ([str(PROJECT_ROOT / ".venv-cdktn" / "bin" / "python"), "main.py"], {"ERP_FRAMEWORK": "cdktn"}),
+    "py3.13 fast": ([str(PROJECT_ROOT / ".venv-3.13" / "bin" / "python"), "main.py"], {}),
 }
+DEFAULT_VARIANTS = ["fast synth", "ordinary synth", "ordinary import"]
 TIME_RATIO_TARGET = 0.2
 PEAK_MEMORY_TARGET_MB = 300
 
@@ -168,8 +175,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--cache", nargs="+", choices=["warm", "cold"], default=["warm", "cold"])
-    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=DEFAULT_VARIANTS)
     options = parser.parse_args()
+    if missing := [variant for variant in options.variants if not Path(VARIANTS[variant][0][0]).is_file()]:
+        parser.error(f"{', '.join(missing)}: {VARIANTS[missing[0]][0][0]} is missing (built by scripts/setup)")
 
     results: dict[tuple[str, str], Figures] = {}
     for cache in options.cache:
