@@ -77,7 +77,8 @@ def markdown_tables(text: str) -> list[list[list[str]]]:
 
 def plain(cell: str) -> str:
     """A markdown cell without links, emphasis, code ticks, footnote stars or HTML."""
+    cell = cell.replace("\\<", "\x01").replace("\\>", "\x02")  # escaped angle brackets are text, not HTML
     cell = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", cell)
     cell = re.sub(r"<[^>]+>", " ", cell)
-    cell = cell.replace("\\*", "").replace("**", "").replace("`", "").replace("\\<", "<").replace("\\>", ">")
+    cell = cell.replace("\\*", "").replace("**", "").replace("`", "").replace("\x01", "<").replace("\x02", ">")
     return re.sub(r"\s+", " ", cell).strip(" *")

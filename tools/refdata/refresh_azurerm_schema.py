@@ -68,9 +68,12 @@ def describe(types: dict[str, Any], fqn: str, seen: tuple[str, ...] = ()) -> dic
 def extract(assembly: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     types = assembly["types"]
     version = ""
-    schema: dict[str, dict[str, Any]] = {"resources": {}, "data_sources": {}}
+    schema: dict[str, dict[str, Any]] = {"resources": {}, "data_sources": {}, "provider": {}}
     for fqn, spec in types.items():
         if spec.get("kind") != "class":
+            continue
+        if fqn.endswith(".provider.AzurermProvider"):
+            schema["provider"] = describe(types, f"{fqn}Config")
             continue
         link = _TYPE_LINK.search(spec.get("docs", {}).get("summary", ""))
         config = f"{fqn}Config"
@@ -79,7 +82,9 @@ def extract(assembly: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         version = link.group(1)
         kind = "resources" if link.group(2) == "resources" else "data_sources"
         schema[kind][link.group(4)] = describe(types, config)
-    return version, {kind: dict(sorted(entries.items())) for kind, entries in schema.items()}
+    return version, {
+        kind: entries if kind == "provider" else dict(sorted(entries.items())) for kind, entries in schema.items()
+    }
 
 
 def read_assembly(wheel: Path) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from tools.refdata.common import REFERENCE_DIR, markdown_tables, meta, plain, wr
 
 def parse(markdown: str) -> dict[str, dict[str, str]]:
     zones: dict[str, dict[str, str]] = {}
-    for table in markdown_tables(markdown.replace("\n> ", "\n").replace("\n>|", "\n|")):
+    for table in markdown_tables(re.sub(r"^>\s?", "", markdown, flags=re.MULTILINE)):
         if [plain(c) for c in table[0][:3]] != ["Private link resource type", "Subresource", "Private DNS zone name"]:
             continue
         for row in table[1:]:

@@ -24,7 +24,7 @@ _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 def parse(markdown: str) -> dict[str, str]:
     """Role name → id from every table row whose last cell is a GUID."""
     roles: dict[str, str] = {}
-    for table in markdown_tables(markdown.replace("\n> ", "\n").replace("\n>|", "\n|")):
+    for table in markdown_tables(re.sub(r"^>\s?", "", markdown, flags=re.MULTILINE)):
         for row in table[1:]:
             if len(row) >= 3 and _GUID.match(plain(row[-1])):
                 roles[plain(row[0])] = plain(row[-1])
