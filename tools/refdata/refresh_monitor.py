@@ -81,7 +81,9 @@ def main(argv: list[str]) -> int:
         types[arm_type] = {
             **entry,
             "metrics": metrics,
-            "metrics_exportable": any(m["exportable"] for m in metrics.values()),
+            "metrics_exportable": any(m["exportable"] for m in metrics.values())
+            if metrics
+            else entry.get("metrics_exportable"),
             "log_categories": logs.get(arm_type.lower(), entry.get("log_categories", [])),
         }
     data = {
