@@ -52,6 +52,10 @@ class RegulatoryCompliance(Section):
     initiatives: tuple[Initiative, ...] = Field(min_length=1)
     # false assigns in DoNotEnforce mode: compliance is reported but DeployIfNotExists/Modify/Deny do not act.
     enforce: bool
+    # The SOC 2 Type 2 initiative's "container CPU and memory limits should not exceed" policy has no default
+    # for these: the largest limits a container may set (Kubernetes quantities; a D4ds_v5 node has 4 vCPU, 16 GiB).
+    max_container_cpu_limit: str = Field(default="4", pattern=r"^[0-9]+m?$")
+    max_container_memory_limit: str = Field(default="8Gi", pattern=r"^[0-9]+(Mi|Gi)$")
 
     @field_validator("initiatives")
     @classmethod

@@ -85,8 +85,10 @@ class ObservabilityConfig(Section):
     # Public ingestion/query stay on until an Azure Monitor Private Link Scope exists (README).
     internet_ingestion_enabled: bool = True
     internet_query_enabled: bool = True
-    # The one major version both Azure still offers (10 is retired) and azurerm 4.55.0 accepts.
-    grafana_major_version: Literal["11"] = "11"
+    # The one major version Azure still offers: 10 is retired and 11 was retired on 2026-06-15 with an
+    # irreversible upgrade to 12 (reference/versions.json). azurerm accepts "12" from 4.62.0; the stacks
+    # require 4.81.0 (stacks/common.py).
+    grafana_major_version: Literal["12"] = "12"
     grafana_zone_redundant: bool = False
     # Who may see dashboards: the Grafana Admin role is given to this Entra ID group.
     grafana_admin_group_object_id: Guid

@@ -242,6 +242,8 @@ class Alerts(Construct):
         def rule(
             name: str, expression: str, for_minutes: int, severity: str, summary: str
         ) -> MonitorAlertPrometheusRuleGroupRule:
+            if not 1 <= for_minutes <= 1440:
+                raise ValueError(f"Prometheus rule {name}: 'for' must be 1 to 1440 minutes (Azure), got {for_minutes}")
             return MonitorAlertPrometheusRuleGroupRule(
                 alert=name,
                 enabled=True,
@@ -272,7 +274,7 @@ class Alerts(Construct):
                     "KubePodRestartingOften",
                     "sum by (cluster, namespace, pod) (increase(kube_pod_container_status_restarts_total"
                     f'{{job="kube-state-metrics"}}[15m])) > {thresholds.aks_pod_restarts_per_15_minutes}',
-                    0,
+                    1,  # Azure's minimum "for" is one minute (PT1M); the 15-minute window does the smoothing
                     "warning",
                     "Pod {{ $labels.namespace }}/{{ $labels.pod }} restarted more than "
                     f"{thresholds.aks_pod_restarts_per_15_minutes} times in 15 minutes",

@@ -81,7 +81,9 @@ DIAGNOSTICS: Mapping[str, DiagnosticProfile] = {
     "azurerm_data_protection_backup_vault": DiagnosticProfile(metrics=False, dedicated_tables=True),
     "azurerm_recovery_services_vault": DiagnosticProfile(metrics=False, dedicated_tables=True),
     "azurerm_log_analytics_workspace": DiagnosticProfile(),  # query audit (LAQueryLogs) of the workspace itself
-    "azurerm_dashboard_grafana": DiagnosticProfile(),  # GrafanaLoginEvents
+    # GrafanaLoginEvents, GrafanaUsageInsightsEvents. No metrics: Grafana's two platform metrics are not exportable
+    # through diagnostic settings ("DS Export: No" in reference/monitor.json).
+    "azurerm_dashboard_grafana": DiagnosticProfile(metrics=False),
 }
 
 # Types with no diagnostic settings in Azure (child objects, links, assignments) or with nothing to add.

@@ -199,6 +199,10 @@ class InfrastructureStack(TerraformStack):
                 subscription_id=config.subscription_id,
                 location=config.location,
                 log_analytics_workspace_id=self.observability.log_analytics_workspace_id,
+                allowed_image_prefixes=(
+                    f"{self.registry.name}.azurecr.io/",
+                    *config.governance.kubernetes_policy.additional_registries,
+                ),
             ),
         )
         KubernetesPolicies(

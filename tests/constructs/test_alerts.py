@@ -4,6 +4,7 @@ threshold and routed by severity; the Kubernetes Prometheus rules; the SLA web t
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from pathlib import Path
 
@@ -93,6 +94,9 @@ def test_prometheus_rules_realise_the_story_kubernetes_alerts(infra: StackJson, 
         assert rule["severity"] == AZURE_SEVERITY[severity]
         assert rule["action"] == [{"action_group_id": groups[severity]}]
     assert rules["KubeNodeNotReady"]["labels"]["severity"] == "critical"
+    # Issue #15: Azure requires `for` >= PT1M (the provider only checks it is not empty); PT0M failed at apply.
+    for rule in rules.values():
+        assert re.fullmatch(r"PT([1-9][0-9]*)M", rule["for"]), rule
 
 
 def test_the_public_endpoint_is_probed_against_the_sla(infra: StackJson, environment: str) -> None:
