@@ -261,6 +261,7 @@ def _break_glass(env: Environment) -> str:
     rbac = _blocks(aks.get("azure_active_directory_role_based_access_control"))
     admins = ", ".join(f"`{group}`" for group in (rbac[0].get("admin_group_object_ids", []) if rbac else []))
     bastions = env.infra.all("azurerm_bastion_host")
+    jump_hosts = [*env.infra.all("azurerm_linux_virtual_machine"), *env.infra.all("azurerm_windows_virtual_machine")]
     lines = [
         "### 1.2 Break-glass access to the private cluster",
         "",
@@ -287,8 +288,14 @@ def _break_glass(env: Environment) -> str:
                 + f") in `{env.rg(b)}`"
                 for b in bastions
             )
-            + " reaches a jump host in the hub's shared-services subnet; from there `az aks get-credentials` and "
-            "kubelogin work against the private API (its DNS zone is linked to the hub)."
+            + " reaches a jump host in the hub's shared-services subnet "
+            + (
+                "(" + ", ".join(f"`{vm['name']}`" for vm in jump_hosts) + ")"
+                if jump_hosts
+                else "(none is provisioned by the stacks: create one for the incident, Entra ID login, no public IP)"
+            )
+            + "; from there `az aks get-credentials` and kubelogin work against the private API (its DNS zone is "
+            "linked to the hub)."
             if bastions
             else "no Bastion host in this environment."
         ),
@@ -447,6 +454,7 @@ def _scaling(env: Environment) -> str:
 
 
 def _moving(env: Environment) -> str:
+    locks = env.infra.all("azurerm_management_lock")
     return "\n".join(
         [
             "### 1.5 Moving a resource without recreating it",
@@ -465,7 +473,14 @@ def _moving(env: Environment) -> str:
                 "0 to destroy",
             ),
             "",
-            "Moving between stacks (infra ↔ cluster) is not a `moved`: remove it from one state "
+            (
+                f"{len(locks)} `CanNotDelete` locks protect this environment's stateful resources: a move that "
+                "Terraform still plans as destroy fails on them, which is the point; "
+                "lift one (`az lock delete`) only for a reviewed replacement. "
+                if locks
+                else ""
+            )
+            + "Moving between stacks (infra ↔ cluster) is not a `moved`: remove it from one state "
             "(`terraform state rm ADDRESS`) and import it into the other (1.6). Moving an Azure resource to another "
             "resource group or subscription changes its id and forces replacement in azurerm: do it with "
             "`az resource move`, then change the config and import the resource at its new id.",
