@@ -530,7 +530,8 @@ def _troubleshooting(env: Environment) -> str:
         target = env.infra.referenced(connection["private_connection_resource_id"])
         template = PRIVATE_HOSTS.get(subresource)
         if template:
-            endpoints.append((endpoint["name"], template.format(name=target["name"], region=config.location)))
+            host = template.format(name=target["name"], region=config.location)
+            endpoints.append((endpoint["name"], env.rg(endpoint), host))
     zones = sorted({zone["name"] for zone in env.infra.all("azurerm_private_dns_zone")})
     host_encryption = any(
         pool.get("host_encryption_enabled")
@@ -596,11 +597,20 @@ def _troubleshooting(env: Environment) -> str:
         (
             "Private DNS: a private service resolves to a public IP, or not at all",
             "Each private endpoint writes an A record into its privatelink zone, linked to hub and spoke; the spoke "
-            f"resolves through the firewall's DNS proxy. Zones: {', '.join(f'`{z}`' for z in zones)}. Check from "
-            "inside the network (the answer must be a private address of the endpoints subnet "
+            f"resolves through the firewall's DNS proxy. Zones: {', '.join(f'`{z}`' for z in zones)}. Compare the "
+            "address each endpoint expects with what a host inside the network resolves (the jump host behind "
+            "Bastion; the answer must be a private address of the endpoints subnet "
             f"`{config.network.spoke.private_endpoints.address_prefix}`):",
             [
-                *(env.invoke(f"nslookup {host}") for _, host in endpoints),
+                *(
+                    line
+                    for name, rg, host in endpoints
+                    for line in (
+                        f"az network private-endpoint show --resource-group {rg} --name {name} "
+                        "--query 'customDnsConfigs[].{fqdn:fqdn,ip:ipAddresses[0]}' -o table",
+                        f"nslookup {host}   # on the jump host",
+                    )
+                ),
                 "az network private-endpoint dns-zone-group list --resource-group <endpoint-rg> "
                 "--endpoint-name <endpoint>",
                 "az network private-dns link vnet list --resource-group <zone-rg> --zone-name <zone> -o table",
@@ -972,6 +982,13 @@ def _tracing(env: Environment) -> str:
     if not (scope and secrets and config_maps):
         return "No tracing path is provisioned in this environment."
     settings = config_maps[0]["data"]
+    scope_address = next(iter(env.infra_json["resource"]["azurerm_monitor_private_link_scope"]))
+    scope_ref = f"${{azurerm_monitor_private_link_scope.{scope_address}.id}}"
+    scope_endpoints = [
+        pe
+        for pe in infra.all("azurerm_private_endpoint")
+        if pe["private_service_connection"]["private_connection_resource_id"] == scope_ref
+    ]
     identity = next(i for i in infra.all("azurerm_user_assigned_identity") if i["name"].endswith("-telemetry-id-001"))
     scoped = [
         infra.referenced(s["linked_resource_id"])["name"]
@@ -1047,8 +1064,13 @@ def _tracing(env: Environment) -> str:
                 f"az monitor app-insights query --resource-group {env.rg(component)} --app {component['name']} "
                 '--analytics-query \'union requests, dependencies, exceptions | where operation_Id == "<operation-id>" '
                 "| order by timestamp asc'",
-                "# no data? DNS must give a private address inside the cluster:",
-                env.invoke(f"nslookup {env.config.location}.in.applicationinsights.azure.com"),
+                "# no data? the ingestion host must resolve to the scope's private endpoint (jump host, or 2.3):",
+                *(
+                    f"az network private-endpoint show --resource-group {env.rg(pe)} --name {pe['name']} "
+                    "--query 'customDnsConfigs[].{fqdn:fqdn,ip:ipAddresses[0]}' -o table"
+                    for pe in scope_endpoints
+                ),
+                f"nslookup {env.config.location}.in.applicationinsights.azure.com   # on the jump host",
             ),
             "",
             "Private ingestion depends on DNS: every network that resolves through these zones sends Azure Monitor "
