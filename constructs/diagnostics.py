@@ -124,6 +124,7 @@ NO_DIAGNOSTICS: Mapping[str, str] = {
             "azurerm_monitor_data_collection_rule_association",
             "azurerm_dashboard_grafana_managed_private_endpoint",
             "azurerm_private_endpoint_application_security_group_association",
+            "azurerm_monitor_private_link_scoped_service",
         )
     },
     **{
@@ -146,6 +147,7 @@ NO_DIAGNOSTICS: Mapping[str, str] = {
             "azurerm_monitor_scheduled_query_rules_alert_v2",
             "azurerm_monitor_diagnostic_setting",
             "azurerm_monitor_data_collection_endpoint",
+            "azurerm_monitor_private_link_scope",
             "azurerm_application_insights_standard_web_test",
             "azurerm_application_insights_workbook",
             "azurerm_network_watcher_flow_log",

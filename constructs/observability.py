@@ -103,6 +103,7 @@ class Observability(Construct):
             application_type="web",
             workspace_id=self.workspace.id,
             retention_in_days=config.application_insights_retention_days,
+            sampling_percentage=config.tracing.sampling_percentage,  # ingestion sampling of unsampled telemetry
             local_authentication_disabled=True,
             internet_ingestion_enabled=config.internet_ingestion_enabled,
             internet_query_enabled=config.internet_query_enabled,

@@ -17,12 +17,14 @@ from constructs.diagnostics import DiagnosticSettings, DiagnosticSettingsProps
 from constructs.governance import Governance, GovernanceProps
 from constructs.kubernetes_policy import KubernetesPolicies, KubernetesPolicyProps
 from constructs.locks import ManagementLocks, ManagementLocksProps
+from constructs.monitor_private_link import MonitorPrivateLink, MonitorPrivateLinkProps
 from constructs.naming import Naming
 from constructs.network import Network, NetworkProps
 from constructs.observability import Observability, ObservabilityProps, PrometheusCollection, PrometheusCollectionProps
 from constructs.private_endpoint import PrivateEndpointPlacement
 from constructs.registry import Registry, RegistryProps
 from constructs.storage import Storage, StorageProps
+from constructs.tracing import TracingPublisher, TracingPublisherProps
 from stacks.common import apply_environment_aspects, azurerm_provider, use_remote_state
 
 
@@ -155,6 +157,7 @@ class InfrastructureStack(TerraformStack):
                 data_collection_endpoint_id=self.observability.data_collection_endpoint_id,
             ),
         )
+        self._private_monitoring(config, naming, monitoring)
         Alerts(
             self,
             "alerts",
@@ -234,6 +237,39 @@ class InfrastructureStack(TerraformStack):
             subnet_id=self.network.subnet_ids["private_endpoints"],
             location=config.location,
             resource_group_name=resource_group.name,
+        )
+
+    def _private_monitoring(self, config: EnvironmentConfig, naming: Naming, monitoring: ResourceGroup) -> None:
+        """Azure Monitor over private link, and the identity traced workloads publish as (README "Tracing")."""
+        observability = self.observability
+        self.monitor_private_link = MonitorPrivateLink(
+            self,
+            "monitor-private-link",
+            props=MonitorPrivateLinkProps(
+                config=config.observability.private_link,
+                naming=naming,
+                resource_group_name=monitoring.name,
+                private_endpoint=self._private_endpoint_in(monitoring, config),
+                scoped_resource_ids={
+                    "log-analytics": observability.log_analytics_workspace_id,
+                    "application-insights": observability.application_insights_id,
+                    "prometheus-endpoint": observability.data_collection_endpoint_id,
+                },
+                virtual_network_ids={"hub": self.network.hub_vnet_id, "spoke": self.network.spoke_vnet_id},
+                existing_private_dns_zone_ids={"blob": self.network.private_dns_zone_ids["blob"]},
+            ),
+        )
+        self.tracing = TracingPublisher(
+            self,
+            "tracing",
+            props=TracingPublisherProps(
+                config=config.observability.tracing,
+                naming=naming,
+                location=config.location,
+                resource_group_name=monitoring.name,
+                application_insights_id=observability.application_insights_id,
+                oidc_issuer_url=self.aks.oidc_issuer_url,
+            ),
         )
 
     def _backup(self, config: EnvironmentConfig, naming: Naming) -> None:
