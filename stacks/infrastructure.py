@@ -19,7 +19,14 @@ from constructs.kubernetes_policy import KubernetesPolicies, KubernetesPolicyPro
 from constructs.locks import ManagementLocks, ManagementLocksProps
 from constructs.naming import Naming
 from constructs.network import Network, NetworkProps
-from constructs.observability import Observability, ObservabilityProps, PrometheusCollection, PrometheusCollectionProps
+from constructs.observability import (
+    ContainerInsightsCollection,
+    ContainerInsightsCollectionProps,
+    Observability,
+    ObservabilityProps,
+    PrometheusCollection,
+    PrometheusCollectionProps,
+)
 from constructs.private_endpoint import PrivateEndpointPlacement
 from constructs.registry import Registry, RegistryProps
 from constructs.storage import Storage, StorageProps
@@ -153,6 +160,14 @@ class InfrastructureStack(TerraformStack):
                 cluster_id=self.aks.cluster_id,
                 data_collection_rule_id=self.observability.data_collection_rule_id,
                 data_collection_endpoint_id=self.observability.data_collection_endpoint_id,
+            ),
+        )
+        ContainerInsightsCollection(
+            self,
+            "container-insights",
+            props=ContainerInsightsCollectionProps(
+                cluster_id=self.aks.cluster_id,
+                container_insights_rule_id=self.observability.container_insights_rule_id,
             ),
         )
         Alerts(
