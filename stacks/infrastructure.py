@@ -189,7 +189,7 @@ class InfrastructureStack(TerraformStack):
                     "app_gateway": self.app_gateway.gateway_id,
                 },
                 cluster_id=self.aks.cluster_id,
-                cluster_name=self.aks.cluster_name,
+                prometheus_cluster_label=config.prometheus_cluster_label,
                 monitor_workspace_id=self.observability.monitor_workspace_id,
             ),
         )
