@@ -12,7 +12,7 @@ from constructs.alerts import Alerts, AlertsProps, SlaMonitoring, SlaMonitoringP
 from constructs.app_gateway import AppGateway, AppGatewayProps
 from constructs.backup import AksBackup, AksBackupProps, BackupVault, BackupVaultProps, BlobBackup, BlobBackupProps
 from constructs.cluster import AksCluster, AksClusterProps, ClusterNetwork
-from constructs.data_platform import STORAGE_KEY, DataPlatform, DataPlatformProps
+from constructs.data_platform import ETCD_KEY, STORAGE_KEY, DataPlatform, DataPlatformProps
 from constructs.diagnostics import DiagnosticSettings, DiagnosticSettingsProps
 from constructs.governance import Governance, GovernanceProps
 from constructs.kubernetes_policy import KubernetesPolicies, KubernetesPolicyProps
@@ -133,11 +133,13 @@ class InfrastructureStack(TerraformStack):
                     vnet_id=self.network.spoke_vnet_id,
                     route_table_id=self.network.route_table_id,
                     private_dns_zone_id=self.network.private_dns_zone_ids["aks"],
+                    api_server_subnet_id=self.network.subnet_ids["api_server"],
                     service_cidr=config.network.aks_service_cidr,
                     dns_service_ip=config.network.aks_dns_service_ip,
                     pod_cidr=config.network.aks_pod_cidr,
                 ),
                 disk_encryption_set_id=self.data.key_vault.disk_encryption_set_id,
+                kms_key=self.data.kms_key_vault.encryption_keys[ETCD_KEY],
                 registry_id=self.registry.registry_id,
             ),
         )

@@ -24,6 +24,7 @@ STAGING_PREFIXES = {
     "aks-user-subnet": "10.242.2.0/24",
     "private-endpoints-subnet": "10.242.3.0/24",
     "app-gateway-subnet": "10.242.4.0/24",
+    "aks-api-server-subnet": "10.242.5.0/28",
 }
 # (IDPS, threat intelligence) per environment.
 FIREWALL_MODES = {"staging": ("Deny", "Deny"), "production": ("Deny", "Deny")}  # staging is production-like
@@ -43,6 +44,7 @@ WORKLOAD_SUBNETS = {
     "aks-user-subnet",
     "private-endpoints-subnet",
     "app-gateway-subnet",
+    "aks-api-server-subnet",
 }
 
 
@@ -331,6 +333,7 @@ def test_exposed_attributes_follow_the_contract(network_stacks: dict[str, StackJ
             "aks_user",
             "private_endpoints",
             "app_gateway",
+            "api_server",
         }
         assert set(exposed["private_dns_zone_ids"]) == {"aks", "key_vault", "blob", "eventhub", "postgres", "acr"}
         # AKS subnets are handed out through their route-table association, so the cluster waits for the route.
@@ -340,3 +343,25 @@ def test_exposed_attributes_follow_the_contract(network_stacks: dict[str, StackJ
         assert exposed["firewall_private_ip"].endswith(".ip_configuration[0].private_ip_address}")
         for key in ("firewall_id", "hub_vnet_id", "spoke_vnet_id", "route_table_id"):
             assert exposed[key].startswith("${azurerm_") and exposed[key].endswith(".id}"), key
+
+
+def test_api_server_subnet_is_delegated_to_aks_without_forced_egress(network_stacks: dict[str, StackJson]) -> None:
+    """API server VNet integration: the subnet is delegated to AKS and holds the API's internal load balancer;
+    nodes (the spoke) and operators reach it on 443."""
+    for environment, stack in network_stacks.items():
+        network = load_environment(environment).network
+        (subnet,) = [
+            s for s in resources_of(stack, "azurerm_subnet").values() if s["name"] == network.spoke.api_server.name
+        ]
+        assert subnet["address_prefixes"] == [network.spoke.api_server.address_prefix]
+        assert subnet["delegation"] == [
+            {
+                "name": "api_server",
+                "service_delegation": {
+                    "name": "Microsoft.ContainerService/managedClusters",
+                    "actions": ["Microsoft.Network/virtualNetworks/subnets/join/action"],
+                },
+            }
+        ]
+        routed = {a["subnet_id"] for a in resources_of(stack, "azurerm_subnet_route_table_association").values()}
+        assert reference_to(stack, "azurerm_subnet", network.spoke.api_server.name) not in routed
