@@ -177,6 +177,8 @@ METRIC_ALERTS: tuple[MetricAlertSpec, ...] = (
         "App Gateway has unhealthy backend hosts",
     ),
 )
+# Azure rejects a Prometheus alert rule whose `for` is shorter than one minute (PT0M fails at apply).
+PROMETHEUS_MIN_FOR_MINUTES = 1
 ALERT_TARGETS = tuple(sorted({spec.target for spec in METRIC_ALERTS}))
 
 
@@ -246,6 +248,11 @@ class Alerts(Construct):
         def rule(
             name: str, expression: str, for_minutes: int, severity: str, summary: str
         ) -> MonitorAlertPrometheusRuleGroupRule:
+            if for_minutes < PROMETHEUS_MIN_FOR_MINUTES:
+                raise ValueError(
+                    f"alerts: Prometheus rule {name} 'for' of {for_minutes} minutes; Azure accepts "
+                    f"{PROMETHEUS_MIN_FOR_MINUTES} minute or more"
+                )
             return MonitorAlertPrometheusRuleGroupRule(
                 alert=name,
                 enabled=True,
@@ -276,7 +283,7 @@ class Alerts(Construct):
                     "KubePodRestartingOften",
                     "sum by (cluster, namespace, pod) (increase(kube_pod_container_status_restarts_total"
                     f'{{job="kube-state-metrics",{cluster}}}[15m])) > {thresholds.aks_pod_restarts_per_15_minutes}',
-                    0,
+                    PROMETHEUS_MIN_FOR_MINUTES,  # the 15-minute window is in the expression
                     "warning",
                     "Pod {{ $labels.namespace }}/{{ $labels.pod }} restarted more than "
                     f"{thresholds.aks_pod_restarts_per_15_minutes} times in 15 minutes",

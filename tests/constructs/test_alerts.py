@@ -140,6 +140,30 @@ def test_prometheus_label_check_rejects_the_aks_resource_name(stacks: dict[str, 
     assert problems[0].endswith(f"metrics carry {environment!r}")
 
 
+def short_for_rules(infra: StackJson) -> list[str]:
+    """Prometheus alert rules whose `for` is under one minute: Azure rejects them when the group is created."""
+    found = []
+    for group in resources_of(infra, "azurerm_monitor_alert_prometheus_rule_group").values():
+        for rule in group["rule"]:
+            match = re.fullmatch(r"PT(\d+)M", rule.get("for", "PT0M"))
+            if not match or int(match.group(1)) < 1:
+                found.append(f"{rule['alert']}: for {rule.get('for')!r}")
+    return found
+
+
+def test_every_prometheus_rule_waits_at_least_a_minute(stacks: dict[str, StackJson], environment: str) -> None:
+    assert short_for_rules(stacks[f"{environment}-infra"]) == []
+
+
+def test_short_for_check_rejects_pt0m(stacks: dict[str, StackJson], environment: str) -> None:
+    """Failing example: the restart rule as it was (`for = PT0M`)."""
+    infra = copy.deepcopy(stacks[f"{environment}-infra"])
+    group = only_resource(infra, "azurerm_monitor_alert_prometheus_rule_group")
+    (restart,) = [rule for rule in group["rule"] if rule["alert"] == "KubePodRestartingOften"]
+    restart["for"] = "PT0M"
+    assert short_for_rules(infra) == ["KubePodRestartingOften: for 'PT0M'"]
+
+
 def test_the_public_endpoint_is_probed_against_the_sla(infra: StackJson, environment: str) -> None:
     config = load_environment(environment).observability.availability_test
     test = only_resource(infra, "azurerm_application_insights_standard_web_test")
