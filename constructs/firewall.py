@@ -68,6 +68,9 @@ AZURE_MONITOR = (  # Container insights (ama-logs), managed Prometheus (ama-metr
     "*.metrics.ingest.monitor.azure.com",
     "*.handler.control.monitor.azure.com",
     "global.handler.control.monitor.azure.com",
+    # Application Insights ingestion and live metrics (workloads' telemetry while ingestion is public).
+    "*.in.applicationinsights.azure.com",
+    "*.livediagnostics.monitor.azure.com",
 )
 AZURE_POLICY = ("data.policy.core.windows.net", "store.policy.core.windows.net")
 DEFENDER = ("*.cloud.defender.microsoft.com",)
