@@ -2,7 +2,8 @@
 accounts off), workload identity, Azure CNI Overlay with a network policy engine, egress only through the
 firewall (userDefinedRouting), ephemeral host-encrypted nodes whose disks use the platform's disk
 encryption set, and the Azure Policy, Defender, Key Vault secrets provider, image cleaner and Container
-Insights add-ons.
+Insights add-ons. Kubernetes secrets are encrypted in etcd with a Key Vault key (KMS) in a private vault,
+which needs API server VNet integration (the API's internal load balancer in a delegated subnet).
 
 Both identities are user-assigned, so their role assignments exist before the cluster does and the
 cluster is created only after them (`depends_on`): AKS validates subnet, route table, DNS zone and
