@@ -120,6 +120,26 @@ class TracingConfig(Section):
         return value
 
 
+class ContainerInsights(Section):
+    """Container insights collection (the ContainerInsights data collection rule's `dataCollectionSettings`)."""
+
+    # How often the agent collects inventory and performance data: 1m to 30m in whole minutes (Azure's range).
+    interval: str = Field(default="1m", pattern=r"^([1-9]|[12][0-9]|30)m$")
+    # Off: every namespace; Include/Exclude: only / all but `namespaces` (Azure's three modes).
+    namespace_filtering_mode: Literal["Off", "Include", "Exclude"] = "Off"
+    namespaces: tuple[Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")], ...] = ()
+
+    @model_validator(mode="after")
+    def _namespaces_match_mode(self) -> ContainerInsights:
+        if (self.namespace_filtering_mode == "Off") != (not self.namespaces):
+            raise KeyedValueError(
+                "namespaces",
+                self.namespaces,
+                "must be empty when namespace_filtering_mode is 'Off' and non-empty for 'Include' or 'Exclude'",
+            )
+        return self
+
+
 class ObservabilityConfig(Section):
     log_retention_days: int = Field(ge=30, le=730, description="Log Analytics workspace retention")
     application_insights_retention_days: int
@@ -140,6 +160,7 @@ class ObservabilityConfig(Section):
     receivers: dict[str, Receivers]
     thresholds: AlertThresholds = AlertThresholds()
     availability_test: AvailabilityTest
+    container_insights: ContainerInsights = ContainerInsights()
 
     @field_validator("application_insights_retention_days")
     @classmethod

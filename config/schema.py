@@ -66,6 +66,12 @@ class EnvironmentConfig(Section):
     recovery: RecoveryConfig
     governance: GovernanceConfig
 
+    @property
+    def prometheus_cluster_label(self) -> str:
+        """The `cluster` label managed Prometheus puts on this environment's metrics: the agent's `cluster_alias`
+        (cluster stack) and what the Prometheus rule groups filter on (infra stack) both come from here."""
+        return self.name
+
     @model_validator(mode="after")
     def _blob_restore_window_ends_before_soft_delete(self) -> EnvironmentConfig:
         restore_days, soft_delete_days = (

@@ -54,9 +54,11 @@ class DiagnosticProfile:
 
 _STORAGE_SERVICE = DiagnosticProfile()
 DIAGNOSTICS: Mapping[str, DiagnosticProfile] = {
-    # Story 3.1: API audit (kube-audit, kube-audit-admin), Entra ID auth (guard) and the autoscaler's decisions.
+    # Story 3.1: API audit, Entra ID auth (guard) and the autoscaler's decisions. Audit is kube-audit-admin only,
+    # as the AKS baseline exports it: every write (kube-audit adds the get/list reads, repeating the writes, at
+    # several times the volume and cost).
     "azurerm_kubernetes_cluster": DiagnosticProfile(
-        logs=("kube-audit", "kube-audit-admin", "guard", "cluster-autoscaler"), dedicated_tables=True
+        logs=("kube-audit-admin", "guard", "cluster-autoscaler"), dedicated_tables=True
     ),
     "azurerm_firewall": DiagnosticProfile(dedicated_tables=True),
     "azurerm_application_gateway": DiagnosticProfile(dedicated_tables=True),

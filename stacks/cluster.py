@@ -60,7 +60,7 @@ class ClusterStack(TerraformStack):
             "baseline",
             props=ClusterBaselineProps(
                 config=config.baseline,
-                cluster_alias=config.name,
+                cluster_alias=config.prometheus_cluster_label,
                 network_policy_label=config.governance.kubernetes_policy.network_policy_label,
             ),
         )

@@ -12,7 +12,7 @@ from constructs.alerts import Alerts, AlertsProps, SlaMonitoring, SlaMonitoringP
 from constructs.app_gateway import AppGateway, AppGatewayProps
 from constructs.backup import AksBackup, AksBackupProps, BackupVault, BackupVaultProps, BlobBackup, BlobBackupProps
 from constructs.cluster import AksCluster, AksClusterProps, ClusterNetwork
-from constructs.data_platform import STORAGE_KEY, DataPlatform, DataPlatformProps
+from constructs.data_platform import ETCD_KEY, STORAGE_KEY, DataPlatform, DataPlatformProps
 from constructs.diagnostics import DiagnosticSettings, DiagnosticSettingsProps
 from constructs.governance import Governance, GovernanceProps
 from constructs.kubernetes_policy import KubernetesPolicies, KubernetesPolicyProps
@@ -20,7 +20,14 @@ from constructs.locks import ManagementLocks, ManagementLocksProps
 from constructs.monitor_private_link import MonitorPrivateLink, MonitorPrivateLinkProps
 from constructs.naming import Naming
 from constructs.network import Network, NetworkProps
-from constructs.observability import Observability, ObservabilityProps, PrometheusCollection, PrometheusCollectionProps
+from constructs.observability import (
+    ContainerInsightsCollection,
+    ContainerInsightsCollectionProps,
+    Observability,
+    ObservabilityProps,
+    PrometheusCollection,
+    PrometheusCollectionProps,
+)
 from constructs.private_endpoint import PrivateEndpointPlacement
 from constructs.registry import Registry, RegistryProps
 from constructs.storage import Storage, StorageProps
@@ -128,11 +135,13 @@ class InfrastructureStack(TerraformStack):
                     vnet_id=self.network.spoke_vnet_id,
                     route_table_id=self.network.route_table_id,
                     private_dns_zone_id=self.network.private_dns_zone_ids["aks"],
+                    api_server_subnet_id=self.network.subnet_ids["api_server"],
                     service_cidr=config.network.aks_service_cidr,
                     dns_service_ip=config.network.aks_dns_service_ip,
                     pod_cidr=config.network.aks_pod_cidr,
                 ),
                 disk_encryption_set_id=self.data.key_vault.disk_encryption_set_id,
+                kms_key=self.data.kms_key_vault.encryption_keys[ETCD_KEY],
                 registry_id=self.registry.registry_id,
             ),
         )
@@ -158,6 +167,14 @@ class InfrastructureStack(TerraformStack):
             ),
         )
         self._private_monitoring(config, naming, monitoring)
+        ContainerInsightsCollection(
+            self,
+            "container-insights",
+            props=ContainerInsightsCollectionProps(
+                cluster_id=self.aks.cluster_id,
+                container_insights_rule_id=self.observability.container_insights_rule_id,
+            ),
+        )
         Alerts(
             self,
             "alerts",
@@ -177,7 +194,7 @@ class InfrastructureStack(TerraformStack):
                     "app_gateway": self.app_gateway.gateway_id,
                 },
                 cluster_id=self.aks.cluster_id,
-                cluster_name=self.aks.cluster_name,
+                prometheus_cluster_label=config.prometheus_cluster_label,
                 monitor_workspace_id=self.observability.monitor_workspace_id,
             ),
         )
