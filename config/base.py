@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
@@ -71,3 +73,11 @@ AZURE_REGION_PAIRS: dict[str, str] = {
     "germanywestcentral": "germanynorth",
     "swedencentral": "swedensouth",
 }
+
+# Regions with availability zones, from reference/regions.json (Microsoft's published list; refreshed by
+# tools/refdata/refresh_regions.py). Zone redundancy and zonal placement are validated against it.
+REGIONS_WITH_ZONES: frozenset[str] = frozenset(
+    json.loads((Path(__file__).resolve().parent.parent / "reference" / "regions.json").read_text())[
+        "regions_with_availability_zones"
+    ]
+)

@@ -31,6 +31,20 @@ LabelKey = Annotated[
 Namespace = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
 # An image reference prefix ending in "/" so "myacr.azurecr.io/" cannot match "myacr.azurecr.io.evil.com/".
 RegistryPrefix = Annotated[str, Field(pattern=r"^[a-z0-9.-]+(:[0-9]+)?/([a-z0-9._-]+/)*$")]
+# Namespaces AKS, its add-ons and extensions own; deny-mode policies must spare them, or their pods are rejected
+# once rescheduled (e.g. at the weekly node-image upgrade). Config may add namespaces, never drop these.
+AKS_MANAGED_NAMESPACES: tuple[str, ...] = (
+    "kube-system",  # control-plane add-ons: Azure Policy, Defender sensor, Key Vault CSI, image cleaner,
+    # Container insights (ama-logs), managed Prometheus (ama-metrics), Cilium, workload identity webhook
+    "kube-node-lease",  # node heartbeats (AKS owns the namespace object)
+    "kube-public",  # cluster-info (AKS owns the namespace object)
+    "gatekeeper-system",  # Gatekeeper itself (Azure Policy add-on)
+    "dataprotection-microsoft",  # AKS Backup extension (constructs/backup.py EXTENSION_NAMESPACE)
+    "aks-command",  # `az aks command invoke`: the break-glass path into the private cluster
+    "app-routing-system",  # application routing add-on (the ingress behind the App Gateway)
+    "azure-arc",  # cluster extension agents
+    "azure-extensions-usage-system",  # cluster extension usage reporting
+)
 
 
 class DefenderPlan(Section):
@@ -52,6 +66,10 @@ class RegulatoryCompliance(Section):
     initiatives: tuple[Initiative, ...] = Field(min_length=1)
     # false assigns in DoNotEnforce mode: compliance is reported but DeployIfNotExists/Modify/Deny do not act.
     enforce: bool
+    # The SOC 2 Type 2 initiative's "container CPU and memory limits should not exceed" policy has no default
+    # for these: the largest limits a container may set (Kubernetes quantities; a D4ds_v5 node has 4 vCPU, 16 GiB).
+    max_container_cpu_limit: str = Field(default="4", pattern=r"^[0-9]+m?$")
+    max_container_memory_limit: str = Field(default="8Gi", pattern=r"^[0-9]+(Mi|Gi)$")
 
     @field_validator("initiatives")
     @classmethod
@@ -119,12 +137,22 @@ class KubernetesPolicy(Section):
     additional_registries: tuple[RegistryPrefix, ...] = ("mcr.microsoft.com/",)
     # Every namespace must carry this label with value "default-deny" (the baseline creates the policy).
     network_policy_label: LabelKey = "networking.erp.example.com/policy"
-    excluded_namespaces: tuple[Namespace, ...] = (
-        "kube-system",
-        "gatekeeper-system",
-        "azure-arc",
-        "azure-extensions-usage-system",
-    )
+    # Namespaces the deny-mode policies do not evaluate: AKS_MANAGED_NAMESPACES and any added here.
+    excluded_namespaces: tuple[Namespace, ...] = AKS_MANAGED_NAMESPACES
+
+    @model_validator(mode="after")
+    def _spares_aks_managed_namespaces(self) -> KubernetesPolicy:
+        missing = [name for name in AKS_MANAGED_NAMESPACES if name not in self.excluded_namespaces]
+        if missing:
+            raise KeyedValueError(
+                "excluded_namespaces",
+                self.excluded_namespaces,
+                f"must keep the namespaces AKS and its extensions own (pods there would be rejected): "
+                f"missing {', '.join(missing)}; required: {', '.join(AKS_MANAGED_NAMESPACES)}",
+            )
+        if len(set(self.excluded_namespaces)) != len(self.excluded_namespaces):
+            raise KeyedValueError("excluded_namespaces", self.excluded_namespaces, "lists a namespace twice")
+        return self
 
 
 class GovernanceConfig(Section):

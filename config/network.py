@@ -88,11 +88,28 @@ class HubNetwork(VirtualNetworkPlan):
     shared_services: Subnet
 
 
+# API server VNet integration: AKS's smallest accepted subnet (learn.microsoft.com "API Server VNet Integration").
+API_SERVER_SUBNET_LARGEST_PREFIX = 28
+
+
 class SpokeNetwork(VirtualNetworkPlan):
     aks_system: Subnet
     aks_user: Subnet
     private_endpoints: Subnet  # private endpoint network policies are disabled on it
     app_gateway: Subnet
+    # Delegated to AKS for API server VNet integration (KMS with a private key vault needs it).
+    api_server: Subnet
+
+    @model_validator(mode="after")
+    def _api_server_subnet_size(self) -> SpokeNetwork:
+        prefix = _network(self.api_server.address_prefix)
+        if prefix.prefixlen > API_SERVER_SUBNET_LARGEST_PREFIX:
+            raise KeyedValueError(
+                "api_server.address_prefix",
+                self.api_server.address_prefix,
+                f"must be /{API_SERVER_SUBNET_LARGEST_PREFIX} or larger (AKS API server VNet integration's minimum)",
+            )
+        return self
 
 
 class FirewallConfig(Section):

@@ -79,20 +79,88 @@ class AvailabilityTest(Section):
         return self
 
 
+AccessMode = Literal["Open", "PrivateOnly"]
+
+
+class PrivateLinkScope(Section):
+    """The Azure Monitor Private Link Scope (AMPLS) through which the virtual networks reach Log Analytics,
+    Application Insights and the Prometheus collection endpoint (constructs/monitor_private_link.py).
+    Access modes apply to the networks linked to the scope: `PrivateOnly` lets them send only to resources
+    in the scope (no exfiltration to other workspaces); `Open` lets them reach others publicly too."""
+
+    ingestion_access_mode: AccessMode = "PrivateOnly"
+    query_access_mode: AccessMode = "Open"
+
+
+class TracingConfig(Section):
+    """OpenTelemetry traces from the `applications` namespace to Application Insights (constructs/tracing.py)."""
+
+    # Percentage of traces kept: the SDK's sampler (OTEL_TRACES_SAMPLER_ARG = percentage / 100) and the
+    # component's ingestion sampling for telemetry that arrives unsampled. Application Insights counts each
+    # kept item as 100/percentage items, so the percentage must be 100/N for a whole N (100, 50, 25, 20, 10...).
+    sampling_percentage: float = Field(default=100.0, gt=0, le=100)
+    namespace: str = Field(default="applications", pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+    # The service account a traced workload runs as: workload identity federated with the publisher identity.
+    service_account_name: str = Field(default="telemetry-publisher", pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+    # Pods carrying this label (value "enabled") may reach the private endpoint and Entra ID on 443.
+    pod_label: str = Field(default="erp.platform/telemetry", pattern=r"^[a-z0-9./-]{1,63}$")
+    # The connection-string Secret is written write-only (kept out of state): raise this to write it again,
+    # e.g. after the Application Insights component was recreated.
+    secret_revision: int = Field(default=1, ge=1)
+
+    @field_validator("sampling_percentage")
+    @classmethod
+    def _whole_divisor_of_100(cls, value: float) -> float:
+        items = 100 / value
+        if abs(items - round(items)) > 0.01:
+            raise ValueError(
+                "must be 100/N for a whole N (100, 50, 33.3, 25, 20, 12.5, 10, 5, 1...): Application Insights "
+                "counts each sampled item as 100/percentage items"
+            )
+        return value
+
+
+class ContainerInsights(Section):
+    """Container insights collection (the ContainerInsights data collection rule's `dataCollectionSettings`)."""
+
+    # How often the agent collects inventory and performance data: 1m to 30m in whole minutes (Azure's range).
+    interval: str = Field(default="1m", pattern=r"^([1-9]|[12][0-9]|30)m$")
+    # Off: every namespace; Include/Exclude: only / all but `namespaces` (Azure's three modes).
+    namespace_filtering_mode: Literal["Off", "Include", "Exclude"] = "Off"
+    namespaces: tuple[Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")], ...] = ()
+
+    @model_validator(mode="after")
+    def _namespaces_match_mode(self) -> ContainerInsights:
+        if (self.namespace_filtering_mode == "Off") != (not self.namespaces):
+            raise KeyedValueError(
+                "namespaces",
+                self.namespaces,
+                "must be empty when namespace_filtering_mode is 'Off' and non-empty for 'Include' or 'Exclude'",
+            )
+        return self
+
+
 class ObservabilityConfig(Section):
     log_retention_days: int = Field(ge=30, le=730, description="Log Analytics workspace retention")
     application_insights_retention_days: int
-    # Public ingestion/query stay on until an Azure Monitor Private Link Scope exists (README).
+    # Public ingestion/query of the workspace, Application Insights and the Prometheus endpoint. Ingestion can
+    # be closed because the private link scope carries it from the virtual networks; query stays open unless
+    # every reader (portal users, Grafana) comes through a linked network (README "Tracing").
     internet_ingestion_enabled: bool = True
     internet_query_enabled: bool = True
-    # The one major version both Azure still offers (10 is retired) and azurerm 4.55.0 accepts.
-    grafana_major_version: Literal["11"] = "11"
+    private_link: PrivateLinkScope = PrivateLinkScope()
+    tracing: TracingConfig = TracingConfig()
+    # The one major version Azure still offers: 10 is retired and 11 was retired on 2026-06-15 with an
+    # irreversible upgrade to 12 (reference/versions.json). azurerm accepts "12" from 4.62.0; the stacks
+    # require 4.81.0 (stacks/common.py).
+    grafana_major_version: Literal["12"] = "12"
     grafana_zone_redundant: bool = False
     # Who may see dashboards: the Grafana Admin role is given to this Entra ID group.
     grafana_admin_group_object_id: Guid
     receivers: dict[str, Receivers]
     thresholds: AlertThresholds = AlertThresholds()
     availability_test: AvailabilityTest
+    container_insights: ContainerInsights = ContainerInsights()
 
     @field_validator("application_insights_retention_days")
     @classmethod

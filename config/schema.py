@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from config.base import AZURE_REGION_PAIRS, Cidr, Guid, KeyedValueError, Section
+from config.base import AZURE_REGION_PAIRS, REGIONS_WITH_ZONES, Cidr, Guid, KeyedValueError, Section
 from config.baseline import BaselineConfig
 from config.data import DataConfig
 from config.governance import GovernanceConfig
@@ -66,6 +66,12 @@ class EnvironmentConfig(Section):
     recovery: RecoveryConfig
     governance: GovernanceConfig
 
+    @property
+    def prometheus_cluster_label(self) -> str:
+        """The `cluster` label managed Prometheus puts on this environment's metrics: the agent's `cluster_alias`
+        (cluster stack) and what the Prometheus rule groups filter on (infra stack) both come from here."""
+        return self.name
+
     @model_validator(mode="after")
     def _blob_restore_window_ends_before_soft_delete(self) -> EnvironmentConfig:
         restore_days, soft_delete_days = (
@@ -90,4 +96,25 @@ class EnvironmentConfig(Section):
                 f"must differ from location '{self.location}' "
                 f"(Azure's pair for it is '{AZURE_REGION_PAIRS[self.location]}')",
             )
+        return self
+
+    @model_validator(mode="after")
+    def _zone_redundancy_only_where_zones_exist(self) -> EnvironmentConfig:
+        """Azure rejects zone redundancy in a region without availability zones (reference/regions.json)."""
+        wanted = {
+            "registry.zone_redundancy_enabled": (self.registry.zone_redundancy_enabled, self.location),
+            "registry.replica_zone_redundancy_enabled": (
+                self.registry.replicate_to_paired_region and self.registry.replica_zone_redundancy_enabled,
+                self.paired_location,
+            ),
+            "observability.grafana_zone_redundant": (self.observability.grafana_zone_redundant, self.location),
+        }
+        for key, (enabled, region) in wanted.items():
+            if enabled and region not in REGIONS_WITH_ZONES:
+                raise KeyedValueError(
+                    key,
+                    True,
+                    f"region '{region}' has no availability zones (reference/regions.json); set it to false "
+                    f"or use one of: {', '.join(sorted(REGIONS_WITH_ZONES & set(AZURE_REGION_PAIRS)))}",
+                )
         return self

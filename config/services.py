@@ -117,6 +117,8 @@ class RegistryConfig(Section):
     zone_redundancy_enabled: bool
     # A replica in the environment's paired region keeps images pullable when the primary region fails.
     replicate_to_paired_region: bool
+    # Zone redundancy of that replica: only where the paired region has availability zones (West US has none).
+    replica_zone_redundancy_enabled: bool = False
     untagged_manifest_retention_days: int = Field(ge=0, le=365, description="0 deletes untagged manifests at once")
 
 

@@ -177,6 +177,9 @@ METRIC_ALERTS: tuple[MetricAlertSpec, ...] = (
         "App Gateway has unhealthy backend hosts",
     ),
 )
+# Azure accepts a Prometheus alert rule `for` of one minute to one day (PT0M fails at apply).
+PROMETHEUS_MIN_FOR_MINUTES = 1
+PROMETHEUS_MAX_FOR_MINUTES = 1440
 ALERT_TARGETS = tuple(sorted({spec.target for spec in METRIC_ALERTS}))
 
 
@@ -189,7 +192,10 @@ class AlertsProps:
     action_group_ids: Mapping[str, str]  # severity → action group id
     targets: Mapping[str, str]  # ALERT_TARGETS key → resource id; alerts of a missing key are not created
     cluster_id: str
-    cluster_name: str
+    # The `cluster` label of the scraped metrics: the agent's cluster_alias
+    # (EnvironmentConfig.prometheus_cluster_label), not the AKS resource name; the rule group and every
+    # expression filter on it.
+    prometheus_cluster_label: str
     monitor_workspace_id: str
 
 
@@ -238,10 +244,16 @@ class Alerts(Construct):
 
     def _prometheus_rules(self) -> MonitorAlertPrometheusRuleGroup:
         props, thresholds = self._props, self._props.thresholds
+        cluster = f'cluster="{props.prometheus_cluster_label}"'
 
         def rule(
             name: str, expression: str, for_minutes: int, severity: str, summary: str
         ) -> MonitorAlertPrometheusRuleGroupRule:
+            if not PROMETHEUS_MIN_FOR_MINUTES <= for_minutes <= PROMETHEUS_MAX_FOR_MINUTES:
+                raise ValueError(
+                    f"alerts: Prometheus rule {name} 'for' of {for_minutes} minutes; Azure accepts "
+                    f"{PROMETHEUS_MIN_FOR_MINUTES} to {PROMETHEUS_MAX_FOR_MINUTES} minutes"
+                )
             return MonitorAlertPrometheusRuleGroupRule(
                 alert=name,
                 enabled=True,
@@ -262,7 +274,7 @@ class Alerts(Construct):
             name=props.naming.name("aks-kubernetes", "prom"),
             location=props.location,
             resource_group_name=props.resource_group_name,
-            cluster_name=props.cluster_name,
+            cluster_name=props.prometheus_cluster_label,
             scopes=[props.monitor_workspace_id, props.cluster_id],
             interval="PT1M",
             rule_group_enabled=True,
@@ -271,22 +283,23 @@ class Alerts(Construct):
                 rule(
                     "KubePodRestartingOften",
                     "sum by (cluster, namespace, pod) (increase(kube_pod_container_status_restarts_total"
-                    f'{{job="kube-state-metrics"}}[15m])) > {thresholds.aks_pod_restarts_per_15_minutes}',
-                    0,
+                    f'{{job="kube-state-metrics",{cluster}}}[15m])) > {thresholds.aks_pod_restarts_per_15_minutes}',
+                    PROMETHEUS_MIN_FOR_MINUTES,  # Azure's minimum "for"; the 15-minute window does the smoothing
                     "warning",
                     "Pod {{ $labels.namespace }}/{{ $labels.pod }} restarted more than "
                     f"{thresholds.aks_pod_restarts_per_15_minutes} times in 15 minutes",
                 ),
                 rule(
                     "KubeNodeNotReady",
-                    'kube_node_status_condition{job="kube-state-metrics",condition="Ready",status="true"} == 0',
+                    f'kube_node_status_condition{{job="kube-state-metrics",{cluster},condition="Ready",'
+                    'status="true"} == 0',
                     thresholds.aks_not_ready_node_minutes,
                     "critical",
                     "Node {{ $labels.node }} is not ready",
                 ),
                 rule(
                     "KubePodNotReady",
-                    'sum by (cluster, namespace, pod) (kube_pod_status_phase{job="kube-state-metrics",'
+                    f'sum by (cluster, namespace, pod) (kube_pod_status_phase{{job="kube-state-metrics",{cluster},'
                     'phase=~"Pending|Unknown|Failed"}) > 0',
                     15,
                     "warning",

@@ -135,6 +135,10 @@ class AksBackup(Construct):
                 "configuration.backupStorageLocation.config.resourceGroup": account.resource_group_name,
                 "configuration.backupStorageLocation.config.storageAccount": account.name,
                 "configuration.backupStorageLocation.config.subscriptionId": props.subscription_id,
+                # The account's shared keys are off: Velero's Azure plugin must authenticate with the
+                # extension's managed identity (Entra ID) at the blob endpoint, or every backup fails.
+                "configuration.backupStorageLocation.config.useAAD": "true",
+                "configuration.backupStorageLocation.config.storageAccountURI": account.primary_blob_endpoint,
                 "credentials.tenantId": props.tenant_id,
             },
         )

@@ -2,7 +2,8 @@
 accounts off), workload identity, Azure CNI Overlay with a network policy engine, egress only through the
 firewall (userDefinedRouting), ephemeral host-encrypted nodes whose disks use the platform's disk
 encryption set, and the Azure Policy, Defender, Key Vault secrets provider, image cleaner and Container
-Insights add-ons.
+Insights add-ons. Kubernetes secrets are encrypted in etcd with a Key Vault key (KMS) in a private vault,
+which needs API server VNet integration (the API's internal load balancer in a delegated subnet).
 
 Both identities are user-assigned, so their role assignments exist before the cluster does and the
 cluster is created only after them (`depends_on`): AKS validates subnet, route table, DNS zone and
@@ -16,8 +17,10 @@ from dataclasses import dataclass
 from cdktf import ITerraformDependable
 from cdktf_cdktf_provider_azurerm.kubernetes_cluster import (
     KubernetesCluster,
+    KubernetesClusterApiServerAccessProfile,
     KubernetesClusterDefaultNodePool,
     KubernetesClusterIdentity,
+    KubernetesClusterKeyManagementService,
     KubernetesClusterKeyVaultSecretsProvider,
     KubernetesClusterKubeletIdentity,
     KubernetesClusterMaintenanceWindowAutoUpgrade,
@@ -36,6 +39,7 @@ from cdktf_cdktf_provider_azurerm.user_assigned_identity import UserAssignedIden
 from config.services import NODE_POOL_ZONES, AksConfig, MaintenanceWindow
 from constructs import Construct
 from constructs.interfaces import RoleGrant, grant
+from constructs.key_vault import EncryptionKey
 from constructs.naming import Naming
 
 SYSTEM_POOL_NAME = "system"
@@ -52,6 +56,7 @@ class ClusterNetwork:
     vnet_id: str
     route_table_id: str
     private_dns_zone_id: str  # privatelink.<region>.azmk8s.io
+    api_server_subnet_id: str  # delegated to AKS: API server VNet integration (the API's internal load balancer)
     service_cidr: str
     dns_service_ip: str
     pod_cidr: str
@@ -68,6 +73,9 @@ class AksClusterProps:
     disk_encryption_set_id: str  # OS and data disks of every node pool
     registry_id: str  # the kubelet identity gets AcrPull here
     log_analytics_workspace_id: str  # Container Insights and Defender
+    # KMS etcd encryption of Kubernetes secrets with this key, in a private vault (AKS reaches it over its own
+    # private endpoint, which needs API server VNet integration).
+    kms_key: EncryptionKey
 
 
 def _weekly(window: MaintenanceWindow, block: type) -> object:
@@ -145,6 +153,26 @@ class AksCluster(Construct):
             ),
             grant(
                 self,
+                "kms-key-crypto-user",
+                RoleGrant(
+                    props.kms_key.key_resource_id,
+                    "Key Vault Crypto User",
+                    control_plane,
+                    "KMS: encrypt and decrypt the etcd data encryption keys with the key",
+                ),
+            ),
+            grant(
+                self,
+                "kms-vault-contributor",
+                RoleGrant(
+                    props.kms_key.key_vault_id,
+                    "Key Vault Contributor",
+                    control_plane,
+                    "KMS with a private vault: AKS creates its own private endpoint to the vault",
+                ),
+            ),
+            grant(
+                self,
                 "kubelet-acr-pull",
                 RoleGrant(
                     props.registry_id,
@@ -169,6 +197,14 @@ class AksCluster(Construct):
             private_cluster_public_fqdn_enabled=False,
             private_dns_zone_id=network.private_dns_zone_id,
             local_account_disabled=True,
+            # The API server's endpoint is an internal load balancer in the delegated subnet (still private:
+            # private_cluster_enabled); KMS with a private key vault works only this way (no Konnectivity).
+            api_server_access_profile=KubernetesClusterApiServerAccessProfile(
+                subnet_id=network.api_server_subnet_id, virtual_network_integration_enabled=True
+            ),
+            key_management_service=KubernetesClusterKeyManagementService(
+                key_vault_key_id=props.kms_key.key_id, key_vault_network_access="Private"
+            ),
             oidc_issuer_enabled=True,
             workload_identity_enabled=True,
             azure_active_directory_role_based_access_control=EntraIdRbac(

@@ -19,6 +19,8 @@ from constructs.storage import Storage, StorageProps
 STORAGE_KEY, POSTGRES_KEY, DISKS_KEY = "storage", "postgres", "disks"
 # PostgreSQL encrypts geo-redundant backups with a key and identity in the paired region.
 POSTGRES_GEO_BACKUP_KEY = "postgres-geo-backup"
+# AKS KMS (etcd encryption) key, alone in its own vault: AKS needs Key Vault Contributor on a private vault.
+ETCD_KEY = "etcd"
 # Keys of `private_dns_zone_ids` (the network construct's contract) this construct needs.
 DNS_ZONES = ("key_vault", "blob", "postgres", "eventhub")
 
@@ -38,8 +40,8 @@ class DataPlatformProps:
 
 
 class DataPlatform(Construct):
-    """Exposes `key_vault` (with `disk_encryption_set_id` for AKS), `geo_key_vault`, `storage`, `postgres`
-    and `event_hubs`."""
+    """Exposes `key_vault` (with `disk_encryption_set_id` for AKS), `kms_key_vault` (the AKS etcd key),
+    `geo_key_vault`, `storage`, `postgres` and `event_hubs`."""
 
     def __init__(self, scope: Construct, id: str, *, props: DataPlatformProps) -> None:
         super().__init__(scope, id)
@@ -69,6 +71,15 @@ class DataPlatform(Construct):
             protect_from_destroy=protect,
         )
         self.key_vault = KeyVault(self, "key-vault", props=data_vault)
+        # AKS creates its own private endpoint to a private KMS vault, so its identity needs Key Vault Contributor
+        # on the vault: a vault of its own keeps that grant away from the data keys.
+        self.kms_key_vault = KeyVault(
+            self,
+            "kms-key-vault",
+            props=replace(
+                data_vault, workload="kms", key_names=(), disk_encryption_key=None, encryption_key_names=(ETCD_KEY,)
+            ),
+        )
         self.geo_key_vault = (
             KeyVault(
                 self,

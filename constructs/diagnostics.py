@@ -54,9 +54,11 @@ class DiagnosticProfile:
 
 _STORAGE_SERVICE = DiagnosticProfile()
 DIAGNOSTICS: Mapping[str, DiagnosticProfile] = {
-    # Story 3.1: API audit (kube-audit, kube-audit-admin), Entra ID auth (guard) and the autoscaler's decisions.
+    # Story 3.1: API audit, Entra ID auth (guard) and the autoscaler's decisions. Audit is kube-audit-admin only,
+    # as the AKS baseline exports it: every write (kube-audit adds the get/list reads, repeating the writes, at
+    # several times the volume and cost).
     "azurerm_kubernetes_cluster": DiagnosticProfile(
-        logs=("kube-audit", "kube-audit-admin", "guard", "cluster-autoscaler"), dedicated_tables=True
+        logs=("kube-audit-admin", "guard", "cluster-autoscaler"), dedicated_tables=True
     ),
     "azurerm_firewall": DiagnosticProfile(dedicated_tables=True),
     "azurerm_application_gateway": DiagnosticProfile(dedicated_tables=True),
@@ -81,7 +83,9 @@ DIAGNOSTICS: Mapping[str, DiagnosticProfile] = {
     "azurerm_data_protection_backup_vault": DiagnosticProfile(metrics=False, dedicated_tables=True),
     "azurerm_recovery_services_vault": DiagnosticProfile(metrics=False, dedicated_tables=True),
     "azurerm_log_analytics_workspace": DiagnosticProfile(),  # query audit (LAQueryLogs) of the workspace itself
-    "azurerm_dashboard_grafana": DiagnosticProfile(),  # GrafanaLoginEvents
+    # GrafanaLoginEvents, GrafanaUsageInsightsEvents. No metrics: Grafana's two platform metrics are not exportable
+    # through diagnostic settings ("DS Export: No" in reference/monitor.json).
+    "azurerm_dashboard_grafana": DiagnosticProfile(metrics=False),
 }
 
 # Types with no diagnostic settings in Azure (child objects, links, assignments) or with nothing to add.
@@ -122,6 +126,7 @@ NO_DIAGNOSTICS: Mapping[str, str] = {
             "azurerm_monitor_data_collection_rule_association",
             "azurerm_dashboard_grafana_managed_private_endpoint",
             "azurerm_private_endpoint_application_security_group_association",
+            "azurerm_monitor_private_link_scoped_service",
         )
     },
     **{
@@ -144,6 +149,7 @@ NO_DIAGNOSTICS: Mapping[str, str] = {
             "azurerm_monitor_scheduled_query_rules_alert_v2",
             "azurerm_monitor_diagnostic_setting",
             "azurerm_monitor_data_collection_endpoint",
+            "azurerm_monitor_private_link_scope",
             "azurerm_application_insights_standard_web_test",
             "azurerm_application_insights_workbook",
             "azurerm_network_watcher_flow_log",

@@ -1,6 +1,7 @@
 """Azure Firewall Premium in the hub: its public IP, a Premium policy (IDPS, threat intelligence, DNS
-proxy) and the egress rules of the spoke as data (Story 3.1's rules plus what AKS needs to come up
-with `userDefinedRouting`: https://learn.microsoft.com/azure/aks/outbound-rules-control-egress)."""
+proxy) and the egress rules of the spoke as data (Story 3.1's rules plus what AKS and its add-ons need
+with `userDefinedRouting`: https://learn.microsoft.com/azure/aks/outbound-rules-control-egress).
+Story 3.1's `AzureCloud` TCP 443/53 network rule is deliberately absent (README "Network")."""
 
 from __future__ import annotations
 
@@ -55,23 +56,63 @@ class ApplicationRule:
     protocols: tuple[tuple[str, int], ...] = (("Https", 443),)
 
 
-def network_rules(location: str) -> tuple[NetworkRule, ...]:
+# What the cluster's add-ons and extensions reach outside the VNet (learn.microsoft.com "Outbound network and
+# FQDN rules for AKS clusters", sections per feature). PaaS the platform owns (registry, key vaults, storage,
+# Event Hubs, PostgreSQL) is reached over private endpoints and never crosses the firewall.
+AZURE_MONITOR = (  # Container insights (ama-logs), managed Prometheus (ama-metrics), Defender's data
+    "dc.services.visualstudio.com",
+    "*.ods.opinsights.azure.com",
+    "*.oms.opinsights.azure.com",
+    "*.monitoring.azure.com",
+    "*.ingest.monitor.azure.com",
+    "*.metrics.ingest.monitor.azure.com",
+    "*.handler.control.monitor.azure.com",
+    "global.handler.control.monitor.azure.com",
+    # Application Insights ingestion and live metrics (workloads' telemetry while ingestion is public).
+    "*.in.applicationinsights.azure.com",
+    "*.livediagnostics.monitor.azure.com",
+)
+AZURE_POLICY = ("data.policy.core.windows.net", "store.policy.core.windows.net")
+DEFENDER = ("*.cloud.defender.microsoft.com",)
+# Managed identities and workload identity get their tokens here (also in the AKS FQDN tag; explicit for both).
+ENTRA_ID = ("login.microsoftonline.com",)
+# The cluster-extension service (AKS Backup) and the marketplace registry its images come from.
+MARKETPLACE_REGISTRY_REGIONS = ("centralindia", "japaneast", "westus2", "westeurope", "eastus")
+
+
+def cluster_extensions(location: str) -> tuple[str, ...]:
     return (
-        NetworkRule("AKSToAzureServices", ("TCP",), ("443", "53"), addresses=("AzureCloud",)),
+        f"{location}.dp.kubernetesconfiguration.azure.com",
+        "arcmktplaceprod.azurecr.io",
+        *(f"arcmktplaceprod.{region}.data.azurecr.io" for region in MARKETPLACE_REGISTRY_REGIONS),
+        "*.ingestion.msftcloudes.com",
+        "*.microsoftmetrics.com",
+        "marketplaceapi.microsoft.com",
+    )
+
+
+def network_rules() -> tuple[NetworkRule, ...]:
+    """No service tag here: a tag such as AzureCloud on 443 would open every Azure-hosted endpoint (anyone's
+    storage account) before the FQDN application rules are evaluated. The API server tunnel rules (UDP 1194 /
+    TCP 9000 to AzureCloud.<region>) are gone too: with API server VNet integration nodes reach the API inside
+    the VNet."""
+    return (
         NetworkRule("AKSToUbuntuRepos", ("TCP",), ("80", "443"), fqdns=UBUNTU_REPOSITORIES),
-        # AKS: tunnel to the control plane (UDP 1194 / TCP 9000) and time sync.
-        NetworkRule("AKSApiServerTunnelUdp", ("UDP",), ("1194",), addresses=(f"AzureCloud.{location}",)),
-        NetworkRule("AKSApiServerTunnelTcp", ("TCP",), ("9000",), addresses=(f"AzureCloud.{location}",)),
         NetworkRule("AKSTimeSync", ("UDP",), ("123",), fqdns=("ntp.ubuntu.com",)),
     )
 
 
-def application_rules(company_registry_fqdn: str) -> tuple[ApplicationRule, ...]:
+def application_rules(company_registry_fqdn: str, location: str) -> tuple[ApplicationRule, ...]:
     return (
         ApplicationRule("ContainerRegistries", fqdns=(*CONTAINER_REGISTRIES, company_registry_fqdn)),
         ApplicationRule(
             "AKSRequiredEndpoints", fqdn_tags=("AzureKubernetesService",), protocols=(("Http", 80), ("Https", 443))
         ),
+        ApplicationRule("AzureMonitor", fqdns=AZURE_MONITOR),
+        ApplicationRule("AzurePolicy", fqdns=AZURE_POLICY),
+        ApplicationRule("MicrosoftDefender", fqdns=DEFENDER),
+        ApplicationRule("EntraId", fqdns=ENTRA_ID),
+        ApplicationRule("ClusterExtensions", fqdns=cluster_extensions(location)),
     )
 
 
@@ -134,7 +175,7 @@ class EgressFirewall(Construct):
                             destination_addresses=list(rule.addresses) or None,
                             destination_fqdns=list(rule.fqdns) or None,
                         )
-                        for rule in network_rules(props.location)
+                        for rule in network_rules()
                     ],
                 )
             ],
@@ -156,7 +197,7 @@ class EgressFirewall(Construct):
                                 for kind, port in rule.protocols
                             ],
                         )
-                        for rule in application_rules(config.company_registry_fqdn)
+                        for rule in application_rules(config.company_registry_fqdn, props.location)
                     ],
                 )
             ],

@@ -6,7 +6,10 @@ Everything here is a subscription-level singleton (rule AZ-SUB-1): create it onc
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from cdktf_cdktf_provider_azurerm.consumption_budget_subscription import (
     ConsumptionBudgetSubscription,
@@ -34,6 +37,9 @@ from constructs.naming import Naming
 class BuiltInInitiative:
     display_name: str
     policy_set_definition_id: str
+    # Values for the initiative's parameters that have no default (Azure rejects the assignment without them);
+    # reference/policy_initiatives.json lists them and tools/reference_check.py proves every one is supplied.
+    parameters: Callable[[GovernanceProps], dict[str, object]] = field(default=lambda props: {})
 
 
 def built_in(guid: str) -> str:
@@ -44,8 +50,26 @@ def built_in(guid: str) -> str:
 # Microsoft in https://github.com/Azure/azure-policy/tree/master/built-in-policies/policySetDefinitions/Regulatory%20Compliance
 # (SOC_2.json, NIST_SP_800-53_R5.json, CIS_Azure_Foundations_v3.0.0.json, PCI_DSS_v4.0.1.json); index:
 # https://learn.microsoft.com/azure/governance/policy/samples/built-in-initiatives#regulatory-compliance
+def image_regex(prefixes: tuple[str, ...]) -> str:
+    """An anchored regex matching images under any of the registry prefixes (each ends in "/")."""
+    return "^(" + "|".join(re.escape(prefix) for prefix in prefixes) + ").+$"
+
+
+def _soc2_parameters(props: GovernanceProps) -> dict[str, object]:
+    compliance = props.config.regulatory_compliance
+    return {
+        # "Kubernetes cluster containers should only use allowed images" (febd0533-...)
+        "allowedContainerImagesRegex-febd0533-8e55-448f-b837-bd0e06f16469": image_regex(props.allowed_image_prefixes),
+        # "Kubernetes cluster containers CPU and memory resource limits should not exceed the specified limits"
+        "cpuLimit-e345eecc-fa47-480f-9e88-67dcc122b164": compliance.max_container_cpu_limit,
+        "memoryLimit-e345eecc-fa47-480f-9e88-67dcc122b164": compliance.max_container_memory_limit,
+    }
+
+
 REGULATORY_INITIATIVES: dict[str, BuiltInInitiative] = {
-    "soc2_type2": BuiltInInitiative("SOC 2 Type 2", built_in("4054785f-702b-4a98-9215-009cbd58b141")),
+    "soc2_type2": BuiltInInitiative(
+        "SOC 2 Type 2", built_in("4054785f-702b-4a98-9215-009cbd58b141"), parameters=_soc2_parameters
+    ),
     "nist_sp_800_53_r5": BuiltInInitiative("NIST SP 800-53 Rev. 5", built_in("179d1daa-458f-4e47-8086-2a68d0d6c38f")),
     # The latest CIS benchmark built in (v3.0.0); v2.1.0 and older remain as separate initiatives.
     "cis_azure_foundations": BuiltInInitiative(
@@ -76,6 +100,9 @@ class GovernanceProps:
     subscription_id: str
     location: str  # where the initiatives' managed identities live (DeployIfNotExists/Modify need one)
     log_analytics_workspace_id: str
+    # Image prefixes (each ending in "/") the SOC 2 initiative's allowed-images policy accepts: the
+    # environment's registry and the Gatekeeper policies' additional registries.
+    allowed_image_prefixes: tuple[str, ...] = ()
 
 
 class Governance(Construct):
@@ -146,6 +173,7 @@ class Governance(Construct):
         self, key: str, initiative: BuiltInInitiative, props: GovernanceProps, scope_id: str
     ) -> SubscriptionPolicyAssignment:
         enforce = props.config.regulatory_compliance.enforce
+        values = initiative.parameters(props)
         # Remediation of DeployIfNotExists/Modify needs role assignments for this identity; they are left to
         # an explicit remediation task (README), so the initiatives report compliance and deny where they can.
         return SubscriptionPolicyAssignment(
@@ -158,6 +186,9 @@ class Governance(Construct):
             location=props.location,
             enforce=enforce,
             identity=SubscriptionPolicyAssignmentIdentity(type="SystemAssigned"),
+            parameters=json.dumps({name: {"value": value} for name, value in sorted(values.items())})
+            if values
+            else None,
             non_compliance_message=[
                 SubscriptionPolicyAssignmentNonComplianceMessage(
                     content=f"Not compliant with {initiative.display_name}: see the Regulatory compliance dashboard in "

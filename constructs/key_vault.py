@@ -38,6 +38,22 @@ KEY_OPERATIONS = ["wrapKey", "unwrapKey"]
 KEY_ADMIN_ROLE = "Key Vault Crypto Officer"
 # Get/wrap/unwrap on one key: what a service's identity needs for customer-managed-key encryption.
 KEY_USER_ROLE = "Key Vault Crypto Service Encryption User"
+# AKS KMS (etcd encryption): the plugin encrypts and decrypts the data encryption keys with the key itself
+# (Azure/kubernetes-kms), so the key must allow encrypt/decrypt, not only wrap/unwrap.
+ENCRYPTION_KEY_OPERATIONS = ["encrypt", "decrypt", "wrapKey", "unwrapKey"]
+
+
+@dataclass(frozen=True)
+class EncryptionKey:
+    """A key whose consumer brings its own identity (AKS KMS: the control plane's) and grants it itself.
+
+    `key_id` is versioned (AKS KMS pins a version): after Key Vault rotates the key, the next apply moves
+    the consumer to the new version, which must happen before the old version expires.
+    """
+
+    key_id: str
+    key_resource_id: str  # versionless resource id: the scope of the consumer's role assignment
+    key_vault_id: str
 
 
 @dataclass(frozen=True)
@@ -66,17 +82,20 @@ class KeyVaultProps:
     private_dns_zone_id: str  # privatelink.vaultcore.azure.net
     key_names: tuple[str, ...]  # one HSM key (and identity) per consumer, e.g. ("storage", "postgres")
     disk_encryption_key: str | None = None  # one of key_names: also create a disk encryption set with it
+    # Keys used with encrypt/decrypt by a consumer that brings its own identity (no identity created here).
+    encryption_key_names: tuple[str, ...] = ()
     protect_from_destroy: bool = True  # losing a CMK vault or key makes the data it encrypts unreadable
 
 
 class KeyVault(Construct):
-    """Exposes `key_vault_id`, `uri`, `key_ids` (versionless, by key name), `customer_managed_keys`
-    and `disk_encryption_set_id` (None unless `disk_encryption_key` is set)."""
+    """Exposes `key_vault_id`, `uri`, `key_ids` (versionless, by key name), `customer_managed_keys`,
+    `encryption_keys` and `disk_encryption_set_id` (None unless `disk_encryption_key` is set)."""
 
     def __init__(self, scope: Construct, id: str, *, props: KeyVaultProps) -> None:
         super().__init__(scope, id)
-        if len(set(props.key_names)) != len(props.key_names):
-            raise ValueError(f"key vault '{props.workload}': key_names {props.key_names} repeat a name")
+        all_keys = (*props.key_names, *props.encryption_key_names)
+        if len(set(all_keys)) != len(all_keys):
+            raise ValueError(f"key vault '{props.workload}': key names {all_keys} repeat a name")
         if props.disk_encryption_key is not None and props.disk_encryption_key not in props.key_names:
             raise ValueError(
                 f"key vault '{props.workload}': disk_encryption_key '{props.disk_encryption_key}' "
@@ -124,16 +143,16 @@ class KeyVault(Construct):
             ),
         )
         rotation = config.rotation
-        keys: dict[str, CustomerManagedKey] = {}
-        for key_name in props.key_names:
-            key = KeyVaultKey(
+
+        def hsm_key(key_name: str, operations: list[str]) -> KeyVaultKey:
+            return KeyVaultKey(
                 self,
                 f"{key_name}-key",
                 name=f"{key_name}-cmk",
                 key_vault_id=vault_id,
                 key_type=KEY_TYPE,
                 key_size=config.key_size,
-                key_opts=KEY_OPERATIONS,
+                key_opts=operations,
                 # The policy's expiry applies to rotated versions only; "rotate before expiry" needs the first
                 # version to expire too. Azure moves the date on each rotation, so Terraform keeps its hands off.
                 expiration_date=Fn.timeadd(Fn.plantimestamp(), f"{rotation.expire_after_days * 24}h"),
@@ -149,6 +168,10 @@ class KeyVault(Construct):
                     prevent_destroy=props.protect_from_destroy, ignore_changes=["expiration_date"]
                 ),
             )
+
+        keys: dict[str, CustomerManagedKey] = {}
+        for key_name in props.key_names:
+            key = hsm_key(key_name, KEY_OPERATIONS)
             identity = UserAssignedIdentity(
                 self,
                 f"{key_name}-identity",
@@ -174,6 +197,13 @@ class KeyVault(Construct):
                 access=access,
             )
         self.customer_managed_keys: Mapping[str, CustomerManagedKey] = keys
+        encryption_keys: dict[str, EncryptionKey] = {}
+        for key_name in props.encryption_key_names:
+            key = hsm_key(key_name, ENCRYPTION_KEY_OPERATIONS)
+            encryption_keys[key_name] = EncryptionKey(
+                key_id=key.id, key_resource_id=key.resource_versionless_id, key_vault_id=vault_id
+            )
+        self.encryption_keys: Mapping[str, EncryptionKey] = encryption_keys
         self.key_ids: Mapping[str, str] = {name: key.key_id for name, key in keys.items()}
         self.disk_encryption_set_id: str | None = None
         if props.disk_encryption_key is not None:

@@ -16,7 +16,7 @@ from cdktf_cdktf_provider_azurerm.private_dns_zone import PrivateDnsZone
 from cdktf_cdktf_provider_azurerm.private_dns_zone_virtual_network_link import PrivateDnsZoneVirtualNetworkLink
 from cdktf_cdktf_provider_azurerm.public_ip import PublicIp
 from cdktf_cdktf_provider_azurerm.route_table import RouteTable, RouteTableRoute
-from cdktf_cdktf_provider_azurerm.subnet import Subnet
+from cdktf_cdktf_provider_azurerm.subnet import Subnet, SubnetDelegation, SubnetDelegationServiceDelegation
 from cdktf_cdktf_provider_azurerm.subnet_network_security_group_association import SubnetNetworkSecurityGroupAssociation
 from cdktf_cdktf_provider_azurerm.subnet_route_table_association import SubnetRouteTableAssociation
 from cdktf_cdktf_provider_azurerm.virtual_network import VirtualNetwork
@@ -29,6 +29,8 @@ from constructs.naming import Naming
 
 # Subnets whose traffic to anywhere leaves through the firewall.
 FORCED_EGRESS_SUBNETS = ("aks_system", "aks_user")
+# Subnet key → the service it is delegated to (AKS API server VNet integration).
+DELEGATIONS = {"api_server": "Microsoft.ContainerService/managedClusters"}
 
 
 def private_dns_zones(location: str) -> dict[str, str]:
@@ -100,6 +102,13 @@ def security_rules(config: NetworkConfig) -> dict[str, tuple[SecurityRule, ...]]
         ),
         "aks_system": aks,
         "aks_user": aks,
+        # The API server's internal load balancer (VNet integration): nodes and operators on 443; AKS's own
+        # private endpoint to the KMS key vault is reached from here (outbound to the VNet is allowed).
+        "api_server": (
+            SecurityRule("AllowClusterInbound", 100, ("443",), (spoke.address_space,), "Tcp"),
+            SecurityRule("AllowOperatorsInbound", 110, ("443",), operators, "Tcp"),
+            LOAD_BALANCER_PROBES,
+        ),
         "private_endpoints": (SecurityRule("AllowVnetsInbound", 100, ("*",), vnets, "Tcp"),),
         # App Gateway v2 needs GatewayManager on 65200-65535 and Azure's probes; clients reach it on 443.
         "app_gateway": (
@@ -282,6 +291,16 @@ class Network(Construct):
                 private_endpoint_network_policies="Disabled" if key == "private_endpoints" else None,
                 # Workload subnets get no implicit internet access; Azure's own service subnets keep the default.
                 default_outbound_access_enabled=None if key in RESERVED_SUBNETS else False,
+                delegation=[
+                    SubnetDelegation(
+                        name=key,
+                        service_delegation=SubnetDelegationServiceDelegation(
+                            name=DELEGATIONS[key], actions=["Microsoft.Network/virtualNetworks/subnets/join/action"]
+                        ),
+                    )
+                ]
+                if key in DELEGATIONS
+                else None,
             )
             for key, subnet in plan.subnets().items()
         }

@@ -9,6 +9,7 @@ Local (key-based) authentication is off everywhere: writers and readers use Entr
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -29,8 +30,10 @@ from cdktf_cdktf_provider_azurerm.monitor_data_collection_rule import (
     MonitorDataCollectionRule,
     MonitorDataCollectionRuleDataFlow,
     MonitorDataCollectionRuleDataSources,
+    MonitorDataCollectionRuleDataSourcesExtension,
     MonitorDataCollectionRuleDataSourcesPrometheusForwarder,
     MonitorDataCollectionRuleDestinations,
+    MonitorDataCollectionRuleDestinationsLogAnalytics,
     MonitorDataCollectionRuleDestinationsMonitorAccount,
 )
 from cdktf_cdktf_provider_azurerm.monitor_data_collection_rule_association import (
@@ -40,7 +43,7 @@ from cdktf_cdktf_provider_azurerm.monitor_workspace import MonitorWorkspace
 from cdktf_cdktf_provider_azurerm.private_dns_zone import PrivateDnsZone
 from cdktf_cdktf_provider_azurerm.private_dns_zone_virtual_network_link import PrivateDnsZoneVirtualNetworkLink
 
-from config.observability import SEVERITIES, ObservabilityConfig
+from config.observability import SEVERITIES, ContainerInsights, ObservabilityConfig
 from constructs import Construct
 from constructs.interfaces import GROUP, RoleGrant, grant
 from constructs.naming import Naming
@@ -49,6 +52,26 @@ from constructs.private_endpoint import PrivateEndpointPlacement
 PROMETHEUS_STREAM = "Microsoft-PrometheusMetrics"
 MONITOR_ACCOUNT_DESTINATION = "MonitoringAccount1"
 GRAFANA_DNS_ZONE = "privatelink.grafana.azure.com"
+# Container insights through the Azure Monitor agent (ama-logs, managed-identity auth): the streams of Microsoft's
+# Terraform onboarding (learn.microsoft.com "Enable Container insights", Terraform tab), ContainerLogV2 schema.
+CONTAINER_INSIGHTS_STREAMS = (
+    "Microsoft-ContainerLog",
+    "Microsoft-ContainerLogV2",
+    "Microsoft-KubeEvents",
+    "Microsoft-KubePodInventory",
+    "Microsoft-KubeNodeInventory",
+    "Microsoft-KubePVInventory",
+    "Microsoft-KubeServices",
+    "Microsoft-KubeMonAgentEvents",
+    "Microsoft-InsightsMetrics",
+    "Microsoft-ContainerInventory",
+    "Microsoft-ContainerNodeInventory",
+    "Microsoft-Perf",
+)
+CONTAINER_INSIGHTS_EXTENSION = "ContainerInsights"
+LOG_ANALYTICS_DESTINATION = "ciworkspace"
+# The association name Azure and the agent expect for the Container insights rule.
+CONTAINER_INSIGHTS_ASSOCIATION = "ContainerInsightsExtension"
 # Azure keeps Prometheus metrics in a monitor workspace for 18 months; it cannot be changed.
 MONITOR_WORKSPACE_RETENTION_DAYS = 540
 
@@ -69,8 +92,8 @@ class ObservabilityProps:
 
 class Observability(Construct):
     """Exposes `log_analytics_workspace_id`, `application_insights_id`, `monitor_workspace_id`,
-    `data_collection_rule_id`, `data_collection_endpoint_id`, `grafana_id` and `action_group_ids`
-    (severity → id)."""
+    `data_collection_rule_id` (Prometheus), `container_insights_rule_id`, `data_collection_endpoint_id`,
+    `grafana_id` and `action_group_ids` (severity → id)."""
 
     def __init__(self, scope: Construct, id: str, *, props: ObservabilityProps) -> None:
         super().__init__(scope, id)
@@ -103,6 +126,7 @@ class Observability(Construct):
             application_type="web",
             workspace_id=self.workspace.id,
             retention_in_days=config.application_insights_retention_days,
+            sampling_percentage=config.tracing.sampling_percentage,  # ingestion sampling of unsampled telemetry
             local_authentication_disabled=True,
             internet_ingestion_enabled=config.internet_ingestion_enabled,
             internet_query_enabled=config.internet_query_enabled,
@@ -110,6 +134,7 @@ class Observability(Construct):
         )
         self.application_insights_id = self.application_insights.id
         self._managed_prometheus(config, naming, placement, props.metrics_retention_days)
+        self._container_insights(config.container_insights, naming, placement)
         self._grafana(props, placement)
         self.action_group_ids: Mapping[str, str] = {
             severity: self._action_group(severity, props).id for severity in SEVERITIES
@@ -166,6 +191,45 @@ class Observability(Construct):
             **placement,
         )
         self.data_collection_rule_id = self.data_collection_rule.id
+
+    def _container_insights(self, settings: ContainerInsights, naming: Naming, placement: dict) -> None:
+        """The rule the AKS monitoring add-on (ama-logs) follows: without it and its association to the
+        cluster, an agent with managed-identity auth sends nothing to the (keyless) workspace."""
+        collection = {
+            "interval": settings.interval,
+            "namespaceFilteringMode": settings.namespace_filtering_mode,
+            "enableContainerLogV2": True,
+        }
+        if settings.namespaces:
+            collection["namespaces"] = list(settings.namespaces)
+        streams = list(CONTAINER_INSIGHTS_STREAMS)
+        self.container_insights_rule = MonitorDataCollectionRule(
+            self,
+            "container-insights-rule",
+            name=naming.name("ops-containerinsights", "dcr"),
+            kind="Linux",
+            description="AKS Container insights (ama-logs) to the Log Analytics workspace",
+            data_sources=MonitorDataCollectionRuleDataSources(
+                extension=[
+                    MonitorDataCollectionRuleDataSourcesExtension(
+                        name="ContainerInsightsExtension",
+                        extension_name=CONTAINER_INSIGHTS_EXTENSION,
+                        streams=streams,
+                        extension_json=json.dumps({"dataCollectionSettings": collection}, sort_keys=True),
+                    )
+                ]
+            ),
+            destinations=MonitorDataCollectionRuleDestinations(
+                log_analytics=[
+                    MonitorDataCollectionRuleDestinationsLogAnalytics(
+                        name=LOG_ANALYTICS_DESTINATION, workspace_resource_id=self.workspace.id
+                    )
+                ]
+            ),
+            data_flow=[MonitorDataCollectionRuleDataFlow(streams=streams, destinations=[LOG_ANALYTICS_DESTINATION])],
+            **placement,
+        )
+        self.container_insights_rule_id = self.container_insights_rule.id
 
     def _grafana(self, props: ObservabilityProps, placement: dict) -> None:
         config, naming = props.config, props.naming
@@ -281,4 +345,26 @@ class PrometheusCollection(Construct):
             target_resource_id=props.cluster_id,
             data_collection_rule_id=props.data_collection_rule_id,
             description="AKS managed Prometheus metrics through the Prometheus collection rule",
+        )
+
+
+@dataclass(frozen=True)
+class ContainerInsightsCollectionProps:
+    cluster_id: str
+    container_insights_rule_id: str
+
+
+class ContainerInsightsCollection(Construct):
+    """Connects an AKS cluster to Container insights: its monitoring add-on (`oms_agent` with
+    `msi_auth_for_monitoring_enabled`) collects what the associated rule says and sends it to the workspace."""
+
+    def __init__(self, scope: Construct, id: str, *, props: ContainerInsightsCollectionProps) -> None:
+        super().__init__(scope, id)
+        MonitorDataCollectionRuleAssociation(
+            self,
+            "rule",
+            name=CONTAINER_INSIGHTS_ASSOCIATION,
+            target_resource_id=props.cluster_id,
+            data_collection_rule_id=props.container_insights_rule_id,
+            description="Container insights: deleting this association stops log collection from the cluster",
         )

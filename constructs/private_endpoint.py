@@ -29,6 +29,8 @@ class PrivateEndpointProps:
     resource_id: str
     subresource: str  # the resource's sub-resource ("group id"), e.g. "vault", "blob", "namespace", "registry"
     private_dns_zone_id: str
+    # Services answering on several host names (Azure Monitor's private link scope) register in more zones.
+    additional_private_dns_zone_ids: tuple[str, ...] = ()
 
 
 class PrivateEndpoint(Construct):
@@ -54,7 +56,7 @@ class PrivateEndpoint(Construct):
             ),
             private_dns_zone_group=PrivateEndpointPrivateDnsZoneGroup(
                 name="default",
-                private_dns_zone_ids=[props.private_dns_zone_id],
+                private_dns_zone_ids=[props.private_dns_zone_id, *props.additional_private_dns_zone_ids],
             ),
         )
         self.id = self.endpoint.id
@@ -71,7 +73,15 @@ class PrivateEndpointPlacement:
     resource_group_name: str
 
     def connect(
-        self, scope: Construct, id: str, *, name: str, resource_id: str, subresource: str, private_dns_zone_id: str
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        name: str,
+        resource_id: str,
+        subresource: str,
+        private_dns_zone_id: str,
+        additional_private_dns_zone_ids: tuple[str, ...] = (),
     ) -> PrivateEndpoint:
         return PrivateEndpoint(
             scope,
@@ -84,5 +94,6 @@ class PrivateEndpointPlacement:
                 resource_id=resource_id,
                 subresource=subresource,
                 private_dns_zone_id=private_dns_zone_id,
+                additional_private_dns_zone_ids=additional_private_dns_zone_ids,
             ),
         )

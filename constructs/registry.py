@@ -34,17 +34,18 @@ class Registry(Construct):
             [
                 ContainerRegistryGeoreplications(
                     location=props.paired_location,
-                    zone_redundancy_enabled=config.zone_redundancy_enabled,
+                    zone_redundancy_enabled=config.replica_zone_redundancy_enabled,
                     regional_endpoint_enabled=True,
                 )
             ]
             if config.replicate_to_paired_region
             else None
         )
+        self.name = props.naming.compact("workloads", "acr")  # a literal: <name>.azurecr.io is the login server
         self.registry = ContainerRegistry(
             self,
             "registry",
-            name=props.naming.compact("workloads", "acr"),
+            name=self.name,
             location=props.location,
             resource_group_name=props.resource_group_name,
             sku="Premium",

@@ -27,5 +27,7 @@ def build_app(outdir: str | Path | None = None, environments: list[EnvironmentCo
     for config in environments:
         infra_name, cluster_name = stack_names(config.name)
         infra = InfrastructureStack(app, infra_name, config=config)
-        ClusterStack(app, cluster_name, config=config, aks=infra.aks)
+        ClusterStack(
+            app, cluster_name, config=config, aks=infra.aks, observability=infra.observability, tracing=infra.tracing
+        )
     return app

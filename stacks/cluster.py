@@ -15,6 +15,8 @@ from constructs import Construct
 from constructs.aspects.pod_security import PodSecurityRestricted
 from constructs.baseline.platform import ClusterBaseline, ClusterBaselineProps
 from constructs.cluster import AksCluster
+from constructs.observability import Observability
+from constructs.tracing import TracingExporterSettings, TracingExporterSettingsProps, TracingPublisher
 from stacks.common import use_remote_state
 
 # Entra ID application every AKS cluster with managed Entra integration accepts tokens for.
@@ -22,7 +24,16 @@ AKS_ENTRA_SERVER_APP_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
 
 
 class ClusterStack(TerraformStack):
-    def __init__(self, scope: Construct, id: str, *, config: EnvironmentConfig, aks: AksCluster) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        config: EnvironmentConfig,
+        aks: AksCluster,
+        observability: Observability,
+        tracing: TracingPublisher,
+    ) -> None:
         super().__init__(scope, id)
         use_remote_state(self, config)
         KubernetesProvider(
@@ -44,13 +55,26 @@ class ClusterStack(TerraformStack):
                 )
             ],
         )
-        ClusterBaseline(
+        baseline = ClusterBaseline(
             self,
             "baseline",
             props=ClusterBaselineProps(
                 config=config.baseline,
-                cluster_alias=config.name,
+                cluster_alias=config.prometheus_cluster_label,
                 network_policy_label=config.governance.kubernetes_policy.network_policy_label,
+            ),
+        )
+        tracing_config = config.observability.tracing
+        TracingExporterSettings(
+            self,
+            "tracing",
+            props=TracingExporterSettingsProps(
+                config=tracing_config,
+                namespace=baseline.namespaces.namespace_names[tracing_config.namespace],
+                # Sensitive cross-stack output (it embeds the instrumentation key), like the host and CA above.
+                connection_string=observability.application_insights.connection_string,
+                client_id=tracing.client_id,
+                private_endpoint_cidr=config.network.spoke.private_endpoints.address_prefix,
             ),
         )
         Aspects.of(self).add(PodSecurityRestricted())

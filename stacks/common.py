@@ -41,7 +41,14 @@ def use_remote_state(stack: TerraformStack, config: EnvironmentConfig) -> Azurer
     )
 
 
+# The azurerm version the synthesized JSON targets: the newest 4.x. The Python bindings stay at 4.55.0 (their
+# classes build the JSON); tests/reference/test_provider_schema.py proves every resource type and attribute the
+# JSON uses exists in this version's schema (reference/azurerm_schema.json.gz).
+AZURERM_VERSION = "4.81.0"
+
+
 def azurerm_provider(stack: TerraformStack, config: EnvironmentConfig, *, alias: str | None = None) -> AzurermProvider:
+    stack.add_override("terraform.required_providers.azurerm.version", AZURERM_VERSION)
     return AzurermProvider(
         stack,
         f"azurerm-{alias}" if alias else "azurerm",

@@ -12,17 +12,26 @@ from constructs.alerts import Alerts, AlertsProps, SlaMonitoring, SlaMonitoringP
 from constructs.app_gateway import AppGateway, AppGatewayProps
 from constructs.backup import AksBackup, AksBackupProps, BackupVault, BackupVaultProps, BlobBackup, BlobBackupProps
 from constructs.cluster import AksCluster, AksClusterProps, ClusterNetwork
-from constructs.data_platform import STORAGE_KEY, DataPlatform, DataPlatformProps
+from constructs.data_platform import ETCD_KEY, STORAGE_KEY, DataPlatform, DataPlatformProps
 from constructs.diagnostics import DiagnosticSettings, DiagnosticSettingsProps
 from constructs.governance import Governance, GovernanceProps
 from constructs.kubernetes_policy import KubernetesPolicies, KubernetesPolicyProps
 from constructs.locks import ManagementLocks, ManagementLocksProps
+from constructs.monitor_private_link import MonitorPrivateLink, MonitorPrivateLinkProps
 from constructs.naming import Naming
 from constructs.network import Network, NetworkProps
-from constructs.observability import Observability, ObservabilityProps, PrometheusCollection, PrometheusCollectionProps
+from constructs.observability import (
+    ContainerInsightsCollection,
+    ContainerInsightsCollectionProps,
+    Observability,
+    ObservabilityProps,
+    PrometheusCollection,
+    PrometheusCollectionProps,
+)
 from constructs.private_endpoint import PrivateEndpointPlacement
 from constructs.registry import Registry, RegistryProps
 from constructs.storage import Storage, StorageProps
+from constructs.tracing import TracingPublisher, TracingPublisherProps
 from stacks.common import apply_environment_aspects, azurerm_provider, use_remote_state
 
 
@@ -126,11 +135,13 @@ class InfrastructureStack(TerraformStack):
                     vnet_id=self.network.spoke_vnet_id,
                     route_table_id=self.network.route_table_id,
                     private_dns_zone_id=self.network.private_dns_zone_ids["aks"],
+                    api_server_subnet_id=self.network.subnet_ids["api_server"],
                     service_cidr=config.network.aks_service_cidr,
                     dns_service_ip=config.network.aks_dns_service_ip,
                     pod_cidr=config.network.aks_pod_cidr,
                 ),
                 disk_encryption_set_id=self.data.key_vault.disk_encryption_set_id,
+                kms_key=self.data.kms_key_vault.encryption_keys[ETCD_KEY],
                 registry_id=self.registry.registry_id,
             ),
         )
@@ -155,6 +166,15 @@ class InfrastructureStack(TerraformStack):
                 data_collection_endpoint_id=self.observability.data_collection_endpoint_id,
             ),
         )
+        self._private_monitoring(config, naming, monitoring)
+        ContainerInsightsCollection(
+            self,
+            "container-insights",
+            props=ContainerInsightsCollectionProps(
+                cluster_id=self.aks.cluster_id,
+                container_insights_rule_id=self.observability.container_insights_rule_id,
+            ),
+        )
         Alerts(
             self,
             "alerts",
@@ -174,7 +194,7 @@ class InfrastructureStack(TerraformStack):
                     "app_gateway": self.app_gateway.gateway_id,
                 },
                 cluster_id=self.aks.cluster_id,
-                cluster_name=self.aks.cluster_name,
+                prometheus_cluster_label=config.prometheus_cluster_label,
                 monitor_workspace_id=self.observability.monitor_workspace_id,
             ),
         )
@@ -199,6 +219,10 @@ class InfrastructureStack(TerraformStack):
                 subscription_id=config.subscription_id,
                 location=config.location,
                 log_analytics_workspace_id=self.observability.log_analytics_workspace_id,
+                allowed_image_prefixes=(
+                    f"{self.registry.name}.azurecr.io/",
+                    *config.governance.kubernetes_policy.additional_registries,
+                ),
             ),
         )
         KubernetesPolicies(
@@ -230,6 +254,39 @@ class InfrastructureStack(TerraformStack):
             subnet_id=self.network.subnet_ids["private_endpoints"],
             location=config.location,
             resource_group_name=resource_group.name,
+        )
+
+    def _private_monitoring(self, config: EnvironmentConfig, naming: Naming, monitoring: ResourceGroup) -> None:
+        """Azure Monitor over private link, and the identity traced workloads publish as (README "Tracing")."""
+        observability = self.observability
+        self.monitor_private_link = MonitorPrivateLink(
+            self,
+            "monitor-private-link",
+            props=MonitorPrivateLinkProps(
+                config=config.observability.private_link,
+                naming=naming,
+                resource_group_name=monitoring.name,
+                private_endpoint=self._private_endpoint_in(monitoring, config),
+                scoped_resource_ids={
+                    "log-analytics": observability.log_analytics_workspace_id,
+                    "application-insights": observability.application_insights_id,
+                    "prometheus-endpoint": observability.data_collection_endpoint_id,
+                },
+                virtual_network_ids={"hub": self.network.hub_vnet_id, "spoke": self.network.spoke_vnet_id},
+                existing_private_dns_zone_ids={"blob": self.network.private_dns_zone_ids["blob"]},
+            ),
+        )
+        self.tracing = TracingPublisher(
+            self,
+            "tracing",
+            props=TracingPublisherProps(
+                config=config.observability.tracing,
+                naming=naming,
+                location=config.location,
+                resource_group_name=monitoring.name,
+                application_insights_id=observability.application_insights_id,
+                oidc_issuer_url=self.aks.oidc_issuer_url,
+            ),
         )
 
     def _backup(self, config: EnvironmentConfig, naming: Naming) -> None:

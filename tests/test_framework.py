@@ -163,6 +163,25 @@ def test_a_single_block_is_passed_as_a_one_item_list_and_read_back_from_it() -> 
         BlockList()._private  # noqa: B018
 
 
+def test_cdk_terrain_targets_the_terraform_the_workflows_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    pins = {
+        match
+        for workflow in (PROJECT_ROOT / ".github" / "workflows").glob("*.yml")
+        for match in re.findall(r"terraform_version: ([0-9.]+)", workflow.read_text())
+    }
+    assert [f">={pin}" for pin in sorted(pins)] == [framework.TARGET_VERSIONS["terraform"]]
+    monkeypatch.delenv(framework.CONTEXT_ENV, raising=False)
+    framework._declare_target_versions()
+    assert json.loads(os.environ[framework.CONTEXT_ENV]) == {"targetVersions": framework.TARGET_VERSIONS}
+    caller = {"targetVersions": {"terraform": ">=1.12.0"}, "other": 1}  # e.g. set by the cdktn CLI
+    monkeypatch.setenv(framework.CONTEXT_ENV, json.dumps(caller))
+    framework._declare_target_versions()
+    assert json.loads(os.environ[framework.CONTEXT_ENV]) == caller
+    monkeypatch.setenv(framework.CONTEXT_ENV, "{not json")
+    with pytest.raises(framework.FrameworkError, match="CDKTF_CONTEXT_JSON is not JSON"):
+        framework._declare_target_versions()
+
+
 def test_cdk_terrain_pins_equal_the_project_pins_they_share() -> None:
     project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]
     ours = {

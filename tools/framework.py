@@ -32,6 +32,7 @@ import importlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
+import json
 import os
 import sys
 import types
@@ -57,6 +58,14 @@ SINGLE_BLOCKS_NOW_LISTS = (
         "NamespaceV1MetadataList",
     ),
 )
+
+# CDK Terrain checks each feature the app uses against the Terraform versions the project targets
+# (cdktn's `targetVersions`, default terraform >=1.5.7 and opentofu >=1.6.0); write-only arguments
+# (e.g. `data_wo` of the tracing secret) need terraform >=1.11. The project runs the Terraform its
+# workflows pin (terraform_version in .github/workflows/, tests/test_framework.py keeps them equal) and
+# not OpenTofu. Passed as App context through CDKTF_CONTEXT_JSON, where cdktn's App reads it.
+TARGET_VERSIONS = {"terraform": ">=1.11.4"}
+CONTEXT_ENV = "CDKTF_CONTEXT_JSON"
 
 
 class FrameworkError(Exception):
@@ -84,7 +93,20 @@ def use_selected() -> str:
                 "(install with `ERP_FRAMEWORK=cdktn scripts/setup`, then use .venv-cdktn/bin/python)"
             )
         sys.meta_path.insert(0, _AliasFinder(CDKTN_PACKAGES))
+        _declare_target_versions()
     return framework
+
+
+def _declare_target_versions() -> None:
+    """Add `targetVersions` to the App context in CDKTF_CONTEXT_JSON, unless the caller (the cdktn CLI) set it."""
+    try:
+        context = json.loads(os.environ.get(CONTEXT_ENV) or "{}")
+    except ValueError as error:
+        raise FrameworkError(f"{CONTEXT_ENV} is not JSON: {error}") from None
+    if not isinstance(context, dict):
+        raise FrameworkError(f"{CONTEXT_ENV} is not a JSON object")
+    context.setdefault("targetVersions", TARGET_VERSIONS)
+    os.environ[CONTEXT_ENV] = json.dumps(context, sort_keys=True)
 
 
 def real_name(name: str) -> str:

@@ -135,3 +135,19 @@ def test_every_event_hubs_primary_is_in_a_region_with_zones(stacks: dict) -> Non
     ]
     assert len(primaries) == 2
     assert [namespace["name"] for namespace in primaries if namespace["location"] not in zonal_regions] == []
+
+
+def test_every_registry_is_zone_redundant_and_replicas_wherever_their_region_has_zones(stacks: dict) -> None:
+    """Stands in for CKV_AZURE_233, which also demands zone-redundant replicas in regions without zones (issue #15)."""
+    from config.base import REGIONS_WITH_ZONES
+
+    registries = [
+        registry
+        for stack in stacks.values()
+        for registry in stack.get("resource", {}).get("azurerm_container_registry", {}).values()
+    ]
+    assert len(registries) == 2
+    for registry in registries:
+        assert registry["zone_redundancy_enabled"] is True
+        for replica in registry.get("georeplications", []):
+            assert replica["zone_redundancy_enabled"] is (replica["location"] in REGIONS_WITH_ZONES), replica

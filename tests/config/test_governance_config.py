@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from config.governance import AKS_MANAGED_NAMESPACES
 from config.loader import load_environment, parse_environment
 from tests.config.test_loader import DELETE, assert_rejected, set_key
 
@@ -76,6 +77,27 @@ BAD_INPUTS = [
         "app.kubernetes.io/",
         "pattern",
     ),
+    # The four namespaces the policies used to spare: the backup extension's and `az aks command invoke`'s pods
+    # would be rejected.
+    (
+        {
+            "governance.kubernetes_policy.excluded_namespaces": [
+                "kube-system",
+                "gatekeeper-system",
+                "azure-arc",
+                "azure-extensions-usage-system",
+            ]
+        },
+        "governance.kubernetes_policy.excluded_namespaces",
+        DELETE,
+        "missing kube-node-lease, kube-public, dataprotection-microsoft, aks-command, app-routing-system",
+    ),
+    (
+        {"governance.kubernetes_policy.excluded_namespaces": [*AKS_MANAGED_NAMESPACES, "kube-system"]},
+        "governance.kubernetes_policy.excluded_namespaces",
+        DELETE,
+        "lists a namespace twice",
+    ),
 ]
 
 
@@ -123,3 +145,10 @@ def test_production_budget_is_the_story_estimate() -> None:
 def test_environments_use_different_subscriptions() -> None:
     """Defender plans and initiative assignments are per subscription (AZ-SUB-1): staging has its own."""
     assert load_environment("staging").subscription_id != load_environment("production").subscription_id
+
+
+def test_config_can_add_excluded_namespaces(raw_config: Callable[[str], dict[str, Any]]) -> None:
+    data = raw_config("staging")
+    set_key(data, "governance.kubernetes_policy.excluded_namespaces", [*AKS_MANAGED_NAMESPACES, "vendor-agent"])
+    excluded = parse_environment(data, STAGING).governance.kubernetes_policy.excluded_namespaces
+    assert excluded == (*AKS_MANAGED_NAMESPACES, "vendor-agent")

@@ -16,6 +16,13 @@ STAGING = Path("config/staging.toml")
 
 # (changes to staging's network section, key the message must blame, value it must show, words it must contain)
 BAD_INPUTS = [
+    # API server VNet integration needs a /28 or larger delegated subnet.
+    (
+        {"spoke.api_server.address_prefix": "10.242.5.0/29"},
+        "spoke.api_server.address_prefix",
+        "10.242.5.0/29",
+        "must be /28 or larger",
+    ),
     # Subnets inside their VNet, no overlaps, unique names.
     (
         {"hub.shared_services.address_prefix": "10.99.4.0/24"},

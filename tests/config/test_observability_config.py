@@ -81,6 +81,24 @@ BAD_INPUTS = [
         "less than or equal to 100",
     ),
     (
+        {"observability.container_insights.interval": "31m"},
+        "observability.container_insights.interval",
+        "31m",
+        "pattern",
+    ),
+    (
+        {"observability.container_insights.namespace_filtering_mode": "Include"},
+        "observability.container_insights.namespaces",
+        DELETE,
+        "non-empty for 'Include' or 'Exclude'",
+    ),
+    (
+        {"observability.container_insights.namespace_filtering_mode": "Sometimes"},
+        "observability.container_insights.namespace_filtering_mode",
+        "Sometimes",
+        "'Off', 'Include' or 'Exclude'",
+    ),
+    (
         {"observability.grafana_admin_group_object_id": "operators"},
         "observability.grafana_admin_group_object_id",
         "operators",

@@ -146,6 +146,21 @@ BAD_INPUTS = [
         "10.252.2",
         "must be an IPv4 address",
     ),
+    # Issue #15: zone redundancy only where the region has availability zones (reference/regions.json).
+    (
+        "production",
+        {"registry.replica_zone_redundancy_enabled": True},
+        "registry.replica_zone_redundancy_enabled",
+        True,
+        "region 'westus' has no availability zones",
+    ),
+    (
+        "production",
+        {"location": "westcentralus", "paired_location": "westus2", "observability.grafana_zone_redundant": True},
+        "registry.zone_redundancy_enabled",
+        True,
+        "region 'westcentralus' has no availability zones",
+    ),
     (
         "production",
         {"app_gateway.certificate_password": "hunter2"},

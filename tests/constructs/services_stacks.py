@@ -15,6 +15,7 @@ from cdktf_cdktf_provider_azurerm.private_dns_zone import PrivateDnsZone
 from config.schema import EnvironmentConfig
 from constructs.app_gateway import AppGateway, AppGatewayProps
 from constructs.cluster import AksCluster, AksClusterProps, ClusterNetwork
+from constructs.key_vault import EncryptionKey
 from constructs.naming import Naming
 from constructs.private_endpoint import PrivateEndpointPlacement
 from constructs.registry import Registry, RegistryProps
@@ -22,11 +23,20 @@ from tests.conftest import StackJson
 from tests.constructs.environment_stacks import config, synth_per_environment  # noqa: F401 (fixture)
 
 SPOKE = "/subscriptions/s/resourceGroups/workloads/providers/Microsoft.Network/virtualNetworks/spoke"
-SUBNET_IDS = {key: f"{SPOKE}/subnets/{key}" for key in ("aks_system", "aks_user", "private_endpoints", "app_gateway")}
+SUBNET_IDS = {
+    key: f"{SPOKE}/subnets/{key}"
+    for key in ("aks_system", "aks_user", "private_endpoints", "app_gateway", "api_server")
+}
 ROUTE_TABLE_ID = "/subscriptions/s/resourceGroups/workloads/providers/Microsoft.Network/routeTables/egress"
 DISK_ENCRYPTION_SET_ID = "/subscriptions/s/resourceGroups/security/providers/Microsoft.Compute/diskEncryptionSets/disks"
 WORKSPACE_ID = "/subscriptions/s/resourceGroups/monitoring/providers/Microsoft.OperationalInsights/workspaces/logs"
 KEY_VAULT_ID = "/subscriptions/s/resourceGroups/security/providers/Microsoft.KeyVault/vaults/data"
+KMS_VAULT_ID = "/subscriptions/s/resourceGroups/security/providers/Microsoft.KeyVault/vaults/kms"
+KMS_KEY = EncryptionKey(
+    key_id="https://kms.vault.azure.net/keys/etcd-cmk/0123456789abcdef0123456789abcdef",
+    key_resource_id=f"{KMS_VAULT_ID}/keys/etcd-cmk",
+    key_vault_id=KMS_VAULT_ID,
+)
 DNS_ZONES = {"aks": "privatelink.eastus.azmk8s.io", "acr": "privatelink.azurecr.io"}
 
 
@@ -66,6 +76,7 @@ def services_stacks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Stack
                     vnet_id=SPOKE,
                     route_table_id=ROUTE_TABLE_ID,
                     private_dns_zone_id=zones["aks"],
+                    api_server_subnet_id=SUBNET_IDS["api_server"],
                     service_cidr=config.network.aks_service_cidr,
                     dns_service_ip=config.network.aks_dns_service_ip,
                     pod_cidr=config.network.aks_pod_cidr,
@@ -73,6 +84,7 @@ def services_stacks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Stack
                 disk_encryption_set_id=DISK_ENCRYPTION_SET_ID,
                 registry_id=registry.registry_id,
                 log_analytics_workspace_id=WORKSPACE_ID,
+                kms_key=KMS_KEY,
             ),
         )
         AppGateway(

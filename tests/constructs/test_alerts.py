@@ -3,7 +3,9 @@ threshold and routed by severity; the Kubernetes Prometheus rules; the SLA web t
 
 from __future__ import annotations
 
+import copy
 import json
+import re
 import uuid
 from pathlib import Path
 
@@ -82,7 +84,7 @@ def test_prometheus_rules_realise_the_story_kubernetes_alerts(infra: StackJson, 
         f"${{azurerm_monitor_workspace.{workspace}.id}}",
         f"${{azurerm_kubernetes_cluster.{cluster}.id}}",
     ]
-    assert rule_group["cluster_name"] == f"${{azurerm_kubernetes_cluster.{cluster}.name}}"
+    assert rule_group["cluster_name"] == load_environment(environment).prometheus_cluster_label == environment
     rules = {rule["alert"]: rule for rule in rule_group["rule"]}
     assert rules["KubePodRestartingOften"]["expression"].endswith(
         f"[15m])) > {thresholds.aks_pod_restarts_per_15_minutes}"
@@ -93,6 +95,76 @@ def test_prometheus_rules_realise_the_story_kubernetes_alerts(infra: StackJson, 
         assert rule["severity"] == AZURE_SEVERITY[severity]
         assert rule["action"] == [{"action_group_id": groups[severity]}]
     assert rules["KubeNodeNotReady"]["labels"]["severity"] == "critical"
+    # Issue #15: Azure requires `for` >= PT1M (the provider only checks it is not empty); PT0M failed at apply.
+    for rule in rules.values():
+        assert re.fullmatch(r"PT([1-9][0-9]*)M", rule["for"]), rule
+
+
+CLUSTER_SELECTOR = re.compile(r'cluster="([^"]*)"')
+
+
+def prometheus_label_problems(infra: StackJson, cluster_stack: StackJson) -> list[str]:
+    """Why the Prometheus rules would never fire: the metrics carry `cluster=<cluster_alias>` (the agent's
+    ConfigMap in the cluster stack); the rule group's cluster_name and every expression's cluster selector
+    must be that value, and every expression must select on it."""
+    (settings,) = [
+        c
+        for c in resources_of(cluster_stack, "kubernetes_config_map_v1").values()
+        if c["metadata"]["name"] == "ama-metrics-settings-configmap"
+    ]
+    (alias,) = re.findall(r'cluster_alias\s*=\s*"([^"]*)"', settings["data"]["prometheus-collector-settings"])
+    problems = []
+    for group in resources_of(infra, "azurerm_monitor_alert_prometheus_rule_group").values():
+        if group.get("cluster_name") != alias:
+            problems.append(f"{group['name']}: cluster_name {group.get('cluster_name')!r}, metrics carry {alias!r}")
+        for rule in group["rule"]:
+            selectors = set(CLUSTER_SELECTOR.findall(rule["expression"]))
+            if selectors != {alias}:
+                problems.append(f"{rule['alert']}: cluster selectors {sorted(selectors)}, metrics carry {alias!r}")
+    return problems
+
+
+def test_prometheus_rules_select_the_label_the_agent_puts_on_metrics(
+    stacks: dict[str, StackJson], environment: str
+) -> None:
+    assert prometheus_label_problems(stacks[f"{environment}-infra"], stacks[f"{environment}-cluster"]) == []
+
+
+def test_prometheus_label_check_rejects_the_aks_resource_name(stacks: dict[str, StackJson], environment: str) -> None:
+    """Failing example: the rule group as it was (cluster_name = the AKS resource name, no selector)."""
+    infra = copy.deepcopy(stacks[f"{environment}-infra"])
+    group = only_resource(infra, "azurerm_monitor_alert_prometheus_rule_group")
+    (cluster,) = resources_of(infra, "azurerm_kubernetes_cluster")
+    group["cluster_name"] = f"${{azurerm_kubernetes_cluster.{cluster}.name}}"
+    for rule in group["rule"]:
+        rule["expression"] = CLUSTER_SELECTOR.sub("", rule["expression"]).replace(",,", ",").replace(",}", "}")
+    problems = prometheus_label_problems(infra, stacks[f"{environment}-cluster"])
+    assert len(problems) == 1 + len(group["rule"])
+    assert problems[0].endswith(f"metrics carry {environment!r}")
+
+
+def short_for_rules(infra: StackJson) -> list[str]:
+    """Prometheus alert rules whose `for` is under one minute: Azure rejects them when the group is created."""
+    found = []
+    for group in resources_of(infra, "azurerm_monitor_alert_prometheus_rule_group").values():
+        for rule in group["rule"]:
+            match = re.fullmatch(r"PT(\d+)M", rule.get("for", "PT0M"))
+            if not match or int(match.group(1)) < 1:
+                found.append(f"{rule['alert']}: for {rule.get('for')!r}")
+    return found
+
+
+def test_every_prometheus_rule_waits_at_least_a_minute(stacks: dict[str, StackJson], environment: str) -> None:
+    assert short_for_rules(stacks[f"{environment}-infra"]) == []
+
+
+def test_short_for_check_rejects_pt0m(stacks: dict[str, StackJson], environment: str) -> None:
+    """Failing example: the restart rule as it was (`for = PT0M`)."""
+    infra = copy.deepcopy(stacks[f"{environment}-infra"])
+    group = only_resource(infra, "azurerm_monitor_alert_prometheus_rule_group")
+    (restart,) = [rule for rule in group["rule"] if rule["alert"] == "KubePodRestartingOften"]
+    restart["for"] = "PT0M"
+    assert short_for_rules(infra) == ["KubePodRestartingOften: for 'PT0M'"]
 
 
 def test_the_public_endpoint_is_probed_against_the_sla(infra: StackJson, environment: str) -> None:
@@ -149,7 +221,7 @@ def test_an_unknown_alert_target_is_refused(tmp_path: Path) -> None:
                 action_group_ids={"critical": "c", "warning": "w"},
                 targets={"redis": "id"},
                 cluster_id="cluster",
-                cluster_name="aks",
+                prometheus_cluster_label="staging",
                 monitor_workspace_id="amw",
             ),
         )

@@ -45,6 +45,39 @@ def account_named(stack: StackJson, prefix: str) -> dict[str, Any]:
     return account
 
 
+ENTRA_ID_SETTINGS = ("useAAD", "storageAccountURI", "storageAccount", "resourceGroup", "subscriptionId")
+
+
+def extension_entra_id_problems(extension: dict[str, Any], account: dict[str, Any]) -> list[str]:
+    """Why Velero's Azure plugin would fall back to account keys (or find no account): an account whose
+    shared keys are off needs `useAAD = "true"` and the blob endpoint, plus the account's coordinates."""
+    settings = extension.get("configuration_settings", {})
+    prefix = "configuration.backupStorageLocation.config."
+    problems = [f"{prefix}{key} missing" for key in ENTRA_ID_SETTINGS if not settings.get(prefix + key)]
+    if account.get("shared_access_key_enabled") is False and settings.get(prefix + "useAAD") not in (None, "true"):
+        problems.append(f"{prefix}useAAD is {settings[prefix + 'useAAD']!r}, not 'true', with shared keys off")
+    if not settings.get("configuration.backupStorageLocation.bucket"):
+        problems.append("configuration.backupStorageLocation.bucket missing")
+    return problems
+
+
+def test_extension_check_rejects_account_key_mode(infra: StackJson, config: EnvironmentConfig) -> None:
+    """Failing examples: the extension as it was (no useAAD, no blob endpoint) and useAAD = "false"."""
+    extension = only_resource(infra, "azurerm_kubernetes_cluster_extension")
+    account = account_named(infra, f"{config.short_name}aksbkp")
+    prefix = "configuration.backupStorageLocation.config."
+    settings = dict(extension["configuration_settings"])
+    del settings[prefix + "useAAD"], settings[prefix + "storageAccountURI"]
+    assert extension_entra_id_problems({"configuration_settings": settings}, account) == [
+        f"{prefix}useAAD missing",
+        f"{prefix}storageAccountURI missing",
+    ]
+    settings = {**extension["configuration_settings"], prefix + "useAAD": "false"}
+    assert extension_entra_id_problems({"configuration_settings": settings}, account) == [
+        f"{prefix}useAAD is 'false', not 'true', with shared keys off"
+    ]
+
+
 def test_vault_settings_follow_config(infra: StackJson, config: EnvironmentConfig) -> None:
     vault = only_resource(infra, VAULT)
     settings = config.recovery.vault
@@ -92,8 +125,13 @@ def test_extension_writes_to_its_own_private_account_container(infra: StackJson,
             infra, "azurerm_storage_account", account, "name"
         ),
         "configuration.backupStorageLocation.config.subscriptionId": config.subscription_id,
+        "configuration.backupStorageLocation.config.useAAD": "true",
+        "configuration.backupStorageLocation.config.storageAccountURI": ref(
+            infra, "azurerm_storage_account", account, "primary_blob_endpoint"
+        ),
         "credentials.tenantId": config.tenant_id,
     }
+    assert extension_entra_id_problems(extension, account) == []
     # Built by the project's Storage construct: private, Entra ID only, CMK, replication from config.
     assert account["account_replication_type"] == config.recovery.aks.storage.replication
     assert account["public_network_access_enabled"] is False and account["shared_access_key_enabled"] is False

@@ -3,11 +3,14 @@ assignments, Azure CNI Overlay behind the firewall, ephemeral host-encrypted nod
 
 from __future__ import annotations
 
+import copy
+
 from config.schema import EnvironmentConfig
 from config.services import EPHEMERAL_OS_DISK_MAX_GB, MaintenanceWindow
 from tests.conftest import StackJson, only_resource, resources_of
 from tests.constructs.services_stacks import (  # noqa: F401
     DISK_ENCRYPTION_SET_ID,
+    KMS_KEY,
     ROUTE_TABLE_ID,
     SPOKE,
     SUBNET_IDS,
@@ -76,6 +79,8 @@ def test_identities_get_exactly_the_roles_they_need_before_the_cluster_exists(se
         (DISK_ENCRYPTION_SET_ID, "Reader", control_plane),
         (ref(services, IDENTITY, "/aks/kubelet-identity"), "Managed Identity Operator", control_plane),
         (ref(services, "azurerm_container_registry", "/registry/registry"), "AcrPull", kubelet),
+        (KMS_KEY.key_resource_id, "Key Vault Crypto User", control_plane),
+        (KMS_KEY.key_vault_id, "Key Vault Contributor", control_plane),
     }
     grants = {
         address: grant
@@ -182,3 +187,108 @@ def test_infrastructure_stack_wires_the_cluster_to_network_data_registry_and_wor
     assert cluster["oms_agent"]["log_analytics_workspace_id"] == workspace
     assert cluster["microsoft_defender"]["log_analytics_workspace_id"] == workspace
     assert cluster["private_dns_zone_id"] == ref(infra, "azurerm_private_dns_zone", "/network/dns-aks")
+
+
+def _scope_kind(scope: str) -> str:
+    """ "key" for a Key Vault key (ARM id or reference), "vault" for a vault, "" otherwise."""
+    if "/keys/" in scope or (
+        scope.startswith("${azurerm_key_vault_key.") and scope.endswith(".resource_versionless_id}")
+    ):
+        return "key"
+    if "/providers/Microsoft.KeyVault/vaults/" in scope or scope.startswith("${azurerm_key_vault."):
+        return "vault"
+    return ""
+
+
+def kms_problems(stack: StackJson) -> list[str]:
+    """Why etcd secrets would not be encrypted with the Key Vault key, or the cluster would fail to use it:
+    KMS needs the key (versioned id), private vault access, API server VNet integration in a subnet (KMS with
+    a private vault supports no Konnectivity), and the control plane's Key Vault Crypto User (key) and Key
+    Vault Contributor (vault: AKS creates its private endpoint) before the cluster exists."""
+    cluster = next(iter(resources_of(stack, CLUSTER).values()))
+    kms = cluster.get("key_management_service")
+    if not kms:
+        return ["no key_management_service: etcd secrets are not encrypted with a Key Vault key"]
+    problems = []
+    if kms.get("key_vault_network_access") != "Private":
+        problems.append(f"key_vault_network_access is {kms.get('key_vault_network_access')!r}, not 'Private'")
+    api = cluster.get("api_server_access_profile") or {}
+    if not (api.get("virtual_network_integration_enabled") is True and api.get("subnet_id")):
+        problems.append("no API server VNet integration (a private KMS vault needs it)")
+    principal = cluster["identity"]["identity_ids"][0].replace(".id}", ".principal_id}")
+    granted = {
+        (g["role_definition_name"], g["scope"]): f"azurerm_role_assignment.{name}"
+        for name, g in resources_of(stack, "azurerm_role_assignment").items()
+        if g["principal_id"] == principal
+    }
+    key_id = kms["key_vault_key_id"]
+    for role, scope_kind in (("Key Vault Crypto User", "key"), ("Key Vault Contributor", "vault")):
+        found = [grant for (name, scope), grant in granted.items() if name == role and _scope_kind(scope) == scope_kind]
+        if not found:
+            problems.append(f"the control plane has no {role} for the KMS key")
+        elif not set(found) <= set(cluster.get("depends_on", [])):
+            problems.append(f"the cluster does not wait for {role}")
+    if key_id.startswith("${") and not key_id.endswith(".id}"):
+        problems.append(f"key_vault_key_id {key_id} is not the versioned key id")
+    return problems
+
+
+def test_kms_encrypts_etcd_with_a_key_in_a_private_vault(services: StackJson) -> None:
+    cluster = only_resource(services, CLUSTER)
+    assert cluster["key_management_service"] == {
+        "key_vault_key_id": KMS_KEY.key_id,
+        "key_vault_network_access": "Private",
+    }
+    assert cluster["api_server_access_profile"] == {
+        "subnet_id": SUBNET_IDS["api_server"],
+        "virtual_network_integration_enabled": True,
+    }
+    assert cluster["private_cluster_enabled"] is True
+    assert kms_problems(services) == []
+
+
+def test_kms_check_rejects_the_cluster_without_kms_or_its_prerequisites(services: StackJson) -> None:
+    """Failing examples: the cluster as it was (no KMS), public vault access, no VNet integration, no role."""
+    broken = copy.deepcopy(services)
+    cluster = only_resource(broken, CLUSTER)
+    del cluster["key_management_service"]
+    assert kms_problems(broken) == ["no key_management_service: etcd secrets are not encrypted with a Key Vault key"]
+    broken = copy.deepcopy(services)
+    cluster = only_resource(broken, CLUSTER)
+    cluster["key_management_service"]["key_vault_network_access"] = "Public"
+    del cluster["api_server_access_profile"]
+    grants = resources_of(broken, "azurerm_role_assignment")
+    for name in [n for n, g in grants.items() if g["role_definition_name"] == "Key Vault Crypto User"]:
+        del grants[name]
+    assert kms_problems(broken) == [
+        "key_vault_network_access is 'Public', not 'Private'",
+        "no API server VNet integration (a private KMS vault needs it)",
+        "the control plane has no Key Vault Crypto User for the KMS key",
+    ]
+
+
+def test_infrastructure_stack_gives_the_cluster_its_own_kms_vault_and_key(
+    stacks: dict[str, StackJson], environment: str
+) -> None:
+    infra = stacks[f"{environment}-infra"]
+    assert kms_problems(infra) == []
+    cluster = only_resource(infra, CLUSTER)
+    vaults = {a: v for a, v in resources_of(infra, "azurerm_key_vault").items() if "-kms-kv-" in v["name"]}
+    ((vault_address, vault),) = vaults.items()
+    assert vault["public_network_access_enabled"] is False and vault["purge_protection_enabled"] is True
+    keys = {
+        a: k
+        for a, k in resources_of(infra, "azurerm_key_vault_key").items()
+        if k["key_vault_id"] == f"${{azurerm_key_vault.{vault_address}.id}}"
+    }
+    ((key_address, key),) = keys.items()
+    assert key["key_type"] == "RSA-HSM" and {"encrypt", "decrypt"} <= set(key["key_opts"])
+    assert cluster["key_management_service"]["key_vault_key_id"] == f"${{azurerm_key_vault_key.{key_address}.id}}"
+    subnet = cluster["api_server_access_profile"]["subnet_id"]
+    ((subnet_body),) = [
+        body
+        for address, body in resources_of(infra, "azurerm_subnet").items()
+        if subnet == f"${{azurerm_subnet.{address}.id}}"
+    ]
+    (delegation,) = subnet_body["delegation"]
+    assert delegation["service_delegation"]["name"] == "Microsoft.ContainerService/managedClusters"

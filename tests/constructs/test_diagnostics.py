@@ -195,14 +195,31 @@ def test_aks_sends_its_audit_guard_and_autoscaler_logs_to_resource_specific_tabl
         for s in resources_of(stack, SETTING_TYPE).values()
         if s["target_resource_id"] == f"${{azurerm_kubernetes_cluster.{cluster}.id}}"
     ]
-    assert [log["category"] for log in setting["enabled_log"]] == [
-        "kube-audit",
-        "kube-audit-admin",
-        "guard",
-        "cluster-autoscaler",
-    ]
+    assert [log["category"] for log in setting["enabled_log"]] == ["kube-audit-admin", "guard", "cluster-autoscaler"]
+    assert audit_export_problems(setting) == []
     assert setting["log_analytics_destination_type"] == "Dedicated"
     assert setting["enabled_metric"] == [{"category": "AllMetrics"}]
+
+
+def audit_export_problems(setting: dict) -> list[str]:
+    """An AKS diagnostic setting must export the API audit once: kube-audit-admin (writes), not kube-audit too."""
+    categories = {log.get("category") for log in setting.get("enabled_log", [])}
+    groups = {log.get("category_group") for log in setting.get("enabled_log", [])}
+    problems = []
+    if "kube-audit-admin" not in categories:
+        problems.append("kube-audit-admin is not exported")
+    if "kube-audit" in categories or groups & {"audit", "allLogs"}:
+        problems.append("kube-audit (every read) is exported besides kube-audit-admin: double audit cost")
+    return problems
+
+
+def test_audit_export_check_rejects_both_audit_categories() -> None:
+    """Failing example: the setting as it was (kube-audit and kube-audit-admin)."""
+    broken = {"enabled_log": [{"category": c} for c in ("kube-audit", "kube-audit-admin", "guard")]}
+    assert audit_export_problems(broken) == [
+        "kube-audit (every read) is exported besides kube-audit-admin: double audit cost"
+    ]
+    assert audit_export_problems({"enabled_log": [{"category": "guard"}]}) == ["kube-audit-admin is not exported"]
 
 
 def test_the_bootstrap_stack_is_out_of_scope(stacks: dict[str, StackJson]) -> None:

@@ -3,6 +3,7 @@ the regulatory initiatives with verified built-in ids, the activity log export a
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -64,6 +65,29 @@ def test_every_configured_initiative_is_assigned_with_identity_and_location(
         assert assignment["enforce"] is config.governance.regulatory_compliance.enforce
         assert assignment["non_compliance_message"][0]["content"]
         assert len(assignment["name"]) <= 64
+
+
+def test_soc2_assignment_supplies_the_parameters_without_default(infra: StackJson, config: EnvironmentConfig) -> None:
+    """Issue #15: the SOC 2 Type 2 initiative has three parameters without a default (reference/policy_definitions
+    .json); without them Azure rejects the assignment. The image regex admits only this registry and MCR."""
+    (soc2,) = [
+        a
+        for a in resources_of(infra, "azurerm_subscription_policy_assignment").values()
+        if a["policy_definition_id"] == REGULATORY_INITIATIVES["soc2_type2"].policy_set_definition_id
+    ]
+    values = {name: wrapped["value"] for name, wrapped in json.loads(soc2["parameters"]).items()}
+    assert sorted(values) == [
+        "allowedContainerImagesRegex-febd0533-8e55-448f-b837-bd0e06f16469",
+        "cpuLimit-e345eecc-fa47-480f-9e88-67dcc122b164",
+        "memoryLimit-e345eecc-fa47-480f-9e88-67dcc122b164",
+    ]
+    registry = only_resource(infra, "azurerm_container_registry")["name"]
+    regex = re.compile(values["allowedContainerImagesRegex-febd0533-8e55-448f-b837-bd0e06f16469"])
+    assert regex.match(f"{registry}.azurecr.io/erp/api:1.2.3") and regex.match("mcr.microsoft.com/oss/nginx:1")
+    assert not regex.match("docker.io/library/nginx") and not regex.match(f"{registry}.azurecr.io.evil.com/x")
+    compliance = config.governance.regulatory_compliance
+    assert values["cpuLimit-e345eecc-fa47-480f-9e88-67dcc122b164"] == compliance.max_container_cpu_limit
+    assert values["memoryLimit-e345eecc-fa47-480f-9e88-67dcc122b164"] == compliance.max_container_memory_limit
 
 
 def test_initiative_table_holds_distinct_built_in_ids() -> None:

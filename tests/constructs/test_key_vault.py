@@ -21,7 +21,9 @@ VAULT = "azurerm_key_vault"
 KEY = "azurerm_key_vault_key"
 ROLE = "azurerm_role_assignment"
 IDENTITY = "azurerm_user_assigned_identity"
-EXPECTED_KEYS = {"storage-cmk", "postgres-cmk", "disks-cmk", "postgres-geo-backup-cmk"}
+EXPECTED_KEYS = {"storage-cmk", "postgres-cmk", "disks-cmk", "postgres-geo-backup-cmk", "etcd-cmk"}
+# Keys whose consumer brings its own identity and uses encrypt/decrypt (AKS KMS), not a CMK identity.
+ENCRYPTION_KEYS = {"etcd-cmk"}
 
 
 def days(duration: str) -> int:
@@ -34,7 +36,7 @@ def test_every_vault_is_premium_rbac_purge_protected_and_closed_to_public_networ
     infra: StackJson, config: EnvironmentConfig
 ) -> None:
     vaults = resources_of(infra, VAULT)
-    assert len(vaults) == 2, "the data vault and the PostgreSQL geo-backup vault"
+    assert len(vaults) == 3, "the data vault, the AKS KMS vault and the PostgreSQL geo-backup vault"
     for address, vault in vaults.items():
         assert vault["sku_name"] == config.data.key_vault.sku == "premium", address
         assert vault["rbac_authorization_enabled"] is True, address
@@ -79,7 +81,10 @@ def test_every_key_is_rsa_hsm_with_a_rotation_policy_from_config(infra: StackJso
     for address, key in keys.items():
         assert key["key_type"] == "RSA-HSM", address
         assert key["key_size"] == config.data.key_vault.key_size and key["key_size"] >= 3072, address
-        assert set(key["key_opts"]) == {"wrapKey", "unwrapKey"}, address
+        if key["name"] in ENCRYPTION_KEYS:
+            assert set(key["key_opts"]) == {"encrypt", "decrypt", "wrapKey", "unwrapKey"}, address
+        else:
+            assert set(key["key_opts"]) == {"wrapKey", "unwrapKey"}, address
         policy = key["rotation_policy"]
         assert days(policy["expire_after"]) == rotation.expire_after_days >= 28, address
         assert days(policy["automatic"]["time_before_expiry"]) == rotation.rotate_before_expiry_days >= 7, address
@@ -107,7 +112,11 @@ def test_terraform_may_create_keys_in_every_vault_before_it_does(infra: StackJso
 
 def test_every_key_is_usable_by_exactly_one_user_assigned_identity_and_nothing_more(infra: StackJson) -> None:
     users = [role for role in resources_of(infra, ROLE).values() if role["role_definition_name"] == KEY_USER_ROLE]
-    key_scopes = {reference(infra, KEY, address, "resource_versionless_id") for address in resources_of(infra, KEY)}
+    key_scopes = {
+        reference(infra, KEY, address, "resource_versionless_id")
+        for address, key in resources_of(infra, KEY).items()
+        if key["name"] not in ENCRYPTION_KEYS
+    }
     assert sorted(role["scope"] for role in users) == sorted(key_scopes), "one grant per key, scoped to the key"
     identities = {reference(infra, IDENTITY, address, "principal_id") for address in resources_of(infra, IDENTITY)}
     grantees = [role["principal_id"] for role in users]
@@ -174,10 +183,25 @@ def test_vault_without_disk_key_has_no_disk_encryption_set_and_exposes_its_keys(
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"key_names": ("storage", "storage")}, r"key vault 'data': key_names \('storage', 'storage'\) repeat a name"),
+        ({"key_names": ("storage", "storage")}, r"key vault 'data': key names \('storage', 'storage'\) repeat a name"),
+        (
+            {"encryption_key_names": ("storage",)},
+            r"key vault 'data': key names \('storage', 'storage'\) repeat a name",
+        ),
         ({"disk_encryption_key": "disks"}, r"key vault 'data': disk_encryption_key 'disks' is not one of key_names"),
     ],
 )
 def test_inconsistent_key_names_are_rejected(staging: EnvironmentConfig, overrides: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         synth_vault(vault_props(staging, **overrides))
+
+
+def test_an_encryption_key_has_no_identity_of_its_own_and_allows_encrypt_decrypt(staging: EnvironmentConfig) -> None:
+    """AKS KMS brings the control plane's identity and encrypts/decrypts with the key (no wrap-only CMK)."""
+    vault, stack = synth_vault(vault_props(staging, encryption_key_names=("etcd",)))
+    assert list(vault.encryption_keys) == ["etcd"] and list(vault.customer_managed_keys) == ["storage"]
+    keys = {k["name"]: a for a, k in resources_of(stack, KEY).items()}
+    assert {"encrypt", "decrypt"} <= set(resources_of(stack, KEY)[keys["etcd-cmk"]]["key_opts"])
+    users = [r["scope"] for r in resources_of(stack, ROLE).values() if r["role_definition_name"] == KEY_USER_ROLE]
+    assert users == [f"${{azurerm_key_vault_key.{keys['storage-cmk']}.resource_versionless_id}}"]
+    assert len(resources_of(stack, IDENTITY)) == 1

@@ -3,12 +3,14 @@ grouped in one initiative and assigned to the AKS cluster with the built-in rest
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from pathlib import Path
 
 import pytest
 
+from config.governance import AKS_MANAGED_NAMESPACES
 from config.loader import load_environment
 from config.schema import EnvironmentConfig
 from constructs.kubernetes_policy import GATEKEEPER_POLICIES, POD_SECURITY_RESTRICTED, TEMPLATE_DIR, load_template
@@ -116,3 +118,56 @@ def test_cluster_gets_gatekeeper_and_restricted_pod_security(infra: StackJson, c
     assert (
         only_resource(infra, "azurerm_kubernetes_cluster")["azure_policy_enabled"] is True
     )  # the add-on runs Gatekeeper
+
+
+def namespaces_aks_runs_pods_in(infra: StackJson) -> set[str]:
+    """Namespaces that AKS, the enabled add-ons and the installed extensions run pods in, read from the stack."""
+    (cluster,) = resources_of(infra, "azurerm_kubernetes_cluster").values()
+    namespaces = {"kube-system", "aks-command"}  # core add-ons (ama-logs, ama-metrics, Defender, CSI); command invoke
+    if cluster.get("azure_policy_enabled"):
+        namespaces.add("gatekeeper-system")
+    if cluster.get("web_app_routing"):
+        namespaces.add("app-routing-system")
+    namespaces |= {
+        extension["release_namespace"]
+        for extension in resources_of(infra, "azurerm_kubernetes_cluster_extension").values()
+        if extension.get("release_namespace")
+    }
+    return namespaces
+
+
+def unspared_namespaces(infra: StackJson) -> dict[str, list[str]]:
+    """Deny-mode assignments on the cluster → the AKS-owned namespaces they would still evaluate."""
+    needed = namespaces_aks_runs_pods_in(infra)
+    found = {}
+    for assignment in resources_of(infra, "azurerm_resource_policy_assignment").values():
+        parameters = json.loads(assignment["parameters"])
+        if parameters.get("effect", {}).get("value") != "deny":
+            continue
+        missing = sorted(needed - set(parameters.get("excludedNamespaces", {}).get("value", [])))
+        if missing:
+            found[assignment["name"]] = missing
+    return found
+
+
+def test_deny_assignments_spare_every_namespace_aks_and_its_extensions_own(infra: StackJson) -> None:
+    assert namespaces_aks_runs_pods_in(infra) >= {"kube-system", "dataprotection-microsoft", "aks-command"}
+    assert unspared_namespaces(infra) == {}
+    for assignment in resources_of(infra, "azurerm_resource_policy_assignment").values():
+        excluded = json.loads(assignment["parameters"])["excludedNamespaces"]["value"]
+        assert set(AKS_MANAGED_NAMESPACES) <= set(excluded)
+
+
+def test_unspared_namespace_check_rejects_the_old_four_namespace_list(infra: StackJson) -> None:
+    """Failing example: the assignments as they were (four namespaces): the backup extension's and
+    `az aks command invoke`'s pods would be rejected."""
+    broken = copy.deepcopy(infra)
+    old = ["kube-system", "gatekeeper-system", "azure-arc", "azure-extensions-usage-system"]
+    for assignment in resources_of(broken, "azurerm_resource_policy_assignment").values():
+        parameters = json.loads(assignment["parameters"])
+        parameters["excludedNamespaces"]["value"] = old
+        assignment["parameters"] = json.dumps(parameters)
+    found = unspared_namespaces(broken)
+    assert len(found) == 2
+    for missing in found.values():
+        assert {"aks-command", "dataprotection-microsoft"} <= set(missing)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 from typing import Any
 
@@ -24,6 +25,7 @@ STAGING_PREFIXES = {
     "aks-user-subnet": "10.242.2.0/24",
     "private-endpoints-subnet": "10.242.3.0/24",
     "app-gateway-subnet": "10.242.4.0/24",
+    "aks-api-server-subnet": "10.242.5.0/28",
 }
 # (IDPS, threat intelligence) per environment.
 FIREWALL_MODES = {"staging": ("Deny", "Deny"), "production": ("Deny", "Deny")}  # staging is production-like
@@ -43,6 +45,7 @@ WORKLOAD_SUBNETS = {
     "aks-user-subnet",
     "private-endpoints-subnet",
     "app-gateway-subnet",
+    "aks-api-server-subnet",
 }
 
 
@@ -169,23 +172,12 @@ def test_firewall_rules_carry_the_story_and_aks_egress(network_stacks: dict[str,
         application_rules = {rule["name"]: rule for rule in application_collection["rule"]}
         for rule in (*network_rules.values(), *application_rules.values()):
             assert rule["source_addresses"] == spoke, rule["name"]
-        assert network_rules["AKSToAzureServices"]["destination_addresses"] == ["AzureCloud"]
-        assert network_rules["AKSToAzureServices"]["destination_ports"] == ["443", "53"]
+        assert sorted(network_rules) == ["AKSTimeSync", "AKSToUbuntuRepos"]
         assert set(network_rules["AKSToUbuntuRepos"]["destination_fqdns"]) >= {
             "security.ubuntu.com",
             "azure.archive.ubuntu.com",
         }
         assert network_rules["AKSToUbuntuRepos"]["destination_ports"] == ["80", "443"]
-        region_tag = [f"AzureCloud.{config.location}"]
-        assert (
-            network_rules["AKSApiServerTunnelUdp"]["protocols"],
-            network_rules["AKSApiServerTunnelUdp"]["destination_ports"],
-            network_rules["AKSApiServerTunnelUdp"]["destination_addresses"],
-        ) == (["UDP"], ["1194"], region_tag)
-        assert (
-            network_rules["AKSApiServerTunnelTcp"]["destination_ports"],
-            network_rules["AKSApiServerTunnelTcp"]["destination_addresses"],
-        ) == (["9000"], region_tag)
         assert network_rules["AKSTimeSync"]["destination_fqdns"] == ["ntp.ubuntu.com"]
         registries = application_rules["ContainerRegistries"]
         assert {
@@ -196,6 +188,85 @@ def test_firewall_rules_carry_the_story_and_aks_egress(network_stacks: dict[str,
         } <= set(registries["destination_fqdns"])
         assert registries["protocols"] == [{"type": "Https", "port": 443}]
         assert application_rules["AKSRequiredEndpoints"]["destination_fqdn_tags"] == ["AzureKubernetesService"]
+        fqdns = {rule: set(body.get("destination_fqdns") or ()) for rule, body in application_rules.items()}
+        assert fqdns["AzureMonitor"] >= {
+            "*.ods.opinsights.azure.com",
+            "*.oms.opinsights.azure.com",
+            "*.monitoring.azure.com",
+            "*.ingest.monitor.azure.com",
+            "*.handler.control.monitor.azure.com",
+            "global.handler.control.monitor.azure.com",
+        }
+        assert fqdns["AzurePolicy"] == {"data.policy.core.windows.net", "store.policy.core.windows.net"}
+        assert fqdns["MicrosoftDefender"] == {"*.cloud.defender.microsoft.com"}
+        assert fqdns["EntraId"] == {"login.microsoftonline.com"}
+        assert {f"{config.location}.dp.kubernetesconfiguration.azure.com", "arcmktplaceprod.azurecr.io"} <= fqdns[
+            "ClusterExtensions"
+        ]
+        for rule in application_rules.values():
+            assert rule["protocols"][-1] == {"type": "Https", "port": 443}, rule["name"]
+        assert broad_network_rules(stack, spoke) == []
+
+
+def _is_address(value: str) -> bool:
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
+def broad_network_rules(stack: StackJson, cluster_sources: list[str]) -> list[str]:
+    """Network rules that let the cluster reach a whole service tag (AzureCloud, Storage, Internet, ...) or any
+    address on a web port: they are evaluated before the FQDN application rules, so they open every endpoint
+    behind the tag (anyone's storage account) however narrow the application rules are."""
+    found = []
+    for group in resources_of(stack, "azurerm_firewall_policy_rule_collection_group").values():
+        for collection in group.get("network_rule_collection", []):
+            if collection["action"] != "Allow":
+                continue
+            for rule in collection["rule"]:
+                sources = set(rule.get("source_addresses", []))
+                if not sources & {*cluster_sources, "*"}:
+                    continue
+                ports = set(rule["destination_ports"])
+                if not ports & {"443", "80", "*"}:
+                    continue
+                broad = [a for a in rule.get("destination_addresses") or () if a == "*" or not _is_address(a)]
+                if broad:
+                    found.append(f"{rule['name']}: {', '.join(broad)} on {', '.join(sorted(ports))}")
+    return found
+
+
+def test_broad_network_rule_check_rejects_story_azurecloud_rule(network_stacks: dict[str, StackJson]) -> None:
+    """Failing example: Story 3.1's AKSToAzureServices rule (AzureCloud TCP 443/53) as it was."""
+    for environment, stack in network_stacks.items():
+        spoke = [load_environment(environment).network.spoke.address_space]
+        broken = copy.deepcopy(stack)
+        group = only_resource(broken, "azurerm_firewall_policy_rule_collection_group")
+        group["network_rule_collection"][0]["rule"].append(
+            {
+                "name": "AKSToAzureServices",
+                "protocols": ["TCP"],
+                "destination_ports": ["443", "53"],
+                "source_addresses": spoke,
+                "destination_addresses": ["AzureCloud"],
+            }
+        )
+        assert broad_network_rules(broken, spoke) == ["AKSToAzureServices: AzureCloud on 443, 53"]
+        narrow = copy.deepcopy(stack)
+        only_resource(narrow, "azurerm_firewall_policy_rule_collection_group")["network_rule_collection"][0][
+            "rule"
+        ].append(
+            {
+                "name": "Tunnel",
+                "protocols": ["UDP"],
+                "destination_ports": ["1194"],
+                "source_addresses": spoke,
+                "destination_addresses": ["AzureCloud.eastus"],
+            }
+        )
+        assert broad_network_rules(narrow, spoke) == []
 
 
 def test_aks_subnets_send_all_egress_to_the_firewall(network_stacks: dict[str, StackJson]) -> None:
@@ -331,6 +402,7 @@ def test_exposed_attributes_follow_the_contract(network_stacks: dict[str, StackJ
             "aks_user",
             "private_endpoints",
             "app_gateway",
+            "api_server",
         }
         assert set(exposed["private_dns_zone_ids"]) == {"aks", "key_vault", "blob", "eventhub", "postgres", "acr"}
         # AKS subnets are handed out through their route-table association, so the cluster waits for the route.
@@ -340,3 +412,25 @@ def test_exposed_attributes_follow_the_contract(network_stacks: dict[str, StackJ
         assert exposed["firewall_private_ip"].endswith(".ip_configuration[0].private_ip_address}")
         for key in ("firewall_id", "hub_vnet_id", "spoke_vnet_id", "route_table_id"):
             assert exposed[key].startswith("${azurerm_") and exposed[key].endswith(".id}"), key
+
+
+def test_api_server_subnet_is_delegated_to_aks_without_forced_egress(network_stacks: dict[str, StackJson]) -> None:
+    """API server VNet integration: the subnet is delegated to AKS and holds the API's internal load balancer;
+    nodes (the spoke) and operators reach it on 443."""
+    for environment, stack in network_stacks.items():
+        network = load_environment(environment).network
+        (subnet,) = [
+            s for s in resources_of(stack, "azurerm_subnet").values() if s["name"] == network.spoke.api_server.name
+        ]
+        assert subnet["address_prefixes"] == [network.spoke.api_server.address_prefix]
+        assert subnet["delegation"] == [
+            {
+                "name": "api_server",
+                "service_delegation": {
+                    "name": "Microsoft.ContainerService/managedClusters",
+                    "actions": ["Microsoft.Network/virtualNetworks/subnets/join/action"],
+                },
+            }
+        ]
+        routed = {a["subnet_id"] for a in resources_of(stack, "azurerm_subnet_route_table_association").values()}
+        assert reference_to(stack, "azurerm_subnet", network.spoke.api_server.name) not in routed

@@ -4,6 +4,8 @@ workspace, and action groups whose secret receiver URLs are never literals."""
 
 from __future__ import annotations
 
+import copy
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,12 @@ from cdktf import App, TerraformStack
 from config.loader import load_environment
 from config.observability import SEVERITIES
 from constructs.naming import Naming
-from constructs.observability import MONITOR_WORKSPACE_RETENTION_DAYS, Observability, ObservabilityProps
+from constructs.observability import (
+    CONTAINER_INSIGHTS_STREAMS,
+    MONITOR_WORKSPACE_RETENTION_DAYS,
+    Observability,
+    ObservabilityProps,
+)
 from constructs.private_endpoint import PrivateEndpointPlacement
 from tests.conftest import StackJson, only_resource, resources_of
 
@@ -53,10 +60,20 @@ def test_application_insights_is_workspace_based_entra_only_with_configured_rete
         assert component["retention_in_days"] == 730  # Story 0.1.5
 
 
+def rule_with_stream(stack: StackJson, stream: str) -> tuple[str, dict[str, Any]]:
+    """(reference to the id, body) of the one data collection rule whose data flows carry `stream`."""
+    (found,) = [
+        (f"${{azurerm_monitor_data_collection_rule.{address}.id}}", rule)
+        for address, rule in resources_of(stack, "azurerm_monitor_data_collection_rule").items()
+        if any(stream in flow["streams"] for flow in rule["data_flow"])
+    ]
+    return found
+
+
 def test_managed_prometheus_flows_from_the_cluster_to_the_monitor_workspace(infra: StackJson) -> None:
     workspace = ref(infra, "azurerm_monitor_workspace")
     endpoint = ref(infra, "azurerm_monitor_data_collection_endpoint")
-    rule = only_resource(infra, "azurerm_monitor_data_collection_rule")
+    rule_id, rule = rule_with_stream(infra, "Microsoft-PrometheusMetrics")
     assert rule["kind"] == "Linux" and rule["data_collection_endpoint_id"] == endpoint
     (forwarder,) = rule["data_sources"]["prometheus_forwarder"]
     assert forwarder["streams"] == ["Microsoft-PrometheusMetrics"]
@@ -66,12 +83,89 @@ def test_managed_prometheus_flows_from_the_cluster_to_the_monitor_workspace(infr
     cluster = ref(infra, "azurerm_kubernetes_cluster")
     associations = resources_of(infra, "azurerm_monitor_data_collection_rule_association").values()
     assert {a["target_resource_id"] for a in associations} == {cluster}
+    container_insights_id, _ = rule_with_stream(infra, "Microsoft-ContainerLogV2")
     assert {(a.get("data_collection_endpoint_id"), a.get("data_collection_rule_id")) for a in associations} == {
         (endpoint, None),
-        (None, ref(infra, "azurerm_monitor_data_collection_rule")),
+        (None, rule_id),
+        (None, container_insights_id),
     }
     (endpoint_association,) = [a for a in associations if "data_collection_endpoint_id" in a]
     assert endpoint_association["name"] == "configurationAccessEndpoint"
+
+
+def container_insights_problems(stack: StackJson) -> list[str]:
+    """Why a cluster whose monitoring add-on authenticates with its managed identity would send no container
+    logs: it needs a ContainerInsights-extension rule to the workspace, associated with the cluster."""
+    (cluster_address, cluster) = next(iter(resources_of(stack, "azurerm_kubernetes_cluster").items()))
+    problems = []
+    agent = cluster.get("oms_agent") or {}
+    if agent.get("msi_auth_for_monitoring_enabled") is not True:
+        problems.append("oms_agent without msi_auth_for_monitoring_enabled (the workspace has no shared keys)")
+    rules = {
+        f"${{azurerm_monitor_data_collection_rule.{address}.id}}": rule
+        for address, rule in resources_of(stack, "azurerm_monitor_data_collection_rule").items()
+        if any(
+            source.get("extension_name") == "ContainerInsights"
+            for source in (rule.get("data_sources") or {}).get("extension", [])
+        )
+    }
+    if not rules:
+        return [*problems, "no data collection rule with the ContainerInsights extension"]
+    for rule_id, rule in rules.items():
+        destinations = {d["name"]: d for d in (rule.get("destinations") or {}).get("log_analytics", [])}
+        flows = [flow for flow in rule.get("data_flow", []) if set(flow["destinations"]) <= set(destinations)]
+        if not destinations or not any("Microsoft-ContainerLogV2" in flow["streams"] for flow in flows):
+            problems.append(f"{rule_id} sends no ContainerLogV2 to a Log Analytics workspace")
+        associated = [
+            a
+            for a in resources_of(stack, "azurerm_monitor_data_collection_rule_association").values()
+            if a.get("data_collection_rule_id") == rule_id
+            and a["target_resource_id"] == f"${{azurerm_kubernetes_cluster.{cluster_address}.id}}"
+        ]
+        if not associated:
+            problems.append(f"{rule_id} is not associated with the cluster")
+    return problems
+
+
+def test_container_insights_rule_sends_the_clusters_logs_to_the_workspace(infra: StackJson, environment: str) -> None:
+    settings = load_environment(environment).observability.container_insights
+    assert container_insights_problems(infra) == []
+    rule_id, rule = rule_with_stream(infra, "Microsoft-ContainerLogV2")
+    assert rule["kind"] == "Linux" and "data_collection_endpoint_id" not in rule
+    (extension,) = rule["data_sources"]["extension"]
+    assert extension["extension_name"] == "ContainerInsights"
+    assert extension["streams"] == list(CONTAINER_INSIGHTS_STREAMS)
+    collection = json.loads(extension["extension_json"])["dataCollectionSettings"]
+    assert collection["interval"] == settings.interval
+    assert collection["namespaceFilteringMode"] == settings.namespace_filtering_mode
+    assert collection.get("namespaces", []) == list(settings.namespaces)
+    assert collection["enableContainerLogV2"] is True
+    (destination,) = rule["destinations"]["log_analytics"]
+    assert destination["workspace_resource_id"] == ref(infra, "azurerm_log_analytics_workspace")
+    assert rule["data_flow"] == [{"streams": list(CONTAINER_INSIGHTS_STREAMS), "destinations": [destination["name"]]}]
+    (association,) = [
+        a
+        for a in resources_of(infra, "azurerm_monitor_data_collection_rule_association").values()
+        if a.get("data_collection_rule_id") == rule_id
+    ]
+    assert association["name"] == "ContainerInsightsExtension"
+    agent = only_resource(infra, "azurerm_kubernetes_cluster")["oms_agent"]
+    assert agent["msi_auth_for_monitoring_enabled"] is True
+    assert agent["log_analytics_workspace_id"] == destination["workspace_resource_id"]
+
+
+def test_container_insights_check_rejects_the_agent_without_rule_or_association(infra: StackJson) -> None:
+    """Failing examples: the stack as it was (add-on only), and a rule nobody associated with the cluster."""
+    without_rule = copy.deepcopy(infra)
+    rule_id, _ = rule_with_stream(infra, "Microsoft-ContainerLogV2")
+    address = rule_id.split(".")[1]
+    del without_rule["resource"]["azurerm_monitor_data_collection_rule"][address]
+    assert container_insights_problems(without_rule) == ["no data collection rule with the ContainerInsights extension"]
+    unassociated = copy.deepcopy(infra)
+    associations = unassociated["resource"]["azurerm_monitor_data_collection_rule_association"]
+    for name in [n for n, a in associations.items() if a.get("data_collection_rule_id") == rule_id]:
+        del associations[name]
+    assert container_insights_problems(unassociated) == [f"{rule_id} is not associated with the cluster"]
 
 
 def test_monitor_workspace_shows_the_story_retention_next_to_azures(infra: StackJson, environment: str) -> None:

@@ -42,7 +42,7 @@ def test_zone_redundancy_and_geo_replica_follow_config(services: StackJson, conf
         [
             {
                 "location": config.paired_location,
-                "zone_redundancy_enabled": config.registry.zone_redundancy_enabled,
+                "zone_redundancy_enabled": config.registry.replica_zone_redundancy_enabled,
                 "regional_endpoint_enabled": True,
             }
         ]
@@ -52,6 +52,9 @@ def test_zone_redundancy_and_geo_replica_follow_config(services: StackJson, conf
     assert registry.get("georeplications") == expected
     if config.name == "production":
         assert registry["zone_redundancy_enabled"] is True and expected
+    # Issue #15: the replica lives in westus, which has no availability zones.
+    for replica in registry.get("georeplications") or []:
+        assert replica["location"] != "westus" or replica["zone_redundancy_enabled"] is False
 
 
 def test_registry_is_reached_through_its_private_endpoint(services: StackJson) -> None:

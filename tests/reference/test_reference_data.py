@@ -1,0 +1,222 @@
+"""The reference data in `reference/`: dated, sourced, deterministic, not older than MAX_AGE_DAYS; the refresh
+scripts' parsers on real excerpts of their sources; the config's region table agrees with it."""
+
+from __future__ import annotations
+
+import datetime
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from config.base import AZURE_REGION_PAIRS, REGIONS_WITH_ZONES
+from tools.refdata import refresh_azurerm_schema, refresh_monitor, refresh_private_dns, refresh_roles
+from tools.refdata.common import dumps
+from tools.refdata.refresh_regions import parse as parse_regions
+from tools.refdata.refresh_versions import parse_aks, parse_postgres
+from tools.reference_check import REFERENCE_DIR
+
+MAX_AGE_DAYS = 180
+FIXTURES = Path(__file__).resolve().parent.parent / "tools" / "refdata_fixtures"
+FILES = sorted(p.name for p in REFERENCE_DIR.iterdir() if p.suffix in (".json", ".gz"))
+
+
+def load(name: str) -> dict:
+    raw = (REFERENCE_DIR / name).read_bytes()
+    return json.loads(gzip.decompress(raw) if name.endswith(".gz") else raw)
+
+
+def test_every_kind_of_reference_data_is_there() -> None:
+    assert FILES == [
+        "azurerm_schema.json.gz",
+        "monitor.json",
+        "policy_definitions.json",
+        "private_dns_zones.json",
+        "regions.json",
+        "roles.json",
+        "versions.json",
+    ]
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_each_file_says_where_it_came_from_when_and_how_to_refresh(name: str) -> None:
+    meta = load(name)["_meta"]
+    assert meta["sources"] and all(s.get("repo") or s.get("url") or s.get("package") for s in meta["sources"])
+    assert meta["refresh"].startswith(".venv/bin/python -m tools.refdata.refresh_")
+    datetime.date.fromisoformat(meta["retrieved"])
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_each_file_is_sorted_deterministic_json(name: str) -> None:
+    raw = (REFERENCE_DIR / name).read_bytes()
+    text = gzip.decompress(raw).decode() if name.endswith(".gz") else raw.decode()
+    assert text == dumps(json.loads(text)), f"reference/{name} is not in canonical form: rewrite it with its refresh"
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_reference_data_is_fresh(name: str) -> None:
+    meta = load(name)["_meta"]
+    age = (datetime.date.today() - datetime.date.fromisoformat(meta["retrieved"])).days
+    assert age <= MAX_AGE_DAYS, (
+        f"reference/{name} was retrieved {age} days ago (limit {MAX_AGE_DAYS}): refresh it with `{meta['refresh']}` "
+        "(see its docstring for the source checkout) and review the reference check's findings"
+    )
+
+
+def test_freshness_check_fails_on_old_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Later(datetime.date):
+        @classmethod
+        def today(cls) -> datetime.date:
+            return datetime.date(2099, 1, 1)
+
+    monkeypatch.setattr(datetime, "date", Later)
+    with pytest.raises(AssertionError, match=r"retrieved \d+ days ago .* refresh it with"):
+        test_reference_data_is_fresh("regions.json")
+
+
+def test_schema_targets_the_required_provider_version() -> None:
+    from stacks.common import AZURERM_VERSION
+
+    assert load("azurerm_schema.json.gz")["provider_version"] == AZURERM_VERSION == "4.81.0"
+
+
+def test_config_region_table_agrees_with_microsoft_pairs_and_zones() -> None:
+    pairs = load("regions.json")["pairs"]
+    for region, paired in AZURE_REGION_PAIRS.items():
+        if region in pairs:
+            assert pairs[region] == paired, (
+                f"config/base.py pairs {region} with {paired}, Microsoft with {pairs[region]}"
+            )
+    assert "westus" not in REGIONS_WITH_ZONES and {"eastus", "westus2", "northeurope"} <= REGIONS_WITH_ZONES
+
+
+# --- the refresh scripts' parsers on real excerpts -------------------------------------------------------------
+def test_regions_parser() -> None:
+    data = parse_regions(
+        (FIXTURES / "availability-zone-regions-include.md").read_text(),
+        (FIXTURES / "cross-region-replication-azure.md").read_text(),
+    )
+    assert data == {k: v for k, v in load("regions.json").items() if k != "_meta"}
+    assert data["pairs"]["eastus"] == "westus" and data["pairs"]["westus3"] == "eastus"
+    assert "polandcentral" in data["regions_with_availability_zones"]
+
+
+def test_versions_parsers() -> None:
+    calendar = """
+| Kubernetes version | Upstream release | AKS preview | AKS GA | End of life | Platform support |
+| ------------------ | ---------------- | ----------- | ------ | ----------- | ---------------- |
+| 1.33 | Apr 2025 | May 2025 | Jun 2025 | Jul 2026 | Until 1.37 GA |
+
+| Kubernetes version | Upstream release | AKS preview | AKS GA | End of life | LTS End of life |
+| ------------------ | ---------------- | ----------- | ------ | ----------- | --------------- |
+| 1.30 | Apr 2024 | Jun 2024 | Jul 2024 | Aug 22, 2025 | Jul 2026 |
+"""
+    assert parse_aks(calendar) == {
+        "1.30": {"ga": "2024-07-31", "end_of_life": "2025-08-22", "lts_end_of_life": "2026-07-31"},
+        "1.33": {"ga": "2025-06-30", "end_of_life": "2026-07-31"},
+    }
+    postgres = parse_postgres((FIXTURES / "concepts-version-policy.md").read_text())
+    assert postgres == load("versions.json")["postgresql"]
+    assert postgres["16"]["end_of_support"] == "2028-11-09"
+
+
+def test_monitor_parsers() -> None:
+    page = (FIXTURES / "supported-metrics-excerpt.md").read_text()
+    assert refresh_monitor.parse_metrics(page) == {
+        "HttpRequestCount": {"aggregations": ["Count"], "dimensions": [], "exportable": False},
+        "SNATPortUtilization": {"aggregations": ["Average", "Maximum"], "dimensions": ["Protocol"], "exportable": True},
+        "ServerErrors": {
+            "aggregations": ["Total"],
+            "dimensions": ["EntityName", "OperationResult"],
+            "exportable": False,
+        },
+    }
+    logs = """
+## Microsoft.Dashboard/grafana
+
+|Category|Category Display Name|Costs To Export|
+|---|---|---|
+|GrafanaLoginEvents|Grafana Login Events|Yes|
+"""
+    assert refresh_monitor.parse_log_categories(logs) == {"microsoft.dashboard/grafana": ["GrafanaLoginEvents"]}
+    assert (
+        refresh_monitor.metrics_page_name("Microsoft.Network/azureFirewalls")
+        == "microsoft-network-azurefirewalls-metrics.md"
+    )
+
+
+def test_roles_and_private_dns_parsers() -> None:
+    roles = """
+> | Built-in role | Description | ID |
+> | --- | --- | --- |
+> | [AcrPull](#acrpull) | acr pull | 7f951dda-4ed3-4680-a7ca-43fe172d538d |
+"""
+    assert refresh_roles.parse(roles) == {"AcrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d"}
+    dns = (FIXTURES / "private-endpoint-dns-excerpt.md").read_text()
+    assert refresh_private_dns.parse(dns) == {
+        "Microsoft.ContainerRegistry/registries": {"registry": "privatelink.azurecr.io"},
+        "Microsoft.Storage/storageAccounts": {
+            "blob": "privatelink.blob.core.windows.net",
+            "blob_secondary": "privatelink.blob.core.windows.net",
+        },
+    }
+    zones = load("private_dns_zones.json")["zones"]
+    assert zones["Microsoft.ContainerRegistry/registries"]["registry"] == "privatelink.azurecr.io"
+
+
+def test_schema_extraction_from_a_jsii_assembly() -> None:
+    link = "https://registry.terraform.io/providers/hashicorp/azurerm/4.81.0/docs/resources/thing"
+    assembly = {
+        "types": {
+            "p.thing.Thing": {"kind": "class", "docs": {"summary": f"Represents a {{@link {link} azurerm_thing}}."}},
+            "p.thing.ThingConfig": {
+                "kind": "interface",
+                "datatype": True,
+                "properties": [
+                    {
+                        "name": "name",
+                        "type": {"primitive": "string"},
+                        "docs": {"summary": f"{{@link {link}#name Thing#name}}."},
+                    },
+                    {
+                        "name": "for",
+                        "optional": True,
+                        "type": {"primitive": "string"},
+                        "docs": {"summary": f"{{@link {link}#for Thing#for}}."},
+                    },
+                    {
+                        "name": "subBlock",
+                        "optional": True,
+                        "docs": {"summary": "sub_block block."},
+                        "type": {
+                            "union": {
+                                "types": [
+                                    {"fqn": "cdktn.IResolvable"},
+                                    {"collection": {"kind": "array", "elementtype": {"fqn": "p.thing.ThingSubBlock"}}},
+                                ]
+                            }
+                        },
+                    },
+                ],
+            },
+            "p.thing.ThingSubBlock": {
+                "kind": "interface",
+                "datatype": True,
+                "properties": [
+                    {
+                        "name": "zoneRedundancyEnabled",
+                        "optional": True,
+                        "type": {"primitive": "boolean"},
+                        "docs": {"summary": ""},
+                    }
+                ],
+            },
+        }
+    }
+    version, schema = refresh_azurerm_schema.extract(assembly)
+    assert version == "4.81.0"
+    assert schema["resources"]["azurerm_thing"] == {
+        "arguments": {"for": "optional", "name": "required"},
+        "blocks": {"sub_block": {"arguments": {"zone_redundancy_enabled": "optional"}, "blocks": {}}},
+    }
