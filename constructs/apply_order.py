@@ -80,9 +80,6 @@ class TimeProvider(TerraformProvider):
             terraform_provider_source=TIME_PROVIDER_SOURCE,
         )
 
-    def synthesize_attributes(self) -> dict[str, Any]:
-        return {}
-
 
 class TimeSleep(TerraformResource):
     """`time_sleep`: waits `create_duration` once, when created (after everything it depends on)."""
@@ -106,10 +103,8 @@ class TimeSleep(TerraformResource):
             depends_on=list(depends_on) or None,
             provider=provider,
         )
-        self._create_duration = create_duration
-
-    def synthesize_attributes(self) -> dict[str, Any]:
-        return {"create_duration": self._create_duration}
+        # Set as an override: jsii does not call a Python override of the protected synthesizeAttributes().
+        self.add_override("create_duration", create_duration)
 
 
 @dataclass(frozen=True)
