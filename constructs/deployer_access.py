@@ -9,7 +9,8 @@
   zone is not: the deployment network has its own (for the state account), and a VNet cannot be linked to two
   zones of the same name; Terraform reaches no other storage data plane (`data_plane_available = false`).
 - **RBAC as code**: on every cluster the apply identity is *Azure Kubernetes Service RBAC Cluster Admin* and
-  the plan identity *Azure Kubernetes Service RBAC Reader*; on every key vault the plan identity is *Key Vault
+  the plan identity *Azure Kubernetes Service RBAC Reader* (and *Cluster User Role*: refreshing the cluster
+  lists its user credentials); on every key vault the plan identity is *Key Vault
   Reader* (plans refresh keys and certificates). The apply identity's Key Vault data roles are granted where
   the objects are created (`KeyVault`, `AppGateway`: `administrator_principal_id`), so the keys wait for them.
 
@@ -36,6 +37,9 @@ CLUSTER_ROLES = {
     "apply": "Azure Kubernetes Service RBAC Cluster Admin",  # the cluster stack creates namespaces, RBAC, jobs
     "plan": "Azure Kubernetes Service RBAC Reader",  # plans refresh the cluster stack's objects
 }
+# Reading an azurerm_kubernetes_cluster lists the user credentials (kube_config attributes): Reader lacks
+# listClusterUserCredential/action, Contributor (apply) has it.
+PLAN_CLUSTER_CREDENTIALS_ROLE = "Azure Kubernetes Service Cluster User Role"
 PLAN_KEY_VAULT_ROLE = "Key Vault Reader"  # key, certificate and rotation-policy metadata; no key material
 APPLY_KEY_VAULT_ROLES = ("Key Vault Crypto Officer", "Key Vault Certificates Officer")
 
@@ -130,6 +134,18 @@ class DeployerAccess(Construct):
                         ),
                     )
                 )
+            self.grants.append(
+                grant(
+                    self,
+                    f"cluster-{index}-plan-credentials",
+                    RoleGrant(
+                        cluster_id,
+                        PLAN_CLUSTER_CREDENTIALS_ROLE,
+                        props.principal_ids["plan"],
+                        "Plans refresh the cluster, which lists its user credentials (kube_config).",
+                    ),
+                )
+            )
         for index, vault_id in enumerate(props.key_vault_ids):
             self.grants.append(
                 grant(

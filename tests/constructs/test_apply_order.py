@@ -121,7 +121,11 @@ def test_deploy_identities_hold_kubernetes_and_key_vault_roles(stacks, environme
         ("Key Vault Crypto Officer", vault),
         ("Key Vault Certificates Officer", vault),
     }
-    assert held[plan] == {(CLUSTER_ROLES["plan"], cluster), ("Key Vault Reader", vault)}
+    assert held[plan] == {
+        (CLUSTER_ROLES["plan"], cluster),
+        ("Azure Kubernetes Service Cluster User Role", cluster),
+        ("Key Vault Reader", vault),
+    }
     assert "data_key-vault_terraform-runner" not in str(infra.get("data", {}))  # no client-config principal
 
 
