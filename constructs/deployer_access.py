@@ -9,8 +9,9 @@
   zone is not: the deployment network has its own (for the state account), and a VNet cannot be linked to two
   zones of the same name; Terraform reaches no other storage data plane (`data_plane_available = false`).
 - **RBAC as code**: on every cluster the apply identity is *Azure Kubernetes Service RBAC Cluster Admin* and
-  the plan identity *Azure Kubernetes Service RBAC Reader* (and *Cluster User Role*: refreshing the cluster
-  lists its user credentials); on every key vault the plan identity is *Key Vault
+  the plan identity bootstrap's custom `<short>-kubernetes-plan-reader-role-001` (every object but Secrets: the
+  built-in RBAC Reader cannot read the Roles and bindings the cluster stack manages) and *Cluster User Role*
+  (refreshing the cluster lists its user credentials); on every key vault the plan identity is *Key Vault
   Reader* (plans refresh keys and certificates). The apply identity's Key Vault data roles are granted where
   the objects are created (`KeyVault`, `AppGateway`: `administrator_principal_id`), so the keys wait for them.
 
@@ -33,10 +34,7 @@ from constructs.interfaces import RoleGrant, grant
 
 # The zones whose names Terraform's own calls resolve from the runner (keys of Network.private_dns_zone_ids).
 RUNNER_RESOLVED_ZONES = ("key_vault", "aks")
-CLUSTER_ROLES = {
-    "apply": "Azure Kubernetes Service RBAC Cluster Admin",  # the cluster stack creates namespaces, RBAC, jobs
-    "plan": "Azure Kubernetes Service RBAC Reader",  # plans refresh the cluster stack's objects
-}
+APPLY_CLUSTER_ROLE = "Azure Kubernetes Service RBAC Cluster Admin"  # the cluster stack creates namespaces, RBAC, jobs
 # Reading an azurerm_kubernetes_cluster lists the user credentials (kube_config attributes): Reader lacks
 # listClusterUserCredential/action, Contributor (apply) has it.
 PLAN_CLUSTER_CREDENTIALS_ROLE = "Azure Kubernetes Service Cluster User Role"
@@ -121,7 +119,10 @@ class DeployerAccess(Construct):
             )
         self.grants: list[RoleAssignment] = []
         for index, cluster_id in enumerate(props.cluster_ids):
-            for role, role_name in CLUSTER_ROLES.items():
+            # Plans refresh the cluster stack's objects, (Cluster)Roles and bindings included: the built-in RBAC
+            # Reader cannot read those, so the plan identity gets bootstrap's custom read-all-but-Secrets role.
+            cluster_roles = {"apply": APPLY_CLUSTER_ROLE, "plan": props.names.kubernetes_plan_role}
+            for role, role_name in cluster_roles.items():
                 self.grants.append(
                     grant(
                         self,

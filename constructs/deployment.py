@@ -44,6 +44,7 @@ from cdktf_cdktf_provider_azurerm.private_dns_zone import PrivateDnsZone
 from cdktf_cdktf_provider_azurerm.private_dns_zone_virtual_network_link import PrivateDnsZoneVirtualNetworkLink
 from cdktf_cdktf_provider_azurerm.public_ip import PublicIp
 from cdktf_cdktf_provider_azurerm.resource_group import ResourceGroup
+from cdktf_cdktf_provider_azurerm.role_definition import RoleDefinition, RoleDefinitionPermissions
 from cdktf_cdktf_provider_azurerm.subnet import Subnet, SubnetDelegation, SubnetDelegationServiceDelegation
 from cdktf_cdktf_provider_azurerm.subnet_nat_gateway_association import SubnetNatGatewayAssociation
 from cdktf_cdktf_provider_azurerm.subnet_network_security_group_association import SubnetNetworkSecurityGroupAssociation
@@ -114,6 +115,7 @@ RESOURCE_PROVIDER_OF_TYPE: dict[str, str | None] = {
     "azurerm_resource_policy_": None,  # Microsoft.Authorization
     "azurerm_resource_provider_registration": None,
     "azurerm_role_assignment": None,  # Microsoft.Authorization
+    "azurerm_role_definition": None,  # Microsoft.Authorization
     "azurerm_route_table": "Microsoft.Network",
     "azurerm_security_center_": "Microsoft.Security",
     "azurerm_storage_": "Microsoft.Storage",
@@ -154,6 +156,7 @@ class DeploymentNames:
     apply_identity: str
     runner_environment: str
     runner_job: str
+    kubernetes_plan_role: str  # custom role: read every Kubernetes object except Secrets (plans refresh RBAC too)
 
     def virtual_network_id(self, subscription_id: str) -> str:
         return (
@@ -172,7 +175,15 @@ def deployment_names(naming: Naming, config: DeploymentConfig) -> DeploymentName
         apply_identity=naming.name("terraform-apply", "id"),
         runner_environment=naming.name("runners", "cae"),
         runner_job=naming.name("runner", "job"),
+        kubernetes_plan_role=naming.name("kubernetes-plan-reader", "role"),
     )
+
+
+# The built-in "Azure Kubernetes Service RBAC Reader" cannot read (Cluster)Roles and (Cluster)RoleBindings, which
+# the cluster stack manages, so a plan's refresh would fail; no built-in read-only role can. This one reads every
+# object but Secrets (the cluster stack manages none).
+KUBERNETES_PLAN_DATA_ACTIONS = ("Microsoft.ContainerService/managedClusters/*/read",)
+KUBERNETES_PLAN_NOT_DATA_ACTIONS = ("Microsoft.ContainerService/managedClusters/secrets/read",)
 
 
 @dataclass(frozen=True)
@@ -452,6 +463,22 @@ class DeployIdentities(Construct):
                 )
             self.client_ids[role] = identity.client_id
             self.principal_ids[role] = principal_id
+        # Defined here (the operator is Owner), assigned on each cluster by the infra stack (deployer_access.py).
+        RoleDefinition(
+            self,
+            "kubernetes-plan-role",
+            name=props.names.kubernetes_plan_role,
+            scope=subscription,
+            description="Terraform plans of the cluster stack: read every Kubernetes object except Secrets.",
+            assignable_scopes=[subscription],
+            permissions=[
+                RoleDefinitionPermissions(
+                    data_actions=list(KUBERNETES_PLAN_DATA_ACTIONS),
+                    not_data_actions=list(KUBERNETES_PLAN_NOT_DATA_ACTIONS),
+                )
+            ],
+            provider=props.provider,
+        )
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ role produces the matching finding. Usage: python -m tools.deployability [cdktf.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 import sys
@@ -39,8 +40,17 @@ KEYS_READ = "Microsoft.KeyVault/vaults/keys/read"
 KEYS_CREATE = "Microsoft.KeyVault/vaults/keys/create/action"
 CERTIFICATES_READ = "Microsoft.KeyVault/vaults/certificates/read"
 CERTIFICATES_CREATE = "Microsoft.KeyVault/vaults/certificates/create/action"
-K8S_READ = "Microsoft.ContainerService/managedClusters/*/read"
-K8S_WRITE = "Microsoft.ContainerService/managedClusters/*/write"
+# Kubernetes data actions, one representative each: ordinary objects, and RBAC objects (which the built-in
+# RBAC Reader and Writer roles exclude).
+K8S_READ = "Microsoft.ContainerService/managedClusters/namespaces/read"
+K8S_WRITE = "Microsoft.ContainerService/managedClusters/namespaces/write"
+K8S_READ_RBAC = "Microsoft.ContainerService/managedClusters/rbac.authorization.k8s.io/clusterroles/read"
+K8S_WRITE_RBAC = "Microsoft.ContainerService/managedClusters/rbac.authorization.k8s.io/clusterroles/write"
+KNOWN_DATA_ACTIONS = (
+    BLOB_READ, BLOB_WRITE, KEYS_READ, KEYS_CREATE, CERTIFICATES_READ, CERTIFICATES_CREATE,
+    K8S_READ, K8S_WRITE, K8S_READ_RBAC, K8S_WRITE_RBAC,
+)  # fmt: skip
+RBAC_KUBERNETES_TYPES = ("kubernetes_role", "kubernetes_cluster_role")  # prefixes: *_v1, *_binding_v1
 
 # Data actions of the built-in roles the model knows (a subset of each role's definition: the ones asked for).
 ROLE_DATA_ACTIONS: Mapping[str, frozenset[str]] = {
@@ -51,8 +61,8 @@ ROLE_DATA_ACTIONS: Mapping[str, frozenset[str]] = {
     "Key Vault Crypto Officer": frozenset({KEYS_READ, KEYS_CREATE}),
     "Key Vault Certificates Officer": frozenset({CERTIFICATES_READ, CERTIFICATES_CREATE}),
     "Key Vault Reader": frozenset({KEYS_READ, CERTIFICATES_READ}),
-    "Azure Kubernetes Service RBAC Cluster Admin": frozenset({K8S_READ, K8S_WRITE}),
-    "Azure Kubernetes Service RBAC Admin": frozenset({K8S_READ, K8S_WRITE}),
+    "Azure Kubernetes Service RBAC Cluster Admin": frozenset({K8S_READ, K8S_WRITE, K8S_READ_RBAC, K8S_WRITE_RBAC}),
+    "Azure Kubernetes Service RBAC Admin": frozenset({K8S_READ, K8S_WRITE, K8S_READ_RBAC, K8S_WRITE_RBAC}),
     "Azure Kubernetes Service RBAC Writer": frozenset({K8S_READ, K8S_WRITE}),
     "Azure Kubernetes Service RBAC Reader": frozenset({K8S_READ}),
 }
@@ -263,7 +273,28 @@ def _scope_covers(scope: str, resource_ref: str, subscription: str) -> bool:
     return scope in (f"/subscriptions/{subscription}", f"/subscriptions/{subscription}/")
 
 
-def _granted(stack: StackJson, identity: str, endpoint: Endpoint, subscription: str) -> frozenset[str]:
+def custom_roles(stacks: Mapping[str, StackJson]) -> dict[str, frozenset[str]]:
+    """Custom role definitions of every stack: name -> the known data actions their patterns grant."""
+    found: dict[str, frozenset[str]] = {}
+    for stack in stacks.values():
+        for definition in _resources(stack, "azurerm_role_definition").values():
+            granted: set[str] = set()
+            for permissions in _blocks(definition.get("permissions")):
+                allowed = permissions.get("data_actions", [])
+                denied = permissions.get("not_data_actions", [])
+                granted |= {
+                    action
+                    for action in KNOWN_DATA_ACTIONS
+                    if any(fnmatch.fnmatchcase(action, pattern) for pattern in allowed)
+                    and not any(fnmatch.fnmatchcase(action, pattern) for pattern in denied)
+                }
+            found[str(definition["name"])] = frozenset(granted)
+    return found
+
+
+def _granted(
+    stack: StackJson, identity: str, endpoint: Endpoint, subscription: str, roles: Mapping[str, frozenset[str]]
+) -> frozenset[str]:
     actions: set[str] = set()
     for assignment in _resources(stack, "azurerm_role_assignment").values():
         if _principal_identity(stack, assignment["principal_id"]) != identity:
@@ -276,12 +307,16 @@ def _granted(stack: StackJson, identity: str, endpoint: Endpoint, subscription: 
         else:
             covers = _scope_covers(scope, endpoint.resource_ref, subscription)
         if covers:
-            actions |= ROLE_DATA_ACTIONS.get(assignment.get("role_definition_name", ""), frozenset())
+            actions |= roles.get(assignment.get("role_definition_name", ""), frozenset())
     return frozenset(actions)
 
 
 def _endpoint_findings(
-    stack_name: str, runner: Runner, endpoint: Endpoint, peerings: set[tuple[str, str]]
+    stack_name: str,
+    runner: Runner,
+    endpoint: Endpoint,
+    peerings: set[tuple[str, str]],
+    roles: Mapping[str, frozenset[str]],
 ) -> list[str]:
     problems = []
     subscription = runner.subscription_id
@@ -311,7 +346,7 @@ def _endpoint_findings(
         if identity is None:
             problems.append(f"{where}: no {role} identity for environment {runner.environment}")
             continue
-        lacking = needed - _granted(endpoint.stack_json, identity, endpoint, subscription)
+        lacking = needed - _granted(endpoint.stack_json, identity, endpoint, subscription, roles)
         if lacking:
             problems.append(f"{where}: {role} identity {identity} lacks data actions {sorted(lacking)}")
     return problems
@@ -363,7 +398,11 @@ def _key_vault_endpoints(infra: StackJson) -> list[Endpoint]:
     return endpoints
 
 
-def _aks_endpoints(infra: StackJson) -> list[Endpoint]:
+def _aks_endpoints(infra: StackJson, cluster_stack: StackJson) -> list[Endpoint]:
+    """The AKS API: plans read and applies write every kind of object the cluster stack manages."""
+    manages_rbac = any(kind.startswith(RBAC_KUBERNETES_TYPES) for kind in cluster_stack.get("resource", {}))
+    read = {K8S_READ, K8S_READ_RBAC} if manages_rbac else {K8S_READ}
+    write = {K8S_WRITE, K8S_WRITE_RBAC} if manages_rbac else {K8S_WRITE}
     endpoints = []
     for key, cluster in _resources(infra, "azurerm_kubernetes_cluster").items():
         zone_ref = parse_ref(cluster.get("private_dns_zone_id"))
@@ -376,7 +415,7 @@ def _aks_endpoints(infra: StackJson) -> list[Endpoint]:
                 f"${{azurerm_kubernetes_cluster.{key}.id}}",
                 None,
                 str(zone),
-                {"plan": frozenset({K8S_READ}), "apply": frozenset({K8S_READ, K8S_WRITE})},
+                {"plan": frozenset(read), "apply": frozenset(read | write)},
             )
         )
     return endpoints
@@ -390,6 +429,7 @@ def findings(stacks: Mapping[str, StackJson]) -> list[str]:
     """Every missing link on the path from each environment's runners to what its stacks reach."""
     bootstrap = stacks["bootstrap"]
     environment_runners = runners(bootstrap)
+    roles = {**ROLE_DATA_ACTIONS, **custom_roles(stacks)}
     problems: list[str] = []
     for stack_name, stack in sorted(stacks.items()):
         environment = environment_of(stack_name)
@@ -414,12 +454,12 @@ def findings(stacks: Mapping[str, StackJson]) -> list[str]:
         if stack_name.endswith("-infra"):
             endpoints += _key_vault_endpoints(stack)
         if stack_name.endswith("-cluster") and "kubernetes" in stack.get("provider", {}):
-            aks = _aks_endpoints(infra)
+            aks = _aks_endpoints(infra, stack)
             if not aks:
                 problems.append(f"{stack_name}: talks to a cluster but {environment}-infra declares none")
             endpoints += aks
         for endpoint in endpoints:
-            problems += _endpoint_findings(stack_name, runner, endpoint, peerings)
+            problems += _endpoint_findings(stack_name, runner, endpoint, peerings, roles)
     return problems
 
 

@@ -95,6 +95,17 @@ def test_a_missing_role_is_named(stacks) -> None:
     assert "apply identity stg-terraform-apply-id-001 lacks data actions" in problems[0]
 
 
+def test_the_builtin_rbac_reader_cannot_refresh_the_cluster_stacks_roles(stacks) -> None:
+    broken = copy.deepcopy(stacks)
+    for assignment in broken["production-infra"]["resource"]["azurerm_role_assignment"].values():
+        if assignment["role_definition_name"] == "prd-kubernetes-plan-reader-role-001":
+            assignment["role_definition_name"] = "Azure Kubernetes Service RBAC Reader"
+    [problem] = findings(broken)
+    assert problem.startswith("production-cluster: AKS API")
+    assert "plan identity prd-terraform-plan-id-001 lacks data actions" in problem
+    assert "rbac.authorization.k8s.io/clusterroles/read" in problem
+
+
 def test_a_missing_state_role_is_named(stacks) -> None:
     broken = _without(
         stacks,

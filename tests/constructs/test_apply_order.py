@@ -13,7 +13,7 @@ from cdktf_cdktf_provider_azurerm.provider import AzurermProvider
 
 from config.loader import load_environment
 from constructs.apply_order import CREATE_TIME_ACCESS_CHECKS, RBAC_PROPAGATION, ApplyOrder, ApplyOrderProps
-from constructs.deployer_access import CLUSTER_ROLES, DeployerAccess, DeployerAccessProps
+from constructs.deployer_access import APPLY_CLUSTER_ROLE, DeployerAccess, DeployerAccessProps
 from constructs.deployment import deployment_names
 from constructs.naming import Naming
 from stacks.app import stack_names
@@ -117,12 +117,12 @@ def test_deploy_identities_hold_kubernetes_and_key_vault_roles(stacks, environme
     cluster = "${azurerm_kubernetes_cluster"
     vault = "${azurerm_key_vault"
     assert held[apply] == {
-        (CLUSTER_ROLES["apply"], cluster),
+        (APPLY_CLUSTER_ROLE, cluster),
         ("Key Vault Crypto Officer", vault),
         ("Key Vault Certificates Officer", vault),
     }
     assert held[plan] == {
-        (CLUSTER_ROLES["plan"], cluster),
+        (f"{config.short_name}-kubernetes-plan-reader-role-001", cluster),
         ("Azure Kubernetes Service Cluster User Role", cluster),
         ("Key Vault Reader", vault),
     }

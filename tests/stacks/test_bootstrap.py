@@ -234,3 +234,16 @@ def test_the_backend_switch_moves_bootstrap_state_into_the_holders_account(tmp_p
             "use_azuread_auth": True,
         }
     }
+
+
+def test_the_kubernetes_plan_role_reads_everything_but_secrets_and_only_reads(stacks) -> None:
+    definitions = resources_of(stacks[BOOTSTRAP_STACK], "azurerm_role_definition").values()
+    assert len(definitions) == len(ENVIRONMENTS)
+    for definition in definitions:
+        config = load_environment(definition["provider"].removeprefix("azurerm."))
+        assert definition["name"] == f"{config.short_name}-kubernetes-plan-reader-role-001"
+        assert definition["assignable_scopes"] == [f"/subscriptions/{config.subscription_id}"]
+        [permissions] = definition["permissions"]
+        assert permissions["data_actions"] == ["Microsoft.ContainerService/managedClusters/*/read"]
+        assert permissions["not_data_actions"] == ["Microsoft.ContainerService/managedClusters/secrets/read"]
+        assert not permissions.get("actions")  # no control-plane rights at all
