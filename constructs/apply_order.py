@@ -145,6 +145,8 @@ class ApplyOrder(Construct):
             wait_id = "rbac-wait-" + "-".join(node.node.path.split("/")[1:])
             sleep = TimeSleep(self, wait_id, create_duration=props.rbac_propagation, depends_on=(), provider=time)
             sleep.depends_on = grants  # exactly the role assignments the resource already waited for
+            # A replaced assignment (new id) replaces the sleep too, so the wait happens again.
+            sleep.add_override("triggers", {grant.split(".")[1]: f"${{{grant}.id}}" for grant in grants})
             node.depends_on = [*dependencies, address(sleep)]
             self.waits[node.node.path] = sleep
 

@@ -71,6 +71,7 @@ def test_every_create_time_check_waits_after_exactly_its_role_assignments(stacks
             [sleep] = [d.removeprefix("time_sleep.") for d in resource["depends_on"] if d.startswith("time_sleep.")]
             assert sleeps[sleep]["create_duration"] == RBAC_PROPAGATION
             assert sorted(sleeps[sleep]["depends_on"]) == sorted(grants), key
+            assert sorted(sleeps[sleep]["triggers"].values()) == sorted(f"${{{g}.id}}" for g in grants)
             waited += 1
     # storage x2, PostgreSQL, disk encryption set, App Gateway, AKS, 4 keys and the certificate
     assert waited == len(sleeps) >= 9
