@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -9,6 +10,7 @@ from pydantic import Field, model_validator
 from config.base import AZURE_REGION_PAIRS, REGIONS_WITH_ZONES, Cidr, Guid, KeyedValueError, Section
 from config.baseline import BaselineConfig
 from config.data import DataConfig
+from config.deployment import DeploymentConfig
 from config.governance import GovernanceConfig
 from config.network import NetworkConfig
 from config.observability import ObservabilityConfig
@@ -33,8 +35,7 @@ class StateBackend(Section):
     storage_account_name: str = Field(pattern=r"^[a-z0-9]{3,24}$")
     container_name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
     replication: Literal["GZRS", "RAGZRS"] = "RAGZRS"
-    # Public networks allowed to reach the state account (CI runners, operator egress); all else is denied.
-    allowed_ip_ranges: tuple[Cidr, ...] = ()
+    # No public network rule: the account is reached only through its private endpoint (config.deployment).
 
 
 class ClusterAccess(Section):
@@ -61,6 +62,7 @@ class EnvironmentConfig(Section):
     app_gateway: AppGatewayConfig
     data: DataConfig
     network: NetworkConfig
+    deployment: DeploymentConfig
     baseline: BaselineConfig
     observability: ObservabilityConfig
     recovery: RecoveryConfig
@@ -85,6 +87,24 @@ class EnvironmentConfig(Section):
                 f"must be less than data.storage.blob_soft_delete_days ({soft_delete_days}): Azure's point-in-time "
                 "restore replays soft-deleted blobs, so its window must end before they are purged",
             )
+        return self
+
+    @model_validator(mode="after")
+    def _deployment_network_stays_apart(self) -> EnvironmentConfig:
+        """The deployment network is peered with the spoke: its range must not collide with any of the environment's."""
+        space = ipaddress.IPv4Network(self.deployment.network.address_space)
+        others = {
+            **{f"network.{key}": value for key, value in self.network.address_spaces().items()},
+            "network.aks_service_cidr": self.network.aks_service_cidr,
+            "network.aks_pod_cidr": self.network.aks_pod_cidr,
+        }
+        for key, value in others.items():
+            if space.overlaps(ipaddress.IPv4Network(value)):
+                raise KeyedValueError(
+                    "deployment.network.address_space",
+                    self.deployment.network.address_space,
+                    f"overlaps {key} {value}; the deployment network is peered with the environment's network",
+                )
         return self
 
     @model_validator(mode="after")

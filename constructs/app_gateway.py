@@ -53,7 +53,7 @@ from cdktf_cdktf_provider_azurerm.web_application_firewall_policy import (
 
 from config.services import AppGatewayConfig
 from constructs import Construct
-from constructs.interfaces import RUNNER, RoleGrant, grant
+from constructs.interfaces import RUNNER, SERVICE_PRINCIPAL, RoleGrant, grant
 from constructs.naming import Naming
 
 # Azure's newest predefined TLS policy: TLS 1.2+ with strong ciphers only (checkov CKV_AZURE_218).
@@ -81,6 +81,8 @@ class AppGatewayProps:
     resource_group_name: str
     subnet_id: str  # the dedicated app_gateway subnet
     key_vault_id: str  # holds the listener certificate (RBAC-authorized vault)
+    # The deploy (apply) identity that creates the certificate; None: whoever runs Terraform (local runs).
+    certificate_administrator_principal_id: str | None = None
 
 
 class AppGateway(Construct):
@@ -223,16 +225,16 @@ class AppGateway(Construct):
     def _certificate(self, props: AppGatewayProps) -> KeyVaultCertificate:
         """The listener certificate, issued and auto-renewed by Key Vault (Terraform needs Certificates Officer)."""
         config = props.config
-        terraform_runner = DataAzurermClientConfig(self, "terraform-runner")
+        administrator = props.certificate_administrator_principal_id
         certificate_admin = grant(
             self,
             "terraform-runner-certificate-admin",
             RoleGrant(
                 props.key_vault_id,
                 "Key Vault Certificates Officer",
-                terraform_runner.object_id,
+                administrator or DataAzurermClientConfig(self, "terraform-runner").object_id,
                 "Terraform creates the Application Gateway's listener certificate",
-                principal_type=RUNNER,
+                principal_type=SERVICE_PRINCIPAL if administrator else RUNNER,
             ),
         )
         return KeyVaultCertificate(

@@ -37,6 +37,7 @@ class DataPlatformProps:
     paired_resource_group_name: str  # in the paired region: Event Hubs secondary, geo-backup key vault
     private_endpoint_subnet_id: str
     private_dns_zone_ids: Mapping[str, str]  # needs the keys in DNS_ZONES
+    key_administrator_principal_id: str | None = None  # the apply identity (KeyVaultProps.administrator_principal_id)
 
 
 class DataPlatform(Construct):
@@ -69,6 +70,7 @@ class DataPlatform(Construct):
             key_names=(STORAGE_KEY, POSTGRES_KEY, DISKS_KEY),
             disk_encryption_key=DISKS_KEY,
             protect_from_destroy=protect,
+            administrator_principal_id=props.key_administrator_principal_id,
         )
         self.key_vault = KeyVault(self, "key-vault", props=data_vault)
         # AKS creates its own private endpoint to a private KMS vault, so its identity needs Key Vault Contributor

@@ -10,9 +10,18 @@ from config.schema import EnvironmentConfig
 from constructs import Construct
 from constructs.alerts import Alerts, AlertsProps, SlaMonitoring, SlaMonitoringProps
 from constructs.app_gateway import AppGateway, AppGatewayProps
+from constructs.apply_order import ApplyOrder, ApplyOrderProps
 from constructs.backup import AksBackup, AksBackupProps, BackupVault, BackupVaultProps, BlobBackup, BlobBackupProps
 from constructs.cluster import AksCluster, AksClusterProps, ClusterNetwork
 from constructs.data_platform import ETCD_KEY, STORAGE_KEY, DataPlatform, DataPlatformProps
+from constructs.deployer_access import (
+    RUNNER_RESOLVED_ZONES,
+    DeployerAccess,
+    DeployerAccessProps,
+    DeployerIdentities,
+    DeployerIdentitiesProps,
+)
+from constructs.deployment import deployment_names
 from constructs.diagnostics import DiagnosticSettings, DiagnosticSettingsProps
 from constructs.governance import Governance, GovernanceProps
 from constructs.kubernetes_policy import KubernetesPolicies, KubernetesPolicyProps
@@ -57,6 +66,9 @@ class InfrastructureStack(TerraformStack):
                 spoke_resource_group_name=workloads.name,
             ),
         )
+        # The deploy identities and network bootstrap created, looked up by their config-derived names.
+        deployment = deployment_names(naming, config.deployment)
+        deployer = DeployerIdentities(self, "deployer-identities", props=DeployerIdentitiesProps(names=deployment))
         data = ResourceGroup(self, "data-rg", name=naming.name("data", "rg"), location=config.location)
         security = ResourceGroup(self, "security-rg", name=naming.name("security", "rg"), location=config.location)
         # Geo-DR and geo-backup resources live in the paired region (Event Hubs secondary, geo-backup key vault).
@@ -75,6 +87,7 @@ class InfrastructureStack(TerraformStack):
                 paired_resource_group_name=data_dr.name,
                 private_endpoint_subnet_id=self.network.subnet_ids["private_endpoints"],
                 private_dns_zone_ids=self.network.private_dns_zone_ids,
+                key_administrator_principal_id=deployer.principal_ids["apply"],
             ),
         )
         monitoring = ResourceGroup(
@@ -155,6 +168,28 @@ class InfrastructureStack(TerraformStack):
                 resource_group_name=workloads.name,
                 subnet_id=self.network.subnet_ids["app_gateway"],
                 key_vault_id=self.data.key_vault.key_vault_id,
+                certificate_administrator_principal_id=deployer.principal_ids["apply"],
+            ),
+        )
+        self.deployer_access = DeployerAccess(
+            self,
+            "deployer-access",
+            props=DeployerAccessProps(
+                names=deployment,
+                subscription_id=config.subscription_id,
+                principal_ids=deployer.principal_ids,
+                spoke_vnet_id=self.network.spoke_vnet_id,
+                spoke_vnet_name=self.network.spoke_vnet_name,
+                spoke_resource_group_name=workloads.name,
+                private_dns_zones={
+                    key: (self.network.private_dns_zone_names[key], networking.name) for key in RUNNER_RESOLVED_ZONES
+                },
+                key_vault_ids=[
+                    vault.key_vault_id
+                    for vault in (self.data.key_vault, self.data.kms_key_vault, self.data.geo_key_vault)
+                    if vault is not None
+                ],
+                cluster_ids=[self.aks.cluster_id],
             ),
         )
         PrometheusCollection(
@@ -236,6 +271,17 @@ class InfrastructureStack(TerraformStack):
             ),
         )
         self._backup(config, naming)
+        # After every resource it orders (README "Zero to running": first apply converges in one pass).
+        ApplyOrder(
+            self,
+            "apply-order",
+            props=ApplyOrderProps(
+                private_dns_zone_links={
+                    key: [*self.network.private_dns_zone_links[key], link]
+                    for key, link in self.deployer_access.zone_links.items()
+                }
+            ),
+        )
         # After every stateful resource: locks them all (when data.protect_from_destroy is on).
         ManagementLocks(self, "locks", props=ManagementLocksProps(enabled=config.data.protect_from_destroy))
         # Last: every resource above gets its diagnostic setting; the check also catches later additions.

@@ -83,3 +83,13 @@ def test_logical_ids_are_not_high_entropy_findings_but_values_are(tmp_path: Path
     assert [f.rule for f in scan(plant(tmp_path / "value", high_entropy_value))] == [
         "detect-secrets:Base64 High Entropy String"
     ]
+
+
+def test_container_apps_secret_names_are_not_findings_but_their_values_are(tmp_path: Path) -> None:
+    named = {
+        "secret": [{"name": "github-pat", "value": "${var.staging_github_runner_token}"}],
+        "secret_name": "github-pat",
+    }
+    assert scan(plant(tmp_path / "name", named)) == []
+    literal = {"secret": [{"name": "github-pat", "value": "q8Zr4Xv1Lm7Tn2Bw9Kc5Hy3Pd6Fs0Gj4Vx8Ne1Ru7Wa"}]}
+    assert scan(plant(tmp_path / "value", literal)) != []
