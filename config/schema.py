@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -78,6 +79,26 @@ class EnvironmentConfig(Section):
                 restore_days,
                 f"must be less than data.storage.blob_soft_delete_days ({soft_delete_days}): Azure's point-in-time "
                 "restore replays soft-deleted blobs, so its window must end before they are purged",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _ingress_in_the_user_subnet(self) -> EnvironmentConfig:
+        """The ingress load balancer takes the gateway's backend address from the user node subnet."""
+        address, subnet = self.app_gateway.ingress_ip_address, self.network.spoke.aks_user
+        network = ipaddress.ip_network(subnet.address_prefix)
+        if ipaddress.ip_address(address) not in network or ipaddress.ip_address(address) in (
+            network[0],
+            network[1],
+            network[2],
+            network[3],
+            network[-1],
+        ):
+            raise KeyedValueError(
+                "app_gateway.ingress_ip_address",
+                address,
+                f"must be a usable address inside network.spoke.aks_user ({subnet.address_prefix}): the internal "
+                "ingress load balancer takes it from that subnet (Azure reserves the first four and the last)",
             )
         return self
 

@@ -53,6 +53,14 @@ class MetricAlertSpec:
     threshold: str  # field of AlertThresholds
     severity: str
     description: str
+    # An edge alert (public entry): it pages only once the edge is declared live (app_gateway.edge_live);
+    # before that it notifies the warning receivers at warning severity.
+    edge: bool = False
+
+
+def effective_severity(severity: str, *, edge: bool, edge_live: bool) -> str:
+    """The severity an alert is created with: edge alerts are held at warning until the edge is live."""
+    return "warning" if edge and not edge_live else severity
 
 
 METRIC_ALERTS: tuple[MetricAlertSpec, ...] = (
@@ -175,6 +183,7 @@ METRIC_ALERTS: tuple[MetricAlertSpec, ...] = (
         "app_gateway_unhealthy_hosts",
         "critical",
         "App Gateway has unhealthy backend hosts",
+        edge=True,
     ),
 )
 ALERT_TARGETS = tuple(sorted({spec.target for spec in METRIC_ALERTS}))
@@ -191,6 +200,7 @@ class AlertsProps:
     cluster_id: str
     cluster_name: str
     monitor_workspace_id: str
+    edge_live: bool = True  # False: edge alerts notify the warning receivers instead of paging
 
 
 class Alerts(Construct):
@@ -214,6 +224,7 @@ class Alerts(Construct):
 
     def _metric_alert(self, spec: MetricAlertSpec) -> MonitorMetricAlert:
         key = f"{spec.target}-{spec.metric}"
+        severity = effective_severity(spec.severity, edge=spec.edge, edge_live=self._props.edge_live)
         return MonitorMetricAlert(
             self,
             key,
@@ -221,7 +232,7 @@ class Alerts(Construct):
             resource_group_name=self._props.resource_group_name,
             scopes=[self._props.targets[spec.target]],
             description=spec.description,
-            severity=AZURE_SEVERITY[spec.severity],
+            severity=AZURE_SEVERITY[severity],
             frequency="PT1M",
             window_size="PT5M",
             criteria=[
@@ -233,7 +244,7 @@ class Alerts(Construct):
                     threshold=getattr(self._props.thresholds, spec.threshold),
                 )
             ],
-            action=self._action(spec.severity),
+            action=self._action(severity),
         )
 
     def _prometheus_rules(self) -> MonitorAlertPrometheusRuleGroup:
@@ -303,7 +314,8 @@ class SlaMonitoringProps:
     location: str
     resource_group_name: str
     application_insights_id: str
-    critical_action_group_id: str
+    action_group_ids: Mapping[str, str]  # severity → action group id
+    edge_live: bool = True  # False: the availability alert notifies the warning receivers instead of paging
 
 
 def sla_workbook(application_insights_id: str, test_name: str, sla_percent: float) -> str:
@@ -376,6 +388,7 @@ class SlaMonitoring(Construct):
             ),
         )
         self.web_test_id = self.web_test.id
+        severity = effective_severity("critical", edge=True, edge_live=props.edge_live)
         MonitorMetricAlert(
             self,
             "availability-alert",
@@ -383,7 +396,7 @@ class SlaMonitoring(Construct):
             resource_group_name=props.resource_group_name,
             scopes=[self.web_test.id, props.application_insights_id],
             description=f"The public endpoint fails from {config.failed_locations_for_alert} or more locations",
-            severity=AZURE_SEVERITY["critical"],
+            severity=AZURE_SEVERITY[severity],
             application_insights_web_test_location_availability_criteria=(
                 MonitorMetricAlertApplicationInsightsWebTestLocationAvailabilityCriteria(
                     web_test_id=self.web_test.id,
@@ -391,7 +404,7 @@ class SlaMonitoring(Construct):
                     failed_location_count=config.failed_locations_for_alert,
                 )
             ),
-            action=[MonitorMetricAlertAction(action_group_id=props.critical_action_group_id)],
+            action=[MonitorMetricAlertAction(action_group_id=props.action_group_ids[severity])],
         )
         workbook_name = naming.name("sla", "workbook")
         ApplicationInsightsWorkbook(

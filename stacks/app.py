@@ -27,5 +27,5 @@ def build_app(outdir: str | Path | None = None, environments: list[EnvironmentCo
     for config in environments:
         infra_name, cluster_name = stack_names(config.name)
         infra = InfrastructureStack(app, infra_name, config=config)
-        ClusterStack(app, cluster_name, config=config, aks=infra.aks)
+        ClusterStack(app, cluster_name, config=config, aks=infra.aks, app_gateway=infra.app_gateway)
     return app

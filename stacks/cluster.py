@@ -12,7 +12,9 @@ from cdktf_cdktf_provider_kubernetes.provider import KubernetesProvider, Kuberne
 
 from config.schema import EnvironmentConfig
 from constructs import Construct
+from constructs.app_gateway import AppGateway
 from constructs.aspects.pod_security import PodSecurityRestricted
+from constructs.baseline.ingress import IngressControllerProps
 from constructs.baseline.platform import ClusterBaseline, ClusterBaselineProps
 from constructs.cluster import AksCluster
 from stacks.common import use_remote_state
@@ -22,7 +24,9 @@ AKS_ENTRA_SERVER_APP_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
 
 
 class ClusterStack(TerraformStack):
-    def __init__(self, scope: Construct, id: str, *, config: EnvironmentConfig, aks: AksCluster) -> None:
+    def __init__(
+        self, scope: Construct, id: str, *, config: EnvironmentConfig, aks: AksCluster, app_gateway: AppGateway
+    ) -> None:
         super().__init__(scope, id)
         use_remote_state(self, config)
         KubernetesProvider(
@@ -51,6 +55,11 @@ class ClusterStack(TerraformStack):
                 config=config.baseline,
                 cluster_alias=config.name,
                 network_policy_label=config.governance.kubernetes_policy.network_policy_label,
+                ingress=IngressControllerProps(
+                    ip_address=config.app_gateway.ingress_ip_address,
+                    subnet_name=config.network.spoke.aks_user.name,
+                    certificate_uri=app_gateway.backend_certificate_uri,
+                ),
             ),
         )
         Aspects.of(self).add(PodSecurityRestricted())

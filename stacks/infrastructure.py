@@ -144,6 +144,8 @@ class InfrastructureStack(TerraformStack):
                 resource_group_name=workloads.name,
                 subnet_id=self.network.subnet_ids["app_gateway"],
                 key_vault_id=self.data.key_vault.key_vault_id,
+                ingress_identity_principal_id=self.aks.ingress_identity_principal_id,
+                dns_vnet_ids={"hub": self.network.hub_vnet_id, "spoke": self.network.spoke_vnet_id},
             ),
         )
         PrometheusCollection(
@@ -176,6 +178,7 @@ class InfrastructureStack(TerraformStack):
                 cluster_id=self.aks.cluster_id,
                 cluster_name=self.aks.cluster_name,
                 monitor_workspace_id=self.observability.monitor_workspace_id,
+                edge_live=config.app_gateway.edge_live,
             ),
         )
         SlaMonitoring(
@@ -187,7 +190,8 @@ class InfrastructureStack(TerraformStack):
                 location=config.location,
                 resource_group_name=monitoring.name,
                 application_insights_id=self.observability.application_insights_id,
-                critical_action_group_id=self.observability.action_group_ids["critical"],
+                action_group_ids=self.observability.action_group_ids,
+                edge_live=config.app_gateway.edge_live,
             ),
         )
         Governance(

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from config.baseline import BaselineConfig
 from constructs import Construct
+from constructs.baseline.ingress import IngressController, IngressControllerProps
 from constructs.baseline.jobs import BaselineJobs, BaselineJobsProps
 from constructs.baseline.monitoring import ManagedPrometheusSettings, ManagedPrometheusSettingsProps
 from constructs.baseline.namespaces import BaselineNamespaces, BaselineNamespacesProps
@@ -19,6 +20,7 @@ class ClusterBaselineProps:
     config: BaselineConfig
     cluster_alias: str
     network_policy_label: str  # from the governance config's Kubernetes policies
+    ingress: IngressControllerProps | None = None  # the ingress behind the App Gateway (None: not declared)
 
 
 class ClusterBaseline(Construct):
@@ -32,6 +34,8 @@ class ClusterBaseline(Construct):
                 namespaces=config.namespaces, network_policy_label=props.network_policy_label
             ),
         )
+        if props.ingress is not None:
+            self.ingress = IngressController(self, "ingress", props=props.ingress)
         names = self.namespaces.namespace_names  # references, so namespaces are created before their contents
         self.jobs = BaselineJobs(
             self,

@@ -148,6 +148,28 @@ BAD_INPUTS = [
     ),
     (
         "production",
+        {"app_gateway.backend_host_name": "erp.example.com"},
+        "app_gateway.backend_host_name",
+        "erp.example.com",
+        "differ from host_name",
+    ),
+    (
+        "production",
+        {"app_gateway.backend_host_name": "ingress.internal"},
+        "app_gateway.backend_host_name",
+        "ingress.internal",
+        "at least three labels",
+    ),
+    ("production", {"app_gateway.edge_live": DELETE}, "app_gateway.edge_live", DELETE, "required key is missing"),
+    (
+        "production",
+        {"app_gateway.ingress_ip_address": "10.252.1.250"},
+        "app_gateway.ingress_ip_address",
+        "10.252.1.250",
+        "inside network.spoke.aks_user",
+    ),
+    (
+        "production",
         {"app_gateway.certificate_password": "hunter2"},
         "app_gateway.certificate_password",
         DELETE,

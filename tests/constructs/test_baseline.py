@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -211,3 +212,72 @@ def test_volume_claims_use_configured_storage_class(cluster: StackJson, environm
     claims = resources_of(cluster, "kubernetes_persistent_volume_claim_v1").values()
     assert {c["metadata"]["name"] for c in claims} == {"backup-storage", "compliance-reports"}
     assert all(c["spec"]["storage_class_name"] == load_environment(environment).baseline.storage_class for c in claims)
+
+
+def ingress_problems(cluster: StackJson, ip_address: str, subnet: str) -> list[str]:
+    """Why nothing would answer at the gateway's backend address over HTTPS (empty: the ingress does)."""
+    controllers = [
+        m["manifest"]
+        for m in resources_of(cluster, "kubernetes_manifest").values()
+        if m["manifest"]["kind"] == "NginxIngressController"
+    ]
+    if len(controllers) != 1:
+        return [f"expected one NginxIngressController, found {len(controllers)}"]
+    spec = controllers[0]["spec"]
+    annotations = spec.get("loadBalancerAnnotations", {})
+    problems = []
+    if annotations.get("service.beta.kubernetes.io/azure-load-balancer-internal") != "true":
+        problems.append("load balancer is not internal")
+    if annotations.get("service.beta.kubernetes.io/azure-load-balancer-ipv4") != ip_address:
+        problems.append("load balancer IP is not the gateway's backend address")
+    if annotations.get("service.beta.kubernetes.io/azure-load-balancer-internal-subnet") != subnet:
+        problems.append("load balancer is not in the backend address's subnet")
+    if not spec.get("defaultSSLCertificate", {}).get("keyVaultURI", "").startswith("${"):
+        problems.append("no Key Vault certificate for HTTPS")
+    return problems
+
+
+def test_an_internal_ingress_answers_at_the_gateway_backend_address(cluster: StackJson, environment: str) -> None:
+    config = load_environment(environment)
+    ip_address, subnet = config.app_gateway.ingress_ip_address, config.network.spoke.aks_user.name
+    assert ingress_problems(cluster, ip_address, subnet) == []
+    (controller,) = resources_of(cluster, "kubernetes_manifest").values()
+    uri = controller["manifest"]["spec"]["defaultSSLCertificate"]["keyVaultURI"]
+    assert "backend-certificate" in uri and uri.endswith("versionless_id}")  # the infra stack's ingress certificate
+    # Failing examples: no controller (the former state) and a public one.
+    assert ingress_problems({"resource": {}}, ip_address, subnet) != []
+    public = json.loads(json.dumps(cluster))
+    for body in resources_of(public, "kubernetes_manifest").values():
+        body["manifest"]["spec"]["loadBalancerAnnotations"].pop(
+            "service.beta.kubernetes.io/azure-load-balancer-internal"
+        )
+    assert ingress_problems(public, ip_address, subnet) == ["load balancer is not internal"]
+
+
+def admits_ingress_from(cluster: StackJson, namespace: str, source_namespace: str) -> bool:
+    refs = namespaces_by_reference(cluster)
+    return any(
+        refs[namespace_of(p)] == namespace
+        and "Ingress" in p["spec"]["policy_types"]
+        and p["spec"]["pod_selector"] == {}
+        and any(
+            peer.get("namespace_selector", {}).get("match_labels") == {"kubernetes.io/metadata.name": source_namespace}
+            and "pod_selector" not in peer
+            for rule in p["spec"].get("ingress", [])
+            for peer in rule.get("from", [])
+        )
+        for p in resources_of(cluster, "kubernetes_network_policy_v1").values()
+    )
+
+
+def test_applications_admit_traffic_from_the_ingress_namespace_only(cluster: StackJson) -> None:
+    assert admits_ingress_from(cluster, "applications", "app-routing-system")
+    assert not any(admits_ingress_from(cluster, ns, "app-routing-system") for ns in NAMESPACES - {"applications"})
+    # Failing example: without the policy, default-deny leaves the applications unreachable.
+    broken = json.loads(json.dumps(cluster))
+    broken["resource"]["kubernetes_network_policy_v1"] = {
+        k: v
+        for k, v in resources_of(broken, "kubernetes_network_policy_v1").items()
+        if v["metadata"]["name"] != "allow-from-ingress"
+    }
+    assert not admits_ingress_from(broken, "applications", "app-routing-system")
