@@ -17,6 +17,8 @@ from constructs.aspects.pod_security import PodSecurityRestricted
 from constructs.baseline.ingress import IngressControllerProps
 from constructs.baseline.platform import ClusterBaseline, ClusterBaselineProps
 from constructs.cluster import AksCluster
+from constructs.naming import Naming
+from constructs.registry import registry_name
 from stacks.common import use_remote_state
 
 # Entra ID application every AKS cluster with managed Entra integration accepts tokens for.
@@ -48,11 +50,17 @@ class ClusterStack(TerraformStack):
                 )
             ],
         )
+        naming = Naming(config.short_name, config.unique_suffix)
+        job_image = config.baseline.job_image
         ClusterBaseline(
             self,
             "baseline",
             props=ClusterBaselineProps(
                 config=config.baseline,
+                # Imported by the infra stack (applied first) at the cluster's minor version.
+                job_image=f"{registry_name(naming)}.azurecr.io/{job_image.repository}:"
+                f"{job_image.tag(config.aks.kubernetes_version)}",
+                network_policy=config.aks.network_policy,
                 cluster_alias=config.name,
                 network_policy_label=config.governance.kubernetes_policy.network_policy_label,
                 ingress=IngressControllerProps(

@@ -21,7 +21,7 @@ from constructs.naming import Naming
 from constructs.network import Network, NetworkProps
 from constructs.observability import Observability, ObservabilityProps, PrometheusCollection, PrometheusCollectionProps
 from constructs.private_endpoint import PrivateEndpointPlacement
-from constructs.registry import Registry, RegistryProps
+from constructs.registry import ImageImport, ImageImportProps, Registry, RegistryProps
 from constructs.storage import Storage, StorageProps
 from stacks.common import apply_environment_aspects, azurerm_provider, use_remote_state
 
@@ -108,6 +108,21 @@ class InfrastructureStack(TerraformStack):
                 resource_group_name=workloads.name,
                 private_endpoint=self._private_endpoint_in(workloads, config),
                 private_dns_zone_id=self.network.private_dns_zone_ids["acr"],
+            ),
+        )
+        job_image, job_image_tag = (
+            config.baseline.job_image,
+            config.baseline.job_image.tag(config.aks.kubernetes_version),
+        )
+        ImageImport(
+            self,
+            "job-image-import",
+            props=ImageImportProps(
+                registry_name=self.registry.registry_name,
+                resource_group_name=workloads.name,
+                subscription_id=config.subscription_id,
+                source=f"{job_image.source_repository}:{job_image_tag}",
+                target=f"{job_image.repository}:{job_image_tag}",
             ),
         )
         self.aks = AksCluster(

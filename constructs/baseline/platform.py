@@ -20,6 +20,8 @@ class ClusterBaselineProps:
     config: BaselineConfig
     cluster_alias: str
     network_policy_label: str  # from the governance config's Kubernetes policies
+    job_image: str  # the jobs' kubectl image in the environment's registry
+    network_policy: str  # the cluster's policy engine (aks.network_policy): "cilium" or "azure"
     ingress: IngressControllerProps | None = None  # the ingress behind the App Gateway (None: not declared)
 
 
@@ -52,6 +54,8 @@ class ClusterBaseline(Construct):
                 backup_storage_size=config.backup_storage_size,
                 reports_storage_size=config.reports_storage_size,
                 api_server_cidrs=config.api_server_cidrs,
+                image=props.job_image,
+                cilium=props.network_policy == "cilium",
             ),
         )
         self.prometheus = ManagedPrometheusSettings(
