@@ -35,6 +35,9 @@ class DataPlatformProps:
     paired_resource_group_name: str  # in the paired region: Event Hubs secondary, geo-backup key vault
     private_endpoint_subnet_id: str
     private_dns_zone_ids: Mapping[str, str]  # needs the keys in DNS_ZONES
+    # Endpoints of the paired-region resources (Event Hubs secondary, geo key vault): the DR landing zone's
+    # endpoint subnet, so they stay reachable when the primary region is down. None: the primary's subnet.
+    paired_private_endpoints: PrivateEndpointPlacement | None = None
 
 
 class DataPlatform(Construct):
@@ -55,6 +58,7 @@ class DataPlatform(Construct):
             location=props.location,
             resource_group_name=props.resource_group_name,
         )
+        paired_endpoints = props.paired_private_endpoints or endpoints
         data_vault = KeyVaultProps(
             config=config.key_vault,
             naming=props.naming,
@@ -80,6 +84,7 @@ class DataPlatform(Construct):
                     resource_group_name=props.paired_resource_group_name,
                     key_names=(POSTGRES_GEO_BACKUP_KEY,),
                     disk_encryption_key=None,
+                    private_endpoint=paired_endpoints,
                 ),
             )
             if config.postgres.geo_redundant_backup
@@ -128,6 +133,7 @@ class DataPlatform(Construct):
                 secondary_location=props.paired_location,
                 secondary_resource_group_name=props.paired_resource_group_name,
                 private_endpoint=endpoints,
+                secondary_private_endpoint=paired_endpoints,
                 private_dns_zone_id=zones["eventhub"],
                 protect_from_destroy=protect,
             ),

@@ -14,6 +14,7 @@ from constructs.backup import AksBackup, AksBackupProps, BackupVault, BackupVaul
 from constructs.cluster import AksCluster, AksClusterProps, ClusterNetwork
 from constructs.data_platform import STORAGE_KEY, DataPlatform, DataPlatformProps
 from constructs.diagnostics import DiagnosticSettings, DiagnosticSettingsProps
+from constructs.dr_network import DrLandingZone, DrLandingZoneProps
 from constructs.governance import Governance, GovernanceProps
 from constructs.kubernetes_policy import KubernetesPolicies, KubernetesPolicyProps
 from constructs.locks import ManagementLocks, ManagementLocksProps
@@ -52,6 +53,21 @@ class InfrastructureStack(TerraformStack):
         security = ResourceGroup(self, "security-rg", name=naming.name("security", "rg"), location=config.location)
         # Geo-DR and geo-backup resources live in the paired region (Event Hubs secondary, geo-backup key vault).
         data_dr = ResourceGroup(self, "data-dr-rg", name=naming.name("data-dr", "rg"), location=config.paired_location)
+        dr_networking = ResourceGroup(
+            self, "dr-networking-rg", name=naming.name("dr-networking", "rg"), location=config.paired_location
+        )
+        self.dr_landing_zone = DrLandingZone(
+            self,
+            "dr-landing-zone",
+            props=DrLandingZoneProps(
+                config=config.network.dr,
+                naming=naming,
+                location=config.paired_location,
+                resource_group_name=dr_networking.name,
+                hub_vnet_id=self.network.hub_vnet_id,
+                private_dns_zone_ids=self.network.private_dns_zone_ids,
+            ),
+        )
         self.data = DataPlatform(
             self,
             "data",
@@ -66,6 +82,12 @@ class InfrastructureStack(TerraformStack):
                 paired_resource_group_name=data_dr.name,
                 private_endpoint_subnet_id=self.network.subnet_ids["private_endpoints"],
                 private_dns_zone_ids=self.network.private_dns_zone_ids,
+                # Paired-region endpoints in the DR landing zone, in the paired region's data resource group.
+                paired_private_endpoints=PrivateEndpointPlacement(
+                    subnet_id=self.dr_landing_zone.private_endpoint_subnet_id,
+                    location=config.paired_location,
+                    resource_group_name=data_dr.name,
+                ),
             ),
         )
         monitoring = ResourceGroup(
