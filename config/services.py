@@ -152,6 +152,13 @@ class AppGatewayConfig(Section):
             )
         if len(set(self.zones)) != len(self.zones):
             raise KeyedValueError("zones", list(self.zones), "lists a zone twice")
+        if self.edge_live and self.certificate_issuer == "Self":
+            raise KeyedValueError(
+                "edge_live",
+                self.edge_live,
+                "needs a CA-issued listener certificate (certificate_issuer other than 'Self'): the availability "
+                "test checks TLS, so a self-signed certificate would page on-call around the clock",
+            )
         if self.backend_host_name == self.host_name or self.backend_host_name.count(".") < 2:
             raise KeyedValueError(
                 "backend_host_name",

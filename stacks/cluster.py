@@ -14,7 +14,7 @@ from config.schema import EnvironmentConfig
 from constructs import Construct
 from constructs.app_gateway import AppGateway
 from constructs.aspects.pod_security import PodSecurityRestricted
-from constructs.baseline.ingress import IngressControllerProps
+from constructs.baseline.ingress import INGRESS_NAMESPACE, IngressControllerProps
 from constructs.baseline.platform import ClusterBaseline, ClusterBaselineProps
 from constructs.cluster import AksCluster
 from constructs.naming import Naming
@@ -61,6 +61,10 @@ class ClusterStack(TerraformStack):
                 job_image=f"{registry_name(naming)}.azurecr.io/{job_image.repository}:"
                 f"{job_image.tag(config.aks.kubernetes_version)}",
                 network_policy=config.aks.network_policy,
+                # The Gatekeeper exclusions plus the ingress add-on's namespace.
+                platform_namespaces=tuple(
+                    sorted({*config.governance.kubernetes_policy.excluded_namespaces, INGRESS_NAMESPACE})
+                ),
                 cluster_alias=config.name,
                 network_policy_label=config.governance.kubernetes_policy.network_policy_label,
                 ingress=IngressControllerProps(

@@ -80,6 +80,7 @@ class JobSpec:
     read_rules: Sequence[tuple[str, Sequence[str]]]
     schedule: str | None = None  # None: a one-off Job
     volumes: Mapping[str, str] | None = None  # mount path -> PVC name
+    env: Mapping[str, str] | None = None  # plain settings for the script (never secrets)
 
 
 def image_version(image: str) -> str:
@@ -115,6 +116,8 @@ class BaselineJobsProps:
     api_server_cidrs: Sequence[str]  # Azure Network Policy Manager only
     image: str  # pinned kubectl image in the environment's registry
     cilium: bool = True  # the cluster runs Cilium: API egress by the kube-apiserver entity
+    # Namespaces AKS and its add-ons own: the compliance checks skip them, as the Gatekeeper policies do.
+    platform_namespaces: Sequence[str] = ()
 
 
 def script_text(file_name: str) -> str:
@@ -162,6 +165,7 @@ class BaselineJobs(Construct):
                 COMPLIANCE_READ,
                 None,
                 {"/reports": reports_pvc},
+                {"PLATFORM_NAMESPACES": " ".join(props.platform_namespaces)},
             ),
         )
         # Construct ids from roles, not namespace names (those are references to the namespaces).
@@ -344,6 +348,8 @@ def _pod_spec(module: ModuleType, prefix: str, job: JobSpec, account: str, scrip
                 name=job.name,
                 image=job.image,
                 command=["/bin/sh", f"/scripts/{job.script}"],
+                env=[struct("ContainerEnv", name=name, value=value) for name, value in sorted((job.env or {}).items())]
+                or None,
                 resources=struct(
                     "ContainerResources",
                     requests={"cpu": resources.cpu_request, "memory": resources.memory_request},

@@ -22,6 +22,7 @@ class ClusterBaselineProps:
     network_policy_label: str  # from the governance config's Kubernetes policies
     job_image: str  # the jobs' kubectl image in the environment's registry
     network_policy: str  # the cluster's policy engine (aks.network_policy): "cilium" or "azure"
+    platform_namespaces: tuple[str, ...] = ()  # owned by AKS and its add-ons (the policy exclusions)
     ingress: IngressControllerProps | None = None  # the ingress behind the App Gateway (None: not declared)
 
 
@@ -56,6 +57,7 @@ class ClusterBaseline(Construct):
                 api_server_cidrs=config.api_server_cidrs,
                 image=props.job_image,
                 cilium=props.network_policy == "cilium",
+                platform_namespaces=props.platform_namespaces,
             ),
         )
         self.prometheus = ManagedPrometheusSettings(

@@ -161,6 +161,7 @@ BAD_INPUTS = [
         "at least three labels",
     ),
     ("production", {"app_gateway.edge_live": DELETE}, "app_gateway.edge_live", DELETE, "required key is missing"),
+    ("production", {"app_gateway.edge_live": True}, "app_gateway.edge_live", True, "CA-issued listener certificate"),
     (
         "production",
         {"app_gateway.ingress_ip_address": "10.252.1.250"},
@@ -206,6 +207,7 @@ def test_bad_service_setting_is_reported_with_key_value_and_rule(
             "single-zone registry",
         ),
         ({"app_gateway.zones": [], "app_gateway.min_capacity": 0}, "regional gateway scaling to zero"),
+        ({"app_gateway.edge_live": True, "app_gateway.certificate_issuer": "DigiCert"}, "live edge with a CA"),
     ],
 )
 def test_valid_combinations_are_accepted(
