@@ -431,7 +431,8 @@ case "$*" in
   "get ns -o jsonpath="*) printf 'kube-system \\napp-routing-system \\napplications restricted\\n' ;;
   "get ns -o name") printf 'namespace/kube-system\\nnamespace/app-routing-system\\nnamespace/applications\\n' ;;
   "get networkpolicy -n applications -o name") echo networkpolicy/default-deny-all ;;
-  "get pods -A -o jsonpath="*) printf 'kube-system/cilium-x true\\napp-routing-system/nginx \\napplications/erp false\\n' ;;
+  "get pods -A -o jsonpath="*)
+    printf 'kube-system/cilium-x true\\napp-routing-system/nginx \\napplications/erp false\\n' ;;
 esac
 """
 
