@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from config.base import AZURE_REGION_PAIRS, REGIONS_WITH_ZONES, Cidr, Guid, KeyedValueError, Section
+from config.base import AZURE_REGION_PAIRS, REGIONS_WITH_ZONES, Guid, KeyedValueError, Section
 from config.baseline import BaselineConfig
 from config.data import DataConfig
 from config.deployment import DeploymentConfig
@@ -105,6 +105,26 @@ class EnvironmentConfig(Section):
                     self.deployment.network.address_space,
                     f"overlaps {key} {value}; the deployment network is peered with the environment's network",
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _ingress_in_the_user_subnet(self) -> EnvironmentConfig:
+        """The ingress load balancer takes the gateway's backend address from the user node subnet."""
+        address, subnet = self.app_gateway.ingress_ip_address, self.network.spoke.aks_user
+        network = ipaddress.ip_network(subnet.address_prefix)
+        if ipaddress.ip_address(address) not in network or ipaddress.ip_address(address) in (
+            network[0],
+            network[1],
+            network[2],
+            network[3],
+            network[-1],
+        ):
+            raise KeyedValueError(
+                "app_gateway.ingress_ip_address",
+                address,
+                f"must be a usable address inside network.spoke.aks_user ({subnet.address_prefix}): the internal "
+                "ingress load balancer takes it from that subnet (Azure reserves the first four and the last)",
+            )
         return self
 
     @model_validator(mode="after")

@@ -38,6 +38,9 @@ class DataPlatformProps:
     private_endpoint_subnet_id: str
     private_dns_zone_ids: Mapping[str, str]  # needs the keys in DNS_ZONES
     key_administrator_principal_id: str | None = None  # the apply identity (KeyVaultProps.administrator_principal_id)
+    # Endpoints of the paired-region resources (Event Hubs secondary, geo key vault): the DR landing zone's
+    # endpoint subnet, so they stay reachable when the primary region is down. None: the primary's subnet.
+    paired_private_endpoints: PrivateEndpointPlacement | None = None
 
 
 class DataPlatform(Construct):
@@ -58,6 +61,7 @@ class DataPlatform(Construct):
             location=props.location,
             resource_group_name=props.resource_group_name,
         )
+        paired_endpoints = props.paired_private_endpoints or endpoints
         data_vault = KeyVaultProps(
             config=config.key_vault,
             naming=props.naming,
@@ -93,6 +97,7 @@ class DataPlatform(Construct):
                     resource_group_name=props.paired_resource_group_name,
                     key_names=(POSTGRES_GEO_BACKUP_KEY,),
                     disk_encryption_key=None,
+                    private_endpoint=paired_endpoints,
                 ),
             )
             if config.postgres.geo_redundant_backup
@@ -141,6 +146,7 @@ class DataPlatform(Construct):
                 secondary_location=props.paired_location,
                 secondary_resource_group_name=props.paired_resource_group_name,
                 private_endpoint=endpoints,
+                secondary_private_endpoint=paired_endpoints,
                 private_dns_zone_id=zones["eventhub"],
                 protect_from_destroy=protect,
             ),

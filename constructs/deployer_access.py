@@ -21,7 +21,7 @@ The identities' principal ids come from data sources by name: Reader (the plan i
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cdktf_cdktf_provider_azurerm.data_azurerm_user_assigned_identity import DataAzurermUserAssignedIdentity
 from cdktf_cdktf_provider_azurerm.private_dns_zone_virtual_network_link import PrivateDnsZoneVirtualNetworkLink
@@ -73,6 +73,9 @@ class DeployerAccessProps:
     private_dns_zones: Mapping[str, tuple[str, str]]
     key_vault_ids: Sequence[str]
     cluster_ids: Sequence[str]
+    # Other networks holding endpoints the runner writes through (e.g. the DR landing zone with the geo key
+    # vault's endpoint): key -> (VNet id, VNet name, resource group). Peering is not transitive.
+    other_endpoint_vnets: Mapping[str, tuple[str, str, str]] = field(default_factory=dict)
 
 
 class DeployerAccess(Construct):
@@ -105,6 +108,27 @@ class DeployerAccess(Construct):
                 **common,
             ),
         ]
+        for key, (vnet_id, vnet_name, resource_group) in sorted(props.other_endpoint_vnets.items()):
+            self.peerings += [
+                VirtualNetworkPeering(
+                    self,
+                    f"{key}-to-deployment",
+                    name=f"{key}-to-deployment-peering",
+                    resource_group_name=resource_group,
+                    virtual_network_name=vnet_name,
+                    remote_virtual_network_id=deployment_vnet_id,
+                    **common,
+                ),
+                VirtualNetworkPeering(
+                    self,
+                    f"deployment-to-{key}",
+                    name=f"deployment-to-{key}-peering",
+                    resource_group_name=props.names.resource_group,
+                    virtual_network_name=props.names.virtual_network,
+                    remote_virtual_network_id=vnet_id,
+                    **common,
+                ),
+            ]
         self.zone_links: dict[str, PrivateDnsZoneVirtualNetworkLink] = {}
         for key in RUNNER_RESOLVED_ZONES:
             zone_name, resource_group = props.private_dns_zones[key]

@@ -23,6 +23,7 @@ from constructs.deployer_access import (
 )
 from constructs.deployment import deployment_names
 from constructs.diagnostics import DiagnosticSettings, DiagnosticSettingsProps
+from constructs.dr_network import DrLandingZone, DrLandingZoneProps
 from constructs.governance import Governance, GovernanceProps
 from constructs.kubernetes_policy import KubernetesPolicies, KubernetesPolicyProps
 from constructs.locks import ManagementLocks, ManagementLocksProps
@@ -38,7 +39,7 @@ from constructs.observability import (
     PrometheusCollectionProps,
 )
 from constructs.private_endpoint import PrivateEndpointPlacement
-from constructs.registry import Registry, RegistryProps
+from constructs.registry import ImageImport, ImageImportProps, Registry, RegistryProps
 from constructs.storage import Storage, StorageProps
 from constructs.tracing import TracingPublisher, TracingPublisherProps
 from stacks.common import apply_environment_aspects, azurerm_provider, use_remote_state
@@ -73,6 +74,21 @@ class InfrastructureStack(TerraformStack):
         security = ResourceGroup(self, "security-rg", name=naming.name("security", "rg"), location=config.location)
         # Geo-DR and geo-backup resources live in the paired region (Event Hubs secondary, geo-backup key vault).
         data_dr = ResourceGroup(self, "data-dr-rg", name=naming.name("data-dr", "rg"), location=config.paired_location)
+        dr_networking = ResourceGroup(
+            self, "dr-networking-rg", name=naming.name("dr-networking", "rg"), location=config.paired_location
+        )
+        self.dr_landing_zone = DrLandingZone(
+            self,
+            "dr-landing-zone",
+            props=DrLandingZoneProps(
+                config=config.network.dr,
+                naming=naming,
+                location=config.paired_location,
+                resource_group_name=dr_networking.name,
+                hub_vnet_id=self.network.hub_vnet_id,
+                private_dns_zone_ids=self.network.private_dns_zone_ids,
+            ),
+        )
         self.data = DataPlatform(
             self,
             "data",
@@ -88,6 +104,12 @@ class InfrastructureStack(TerraformStack):
                 private_endpoint_subnet_id=self.network.subnet_ids["private_endpoints"],
                 private_dns_zone_ids=self.network.private_dns_zone_ids,
                 key_administrator_principal_id=deployer.principal_ids["apply"],
+                # Paired-region endpoints in the DR landing zone, in the paired region's data resource group.
+                paired_private_endpoints=PrivateEndpointPlacement(
+                    subnet_id=self.dr_landing_zone.private_endpoint_subnet_id,
+                    location=config.paired_location,
+                    resource_group_name=data_dr.name,
+                ),
             ),
         )
         monitoring = ResourceGroup(
@@ -132,6 +154,21 @@ class InfrastructureStack(TerraformStack):
                 private_dns_zone_id=self.network.private_dns_zone_ids["acr"],
             ),
         )
+        job_image, job_image_tag = (
+            config.baseline.job_image,
+            config.baseline.job_image.tag(config.aks.kubernetes_version),
+        )
+        ImageImport(
+            self,
+            "job-image-import",
+            props=ImageImportProps(
+                registry_name=self.registry.registry_name,
+                resource_group_name=workloads.name,
+                subscription_id=config.subscription_id,
+                source=f"{job_image.source_repository}:{job_image_tag}",
+                target=f"{job_image.repository}:{job_image_tag}",
+            ),
+        )
         self.aks = AksCluster(
             self,
             "aks",
@@ -169,6 +206,8 @@ class InfrastructureStack(TerraformStack):
                 subnet_id=self.network.subnet_ids["app_gateway"],
                 key_vault_id=self.data.key_vault.key_vault_id,
                 certificate_administrator_principal_id=deployer.principal_ids["apply"],
+                ingress_identity_principal_id=self.aks.ingress_identity_principal_id,
+                dns_vnet_ids={"hub": self.network.hub_vnet_id, "spoke": self.network.spoke_vnet_id},
             ),
         )
         self.deployer_access = DeployerAccess(
@@ -190,6 +229,13 @@ class InfrastructureStack(TerraformStack):
                     if vault is not None
                 ],
                 cluster_ids=[self.aks.cluster_id],
+                other_endpoint_vnets={
+                    "dr": (
+                        self.dr_landing_zone.vnet_id,
+                        self.dr_landing_zone.vnet_name,
+                        self.dr_landing_zone.resource_group_name,
+                    )
+                },
             ),
         )
         PrometheusCollection(
@@ -231,6 +277,7 @@ class InfrastructureStack(TerraformStack):
                 cluster_id=self.aks.cluster_id,
                 prometheus_cluster_label=config.prometheus_cluster_label,
                 monitor_workspace_id=self.observability.monitor_workspace_id,
+                edge_live=config.app_gateway.edge_live,
             ),
         )
         SlaMonitoring(
@@ -242,7 +289,8 @@ class InfrastructureStack(TerraformStack):
                 location=config.location,
                 resource_group_name=monitoring.name,
                 application_insights_id=self.observability.application_insights_id,
-                critical_action_group_id=self.observability.action_group_ids["critical"],
+                action_group_ids=self.observability.action_group_ids,
+                edge_live=config.app_gateway.edge_live,
             ),
         )
         Governance(
@@ -277,7 +325,15 @@ class InfrastructureStack(TerraformStack):
             "apply-order",
             props=ApplyOrderProps(
                 private_dns_zone_links={
-                    key: [*self.network.private_dns_zone_links[key], link]
+                    key: [
+                        *self.network.private_dns_zone_links[key],
+                        *(
+                            [self.dr_landing_zone.private_dns_zone_links[key]]
+                            if key in self.dr_landing_zone.private_dns_zone_links
+                            else []
+                        ),
+                        link,
+                    ]
                     for key, link in self.deployer_access.zone_links.items()
                 }
             ),

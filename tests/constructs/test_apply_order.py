@@ -29,7 +29,7 @@ def test_data_plane_objects_wait_for_their_endpoint_dns_links_and_role(stacks, e
     endpoints = resources_of(infra, "azurerm_private_endpoint")
     links = resources_of(infra, "azurerm_private_dns_zone_virtual_network_link")
     key_vault_links = {_address("azurerm_private_dns_zone_virtual_network_link", k) for k in links if "key_vault" in k}
-    assert len(key_vault_links) == 3  # hub, spoke and the deployment network
+    assert len(key_vault_links) == 4  # hub, spoke, the DR landing zone and the deployment network
     objects = {**resources_of(infra, "azurerm_key_vault_key"), **resources_of(infra, "azurerm_key_vault_certificate")}
     assert objects
     for key, item in objects.items():
