@@ -202,7 +202,14 @@ def test_the_plan_is_made_and_shown_before_the_approval_and_the_apply_uses_it() 
         step for step in apply_job["steps"] if step.get("uses", "").startswith("actions/download-artifact@")
     )
     assert uploaded["with"]["name"] == downloaded["with"]["name"] == "tfplan-${{ inputs.stack }}"
-    assert "tfplan.enc" in uploaded["with"]["path"]
+    # the stack folder with its assets and lock file, the plan only encrypted
+    assert uploaded["with"]["path"].splitlines() == [
+        "cdktf.out/stacks/${{ inputs.stack }}/",
+        "!cdktf.out/stacks/${{ inputs.stack }}/.terraform/",
+        "!cdktf.out/stacks/${{ inputs.stack }}/tfplan",
+    ]
+    assert uploaded["with"]["include-hidden-files"] is True
+    assert any("-out tfplan.enc" in step.get("run", "") for step in plan["steps"])
     apply_runs = [step.get("run", "") for step in apply_job["steps"]]
     assert apply_runs[-1] == "terraform apply -input=false tfplan"
     assert not any("terraform plan" in run or "scripts/synth" in run for run in apply_runs)
@@ -237,3 +244,14 @@ def test_azure_login_is_in_one_place() -> None:
     for path in WORKFLOW_FILES:
         assert "azure/login@" not in path.read_text(), f"{path.name}: use .github/actions/terraform-azure"
     assert "azure/login@" in (GITHUB / "actions" / "terraform-azure" / "action.yml").read_text()
+
+
+def test_a_merge_is_compared_with_the_previous_main_and_deploys_only_changed_stacks() -> None:
+    changes = load("deploy.yml")["jobs"]["changes"]
+    base_checkout = next(step for step in changes["steps"] if step.get("with", {}).get("path") == "base")
+    assert base_checkout["with"]["ref"] == "${{ github.event.before }}"
+    runs = [step.get("run", "") for step in changes["steps"]]
+    assert (
+        '.venv/bin/python -m tools.changed_stacks ../base/cdktf.out cdktf.out --github-output "$GITHUB_OUTPUT"' in runs
+    )
+    assert changes["outputs"]["stacks"] == "${{ steps.changed.outputs.stacks }}"
