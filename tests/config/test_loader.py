@@ -44,7 +44,14 @@ def set_key(data: dict[str, Any], dotted: str, value: Any) -> None:
         data[leaf] = value
 
 
-DELETE = object()
+class _Delete:
+    """Sentinel: remove the key. Its repr is part of test ids, so it must not be a memory address."""
+
+    def __repr__(self) -> str:
+        return "<deleted>"
+
+
+DELETE = _Delete()
 
 
 def assert_rejected(data: dict[str, Any], changes: dict[str, Any], key: str, value: Any, expected: str) -> None:

@@ -91,7 +91,7 @@ def test_deploy_identities_trust_the_repository_and_hold_least_roles(stacks) -> 
         config = load_environment(environment)
         slug = config.deployment.repository.slug
         expected = {
-            "plan": (f"repo:{slug}:pull_request", {"Reader", "Storage Blob Data Contributor"}),
+            "plan": (f"repo:{slug}:environment:{environment}-plan", {"Reader", "Storage Blob Data Contributor"}),
             "apply": (
                 f"repo:{slug}:environment:{environment}",
                 {"Contributor", "User Access Administrator", "Storage Blob Data Contributor"},
