@@ -1,12 +1,20 @@
 #!/usr/bin/env python
-"""Synthesize every stack into cdktf.out/ (`python main.py`, or `cdktf synth` which runs this)."""
+"""Synthesize every stack into cdktf.out/ (`python main.py`, or `cdktf synth` which runs this).
+
+Prints one line per stack (resources, output file) and the total time; a rule violation prints one
+error line per violation and exits 1 (tools/synth_report.py); a configuration error, or an
+ERP_FRAMEWORK it cannot use, exits 2.
+"""
 
 from __future__ import annotations
 
 import sys
+import time
 
-from tools import fast_import, framework
-from tools.jsii_runtime import use_project_node
+STARTED = time.monotonic()
+
+from tools import fast_import, framework, synth_report  # noqa: E402
+from tools.jsii_runtime import use_project_node  # noqa: E402
 
 
 def main() -> int:
@@ -16,6 +24,7 @@ def main() -> int:
     except framework.FrameworkError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    synth_report.prepare()  # before the jsii kernel starts: it reads the environment once
     fast_import.enable(single_synth=True)  # before the first cdktf import (README "Performance")
     from config.loader import ConfigError, load_all  # needs no cdktf: runs while the jsii kernel starts
 
@@ -26,8 +35,7 @@ def main() -> int:
         return 2
     from stacks.app import build_app
 
-    build_app(environments=environments).synth()
-    return 0
+    return synth_report.synth(build_app(environments=environments), STARTED)
 
 
 if __name__ == "__main__":

@@ -93,6 +93,12 @@ def load_environment(environment: str, config_dir: Path = CONFIG_DIR) -> Environ
 def load_all(config_dir: Path = CONFIG_DIR) -> list[EnvironmentConfig]:
     configs = [load_environment(environment, config_dir) for environment in ENVIRONMENTS]
     problems = overlapping_environments({config_dir / f"{config.name}.toml": config.network for config in configs})
+    holders = [config.name for config in configs if config.deployment.holds_bootstrap_state]
+    if len(holders) > 1:
+        problems.append(
+            f"{config_dir}: deployment.holds_bootstrap_state is true in {', '.join(holders)}; "
+            "allowed: true in at most one environment (the bootstrap stack has one state)"
+        )
     if problems:
         raise ConfigError("\n".join(problems))
     return configs

@@ -112,6 +112,16 @@ class SpokeNetwork(VirtualNetworkPlan):
         return self
 
 
+class DisasterRecoveryNetwork(VirtualNetworkPlan):
+    """The landing zone in the paired region (`paired_location`): private endpoints to the geo-DR Event Hubs
+    namespace and the geo key vault, and room for a PostgreSQL geo-restore and a rebuilt AKS cluster."""
+
+    private_endpoints: Subnet  # private endpoint network policies are disabled on it
+    postgres: Subnet  # delegated to PostgreSQL flexible servers: a VNet-integrated geo-restore lands here
+    aks_system: Subnet  # reserved for a rebuilt cluster's system pool
+    aks_user: Subnet  # reserved for a rebuilt cluster's user pools
+
+
 class FirewallConfig(Section):
     """Azure Firewall Premium and its policy. The rules themselves are data in constructs/firewall_rules.py."""
 
@@ -124,6 +134,7 @@ class FirewallConfig(Section):
 class NetworkConfig(Section):
     hub: HubNetwork
     spoke: SpokeNetwork
+    dr: DisasterRecoveryNetwork  # in the paired region, peered with the hub
     # AKS Azure CNI Overlay: cluster-internal ranges, never routed in the VNets, so they must not overlap them.
     aks_service_cidr: Cidr
     aks_dns_service_ip: Ipv4
@@ -132,13 +143,25 @@ class NetworkConfig(Section):
     bastion_zones: tuple[ZONE, ...] = ()
 
     def address_spaces(self) -> dict[str, str]:
-        return {"hub.address_space": self.hub.address_space, "spoke.address_space": self.spoke.address_space}
+        return {
+            "hub.address_space": self.hub.address_space,
+            "spoke.address_space": self.spoke.address_space,
+            "dr.address_space": self.dr.address_space,
+        }
 
     @model_validator(mode="after")
     def _ranges_do_not_collide(self) -> NetworkConfig:
         hub, spoke = _network(self.hub.address_space), _network(self.spoke.address_space)
         if hub.overlaps(spoke):
             raise KeyedValueError("spoke.address_space", self.spoke.address_space, f"overlaps hub.address_space {hub}")
+        dr = _network(self.dr.address_space)
+        for key, space in (("hub.address_space", hub), ("spoke.address_space", spoke)):
+            if dr.overlaps(space):
+                raise KeyedValueError(
+                    "dr.address_space",
+                    self.dr.address_space,
+                    f"overlaps {key} {space}; the DR VNet is peered with the hub",
+                )
         service = _network(self.aks_service_cidr)
         for key in ("aks_service_cidr", "aks_pod_cidr"):
             cidr = _network(getattr(self, key))

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Literal
 
 from pydantic import Field, model_validator
 
-from config.base import AZURE_REGION_PAIRS, REGIONS_WITH_ZONES, Cidr, Guid, KeyedValueError, Section
+from config.base import AZURE_REGION_PAIRS, REGIONS_WITH_ZONES, Guid, KeyedValueError, Section
 from config.baseline import BaselineConfig
 from config.data import DataConfig
+from config.deployment import DeploymentConfig
 from config.governance import GovernanceConfig
 from config.network import NetworkConfig
 from config.observability import ObservabilityConfig
@@ -33,8 +35,7 @@ class StateBackend(Section):
     storage_account_name: str = Field(pattern=r"^[a-z0-9]{3,24}$")
     container_name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
     replication: Literal["GZRS", "RAGZRS"] = "RAGZRS"
-    # Public networks allowed to reach the state account (CI runners, operator egress); all else is denied.
-    allowed_ip_ranges: tuple[Cidr, ...] = ()
+    # No public network rule: the account is reached only through its private endpoint (config.deployment).
 
 
 class ClusterAccess(Section):
@@ -61,6 +62,7 @@ class EnvironmentConfig(Section):
     app_gateway: AppGatewayConfig
     data: DataConfig
     network: NetworkConfig
+    deployment: DeploymentConfig
     baseline: BaselineConfig
     observability: ObservabilityConfig
     recovery: RecoveryConfig
@@ -84,6 +86,44 @@ class EnvironmentConfig(Section):
                 restore_days,
                 f"must be less than data.storage.blob_soft_delete_days ({soft_delete_days}): Azure's point-in-time "
                 "restore replays soft-deleted blobs, so its window must end before they are purged",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _deployment_network_stays_apart(self) -> EnvironmentConfig:
+        """The deployment network is peered with the spoke: its range must not collide with any of the environment's."""
+        space = ipaddress.IPv4Network(self.deployment.network.address_space)
+        others = {
+            **{f"network.{key}": value for key, value in self.network.address_spaces().items()},
+            "network.aks_service_cidr": self.network.aks_service_cidr,
+            "network.aks_pod_cidr": self.network.aks_pod_cidr,
+        }
+        for key, value in others.items():
+            if space.overlaps(ipaddress.IPv4Network(value)):
+                raise KeyedValueError(
+                    "deployment.network.address_space",
+                    self.deployment.network.address_space,
+                    f"overlaps {key} {value}; the deployment network is peered with the environment's network",
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _ingress_in_the_user_subnet(self) -> EnvironmentConfig:
+        """The ingress load balancer takes the gateway's backend address from the user node subnet."""
+        address, subnet = self.app_gateway.ingress_ip_address, self.network.spoke.aks_user
+        network = ipaddress.ip_network(subnet.address_prefix)
+        if ipaddress.ip_address(address) not in network or ipaddress.ip_address(address) in (
+            network[0],
+            network[1],
+            network[2],
+            network[3],
+            network[-1],
+        ):
+            raise KeyedValueError(
+                "app_gateway.ingress_ip_address",
+                address,
+                f"must be a usable address inside network.spoke.aks_user ({subnet.address_prefix}): the internal "
+                "ingress load balancer takes it from that subnet (Azure reserves the first four and the last)",
             )
         return self
 

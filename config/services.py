@@ -137,7 +137,14 @@ class AppGatewayConfig(Section):
     # registered in the data key vault (e.g. a DigiCert or GlobalSign issuer).
     certificate_issuer: str = Field(default="Self", pattern=r"^[A-Za-z0-9-]{1,127}$")
     ingress_ip_address: Ipv4 = Field(description="Private IP of the cluster's internal ingress load balancer")
+    # The name the gateway uses towards the ingress (host header, SNI, backend certificate, private DNS record).
+    # Its parent domain becomes a private DNS zone linked to the environment's VNets, so it must be a domain
+    # of its own (e.g. ingress.<env>.erp.example.com), never the company's public zone.
+    backend_host_name: Hostname = Field(description="Internal host name of the ingress: TLS from the gateway")
     health_probe_path: str = Field(default="/healthz", pattern=r"^/[A-Za-z0-9._~/-]*$")
+    # False until the application answers behind the gateway: the edge alerts (unhealthy backend hosts,
+    # availability web test) then notify the warning receivers instead of paging on-call.
+    edge_live: bool = Field(description="The edge is in service: its alerts page on-call (critical)")
 
     @model_validator(mode="after")
     def _capacity_range(self) -> AppGatewayConfig:
@@ -147,4 +154,27 @@ class AppGatewayConfig(Section):
             )
         if len(set(self.zones)) != len(self.zones):
             raise KeyedValueError("zones", list(self.zones), "lists a zone twice")
+        if self.edge_live and self.certificate_issuer == "Self":
+            raise KeyedValueError(
+                "edge_live",
+                self.edge_live,
+                "needs a CA-issued listener certificate (certificate_issuer other than 'Self'): the availability "
+                "test checks TLS, so a self-signed certificate would page on-call around the clock",
+            )
+        if self.backend_host_name == self.host_name or self.backend_host_name.count(".") < 2:
+            raise KeyedValueError(
+                "backend_host_name",
+                self.backend_host_name,
+                "must be a host of its own with at least three labels (its parent domain becomes a private DNS "
+                f"zone) and differ from host_name '{self.host_name}'",
+            )
         return self
+
+    @property
+    def backend_dns_zone(self) -> str:
+        """The private DNS zone holding the backend host's A record: the host name without its first label."""
+        return self.backend_host_name.split(".", 1)[1]
+
+    @property
+    def backend_record_name(self) -> str:
+        return self.backend_host_name.split(".", 1)[0]

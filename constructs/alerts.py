@@ -53,6 +53,14 @@ class MetricAlertSpec:
     threshold: str  # field of AlertThresholds
     severity: str
     description: str
+    # An edge alert (public entry): it pages only once the edge is declared live (app_gateway.edge_live);
+    # before that it notifies the warning receivers at warning severity.
+    edge: bool = False
+
+
+def effective_severity(severity: str, *, edge: bool, edge_live: bool) -> str:
+    """The severity an alert is created with: edge alerts are held at warning until the edge is live."""
+    return "warning" if edge and not edge_live else severity
 
 
 METRIC_ALERTS: tuple[MetricAlertSpec, ...] = (
@@ -175,6 +183,7 @@ METRIC_ALERTS: tuple[MetricAlertSpec, ...] = (
         "app_gateway_unhealthy_hosts",
         "critical",
         "App Gateway has unhealthy backend hosts",
+        edge=True,
     ),
 )
 # Azure accepts a Prometheus alert rule `for` of one minute to one day (PT0M fails at apply).
@@ -197,6 +206,7 @@ class AlertsProps:
     # expression filter on it.
     prometheus_cluster_label: str
     monitor_workspace_id: str
+    edge_live: bool = True  # False: edge alerts notify the warning receivers instead of paging
 
 
 class Alerts(Construct):
@@ -220,6 +230,7 @@ class Alerts(Construct):
 
     def _metric_alert(self, spec: MetricAlertSpec) -> MonitorMetricAlert:
         key = f"{spec.target}-{spec.metric}"
+        severity = effective_severity(spec.severity, edge=spec.edge, edge_live=self._props.edge_live)
         return MonitorMetricAlert(
             self,
             key,
@@ -227,7 +238,7 @@ class Alerts(Construct):
             resource_group_name=self._props.resource_group_name,
             scopes=[self._props.targets[spec.target]],
             description=spec.description,
-            severity=AZURE_SEVERITY[spec.severity],
+            severity=AZURE_SEVERITY[severity],
             frequency="PT1M",
             window_size="PT5M",
             criteria=[
@@ -239,7 +250,7 @@ class Alerts(Construct):
                     threshold=getattr(self._props.thresholds, spec.threshold),
                 )
             ],
-            action=self._action(spec.severity),
+            action=self._action(severity),
         )
 
     def _prometheus_rules(self) -> MonitorAlertPrometheusRuleGroup:
@@ -316,7 +327,8 @@ class SlaMonitoringProps:
     location: str
     resource_group_name: str
     application_insights_id: str
-    critical_action_group_id: str
+    action_group_ids: Mapping[str, str]  # severity → action group id
+    edge_live: bool = True  # False: the availability alert notifies the warning receivers instead of paging
 
 
 def sla_workbook(application_insights_id: str, test_name: str, sla_percent: float) -> str:
@@ -389,6 +401,7 @@ class SlaMonitoring(Construct):
             ),
         )
         self.web_test_id = self.web_test.id
+        severity = effective_severity("critical", edge=True, edge_live=props.edge_live)
         MonitorMetricAlert(
             self,
             "availability-alert",
@@ -396,7 +409,7 @@ class SlaMonitoring(Construct):
             resource_group_name=props.resource_group_name,
             scopes=[self.web_test.id, props.application_insights_id],
             description=f"The public endpoint fails from {config.failed_locations_for_alert} or more locations",
-            severity=AZURE_SEVERITY["critical"],
+            severity=AZURE_SEVERITY[severity],
             application_insights_web_test_location_availability_criteria=(
                 MonitorMetricAlertApplicationInsightsWebTestLocationAvailabilityCriteria(
                     web_test_id=self.web_test.id,
@@ -404,7 +417,7 @@ class SlaMonitoring(Construct):
                     failed_location_count=config.failed_locations_for_alert,
                 )
             ),
-            action=[MonitorMetricAlertAction(action_group_id=props.critical_action_group_id)],
+            action=[MonitorMetricAlertAction(action_group_id=props.action_group_ids[severity])],
         )
         workbook_name = naming.name("sla", "workbook")
         ApplicationInsightsWorkbook(

@@ -1,5 +1,12 @@
 """The platform's public entry: Application Gateway WAF_v2 (OWASP 3.2 + bot protection, Prevention mode)
-terminating HTTPS and forwarding to the cluster's internal ingress load balancer.
+terminating HTTPS and forwarding over HTTPS to the cluster's internal ingress load balancer.
+
+The ingress is the AKS application routing add-on's NGINX (cluster stack: an internal load balancer at
+`ingress_ip_address`); it serves a second Key Vault certificate, issued for `backend_host_name`, which the
+add-on's identity reads from the vault. The gateway sends that name as host header and SNI and checks
+the certificate: against its own public certificate as trusted root when Key Vault self-signs it
+(`certificate_issuer = "Self"`), against the well-known CAs App Gateway v2 trusts when a CA issues it.
+A private DNS zone for the backend host's parent domain, linked to hub and spoke, resolves the name.
 
 The listener certificate is a Key Vault certificate that Key Vault itself issues and renews (self-signed or
 from a CA issuer registered in the vault), so no certificate or password ever passes through Terraform.
@@ -9,8 +16,10 @@ follows renewals through the versionless secret id.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+from cdktf import ITerraformDependable
 from cdktf_cdktf_provider_azurerm.application_gateway import (
     ApplicationGateway,
     ApplicationGatewayAutoscaleConfiguration,
@@ -26,6 +35,7 @@ from cdktf_cdktf_provider_azurerm.application_gateway import (
     ApplicationGatewaySku,
     ApplicationGatewaySslCertificate,
     ApplicationGatewaySslPolicy,
+    ApplicationGatewayTrustedRootCertificate,
 )
 from cdktf_cdktf_provider_azurerm.data_azurerm_client_config import DataAzurermClientConfig
 from cdktf_cdktf_provider_azurerm.key_vault_certificate import (
@@ -42,6 +52,9 @@ from cdktf_cdktf_provider_azurerm.key_vault_certificate import (
 from cdktf_cdktf_provider_azurerm.key_vault_certificate import (
     KeyVaultCertificateCertificatePolicyX509CertificatePropertiesSubjectAlternativeNames as SubjectAlternativeNames,
 )
+from cdktf_cdktf_provider_azurerm.private_dns_a_record import PrivateDnsARecord
+from cdktf_cdktf_provider_azurerm.private_dns_zone import PrivateDnsZone
+from cdktf_cdktf_provider_azurerm.private_dns_zone_virtual_network_link import PrivateDnsZoneVirtualNetworkLink
 from cdktf_cdktf_provider_azurerm.public_ip import PublicIp
 from cdktf_cdktf_provider_azurerm.user_assigned_identity import UserAssignedIdentity
 from cdktf_cdktf_provider_azurerm.web_application_firewall_policy import (
@@ -53,13 +66,16 @@ from cdktf_cdktf_provider_azurerm.web_application_firewall_policy import (
 
 from config.services import AppGatewayConfig
 from constructs import Construct
-from constructs.interfaces import RUNNER, RoleGrant, grant
+from constructs.interfaces import RUNNER, SERVICE_PRINCIPAL, RoleGrant, grant
 from constructs.naming import Naming
 
 # Azure's newest predefined TLS policy: TLS 1.2+ with strong ciphers only (checkov CKV_AZURE_218).
 SSL_POLICY = "AppGwSslPolicy20220101S"
 MANAGED_RULE_SETS = (("OWASP", "3.2"), ("Microsoft_BotManagerRuleSet", "1.0"))
 CERTIFICATE_NAME = "app-gateway-https"
+BACKEND_CERTIFICATE_NAME = "ingress-https"  # served by the ingress controller for backend_host_name
+BACKEND_ROOT = "ingress-root"
+SELF_ISSUER = "Self"
 SERVER_AUTHENTICATION = "1.3.6.1.5.5.7.3.1"  # extended key usage of a TLS server certificate
 # Names of the gateway's internal parts (they refer to each other by name).
 FRONTEND_IP, HTTPS_PORT, LISTENER, BACKEND_POOL, BACKEND_SETTINGS, PROBE, GATEWAY_IP = (
@@ -67,7 +83,7 @@ FRONTEND_IP, HTTPS_PORT, LISTENER, BACKEND_POOL, BACKEND_SETTINGS, PROBE, GATEWA
     "https",
     "https",
     "ingress",
-    "ingress-http",
+    "ingress-https",
     "ingress-health",
     "gateway-subnet",
 )
@@ -80,16 +96,37 @@ class AppGatewayProps:
     location: str
     resource_group_name: str
     subnet_id: str  # the dedicated app_gateway subnet
-    key_vault_id: str  # holds the listener certificate (RBAC-authorized vault)
+    key_vault_id: str  # holds the listener and backend certificates (RBAC-authorized vault)
+    ingress_identity_principal_id: str  # the application routing add-on's identity reads the backend certificate
+    dns_vnet_ids: Mapping[str, str]  # VNets (key → id) linked to the backend host's private DNS zone
+    # The deploy (apply) identity that creates the certificates; None: whoever runs Terraform (local runs).
+    certificate_administrator_principal_id: str | None = None
 
 
 class AppGateway(Construct):
-    """Exposes `gateway_id`, `public_ip_address`, `waf_policy_id` and `certificate_secret_id`."""
+    """Exposes `gateway_id`, `public_ip_address`, `waf_policy_id`, `certificate_secret_id` and
+    `backend_certificate_uri` (versionless Key Vault certificate URI the ingress controller serves)."""
 
     def __init__(self, scope: Construct, id: str, *, props: AppGatewayProps) -> None:
         super().__init__(scope, id)
         config, naming = props.config, props.naming
-        certificate = self._certificate(props)
+        certificate_admin = self._certificate_admin(props)
+        certificate = self._certificate("certificate", CERTIFICATE_NAME, config.host_name, props, certificate_admin)
+        backend_certificate = self._certificate(
+            "backend-certificate", BACKEND_CERTIFICATE_NAME, config.backend_host_name, props, certificate_admin
+        )
+        grant(
+            self,
+            "ingress-certificate-reader",
+            RoleGrant(
+                f"{props.key_vault_id}/secrets/{backend_certificate.name}",
+                "Key Vault Secrets User",
+                props.ingress_identity_principal_id,
+                "The application routing add-on's NGINX serves the backend certificate to the gateway",
+            ),
+        )
+        self._backend_dns(props)
+        self_signed = config.certificate_issuer == SELF_ISSUER
         identity = UserAssignedIdentity(
             self,
             "identity",
@@ -180,22 +217,31 @@ class AppGateway(Construct):
             backend_address_pool=[
                 ApplicationGatewayBackendAddressPool(name=BACKEND_POOL, ip_addresses=[config.ingress_ip_address])
             ],
-            # TLS ends here; the hop to the internal ingress stays inside the spoke VNet.
+            # Encrypted to the ingress too (Story 0.1.5): HTTPS with the backend host as host header and SNI,
+            # its certificate checked against the trusted root (self-signed) or the well-known CAs.
+            trusted_root_certificate=[
+                ApplicationGatewayTrustedRootCertificate(
+                    name=BACKEND_ROOT, data=backend_certificate.certificate_data_base64
+                )
+            ]
+            if self_signed
+            else None,
             backend_http_settings=[
                 ApplicationGatewayBackendHttpSettings(
                     name=BACKEND_SETTINGS,
-                    port=80,
-                    protocol="Http",
+                    port=443,
+                    protocol="Https",
                     cookie_based_affinity="Disabled",
                     request_timeout=60,
-                    host_name=config.host_name,
+                    host_name=config.backend_host_name,
+                    trusted_root_certificate_names=[BACKEND_ROOT] if self_signed else None,
                     probe_name=PROBE,
                 )
             ],
             probe=[
                 ApplicationGatewayProbe(
                     name=PROBE,
-                    protocol="Http",
+                    protocol="Https",
                     path=config.health_probe_path,
                     interval=30,
                     timeout=30,
@@ -219,26 +265,59 @@ class AppGateway(Construct):
         self.public_ip_address = public_ip.ip_address
         self.waf_policy_id = self.waf_policy.id
         self.certificate_secret_id = certificate.versionless_secret_id
+        self.backend_certificate_uri = backend_certificate.versionless_id
 
-    def _certificate(self, props: AppGatewayProps) -> KeyVaultCertificate:
-        """The listener certificate, issued and auto-renewed by Key Vault (Terraform needs Certificates Officer)."""
+    def _backend_dns(self, props: AppGatewayProps) -> None:
+        """`<backend host>` A → the ingress IP, in a private zone of its parent domain linked to the VNets."""
         config = props.config
-        terraform_runner = DataAzurermClientConfig(self, "terraform-runner")
-        certificate_admin = grant(
+        zone = PrivateDnsZone(
+            self, "backend-dns-zone", name=config.backend_dns_zone, resource_group_name=props.resource_group_name
+        )
+        zone_name = zone.name
+        PrivateDnsARecord(
+            self,
+            "backend-dns-record",
+            name=config.backend_record_name,
+            zone_name=zone_name,
+            resource_group_name=props.resource_group_name,
+            ttl=300,
+            records=[config.ingress_ip_address],
+        )
+        for vnet_key, vnet_id in sorted(props.dns_vnet_ids.items()):
+            PrivateDnsZoneVirtualNetworkLink(
+                self,
+                f"backend-dns-{vnet_key}",
+                name=f"{vnet_key}-link",
+                resource_group_name=props.resource_group_name,
+                private_dns_zone_name=zone_name,
+                virtual_network_id=vnet_id,
+                registration_enabled=False,
+            )
+
+    def _certificate_admin(self, props: AppGatewayProps) -> ITerraformDependable:
+        administrator = props.certificate_administrator_principal_id
+        return grant(
             self,
             "terraform-runner-certificate-admin",
             RoleGrant(
                 props.key_vault_id,
                 "Key Vault Certificates Officer",
-                terraform_runner.object_id,
+                administrator or DataAzurermClientConfig(self, "terraform-runner").object_id,
                 "Terraform creates the Application Gateway's listener certificate",
-                principal_type=RUNNER,
+                principal_type=SERVICE_PRINCIPAL if administrator else RUNNER,
             ),
         )
+
+    def _certificate(
+        self, id: str, name: str, host_name: str, props: AppGatewayProps, certificate_admin: ITerraformDependable
+    ) -> KeyVaultCertificate:
+        """A TLS server certificate for `host_name`, issued and auto-renewed by Key Vault (Terraform needs
+        Certificates Officer)."""
+        config = props.config
         return KeyVaultCertificate(
             self,
-            "certificate",
-            name=CERTIFICATE_NAME,
+            id,
+            name=name,
             key_vault_id=props.key_vault_id,
             certificate_policy=KeyVaultCertificateCertificatePolicy(
                 issuer_parameters=KeyVaultCertificateCertificatePolicyIssuerParameters(name=config.certificate_issuer),
@@ -250,8 +329,8 @@ class AppGateway(Construct):
                     content_type="application/x-pkcs12"
                 ),
                 x509_certificate_properties=KeyVaultCertificateCertificatePolicyX509CertificateProperties(
-                    subject=f"CN={config.host_name}",
-                    subject_alternative_names=SubjectAlternativeNames(dns_names=[config.host_name]),
+                    subject=f"CN={host_name}",
+                    subject_alternative_names=SubjectAlternativeNames(dns_names=[host_name]),
                     key_usage=["digitalSignature", "keyEncipherment"],
                     extended_key_usage=[SERVER_AUTHENTICATION],
                     validity_in_months=12,

@@ -29,6 +29,7 @@ from cdktf_cdktf_provider_azurerm.kubernetes_cluster import (
     KubernetesClusterMonitorMetrics,
     KubernetesClusterNetworkProfile,
     KubernetesClusterOmsAgent,
+    KubernetesClusterWebAppRouting,
 )
 from cdktf_cdktf_provider_azurerm.kubernetes_cluster import (
     KubernetesClusterAzureActiveDirectoryRoleBasedAccessControl as EntraIdRbac,
@@ -91,8 +92,8 @@ def _weekly(window: MaintenanceWindow, block: type) -> object:
 
 class AksCluster(Construct):
     """Exposes `host` and `cluster_ca_certificate` (the cluster stack's kubernetes provider), `cluster_id`,
-    `cluster_name`, `kubelet_identity_object_id`, `oidc_issuer_url`, `node_resource_group` and
-    `control_plane_identity_principal_id`."""
+    `cluster_name`, `kubelet_identity_object_id`, `oidc_issuer_url`, `node_resource_group`,
+    `control_plane_identity_principal_id` and `ingress_identity_principal_id` (application routing add-on)."""
 
     def __init__(self, scope: Construct, id: str, *, props: AksClusterProps) -> None:
         super().__init__(scope, id)
@@ -264,6 +265,11 @@ class AksCluster(Construct):
             ),
             # Installs the managed Prometheus agent (ama-metrics); its data collection rule is in observability.
             monitor_metrics=KubernetesClusterMonitorMetrics(),
+            # The ingress behind the App Gateway: the application routing add-on (managed NGINX). No default
+            # controller ("None": the add-on's default would be a public load balancer); the cluster stack
+            # declares an internal one at the gateway's backend address. No DNS zones: the backend record is
+            # the App Gateway construct's.
+            web_app_routing=KubernetesClusterWebAppRouting(dns_zone_ids=[], default_nginx_controller="None"),
             depends_on=grants,
         )
         for pool in config.user_pools:
@@ -296,6 +302,8 @@ class AksCluster(Construct):
         self.oidc_issuer_url = self.cluster.oidc_issuer_url
         self.node_resource_group = self.cluster.node_resource_group
         self.control_plane_identity_principal_id = control_plane
+        # The add-on's managed identity (in the node resource group): reads the ingress certificate from Key Vault.
+        self.ingress_identity_principal_id = self.cluster.web_app_routing.web_app_routing_identity.get(0).object_id
 
     def _identity(self, id: str, name: str, props: AksClusterProps) -> UserAssignedIdentity:
         return UserAssignedIdentity(

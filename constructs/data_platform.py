@@ -37,6 +37,10 @@ class DataPlatformProps:
     paired_resource_group_name: str  # in the paired region: Event Hubs secondary, geo-backup key vault
     private_endpoint_subnet_id: str
     private_dns_zone_ids: Mapping[str, str]  # needs the keys in DNS_ZONES
+    key_administrator_principal_id: str | None = None  # the apply identity (KeyVaultProps.administrator_principal_id)
+    # Endpoints of the paired-region resources (Event Hubs secondary, geo key vault): the DR landing zone's
+    # endpoint subnet, so they stay reachable when the primary region is down. None: the primary's subnet.
+    paired_private_endpoints: PrivateEndpointPlacement | None = None
 
 
 class DataPlatform(Construct):
@@ -57,6 +61,7 @@ class DataPlatform(Construct):
             location=props.location,
             resource_group_name=props.resource_group_name,
         )
+        paired_endpoints = props.paired_private_endpoints or endpoints
         data_vault = KeyVaultProps(
             config=config.key_vault,
             naming=props.naming,
@@ -69,6 +74,7 @@ class DataPlatform(Construct):
             key_names=(STORAGE_KEY, POSTGRES_KEY, DISKS_KEY),
             disk_encryption_key=DISKS_KEY,
             protect_from_destroy=protect,
+            administrator_principal_id=props.key_administrator_principal_id,
         )
         self.key_vault = KeyVault(self, "key-vault", props=data_vault)
         # AKS creates its own private endpoint to a private KMS vault, so its identity needs Key Vault Contributor
@@ -91,6 +97,7 @@ class DataPlatform(Construct):
                     resource_group_name=props.paired_resource_group_name,
                     key_names=(POSTGRES_GEO_BACKUP_KEY,),
                     disk_encryption_key=None,
+                    private_endpoint=paired_endpoints,
                 ),
             )
             if config.postgres.geo_redundant_backup
@@ -139,6 +146,7 @@ class DataPlatform(Construct):
                 secondary_location=props.paired_location,
                 secondary_resource_group_name=props.paired_resource_group_name,
                 private_endpoint=endpoints,
+                secondary_private_endpoint=paired_endpoints,
                 private_dns_zone_id=zones["eventhub"],
                 protect_from_destroy=protect,
             ),

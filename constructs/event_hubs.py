@@ -62,6 +62,8 @@ class EventHubsProps:
     private_endpoint: PrivateEndpointPlacement
     private_dns_zone_id: str  # privatelink.servicebus.windows.net
     protect_from_destroy: bool = True
+    # Where the secondary's endpoint goes (the DR landing zone in the paired region); None: with the primary's.
+    secondary_private_endpoint: PrivateEndpointPlacement | None = None
 
 
 @jsii.implements(IValidation)
@@ -174,7 +176,10 @@ class EventHubs(Construct):
             ],
             lifecycle=TerraformResourceLifecycle(prevent_destroy=props.protect_from_destroy),
         )
-        endpoint = props.private_endpoint.connect(
+        placement = props.private_endpoint
+        if role == "secondary" and props.secondary_private_endpoint is not None:
+            placement = props.secondary_private_endpoint
+        endpoint = placement.connect(
             self,
             f"{role}-private-endpoint",
             name=props.naming.name(workload, "pe"),

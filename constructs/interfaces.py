@@ -36,9 +36,13 @@ class RoleGrant:
     principal_id: str
     why: str
     principal_type: str | None = SERVICE_PRINCIPAL
+    # An Azure ABAC condition (version 2.0) narrowing the grant, e.g. which roles a delegated admin may assign.
+    condition: str | None = None
 
 
-def grant(owner: Construct, id: str, role_grant: RoleGrant) -> RoleAssignment:
+def grant(
+    owner: Construct, id: str, role_grant: RoleGrant, *, provider: TerraformProvider | None = None
+) -> RoleAssignment:
     """Declare one role assignment under `owner` (its construct id is part of the Terraform address)."""
     return RoleAssignment(
         owner,
@@ -48,6 +52,9 @@ def grant(owner: Construct, id: str, role_grant: RoleGrant) -> RoleAssignment:
         principal_id=role_grant.principal_id,
         principal_type=role_grant.principal_type,
         description=role_grant.why,
+        condition=role_grant.condition,
+        condition_version="2.0" if role_grant.condition else None,
+        provider=provider,
     )
 
 

@@ -27,7 +27,7 @@ from cdktf_cdktf_provider_azurerm.user_assigned_identity import UserAssignedIden
 
 from config.data import KeyVaultConfig
 from constructs import Construct
-from constructs.interfaces import RUNNER, RoleGrant, grant
+from constructs.interfaces import RUNNER, SERVICE_PRINCIPAL, RoleGrant, grant
 from constructs.naming import Naming
 from constructs.private_endpoint import PrivateEndpointPlacement
 
@@ -85,6 +85,8 @@ class KeyVaultProps:
     # Keys used with encrypt/decrypt by a consumer that brings its own identity (no identity created here).
     encryption_key_names: tuple[str, ...] = ()
     protect_from_destroy: bool = True  # losing a CMK vault or key makes the data it encrypts unreadable
+    # The deploy (apply) identity that creates and rotates the keys; None: whoever runs Terraform (local runs).
+    administrator_principal_id: str | None = None
 
 
 class KeyVault(Construct):
@@ -130,16 +132,16 @@ class KeyVault(Construct):
             subresource="vault",
             private_dns_zone_id=props.private_dns_zone_id,
         )
-        terraform_runner = DataAzurermClientConfig(self, "terraform-runner")
+        administrator = props.administrator_principal_id
         key_admin = grant(
             self,
             "terraform-runner-key-admin",
             RoleGrant(
                 vault_id,
                 KEY_ADMIN_ROLE,
-                terraform_runner.object_id,
+                administrator or DataAzurermClientConfig(self, "terraform-runner").object_id,
                 "Terraform creates and rotates the customer-managed keys of this vault",
-                principal_type=RUNNER,
+                principal_type=SERVICE_PRINCIPAL if administrator else RUNNER,
             ),
         )
         rotation = config.rotation

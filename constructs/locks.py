@@ -26,6 +26,8 @@ LOCKED_TYPES = {
     "azurerm_key_vault": "holds the customer-managed keys; losing it makes the encrypted data unreadable",
     "azurerm_eventhub_namespace": "holds the event streams and the geo-DR pairing",
     "azurerm_data_protection_backup_vault": "holds the backups",
+    "azurerm_log_analytics_workspace": "holds the audit trail (activity log, kube-audit, diagnostics logs)",
+    "azurerm_container_registry": "holds the images a cluster rebuild pulls (the DR runbook's step 4)",
 }
 
 

@@ -250,13 +250,15 @@ class Network(Construct):
             ),
         )
 
-        zone_ids = {}
+        zone_ids, zone_names = {}, {}
+        self.private_dns_zone_links: dict[str, list[PrivateDnsZoneVirtualNetworkLink]] = {}
         vnet_ids = {"hub": hub.id, "spoke": spoke.id}
         for key, zone_name in private_dns_zones(props.location).items():
             zone = PrivateDnsZone(self, f"dns-{key}", name=zone_name, resource_group_name=hub_rg)
-            linked_zone_name = zone.name
+            linked_zone_name = zone_names[key] = zone.name
+            self.private_dns_zone_links[key] = links = []
             for vnet_key, vnet_id in vnet_ids.items():
-                PrivateDnsZoneVirtualNetworkLink(
+                link = PrivateDnsZoneVirtualNetworkLink(
                     self,
                     f"dns-{key}-{vnet_key}",
                     name=f"{vnet_key}-link",
@@ -265,10 +267,13 @@ class Network(Construct):
                     virtual_network_id=vnet_id,
                     registration_enabled=False,
                 )
+                links.append(link)
             zone_ids[key] = zone.id
 
         self.subnet_ids: Mapping[str, str] = subnet_ids
         self.private_dns_zone_ids: Mapping[str, str] = zone_ids
+        self.private_dns_zone_names: Mapping[str, str] = zone_names  # in hub_resource_group_name
+        self.spoke_vnet_name: str = spoke.name
         self.firewall_private_ip: str = firewall.private_ip
         self.firewall_id: str = firewall.firewall_id
         self.hub_vnet_id: str = vnet_ids["hub"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cdktf import LocalExecProvisioner, TerraformResource
 from cdktf_cdktf_provider_azurerm.container_registry import ContainerRegistry, ContainerRegistryGeoreplications
 
 from config.services import RegistryConfig
@@ -25,7 +26,7 @@ class RegistryProps:
 
 
 class Registry(Construct):
-    """Exposes `registry_id`, `login_server` and the underlying `registry`."""
+    """Exposes `registry_id`, `login_server`, `registry_name` and the underlying `registry`."""
 
     def __init__(self, scope: Construct, id: str, *, props: RegistryProps) -> None:
         super().__init__(scope, id)
@@ -41,7 +42,7 @@ class Registry(Construct):
             if config.replicate_to_paired_region
             else None
         )
-        self.name = props.naming.compact("workloads", "acr")  # a literal: <name>.azurecr.io is the login server
+        self.name = registry_name(props.naming)  # a literal: <name>.azurecr.io is the login server
         self.registry = ContainerRegistry(
             self,
             "registry",
@@ -65,6 +66,7 @@ class Registry(Construct):
         )
         self.registry_id = self.registry.id
         self.login_server = self.registry.login_server
+        self.registry_name = self.registry.name
         props.private_endpoint.connect(
             self,
             "private-endpoint",
@@ -73,3 +75,42 @@ class Registry(Construct):
             subresource="registry",
             private_dns_zone_id=props.private_dns_zone_id,
         )
+
+
+def registry_name(naming: Naming) -> str:
+    """The registry's (globally unique) name; its login server is `<name>.azurecr.io`."""
+    return naming.compact("workloads", "acr")
+
+
+@dataclass(frozen=True)
+class ImageImportProps:
+    registry_name: str  # the registry's `name` attribute: a reference, so the import waits for the registry
+    resource_group_name: str
+    subscription_id: str
+    source: str  # <public registry>/<repository>:<tag>
+    target: str  # <repository>:<tag> inside the registry
+
+
+class ImageImport(Construct):
+    """Imports one public image into the registry during apply: `az acr import` on the Terraform runner
+    (a built-in `terraform_data` with a local-exec provisioner, replaced when source or target changes).
+
+    Why not an ACR task: `az acr import` is a Resource Manager operation that the registry service itself
+    performs, so it works with the registry's public network access off and needs no agent pool, Dockerfile
+    or schedule; the runner only needs the Azure CLI logged in (it is, for the azurerm provider) and a
+    registry write role (the deploy identity's Owner). `--force` makes a re-run after a replacement
+    idempotent (same tag, same content). Exposes `resource` (to depend on)."""
+
+    def __init__(self, scope: Construct, id: str, *, props: ImageImportProps) -> None:
+        super().__init__(scope, id)
+        command = (
+            f"az acr import --subscription {props.subscription_id} --resource-group {props.resource_group_name} "
+            f"--name {props.registry_name} --source {props.source} --image {props.target} --force"
+        )
+        self.resource = TerraformResource(
+            self,
+            "import",
+            terraform_resource_type="terraform_data",
+            provisioners=[LocalExecProvisioner(type="local-exec", command=command)],
+        )
+        self.resource.add_override("triggers_replace", [props.source, props.target])

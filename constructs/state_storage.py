@@ -1,10 +1,20 @@
-"""Remote-state storage for one environment: GZRS/RA-GZRS account, private container, delete lock."""
+"""Remote-state storage for one environment: GZRS/RA-GZRS account, private container, delete lock.
+
+The account is reachable only privately: public network access is off (no IP rule, no exception) and a blob
+private endpoint sits in the environment's deployment network, registered in its privatelink blob zone, so
+the runners there (and nothing else) reach the state. Shared keys are off: the backends use Entra ID.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from cdktf import TerraformProvider
+from cdktf_cdktf_provider_azurerm.private_endpoint import (
+    PrivateEndpoint,
+    PrivateEndpointPrivateDnsZoneGroup,
+    PrivateEndpointPrivateServiceConnection,
+)
 from cdktf_cdktf_provider_azurerm.resource_group import ResourceGroup
 from cdktf_cdktf_provider_azurerm.storage_account import (
     StorageAccount,
@@ -25,6 +35,8 @@ class StateStorageProps:
     backend: StateBackend
     location: str
     provider: TerraformProvider
+    private_endpoint_subnet_id: str  # the deployment network's private-endpoints subnet
+    private_dns_zone_id: str  # privatelink.blob.core.windows.net, linked to the deployment network
     soft_delete_days: int = 30  # time to recover a deleted or overwritten state file
 
 
@@ -33,7 +45,11 @@ class StateStorage(Construct):
         super().__init__(scope, id)
         backend = props.backend
         group = ResourceGroup(
-            self, "resource-group", name=backend.resource_group_name, location=props.location, provider=props.provider
+            self,
+            "resource-group",
+            name=backend.resource_group_name,
+            location=props.location,
+            provider=props.provider,
         )
         retention = props.soft_delete_days
         self.account = StorageAccount(
@@ -53,11 +69,8 @@ class StateStorage(Construct):
             default_to_oauth_authentication=True,
             infrastructure_encryption_enabled=True,
             cross_tenant_replication_enabled=False,
-            network_rules=StorageAccountNetworkRules(
-                default_action="Deny",
-                bypass=["AzureServices"],
-                ip_rules=list(backend.allowed_ip_ranges),
-            ),
+            public_network_access_enabled=False,  # only the private endpoint below reaches it
+            network_rules=StorageAccountNetworkRules(default_action="Deny", bypass=["AzureServices"]),
             blob_properties=StorageAccountBlobProperties(
                 versioning_enabled=True,
                 change_feed_enabled=True,
@@ -67,6 +80,25 @@ class StateStorage(Construct):
                 ),
             ),
         )
+        self.private_endpoint = PrivateEndpoint(
+            self,
+            "blob-endpoint",
+            name=f"{backend.storage_account_name}-blob-pep",
+            location=props.location,
+            resource_group_name=group.name,
+            subnet_id=props.private_endpoint_subnet_id,
+            custom_network_interface_name=f"{backend.storage_account_name}-blob-pep-nic",
+            private_service_connection=PrivateEndpointPrivateServiceConnection(
+                name=f"{backend.storage_account_name}-blob-connection",
+                private_connection_resource_id=self.account.id,
+                subresource_names=["blob"],
+                is_manual_connection=False,
+            ),
+            private_dns_zone_group=PrivateEndpointPrivateDnsZoneGroup(
+                name="default", private_dns_zone_ids=[props.private_dns_zone_id]
+            ),
+            provider=props.provider,
+        )
         self.container = StorageContainer(
             self,
             "container",
@@ -75,6 +107,8 @@ class StateStorage(Construct):
             container_access_type="private",
             provider=props.provider,
         )
+        # The ARM id of the container: the scope of the deploy identities' blob data role.
+        self.container_scope: str = f"{self.account.id}/blobServices/default/containers/{backend.container_name}"
         lock(
             self,
             "delete-lock",

@@ -28,6 +28,12 @@ def build_app(outdir: str | Path | None = None, environments: list[EnvironmentCo
         infra_name, cluster_name = stack_names(config.name)
         infra = InfrastructureStack(app, infra_name, config=config)
         ClusterStack(
-            app, cluster_name, config=config, aks=infra.aks, observability=infra.observability, tracing=infra.tracing
+            app,
+            cluster_name,
+            config=config,
+            aks=infra.aks,
+            observability=infra.observability,
+            tracing=infra.tracing,
+            app_gateway=infra.app_gateway,
         )
     return app

@@ -1,33 +1,133 @@
-"""Creates each environment's remote-state storage. Local state: it must exist before any backend."""
+"""Per environment: the resource provider registrations, the deployment network, the private remote-state
+account, the deploy identities and the self-hosted runners (README "Zero to running").
+
+An operator with Owner runs it once per subscription pair. Its own state starts as a local file outside
+cdktf.out (a clean build cannot delete it) and is then migrated into the state account of the environment
+whose config says `deployment.holds_bootstrap_state = true` (`terraform init -migrate-state`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cdktf import LocalBackend, TerraformStack
+from cdktf import AzurermBackend, LocalBackend, TerraformOutput, TerraformStack, TerraformVariable
 
 from config.schema import EnvironmentConfig
 from constructs import Construct
+from constructs.deployment import (
+    DeployIdentities,
+    DeployIdentitiesProps,
+    DeploymentNetwork,
+    DeploymentNetworkProps,
+    GitHubRunners,
+    GitHubRunnersProps,
+    deployment_names,
+    required_resource_providers,
+)
+from constructs.naming import Naming
 from constructs.state_storage import StateStorage, StateStorageProps
 from stacks.common import apply_environment_aspects, azurerm_provider
 
 BOOTSTRAP_STATE_FILE = "bootstrap.tfstate"
+# Relative to cdktf.out/stacks/bootstrap/: the repository's .bootstrap-state/ folder (git-ignored), which
+# survives `rm -rf cdktf.out` and a renamed output folder.
+LOCAL_BOOTSTRAP_STATE = f"../../../.bootstrap-state/{BOOTSTRAP_STATE_FILE}"
+
+
+def bootstrap_backend(
+    stack: TerraformStack, environments: Sequence[EnvironmentConfig]
+) -> LocalBackend | AzurermBackend:
+    """Local until one environment holds bootstrap's state; then that environment's (private) state account."""
+    holders = [config for config in environments if config.deployment.holds_bootstrap_state]
+    if not holders:
+        return LocalBackend(stack, path=LOCAL_BOOTSTRAP_STATE)
+    holder = holders[0]
+    backend = holder.state_backend
+    return AzurermBackend(
+        stack,
+        resource_group_name=backend.resource_group_name,
+        storage_account_name=backend.storage_account_name,
+        container_name=backend.container_name,
+        key=BOOTSTRAP_STATE_FILE,
+        subscription_id=holder.subscription_id,
+        tenant_id=holder.tenant_id,
+        use_azuread_auth=True,
+    )
 
 
 class BootstrapStack(TerraformStack):
     def __init__(self, scope: Construct, id: str, *, environments: Sequence[EnvironmentConfig]) -> None:
         super().__init__(scope, id)
-        # Deliberately local: this stack creates the storage the remote backends need. Keep the file safe
-        # (see README "Bootstrap") or re-import the resources if it is lost.
-        LocalBackend(self, path=BOOTSTRAP_STATE_FILE)
+        bootstrap_backend(self, environments)
         for config in environments:
+            # A new subscription has almost nothing registered: this provider (run by the Owner operator)
+            # registers every namespace the stacks use when it starts, before any resource is created.
+            provider = azurerm_provider(self, config, alias=config.name, register=required_resource_providers())
+            naming = Naming(config.short_name, config.unique_suffix)
+            names = deployment_names(naming, config.deployment)
+            network = DeploymentNetwork(
+                self,
+                f"{config.name}-deployment",
+                props=DeploymentNetworkProps(
+                    config=config.deployment,
+                    names=names,
+                    naming=naming,
+                    location=config.location,
+                    provider=provider,
+                ),
+            )
             storage = StateStorage(
                 self,
                 f"{config.name}-state",
                 props=StateStorageProps(
                     backend=config.state_backend,
                     location=config.location,
-                    provider=azurerm_provider(self, config, alias=config.name),
+                    provider=provider,
+                    private_endpoint_subnet_id=network.private_endpoints_subnet_id,
+                    private_dns_zone_id=network.blob_private_dns_zone_id,
                 ),
             )
-            apply_environment_aspects(storage, config)
+            identities = DeployIdentities(
+                self,
+                f"{config.name}-identities",
+                props=DeployIdentitiesProps(
+                    repository=config.deployment.repository,
+                    environment=config.name,
+                    names=names,
+                    location=config.location,
+                    resource_group_name=network.resource_group_name,
+                    subscription_id=config.subscription_id,
+                    state_container_scope=storage.container_scope,
+                    provider=provider,
+                ),
+            )
+            # The runners' GitHub token enters as a sensitive variable (TF_VAR_<name>), never a literal.
+            token = TerraformVariable(
+                self,
+                f"{config.name}_github_runner_token",
+                type="string",
+                sensitive=True,
+                nullable=False,
+                description=f"Fine-grained GitHub token for {config.deployment.repository.slug}'s "
+                f"{config.name} runners (repository Administration: read and write; Metadata: read)",
+            )
+            runners = GitHubRunners(
+                self,
+                f"{config.name}-runners",
+                props=GitHubRunnersProps(
+                    runner=config.deployment.runner,
+                    repository=config.deployment.repository,
+                    names=names,
+                    naming=naming,
+                    location=config.location,
+                    resource_group_name=network.resource_group_name,
+                    subnet_id=network.runners_subnet_id,
+                    github_token=token.string_value,
+                    provider=provider,
+                ),
+            )
+            # The GitHub environment variables AZURE_PLAN_CLIENT_ID / AZURE_APPLY_CLIENT_ID (not secrets).
+            for role, client_id in identities.client_ids.items():
+                TerraformOutput(self, f"{config.name}-{role}-client-id", value=client_id)
+            for construct in (network, storage, identities, runners):
+                apply_environment_aspects(construct, config)

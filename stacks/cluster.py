@@ -12,10 +12,14 @@ from cdktf_cdktf_provider_kubernetes.provider import KubernetesProvider, Kuberne
 
 from config.schema import EnvironmentConfig
 from constructs import Construct
+from constructs.app_gateway import AppGateway
 from constructs.aspects.pod_security import PodSecurityRestricted
+from constructs.baseline.ingress import INGRESS_NAMESPACE, IngressControllerProps
 from constructs.baseline.platform import ClusterBaseline, ClusterBaselineProps
 from constructs.cluster import AksCluster
+from constructs.naming import Naming
 from constructs.observability import Observability
+from constructs.registry import registry_name
 from constructs.tracing import TracingExporterSettings, TracingExporterSettingsProps, TracingPublisher
 from stacks.common import use_remote_state
 
@@ -33,6 +37,7 @@ class ClusterStack(TerraformStack):
         aks: AksCluster,
         observability: Observability,
         tracing: TracingPublisher,
+        app_gateway: AppGateway,
     ) -> None:
         super().__init__(scope, id)
         use_remote_state(self, config)
@@ -55,13 +60,28 @@ class ClusterStack(TerraformStack):
                 )
             ],
         )
+        naming = Naming(config.short_name, config.unique_suffix)
+        job_image = config.baseline.job_image
         baseline = ClusterBaseline(
             self,
             "baseline",
             props=ClusterBaselineProps(
                 config=config.baseline,
+                # Imported by the infra stack (applied first) at the cluster's minor version.
+                job_image=f"{registry_name(naming)}.azurecr.io/{job_image.repository}:"
+                f"{job_image.tag(config.aks.kubernetes_version)}",
+                network_policy=config.aks.network_policy,
+                # The Gatekeeper exclusions plus the ingress add-on's namespace.
+                platform_namespaces=tuple(
+                    sorted({*config.governance.kubernetes_policy.excluded_namespaces, INGRESS_NAMESPACE})
+                ),
                 cluster_alias=config.prometheus_cluster_label,
                 network_policy_label=config.governance.kubernetes_policy.network_policy_label,
+                ingress=IngressControllerProps(
+                    ip_address=config.app_gateway.ingress_ip_address,
+                    subnet_name=config.network.spoke.aks_user.name,
+                    certificate_uri=app_gateway.backend_certificate_uri,
+                ),
             ),
         )
         tracing_config = config.observability.tracing

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from cdktf import Aspects, AzurermBackend, TerraformStack
 from cdktf_cdktf_provider_azurerm.provider import (
     AzurermProvider,
@@ -47,7 +49,10 @@ def use_remote_state(stack: TerraformStack, config: EnvironmentConfig) -> Azurer
 AZURERM_VERSION = "4.81.0"
 
 
-def azurerm_provider(stack: TerraformStack, config: EnvironmentConfig, *, alias: str | None = None) -> AzurermProvider:
+def azurerm_provider(
+    stack: TerraformStack, config: EnvironmentConfig, *, alias: str | None = None, register: Sequence[str] = ()
+) -> AzurermProvider:
+    """`register`: namespaces this provider registers at start (bootstrap only; everyone else registers none)."""
     stack.add_override("terraform.required_providers.azurerm.version", AZURERM_VERSION)
     return AzurermProvider(
         stack,
@@ -56,6 +61,10 @@ def azurerm_provider(stack: TerraformStack, config: EnvironmentConfig, *, alias:
         subscription_id=config.subscription_id,
         tenant_id=config.tenant_id,
         storage_use_azuread=True,  # storage accounts have shared keys disabled
+        # No automatic set: bootstrap's providers register exactly the namespaces the stacks use
+        # (constructs/deployment.py required_resource_providers); the read-only plan identity cannot register.
+        resource_provider_registrations="none",
+        resource_providers_to_register=list(register) or None,
         # Storage accounts are private: the runner cannot reach their data plane, so the provider must not
         # try (no queue/static-website properties are managed; containers go through ARM).
         features=[AzurermProviderFeatures(storage=[AzurermProviderFeaturesStorage(data_plane_available=False)])],

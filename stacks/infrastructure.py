@@ -10,10 +10,20 @@ from config.schema import EnvironmentConfig
 from constructs import Construct
 from constructs.alerts import Alerts, AlertsProps, SlaMonitoring, SlaMonitoringProps
 from constructs.app_gateway import AppGateway, AppGatewayProps
+from constructs.apply_order import ApplyOrder, ApplyOrderProps
 from constructs.backup import AksBackup, AksBackupProps, BackupVault, BackupVaultProps, BlobBackup, BlobBackupProps
 from constructs.cluster import AksCluster, AksClusterProps, ClusterNetwork
 from constructs.data_platform import ETCD_KEY, STORAGE_KEY, DataPlatform, DataPlatformProps
+from constructs.deployer_access import (
+    RUNNER_RESOLVED_ZONES,
+    DeployerAccess,
+    DeployerAccessProps,
+    DeployerIdentities,
+    DeployerIdentitiesProps,
+)
+from constructs.deployment import deployment_names
 from constructs.diagnostics import DiagnosticSettings, DiagnosticSettingsProps
+from constructs.dr_network import DrLandingZone, DrLandingZoneProps
 from constructs.governance import Governance, GovernanceProps
 from constructs.kubernetes_policy import KubernetesPolicies, KubernetesPolicyProps
 from constructs.locks import ManagementLocks, ManagementLocksProps
@@ -29,7 +39,7 @@ from constructs.observability import (
     PrometheusCollectionProps,
 )
 from constructs.private_endpoint import PrivateEndpointPlacement
-from constructs.registry import Registry, RegistryProps
+from constructs.registry import ImageImport, ImageImportProps, Registry, RegistryProps
 from constructs.storage import Storage, StorageProps
 from constructs.tracing import TracingPublisher, TracingPublisherProps
 from stacks.common import apply_environment_aspects, azurerm_provider, use_remote_state
@@ -57,10 +67,28 @@ class InfrastructureStack(TerraformStack):
                 spoke_resource_group_name=workloads.name,
             ),
         )
+        # The deploy identities and network bootstrap created, looked up by their config-derived names.
+        deployment = deployment_names(naming, config.deployment)
+        deployer = DeployerIdentities(self, "deployer-identities", props=DeployerIdentitiesProps(names=deployment))
         data = ResourceGroup(self, "data-rg", name=naming.name("data", "rg"), location=config.location)
         security = ResourceGroup(self, "security-rg", name=naming.name("security", "rg"), location=config.location)
         # Geo-DR and geo-backup resources live in the paired region (Event Hubs secondary, geo-backup key vault).
         data_dr = ResourceGroup(self, "data-dr-rg", name=naming.name("data-dr", "rg"), location=config.paired_location)
+        dr_networking = ResourceGroup(
+            self, "dr-networking-rg", name=naming.name("dr-networking", "rg"), location=config.paired_location
+        )
+        self.dr_landing_zone = DrLandingZone(
+            self,
+            "dr-landing-zone",
+            props=DrLandingZoneProps(
+                config=config.network.dr,
+                naming=naming,
+                location=config.paired_location,
+                resource_group_name=dr_networking.name,
+                hub_vnet_id=self.network.hub_vnet_id,
+                private_dns_zone_ids=self.network.private_dns_zone_ids,
+            ),
+        )
         self.data = DataPlatform(
             self,
             "data",
@@ -75,6 +103,13 @@ class InfrastructureStack(TerraformStack):
                 paired_resource_group_name=data_dr.name,
                 private_endpoint_subnet_id=self.network.subnet_ids["private_endpoints"],
                 private_dns_zone_ids=self.network.private_dns_zone_ids,
+                key_administrator_principal_id=deployer.principal_ids["apply"],
+                # Paired-region endpoints in the DR landing zone, in the paired region's data resource group.
+                paired_private_endpoints=PrivateEndpointPlacement(
+                    subnet_id=self.dr_landing_zone.private_endpoint_subnet_id,
+                    location=config.paired_location,
+                    resource_group_name=data_dr.name,
+                ),
             ),
         )
         monitoring = ResourceGroup(
@@ -119,6 +154,21 @@ class InfrastructureStack(TerraformStack):
                 private_dns_zone_id=self.network.private_dns_zone_ids["acr"],
             ),
         )
+        job_image, job_image_tag = (
+            config.baseline.job_image,
+            config.baseline.job_image.tag(config.aks.kubernetes_version),
+        )
+        ImageImport(
+            self,
+            "job-image-import",
+            props=ImageImportProps(
+                registry_name=self.registry.registry_name,
+                resource_group_name=workloads.name,
+                subscription_id=config.subscription_id,
+                source=f"{job_image.source_repository}:{job_image_tag}",
+                target=f"{job_image.repository}:{job_image_tag}",
+            ),
+        )
         self.aks = AksCluster(
             self,
             "aks",
@@ -155,6 +205,37 @@ class InfrastructureStack(TerraformStack):
                 resource_group_name=workloads.name,
                 subnet_id=self.network.subnet_ids["app_gateway"],
                 key_vault_id=self.data.key_vault.key_vault_id,
+                certificate_administrator_principal_id=deployer.principal_ids["apply"],
+                ingress_identity_principal_id=self.aks.ingress_identity_principal_id,
+                dns_vnet_ids={"hub": self.network.hub_vnet_id, "spoke": self.network.spoke_vnet_id},
+            ),
+        )
+        self.deployer_access = DeployerAccess(
+            self,
+            "deployer-access",
+            props=DeployerAccessProps(
+                names=deployment,
+                subscription_id=config.subscription_id,
+                principal_ids=deployer.principal_ids,
+                spoke_vnet_id=self.network.spoke_vnet_id,
+                spoke_vnet_name=self.network.spoke_vnet_name,
+                spoke_resource_group_name=workloads.name,
+                private_dns_zones={
+                    key: (self.network.private_dns_zone_names[key], networking.name) for key in RUNNER_RESOLVED_ZONES
+                },
+                key_vault_ids=[
+                    vault.key_vault_id
+                    for vault in (self.data.key_vault, self.data.kms_key_vault, self.data.geo_key_vault)
+                    if vault is not None
+                ],
+                cluster_ids=[self.aks.cluster_id],
+                other_endpoint_vnets={
+                    "dr": (
+                        self.dr_landing_zone.vnet_id,
+                        self.dr_landing_zone.vnet_name,
+                        self.dr_landing_zone.resource_group_name,
+                    )
+                },
             ),
         )
         PrometheusCollection(
@@ -196,6 +277,7 @@ class InfrastructureStack(TerraformStack):
                 cluster_id=self.aks.cluster_id,
                 prometheus_cluster_label=config.prometheus_cluster_label,
                 monitor_workspace_id=self.observability.monitor_workspace_id,
+                edge_live=config.app_gateway.edge_live,
             ),
         )
         SlaMonitoring(
@@ -207,7 +289,8 @@ class InfrastructureStack(TerraformStack):
                 location=config.location,
                 resource_group_name=monitoring.name,
                 application_insights_id=self.observability.application_insights_id,
-                critical_action_group_id=self.observability.action_group_ids["critical"],
+                action_group_ids=self.observability.action_group_ids,
+                edge_live=config.app_gateway.edge_live,
             ),
         )
         Governance(
@@ -236,6 +319,25 @@ class InfrastructureStack(TerraformStack):
             ),
         )
         self._backup(config, naming)
+        # After every resource it orders (README "Zero to running": first apply converges in one pass).
+        ApplyOrder(
+            self,
+            "apply-order",
+            props=ApplyOrderProps(
+                private_dns_zone_links={
+                    key: [
+                        *self.network.private_dns_zone_links[key],
+                        *(
+                            [self.dr_landing_zone.private_dns_zone_links[key]]
+                            if key in self.dr_landing_zone.private_dns_zone_links
+                            else []
+                        ),
+                        link,
+                    ]
+                    for key, link in self.deployer_access.zone_links.items()
+                }
+            ),
+        )
         # After every stateful resource: locks them all (when data.protect_from_destroy is on).
         ManagementLocks(self, "locks", props=ManagementLocksProps(enabled=config.data.protect_from_destroy))
         # Last: every resource above gets its diagnostic setting; the check also catches later additions.

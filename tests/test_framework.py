@@ -195,6 +195,19 @@ def test_cdk_terrain_pins_equal_the_project_pins_they_share() -> None:
     assert {"cdktn", "cdktn-provider-azurerm", "cdktn-provider-kubernetes", "constructs"} <= set(theirs)
 
 
+def test_cdk_terrain_lock_holds_its_pins_with_hashes() -> None:
+    """requirements-cdktn.lock (scripts/lock) is what `ERP_FRAMEWORK=cdktn scripts/setup` installs, hash-checked."""
+    from tests.tools.test_locks import disagreements, lock_pins, normalised, unhashed
+
+    lock = (PROJECT_ROOT / "requirements-cdktn.lock").read_text()
+    pins = lock_pins((PROJECT_ROOT / "requirements-cdktn.txt").read_text())
+    assert disagreements(pins, lock) == []
+    assert unhashed(lock) == []
+    assert normalised("cdktf") not in lock_pins(lock), "CDK Terrain's venv holds no cdktf"
+    setup = (PROJECT_ROOT / "scripts" / "setup").read_text()
+    assert "cdktn) lock=requirements-cdktn.lock" in setup and '--require-hashes --no-deps -r "$lock"' in setup
+
+
 # --- the fast path on another framework or interpreter -------------------------------------------------
 
 

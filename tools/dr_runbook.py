@@ -29,8 +29,9 @@ _REFERENCE = re.compile(r"^\$\{([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.(name|id|versionl
 class Stack:
     """One synthesized stack, with references (`${type.address.name}`) resolved to literal names."""
 
-    def __init__(self, json_body: dict[str, Any]) -> None:
+    def __init__(self, json_body: dict[str, Any], subscription_id: str = "<subscription-id>") -> None:
         self.resources: dict[str, dict[str, Any]] = json_body.get("resource", {})
+        self.subscription_id = subscription_id
 
     def all(self, resource_type: str) -> list[dict[str, Any]]:
         return [body for _, body in sorted(self.resources.get(resource_type, {}).items())]
@@ -55,12 +56,62 @@ class Stack:
         return body["metadata"]["name"] if "metadata" in body else body["name"]
 
 
+POSTGRES_ZONE = "privatelink.postgres.database.azure.com"
+
+
+class LandingZone:
+    """The DR landing zone in the paired region (`constructs/dr_network.py`), read from the infra stack."""
+
+    def __init__(self, infra: Stack, vnet: dict[str, Any], subnets: dict[str, dict[str, Any]]) -> None:
+        self.vnet: str = vnet["name"]
+        self.resource_group = infra.name(vnet["resource_group_name"])
+        self._subnets = subnets
+        self._infra = infra
+        endpoint_subnet = subnets["private_endpoints"]
+        self.endpoints = [
+            e["name"]
+            for e in infra.all("azurerm_private_endpoint")
+            if e["subnet_id"].startswith("${") and infra.referenced(e["subnet_id"]) is endpoint_subnet
+        ]
+
+    def subnet(self, key: str) -> str:
+        return self._subnets[key]["name"]
+
+    def dns_zone_id(self, zone_name: str) -> str:
+        (zone,) = [z for z in self._infra.all("azurerm_private_dns_zone") if z["name"] == zone_name]
+        return (
+            f"/subscriptions/{self._infra.subscription_id}/resourceGroups/"
+            f"{self._infra.name(zone['resource_group_name'])}/providers/Microsoft.Network/privateDnsZones/{zone_name}"
+        )
+
+    def summary(self) -> str:
+        endpoints = ", ".join(f"`{name}`" for name in self.endpoints)
+        return (
+            f"The landing zone stands in the paired region: VNet `{self.vnet}` (resource group "
+            f"`{self.resource_group}`, peered with the primary hub, linked to the privatelink zones) with the "
+            f"private endpoints {endpoints} and subnets reserved for the PostgreSQL geo-restore and the rebuilt "
+            "cluster."
+        )
+
+
+def landing_zone(infra: Stack, paired: str) -> LandingZone:
+    vnets = [v for v in infra.all("azurerm_virtual_network") if v["location"] == paired]
+    if len(vnets) != 1:
+        raise ValueError(f"runbook: expected one VNet in the paired region {paired}, found {len(vnets)}")
+    subnets = {
+        body["//"]["metadata"]["path"].rsplit("/", 1)[1].removesuffix("-subnet"): body
+        for body in infra.all("azurerm_subnet")
+        if "/dr-landing-zone/" in body["//"]["metadata"]["path"]
+    }
+    return LandingZone(infra, vnets[0], subnets)
+
+
 def _code(*lines: str) -> str:
     return "```bash\n" + "\n".join(lines) + "\n```"
 
 
 def render(config: EnvironmentConfig, infra_json: dict[str, Any], cluster_json: dict[str, Any]) -> str:
-    infra, cluster = Stack(infra_json), Stack(cluster_json)
+    infra, cluster = Stack(infra_json, config.subscription_id), Stack(cluster_json)
     recovery, paired = config.recovery, config.paired_location
     sub = config.subscription_id
 
@@ -89,6 +140,7 @@ def render(config: EnvironmentConfig, infra_json: dict[str, Any], cluster_json: 
         if "public_ip_address_id" in c
     ]
     ip_names = ", ".join(f"`{ip['name']}`" for ip in public_ips)
+    zone = landing_zone(infra, paired)
     dr_tests = [job for job in cluster.all("kubernetes_cron_job_v1") if job["metadata"]["name"] == "dr-test"]
     locks = infra.all("azurerm_management_lock")
 
@@ -113,14 +165,18 @@ def render(config: EnvironmentConfig, infra_json: dict[str, Any], cluster_json: 
         ),
         "## 0. Declare the disaster\n\n"
         f"Confirm the regional outage on Azure Service Health for `{config.location}`, note the time (RTO clock "
-        "starts) and freeze deployments. The paired region has no standing network or cluster: step 4 builds "
-        "them and is the longest step, so start it in parallel with steps 1-3.",
-        _step_postgres(server, server_rg, server_id, paired, geo_keys, infra),
+        "starts) and freeze deployments. "
+        + zone.summary()
+        + " No cluster stands there: step 4 builds it and is the longest step, so start it in parallel with "
+        "steps 1-3.",
+        _step_postgres(server, server_rg, server_id, paired, geo_keys, infra, zone, secondary_rg),
         "## 2. Event Hubs: fail the geo-DR alias over to the secondary namespace\n\n"
         f"Alias `{pairing['name']}` (`data.event_hubs.disaster_recovery_alias`) points at `{primary_namespace}`; "
         f"failover is run on the secondary `{secondary['name']}` (`{secondary['location']}`) and makes it primary. "
         "Only metadata (event hubs, consumer groups) is replicated: events not yet consumed in the primary "
-        "are not copied. Clients using the alias connection string follow without changes.\n\n"
+        "are not copied. Clients using the alias connection string follow without changes; in the paired "
+        f"region they reach `{secondary['name']}` through its private endpoint in `{zone.vnet}` "
+        f"(subnet `{zone.subnet('private_endpoints')}`).\n\n"
         + _code(
             f"az eventhubs georecovery-alias fail-over --resource-group {secondary_rg} "
             f"--namespace-name {secondary['name']} --alias {pairing['name']}",
@@ -153,10 +209,13 @@ def render(config: EnvironmentConfig, infra_json: dict[str, Any], cluster_json: 
         f"{recovery.aks.retention_days}-day retention. azurerm 4.55 configures only the operational tier for AKS "
         f"backups: restore points (volume snapshots, the extension's blob container) stay in `{config.location}` "
         "and restore into a cluster of that region (cluster loss). For region loss, build the cluster in "
-        f"`{paired}` from code and redeploy the workloads from the pipeline; the ERP's state comes from steps 1-3. "
+        f"`{paired}` from code into the landing zone's reserved subnets (`{zone.vnet}`: system pool "
+        f"`{zone.subnet('aks_system')}`, user pools `{zone.subnet('aks_user')}`; `network.dr` in the config) and "
+        "redeploy the workloads from the pipeline; the ERP's state comes from steps 1-3. "
         "Cross-region AKS restore needs the vault tier, which the provider cannot configure yet (README).\n\n"
         + _code(
-            f'# region loss: a config for {paired} (location = "{paired}", its own unique_suffix), then',
+            f'# region loss: a config for {paired} (location = "{paired}", its own unique_suffix, spoke subnets',
+            f"# = network.dr aks_system/aks_user of {zone.vnet}), then",
             "cdktf deploy <paired>-infra <paired>-cluster",
             "# cluster loss: restore the newest recovery point into the new cluster (backup extension and trusted access installed)",
             f"az dataprotection recovery-point list --resource-group {vault_rg} --vault-name {vault['name']} "
@@ -202,7 +261,14 @@ def _blocks(value: Any) -> list[dict[str, Any]]:
 
 
 def _step_postgres(
-    server: dict[str, Any], server_rg: str, server_id: str, paired: str, geo_keys: dict[str, Any], infra: Stack
+    server: dict[str, Any],
+    server_rg: str,
+    server_id: str,
+    paired: str,
+    geo_keys: dict[str, Any],
+    infra: Stack,
+    zone: LandingZone,
+    paired_rg: str,
 ) -> str:
     title = "## 1. PostgreSQL: geo-restore in the paired region\n\n"
     if not server.get("geo_redundant_backup_enabled"):
@@ -217,12 +283,24 @@ def _step_postgres(
         key_flags = f" --key <id of {key['name']} in {infra.name(key['key_vault_id'])}> --identity {identity['name']}"
     return title + (
         f"`{server['name']}` (resource group `{server_rg}`) keeps geo-redundant backups in `{paired}`, encrypted "
-        "with the paired-region key: geo-restore creates a new server there from the latest geo-backup.\n\n"
+        "with the paired-region key: geo-restore creates a new server there from the latest geo-backup. Like "
+        f"the source it has public access off and no endpoint: give it one in `{zone.vnet}` (subnet "
+        f"`{zone.subnet('private_endpoints')}`), registered in the `{POSTGRES_ZONE}` zone linked to that VNet. "
+        f"(Subnet `{zone.subnet('postgres')}` is delegated to PostgreSQL for a VNet-integrated restore instead.)\n\n"
         + _code(
-            f"az postgres flexible-server geo-restore --resource-group <paired-data-rg> --name {server['name']}-dr "
+            f"az postgres flexible-server geo-restore --resource-group {paired_rg} --name {server['name']}-dr "
             f"--source-server {server_id} --location {paired}{key_flags}",
-            "# verify: state Ready, then point the application's connection settings at the new server",
-            f"az postgres flexible-server show --resource-group <paired-data-rg> --name {server['name']}-dr --query state",
+            f"az network private-endpoint create --resource-group {paired_rg} --name {server['name']}-dr-pe "
+            f"--location {paired} --vnet-name {zone.vnet} --subnet {zone.subnet('private_endpoints')} "
+            f"--private-connection-resource-id $(az postgres flexible-server show --resource-group {paired_rg} "
+            f"--name {server['name']}-dr --query id -o tsv) --group-id postgresqlServer "
+            f"--connection-name {server['name']}-dr",
+            f"az network private-endpoint dns-zone-group create --resource-group {paired_rg} "
+            f"--endpoint-name {server['name']}-dr-pe --name default --zone-name postgres "
+            f"--private-dns-zone {zone.dns_zone_id(POSTGRES_ZONE)}",
+            "# verify: state Ready and the host name resolves to the new endpoint inside the DR VNet; then point",
+            "# the application's connection settings at the new server",
+            f"az postgres flexible-server show --resource-group {paired_rg} --name {server['name']}-dr --query state",
         )
     )
 

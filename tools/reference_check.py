@@ -136,8 +136,11 @@ def blocks(value: Any) -> list[dict[str, Any]]:
 class StackCheck:
     """All rules over one synthesized stack (cdk.tf.json)."""
 
-    def __init__(self, name: str, stack: dict[str, Any], ref: Reference) -> None:
+    def __init__(
+        self, name: str, stack: dict[str, Any], ref: Reference, custom_roles: frozenset[str] = frozenset()
+    ) -> None:
         self.name, self.stack, self.ref = name, stack, ref
+        self.custom_roles = custom_roles  # role definitions the app creates (any stack), assigned by name
         self.findings: list[Finding] = []
         self.checked: Counter[str] = Counter()
         self.unverified: Counter[str] = Counter()
@@ -434,8 +437,15 @@ class StackCheck:
             name = body.get("role_definition_name")
             if isinstance(name, str) and not name.startswith("${"):
                 self.checked["role"] += 1
-                if name not in self.ref.roles["roles"]:
-                    self.fail("REF-ROLE", address, "role_definition_name", name, "not a built-in role", "roles.json")
+                if name not in self.ref.roles["roles"] and name not in self.custom_roles:
+                    self.fail(
+                        "REF-ROLE",
+                        address,
+                        "role_definition_name",
+                        name,
+                        "neither a built-in role nor a custom role the app defines",
+                        "roles.json",
+                    )
 
     def zones(self) -> None:
         with_zones = set(self.ref.regions["regions_with_availability_zones"])
@@ -634,8 +644,20 @@ class Report:
     unverified: Counter[str]
 
 
-def check_stack(name: str, stack: dict[str, Any], ref: Reference) -> StackCheck:
-    return StackCheck(name, stack, ref).run()
+def check_stack(
+    name: str, stack: dict[str, Any], ref: Reference, custom_roles: frozenset[str] = frozenset()
+) -> StackCheck:
+    return StackCheck(name, stack, ref, custom_roles).run()
+
+
+def custom_role_names(stacks: dict[str, dict[str, Any]]) -> frozenset[str]:
+    """Literal names of the role definitions the app creates (e.g. bootstrap's Kubernetes plan reader)."""
+    return frozenset(
+        body["name"]
+        for stack in stacks.values()
+        for body in stack.get("resource", {}).get("azurerm_role_definition", {}).values()
+        if isinstance(body.get("name"), str) and not body["name"].startswith("${")
+    )
 
 
 def check_app(outdir: Path, ref: Reference | None = None) -> Report:
@@ -644,8 +666,12 @@ def check_app(outdir: Path, ref: Reference | None = None) -> Report:
     acknowledged: list[tuple[Finding, str]] = []
     checked: Counter[str] = Counter()
     unverified: Counter[str] = Counter()
-    for path in sorted((outdir / "stacks").glob("*/cdk.tf.json")):
-        result = check_stack(path.parent.name, json.loads(path.read_text()), ref)
+    stacks = {
+        path.parent.name: json.loads(path.read_text()) for path in sorted((outdir / "stacks").glob("*/cdk.tf.json"))
+    }
+    custom_roles = custom_role_names(stacks)
+    for name, stack in stacks.items():
+        result = check_stack(name, stack, ref, custom_roles)
         checked.update(result.checked)
         unverified.update(result.unverified)
         for finding in sorted(result.findings):

@@ -84,8 +84,14 @@ def scan_own_rules(root: Path) -> list[Finding]:
 
 
 # Lines cdktf writes that hold identifiers, not values: logical ids (construct path + hash) as keys, and
-# the construct metadata. Their length and mixed case make detect-secrets' entropy plugins fire.
-CDKTF_IDENTIFIER_LINES = r'^\s*"[\w.-]+_[0-9A-F]{8}": \{$|^\s*"(uniqueId|path)": "[^"]*",?$'
+# the construct metadata, and the names of the outputs cdktf generates for cross-stack references. Their
+# length and mixed case make detect-secrets' entropy plugins fire.
+# Container Apps `secret_name` arguments name a secret (a reference, like `${var.x}`), they never hold one.
+SECRET_NAME_LINES = r'^\s*"secret_name": "[a-z0-9][a-z0-9-]{0,252}",?$'
+CDKTF_IDENTIFIER_LINES = (
+    r'^\s*"[\w.-]+_[0-9A-F]{8}": \{$|^\s*"(uniqueId|path)": "[^"]*",?$|^\s*"cross-stack-output-[\w.-]+": \{$|'
+    + SECRET_NAME_LINES
+)
 
 
 def scan_detect_secrets(root: Path) -> list[Finding]:

@@ -1,9 +1,12 @@
 """Offline diff of two synth outputs (e.g. the pull request's cdktf.out/ and main's).
 
-Per stack: resources added, removed and changed (with the changed attribute paths), changes that
-force Azure to replace a resource (from a small table of well-known immutable arguments), and
-likely renames (a resource removed and an identical one added under another address), which
-should get a `moved` block instead of a destroy/create.
+Per stack, first the changes that act on state rather than on one resource, as warnings: the backend
+(a renamed state container or key starts from another state file), required provider versions and
+provider configuration, and new `moved` / `import` / `removed` blocks. Then resources added, removed
+and changed (each changed attribute with its old → new value; values of sensitive-looking attributes
+masked), changes that force Azure to replace a resource (from a small table of well-known immutable
+arguments), and likely renames (a resource removed and an identical one added under another
+address), which should get a `moved` block instead of a destroy/create.
 
     python -m tools.synth_diff BASE_DIR HEAD_DIR [--format markdown|text]
 """
@@ -66,6 +69,16 @@ FORCE_NEW: dict[str, frozenset[str]] = {
 
 StackResources = dict[str, dict[str, Any]]
 
+# Attribute names whose values are secrets or secret-bearing URLs: shown as "(sensitive)" in the diff.
+SENSITIVE_NAME = re.compile(
+    r"(password|secret|token|private_key|access_key|connection_string|sas_|_sas|service_uri|webhook|"
+    r"certificate_data|client_key|^value$|^content$)",
+    re.IGNORECASE,
+)
+MASK = "(sensitive)"
+MAX_VALUE = 80  # characters of one value shown in the diff
+STATE_BLOCKS = ("moved", "import", "removed")
+
 
 def strip_metadata(value: Any) -> Any:
     """The value without cdktf's `//` metadata keys (construct paths and ids are not infrastructure)."""
@@ -88,12 +101,69 @@ def stack_resources(stack_json: dict[str, Any]) -> StackResources:
     return addresses
 
 
-def load_synth(synth_dir: Path) -> dict[str, StackResources]:
-    """Stack name → resources, for every `stacks/<name>/cdk.tf.json` under a cdktf output folder."""
+def load_stacks(synth_dir: Path) -> dict[str, dict[str, Any]]:
+    """Stack name → its whole cdk.tf.json (metadata stripped), for every stack of a cdktf output folder."""
     return {
-        path.parent.name: stack_resources(json.loads(path.read_text()))
+        path.parent.name: strip_metadata(json.loads(path.read_text()))
         for path in sorted(Path(synth_dir).glob("stacks/*/cdk.tf.json"))
     }
+
+
+def load_synth(synth_dir: Path) -> dict[str, StackResources]:
+    """Stack name → resources, for every `stacks/<name>/cdk.tf.json` under a cdktf output folder."""
+    return {stack: stack_resources(body) for stack, body in load_stacks(synth_dir).items()}
+
+
+def is_sensitive(path: str) -> bool:
+    return any(SENSITIVE_NAME.search(part) for part in re.split(r"[.\[\]]+", path) if part and not part.isdigit())
+
+
+def show_value(value: Any, path: str = "") -> str:
+    """A value as one short line: JSON, truncated; masked when its attribute name looks sensitive."""
+    if value is MISSING:
+        return "(absent)"
+    if is_sensitive(path):
+        return MASK
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"
+
+
+def _block_text(block: dict[str, Any]) -> str:
+    return ", ".join(f"{key} = {show_value(value, key)}" for key, value in sorted(block.items()))
+
+
+def settings_warnings(base: dict[str, Any] | None, head: dict[str, Any] | None) -> list[str]:
+    """Changes that act on a stack's state or providers rather than on one resource (markdown)."""
+    if base is None or head is None:
+        return []
+    findings = []
+    before_tf, after_tf = base.get("terraform", {}), head.get("terraform", {})
+    for path, old, new in differences(before_tf.get("backend", {}), after_tf.get("backend", {})):
+        findings.append(
+            f"**backend** `{path}`: {show_value(old, path)} → {show_value(new, path)} "
+            "(Terraform reads another state: migrate it with `terraform init -migrate-state`, "
+            "or everything is created again)"
+        )
+    old_providers, new_providers = before_tf.get("required_providers", {}), after_tf.get("required_providers", {})
+    for path, old, new in differences(old_providers, new_providers):
+        findings.append(f"**provider** `{path}`: {show_value(old, path)} → {show_value(new, path)}")
+    if before_tf.get("required_version") != after_tf.get("required_version"):
+        findings.append(
+            f"**terraform** `required_version`: {show_value(before_tf.get('required_version', MISSING))} → "
+            f"{show_value(after_tf.get('required_version', MISSING))}"
+        )
+    for path, old, new in differences(base.get("provider", {}), head.get("provider", {})):
+        findings.append(f"**provider configuration** `{path}`: {show_value(old, path)} → {show_value(new, path)}")
+    for kind in STATE_BLOCKS:
+        old_blocks = base.get(kind, [])
+        for block in head.get(kind, []):
+            if block not in old_blocks:
+                note = ""
+                if kind == "removed":
+                    destroy = block.get("lifecycle", {}).get("destroy", True)
+                    note = " (destroyed)" if destroy else " (forgotten: leaves Terraform's state, stays in Azure)"
+                findings.append(f"**`{kind}` block**: {_block_text(block)}{note}")
+    return findings
 
 
 class _Missing:
@@ -112,7 +182,7 @@ def differences(before: Any, after: Any, prefix: str = "") -> Iterator[tuple[str
             child = f"{prefix}.{key}" if prefix else key
             yield from differences(before.get(key, MISSING), after.get(key, MISSING), child)
     elif isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
-        for index, (old, new) in enumerate(zip(before, after)):
+        for index, (old, new) in enumerate(zip(before, after, strict=True)):
             yield from differences(old, new, f"{prefix}[{index}]")
     elif before != after:
         yield prefix, before, after
@@ -153,12 +223,14 @@ class StackDiff:
     changed: dict[str, list[str]] = field(default_factory=dict)
     replaced: dict[str, list[str]] = field(default_factory=dict)
     moved: list[tuple[str, str]] = field(default_factory=list)
+    values: dict[str, list[tuple[str, Any, Any]]] = field(default_factory=dict)
+    settings: list[str] = field(default_factory=list)
     stack_added: bool = False
     stack_removed: bool = False
 
     @property
     def empty(self) -> bool:
-        return not (self.added or self.removed or self.changed or self.moved)
+        return not (self.added or self.removed or self.changed or self.moved or self.settings)
 
 
 def diff_stack(stack: str, base: StackResources, head: StackResources) -> StackDiff:
@@ -184,22 +256,48 @@ def diff_stack(stack: str, base: StackResources, head: StackResources) -> StackD
             text = text.replace("${" + old + ".", "${" + new + ".")
         renamed = json.loads(text)
     for address in sorted(base.keys() & head.keys()):
-        paths = changed_paths(renamed[address], head[address])
+        changes = list(differences(renamed[address], head[address]))
+        paths = [path for path, _, _ in changes]
         if paths:
             result.changed[address] = paths
+            result.values[address] = changes
             forced = forcing_replacement(address, paths)
             if forced:
                 result.replaced[address] = forced
     return result
 
 
-def diff_synth(base: dict[str, StackResources], head: dict[str, StackResources]) -> list[StackDiff]:
+def diff_synth(
+    base: dict[str, StackResources],
+    head: dict[str, StackResources],
+    base_stacks: dict[str, dict[str, Any]] | None = None,
+    head_stacks: dict[str, dict[str, Any]] | None = None,
+) -> list[StackDiff]:
+    """Per-stack diffs; with the whole stacks (`load_stacks`) also the backend/provider/block warnings."""
     diffs = []
     for stack in sorted(base.keys() | head.keys()):
         stack_diff = diff_stack(stack, base.get(stack, {}), head.get(stack, {}))
         stack_diff.stack_added, stack_diff.stack_removed = stack not in base, stack not in head
+        stack_diff.settings = settings_warnings((base_stacks or {}).get(stack), (head_stacks or {}).get(stack))
         diffs.append(stack_diff)
     return diffs
+
+
+def diff_dirs(base_dir: Path, head_dir: Path) -> list[StackDiff]:
+    base, head = load_stacks(base_dir), load_stacks(head_dir)
+    return diff_synth(
+        {stack: stack_resources(body) for stack, body in base.items()},
+        {stack: stack_resources(body) for stack, body in head.items()},
+        base,
+        head,
+    )
+
+
+def value_lines(stack_diff: StackDiff, address: str) -> list[str]:
+    return [
+        f"    {path}: {show_value(old, path)} → {show_value(new, path)}"
+        for path, old, new in stack_diff.values.get(address, [])
+    ]
 
 
 def _is_stateful(address: str) -> bool:
@@ -221,7 +319,10 @@ def warnings_of(stack_diff: StackDiff) -> list[str]:
 def render_markdown(diffs: list[StackDiff], title: str = "Synth diff (offline)") -> str:
     lines = [f"### {title}", ""]
     if all(stack_diff.empty for stack_diff in diffs):
-        return "\n".join(lines + ["No resource changes in any stack.", ""])
+        return "\n".join([*lines, "No resource changes in any stack.", ""])
+    # State-level changes first, for every stack: they are the most dangerous and the easiest to miss.
+    lines += [f"- :rotating_light: `{d.stack}`: {warning}" for d in diffs for warning in d.settings]
+    lines += [""] * bool(lines[-1])
     lines += ["| stack | added | removed | changed | replaced | moved |", "|---|---|---|---|---|---|"]
     for d in diffs:
         note = " (new stack)" if d.stack_added else " (stack removed)" if d.stack_removed else ""
@@ -241,7 +342,8 @@ def render_markdown(diffs: list[StackDiff], title: str = "Synth diff (offline)")
             for old, new in d.moved
         ]
         details = [f"+ {address}" for address in d.added] + [f"- {address}" for address in d.removed]
-        details += [f"~ {address}: {', '.join(paths)}" for address, paths in d.changed.items()]
+        for address in d.changed:
+            details += [f"~ {address}", *value_lines(d, address)]
         if details:
             lines += [""] * bool(lines[-1]) + [
                 "<details><summary>resources</summary>",
@@ -256,7 +358,7 @@ def render_markdown(diffs: list[StackDiff], title: str = "Synth diff (offline)")
 
 
 def render_text(diffs: list[StackDiff]) -> str:
-    lines = []
+    lines = [f"! {d.stack}: {re.sub(r'[`*]', '', warning)}" for d in diffs for warning in d.settings]
     for d in diffs:
         lines.append(
             f"{d.stack}: +{len(d.added)} -{len(d.removed)} ~{len(d.changed)} "
@@ -266,7 +368,8 @@ def render_text(diffs: list[StackDiff]) -> str:
         lines += [f"  > {old} -> {new} (likely rename: add a moved block)" for old, new in d.moved]
         lines += [f"  + {address}" for address in d.added]
         lines += [f"  - {address}" for address in d.removed]
-        lines += [f"  ~ {address}: {', '.join(paths)}" for address, paths in d.changed.items()]
+        for address in d.changed:
+            lines += [f"  ~ {address}", *(f"  {line}" for line in value_lines(d, address))]
     return "\n".join(lines) + "\n"
 
 
@@ -279,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
     for folder in (args.base, args.head):
         if not any(folder.glob("stacks/*/cdk.tf.json")):
             parser.error(f"{folder}: no stacks/*/cdk.tf.json (run scripts/synth first)")
-    diffs = diff_synth(load_synth(args.base), load_synth(args.head))
+    diffs = diff_dirs(args.base, args.head)
     sys.stdout.write(render_markdown(diffs) if args.format == "markdown" else render_text(diffs))
     return 0
 

@@ -73,5 +73,5 @@ class AzureNamingRules:
         problem = rule.violation(name)
         if problem:
             Annotations.of(node).add_error(
-                f"{resource_type(node)} '{node.node.path}': name '{name}' breaks Azure's naming rule: {problem}"
+                f"AZ-NAME {resource_type(node)} '{node.node.path}': name '{name}' breaks Azure's naming rule: {problem}"
             )

@@ -171,5 +171,5 @@ class PodSecurityRestricted:
         config = node.to_terraform()["resource"][resource_type(node)][node.friendly_unique_id]
         for problem in violations(resource_type(node), config):
             Annotations.of(node).add_error(
-                f"{resource_type(node)} '{node.node.path}' violates Pod Security restricted: {problem}"
+                f"K8S-PSS {resource_type(node)} '{node.node.path}' violates Pod Security restricted: {problem}"
             )

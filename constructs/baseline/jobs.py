@@ -1,8 +1,14 @@
 """Story 3.1's backup and DR-test CronJobs and compliance-validation Job, hardened.
 
-Each job runs as its own ServiceAccount (Entra workload identity), with least-privilege RBAC, a
-PSS-restricted pod, pinned image, resource limits and a script mounted read-only from a ConfigMap
-built from `cluster-scripts/`.
+Each job runs as its own ServiceAccount with least-privilege (read-only) RBAC, a PSS-restricted pod,
+the pinned kubectl image of the cluster's minor version, resource limits and a script mounted read-only
+from a ConfigMap built from `cluster-scripts/`. The jobs read the cluster and write to their volumes only,
+so they need no Azure access: no workload identity annotation (an annotation would point at an identity
+with no federated credential, and the pod's token exchange would fail).
+
+API egress: with Azure CNI powered by Cilium, Kubernetes `ipBlock` does not match the API server, so the
+jobs' egress to it is a `CiliumNetworkPolicy` with `toEntities: [kube-apiserver]` (egress works on AKS:
+cilium/cilium#32464); with Azure Network Policy Manager it stays a NetworkPolicy to the configured ranges.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from cdktf_cdktf_provider_kubernetes.cluster_role_binding_v1 import (
 )
 from cdktf_cdktf_provider_kubernetes.cluster_role_v1 import ClusterRoleV1, ClusterRoleV1Metadata, ClusterRoleV1Rule
 from cdktf_cdktf_provider_kubernetes.config_map_v1 import ConfigMapV1, ConfigMapV1Metadata
+from cdktf_cdktf_provider_kubernetes.manifest import Manifest
 from cdktf_cdktf_provider_kubernetes.network_policy_v1 import (
     NetworkPolicyV1,
     NetworkPolicyV1Metadata,
@@ -45,7 +52,7 @@ from constructs import Construct
 
 SCRIPTS_DIR = Path(__file__).resolve().parents[2] / "cluster-scripts"
 NON_ROOT_UID = 65532
-WORKLOAD_IDENTITY_LABEL = {"azure.workload.identity/use": "true"}
+PART_OF = {"app.kubernetes.io/part-of": "platform-baseline"}  # every job pod; they all call the API
 MANAGED_BY = "terraform-cdktf"
 # Everything the backup exports and the DR test dry-runs; Secrets deliberately absent.
 EXPORTED_RESOURCES = (
@@ -69,9 +76,11 @@ class JobSpec:
     namespace: str
     script: str  # file name under cluster-scripts/
     settings: BaselineJob
+    image: str
     read_rules: Sequence[tuple[str, Sequence[str]]]
     schedule: str | None = None  # None: a one-off Job
     volumes: Mapping[str, str] | None = None  # mount path -> PVC name
+    env: Mapping[str, str] | None = None  # plain settings for the script (never secrets)
 
 
 def image_version(image: str) -> str:
@@ -85,9 +94,9 @@ def recommended_labels(job: JobSpec) -> dict[str, str]:
     """The Kubernetes recommended labels, all of which the Gatekeeper required-labels policy demands."""
     return {
         "app.kubernetes.io/name": job.name,
-        "app.kubernetes.io/version": image_version(job.settings.image),
+        "app.kubernetes.io/version": image_version(job.image),
         "app.kubernetes.io/component": job.script.removesuffix(".sh"),
-        "app.kubernetes.io/part-of": "platform-baseline",
+        **PART_OF,
         "app.kubernetes.io/managed-by": MANAGED_BY,
     }
 
@@ -104,7 +113,11 @@ class BaselineJobsProps:
     storage_class: str
     backup_storage_size: str
     reports_storage_size: str
-    api_server_cidrs: Sequence[str]
+    api_server_cidrs: Sequence[str]  # Azure Network Policy Manager only
+    image: str  # pinned kubectl image in the environment's registry
+    cilium: bool = True  # the cluster runs Cilium: API egress by the kube-apiserver entity
+    # Namespaces AKS and its add-ons own: the compliance checks skip them, as the Gatekeeper policies do.
+    platform_namespaces: Sequence[str] = ()
 
 
 def script_text(file_name: str) -> str:
@@ -126,6 +139,7 @@ class BaselineJobs(Construct):
                 props.backup_namespace,
                 "backup.sh",
                 props.backup,
+                props.image,
                 EXPORTED_RESOURCES,
                 props.backup_schedule,
                 {"/backups": backup_pvc},
@@ -137,6 +151,7 @@ class BaselineJobs(Construct):
                 props.backup_namespace,
                 "dr-test.sh",
                 props.dr_test,
+                props.image,
                 EXPORTED_RESOURCES,
                 props.dr_test_schedule,
                 {"/backups": backup_pvc},
@@ -146,14 +161,19 @@ class BaselineJobs(Construct):
                 props.compliance_namespace,
                 "compliance.sh",
                 props.compliance,
+                props.image,
                 COMPLIANCE_READ,
                 None,
                 {"/reports": reports_pvc},
+                {"PLATFORM_NAMESPACES": " ".join(props.platform_namespaces)},
             ),
         )
         # Construct ids from roles, not namespace names (those are references to the namespaces).
-        self._api_egress("backup", props.backup_namespace, props.api_server_cidrs)
-        self._api_egress("compliance", props.compliance_namespace, props.api_server_cidrs)
+        for role, namespace in (("backup", props.backup_namespace), ("compliance", props.compliance_namespace)):
+            if props.cilium:
+                self._api_egress_cilium(role, namespace)
+            else:
+                self._api_egress(role, namespace, props.api_server_cidrs)
         for job in jobs:
             self._job(job)
 
@@ -171,14 +191,37 @@ class BaselineJobs(Construct):
         )
         return claim.metadata.name
 
+    def _api_egress_cilium(self, role: str, namespace: str) -> None:
+        """The jobs call kubectl; Cilium identifies the API server (wherever it runs) as `kube-apiserver`.
+
+        A custom resource, so a `kubernetes_manifest` (plannable once the cluster exists: infra first)."""
+        Manifest(
+            self,
+            f"{role}-allow-api-server-cilium",
+            manifest={
+                "apiVersion": "cilium.io/v2",
+                "kind": "CiliumNetworkPolicy",
+                "metadata": {"name": "allow-api-server-egress", "namespace": namespace},
+                "spec": {
+                    "endpointSelector": {"matchLabels": PART_OF},
+                    "egress": [
+                        {
+                            "toEntities": ["kube-apiserver"],
+                            "toPorts": [{"ports": [{"port": "443", "protocol": "TCP"}]}],
+                        }
+                    ],
+                },
+            },
+        )
+
     def _api_egress(self, role: str, namespace: str, cidrs: Sequence[str]) -> None:
-        """The jobs call kubectl; the private API IP is unknown at plan time, so allow the configured ranges."""
+        """Azure Network Policy Manager: the private API IP is unknown at plan time, so allow the configured ranges."""
         NetworkPolicyV1(
             self,
             f"{role}-allow-api-server",
             metadata=NetworkPolicyV1Metadata(name="allow-api-server-egress", namespace=namespace),
             spec=NetworkPolicyV1Spec(
-                pod_selector=NetworkPolicyV1SpecPodSelector(match_labels=WORKLOAD_IDENTITY_LABEL),
+                pod_selector=NetworkPolicyV1SpecPodSelector(match_labels=PART_OF),
                 policy_types=["Egress"],
                 egress=[
                     NetworkPolicyV1SpecEgress(
@@ -196,11 +239,7 @@ class BaselineJobs(Construct):
         account = ServiceAccountV1(
             self,
             f"{job.name}-sa",
-            metadata=ServiceAccountV1Metadata(
-                name=job.name,
-                namespace=job.namespace,
-                annotations={"azure.workload.identity/client-id": job.settings.workload_identity_client_id},
-            ),
+            metadata=ServiceAccountV1Metadata(name=job.name, namespace=job.namespace),
             automount_service_account_token=False,  # mounted only into the pods, which call the API
         )
         account_name = account.metadata.name  # each read is a kernel round trip
@@ -229,7 +268,7 @@ class BaselineJobs(Construct):
             data={job.script: script_text(job.script)},
         )
         scripts_name = scripts.metadata.name
-        labels = {**recommended_labels(job), **WORKLOAD_IDENTITY_LABEL}
+        labels = recommended_labels(job)
         if job.schedule is None:
             job_v1.JobV1(
                 self,
@@ -307,8 +346,10 @@ def _pod_spec(module: ModuleType, prefix: str, job: JobSpec, account: str, scrip
             struct(
                 "Container",
                 name=job.name,
-                image=resources.image,
+                image=job.image,
                 command=["/bin/sh", f"/scripts/{job.script}"],
+                env=[struct("ContainerEnv", name=name, value=value) for name, value in sorted((job.env or {}).items())]
+                or None,
                 resources=struct(
                     "ContainerResources",
                     requests={"cpu": resources.cpu_request, "memory": resources.memory_request},

@@ -55,6 +55,9 @@ class BaselineNamespacesProps:
     network_policy_label: str
     # Namespaces whose pods expose metrics the managed Prometheus agent scrapes.
     scraped_namespaces: frozenset[str] = frozenset({"applications", "monitoring"})
+    # Namespaces served through the ingress controller, and the namespace its pods run in.
+    exposed_namespaces: frozenset[str] = frozenset({"applications"})
+    ingress_namespace: str = "app-routing-system"
 
 
 class BaselineNamespaces(Construct):
@@ -73,6 +76,31 @@ class BaselineNamespaces(Construct):
             )
             self.namespace_names[name] = namespace_name = namespace.metadata.name
             self._guard_rails(name, namespace_name, quota, scrape=name in props.scraped_namespaces)
+            if name in props.exposed_namespaces:
+                self._allow_from_ingress(name, namespace_name, props.ingress_namespace)
+
+    def _allow_from_ingress(self, key: str, namespace: str, ingress_namespace: str) -> None:
+        """The ingress controller's pods reach every pod here (the only way in from the gateway)."""
+        NetworkPolicyV1(
+            self,
+            f"{key}-allow-from-ingress",
+            metadata=NetworkPolicyV1Metadata(name="allow-from-ingress", namespace=namespace),
+            spec=NetworkPolicyV1Spec(
+                pod_selector=SELECT_ALL,
+                policy_types=["Ingress"],
+                ingress=[
+                    NetworkPolicyV1SpecIngress(
+                        from_=[
+                            NetworkPolicyV1SpecIngressFrom(
+                                namespace_selector=NetworkPolicyV1SpecIngressFromNamespaceSelector(
+                                    match_labels={"kubernetes.io/metadata.name": ingress_namespace}
+                                )
+                            )
+                        ]
+                    )
+                ],
+            ),
+        )
 
     def _guard_rails(self, key: str, namespace: str, quota: NamespaceQuota, *, scrape: bool) -> None:
         def metadata(cls, name: str):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from config.baseline import BaselineConfig
 from constructs import Construct
+from constructs.baseline.ingress import IngressController, IngressControllerProps
 from constructs.baseline.jobs import BaselineJobs, BaselineJobsProps
 from constructs.baseline.monitoring import ManagedPrometheusSettings, ManagedPrometheusSettingsProps
 from constructs.baseline.namespaces import BaselineNamespaces, BaselineNamespacesProps
@@ -19,6 +20,10 @@ class ClusterBaselineProps:
     config: BaselineConfig
     cluster_alias: str
     network_policy_label: str  # from the governance config's Kubernetes policies
+    job_image: str  # the jobs' kubectl image in the environment's registry
+    network_policy: str  # the cluster's policy engine (aks.network_policy): "cilium" or "azure"
+    platform_namespaces: tuple[str, ...] = ()  # owned by AKS and its add-ons (the policy exclusions)
+    ingress: IngressControllerProps | None = None  # the ingress behind the App Gateway (None: not declared)
 
 
 class ClusterBaseline(Construct):
@@ -32,6 +37,8 @@ class ClusterBaseline(Construct):
                 namespaces=config.namespaces, network_policy_label=props.network_policy_label
             ),
         )
+        if props.ingress is not None:
+            self.ingress = IngressController(self, "ingress", props=props.ingress)
         names = self.namespaces.namespace_names  # references, so namespaces are created before their contents
         self.jobs = BaselineJobs(
             self,
@@ -48,6 +55,9 @@ class ClusterBaseline(Construct):
                 backup_storage_size=config.backup_storage_size,
                 reports_storage_size=config.reports_storage_size,
                 api_server_cidrs=config.api_server_cidrs,
+                image=props.job_image,
+                cilium=props.network_policy == "cilium",
+                platform_namespaces=props.platform_namespaces,
             ),
         )
         self.prometheus = ManagedPrometheusSettings(

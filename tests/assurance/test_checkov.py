@@ -71,6 +71,7 @@ def test_state_accounts_are_locked_down_instead(stacks: dict) -> None:
     assert accounts
     for account in accounts.values():
         assert account["network_rules"]["default_action"] == "Deny"
+        assert account["public_network_access_enabled"] is False  # private endpoint only (CKV_AZURE_59, CKV2_AZURE_33)
         assert account["shared_access_key_enabled"] is False
         assert account["infrastructure_encryption_enabled"] is True
 

@@ -27,7 +27,9 @@ def _checker_installed() -> None:
 
 
 # Custom resources have no schema in the Kubernetes OpenAPI spec; each kind must be listed here on purpose.
-CUSTOM_KINDS_WITHOUT_SCHEMA: set[str] = set()
+# NginxIngressController: the AKS application routing add-on's CRD (approuting.kubernetes.azure.com/v1alpha1);
+# CiliumNetworkPolicy: Cilium's CRD (cilium.io/v2), installed by AKS with the Cilium dataplane.
+CUSTOM_KINDS_WITHOUT_SCHEMA: set[str] = {"NginxIngressController", "CiliumNetworkPolicy"}
 
 
 def manifests_by_stack(stacks: dict) -> dict[str, dict[str, dict]]:

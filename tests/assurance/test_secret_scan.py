@@ -79,7 +79,27 @@ def test_detect_secrets_layer_runs_and_finds_a_private_key(tmp_path: Path) -> No
 def test_logical_ids_are_not_high_entropy_findings_but_values_are(tmp_path: Path) -> None:
     logical_id = {"network_aks_system-nsg-AllowAzureLoadBalancerInbound_51F193DC": {"name": "AllowAzureLoadBalancer"}}
     assert scan(plant(tmp_path / "ids", logical_id)) == []
+    # The name cdktf gives a cross-stack output is an identifier too (its value still gets scanned).
+    output = {
+        "cross-stack-output-azurerm_key_vault_certificateapp-gateway_backend-certificate_BBFA8163versionless_id": {
+            "sensitive": True,
+            "value": "${azurerm_key_vault_certificate.app-gateway_backend-certificate_BBFA8163.versionless_id}",
+        }
+    }
+    assert scan(plant(tmp_path / "outputs", output)) == []
+    leaked = {"cross-stack-output-x": {"value": "q8Zr4Xv1Lm7Tn2Bw9Kc5Hy3Pd6Fs0Gj4Vx8Ne1Ru7Wa"}}
+    assert [f.rule for f in scan(plant(tmp_path / "leaked", leaked))] == ["detect-secrets:Base64 High Entropy String"]
     high_entropy_value = {"token": "q8Zr4Xv1Lm7Tn2Bw9Kc5Hy3Pd6Fs0Gj4Vx8Ne1Ru7Wa"}
     assert [f.rule for f in scan(plant(tmp_path / "value", high_entropy_value))] == [
         "detect-secrets:Base64 High Entropy String"
     ]
+
+
+def test_container_apps_secret_names_are_not_findings_but_their_values_are(tmp_path: Path) -> None:
+    named = {
+        "secret": [{"name": "github-pat", "value": "${var.staging_github_runner_token}"}],
+        "secret_name": "github-pat",
+    }
+    assert scan(plant(tmp_path / "name", named)) == []
+    literal = {"secret": [{"name": "github-pat", "value": "q8Zr4Xv1Lm7Tn2Bw9Kc5Hy3Pd6Fs0Gj4Vx8Ne1Ru7Wa"}]}
+    assert scan(plant(tmp_path / "value", literal)) != []

@@ -12,35 +12,30 @@ from config.loader import parse_environment
 from tests.config.test_loader import DELETE, assert_rejected, set_key
 
 STAGING = Path("config/staging.toml")
-DIGEST = "@sha256:" + "a" * 64
 
 # (changes, key the message must blame, value it must show, words it must contain)
 BAD_INPUTS = [
     (
-        {"baseline.backup_job.image": "docker.io/bitnami/kubectl:latest"},
-        "baseline.backup_job.image",
-        "docker.io/bitnami/kubectl:latest",
-        "pinned by a tag other than 'latest'",
+        {"baseline.job_image.source_repository": "docker.io/bitnami/kubectl:1.31.4"},
+        "baseline.job_image.source_repository",
+        "docker.io/bitnami/kubectl:1.31.4",
+        "pattern",  # a repository only: the tag comes from aks.kubernetes_version
+    ),
+    ({"baseline.job_image.patch": 100}, "baseline.job_image.patch", 100, "less than or equal to 99"),
+    ({"baseline.job_image": DELETE}, "baseline.job_image", DELETE, "required key is missing"),
+    (
+        {"baseline.job_image.repository": "Platform/Kubectl"},
+        "baseline.job_image.repository",
+        "Platform/Kubectl",
+        "pattern",
     ),
     (
-        {"baseline.dr_test_job.image": "docker.io/bitnami/kubectl"},
-        "baseline.dr_test_job.image",
-        "docker.io/bitnami/kubectl",
-        "sha256",
-    ),
-    (
-        {"baseline.compliance_job.image": "kubectl:1.31"},
-        "baseline.compliance_job.image",
-        "kubectl:1.31",
-        "registry/repository",
-    ),
-    (
-        {"baseline.backup_job.workload_identity_client_id": "backup"},
+        {"baseline.backup_job": {"workload_identity_client_id": "00000001-0000-0000-0000-00000000b001"}},
         "baseline.backup_job.workload_identity_client_id",
-        "backup",
-        "GUID",
+        DELETE,
+        "unknown key",  # the jobs need no Azure access, so no identity
     ),
-    ({"baseline.backup_job.backoff_limit": 7}, "baseline.backup_job.backoff_limit", 7, "less than or equal to 6"),
+    ({"baseline.backup_job": {"backoff_limit": 7}}, "baseline.backup_job.backoff_limit", 7, "less than or equal to 6"),
     ({"baseline.namespaces.compliance": DELETE}, "baseline.namespaces", DELETE, "missing ['compliance']"),
     (
         {"baseline.namespaces.applications.limits_memory": "64GB"},
@@ -62,7 +57,7 @@ BAD_INPUTS = [
         600,
         "less than or equal to 540",
     ),
-    ({"baseline.backup_job.privileged": True}, "baseline.backup_job.privileged", DELETE, "unknown key"),
+    ({"baseline.backup_job": {"privileged": True}}, "baseline.backup_job.privileged", DELETE, "unknown key"),
 ]
 
 
@@ -75,7 +70,9 @@ def test_bad_baseline_setting_is_reported(
     assert_rejected(raw_config("staging"), changes, key, value, expected)
 
 
-def test_digest_pinned_image_is_accepted(raw_config: Callable[[str], dict[str, Any]]) -> None:
+def test_the_job_image_tag_follows_the_cluster_minor_version(raw_config: Callable[[str], dict[str, Any]]) -> None:
     data = raw_config("staging")
-    set_key(data, "baseline.backup_job.image", "docker.io/bitnami/kubectl" + DIGEST)
-    assert parse_environment(data, STAGING).baseline.backup_job.image.endswith(DIGEST)
+    set_key(data, "aks.kubernetes_version", "1.34")
+    set_key(data, "baseline.job_image.patch", 2)
+    config = parse_environment(data, STAGING)
+    assert config.baseline.job_image.tag(config.aks.kubernetes_version) == "v1.34.2"

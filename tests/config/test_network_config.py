@@ -113,6 +113,26 @@ BAD_INPUTS = [
     ),
     ({"aks_dns_service_ip": "172.16.0.1"}, "aks_dns_service_ip", "172.16.0.1", "first address of aks_service_cidr"),
     ({"aks_dns_service_ip": "172.16.0.0"}, "aks_dns_service_ip", "172.16.0.0", "must not be the network"),
+    # The DR landing zone in the paired region.
+    (
+        {"dr.address_space": "10.240.0.0/14"},
+        "dr.address_space",
+        "10.240.0.0/14",
+        "overlaps hub.address_space 10.241.0.0/16",
+    ),
+    (
+        {"dr.postgres.address_prefix": "10.242.4.0/24"},
+        "dr.postgres.address_prefix",
+        "10.242.4.0/24",
+        "must lie inside the address space 10.243.0.0/16",
+    ),
+    (
+        {"dr.aks_user.address_prefix": "10.243.3.0/24"},
+        "dr.aks_user.address_prefix",
+        "10.243.3.0/24",
+        "overlaps private_endpoints.address_prefix 10.243.3.0/24",
+    ),
+    ({"dr.aks_system.name": "GatewaySubnet"}, "dr.aks_system.name", "GatewaySubnet", "reserved by Azure"),
     # Firewall settings.
     ({"firewall.idps_mode": "Block"}, "firewall.idps_mode", "Block", "'Alert' or 'Deny'"),
     ({"firewall.threat_intel_mode": "Off"}, "firewall.threat_intel_mode", "Off", "'Alert' or 'Deny'"),

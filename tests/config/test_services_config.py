@@ -163,6 +163,29 @@ BAD_INPUTS = [
     ),
     (
         "production",
+        {"app_gateway.backend_host_name": "erp.example.com"},
+        "app_gateway.backend_host_name",
+        "erp.example.com",
+        "differ from host_name",
+    ),
+    (
+        "production",
+        {"app_gateway.backend_host_name": "ingress.internal"},
+        "app_gateway.backend_host_name",
+        "ingress.internal",
+        "at least three labels",
+    ),
+    ("production", {"app_gateway.edge_live": DELETE}, "app_gateway.edge_live", DELETE, "required key is missing"),
+    ("production", {"app_gateway.edge_live": True}, "app_gateway.edge_live", True, "CA-issued listener certificate"),
+    (
+        "production",
+        {"app_gateway.ingress_ip_address": "10.252.1.250"},
+        "app_gateway.ingress_ip_address",
+        "10.252.1.250",
+        "inside network.spoke.aks_user",
+    ),
+    (
+        "production",
         {"app_gateway.certificate_password": "hunter2"},
         "app_gateway.certificate_password",
         DELETE,
@@ -199,6 +222,7 @@ def test_bad_service_setting_is_reported_with_key_value_and_rule(
             "single-zone registry",
         ),
         ({"app_gateway.zones": [], "app_gateway.min_capacity": 0}, "regional gateway scaling to zero"),
+        ({"app_gateway.edge_live": True, "app_gateway.certificate_issuer": "DigiCert"}, "live edge with a CA"),
     ],
 )
 def test_valid_combinations_are_accepted(

@@ -23,6 +23,7 @@ from tests.conftest import StackJson
 from tests.constructs.environment_stacks import config, synth_per_environment  # noqa: F401 (fixture)
 
 SPOKE = "/subscriptions/s/resourceGroups/workloads/providers/Microsoft.Network/virtualNetworks/spoke"
+HUB = "/subscriptions/s/resourceGroups/networking/providers/Microsoft.Network/virtualNetworks/hub"
 SUBNET_IDS = {
     key: f"{SPOKE}/subnets/{key}"
     for key in ("aks_system", "aks_user", "private_endpoints", "app_gateway", "api_server")
@@ -61,7 +62,7 @@ def services_stacks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Stack
                 private_dns_zone_id=zones["acr"],
             ),
         )
-        AksCluster(
+        aks = AksCluster(
             stack,
             "aks",
             props=AksClusterProps(
@@ -97,6 +98,8 @@ def services_stacks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Stack
                 resource_group_name=workloads,
                 subnet_id=SUBNET_IDS["app_gateway"],
                 key_vault_id=KEY_VAULT_ID,
+                ingress_identity_principal_id=aks.ingress_identity_principal_id,
+                dns_vnet_ids={"hub": HUB, "spoke": SPOKE},
             ),
         )
 

@@ -13,7 +13,7 @@ import pytest
 from cdktf import App, TerraformStack
 
 from config.loader import load_environment
-from constructs.alerts import AZURE_SEVERITY, METRIC_ALERTS, Alerts, AlertsProps
+from constructs.alerts import AZURE_SEVERITY, METRIC_ALERTS, Alerts, AlertsProps, effective_severity
 from constructs.naming import Naming
 from tests.conftest import StackJson, only_resource, resources_of
 
@@ -70,8 +70,11 @@ def test_every_metric_alert_watches_its_resource_with_the_configured_threshold(
         (criterion,) = alert["criteria"]
         assert criterion["threshold"] == getattr(thresholds, spec.threshold)
         assert (criterion["operator"], criterion["aggregation"]) == (spec.operator, spec.aggregation)
-        assert alert["severity"] == AZURE_SEVERITY[spec.severity]
-        assert alert["action"] == [{"action_group_id": groups[spec.severity]}]
+        severity = effective_severity(
+            spec.severity, edge=spec.edge, edge_live=load_environment(environment).app_gateway.edge_live
+        )
+        assert alert["severity"] == AZURE_SEVERITY[severity]
+        assert alert["action"] == [{"action_group_id": groups[severity]}]
 
 
 def test_prometheus_rules_realise_the_story_kubernetes_alerts(infra: StackJson, environment: str) -> None:
@@ -189,8 +192,45 @@ def test_the_public_endpoint_is_probed_against_the_sla(infra: StackJson, environ
         "component_id": component_id,
         "failed_location_count": config.failed_locations_for_alert,
     }
-    assert alert["scopes"] == [test_id, component_id] and alert["severity"] == AZURE_SEVERITY["critical"]
-    assert alert["action"] == [{"action_group_id": action_groups_by_severity(infra, environment)["critical"]}]
+    severity = "critical" if load_environment(environment).app_gateway.edge_live else "warning"
+    assert alert["scopes"] == [test_id, component_id] and alert["severity"] == AZURE_SEVERITY[severity]
+    assert alert["action"] == [{"action_group_id": action_groups_by_severity(infra, environment)[severity]}]
+
+
+EDGE_METRICS = {"UnhealthyHostCount"}
+
+
+def paging_edge_alerts(stack: StackJson, critical_group: str) -> list[str]:
+    """Edge alerts (App Gateway backend health, availability web test) that would page on-call."""
+    return [
+        alert["name"]
+        for alert in resources_of(stack, "azurerm_monitor_metric_alert").values()
+        if (
+            "application_insights_web_test_location_availability_criteria" in alert
+            or any(c["metric_name"] in EDGE_METRICS for c in alert.get("criteria", []))
+        )
+        and (alert["severity"] == AZURE_SEVERITY["critical"] or {"action_group_id": critical_group} in alert["action"])
+    ]
+
+
+def test_edge_alerts_page_only_once_the_edge_is_live(infra: StackJson, environment: str) -> None:
+    critical = action_groups_by_severity(infra, environment)["critical"]
+    paging = paging_edge_alerts(infra, critical)
+    if load_environment(environment).app_gateway.edge_live:
+        assert len(paging) == 2
+    else:
+        assert paging == []
+    # Failing example: the former behaviour (sev 0 to PagerDuty from the first minute) is caught.
+    broken = json.loads(json.dumps(infra))
+    for alert in resources_of(broken, "azurerm_monitor_metric_alert").values():
+        alert.update(severity=AZURE_SEVERITY["critical"], action=[{"action_group_id": critical}])
+    assert len(paging_edge_alerts(broken, critical)) == 2
+
+
+@pytest.mark.parametrize("edge_live, expected", [(False, "warning"), (True, "critical")])
+def test_edge_severity_follows_edge_live(edge_live: bool, expected: str) -> None:
+    assert effective_severity("critical", edge=True, edge_live=edge_live) == expected
+    assert effective_severity("critical", edge=False, edge_live=edge_live) == "critical"
 
 
 def test_the_sla_workbook_has_a_stable_name_and_reports_the_target(infra: StackJson, environment: str) -> None:

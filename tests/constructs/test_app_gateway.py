@@ -3,10 +3,23 @@ from config, HTTPS only with a Key Vault-issued certificate read by the gateway'
 
 from __future__ import annotations
 
+import copy
+
+import pytest
+
 from config.schema import EnvironmentConfig
-from constructs.app_gateway import SSL_POLICY
+from constructs.app_gateway import SELF_ISSUER, SSL_POLICY
 from tests.conftest import StackJson, only_resource, resources_of
-from tests.constructs.services_stacks import KEY_VAULT_ID, SUBNET_IDS, config, ref, services, services_stacks  # noqa: F401
+from tests.constructs.services_stacks import (  # noqa: F401
+    HUB,
+    KEY_VAULT_ID,
+    SPOKE,
+    SUBNET_IDS,
+    config,
+    ref,
+    services,
+    services_stacks,
+)
 
 GATEWAY = "azurerm_application_gateway"
 POLICY = "azurerm_web_application_firewall_policy"
@@ -76,7 +89,7 @@ def test_traffic_goes_to_the_internal_ingress_with_a_health_probe(
     (pool,) = gateway["backend_address_pool"]
     assert pool["ip_addresses"] == [settings.ingress_ip_address]
     (backend,) = gateway["backend_http_settings"]
-    assert backend["host_name"] == settings.host_name
+    assert backend["host_name"] == settings.backend_host_name
     (probe,) = gateway["probe"]
     assert backend["probe_name"] == probe["name"] and probe["path"] == settings.health_probe_path
     (rule,) = gateway["request_routing_rule"]
@@ -87,10 +100,18 @@ def test_traffic_goes_to_the_internal_ingress_with_a_health_probe(
     )
 
 
-def test_key_vault_issues_and_renews_the_certificate(services: StackJson, config: EnvironmentConfig) -> None:
-    certificate = only_resource(services, CERTIFICATE)
+@pytest.mark.parametrize(
+    "path, host_key",
+    [("/app-gateway/certificate", "host_name"), ("/app-gateway/backend-certificate", "backend_host_name")],
+)
+def test_key_vault_issues_and_renews_the_certificate(
+    services: StackJson, config: EnvironmentConfig, path: str, host_key: str
+) -> None:
+    (certificate,) = [
+        body for body in resources_of(services, CERTIFICATE).values() if body["//"]["metadata"]["path"].endswith(path)
+    ]
     policy = certificate["certificate_policy"]
-    host = config.app_gateway.host_name
+    host = getattr(config.app_gateway, host_key)
     assert certificate["key_vault_id"] == KEY_VAULT_ID
     assert "certificate" not in certificate  # nothing imported: no key material in the configuration
     assert policy["issuer_parameters"] == {"name": config.app_gateway.certificate_issuer}
@@ -118,7 +139,19 @@ def test_each_principal_gets_the_narrowest_key_vault_role(services: StackJson) -
     assert only_resource(services, GATEWAY)["depends_on"] == [f"azurerm_role_assignment.{reader_address}"]
     admin_address, admin = grants["terraform-runner-certificate-admin"]
     assert (admin["scope"], admin["role_definition_name"]) == (KEY_VAULT_ID, "Key Vault Certificates Officer")
-    assert only_resource(services, CERTIFICATE)["depends_on"] == [f"azurerm_role_assignment.{admin_address}"]
+    certificates = resources_of(services, CERTIFICATE).values()
+    assert len(certificates) == 2
+    assert all(c["depends_on"] == [f"azurerm_role_assignment.{admin_address}"] for c in certificates)
+    _, ingress_reader = grants["ingress-certificate-reader"]
+    assert ingress_reader["scope"] == f"{KEY_VAULT_ID}/secrets/" + ref(
+        services, CERTIFICATE, "/app-gateway/backend-certificate", "name"
+    )
+    assert ingress_reader["role_definition_name"] == "Key Vault Secrets User"
+    assert ingress_reader["principal_id"] == (
+        "${azurerm_kubernetes_cluster."
+        + next(iter(resources_of(services, "azurerm_kubernetes_cluster")))
+        + ".web_app_routing[0].web_app_routing_identity[0].object_id}"
+    )
 
 
 def test_infrastructure_stack_puts_the_gateway_in_its_subnet_with_the_data_vault(
@@ -132,4 +165,62 @@ def test_infrastructure_stack_puts_the_gateway_in_its_subnet_with_the_data_vault
         if body["//"]["metadata"]["path"].endswith("/spoke-app_gateway-subnet")
     ]
     assert gateway["gateway_ip_configuration"][0]["subnet_id"] == f"${{azurerm_subnet.{subnet_address}.id}}"
-    assert only_resource(infra, CERTIFICATE)["key_vault_id"] == ref(infra, "azurerm_key_vault", "/data/key-vault/vault")
+    vault = ref(infra, "azurerm_key_vault", "/data/key-vault/vault")
+    assert [c["key_vault_id"] for c in resources_of(infra, CERTIFICATE).values()] == [vault, vault]
+
+
+def backend_tls_problems(gateway: dict, backend_certificate_data: str, issuer: str) -> list[str]:
+    """Why the gateway → ingress hop is not verifiable HTTPS (empty: it is)."""
+    problems = []
+    for backend in gateway["backend_http_settings"]:
+        if (backend["protocol"], backend["port"]) != ("Https", 443):
+            problems.append(f"backend {backend['name']}: {backend['protocol']}:{backend['port']}, not Https:443")
+        roots = {root["name"]: root for root in gateway.get("trusted_root_certificate", [])}
+        names = backend.get("trusted_root_certificate_names", [])
+        if issuer == SELF_ISSUER and [roots.get(name, {}).get("data") for name in names] != [backend_certificate_data]:
+            problems.append(f"backend {backend['name']}: the self-signed ingress certificate is not its trusted root")
+    problems += [f"probe {p['name']}: {p['protocol']}" for p in gateway["probe"] if p["protocol"] != "Https"]
+    return problems
+
+
+def test_the_gateway_reaches_the_ingress_over_https_with_a_trusted_root(
+    services: StackJson, config: EnvironmentConfig
+) -> None:
+    gateway = only_resource(services, GATEWAY)
+    data = ref(services, CERTIFICATE, "/app-gateway/backend-certificate", "certificate_data_base64")
+    assert backend_tls_problems(gateway, data, config.app_gateway.certificate_issuer) == []
+    # Failing examples: the former plain-HTTP hop, and a self-signed backend without its trusted root.
+    plain = copy.deepcopy(gateway)
+    plain["backend_http_settings"][0].update(protocol="Http", port=80)
+    plain["probe"][0]["protocol"] = "Http"
+    assert len(backend_tls_problems(plain, data, config.app_gateway.certificate_issuer)) == 2
+    untrusted = copy.deepcopy(gateway)
+    untrusted["backend_http_settings"][0].pop("trusted_root_certificate_names", None)
+    assert backend_tls_problems(untrusted, data, SELF_ISSUER) != []
+
+
+def test_the_backend_host_resolves_to_the_ingress_in_a_private_zone_linked_to_both_vnets(
+    services: StackJson, config: EnvironmentConfig
+) -> None:
+    settings = config.app_gateway
+    (zone,) = [
+        z for z in resources_of(services, "azurerm_private_dns_zone").values() if z["name"] == settings.backend_dns_zone
+    ]
+    assert settings.backend_host_name == f"{settings.backend_record_name}.{zone['name']}"
+    (record,) = resources_of(services, "azurerm_private_dns_a_record").values()
+    assert record["name"] == settings.backend_record_name and record["records"] == [settings.ingress_ip_address]
+    assert record["zone_name"] == ref(services, "azurerm_private_dns_zone", "/app-gateway/backend-dns-zone", "name")
+    links = [
+        link
+        for link in resources_of(services, "azurerm_private_dns_zone_virtual_network_link").values()
+        if "/app-gateway/" in link["//"]["metadata"]["path"]
+    ]
+    assert sorted(link["virtual_network_id"] for link in links) == sorted([HUB, SPOKE])
+    assert all(link["registration_enabled"] is False for link in links)
+
+
+def test_the_cluster_runs_the_application_routing_add_on_without_a_public_default_controller(
+    services: StackJson,
+) -> None:
+    cluster = only_resource(services, "azurerm_kubernetes_cluster")
+    assert cluster["web_app_routing"] == {"default_nginx_controller": "None", "dns_zone_ids": []}

@@ -3,6 +3,7 @@ access, roles, policy, instance), blob backup, and the CanNotDelete locks that f
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -233,3 +234,29 @@ def test_every_stateful_resource_is_locked_when_protection_is_on(infra: StackJso
     assert {lock["name"] for lock in locks} == {LOCK_NAME}
     assert sorted(lock["scope"] for lock in locks) == sorted(stateful)  # each exactly once, nothing else
     assert len(stateful) >= len(LOCKED_TYPES)  # every type is present in the stack
+
+
+def unlocked(stack: StackJson, resource_types: tuple[str, ...]) -> list[str]:
+    scopes = {lock["scope"] for lock in resources_of(stack, "azurerm_management_lock").values()}
+    return [
+        f"{resource_type}.{address}"
+        for resource_type in resource_types
+        for address in resources_of(stack, resource_type)
+        if f"${{{resource_type}.{address}.id}}" not in scopes
+    ]
+
+
+def test_the_audit_trail_and_the_rebuild_images_are_delete_locked(infra: StackJson, config: EnvironmentConfig) -> None:
+    types = ("azurerm_log_analytics_workspace", "azurerm_container_registry")
+    assert all(resources_of(infra, t) for t in types)
+    if not config.data.protect_from_destroy:
+        return
+    assert unlocked(infra, types) == []
+    # Failing example: the former lock set (neither type locked).
+    broken = json.loads(json.dumps(infra))
+    broken["resource"]["azurerm_management_lock"] = {
+        address: lock
+        for address, lock in resources_of(broken, "azurerm_management_lock").items()
+        if not any(f"${{{t}." in lock["scope"] for t in types)
+    }
+    assert len(unlocked(broken, types)) == 2

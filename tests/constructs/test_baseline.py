@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -81,20 +85,163 @@ def test_every_namespace_has_default_deny_dns_quota_and_limits(cluster: StackJso
         assert set(limit_range["spec"]["limit"][0]["default"]) == {"cpu", "memory"}
 
 
-def test_api_egress_only_for_job_pods_on_443_to_configured_ranges(cluster: StackJson, environment: str) -> None:
+def api_egress_problems(cluster: StackJson, cilium: bool) -> list[str]:
+    """Why the jobs could not reach the API server under the cluster's policy engine (empty: they can)."""
     refs = namespaces_by_reference(cluster)
-    api = [
-        p
+    cilium_policies = {
+        refs.get(m["manifest"]["metadata"]["namespace"]): m["manifest"]["spec"]
+        for m in resources_of(cluster, "kubernetes_manifest").values()
+        if m["manifest"]["kind"] == "CiliumNetworkPolicy"
+    }
+    ip_block = {
+        refs[namespace_of(p)]
         for p in resources_of(cluster, "kubernetes_network_policy_v1").values()
+        if any("ip_block" in peer for rule in p["spec"].get("egress", []) for peer in rule.get("to", []))
+    }
+    problems = []
+    for namespace in ("backup-system", "compliance"):
+        if not cilium:
+            if namespace not in ip_block:
+                problems.append(f"{namespace}: no API egress policy")
+            continue
+        if namespace in ip_block:
+            problems.append(f"{namespace}: ipBlock egress, which Cilium does not match for the API server")
+        spec = cilium_policies.get(namespace)
+        if spec is None:
+            problems.append(f"{namespace}: no CiliumNetworkPolicy to the API server")
+            continue
+        if spec["endpointSelector"] != {"matchLabels": {"app.kubernetes.io/part-of": "platform-baseline"}}:
+            problems.append(f"{namespace}: the policy does not select the job pods")
+        if spec["egress"] != [
+            {"toEntities": ["kube-apiserver"], "toPorts": [{"ports": [{"port": "443", "protocol": "TCP"}]}]}
+        ]:
+            problems.append(f"{namespace}: egress is not kube-apiserver:443")
+    return problems
+
+
+def test_jobs_reach_the_api_server_through_the_cilium_entity(cluster: StackJson, environment: str) -> None:
+    cilium = load_environment(environment).aks.network_policy == "cilium"
+    assert api_egress_problems(cluster, cilium) == []
+    # Failing example: the former ipBlock policy on a Cilium cluster.
+    broken = json.loads(json.dumps(cluster))
+    broken["resource"]["kubernetes_manifest"] = {
+        k: v
+        for k, v in resources_of(broken, "kubernetes_manifest").items()
+        if v["manifest"]["kind"] != "CiliumNetworkPolicy"
+    }
+    for namespace in ("backup-system", "compliance"):
+        ref = next(r for r, name in namespaces_by_reference(cluster).items() if name == namespace)
+        broken["resource"].setdefault("kubernetes_network_policy_v1", {})[f"{namespace}-ip"] = {
+            "metadata": {"name": "allow-api-server-egress", "namespace": ref},
+            "spec": {"egress": [{"to": [{"ip_block": {"cidr": "10.252.1.0/24"}}]}]},
+        }
+    assert len(api_egress_problems(broken, cilium=True)) == 4
+
+
+def test_without_cilium_the_jobs_keep_an_ip_block_policy_to_the_configured_ranges() -> None:
+    from constructs.baseline.platform import ClusterBaseline, ClusterBaselineProps
+    from tests.constructs.baseline_stack import synth_with_errors
+
+    config = load_environment("staging")
+    out, errors = synth_with_errors(
+        lambda stack: ClusterBaseline(
+            stack,
+            "baseline",
+            props=ClusterBaselineProps(
+                config=config.baseline,
+                cluster_alias="staging",
+                network_policy_label="platform.erp/network-policy",
+                job_image="stgworkloadsacrerp01.azurecr.io/platform/kubectl:v1.33.5",
+                network_policy="azure",
+            ),
+        )
+    )
+    assert errors == []
+    assert api_egress_problems(out, cilium=False) == []
+    assert resources_of(out, "kubernetes_manifest") == {}
+    policies = [
+        p
+        for p in resources_of(out, "kubernetes_network_policy_v1").values()
         if p["metadata"]["name"] == "allow-api-server-egress"
     ]
-    assert {refs[namespace_of(p)] for p in api} == {"backup-system", "compliance"}
-    cidrs = list(load_environment(environment).baseline.api_server_cidrs)
-    for policy in api:
-        assert policy["spec"]["pod_selector"]["match_labels"] == {"azure.workload.identity/use": "true"}
+    assert len(policies) == 2
+    for policy in policies:
         (rule,) = policy["spec"]["egress"]
-        assert rule["ports"] == [{"port": "443", "protocol": "TCP"}]
-        assert [peer["ip_block"]["cidr"] for peer in rule["to"]] == cidrs
+        assert [peer["ip_block"]["cidr"] for peer in rule["to"]] == list(config.baseline.api_server_cidrs)
+
+
+def job_image_problems(image: str, registry: str, kubernetes_version: str) -> list[str]:
+    """Why a job image breaks the day-one promises (empty: it keeps them)."""
+    problems = []
+    if not image.startswith(f"{registry}.azurecr.io/"):
+        problems.append("not from the environment's registry (Gatekeeper allowed registries)")
+    tag = image.rsplit(":", 1)[1]
+    match = re.fullmatch(r"v?(\d+)\.(\d+)\.\d+", tag)
+    if match is None:
+        problems.append(f"tag {tag} is not a kubectl release")
+    else:
+        cluster_major, cluster_minor = (int(part) for part in kubernetes_version.split("."))
+        major, minor = int(match[1]), int(match[2])
+        if major != cluster_major or abs(minor - cluster_minor) > 1:
+            problems.append(f"kubectl {tag} is outside the version skew of cluster {kubernetes_version}")
+    return problems
+
+
+def test_jobs_run_the_imported_kubectl_of_the_cluster_minor_version(
+    cluster: StackJson, stacks: dict[str, StackJson], environment: str
+) -> None:
+    config = load_environment(environment)
+    registry = f"{config.short_name}workloadsacr{config.unique_suffix}"
+    tag = config.baseline.job_image.tag(config.aks.kubernetes_version)
+    images = {container["image"] for _, pod in pod_specs(cluster).values() for container in pod["container"]}
+    assert images == {f"{registry}.azurecr.io/{config.baseline.job_image.repository}:{tag}"}
+    assert all(job_image_problems(image, registry, config.aks.kubernetes_version) == [] for image in images)
+    # The infra stack imports exactly that image during apply (no manual step).
+    (data,) = resources_of(stacks[f"{environment}-infra"], "terraform_data").values()
+    ((provisioner,),) = [p.values() for p in data["provisioner"]]
+    command = provisioner["command"]
+    assert command.startswith("az acr import ") and "--force" in command
+    assert f"--source {config.baseline.job_image.source_repository}:{tag} " in command
+    assert f"--image {config.baseline.job_image.repository}:{tag} " in command
+    assert "--name ${azurerm_container_registry." in command  # a reference: the import waits for the registry
+    assert data["triggers_replace"] == [
+        f"{config.baseline.job_image.source_repository}:{tag}",
+        f"{config.baseline.job_image.repository}:{tag}",
+    ]
+    # Failing examples: the former Bitnami image (gone, outside the skew) and a public registry.
+    assert job_image_problems(f"{registry}.azurecr.io/platform/kubectl:1.31.4", registry, "1.33") != []
+    assert job_image_problems("docker.io/bitnami/kubectl:1.33.5", registry, "1.33") != []
+
+
+def test_no_job_claims_a_workload_identity(cluster: StackJson) -> None:
+    def claims(stack: StackJson) -> list[str]:
+        accounts = [
+            a["metadata"]["name"]
+            for a in resources_of(stack, "kubernetes_service_account_v1").values()
+            if "azure.workload.identity/client-id" in a["metadata"].get("annotations", {})
+            and "/baseline/" in a["//"]["metadata"]["path"]  # tracing's publisher account is federated on purpose
+        ]
+        pods = [
+            address
+            for address, (_, pod) in pod_specs(stack).items()
+            if "azure.workload.identity/use" in json.dumps(pod)
+        ]
+        labelled = [
+            name
+            for resource_type in ("kubernetes_cron_job_v1", "kubernetes_job_v1")
+            for name, body in resources_of(stack, resource_type).items()
+            if "azure.workload.identity/use" in json.dumps(body)
+        ]
+        return accounts + pods + labelled
+
+    assert claims(cluster) == []
+    # Failing example: the former annotation, pointing at an identity no stack created.
+    broken = json.loads(json.dumps(cluster))
+    for account in resources_of(broken, "kubernetes_service_account_v1").values():
+        account["metadata"]["annotations"] = {
+            "azure.workload.identity/client-id": "00000001-0000-0000-0000-0000000b001"
+        }
+    assert len(claims(broken)) == 3
 
 
 def pod_specs(cluster: StackJson) -> dict[str, tuple[str, dict]]:
@@ -142,7 +289,7 @@ def _wrap(resource_type: str, pod: dict) -> dict:
     return wrapped
 
 
-def test_schedules_limits_and_identity(cluster: StackJson, environment: str) -> None:
+def test_schedules_limits_and_service_accounts(cluster: StackJson, environment: str) -> None:
     config = load_environment(environment).baseline
     cron_jobs = {c["metadata"]["name"]: c for c in resources_of(cluster, "kubernetes_cron_job_v1").values()}
     assert {name: c["spec"]["schedule"] for name, c in cron_jobs.items()} == {
@@ -156,22 +303,16 @@ def test_schedules_limits_and_identity(cluster: StackJson, environment: str) -> 
         job_spec = spec["job_template"]["spec"]
         assert job_spec["backoff_limit"] == config.backup_job.backoff_limit
         assert job_spec["active_deadline_seconds"] == config.backup_job.active_deadline_seconds
-        assert job_spec["template"]["metadata"]["labels"]["azure.workload.identity/use"] == "true"
+        assert job_spec["template"]["metadata"]["labels"]["app.kubernetes.io/part-of"] == "platform-baseline"
     (job,) = resources_of(cluster, "kubernetes_job_v1").values()
     assert job["metadata"]["name"] == "compliance-validation" and job["wait_for_completion"] is False
-    assert job["spec"]["template"]["metadata"]["labels"]["azure.workload.identity/use"] == "true"
+    assert job["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/part-of"] == "platform-baseline"
     accounts = {
         a["metadata"]["name"]: a
         for a in resources_of(cluster, "kubernetes_service_account_v1").values()
         if "/baseline/" in a["//"]["metadata"]["path"]  # the baseline's own (tracing has one too)
     }
-    assert {
-        name: a["metadata"]["annotations"]["azure.workload.identity/client-id"] for name, a in accounts.items()
-    } == {
-        "cluster-backup": config.backup_job.workload_identity_client_id,
-        "dr-test": config.dr_test_job.workload_identity_client_id,
-        "compliance-validation": config.compliance_job.workload_identity_client_id,
-    }
+    assert set(accounts) == {"cluster-backup", "dr-test", "compliance-validation"}
     assert all(a["automount_service_account_token"] is False for a in accounts.values())
 
 
@@ -215,3 +356,117 @@ def test_volume_claims_use_configured_storage_class(cluster: StackJson, environm
     claims = resources_of(cluster, "kubernetes_persistent_volume_claim_v1").values()
     assert {c["metadata"]["name"] for c in claims} == {"backup-storage", "compliance-reports"}
     assert all(c["spec"]["storage_class_name"] == load_environment(environment).baseline.storage_class for c in claims)
+
+
+def ingress_problems(cluster: StackJson, ip_address: str, subnet: str) -> list[str]:
+    """Why nothing would answer at the gateway's backend address over HTTPS (empty: the ingress does)."""
+    controllers = [
+        m["manifest"]
+        for m in resources_of(cluster, "kubernetes_manifest").values()
+        if m["manifest"]["kind"] == "NginxIngressController"
+    ]
+    if len(controllers) != 1:
+        return [f"expected one NginxIngressController, found {len(controllers)}"]
+    spec = controllers[0]["spec"]
+    annotations = spec.get("loadBalancerAnnotations", {})
+    problems = []
+    if annotations.get("service.beta.kubernetes.io/azure-load-balancer-internal") != "true":
+        problems.append("load balancer is not internal")
+    if annotations.get("service.beta.kubernetes.io/azure-load-balancer-ipv4") != ip_address:
+        problems.append("load balancer IP is not the gateway's backend address")
+    if annotations.get("service.beta.kubernetes.io/azure-load-balancer-internal-subnet") != subnet:
+        problems.append("load balancer is not in the backend address's subnet")
+    if not spec.get("defaultSSLCertificate", {}).get("keyVaultURI", "").startswith("${"):
+        problems.append("no Key Vault certificate for HTTPS")
+    return problems
+
+
+def test_an_internal_ingress_answers_at_the_gateway_backend_address(cluster: StackJson, environment: str) -> None:
+    config = load_environment(environment)
+    ip_address, subnet = config.app_gateway.ingress_ip_address, config.network.spoke.aks_user.name
+    assert ingress_problems(cluster, ip_address, subnet) == []
+    (controller,) = [
+        m
+        for m in resources_of(cluster, "kubernetes_manifest").values()
+        if m["manifest"]["kind"] == "NginxIngressController"
+    ]
+    uri = controller["manifest"]["spec"]["defaultSSLCertificate"]["keyVaultURI"]
+    assert "backend-certificate" in uri and uri.endswith("versionless_id}")  # the infra stack's ingress certificate
+    # Failing examples: no controller (the former state) and a public one.
+    assert ingress_problems({"resource": {}}, ip_address, subnet) != []
+    public = json.loads(json.dumps(cluster))
+    for body in resources_of(public, "kubernetes_manifest").values():
+        body["manifest"]["spec"].get("loadBalancerAnnotations", {}).pop(
+            "service.beta.kubernetes.io/azure-load-balancer-internal", None
+        )
+    assert ingress_problems(public, ip_address, subnet) == ["load balancer is not internal"]
+
+
+def admits_ingress_from(cluster: StackJson, namespace: str, source_namespace: str) -> bool:
+    refs = namespaces_by_reference(cluster)
+    return any(
+        refs[namespace_of(p)] == namespace
+        and "Ingress" in p["spec"]["policy_types"]
+        and p["spec"]["pod_selector"] == {}
+        and any(
+            peer.get("namespace_selector", {}).get("match_labels") == {"kubernetes.io/metadata.name": source_namespace}
+            and "pod_selector" not in peer
+            for rule in p["spec"].get("ingress", [])
+            for peer in rule.get("from", [])
+        )
+        for p in resources_of(cluster, "kubernetes_network_policy_v1").values()
+    )
+
+
+def test_applications_admit_traffic_from_the_ingress_namespace_only(cluster: StackJson) -> None:
+    assert admits_ingress_from(cluster, "applications", "app-routing-system")
+    assert not any(admits_ingress_from(cluster, ns, "app-routing-system") for ns in NAMESPACES - {"applications"})
+    # Failing example: without the policy, default-deny leaves the applications unreachable.
+    broken = json.loads(json.dumps(cluster))
+    broken["resource"]["kubernetes_network_policy_v1"] = {
+        k: v
+        for k, v in resources_of(broken, "kubernetes_network_policy_v1").items()
+        if v["metadata"]["name"] != "allow-from-ingress"
+    }
+    assert not admits_ingress_from(broken, "applications", "app-routing-system")
+
+
+FAKE_KUBECTL = """#!/bin/sh
+case "$*" in
+  "get ns -o jsonpath="*) printf 'kube-system \\napp-routing-system \\napplications restricted\\n' ;;
+  "get ns -o name") printf 'namespace/kube-system\\nnamespace/app-routing-system\\nnamespace/applications\\n' ;;
+  "get networkpolicy -n applications -o name") echo networkpolicy/default-deny-all ;;
+  "get pods -A -o jsonpath="*)
+    printf 'kube-system/cilium-x true\\napp-routing-system/nginx \\napplications/erp false\\n' ;;
+esac
+"""
+
+
+def run_compliance(tmp_path: Path, platform_namespaces: str | None) -> subprocess.CompletedProcess[str]:
+    """The real compliance script against a fake API: AKS's namespaces unlabelled, ours compliant."""
+    (tmp_path / "bin").mkdir(parents=True)
+    (tmp_path / "reports").mkdir()
+    kubectl = tmp_path / "bin" / "kubectl"
+    kubectl.write_text(FAKE_KUBECTL)
+    kubectl.chmod(0o755)
+    script = tmp_path / "compliance.sh"
+    script.write_text((SCRIPTS / "compliance.sh").read_text().replace("/reports/", f"{tmp_path}/reports/"))
+    env = {"PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}"}
+    if platform_namespaces is not None:
+        env["PLATFORM_NAMESPACES"] = platform_namespaces
+    return subprocess.run(["sh", str(script)], capture_output=True, text=True, env=env, timeout=60)
+
+
+def test_the_compliance_job_skips_the_namespaces_aks_owns(cluster: StackJson, tmp_path: Path) -> None:
+    (job,) = resources_of(cluster, "kubernetes_job_v1").values()
+    (container,) = job["spec"]["template"]["spec"]["container"]
+    (env,) = container["env"]
+    assert env["name"] == "PLATFORM_NAMESPACES"
+    skipped = env["value"].split()
+    assert {"app-routing-system", "gatekeeper-system", "kube-system"} <= set(skipped)
+    assert not set(skipped) & NAMESPACES  # our namespaces are always checked
+    result = run_compliance(tmp_path / "with", env["value"])
+    assert result.returncode == 0 and "FAIL" not in result.stdout, result.stdout + result.stderr
+    # Failing example: the former script (no platform list) fails a clean cluster every day.
+    result = run_compliance(tmp_path / "without", None)
+    assert result.returncode == 1 and "FAIL every namespace has a NetworkPolicy" in result.stdout

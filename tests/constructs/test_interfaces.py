@@ -75,3 +75,18 @@ def test_no_construct_creates_role_assignments_or_locks_directly() -> None:
         if DIRECT.search(line)
     ]
     assert not offenders, "use constructs/interfaces.py (grant/Grants/lock):\n" + "\n".join(offenders)
+
+
+def test_a_conditional_grant_carries_its_abac_condition_version() -> None:
+    condition = "((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})))"
+    resources = synth(
+        lambda stack: grant(
+            stack, "delegate", RoleGrant("/scope", "User Access Administrator", "p", "why", condition=condition)
+        )
+    )
+    assignment = resources["azurerm_role_assignment"]["delegate"]
+    assert assignment["condition"] == condition
+    assert assignment["condition_version"] == "2.0"
+    plain = synth(lambda stack: grant(stack, "plain", RoleGrant("/scope", "Reader", "p", "why")))
+    assert "condition" not in plain["azurerm_role_assignment"]["plain"]
+    assert "condition_version" not in plain["azurerm_role_assignment"]["plain"]

@@ -48,7 +48,12 @@ def test_infrastructure_stacks_use_only_azurerm_and_cluster_stacks_only_kubernet
 ) -> None:
     for environment in ENVIRONMENTS:
         infra, cluster = stack_names(environment)
-        assert set(stacks[infra]["terraform"]["required_providers"]) == {"azurerm"}
+        # hashicorp/time: only time_sleep, the wait after role assignments (constructs/apply_order.py);
+        # terraform_data is built in (no provider): the registry import of the baseline jobs' image.
+        assert set(stacks[infra]["terraform"]["required_providers"]) == {"azurerm", "time"}
+        assert set(stacks[infra]["resource"]) - {"time_sleep", "terraform_data"} == {
+            kind for kind in stacks[infra]["resource"] if kind.startswith("azurerm_")
+        }
         assert set(stacks[cluster]["terraform"]["required_providers"]) == {"kubernetes"}
         assert all(kind.startswith("kubernetes_") for kind in stacks[cluster].get("resource", {}))
 

@@ -42,3 +42,208 @@ def test_every_state_account_has_a_private_container_and_a_delete_lock(stacks) -
         reference = f"${{azurerm_storage_account.{account_id}.id}}"
         assert [c["container_access_type"] for c in containers if c["storage_account_id"] == reference] == ["private"]
         assert [lock["lock_level"] for lock in locks if lock["scope"] == reference] == ["CanNotDelete"]
+
+
+# --- issue #16: private state, deployment network, deploy identities, runners, registrations, own state ---
+
+
+def _by_reference(stack, resource_type: str) -> dict[str, dict]:
+    return {f"${{{resource_type}.{key}.id}}": value for key, value in resources_of(stack, resource_type).items()}
+
+
+def test_state_accounts_are_reachable_only_through_a_private_endpoint_in_the_deployment_network(stacks) -> None:
+    bootstrap = stacks[BOOTSTRAP_STACK]
+    subnets = _by_reference(bootstrap, "azurerm_subnet")
+    zones = _by_reference(bootstrap, "azurerm_private_dns_zone")
+    links = resources_of(bootstrap, "azurerm_private_dns_zone_virtual_network_link").values()
+    endpoints = resources_of(bootstrap, "azurerm_private_endpoint").values()
+    for key, account in resources_of(bootstrap, "azurerm_storage_account").items():
+        assert account["public_network_access_enabled"] is False, key
+        assert (
+            "ip_rules" not in account["network_rules"] and "virtual_network_subnet_ids" not in account["network_rules"]
+        )
+        reference = f"${{azurerm_storage_account.{key}.id}}"
+        [endpoint] = [
+            e for e in endpoints if e["private_service_connection"]["private_connection_resource_id"] == reference
+        ]
+        assert endpoint["private_service_connection"]["subresource_names"] == ["blob"]
+        environment = account["provider"].removeprefix("azurerm.")
+        config = load_environment(environment)
+        assert subnets[endpoint["subnet_id"]]["name"] == config.deployment.network.private_endpoints.name
+        [zone_id] = endpoint["private_dns_zone_group"]["private_dns_zone_ids"]
+        assert zones[zone_id]["name"] == "privatelink.blob.core.windows.net"
+        vnet = subnets[endpoint["subnet_id"]]["virtual_network_name"].split(".")[1]
+        zone_name_ref = zone_id.removesuffix(".id}") + ".name}"
+        assert any(
+            link["private_dns_zone_name"] == zone_name_ref
+            and link["virtual_network_id"] == f"${{azurerm_virtual_network.{vnet}.id}}"
+            for link in links
+        ), f"{zone_id} is not linked to the deployment network"
+
+
+def test_deploy_identities_trust_the_repository_and_hold_least_roles(stacks) -> None:
+    bootstrap = stacks[BOOTSTRAP_STACK]
+    identities = resources_of(bootstrap, "azurerm_user_assigned_identity")
+    credentials = list(resources_of(bootstrap, "azurerm_federated_identity_credential").values())
+    assignments = list(resources_of(bootstrap, "azurerm_role_assignment").values())
+    assert all(a["role_definition_name"] != "Owner" for a in assignments)
+    for environment in ENVIRONMENTS:
+        config = load_environment(environment)
+        slug = config.deployment.repository.slug
+        expected = {
+            "plan": (f"repo:{slug}:environment:{environment}-plan", {"Reader", "Storage Blob Data Contributor"}),
+            "apply": (
+                f"repo:{slug}:environment:{environment}",
+                {"Contributor", "User Access Administrator", "Storage Blob Data Contributor"},
+            ),
+        }
+        for role, (subject, roles) in expected.items():
+            [(key, _)] = [
+                (k, v) for k, v in identities.items() if v["name"] == f"{config.short_name}-terraform-{role}-id-001"
+            ]
+            [credential] = [c for c in credentials if c["parent_id"] == f"${{azurerm_user_assigned_identity.{key}.id}}"]
+            assert credential["subject"] == subject
+            assert credential["issuer"] == "https://token.actions.githubusercontent.com"
+            assert credential["audience"] == ["api://AzureADTokenExchange"]
+            principal = f"${{azurerm_user_assigned_identity.{key}.principal_id}}"
+            held = [a for a in assignments if a["principal_id"] == principal]
+            assert {a["role_definition_name"] for a in held} == roles
+            for assignment in held:
+                if assignment["role_definition_name"] == "Storage Blob Data Contributor":
+                    assert assignment["scope"].endswith(
+                        f"/blobServices/default/containers/{config.state_backend.container_name}"
+                    )
+                else:
+                    assert assignment["scope"] == f"/subscriptions/{config.subscription_id}"
+                if assignment["role_definition_name"] == "User Access Administrator":
+                    # constrained delegation: never Owner, User Access Administrator or RBAC Administrator
+                    assert assignment["condition_version"] == "2.0"
+                    for role_id in ("8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9"):
+                        assert assignment["condition"].count(role_id) == 2
+
+
+def test_runners_scale_from_zero_inside_the_deployment_network(stacks) -> None:
+    bootstrap = stacks[BOOTSTRAP_STACK]
+    subnets = _by_reference(bootstrap, "azurerm_subnet")
+    environments = _by_reference(bootstrap, "azurerm_container_app_environment")
+    jobs = resources_of(bootstrap, "azurerm_container_app_job").values()
+    assert len(jobs) == len(ENVIRONMENTS)
+    for job in jobs:
+        config = load_environment(job["provider"].removeprefix("azurerm."))
+        runner = config.deployment.runner
+        environment = environments[job["container_app_environment_id"]]
+        assert environment["internal_load_balancer_enabled"] is True
+        assert environment["public_network_access"] == "Disabled"
+        subnet = subnets[environment["infrastructure_subnet_id"]]
+        assert subnet["name"] == config.deployment.network.runners.name
+        assert subnet["delegation"][0]["service_delegation"]["name"] == "Microsoft.App/environments"
+        assert subnet["default_outbound_access_enabled"] is False
+        [scale] = job["event_trigger_config"]["scale"]
+        assert scale["min_executions"] == 0 and scale["max_executions"] == runner.max_executions
+        [rule] = scale["rules"]
+        assert rule["custom_rule_type"] == "github-runner"
+        assert rule["metadata"]["owner"] == config.deployment.repository.owner
+        assert rule["metadata"]["repos"] == config.deployment.repository.name
+        assert rule["metadata"]["labels"] == ",".join(runner.labels)
+        [secret] = job["secret"]
+        assert secret["value"] == f"${{var.{config.name}_github_runner_token}}"  # never a literal
+        assert bootstrap["variable"][f"{config.name}_github_runner_token"]["sensitive"] is True
+        [container] = job["template"]["container"]
+        assert container["image"] == runner.image
+
+
+def test_runner_egress_is_https_only_through_a_nat_gateway(stacks) -> None:
+    bootstrap = stacks[BOOTSTRAP_STACK]
+    rules = resources_of(bootstrap, "azurerm_network_security_rule").values()
+    groups = {
+        f"${{azurerm_network_security_group.{k}.name}}": v["name"]
+        for k, v in resources_of(bootstrap, "azurerm_network_security_group").items()
+    }
+    for environment in ENVIRONMENTS:
+        short = load_environment(environment).short_name
+        outbound = [
+            r
+            for r in rules
+            if groups[r["network_security_group_name"]] == f"{short}-deployment-runners-nsg-001"
+            and r["direction"] == "Outbound"
+        ]
+        allowed = [r for r in outbound if r["access"] == "Allow"]
+        assert allowed and all(r["destination_port_range"] == "443" and r["protocol"] == "Tcp" for r in allowed)
+        assert any(
+            r["access"] == "Deny" and r["destination_address_prefix"] == "*" and r["priority"] == 4096 for r in outbound
+        )
+    assert len(resources_of(bootstrap, "azurerm_subnet_nat_gateway_association")) == len(ENVIRONMENTS)
+
+
+def test_every_resource_type_of_every_stack_has_its_provider_registered(stacks) -> None:
+    from constructs.deployment import required_resource_providers, resource_provider_of
+
+    registered = {
+        p["alias"]: set(p["resource_providers_to_register"]) for p in stacks[BOOTSTRAP_STACK]["provider"]["azurerm"]
+    }
+    assert all(namespaces == set(required_resource_providers()) for namespaces in registered.values())
+    for name, stack in stacks.items():
+        for terraform_type in stack.get("resource", {}):
+            if terraform_type.startswith("azurerm_"):
+                namespace = resource_provider_of(terraform_type)
+                assert namespace is None or namespace in registered["staging"], (name, terraform_type)
+        for provider in stack.get("provider", {}).get("azurerm", []):
+            assert provider["resource_provider_registrations"] == "none", name  # the plan identity cannot register
+
+
+def test_an_unknown_resource_type_is_not_silently_unregistered() -> None:
+    import pytest
+
+    from constructs.deployment import resource_provider_of
+
+    assert resource_provider_of("azurerm_monitor_workspace") == "Microsoft.Monitor"  # longest prefix wins
+    assert resource_provider_of("azurerm_kubernetes_cluster_extension") == "Microsoft.KubernetesConfiguration"
+    with pytest.raises(KeyError):
+        resource_provider_of("azurerm_cosmosdb_account")
+
+
+def test_bootstrap_state_is_local_outside_the_build_folder_until_migrated(stacks) -> None:
+    backend = stacks[BOOTSTRAP_STACK]["terraform"]["backend"]
+    assert backend == {"local": {"path": "../../../.bootstrap-state/bootstrap.tfstate"}}
+
+
+def test_the_backend_switch_moves_bootstrap_state_into_the_holders_account(tmp_path) -> None:
+    import json
+
+    from cdktf import App
+
+    from config.loader import load_all
+    from stacks.bootstrap import BootstrapStack
+
+    staging, production = load_all()
+    production = production.model_copy(
+        update={"deployment": production.deployment.model_copy(update={"holds_bootstrap_state": True})}
+    )
+    app = App(outdir=str(tmp_path))
+    BootstrapStack(app, BOOTSTRAP_STACK, environments=[staging, production])
+    app.synth()
+    synthesized = json.loads((tmp_path / "stacks" / BOOTSTRAP_STACK / "cdk.tf.json").read_text())
+    assert synthesized["terraform"]["backend"] == {
+        "azurerm": {
+            "resource_group_name": production.state_backend.resource_group_name,
+            "storage_account_name": production.state_backend.storage_account_name,
+            "container_name": production.state_backend.container_name,
+            "key": "bootstrap.tfstate",
+            "subscription_id": production.subscription_id,
+            "tenant_id": production.tenant_id,
+            "use_azuread_auth": True,
+        }
+    }
+
+
+def test_the_kubernetes_plan_role_reads_everything_but_secrets_and_only_reads(stacks) -> None:
+    definitions = resources_of(stacks[BOOTSTRAP_STACK], "azurerm_role_definition").values()
+    assert len(definitions) == len(ENVIRONMENTS)
+    for definition in definitions:
+        config = load_environment(definition["provider"].removeprefix("azurerm."))
+        assert definition["name"] == f"{config.short_name}-kubernetes-plan-reader-role-001"
+        assert definition["assignable_scopes"] == [f"/subscriptions/{config.subscription_id}"]
+        [permissions] = definition["permissions"]
+        assert permissions["data_actions"] == ["Microsoft.ContainerService/managedClusters/*/read"]
+        assert permissions["not_data_actions"] == ["Microsoft.ContainerService/managedClusters/secrets/read"]
+        assert not permissions.get("actions")  # no control-plane rights at all

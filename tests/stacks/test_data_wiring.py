@@ -3,6 +3,8 @@ sits in the private-endpoints subnet and registers in one of the network's priva
 
 from __future__ import annotations
 
+import json
+
 from config.loader import ENVIRONMENTS, load_environment
 from tests.conftest import StackJson, resources_of
 
@@ -41,4 +43,13 @@ def test_every_private_endpoint_uses_the_network_subnet_and_a_network_dns_zone(s
                 f"{address} is in subnet {subnets[endpoint['subnet_id']]}"
             )
             assert set(endpoint["private_dns_zone_group"]["private_dns_zone_ids"]) <= zones, address
-            assert endpoint["location"] == load_environment(environment).location
+            # Endpoints of paired-region resources sit in the DR landing zone, in the paired region.
+            config = load_environment(environment)
+            in_dr = "/dr-landing-zone/" in json.dumps(
+                [
+                    s
+                    for a, s in resources_of(stack, "azurerm_subnet").items()
+                    if endpoint["subnet_id"] == f"${{azurerm_subnet.{a}.id}}"
+                ]
+            )
+            assert endpoint["location"] == (config.paired_location if in_dr else config.location), address

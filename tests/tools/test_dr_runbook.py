@@ -83,6 +83,29 @@ def test_missing_resource_fails_loudly(synth_dir: Path) -> None:
         dr_runbook.render(load_environment("staging"), infra, stack(synth_dir, "staging-cluster"))
 
 
+def test_runbook_uses_the_dr_landing_zone(runbook: str, environment: str) -> None:
+    config = load_environment(environment)
+    short = config.short_name
+    dr = config.network.dr
+    assert f"VNet `{short}-dr-vnet-001`" in runbook and "has no standing network" not in runbook
+    assert f"`{short}-events-dr-pe-001`" in runbook and f"`{short}-datageo-kv-pe-001`" in runbook
+    assert f"--vnet-name {short}-dr-vnet-001 --subnet {dr.private_endpoints.name}" in runbook
+    assert f"`{dr.aks_system.name}`" in runbook and f"`{dr.postgres.name}`" in runbook
+    assert "<paired-data-rg>" not in runbook
+
+
+def test_missing_landing_zone_fails_loudly(synth_dir: Path) -> None:
+    infra = stack(synth_dir, "staging-infra")
+    paired = load_environment("staging").paired_location
+    infra["resource"]["azurerm_virtual_network"] = {
+        address: vnet
+        for address, vnet in infra["resource"]["azurerm_virtual_network"].items()
+        if vnet["location"] != paired
+    }
+    with pytest.raises(ValueError, match="expected one VNet in the paired region"):
+        dr_runbook.render(load_environment("staging"), infra, stack(synth_dir, "staging-cluster"))
+
+
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_checked_in_runbook_is_fresh(synth_dir: Path, environment: str) -> None:
     checked_in = dr_runbook.runbook_path(environment)

@@ -115,3 +115,90 @@ def test_cli_markdown_and_text_on_synth_folders(tmp_path: Path, capsys: pytest.C
 def test_cli_rejects_a_folder_without_synth(tmp_path: Path) -> None:
     with pytest.raises(SystemExit):
         synth_diff.main([str(tmp_path), str(tmp_path)])
+
+
+# --- State-level warnings and old → new values ------------------------------------------------------
+
+STACK: dict[str, Any] = {
+    "terraform": {
+        "backend": {"azurerm": {"container_name": "tfstate", "key": "staging-infra.tfstate"}},
+        "required_providers": {"azurerm": {"source": "azurerm", "version": "4.55.0"}},
+    },
+    "provider": {"azurerm": [{"features": [{}], "subscription_id": "sub-1"}]},
+    "resource": {
+        "azurerm_kubernetes_cluster": {
+            "aks": {"name": "aks", "default_node_pool": {"max_count": 5, "vm_size": "Standard_D4ds_v5"}}
+        },
+        "azurerm_monitor_action_group": {
+            "critical": {"name": "ag", "webhook_receiver": [{"name": "pd", "service_uri": "https://hooks/old"}]}
+        },
+    },
+}
+
+
+def diff_folders(tmp_path: Path, base: dict[str, Any], head: dict[str, Any]) -> synth_diff.StackDiff:
+    base_dir = write_synth(tmp_path / "base", {"staging-infra": base})
+    head_dir = write_synth(tmp_path / "head", {"staging-infra": head})
+    [stack_diff] = synth_diff.diff_dirs(base_dir, head_dir)
+    return stack_diff
+
+
+def test_a_renamed_state_container_is_a_warning_at_the_top(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    head = copy.deepcopy(STACK)
+    head["terraform"]["backend"]["azurerm"]["container_name"] = "tfstate-v2"
+    stack_diff = diff_folders(tmp_path, STACK, head)
+    assert not stack_diff.empty  # before: "+0 -0 ~0" and "No resource changes"
+    assert len(stack_diff.settings) == 1
+    assert stack_diff.settings[0].startswith('**backend** `azurerm.container_name`: "tfstate" → "tfstate-v2"')
+    markdown = synth_diff.render_markdown([stack_diff])
+    assert markdown.splitlines()[2].startswith("- :rotating_light: `staging-infra`: **backend**")
+    assert markdown.index(":rotating_light:") < markdown.index("| stack |")
+    assert synth_diff.main([str(tmp_path / "base"), str(tmp_path / "head")]) == 0
+    assert capsys.readouterr().out.startswith(
+        '! staging-infra: backend azurerm.container_name: "tfstate" → "tfstate-v2"'
+    )
+
+
+def test_provider_versions_and_configuration_are_warnings(tmp_path: Path) -> None:
+    head = copy.deepcopy(STACK)
+    head["terraform"]["required_providers"]["azurerm"]["version"] = "4.81.0"
+    head["provider"]["azurerm"][0]["subscription_id"] = "sub-2"
+    assert diff_folders(tmp_path, STACK, head).settings == [
+        '**provider** `azurerm.version`: "4.55.0" → "4.81.0"',
+        '**provider configuration** `azurerm[0].subscription_id`: "sub-1" → "sub-2"',
+    ]
+
+
+def test_new_moved_import_and_removed_blocks_are_warnings(tmp_path: Path) -> None:
+    base = copy.deepcopy(STACK)
+    base["moved"] = [{"from": "azurerm_subnet.a", "to": "azurerm_subnet.b"}]  # already there: not repeated
+    head = copy.deepcopy(base)
+    head["moved"].append({"from": "azurerm_subnet.c", "to": "azurerm_subnet.d"})
+    head["import"] = [{"to": "azurerm_resource_group.rg", "id": "/subscriptions/x/resourceGroups/rg"}]
+    head["removed"] = [{"from": "azurerm_subnet.e", "lifecycle": {"destroy": False}}]
+    assert diff_folders(tmp_path, base, head).settings == [
+        '**`moved` block**: from = "azurerm_subnet.c", to = "azurerm_subnet.d"',
+        '**`import` block**: id = "/subscriptions/x/resourceGroups/rg", to = "azurerm_resource_group.rg"',
+        '**`removed` block**: from = "azurerm_subnet.e", lifecycle = {"destroy": false} '
+        "(forgotten: leaves Terraform's state, stays in Azure)",
+    ]
+
+
+def test_changed_attributes_show_old_and_new_values_with_secrets_masked(tmp_path: Path) -> None:
+    head = copy.deepcopy(STACK)
+    head["resource"]["azurerm_kubernetes_cluster"]["aks"]["default_node_pool"]["max_count"] = 6
+    head["resource"]["azurerm_monitor_action_group"]["critical"]["webhook_receiver"][0]["service_uri"] = "https://new"
+    stack_diff = diff_folders(tmp_path, STACK, head)
+    markdown = synth_diff.render_markdown([stack_diff])
+    assert "~ azurerm_kubernetes_cluster.aks\n    default_node_pool.max_count: 5 → 6" in markdown
+    assert "    webhook_receiver[0].service_uri: (sensitive) → (sensitive)" in markdown
+    assert "hooks/old" not in markdown and "https://new" not in markdown
+    assert "hooks/old" not in synth_diff.render_text([stack_diff])
+
+
+def test_sensitive_names_and_long_values() -> None:
+    assert synth_diff.is_sensitive("administrator_password")
+    assert synth_diff.is_sensitive("site_config[0].connection_string[1].value")
+    assert not synth_diff.is_sensitive("default_node_pool.max_count")
+    assert synth_diff.show_value("x" * 200, "name").endswith("…") and len(synth_diff.show_value("x" * 200)) == 80
+    assert synth_diff.show_value(synth_diff.MISSING, "name") == "(absent)"

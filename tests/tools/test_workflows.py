@@ -3,6 +3,7 @@ deploy order and state concurrency."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import subprocess
 import sys
@@ -11,8 +12,10 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-WORKFLOWS = Path(__file__).resolve().parents[2] / ".github" / "workflows"
+GITHUB = Path(__file__).resolve().parents[2] / ".github"
+WORKFLOWS = GITHUB / "workflows"
 WORKFLOW_FILES = sorted(WORKFLOWS.glob("*.yml"))
+ACTION_FILES = sorted(GITHUB.glob("actions/*/action.yml"))
 BIN = Path(sys.executable).parent  # check-jsonschema and zizmor come with the `test` extra
 
 
@@ -25,7 +28,7 @@ def run(*command: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_workflows_exist() -> None:
-    assert {path.name for path in WORKFLOW_FILES} >= {"pull-request.yml", "deploy.yml", "deploy-stack.yml"}
+    assert {path.name for path in WORKFLOW_FILES} >= {"pull-request.yml", "deploy.yml", "deploy-stack.yml", "drift.yml"}
 
 
 def test_workflows_validate_against_the_github_workflow_schema() -> None:
@@ -33,16 +36,18 @@ def test_workflows_validate_against_the_github_workflow_schema() -> None:
         str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *map(str, WORKFLOW_FILES)
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    result = run(str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.github-actions", *map(str, ACTION_FILES))
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("persona", ["regular", "pedantic"])
 def test_zizmor_offline_has_no_findings(persona: str) -> None:
-    result = run(str(BIN / "zizmor"), "--offline", "--persona", persona, str(WORKFLOWS))
+    result = run(str(BIN / "zizmor"), "--offline", "--persona", persona, str(GITHUB))  # workflows and actions
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No findings to report" in result.stdout
 
 
-@pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda path: path.name)
+@pytest.mark.parametrize("path", WORKFLOW_FILES + ACTION_FILES, ids=lambda path: path.parent.name + "/" + path.name)
 def test_every_remote_action_is_pinned_by_commit_sha_with_its_tag(path: Path) -> None:
     uses = re.findall(r"uses:\s*(\S+)(.*)", path.read_text())
     for target, comment in uses:
@@ -72,9 +77,14 @@ def test_only_the_comment_job_may_write_to_pull_requests() -> None:
 def test_deploy_runs_the_stacks_in_order_with_production_behind_its_environment() -> None:
     jobs = load("deploy.yml")["jobs"]
     order = ["staging-infra", "staging-cluster", "production-infra", "production-cluster"]
-    assert list(jobs) == order
-    for previous, stack in zip(order, order[1:]):
-        assert jobs[stack]["needs"] == previous
+    assert list(jobs) == ["changes", *order]
+    assert jobs["staging-infra"]["needs"] == "changes"
+    for previous, stack in itertools.pairwise(order):
+        assert jobs[stack]["needs"] == ["changes", previous]
+        # an unchanged (skipped) earlier stack lets this one run; a failed one stops it
+        assert "!failure()" in jobs[stack]["if"] and "!cancelled()" in jobs[stack]["if"]
+    for stack in order:
+        assert f"contains(fromJSON(needs.changes.outputs.stacks), '{stack}')" in jobs[stack]["if"]
     assert {stack: jobs[stack]["with"]["environment"] for stack in order} == {
         "staging-infra": "staging",
         "staging-cluster": "staging",
@@ -86,9 +96,9 @@ def test_deploy_runs_the_stacks_in_order_with_production_behind_its_environment(
 
 def test_applies_to_one_state_never_race_or_cancel() -> None:
     apply_job = load("deploy-stack.yml")["jobs"]["apply"]
+    assert load("deploy-stack.yml")["env"]["ARM_USE_OIDC"] == "true"
     assert apply_job["concurrency"] == {"group": "tfstate-${{ inputs.stack }}", "cancel-in-progress": False}
     assert apply_job["environment"] == "${{ inputs.environment }}"
-    assert apply_job["env"]["ARM_USE_OIDC"] == "true" and apply_job["env"]["ARM_USE_AZUREAD"] == "true"
 
 
 def test_zizmor_does_report_an_unsafe_workflow(tmp_path: Path) -> None:
@@ -98,3 +108,153 @@ def test_zizmor_does_report_an_unsafe_workflow(tmp_path: Path) -> None:
     )
     result = run(str(BIN / "zizmor"), "--offline", str(tmp_path / "bad.yml"))
     assert result.returncode != 0 and "unpinned-uses" in result.stdout and "artipacked" in result.stdout
+
+
+# --- Terraform variables: every plan gets every variable without a default ---------------------------
+
+
+def terraform_jobs(workflow: dict) -> dict[str, dict]:
+    """Jobs with a step that runs `terraform plan` or `terraform apply`."""
+    return {
+        name: job
+        for name, job in workflow["jobs"].items()
+        if any(re.search(r"terraform (plan|apply)\b", step.get("run", "")) for step in job.get("steps", []))
+    }
+
+
+def required_variables(stacks: dict[str, dict]) -> dict[str, bool]:
+    """Variable name → sensitive, for every variable without a default (a plan fails without it) of the stacks
+    the workflows plan: every stack but bootstrap, which an operator applies by hand (README "Zero to running";
+    its runner-token variables come from the operator's shell)."""
+    return {
+        name: bool(body.get("sensitive"))
+        for stack_name, stack in stacks.items()
+        if stack_name != "bootstrap"
+        for name, body in stack.get("variable", {}).items()
+        if "default" not in body
+    }
+
+
+def unsupplied_variables(workflow: dict, job: dict, required: dict[str, bool]) -> list[str]:
+    """Required variables a job does not set from the GitHub environment (sensitive ones: from secrets).
+    A job that only applies a saved plan needs none: the plan file holds the values it was made with."""
+    commands = "\n".join(step.get("run", "") for step in job.get("steps", []))
+    if "terraform plan" not in commands and re.search(r"terraform apply\b[^\n]*\btfplan\b", commands):
+        return []
+    env = {**workflow.get("env", {}), **job.get("env", {})}
+    missing = []
+    for name, sensitive in sorted(required.items()):
+        value = str(env.get(f"TF_VAR_{name}", ""))
+        source = r"\$\{\{\s*secrets\.\w+\s*\}\}" if sensitive else r"\$\{\{\s*(secrets|vars)\.\w+\s*\}\}"
+        if not re.fullmatch(source, value):
+            missing.append(name)
+    return missing
+
+
+def test_the_stacks_have_variables_without_default(stacks: dict[str, dict]) -> None:
+    """Guards the check below: it is about the alert webhooks, which are sensitive."""
+    assert required_variables(stacks) == {"critical_alert_webhook_url": True, "warning_alert_webhook_url": True}
+
+
+@pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda path: path.name)
+def test_every_plan_and_apply_job_supplies_every_variable_without_default(path: Path, stacks: dict[str, dict]) -> None:
+    workflow = YAML(typ="safe").load(path.read_text())
+    required = required_variables(stacks)
+    for name, job in terraform_jobs(workflow).items():
+        assert unsupplied_variables(workflow, job, required) == [], f"{path.name} job {name!r}"
+
+
+def test_the_workflows_with_plans_are_all_checked() -> None:
+    checked = {(path.name, name) for path in WORKFLOW_FILES for name in terraform_jobs(load(path.name))}
+    assert checked == {
+        ("pull-request.yml", "plan"),
+        ("deploy-stack.yml", "plan"),
+        ("deploy-stack.yml", "apply"),
+        ("drift.yml", "plan"),
+    }
+
+
+def test_a_plan_job_without_one_webhook_secret_is_caught(stacks: dict[str, dict]) -> None:
+    required = required_variables(stacks)
+    workflow = load("deploy-stack.yml")
+    del workflow["jobs"]["plan"]["env"]["TF_VAR_warning_alert_webhook_url"]
+    assert unsupplied_variables(workflow, workflow["jobs"]["plan"], required) == ["warning_alert_webhook_url"]
+    # a webhook from a plain variable is not a secret
+    workflow["jobs"]["plan"]["env"]["TF_VAR_warning_alert_webhook_url"] = "${{ vars.WARNING_ALERT_WEBHOOK_URL }}"
+    assert unsupplied_variables(workflow, workflow["jobs"]["plan"], required) == ["warning_alert_webhook_url"]
+    # an apply that plans itself (no saved plan) needs them too
+    apply_job = load("deploy-stack.yml")["jobs"]["apply"]
+    apply_job["steps"][-1]["run"] = "terraform apply -input=false -auto-approve"
+    assert unsupplied_variables(workflow, apply_job, required) == sorted(required)
+
+
+# --- Apply exactly the reviewed plan ----------------------------------------------------------------
+
+
+def test_the_plan_is_made_and_shown_before_the_approval_and_the_apply_uses_it() -> None:
+    jobs = load("deploy-stack.yml")["jobs"]
+    plan, apply_job = jobs["plan"], jobs["apply"]
+    # The plan job has no reviewers (its own `-plan` environment); the apply job waits for them.
+    assert plan["environment"] == "${{ inputs.environment }}-plan"
+    assert apply_job["environment"] == "${{ inputs.environment }}" and apply_job["needs"] == "plan"
+    assert apply_job["if"] == "needs.plan.outputs.changes == 'true'"  # nothing to change, nothing to approve
+    plan_runs = "\n".join(step.get("run", "") for step in plan["steps"])
+    assert "-detailed-exitcode -out=tfplan" in plan_runs and "tools.plan_summary" in plan_runs
+    uploaded = next(step for step in plan["steps"] if step.get("uses", "").startswith("actions/upload-artifact@"))
+    downloaded = next(
+        step for step in apply_job["steps"] if step.get("uses", "").startswith("actions/download-artifact@")
+    )
+    assert uploaded["with"]["name"] == downloaded["with"]["name"] == "tfplan-${{ inputs.stack }}"
+    # the stack folder with its assets and lock file, the plan only encrypted
+    assert uploaded["with"]["path"].splitlines() == [
+        "cdktf.out/stacks/${{ inputs.stack }}/",
+        "!cdktf.out/stacks/${{ inputs.stack }}/.terraform/",
+        "!cdktf.out/stacks/${{ inputs.stack }}/tfplan",
+    ]
+    assert uploaded["with"]["include-hidden-files"] is True
+    assert any("-out tfplan.enc" in step.get("run", "") for step in plan["steps"])
+    apply_runs = [step.get("run", "") for step in apply_job["steps"]]
+    assert apply_runs[-1] == "terraform apply -input=false tfplan"
+    assert not any("terraform plan" in run or "scripts/synth" in run for run in apply_runs)
+
+
+def test_drift_detection_plans_nightly_with_the_read_only_identity() -> None:
+    workflow = load("drift.yml")
+    assert workflow["on"]["schedule"] and "workflow_dispatch" in workflow["on"]
+    plan = workflow["jobs"]["plan"]
+    assert plan["environment"] == "${{ matrix.environment }}-plan"
+    assert {entry["stack"] for entry in plan["strategy"]["matrix"]["include"]} == {
+        "staging-infra",
+        "staging-cluster",
+        "production-infra",
+        "production-cluster",
+    }
+    assert "-lock=false -detailed-exitcode" in "\n".join(step.get("run", "") for step in plan["steps"])
+    assert workflow["jobs"]["issues"]["permissions"] == {"issues": "write"}
+
+
+def test_the_review_comment_is_posted_after_any_outcome() -> None:
+    jobs = load("pull-request.yml")["jobs"]
+    assert jobs["comment"]["if"] == "${{ always() }}"
+    # every check step has an id, so the comment can name the failing step
+    for step in jobs["offline"]["steps"]:
+        if "run" in step:
+            assert "id" in step, step["name"]
+    assert jobs["offline"]["outputs"]["steps"] == "${{ toJSON(steps) }}"
+
+
+def test_azure_login_is_in_one_place() -> None:
+    for path in WORKFLOW_FILES:
+        assert "azure/login@" not in path.read_text(), f"{path.name}: use .github/actions/terraform-azure"
+    assert "azure/login@" in (GITHUB / "actions" / "terraform-azure" / "action.yml").read_text()
+
+
+def test_a_merge_is_compared_with_the_previous_main_and_deploys_only_changed_stacks() -> None:
+    changes = load("deploy.yml")["jobs"]["changes"]
+    base_checkout = next(step for step in changes["steps"] if step.get("with", {}).get("path") == "base")
+    assert base_checkout["with"]["ref"] == "${{ github.event.before }}"
+    runs = [step.get("run", "") for step in changes["steps"]]
+    assert (
+        '.venv/bin/python -m tools.changed_stacks ../base/cdktf.out cdktf.out --github-output "$GITHUB_OUTPUT"' in runs
+    )
+    assert changes["outputs"]["stacks"] == "${{ steps.changed.outputs.stacks }}"

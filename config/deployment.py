@@ -1,0 +1,83 @@
+"""Deployment settings: where Terraform runs for an environment and who it runs as (README "Zero to running").
+
+Per environment the bootstrap stack builds a *deployment network* (self-hosted GitHub runners + the state
+account's private endpoint), a read-only *plan* identity and an *apply* identity trusted by the GitHub
+repository through OIDC. The infra stack peers the environment's spoke with that network and links the
+private DNS zones a runner must resolve, looking both up by the names derived from this section.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from pydantic import Field, model_validator
+
+from config.base import KeyedValueError, Section
+from config.network import Subnet, VirtualNetworkPlan
+
+# Container Apps environments with workload profiles need a delegated subnet of /27 or larger.
+RUNNER_SUBNET_LARGEST_PREFIX = 27
+
+
+class GitHubRepository(Section):
+    """The repository whose workflows may sign in as the deploy identities (OIDC subject `repo:<owner>/<name>:...`)."""
+
+    owner: str = Field(pattern=r"^[A-Za-z0-9]([A-Za-z0-9-]{0,37}[A-Za-z0-9])?$")
+    name: str = Field(pattern=r"^[A-Za-z0-9._-]{1,100}$")
+
+    @property
+    def slug(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+
+class RunnerConfig(Section):
+    """Ephemeral GitHub Actions runners: a Container Apps job started by KEDA's github-runner scaler."""
+
+    # A registry host, a repository and a pinned tag or digest (never a floating "latest").
+    image: str = Field(
+        pattern=r"^[a-z0-9.-]+\.[a-z]{2,}(:[0-9]+)?/[a-z0-9._/-]+(:[A-Za-z0-9._-]+|@sha256:[0-9a-f]{64})$"
+    )
+    labels: tuple[str, ...] = Field(min_length=1, max_length=10)
+    max_executions: int = Field(default=4, ge=1, le=20, description="Concurrent runner jobs at most")
+    cpu_cores: int = Field(
+        default=2, ge=1, le=4, description="vCPUs per runner (Consumption profile: memory 2 GiB/vCPU)"
+    )
+    timeout_minutes: int = Field(default=120, ge=10, le=1440, description="A runner replica is stopped after this")
+
+    @model_validator(mode="after")
+    def _labels_are_names(self) -> RunnerConfig:
+        if self.image.endswith(":latest"):
+            raise KeyedValueError("image", self.image, "must pin a tag or digest, not 'latest'")
+        for index, label in enumerate(self.labels):
+            if not label or len(label) > 64 or not all(ch.isalnum() or ch in "-_." for ch in label):
+                raise KeyedValueError(
+                    f"labels.{index}", label, "must be 1-64 letters, digits, '-', '_' or '.' (a GitHub runner label)"
+                )
+        if len(set(self.labels)) != len(self.labels):
+            raise KeyedValueError("labels", self.labels, "must not repeat a label")
+        return self
+
+
+class DeploymentNetwork(VirtualNetworkPlan):
+    runners: Subnet  # delegated to Microsoft.App/environments (the runners' Container Apps environment)
+    private_endpoints: Subnet  # the state account's blob private endpoint
+
+    @model_validator(mode="after")
+    def _runner_subnet_is_large_enough(self) -> DeploymentNetwork:
+        prefix = ipaddress.IPv4Network(self.runners.address_prefix)
+        if prefix.prefixlen > RUNNER_SUBNET_LARGEST_PREFIX:
+            raise KeyedValueError(
+                "runners.address_prefix",
+                self.runners.address_prefix,
+                f"must be /{RUNNER_SUBNET_LARGEST_PREFIX} or larger (Container Apps workload-profile environments)",
+            )
+        return self
+
+
+class DeploymentConfig(Section):
+    repository: GitHubRepository
+    network: DeploymentNetwork
+    runner: RunnerConfig
+    # The bootstrap stack's own state: false = a local file outside cdktf.out (first run); true = migrated into
+    # THIS environment's state account (key bootstrap.tfstate). At most one environment may hold it.
+    holds_bootstrap_state: bool = False

@@ -1,0 +1,186 @@
+"""What the environment's deploy runners and identities need from the infra stack (README "Zero to running").
+
+- **Network path**: the spoke (where every private endpoint and the private AKS API live) is peered both ways
+  with the environment's deployment network (bootstrap's, looked up by its config-derived id, never through
+  bootstrap's state). VNet peering is not transitive, so peering the hub alone would not reach the spoke's
+  endpoints without routing runner traffic through the firewall.
+- **Name resolution**: the privatelink zones a runner must resolve for Terraform's data-plane calls (Key Vault
+  keys and certificates, the AKS API for the cluster stack) are linked to the deployment network. The blob
+  zone is not: the deployment network has its own (for the state account), and a VNet cannot be linked to two
+  zones of the same name; Terraform reaches no other storage data plane (`data_plane_available = false`).
+- **RBAC as code**: on every cluster the apply identity is *Azure Kubernetes Service RBAC Cluster Admin* and
+  the plan identity bootstrap's custom `<short>-kubernetes-plan-reader-role-001` (every object but Secrets: the
+  built-in RBAC Reader cannot read the Roles and bindings the cluster stack manages) and *Cluster User Role*
+  (refreshing the cluster lists its user credentials); on every key vault the plan identity is *Key Vault
+  Reader* (plans refresh keys and certificates). The apply identity's Key Vault data roles are granted where
+  the objects are created (`KeyVault`, `AppGateway`: `administrator_principal_id`), so the keys wait for them.
+
+The identities' principal ids come from data sources by name: Reader (the plan identity) can read them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from cdktf_cdktf_provider_azurerm.data_azurerm_user_assigned_identity import DataAzurermUserAssignedIdentity
+from cdktf_cdktf_provider_azurerm.private_dns_zone_virtual_network_link import PrivateDnsZoneVirtualNetworkLink
+from cdktf_cdktf_provider_azurerm.role_assignment import RoleAssignment
+from cdktf_cdktf_provider_azurerm.virtual_network_peering import VirtualNetworkPeering
+
+from constructs import Construct
+from constructs.deployment import DeploymentNames
+from constructs.interfaces import RoleGrant, grant
+
+# The zones whose names Terraform's own calls resolve from the runner (keys of Network.private_dns_zone_ids).
+RUNNER_RESOLVED_ZONES = ("key_vault", "aks")
+APPLY_CLUSTER_ROLE = "Azure Kubernetes Service RBAC Cluster Admin"  # the cluster stack creates namespaces, RBAC, jobs
+# Reading an azurerm_kubernetes_cluster lists the user credentials (kube_config attributes): Reader lacks
+# listClusterUserCredential/action, Contributor (apply) has it.
+PLAN_CLUSTER_CREDENTIALS_ROLE = "Azure Kubernetes Service Cluster User Role"
+PLAN_KEY_VAULT_ROLE = "Key Vault Reader"  # key, certificate and rotation-policy metadata; no key material
+APPLY_KEY_VAULT_ROLES = ("Key Vault Crypto Officer", "Key Vault Certificates Officer")
+
+
+@dataclass(frozen=True)
+class DeployerIdentitiesProps:
+    names: DeploymentNames
+
+
+class DeployerIdentities(Construct):
+    """Looks up the plan and apply identities that bootstrap created. Exposes `principal_ids` by role."""
+
+    def __init__(self, scope: Construct, id: str, *, props: DeployerIdentitiesProps) -> None:
+        super().__init__(scope, id)
+        names = {"plan": props.names.plan_identity, "apply": props.names.apply_identity}
+        self.principal_ids: dict[str, str] = {
+            role: DataAzurermUserAssignedIdentity(
+                self, f"{role}-identity", name=name, resource_group_name=props.names.resource_group
+            ).principal_id
+            for role, name in names.items()
+        }
+
+
+@dataclass(frozen=True)
+class DeployerAccessProps:
+    names: DeploymentNames
+    subscription_id: str
+    principal_ids: Mapping[str, str]  # DeployerIdentities.principal_ids
+    spoke_vnet_id: str
+    spoke_vnet_name: str
+    spoke_resource_group_name: str
+    # zone key -> (zone name, resource group) for the zones in RUNNER_RESOLVED_ZONES
+    private_dns_zones: Mapping[str, tuple[str, str]]
+    key_vault_ids: Sequence[str]
+    cluster_ids: Sequence[str]
+    # Other networks holding endpoints the runner writes through (e.g. the DR landing zone with the geo key
+    # vault's endpoint): key -> (VNet id, VNet name, resource group). Peering is not transitive.
+    other_endpoint_vnets: Mapping[str, tuple[str, str, str]] = field(default_factory=dict)
+
+
+class DeployerAccess(Construct):
+    """Exposes `zone_links` (zone key -> link), `peerings` and `grants` (what data-plane writes wait for)."""
+
+    def __init__(self, scope: Construct, id: str, *, props: DeployerAccessProps) -> None:
+        super().__init__(scope, id)
+        missing = set(RUNNER_RESOLVED_ZONES) - set(props.private_dns_zones)
+        if missing:
+            raise ValueError(f"deployer access: no private DNS zone given for {sorted(missing)}")
+        deployment_vnet_id = props.names.virtual_network_id(props.subscription_id)
+        common = {"allow_virtual_network_access": True, "allow_forwarded_traffic": False}
+        self.peerings = [
+            VirtualNetworkPeering(
+                self,
+                "spoke-to-deployment",
+                name="aks-to-deployment-peering",
+                resource_group_name=props.spoke_resource_group_name,
+                virtual_network_name=props.spoke_vnet_name,
+                remote_virtual_network_id=deployment_vnet_id,
+                **common,
+            ),
+            VirtualNetworkPeering(
+                self,
+                "deployment-to-spoke",
+                name="deployment-to-aks-peering",
+                resource_group_name=props.names.resource_group,
+                virtual_network_name=props.names.virtual_network,
+                remote_virtual_network_id=props.spoke_vnet_id,
+                **common,
+            ),
+        ]
+        for key, (vnet_id, vnet_name, resource_group) in sorted(props.other_endpoint_vnets.items()):
+            self.peerings += [
+                VirtualNetworkPeering(
+                    self,
+                    f"{key}-to-deployment",
+                    name=f"{key}-to-deployment-peering",
+                    resource_group_name=resource_group,
+                    virtual_network_name=vnet_name,
+                    remote_virtual_network_id=deployment_vnet_id,
+                    **common,
+                ),
+                VirtualNetworkPeering(
+                    self,
+                    f"deployment-to-{key}",
+                    name=f"deployment-to-{key}-peering",
+                    resource_group_name=props.names.resource_group,
+                    virtual_network_name=props.names.virtual_network,
+                    remote_virtual_network_id=vnet_id,
+                    **common,
+                ),
+            ]
+        self.zone_links: dict[str, PrivateDnsZoneVirtualNetworkLink] = {}
+        for key in RUNNER_RESOLVED_ZONES:
+            zone_name, resource_group = props.private_dns_zones[key]
+            self.zone_links[key] = PrivateDnsZoneVirtualNetworkLink(
+                self,
+                f"dns-{key}-deployment",
+                name="deployment-link",
+                resource_group_name=resource_group,
+                private_dns_zone_name=zone_name,
+                virtual_network_id=deployment_vnet_id,
+                registration_enabled=False,
+            )
+        self.grants: list[RoleAssignment] = []
+        for index, cluster_id in enumerate(props.cluster_ids):
+            # Plans refresh the cluster stack's objects, (Cluster)Roles and bindings included: the built-in RBAC
+            # Reader cannot read those, so the plan identity gets bootstrap's custom read-all-but-Secrets role.
+            cluster_roles = {"apply": APPLY_CLUSTER_ROLE, "plan": props.names.kubernetes_plan_role}
+            for role, role_name in cluster_roles.items():
+                self.grants.append(
+                    grant(
+                        self,
+                        f"cluster-{index}-{role}",
+                        RoleGrant(
+                            cluster_id,
+                            role_name,
+                            props.principal_ids[role],
+                            f"The {role} identity runs the cluster stack's terraform {role} (Kubernetes RBAC).",
+                        ),
+                    )
+                )
+            self.grants.append(
+                grant(
+                    self,
+                    f"cluster-{index}-plan-credentials",
+                    RoleGrant(
+                        cluster_id,
+                        PLAN_CLUSTER_CREDENTIALS_ROLE,
+                        props.principal_ids["plan"],
+                        "Plans refresh the cluster, which lists its user credentials (kube_config).",
+                    ),
+                )
+            )
+        for index, vault_id in enumerate(props.key_vault_ids):
+            self.grants.append(
+                grant(
+                    self,
+                    f"key-vault-{index}-plan",
+                    RoleGrant(
+                        vault_id,
+                        PLAN_KEY_VAULT_ROLE,
+                        props.principal_ids["plan"],
+                        "Plans refresh this vault's keys and certificates (metadata only).",
+                    ),
+                )
+            )

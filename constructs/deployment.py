@@ -1,0 +1,590 @@
+"""Where and as whom Terraform runs for one environment (README "Zero to running").
+
+- `DeploymentNetwork`: a VNet with a runners subnet (delegated to Container Apps, NAT-gateway egress, an NSG
+  that lets out only HTTPS and in nothing but Azure's load-balancer probes) and a private-endpoints subnet; the
+  `privatelink.blob.core.windows.net` zone linked to it, so the state account resolves privately.
+- `DeployIdentities`: a read-only *plan* identity (pull requests) and an *apply* identity (the protected
+  GitHub environment), user-assigned identities trusted through GitHub OIDC federated credentials.
+- `GitHubRunners`: ephemeral GitHub Actions runners as an event-driven Container Apps job scaled by KEDA's
+  `github-runner` scaler (zero replicas while no job waits), in an internal workload-profile environment.
+- `required_resource_providers()`: every resource provider namespace the stacks use; bootstrap's providers
+  register exactly these (README "Zero to running", step 2).
+
+`deployment_names()` is the one place the names come from: the infra stack looks the network and the
+identities up by these names (never through bootstrap's state).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from cdktf import TerraformProvider
+from cdktf_cdktf_provider_azurerm.container_app_environment import (
+    ContainerAppEnvironment,
+    ContainerAppEnvironmentWorkloadProfile,
+)
+from cdktf_cdktf_provider_azurerm.container_app_job import (
+    ContainerAppJob,
+    ContainerAppJobEventTriggerConfig,
+    ContainerAppJobEventTriggerConfigScale,
+    ContainerAppJobEventTriggerConfigScaleRules,
+    ContainerAppJobEventTriggerConfigScaleRulesAuthentication,
+    ContainerAppJobSecret,
+    ContainerAppJobTemplate,
+    ContainerAppJobTemplateContainer,
+    ContainerAppJobTemplateContainerEnv,
+)
+from cdktf_cdktf_provider_azurerm.federated_identity_credential import FederatedIdentityCredential
+from cdktf_cdktf_provider_azurerm.nat_gateway import NatGateway
+from cdktf_cdktf_provider_azurerm.nat_gateway_public_ip_association import NatGatewayPublicIpAssociation
+from cdktf_cdktf_provider_azurerm.network_security_group import NetworkSecurityGroup
+from cdktf_cdktf_provider_azurerm.network_security_rule import NetworkSecurityRule
+from cdktf_cdktf_provider_azurerm.private_dns_zone import PrivateDnsZone
+from cdktf_cdktf_provider_azurerm.private_dns_zone_virtual_network_link import PrivateDnsZoneVirtualNetworkLink
+from cdktf_cdktf_provider_azurerm.public_ip import PublicIp
+from cdktf_cdktf_provider_azurerm.resource_group import ResourceGroup
+from cdktf_cdktf_provider_azurerm.role_definition import RoleDefinition, RoleDefinitionPermissions
+from cdktf_cdktf_provider_azurerm.subnet import Subnet, SubnetDelegation, SubnetDelegationServiceDelegation
+from cdktf_cdktf_provider_azurerm.subnet_nat_gateway_association import SubnetNatGatewayAssociation
+from cdktf_cdktf_provider_azurerm.subnet_network_security_group_association import SubnetNetworkSecurityGroupAssociation
+from cdktf_cdktf_provider_azurerm.user_assigned_identity import UserAssignedIdentity
+from cdktf_cdktf_provider_azurerm.virtual_network import VirtualNetwork
+
+from config.deployment import DeploymentConfig, GitHubRepository, RunnerConfig
+from constructs import Construct
+from constructs.interfaces import RoleGrant, grant
+from constructs.naming import Naming
+
+GITHUB_OIDC_ISSUER = "https://token.actions.githubusercontent.com"
+ENTRA_TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
+BLOB_ZONE = "privatelink.blob.core.windows.net"
+CONTAINER_APPS_DELEGATION = "Microsoft.App/environments"
+WORKLOAD_PROFILE = "Consumption"
+
+# Roles the apply identity may NOT hand out (Owner, User Access Administrator, Role Based Access Control
+# Administrator): it can grant what the stacks declare, never escalate to what would let it grant anything.
+PRIVILEGED_ROLE_IDS = (
+    "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",  # Owner
+    "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",  # User Access Administrator
+    "f58310d9-a9f6-439a-9e8d-f62e7b41a168",  # Role Based Access Control Administrator
+)
+_NOT_PRIVILEGED = "ForAnyOfAllValues:GuidNotEquals {" + ", ".join(PRIVILEGED_ROLE_IDS) + "}"
+_ROLE_ID = "Microsoft.Authorization/roleAssignments:RoleDefinitionId"
+CONSTRAINED_DELEGATION = (
+    "((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})) OR "
+    f"(@Request[{_ROLE_ID}] {_NOT_PRIVILEGED}))"
+    " AND "
+    "((!(ActionMatches{'Microsoft.Authorization/roleAssignments/delete'})) OR "
+    f"(@Resource[{_ROLE_ID}] {_NOT_PRIVILEGED}))"
+)
+
+# Terraform type prefix -> the resource provider namespace it needs registered (longest prefix wins). A type no
+# prefix matches fails tests/stacks/test_bootstrap.py, so a new kind of resource cannot be forgotten here.
+RESOURCE_PROVIDER_OF_TYPE: dict[str, str | None] = {
+    "azurerm_application_gateway": "Microsoft.Network",
+    "azurerm_application_insights": "Microsoft.Insights",
+    "azurerm_bastion_host": "Microsoft.Network",
+    "azurerm_consumption_": "Microsoft.Consumption",
+    "azurerm_container_app": "Microsoft.App",
+    "azurerm_container_registry": "Microsoft.ContainerRegistry",
+    "azurerm_dashboard_grafana": "Microsoft.Dashboard",
+    "azurerm_data_protection_": "Microsoft.DataProtection",
+    "azurerm_disk_encryption_set": "Microsoft.Compute",
+    "azurerm_dns_": "Microsoft.Network",
+    "azurerm_eventhub": "Microsoft.EventHub",
+    "azurerm_federated_identity_credential": "Microsoft.ManagedIdentity",
+    "azurerm_firewall": "Microsoft.Network",
+    "azurerm_key_vault": "Microsoft.KeyVault",
+    "azurerm_kubernetes_cluster": "Microsoft.ContainerService",
+    "azurerm_kubernetes_cluster_extension": "Microsoft.KubernetesConfiguration",
+    "azurerm_kubernetes_flux_configuration": "Microsoft.KubernetesConfiguration",
+    "azurerm_log_analytics_": "Microsoft.OperationalInsights",
+    "azurerm_management_lock": None,  # Microsoft.Authorization: registered in every subscription
+    "azurerm_monitor_": "Microsoft.Insights",
+    "azurerm_monitor_alert_prometheus_rule_group": "Microsoft.AlertsManagement",
+    "azurerm_monitor_workspace": "Microsoft.Monitor",
+    "azurerm_nat_gateway": "Microsoft.Network",
+    "azurerm_network_": "Microsoft.Network",
+    "azurerm_policy_": None,  # Microsoft.Authorization
+    "azurerm_postgresql_flexible_server": "Microsoft.DBforPostgreSQL",
+    "azurerm_private_dns_": "Microsoft.Network",
+    "azurerm_private_endpoint": "Microsoft.Network",
+    "azurerm_public_ip": "Microsoft.Network",
+    "azurerm_resource_group": None,  # Microsoft.Resources: registered in every subscription
+    "azurerm_resource_policy_": None,  # Microsoft.Authorization
+    "azurerm_resource_provider_registration": None,
+    "azurerm_role_assignment": None,  # Microsoft.Authorization
+    "azurerm_role_definition": None,  # Microsoft.Authorization
+    "azurerm_route_table": "Microsoft.Network",
+    "azurerm_security_center_": "Microsoft.Security",
+    "azurerm_storage_": "Microsoft.Storage",
+    "azurerm_subnet": "Microsoft.Network",
+    "azurerm_subscription_policy_": None,  # Microsoft.Authorization
+    "azurerm_user_assigned_identity": "Microsoft.ManagedIdentity",
+    "azurerm_virtual_network": "Microsoft.Network",
+    "azurerm_web_application_firewall_policy": "Microsoft.Network",
+}
+# Namespaces no Terraform type names but a service needs: the AKS Azure Policy add-on reports through
+# Microsoft.PolicyInsights; Container insights' legacy solution path uses Microsoft.OperationsManagement.
+INDIRECT_RESOURCE_PROVIDERS = ("Microsoft.PolicyInsights", "Microsoft.OperationsManagement")
+
+
+def resource_provider_of(terraform_type: str) -> str | None:
+    """The namespace `terraform_type` needs registered; KeyError when no prefix knows the type."""
+    matches = [prefix for prefix in RESOURCE_PROVIDER_OF_TYPE if terraform_type.startswith(prefix)]
+    if not matches:
+        raise KeyError(terraform_type)
+    return RESOURCE_PROVIDER_OF_TYPE[max(matches, key=len)]
+
+
+def required_resource_providers() -> tuple[str, ...]:
+    """Every namespace registered per subscription (sorted): all the type table names plus the indirect ones."""
+    named = {namespace for namespace in RESOURCE_PROVIDER_OF_TYPE.values() if namespace}
+    return tuple(sorted(named | set(INDIRECT_RESOURCE_PROVIDERS)))
+
+
+@dataclass(frozen=True)
+class DeploymentNames:
+    """Names of the deployment resources of one environment, derived from config only."""
+
+    resource_group: str
+    virtual_network: str
+    runners_subnet: str
+    private_endpoints_subnet: str
+    plan_identity: str
+    apply_identity: str
+    runner_environment: str
+    runner_job: str
+    kubernetes_plan_role: str  # custom role: read every Kubernetes object except Secrets (plans refresh RBAC too)
+
+    def virtual_network_id(self, subscription_id: str) -> str:
+        return (
+            f"/subscriptions/{subscription_id}/resourceGroups/{self.resource_group}"
+            f"/providers/Microsoft.Network/virtualNetworks/{self.virtual_network}"
+        )
+
+
+def deployment_names(naming: Naming, config: DeploymentConfig) -> DeploymentNames:
+    return DeploymentNames(
+        resource_group=naming.name("deployment", "rg"),
+        virtual_network=naming.name("deployment", "vnet"),
+        runners_subnet=config.network.runners.name,
+        private_endpoints_subnet=config.network.private_endpoints.name,
+        plan_identity=naming.name("terraform-plan", "id"),
+        apply_identity=naming.name("terraform-apply", "id"),
+        runner_environment=naming.name("runners", "cae"),
+        runner_job=naming.name("runner", "job"),
+        kubernetes_plan_role=naming.name("kubernetes-plan-reader", "role"),
+    )
+
+
+# The built-in "Azure Kubernetes Service RBAC Reader" cannot read (Cluster)Roles and (Cluster)RoleBindings, which
+# the cluster stack manages, so a plan's refresh would fail; no built-in read-only role can. This one reads every
+# object but Secrets (the cluster stack manages none).
+KUBERNETES_PLAN_DATA_ACTIONS = ("Microsoft.ContainerService/managedClusters/*/read",)
+KUBERNETES_PLAN_NOT_DATA_ACTIONS = ("Microsoft.ContainerService/managedClusters/secrets/read",)
+
+
+@dataclass(frozen=True)
+class RunnerEgressRule:
+    name: str
+    priority: int
+    direction: str
+    access: str
+    protocol: str
+    ports: str
+    source: str
+    destination: str
+
+
+# What the runners may open. An NSG cannot filter by host name, so "Internet 443" is the narrowest rule that
+# lets jobs reach GitHub (github.com, api.github.com, *.actions.githubusercontent.com, ghcr.io,
+# objects.githubusercontent.com), the package sources (pypi.org, files.pythonhosted.org, registry.npmjs.org,
+# releases.hashicorp.com, registry.terraform.io, nodejs.org) and the company registry; the Azure control
+# plane (management.azure.com) and Entra ID (login.microsoftonline.com) go through their service tags. No
+# other port leaves; DNS uses Azure's platform resolver, which NSGs do not filter.
+RUNNER_NSG_RULES = (
+    RunnerEgressRule("AllowLoadBalancerInbound", 100, "Inbound", "Allow", "*", "*", "AzureLoadBalancer", "*"),
+    RunnerEgressRule("DenyAllInbound", 4096, "Inbound", "Deny", "*", "*", "*", "*"),
+    RunnerEgressRule("AllowVnetOutbound", 100, "Outbound", "Allow", "Tcp", "443", "*", "VirtualNetwork"),
+    RunnerEgressRule("AllowEntraIdOutbound", 110, "Outbound", "Allow", "Tcp", "443", "*", "AzureActiveDirectory"),
+    RunnerEgressRule("AllowArmOutbound", 120, "Outbound", "Allow", "Tcp", "443", "*", "AzureResourceManager"),
+    RunnerEgressRule("AllowAzureCloudOutbound", 130, "Outbound", "Allow", "Tcp", "443", "*", "AzureCloud"),
+    RunnerEgressRule("AllowHttpsOutbound", 140, "Outbound", "Allow", "Tcp", "443", "*", "Internet"),
+    RunnerEgressRule("DenyAllOutbound", 4096, "Outbound", "Deny", "*", "*", "*", "*"),
+)
+PRIVATE_ENDPOINT_NSG_RULES = (
+    RunnerEgressRule("AllowVnetHttpsInbound", 100, "Inbound", "Allow", "Tcp", "443", "VirtualNetwork", "*"),
+    RunnerEgressRule("DenyAllInbound", 4096, "Inbound", "Deny", "*", "*", "*", "*"),
+)
+
+
+@dataclass(frozen=True)
+class DeploymentNetworkProps:
+    config: DeploymentConfig
+    names: DeploymentNames
+    naming: Naming
+    location: str
+    provider: TerraformProvider
+
+
+class DeploymentNetwork(Construct):
+    """Exposes `resource_group_name`, `virtual_network_id`, `runners_subnet_id`, `private_endpoints_subnet_id`
+    and `blob_private_dns_zone_id`."""
+
+    def __init__(self, scope: Construct, id: str, *, props: DeploymentNetworkProps) -> None:
+        super().__init__(scope, id)
+        plan, names, provider = props.config.network, props.names, props.provider
+        group = ResourceGroup(
+            self,
+            "resource-group",
+            name=names.resource_group,
+            location=props.location,
+            provider=provider,
+        )
+        group_name = group.name
+        vnet = VirtualNetwork(
+            self,
+            "vnet",
+            name=names.virtual_network,
+            location=props.location,
+            resource_group_name=group_name,
+            address_space=[plan.address_space],
+            provider=provider,
+        )
+        vnet_name, vnet_id = vnet.name, vnet.id
+        runners = Subnet(
+            self,
+            "runners-subnet",
+            name=plan.runners.name,
+            resource_group_name=group_name,
+            virtual_network_name=vnet_name,
+            address_prefixes=[plan.runners.address_prefix],
+            default_outbound_access_enabled=False,  # egress only through the NAT gateway below
+            delegation=[
+                SubnetDelegation(
+                    name="container-apps",
+                    service_delegation=SubnetDelegationServiceDelegation(
+                        name=CONTAINER_APPS_DELEGATION,
+                        actions=["Microsoft.Network/virtualNetworks/subnets/join/action"],
+                    ),
+                )
+            ],
+            provider=provider,
+        )
+        endpoints = Subnet(
+            self,
+            "private-endpoints-subnet",
+            name=plan.private_endpoints.name,
+            resource_group_name=group_name,
+            virtual_network_name=vnet_name,
+            address_prefixes=[plan.private_endpoints.address_prefix],
+            default_outbound_access_enabled=False,
+            private_endpoint_network_policies="Enabled",  # the NSG below applies to the endpoints too
+            provider=provider,
+        )
+        runners_id, endpoints_id = runners.id, endpoints.id
+        self._security_group("runners", runners_id, RUNNER_NSG_RULES, group_name, props)
+        self._security_group("private-endpoints", endpoints_id, PRIVATE_ENDPOINT_NSG_RULES, group_name, props)
+
+        # A fixed, known egress address: GitHub organisation IP allow lists and the package mirrors can name it.
+        egress_ip = PublicIp(
+            self,
+            "egress-ip",
+            name=props.naming.name("runners-egress", "pip"),
+            location=props.location,
+            resource_group_name=group_name,
+            allocation_method="Static",
+            sku="Standard",
+            zones=["1", "2", "3"],
+            provider=provider,
+        )
+        nat = NatGateway(
+            self,
+            "nat-gateway",
+            name=props.naming.name("runners", "ng"),
+            location=props.location,
+            resource_group_name=group_name,
+            sku_name="Standard",
+            provider=provider,
+        )
+        NatGatewayPublicIpAssociation(
+            self, "nat-gateway-ip", nat_gateway_id=nat.id, public_ip_address_id=egress_ip.id, provider=provider
+        )
+        SubnetNatGatewayAssociation(self, "runners-nat", subnet_id=runners_id, nat_gateway_id=nat.id, provider=provider)
+
+        zone = PrivateDnsZone(self, "dns-blob", name=BLOB_ZONE, resource_group_name=group_name, provider=provider)
+        PrivateDnsZoneVirtualNetworkLink(
+            self,
+            "dns-blob-link",
+            name="deployment-link",
+            resource_group_name=group_name,
+            private_dns_zone_name=zone.name,
+            virtual_network_id=vnet_id,
+            registration_enabled=False,
+            provider=provider,
+        )
+        self.resource_group_name: str = group_name
+        self.resource_group_id: str = group.id
+        self.virtual_network_id: str = vnet_id
+        self.runners_subnet_id: str = runners_id
+        self.private_endpoints_subnet_id: str = endpoints_id
+        self.blob_private_dns_zone_id: str = zone.id
+
+    def _security_group(
+        self,
+        key: str,
+        subnet_id: str,
+        rules: Sequence[RunnerEgressRule],
+        resource_group_name: str,
+        props: DeploymentNetworkProps,
+    ) -> None:
+        group = NetworkSecurityGroup(
+            self,
+            f"{key}-nsg",
+            name=props.naming.name(f"deployment-{key}", "nsg"),
+            location=props.location,
+            resource_group_name=resource_group_name,
+            provider=props.provider,
+        )
+        group_name = group.name
+        for rule in rules:
+            NetworkSecurityRule(
+                self,
+                f"{key}-nsg-{rule.name}",
+                name=rule.name,
+                resource_group_name=resource_group_name,
+                network_security_group_name=group_name,
+                priority=rule.priority,
+                direction=rule.direction,
+                access=rule.access,
+                protocol=rule.protocol,
+                source_port_range="*",
+                destination_port_range=rule.ports,
+                source_address_prefix=rule.source,
+                destination_address_prefix=rule.destination,
+                provider=props.provider,
+            )
+        SubnetNetworkSecurityGroupAssociation(
+            self,
+            f"{key}-nsg-association",
+            subnet_id=subnet_id,
+            network_security_group_id=group.id,
+            provider=props.provider,
+        )
+
+
+@dataclass(frozen=True)
+class DeployIdentitiesProps:
+    repository: GitHubRepository
+    environment: str  # the GitHub environment whose deployments may sign in as the apply identity
+    names: DeploymentNames
+    location: str
+    resource_group_name: str
+    subscription_id: str
+    state_container_scope: str  # ARM id of the state container (blob data role for the backend)
+    provider: TerraformProvider
+
+
+def oidc_subjects(repository: GitHubRepository, environment: str) -> dict[str, str]:
+    """The OIDC `sub` claims each identity trusts. A job in a GitHub environment gets the environment's subject
+    (not `pull_request`): plans, pull-request plans and drift run in `<env>-plan` (no reviewers), applies in
+    `<env>` (production: required reviewers)."""
+    return {
+        "plan": f"repo:{repository.slug}:environment:{environment}-plan",
+        "apply": f"repo:{repository.slug}:environment:{environment}",
+    }
+
+
+class DeployIdentities(Construct):
+    """Exposes `client_ids` and `principal_ids` by role ("plan", "apply")."""
+
+    def __init__(self, scope: Construct, id: str, *, props: DeployIdentitiesProps) -> None:
+        super().__init__(scope, id)
+        subscription = f"/subscriptions/{props.subscription_id}"
+        names = {"plan": props.names.plan_identity, "apply": props.names.apply_identity}
+        subjects = oidc_subjects(props.repository, props.environment)
+        # role -> the roles it holds and why (scope, role, why, condition)
+        roles: dict[str, tuple[tuple[str, str, str, str | None], ...]] = {
+            "plan": (
+                (subscription, "Reader", "Plans read every resource of the subscription (refresh).", None),
+                (
+                    props.state_container_scope,
+                    "Storage Blob Data Contributor",
+                    "Plans read the state and take its blob lease (a lease is a write).",
+                    None,
+                ),
+            ),
+            "apply": (
+                (subscription, "Contributor", "Applies create and change the platform's resources.", None),
+                (
+                    subscription,
+                    "User Access Administrator",
+                    "Applies create the stacks' role assignments, locks and policy assignments; the condition "
+                    "forbids granting Owner, User Access Administrator or RBAC Administrator.",
+                    CONSTRAINED_DELEGATION,
+                ),
+                (
+                    props.state_container_scope,
+                    "Storage Blob Data Contributor",
+                    "Applies read and write the state and its lease.",
+                    None,
+                ),
+            ),
+        }
+        self.client_ids: dict[str, str] = {}
+        self.principal_ids: dict[str, str] = {}
+        for role, name in names.items():
+            identity = UserAssignedIdentity(
+                self,
+                f"{role}-identity",
+                name=name,
+                location=props.location,
+                resource_group_name=props.resource_group_name,
+                provider=props.provider,
+            )
+            FederatedIdentityCredential(
+                self,
+                f"{role}-github",
+                name=f"github-{role}",
+                resource_group_name=props.resource_group_name,
+                parent_id=identity.id,
+                issuer=GITHUB_OIDC_ISSUER,
+                audience=[ENTRA_TOKEN_EXCHANGE_AUDIENCE],
+                subject=subjects[role],
+                provider=props.provider,
+            )
+            principal_id = identity.principal_id
+            for index, (scope, role_name, why, condition) in enumerate(roles[role]):
+                grant(
+                    self,
+                    f"{role}-role-{index}",
+                    RoleGrant(scope=scope, role=role_name, principal_id=principal_id, why=why, condition=condition),
+                    provider=props.provider,
+                )
+            self.client_ids[role] = identity.client_id
+            self.principal_ids[role] = principal_id
+        # Defined here (the operator is Owner), assigned on each cluster by the infra stack (deployer_access.py).
+        RoleDefinition(
+            self,
+            "kubernetes-plan-role",
+            name=props.names.kubernetes_plan_role,
+            scope=subscription,
+            description="Terraform plans of the cluster stack: read every Kubernetes object except Secrets.",
+            assignable_scopes=[subscription],
+            permissions=[
+                RoleDefinitionPermissions(
+                    data_actions=list(KUBERNETES_PLAN_DATA_ACTIONS),
+                    not_data_actions=list(KUBERNETES_PLAN_NOT_DATA_ACTIONS),
+                )
+            ],
+            provider=props.provider,
+        )
+
+
+@dataclass(frozen=True)
+class GitHubRunnersProps:
+    runner: RunnerConfig
+    repository: GitHubRepository
+    names: DeploymentNames
+    naming: Naming
+    location: str
+    resource_group_name: str
+    subnet_id: str
+    github_token: str  # a sensitive Terraform variable: fine-grained PAT (repository Administration: read/write)
+    provider: TerraformProvider
+
+
+def runner_scale_metadata(repository: GitHubRepository, runner: RunnerConfig) -> dict[str, str]:
+    """KEDA github-runner scaler settings: one job per queued workflow job that asks for these labels."""
+    return {
+        "githubAPIURL": "https://api.github.com",
+        "owner": repository.owner,
+        "runnerScope": "repo",
+        "repos": repository.name,
+        "labels": ",".join(runner.labels),
+        "targetWorkflowQueueLength": "1",
+    }
+
+
+class GitHubRunners(Construct):
+    """Exposes `job_id` and `environment_id`."""
+
+    TOKEN_SECRET = "github-pat"
+
+    def __init__(self, scope: Construct, id: str, *, props: GitHubRunnersProps) -> None:
+        super().__init__(scope, id)
+        runner, repository, provider = props.runner, props.repository, props.provider
+        environment = ContainerAppEnvironment(
+            self,
+            "environment",
+            name=props.names.runner_environment,
+            location=props.location,
+            resource_group_name=props.resource_group_name,
+            infrastructure_subnet_id=props.subnet_id,
+            infrastructure_resource_group_name=props.naming.name("runners-infra", "rg"),
+            internal_load_balancer_enabled=True,
+            public_network_access="Disabled",
+            zone_redundancy_enabled=True,
+            workload_profile=[
+                ContainerAppEnvironmentWorkloadProfile(name=WORKLOAD_PROFILE, workload_profile_type=WORKLOAD_PROFILE)
+            ],
+            provider=provider,
+        )
+        env: Mapping[str, str] = {
+            "GH_URL": f"https://github.com/{repository.slug}",
+            "REGISTRATION_TOKEN_API_URL": f"https://api.github.com/repos/{repository.slug}/actions/runners/registration-token",
+            "RUNNER_LABELS": ",".join(runner.labels),
+        }
+        job = ContainerAppJob(
+            self,
+            "job",
+            name=props.names.runner_job,
+            location=props.location,
+            resource_group_name=props.resource_group_name,
+            container_app_environment_id=environment.id,
+            workload_profile_name=WORKLOAD_PROFILE,
+            replica_timeout_in_seconds=runner.timeout_minutes * 60,
+            replica_retry_limit=0,  # an ephemeral runner that failed is replaced by the next queued job's replica
+            secret=[ContainerAppJobSecret(name=self.TOKEN_SECRET, value=props.github_token)],
+            event_trigger_config=ContainerAppJobEventTriggerConfig(
+                parallelism=1,
+                scale=[
+                    ContainerAppJobEventTriggerConfigScale(
+                        min_executions=0,  # scale to zero
+                        max_executions=runner.max_executions,
+                        polling_interval_in_seconds=30,
+                        rules=[
+                            ContainerAppJobEventTriggerConfigScaleRules(
+                                name="github-runner",
+                                custom_rule_type="github-runner",
+                                metadata=runner_scale_metadata(repository, runner),
+                                authentication=[
+                                    ContainerAppJobEventTriggerConfigScaleRulesAuthentication(
+                                        secret_name=self.TOKEN_SECRET, trigger_parameter="personalAccessToken"
+                                    )
+                                ],
+                            )
+                        ],
+                    )
+                ],
+            ),
+            template=ContainerAppJobTemplate(
+                container=[
+                    ContainerAppJobTemplateContainer(
+                        name="runner",
+                        image=runner.image,
+                        cpu=runner.cpu_cores,
+                        memory=f"{runner.cpu_cores * 2}Gi",
+                        env=[
+                            ContainerAppJobTemplateContainerEnv(name="GITHUB_PAT", secret_name=self.TOKEN_SECRET),
+                            *(ContainerAppJobTemplateContainerEnv(name=k, value=v) for k, v in env.items()),
+                        ],
+                    )
+                ]
+            ),
+            provider=provider,
+        )
+        self.environment_id: str = environment.id
+        self.job_id: str = job.id

@@ -1,0 +1,185 @@
+"""The deploy path modelled over the synthesized JSON (tools/deployability.py): every environment's runners
+reach the state blob, the Key Vault data planes and the AKS API privately, resolve them through linked
+privatelink zones, and their identities hold the data roles; the workflows run on those runners as those
+identities. Each failing example removes one link and checks the finding names it."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from config.loader import ENVIRONMENTS, load_environment
+from tools.deployability import findings, is_azure_login, runners, workflow_findings
+
+WORKFLOWS = Path(".github/workflows")
+
+
+def _workflows() -> dict[str, dict]:
+    return {path.name: YAML(typ="safe").load(path.read_text()) for path in sorted(WORKFLOWS.glob("*.yml"))}
+
+
+def test_every_environment_is_deployable(stacks) -> None:
+    assert findings(stacks) == []
+
+
+def test_the_model_sees_each_environments_runner_network_and_identities(stacks) -> None:
+    found = runners(stacks["bootstrap"])
+    assert sorted(found) == sorted(ENVIRONMENTS)
+    for environment, runner in found.items():
+        config = load_environment(environment)
+        assert runner.vnet_id.endswith(f"/virtualNetworks/{config.short_name}-deployment-vnet-001")
+        assert runner.labels == config.deployment.runner.labels
+        assert set(runner.identities) == {"plan", "apply"}
+
+
+def _without(stacks, stack_name: str, resource_type: str, predicate) -> dict:
+    changed = copy.deepcopy(stacks)
+    resources = changed[stack_name]["resource"][resource_type]
+    removed = [key for key, value in resources.items() if predicate(key, value)]
+    assert removed, f"the example removes nothing from {stack_name} {resource_type}"
+    for key in removed:
+        del resources[key]
+    return changed
+
+
+def test_a_missing_peering_is_named(stacks) -> None:
+    broken = _without(
+        stacks, "staging-infra", "azurerm_virtual_network_peering", lambda key, _: "deployment-to-spoke" in key
+    )
+    problems = findings(broken)
+    assert problems
+    assert all(p.startswith(("staging-infra", "staging-cluster")) for p in problems)
+    assert any("staging-infra: Key Vault data plane" in p and "missing peering" in p for p in problems)
+    assert any("staging-cluster: AKS API" in p and "missing peering" in p for p in problems)
+
+
+def test_a_missing_zone_link_is_named(stacks) -> None:
+    broken = _without(
+        stacks,
+        "production-infra",
+        "azurerm_private_dns_zone_virtual_network_link",
+        lambda key, _: key.startswith("deployer-access_dns-aks"),
+    )
+    assert findings(broken) == [
+        "production-cluster: AKS API of prd-aks-aks-001: private DNS zone privatelink.eastus.azmk8s.io is not linked "
+        "to the runner network /subscriptions/00000000-0000-0000-0000-000000000002/resourceGroups/prd-deployment-rg-001"
+        "/providers/Microsoft.Network/virtualNetworks/prd-deployment-vnet-001"
+    ] or all("privatelink.eastus.azmk8s.io is not linked" in p for p in findings(broken))
+
+
+def test_a_missing_state_zone_link_breaks_every_stack_of_the_environment(stacks) -> None:
+    broken = _without(
+        stacks,
+        "bootstrap",
+        "azurerm_private_dns_zone_virtual_network_link",
+        lambda key, _: key.startswith("staging-"),
+    )
+    problems = findings(broken)
+    assert {p.split(":")[0] for p in problems} == {"staging-infra", "staging-cluster"}
+    assert all("privatelink.blob.core.windows.net is not linked" in p for p in problems)
+
+
+def test_a_missing_role_is_named(stacks) -> None:
+    broken = _without(
+        stacks,
+        "staging-infra",
+        "azurerm_role_assignment",
+        lambda _, value: value["role_definition_name"] == "Azure Kubernetes Service RBAC Cluster Admin",
+    )
+    problems = findings(broken)
+    assert len(problems) == 1
+    assert "staging-cluster: AKS API" in problems[0]
+    assert "apply identity stg-terraform-apply-id-001 lacks data actions" in problems[0]
+
+
+def test_the_builtin_rbac_reader_cannot_refresh_the_cluster_stacks_roles(stacks) -> None:
+    broken = copy.deepcopy(stacks)
+    for assignment in broken["production-infra"]["resource"]["azurerm_role_assignment"].values():
+        if assignment["role_definition_name"] == "prd-kubernetes-plan-reader-role-001":
+            assignment["role_definition_name"] = "Azure Kubernetes Service RBAC Reader"
+    [problem] = findings(broken)
+    assert problem.startswith("production-cluster: AKS API")
+    assert "plan identity prd-terraform-plan-id-001 lacks data actions" in problem
+    assert "rbac.authorization.k8s.io/clusterroles/read" in problem
+
+
+def test_a_missing_state_role_is_named(stacks) -> None:
+    broken = _without(
+        stacks,
+        "bootstrap",
+        "azurerm_role_assignment",
+        lambda key, value: (
+            key.startswith("production-identities_plan")
+            and value["role_definition_name"] == "Storage Blob Data Contributor"
+        ),
+    )
+    problems = findings(broken)
+    assert {p.split(":")[0] for p in problems} == {"production-infra", "production-cluster"}
+    assert all("plan identity prd-terraform-plan-id-001 lacks data actions" in p for p in problems)
+
+
+def test_a_public_only_key_vault_is_named(stacks) -> None:
+    broken = _without(
+        stacks,
+        "staging-infra",
+        "azurerm_private_endpoint",
+        lambda key, _: key.startswith("data_key-vault_private-endpoint"),
+    )
+    assert any("Key Vault data plane of stg-data-kv-erp01: no private endpoint" in p for p in findings(broken))
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_a_stack_without_remote_state_is_named(stacks, environment: str) -> None:
+    broken = copy.deepcopy(stacks)
+    broken[f"{environment}-cluster"]["terraform"]["backend"] = {"local": {}}
+    assert f"{environment}-cluster: no azurerm backend (state would be local to the runner)" in findings(broken)
+
+
+def test_workflows_run_terraform_on_the_runners_with_the_right_identity(stacks) -> None:
+    workflows = _workflows()
+    logins = [
+        step
+        for workflow in workflows.values()
+        for job in workflow["jobs"].values()
+        for step in job.get("steps", [])
+        if is_azure_login(step)
+    ]
+    assert len(logins) >= 4  # PR plan, deploy plan and apply, drift: the check is not vacuous
+    assert workflow_findings(workflows, stacks) == []
+
+
+def test_a_plan_with_the_apply_identity_is_named(stacks) -> None:
+    workflows = _workflows()
+    for workflow in workflows.values():
+        for job in workflow["jobs"].values():
+            if str(job.get("environment", "")).endswith("-plan"):
+                for step in job.get("steps", []):
+                    if is_azure_login(step):
+                        step["with"]["client-id"] = "${{ vars.AZURE_APPLY_CLIENT_ID }}"
+    assert any("is not a vars.*PLAN_CLIENT_ID" in p for p in workflow_findings(workflows, stacks))
+
+
+def test_a_workflow_on_a_github_hosted_runner_is_named(stacks) -> None:
+    workflows = _workflows()
+    job = next(
+        job
+        for workflow in workflows.values()
+        for job in workflow["jobs"].values()
+        if any(is_azure_login(step) for step in job.get("steps", []))
+    )
+    job["runs-on"] = "ubuntu-24.04"
+    assert any("not the self-hosted runners" in p for p in workflow_findings(workflows, stacks))
+
+
+def test_an_apply_with_the_plan_identity_is_named(stacks) -> None:
+    workflows = _workflows()
+    for workflow in workflows.values():
+        for job in workflow["jobs"].values():
+            if "environment" in job and not str(job["environment"]).endswith("-plan"):
+                for step in job.get("steps", []):
+                    if is_azure_login(step):
+                        step["with"]["client-id"] = "${{ vars.AZURE_PLAN_CLIENT_ID }}"
+    assert any("is not a vars.*APPLY_CLIENT_ID" in p for p in workflow_findings(workflows, stacks))

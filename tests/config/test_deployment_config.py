@@ -1,0 +1,75 @@
+"""Bad deployment settings end in a ConfigError naming the key, the value and the rule (config/deployment.py)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from config.loader import ConfigError, load_all, parse_environment
+from tests.config.test_loader import DELETE, set_key
+
+STAGING = Path("config/staging.toml")
+
+# (key under [deployment] or a top-level key, bad value, words the message must contain)
+BAD_INPUTS = [
+    ("deployment.repository.owner", "-org", "pattern"),
+    ("deployment.repository.name", "erp platform", "pattern"),
+    ("deployment.repository", DELETE, "required key is missing"),
+    ("deployment.network.address_space", "10.240.0.0/13", "overlaps network.hub.address_space 10.241.0.0/16"),
+    ("deployment.network.runners.address_prefix", "10.240.0.0/28", "must be /27 or larger"),
+    ("deployment.network.runners.address_prefix", "10.99.0.0/25", "must lie inside the address space"),
+    ("deployment.network.private_endpoints.address_prefix", "10.240.0.0/27", "overlaps runners.address_prefix"),
+    ("deployment.runner.image", "github-runner:2.329.0", "pattern"),
+    ("deployment.runner.image", "registry.company.com/platform/github-actions-runner:latest", "not 'latest'"),
+    ("deployment.runner.labels", [], "at least 1"),
+    ("deployment.runner.labels", ["erp staging"], "GitHub runner label"),
+    ("deployment.runner.labels", ["a", "a"], "must not repeat"),
+    ("deployment.runner.max_executions", 0, "greater than or equal to 1"),
+    ("deployment.runner.cpu_cores", 8, "less than or equal to 4"),
+    ("deployment.runner.timeout_minutes", "60", "valid integer"),
+    ("deployment.holds_bootstrap_state", "yes", "valid boolean"),
+    ("deployment.secret_token", "x", "unknown key"),
+]
+
+
+@pytest.mark.parametrize(("key", "value", "expected"), BAD_INPUTS, ids=[f"{k}={v!r}" for k, v, _ in BAD_INPUTS])
+def test_bad_deployment_value_is_reported(
+    raw_config: Callable[[str], dict[str, Any]], key: str, value: Any, expected: str
+) -> None:
+    data = raw_config("staging")
+    set_key(data, key, value)
+    with pytest.raises(ConfigError) as error:
+        parse_environment(data, STAGING)
+    message = str(error.value)
+    assert message.startswith(f"{STAGING}: invalid configuration")
+    assert "  - deployment." in message
+    assert expected in message
+
+
+def test_both_files_are_valid_and_runners_scale_from_zero(raw_config: Callable[[str], dict[str, Any]]) -> None:
+    for config in load_all():
+        assert config.deployment.runner.labels
+        assert config.deployment.holds_bootstrap_state is False  # the documented first run keeps it local
+
+
+def test_only_one_environment_may_hold_bootstrap_state(tmp_path: Path) -> None:
+    for name in ("staging", "production"):
+        text = Path(f"config/{name}.toml").read_text()
+        shutil_target = tmp_path / f"{name}.toml"
+        shutil_target.write_text(text.replace("holds_bootstrap_state = false", "holds_bootstrap_state = true"))
+    with pytest.raises(
+        ConfigError, match=r"holds_bootstrap_state is true in staging, production; allowed: true in at most one"
+    ):
+        load_all(tmp_path)
+
+
+def test_one_holder_is_fine(tmp_path: Path) -> None:
+    for name in ("staging", "production"):
+        shutil.copy(f"config/{name}.toml", tmp_path / f"{name}.toml")
+    path = tmp_path / "production.toml"
+    path.write_text(path.read_text().replace("holds_bootstrap_state = false", "holds_bootstrap_state = true"))
+    assert [c.deployment.holds_bootstrap_state for c in load_all(tmp_path)] == [False, True]
