@@ -79,7 +79,10 @@ class InfrastructureStack(TerraformStack):
                 type="string",
                 sensitive=True,
                 nullable=False,
-                description=f"Webhook of the {severity} alert receiver ({config.observability.receivers[severity].webhook_name})",
+                description=(
+                    f"Webhook of the {severity} alert receiver"
+                    f" ({config.observability.receivers[severity].webhook_name})"
+                ),
             ).string_value
             for severity in SEVERITIES
         }

@@ -163,7 +163,7 @@ PROVIDERS = (
         {
             "__init__.py": "e5775d021553d75f10d368c2aa999295ef355ff8431f7a64af9de1baa141632e",
             "_jsii/__init__.py": "712e3c2b79c4a81512c4fa1c91bba4b140a91203bf97aba002cbab89f102bbc4",
-            "_jsii/provider-azurerm@14.23.1.jsii.tgz": "5a0f614dae844379768e17881015f2d4cc02b4d195ce401aeadd9c18b6c9e90a",
+            "_jsii/provider-azurerm@14.23.1.jsii.tgz": "5a0f614dae844379768e17881015f2d4cc02b4d195ce401aeadd9c18b6c9e90a",  # noqa: E501 (a pinned hash stays on one line)
         },
         "@cdktf/provider-azurerm",
         "provider-azurerm@14.23.1.jsii.tgz",
@@ -175,7 +175,7 @@ PROVIDERS = (
         {
             "__init__.py": "f535b1b4ce613343b63713c06542b2f1dfd78a76814c5f679a69eec28905bec7",
             "_jsii/__init__.py": "02feb0b1f1963941c96803549fe5c57da45797f619c21f0b0e3a31d5eb3da41e",
-            "_jsii/provider-kubernetes@12.1.1.jsii.tgz": "0a58a193de50c8475fd53ed0e541ed2f1254dd72f14815943fd9374e6d81b5df",
+            "_jsii/provider-kubernetes@12.1.1.jsii.tgz": "0a58a193de50c8475fd53ed0e541ed2f1254dd72f14815943fd9374e6d81b5df",  # noqa: E501 (a pinned hash stays on one line)
         },
         "@cdktf/provider-kubernetes",
         "provider-kubernetes@12.1.1.jsii.tgz",
@@ -317,7 +317,7 @@ def _package_directory(package: str) -> Path:
     spec = importlib.util.find_spec(package)  # locates the package without importing it
     if spec is None or not spec.submodule_search_locations:
         raise Unverified(f"package {package} not found")
-    return Path(list(spec.submodule_search_locations)[0])
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def _check_kernel_settings() -> None:

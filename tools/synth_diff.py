@@ -112,7 +112,7 @@ def differences(before: Any, after: Any, prefix: str = "") -> Iterator[tuple[str
             child = f"{prefix}.{key}" if prefix else key
             yield from differences(before.get(key, MISSING), after.get(key, MISSING), child)
     elif isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
-        for index, (old, new) in enumerate(zip(before, after)):
+        for index, (old, new) in enumerate(zip(before, after, strict=True)):
             yield from differences(old, new, f"{prefix}[{index}]")
     elif before != after:
         yield prefix, before, after
@@ -221,7 +221,7 @@ def warnings_of(stack_diff: StackDiff) -> list[str]:
 def render_markdown(diffs: list[StackDiff], title: str = "Synth diff (offline)") -> str:
     lines = [f"### {title}", ""]
     if all(stack_diff.empty for stack_diff in diffs):
-        return "\n".join(lines + ["No resource changes in any stack.", ""])
+        return "\n".join([*lines, "No resource changes in any stack.", ""])
     lines += ["| stack | added | removed | changed | replaced | moved |", "|---|---|---|---|---|---|"]
     for d in diffs:
         note = " (new stack)" if d.stack_added else " (stack removed)" if d.stack_removed else ""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from config.schema import EnvironmentConfig
 from constructs.app_gateway import SSL_POLICY
 from tests.conftest import StackJson, only_resource, resources_of
-from tests.constructs.services_stacks import KEY_VAULT_ID, SUBNET_IDS, config, ref, services, services_stacks  # noqa: F401
+from tests.constructs.services_stacks import KEY_VAULT_ID, SUBNET_IDS, ref
 
 GATEWAY = "azurerm_application_gateway"
 POLICY = "azurerm_web_application_firewall_policy"

@@ -3,6 +3,7 @@ deploy order and state concurrency."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import subprocess
 import sys
@@ -73,7 +74,7 @@ def test_deploy_runs_the_stacks_in_order_with_production_behind_its_environment(
     jobs = load("deploy.yml")["jobs"]
     order = ["staging-infra", "staging-cluster", "production-infra", "production-cluster"]
     assert list(jobs) == order
-    for previous, stack in zip(order, order[1:]):
+    for previous, stack in itertools.pairwise(order):
         assert jobs[stack]["needs"] == previous
     assert {stack: jobs[stack]["with"]["environment"] for stack in order} == {
         "staging-infra": "staging",
