@@ -11,7 +11,9 @@ kubelet-identity permissions at creation.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from cdktf import ITerraformDependable
 from cdktf_cdktf_provider_azurerm.kubernetes_cluster import (
@@ -37,6 +39,8 @@ from config.services import NODE_POOL_ZONES, AksConfig, MaintenanceWindow
 from constructs import Construct
 from constructs.interfaces import RoleGrant, grant
 from constructs.naming import Naming
+
+Block = TypeVar("Block")
 
 SYSTEM_POOL_NAME = "system"
 
@@ -70,7 +74,7 @@ class AksClusterProps:
     log_analytics_workspace_id: str  # Container Insights and Defender
 
 
-def _weekly(window: MaintenanceWindow, block: type) -> object:
+def _weekly(window: MaintenanceWindow, block: Callable[..., Block]) -> Block:
     return block(
         frequency="Weekly",
         interval=1,

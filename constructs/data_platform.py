@@ -69,6 +69,9 @@ class DataPlatform(Construct):
             protect_from_destroy=protect,
         )
         self.key_vault = KeyVault(self, "key-vault", props=data_vault)
+        if self.key_vault.disk_encryption_set_id is None:  # disk_encryption_key is set just above
+            raise AssertionError("the data Key Vault must create the disk encryption set of the AKS nodes")
+        self.disk_encryption_set_id: str = self.key_vault.disk_encryption_set_id
         self.geo_key_vault = (
             KeyVault(
                 self,

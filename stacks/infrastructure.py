@@ -16,7 +16,7 @@ from constructs.data_platform import STORAGE_KEY, DataPlatform, DataPlatformProp
 from constructs.diagnostics import DiagnosticSettings, DiagnosticSettingsProps
 from constructs.governance import Governance, GovernanceProps
 from constructs.kubernetes_policy import KubernetesPolicies, KubernetesPolicyProps
-from constructs.locks import ManagementLocks, ManagementLocksProps
+from constructs.locks import LockCoverage, LockCoverageProps
 from constructs.naming import Naming
 from constructs.network import Network, NetworkProps
 from constructs.observability import Observability, ObservabilityProps, PrometheusCollection, PrometheusCollectionProps
@@ -98,6 +98,7 @@ class InfrastructureStack(TerraformStack):
                 private_endpoint=self._private_endpoint_in(monitoring, config),
                 virtual_network_ids={"hub": self.network.hub_vnet_id, "spoke": self.network.spoke_vnet_id},
                 metrics_retention_days=config.baseline.monitoring.retention_days,
+                protect_from_destroy=config.data.protect_from_destroy,
             ),
         )
         self.registry = Registry(
@@ -111,6 +112,7 @@ class InfrastructureStack(TerraformStack):
                 resource_group_name=workloads.name,
                 private_endpoint=self._private_endpoint_in(workloads, config),
                 private_dns_zone_id=self.network.private_dns_zone_ids["acr"],
+                protect_from_destroy=config.data.protect_from_destroy,
             ),
         )
         self.aks = AksCluster(
@@ -133,7 +135,7 @@ class InfrastructureStack(TerraformStack):
                     dns_service_ip=config.network.aks_dns_service_ip,
                     pod_cidr=config.network.aks_pod_cidr,
                 ),
-                disk_encryption_set_id=self.data.key_vault.disk_encryption_set_id,
+                disk_encryption_set_id=self.data.disk_encryption_set_id,
                 registry_id=self.registry.registry_id,
             ),
         )
@@ -215,8 +217,8 @@ class InfrastructureStack(TerraformStack):
             ),
         )
         self._backup(config, naming)
-        # After every stateful resource: locks them all (when data.protect_from_destroy is on).
-        ManagementLocks(self, "locks", props=ManagementLocksProps(enabled=config.data.protect_from_destroy))
+        # Each construct locks its own stateful resources (data.protect_from_destroy); this checks none is missed.
+        LockCoverage(self, "locks", props=LockCoverageProps(enabled=config.data.protect_from_destroy))
         # Last: every resource above gets its diagnostic setting; the check also catches later additions.
         DiagnosticSettings(
             self,

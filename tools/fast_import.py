@@ -76,7 +76,7 @@ import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import IO, Any, NoReturn
 
 from tools.jsii_runtime import PROJECT_ROOT
 
@@ -269,12 +269,12 @@ def _record_used_types() -> None:
     """Record the provider resource types this process imported, for the next launch's warm-ups."""
     used = sorted(
         {
-            value.__jsii_type__
+            vars(value)["__jsii_type__"]  # set on each binding class by jsii's metaclass
             for item in _active
             for name in item.submodules
             if (module := sys.modules.get(f"{item.provider.package}.{name}")) is not None
             for value in vars(module).values()
-            if isinstance(value, type) and "TF_RESOURCE_TYPE" in vars(value)
+            if isinstance(value, type) and "TF_RESOURCE_TYPE" in vars(value) and "__jsii_type__" in vars(value)
         }
     )
     if used != _recorded_warm_up_types():
@@ -359,7 +359,7 @@ def _derive(provider: PinnedProvider, directory: Path, tarball: Path, manifest: 
         _write_lazy_main_tarball(source, _kernel_index(source), out)
     submodules = SUBMODULE_IMPORT.findall((directory / "__init__.py").read_text())
     recorded = {
-        "tarball_sha256": _hash_file(tarball).hexdigest(),
+        "tarball_sha256": _hash_of_written(tarball),
         "submodules": submodules,
         "submodule_of_namespace": _namespaces(directory, submodules),
     }
@@ -380,7 +380,7 @@ def _kernel_index(source: Path) -> dict[str, bytes]:
     worker = _verify(JSII) / KERNEL_INDEX_WORKER
     with tempfile.TemporaryDirectory(dir=CACHE_DIR, prefix=".index-") as package_dir:
         with tarfile.open(source, "r:gz") as original:
-            assembly = original.extractfile("package/.jsii")
+            assembly = _member_content(original, "package/.jsii")
             with open(Path(package_dir) / ".jsii", "wb") as out:
                 while chunk := assembly.read(1 << 20):
                     out.write(chunk)
@@ -409,7 +409,7 @@ def _write_lazy_main_tarball(source: Path, index: dict[str, bytes], out: io.Buff
         for member in original:
             content = original.extractfile(member) if member.isfile() else None
             if member.name == "package/package.json":
-                text = content.read()
+                text = _member_content(original, member).read()
                 if text.count(EAGER_MAIN) != 1:
                     raise Unverified(f"{source.name}: package.json main is not lib/index.js")
                 text = text.replace(EAGER_MAIN, LAZY_MAIN)
@@ -421,7 +421,7 @@ def _write_lazy_main_tarball(source: Path, index: dict[str, bytes], out: io.Buff
             elif member.name.endswith(".d.ts"):
                 continue
             elif member.name.endswith(".js"):
-                text = _without_inline_source_map(content.read())
+                text = _without_inline_source_map(_member_content(original, member).read())
                 member.size = len(text)
                 content = io.BytesIO(text)
             seen_lazy_index |= member.name == "package/lib/lazy-index.js"
@@ -432,6 +432,13 @@ def _write_lazy_main_tarball(source: Path, index: dict[str, bytes], out: io.Buff
             derived.addfile(entry, io.BytesIO(data))
     if not seen_lazy_index:
         raise Unverified(f"{source.name} has no lib/lazy-index.js")
+
+
+def _member_content(archive: tarfile.TarFile, member: str | tarfile.TarInfo) -> IO[bytes]:
+    content = archive.extractfile(member)
+    if content is None:
+        raise Unverified(f"{member}: not a file in the provider tarball")
+    return content
 
 
 def _without_inline_source_map(script: bytes) -> bytes:
@@ -473,6 +480,13 @@ class _atomic_file:
             os.unlink(self.temporary)
 
 
+def _hash_of_written(path: Path) -> str:
+    digest = _hash_file(path)
+    if digest is None:
+        raise Unverified(f"{path} vanished right after it was written")
+    return digest.hexdigest()
+
+
 def _hash_file(path: Path) -> hashlib._Hash | None:
     digest = hashlib.sha256()
     try:
@@ -489,7 +503,7 @@ def _prepare_imports(derived: list[Derived], launch: _KernelLaunch) -> None:
     from jsii import _reference_map
     from jsii._kernel.providers import process
 
-    process._NodeProcess = _kernel_without_wrapper(process._NodeProcess, launch)
+    process._NodeProcess = _kernel_without_wrapper(process._NodeProcess, launch)  # type: ignore[misc,assignment]
     sys.meta_path.insert(0, _ProviderSubmoduleFinder(derived))
     for item in derived:
         sys.modules[item.provider.package] = _package_without_init(item)
@@ -510,8 +524,11 @@ def _package_without_init(item: Derived) -> types.ModuleType:
         item.directory / "__init__.py",
         submodule_search_locations=[str(item.directory)],
     )
+    if spec is None:
+        raise Unverified(f"{item.provider.package}: no import spec for {item.directory / '__init__.py'}")
     package = importlib.util.module_from_spec(spec)  # attributes set, __init__ not executed
-    package.__all__ = list(item.submodules)
+    attributes = vars(package)
+    attributes["__all__"] = list(item.submodules)
     known = frozenset(item.submodules)
 
     def __getattr__(name: str) -> types.ModuleType:
@@ -519,8 +536,8 @@ def _package_without_init(item: Derived) -> types.ModuleType:
             return importlib.import_module(f"{item.provider.package}.{name}")
         raise AttributeError(f"module {item.provider.package!r} has no attribute {name!r}")
 
-    package.__getattr__ = __getattr__
-    package.__dir__ = lambda: sorted(set(vars(package)) | known)
+    attributes["__getattr__"] = __getattr__
+    attributes["__dir__"] = lambda: sorted(set(attributes) | known)
     return package
 
 
@@ -547,7 +564,7 @@ class _ProviderSubmoduleFinder(importlib.abc.MetaPathFinder):
         if fullname not in self._submodules:
             return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)
-        if spec is not None:
+        if spec is not None and spec.origin is not None:
             spec.loader = _CurrentJsiiBindingLoader(fullname, spec.origin)
         return spec
 
@@ -591,7 +608,7 @@ def _resolved_annotation(annotation: object, namespace: dict) -> object:
     return found[0]
 
 
-def none_passes_check(expected_type: object) -> bool:
+def none_passes_check(expected_type: Any) -> bool:
     """Whether typeguard's check of None against `expected_type` passes without trying its members.
 
     True for a Union with None among its members (every `typing.Optional[...]`): typeguard tries the members
