@@ -27,9 +27,7 @@ def build_comment(base: Path, head: Path, plans: list[tuple[str, Path]], notes: 
     if plans:
         summaries = [plan_summary.summarise(stack, json.loads(path.read_text())) for stack, path in plans]
         sections.append(plan_summary.render_markdown(summaries))
-    sections.append(
-        synth_diff.render_markdown(synth_diff.diff_synth(synth_diff.load_synth(base), synth_diff.load_synth(head)))
-    )
+    sections.append(synth_diff.render_markdown(synth_diff.diff_dirs(base, head)))
     sections.append(
         parity.render_markdown(
             parity.compare(

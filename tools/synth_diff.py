@@ -202,6 +202,15 @@ def diff_synth(base: dict[str, StackResources], head: dict[str, StackResources])
     return diffs
 
 
+def diff_dirs(base_dir: Path, head_dir: Path) -> list[StackDiff]:
+    """diff_synth of two cdktf output folders, with the head's `moved` blocks applied (tools/stateful.py)."""
+    from tools.stateful import flag_unmoved_renames  # tools.stateful imports this module
+
+    diffs = diff_synth(load_synth(base_dir), load_synth(head_dir))
+    flag_unmoved_renames(diffs, head_dir)
+    return diffs
+
+
 def _is_stateful(address: str) -> bool:
     return not address.startswith("data.") and resource_type_of(address) in STATEFUL_TYPES
 
@@ -279,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     for folder in (args.base, args.head):
         if not any(folder.glob("stacks/*/cdk.tf.json")):
             parser.error(f"{folder}: no stacks/*/cdk.tf.json (run scripts/synth first)")
-    diffs = diff_synth(load_synth(args.base), load_synth(args.head))
+    diffs = diff_dirs(args.base, args.head)
     sys.stdout.write(render_markdown(diffs) if args.format == "markdown" else render_text(diffs))
     return 0
 
