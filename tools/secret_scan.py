@@ -83,9 +83,13 @@ def scan_own_rules(root: Path) -> list[Finding]:
     return findings
 
 
-# Lines cdktf writes that hold identifiers, not values: logical ids (construct path + hash) as keys, and
-# the construct metadata. Their length and mixed case make detect-secrets' entropy plugins fire.
-CDKTF_IDENTIFIER_LINES = r'^\s*"[\w.-]+_[0-9A-F]{8}": \{$|^\s*"(uniqueId|path)": "[^"]*",?$'
+# Lines cdktf writes that hold identifiers, not values: logical ids (construct path + hash) as keys or as
+# list items (the stack metadata's list of moved resources), `moved` blocks' addresses, and the construct
+# metadata. Their length and mixed case make detect-secrets' entropy plugins fire.
+CDKTF_IDENTIFIER_LINES = (
+    r'^\s*"[\w.-]+_[0-9A-F]{8}": \{$|^\s*"[\w.-]+_[0-9A-F]{8}",?$'
+    r'|^\s*"(from|to)": "[\w-]+\.[\w.-]+_[0-9A-F]{8}",?$|^\s*"(uniqueId|path)": "[^"]*",?$'
+)
 
 
 def scan_detect_secrets(root: Path) -> list[Finding]:
