@@ -18,15 +18,12 @@ from pathlib import Path
 import pytest
 
 from config.loader import load_all
-from tests.assurance.checkers import require_tool
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 KUBERNETES_VALIDATE = PROJECT_ROOT / ".cache" / "tools" / "kubernetes-validate" / "bin" / "kubernetes-validate"
 
 
-@pytest.fixture(autouse=True)
-def _checker_installed() -> None:
-    require_tool(KUBERNETES_VALIDATE)
+pytestmark = pytest.mark.requires_tool(KUBERNETES_VALIDATE)  # tests/assurance/conftest.py
 
 
 # Custom resources have no schema in the Kubernetes OpenAPI spec; each kind must be listed here on purpose.
