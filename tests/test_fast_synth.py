@@ -587,3 +587,24 @@ def test_jsii_imports_the_submodule_of_a_type_the_kernel_returns(fast_path_here:
     )
     assert _reference_map._try_import_type_module(f"{namespace}.AnyType")
     assert module in sys.modules
+
+
+@pytest.mark.slow
+def test_the_core_alone_with_every_tier_off_writes_the_same_files(fast: Synth, tmp_path: Path) -> None:
+    """Tiers change the speed, never the output: the fast path with all of them off (ERP_FAST_TIERS_OFF)."""
+    core = synth(tmp_path, **{fast_import.TIERS_OFF_ENV: ",".join(fast_import.TIERS)})
+    assert WARNING not in core.stderr
+    assert core.submodules_of(AZURERM) == fast.submodules_of(AZURERM), "the core still imports only what is used"
+    assert core.cpus == len(os.sched_getaffinity(0)), "tier one-cpu is off"
+    assert sorted(core.files) == sorted(fast.files)
+    assert [name for name in fast.files if fast.files[name] != core.files[name]] == []
+
+
+def test_tiers_are_switched_off_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(fast_import.TIERS_OFF_ENV, "compile, warm-up")
+    assert [fast_import.tier_on(tier) for tier in fast_import.TIERS] == [False, False, True, True, True]
+    monkeypatch.delenv(fast_import.TIERS_OFF_ENV)
+    assert all(fast_import.tier_on(tier) for tier in fast_import.TIERS)
+    monkeypatch.setenv(fast_import.TIERS_OFF_ENV, "kernel")
+    with pytest.raises(ValueError, match="unknown tier"):
+        fast_import.tier_on("compile")

@@ -46,6 +46,11 @@ the kernel share one CPU: they take turns (every call waits for its answer), and
 other side on another CPU cost more system time than the whole exchange. `exit_process()` ends the
 process without interpreter teardown (thousands of modules, seconds), after the exit handlers have
 stopped the kernel. ERP_SYNTH_ORDINARY=1 forces the ordinary path.
+
+Tiers. The core (steps 1-3 and 5: verified, derived lazy tarballs, packages without `__init__`, the kernel
+started directly) is always on when the fast path is. The rest are tiers, each switchable off for a
+measurement or a problem with `ERP_FAST_TIERS_OFF=<tier>[,<tier>...]` (`TIERS`; README "Performance" has
+their measured gains); a tier switched off changes the speed, never the output.
 """
 
 from __future__ import annotations
@@ -81,6 +86,14 @@ from typing import IO, Any, NoReturn
 from tools.jsii_runtime import PROJECT_ROOT
 
 FORCE_ORDINARY_ENV = "ERP_SYNTH_ORDINARY"
+TIERS_OFF_ENV = "ERP_FAST_TIERS_OFF"
+TIERS = {
+    "compile": "step 4: provider submodules compiled with string annotations, shared hints, None checks first",
+    "warm-up": "step 6: the kernel require()s the provider types the last synth used, ahead of the app",
+    "one-cpu": "one-shot synth: Python and the kernel share one CPU",
+    "no-gc": "one-shot synth: Python's cyclic garbage collector off",
+    "fast-exit": "one-shot synth: os._exit after the exit handlers, without interpreter teardown",
+}
 CACHE_DIR = PROJECT_ROOT / ".cache" / "jsii-fast"
 WARM_UP_RECORD = CACHE_DIR / "warm-up-types.json"  # provider types main.py used last (see _KernelLaunch)
 RECIPE = "lazy-main-indexed-runtime-only-v3"  # bump when the derivation below changes: it names the derived files
@@ -203,6 +216,16 @@ _active: list[Derived] = []
 KERNEL_USERS = frozenset({"cdktf", "constructs", *(provider.package for provider in PROVIDERS)})
 
 
+def tier_on(tier: str) -> bool:
+    """Whether a tier of the fast path (`TIERS`) is on: all are, unless listed in ERP_FAST_TIERS_OFF."""
+    if tier not in TIERS:
+        raise ValueError(f"unknown fast-path tier {tier!r}; tiers: {', '.join(TIERS)}")
+    off = {name.strip() for name in os.environ.get(TIERS_OFF_ENV, "").split(",") if name.strip()}
+    if unknown := off - TIERS.keys():
+        raise ValueError(f"{TIERS_OFF_ENV}: unknown tier(s) {', '.join(sorted(unknown))}; tiers: {', '.join(TIERS)}")
+    return tier not in off
+
+
 def enable(*, single_synth: bool = False) -> bool:
     """Switch this process to the fast path if everything verifies; return whether it did.
 
@@ -218,21 +241,21 @@ def enable(*, single_synth: bool = False) -> bool:
         if imported := sorted(name for name in KERNEL_USERS if name in sys.modules):
             raise Unverified(f"{', '.join(imported)} imported before the fast path was enabled")
         _check_kernel_settings()
-        launch = _KernelLaunch(_kernel_program(), share_one_cpu=single_synth)
+        launch = _KernelLaunch(_kernel_program(), share_one_cpu=single_synth and tier_on("one-cpu"))
         for package in ("constructs", "cdktf"):  # jsii's load order
             launch.load(package, *_bundled_assembly(package))
         _verify(JSII)
         derived = [_prepare(provider) for provider in PROVIDERS]
         for item in derived:
             launch.load(item.provider.assembly, item.provider.version, str(item.tarball))
-        for fqn in _recorded_warm_up_types():
+        for fqn in _recorded_warm_up_types() if tier_on("warm-up") else []:
             launch.warm_up(fqn)
     except (Unverified, OSError, subprocess.SubprocessError, tarfile.TarError) as problem:
         if launch is not None:
             launch.discard()
         print(f"warning: fast synth off, using ordinary imports (same output, slower): {problem}", file=sys.stderr)
         return False
-    if single_synth:
+    if single_synth and tier_on("no-gc"):
         gc.disable()
     _prepare_imports(derived, launch)
     _active.extend(derived)
@@ -251,6 +274,8 @@ def exit_process(code: int) -> NoReturn:
     if code == 0:
         with contextlib.suppress(OSError):
             _record_used_types()
+    if not tier_on("fast-exit"):
+        sys.exit(code)
     atexit._run_exitfuncs()  # stops the jsii kernel and relays its last output
     sys.stdout.flush()
     sys.stderr.flush()
@@ -504,7 +529,8 @@ def _prepare_imports(derived: list[Derived], launch: _KernelLaunch) -> None:
     from jsii._kernel.providers import process
 
     process._NodeProcess = _kernel_without_wrapper(process._NodeProcess, launch)  # type: ignore[misc,assignment]
-    sys.meta_path.insert(0, _ProviderSubmoduleFinder(derived))
+    if tier_on("compile"):
+        sys.meta_path.insert(0, _ProviderSubmoduleFinder(derived))
     for item in derived:
         sys.modules[item.provider.package] = _package_without_init(item)
         _reference_map._submodule_fqn_map.update(item.submodule_of_namespace)
