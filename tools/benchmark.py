@@ -6,6 +6,7 @@ Variants (each in a fresh process, from the project root):
   fast synth       `python main.py`, what `scripts/synth` and `cdktf synth` run (tools/fast_import.py)
   ordinary synth   the same with ERP_SYNTH_ORDINARY=1: the providers imported the ordinary way
   ordinary import  only `import cdktf_cdktf_provider_azurerm, cdktf_cdktf_provider_kubernetes`, ordinary
+  fast -<tier>     the fast synth with one tier off (ERP_FAST_TIERS_OFF); "fast core only": all tiers off
 Caches: warm = the jsii package cache as it is (after one untimed run of each variant); cold = a new,
 empty JSII_RUNTIME_PACKAGE_CACHE_ROOT for every run, as on a fresh CI machine. The project's own
 cache (.cache/jsii-fast/: derived tarballs, provider bytecode) is warm in both. The variants run in
@@ -42,6 +43,12 @@ VARIANTS = {
     "ordinary synth": ([PYTHON, "main.py"], {"ERP_SYNTH_ORDINARY": "1"}),
     "ordinary import": ([PYTHON, "-c", IMPORT_BOTH_PROVIDERS], {}),
 }
+# The fast synth with one tier of tools/fast_import.py off (`--variants "fast -compile" ...`), or all of them.
+TIERS = ("compile", "warm-up", "one-cpu", "no-gc", "fast-exit")
+VARIANTS.update({f"fast -{tier}": ([PYTHON, "main.py"], {"ERP_FAST_TIERS_OFF": tier}) for tier in TIERS})
+VARIANTS["fast core only"] = ([PYTHON, "main.py"], {"ERP_FAST_TIERS_OFF": ",".join(TIERS)})
+VARIANTS["fast core+compile"] = ([PYTHON, "main.py"], {"ERP_FAST_TIERS_OFF": ",".join(TIERS[1:])})
+DEFAULT_VARIANTS = ["fast synth", "ordinary synth", "ordinary import"]
 TIME_RATIO_TARGET = 0.2
 PEAK_MEMORY_TARGET_MB = 300
 
@@ -168,7 +175,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--cache", nargs="+", choices=["warm", "cold"], default=["warm", "cold"])
-    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=DEFAULT_VARIANTS)
     options = parser.parse_args()
 
     results: dict[tuple[str, str], Figures] = {}
@@ -185,13 +192,13 @@ def main() -> int:
 
     print(f"{options.runs} runs each on {os.cpu_count()} cores; wall in seconds, peak resident memory in MB")
     print(
-        f"{'variant':<16} {'cache':<5} {'wall min':>8} {'median':>7}   {'python':>6} {'node wrapper':>12}"
+        f"{'variant':<17} {'cache':<5} {'wall min':>8} {'median':>7}   {'python':>6} {'node wrapper':>12}"
         f" {'node kernel':>11} {'total':>6}"
     )
     for (variant, cache), figures in results.items():
         low, median = figures.wall()
         print(
-            f"{variant:<16} {cache:<5} {low:>8.2f} {median:>7.2f}   {figures.peak('python'):>6}"
+            f"{variant:<17.17} {cache:<5} {low:>8.2f} {median:>7.2f}   {figures.peak('python'):>6}"
             f" {figures.peak('node wrapper'):>12} {figures.peak('node kernel'):>11} {figures.total_peak():>6}"
         )
     for cache in options.cache:
