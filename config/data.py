@@ -6,6 +6,7 @@ names the key that has to change.
 
 from __future__ import annotations
 
+import itertools
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
@@ -68,7 +69,7 @@ class LifecycleRule(Section):
             for key in ("cool_after_days", "cold_after_days", "archive_after_days", "delete_after_days")
             if getattr(self, key) is not None
         ]
-        for (earlier, earlier_days), (later, later_days) in zip(steps, steps[1:]):
+        for (earlier, earlier_days), (later, later_days) in itertools.pairwise(steps):
             if later_days <= earlier_days:
                 raise KeyedValueError(later, later_days, f"must be greater than {earlier} ({earlier_days})")
         return self

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from config.base import KeyedValueError
 from config.network import overlapping_environments
@@ -32,7 +34,7 @@ def override_variable(environment: str, key: str) -> str:
     return f"ERP_{environment.upper()}_{ENV_OVERRIDES[key]}"
 
 
-def _describe(errors: list[dict[str, Any]], path: Path) -> str:
+def _describe(errors: Sequence[ErrorDetails], path: Path) -> str:
     lines = [f"{path}: invalid configuration ({len(errors)} problem{'s' if len(errors) > 1 else ''})"]
     for error in errors:
         location = [str(part) for part in error["loc"]]

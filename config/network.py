@@ -165,10 +165,10 @@ class NetworkConfig(Section):
         service = _network(self.aks_service_cidr)
         for key in ("aks_service_cidr", "aks_pod_cidr"):
             cidr = _network(getattr(self, key))
-            for space_key, space in self.address_spaces().items():
-                if cidr.overlaps(_network(space)):
+            for space_key, space_cidr in self.address_spaces().items():
+                if cidr.overlaps(_network(space_cidr)):
                     raise KeyedValueError(
-                        key, str(cidr), f"overlaps {space_key} {space}; AKS needs a range outside every VNet"
+                        key, str(cidr), f"overlaps {space_key} {space_cidr}; AKS needs a range outside every VNet"
                     )
         if _network(self.aks_pod_cidr).overlaps(service):
             raise KeyedValueError("aks_pod_cidr", self.aks_pod_cidr, f"overlaps aks_service_cidr {service}")

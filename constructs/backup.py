@@ -39,7 +39,8 @@ from cdktf_cdktf_provider_azurerm.kubernetes_cluster_trusted_access_role_binding
 
 from config.recovery import AksBackupConfig, BackupVaultConfig, BlobBackupConfig
 from constructs import Construct
-from constructs.interfaces import Grants, RoleGrant
+from constructs.interfaces import Grants, RoleGrant, delete_lock
+from constructs.locks import why_locked
 from constructs.naming import Naming
 from constructs.storage import Storage
 
@@ -92,6 +93,8 @@ class BackupVault(Construct):
             identity=DataProtectionBackupVaultIdentity(type="SystemAssigned"),
             lifecycle=TerraformResourceLifecycle(prevent_destroy=props.protect_from_destroy),
         )
+        if props.protect_from_destroy:
+            delete_lock(self, "lock", self.vault, why=why_locked(self.vault))
         self.vault_id = self.vault.id
         self.name = self.vault.name
         self.location = props.location

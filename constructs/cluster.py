@@ -12,7 +12,9 @@ kubelet-identity permissions at creation.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from cdktf import ITerraformDependable
 from cdktf_cdktf_provider_azurerm.kubernetes_cluster import (
@@ -42,6 +44,8 @@ from constructs import Construct
 from constructs.interfaces import RoleGrant, grant
 from constructs.key_vault import EncryptionKey
 from constructs.naming import Naming
+
+Block = TypeVar("Block")
 
 SYSTEM_POOL_NAME = "system"
 
@@ -79,7 +83,7 @@ class AksClusterProps:
     kms_key: EncryptionKey
 
 
-def _weekly(window: MaintenanceWindow, block: type) -> object:
+def _weekly(window: MaintenanceWindow, block: Callable[..., Block]) -> Block:
     return block(
         frequency="Weekly",
         interval=1,

@@ -86,6 +86,9 @@ class DataPlatform(Construct):
                 data_vault, workload="kms", key_names=(), disk_encryption_key=None, encryption_key_names=(ETCD_KEY,)
             ),
         )
+        if self.key_vault.disk_encryption_set_id is None:  # disk_encryption_key is set just above
+            raise AssertionError("the data Key Vault must create the disk encryption set of the AKS nodes")
+        self.disk_encryption_set_id: str = self.key_vault.disk_encryption_set_id
         self.geo_key_vault = (
             KeyVault(
                 self,

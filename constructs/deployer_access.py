@@ -87,48 +87,47 @@ class DeployerAccess(Construct):
         if missing:
             raise ValueError(f"deployer access: no private DNS zone given for {sorted(missing)}")
         deployment_vnet_id = props.names.virtual_network_id(props.subscription_id)
-        common = {"allow_virtual_network_access": True, "allow_forwarded_traffic": False}
-        self.peerings = [
-            VirtualNetworkPeering(
-                self,
+        # Both directions of each pairing; the runner only reaches endpoints, nothing is forwarded through it.
+        pairings = [
+            (
                 "spoke-to-deployment",
-                name="aks-to-deployment-peering",
-                resource_group_name=props.spoke_resource_group_name,
-                virtual_network_name=props.spoke_vnet_name,
-                remote_virtual_network_id=deployment_vnet_id,
-                **common,
+                "aks-to-deployment-peering",
+                props.spoke_resource_group_name,
+                props.spoke_vnet_name,
+                deployment_vnet_id,
             ),
-            VirtualNetworkPeering(
-                self,
+            (
                 "deployment-to-spoke",
-                name="deployment-to-aks-peering",
-                resource_group_name=props.names.resource_group,
-                virtual_network_name=props.names.virtual_network,
-                remote_virtual_network_id=props.spoke_vnet_id,
-                **common,
+                "deployment-to-aks-peering",
+                props.names.resource_group,
+                props.names.virtual_network,
+                props.spoke_vnet_id,
             ),
         ]
         for key, (vnet_id, vnet_name, resource_group) in sorted(props.other_endpoint_vnets.items()):
-            self.peerings += [
-                VirtualNetworkPeering(
-                    self,
-                    f"{key}-to-deployment",
-                    name=f"{key}-to-deployment-peering",
-                    resource_group_name=resource_group,
-                    virtual_network_name=vnet_name,
-                    remote_virtual_network_id=deployment_vnet_id,
-                    **common,
-                ),
-                VirtualNetworkPeering(
-                    self,
+            pairings += [
+                (f"{key}-to-deployment", f"{key}-to-deployment-peering", resource_group, vnet_name, deployment_vnet_id),
+                (
                     f"deployment-to-{key}",
-                    name=f"deployment-to-{key}-peering",
-                    resource_group_name=props.names.resource_group,
-                    virtual_network_name=props.names.virtual_network,
-                    remote_virtual_network_id=vnet_id,
-                    **common,
+                    f"deployment-to-{key}-peering",
+                    props.names.resource_group,
+                    props.names.virtual_network,
+                    vnet_id,
                 ),
             ]
+        self.peerings = [
+            VirtualNetworkPeering(
+                self,
+                peering_id,
+                name=name,
+                resource_group_name=resource_group,
+                virtual_network_name=vnet_name,
+                remote_virtual_network_id=remote_id,
+                allow_virtual_network_access=True,
+                allow_forwarded_traffic=False,
+            )
+            for peering_id, name, resource_group, vnet_name, remote_id in pairings
+        ]
         self.zone_links: dict[str, PrivateDnsZoneVirtualNetworkLink] = {}
         for key in RUNNER_RESOLVED_ZONES:
             zone_name, resource_group = props.private_dns_zones[key]

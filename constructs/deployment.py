@@ -456,11 +456,11 @@ class DeployIdentities(Construct):
                 provider=props.provider,
             )
             principal_id = identity.principal_id
-            for index, (scope, role_name, why, condition) in enumerate(roles[role]):
+            for index, (scope_id, role_name, why, condition) in enumerate(roles[role]):
                 grant(
                     self,
                     f"{role}-role-{index}",
-                    RoleGrant(scope=scope, role=role_name, principal_id=principal_id, why=why, condition=condition),
+                    RoleGrant(scope=scope_id, role=role_name, principal_id=principal_id, why=why, condition=condition),
                     provider=props.provider,
                 )
             self.client_ids[role] = identity.client_id

@@ -16,6 +16,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import cast
 
 import jsii
 from cdktf import (
@@ -173,7 +174,9 @@ NO_DIAGNOSTICS: Mapping[str, str] = {
     # Its telemetry is written to the Log Analytics workspace already (workspace-based component).
     "azurerm_application_insights": "workspace-based: its telemetry already lands in the Log Analytics workspace",
     "azurerm_monitor_workspace": "its Prometheus metrics are the monitoring data; usage metrics stay in Azure Monitor",
-    "azurerm_monitor_data_collection_rule": "its error logs are a preview feature; ingestion metrics stay in Azure Monitor",
+    "azurerm_monitor_data_collection_rule": (
+        "its error logs are a preview feature; ingestion metrics stay in Azure Monitor"
+    ),
 }
 
 
@@ -200,11 +203,11 @@ class DiagnosticSettings(Construct):
         stack = TerraformStack.of(self)
         self.settings: dict[str, MonitorDiagnosticSetting] = {}
         # Paths only of the diagnosable resources: each path is two round trips to the jsii kernel.
-        diagnosable = {
-            node.node.path: (node, DIAGNOSTICS[resource_type(node)])
-            for node in stack.node.find_all()
-            if resource_type(node) in DIAGNOSTICS
-        }
+        diagnosable: dict[str, tuple[TerraformResource, DiagnosticProfile]] = {}
+        for node in stack.node.find_all():
+            kind = resource_type(node)
+            if kind is not None and kind in DIAGNOSTICS and isinstance(node, TerraformResource):
+                diagnosable[node.node.path] = (node, DIAGNOSTICS[kind])
         for path, (resource, profile) in sorted(diagnosable.items()):
             targets = [(None, profile), *profile.sub_resources.items()]
             for sub_resource, target_profile in targets:
@@ -252,7 +255,12 @@ def coverage_problems(stack: TerraformStack) -> list[tuple[TerraformResource, st
     targets: Counter[tuple[str, str | None]] = Counter()
     for setting in (node for node in resources if resource_type(node) == SETTING_TYPE):
         resolved = str(
-            Tokenization.resolve(setting.target_resource_id_input, scope=stack, preparing=False, resolver=resolver)
+            Tokenization.resolve(
+                cast(MonitorDiagnosticSetting, setting).target_resource_id_input,
+                scope=stack,
+                preparing=False,
+                resolver=resolver,
+            )
         )
         match = _REFERENCE.fullmatch(resolved)
         if match:

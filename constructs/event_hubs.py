@@ -32,6 +32,8 @@ from cdktf_cdktf_provider_azurerm.eventhub_namespace_disaster_recovery_config im
 
 from config.data import EventHubsConfig
 from constructs import Construct, IValidation
+from constructs.interfaces import delete_lock
+from constructs.locks import why_locked
 from constructs.naming import Naming
 from constructs.private_endpoint import PrivateEndpoint, PrivateEndpointPlacement
 from constructs.resource_types import resource_type
@@ -176,6 +178,8 @@ class EventHubs(Construct):
             ],
             lifecycle=TerraformResourceLifecycle(prevent_destroy=props.protect_from_destroy),
         )
+        if props.protect_from_destroy:
+            delete_lock(self, f"{role}-lock", namespace, why=why_locked(namespace))
         placement = props.private_endpoint
         if role == "secondary" and props.secondary_private_endpoint is not None:
             placement = props.secondary_private_endpoint

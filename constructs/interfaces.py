@@ -6,7 +6,9 @@ they are one shape each, used everywhere, so a reviewer reads a grant or a lock 
 - `RoleGrant` + `grant()`: one role assignment, always with its reason (the assignment's description) and
   the principal's type where it is known (Azure then skips the directory lookup that fails for a principal
   created seconds earlier). `Grants` collects the grants something must wait for (`depends_on=grants.all`).
-- `lock()`: one `CanNotDelete` management lock with its reason.
+- `lock()`: one `CanNotDelete` management lock with its reason. `delete_lock()`: a construct's lock on one
+  of its own stateful resources, switched by its `protect_from_destroy` prop; `constructs/locks.py` checks
+  at synth that no stateful resource of the stack was left without one.
 
 A construct only grants on, and locks, resources it owns or is handed by id in its props; it never edits
 another construct's resources.
@@ -14,9 +16,11 @@ another construct's resources.
 
 from __future__ import annotations
 
+import hashlib
+import weakref
 from dataclasses import dataclass
 
-from cdktf import ITerraformDependable, TerraformProvider
+from cdktf import ITerraformDependable, TerraformProvider, TerraformResource
 from cdktf_cdktf_provider_azurerm.management_lock import ManagementLock
 from cdktf_cdktf_provider_azurerm.role_assignment import RoleAssignment
 
@@ -25,6 +29,25 @@ from constructs import Construct
 SERVICE_PRINCIPAL = "ServicePrincipal"  # managed identities and applications
 GROUP = "Group"
 RUNNER = None  # the identity running Terraform: a user locally, a service principal in CI
+LOCK_NAME = "cannot-delete"
+# The types the whole-stack walker (constructs/locks.py before per-construct locks) locked, under
+# `<stack>/locks/<resource path joined by '-'>`: a construct's lock on one of them declares a `moved` block
+# from that address, so Terraform moves the live lock in state instead of deleting and re-creating it.
+# The locks production held when a whole-stack walker created them (`<stack>/locks/<path>`): each moves in
+# state to its construct's lock. Only these: a lock on a resource added later has nothing to move from.
+LIVE_LOCKS_BEFORE = frozenset(
+    {
+        "azurerm_management_lock.locks_aks-backup-storage-account_385CF24B",
+        "azurerm_management_lock.locks_backup-vault-vault_6A6495C5",
+        "azurerm_management_lock.locks_data-event-hubs-primary_A561C14E",
+        "azurerm_management_lock.locks_data-event-hubs-secondary_A43099FE",
+        "azurerm_management_lock.locks_data-geo-key-vault-vault_629434C5",
+        "azurerm_management_lock.locks_data-key-vault-vault_FAAC1D34",
+        "azurerm_management_lock.locks_data-postgres-server_F61F97E5",
+        "azurerm_management_lock.locks_data-storage-account_A622EA28",
+    }
+)
+_delete_locked: weakref.WeakSet[TerraformResource] = weakref.WeakSet()
 
 
 @dataclass(frozen=True)
@@ -90,3 +113,33 @@ def lock(
         notes=why,
         provider=provider,
     )
+
+
+def delete_lock(owner: Construct, id: str, resource: TerraformResource, *, why: str) -> ManagementLock:
+    """Declare the `cannot-delete` lock on `resource`, one of `owner`'s own stateful resources.
+
+    Call it when the construct's `protect_from_destroy` prop is on. `constructs/locks.py` (`LockCoverage`) fails
+    the synth when a stateful resource of the stack has no such lock.
+    """
+    created = lock(owner, id, resource_id=resource.get_string_attribute("id"), name=LOCK_NAME, why=why)
+    before = stack_lock_address_before(resource)
+    if before in LIVE_LOCKS_BEFORE:
+        created.move_from_id(before)
+    _delete_locked.add(resource)
+    return created
+
+
+def is_delete_locked(resource: TerraformResource) -> bool:
+    """Whether a construct declared `delete_lock()` on `resource`."""
+    return resource in _delete_locked
+
+
+def stack_lock_address_before(resource: TerraformResource) -> str:
+    """The address the whole-stack walker gave the lock on `resource`: construct `<stack>/locks/<path-joined>`.
+
+    cdktf's logical id of a construct path below the stack: the components joined by "_", then "_" and the
+    first 8 hex digits (upper case) of the MD5 of the components joined by "/".
+    """
+    lock_id = "-".join(resource.node.path.split("/")[1:])
+    digest = hashlib.md5(f"locks/{lock_id}".encode(), usedforsecurity=False).hexdigest()[:8].upper()
+    return f"azurerm_management_lock.locks_{lock_id}_{digest}"

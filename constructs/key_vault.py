@@ -27,7 +27,8 @@ from cdktf_cdktf_provider_azurerm.user_assigned_identity import UserAssignedIden
 
 from config.data import KeyVaultConfig
 from constructs import Construct
-from constructs.interfaces import RUNNER, SERVICE_PRINCIPAL, RoleGrant, grant
+from constructs.interfaces import RUNNER, SERVICE_PRINCIPAL, RoleGrant, delete_lock, grant
+from constructs.locks import why_locked
 from constructs.naming import Naming
 from constructs.private_endpoint import PrivateEndpointPlacement
 
@@ -122,6 +123,8 @@ class KeyVault(Construct):
             network_acls=KeyVaultNetworkAcls(default_action="Deny", bypass="AzureServices"),
             lifecycle=TerraformResourceLifecycle(prevent_destroy=props.protect_from_destroy),
         )
+        if props.protect_from_destroy:
+            delete_lock(self, "lock", self.vault, why=why_locked(self.vault))
         self.key_vault_id = vault_id = self.vault.id  # each read is a kernel round trip
         self.uri = self.vault.vault_uri
         props.private_endpoint.connect(

@@ -35,8 +35,12 @@ TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "policy-templates"
 POD_SECURITY_RESTRICTED = "/providers/Microsoft.Authorization/policySetDefinitions/42b8ef37-b724-4e24-bbc8-7a7708edfe00"
 # Environment variable names that hold secrets and so must not be literal values.
 SECRET_ENV_NAME_PATTERN = "(?i)(password|passwd|secret|token|api_?key|private_?key|connection_?string|credentials?)"
-WORKLOADS = {"": ("Pod",), "apps": ("Deployment", "StatefulSet", "DaemonSet"), "batch": ("Job", "CronJob")}
-PODS = {"": ("Pod",)}
+WORKLOADS: dict[str, tuple[str, ...]] = {
+    "": ("Pod",),
+    "apps": ("Deployment", "StatefulSet", "DaemonSet"),
+    "batch": ("Job", "CronJob"),
+}
+PODS: dict[str, tuple[str, ...]] = {"": ("Pod",)}
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from cdktf_cdktf_provider_azurerm.bastion_host import BastionHost, BastionHostIpConfiguration
 from cdktf_cdktf_provider_azurerm.network_security_group import NetworkSecurityGroup
@@ -348,7 +349,7 @@ class Network(Construct):
         )
 
 
-def _one_or_many(argument: str, values: tuple[str, ...]) -> dict[str, object]:
+def _one_or_many(argument: str, values: tuple[str, ...]) -> dict[str, Any]:
     """NSG rules take a single value or a plural list, never both."""
     if len(values) == 1:
         return {argument: values[0]}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from cdktf_cdktf_provider_azurerm.application_insights import ApplicationInsights
 from cdktf_cdktf_provider_azurerm.dashboard_grafana import (
@@ -45,7 +46,8 @@ from cdktf_cdktf_provider_azurerm.private_dns_zone_virtual_network_link import P
 
 from config.observability import SEVERITIES, ContainerInsights, ObservabilityConfig
 from constructs import Construct
-from constructs.interfaces import GROUP, RoleGrant, grant
+from constructs.interfaces import GROUP, RoleGrant, delete_lock, grant
+from constructs.locks import why_locked
 from constructs.naming import Naming
 from constructs.private_endpoint import PrivateEndpointPlacement
 
@@ -88,6 +90,7 @@ class ObservabilityProps:
     virtual_network_ids: Mapping[str, str]  # networks that resolve Grafana's private DNS name (hub, spoke)
     # Story 3.1's Prometheus retention; must fit in what the monitor workspace keeps.
     metrics_retention_days: int
+    protect_from_destroy: bool = True  # a cannot-delete lock on the Log Analytics workspace (the audit trail)
 
 
 class Observability(Construct):
@@ -106,7 +109,7 @@ class Observability(Construct):
         if missing:
             raise ValueError(f"observability: webhook_urls lacks the severities {missing}")
         config, naming = props.config, props.naming
-        placement = {"location": props.location, "resource_group_name": props.resource_group_name}
+        placement: dict[str, Any] = {"location": props.location, "resource_group_name": props.resource_group_name}
         self.workspace = LogAnalyticsWorkspace(
             self,
             "log-analytics",
@@ -118,6 +121,8 @@ class Observability(Construct):
             internet_query_enabled=config.internet_query_enabled,
             **placement,
         )
+        if props.protect_from_destroy:
+            delete_lock(self, "log-analytics-lock", self.workspace, why=why_locked(self.workspace))
         self.log_analytics_workspace_id = self.workspace.id
         self.application_insights = ApplicationInsights(
             self,

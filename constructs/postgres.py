@@ -23,7 +23,9 @@ from cdktf_cdktf_provider_azurerm.postgresql_flexible_server_configuration impor
 
 from config.data import PostgresConfig
 from constructs import Construct
+from constructs.interfaces import delete_lock
 from constructs.key_vault import CustomerManagedKey
+from constructs.locks import why_locked
 from constructs.naming import Naming
 from constructs.private_endpoint import PrivateEndpointPlacement
 
@@ -99,6 +101,8 @@ class Postgres(Construct):
                 ignore_changes=["zone", "high_availability[0].standby_availability_zone"],
             ),
         )
+        if props.protect_from_destroy:
+            delete_lock(self, "lock", self.server, why=why_locked(self.server))
         self.server_id = self.server.id
         props.private_endpoint.connect(
             self,

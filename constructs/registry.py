@@ -10,6 +10,8 @@ from cdktf_cdktf_provider_azurerm.container_registry import ContainerRegistry, C
 
 from config.services import RegistryConfig
 from constructs import Construct
+from constructs.interfaces import delete_lock
+from constructs.locks import why_locked
 from constructs.naming import Naming
 from constructs.private_endpoint import PrivateEndpointPlacement
 
@@ -23,6 +25,7 @@ class RegistryProps:
     resource_group_name: str
     private_endpoint: PrivateEndpointPlacement
     private_dns_zone_id: str  # privatelink.azurecr.io
+    protect_from_destroy: bool = True  # a cannot-delete lock: the images a rebuild of the clusters deploys
 
 
 class Registry(Construct):
@@ -64,6 +67,8 @@ class Registry(Construct):
             retention_policy_in_days=config.untagged_manifest_retention_days,
             georeplications=replicas,
         )
+        if props.protect_from_destroy:
+            delete_lock(self, "lock", self.registry, why=why_locked(self.registry))
         self.registry_id = self.registry.id
         self.login_server = self.registry.login_server
         self.registry_name = self.registry.name

@@ -7,6 +7,8 @@ provider class always has the same type, so the first answer per class is kept.
 
 from __future__ import annotations
 
+from typing import overload
+
 from cdktf import TerraformResource
 
 from constructs import IConstruct
@@ -14,6 +16,10 @@ from constructs import IConstruct
 _TYPE_OF_CLASS: dict[type, str] = {}
 
 
+@overload
+def resource_type(node: TerraformResource) -> str: ...
+@overload
+def resource_type(node: IConstruct) -> str | None: ...
 def resource_type(node: IConstruct) -> str | None:
     """The resource's Terraform type (e.g. "azurerm_storage_account"); None for anything but a resource."""
     if not isinstance(node, TerraformResource):

@@ -27,7 +27,9 @@ from cdktf_cdktf_provider_azurerm.storage_management_policy import (
 
 from config.data import LifecycleRule, StorageConfig
 from constructs import Construct
+from constructs.interfaces import delete_lock
 from constructs.key_vault import CustomerManagedKey
+from constructs.locks import why_locked
 from constructs.naming import Naming
 from constructs.private_endpoint import PrivateEndpointPlacement
 
@@ -114,6 +116,8 @@ class Storage(Construct):
             depends_on=[key.access],
             lifecycle=TerraformResourceLifecycle(prevent_destroy=props.protect_from_destroy),
         )
+        if props.protect_from_destroy:
+            delete_lock(self, "lock", self.account, why=why_locked(self.account))
         self.storage_account_id = self.account.id
         props.private_endpoint.connect(
             self,

@@ -15,7 +15,9 @@ STRING_TOKEN_MARKER = "${TfToken["
 
 
 def is_unresolved(value: Any) -> bool:
-    """Whether `value` is (or contains) a token, i.e. is known only at apply time; the answer of cdktf's Token.is_unresolved."""
+    """Whether `value` is (or contains) a token, i.e. is known only at apply time.
+
+    The answer of cdktf's Token.is_unresolved."""
     if isinstance(value, str) and STRING_TOKEN_MARKER not in value:
         return False
     return Token.is_unresolved(value)

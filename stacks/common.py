@@ -12,6 +12,7 @@ from cdktf_cdktf_provider_azurerm.provider import (
 )
 
 from config.schema import EnvironmentConfig
+from constructs import IConstruct
 from constructs.aspects.azure_rules import AzureApplyTimeRules
 from constructs.aspects.group import AspectGroup
 from constructs.aspects.naming_rules import AzureNamingRules
@@ -71,6 +72,6 @@ def azurerm_provider(
     )
 
 
-def apply_environment_aspects(stack: TerraformStack, config: EnvironmentConfig) -> None:
-    """The cross-cutting rules, added once per stack, in this order."""
+def apply_environment_aspects(stack: IConstruct, config: EnvironmentConfig) -> None:
+    """The cross-cutting rules, added once per stack (bootstrap: per state storage), in this order."""
     Aspects.of(stack).add(AspectGroup(RequiredTags(required_tags(config)), AzureNamingRules(), AzureApplyTimeRules()))

@@ -26,7 +26,7 @@ from constructs.diagnostics import DiagnosticSettings, DiagnosticSettingsProps
 from constructs.dr_network import DrLandingZone, DrLandingZoneProps
 from constructs.governance import Governance, GovernanceProps
 from constructs.kubernetes_policy import KubernetesPolicies, KubernetesPolicyProps
-from constructs.locks import ManagementLocks, ManagementLocksProps
+from constructs.locks import LockCoverage, LockCoverageProps
 from constructs.monitor_private_link import MonitorPrivateLink, MonitorPrivateLinkProps
 from constructs.naming import Naming
 from constructs.network import Network, NetworkProps
@@ -123,7 +123,10 @@ class InfrastructureStack(TerraformStack):
                 type="string",
                 sensitive=True,
                 nullable=False,
-                description=f"Webhook of the {severity} alert receiver ({config.observability.receivers[severity].webhook_name})",
+                description=(
+                    f"Webhook of the {severity} alert receiver"
+                    f" ({config.observability.receivers[severity].webhook_name})"
+                ),
             ).string_value
             for severity in SEVERITIES
         }
@@ -139,6 +142,7 @@ class InfrastructureStack(TerraformStack):
                 private_endpoint=self._private_endpoint_in(monitoring, config),
                 virtual_network_ids={"hub": self.network.hub_vnet_id, "spoke": self.network.spoke_vnet_id},
                 metrics_retention_days=config.baseline.monitoring.retention_days,
+                protect_from_destroy=config.data.protect_from_destroy,
             ),
         )
         self.registry = Registry(
@@ -152,6 +156,7 @@ class InfrastructureStack(TerraformStack):
                 resource_group_name=workloads.name,
                 private_endpoint=self._private_endpoint_in(workloads, config),
                 private_dns_zone_id=self.network.private_dns_zone_ids["acr"],
+                protect_from_destroy=config.data.protect_from_destroy,
             ),
         )
         job_image, job_image_tag = (
@@ -190,7 +195,7 @@ class InfrastructureStack(TerraformStack):
                     dns_service_ip=config.network.aks_dns_service_ip,
                     pod_cidr=config.network.aks_pod_cidr,
                 ),
-                disk_encryption_set_id=self.data.key_vault.disk_encryption_set_id,
+                disk_encryption_set_id=self.data.disk_encryption_set_id,
                 kms_key=self.data.kms_key_vault.encryption_keys[ETCD_KEY],
                 registry_id=self.registry.registry_id,
             ),
@@ -338,8 +343,8 @@ class InfrastructureStack(TerraformStack):
                 }
             ),
         )
-        # After every stateful resource: locks them all (when data.protect_from_destroy is on).
-        ManagementLocks(self, "locks", props=ManagementLocksProps(enabled=config.data.protect_from_destroy))
+        # Each construct locks its own stateful resources (data.protect_from_destroy); this checks none is missed.
+        LockCoverage(self, "locks", props=LockCoverageProps(enabled=config.data.protect_from_destroy))
         # Last: every resource above gets its diagnostic setting; the check also catches later additions.
         DiagnosticSettings(
             self,

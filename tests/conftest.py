@@ -17,7 +17,8 @@ use_project_node()  # before the first cdktf import starts the jsii kernel
 framework.use_selected()  # cdktf, or CDK Terrain with ERP_FRAMEWORK=cdktn (README "Moving to CDK Terrain")
 fast_import.enable()  # provider submodules imported on first use (README "Performance")
 
-from config.loader import CONFIG_DIR, ENVIRONMENTS  # noqa: E402
+from config.loader import CONFIG_DIR, ENVIRONMENTS, load_environment  # noqa: E402
+from config.schema import EnvironmentConfig  # noqa: E402
 
 StackJson = dict[str, Any]
 
@@ -63,3 +64,15 @@ def raw_config() -> Callable[[str], dict[str, Any]]:
 @pytest.fixture(params=ENVIRONMENTS)
 def environment(request: pytest.FixtureRequest) -> str:
     return request.param
+
+
+@pytest.fixture
+def config(environment: str) -> EnvironmentConfig:
+    """The environment's validated config."""
+    return load_environment(environment)
+
+
+@pytest.fixture
+def infra(stacks: dict[str, StackJson], environment: str) -> StackJson:
+    """The environment's synthesized infra stack (`<environment>-infra`) from the whole app."""
+    return stacks[f"{environment}-infra"]

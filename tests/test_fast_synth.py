@@ -410,7 +410,7 @@ def test_provider_package_lists_every_submodule_and_imports_one_on_first_use(fas
     submodule = getattr(azurerm, name)
     assert sys.modules[f"{azurerm.__name__}.{name}"] is submodule
     with pytest.raises(AttributeError, match="no attribute 'not_a_resource'"):
-        azurerm.not_a_resource
+        _ = azurerm.not_a_resource
 
 
 # Calls with arguments of the wrong type: a primitive, an item of a list, a struct field, a nested block.
@@ -426,9 +426,13 @@ from cdktf_cdktf_provider_azurerm.subnet import Subnet, SubnetDelegation, Subnet
 stack = TerraformStack(App(), "type-checks")
 calls = [
     lambda: ResourceGroup(stack, "a", name=42, location="westeurope"),
-    lambda: Subnet(stack, "b", name="s", resource_group_name="g", virtual_network_name="v", address_prefixes=["10.0.0.0/24", 7]),
+    lambda: Subnet(
+        stack, "b", name="s", resource_group_name="g", virtual_network_name="v", address_prefixes=["10.0.0.0/24", 7]
+    ),
     lambda: SubnetDelegation(name="d", service_delegation=SubnetDelegationServiceDelegation(name=3)),
-    lambda: Subnet(stack, "c", name="s", resource_group_name="g", virtual_network_name="v", delegation=[{"name": "d"}, 5]),
+    lambda: Subnet(
+        stack, "c", name="s", resource_group_name="g", virtual_network_name="v", delegation=[{"name": "d"}, 5]
+    ),
 ]
 errors = []
 for call in calls:
@@ -518,9 +522,11 @@ def test_none_passes_check_only_where_typeguard_passes_none(fast_path_here: None
     assert len(shortcut) > 50, "the shortcut should cover the common Optional[...] arguments"
     for hint in shortcut:
         typeguard.check_type("argument", None, hint)  # raises TypeError if typeguard rejected None
-    assert not fast_import.none_passes_check(str) and not fast_import.none_passes_check(typing.Union[int, str])
+    # typing.Union, not `int | str`: the bindings' hints are typing.Union/Optional objects (a different type)
+    union = typing.Union[int, str]  # noqa: UP007
+    assert not fast_import.none_passes_check(str) and not fast_import.none_passes_check(union)
     with pytest.raises(TypeError):
-        typeguard.check_type("argument", None, typing.Union[int, str])
+        typeguard.check_type("argument", None, union)
 
 
 def test_compiled_bytecode_is_reused_and_compiled_again_when_the_source_changes(
@@ -546,14 +552,15 @@ def test_compiled_bytecode_is_reused_and_compiled_again_when_the_source_changes(
         "value": "typing.Optional[builtins.str]",
         "return": "None",
     }
-    assert module["hints"]() == {"value": typing.Optional[str], "return": type(None)}
+    # typing.Optional, as get_type_hints resolves the bindings' string annotations (not `str | None`)
+    assert module["hints"]() == {"value": typing.Optional[str], "return": type(None)}  # noqa: UP045
     assert module["hints"]() is module["hints"](), "hints are resolved once and then cached"
 
     source.write_text(source.read_text().replace("builtins.str", "builtins.int"))
     os.utime(source, ns=(written + 1, written + 1))  # as an edit would
     module = {"builtins": __import__("builtins")}
     exec(loader.get_code("generated"), module)
-    assert module["hints"]()["value"] == typing.Optional[int]
+    assert module["hints"]()["value"] == typing.Optional[int]  # noqa: UP045
 
 
 def test_the_kernel_runs_without_the_node_wrapper(fast_path_here: None) -> None:
@@ -580,3 +587,24 @@ def test_jsii_imports_the_submodule_of_a_type_the_kernel_returns(fast_path_here:
     )
     assert _reference_map._try_import_type_module(f"{namespace}.AnyType")
     assert module in sys.modules
+
+
+@pytest.mark.slow
+def test_the_core_alone_with_every_tier_off_writes_the_same_files(fast: Synth, tmp_path: Path) -> None:
+    """Tiers change the speed, never the output: the fast path with all of them off (ERP_FAST_TIERS_OFF)."""
+    core = synth(tmp_path, **{fast_import.TIERS_OFF_ENV: ",".join(fast_import.TIERS)})
+    assert WARNING not in core.stderr
+    assert core.submodules_of(AZURERM) == fast.submodules_of(AZURERM), "the core still imports only what is used"
+    assert core.cpus == len(os.sched_getaffinity(0)), "tier one-cpu is off"
+    assert sorted(core.files) == sorted(fast.files)
+    assert [name for name in fast.files if fast.files[name] != core.files[name]] == []
+
+
+def test_tiers_are_switched_off_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(fast_import.TIERS_OFF_ENV, "compile, warm-up")
+    assert [fast_import.tier_on(tier) for tier in fast_import.TIERS] == [False, False, True, True, True]
+    monkeypatch.delenv(fast_import.TIERS_OFF_ENV)
+    assert all(fast_import.tier_on(tier) for tier in fast_import.TIERS)
+    monkeypatch.setenv(fast_import.TIERS_OFF_ENV, "kernel")
+    with pytest.raises(ValueError, match="unknown tier"):
+        fast_import.tier_on("compile")

@@ -8,8 +8,9 @@ Variants (each in a fresh process, from the project root):
   ordinary import  only `import cdktf_cdktf_provider_azurerm, cdktf_cdktf_provider_kubernetes`, ordinary
   cdktn synth      `ERP_FRAMEWORK=cdktn .venv-cdktn/bin/python main.py`: CDK Terrain (the fast path steps aside)
   py3.13 fast      `.venv-3.13/bin/python main.py`: the fast synth on Python 3.13
-The last two need the venvs `ERP_FRAMEWORK=cdktn scripts/setup` and `PYTHON=python3.13 scripts/setup` build;
-they are not in the default list.
+  fast -<tier>     the fast synth with one tier off (ERP_FAST_TIERS_OFF); "fast core only": all tiers off
+The cdktn and py3.13 variants need the venvs `ERP_FRAMEWORK=cdktn scripts/setup` and
+`PYTHON=python3.13 scripts/setup` build; they are not in the default list.
 Caches: warm = the jsii package cache as it is (after one untimed run of each variant); cold = a new,
 empty JSII_RUNTIME_PACKAGE_CACHE_ROOT for every run, as on a fresh CI machine. The project's own
 cache (.cache/jsii-fast/: derived tarballs, provider bytecode) is warm in both. The variants run in
@@ -48,6 +49,11 @@ VARIANTS = {
     "cdktn synth": ([str(PROJECT_ROOT / ".venv-cdktn" / "bin" / "python"), "main.py"], {"ERP_FRAMEWORK": "cdktn"}),
     "py3.13 fast": ([str(PROJECT_ROOT / ".venv-3.13" / "bin" / "python"), "main.py"], {}),
 }
+# The fast synth with one tier of tools/fast_import.py off (`--variants "fast -compile" ...`), or all of them.
+TIERS = ("compile", "warm-up", "one-cpu", "no-gc", "fast-exit")
+VARIANTS.update({f"fast -{tier}": ([PYTHON, "main.py"], {"ERP_FAST_TIERS_OFF": tier}) for tier in TIERS})
+VARIANTS["fast core only"] = ([PYTHON, "main.py"], {"ERP_FAST_TIERS_OFF": ",".join(TIERS)})
+VARIANTS["fast core+compile"] = ([PYTHON, "main.py"], {"ERP_FAST_TIERS_OFF": ",".join(TIERS[1:])})
 DEFAULT_VARIANTS = ["fast synth", "ordinary synth", "ordinary import"]
 TIME_RATIO_TARGET = 0.2
 PEAK_MEMORY_TARGET_MB = 300
@@ -194,13 +200,13 @@ def main() -> int:
 
     print(f"{options.runs} runs each on {os.cpu_count()} cores; wall in seconds, peak resident memory in MB")
     print(
-        f"{'variant':<16} {'cache':<5} {'wall min':>8} {'median':>7}   {'python':>6} {'node wrapper':>12}"
+        f"{'variant':<17} {'cache':<5} {'wall min':>8} {'median':>7}   {'python':>6} {'node wrapper':>12}"
         f" {'node kernel':>11} {'total':>6}"
     )
     for (variant, cache), figures in results.items():
         low, median = figures.wall()
         print(
-            f"{variant:<16} {cache:<5} {low:>8.2f} {median:>7.2f}   {figures.peak('python'):>6}"
+            f"{variant:<17.17} {cache:<5} {low:>8.2f} {median:>7.2f}   {figures.peak('python'):>6}"
             f" {figures.peak('node wrapper'):>12} {figures.peak('node kernel'):>11} {figures.total_peak():>6}"
         )
     for cache in options.cache:

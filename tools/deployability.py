@@ -30,7 +30,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 StackJson = dict[str, Any]
 
@@ -93,7 +93,9 @@ def _resources(stack: StackJson, type_: str) -> dict[str, dict[str, Any]]:
 
 
 def _blocks(value: object) -> list[dict[str, Any]]:
-    return [] if value is None else [value] if isinstance(value, dict) else list(value)  # type: ignore[arg-type]
+    if value is None:
+        return []
+    return [value] if isinstance(value, dict) else list(cast(Iterable[dict[str, Any]], value))
 
 
 def _literal(stack: StackJson, value: object) -> object:
@@ -214,7 +216,8 @@ class Endpoint:
 def _private_endpoint_vnets(endpoint: Endpoint, subscription: str) -> tuple[list[str], list[str]]:
     """(VNets holding a private endpoint for the resource, the zone ids those endpoints register in)."""
     stack = endpoint.stack_json
-    vnets, zones = [], []
+    vnets: list[str] = []
+    zones: list[str] = []
     if endpoint.subresource is None:  # AKS: the API server endpoint sits in the default node pool's subnet
         ref = parse_ref(endpoint.resource_ref)
         cluster = _resources(stack, ref.type)[ref.name]  # type: ignore[union-attr]
@@ -222,7 +225,7 @@ def _private_endpoint_vnets(endpoint: Endpoint, subscription: str) -> tuple[list
         vnet = _subnet_vnet(stack, subscription, pool.get("vnet_subnet_id"))
         if vnet and cluster.get("private_cluster_enabled"):
             vnets.append(vnet)
-            zones.append(cluster.get("private_dns_zone_id"))
+            zones.append(str(cluster.get("private_dns_zone_id")))
         return vnets, zones
     for private_endpoint in _resources(stack, "azurerm_private_endpoint").values():
         for connection in _blocks(private_endpoint.get("private_service_connection")):

@@ -117,7 +117,10 @@ def render(config: EnvironmentConfig, infra_json: dict[str, Any], cluster_json: 
 
     server = infra.one("azurerm_postgresql_flexible_server")
     server_rg = infra.name(server["resource_group_name"])
-    server_id = f"/subscriptions/{sub}/resourceGroups/{server_rg}/providers/Microsoft.DBforPostgreSQL/flexibleServers/{server['name']}"
+    server_id = (
+        f"/subscriptions/{sub}/resourceGroups/{server_rg}"
+        f"/providers/Microsoft.DBforPostgreSQL/flexibleServers/{server['name']}"
+    )
     geo_keys = server.get("customer_managed_key", {})
 
     pairing = infra.one("azurerm_eventhub_namespace_disaster_recovery_config")
@@ -197,7 +200,8 @@ def render(config: EnvironmentConfig, infra_json: dict[str, Any], cluster_json: 
                 f"az storage account failover --name {account['name']} "
                 f"--resource-group {infra.name(account['resource_group_name'])} --yes",
                 "# verify: primaryLocation is the former secondary and statusOfPrimary is available",
-                f'az storage account show --name {account["name"]} --query "{{primary:primaryLocation,status:statusOfPrimary}}"',
+                f"az storage account show --name {account['name']}"
+                ' --query "{primary:primaryLocation,status:statusOfPrimary}"',
             )
             for account in accounts
         )
@@ -217,7 +221,8 @@ def render(config: EnvironmentConfig, infra_json: dict[str, Any], cluster_json: 
             f'# region loss: a config for {paired} (location = "{paired}", its own unique_suffix, spoke subnets',
             f"# = network.dr aks_system/aks_user of {zone.vnet}), then",
             "cdktf deploy <paired>-infra <paired>-cluster",
-            "# cluster loss: restore the newest recovery point into the new cluster (backup extension and trusted access installed)",
+            "# cluster loss: restore the newest recovery point into the new cluster"
+            " (backup extension and trusted access installed)",
             f"az dataprotection recovery-point list --resource-group {vault_rg} --vault-name {vault['name']} "
             f"--backup-instance-name {aks_instance['name']}",
             "az dataprotection backup-instance restore initialize-for-data-recovery --datasource-type "
@@ -234,7 +239,8 @@ def render(config: EnvironmentConfig, infra_json: dict[str, Any], cluster_json: 
         "Deploy the gateway in the new region with the infra stack of step 4, then point the public DNS "
         f"record of `{config.app_gateway.host_name}` at the new gateway's public IP.\n\n"
         + _code(
-            "az network public-ip show --resource-group <new-workloads-rg> --name <new-gateway-public-ip> --query ipAddress",
+            "az network public-ip show --resource-group <new-workloads-rg> --name <new-gateway-public-ip>"
+            " --query ipAddress",
             "# verify: the availability test endpoint answers from the new region",
             f"curl --fail --silent --show-error {config.observability.availability_test.url}",
         ),

@@ -48,6 +48,11 @@ the kernel share one CPU: they take turns (every call waits for its answer), and
 other side on another CPU cost more system time than the whole exchange. `exit_process()` ends the
 process without interpreter teardown (thousands of modules, seconds), after the exit handlers have
 stopped the kernel. ERP_SYNTH_ORDINARY=1 forces the ordinary path.
+
+Tiers. The core (steps 1-3 and 5: verified, derived lazy tarballs, packages without `__init__`, the kernel
+started directly) is always on when the fast path is. The rest are tiers, each switchable off for a
+measurement or a problem with `ERP_FAST_TIERS_OFF=<tier>[,<tier>...]` (`TIERS`; README "Performance" has
+their measured gains); a tier switched off changes the speed, never the output.
 """
 
 from __future__ import annotations
@@ -78,12 +83,20 @@ import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import IO, Any, NoReturn
 
 from tools import framework
 from tools.jsii_runtime import PROJECT_ROOT
 
 FORCE_ORDINARY_ENV = "ERP_SYNTH_ORDINARY"
+TIERS_OFF_ENV = "ERP_FAST_TIERS_OFF"
+TIERS = {
+    "compile": "step 4: provider submodules compiled with string annotations, shared hints, None checks first",
+    "warm-up": "step 6: the kernel require()s the provider types the last synth used, ahead of the app",
+    "one-cpu": "one-shot synth: Python and the kernel share one CPU",
+    "no-gc": "one-shot synth: Python's cyclic garbage collector off",
+    "fast-exit": "one-shot synth: os._exit after the exit handlers, without interpreter teardown",
+}
 CACHE_DIR = PROJECT_ROOT / ".cache" / "jsii-fast"
 WARM_UP_RECORD = CACHE_DIR / "warm-up-types.json"  # provider types main.py used last (see _KernelLaunch)
 RECIPE = "lazy-main-indexed-runtime-only-v3"  # bump when the derivation below changes: it names the derived files
@@ -178,7 +191,7 @@ PROVIDERS = (
         {
             "__init__.py": "e5775d021553d75f10d368c2aa999295ef355ff8431f7a64af9de1baa141632e",
             "_jsii/__init__.py": "712e3c2b79c4a81512c4fa1c91bba4b140a91203bf97aba002cbab89f102bbc4",
-            "_jsii/provider-azurerm@14.23.1.jsii.tgz": "5a0f614dae844379768e17881015f2d4cc02b4d195ce401aeadd9c18b6c9e90a",
+            "_jsii/provider-azurerm@14.23.1.jsii.tgz": "5a0f614dae844379768e17881015f2d4cc02b4d195ce401aeadd9c18b6c9e90a",  # noqa: E501 (a pinned hash stays on one line)
         },
         "@cdktf/provider-azurerm",
         "provider-azurerm@14.23.1.jsii.tgz",
@@ -190,7 +203,7 @@ PROVIDERS = (
         {
             "__init__.py": "f535b1b4ce613343b63713c06542b2f1dfd78a76814c5f679a69eec28905bec7",
             "_jsii/__init__.py": "02feb0b1f1963941c96803549fe5c57da45797f619c21f0b0e3a31d5eb3da41e",
-            "_jsii/provider-kubernetes@12.1.1.jsii.tgz": "0a58a193de50c8475fd53ed0e541ed2f1254dd72f14815943fd9374e6d81b5df",
+            "_jsii/provider-kubernetes@12.1.1.jsii.tgz": "0a58a193de50c8475fd53ed0e541ed2f1254dd72f14815943fd9374e6d81b5df",  # noqa: E501 (a pinned hash stays on one line)
         },
         "@cdktf/provider-kubernetes",
         "provider-kubernetes@12.1.1.jsii.tgz",
@@ -218,6 +231,16 @@ _active: list[Derived] = []
 KERNEL_USERS = frozenset({"cdktf", "constructs", *(provider.package for provider in PROVIDERS)})
 
 
+def tier_on(tier: str) -> bool:
+    """Whether a tier of the fast path (`TIERS`) is on: all are, unless listed in ERP_FAST_TIERS_OFF."""
+    if tier not in TIERS:
+        raise ValueError(f"unknown fast-path tier {tier!r}; tiers: {', '.join(TIERS)}")
+    off = {name.strip() for name in os.environ.get(TIERS_OFF_ENV, "").split(",") if name.strip()}
+    if unknown := off - TIERS.keys():
+        raise ValueError(f"{TIERS_OFF_ENV}: unknown tier(s) {', '.join(sorted(unknown))}; tiers: {', '.join(TIERS)}")
+    return tier not in off
+
+
 def enable(*, single_synth: bool = False) -> bool:
     """Switch this process to the fast path if everything verifies; return whether it did.
 
@@ -239,7 +262,7 @@ def enable(*, single_synth: bool = False) -> bool:
                 f"Python {platform.python_version()} is not one it was verified on ({_verified_pythons()})"
             )
         _check_kernel_settings()
-        launch = _KernelLaunch(_kernel_program(), share_one_cpu=single_synth)
+        launch = _KernelLaunch(_kernel_program(), share_one_cpu=single_synth and tier_on("one-cpu"))
         for package in ("constructs", "cdktf"):  # jsii's load order
             launch.load(package, *_bundled_assembly(package))
         _check_interpreter()  # after the kernel started: Node boots meanwhile
@@ -247,14 +270,14 @@ def enable(*, single_synth: bool = False) -> bool:
         derived = [_prepare(provider) for provider in PROVIDERS]
         for item in derived:
             launch.load(item.provider.assembly, item.provider.version, str(item.tarball))
-        for fqn in _recorded_warm_up_types():
+        for fqn in _recorded_warm_up_types() if tier_on("warm-up") else []:
             launch.warm_up(fqn)
     except (Unverified, OSError, subprocess.SubprocessError, tarfile.TarError) as problem:
         if launch is not None:
             launch.discard()
         print(f"warning: fast synth off, using ordinary imports (same output, slower): {problem}", file=sys.stderr)
         return False
-    if single_synth:
+    if single_synth and tier_on("no-gc"):
         gc.disable()
     _prepare_imports(derived, launch)
     _active.extend(derived)
@@ -273,6 +296,8 @@ def exit_process(code: int) -> NoReturn:
     if code == 0:
         with contextlib.suppress(OSError):
             _record_used_types()
+    if not tier_on("fast-exit"):
+        sys.exit(code)
     atexit._run_exitfuncs()  # stops the jsii kernel and relays its last output
     sys.stdout.flush()
     sys.stderr.flush()
@@ -291,12 +316,12 @@ def _record_used_types() -> None:
     """Record the provider resource types this process imported, for the next launch's warm-ups."""
     used = sorted(
         {
-            value.__jsii_type__
+            vars(value)["__jsii_type__"]  # set on each binding class by jsii's metaclass
             for item in _active
             for name in item.submodules
             if (module := sys.modules.get(f"{item.provider.package}.{name}")) is not None
             for value in vars(module).values()
-            if isinstance(value, type) and "TF_RESOURCE_TYPE" in vars(value)
+            if isinstance(value, type) and "TF_RESOURCE_TYPE" in vars(value) and "__jsii_type__" in vars(value)
         }
     )
     if used != _recorded_warm_up_types():
@@ -339,7 +364,7 @@ def _package_directory(package: str) -> Path:
     spec = importlib.util.find_spec(package)  # locates the package without importing it
     if spec is None or not spec.submodule_search_locations:
         raise Unverified(f"package {package} not found")
-    return Path(list(spec.submodule_search_locations)[0])
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def _verified_pythons() -> str:
@@ -420,7 +445,7 @@ def _derive(provider: PinnedProvider, directory: Path, tarball: Path, manifest: 
         _write_lazy_main_tarball(source, _kernel_index(source), out)
     submodules = SUBMODULE_IMPORT.findall((directory / "__init__.py").read_text())
     recorded = {
-        "tarball_sha256": _hash_file(tarball).hexdigest(),
+        "tarball_sha256": _hash_of_written(tarball),
         "submodules": submodules,
         "submodule_of_namespace": _namespaces(directory, submodules),
     }
@@ -441,7 +466,7 @@ def _kernel_index(source: Path) -> dict[str, bytes]:
     worker = _verify(JSII) / KERNEL_INDEX_WORKER
     with tempfile.TemporaryDirectory(dir=CACHE_DIR, prefix=".index-") as package_dir:
         with tarfile.open(source, "r:gz") as original:
-            assembly = original.extractfile("package/.jsii")
+            assembly = _member_content(original, "package/.jsii")
             with open(Path(package_dir) / ".jsii", "wb") as out:
                 while chunk := assembly.read(1 << 20):
                     out.write(chunk)
@@ -470,7 +495,7 @@ def _write_lazy_main_tarball(source: Path, index: dict[str, bytes], out: io.Buff
         for member in original:
             content = original.extractfile(member) if member.isfile() else None
             if member.name == "package/package.json":
-                text = content.read()
+                text = _member_content(original, member).read()
                 if text.count(EAGER_MAIN) != 1:
                     raise Unverified(f"{source.name}: package.json main is not lib/index.js")
                 text = text.replace(EAGER_MAIN, LAZY_MAIN)
@@ -482,7 +507,7 @@ def _write_lazy_main_tarball(source: Path, index: dict[str, bytes], out: io.Buff
             elif member.name.endswith(".d.ts"):
                 continue
             elif member.name.endswith(".js"):
-                text = _without_inline_source_map(content.read())
+                text = _without_inline_source_map(_member_content(original, member).read())
                 member.size = len(text)
                 content = io.BytesIO(text)
             seen_lazy_index |= member.name == "package/lib/lazy-index.js"
@@ -493,6 +518,13 @@ def _write_lazy_main_tarball(source: Path, index: dict[str, bytes], out: io.Buff
             derived.addfile(entry, io.BytesIO(data))
     if not seen_lazy_index:
         raise Unverified(f"{source.name} has no lib/lazy-index.js")
+
+
+def _member_content(archive: tarfile.TarFile, member: str | tarfile.TarInfo) -> IO[bytes]:
+    content = archive.extractfile(member)
+    if content is None:
+        raise Unverified(f"{member}: not a file in the provider tarball")
+    return content
 
 
 def _without_inline_source_map(script: bytes) -> bytes:
@@ -534,6 +566,13 @@ class _atomic_file:
             os.unlink(self.temporary)
 
 
+def _hash_of_written(path: Path) -> str:
+    digest = _hash_file(path)
+    if digest is None:
+        raise Unverified(f"{path} vanished right after it was written")
+    return digest.hexdigest()
+
+
 def _hash_file(path: Path) -> hashlib._Hash | None:
     digest = hashlib.sha256()
     try:
@@ -550,8 +589,9 @@ def _prepare_imports(derived: list[Derived], launch: _KernelLaunch) -> None:
     from jsii import _reference_map
     from jsii._kernel.providers import process
 
-    process._NodeProcess = _kernel_without_wrapper(process._NodeProcess, launch)
-    sys.meta_path.insert(0, _ProviderSubmoduleFinder(derived))
+    process._NodeProcess = _kernel_without_wrapper(process._NodeProcess, launch)  # type: ignore[misc,assignment]
+    if tier_on("compile"):
+        sys.meta_path.insert(0, _ProviderSubmoduleFinder(derived))
     for item in derived:
         sys.modules[item.provider.package] = _package_without_init(item)
         _reference_map._submodule_fqn_map.update(item.submodule_of_namespace)
@@ -571,8 +611,11 @@ def _package_without_init(item: Derived) -> types.ModuleType:
         item.directory / "__init__.py",
         submodule_search_locations=[str(item.directory)],
     )
+    if spec is None:
+        raise Unverified(f"{item.provider.package}: no import spec for {item.directory / '__init__.py'}")
     package = importlib.util.module_from_spec(spec)  # attributes set, __init__ not executed
-    package.__all__ = list(item.submodules)
+    attributes = vars(package)
+    attributes["__all__"] = list(item.submodules)
     known = frozenset(item.submodules)
 
     def __getattr__(name: str) -> types.ModuleType:
@@ -580,8 +623,8 @@ def _package_without_init(item: Derived) -> types.ModuleType:
             return importlib.import_module(f"{item.provider.package}.{name}")
         raise AttributeError(f"module {item.provider.package!r} has no attribute {name!r}")
 
-    package.__getattr__ = __getattr__
-    package.__dir__ = lambda: sorted(set(vars(package)) | known)
+    attributes["__getattr__"] = __getattr__
+    attributes["__dir__"] = lambda: sorted(set(attributes) | known)
     return package
 
 
@@ -608,7 +651,7 @@ class _ProviderSubmoduleFinder(importlib.abc.MetaPathFinder):
         if fullname not in self._submodules:
             return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)
-        if spec is not None:
+        if spec is not None and spec.origin is not None:
             spec.loader = _CurrentJsiiBindingLoader(fullname, spec.origin)
         return spec
 
@@ -652,7 +695,7 @@ def _resolved_annotation(annotation: object, namespace: dict) -> object:
     return found[0]
 
 
-def none_passes_check(expected_type: object) -> bool:
+def none_passes_check(expected_type: Any) -> bool:
     """Whether typeguard's check of None against `expected_type` passes without trying its members.
 
     True for a Union with None among its members (every `typing.Optional[...]`): typeguard tries the members

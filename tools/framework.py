@@ -36,6 +36,7 @@ import json
 import os
 import sys
 import types
+import typing
 
 FRAMEWORK_ENV = "ERP_FRAMEWORK"
 DEFAULT = "cdktf"
@@ -150,28 +151,31 @@ class _AliasLoader(importlib.abc.Loader):
                 _read_first_block(getattr(module, block_list))
 
 
+_adapted: set[tuple[type, str]] = set()  # (resource class, argument) whose __init__ the seam wrapped
+
+
 def _accept_single_block(resource: type, argument: str, block: type) -> None:
     """Let `resource(..., argument=Block(...))` (the 2.x form) mean `argument=[Block(...)]` (the 3.x form)."""
-    original = resource.__init__
-    if getattr(original, "single_block_argument", None) == argument:
+    if (resource, argument) in _adapted:
         return
+    original = vars(resource)["__init__"]
 
     @functools.wraps(original)
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self: object, *args: object, **kwargs: object) -> None:
         if isinstance(kwargs.get(argument), (block, dict)):
             kwargs[argument] = [kwargs[argument]]
         original(self, *args, **kwargs)
 
-    __init__.single_block_argument = argument
-    resource.__init__ = __init__
+    type.__setattr__(resource, "__init__", __init__)
+    _adapted.add((resource, argument))
 
 
 def _read_first_block(block_list: type) -> None:
     """Let `resource.metadata.name` (the 2.x form) read `resource.metadata.get(0).name` (the 3.x form)."""
 
-    def __getattr__(self, name: str):
+    def __getattr__(self: typing.Any, name: str) -> object:
         if name.startswith("_"):
             raise AttributeError(name)
         return getattr(self.get(0), name)
 
-    block_list.__getattr__ = __getattr__
+    type.__setattr__(block_list, "__getattr__", __getattr__)

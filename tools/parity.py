@@ -66,7 +66,10 @@ class Finding:
     production: Any
 
     def describe(self) -> str:
-        return f"{self.path} ({self.resource_type}) {self.attribute}: staging={_show(self.staging)} production={_show(self.production)}"
+        return (
+            f"{self.path} ({self.resource_type}) {self.attribute}:"
+            f" staging={_show(self.staging)} production={_show(self.production)}"
+        )
 
 
 @dataclass(frozen=True)
@@ -126,7 +129,8 @@ def load_allowlist(path: Path) -> list[AllowEntry]:
         missing = {"path", "attribute", "reason"} - raw.keys()
         if missing or not str(raw.get("reason", "")).strip():
             raise ValueError(
-                f"{path}: allow[{index}] needs non-empty path, attribute and reason (missing {sorted(missing) or ['reason']})"
+                f"{path}: allow[{index}] needs non-empty path, attribute and reason"
+                f" (missing {sorted(missing) or ['reason']})"
             )
         entries.append(AllowEntry(raw["path"], raw["attribute"], raw["reason"]))
     return entries

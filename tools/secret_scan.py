@@ -83,14 +83,16 @@ def scan_own_rules(root: Path) -> list[Finding]:
     return findings
 
 
-# Lines cdktf writes that hold identifiers, not values: logical ids (construct path + hash) as keys, and
-# the construct metadata, and the names of the outputs cdktf generates for cross-stack references. Their
-# length and mixed case make detect-secrets' entropy plugins fire.
+# Lines cdktf writes that hold identifiers, not values: logical ids (construct path + hash) as keys or as
+# list items (the stack metadata's list of moved resources), `moved` blocks' addresses, the construct
+# metadata, and the names of the outputs cdktf generates for cross-stack references. Their length and mixed
+# case make detect-secrets' entropy plugins fire.
 # Container Apps `secret_name` arguments name a secret (a reference, like `${var.x}`), they never hold one.
 SECRET_NAME_LINES = r'^\s*"secret_name": "[a-z0-9][a-z0-9-]{0,252}",?$'
 CDKTF_IDENTIFIER_LINES = (
-    r'^\s*"[\w.-]+_[0-9A-F]{8}": \{$|^\s*"(uniqueId|path)": "[^"]*",?$|^\s*"cross-stack-output-[\w.-]+": \{$|'
-    + SECRET_NAME_LINES
+    r'^\s*"[\w.-]+_[0-9A-F]{8}": \{$|^\s*"[\w.-]+_[0-9A-F]{8}",?$'
+    r'|^\s*"(from|to)": "[\w-]+\.[\w.-]+_[0-9A-F]{8}",?$|^\s*"(uniqueId|path)": "[^"]*",?$'
+    r'|^\s*"cross-stack-output-[\w.-]+": \{$|' + SECRET_NAME_LINES
 )
 
 

@@ -109,11 +109,6 @@ def load_stacks(synth_dir: Path) -> dict[str, dict[str, Any]]:
     }
 
 
-def load_synth(synth_dir: Path) -> dict[str, StackResources]:
-    """Stack name → resources, for every `stacks/<name>/cdk.tf.json` under a cdktf output folder."""
-    return {stack: stack_resources(body) for stack, body in load_stacks(synth_dir).items()}
-
-
 def is_sensitive(path: str) -> bool:
     return any(SENSITIVE_NAME.search(part) for part in re.split(r"[.\[\]]+", path) if part and not part.isdigit())
 
@@ -284,13 +279,19 @@ def diff_synth(
 
 
 def diff_dirs(base_dir: Path, head_dir: Path) -> list[StackDiff]:
+    """diff_synth of two cdktf output folders (with the backend/provider/block warnings), the head's `moved`
+    blocks applied (tools/stateful.py)."""
+    from tools.stateful import flag_unmoved_renames  # tools.stateful imports this module
+
     base, head = load_stacks(base_dir), load_stacks(head_dir)
-    return diff_synth(
+    diffs = diff_synth(
         {stack: stack_resources(body) for stack, body in base.items()},
         {stack: stack_resources(body) for stack, body in head.items()},
         base,
         head,
     )
+    flag_unmoved_renames(diffs, head_dir)
+    return diffs
 
 
 def value_lines(stack_diff: StackDiff, address: str) -> list[str]:

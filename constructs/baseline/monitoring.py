@@ -38,7 +38,9 @@ class ManagedPrometheusSettings(Construct):
                 "config-version": "ver1",
                 "prometheus-collector-settings": f'cluster_alias = "{props.cluster_alias}"',
                 "default-scrape-settings-enabled": "\n".join(f"{t} = true" for t in targets),
-                "pod-annotation-based-scraping": f'podannotationnamespaceregex = "{"|".join(props.annotated_namespaces)}"',
+                "pod-annotation-based-scraping": (
+                    f'podannotationnamespaceregex = "{"|".join(props.annotated_namespaces)}"'
+                ),
                 "default-targets-scrape-interval-settings": "\n".join(f'{t} = "{interval}"' for t in targets),
                 "debug-mode": "enabled = false",
             },

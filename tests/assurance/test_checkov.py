@@ -8,13 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.assurance.checkers import require_tool
 from tools.checkov_gate import CHECKOV, CONFIG_FILE, check_stack, check_synth, format_results
 
-
-@pytest.fixture(autouse=True)
-def _checker_installed() -> None:
-    require_tool(CHECKOV)
+pytestmark = pytest.mark.requires_tool(CHECKOV)  # tests/assurance/conftest.py
 
 
 MAX_SKIPS = 15

@@ -1,9 +1,12 @@
-"""Every kubernetes_manifest body validates (strict) against the Kubernetes OpenAPI schema of its
-cluster's version, with kubernetes-validate (its own tool venv, created by scripts/setup).
+"""Every Kubernetes object the cluster stacks declare validates (strict) against the Kubernetes OpenAPI
+schema of its cluster's version, with kubernetes-validate (its own tool venv, created by scripts/setup).
 
-Typed kubernetes_* resources are checked by the provider's jsii types and checkov's CKV_K8S_* checks;
-kubernetes_manifest bodies are free-form, so this is their only schema check. Until a stack declares
-one, the test asserts explicitly that there are none, and starts checking as soon as one appears.
+`kubernetes_manifest` bodies are free-form and checked as they are. The typed `kubernetes_*_v1` resources
+(all the stacks have today) are turned into the manifests the provider sends: Terraform's snake_case
+arguments in camelCase, its singular block names (`container`, `volume_mount`, `rule`) in the API's plural,
+the numbers it takes as strings (`run_as_user`, `default_mode`) as integers, provider-only arguments
+(`wait_for_completion`) dropped. The provider's types check each argument alone; this checks the objects
+against the API server's schema (unknown fields, types, required fields).
 """
 
 from __future__ import annotations
@@ -15,15 +18,12 @@ from pathlib import Path
 import pytest
 
 from config.loader import load_all
-from tests.assurance.checkers import require_tool
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 KUBERNETES_VALIDATE = PROJECT_ROOT / ".cache" / "tools" / "kubernetes-validate" / "bin" / "kubernetes-validate"
 
 
-@pytest.fixture(autouse=True)
-def _checker_installed() -> None:
-    require_tool(KUBERNETES_VALIDATE)
+pytestmark = pytest.mark.requires_tool(KUBERNETES_VALIDATE)  # tests/assurance/conftest.py
 
 
 # Custom resources have no schema in the Kubernetes OpenAPI spec; each kind must be listed here on purpose.
@@ -32,12 +32,99 @@ def _checker_installed() -> None:
 CUSTOM_KINDS_WITHOUT_SCHEMA: set[str] = {"NginxIngressController", "CiliumNetworkPolicy"}
 
 
+# Typed resource type → (apiVersion, kind).
+KINDS = {
+    "kubernetes_namespace_v1": ("v1", "Namespace"),
+    "kubernetes_config_map_v1": ("v1", "ConfigMap"),
+    "kubernetes_secret_v1": ("v1", "Secret"),
+    "kubernetes_service_account_v1": ("v1", "ServiceAccount"),
+    "kubernetes_limit_range_v1": ("v1", "LimitRange"),
+    "kubernetes_resource_quota_v1": ("v1", "ResourceQuota"),
+    "kubernetes_persistent_volume_claim_v1": ("v1", "PersistentVolumeClaim"),
+    "kubernetes_network_policy_v1": ("networking.k8s.io/v1", "NetworkPolicy"),
+    "kubernetes_cluster_role_v1": ("rbac.authorization.k8s.io/v1", "ClusterRole"),
+    "kubernetes_cluster_role_binding_v1": ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
+    "kubernetes_role_v1": ("rbac.authorization.k8s.io/v1", "Role"),
+    "kubernetes_role_binding_v1": ("rbac.authorization.k8s.io/v1", "RoleBinding"),
+    "kubernetes_job_v1": ("batch/v1", "Job"),
+    "kubernetes_cron_job_v1": ("batch/v1", "CronJob"),
+    "kubernetes_deployment_v1": ("apps/v1", "Deployment"),
+}
+# Arguments of the provider, not of the object.
+PROVIDER_ONLY = {"//", "depends_on", "lifecycle", "provider", "count", "for_each", "timeouts", "connection"}
+PROVIDER_ONLY |= {"wait_for_completion", "wait_until_bound", "wait_for_rollout", "wait_for_default_secret"}
+# Write-only arguments (never in state): the provider sends `data_wo` as the object's `data`.
+WRITE_ONLY = {"data_wo": "data", "binary_data_wo": "binary_data"}
+PROVIDER_ONLY |= {"data_wo_revision"}
+# Maps whose keys are data (label names, resource names, file names): kept as they are.
+VERBATIM = {"labels", "annotations", "data", "binary_data", "hard", "limits", "requests", "default"}
+VERBATIM |= {"default_request", "max", "min", "max_limit_request_ratio", "match_labels", "node_selector"}
+# Terraform's singular block names whose API field is plural (only when the value is a list).
+PLURAL = {
+    "container": "containers",
+    "init_container": "initContainers",
+    "volume": "volumes",
+    "volume_mount": "volumeMounts",
+    "port": "ports",
+    "limit": "limits",
+    "rule": "rules",
+    "subject": "subjects",
+    "secret": "secrets",
+    "image_pull_secret": "imagePullSecrets",
+    "toleration": "tolerations",
+    "match_expression": "matchExpressions",
+}
+INTEGER_STRINGS = {"run_as_user", "run_as_group", "fs_group", "port"}  # the provider parses them
+OCTAL_STRINGS = {"default_mode", "mode"}
+
+
+def camel(key: str) -> str:
+    first, *rest = key.split("_")
+    return first + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def api_value(key: str, value: object) -> object:
+    if key in VERBATIM:
+        return value
+    if isinstance(value, dict):
+        value = {WRITE_ONLY.get(k, k): v for k, v in value.items()}
+        return {api_key(k, v): api_value(k, v) for k, v in value.items() if k not in PROVIDER_ONLY}
+    if isinstance(value, list):
+        return [api_value(key, item) for item in value]
+    if isinstance(value, str) and key in INTEGER_STRINGS and value.isdigit():
+        return int(value)
+    if isinstance(value, str) and key in OCTAL_STRINGS and value.isdigit():
+        return int(value, 8)
+    return value
+
+
+def api_key(key: str, value: object) -> str:
+    return PLURAL[key] if key in PLURAL and isinstance(value, list) else camel(key)
+
+
+def manifest_of(resource_type: str, body: dict) -> dict:
+    """The object the provider sends for a typed resource's Terraform arguments."""
+    api_version, kind = KINDS[resource_type]
+    converted = api_value("", body)
+    assert isinstance(converted, dict)
+    return {"apiVersion": api_version, "kind": kind, **converted}
+
+
 def manifests_by_stack(stacks: dict) -> dict[str, dict[str, dict]]:
-    return {
-        stack_name: {name: resource["manifest"] for name, resource in found.items()}
-        for stack_name, stack in stacks.items()
-        if (found := stack.get("resource", {}).get("kubernetes_manifest"))
-    }
+    """Stack → name → manifest, for every kubernetes_manifest and typed kubernetes_* resource."""
+    found: dict[str, dict[str, dict]] = {}
+    for stack_name, stack in stacks.items():
+        for resource_type, by_name in stack.get("resource", {}).items():
+            if not resource_type.startswith("kubernetes_"):
+                continue
+            for name, body in by_name.items():
+                if resource_type == "kubernetes_manifest":
+                    manifest = body["manifest"]
+                else:
+                    assert resource_type in KINDS, f"{resource_type}: add its apiVersion and kind to KINDS"
+                    manifest = manifest_of(resource_type, body)
+                found.setdefault(stack_name, {})[f"{resource_type}.{name}"] = manifest
+    return found
 
 
 def kubernetes_version(stack_name: str) -> str:
@@ -60,11 +147,10 @@ def validate(manifests: dict[str, dict], version: str, workdir: Path) -> subproc
     )
 
 
-def test_every_kubernetes_manifest_matches_the_cluster_schema(stacks: dict, tmp_path: Path) -> None:
+def test_every_kubernetes_object_matches_the_cluster_schema(stacks: dict, tmp_path: Path) -> None:
     found = manifests_by_stack(stacks)
-    if not found:
-        assert sum(len(stack.get("resource", {}).get("kubernetes_manifest", {})) for stack in stacks.values()) == 0
-        return
+    assert sorted(found) == ["production-cluster", "staging-cluster"]
+    assert all(len(manifests) > 30 for manifests in found.values())
     for stack_name, manifests in found.items():
         workdir = tmp_path / stack_name
         workdir.mkdir()
@@ -84,3 +170,39 @@ def test_validator_rejects_an_unknown_field(tmp_path: Path) -> None:
     result = validate({"bad": bad}, "1.33.0", tmp_path)
     assert result.returncode != 0
     assert "'owner' was unexpected" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("container.0.security_context.run_as_user", "root", "'root' is not of type 'integer'"),
+        ("host_network_mode", True, "'hostNetworkMode' was unexpected"),
+    ],
+)
+def test_a_wrong_field_in_a_typed_resource_fails_the_check(
+    stacks: dict, tmp_path: Path, field: str, value: object, message: str
+) -> None:
+    """Failing examples on a real CronJob: a user name where the API wants a number, an unknown argument."""
+    body = next(iter(stacks["production-cluster"]["resource"]["kubernetes_cron_job_v1"].values()))
+    broken = json.loads(json.dumps(body))
+    target = broken["spec"]["job_template"]["spec"]["template"]["spec"]
+    *path, last = field.split(".")
+    for part in path:
+        target = target[int(part)] if part.isdigit() else target[part]
+    target[last] = value
+    result = validate({"cron": manifest_of("kubernetes_cron_job_v1", broken)}, "1.33.0", tmp_path)
+    assert result.returncode != 0 and message in result.stdout + result.stderr, result.stdout + result.stderr
+
+
+def test_typed_resources_become_api_objects() -> None:
+    body = {
+        "metadata": {"name": "p", "labels": {"app_name": "x"}},
+        "spec": {"template": {"spec": {"container": [{"volume_mount": [{"mount_path": "/a"}]}]}}},
+        "wait_for_completion": False,
+    }
+    assert manifest_of("kubernetes_job_v1", body) == {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "p", "labels": {"app_name": "x"}},
+        "spec": {"template": {"spec": {"containers": [{"volumeMounts": [{"mountPath": "/a"}]}]}}},
+    }

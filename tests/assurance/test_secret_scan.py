@@ -7,13 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.assurance.checkers import require_tool
 from tools.secret_scan import DETECT_SECRETS, OWN_RULES, scan, scan_own_rules
 
-
-@pytest.fixture(autouse=True)
-def _checker_installed() -> None:
-    require_tool(DETECT_SECRETS)
+pytestmark = pytest.mark.requires_tool(DETECT_SECRETS)  # tests/assurance/conftest.py
 
 
 PLANTED = {

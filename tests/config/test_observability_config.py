@@ -137,5 +137,5 @@ def test_both_environments_route_both_severities(environment: str) -> None:
 def test_a_grafana_version_azurerm_does_not_accept_is_refused(raw_config: Callable[[str], dict[str, Any]]) -> None:
     data = raw_config("staging")
     set_key(data, "observability.grafana_major_version", "10")  # retired by Azure
-    with pytest.raises(ConfigError, match="observability.grafana_major_version"):
+    with pytest.raises(ConfigError, match=r"observability\.grafana_major_version"):
         parse_environment(data, PRODUCTION)

@@ -8,17 +8,17 @@ construct validations and fails on Aspect errors, as main.py does.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import cdktf
-import pytest
 from cdktf_cdktf_provider_azurerm.private_dns_zone import PrivateDnsZone
 
 from config.schema import EnvironmentConfig
 from constructs.data_platform import DataPlatform, DataPlatformProps
 from constructs.naming import Naming
 from tests.conftest import StackJson, resources_of
-from tests.constructs.environment_stacks import config, synth_per_environment  # noqa: F401 (fixture)
+from tests.constructs.environment_stacks import synth_per_environment
 
 PRIVATE_DNS_ZONES = {
     "key_vault": "privatelink.vaultcore.azure.net",
@@ -31,8 +31,7 @@ ENDPOINT_SUBNET_ID = (
 )
 
 
-@pytest.fixture(scope="session")
-def data_stacks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, StackJson]:
+def synth_data_stacks(outdir: Path) -> dict[str, StackJson]:
     def build(stack: cdktf.TerraformStack, config: EnvironmentConfig, naming: Naming) -> None:
         zones = {
             key: PrivateDnsZone(stack, f"zone-{key}", name=zone, resource_group_name="net").id
@@ -55,12 +54,7 @@ def data_stacks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, StackJson
             ),
         )
 
-    return synth_per_environment(tmp_path_factory.mktemp("data-platform"), build)
-
-
-@pytest.fixture
-def infra(data_stacks: dict[str, StackJson], environment: str) -> StackJson:
-    return data_stacks[environment]
+    return synth_per_environment(outdir, build)
 
 
 def reference(stack: StackJson, resource_type: str, address: str, attribute: str = "id") -> str:

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import cdktf
-import pytest
 
 from config.loader import ENVIRONMENTS, load_environment
 from config.schema import EnvironmentConfig
@@ -30,8 +29,3 @@ def synth_per_environment(outdir: Path, build: Build) -> dict[str, StackJson]:
         apply_environment_aspects(stack, config)
     app.synth()
     return {name: json.loads((outdir / "stacks" / name / "cdk.tf.json").read_text()) for name in ENVIRONMENTS}
-
-
-@pytest.fixture
-def config(environment: str) -> EnvironmentConfig:
-    return load_environment(environment)

@@ -8,8 +8,9 @@ stack would hand them over after apply. `app.synth()` fails on Aspect errors, as
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cdktf
-import pytest
 from cdktf_cdktf_provider_azurerm.private_dns_zone import PrivateDnsZone
 
 from config.schema import EnvironmentConfig
@@ -20,7 +21,7 @@ from constructs.naming import Naming
 from constructs.private_endpoint import PrivateEndpointPlacement
 from constructs.registry import Registry, RegistryProps
 from tests.conftest import StackJson
-from tests.constructs.environment_stacks import config, synth_per_environment  # noqa: F401 (fixture)
+from tests.constructs.environment_stacks import synth_per_environment
 
 SPOKE = "/subscriptions/s/resourceGroups/workloads/providers/Microsoft.Network/virtualNetworks/spoke"
 HUB = "/subscriptions/s/resourceGroups/networking/providers/Microsoft.Network/virtualNetworks/hub"
@@ -41,8 +42,7 @@ KMS_KEY = EncryptionKey(
 DNS_ZONES = {"aks": "privatelink.eastus.azmk8s.io", "acr": "privatelink.azurecr.io"}
 
 
-@pytest.fixture(scope="session")
-def services_stacks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, StackJson]:
+def synth_services_stacks(outdir: Path) -> dict[str, StackJson]:
     def build(stack: cdktf.TerraformStack, config: EnvironmentConfig, naming: Naming) -> None:
         workloads = naming.name("workloads", "rg")
         zones = {
@@ -103,12 +103,7 @@ def services_stacks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Stack
             ),
         )
 
-    return synth_per_environment(tmp_path_factory.mktemp("platform-services"), build)
-
-
-@pytest.fixture
-def services(services_stacks: dict[str, StackJson], environment: str) -> StackJson:
-    return services_stacks[environment]
+    return synth_per_environment(outdir, build)
 
 
 def ref(stack: StackJson, resource_type: str, path_suffix: str, attribute: str = "id") -> str:

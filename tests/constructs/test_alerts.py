@@ -30,11 +30,6 @@ TARGETS = {
 }
 
 
-@pytest.fixture
-def infra(stacks: dict[str, StackJson], environment: str) -> StackJson:
-    return stacks[f"{environment}-infra"]
-
-
 def action_groups_by_severity(stack: StackJson, environment: str) -> dict[str, str]:
     receivers = load_environment(environment).observability.receivers
     return {

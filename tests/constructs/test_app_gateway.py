@@ -10,16 +10,7 @@ import pytest
 from config.schema import EnvironmentConfig
 from constructs.app_gateway import SELF_ISSUER, SSL_POLICY
 from tests.conftest import StackJson, only_resource, resources_of
-from tests.constructs.services_stacks import (  # noqa: F401
-    HUB,
-    KEY_VAULT_ID,
-    SPOKE,
-    SUBNET_IDS,
-    config,
-    ref,
-    services,
-    services_stacks,
-)
+from tests.constructs.services_stacks import HUB, KEY_VAULT_ID, SPOKE, SUBNET_IDS, ref
 
 GATEWAY = "azurerm_application_gateway"
 POLICY = "azurerm_web_application_firewall_policy"

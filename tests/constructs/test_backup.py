@@ -6,25 +6,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
-
-from config.loader import load_environment
 from config.schema import EnvironmentConfig
 from constructs.backup import EXCLUDED_NAMESPACES, TRUSTED_ACCESS_ROLE
 from constructs.locks import LOCK_NAME, LOCKED_TYPES
 from tests.conftest import StackJson, only_resource, resources_of
 
 VAULT = "azurerm_data_protection_backup_vault"
-
-
-@pytest.fixture
-def config(environment: str) -> EnvironmentConfig:
-    return load_environment(environment)
-
-
-@pytest.fixture
-def infra(stacks: dict[str, StackJson], environment: str) -> StackJson:
-    return stacks[f"{environment}-infra"]
 
 
 def ref(stack: StackJson, resource_type: str, body: dict[str, Any], attribute: str = "id") -> str:

@@ -8,17 +8,14 @@ import copy
 from config.schema import EnvironmentConfig
 from config.services import EPHEMERAL_OS_DISK_MAX_GB, MaintenanceWindow
 from tests.conftest import StackJson, only_resource, resources_of
-from tests.constructs.services_stacks import (  # noqa: F401
+from tests.constructs.services_stacks import (
     DISK_ENCRYPTION_SET_ID,
     KMS_KEY,
     ROUTE_TABLE_ID,
     SPOKE,
     SUBNET_IDS,
     WORKSPACE_ID,
-    config,
     ref,
-    services,
-    services_stacks,
 )
 
 CLUSTER = "azurerm_kubernetes_cluster"

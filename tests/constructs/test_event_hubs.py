@@ -15,19 +15,19 @@ from constructs.naming import Naming
 from constructs.private_endpoint import PrivateEndpointPlacement
 from stacks.common import azurerm_provider
 from tests.conftest import StackJson, only_resource, resources_of
-from tests.constructs.data_stacks import addresses_with_path, config, data_stacks, endpoints_to, infra, reference  # noqa: F401
+from tests.constructs.data_stacks import addresses_with_path, endpoints_to, reference
 
 NAMESPACE = "azurerm_eventhub_namespace"
 
 
-def primary_and_secondary(infra: StackJson) -> tuple[str, str]:
-    (primary,) = addresses_with_path(infra, NAMESPACE, "/event-hubs/primary")
-    (secondary,) = addresses_with_path(infra, NAMESPACE, "/event-hubs/secondary")
+def primary_and_secondary(data_stack: StackJson) -> tuple[str, str]:
+    (primary,) = addresses_with_path(data_stack, NAMESPACE, "/event-hubs/primary")
+    (secondary,) = addresses_with_path(data_stack, NAMESPACE, "/event-hubs/secondary")
     return primary, secondary
 
 
-def test_every_namespace_is_private_premium_entra_only_tls12(infra: StackJson, config: EnvironmentConfig) -> None:
-    namespaces = resources_of(infra, NAMESPACE)
+def test_every_namespace_is_private_premium_entra_only_tls12(data_stack: StackJson, config: EnvironmentConfig) -> None:
+    namespaces = resources_of(data_stack, NAMESPACE)
     assert len(namespaces) == 2
     for address, namespace in namespaces.items():
         assert namespace["sku"] == "Premium", address
@@ -42,59 +42,59 @@ def test_every_namespace_is_private_premium_entra_only_tls12(infra: StackJson, c
 
 
 def test_primary_is_in_the_region_and_secondary_in_the_paired_region(
-    infra: StackJson, config: EnvironmentConfig
+    data_stack: StackJson, config: EnvironmentConfig
 ) -> None:
-    primary, secondary = primary_and_secondary(infra)
-    namespaces = resources_of(infra, NAMESPACE)
+    primary, secondary = primary_and_secondary(data_stack)
+    namespaces = resources_of(data_stack, NAMESPACE)
     assert namespaces[primary]["location"] == config.location
     assert namespaces[secondary]["location"] == config.paired_location
 
 
-def test_both_namespaces_have_private_endpoints_before_they_are_paired(infra: StackJson) -> None:
-    zones = resources_of(infra, "azurerm_private_dns_zone")
+def test_both_namespaces_have_private_endpoints_before_they_are_paired(data_stack: StackJson) -> None:
+    zones = resources_of(data_stack, "azurerm_private_dns_zone")
     endpoint_addresses = {
         body["private_service_connection"]["private_connection_resource_id"]: f"azurerm_private_endpoint.{address}"
-        for address, body in resources_of(infra, "azurerm_private_endpoint").items()
+        for address, body in resources_of(data_stack, "azurerm_private_endpoint").items()
     }
-    pairing = only_resource(infra, "azurerm_eventhub_namespace_disaster_recovery_config")
-    for address in resources_of(infra, NAMESPACE):
-        (endpoint,) = endpoints_to(infra, NAMESPACE, address)
+    pairing = only_resource(data_stack, "azurerm_eventhub_namespace_disaster_recovery_config")
+    for address in resources_of(data_stack, NAMESPACE):
+        (endpoint,) = endpoints_to(data_stack, NAMESPACE, address)
         assert endpoint["private_service_connection"]["subresource_names"] == ["namespace"]
         (zone_id,) = endpoint["private_dns_zone_group"]["private_dns_zone_ids"]
         zone = zones[zone_id.removeprefix("${azurerm_private_dns_zone.").removesuffix(".id}")]
         assert zone["name"] == "privatelink.servicebus.windows.net"
-        assert endpoint_addresses[reference(infra, NAMESPACE, address)] in pairing["depends_on"]
+        assert endpoint_addresses[reference(data_stack, NAMESPACE, address)] in pairing["depends_on"]
 
 
 def test_geo_disaster_recovery_pairs_primary_with_secondary_under_the_configured_alias(
-    infra: StackJson, config: EnvironmentConfig
+    data_stack: StackJson, config: EnvironmentConfig
 ) -> None:
-    primary, secondary = primary_and_secondary(infra)
-    pairing = only_resource(infra, "azurerm_eventhub_namespace_disaster_recovery_config")
+    primary, secondary = primary_and_secondary(data_stack)
+    pairing = only_resource(data_stack, "azurerm_eventhub_namespace_disaster_recovery_config")
     assert pairing["name"] == config.data.event_hubs.disaster_recovery_alias
-    assert pairing["namespace_name"] == reference(infra, NAMESPACE, primary, "name")
-    assert pairing["partner_namespace_id"] == reference(infra, NAMESPACE, secondary)
-    assert pairing["resource_group_name"] == resources_of(infra, NAMESPACE)[primary]["resource_group_name"]
+    assert pairing["namespace_name"] == reference(data_stack, NAMESPACE, primary, "name")
+    assert pairing["partner_namespace_id"] == reference(data_stack, NAMESPACE, secondary)
+    assert pairing["resource_group_name"] == resources_of(data_stack, NAMESPACE)[primary]["resource_group_name"]
 
 
 def test_event_hubs_and_consumer_groups_from_config_live_only_on_the_primary(
-    infra: StackJson, config: EnvironmentConfig
+    data_stack: StackJson, config: EnvironmentConfig
 ) -> None:
-    primary, _ = primary_and_secondary(infra)
-    hubs = resources_of(infra, "azurerm_eventhub")
+    primary, _ = primary_and_secondary(data_stack)
+    hubs = resources_of(data_stack, "azurerm_eventhub")
     expected = {hub.name: hub for hub in config.data.event_hubs.event_hubs}
     assert sorted(hub["name"] for hub in hubs.values()) == sorted(expected)
     for address, hub in hubs.items():
-        assert hub["namespace_id"] == reference(infra, NAMESPACE, primary), address
+        assert hub["namespace_id"] == reference(data_stack, NAMESPACE, primary), address
         assert hub["partition_count"] == expected[hub["name"]].partition_count
         assert hub["message_retention"] == expected[hub["name"]].retention_days
-    groups = resources_of(infra, "azurerm_eventhub_consumer_group").values()
+    groups = resources_of(data_stack, "azurerm_eventhub_consumer_group").values()
     assert sorted((g["eventhub_name"], g["name"]) for g in groups) == sorted(
-        (reference(infra, "azurerm_eventhub", address, "name"), group)
+        (reference(data_stack, "azurerm_eventhub", address, "name"), group)
         for address, hub in hubs.items()
         for group in expected[hub["name"]].consumer_groups
     )
-    assert all(group["namespace_name"] == reference(infra, NAMESPACE, primary, "name") for group in groups)
+    assert all(group["namespace_name"] == reference(data_stack, NAMESPACE, primary, "name") for group in groups)
 
 
 def build_event_hubs(alias: str | None = None) -> tuple[cdktf.App, EventHubs]:

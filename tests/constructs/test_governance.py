@@ -20,16 +20,6 @@ BUILT_IN_SET = re.compile(
 )
 
 
-@pytest.fixture
-def infra(stacks: dict[str, StackJson], environment: str) -> StackJson:
-    return stacks[f"{environment}-infra"]
-
-
-@pytest.fixture
-def config(environment: str) -> EnvironmentConfig:
-    return load_environment(environment)
-
-
 def test_one_standard_defender_plan_per_configured_resource_type(infra: StackJson, config: EnvironmentConfig) -> None:
     plans = {
         plan["resource_type"]: plan

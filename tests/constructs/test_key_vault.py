@@ -15,7 +15,7 @@ from constructs.key_vault import KEY_ADMIN_ROLE, KEY_USER_ROLE, KeyVault, KeyVau
 from constructs.naming import Naming
 from constructs.private_endpoint import PrivateEndpointPlacement
 from tests.conftest import StackJson, only_resource, resources_of
-from tests.constructs.data_stacks import addresses_with_path, config, data_stacks, endpoints_to, infra, reference  # noqa: F401
+from tests.constructs.data_stacks import addresses_with_path, endpoints_to, reference
 
 VAULT = "azurerm_key_vault"
 KEY = "azurerm_key_vault_key"
@@ -33,9 +33,9 @@ def days(duration: str) -> int:
 
 
 def test_every_vault_is_premium_rbac_purge_protected_and_closed_to_public_networks(
-    infra: StackJson, config: EnvironmentConfig
+    data_stack: StackJson, config: EnvironmentConfig
 ) -> None:
-    vaults = resources_of(infra, VAULT)
+    vaults = resources_of(data_stack, VAULT)
     assert len(vaults) == 3, "the data vault, the AKS KMS vault and the PostgreSQL geo-backup vault"
     for address, vault in vaults.items():
         assert vault["sku_name"] == config.data.key_vault.sku == "premium", address
@@ -54,18 +54,20 @@ def test_every_vault_is_premium_rbac_purge_protected_and_closed_to_public_networ
 
 
 def test_data_vault_is_in_the_primary_region_and_geo_backup_vault_in_the_paired_one(
-    infra: StackJson, config: EnvironmentConfig
+    data_stack: StackJson, config: EnvironmentConfig
 ) -> None:
-    (primary,) = addresses_with_path(infra, VAULT, "/key-vault/").values()
-    (geo,) = addresses_with_path(infra, VAULT, "/geo-key-vault/").values()
+    (primary,) = addresses_with_path(data_stack, VAULT, "/key-vault/").values()
+    (geo,) = addresses_with_path(data_stack, VAULT, "/geo-key-vault/").values()
     assert primary["location"] == config.location
     assert geo["location"] == config.paired_location
 
 
-def test_every_vault_has_a_private_endpoint_in_the_key_vault_zone(infra: StackJson, config: EnvironmentConfig) -> None:
-    zones = resources_of(infra, "azurerm_private_dns_zone")
-    for address in resources_of(infra, VAULT):
-        (endpoint,) = endpoints_to(infra, VAULT, address)
+def test_every_vault_has_a_private_endpoint_in_the_key_vault_zone(
+    data_stack: StackJson, config: EnvironmentConfig
+) -> None:
+    zones = resources_of(data_stack, "azurerm_private_dns_zone")
+    for address in resources_of(data_stack, VAULT):
+        (endpoint,) = endpoints_to(data_stack, VAULT, address)
         assert endpoint["private_service_connection"]["subresource_names"] == ["vault"]
         assert endpoint["private_service_connection"]["is_manual_connection"] is False
         assert endpoint["location"] == config.location, "endpoints live in the environment's virtual network"
@@ -74,8 +76,10 @@ def test_every_vault_has_a_private_endpoint_in_the_key_vault_zone(infra: StackJs
         assert zones[zone_address]["name"] == "privatelink.vaultcore.azure.net"
 
 
-def test_every_key_is_rsa_hsm_with_a_rotation_policy_from_config(infra: StackJson, config: EnvironmentConfig) -> None:
-    keys = resources_of(infra, KEY)
+def test_every_key_is_rsa_hsm_with_a_rotation_policy_from_config(
+    data_stack: StackJson, config: EnvironmentConfig
+) -> None:
+    keys = resources_of(data_stack, KEY)
     assert {key["name"] for key in keys.values()} == EXPECTED_KEYS
     rotation = config.data.key_vault.rotation
     for address, key in keys.items():
@@ -95,41 +99,43 @@ def test_every_key_is_rsa_hsm_with_a_rotation_policy_from_config(infra: StackJso
         assert key["lifecycle"]["ignore_changes"] == ["expiration_date"], address
 
 
-def test_terraform_may_create_keys_in_every_vault_before_it_does(infra: StackJson) -> None:
+def test_terraform_may_create_keys_in_every_vault_before_it_does(data_stack: StackJson) -> None:
     admins = {
         address: role
-        for address, role in resources_of(infra, ROLE).items()
+        for address, role in resources_of(data_stack, ROLE).items()
         if role["role_definition_name"] == KEY_ADMIN_ROLE
     }
-    assert len(admins) == len(resources_of(infra, VAULT))
+    assert len(admins) == len(resources_of(data_stack, VAULT))
     admin_scopes = {role["scope"]: f"azurerm_role_assignment.{address}" for address, role in admins.items()}
-    for address, key in resources_of(infra, KEY).items():
+    for address, key in resources_of(data_stack, KEY).items():
         assert key["key_vault_id"] in admin_scopes, address
         assert key["depends_on"] == [admin_scopes[key["key_vault_id"]]], address
     for role in admins.values():
         assert role["principal_id"].startswith("${data.azurerm_client_config.")
 
 
-def test_every_key_is_usable_by_exactly_one_user_assigned_identity_and_nothing_more(infra: StackJson) -> None:
-    users = [role for role in resources_of(infra, ROLE).values() if role["role_definition_name"] == KEY_USER_ROLE]
+def test_every_key_is_usable_by_exactly_one_user_assigned_identity_and_nothing_more(data_stack: StackJson) -> None:
+    users = [role for role in resources_of(data_stack, ROLE).values() if role["role_definition_name"] == KEY_USER_ROLE]
     key_scopes = {
-        reference(infra, KEY, address, "resource_versionless_id")
-        for address, key in resources_of(infra, KEY).items()
+        reference(data_stack, KEY, address, "resource_versionless_id")
+        for address, key in resources_of(data_stack, KEY).items()
         if key["name"] not in ENCRYPTION_KEYS
     }
     assert sorted(role["scope"] for role in users) == sorted(key_scopes), "one grant per key, scoped to the key"
-    identities = {reference(infra, IDENTITY, address, "principal_id") for address in resources_of(infra, IDENTITY)}
+    identities = {
+        reference(data_stack, IDENTITY, address, "principal_id") for address in resources_of(data_stack, IDENTITY)
+    }
     grantees = [role["principal_id"] for role in users]
     assert len(set(grantees)) == len(grantees) and set(grantees) <= identities
     assert all(role["principal_type"] == "ServicePrincipal" for role in users)
 
 
 def test_disk_encryption_set_for_aks_uses_the_disks_key_and_follows_rotation(
-    infra: StackJson, config: EnvironmentConfig
+    data_stack: StackJson, config: EnvironmentConfig
 ) -> None:
-    des = only_resource(infra, "azurerm_disk_encryption_set")
-    (disks_key,) = [address for address, key in resources_of(infra, KEY).items() if key["name"] == "disks-cmk"]
-    assert des["key_vault_key_id"] == reference(infra, KEY, disks_key, "versionless_id")
+    des = only_resource(data_stack, "azurerm_disk_encryption_set")
+    (disks_key,) = [address for address, key in resources_of(data_stack, KEY).items() if key["name"] == "disks-cmk"]
+    assert des["key_vault_key_id"] == reference(data_stack, KEY, disks_key, "versionless_id")
     assert des["auto_key_rotation_enabled"] is True
     assert des["encryption_type"] == "EncryptionAtRestWithCustomerKey"
     assert des["location"] == config.location
@@ -137,10 +143,10 @@ def test_disk_encryption_set_for_aks_uses_the_disks_key_and_follows_rotation(
     assert des["identity"]["type"] == "UserAssigned"
     grant = next(
         address
-        for address, role in resources_of(infra, ROLE).items()
-        if role["scope"] == reference(infra, KEY, disks_key, "resource_versionless_id")
+        for address, role in resources_of(data_stack, ROLE).items()
+        if role["scope"] == reference(data_stack, KEY, disks_key, "resource_versionless_id")
     )
-    assert identity.replace(".id}", ".principal_id}") == resources_of(infra, ROLE)[grant]["principal_id"]
+    assert identity.replace(".id}", ".principal_id}") == resources_of(data_stack, ROLE)[grant]["principal_id"]
     assert des["depends_on"] == [f"azurerm_role_assignment.{grant}"], (
         "the set must not exist before it may read the key"
     )

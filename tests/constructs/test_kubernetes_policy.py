@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from config.governance import AKS_MANAGED_NAMESPACES
-from config.loader import load_environment
 from config.schema import EnvironmentConfig
 from constructs.kubernetes_policy import GATEKEEPER_POLICIES, POD_SECURITY_RESTRICTED, TEMPLATE_DIR, load_template
 from tests.conftest import StackJson, only_resource, resources_of
@@ -25,16 +24,6 @@ def parse_rule(rule: str) -> tuple[dict, str]:
     """(policy rule with the template content replaced by "ASSET", the asset's path relative to the stack)."""
     (path,) = FILEBASE64.findall(rule)
     return json.loads(FILEBASE64.sub('"ASSET"', rule)), path
-
-
-@pytest.fixture
-def infra(stacks: dict[str, StackJson], environment: str) -> StackJson:
-    return stacks[f"{environment}-infra"]
-
-
-@pytest.fixture
-def config(environment: str) -> EnvironmentConfig:
-    return load_environment(environment)
 
 
 def test_every_template_file_is_used_once() -> None:

@@ -279,7 +279,9 @@ def test_aks_subnets_send_all_egress_to_the_firewall(network_stacks: dict[str, S
             "name": "default-via-firewall",
             "address_prefix": "0.0.0.0/0",
             "next_hop_type": "VirtualAppliance",
-            "next_hop_in_ip_address": f"${{azurerm_firewall.{firewall_address}.ip_configuration[0].private_ip_address}}",
+            "next_hop_in_ip_address": (
+                f"${{azurerm_firewall.{firewall_address}.ip_configuration[0].private_ip_address}}"
+            ),
         }
         associated = {a["subnet_id"] for a in resources_of(stack, "azurerm_subnet_route_table_association").values()}
         assert associated == {
@@ -356,12 +358,12 @@ def test_private_dns_zones_linked_to_hub_and_spoke(network_stacks: dict[str, Sta
         vnets = {f"${{azurerm_virtual_network.{a}.id}}" for a in resources_of(stack, "azurerm_virtual_network")}
         for address in zones:
             linked = {
-                l["virtual_network_id"]
-                for l in links
-                if l["private_dns_zone_name"] == f"${{azurerm_private_dns_zone.{address}.name}}"
+                link["virtual_network_id"]
+                for link in links
+                if link["private_dns_zone_name"] == f"${{azurerm_private_dns_zone.{address}.name}}"
             }
             assert linked == vnets, address
-        assert all(l["registration_enabled"] is False for l in links)
+        assert all(link["registration_enabled"] is False for link in links)
 
 
 def test_aks_subnets_admit_the_spoke_and_overlay_pods(network_stacks: dict[str, StackJson]) -> None:

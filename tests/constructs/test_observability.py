@@ -26,11 +26,6 @@ from constructs.private_endpoint import PrivateEndpointPlacement
 from tests.conftest import StackJson, only_resource, resources_of
 
 
-@pytest.fixture
-def infra(stacks: dict[str, StackJson], environment: str) -> StackJson:
-    return stacks[f"{environment}-infra"]
-
-
 def ref(stack: StackJson, resource_type: str, attribute: str = "id") -> str:
     (address,) = resources_of(stack, resource_type)
     return f"${{{resource_type}.{address}.{attribute}}}"

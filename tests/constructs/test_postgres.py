@@ -17,31 +17,31 @@ from constructs.naming import Naming
 from constructs.postgres import Postgres, PostgresProps
 from constructs.private_endpoint import PrivateEndpointPlacement
 from tests.conftest import StackJson, resources_of
-from tests.constructs.data_stacks import config, data_stacks, endpoints_to, infra, reference  # noqa: F401
+from tests.constructs.data_stacks import endpoints_to, reference
 
 SERVER = "azurerm_postgresql_flexible_server"
 
 
-def servers(infra: StackJson) -> dict[str, dict]:
-    found = resources_of(infra, SERVER)
+def servers(data_stack: StackJson) -> dict[str, dict]:
+    found = resources_of(data_stack, SERVER)
     assert found, "the application's PostgreSQL server"
     return found
 
 
-def key_address(infra: StackJson, name: str) -> str:
+def key_address(data_stack: StackJson, name: str) -> str:
     (address,) = [
-        address for address, key in resources_of(infra, "azurerm_key_vault_key").items() if key["name"] == name
+        address for address, key in resources_of(data_stack, "azurerm_key_vault_key").items() if key["name"] == name
     ]
     return address
 
 
 def test_every_server_has_sku_zone_and_high_availability_from_config(
-    infra: StackJson, config: EnvironmentConfig
+    data_stack: StackJson, config: EnvironmentConfig
 ) -> None:
     postgres = config.data.postgres
     if config.name == "production":  # Story 0.1.5: zone-redundant HA with automatic failover
         assert postgres.standby_zone is not None
-    for address, server in servers(infra).items():
+    for address, server in servers(data_stack).items():
         assert server["sku_name"] == postgres.sku_name and server["version"] == postgres.version, address
         assert server["zone"] == postgres.zone
         assert server["storage_mb"] == postgres.storage_mb and server["auto_grow_enabled"] is True
@@ -57,9 +57,9 @@ def test_every_server_has_sku_zone_and_high_availability_from_config(
 
 
 def test_every_server_keeps_geo_redundant_backups_for_the_configured_days(
-    infra: StackJson, config: EnvironmentConfig
+    data_stack: StackJson, config: EnvironmentConfig
 ) -> None:
-    for address, server in servers(infra).items():
+    for address, server in servers(data_stack).items():
         assert server["backup_retention_days"] == config.data.postgres.backup_retention_days, address
         assert 7 <= server["backup_retention_days"] <= 35
         assert server["geo_redundant_backup_enabled"] is config.data.postgres.geo_redundant_backup is True
@@ -67,12 +67,12 @@ def test_every_server_keeps_geo_redundant_backups_for_the_configured_days(
             assert server["backup_retention_days"] == 35, "Story 0.1.5: 35-day retention"
 
 
-def test_every_server_is_private_and_reached_through_its_endpoint(infra: StackJson) -> None:
-    zones = resources_of(infra, "azurerm_private_dns_zone")
-    for address, server in servers(infra).items():
+def test_every_server_is_private_and_reached_through_its_endpoint(data_stack: StackJson) -> None:
+    zones = resources_of(data_stack, "azurerm_private_dns_zone")
+    for address, server in servers(data_stack).items():
         assert server["public_network_access_enabled"] is False, address
         assert "delegated_subnet_id" not in server and "private_dns_zone_id" not in server
-        (endpoint,) = endpoints_to(infra, SERVER, address)
+        (endpoint,) = endpoints_to(data_stack, SERVER, address)
         assert endpoint["private_service_connection"]["subresource_names"] == ["postgresqlServer"]
         (zone_id,) = endpoint["private_dns_zone_group"]["private_dns_zone_ids"]
         zone = zones[zone_id.removeprefix("${azurerm_private_dns_zone.").removesuffix(".id}")]
@@ -80,11 +80,11 @@ def test_every_server_is_private_and_reached_through_its_endpoint(infra: StackJs
 
 
 def test_authentication_is_entra_id_only_with_the_configured_administrator(
-    infra: StackJson, config: EnvironmentConfig
+    data_stack: StackJson, config: EnvironmentConfig
 ) -> None:
-    administrators = resources_of(infra, "azurerm_postgresql_flexible_server_active_directory_administrator")
+    administrators = resources_of(data_stack, "azurerm_postgresql_flexible_server_active_directory_administrator")
     expected = config.data.postgres.administrator
-    for address, server in servers(infra).items():
+    for address, server in servers(data_stack).items():
         assert server["authentication"] == {
             "active_directory_auth_enabled": True,
             "password_auth_enabled": False,
@@ -92,7 +92,7 @@ def test_authentication_is_entra_id_only_with_the_configured_administrator(
         }
         assert not {"administrator_login", "administrator_password", "administrator_password_wo"} & set(server)
         (administrator,) = [
-            a for a in administrators.values() if a["server_name"] == reference(infra, SERVER, address, "name")
+            a for a in administrators.values() if a["server_name"] == reference(data_stack, SERVER, address, "name")
         ]
         assert administrator["object_id"] == expected.object_id
         assert administrator["principal_name"] == expected.principal_name
@@ -100,43 +100,48 @@ def test_authentication_is_entra_id_only_with_the_configured_administrator(
         assert administrator["tenant_id"] == config.tenant_id
 
 
-def test_no_password_appears_anywhere_in_the_stack(infra: StackJson) -> None:
-    text = json.dumps(infra).lower()
+def test_no_password_appears_anywhere_in_the_stack(data_stack: StackJson) -> None:
+    text = json.dumps(data_stack).lower()
     assert "administrator_password" not in text and "administrator_login" not in text
 
 
 def test_data_and_geo_backups_are_encrypted_with_customer_managed_keys(
-    infra: StackJson, config: EnvironmentConfig
+    data_stack: StackJson, config: EnvironmentConfig
 ) -> None:
-    vaults = resources_of(infra, "azurerm_key_vault")
-    for address, server in servers(infra).items():
+    vaults = resources_of(data_stack, "azurerm_key_vault")
+    for address, server in servers(data_stack).items():
         key = server["customer_managed_key"]
         assert key["key_vault_key_id"] == reference(
-            infra, "azurerm_key_vault_key", key_address(infra, "postgres-cmk"), "versionless_id"
+            data_stack, "azurerm_key_vault_key", key_address(data_stack, "postgres-cmk"), "versionless_id"
         )
-        geo_key = key_address(infra, "postgres-geo-backup-cmk")
+        geo_key = key_address(data_stack, "postgres-geo-backup-cmk")
         assert key["geo_backup_key_vault_key_id"] == reference(
-            infra, "azurerm_key_vault_key", geo_key, "versionless_id"
+            data_stack, "azurerm_key_vault_key", geo_key, "versionless_id"
         )
-        geo_vault_ref = resources_of(infra, "azurerm_key_vault_key")[geo_key]["key_vault_id"]
+        geo_vault_ref = resources_of(data_stack, "azurerm_key_vault_key")[geo_key]["key_vault_id"]
         geo_vault = vaults[geo_vault_ref.removeprefix("${azurerm_key_vault.").removesuffix(".id}")]
         assert geo_vault["location"] == config.paired_location, "geo-backup key must be in the paired region"
         identities = [key["primary_user_assigned_identity_id"], key["geo_backup_user_assigned_identity_id"]]
         assert server["identity"] == {"type": "UserAssigned", "identity_ids": identities}
         geo_identity = identities[1].removeprefix("${azurerm_user_assigned_identity.").removesuffix(".id}")
-        assert resources_of(infra, "azurerm_user_assigned_identity")[geo_identity]["location"] == config.paired_location
+        assert (
+            resources_of(data_stack, "azurerm_user_assigned_identity")[geo_identity]["location"]
+            == config.paired_location
+        )
         grants = {
             role["principal_id"]: f"azurerm_role_assignment.{name}"
-            for name, role in resources_of(infra, "azurerm_role_assignment").items()
+            for name, role in resources_of(data_stack, "azurerm_role_assignment").items()
         }
         assert server["depends_on"] == [grants[i.replace(".id}", ".principal_id}")] for i in identities], address
 
 
-def test_every_server_enforces_tls_and_has_a_maintenance_window(infra: StackJson, config: EnvironmentConfig) -> None:
-    settings = resources_of(infra, "azurerm_postgresql_flexible_server_configuration").values()
+def test_every_server_enforces_tls_and_has_a_maintenance_window(
+    data_stack: StackJson, config: EnvironmentConfig
+) -> None:
+    settings = resources_of(data_stack, "azurerm_postgresql_flexible_server_configuration").values()
     window = config.data.postgres.maintenance_window
-    for address, server in servers(infra).items():
-        own = {s["name"]: s["value"] for s in settings if s["server_id"] == reference(infra, SERVER, address)}
+    for address, server in servers(data_stack).items():
+        own = {s["name"]: s["value"] for s in settings if s["server_id"] == reference(data_stack, SERVER, address)}
         assert own == {
             "require_secure_transport": "on",
             "ssl_min_protocol_version": config.data.postgres.minimum_tls_version,

@@ -45,5 +45,5 @@ def test_endpoint_connects_automatically_and_registers_in_the_dns_zone() -> None
 
 
 def test_empty_subresource_is_rejected() -> None:
-    with pytest.raises(ValueError, match="stg-vault-pe-001.*subresource"):
+    with pytest.raises(ValueError, match=r"stg-vault-pe-001.*subresource"):
         synth_endpoint(replace(PROPS, subresource=""))

@@ -11,7 +11,7 @@ from cdktf_cdktf_provider_azurerm.provider import AzurermProvider, AzurermProvid
 from config.schema import EnvironmentConfig
 from constructs.aspects.naming_rules import NAME_RULES, AzureNamingRules
 from tests.conftest import StackJson, only_resource, resources_of
-from tests.constructs.services_stacks import SUBNET_IDS, config, ref, services, services_stacks  # noqa: F401
+from tests.constructs.services_stacks import SUBNET_IDS, ref
 
 REGISTRY = "azurerm_container_registry"
 

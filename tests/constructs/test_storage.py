@@ -6,13 +6,13 @@ from __future__ import annotations
 from config.data import ZONE_REDUNDANT_REPLICATION
 from config.schema import EnvironmentConfig
 from tests.conftest import StackJson, only_resource, resources_of
-from tests.constructs.data_stacks import config, data_stacks, endpoints_to, infra, reference  # noqa: F401
+from tests.constructs.data_stacks import endpoints_to, reference
 
 ACCOUNT = "azurerm_storage_account"
 
 
-def test_every_account_is_private_entra_only_and_recoverable(infra: StackJson, config: EnvironmentConfig) -> None:
-    accounts = resources_of(infra, ACCOUNT)
+def test_every_account_is_private_entra_only_and_recoverable(data_stack: StackJson, config: EnvironmentConfig) -> None:
+    accounts = resources_of(data_stack, ACCOUNT)
     assert accounts, "the application storage account"
     storage = config.data.storage
     for address, account in accounts.items():
@@ -37,51 +37,53 @@ def test_every_account_is_private_entra_only_and_recoverable(infra: StackJson, c
 
 
 def test_replication_is_zone_redundant_and_cross_region_in_production(
-    infra: StackJson, config: EnvironmentConfig
+    data_stack: StackJson, config: EnvironmentConfig
 ) -> None:
-    (account,) = resources_of(infra, ACCOUNT).values()
+    (account,) = resources_of(data_stack, ACCOUNT).values()
     assert account["account_replication_type"] in ZONE_REDUNDANT_REPLICATION
     if config.name == "production":  # Story 0.1.5: "zone-redundant storage with cross-region replication"
         assert account["account_replication_type"] in {"GZRS", "RAGZRS"}
 
 
-def test_account_is_encrypted_with_the_storage_key_through_its_own_identity(infra: StackJson) -> None:
-    (address, account) = next(iter(resources_of(infra, ACCOUNT).items()))
-    keys = {key["name"]: name for name, key in resources_of(infra, "azurerm_key_vault_key").items()}
+def test_account_is_encrypted_with_the_storage_key_through_its_own_identity(data_stack: StackJson) -> None:
+    (_address, account) = next(iter(resources_of(data_stack, ACCOUNT).items()))
+    keys = {key["name"]: name for name, key in resources_of(data_stack, "azurerm_key_vault_key").items()}
     key = account["customer_managed_key"]
-    assert key["key_vault_key_id"] == reference(infra, "azurerm_key_vault_key", keys["storage-cmk"], "versionless_id")
+    assert key["key_vault_key_id"] == reference(
+        data_stack, "azurerm_key_vault_key", keys["storage-cmk"], "versionless_id"
+    )
     assert account["identity"] == {"type": "UserAssigned", "identity_ids": [key["user_assigned_identity_id"]]}
     (grant,) = [
         name
-        for name, role in resources_of(infra, "azurerm_role_assignment").items()
+        for name, role in resources_of(data_stack, "azurerm_role_assignment").items()
         if role["principal_id"] == key["user_assigned_identity_id"].replace(".id}", ".principal_id}")
     ]
     assert account["depends_on"] == [f"azurerm_role_assignment.{grant}"]
 
 
-def test_blob_is_reached_through_a_private_endpoint(infra: StackJson) -> None:
-    zones = resources_of(infra, "azurerm_private_dns_zone")
-    for address in resources_of(infra, ACCOUNT):
-        (endpoint,) = endpoints_to(infra, ACCOUNT, address)
+def test_blob_is_reached_through_a_private_endpoint(data_stack: StackJson) -> None:
+    zones = resources_of(data_stack, "azurerm_private_dns_zone")
+    for address in resources_of(data_stack, ACCOUNT):
+        (endpoint,) = endpoints_to(data_stack, ACCOUNT, address)
         assert endpoint["private_service_connection"]["subresource_names"] == ["blob"]
         (zone_id,) = endpoint["private_dns_zone_group"]["private_dns_zone_ids"]
         zone = zones[zone_id.removeprefix("${azurerm_private_dns_zone.").removesuffix(".id}")]
         assert zone["name"] == "privatelink.blob.core.windows.net"
 
 
-def test_containers_from_config_are_private(infra: StackJson, config: EnvironmentConfig) -> None:
-    containers = resources_of(infra, "azurerm_storage_container").values()
+def test_containers_from_config_are_private(data_stack: StackJson, config: EnvironmentConfig) -> None:
+    containers = resources_of(data_stack, "azurerm_storage_container").values()
     assert sorted(container["name"] for container in containers) == sorted(config.data.storage.containers)
     assert all(container["container_access_type"] == "private" for container in containers)
 
 
-def test_lifecycle_policy_follows_config(infra: StackJson, config: EnvironmentConfig) -> None:
-    policy = only_resource(infra, "azurerm_storage_management_policy")
-    (account,) = resources_of(infra, ACCOUNT)
-    assert policy["storage_account_id"] == reference(infra, ACCOUNT, account)
+def test_lifecycle_policy_follows_config(data_stack: StackJson, config: EnvironmentConfig) -> None:
+    policy = only_resource(data_stack, "azurerm_storage_management_policy")
+    (account,) = resources_of(data_stack, ACCOUNT)
+    assert policy["storage_account_id"] == reference(data_stack, ACCOUNT, account)
     rules = config.data.storage.lifecycle_rules
     assert [rule["name"] for rule in policy["rule"]] == [rule.name for rule in rules]
-    for synthesized, expected in zip(policy["rule"], rules):
+    for synthesized, expected in zip(policy["rule"], rules, strict=True):
         assert synthesized["enabled"] is True
         assert synthesized["filters"]["blob_types"] == ["blockBlob"]
         assert synthesized["filters"].get("prefix_match", []) == list(expected.prefixes)

@@ -55,8 +55,8 @@ def test_sizing_difference_is_reported_but_passes(tmp_path: Path, capsys: pytest
     synth = synth_with(tmp_path, account_replication_type="RAGZRS")
     assert parity.main([str(synth), "--allowlist", str(tmp_path / "none.toml")]) == 0
     assert (
-        'sizing: infra/data/storage/account (azurerm_storage_account) account_replication_type: staging="ZRS" production="RAGZRS"'
-        in capsys.readouterr().out
+        "sizing: infra/data/storage/account (azurerm_storage_account) account_replication_type:"
+        ' staging="ZRS" production="RAGZRS"' in capsys.readouterr().out
     )
 
 
