@@ -105,6 +105,9 @@ def api_key(key: str, value: object) -> str:
 def manifest_of(resource_type: str, body: dict) -> dict:
     """The object the provider sends for a typed resource's Terraform arguments."""
     api_version, kind = KINDS[resource_type]
+    if isinstance(metadata := body.get("metadata"), list) and len(metadata) == 1:
+        # kubernetes 3.x (CDK Terrain) writes namespace_v1's metadata as a list block: the same one block
+        body = {**body, "metadata": metadata[0]}
     converted = api_value("", body)
     assert isinstance(converted, dict)
     return {"apiVersion": api_version, "kind": kind, **converted}
