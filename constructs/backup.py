@@ -260,9 +260,14 @@ class BlobBackup(Construct):
         super().__init__(scope, id)
         config, vault, storage = props.config, props.vault, props.storage
         restore_days = config.operational_retention_days  # shorter than soft delete (config/schema.py)
-        # Operational backup turns on point-in-time restore in the account; declaring the same window keeps
-        # Terraform from switching it off again on the next apply.
-        storage.account.add_override("blob_properties.restore_policy", {"days": restore_days})
+        # Operational backup turns on point-in-time restore in the account; the account must declare the same
+        # window (StorageProps.point_in_time_restore_days), or Terraform switches it off on the next apply.
+        if storage.point_in_time_restore_days != restore_days:
+            raise ValueError(
+                f"blob backup: the storage account declares a point-in-time restore window of "
+                f"{storage.point_in_time_restore_days} days, operational backup keeps {restore_days}: pass "
+                "recovery.blobs.operational_retention_days as its point_in_time_restore_days"
+            )
         grants = Grants(self, "grants")
         grants.add(
             "vault-account-backup",

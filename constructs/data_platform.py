@@ -41,6 +41,8 @@ class DataPlatformProps:
     # Endpoints of the paired-region resources (Event Hubs secondary, geo key vault): the DR landing zone's
     # endpoint subnet, so they stay reachable when the primary region is down. None: the primary's subnet.
     paired_private_endpoints: PrivateEndpointPlacement | None = None
+    # The application account's point-in-time restore window (StorageProps.point_in_time_restore_days).
+    point_in_time_restore_days: int | None = None
 
 
 class DataPlatform(Construct):
@@ -118,6 +120,7 @@ class DataPlatform(Construct):
                 private_endpoint=endpoints,
                 private_dns_zone_id=zones["blob"],
                 protect_from_destroy=protect,
+                point_in_time_restore_days=props.point_in_time_restore_days,
             ),
         )
         self.postgres = Postgres(

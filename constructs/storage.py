@@ -10,6 +10,7 @@ from cdktf_cdktf_provider_azurerm.storage_account import (
     StorageAccountBlobProperties,
     StorageAccountBlobPropertiesContainerDeleteRetentionPolicy,
     StorageAccountBlobPropertiesDeleteRetentionPolicy,
+    StorageAccountBlobPropertiesRestorePolicy,
     StorageAccountCustomerManagedKey,
     StorageAccountIdentity,
     StorageAccountNetworkRules,
@@ -44,6 +45,9 @@ class StorageProps:
     private_endpoint: PrivateEndpointPlacement
     private_dns_zone_id: str  # privatelink.blob.core.windows.net
     protect_from_destroy: bool = True
+    # Point-in-time restore window in days: operational blob backup (constructs/backup.py BlobBackup) turns it on
+    # in the account, so the account declares it (else the next apply would switch it off). None: off.
+    point_in_time_restore_days: int | None = None
     workload: str = "app"  # part of the names: <env><workload>st<suffix>, <env>-<workload>-blob-pe-001
 
 
@@ -70,7 +74,7 @@ def lifecycle_actions(rule: LifecycleRule) -> StorageManagementPolicyRuleActions
 
 
 class Storage(Construct):
-    """Exposes `account`, `storage_account_id` and `containers` (by name)."""
+    """Exposes `account`, `storage_account_id`, `containers` (by name) and `point_in_time_restore_days`."""
 
     def __init__(self, scope: Construct, id: str, *, props: StorageProps) -> None:
         super().__init__(scope, id)
@@ -112,6 +116,9 @@ class Storage(Construct):
                 container_delete_retention_policy=StorageAccountBlobPropertiesContainerDeleteRetentionPolicy(
                     days=config.container_soft_delete_days
                 ),
+                restore_policy=StorageAccountBlobPropertiesRestorePolicy(days=props.point_in_time_restore_days)
+                if props.point_in_time_restore_days
+                else None,
             ),
             depends_on=[key.access],
             lifecycle=TerraformResourceLifecycle(prevent_destroy=props.protect_from_destroy),
@@ -119,6 +126,7 @@ class Storage(Construct):
         if props.protect_from_destroy:
             delete_lock(self, "lock", self.account, why=why_locked(self.account))
         self.storage_account_id = self.account.id
+        self.point_in_time_restore_days = props.point_in_time_restore_days
         props.private_endpoint.connect(
             self,
             "blob-private-endpoint",

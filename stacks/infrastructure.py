@@ -104,6 +104,8 @@ class InfrastructureStack(TerraformStack):
                 private_endpoint_subnet_id=self.network.subnet_ids["private_endpoints"],
                 private_dns_zone_ids=self.network.private_dns_zone_ids,
                 key_administrator_principal_id=deployer.principal_ids["apply"],
+                # Operational blob backup (BlobBackup below) restores within this window.
+                point_in_time_restore_days=config.recovery.blobs.operational_retention_days,
                 # Paired-region endpoints in the DR landing zone, in the paired region's data resource group.
                 paired_private_endpoints=PrivateEndpointPlacement(
                     subnet_id=self.dr_landing_zone.private_endpoint_subnet_id,

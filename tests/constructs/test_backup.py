@@ -4,11 +4,23 @@ access, roles, policy, instance), blob backup, and the CanNotDelete locks that f
 from __future__ import annotations
 
 import json
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
+
+import cdktf
+import pytest
 
 from config.schema import EnvironmentConfig
-from constructs.backup import EXCLUDED_NAMESPACES, TRUSTED_ACCESS_ROLE
+from constructs.backup import (
+    EXCLUDED_NAMESPACES,
+    TRUSTED_ACCESS_ROLE,
+    BackupVault,
+    BlobBackup,
+    BlobBackupProps,
+)
 from constructs.locks import LOCK_NAME, LOCKED_TYPES
+from constructs.naming import Naming
+from constructs.storage import Storage
 from tests.conftest import StackJson, only_resource, resources_of
 
 VAULT = "azurerm_data_protection_backup_vault"
@@ -205,6 +217,22 @@ def test_blob_backup_protects_the_data_account_continuously_and_daily(
     restore_days = data_account["blob_properties"]["restore_policy"]["days"]
     assert restore_days == blobs.operational_retention_days
     assert restore_days < data_account["blob_properties"]["delete_retention_policy"]["days"]
+
+
+def test_blob_backup_never_edits_the_storage_account_it_protects(infra: StackJson, config: EnvironmentConfig) -> None:
+    """The account declares its own restore window; the backup construct only checks it (no override)."""
+    assert "azurerm_storage_account" not in infra["//"]["metadata"].get("overrides", {})  # cdktf lists overrides
+    # Failing example: an account without the window; the construct refuses instead of patching it.
+    stack = cdktf.TerraformStack(cdktf.Testing.app(), "blob-backup")
+    props = BlobBackupProps(
+        config=config.recovery.blobs,
+        naming=Naming(config.short_name, config.unique_suffix),
+        backup_time_utc=config.recovery.backup_time_utc,
+        vault=cast(BackupVault, SimpleNamespace()),
+        storage=cast(Storage, SimpleNamespace(point_in_time_restore_days=None)),
+    )
+    with pytest.raises(ValueError, match="point-in-time restore window of None days"):
+        BlobBackup(stack, "blob-backup", props=props)
 
 
 def test_every_stateful_resource_is_locked_when_protection_is_on(infra: StackJson, config: EnvironmentConfig) -> None:
