@@ -18,20 +18,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from cdktf import Fn
-from cdktf_cdktf_provider_azurerm.network_security_group import NetworkSecurityGroup
-from cdktf_cdktf_provider_azurerm.network_security_rule import NetworkSecurityRule
 from cdktf_cdktf_provider_azurerm.private_dns_zone_virtual_network_link import PrivateDnsZoneVirtualNetworkLink
 from cdktf_cdktf_provider_azurerm.subnet import Subnet, SubnetDelegation, SubnetDelegationServiceDelegation
-from cdktf_cdktf_provider_azurerm.subnet_network_security_group_association import (
-    SubnetNetworkSecurityGroupAssociation,
-)
 from cdktf_cdktf_provider_azurerm.virtual_network import VirtualNetwork
 from cdktf_cdktf_provider_azurerm.virtual_network_peering import VirtualNetworkPeering
 
 from config.network import DisasterRecoveryNetwork
 from constructs import Construct
 from constructs.naming import Naming
-from constructs.network import DENY_ALL_INBOUND, LOAD_BALANCER_PROBES, SecurityRule
+from constructs.network import LOAD_BALANCER_PROBES, SecurityRule, subnet_security_group
 
 POSTGRES_DELEGATION = "Microsoft.DBforPostgreSQL/flexibleServers"
 # Regional zones (the AKS API's) cannot serve the paired region; every other privatelink zone is global.
@@ -92,7 +87,15 @@ class DrLandingZone(Construct):
                 else None,
             )
             subnet_ids[key] = created.id
-            self._security_group(key, subnet_ids[key], naming, props.location, rg)
+            subnet_security_group(
+                self,
+                key,
+                name=naming.name(f"dr-{key.replace('_', '-')}", "nsg"),
+                subnet_id=subnet_ids[key],
+                rules=DR_RULES,
+                location=props.location,
+                resource_group=rg,
+            )
         self.private_dns_zone_links: dict[str, PrivateDnsZoneVirtualNetworkLink] = {}
         for key, zone_id in sorted(props.private_dns_zone_ids.items()):
             if key in REGIONAL_ZONES:
@@ -136,32 +139,3 @@ class DrLandingZone(Construct):
         self.vnet_id, self.vnet_name, self.resource_group_name = vnet_id, vnet_name, rg
         self.subnet_ids: Mapping[str, str] = subnet_ids
         self.private_endpoint_subnet_id = subnet_ids["private_endpoints"]
-
-    def _security_group(self, key: str, subnet_id: str, naming: Naming, location: str, resource_group: str) -> None:
-        group = NetworkSecurityGroup(
-            self,
-            f"{key}-nsg",
-            name=naming.name(f"dr-{key.replace('_', '-')}", "nsg"),
-            location=location,
-            resource_group_name=resource_group,
-        )
-        group_name = group.name
-        for rule in (*DR_RULES, DENY_ALL_INBOUND):
-            NetworkSecurityRule(
-                self,
-                f"{key}-nsg-{rule.name}",
-                name=rule.name,
-                resource_group_name=resource_group,
-                network_security_group_name=group_name,
-                priority=rule.priority,
-                direction=rule.direction,
-                access=rule.access,
-                protocol=rule.protocol,
-                source_port_range="*",
-                source_address_prefix=rule.sources[0],
-                destination_address_prefix=rule.destinations[0],
-                destination_port_range=rule.ports[0],
-            )
-        SubnetNetworkSecurityGroupAssociation(
-            self, f"{key}-nsg-association", subnet_id=subnet_id, network_security_group_id=group.id
-        )

@@ -226,7 +226,15 @@ class Network(Construct):
 
         for key, rules in security_rules(config).items():
             resource_group = hub_rg if key in config.hub.subnets() else spoke_rg
-            self._security_group(key, plain_subnet_ids[key], rules, naming, props.location, resource_group)
+            subnet_security_group(
+                self,
+                key,
+                name=naming.name(key.replace("_", "-"), "nsg"),
+                subnet_id=plain_subnet_ids[key],
+                rules=rules,
+                location=props.location,
+                resource_group=resource_group,
+            )
 
         bastion_ip = PublicIp(
             self,
@@ -311,42 +319,40 @@ class Network(Construct):
             for key, subnet in plan.subnets().items()
         }
 
-    def _security_group(
-        self,
-        key: str,
-        subnet_id: str,
-        rules: tuple[SecurityRule, ...],
-        naming: Naming,
-        location: str,
-        resource_group: str,
-    ) -> None:
-        group = NetworkSecurityGroup(
-            self,
-            f"{key}-nsg",
-            name=naming.name(key.replace("_", "-"), "nsg"),
-            location=location,
+
+def subnet_security_group(
+    owner: Construct,
+    key: str,
+    *,
+    name: str,
+    subnet_id: str,
+    rules: tuple[SecurityRule, ...],
+    location: str,
+    resource_group: str,
+) -> NetworkSecurityGroup:
+    """An NSG with `rules` and a final DenyAllInbound, associated with the subnet (construct ids `<key>-nsg…`)."""
+    group = NetworkSecurityGroup(owner, f"{key}-nsg", name=name, location=location, resource_group_name=resource_group)
+    group_name = group.name
+    for rule in (*rules, DENY_ALL_INBOUND):
+        NetworkSecurityRule(
+            owner,
+            f"{key}-nsg-{rule.name}",
+            name=rule.name,
             resource_group_name=resource_group,
+            network_security_group_name=group_name,
+            priority=rule.priority,
+            direction=rule.direction,
+            access=rule.access,
+            protocol=rule.protocol,
+            source_port_range="*",
+            **_one_or_many("source_address_prefix", rule.sources),
+            **_one_or_many("destination_address_prefix", rule.destinations),
+            **_one_or_many("destination_port_range", rule.ports),
         )
-        group_name = group.name
-        for rule in (*rules, DENY_ALL_INBOUND):
-            NetworkSecurityRule(
-                self,
-                f"{key}-nsg-{rule.name}",
-                name=rule.name,
-                resource_group_name=resource_group,
-                network_security_group_name=group_name,
-                priority=rule.priority,
-                direction=rule.direction,
-                access=rule.access,
-                protocol=rule.protocol,
-                source_port_range="*",
-                **_one_or_many("source_address_prefix", rule.sources),
-                **_one_or_many("destination_address_prefix", rule.destinations),
-                **_one_or_many("destination_port_range", rule.ports),
-            )
-        SubnetNetworkSecurityGroupAssociation(
-            self, f"{key}-nsg-association", subnet_id=subnet_id, network_security_group_id=group.id
-        )
+    SubnetNetworkSecurityGroupAssociation(
+        owner, f"{key}-nsg-association", subnet_id=subnet_id, network_security_group_id=group.id
+    )
+    return group
 
 
 def _one_or_many(argument: str, values: tuple[str, ...]) -> dict[str, Any]:
