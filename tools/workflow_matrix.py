@@ -74,7 +74,9 @@ GENERATORS: dict[str, Callable[[Sequence[EnvironmentConfig], str], str]] = {
     "drift.yml": matrix_rows,
     "deploy.yml": deploy_jobs,
 }
-BLOCK = re.compile(rf"^(?P<indent>[ ]*){re.escape(BEGIN)}[^\n]*\n(?P<body>.*?)^[ ]*{re.escape(END)}[^\n]*\n", re.S | re.M)
+BLOCK = re.compile(
+    rf"^(?P<indent>[ ]*){re.escape(BEGIN)}[^\n]*\n(?P<body>.*?)^[ ]*{re.escape(END)}[^\n]*\n", re.S | re.M
+)
 
 
 def render(text: str, name: str, configs: Sequence[EnvironmentConfig]) -> str:
