@@ -31,9 +31,9 @@ def test_every_environment_file_is_valid(environment: str) -> None:
 
 
 def test_environments_use_separate_subscriptions_and_state_accounts() -> None:
-    staging, production = (load_environment(name) for name in ENVIRONMENTS)
-    assert staging.subscription_id != production.subscription_id
-    assert staging.state_backend.storage_account_name != production.state_backend.storage_account_name
+    configs = [load_environment(name) for name in ENVIRONMENTS]
+    assert len({config.subscription_id for config in configs}) == len(configs)
+    assert len({config.state_backend.storage_account_name for config in configs}) == len(configs)
 
 
 def test_subscription_can_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
