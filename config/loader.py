@@ -25,7 +25,8 @@ from config.derive import derive
 from config.network import overlapping_environments
 from config.schema import ENVIRONMENT_NAME, ENVIRONMENT_NAME_LENGTH, EnvironmentConfig
 
-# ERP_CONFIG_DIR points the app at another folder of <environment>.toml files (tests, previews).
+# ERP_CONFIG_DIR points the app at another folder of <environment>.toml files (tests, previews). The functions
+# below read CONFIG_DIR when called (not as a default argument), so a test may point it elsewhere.
 CONFIG_DIR = Path(os.environ.get("ERP_CONFIG_DIR") or Path(__file__).resolve().parent)
 BASE_FILE = "base.toml"
 # Identifiers that differ per organisation may come from the environment instead of the file.
@@ -127,8 +128,9 @@ def parse_environment(data: dict[str, Any], path: Path, provenance: Provenance |
         raise ConfigError(_describe(error.errors(include_url=False), path, provenance)) from None
 
 
-def environment_names(config_dir: Path = CONFIG_DIR) -> tuple[str, ...]:
+def environment_names(config_dir: Path | None = None) -> tuple[str, ...]:
     """Every environment file's name, in promotion order (config `deploy_after`; ties by name)."""
+    config_dir = config_dir or CONFIG_DIR
     names = sorted(path.stem for path in config_dir.glob("*.toml") if path.name != BASE_FILE)
     for name in names:
         shortest, longest = ENVIRONMENT_NAME_LENGTH
@@ -175,8 +177,9 @@ def _discover_quietly() -> tuple[str, ...]:
 ENVIRONMENTS = _discover_quietly()
 
 
-def raw_environment(environment: str, config_dir: Path = CONFIG_DIR) -> tuple[dict[str, Any], Provenance]:
+def raw_environment(environment: str, config_dir: Path | None = None) -> tuple[dict[str, Any], Provenance]:
     """The merged, derived (not yet validated) data of one environment and which file set each key."""
+    config_dir = config_dir or CONFIG_DIR
     path = config_dir / f"{environment}.toml"
     provenance: Provenance = {}
     base_path = config_dir / BASE_FILE
@@ -194,7 +197,8 @@ def raw_environment(environment: str, config_dir: Path = CONFIG_DIR) -> tuple[di
     return data, provenance
 
 
-def load_environment(environment: str, config_dir: Path = CONFIG_DIR) -> EnvironmentConfig:
+def load_environment(environment: str, config_dir: Path | None = None) -> EnvironmentConfig:
+    config_dir = config_dir or CONFIG_DIR
     known = environment_names(config_dir) if config_dir.is_dir() else ()
     path = config_dir / f"{environment}.toml"
     if environment not in known and not path.exists():
@@ -241,7 +245,8 @@ def _deployment_networks_apart(configs: Sequence[EnvironmentConfig], config_dir:
     return problems
 
 
-def load_all(config_dir: Path = CONFIG_DIR) -> list[EnvironmentConfig]:
+def load_all(config_dir: Path | None = None) -> list[EnvironmentConfig]:
+    config_dir = config_dir or CONFIG_DIR
     names = environment_names(config_dir)
     if not names:
         raise ConfigError(f"{config_dir}: no environment files (<environment>.toml besides {BASE_FILE})")

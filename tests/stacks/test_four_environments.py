@@ -11,7 +11,17 @@ import pytest
 from ruamel.yaml import YAML
 
 from config.loader import load_all, parity_pairs
-from tools import deployability, parity, reference_check, secret_scan, workflow_matrix
+from tools import (
+    deployability,
+    diagram,
+    dr_runbook,
+    evidence_matrix,
+    handbook,
+    parity,
+    reference_check,
+    secret_scan,
+    workflow_matrix,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = PROJECT_ROOT / "tests" / "fixtures" / "four-environments"
@@ -85,3 +95,16 @@ def test_workflows_follow_the_four_environments(four: tuple[Path, Path], tmp_pat
         "include"
     ]
     assert [row["stack"] for row in matrix] == [f"{env}-{kind}" for env in FOUR for kind in ("infra", "cluster")]
+
+
+def test_generated_documents_cover_every_environment(four: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Diagrams, DR runbooks, handbooks and the evidence matrix render for the new environments too."""
+    config_dir, outdir = four
+    monkeypatch.setattr("config.loader.CONFIG_DIR", config_dir)  # as ERP_CONFIG_DIR would
+    for environment in FOUR:
+        assert diagram.environment_diagram(outdir, environment).startswith("flowchart")
+        assert dr_runbook.environment_runbook(outdir, environment).strip()
+        assert environment in handbook.environment_handbook(outdir, environment)
+    findings = {environment: evidence_matrix.environment_findings(outdir, environment) for environment in FOUR}
+    assert evidence_matrix.missing_count(findings) == 0
+    assert f"| Control | Evidence | {' | '.join(FOUR)} |" in evidence_matrix.render(findings)
