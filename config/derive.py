@@ -46,21 +46,32 @@ def relative_address(value: str, space: Any) -> str:
     return ".".join(octets[index] if part == "x" else part for index, part in enumerate(parts))
 
 
-def _resolve_relative(data: dict[str, Any]) -> None:
-    def walk(table: dict[str, Any]) -> None:
-        space = table.get("address_space")
-        for value in table.values():
-            if isinstance(value, dict):
-                prefix = value.get("address_prefix")
-                if space is not None and isinstance(prefix, str):
-                    value["address_prefix"] = relative_address(prefix, space)
-                walk(value)
+Unresolved = dict[tuple[str, ...], tuple[str, ...]]
 
-    walk(data)
+
+def _resolve_relative(data: dict[str, Any]) -> Unresolved:
+    """Resolve in place; returns the relative addresses left as written → the address space they needed."""
+    unresolved: Unresolved = {}
+
+    def resolve(parent: dict[str, Any], path: tuple[str, ...], space_path: tuple[str, ...]) -> None:
+        value = parent[path[-1]]
+        parent[path[-1]] = relative_address(value, _get(data, space_path))
+        if RELATIVE.match(parent[path[-1]]):
+            unresolved[path] = space_path
+
+    def walk(table: dict[str, Any], prefix: tuple[str, ...]) -> None:
+        for key, value in table.items():
+            if isinstance(value, dict):
+                if "address_space" in table and isinstance(value.get("address_prefix"), str):
+                    resolve(value, (*prefix, key, "address_prefix"), (*prefix, "address_space"))
+                walk(value, (*prefix, key))
+
+    walk(data, ())
     for path, space_path in RELATIVE_TO.items():
-        parent, value = _get(data, path[:-1]), _get(data, path)
-        if isinstance(parent, dict) and isinstance(value, str):
-            parent[path[-1]] = relative_address(value, _get(data, space_path))
+        parent = _get(data, path[:-1])
+        if isinstance(parent, dict) and isinstance(parent.get(path[-1]), str):
+            resolve(parent, path, space_path)
+    return unresolved
 
 
 def _fill(value: Any, data: dict[str, Any], seen: tuple[str, ...] = ()) -> Any:
@@ -81,9 +92,11 @@ def _fill(value: Any, data: dict[str, Any], seen: tuple[str, ...] = ()) -> Any:
     return PLACEHOLDER.sub(replace, value)
 
 
-def derive(data: dict[str, Any]) -> None:
-    """Resolve relative addresses, then placeholders, in place. Keys keep the provenance of their template."""
-    _resolve_relative(data)
+def derive(data: dict[str, Any]) -> Unresolved:
+    """Resolve relative addresses, then placeholders, in place. Keys keep the provenance of their template.
+    Returns the relative addresses that could not be resolved → the key they depend on (for error messages)."""
+    unresolved = _resolve_relative(data)
     resolved = _fill(data, data)
     data.clear()
     data.update(resolved)
+    return unresolved

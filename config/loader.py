@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from config.base import KeyedValueError
-from config.derive import derive
+from config.derive import Unresolved, derive
 from config.network import overlapping_environments
 from config.schema import ENVIRONMENT_NAME, ENVIRONMENT_NAME_LENGTH, EnvironmentConfig
 
@@ -88,7 +88,17 @@ def blame(provenance: Provenance, location: Sequence[str], default: Path) -> Pat
     return default
 
 
-def _describe(errors: Sequence[ErrorDetails], path: Path, provenance: Provenance | None = None) -> str:
+def _describe(
+    errors: Sequence[ErrorDetails],
+    path: Path,
+    provenance: Provenance | None = None,
+    unresolved: Unresolved | None = None,
+) -> str:
+    # A relative address whose address space is itself reported adds nothing: the space is the one to fix.
+    reported = {tuple(str(part) for part in error["loc"]) for error in errors}
+    errors = [
+        error for error in errors if (unresolved or {}).get(tuple(str(part) for part in error["loc"])) not in reported
+    ]
     lines = [f"{path}: invalid configuration ({len(errors)} problem{'s' if len(errors) > 1 else ''})"]
     for error in errors:
         location = [str(part) for part in error["loc"]]
@@ -120,12 +130,14 @@ def _as_tuples(value: Any) -> Any:
     return value
 
 
-def parse_environment(data: dict[str, Any], path: Path, provenance: Provenance | None = None) -> EnvironmentConfig:
-    """Validate already-merged data; `path` (the overlay) and `provenance` are only used in error messages."""
+def parse_environment(
+    data: dict[str, Any], path: Path, provenance: Provenance | None = None, unresolved: Unresolved | None = None
+) -> EnvironmentConfig:
+    """Validate already-merged data; `path` (the overlay), `provenance` and `unresolved` only shape error messages."""
     try:
         return EnvironmentConfig.model_validate(_as_tuples(data))
     except ValidationError as error:
-        raise ConfigError(_describe(error.errors(include_url=False), path, provenance)) from None
+        raise ConfigError(_describe(error.errors(include_url=False), path, provenance, unresolved)) from None
 
 
 def environment_names(config_dir: Path | None = None) -> tuple[str, ...]:
@@ -177,8 +189,9 @@ def _discover_quietly() -> tuple[str, ...]:
 ENVIRONMENTS = _discover_quietly()
 
 
-def raw_environment(environment: str, config_dir: Path | None = None) -> tuple[dict[str, Any], Provenance]:
-    """The merged, derived (not yet validated) data of one environment and which file set each key."""
+def raw_environment(environment: str, config_dir: Path | None = None) -> tuple[dict[str, Any], Provenance, Unresolved]:
+    """The merged, derived (not yet validated) data of one environment, which file set each key, and the relative
+    addresses left unresolved (config/derive.py)."""
     config_dir = config_dir or CONFIG_DIR
     path = config_dir / f"{environment}.toml"
     provenance: Provenance = {}
@@ -193,8 +206,8 @@ def raw_environment(environment: str, config_dir: Path | None = None) -> tuple[d
             data[key] = value
             provenance[(key,)] = Path(f"${override_variable(environment, key)}")
     data.setdefault("name", environment)
-    derive(data)
-    return data, provenance
+    unresolved = derive(data)
+    return data, provenance, unresolved
 
 
 def load_environment(environment: str, config_dir: Path | None = None) -> EnvironmentConfig:
@@ -203,8 +216,8 @@ def load_environment(environment: str, config_dir: Path | None = None) -> Enviro
     path = config_dir / f"{environment}.toml"
     if environment not in known and not path.exists():
         raise ConfigError(f"unknown environment {environment!r}; allowed: {', '.join(known) or '(none)'}")
-    data, provenance = raw_environment(environment, config_dir)
-    config = parse_environment(data, path, provenance)
+    data, provenance, unresolved = raw_environment(environment, config_dir)
+    config = parse_environment(data, path, provenance, unresolved)
     if config.name != environment:
         raise ConfigError(f"{path}: name: {config.name!r} is not allowed: must be {environment!r} (the file's name)")
     return config

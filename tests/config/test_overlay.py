@@ -61,7 +61,7 @@ def test_derived_values() -> None:
 
 
 def test_overlay_tables_merge_and_arrays_replace() -> None:
-    data, provenance = raw_environment("staging")
+    data, provenance, _ = raw_environment("staging")
     assert data["aks"]["auto_upgrade_window"] == {"day_of_week": "Sunday", "start_time": "02:00", "duration_hours": 4}
     assert len(data["aks"]["user_pools"]) == 1 and data["aks"]["user_pools"][0]["max_count"] == 5
     assert provenance[("aks", "auto_upgrade_window", "start_time")].name == "staging.toml"
@@ -97,6 +97,17 @@ def test_a_missing_environment_value_names_the_overlay(config_dir: Path) -> None
     overlay.write_text(overlay.read_text().replace('short_name = "prd"\n', ""))
     with pytest.raises(ConfigError, match=r"production.toml: invalid configuration.*\n  - short_name: required key"):
         load_environment("production", config_dir)
+
+
+def test_an_invalid_address_space_is_reported_once(config_dir: Path) -> None:
+    """The base's relative subnets cannot resolve against it: only the overlay's address space is reported."""
+    overlay = config_dir / "staging.toml"
+    overlay.write_text(overlay.read_text().replace('"10.241.0.0/16"', '"10.241.0.0/33"'))
+    with pytest.raises(ConfigError) as error:
+        load_environment("staging", config_dir)
+    lines = str(error.value).splitlines()
+    assert lines[0] == f"{overlay}: invalid configuration (1 problem)"
+    assert lines[1].startswith("  - network.hub.address_space: '10.241.0.0/33' is not allowed: must be an IPv4")
 
 
 def test_environment_file_names_are_validated(config_dir: Path) -> None:
