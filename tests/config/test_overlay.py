@@ -56,6 +56,13 @@ def test_derived_values() -> None:
     assert staging.baseline.api_server_cidrs == ("10.242.5.0/28", "172.16.0.0/16")
     assert staging.deployment.runner.labels == ("erp-staging",)
     assert staging.app_gateway.backend_host_name == "ingress.staging.erp.internal.example.com"
+    assert (
+        staging.deployment.apply_requires_approval,
+        load_environment("production").deployment.apply_requires_approval,
+    ) == (
+        False,
+        True,
+    )  # the handbook's "(required reviewers)" follows config, not the name "production"
     assert relative_address("x.x.1.0/26", "10.9.0.0/16") == "10.9.1.0/26"
     assert relative_address("x.x.1.0/26", "not-a-network") == "x.x.1.0/26"  # left for validation to name
 
