@@ -1,4 +1,4 @@
-"""The typed settings of one environment. Staging and production differ only in these values."""
+"""The typed settings of one environment. Environments differ only in these values (config/base.toml + overlay)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,12 @@ if TYPE_CHECKING:  # a Literal built at run time is not a static type: a type ch
     Region = str
 else:
     Region = Literal[tuple(sorted(AZURE_REGION_PAIRS))]
+
+
+# An environment's name is its file name (config/<name>.toml) and the prefix of its stacks (<name>-infra): lowercase
+# letters and digits in hyphen-separated words, at most 20 characters ("eu-production", "qa2").
+ENVIRONMENT_NAME = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
+ENVIRONMENT_NAME_LENGTH = (2, 20)
 
 
 class Tags(Section):
@@ -48,7 +54,15 @@ class ClusterAccess(Section):
 
 
 class EnvironmentConfig(Section):
-    name: Literal["staging", "production"]
+    name: str = Field(
+        pattern=ENVIRONMENT_NAME, min_length=2, max_length=20, description="The file's name: config/<name>.toml"
+    )
+    deploy_after: tuple[str, ...] = Field(
+        default=(), description="Environments that must be deployed and green before this one (promotion order)"
+    )
+    parity_with: str | None = Field(
+        default=None, description="The environment this one must match (tools/parity.py, parity-allowlist.toml)"
+    )
     short_name: str = Field(pattern=r"^[a-z]{2,4}$", description="Prefix of every resource name, e.g. stg")
     unique_suffix: str = Field(
         pattern=r"^[a-z0-9]{4,6}$", description="Makes globally unique names (storage, key vault, registry) unique"

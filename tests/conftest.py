@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ use_project_node()  # before the first cdktf import starts the jsii kernel
 framework.use_selected()  # cdktf, or CDK Terrain with ERP_FRAMEWORK=cdktn (README "Moving to CDK Terrain")
 fast_import.enable()  # provider submodules imported on first use (README "Performance")
 
-from config.loader import CONFIG_DIR, ENVIRONMENTS, load_environment  # noqa: E402
+from config.loader import ENVIRONMENTS, load_environment, raw_environment  # noqa: E402
 from config.schema import EnvironmentConfig  # noqa: E402
 
 StackJson = dict[str, Any]
@@ -53,10 +52,10 @@ def only_resource(stack: StackJson, resource_type: str) -> dict[str, Any]:
 
 @pytest.fixture
 def raw_config() -> Callable[[str], dict[str, Any]]:
-    """A fresh, mutable copy of an environment's TOML data, for bad-input tests."""
+    """A fresh, mutable copy of an environment's merged data (config/base.toml + overlay), for bad-input tests."""
 
     def load(environment: str) -> dict[str, Any]:
-        return tomllib.loads((CONFIG_DIR / f"{environment}.toml").read_text())
+        return raw_environment(environment)[0]
 
     return load
 

@@ -8,6 +8,8 @@ Variants (each in a fresh process, from the project root):
   ordinary import  only `import cdktf_cdktf_provider_azurerm, cdktf_cdktf_provider_kubernetes`, ordinary
   cdktn synth      `ERP_FRAMEWORK=cdktn .venv-cdktn/bin/python main.py`: CDK Terrain (the fast path steps aside)
   py3.13 fast      `.venv-3.13/bin/python main.py`: the fast synth on Python 3.13
+  fast synth 4 envs  the fast synth of four environments (config/ + tests/fixtures/four-environments): with
+                   "fast synth" (two), prints the cost of one more environment (it should stay linear)
   fast -<tier>     the fast synth with one tier off (ERP_FAST_TIERS_OFF); "fast core only": all tiers off
 The cdktn and py3.13 variants need the venvs `ERP_FRAMEWORK=cdktn scripts/setup` and
 `PYTHON=python3.13 scripts/setup` build; they are not in the default list.
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -36,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+FIXTURE = Path("tests/fixtures/four-environments")
 PYTHON = sys.executable
 SAMPLE_SECONDS = 0.003
 IMPORT_BOTH_PROVIDERS = (
@@ -54,7 +58,11 @@ TIERS = ("compile", "warm-up", "one-cpu", "no-gc", "fast-exit")
 VARIANTS.update({f"fast -{tier}": ([PYTHON, "main.py"], {"ERP_FAST_TIERS_OFF": tier}) for tier in TIERS})
 VARIANTS["fast core only"] = ([PYTHON, "main.py"], {"ERP_FAST_TIERS_OFF": ",".join(TIERS)})
 VARIANTS["fast core+compile"] = ([PYTHON, "main.py"], {"ERP_FAST_TIERS_OFF": ",".join(TIERS[1:])})
+# The shipped config plus the two overlay files of tests/fixtures/four-environments (dev, qa): per-environment cost.
+FOUR_ENVIRONMENTS = "<four environments>"
+VARIANTS["fast synth 4 envs"] = ([PYTHON, "main.py"], {"ERP_CONFIG_DIR": FOUR_ENVIRONMENTS})
 DEFAULT_VARIANTS = ["fast synth", "ordinary synth", "ordinary import"]
+_FOUR_ENVIRONMENTS_DIR: list[str] = []
 TIME_RATIO_TARGET = 0.2
 PEAK_MEMORY_TARGET_MB = 300
 
@@ -154,9 +162,21 @@ def measure(command: list[str], env: dict[str, str]) -> Run:
     return Run(wall, peak_mb)
 
 
+def four_environments_dir() -> str:
+    """A config folder with the shipped files and the fixture's dev.toml and qa.toml (made once per benchmark)."""
+    if not _FOUR_ENVIRONMENTS_DIR:
+        folder = Path(tempfile.mkdtemp(prefix="benchmark-four-environments-"))
+        for source in [*(PROJECT_ROOT / "config").glob("*.toml"), *(PROJECT_ROOT / FIXTURE).glob("*.toml")]:
+            shutil.copy(source, folder / source.name)
+        _FOUR_ENVIRONMENTS_DIR.append(str(folder))
+    return _FOUR_ENVIRONMENTS_DIR[0]
+
+
 def measure_once(variant: str, cache: str) -> Run:
     command, extra_env = VARIANTS[variant]
     env = {**os.environ, **extra_env}
+    if env.get("ERP_CONFIG_DIR") == FOUR_ENVIRONMENTS:
+        env["ERP_CONFIG_DIR"] = four_environments_dir()
     if cache == "cold":
         with tempfile.TemporaryDirectory(prefix="jsii-cold-cache-") as cold_root:
             return measure(command, {**env, "JSII_RUNTIME_PACKAGE_CACHE_ROOT": cold_root})
@@ -223,6 +243,14 @@ def main() -> int:
             print(
                 f"{cache} cache: fast synth peak memory, all processes = {fast.total_peak()} MB"
                 f" (target <= {PEAK_MEMORY_TARGET_MB} MB: {verdict})"
+            )
+        two, four = results.get(("fast synth", cache)), results.get(("fast synth 4 envs", cache))
+        if two and four:
+            per_environment = (four.wall()[1] - two.wall()[1]) / 2
+            print(
+                f"{cache} cache: per-environment synth cost (median wall) = {per_environment:.2f} s"
+                f" (2 environments {two.wall()[1]:.2f} s, 4 environments {four.wall()[1]:.2f} s;"
+                f" {two.wall()[1] / 2:.2f} vs {four.wall()[1] / 4:.2f} s per environment including start-up)"
             )
     return 0
 

@@ -425,7 +425,9 @@ def _aks_endpoints(infra: StackJson, cluster_stack: StackJson) -> list[Endpoint]
 
 
 def environment_of(stack_name: str) -> str | None:
-    return next((env for env in ("staging", "production") if stack_name.startswith(f"{env}-")), None)
+    """`<environment>-infra` / `<environment>-cluster` → the environment; None for bootstrap."""
+    environment, _, kind = stack_name.rpartition("-")
+    return environment if environment and kind in ("infra", "cluster") else None
 
 
 def findings(stacks: Mapping[str, StackJson]) -> list[str]:

@@ -21,7 +21,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-ENVIRONMENTS = ("staging", "production")
+from config.loader import ENVIRONMENTS  # discovered from config/<environment>.toml (ERP_CONFIG_DIR)
+
 DOCS_DIR = Path(__file__).resolve().parent.parent / "docs" / "diagrams"
 REGENERATE = "scripts/synth && .venv/bin/python -m tools.diagram cdktf.out --write"
 

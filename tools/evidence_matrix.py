@@ -319,7 +319,7 @@ def environment_findings(synth_dir: Path, environment: str) -> list[list[str]]:
 
 
 def render(findings: dict[str, list[list[str]]]) -> str:
-    environments = sorted(findings, key=ENVIRONMENTS.index)
+    environments = list(findings)  # all_findings builds it in promotion order
     lines = [
         "# Compliance evidence matrix",
         "",

@@ -198,7 +198,7 @@ def _deploy_order(env: Environment, workflow: str) -> str:
                         str(index),
                         f"`{stack}`",
                         f"the `deploy` workflow on push to main, job `{stack}` in GitHub environment `{environment}`"
-                        + (" (required reviewers)" if environment == "production" else ""),
+                        + (" (required reviewers)" if env.config.deployment.apply_requires_approval else ""),
                         f"`{env.state_account}/{env.state_container}/{stack}.tfstate`",
                     )
                     for index, (stack, environment) in enumerate(jobs, start=1)

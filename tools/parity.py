@@ -1,19 +1,21 @@
-"""Staging ↔ production parity report from the synthesized stacks (Story 3.1: staging proves production).
+"""Parity report between declared pairs of environments (Story 3.1: staging proves production).
 
-Resources are matched across environments by construct path without the stack name's environment
-(`staging-infra/aks/cluster` and `production-infra/aks/cluster` are both `infra/aks/cluster`). Reports:
+The pairs come from config: an environment's `parity_with = "<other>"` (config/staging.toml declares
+staging ↔ production). Resources are matched across the pair by construct path without the stack name's
+environment (`staging-infra/aks/cluster` and `production-infra/aks/cluster` are both `infra/aks/cluster`). Reports:
 (a) resource types in one environment only, and resources without a counterpart;
 (b) security-relevant settings that differ, and security resources (diagnostic settings, role
     assignments, private endpoints, policy, locks, network policies) present in one environment only;
 (c) sizing differences (SKUs, capacity, counts, retention, zones, replication): expected, reported only.
 Any (b) finding not matched by an entry of the allowlist (parity-allowlist.toml) fails with exit 1.
 
-    python -m tools.parity SYNTH_DIR [--allowlist parity-allowlist.toml] [--format markdown|text]
+    python -m tools.parity SYNTH_DIR [--allowlist parity-allowlist.toml] [--format markdown|text] [--pair A:B]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fnmatch
 import json
 import re
@@ -23,9 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from config.loader import ConfigError
 from tools.synth_diff import MISSING, differences, strip_metadata
 
-ENVIRONMENTS = ("staging", "production")
 STACK_KINDS = ("infra", "cluster")
 DEFAULT_ALLOWLIST = Path(__file__).resolve().parent.parent / "parity-allowlist.toml"
 
@@ -46,10 +48,9 @@ SIZING_ATTRIBUTE = re.compile(
     r"[a-z_]*retention[a-z_]*|[a-z_]*_days|daily_quota_gb|max_size_gb|partition_count|amount|"
     r"maximum_throughput_units|instance_count|min_capacity|max_capacity|autoscale)"
 )
-# Environment-specific values that are not posture: ids of tenants/groups/subscriptions and env names.
-ENVIRONMENT_SPECIFIC = re.compile(
-    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|(?<![a-z0-9])(staging|production|stg|prd)(?![a-z0-9])"
-)
+# Environment-specific values that are not posture: ids of tenants/groups/subscriptions and the pair's names and
+# short names (environment_specific() adds those from config).
+GUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 # Resource types that are security controls in themselves: present in one environment only is a finding.
 SECURITY_TYPE = re.compile(
     r"diagnostic_setting|role_assignment|private_endpoint|network_security|policy_assignment|"
@@ -62,13 +63,14 @@ class Finding:
     path: str  # construct path without the environment, e.g. infra/aks/cluster
     resource_type: str
     attribute: str  # attribute path, or "(resource)" when a resource exists in one environment only
-    staging: Any
-    production: Any
+    left: Any
+    right: Any
+    names: tuple[str, str]  # the pair: (environment of `left`, environment of `right`)
 
     def describe(self) -> str:
         return (
             f"{self.path} ({self.resource_type}) {self.attribute}:"
-            f" staging={_show(self.staging)} production={_show(self.production)}"
+            f" {self.names[0]}={_show(self.left)} {self.names[1]}={_show(self.right)}"
         )
 
 
@@ -84,6 +86,7 @@ class AllowEntry:
 
 @dataclass
 class ParityReport:
+    names: tuple[str, str]
     types_only_in: dict[str, list[str]] = field(default_factory=dict)
     unmatched: dict[str, list[str]] = field(default_factory=dict)
     security: list[Finding] = field(default_factory=list)
@@ -116,9 +119,28 @@ def environment_resources(synth_dir: Path, environment: str) -> dict[str, tuple[
     return resources
 
 
-def _normalised(value: Any) -> str:
+def declared_pairs(config_dir: Path | None = None) -> list[tuple[str, str]]:
+    """The (environment, counterpart) pairs config declares with parity_with, in promotion order."""
+    from config.loader import CONFIG_DIR, load_all, parity_pairs
+
+    return parity_pairs(load_all(config_dir or CONFIG_DIR))
+
+
+def environment_specific(names: tuple[str, str], config_dir: Path | None = None) -> re.Pattern[str]:
+    """GUIDs and the pair's environment names and short names (from config), which differ by design."""
+    from config.loader import CONFIG_DIR, load_environment
+
+    words = set(names)
+    for name in names:
+        with contextlib.suppress(ConfigError):  # an environment config does not know: its name only
+            words.add(load_environment(name, config_dir or CONFIG_DIR).short_name)
+    alternatives = "|".join(re.escape(word) for word in sorted(words, key=lambda w: (-len(w), w)))
+    return re.compile(rf"{GUID}|(?<![a-z0-9])({alternatives})(?![a-z0-9])")
+
+
+def _normalised(value: Any, specific: re.Pattern[str]) -> str:
     """The value with environment-specific parts (ids, environment names) replaced, for security comparisons."""
-    return ENVIRONMENT_SPECIFIC.sub("<env>", json.dumps(value, sort_keys=True, default=repr))
+    return specific.sub("<env>", json.dumps(value, sort_keys=True, default=repr))
 
 
 def load_allowlist(path: Path) -> list[AllowEntry]:
@@ -137,38 +159,38 @@ def load_allowlist(path: Path) -> list[AllowEntry]:
 
 
 def compare(
-    staging: dict[str, tuple[str, dict[str, Any]]],
-    production: dict[str, tuple[str, dict[str, Any]]],
+    left: dict[str, tuple[str, dict[str, Any]]],
+    right: dict[str, tuple[str, dict[str, Any]]],
     allowlist: list[AllowEntry],
+    names: tuple[str, str],
+    specific: re.Pattern[str] | None = None,
 ) -> ParityReport:
-    report = ParityReport()
-    types = {
-        env: {t for t, _ in resources.values()} for env, resources in (("staging", staging), ("production", production))
-    }
-    report.types_only_in = {
-        "staging": sorted(types["staging"] - types["production"]),
-        "production": sorted(types["production"] - types["staging"]),
-    }
+    """Compare the pair `names` (the resources of names[0] are `left`); `specific` defaults to the pair's names."""
+    specific = specific or environment_specific(names)
+    report = ParityReport(names)
+    first, second = names
+    types = {first: {t for t, _ in left.values()}, second: {t for t, _ in right.values()}}
+    report.types_only_in = {first: sorted(types[first] - types[second]), second: sorted(types[second] - types[first])}
     candidates: list[Finding] = []
-    for env, mine, other in (("staging", staging, production), ("production", production, staging)):
+    for env, mine, other in ((first, left, right), (second, right, left)):
         only_here = sorted(path for path in mine if path not in other)
         report.unmatched[env] = [f"{path} ({mine[path][0]})" for path in only_here]
         for path in only_here:
             if SECURITY_TYPE.search(mine[path][0]):
-                values = ("present", MISSING) if env == "staging" else (MISSING, "present")
-                candidates.append(Finding(path, mine[path][0], "(resource)", *values))
-    for path in sorted(staging.keys() & production.keys()):
-        staging_type, staging_body = staging[path]
-        production_type, production_body = production[path]
-        if staging_type != production_type:
-            candidates.append(
-                Finding(path, f"{staging_type}/{production_type}", "(resource)", staging_type, production_type)
-            )
+                left_value, right_value = ("present", MISSING) if env == first else (MISSING, "present")
+                candidates.append(Finding(path, mine[path][0], "(resource)", left_value, right_value, names))
+    for path in sorted(left.keys() & right.keys()):
+        left_type, left_body = left[path]
+        right_type, right_body = right[path]
+        if left_type != right_type:
+            candidates.append(Finding(path, f"{left_type}/{right_type}", "(resource)", left_type, right_type, names))
             continue
-        for attribute, staging_value, production_value in differences(staging_body, production_body):
+        for attribute, left_value, right_value in differences(left_body, right_body):
             generic = re.sub(r"\[\d+\]", "", attribute)
-            finding = Finding(path, staging_type, attribute, staging_value, production_value)
-            if SECURITY_ATTRIBUTE.search(generic) and _normalised(staging_value) != _normalised(production_value):
+            finding = Finding(path, left_type, attribute, left_value, right_value, names)
+            if SECURITY_ATTRIBUTE.search(generic) and _normalised(left_value, specific) != _normalised(
+                right_value, specific
+            ):
                 candidates.append(finding)
             elif SIZING_ATTRIBUTE.search(generic):
                 report.sizing.append(finding)
@@ -188,7 +210,8 @@ def render_markdown(report: ParityReport) -> str:
     status = (
         ":x: security differences found" if report.failed else ":white_check_mark: no unexplained security differences"
     )
-    lines = ["### Staging ↔ production parity", "", status, ""]
+    first, second = report.names
+    lines = [f"### {first.capitalize()} ↔ {second} parity", "", status, ""]
     if report.security:
         lines += (
             ["**Security differences (not allowlisted):**", ""]
@@ -206,13 +229,13 @@ def render_markdown(report: ParityReport) -> str:
             )
             lines += [f"  - `{f.describe()}`" for f in findings]
         lines.append("")
-    for env in ENVIRONMENTS:
+    for env in report.names:
         if report.types_only_in.get(env):
             lines.append(f"Resource types only in {env}: " + ", ".join(f"`{t}`" for t in report.types_only_in[env]))
     if report.sizing:
         lines += ["", "<details><summary>sizing differences (expected)</summary>", ""]
         lines += [f"- `{f.describe()}`" for f in report.sizing] + ["", "</details>"]
-    unmatched = [(env, item) for env in ENVIRONMENTS for item in report.unmatched.get(env, [])]
+    unmatched = [(env, item) for env in report.names for item in report.unmatched.get(env, [])]
     if unmatched:
         lines += ["", "<details><summary>resources without a counterpart</summary>", ""]
         lines += [f"- {env} only: `{item}`" for env, item in unmatched] + ["", "</details>"]
@@ -225,18 +248,26 @@ def render_text(report: ParityReport) -> str:
     lines += [f"allowed: {f.describe()} ({entry.reason})" for f, entry in report.allowed]
     lines += [
         f"types only in {env}: {', '.join(report.types_only_in[env])}"
-        for env in ENVIRONMENTS
+        for env in report.names
         if report.types_only_in.get(env)
     ]
     lines += [f"sizing: {f.describe()}" for f in report.sizing]
-    lines += [f"{env} only: {item}" for env in ENVIRONMENTS for item in report.unmatched.get(env, [])]
+    lines += [f"{env} only: {item}" for env in report.names for item in report.unmatched.get(env, [])]
     lines += [f"warning: unused allowlist entry {e.path} {e.attribute}" for e in report.unused_allow_entries]
     lines.append(
-        "parity: FAILED (security differences above; fix them or add an allowlist entry with a reason)"
+        f"parity {report.names[0]} ↔ {report.names[1]}: FAILED (security differences above; fix them or add an "
+        "allowlist entry with a reason)"
         if report.failed
-        else "parity: ok"
+        else f"parity {report.names[0]} ↔ {report.names[1]}: ok"
     )
     return "\n".join(lines) + "\n"
+
+
+def _pair(text: str) -> tuple[str, str]:
+    first, _, second = text.partition(":")
+    if not first or not second:
+        raise ValueError(f"--pair {text!r}: expected two environment names, like staging:production")
+    return first, second
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -244,17 +275,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("synth_dir", type=Path, nargs="?", default=Path("cdktf.out"))
     parser.add_argument("--allowlist", type=Path, default=DEFAULT_ALLOWLIST)
     parser.add_argument("--format", choices=("markdown", "text"), default="text")
+    parser.add_argument(
+        "--pair", action="append", metavar="A:B", help="environments to compare (default: config's parity_with pairs)"
+    )
     args = parser.parse_args(argv)
     try:
-        report = compare(
-            environment_resources(args.synth_dir, "staging"),
-            environment_resources(args.synth_dir, "production"),
-            load_allowlist(args.allowlist),
-        )
-    except (FileNotFoundError, ValueError) as error:
+        pairs = [_pair(pair) for pair in args.pair] if args.pair else declared_pairs()
+        allowlist = load_allowlist(args.allowlist)
+        reports = [
+            compare(
+                environment_resources(args.synth_dir, first),
+                environment_resources(args.synth_dir, second),
+                allowlist,
+                (first, second),
+            )
+            for first, second in pairs
+        ]
+    except (FileNotFoundError, ValueError, ConfigError) as error:
         parser.error(str(error))
-    sys.stdout.write(render_markdown(report) if args.format == "markdown" else render_text(report))
-    return 1 if report.failed else 0
+    render = render_markdown if args.format == "markdown" else render_text
+    sys.stdout.write("\n".join(render(report) for report in reports))
+    return 1 if any(report.failed for report in reports) else 0
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ STEP_TITLES = {
     "tests": "Tests",
     "synth": "Synth",
     "checkov": "Checkov",
-    "parity": "Parity staging ↔ production",
+    "parity": "Parity between declared pairs",
     "base_synth": "Synth the base branch",
     "synth_diff": "Synth diff",
     "init": "Terraform init",
@@ -103,27 +103,33 @@ def _has_synth(folder: Path) -> bool:
 
 
 def parity_section(base: Path, head: Path) -> list[str]:
-    """The full report when it differs from the base branch's (or has security findings); else one line."""
+    """Per declared pair (config parity_with): the full report when it differs from the base branch's (or has
+    security findings); else one line."""
     allowlist = parity.load_allowlist(parity.DEFAULT_ALLOWLIST)
+    lines: list[str] = []
+    for names in parity.declared_pairs():
 
-    def report(folder: Path) -> parity.ParityReport:
-        return parity.compare(
-            parity.environment_resources(folder, "staging"),
-            parity.environment_resources(folder, "production"),
-            allowlist,
-        )
+        def report(folder: Path, names: tuple[str, str] = names) -> parity.ParityReport:
+            return parity.compare(
+                parity.environment_resources(folder, names[0]),
+                parity.environment_resources(folder, names[1]),
+                allowlist,
+                names,
+            )
 
-    head_report = report(head)
-    rendered = parity.render_markdown(head_report)
-    if head_report.failed or not _has_synth(base) or parity.render_markdown(report(base)) != rendered:
-        return [rendered]
-    return [
-        "### Staging ↔ production parity",
-        "",
-        f"Unchanged by this pull request: no unexplained security differences, {len(head_report.allowed)} "
-        f"allowlisted, {len(head_report.sizing)} sizing differences (`python -m tools.parity cdktf.out`).",
-        "",
-    ]
+        head_report = report(head)
+        rendered = parity.render_markdown(head_report)
+        if head_report.failed or not _has_synth(base) or parity.render_markdown(report(base)) != rendered:
+            lines.append(rendered)
+            continue
+        lines += [
+            f"### {names[0].capitalize()} ↔ {names[1]} parity",
+            "",
+            f"Unchanged by this pull request: no unexplained security differences, {len(head_report.allowed)} "
+            f"allowlisted, {len(head_report.sizing)} sizing differences (`python -m tools.parity cdktf.out`).",
+            "",
+        ]
+    return lines
 
 
 def diagram_section(base: Path, head: Path) -> list[str]:

@@ -3,14 +3,13 @@ never another exception; a mutated config that is still valid synthesizes."""
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from config.loader import CONFIG_DIR, ENVIRONMENTS, ConfigError, parse_environment
+from config.loader import ENVIRONMENTS, ConfigError, parse_environment, raw_environment
 
 FUZZ_FILE = Path("fuzzed.toml")
 # Bounded and reproducible in CI: the same examples every run, no example database on disk.
@@ -37,7 +36,7 @@ unknown_keys = st.text(min_size=1, max_size=12)
 
 
 def raw(environment: str) -> dict[str, Any]:
-    return tomllib.loads((CONFIG_DIR / f"{environment}.toml").read_text())
+    return raw_environment(environment)[0]
 
 
 def paths(node: Any, prefix: KeyPath = ()) -> list[KeyPath]:

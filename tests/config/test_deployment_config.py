@@ -57,10 +57,9 @@ def test_both_files_are_valid_and_runners_scale_from_zero(raw_config: Callable[[
 
 
 def test_only_one_environment_may_hold_bootstrap_state(tmp_path: Path) -> None:
-    for name in ("staging", "production"):
-        text = Path(f"config/{name}.toml").read_text()
-        shutil_target = tmp_path / f"{name}.toml"
-        shutil_target.write_text(text.replace("holds_bootstrap_state = false", "holds_bootstrap_state = true"))
+    for path in Path("config").glob("*.toml"):
+        text = path.read_text()
+        (tmp_path / path.name).write_text(text.replace("holds_bootstrap_state = false", "holds_bootstrap_state = true"))
     with pytest.raises(
         ConfigError, match=r"holds_bootstrap_state is true in staging, production; allowed: true in at most one"
     ):
@@ -68,8 +67,8 @@ def test_only_one_environment_may_hold_bootstrap_state(tmp_path: Path) -> None:
 
 
 def test_one_holder_is_fine(tmp_path: Path) -> None:
-    for name in ("staging", "production"):
-        shutil.copy(f"config/{name}.toml", tmp_path / f"{name}.toml")
-    path = tmp_path / "production.toml"
-    path.write_text(path.read_text().replace("holds_bootstrap_state = false", "holds_bootstrap_state = true"))
+    for source in Path("config").glob("*.toml"):
+        shutil.copy(source, tmp_path / source.name)
+    path = tmp_path / "production.toml"  # an overlay: it sets only its own difference
+    path.write_text(path.read_text() + "\n[deployment]\nholds_bootstrap_state = true\n")
     assert [c.deployment.holds_bootstrap_state for c in load_all(tmp_path)] == [False, True]

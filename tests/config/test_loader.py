@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -13,6 +14,14 @@ import pytest
 from config.loader import ENVIRONMENTS, ConfigError, load_environment, override_variable, parse_environment
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def copy_config(target: Path) -> None:
+    """The shipped config folder (base + overlays), to edit in a test."""
+    for source in (PROJECT_ROOT / "config").glob("*.toml"):
+        shutil.copy(source, target / source.name)
+
+
 STAGING = Path("config/staging.toml")
 
 
@@ -22,9 +31,9 @@ def test_every_environment_file_is_valid(environment: str) -> None:
 
 
 def test_environments_use_separate_subscriptions_and_state_accounts() -> None:
-    staging, production = (load_environment(name) for name in ENVIRONMENTS)
-    assert staging.subscription_id != production.subscription_id
-    assert staging.state_backend.storage_account_name != production.state_backend.storage_account_name
+    configs = [load_environment(name) for name in ENVIRONMENTS]
+    assert len({config.subscription_id for config in configs}) == len(configs)
+    assert len({config.state_backend.storage_account_name for config in configs}) == len(configs)
 
 
 def test_subscription_can_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -69,7 +78,9 @@ def assert_rejected(data: dict[str, Any], changes: dict[str, Any], key: str, val
 
 BAD_INPUTS = [
     # (key, bad value, words the message must contain)
-    ("name", "prod", "'staging' or 'production'"),
+    ("name", "Prod", "pattern"),
+    ("deploy_after", "staging", "valid tuple"),
+    ("parity_with", 7, "valid string"),
     ("location", "mars-north", "Input should be"),
     ("paired_location", "eastus", "must differ from location"),
     ("subscription_id", "not-a-guid", "GUID"),
@@ -123,13 +134,14 @@ def test_unknown_environment_names_the_allowed_ones() -> None:
 
 
 def test_file_name_and_environment_name_must_agree(tmp_path: Path) -> None:
-    (tmp_path / "staging.toml").write_text((PROJECT_ROOT / "config/production.toml").read_text())
+    copy_config(tmp_path)
+    (tmp_path / "staging.toml").write_text('name = "production"\n' + (tmp_path / "staging.toml").read_text())
     with pytest.raises(ConfigError, match="must be 'staging'"):
         load_environment("staging", tmp_path)
 
 
 def test_missing_and_malformed_files(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="file not found"):
+    with pytest.raises(ConfigError, match=r"unknown environment 'staging'; allowed: \(none\)"):
         load_environment("staging", tmp_path)
     (tmp_path / "staging.toml").write_text("name = [unclosed")
     with pytest.raises(ConfigError, match="not valid TOML"):
@@ -137,9 +149,9 @@ def test_missing_and_malformed_files(tmp_path: Path) -> None:
 
 
 def test_main_exits_non_zero_without_traceback_on_bad_config(tmp_path: Path) -> None:
-    for environment in ENVIRONMENTS:
-        text = (PROJECT_ROOT / f"config/{environment}.toml").read_text()
-        (tmp_path / f"{environment}.toml").write_text(text.replace('location = "eastus"', 'location = "atlantis"'))
+    copy_config(tmp_path)
+    base = tmp_path / "base.toml"
+    base.write_text(base.read_text().replace('location = "eastus"', 'location = "atlantis"'))
     result = subprocess.run(
         [sys.executable, "main.py"],
         cwd=PROJECT_ROOT,
@@ -151,3 +163,4 @@ def test_main_exits_non_zero_without_traceback_on_bad_config(tmp_path: Path) -> 
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert f"{tmp_path}/staging.toml" in result.stderr and "location: 'atlantis'" in result.stderr
+    assert f"(set in {tmp_path}/base.toml)" in result.stderr  # the bad value is the base's: the message says so

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from config.loader import ConfigError, load_all, parse_environment
+from config.loader import ENVIRONMENTS, ConfigError, load_all, parse_environment
 from tests.config.test_loader import set_key
 
 STAGING = Path("config/staging.toml")
@@ -163,13 +163,14 @@ def test_bad_address_plan_is_reported_with_key_value_and_rule(
 
 
 def test_both_environment_files_pass(raw_config: Callable[[str], dict[str, Any]]) -> None:
-    for environment in ("staging", "production"):
+    for environment in ENVIRONMENTS:
         parse_environment(raw_config(environment), STAGING)
 
 
 def test_overlapping_environments_are_rejected_naming_both_files(tmp_path: Path) -> None:
     source = Path(__file__).resolve().parents[2] / "config"
-    shutil.copy(source / "staging.toml", tmp_path / "staging.toml")
+    for name in ("base.toml", "staging.toml"):
+        shutil.copy(source / name, tmp_path / name)
     # Production's hub moved onto staging's spoke range; each file is valid on its own.
     production = (source / "production.toml").read_text().replace('"10.251.', '"10.242.')
     (tmp_path / "production.toml").write_text(production)
@@ -182,4 +183,4 @@ def test_overlapping_environments_are_rejected_naming_both_files(tmp_path: Path)
 
 
 def test_real_environments_do_not_overlap() -> None:
-    assert [config.name for config in load_all()] == ["staging", "production"]
+    assert [config.name for config in load_all()] == list(ENVIRONMENTS)

@@ -22,6 +22,7 @@ from cdktf_cdktf_provider_azurerm.network_security_group import NetworkSecurityG
 from cdktf_cdktf_provider_azurerm.provider import AzurermProvider, AzurermProviderFeatures
 from cdktf_cdktf_provider_azurerm.storage_account import StorageAccount
 
+from config.loader import ENVIRONMENTS
 from constructs.diagnostics import (
     DIAGNOSTICS,
     NO_DIAGNOSTICS,
@@ -31,7 +32,7 @@ from constructs.diagnostics import (
 )
 from tests.conftest import StackJson, resources_of
 
-INFRA_STACKS = ("staging-infra", "production-infra")
+INFRA_STACKS = tuple(f"{environment}-infra" for environment in ENVIRONMENTS)
 STORAGE_SERVICES = ("blobServices", "fileServices", "queueServices", "tableServices")
 Build = Callable[[TerraformStack], None]
 

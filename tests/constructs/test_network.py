@@ -28,7 +28,7 @@ STAGING_PREFIXES = {
     "aks-api-server-subnet": "10.242.5.0/28",
 }
 # (IDPS, threat intelligence) per environment.
-FIREWALL_MODES = {"staging": ("Deny", "Deny"), "production": ("Deny", "Deny")}  # staging is production-like
+FIREWALL_MODES = ("Deny", "Deny")  # every environment blocks: staging is production-like
 EXPOSED = (
     "subnet_ids",
     "private_dns_zone_ids",
@@ -147,9 +147,7 @@ def test_firewall_premium_zone_redundant_with_premium_policy(network_stacks: dic
         assert firewall["zones"] == list(config.zones) == ["1", "2", "3"]
         assert firewall["firewall_policy_id"].startswith("${azurerm_firewall_policy.")
         assert policy["sku"] == "Premium"
-        assert (policy["intrusion_detection"]["mode"], policy["threat_intelligence_mode"]) == FIREWALL_MODES[
-            environment
-        ]
+        assert (policy["intrusion_detection"]["mode"], policy["threat_intelligence_mode"]) == FIREWALL_MODES
         assert policy["dns"]["proxy_enabled"] is True
         [ip_configuration] = firewall["ip_configuration"]
         assert ip_configuration["subnet_id"] == reference_to(stack, "azurerm_subnet", "AzureFirewallSubnet")

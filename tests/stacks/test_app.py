@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import importlib
 
-from config.loader import ENVIRONMENTS, load_environment
+from config.loader import ENVIRONMENTS, load_all, load_environment
 from stacks.app import BOOTSTRAP_STACK, stack_names
 from tests.conftest import StackJson
 
@@ -14,7 +14,7 @@ ENVIRONMENT_STACKS = [name for environment in ENVIRONMENTS for name in stack_nam
 
 def test_bootstrap_and_two_stacks_per_environment(stacks: dict[str, StackJson]) -> None:
     assert sorted(stacks) == sorted([BOOTSTRAP_STACK, *ENVIRONMENT_STACKS])
-    assert all(name.startswith(("staging-", "production-")) for name in ENVIRONMENT_STACKS)
+    assert list(ENVIRONMENTS) == [config.name for config in load_all()]  # config/<environment>.toml, nothing else
 
 
 def test_every_environment_stack_has_its_own_azure_ad_backend(stacks: dict[str, StackJson]) -> None:

@@ -8,9 +8,10 @@ from __future__ import annotations
 import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
 
+from config.loader import ENVIRONMENTS
 from stacks.app import BOOTSTRAP_STACK, stack_names
 
-ALL_STACKS = [BOOTSTRAP_STACK, *stack_names("staging"), *stack_names("production")]
+ALL_STACKS = [BOOTSTRAP_STACK, *(name for environment in ENVIRONMENTS for name in stack_names(environment))]
 
 
 @pytest.fixture

@@ -91,7 +91,10 @@ def test_security_resource_in_one_environment_only_fails(tmp_path: Path) -> None
     }
     stack.write_text(json.dumps(body))
     report = parity.compare(
-        parity.environment_resources(synth, "staging"), parity.environment_resources(synth, "production"), []
+        parity.environment_resources(synth, "staging"),
+        parity.environment_resources(synth, "production"),
+        [],
+        ("staging", "production"),
     )
     assert [(f.path, f.attribute) for f in report.security] == [("infra/data/storage/diagnostics", "(resource)")]
     assert report.types_only_in == {"staging": [], "production": ["azurerm_monitor_diagnostic_setting"]}
@@ -101,7 +104,10 @@ def test_pod_security_label_difference_is_a_security_finding() -> None:
     namespace = {"metadata": {"labels": {"pod-security.kubernetes.io/enforce": "restricted"}}}
     weaker = {"metadata": {"labels": {"pod-security.kubernetes.io/enforce": "baseline"}}}
     report = parity.compare(
-        {"cluster/ns": ("kubernetes_namespace_v1", namespace)}, {"cluster/ns": ("kubernetes_namespace_v1", weaker)}, []
+        {"cluster/ns": ("kubernetes_namespace_v1", namespace)},
+        {"cluster/ns": ("kubernetes_namespace_v1", weaker)},
+        [],
+        ("staging", "production"),
     )
     assert [f.attribute for f in report.security] == ["metadata.labels.pod-security.kubernetes.io/enforce"]
 

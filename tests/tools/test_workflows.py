@@ -3,7 +3,6 @@ deploy order and state concurrency."""
 
 from __future__ import annotations
 
-import itertools
 import re
 import subprocess
 import sys
@@ -11,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from ruamel.yaml import YAML
+
+from config.loader import load_all
 
 GITHUB = Path(__file__).resolve().parents[2] / ".github"
 WORKFLOWS = GITHUB / "workflows"
@@ -76,21 +77,21 @@ def test_only_the_comment_job_may_write_to_pull_requests() -> None:
 
 def test_deploy_runs_the_stacks_in_order_with_production_behind_its_environment() -> None:
     jobs = load("deploy.yml")["jobs"]
-    order = ["staging-infra", "staging-cluster", "production-infra", "production-cluster"]
+    configs = load_all()
+    order = [f"{config.name}-{kind}" for config in configs for kind in ("infra", "cluster")]
     assert list(jobs) == ["changes", *order]
-    assert jobs["staging-infra"]["needs"] == "changes"
-    for previous, stack in itertools.pairwise(order):
-        assert jobs[stack]["needs"] == ["changes", previous]
-        # an unchanged (skipped) earlier stack lets this one run; a failed one stops it
-        assert "!failure()" in jobs[stack]["if"] and "!cancelled()" in jobs[stack]["if"]
-    for stack in order:
-        assert f"contains(fromJSON(needs.changes.outputs.stacks), '{stack}')" in jobs[stack]["if"]
-    assert {stack: jobs[stack]["with"]["environment"] for stack in order} == {
-        "staging-infra": "staging",
-        "staging-cluster": "staging",
-        "production-infra": "production",
-        "production-cluster": "production",
-    }
+    assert jobs["production-infra"]["needs"] == ["changes", "staging-cluster"]  # config: production after staging
+    for config in configs:
+        infra, cluster = f"{config.name}-infra", f"{config.name}-cluster"
+        waits = [f"{previous}-cluster" for previous in config.deploy_after]
+        assert jobs[infra]["needs"] == (["changes", *waits] if waits else "changes")
+        assert jobs[cluster]["needs"] == ["changes", infra]
+        for stack in (cluster, infra) if waits else (cluster,):
+            # an unchanged (skipped) earlier stack lets this one run; a failed one stops it
+            assert "!failure()" in jobs[stack]["if"] and "!cancelled()" in jobs[stack]["if"]
+        for stack in (infra, cluster):
+            assert f"contains(fromJSON(needs.changes.outputs.stacks), '{stack}')" in jobs[stack]["if"]
+            assert jobs[stack]["with"]["environment"] == config.name
     assert "bootstrap" not in str(jobs)
 
 
