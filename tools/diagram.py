@@ -66,6 +66,15 @@ def _strings(value: Any, key: str = "") -> Iterator[tuple[str, str]]:
         yield key, value
 
 
+def one_block(value: Any) -> dict[str, Any]:
+    """A nested block as the synthesized JSON holds it: an object, or a one-item list (kubernetes 3.x writes
+    `kubernetes_namespace_v1.metadata` as a list: CDK Terrain, README "Moving to CDK Terrain")."""
+    if isinstance(value, list):
+        (block,) = value
+        return dict(block)
+    return dict(value or {})
+
+
 def _node_id(address: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]", "_", address)
 
@@ -162,7 +171,7 @@ def render(infra: dict[str, Any], cluster: dict[str, Any]) -> str:
                 edges.add(f"  {_node_id(address)} --> {_node_id(target)}")
 
     namespaces = sorted(
-        body.get("metadata", {}).get("name", name)
+        one_block(body.get("metadata")).get("name", name)
         for resource_type, by_name in cluster.get("resource", {}).items()
         if resource_type.startswith("kubernetes_namespace")
         for name, body in by_name.items()

@@ -18,7 +18,7 @@ from typing import Any
 
 from config.loader import load_environment
 from config.schema import EnvironmentConfig
-from tools.diagram import ENVIRONMENTS, load_stack
+from tools.diagram import ENVIRONMENTS, load_stack, one_block
 
 DOCS_DIR = Path(__file__).resolve().parent.parent / "docs"
 REGENERATE = "scripts/synth && .venv/bin/python -m tools.dr_runbook cdktf.out --write"
@@ -53,7 +53,7 @@ class Stack:
         if not value.startswith("${"):
             return value
         body = self.referenced(value)
-        return body["metadata"]["name"] if "metadata" in body else body["name"]
+        return one_block(body["metadata"])["name"] if "metadata" in body else body["name"]
 
 
 POSTGRES_ZONE = "privatelink.postgres.database.azure.com"

@@ -23,7 +23,7 @@ from typing import Any
 from config.loader import load_environment
 from config.schema import EnvironmentConfig
 from constructs.deployment import resource_provider_of
-from tools.diagram import ENVIRONMENTS, load_stack
+from tools.diagram import ENVIRONMENTS, load_stack, one_block
 from tools.dr_runbook import Stack
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -691,7 +691,9 @@ def _incident_response(env: Environment) -> str:
         if "azurerm_kubernetes_cluster." in s["target_resource_id"]
         for log in _blocks(s.get("enabled_log"))
     ]
-    namespaces = {env.cluster.name(ns["metadata"]["name"]): ns for ns in env.cluster.all("kubernetes_namespace_v1")}
+    namespaces = {
+        env.cluster.name(one_block(ns["metadata"])["name"]): ns for ns in env.cluster.all("kubernetes_namespace_v1")
+    }
     policies: dict[str, list[str]] = {}
     for policy in env.cluster.all("kubernetes_network_policy_v1"):
         policies.setdefault(env.cluster.name(policy["metadata"]["namespace"]), []).append(policy["metadata"]["name"])

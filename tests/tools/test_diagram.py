@@ -80,3 +80,11 @@ def test_checked_in_diagram_is_fresh(synth_dir: Path, environment: str) -> None:
     assert checked_in.exists() and checked_in.read_text() == expected, (
         f"{checked_in} is stale; regenerate with: {diagram.REGENERATE}"
     )
+
+
+def test_one_block_reads_an_object_or_a_one_item_list() -> None:
+    """kubernetes 3.x (CDK Terrain) writes a namespace's `metadata` as a one-item list; cdktf as an object."""
+    assert diagram.one_block({"name": "apps"}) == {"name": "apps"}
+    assert diagram.one_block([{"name": "apps"}]) == {"name": "apps"}
+    with pytest.raises(ValueError):
+        diagram.one_block([{"name": "a"}, {"name": "b"}])  # a list of blocks is not one block
