@@ -22,9 +22,9 @@ from constructs.deployment import (
     GitHubRunners,
     GitHubRunnersProps,
     deployment_names,
-    required_resource_providers,
 )
 from constructs.naming import Naming
+from constructs.resource_providers import required_resource_providers
 from constructs.state_storage import StateStorage, StateStorageProps
 from stacks.common import apply_environment_aspects, azurerm_provider
 

@@ -63,7 +63,7 @@ def azurerm_provider(
         tenant_id=config.tenant_id,
         storage_use_azuread=True,  # storage accounts have shared keys disabled
         # No automatic set: bootstrap's providers register exactly the namespaces the stacks use
-        # (constructs/deployment.py required_resource_providers); the read-only plan identity cannot register.
+        # (constructs/resource_providers.py required_resource_providers); the read-only plan identity cannot register.
         resource_provider_registrations="none",
         resource_providers_to_register=list(register) or None,
         # Storage accounts are private: the runner cannot reach their data plane, so the provider must not

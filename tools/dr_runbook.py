@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -323,24 +324,37 @@ def runbook_path(environment: str) -> Path:
     return DOCS_DIR / f"dr-runbook-{environment}.md"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def per_environment_cli(
+    argv: list[str] | None,
+    *,
+    description: str,
+    render: Callable[[Path, str], str],
+    path_of: Callable[[str], Path],
+) -> int:
+    """The command line of a generated per-environment document: print it, or `--write` it to `path_of(env)`."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("synth_dir", type=Path, nargs="?", default=Path("cdktf.out"))
     parser.add_argument(
         "--environment", choices=ENVIRONMENTS, action="append", help="environment(s) to render (default: all)"
     )
-    parser.add_argument("--write", action="store_true", help="write docs/dr-runbook-<env>.md")
+    parser.add_argument("--write", action="store_true", help=f"write {path_of('<env>').relative_to(DOCS_DIR.parent)}")
     args = parser.parse_args(argv)
     try:
-        runbooks = {env: environment_runbook(args.synth_dir, env) for env in args.environment or ENVIRONMENTS}
+        documents = {env: render(args.synth_dir, env) for env in args.environment or ENVIRONMENTS}
     except FileNotFoundError as error:
         parser.error(str(error))
-    for environment, text in runbooks.items():
+    for environment, text in documents.items():
         if args.write:
-            runbook_path(environment).write_text(text)
+            path_of(environment).write_text(text)
         else:
             sys.stdout.write(text)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return per_environment_cli(
+        argv, description=__doc__.splitlines()[0], render=environment_runbook, path_of=runbook_path
+    )
 
 
 if __name__ == "__main__":

@@ -12,19 +12,20 @@ resources and the handbook cannot drift from what Terraform deploys.
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
-import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from config.loader import load_environment
 from config.schema import EnvironmentConfig
-from constructs.deployment import resource_provider_of
-from tools.diagram import ENVIRONMENTS, load_stack, one_block
-from tools.dr_runbook import Stack
+from tools.diagram import load_stack, one_block
+from tools.dr_runbook import Stack, per_environment_cli
+from tools.jsii_runtime import use_project_node
+
+use_project_node()  # importing anything under constructs/ loads the constructs library, which starts jsii
+from constructs.resource_providers import resource_provider_of  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS_DIR = ROOT / "docs"
@@ -1094,23 +1095,9 @@ def handbook_path(environment: str) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("synth_dir", type=Path, nargs="?", default=Path("cdktf.out"))
-    parser.add_argument(
-        "--environment", choices=ENVIRONMENTS, action="append", help="environment(s) to render (default: all)"
+    return per_environment_cli(
+        argv, description=__doc__.splitlines()[0], render=environment_handbook, path_of=handbook_path
     )
-    parser.add_argument("--write", action="store_true", help="write docs/handbook-<env>.md")
-    args = parser.parse_args(argv)
-    try:
-        handbooks = {env: environment_handbook(args.synth_dir, env) for env in args.environment or ENVIRONMENTS}
-    except FileNotFoundError as error:
-        parser.error(str(error))
-    for environment, text in handbooks.items():
-        if args.write:
-            handbook_path(environment).write_text(text)
-        else:
-            sys.stdout.write(text)
-    return 0
 
 
 if __name__ == "__main__":

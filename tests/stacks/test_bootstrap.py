@@ -176,7 +176,7 @@ def test_runner_egress_is_https_only_through_a_nat_gateway(stacks) -> None:
 
 
 def test_every_resource_type_of_every_stack_has_its_provider_registered(stacks) -> None:
-    from constructs.deployment import required_resource_providers, resource_provider_of
+    from constructs.resource_providers import required_resource_providers, resource_provider_of
 
     registered = {
         p["alias"]: set(p["resource_providers_to_register"]) for p in stacks[BOOTSTRAP_STACK]["provider"]["azurerm"]
@@ -194,7 +194,7 @@ def test_every_resource_type_of_every_stack_has_its_provider_registered(stacks) 
 def test_an_unknown_resource_type_is_not_silently_unregistered() -> None:
     import pytest
 
-    from constructs.deployment import resource_provider_of
+    from constructs.resource_providers import resource_provider_of
 
     assert resource_provider_of("azurerm_monitor_workspace") == "Microsoft.Monitor"  # longest prefix wins
     assert resource_provider_of("azurerm_kubernetes_cluster_extension") == "Microsoft.KubernetesConfiguration"
