@@ -158,7 +158,7 @@ def test_runners_scale_from_zero_inside_the_deployment_network(stacks) -> None:
 
 
 def test_runner_egress_leaves_only_through_a_basic_firewall_with_an_fqdn_allow_list(stacks) -> None:
-    from constructs.runner_egress import RUNNER_EGRESS
+    from constructs.egress_hosts import RUNNER_EGRESS
 
     bootstrap = stacks[BOOTSTRAP_STACK]
     assert "azurerm_nat_gateway" not in bootstrap["resource"]  # replaced by the firewall
