@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from pathlib import Path
@@ -136,8 +137,8 @@ def test_every_firewall_takes_threat_intelligence_deny_from_its_policy(stacks: d
 SUBNETS_WITHOUT_NSG = frozenset({"GatewaySubnet", "AzureFirewallSubnet", "AzureFirewallManagementSubnet"})
 
 
-def test_every_other_subnet_has_a_network_security_group(stacks: dict) -> None:
-    """Stands in for CKV2_AZURE_31, skipped because it does not know AzureFirewallManagementSubnet."""
+def subnets_without_nsg(stacks: dict) -> tuple[list[str], int]:
+    """(subnets that need an NSG and have none, subnets checked)."""
     problems, checked = [], 0
     for stack_name, stack in stacks.items():
         resources = stack.get("resource", {})
@@ -151,8 +152,23 @@ def test_every_other_subnet_has_a_network_security_group(stacks: dict) -> None:
             checked += 1
             if _reference("azurerm_subnet", key) not in associated:
                 problems.append(f"{stack_name}/{key} ({subnet['name']}): no network security group")
+    return problems, checked
+
+
+def test_every_other_subnet_has_a_network_security_group(stacks: dict) -> None:
+    """Stands in for CKV2_AZURE_31, skipped because it does not know AzureFirewallManagementSubnet."""
+    problems, checked = subnets_without_nsg(stacks)
     assert problems == []
     assert checked > 10
+
+
+def test_a_subnet_without_its_nsg_is_named(stacks: dict) -> None:
+    broken = copy.deepcopy(stacks)
+    associations = broken["bootstrap"]["resource"]["azurerm_subnet_network_security_group_association"]
+    [key] = [k for k in associations if k.startswith("staging-deployment_runners-nsg-association")]
+    del associations[key]
+    problems, _ = subnets_without_nsg(broken)
+    assert len(problems) == 1 and problems[0].startswith("bootstrap/staging-deployment_runners-subnet")
 
 
 def test_every_event_hubs_primary_is_in_a_region_with_zones(stacks: dict) -> None:
