@@ -29,6 +29,7 @@ role produces the matching finding. Usage: python -m tools.deployability [cdktf.
 from __future__ import annotations
 
 import fnmatch
+import ipaddress
 import json
 import re
 import sys
@@ -446,8 +447,6 @@ def _fqdn_covers(pattern: str, fqdn: str) -> bool:
 
 
 def _source_covers(sources: Iterable[str], prefix: str) -> bool:
-    import ipaddress
-
     for source in sources:
         if source == "*":
             return True
