@@ -60,6 +60,10 @@ class RunnerConfig(Section):
 
 class DeploymentNetwork(VirtualNetworkPlan):
     runners: Subnet  # delegated to Microsoft.App/environments (the runners' Container Apps environment)
+    # The runners' egress firewall (Azure Firewall Basic): Azure fixes both names and wants /26 or larger
+    # (VirtualNetworkPlan checks both through RESERVED_SUBNETS).
+    firewall: Subnet  # AzureFirewallSubnet
+    firewall_management: Subnet  # AzureFirewallManagementSubnet: Basic's management NIC (its own public IP)
     private_endpoints: Subnet  # the state account's blob private endpoint
 
     @model_validator(mode="after")

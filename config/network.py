@@ -18,6 +18,8 @@ ZONE = Literal["1", "2", "3"]
 # Azure's reserved subnets: the exact name it requires and the largest prefix length it accepts.
 RESERVED_SUBNETS: dict[str, tuple[str, int]] = {
     "firewall": ("AzureFirewallSubnet", 26),
+    # Azure Firewall Basic's management NIC (deployment network): https://learn.microsoft.com/azure/firewall/management-nic
+    "firewall_management": ("AzureFirewallManagementSubnet", 26),
     "gateway": ("GatewaySubnet", 27),
     "bastion": ("AzureBastionSubnet", 26),
 }

@@ -1,8 +1,10 @@
 """Where and as whom Terraform runs for one environment (README "Zero to running").
 
-- `DeploymentNetwork`: a VNet with a runners subnet (delegated to Container Apps, NAT-gateway egress, an NSG
-  that lets out only HTTPS and in nothing but Azure's load-balancer probes) and a private-endpoints subnet; the
-  `privatelink.blob.core.windows.net` zone linked to it, so the state account resolves privately.
+- `DeploymentNetwork`: a VNet with a runners subnet (delegated to Container Apps; its default route goes to an
+  Azure Firewall Basic in the same VNet that lets out HTTPS to the host names of `constructs/runner_egress.py`
+  only; an NSG that lets out only HTTPS and in nothing but Azure's load-balancer probes and the subnet itself), the
+  firewall's two subnets and a private-endpoints subnet; the `privatelink.blob.core.windows.net` zone linked to it,
+  so the state account resolves privately.
 - `DeployIdentities`: a read-only *plan* identity (the `<env>-plan` GitHub environment) and an *apply* identity
   (the protected `<env>` environment), user-assigned identities trusted through GitHub OIDC federated credentials.
 - `GitHubRunners`: ephemeral GitHub Actions runners as an event-driven Container Apps job scaled by KEDA's
@@ -16,7 +18,7 @@ identities up by these names (never through bootstrap's state).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from cdktf import TerraformProvider
@@ -36,18 +38,12 @@ from cdktf_cdktf_provider_azurerm.container_app_job import (
     ContainerAppJobTemplateContainerEnv,
 )
 from cdktf_cdktf_provider_azurerm.federated_identity_credential import FederatedIdentityCredential
-from cdktf_cdktf_provider_azurerm.nat_gateway import NatGateway
-from cdktf_cdktf_provider_azurerm.nat_gateway_public_ip_association import NatGatewayPublicIpAssociation
-from cdktf_cdktf_provider_azurerm.network_security_group import NetworkSecurityGroup
-from cdktf_cdktf_provider_azurerm.network_security_rule import NetworkSecurityRule
 from cdktf_cdktf_provider_azurerm.private_dns_zone import PrivateDnsZone
 from cdktf_cdktf_provider_azurerm.private_dns_zone_virtual_network_link import PrivateDnsZoneVirtualNetworkLink
 from cdktf_cdktf_provider_azurerm.public_ip import PublicIp
 from cdktf_cdktf_provider_azurerm.resource_group import ResourceGroup
 from cdktf_cdktf_provider_azurerm.role_definition import RoleDefinition, RoleDefinitionPermissions
 from cdktf_cdktf_provider_azurerm.subnet import Subnet, SubnetDelegation, SubnetDelegationServiceDelegation
-from cdktf_cdktf_provider_azurerm.subnet_nat_gateway_association import SubnetNatGatewayAssociation
-from cdktf_cdktf_provider_azurerm.subnet_network_security_group_association import SubnetNetworkSecurityGroupAssociation
 from cdktf_cdktf_provider_azurerm.user_assigned_identity import UserAssignedIdentity
 from cdktf_cdktf_provider_azurerm.virtual_network import VirtualNetwork
 
@@ -55,6 +51,8 @@ from config.deployment import DeploymentConfig, GitHubRepository, RunnerConfig
 from constructs import Construct
 from constructs.interfaces import RoleGrant, grant
 from constructs.naming import Naming
+from constructs.network import SecurityRule, subnet_security_group
+from constructs.runner_egress import RunnerFirewall, RunnerFirewallProps
 
 GITHUB_OIDC_ISSUER = "https://token.actions.githubusercontent.com"
 ENTRA_TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
@@ -122,38 +120,33 @@ KUBERNETES_PLAN_DATA_ACTIONS = ("Microsoft.ContainerService/managedClusters/*/re
 KUBERNETES_PLAN_NOT_DATA_ACTIONS = ("Microsoft.ContainerService/managedClusters/secrets/read",)
 
 
-@dataclass(frozen=True)
-class RunnerEgressRule:
-    name: str
-    priority: int
-    direction: str
-    access: str
-    protocol: str
-    ports: str
-    source: str
-    destination: str
+# Defence in depth under the firewall (constructs/runner_egress.py filters by host name; an NSG cannot): the
+# runners subnet lets in only Azure's load balancer and itself, and lets out HTTPS and traffic inside the subnet.
+# The NSG sees the original destination, not the firewall: "Internet 443" here, the names there. Container Apps
+# workload-profile environments need the subnet to talk to itself (learn.microsoft.com "Securing a virtual network
+# in Azure Container Apps"). DNS uses Azure's platform resolver, which NSGs and routes do not touch.
+def runner_security_rules(runners_prefix: str) -> tuple[SecurityRule, ...]:
+    return (
+        SecurityRule("AllowLoadBalancerInbound", 100, ("*",), ("AzureLoadBalancer",)),
+        SecurityRule("AllowRunnersSubnetInbound", 110, ("*",), (runners_prefix,)),
+        # Private endpoints here and in the peered spoke (state, registry, Key Vaults, AKS API).
+        SecurityRule("AllowVnetOutbound", 100, ("443",), ("*",), "Tcp", "Outbound", destinations=("VirtualNetwork",)),
+        SecurityRule(
+            "AllowRunnersSubnetOutbound",
+            110,
+            ("*",),
+            (runners_prefix,),
+            direction="Outbound",
+            destinations=(runners_prefix,),
+        ),
+        SecurityRule("AllowHttpsOutbound", 140, ("443",), ("*",), "Tcp", "Outbound", destinations=("Internet",)),
+        SecurityRule("DenyAllOutbound", 4096, ("*",), ("*",), direction="Outbound", access="Deny"),
+    )
 
 
-# What the runners may open. An NSG cannot filter by host name, so "Internet 443" is the narrowest rule that
-# lets jobs reach GitHub (github.com, api.github.com, *.actions.githubusercontent.com, ghcr.io,
-# objects.githubusercontent.com), the package sources (pypi.org, files.pythonhosted.org, registry.npmjs.org,
-# releases.hashicorp.com, registry.terraform.io, nodejs.org) and the company registry; the Azure control
-# plane (management.azure.com) and Entra ID (login.microsoftonline.com) go through their service tags. No
-# other port leaves; DNS uses Azure's platform resolver, which NSGs do not filter.
-RUNNER_NSG_RULES = (
-    RunnerEgressRule("AllowLoadBalancerInbound", 100, "Inbound", "Allow", "*", "*", "AzureLoadBalancer", "*"),
-    RunnerEgressRule("DenyAllInbound", 4096, "Inbound", "Deny", "*", "*", "*", "*"),
-    RunnerEgressRule("AllowVnetOutbound", 100, "Outbound", "Allow", "Tcp", "443", "*", "VirtualNetwork"),
-    RunnerEgressRule("AllowEntraIdOutbound", 110, "Outbound", "Allow", "Tcp", "443", "*", "AzureActiveDirectory"),
-    RunnerEgressRule("AllowArmOutbound", 120, "Outbound", "Allow", "Tcp", "443", "*", "AzureResourceManager"),
-    RunnerEgressRule("AllowAzureCloudOutbound", 130, "Outbound", "Allow", "Tcp", "443", "*", "AzureCloud"),
-    RunnerEgressRule("AllowHttpsOutbound", 140, "Outbound", "Allow", "Tcp", "443", "*", "Internet"),
-    RunnerEgressRule("DenyAllOutbound", 4096, "Outbound", "Deny", "*", "*", "*", "*"),
-)
-PRIVATE_ENDPOINT_NSG_RULES = (
-    RunnerEgressRule("AllowVnetHttpsInbound", 100, "Inbound", "Allow", "Tcp", "443", "VirtualNetwork", "*"),
-    RunnerEgressRule("DenyAllInbound", 4096, "Inbound", "Deny", "*", "*", "*", "*"),
-)
+PRIVATE_ENDPOINT_SECURITY_RULES = (SecurityRule("AllowVnetHttpsInbound", 100, ("443",), ("VirtualNetwork",), "Tcp"),)
+# Zones of the runners' firewall and its two public IPs.
+FIREWALL_ZONES = ("1", "2", "3")
 
 
 @dataclass(frozen=True)
@@ -166,8 +159,8 @@ class DeploymentNetworkProps:
 
 
 class DeploymentNetwork(Construct):
-    """Exposes `resource_group_name`, `virtual_network_id`, `runners_subnet_id`, `private_endpoints_subnet_id`
-    and `blob_private_dns_zone_id`."""
+    """Exposes `resource_group_name`, `virtual_network_id`, `runners_subnet_id` (the route table association's),
+    `private_endpoints_subnet_id`, `firewall_private_ip` and `blob_private_dns_zone_id`."""
 
     def __init__(self, scope: Construct, id: str, *, props: DeploymentNetworkProps) -> None:
         super().__init__(scope, id)
@@ -197,7 +190,7 @@ class DeploymentNetwork(Construct):
             resource_group_name=group_name,
             virtual_network_name=vnet_name,
             address_prefixes=[plan.runners.address_prefix],
-            default_outbound_access_enabled=False,  # egress only through the NAT gateway below
+            default_outbound_access_enabled=False,  # egress only through the firewall below
             delegation=[
                 SubnetDelegation(
                     name="container-apps",
@@ -220,11 +213,36 @@ class DeploymentNetwork(Construct):
             private_endpoint_network_policies="Enabled",  # the NSG below applies to the endpoints too
             provider=provider,
         )
+        firewall_subnets = {
+            key: Subnet(
+                self,
+                f"{key.replace('_', '-')}-subnet",
+                name=subnet.name,
+                resource_group_name=group_name,
+                virtual_network_name=vnet_name,
+                address_prefixes=[subnet.address_prefix],
+                provider=provider,
+            ).id
+            for key, subnet in (("firewall", plan.firewall), ("firewall_management", plan.firewall_management))
+        }
         runners_id, endpoints_id = runners.id, endpoints.id
-        self._security_group("runners", runners_id, RUNNER_NSG_RULES, group_name, props)
-        self._security_group("private-endpoints", endpoints_id, PRIVATE_ENDPOINT_NSG_RULES, group_name, props)
+        for key, subnet_id, rules in (
+            ("runners", runners_id, runner_security_rules(plan.runners.address_prefix)),
+            ("private-endpoints", endpoints_id, PRIVATE_ENDPOINT_SECURITY_RULES),
+        ):
+            subnet_security_group(
+                self,
+                key,
+                name=props.naming.name(f"deployment-{key}", "nsg"),
+                subnet_id=subnet_id,
+                rules=rules,
+                location=props.location,
+                resource_group=group_name,
+                provider=provider,
+            )
 
-        # A fixed, known egress address: GitHub organisation IP allow lists and the package mirrors can name it.
+        # The runners' one static egress address: the firewall's public IP (GitHub organisation IP allow lists and
+        # package mirrors can name it).
         egress_ip = PublicIp(
             self,
             "egress-ip",
@@ -233,22 +251,25 @@ class DeploymentNetwork(Construct):
             resource_group_name=group_name,
             allocation_method="Static",
             sku="Standard",
-            zones=["1", "2", "3"],
+            zones=list(FIREWALL_ZONES),
             provider=provider,
         )
-        nat = NatGateway(
+        firewall = RunnerFirewall(
             self,
-            "nat-gateway",
-            name=props.naming.name("runners", "ng"),
-            location=props.location,
-            resource_group_name=group_name,
-            sku_name="Standard",
-            provider=provider,
+            "firewall",
+            props=RunnerFirewallProps(
+                naming=props.naming,
+                location=props.location,
+                resource_group_name=group_name,
+                subnet_id=firewall_subnets["firewall"],
+                management_subnet_id=firewall_subnets["firewall_management"],
+                public_ip_id=egress_ip.id,
+                runners_subnet_id=runners_id,
+                runners_prefix=plan.runners.address_prefix,
+                zones=FIREWALL_ZONES,
+                provider=provider,
+            ),
         )
-        NatGatewayPublicIpAssociation(
-            self, "nat-gateway-ip", nat_gateway_id=nat.id, public_ip_address_id=egress_ip.id, provider=provider
-        )
-        SubnetNatGatewayAssociation(self, "runners-nat", subnet_id=runners_id, nat_gateway_id=nat.id, provider=provider)
 
         zone = PrivateDnsZone(self, "dns-blob", name=BLOB_ZONE, resource_group_name=group_name, provider=provider)
         PrivateDnsZoneVirtualNetworkLink(
@@ -264,51 +285,10 @@ class DeploymentNetwork(Construct):
         self.resource_group_name: str = group_name
         self.resource_group_id: str = group.id
         self.virtual_network_id: str = vnet_id
-        self.runners_subnet_id: str = runners_id
+        self.runners_subnet_id: str = firewall.runners_subnet_id  # through the route: runners wait for egress
+        self.firewall_private_ip: str = firewall.private_ip
         self.private_endpoints_subnet_id: str = endpoints_id
         self.blob_private_dns_zone_id: str = zone.id
-
-    def _security_group(
-        self,
-        key: str,
-        subnet_id: str,
-        rules: Sequence[RunnerEgressRule],
-        resource_group_name: str,
-        props: DeploymentNetworkProps,
-    ) -> None:
-        group = NetworkSecurityGroup(
-            self,
-            f"{key}-nsg",
-            name=props.naming.name(f"deployment-{key}", "nsg"),
-            location=props.location,
-            resource_group_name=resource_group_name,
-            provider=props.provider,
-        )
-        group_name = group.name
-        for rule in rules:
-            NetworkSecurityRule(
-                self,
-                f"{key}-nsg-{rule.name}",
-                name=rule.name,
-                resource_group_name=resource_group_name,
-                network_security_group_name=group_name,
-                priority=rule.priority,
-                direction=rule.direction,
-                access=rule.access,
-                protocol=rule.protocol,
-                source_port_range="*",
-                destination_port_range=rule.ports,
-                source_address_prefix=rule.source,
-                destination_address_prefix=rule.destination,
-                provider=props.provider,
-            )
-        SubnetNetworkSecurityGroupAssociation(
-            self,
-            f"{key}-nsg-association",
-            subnet_id=subnet_id,
-            network_security_group_id=group.id,
-            provider=props.provider,
-        )
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cdktf import TerraformProvider
 from cdktf_cdktf_provider_azurerm.bastion_host import BastionHost, BastionHostIpConfiguration
 from cdktf_cdktf_provider_azurerm.network_security_group import NetworkSecurityGroup
 from cdktf_cdktf_provider_azurerm.network_security_rule import NetworkSecurityRule
@@ -329,9 +330,12 @@ def subnet_security_group(
     rules: tuple[SecurityRule, ...],
     location: str,
     resource_group: str,
+    provider: TerraformProvider | None = None,  # the bootstrap's per-environment provider; else the stack default
 ) -> NetworkSecurityGroup:
     """An NSG with `rules` and a final DenyAllInbound, associated with the subnet (construct ids `<key>-nsg…`)."""
-    group = NetworkSecurityGroup(owner, f"{key}-nsg", name=name, location=location, resource_group_name=resource_group)
+    group = NetworkSecurityGroup(
+        owner, f"{key}-nsg", name=name, location=location, resource_group_name=resource_group, provider=provider
+    )
     group_name = group.name
     for rule in (*rules, DENY_ALL_INBOUND):
         NetworkSecurityRule(
@@ -348,9 +352,10 @@ def subnet_security_group(
             **_one_or_many("source_address_prefix", rule.sources),
             **_one_or_many("destination_address_prefix", rule.destinations),
             **_one_or_many("destination_port_range", rule.ports),
+            provider=provider,
         )
     SubnetNetworkSecurityGroupAssociation(
-        owner, f"{key}-nsg-association", subnet_id=subnet_id, network_security_group_id=group.id
+        owner, f"{key}-nsg-association", subnet_id=subnet_id, network_security_group_id=group.id, provider=provider
     )
     return group
 

@@ -25,6 +25,7 @@ from tools.dr_runbook import Stack, per_environment_cli
 from tools.jsii_runtime import use_project_node
 
 use_project_node()  # importing anything under constructs/ loads the constructs library, which starts jsii
+from constructs.egress_hosts import RUNNER_EGRESS  # noqa: E402
 from constructs.resource_providers import resource_provider_of  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,6 +110,7 @@ class Environment:
         backend = infra["terraform"]["backend"]["azurerm"]
         self.state_account, self.state_rg = backend["storage_account_name"], backend["resource_group_name"]
         self.state_container = backend["container_name"]
+        self.bootstrap = Stack(bootstrap)  # both environments' deployment resources: filter by provider alias
         bootstrap_backend = bootstrap.get("terraform", {}).get("backend", {})
         self.bootstrap_state = (
             f"local (`cdktf.out/stacks/bootstrap/{bootstrap_backend['local'].get('path', 'terraform.tfstate')}`): "
@@ -663,10 +665,43 @@ def _troubleshooting(env: Environment) -> str:
             "adhoc-backup` to prove it.",
         ),
     ]
+    items += _runner_egress_troubleshooting(env)
     out = []
     for index, (title, what, commands, fix) in enumerate(items, start=1):
         out.append(f"### 2.{index} {title}\n\n{what}\n\n{_code(*commands)}\n\n**Fix:** {fix}")
     return "\n\n".join(out)
+
+
+def _runner_egress_troubleshooting(env: Environment) -> list[tuple[str, str, list[str], str]]:
+    """A runner job that cannot reach a host: the runners' firewall (bootstrap) and its log workspace."""
+    alias = f"azurerm.{env.config.name}"
+    firewalls = [f for f in env.bootstrap.all("azurerm_firewall") if f.get("provider") == alias]
+    workspaces = [w for w in env.bootstrap.all("azurerm_log_analytics_workspace") if w.get("provider") == alias]
+    if len(firewalls) != 1 or len(workspaces) != 1:
+        return []
+    firewall, workspace = firewalls[0], workspaces[0]
+    group = env.bootstrap.name(workspace["resource_group_name"])
+    query = (
+        'AZFWApplicationRule | where TimeGenerated > ago(1h) and Action == "Deny" | summarize count() by Fqdn, SourceIp'
+    )
+    return [
+        (
+            "A runner job cannot reach a host (`Connection reset by peer` after the TLS hello, `ECONNRESET`, "
+            "`SSLEOFError`)",
+            f"The runners leave only through `{firewall['name']}` (Azure Firewall Basic, bootstrap), which allows "
+            f"HTTPS 443 to the {len(RUNNER_EGRESS)} hosts of `constructs/egress_hosts.py` and resets the rest; "
+            "other ports time out at the runners' NSG. Its log lands in "
+            f"`{workspace['name']}` (`{group}`).",
+            [
+                "az monitor log-analytics query --workspace $(az monitor log-analytics workspace show "
+                f"--resource-group {group} --workspace-name {workspace['name']} --query customerId -o tsv) "
+                f"--analytics-query '{query}'",
+            ],
+            "a denied host the job really needs: add an `EgressHost` (name and why) to `constructs/egress_hosts.py`, "
+            "regenerate the README table (`python -m constructs.egress_hosts`) and have the operator apply "
+            "`bootstrap` (the runners never change their own firewall).",
+        )
+    ]
 
 
 def _incident_response(env: Environment) -> str:

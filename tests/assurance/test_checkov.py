@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from pathlib import Path
@@ -108,17 +109,66 @@ def test_every_other_storage_account_is_private_encrypted_with_a_customer_key_an
 
 
 def test_every_firewall_takes_threat_intelligence_deny_from_its_policy(stacks: dict) -> None:
-    """Stands in for CKV_AZURE_216, which reads threat_intel_mode on the firewall, not on its policy."""
-    checked = 0
+    """Stands in for CKV_AZURE_216 (reads threat_intel_mode on the firewall, not on its policy) and CKV_AZURE_220
+    (IDPS, Premium only): the hub's Premium policies deny both; the runners' Basic policies run threat intelligence
+    in Alert, the only mode Basic has, and have no IDPS (their FQDN allow list is the control)."""
+    tiers: list[str] = []
     for stack in stacks.values():
         resources = stack.get("resource", {})
         policies = resources.get("azurerm_firewall_policy", {})
         for firewall in resources.get("azurerm_firewall", {}).values():
             policy_name = firewall["firewall_policy_id"].removeprefix("${azurerm_firewall_policy.").removesuffix(".id}")
-            assert policies[policy_name]["threat_intelligence_mode"] == "Deny"
+            policy = policies[policy_name]
             assert "threat_intel_mode" not in firewall  # a policy-attached firewall takes it from the policy
+            assert policy["sku"] == firewall["sku_tier"]
+            if firewall["sku_tier"] == "Basic":
+                assert policy["threat_intelligence_mode"] == "Alert"
+                assert "intrusion_detection" not in policy
+            else:
+                assert firewall["sku_tier"] == "Premium"
+                assert policy["threat_intelligence_mode"] == "Deny"
+                assert policy["intrusion_detection"]["mode"] == "Deny"
+            tiers.append(firewall["sku_tier"])
+    # one hub firewall (infra stack) and one runners' firewall (bootstrap) per environment
+    assert sorted(tiers) == ["Basic", "Basic", "Premium", "Premium"]
+
+
+# Azure's own subnets that take no NSG (the Azure Landing Zones "subnets without NSG" policy exempts the same).
+SUBNETS_WITHOUT_NSG = frozenset({"GatewaySubnet", "AzureFirewallSubnet", "AzureFirewallManagementSubnet"})
+
+
+def subnets_without_nsg(stacks: dict) -> tuple[list[str], int]:
+    """(subnets that need an NSG and have none, subnets checked)."""
+    problems, checked = [], 0
+    for stack_name, stack in stacks.items():
+        resources = stack.get("resource", {})
+        associated = {
+            association["subnet_id"]
+            for association in resources.get("azurerm_subnet_network_security_group_association", {}).values()
+        }
+        for key, subnet in resources.get("azurerm_subnet", {}).items():
+            if subnet["name"] in SUBNETS_WITHOUT_NSG:
+                continue
             checked += 1
-    assert checked == 2  # one hub firewall per environment
+            if _reference("azurerm_subnet", key) not in associated:
+                problems.append(f"{stack_name}/{key} ({subnet['name']}): no network security group")
+    return problems, checked
+
+
+def test_every_other_subnet_has_a_network_security_group(stacks: dict) -> None:
+    """Stands in for CKV2_AZURE_31, skipped because it does not know AzureFirewallManagementSubnet."""
+    problems, checked = subnets_without_nsg(stacks)
+    assert problems == []
+    assert checked > 10
+
+
+def test_a_subnet_without_its_nsg_is_named(stacks: dict) -> None:
+    broken = copy.deepcopy(stacks)
+    associations = broken["bootstrap"]["resource"]["azurerm_subnet_network_security_group_association"]
+    [key] = [k for k in associations if k.startswith("staging-deployment_runners-nsg-association")]
+    del associations[key]
+    problems, _ = subnets_without_nsg(broken)
+    assert len(problems) == 1 and problems[0].startswith("bootstrap/staging-deployment_runners-subnet")
 
 
 def test_every_event_hubs_primary_is_in_a_region_with_zones(stacks: dict) -> None:

@@ -12,7 +12,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from config.loader import ENVIRONMENTS, load_environment
-from tools.deployability import findings, is_azure_login, runners, workflow_findings
+from tools.deployability import _runner_subnets, egress_findings, findings, is_azure_login, runners, workflow_findings
 
 WORKFLOWS = Path(".github/workflows")
 
@@ -183,3 +183,121 @@ def test_an_apply_with_the_plan_identity_is_named(stacks) -> None:
                     if is_azure_login(step):
                         step["with"]["client-id"] = "${{ vars.AZURE_PLAN_CLIENT_ID }}"
     assert any("is not a vars.*APPLY_CLIENT_ID" in p for p in workflow_findings(workflows, stacks))
+
+
+# --- Runner egress: the default route, the firewall policy's allow list, nothing around it ----------------------
+
+
+def _egress_group(stacks, environment: str) -> dict:
+    [group] = [
+        group
+        for key, group in stacks["bootstrap"]["resource"]["azurerm_firewall_policy_rule_collection_group"].items()
+        if key.startswith(f"{environment}-deployment")
+    ]
+    return group
+
+
+def test_every_runner_network_leaves_through_its_firewall(stacks) -> None:
+    from constructs.egress_hosts import RUNNER_EGRESS
+
+    assert egress_findings(stacks["bootstrap"]) == []
+    assert sorted(_runner_subnets(stacks["bootstrap"])) == sorted(ENVIRONMENTS)  # the check is not vacuous
+    assert len(RUNNER_EGRESS) > 20
+
+
+def test_a_runners_subnet_without_its_default_route_is_named(stacks) -> None:
+    broken = copy.deepcopy(stacks)
+    for key, table in broken["bootstrap"]["resource"]["azurerm_route_table"].items():
+        if key.startswith("staging-deployment"):
+            table["route"] = []
+    assert egress_findings(broken["bootstrap"]) == [
+        "bootstrap: staging runner egress: no default route (0.0.0.0/0) on the runners subnet runners-subnet: "
+        "it leaves straight to the internet, not through a firewall"
+    ]
+    assert egress_findings(broken["bootstrap"])[0] in findings(broken)
+
+
+def test_a_route_to_the_internet_around_the_firewall_is_named(stacks) -> None:
+    broken = copy.deepcopy(stacks)
+    for key, table in broken["bootstrap"]["resource"]["azurerm_route_table"].items():
+        if key.startswith("production-deployment"):
+            table["route"].append(
+                {"name": "github-direct", "address_prefix": "140.82.112.0/20", "next_hop_type": "Internet"}
+            )
+    assert egress_findings(broken["bootstrap"]) == [
+        "bootstrap: production runner egress: route github-direct (140.82.112.0/20) goes to the Internet around the "
+        "firewall"
+    ]
+
+
+def test_an_allow_all_application_rule_is_named(stacks) -> None:
+    broken = copy.deepcopy(stacks)
+    [collection] = _egress_group(broken, "production")["application_rule_collection"]
+    collection["rule"].append(
+        {
+            "name": "AllowEverything",
+            "destination_fqdns": ["*"],
+            "protocols": [{"type": "Https", "port": 443}],
+            "source_addresses": ["*"],
+        }
+    )
+    assert egress_findings(broken["bootstrap"]) == [
+        "bootstrap: production runner egress: application rule AllowEverything allows every host ('*')"
+    ]
+
+
+def test_an_allow_all_network_rule_is_named(stacks) -> None:
+    broken = copy.deepcopy(stacks)
+    _egress_group(broken, "staging")["network_rule_collection"] = [
+        {
+            "name": "Shortcut",
+            "priority": 100,
+            "action": "Allow",
+            "rule": [
+                {
+                    "name": "AnyTcp",
+                    "protocols": ["TCP"],
+                    "source_addresses": ["*"],
+                    "destination_addresses": ["*"],
+                    "destination_ports": ["*"],
+                }
+            ],
+        }
+    ]
+    [problem] = egress_findings(broken["bootstrap"])
+    assert problem.startswith("bootstrap: staging runner egress: network rule AnyTcp allows ['*']")
+
+
+def test_a_missing_required_host_is_named(stacks) -> None:
+    broken = copy.deepcopy(stacks)
+    [collection] = _egress_group(broken, "staging")["application_rule_collection"]
+    for rule in collection["rule"]:
+        rule["destination_fqdns"] = [f for f in rule["destination_fqdns"] if f != "registry.terraform.io"]
+    [problem] = egress_findings(broken["bootstrap"])
+    assert problem.startswith(
+        "bootstrap: staging runner egress: firewall policy of stg-runners-firewall-001 does not allow "
+        "registry.terraform.io on HTTPS 443 from the runners subnet"
+    )
+
+
+def test_a_rule_for_another_source_does_not_count(stacks) -> None:
+    from constructs.egress_hosts import RUNNER_EGRESS
+
+    broken = copy.deepcopy(stacks)
+    [collection] = _egress_group(broken, "staging")["application_rule_collection"]
+    for rule in collection["rule"]:
+        rule["source_addresses"] = ["10.99.0.0/24"]
+    problems = egress_findings(broken["bootstrap"])
+    assert len(problems) == len(RUNNER_EGRESS)  # every host: no rule applies to the runners
+    assert all("from the runners subnet" in p for p in problems)
+
+
+def test_a_nat_gateway_around_the_firewall_is_named(stacks) -> None:
+    broken = copy.deepcopy(stacks)
+    [subnet_key] = [k for env, k in _runner_subnets(broken["bootstrap"]).items() if env == "production"]
+    broken["bootstrap"]["resource"]["azurerm_subnet_nat_gateway_association"] = {
+        "bypass": {"subnet_id": f"${{azurerm_subnet.{subnet_key}.id}}", "nat_gateway_id": "${azurerm_nat_gateway.x.id}"}
+    }
+    assert egress_findings(broken["bootstrap"]) == [
+        "bootstrap: production runner egress: a NAT gateway on the runners subnet runners-subnet bypasses the firewall"
+    ]

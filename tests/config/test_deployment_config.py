@@ -23,6 +23,18 @@ BAD_INPUTS = [
     ("deployment.network.runners.address_prefix", "10.240.0.0/28", "must be /27 or larger"),
     ("deployment.network.runners.address_prefix", "10.99.0.0/25", "must lie inside the address space"),
     ("deployment.network.private_endpoints.address_prefix", "10.240.0.0/27", "overlaps runners.address_prefix"),
+    # the runners' firewall (Azure Firewall Basic): names fixed by Azure, /26 or larger each
+    ("deployment.network.firewall.name", "firewall-subnet", "named exactly 'AzureFirewallSubnet'"),
+    ("deployment.network.firewall_management.name", "mgmt", "named exactly 'AzureFirewallManagementSubnet'"),
+    ("deployment.network.firewall.address_prefix", "10.240.0.64/27", "AzureFirewallSubnet must be /26 or larger"),
+    (
+        "deployment.network.firewall_management.address_prefix",
+        "10.240.0.128/27",
+        "AzureFirewallManagementSubnet must be /26 or larger",
+    ),
+    ("deployment.network.firewall_management.address_prefix", "10.240.0.0/26", "overlaps runners.address_prefix"),
+    ("deployment.network.firewall_management", DELETE, "required key is missing"),
+    ("deployment.network.runners.name", "AzureFirewallManagementSubnet", "reserved by Azure"),
     ("deployment.runner.image", "github-runner:2.329.0", "pattern"),
     ("deployment.runner.image", "registry.company.com/platform/github-actions-runner:latest", "not 'latest'"),
     ("deployment.runner.labels", [], "at least 1"),

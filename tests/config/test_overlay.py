@@ -51,7 +51,8 @@ def test_derived_values() -> None:
     assert staging.state_backend.storage_account_name == "stgtfstateerp01"
     assert staging.network.hub.firewall.address_prefix == "10.241.1.0/26"
     assert staging.network.spoke.api_server.address_prefix == "10.242.5.0/28"
-    assert staging.deployment.network.private_endpoints.address_prefix == "10.240.0.128/27"
+    assert staging.deployment.network.private_endpoints.address_prefix == "10.240.0.192/27"
+    assert staging.deployment.network.firewall_management.address_prefix == "10.240.0.128/26"
     assert staging.app_gateway.ingress_ip_address == "10.242.2.250"
     assert staging.baseline.api_server_cidrs == ("10.242.5.0/28", "172.16.0.0/16")
     assert staging.deployment.runner.labels == ("erp-staging",)

@@ -224,5 +224,10 @@ def test_audit_export_check_rejects_both_audit_categories() -> None:
 
 
 def test_the_bootstrap_stack_is_out_of_scope(stacks: dict[str, StackJson]) -> None:
-    """State storage exists before any workspace (README): it has no settings, and is locked down instead."""
-    assert resources_of(stacks["bootstrap"], SETTING_TYPE) == {}
+    """State storage exists before any workspace (README): it has no settings, and is locked down instead. The one
+    exception: each runners' egress firewall logs to its own small workspace (constructs/runner_egress.py)."""
+    settings = resources_of(stacks["bootstrap"], SETTING_TYPE).values()
+    assert sorted(s["target_resource_id"].split(".")[0] for s in settings) == ["${azurerm_firewall"] * 2
+    for setting in settings:
+        assert setting["log_analytics_destination_type"] == "Dedicated"  # AZFWApplicationRule, AZFWNetworkRule...
+        assert setting["log_analytics_workspace_id"].startswith("${azurerm_log_analytics_workspace.")

@@ -134,7 +134,12 @@ def test_runners_scale_from_zero_inside_the_deployment_network(stacks) -> None:
         environment = environments[job["container_app_environment_id"]]
         assert environment["internal_load_balancer_enabled"] is True
         assert environment["public_network_access"] == "Disabled"
-        subnet = subnets[environment["infrastructure_subnet_id"]]
+        # the runners subnet through its route table association: the environment waits for its egress route
+        associations = {
+            f"${{azurerm_subnet_route_table_association.{key}.subnet_id}}": value["subnet_id"]
+            for key, value in resources_of(bootstrap, "azurerm_subnet_route_table_association").items()
+        }
+        subnet = subnets[associations[environment["infrastructure_subnet_id"]]]
         assert subnet["name"] == config.deployment.network.runners.name
         assert subnet["delegation"][0]["service_delegation"]["name"] == "Microsoft.App/environments"
         assert subnet["default_outbound_access_enabled"] is False
@@ -152,7 +157,42 @@ def test_runners_scale_from_zero_inside_the_deployment_network(stacks) -> None:
         assert container["image"] == runner.image
 
 
-def test_runner_egress_is_https_only_through_a_nat_gateway(stacks) -> None:
+def test_runner_egress_leaves_only_through_a_basic_firewall_with_an_fqdn_allow_list(stacks) -> None:
+    from constructs.egress_hosts import RUNNER_EGRESS
+
+    bootstrap = stacks[BOOTSTRAP_STACK]
+    assert "azurerm_nat_gateway" not in bootstrap["resource"]  # replaced by the firewall
+    firewalls = resources_of(bootstrap, "azurerm_firewall")
+    policies = _by_reference(bootstrap, "azurerm_firewall_policy")
+    subnets = _by_reference(bootstrap, "azurerm_subnet")
+    public_ips = _by_reference(bootstrap, "azurerm_public_ip")
+    groups = resources_of(bootstrap, "azurerm_firewall_policy_rule_collection_group").values()
+    assert len(firewalls) == len(ENVIRONMENTS)
+    for firewall in firewalls.values():
+        config = load_environment(firewall["provider"].removeprefix("azurerm."))
+        network = config.deployment.network
+        assert (firewall["sku_name"], firewall["sku_tier"]) == ("AZFW_VNet", "Basic")
+        assert policies[firewall["firewall_policy_id"]]["sku"] == "Basic"
+        [ip_configuration] = firewall["ip_configuration"]
+        management = firewall["management_ip_configuration"]
+        assert subnets[ip_configuration["subnet_id"]]["address_prefixes"] == [network.firewall.address_prefix]
+        assert subnets[management["subnet_id"]]["name"] == "AzureFirewallManagementSubnet"
+        egress_ip = public_ips[ip_configuration["public_ip_address_id"]]
+        assert egress_ip["name"] == f"{config.short_name}-runners-egress-pip-001"  # the one static egress address
+        assert management["public_ip_address_id"] != ip_configuration["public_ip_address_id"]
+        [group] = [g for g in groups if g["firewall_policy_id"] == firewall["firewall_policy_id"]]
+        assert "network_rule_collection" not in group and "nat_rule_collection" not in group
+        [collection] = group["application_rule_collection"]
+        assert collection["action"] == "Allow"
+        allowed = [fqdn for rule in collection["rule"] for fqdn in rule["destination_fqdns"]]
+        assert sorted(allowed) == sorted(host.fqdn for host in RUNNER_EGRESS)
+        for rule in collection["rule"]:
+            assert rule["source_addresses"] == [network.runners.address_prefix]
+            assert rule["protocols"] == [{"type": "Https", "port": 443}]
+        assert any(d.startswith("azurerm_firewall_policy_rule_collection_group.") for d in firewall["depends_on"])
+
+
+def test_the_runners_nsg_stays_as_defence_in_depth(stacks) -> None:
     bootstrap = stacks[BOOTSTRAP_STACK]
     rules = resources_of(bootstrap, "azurerm_network_security_rule").values()
     groups = {
@@ -160,19 +200,23 @@ def test_runner_egress_is_https_only_through_a_nat_gateway(stacks) -> None:
         for k, v in resources_of(bootstrap, "azurerm_network_security_group").items()
     }
     for environment in ENVIRONMENTS:
-        short = load_environment(environment).short_name
+        config = load_environment(environment)
+        runners_prefix = config.deployment.network.runners.address_prefix
         outbound = [
             r
             for r in rules
-            if groups[r["network_security_group_name"]] == f"{short}-deployment-runners-nsg-001"
+            if groups[r["network_security_group_name"]] == f"{config.short_name}-deployment-runners-nsg-001"
             and r["direction"] == "Outbound"
         ]
         allowed = [r for r in outbound if r["access"] == "Allow"]
-        assert allowed and all(r["destination_port_range"] == "443" and r["protocol"] == "Tcp" for r in allowed)
+        inside_subnet = [r for r in allowed if r["destination_address_prefix"] == runners_prefix]
+        assert len(inside_subnet) == 1  # Container Apps: the subnet talks to itself
+        assert allowed and all(
+            r["destination_port_range"] == "443" and r["protocol"] == "Tcp" for r in allowed if r not in inside_subnet
+        )
         assert any(
             r["access"] == "Deny" and r["destination_address_prefix"] == "*" and r["priority"] == 4096 for r in outbound
         )
-    assert len(resources_of(bootstrap, "azurerm_subnet_nat_gateway_association")) == len(ENVIRONMENTS)
 
 
 def test_every_resource_type_of_every_stack_has_its_provider_registered(stacks) -> None:

@@ -31,6 +31,7 @@ TROUBLES = (
     "Policy denials",
     "Image pulls",
     "Backup failures",
+    "A runner job cannot reach a host",  # the runners' egress firewall (bootstrap)
 )
 
 
