@@ -24,6 +24,7 @@ from constructs.observability import (
 )
 from constructs.private_endpoint import PrivateEndpointPlacement
 from tests.conftest import StackJson, only_resource, resources_of
+from tests.constructs.environment_stacks import DIAGNOSTICS_SINK
 
 
 def ref(stack: StackJson, resource_type: str, attribute: str = "id") -> str:
@@ -260,6 +261,8 @@ def _observability(tmp_path: Path, **changes: Any) -> None:
         naming=Naming("stg", "erp01"),
         location="eastus",
         resource_group_name="rg",
+        log_analytics_workspace_id=DIAGNOSTICS_SINK.log_analytics_workspace_id,
+        diagnostics=DIAGNOSTICS_SINK,
         webhook_urls={severity: f"url-{severity}" for severity in SEVERITIES},
         private_endpoint=PrivateEndpointPlacement(subnet_id="subnet", location="eastus", resource_group_name="rg"),
         virtual_network_ids={"spoke": "vnet"},
