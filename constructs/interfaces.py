@@ -66,6 +66,7 @@ LIVE_LOCKS_BEFORE = frozenset(
     }
 )
 _delete_locked: weakref.WeakSet[TerraformResource] = weakref.WeakSet()
+_owner_paths: weakref.WeakKeyDictionary[Construct, str] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -199,7 +200,9 @@ def diagnostics(
     if profile is None:
         raise ValueError(f"diagnostics: {kind} has no profile in DIAGNOSTICS (constructs/diagnostics.py)")
     path = resource.node.path
-    owner_path = owner.node.path
+    owner_path = _owner_paths.get(owner)
+    if owner_path is None:  # each path read is two kernel round trips: once per owner
+        owner_path = _owner_paths[owner] = owner.node.path
     if not path.startswith(f"{owner_path}/"):
         raise ValueError(
             f"diagnostics: '{path}' is not a resource of '{owner_path}': declare its settings in its own construct"
