@@ -66,7 +66,7 @@ from cdktf_cdktf_provider_azurerm.web_application_firewall_policy import (
 
 from config.services import AppGatewayConfig
 from constructs import Construct
-from constructs.interfaces import RUNNER, SERVICE_PRINCIPAL, RoleGrant, grant
+from constructs.interfaces import RUNNER, SERVICE_PRINCIPAL, DiagnosticsSink, RoleGrant, diagnostics, grant
 from constructs.naming import Naming
 
 # Azure's newest predefined TLS policy: TLS 1.2+ with strong ciphers only (checkov CKV_AZURE_218).
@@ -99,6 +99,7 @@ class AppGatewayProps:
     key_vault_id: str  # holds the listener and backend certificates (RBAC-authorized vault)
     ingress_identity_principal_id: str  # the application routing add-on's identity reads the backend certificate
     dns_vnet_ids: Mapping[str, str]  # VNets (key → id) linked to the backend host's private DNS zone
+    diagnostics: DiagnosticsSink  # where the diagnostic settings of its resources send (the workspace)
     # The deploy (apply) identity that creates the certificates; None: whoever runs Terraform (local runs).
     certificate_administrator_principal_id: str | None = None
 
@@ -261,6 +262,8 @@ class AppGateway(Construct):
             ],
             depends_on=[certificate_reader],
         )
+        diagnostics(self, "diagnostics", self.gateway, props.diagnostics)
+        diagnostics(self, "public-ip-diagnostics", public_ip, props.diagnostics)
         self.gateway_id = self.gateway.id
         self.public_ip_address = public_ip.ip_address
         self.waf_policy_id = self.waf_policy.id

@@ -39,7 +39,7 @@ from cdktf_cdktf_provider_azurerm.kubernetes_cluster_trusted_access_role_binding
 
 from config.recovery import AksBackupConfig, BackupVaultConfig, BlobBackupConfig
 from constructs import Construct
-from constructs.interfaces import Grants, RoleGrant, delete_lock
+from constructs.interfaces import DiagnosticsSink, Grants, RoleGrant, delete_lock, diagnostics
 from constructs.locks import why_locked
 from constructs.naming import Naming
 from constructs.storage import Storage
@@ -68,6 +68,7 @@ class BackupVaultProps:
     naming: Naming
     location: str  # the vault must be in the region of what it protects
     resource_group_name: str
+    diagnostics: DiagnosticsSink  # where the diagnostic settings of its resources send (the workspace)
     protect_from_destroy: bool = True
 
 
@@ -95,6 +96,7 @@ class BackupVault(Construct):
         )
         if props.protect_from_destroy:
             delete_lock(self, "lock", self.vault, why=why_locked(self.vault))
+        diagnostics(self, "diagnostics", self.vault, props.diagnostics)
         self.vault_id = self.vault.id
         self.name = self.vault.name
         self.location = props.location

@@ -41,7 +41,7 @@ from cdktf_cdktf_provider_azurerm.user_assigned_identity import UserAssignedIden
 
 from config.services import NODE_POOL_ZONES, AksConfig, MaintenanceWindow
 from constructs import Construct
-from constructs.interfaces import RoleGrant, grant
+from constructs.interfaces import DiagnosticsSink, RoleGrant, diagnostics, grant
 from constructs.key_vault import EncryptionKey
 from constructs.naming import Naming
 
@@ -81,6 +81,7 @@ class AksClusterProps:
     # KMS etcd encryption of Kubernetes secrets with this key, in a private vault (AKS reaches it over its own
     # private endpoint, which needs API server VNet integration).
     kms_key: EncryptionKey
+    diagnostics: DiagnosticsSink  # where the diagnostic settings of its resources send (the workspace)
 
 
 def _weekly(window: MaintenanceWindow, block: Callable[..., Block]) -> Block:
@@ -276,6 +277,8 @@ class AksCluster(Construct):
             web_app_routing=KubernetesClusterWebAppRouting(dns_zone_ids=[], default_nginx_controller="None"),
             depends_on=grants,
         )
+        # Story 3.1's audit: kube-audit-admin, guard and the autoscaler (DIAGNOSTICS in constructs/diagnostics.py).
+        diagnostics(self, "diagnostics", self.cluster, props.diagnostics)
         for pool in config.user_pools:
             KubernetesClusterNodePool(
                 self,

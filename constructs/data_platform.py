@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from config.data import DataConfig
 from constructs import Construct
 from constructs.event_hubs import EventHubs, EventHubsProps
+from constructs.interfaces import DiagnosticsSink
 from constructs.key_vault import KeyVault, KeyVaultProps
 from constructs.naming import Naming
 from constructs.postgres import Postgres, PostgresProps
@@ -37,6 +38,7 @@ class DataPlatformProps:
     paired_resource_group_name: str  # in the paired region: Event Hubs secondary, geo-backup key vault
     private_endpoint_subnet_id: str
     private_dns_zone_ids: Mapping[str, str]  # needs the keys in DNS_ZONES
+    diagnostics: DiagnosticsSink  # where the diagnostic settings of its resources send (the workspace)
     key_administrator_principal_id: str | None = None  # the apply identity (KeyVaultProps.administrator_principal_id)
     # Endpoints of the paired-region resources (Event Hubs secondary, geo key vault): the DR landing zone's
     # endpoint subnet, so they stay reachable when the primary region is down. None: the primary's subnet.
@@ -74,6 +76,7 @@ class DataPlatform(Construct):
             private_endpoint=endpoints,
             private_dns_zone_id=zones["key_vault"],
             key_names=(STORAGE_KEY, POSTGRES_KEY, DISKS_KEY),
+            diagnostics=props.diagnostics,
             disk_encryption_key=DISKS_KEY,
             protect_from_destroy=protect,
             administrator_principal_id=props.key_administrator_principal_id,
@@ -119,6 +122,7 @@ class DataPlatform(Construct):
                 customer_managed_key=self.key_vault.customer_managed_keys[STORAGE_KEY],
                 private_endpoint=endpoints,
                 private_dns_zone_id=zones["blob"],
+                diagnostics=props.diagnostics,
                 protect_from_destroy=protect,
                 point_in_time_restore_days=props.point_in_time_restore_days,
             ),
@@ -138,6 +142,7 @@ class DataPlatform(Construct):
                 else None,
                 private_endpoint=endpoints,
                 private_dns_zone_id=zones["postgres"],
+                diagnostics=props.diagnostics,
                 protect_from_destroy=protect,
             ),
         )
@@ -154,6 +159,7 @@ class DataPlatform(Construct):
                 private_endpoint=endpoints,
                 secondary_private_endpoint=paired_endpoints,
                 private_dns_zone_id=zones["eventhub"],
+                diagnostics=props.diagnostics,
                 protect_from_destroy=protect,
             ),
         )

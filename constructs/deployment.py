@@ -38,6 +38,7 @@ from cdktf_cdktf_provider_azurerm.container_app_job import (
     ContainerAppJobTemplateContainerEnv,
 )
 from cdktf_cdktf_provider_azurerm.federated_identity_credential import FederatedIdentityCredential
+from cdktf_cdktf_provider_azurerm.log_analytics_workspace import LogAnalyticsWorkspace
 from cdktf_cdktf_provider_azurerm.private_dns_zone import PrivateDnsZone
 from cdktf_cdktf_provider_azurerm.private_dns_zone_virtual_network_link import PrivateDnsZoneVirtualNetworkLink
 from cdktf_cdktf_provider_azurerm.public_ip import PublicIp
@@ -49,7 +50,7 @@ from cdktf_cdktf_provider_azurerm.virtual_network import VirtualNetwork
 
 from config.deployment import DeploymentConfig, GitHubRepository, RunnerConfig
 from constructs import Construct
-from constructs.interfaces import RoleGrant, grant
+from constructs.interfaces import DiagnosticsSink, RoleGrant, diagnostics, grant
 from constructs.naming import Naming
 from constructs.network import SecurityRule, subnet_security_group
 from constructs.runner_egress import RunnerFirewall, RunnerFirewallProps
@@ -147,6 +148,7 @@ def runner_security_rules(runners_prefix: str) -> tuple[SecurityRule, ...]:
 PRIVATE_ENDPOINT_SECURITY_RULES = (SecurityRule("AllowVnetHttpsInbound", 100, ("443",), ("VirtualNetwork",), "Tcp"),)
 # Zones of the runners' firewall and its two public IPs.
 FIREWALL_ZONES = ("1", "2", "3")
+DEPLOYMENT_LOG_RETENTION_DAYS = 30  # enough to debug a blocked host or a 403 on state; not an audit archive
 
 
 @dataclass(frozen=True)
@@ -160,7 +162,8 @@ class DeploymentNetworkProps:
 
 class DeploymentNetwork(Construct):
     """Exposes `resource_group_name`, `virtual_network_id`, `runners_subnet_id` (the route table association's),
-    `private_endpoints_subnet_id`, `firewall_private_ip` and `blob_private_dns_zone_id`."""
+    `private_endpoints_subnet_id`, `firewall_private_ip`, `blob_private_dns_zone_id` and `diagnostics` (the
+    deployment workspace's sink, for the other bootstrap constructs)."""
 
     def __init__(self, scope: Construct, id: str, *, props: DeploymentNetworkProps) -> None:
         super().__init__(scope, id)
@@ -173,6 +176,21 @@ class DeploymentNetwork(Construct):
             provider=provider,
         )
         group_name = group.name
+        # The deployment path's own small workspace (the platform's comes later, from the infra stack the runners
+        # deploy): the firewall's allowed and denied connections, the NSGs, who read or wrote the state blobs.
+        workspace = LogAnalyticsWorkspace(
+            self,
+            "log-analytics",
+            name=props.naming.name("deployment", "log"),
+            location=props.location,
+            resource_group_name=group_name,
+            sku="PerGB2018",
+            retention_in_days=DEPLOYMENT_LOG_RETENTION_DAYS,
+            local_authentication_enabled=False,  # Entra ID queries only
+            provider=provider,
+        )
+        sink = DiagnosticsSink(log_analytics_workspace_id=workspace.id)
+        diagnostics(self, "log-analytics-diagnostics", workspace, sink, provider=provider)
         vnet = VirtualNetwork(
             self,
             "vnet",
@@ -182,6 +200,7 @@ class DeploymentNetwork(Construct):
             address_space=[plan.address_space],
             provider=provider,
         )
+        diagnostics(self, "vnet-diagnostics", vnet, sink, provider=provider)
         vnet_name, vnet_id = vnet.name, vnet.id
         runners = Subnet(
             self,
@@ -238,6 +257,7 @@ class DeploymentNetwork(Construct):
                 rules=rules,
                 location=props.location,
                 resource_group=group_name,
+                sink=sink,
                 provider=provider,
             )
 
@@ -254,6 +274,7 @@ class DeploymentNetwork(Construct):
             zones=list(FIREWALL_ZONES),
             provider=provider,
         )
+        diagnostics(self, "egress-ip-diagnostics", egress_ip, sink, provider=provider)
         firewall = RunnerFirewall(
             self,
             "firewall",
@@ -267,6 +288,7 @@ class DeploymentNetwork(Construct):
                 runners_subnet_id=runners_id,
                 runners_prefix=plan.runners.address_prefix,
                 zones=FIREWALL_ZONES,
+                diagnostics=sink,
                 provider=provider,
             ),
         )
@@ -289,6 +311,7 @@ class DeploymentNetwork(Construct):
         self.firewall_private_ip: str = firewall.private_ip
         self.private_endpoints_subnet_id: str = endpoints_id
         self.blob_private_dns_zone_id: str = zone.id
+        self.diagnostics: DiagnosticsSink = sink
 
 
 @dataclass(frozen=True)

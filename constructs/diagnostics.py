@@ -3,11 +3,11 @@
 `DIAGNOSTICS` says, per Terraform resource type, which resource logs (category groups such as `allLogs`,
 or named categories) and whether platform metrics go to the Log Analytics workspace; `NO_DIAGNOSTICS`
 lists the types Azure offers no diagnostic settings for (or that need none), each with its reason.
-`DiagnosticSettings`, created once at the end of a stack, walks the stack and adds one setting per
-resource (and per storage sub-service); the `DiagnosticsCoverage` validation it adds to the stack fails
-synth when a
-resource of a supported type has no setting or several, or when a resource type is in neither table,
-so a new resource can be neither forgotten nor left unclassified.
+Each construct declares the settings of its own resources from this table (`diagnostics()` in
+constructs/interfaces.py, to the `DiagnosticsSink` in its props). `DiagnosticsCoverage`, a validation the
+stack adds once, creates nothing: it fails synth when a resource of a supported type has no setting or
+several (per storage sub-service too), or when a resource type is in neither table, so a new resource can
+be neither forgotten nor left unclassified.
 """
 
 from __future__ import annotations
@@ -26,13 +26,9 @@ from cdktf import (
     TerraformStack,
     Tokenization,
 )
-from cdktf_cdktf_provider_azurerm.monitor_diagnostic_setting import (
-    MonitorDiagnosticSetting,
-    MonitorDiagnosticSettingEnabledLog,
-    MonitorDiagnosticSettingEnabledMetric,
-)
+from cdktf_cdktf_provider_azurerm.monitor_diagnostic_setting import MonitorDiagnosticSetting
 
-from constructs import Construct, IValidation
+from constructs import IValidation
 from constructs.resource_types import resource_type
 
 CATEGORY_GROUPS = ("allLogs", "audit")
@@ -180,69 +176,58 @@ NO_DIAGNOSTICS: Mapping[str, str] = {
 }
 
 
-def _setting_id(path: str, sub_resource: str | None) -> str:
-    """A construct id from the resource's node path (stable across runs, unique within the stack)."""
-    parts = path.split("/")[1:]  # without the stack
-    if sub_resource:
-        parts.append(sub_resource.split("/")[0])
-    return "-".join(parts)
-
-
-@dataclass(frozen=True)
-class DiagnosticSettingsProps:
-    log_analytics_workspace_id: str
-
-
-class DiagnosticSettings(Construct):
-    """Create it once, after every other construct of the stack: one setting per diagnosable resource (and
-    storage sub-service) to the workspace, and the `DiagnosticsCoverage` check on the whole stack.
-    Exposes `settings` (construct id → setting)."""
-
-    def __init__(self, scope: Construct, id: str, *, props: DiagnosticSettingsProps) -> None:
-        super().__init__(scope, id)
-        stack = TerraformStack.of(self)
-        self.settings: dict[str, MonitorDiagnosticSetting] = {}
-        # Paths only of the diagnosable resources: each path is two round trips to the jsii kernel.
-        diagnosable: dict[str, tuple[TerraformResource, DiagnosticProfile]] = {}
-        for node in stack.node.find_all():
-            kind = resource_type(node)
-            if kind is not None and kind in DIAGNOSTICS and isinstance(node, TerraformResource):
-                diagnosable[node.node.path] = (node, DIAGNOSTICS[kind])
-        for path, (resource, profile) in sorted(diagnosable.items()):
-            targets = [(None, profile), *profile.sub_resources.items()]
-            for sub_resource, target_profile in targets:
-                setting_id = _setting_id(path, sub_resource)
-                if setting_id in self.settings:
-                    raise ValueError(f"diagnostic settings: two resources map to the construct id '{setting_id}'")
-                target = (
-                    f"{resource.get_string_attribute('id')}/{sub_resource}"
-                    if sub_resource
-                    else resource.get_string_attribute("id")
-                )
-                self.settings[setting_id] = self._setting(
-                    setting_id, target, target_profile, props.log_analytics_workspace_id
-                )
-        stack.node.add_validation(DiagnosticsCoverage(stack))
-
-    def _setting(
-        self, setting_id: str, target: str, profile: DiagnosticProfile, workspace_id: str
-    ) -> MonitorDiagnosticSetting:
-        return MonitorDiagnosticSetting(
-            self,
-            setting_id,
-            name=SETTING_NAME,
-            target_resource_id=target,
-            log_analytics_workspace_id=workspace_id,
-            log_analytics_destination_type="Dedicated" if profile.dedicated_tables and profile.logs else None,
-            enabled_log=[
-                MonitorDiagnosticSettingEnabledLog(category_group=log)
-                if log in CATEGORY_GROUPS
-                else MonitorDiagnosticSettingEnabledLog(category=log)
-                for log in profile.logs
-            ]
-            or None,
-            enabled_metric=[MonitorDiagnosticSettingEnabledMetric(category="AllMetrics")] if profile.metrics else None,
-        )
+# The settings the whole-stack walker (`DiagnosticSettings`, construct `<stack>/diagnostics/<resource path joined
+# by '-'>[-<service>]`) created, as in the synthesized output of bf67751 (the last commit with the walker;
+# identical in staging-infra and production-infra). Each construct's setting moves in state from one of these
+# (`diagnostics()` in constructs/interfaces.py): a delete and a create of a setting with the same name on the
+# same resource race in Azure. The address is computed from the resource's path (`walker_address`, as for the
+# locks) AND looked up here: the computation alone would give a setting on a resource added later a moved
+# block from an address no state holds; this list alone would not tie an address to its resource.
+SETTINGS_BEFORE = frozenset(
+    {
+        "azurerm_monitor_diagnostic_setting.diagnostics_aks-backup-storage-account-blobServices_F0032191",
+        "azurerm_monitor_diagnostic_setting.diagnostics_aks-backup-storage-account-fileServices_F8EF60C3",
+        "azurerm_monitor_diagnostic_setting.diagnostics_aks-backup-storage-account-queueServices_0D39AD0F",
+        "azurerm_monitor_diagnostic_setting.diagnostics_aks-backup-storage-account-tableServices_63F12726",
+        "azurerm_monitor_diagnostic_setting.diagnostics_aks-backup-storage-account_AC911F17",
+        "azurerm_monitor_diagnostic_setting.diagnostics_aks-cluster_85516E41",
+        "azurerm_monitor_diagnostic_setting.diagnostics_app-gateway-gateway_68558372",
+        "azurerm_monitor_diagnostic_setting.diagnostics_app-gateway-public-ip_95EB00AA",
+        "azurerm_monitor_diagnostic_setting.diagnostics_backup-vault-vault_39E825F2",
+        "azurerm_monitor_diagnostic_setting.diagnostics_data-event-hubs-primary_FF50BFDD",
+        "azurerm_monitor_diagnostic_setting.diagnostics_data-event-hubs-secondary_70419F03",
+        "azurerm_monitor_diagnostic_setting.diagnostics_data-geo-key-vault-vault_3601D619",
+        "azurerm_monitor_diagnostic_setting.diagnostics_data-key-vault-vault_4EEFC482",
+        "azurerm_monitor_diagnostic_setting.diagnostics_data-kms-key-vault-vault_62798CFB",
+        "azurerm_monitor_diagnostic_setting.diagnostics_data-postgres-server_C46DA187",
+        "azurerm_monitor_diagnostic_setting.diagnostics_data-storage-account-blobServices_541DAFBB",
+        "azurerm_monitor_diagnostic_setting.diagnostics_data-storage-account-fileServices_64DB075F",
+        "azurerm_monitor_diagnostic_setting.diagnostics_data-storage-account-queueServices_1A463E09",
+        "azurerm_monitor_diagnostic_setting.diagnostics_data-storage-account-tableServices_376DEF86",
+        "azurerm_monitor_diagnostic_setting.diagnostics_data-storage-account_D3904BFC",
+        "azurerm_monitor_diagnostic_setting.diagnostics_dr-landing-zone-aks_system-nsg_E0325DEB",
+        "azurerm_monitor_diagnostic_setting.diagnostics_dr-landing-zone-aks_user-nsg_888FFD0A",
+        "azurerm_monitor_diagnostic_setting.diagnostics_dr-landing-zone-postgres-nsg_F52A5D9C",
+        "azurerm_monitor_diagnostic_setting.diagnostics_dr-landing-zone-private_endpoints-nsg_E1C74D14",
+        "azurerm_monitor_diagnostic_setting.diagnostics_dr-landing-zone-vnet_3580AF05",
+        "azurerm_monitor_diagnostic_setting.diagnostics_network-aks_system-nsg_5EC59CB5",
+        "azurerm_monitor_diagnostic_setting.diagnostics_network-aks_user-nsg_F2106D43",
+        "azurerm_monitor_diagnostic_setting.diagnostics_network-api_server-nsg_49BB9167",
+        "azurerm_monitor_diagnostic_setting.diagnostics_network-app_gateway-nsg_A0120B66",
+        "azurerm_monitor_diagnostic_setting.diagnostics_network-bastion-nsg_6CC9F524",
+        "azurerm_monitor_diagnostic_setting.diagnostics_network-bastion-public-ip_F718408B",
+        "azurerm_monitor_diagnostic_setting.diagnostics_network-bastion_D3802030",
+        "azurerm_monitor_diagnostic_setting.diagnostics_network-firewall-firewall_658C3DBA",
+        "azurerm_monitor_diagnostic_setting.diagnostics_network-firewall-public-ip_CBFE383A",
+        "azurerm_monitor_diagnostic_setting.diagnostics_network-hub-vnet_1EA209EB",
+        "azurerm_monitor_diagnostic_setting.diagnostics_network-private_endpoints-nsg_B3D2BF93",
+        "azurerm_monitor_diagnostic_setting.diagnostics_network-shared_services-nsg_AB1E334F",
+        "azurerm_monitor_diagnostic_setting.diagnostics_network-spoke-vnet_3A62C396",
+        "azurerm_monitor_diagnostic_setting.diagnostics_observability-grafana_08E81C6F",
+        "azurerm_monitor_diagnostic_setting.diagnostics_observability-log-analytics_0EC76C77",
+        "azurerm_monitor_diagnostic_setting.diagnostics_registry-registry_C710F0B3",
+    }
+)
 
 
 _REFERENCE = re.compile(r"\$\{(\w+\.[\w-]+)\.id\}(?:/(.+))?")
@@ -281,15 +266,17 @@ def coverage_problems(stack: TerraformStack) -> list[tuple[TerraformResource, st
             count = targets[(address, sub_resource)]
             if count != 1:
                 target = f"{address}/{sub_resource}" if sub_resource else address
-                problems.append((resource, f"has {count} diagnostic settings on {target}, needs exactly 1"))
+                hint = ": its construct must declare diagnostics() (constructs/interfaces.py)" if count == 0 else ""
+                problems.append((resource, f"has {count} diagnostic settings on {target}, needs exactly 1{hint}"))
     return problems
 
 
 @jsii.implements(IValidation)
 class DiagnosticsCoverage:
     """AZ-DIAG-1: every resource of a type in DIAGNOSTICS has exactly one diagnostic setting (per sub-resource);
-    every azurerm resource type is classified. A stack validation: it runs once per synth, after the Aspects
-    (an Aspect would cost a kernel callback for every construct of the stack)."""
+    every azurerm resource type is classified. Creates nothing: add it once per stack with a workspace
+    (`stack.node.add_validation(DiagnosticsCoverage(stack))`). A stack validation runs once per synth, after the
+    Aspects (an Aspect would cost a kernel callback for every construct of the stack)."""
 
     def __init__(self, stack: TerraformStack) -> None:
         self._stack = stack

@@ -25,6 +25,7 @@ from cdktf_cdktf_provider_azurerm.virtual_network_peering import VirtualNetworkP
 
 from config.network import DisasterRecoveryNetwork
 from constructs import Construct
+from constructs.interfaces import DiagnosticsSink, diagnostics
 from constructs.naming import Naming
 from constructs.network import LOAD_BALANCER_PROBES, SecurityRule, subnet_security_group
 
@@ -45,6 +46,7 @@ class DrLandingZoneProps:
     resource_group_name: str  # in the paired region
     hub_vnet_id: str  # the primary hub (name and resource group are read from the id: the peering waits for it)
     private_dns_zone_ids: Mapping[str, str]  # the network construct's zones (key → id)
+    diagnostics: DiagnosticsSink  # where the diagnostic settings of its resources send (the workspace)
 
 
 class DrLandingZone(Construct):
@@ -62,6 +64,7 @@ class DrLandingZone(Construct):
             resource_group_name=rg,
             address_space=[config.address_space],
         )
+        diagnostics(self, "vnet-diagnostics", vnet, props.diagnostics)
         vnet_name, vnet_id = vnet.name, vnet.id
         subnet_ids: dict[str, str] = {}
         for key, subnet in config.subnets().items():
@@ -95,6 +98,7 @@ class DrLandingZone(Construct):
                 rules=DR_RULES,
                 location=props.location,
                 resource_group=rg,
+                sink=props.diagnostics,
             )
         self.private_dns_zone_links: dict[str, PrivateDnsZoneVirtualNetworkLink] = {}
         for key, zone_id in sorted(props.private_dns_zone_ids.items()):

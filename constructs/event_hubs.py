@@ -32,7 +32,7 @@ from cdktf_cdktf_provider_azurerm.eventhub_namespace_disaster_recovery_config im
 
 from config.data import EventHubsConfig
 from constructs import Construct, IValidation
-from constructs.interfaces import delete_lock
+from constructs.interfaces import DiagnosticsSink, delete_lock, diagnostics
 from constructs.locks import why_locked
 from constructs.naming import Naming
 from constructs.private_endpoint import PrivateEndpoint, PrivateEndpointPlacement
@@ -63,6 +63,7 @@ class EventHubsProps:
     secondary_resource_group_name: str
     private_endpoint: PrivateEndpointPlacement
     private_dns_zone_id: str  # privatelink.servicebus.windows.net
+    diagnostics: DiagnosticsSink  # where the diagnostic settings of its resources send (the workspace)
     protect_from_destroy: bool = True
     # Where the secondary's endpoint goes (the DR landing zone in the paired region); None: with the primary's.
     secondary_private_endpoint: PrivateEndpointPlacement | None = None
@@ -180,6 +181,7 @@ class EventHubs(Construct):
         )
         if props.protect_from_destroy:
             delete_lock(self, f"{role}-lock", namespace, why=why_locked(namespace))
+        diagnostics(self, f"{role}-diagnostics", namespace, props.diagnostics)
         placement = props.private_endpoint
         if role == "secondary" and props.secondary_private_endpoint is not None:
             placement = props.secondary_private_endpoint

@@ -26,6 +26,7 @@ from cdktf_cdktf_provider_azurerm.public_ip import PublicIp
 
 from config.network import FirewallConfig
 from constructs import Construct
+from constructs.interfaces import DiagnosticsSink, diagnostics
 from constructs.naming import Naming
 
 UBUNTU_REPOSITORIES = ("archive.ubuntu.com", "security.ubuntu.com", "azure.archive.ubuntu.com")
@@ -124,6 +125,7 @@ class EgressFirewallProps:
     resource_group_name: str
     subnet_id: str  # the hub's AzureFirewallSubnet
     source_addresses: tuple[str, ...]  # who may leave through the rules (the spoke)
+    diagnostics: DiagnosticsSink  # where the diagnostic settings of its resources send (the workspace)
 
 
 class EgressFirewall(Construct):
@@ -220,6 +222,8 @@ class EgressFirewall(Construct):
                 )
             ],
         )
+        diagnostics(self, "public-ip-diagnostics", public_ip, props.diagnostics)
+        diagnostics(self, "firewall-diagnostics", firewall, props.diagnostics)
         self.firewall_id = firewall.id
         self.private_ip = firewall.ip_configuration.get(0).private_ip_address
         self.policy_id = policy.id

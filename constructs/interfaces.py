@@ -9,9 +9,13 @@ they are one shape each, used everywhere, so a reviewer reads a grant or a lock 
 - `lock()`: one `CanNotDelete` management lock with its reason. `delete_lock()`: a construct's lock on one
   of its own stateful resources, switched by its `protect_from_destroy` prop; `constructs/locks.py` checks
   at synth that no stateful resource of the stack was left without one.
+- `DiagnosticsSink` + `diagnostics()`: the diagnostic setting(s) of one of a construct's own resources, from
+  its type's profile in `constructs/diagnostics.py` (`DIAGNOSTICS`), to the sink the construct's props carry
+  (the Log Analytics workspace); `DiagnosticsCoverage` there checks at synth that none was forgotten.
+- Private endpoints: `PrivateEndpointPlacement.connect()` in `constructs/private_endpoint.py`.
 
-A construct only grants on, and locks, resources it owns or is handed by id in its props; it never edits
-another construct's resources.
+A construct only grants on, locks, and declares diagnostic settings for resources it owns or is handed by id in
+its props; it never edits another construct's resources.
 """
 
 from __future__ import annotations
@@ -22,9 +26,23 @@ from dataclasses import dataclass
 
 from cdktf import ITerraformDependable, TerraformProvider, TerraformResource
 from cdktf_cdktf_provider_azurerm.management_lock import ManagementLock
+from cdktf_cdktf_provider_azurerm.monitor_diagnostic_setting import (
+    MonitorDiagnosticSetting,
+    MonitorDiagnosticSettingEnabledLog,
+    MonitorDiagnosticSettingEnabledMetric,
+)
 from cdktf_cdktf_provider_azurerm.role_assignment import RoleAssignment
 
 from constructs import Construct
+from constructs.diagnostics import (
+    CATEGORY_GROUPS,
+    DIAGNOSTICS,
+    SETTING_NAME,
+    SETTING_TYPE,
+    SETTINGS_BEFORE,
+    DiagnosticProfile,
+)
+from constructs.resource_types import resource_type
 
 SERVICE_PRINCIPAL = "ServicePrincipal"  # managed identities and applications
 GROUP = "Group"
@@ -48,6 +66,7 @@ LIVE_LOCKS_BEFORE = frozenset(
     }
 )
 _delete_locked: weakref.WeakSet[TerraformResource] = weakref.WeakSet()
+_owner_paths: weakref.WeakKeyDictionary[Construct, str] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -135,11 +154,103 @@ def is_delete_locked(resource: TerraformResource) -> bool:
 
 
 def stack_lock_address_before(resource: TerraformResource) -> str:
-    """The address the whole-stack walker gave the lock on `resource`: construct `<stack>/locks/<path-joined>`.
+    """The address the whole-stack walker gave the lock on `resource`: construct `<stack>/locks/<path-joined>`."""
+    lock_id = "-".join(resource.node.path.split("/")[1:])
+    return walker_address("azurerm_management_lock", "locks", lock_id)
+
+
+def walker_address(kind: str, walker: str, child: str) -> str:
+    """The address of a resource a whole-stack walker created as construct `<stack>/<walker>/<child>`.
 
     cdktf's logical id of a construct path below the stack: the components joined by "_", then "_" and the
     first 8 hex digits (upper case) of the MD5 of the components joined by "/".
     """
-    lock_id = "-".join(resource.node.path.split("/")[1:])
-    digest = hashlib.md5(f"locks/{lock_id}".encode(), usedforsecurity=False).hexdigest()[:8].upper()
-    return f"azurerm_management_lock.locks_{lock_id}_{digest}"
+    digest = hashlib.md5(f"{walker}/{child}".encode(), usedforsecurity=False).hexdigest()[:8].upper()
+    return f"{kind}.{walker}_{child}_{digest}"
+
+
+@dataclass(frozen=True)
+class DiagnosticsSink:
+    """Where a construct's diagnostic settings send resource logs and metrics: the environment's Log Analytics
+    workspace (`LogAnalytics.sink` in constructs/observability.py). Every construct with a diagnosable resource
+    takes one in its props as `diagnostics`."""
+
+    log_analytics_workspace_id: str
+
+
+def diagnostics(
+    owner: Construct,
+    id: str,
+    resource: TerraformResource,
+    sink: DiagnosticsSink,
+    *,
+    path_before: str | None = None,
+    provider: TerraformProvider | None = None,
+) -> list[MonitorDiagnosticSetting]:
+    """Declare the diagnostic settings of `resource`, one of `owner`'s own resources, from its type's profile in
+    `DIAGNOSTICS`: construct `id` on the resource, and `<id>-<service>` on each sub-resource (storage:
+    `<id>-blobServices` on `<account id>/blobServices/default`, ...).
+
+    Settings the whole-stack walker created before (`SETTINGS_BEFORE`) move in state from its address
+    (`walker_address`, from the resource's construct path below the stack, or `path_before` for a resource
+    that moved itself): Azure races a delete and a create of a setting with the same name on the same
+    resource. A setting for a resource the walker never saw gets no moved block.
+    """
+    kind = resource_type(resource)
+    profile = DIAGNOSTICS.get(kind)
+    if profile is None:
+        raise ValueError(f"diagnostics: {kind} has no profile in DIAGNOSTICS (constructs/diagnostics.py)")
+    path = resource.node.path
+    owner_path = _owner_paths.get(owner)
+    if owner_path is None:  # each path read is two kernel round trips: once per owner
+        owner_path = _owner_paths[owner] = owner.node.path
+    if not path.startswith(f"{owner_path}/"):
+        raise ValueError(
+            f"diagnostics: '{path}' is not a resource of '{owner_path}': declare its settings in its own construct"
+        )
+    walker_id = "-".join((path_before or path.split("/", 1)[1]).split("/"))
+    resource_id = resource.get_string_attribute("id")
+    targets: list[tuple[str | None, DiagnosticProfile]] = [(None, profile), *profile.sub_resources.items()]
+    settings = []
+    for sub_resource, target_profile in targets:
+        service = sub_resource.split("/")[0] if sub_resource else None
+        setting = _setting(
+            owner,
+            f"{id}-{service}" if service else id,
+            f"{resource_id}/{sub_resource}" if sub_resource else resource_id,
+            target_profile,
+            sink,
+            provider,
+        )
+        before = walker_address(SETTING_TYPE, "diagnostics", f"{walker_id}-{service}" if service else walker_id)
+        if before in SETTINGS_BEFORE:
+            setting.move_from_id(before)
+        settings.append(setting)
+    return settings
+
+
+def _setting(
+    owner: Construct,
+    id: str,
+    target: str,
+    profile: DiagnosticProfile,
+    sink: DiagnosticsSink,
+    provider: TerraformProvider | None,
+) -> MonitorDiagnosticSetting:
+    return MonitorDiagnosticSetting(
+        owner,
+        id,
+        name=SETTING_NAME,
+        target_resource_id=target,
+        log_analytics_workspace_id=sink.log_analytics_workspace_id,
+        log_analytics_destination_type="Dedicated" if profile.dedicated_tables and profile.logs else None,
+        enabled_log=[
+            MonitorDiagnosticSettingEnabledLog(category_group=log)
+            if log in CATEGORY_GROUPS
+            else MonitorDiagnosticSettingEnabledLog(category=log)
+            for log in profile.logs
+        ]
+        or None,
+        enabled_metric=[MonitorDiagnosticSettingEnabledMetric(category="AllMetrics")] if profile.metrics else None,
+        provider=provider,
+    )

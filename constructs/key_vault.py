@@ -27,7 +27,7 @@ from cdktf_cdktf_provider_azurerm.user_assigned_identity import UserAssignedIden
 
 from config.data import KeyVaultConfig
 from constructs import Construct
-from constructs.interfaces import RUNNER, SERVICE_PRINCIPAL, RoleGrant, delete_lock, grant
+from constructs.interfaces import RUNNER, SERVICE_PRINCIPAL, DiagnosticsSink, RoleGrant, delete_lock, diagnostics, grant
 from constructs.locks import why_locked
 from constructs.naming import Naming
 from constructs.private_endpoint import PrivateEndpointPlacement
@@ -82,6 +82,7 @@ class KeyVaultProps:
     private_endpoint: PrivateEndpointPlacement
     private_dns_zone_id: str  # privatelink.vaultcore.azure.net
     key_names: tuple[str, ...]  # one HSM key (and identity) per consumer, e.g. ("storage", "postgres")
+    diagnostics: DiagnosticsSink  # where the diagnostic settings of its resources send (the workspace)
     disk_encryption_key: str | None = None  # one of key_names: also create a disk encryption set with it
     # Keys used with encrypt/decrypt by a consumer that brings its own identity (no identity created here).
     encryption_key_names: tuple[str, ...] = ()
@@ -125,6 +126,7 @@ class KeyVault(Construct):
         )
         if props.protect_from_destroy:
             delete_lock(self, "lock", self.vault, why=why_locked(self.vault))
+        diagnostics(self, "diagnostics", self.vault, props.diagnostics)
         self.key_vault_id = vault_id = self.vault.id  # each read is a kernel round trip
         self.uri = self.vault.vault_uri
         props.private_endpoint.connect(

@@ -27,6 +27,7 @@ from cdktf_cdktf_provider_azurerm.virtual_network_peering import VirtualNetworkP
 from config.network import RESERVED_SUBNETS, NetworkConfig, VirtualNetworkPlan
 from constructs import Construct
 from constructs.firewall import EgressFirewall, EgressFirewallProps
+from constructs.interfaces import DiagnosticsSink, diagnostics
 from constructs.naming import Naming
 
 # Subnets whose traffic to anywhere leaves through the firewall.
@@ -128,6 +129,7 @@ class NetworkProps:
     location: str
     hub_resource_group_name: str  # hub VNet, firewall, Bastion, private DNS zones
     spoke_resource_group_name: str  # spoke VNet, route table, spoke NSGs
+    diagnostics: DiagnosticsSink  # where the diagnostic settings of its resources send (the workspace)
 
 
 class Network(Construct):
@@ -158,6 +160,7 @@ class Network(Construct):
                 resource_group_name=hub_rg,
                 subnet_id=subnets["firewall"].id,
                 source_addresses=(config.spoke.address_space,),
+                diagnostics=props.diagnostics,
             ),
         )
         spoke = VirtualNetwork(
@@ -171,6 +174,8 @@ class Network(Construct):
             dns_servers=[firewall.private_ip],
         )
         subnets |= self._subnets("spoke", spoke, spoke_rg, config.spoke)
+        diagnostics(self, "hub-vnet-diagnostics", hub, props.diagnostics)
+        diagnostics(self, "spoke-vnet-diagnostics", spoke, props.diagnostics)
 
         VirtualNetworkPeering(
             self,
@@ -235,6 +240,7 @@ class Network(Construct):
                 rules=rules,
                 location=props.location,
                 resource_group=resource_group,
+                sink=props.diagnostics,
             )
 
         bastion_ip = PublicIp(
@@ -247,7 +253,7 @@ class Network(Construct):
             sku="Standard",
             zones=list(config.bastion_zones),
         )
-        BastionHost(
+        bastion = BastionHost(
             self,
             "bastion",
             name=naming.name("hub", "bas"),
@@ -259,6 +265,8 @@ class Network(Construct):
                 name="bastionIpConfig", subnet_id=plain_subnet_ids["bastion"], public_ip_address_id=bastion_ip.id
             ),
         )
+        diagnostics(self, "bastion-public-ip-diagnostics", bastion_ip, props.diagnostics)
+        diagnostics(self, "bastion-diagnostics", bastion, props.diagnostics)
 
         zone_ids, zone_names = {}, {}
         self.private_dns_zone_links: dict[str, list[PrivateDnsZoneVirtualNetworkLink]] = {}
@@ -330,12 +338,15 @@ def subnet_security_group(
     rules: tuple[SecurityRule, ...],
     location: str,
     resource_group: str,
+    sink: DiagnosticsSink,
     provider: TerraformProvider | None = None,  # the bootstrap's per-environment provider; else the stack default
 ) -> NetworkSecurityGroup:
-    """An NSG with `rules` and a final DenyAllInbound, associated with the subnet (construct ids `<key>-nsg…`)."""
+    """An NSG with `rules` and a final DenyAllInbound, associated with the subnet, and its diagnostic setting
+    (construct ids `<key>-nsg…`)."""
     group = NetworkSecurityGroup(
         owner, f"{key}-nsg", name=name, location=location, resource_group_name=resource_group, provider=provider
     )
+    diagnostics(owner, f"{key}-nsg-diagnostics", group, sink, provider=provider)
     group_name = group.name
     for rule in (*rules, DENY_ALL_INBOUND):
         NetworkSecurityRule(

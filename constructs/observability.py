@@ -1,5 +1,6 @@
-"""Where an environment's telemetry goes and who is told: Log Analytics, Application Insights, Azure Monitor
-managed Prometheus (monitor workspace, collection endpoint and rule), managed Grafana and the action groups.
+"""Where an environment's telemetry goes and who is told: Log Analytics (`LogAnalytics`, created first: every
+construct's diagnostic settings send to it), Application Insights, Azure Monitor managed Prometheus (monitor
+workspace, collection endpoint and rule), managed Grafana and the action groups (`Observability`).
 
 Story 3.1's self-hosted Prometheus/Alertmanager is realised by Azure's managed services: the AKS agent
 (ama-metrics, configured in constructs/baseline/monitoring.py) ships metrics through the collection rule
@@ -46,7 +47,7 @@ from cdktf_cdktf_provider_azurerm.private_dns_zone_virtual_network_link import P
 
 from config.observability import SEVERITIES, ContainerInsights, ObservabilityConfig
 from constructs import Construct
-from constructs.interfaces import GROUP, RoleGrant, delete_lock, grant
+from constructs.interfaces import GROUP, DiagnosticsSink, RoleGrant, delete_lock, diagnostics, grant
 from constructs.locks import why_locked
 from constructs.naming import Naming
 from constructs.private_endpoint import PrivateEndpointPlacement
@@ -78,23 +79,72 @@ CONTAINER_INSIGHTS_ASSOCIATION = "ContainerInsightsExtension"
 MONITOR_WORKSPACE_RETENTION_DAYS = 540
 
 
+# Where the workspace was, inside `Observability`, before it became the first construct of the stack: it, its
+# lock and its diagnostic setting move in state from there (the workspace holds the audit trail).
+WORKSPACE_PATH_BEFORE = "observability/log-analytics"
+WORKSPACE_BEFORE = "azurerm_log_analytics_workspace.observability_log-analytics_FA79034E"
+WORKSPACE_LOCK_BEFORE = "azurerm_management_lock.observability_log-analytics-lock_F3C177F4"
+
+
+@dataclass(frozen=True)
+class LogAnalyticsProps:
+    config: ObservabilityConfig
+    naming: Naming
+    location: str
+    resource_group_name: str
+    protect_from_destroy: bool = True  # a cannot-delete lock on the workspace (the audit trail)
+
+
+class LogAnalytics(Construct):
+    """The environment's Log Analytics workspace, keyless. The stack creates it before the constructs whose
+    diagnostic settings send to it. Exposes `workspace_id` and `sink` (the `DiagnosticsSink` their props take)."""
+
+    def __init__(self, scope: Construct, id: str, *, props: LogAnalyticsProps) -> None:
+        super().__init__(scope, id)
+        config = props.config
+        self.workspace = LogAnalyticsWorkspace(
+            self,
+            "workspace",
+            name=props.naming.name("ops", "log"),
+            location=props.location,
+            resource_group_name=props.resource_group_name,
+            sku="PerGB2018",
+            retention_in_days=config.log_retention_days,
+            local_authentication_enabled=False,
+            internet_ingestion_enabled=config.internet_ingestion_enabled,
+            internet_query_enabled=config.internet_query_enabled,
+        )
+        self.workspace.move_from_id(WORKSPACE_BEFORE)
+        if props.protect_from_destroy:
+            delete_lock(self, "lock", self.workspace, why=why_locked(self.workspace)).move_from_id(
+                WORKSPACE_LOCK_BEFORE
+            )
+        self.workspace_id = self.workspace.id
+        self.sink = DiagnosticsSink(log_analytics_workspace_id=self.workspace_id)
+        # Its own query audit (LAQueryLogs), in itself.
+        diagnostics(self, "diagnostics", self.workspace, self.sink, path_before=WORKSPACE_PATH_BEFORE)
+
+
 @dataclass(frozen=True)
 class ObservabilityProps:
     config: ObservabilityConfig
     naming: Naming
     location: str
     resource_group_name: str
+    log_analytics_workspace_id: (
+        str  # LogAnalytics.workspace_id: Application Insights and Container insights write there
+    )
+    diagnostics: DiagnosticsSink  # where Grafana's diagnostic setting sends (the workspace)
     # Secret receiver URLs by severity (PagerDuty, Slack): references to sensitive variables, never literals.
     webhook_urls: Mapping[str, str]
     private_endpoint: PrivateEndpointPlacement  # Grafana's endpoint
     virtual_network_ids: Mapping[str, str]  # networks that resolve Grafana's private DNS name (hub, spoke)
     # Story 3.1's Prometheus retention; must fit in what the monitor workspace keeps.
     metrics_retention_days: int
-    protect_from_destroy: bool = True  # a cannot-delete lock on the Log Analytics workspace (the audit trail)
 
 
 class Observability(Construct):
-    """Exposes `log_analytics_workspace_id`, `application_insights_id`, `monitor_workspace_id`,
+    """Exposes `log_analytics_workspace_id` (the one it was given), `application_insights_id`, `monitor_workspace_id`,
     `data_collection_rule_id` (Prometheus), `container_insights_rule_id`, `data_collection_endpoint_id`,
     `grafana_id` and `action_group_ids` (severity → id)."""
 
@@ -110,26 +160,13 @@ class Observability(Construct):
             raise ValueError(f"observability: webhook_urls lacks the severities {missing}")
         config, naming = props.config, props.naming
         placement: dict[str, Any] = {"location": props.location, "resource_group_name": props.resource_group_name}
-        self.workspace = LogAnalyticsWorkspace(
-            self,
-            "log-analytics",
-            name=naming.name("ops", "log"),
-            sku="PerGB2018",
-            retention_in_days=config.log_retention_days,
-            local_authentication_enabled=False,
-            internet_ingestion_enabled=config.internet_ingestion_enabled,
-            internet_query_enabled=config.internet_query_enabled,
-            **placement,
-        )
-        if props.protect_from_destroy:
-            delete_lock(self, "log-analytics-lock", self.workspace, why=why_locked(self.workspace))
-        self.log_analytics_workspace_id = self.workspace.id
+        self.log_analytics_workspace_id = workspace_id = props.log_analytics_workspace_id
         self.application_insights = ApplicationInsights(
             self,
             "application-insights",
             name=naming.name("ops", "appi"),
             application_type="web",
-            workspace_id=self.workspace.id,
+            workspace_id=workspace_id,
             retention_in_days=config.application_insights_retention_days,
             sampling_percentage=config.tracing.sampling_percentage,  # ingestion sampling of unsampled telemetry
             local_authentication_disabled=True,
@@ -227,7 +264,7 @@ class Observability(Construct):
             destinations=MonitorDataCollectionRuleDestinations(
                 log_analytics=[
                     MonitorDataCollectionRuleDestinationsLogAnalytics(
-                        name=LOG_ANALYTICS_DESTINATION, workspace_resource_id=self.workspace.id
+                        name=LOG_ANALYTICS_DESTINATION, workspace_resource_id=self.log_analytics_workspace_id
                     )
                 ]
             ),
@@ -253,13 +290,14 @@ class Observability(Construct):
             ],
             **placement,
         )
+        diagnostics(self, "grafana-diagnostics", self.grafana, props.diagnostics)
         self.grafana_id = self.grafana.id
         grafana_principal = self.grafana.identity.principal_id
         # PromQL over the monitor workspace needs Monitoring Data Reader; Azure Monitor metrics and the
         # Log Analytics data source need Monitoring Reader.
         for role, scope_id, target in (
             ("Monitoring Data Reader", self.monitor_workspace.id, "monitor-workspace"),
-            ("Monitoring Reader", self.workspace.id, "log-analytics"),
+            ("Monitoring Reader", self.log_analytics_workspace_id, "log-analytics"),
         ):
             grant(
                 self,

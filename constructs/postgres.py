@@ -23,7 +23,7 @@ from cdktf_cdktf_provider_azurerm.postgresql_flexible_server_configuration impor
 
 from config.data import PostgresConfig
 from constructs import Construct
-from constructs.interfaces import delete_lock
+from constructs.interfaces import DiagnosticsSink, delete_lock, diagnostics
 from constructs.key_vault import CustomerManagedKey
 from constructs.locks import why_locked
 from constructs.naming import Naming
@@ -43,6 +43,7 @@ class PostgresProps:
     geo_backup_customer_managed_key: CustomerManagedKey | None
     private_endpoint: PrivateEndpointPlacement
     private_dns_zone_id: str  # privatelink.postgres.database.azure.com
+    diagnostics: DiagnosticsSink  # where the diagnostic settings of its resources send (the workspace)
     protect_from_destroy: bool = True
 
 
@@ -103,6 +104,7 @@ class Postgres(Construct):
         )
         if props.protect_from_destroy:
             delete_lock(self, "lock", self.server, why=why_locked(self.server))
+        diagnostics(self, "diagnostics", self.server, props.diagnostics)
         self.server_id = self.server.id
         props.private_endpoint.connect(
             self,

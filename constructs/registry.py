@@ -10,7 +10,7 @@ from cdktf_cdktf_provider_azurerm.container_registry import ContainerRegistry, C
 
 from config.services import RegistryConfig
 from constructs import Construct
-from constructs.interfaces import delete_lock
+from constructs.interfaces import DiagnosticsSink, delete_lock, diagnostics
 from constructs.locks import why_locked
 from constructs.naming import Naming
 from constructs.private_endpoint import PrivateEndpointPlacement
@@ -25,6 +25,7 @@ class RegistryProps:
     resource_group_name: str
     private_endpoint: PrivateEndpointPlacement
     private_dns_zone_id: str  # privatelink.azurecr.io
+    diagnostics: DiagnosticsSink  # where the diagnostic settings of its resources send (the workspace)
     protect_from_destroy: bool = True  # a cannot-delete lock: the images a rebuild of the clusters deploys
 
 
@@ -69,6 +70,7 @@ class Registry(Construct):
         )
         if props.protect_from_destroy:
             delete_lock(self, "lock", self.registry, why=why_locked(self.registry))
+        diagnostics(self, "diagnostics", self.registry, props.diagnostics)
         self.registry_id = self.registry.id
         self.login_server = self.registry.login_server
         self.registry_name = self.registry.name

@@ -15,18 +15,13 @@ from cdktf_cdktf_provider_azurerm.firewall_policy_rule_collection_group import (
     FirewallPolicyRuleCollectionGroupApplicationRuleCollectionRule,
     FirewallPolicyRuleCollectionGroupApplicationRuleCollectionRuleProtocols,
 )
-from cdktf_cdktf_provider_azurerm.log_analytics_workspace import LogAnalyticsWorkspace
-from cdktf_cdktf_provider_azurerm.monitor_diagnostic_setting import (
-    MonitorDiagnosticSetting,
-    MonitorDiagnosticSettingEnabledLog,
-    MonitorDiagnosticSettingEnabledMetric,
-)
 from cdktf_cdktf_provider_azurerm.public_ip import PublicIp
 from cdktf_cdktf_provider_azurerm.route_table import RouteTable, RouteTableRoute
 from cdktf_cdktf_provider_azurerm.subnet_route_table_association import SubnetRouteTableAssociation
 
 from constructs import Construct
 from constructs.egress_hosts import HTTPS_PORT, egress_groups
+from constructs.interfaces import DiagnosticsSink, diagnostics
 from constructs.naming import Naming
 
 FIREWALL_TIER = "Basic"
@@ -34,9 +29,6 @@ FIREWALL_TIER = "Basic"
 # SKU"): the policy says Alert, the only mode Basic accepts; the allow list is the control (.checkov.yaml).
 BASIC_THREAT_INTELLIGENCE_MODE = "Alert"
 RULE_COLLECTION_GROUP = "runner-egress"
-# The firewall's own small workspace (the bootstrap has no other; the platform's workspace comes later, from the
-# infra stack the runners deploy): enough to answer "which host did the job try?" (README "Zero to running").
-FIREWALL_LOG_RETENTION_DAYS = 30
 RULE_COLLECTION = "RunnerEgress"
 
 
@@ -51,6 +43,7 @@ class RunnerFirewallProps:
     runners_subnet_id: str
     runners_prefix: str  # the only source the rules allow
     zones: tuple[str, ...]
+    diagnostics: DiagnosticsSink  # the deployment network's workspace: "which host did the job try?"
     provider: TerraformProvider
 
 
@@ -75,6 +68,7 @@ class RunnerFirewall(Construct):
             zones=list(props.zones),
             provider=provider,
         )
+        diagnostics(self, "management-ip-diagnostics", management_ip, props.diagnostics, provider=provider)
         policy = FirewallPolicy(
             self,
             "policy",
@@ -164,30 +158,8 @@ class RunnerFirewall(Construct):
             provider=provider,
         )
         # Every denied and allowed connection in resource-specific tables (AZFWApplicationRule, AZFWNetworkRule, ...).
-        workspace = LogAnalyticsWorkspace(
-            self,
-            "log-analytics",
-            name=naming.name("runners-firewall", "log"),
-            location=props.location,
-            resource_group_name=props.resource_group_name,
-            sku="PerGB2018",
-            retention_in_days=FIREWALL_LOG_RETENTION_DAYS,
-            local_authentication_enabled=False,  # Entra ID queries only
-            provider=provider,
-        )
-        MonitorDiagnosticSetting(
-            self,
-            "diagnostics",
-            name="to-log-analytics",
-            target_resource_id=firewall.id,
-            log_analytics_workspace_id=workspace.id,
-            log_analytics_destination_type="Dedicated",
-            enabled_log=[MonitorDiagnosticSettingEnabledLog(category_group="allLogs")],
-            enabled_metric=[MonitorDiagnosticSettingEnabledMetric(category="AllMetrics")],
-            provider=provider,
-        )
+        diagnostics(self, "diagnostics", firewall, props.diagnostics, provider=provider)
         self.private_ip: str = private_ip
-        self.log_analytics_workspace_id: str = workspace.id
         self.firewall_id: str = firewall.id
         self.policy_id: str = policy.id
         self.runners_subnet_id: str = association.subnet_id

@@ -28,7 +28,7 @@ from cdktf_cdktf_provider_azurerm.storage_management_policy import (
 
 from config.data import LifecycleRule, StorageConfig
 from constructs import Construct
-from constructs.interfaces import delete_lock
+from constructs.interfaces import DiagnosticsSink, delete_lock, diagnostics
 from constructs.key_vault import CustomerManagedKey
 from constructs.locks import why_locked
 from constructs.naming import Naming
@@ -44,6 +44,7 @@ class StorageProps:
     customer_managed_key: CustomerManagedKey
     private_endpoint: PrivateEndpointPlacement
     private_dns_zone_id: str  # privatelink.blob.core.windows.net
+    diagnostics: DiagnosticsSink  # where the diagnostic settings of its resources send (the workspace)
     protect_from_destroy: bool = True
     # Point-in-time restore window in days: operational blob backup (constructs/backup.py BlobBackup) turns it on
     # in the account, so the account declares it (else the next apply would switch it off). None: off.
@@ -125,6 +126,7 @@ class Storage(Construct):
         )
         if props.protect_from_destroy:
             delete_lock(self, "lock", self.account, why=why_locked(self.account))
+        diagnostics(self, "diagnostics", self.account, props.diagnostics)  # and one per storage service
         self.storage_account_id = self.account.id
         self.point_in_time_restore_days = props.point_in_time_restore_days
         props.private_endpoint.connect(

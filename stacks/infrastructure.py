@@ -22,7 +22,7 @@ from constructs.deployer_access import (
     DeployerIdentitiesProps,
 )
 from constructs.deployment import deployment_names
-from constructs.diagnostics import DiagnosticSettings, DiagnosticSettingsProps
+from constructs.diagnostics import DiagnosticsCoverage
 from constructs.dr_network import DrLandingZone, DrLandingZoneProps
 from constructs.governance import Governance, GovernanceProps
 from constructs.kubernetes_policy import KubernetesPolicies, KubernetesPolicyProps
@@ -33,6 +33,8 @@ from constructs.network import Network, NetworkProps
 from constructs.observability import (
     ContainerInsightsCollection,
     ContainerInsightsCollectionProps,
+    LogAnalytics,
+    LogAnalyticsProps,
     Observability,
     ObservabilityProps,
     PrometheusCollection,
@@ -56,6 +58,22 @@ class InfrastructureStack(TerraformStack):
         networking = ResourceGroup(
             self, "networking-rg", name=naming.name("networking", "rg"), location=config.location
         )
+        monitoring = ResourceGroup(
+            self, "monitoring-rg", name=naming.name("monitoring", "rg"), location=config.location
+        )
+        # First: every construct below declares its resources' diagnostic settings to this workspace (`sink`).
+        self.log_analytics = LogAnalytics(
+            self,
+            "log-analytics",
+            props=LogAnalyticsProps(
+                config=config.observability,
+                naming=naming,
+                location=config.location,
+                resource_group_name=monitoring.name,
+                protect_from_destroy=config.data.protect_from_destroy,
+            ),
+        )
+        sink = self.log_analytics.sink
         self.network = Network(
             self,
             "network",
@@ -65,6 +83,7 @@ class InfrastructureStack(TerraformStack):
                 location=config.location,
                 hub_resource_group_name=networking.name,
                 spoke_resource_group_name=workloads.name,
+                diagnostics=sink,
             ),
         )
         # The deploy identities and network bootstrap created, looked up by their config-derived names.
@@ -87,6 +106,7 @@ class InfrastructureStack(TerraformStack):
                 resource_group_name=dr_networking.name,
                 hub_vnet_id=self.network.hub_vnet_id,
                 private_dns_zone_ids=self.network.private_dns_zone_ids,
+                diagnostics=sink,
             ),
         )
         self.data = DataPlatform(
@@ -103,6 +123,7 @@ class InfrastructureStack(TerraformStack):
                 paired_resource_group_name=data_dr.name,
                 private_endpoint_subnet_id=self.network.subnet_ids["private_endpoints"],
                 private_dns_zone_ids=self.network.private_dns_zone_ids,
+                diagnostics=sink,
                 key_administrator_principal_id=deployer.principal_ids["apply"],
                 # Operational blob backup (BlobBackup below) restores within this window.
                 point_in_time_restore_days=config.recovery.blobs.operational_retention_days,
@@ -113,9 +134,6 @@ class InfrastructureStack(TerraformStack):
                     resource_group_name=data_dr.name,
                 ),
             ),
-        )
-        monitoring = ResourceGroup(
-            self, "monitoring-rg", name=naming.name("monitoring", "rg"), location=config.location
         )
         # Receiver URLs embed secrets (PagerDuty integration key, Slack token): CI sets TF_VAR_<name>.
         webhook_urls = {
@@ -140,11 +158,12 @@ class InfrastructureStack(TerraformStack):
                 naming=naming,
                 location=config.location,
                 resource_group_name=monitoring.name,
+                log_analytics_workspace_id=self.log_analytics.workspace_id,
+                diagnostics=sink,
                 webhook_urls=webhook_urls,
                 private_endpoint=self._private_endpoint_in(monitoring, config),
                 virtual_network_ids={"hub": self.network.hub_vnet_id, "spoke": self.network.spoke_vnet_id},
                 metrics_retention_days=config.baseline.monitoring.retention_days,
-                protect_from_destroy=config.data.protect_from_destroy,
             ),
         )
         self.registry = Registry(
@@ -158,6 +177,7 @@ class InfrastructureStack(TerraformStack):
                 resource_group_name=workloads.name,
                 private_endpoint=self._private_endpoint_in(workloads, config),
                 private_dns_zone_id=self.network.private_dns_zone_ids["acr"],
+                diagnostics=sink,
                 protect_from_destroy=config.data.protect_from_destroy,
             ),
         )
@@ -185,7 +205,7 @@ class InfrastructureStack(TerraformStack):
                 location=config.location,
                 resource_group_name=workloads.name,
                 tenant_id=config.tenant_id,
-                log_analytics_workspace_id=self.observability.log_analytics_workspace_id,
+                log_analytics_workspace_id=self.log_analytics.workspace_id,
                 network=ClusterNetwork(
                     system_subnet_id=self.network.subnet_ids["aks_system"],
                     user_subnet_id=self.network.subnet_ids["aks_user"],
@@ -200,6 +220,7 @@ class InfrastructureStack(TerraformStack):
                 disk_encryption_set_id=self.data.disk_encryption_set_id,
                 kms_key=self.data.kms_key_vault.encryption_keys[ETCD_KEY],
                 registry_id=self.registry.registry_id,
+                diagnostics=sink,
             ),
         )
         self.app_gateway = AppGateway(
@@ -215,6 +236,7 @@ class InfrastructureStack(TerraformStack):
                 certificate_administrator_principal_id=deployer.principal_ids["apply"],
                 ingress_identity_principal_id=self.aks.ingress_identity_principal_id,
                 dns_vnet_ids={"hub": self.network.hub_vnet_id, "spoke": self.network.spoke_vnet_id},
+                diagnostics=sink,
             ),
         )
         self.deployer_access = DeployerAccess(
@@ -308,7 +330,7 @@ class InfrastructureStack(TerraformStack):
                 naming=naming,
                 subscription_id=config.subscription_id,
                 location=config.location,
-                log_analytics_workspace_id=self.observability.log_analytics_workspace_id,
+                log_analytics_workspace_id=self.log_analytics.workspace_id,
                 allowed_image_prefixes=(
                     f"{self.registry.name}.azurecr.io/",
                     *config.governance.kubernetes_policy.additional_registries,
@@ -347,12 +369,8 @@ class InfrastructureStack(TerraformStack):
         )
         # Each construct locks its own stateful resources (data.protect_from_destroy); this checks none is missed.
         LockCoverage(self, "locks", props=LockCoverageProps(enabled=config.data.protect_from_destroy))
-        # Last: every resource above gets its diagnostic setting; the check also catches later additions.
-        DiagnosticSettings(
-            self,
-            "diagnostics",
-            props=DiagnosticSettingsProps(log_analytics_workspace_id=self.observability.log_analytics_workspace_id),
-        )
+        # Each construct declares its resources' diagnostic settings (to `sink`); this checks none is missed.
+        self.node.add_validation(DiagnosticsCoverage(self))
         apply_environment_aspects(self, config)
 
     def _private_endpoint_in(
@@ -377,7 +395,7 @@ class InfrastructureStack(TerraformStack):
                 resource_group_name=monitoring.name,
                 private_endpoint=self._private_endpoint_in(monitoring, config),
                 scoped_resource_ids={
-                    "log-analytics": observability.log_analytics_workspace_id,
+                    "log-analytics": self.log_analytics.workspace_id,
                     "application-insights": observability.application_insights_id,
                     "prometheus-endpoint": observability.data_collection_endpoint_id,
                 },
@@ -413,6 +431,7 @@ class InfrastructureStack(TerraformStack):
                 naming=naming,
                 location=config.location,
                 resource_group_name=backup.name,
+                diagnostics=self.log_analytics.sink,
                 protect_from_destroy=config.data.protect_from_destroy,
             ),
         )
@@ -428,6 +447,7 @@ class InfrastructureStack(TerraformStack):
                 customer_managed_key=self.data.key_vault.customer_managed_keys[STORAGE_KEY],
                 private_endpoint=self._private_endpoint_in(backup, config),
                 private_dns_zone_id=self.network.private_dns_zone_ids["blob"],
+                diagnostics=self.log_analytics.sink,
                 protect_from_destroy=config.data.protect_from_destroy,
             ),
         )

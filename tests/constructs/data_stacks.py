@@ -18,7 +18,7 @@ from config.schema import EnvironmentConfig
 from constructs.data_platform import DataPlatform, DataPlatformProps
 from constructs.naming import Naming
 from tests.conftest import StackJson, resources_of
-from tests.constructs.environment_stacks import synth_per_environment
+from tests.constructs.environment_stacks import DIAGNOSTICS_SINK, synth_per_environment
 
 PRIVATE_DNS_ZONES = {
     "key_vault": "privatelink.vaultcore.azure.net",
@@ -51,6 +51,7 @@ def synth_data_stacks(outdir: Path) -> dict[str, StackJson]:
                 paired_resource_group_name=naming.name("data-dr", "rg"),
                 private_endpoint_subnet_id=ENDPOINT_SUBNET_ID,
                 private_dns_zone_ids=zones,
+                diagnostics=DIAGNOSTICS_SINK,
             ),
         )
 

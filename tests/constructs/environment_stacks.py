@@ -11,10 +11,15 @@ import cdktf
 
 from config.loader import ENVIRONMENTS, load_environment
 from config.schema import EnvironmentConfig
+from constructs.interfaces import DiagnosticsSink
 from constructs.naming import Naming
 from stacks.common import apply_environment_aspects, azurerm_provider
 from tests.conftest import StackJson
 
+# Where the constructs under test send their diagnostic settings (the stack passes LogAnalytics.sink).
+DIAGNOSTICS_SINK = DiagnosticsSink(
+    "/subscriptions/s/resourceGroups/monitoring/providers/Microsoft.OperationalInsights/workspaces/logs"
+)
 Build = Callable[[cdktf.TerraformStack, EnvironmentConfig, Naming], None]
 
 

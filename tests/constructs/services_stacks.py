@@ -21,7 +21,7 @@ from constructs.naming import Naming
 from constructs.private_endpoint import PrivateEndpointPlacement
 from constructs.registry import Registry, RegistryProps
 from tests.conftest import StackJson
-from tests.constructs.environment_stacks import synth_per_environment
+from tests.constructs.environment_stacks import DIAGNOSTICS_SINK, synth_per_environment
 
 SPOKE = "/subscriptions/s/resourceGroups/workloads/providers/Microsoft.Network/virtualNetworks/spoke"
 HUB = "/subscriptions/s/resourceGroups/networking/providers/Microsoft.Network/virtualNetworks/hub"
@@ -60,6 +60,7 @@ def synth_services_stacks(outdir: Path) -> dict[str, StackJson]:
                 resource_group_name=workloads,
                 private_endpoint=PrivateEndpointPlacement(SUBNET_IDS["private_endpoints"], config.location, workloads),
                 private_dns_zone_id=zones["acr"],
+                diagnostics=DIAGNOSTICS_SINK,
             ),
         )
         aks = AksCluster(
@@ -86,6 +87,7 @@ def synth_services_stacks(outdir: Path) -> dict[str, StackJson]:
                 registry_id=registry.registry_id,
                 log_analytics_workspace_id=WORKSPACE_ID,
                 kms_key=KMS_KEY,
+                diagnostics=DIAGNOSTICS_SINK,
             ),
         )
         AppGateway(
@@ -100,6 +102,7 @@ def synth_services_stacks(outdir: Path) -> dict[str, StackJson]:
                 key_vault_id=KEY_VAULT_ID,
                 ingress_identity_principal_id=aks.ingress_identity_principal_id,
                 dns_vnet_ids={"hub": HUB, "spoke": SPOKE},
+                diagnostics=DIAGNOSTICS_SINK,
             ),
         )
 

@@ -8,6 +8,7 @@ import pytest
 from config.loader import load_environment
 from constructs.data_platform import DataPlatform, DataPlatformProps
 from constructs.naming import Naming
+from tests.constructs.environment_stacks import DIAGNOSTICS_SINK
 
 
 def props(zone_keys: tuple[str, ...]) -> DataPlatformProps:
@@ -23,6 +24,7 @@ def props(zone_keys: tuple[str, ...]) -> DataPlatformProps:
         paired_resource_group_name="data-dr",
         private_endpoint_subnet_id="subnet",
         private_dns_zone_ids={key: f"zone-{key}" for key in zone_keys},
+        diagnostics=DIAGNOSTICS_SINK,
     )
 
 

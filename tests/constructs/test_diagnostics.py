@@ -1,9 +1,11 @@
-"""Diagnostic settings: one mechanism puts exactly one setting to the workspace on every resource that
-supports them (storage: the account and each of its services), and AZ-DIAG-1 fails synth when one is
-missing, doubled, or of a type nobody classified."""
+"""Diagnostic settings: each construct declares exactly one setting to the workspace on each of its resources that
+support them (storage: the account and each of its services) through `diagnostics()` (constructs/interfaces.py);
+AZ-DIAG-1 (`DiagnosticsCoverage`, a validation that creates nothing) fails synth when one is missing, doubled, or
+of a type nobody classified; the settings the whole-stack walker made move in state to their constructs."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 from collections import Counter
@@ -12,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from cdktf import App, TerraformStack
+from cdktf_cdktf_provider_azurerm.container_registry import ContainerRegistry
 from cdktf_cdktf_provider_azurerm.dns_zone import DnsZone
 from cdktf_cdktf_provider_azurerm.log_analytics_workspace import LogAnalyticsWorkspace
 from cdktf_cdktf_provider_azurerm.monitor_diagnostic_setting import (
@@ -23,43 +26,53 @@ from cdktf_cdktf_provider_azurerm.provider import AzurermProvider, AzurermProvid
 from cdktf_cdktf_provider_azurerm.storage_account import StorageAccount
 
 from config.loader import ENVIRONMENTS
-from constructs.diagnostics import (
-    DIAGNOSTICS,
-    NO_DIAGNOSTICS,
-    SETTING_TYPE,
-    DiagnosticSettings,
-    DiagnosticSettingsProps,
-)
+from constructs import Construct
+from constructs.diagnostics import DIAGNOSTICS, NO_DIAGNOSTICS, SETTING_TYPE, SETTINGS_BEFORE, DiagnosticsCoverage
+from constructs.interfaces import DiagnosticsSink, diagnostics
+from constructs.observability import WORKSPACE_BEFORE, WORKSPACE_LOCK_BEFORE
 from tests.conftest import StackJson, resources_of
 
 INFRA_STACKS = tuple(f"{environment}-infra" for environment in ENVIRONMENTS)
 STORAGE_SERVICES = ("blobServices", "fileServices", "queueServices", "tableServices")
-Build = Callable[[TerraformStack], None]
+Build = Callable[[TerraformStack, DiagnosticsSink], None]
 
 
-def storage_account(stack: TerraformStack, id: str = "account") -> StorageAccount:
-    return StorageAccount(
-        stack,
-        id,
-        name=f"stg{id}erp01",
-        resource_group_name="rg",
-        location="eastus",
-        account_tier="Standard",
-        account_replication_type="ZRS",
-    )
+class Account(Construct):
+    """A construct owning a storage account, which declares its settings or (the failing example) forgets to."""
+
+    def __init__(self, scope: Construct, id: str, *, sink: DiagnosticsSink, declared: bool = True) -> None:
+        super().__init__(scope, id)
+        self.account = StorageAccount(
+            self,
+            "account",
+            name=f"stg{id}erp01",
+            resource_group_name="rg",
+            location="eastus",
+            account_tier="Standard",
+            account_replication_type="ZRS",
+        )
+        if declared:
+            diagnostics(self, "diagnostics", self.account, sink)
 
 
-def synth(tmp_path: Path, before: Build, after: Build = lambda stack: None) -> StackJson:
-    """A stack with a workspace, `before` resources, the diagnostic settings, then `after` resources."""
+class SecurityGroup(Construct):
+    def __init__(self, scope: Construct, id: str, *, sink: DiagnosticsSink) -> None:
+        super().__init__(scope, id)
+        self.group = NetworkSecurityGroup(self, "nsg", name="nsg", resource_group_name="rg", location="eastus")
+        diagnostics(self, "nsg-diagnostics", self.group, sink)
+
+
+def synth(tmp_path: Path, build: Build) -> StackJson:
+    """A stack with a workspace (and its own setting), what `build` adds, and the AZ-DIAG-1 validation."""
     app = App(outdir=str(tmp_path))
     stack = TerraformStack(app, "diag")
     AzurermProvider(stack, "azurerm", features=[AzurermProviderFeatures()])
-    workspace = LogAnalyticsWorkspace(
-        stack, "workspace", name="stg-ops-log-001", resource_group_name="rg", location="eastus"
-    )
-    before(stack)
-    DiagnosticSettings(stack, "diagnostics", props=DiagnosticSettingsProps(log_analytics_workspace_id=workspace.id))
-    after(stack)
+    logs = Construct(stack, "logs")
+    workspace = LogAnalyticsWorkspace(logs, "workspace", name="stg-ops-log-001", resource_group_name="rg", location="x")
+    sink = DiagnosticsSink(log_analytics_workspace_id=workspace.id)
+    diagnostics(logs, "diagnostics", workspace, sink)
+    build(stack, sink)
+    stack.node.add_validation(DiagnosticsCoverage(stack))
     app.synth()
     return json.loads((tmp_path / "stacks" / "diag" / "cdk.tf.json").read_text())
 
@@ -71,71 +84,151 @@ def targets(stack: StackJson) -> Counter[str]:
 def test_storage_gets_a_metrics_setting_and_one_per_service_with_logs(tmp_path: Path) -> None:
     stack = synth(
         tmp_path,
-        lambda s: (
-            storage_account(s),
-            NetworkSecurityGroup(s, "nsg", name="nsg", resource_group_name="rg", location="eastus"),
-        ),
+        lambda s, sink: (Account(s, "data", sink=sink), SecurityGroup(s, "network", sink=sink)),
     )
-    account = "${azurerm_storage_account.account.id}"
+    (account_address,) = resources_of(stack, "azurerm_storage_account")
+    (nsg_address,) = resources_of(stack, "azurerm_network_security_group")
+    (workspace_address,) = resources_of(stack, "azurerm_log_analytics_workspace")
+    account = f"${{azurerm_storage_account.{account_address}.id}}"
+    nsg_target = f"${{azurerm_network_security_group.{nsg_address}.id}}"
+    workspace = f"${{azurerm_log_analytics_workspace.{workspace_address}.id}}"
     assert targets(stack) == Counter(
-        [
-            account,
-            *(f"{account}/{service}/default" for service in STORAGE_SERVICES),
-            "${azurerm_network_security_group.nsg.id}",
-            "${azurerm_log_analytics_workspace.workspace.id}",
-        ]
+        [account, *(f"{account}/{service}/default" for service in STORAGE_SERVICES), nsg_target, workspace]
     )
     settings = {setting["target_resource_id"]: setting for setting in resources_of(stack, SETTING_TYPE).values()}
     assert "enabled_log" not in settings[account] and settings[account]["enabled_metric"] == [
         {"category": "AllMetrics"}
     ]
     for service in STORAGE_SERVICES:
-        assert settings[f"{account}/{service}/default"]["enabled_log"] == [{"category_group": "allLogs"}]
-    nsg = settings["${azurerm_network_security_group.nsg.id}"]
+        setting = settings[f"{account}/{service}/default"]
+        assert setting["enabled_log"] == [{"category_group": "allLogs"}]
+        assert setting["//"]["metadata"]["path"] == f"diag/data/diagnostics-{service}"  # declared by its owner
+    nsg = settings[nsg_target]
     assert nsg["enabled_log"] == [{"category_group": "allLogs"}] and "enabled_metric" not in nsg
-    assert {setting["log_analytics_workspace_id"] for setting in settings.values()} == {
-        "${azurerm_log_analytics_workspace.workspace.id}"
-    }
+    assert {setting["log_analytics_workspace_id"] for setting in settings.values()} == {workspace}
+    assert "moved" not in stack, "no walker ever made these settings: nothing to move"
 
 
-# (resources added before the settings, resources added after them, words the AZ-DIAG-1 error must contain)
-FAILING = {
-    "forgotten": (lambda s: None, lambda s: storage_account(s, "late"), "'diag/late': has 0 diagnostic settings"),
-    "doubled": (
-        lambda s: None,
-        lambda s: MonitorDiagnosticSetting(
-            s,
-            "extra",
-            name="extra",
-            target_resource_id=s.node.find_child("workspace").id,
-            log_analytics_workspace_id="ws",
-            enabled_metric=[MonitorDiagnosticSettingEnabledMetric(category="AllMetrics")],
-        ),
-        "'diag/workspace': has 2 diagnostic settings",
+def forgotten(stack: TerraformStack, sink: DiagnosticsSink) -> None:
+    Account(stack, "late", sink=sink, declared=False)
+
+
+def doubled(stack: TerraformStack, sink: DiagnosticsSink) -> None:
+    MonitorDiagnosticSetting(
+        stack,
+        "extra",
+        name="extra",
+        target_resource_id=sink.log_analytics_workspace_id,
+        log_analytics_workspace_id="ws",
+        enabled_metric=[MonitorDiagnosticSettingEnabledMetric(category="AllMetrics")],
+    )
+
+
+def unclassified(stack: TerraformStack, sink: DiagnosticsSink) -> None:
+    DnsZone(stack, "zone", name="erp.example.com", resource_group_name="rg")
+
+
+def blob_service_missing(stack: TerraformStack, sink: DiagnosticsSink) -> None:
+    Account(stack, "late", sink=sink).node.try_remove_child("diagnostics-blobServices")
+
+
+# Failing examples: (what the stack gets, words the AZ-DIAG-1 error must contain)
+FAILING: dict[str, tuple[Build, str]] = {
+    "forgotten": (
+        forgotten,
+        "AZ-DIAG-1 azurerm_storage_account 'diag/late/account': has 0 diagnostic settings on "
+        "azurerm_storage_account.late_account_",
     ),
-    "unclassified": (
-        lambda s: DnsZone(s, "zone", name="erp.example.com", resource_group_name="rg"),
-        lambda s: None,
-        "azurerm_dns_zone 'diag/zone': type is in neither DIAGNOSTICS nor NO_DIAGNOSTICS",
-    ),
+    "doubled": (doubled, "'diag/logs/workspace': has 2 diagnostic settings"),
+    "unclassified": (unclassified, "azurerm_dns_zone 'diag/zone': type is in neither DIAGNOSTICS nor NO_DIAGNOSTICS"),
+    "blob service missing": (blob_service_missing, "/blobServices/default, needs exactly 1"),
 }
 
 
 @pytest.mark.parametrize("case", sorted(FAILING))
 def test_coverage_rule_fails_synth(tmp_path: Path, case: str) -> None:
-    before, after, fragment = FAILING[case]
+    build, fragment = FAILING[case]
     with pytest.raises(Exception) as error:
-        synth(tmp_path, before, after)
+        synth(tmp_path, build)
     assert "AZ-DIAG-1" in str(error.value) and fragment in str(error.value), str(error.value)
 
 
-def test_a_storage_service_setting_missing_is_named(tmp_path: Path) -> None:
-    def drop_blob_setting(stack: TerraformStack) -> None:
-        stack.node.find_child("diagnostics").node.try_remove_child("late-blobServices")
+def test_a_forgotten_setting_names_the_interface_to_use(tmp_path: Path) -> None:
+    with pytest.raises(Exception, match=r"its construct must declare diagnostics\(\) \(constructs/interfaces.py\)"):
+        synth(tmp_path, forgotten)
 
-    with pytest.raises(Exception) as error:
-        synth(tmp_path / "missing", lambda s: storage_account(s, "late"), drop_blob_setting)
-    assert "has 0 diagnostic settings on azurerm_storage_account.late/blobServices/default" in str(error.value)
+
+def test_a_construct_cannot_declare_settings_for_another_constructs_resource() -> None:
+    stack = TerraformStack(App(), "diag")
+    owner = Account(stack, "data", sink=DiagnosticsSink("ws"), declared=False)
+    other = Construct(stack, "other")
+    with pytest.raises(ValueError, match=r"'diag/data/account' is not a resource of 'diag/other'"):
+        diagnostics(other, "diagnostics", owner.account, DiagnosticsSink("ws"))
+    zone = DnsZone(other, "zone", name="erp.example.com", resource_group_name="rg")
+    with pytest.raises(ValueError, match="azurerm_dns_zone has no profile in DIAGNOSTICS"):
+        diagnostics(other, "zone-diagnostics", zone, DiagnosticsSink("ws"))
+
+
+def test_a_setting_the_walker_made_moves_from_its_address_and_a_new_one_does_not(tmp_path: Path) -> None:
+    """`registry/registry` had the walker's setting `diagnostics/registry-registry`; `other/registry` never did."""
+
+    def registries(stack: TerraformStack, sink: DiagnosticsSink) -> None:
+        for id in ("registry", "other"):
+            owner = Construct(stack, id)
+            registry = ContainerRegistry(
+                owner, "registry", name=f"acr{id}", resource_group_name="rg", location="x", sku="Premium"
+            )
+            diagnostics(owner, "diagnostics", registry, sink)
+
+    stack = synth(tmp_path, registries)
+    (moved,) = stack["moved"]
+    assert moved["from"] == f"{SETTING_TYPE}.diagnostics_registry-registry_C710F0B3"
+    to = moved["to"].removeprefix(f"{SETTING_TYPE}.")
+    assert resources_of(stack, SETTING_TYPE)[to]["//"]["metadata"]["path"] == "diag/registry/diagnostics"
+
+
+def test_the_settings_before_are_cdktfs_ids_of_the_walkers_constructs() -> None:
+    """cdktf's id of the walker's construct `diagnostics/<path>`: its components, then the path's MD5 prefix."""
+    assert len(SETTINGS_BEFORE) == 41
+    for address in SETTINGS_BEFORE:
+        setting_id, digest = address.removeprefix(f"{SETTING_TYPE}.diagnostics_").rsplit("_", 1)
+        assert hashlib.md5(f"diagnostics/{setting_id}".encode()).hexdigest()[:8].upper() == digest, address
+
+
+@pytest.mark.parametrize("stack_name", INFRA_STACKS)
+def test_every_setting_the_walker_made_moves_to_exactly_one_construct_setting(
+    stacks: dict[str, StackJson], stack_name: str
+) -> None:
+    """No setting is destroyed and re-created (Azure races a delete and a create of the same setting name on the
+    same resource): each of the walker's addresses is the `from` of exactly one moved block, to a setting."""
+    stack = stacks[stack_name]
+    moved = [block for block in stack["moved"] if block["from"].startswith(f"{SETTING_TYPE}.")]
+    assert Counter(block["from"] for block in moved) == Counter(SETTINGS_BEFORE)
+    settings = resources_of(stack, SETTING_TYPE)
+    assert all(block["to"].removeprefix(f"{SETTING_TYPE}.") in settings for block in moved)
+    assert len({block["to"] for block in moved}) == len(moved)
+    # The workspace itself moved out of `observability` (it is created first now): its address, and production's
+    # lock on it, move in state.
+    froms = {block["from"] for block in stack["moved"]}
+    assert WORKSPACE_BEFORE in froms
+    assert (WORKSPACE_LOCK_BEFORE in froms) is bool(resources_of(stack, "azurerm_management_lock"))
+
+
+@pytest.mark.parametrize("stack_name", INFRA_STACKS)
+def test_each_setting_is_declared_next_to_its_resource(stacks: dict[str, StackJson], stack_name: str) -> None:
+    """No construct writes another's resources: a setting's construct is the one that owns its target."""
+    stack = stacks[stack_name]
+    paths = {
+        f"{resource_type}.{address}": body["//"]["metadata"]["path"]
+        for resource_type, resources in stack["resource"].items()
+        for address, body in resources.items()
+    }
+    for setting in resources_of(stack, SETTING_TYPE).values():
+        target = setting["target_resource_id"]
+        if not target.startswith("${"):
+            continue  # the subscription's activity log export (governance)
+        target_path = paths[target.removeprefix("${").split("}")[0].removesuffix(".id")]
+        assert setting["//"]["metadata"]["path"].rsplit("/", 1)[0] == target_path.rsplit("/", 1)[0], target
 
 
 def test_tables_name_real_provider_resource_types_and_do_not_overlap() -> None:
@@ -179,7 +272,7 @@ def test_every_supporting_resource_of_the_infra_stacks_has_exactly_one_setting_t
         "azurerm_log_analytics_workspace",
         "azurerm_dashboard_grafana",
     } <= covered_types
-    # Every azurerm type in the stack is classified (the Aspect enforces it; this proves it on the output).
+    # Every azurerm type in the stack is classified (the validation enforces it; this proves it on the output).
     assert [
         t for t in stack["resource"] if t.startswith("azurerm_") and t not in DIAGNOSTICS and t not in NO_DIAGNOSTICS
     ] == []

@@ -16,6 +16,7 @@ from constructs.private_endpoint import PrivateEndpointPlacement
 from stacks.common import azurerm_provider
 from tests.conftest import StackJson, only_resource, resources_of
 from tests.constructs.data_stacks import addresses_with_path, endpoints_to, reference
+from tests.constructs.environment_stacks import DIAGNOSTICS_SINK
 
 NAMESPACE = "azurerm_eventhub_namespace"
 
@@ -115,6 +116,7 @@ def build_event_hubs(alias: str | None = None) -> tuple[cdktf.App, EventHubs]:
             secondary_resource_group_name="rg-dr",
             private_endpoint=PrivateEndpointPlacement("subnet", staging.location, "rg"),
             private_dns_zone_id="zone",
+            diagnostics=DIAGNOSTICS_SINK,
         ),
     )
     return app, event_hubs

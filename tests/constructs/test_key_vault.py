@@ -16,6 +16,7 @@ from constructs.naming import Naming
 from constructs.private_endpoint import PrivateEndpointPlacement
 from tests.conftest import StackJson, only_resource, resources_of
 from tests.constructs.data_stacks import addresses_with_path, endpoints_to, reference
+from tests.constructs.environment_stacks import DIAGNOSTICS_SINK
 
 VAULT = "azurerm_key_vault"
 KEY = "azurerm_key_vault_key"
@@ -168,6 +169,7 @@ def vault_props(config: EnvironmentConfig, **overrides: object) -> KeyVaultProps
         private_endpoint=PrivateEndpointPlacement("subnet", config.location, "rg"),
         private_dns_zone_id="zone",
         key_names=("storage",),
+        diagnostics=DIAGNOSTICS_SINK,
     )
     return KeyVaultProps(**{**settings, **overrides})
 

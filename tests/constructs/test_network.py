@@ -14,7 +14,7 @@ from config.schema import EnvironmentConfig
 from constructs.naming import Naming
 from constructs.network import Network, NetworkProps
 from tests.conftest import StackJson, only_resource, resources_of
-from tests.constructs.environment_stacks import synth_per_environment
+from tests.constructs.environment_stacks import DIAGNOSTICS_SINK, synth_per_environment
 
 STAGING_PREFIXES = {
     "AzureFirewallSubnet": "10.241.1.0/26",
@@ -61,6 +61,7 @@ def network_stacks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, StackJ
                 location=config.location,
                 hub_resource_group_name=naming.name("networking", "rg"),
                 spoke_resource_group_name=naming.name("workloads", "rg"),
+                diagnostics=DIAGNOSTICS_SINK,
             ),
         )
         for attribute in EXPOSED:  # outputs show the attributes other constructs consume as references

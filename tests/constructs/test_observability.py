@@ -12,18 +12,25 @@ from typing import Any
 
 import pytest
 from cdktf import App, TerraformStack
+from cdktf_cdktf_provider_azurerm.provider import AzurermProvider, AzurermProviderFeatures
 
 from config.loader import load_environment
 from config.observability import SEVERITIES
+from constructs.diagnostics import SETTING_TYPE
 from constructs.naming import Naming
 from constructs.observability import (
     CONTAINER_INSIGHTS_STREAMS,
     MONITOR_WORKSPACE_RETENTION_DAYS,
+    WORKSPACE_BEFORE,
+    WORKSPACE_LOCK_BEFORE,
+    LogAnalytics,
+    LogAnalyticsProps,
     Observability,
     ObservabilityProps,
 )
 from constructs.private_endpoint import PrivateEndpointPlacement
 from tests.conftest import StackJson, only_resource, resources_of
+from tests.constructs.environment_stacks import DIAGNOSTICS_SINK
 
 
 def ref(stack: StackJson, resource_type: str, attribute: str = "id") -> str:
@@ -41,6 +48,39 @@ def test_log_analytics_workspace_keeps_logs_as_configured_without_shared_keys(
     assert workspace["sku"] == "PerGB2018"
     assert workspace["internet_ingestion_enabled"] is config.internet_ingestion_enabled
     assert workspace["internet_query_enabled"] is config.internet_query_enabled
+
+
+@pytest.mark.parametrize("protect", [True, False])
+def test_log_analytics_is_the_sink_audits_its_own_queries_and_keeps_its_state(tmp_path: Path, protect: bool) -> None:
+    """Created first by the stack; its address, lock and setting move from where they were inside Observability."""
+    config = load_environment("staging")
+    app = App(outdir=str(tmp_path))
+    stack = TerraformStack(app, "infra")
+    AzurermProvider(stack, "azurerm", features=[AzurermProviderFeatures()])
+    logs = LogAnalytics(
+        stack,
+        "log-analytics",
+        props=LogAnalyticsProps(
+            config=config.observability,
+            naming=Naming("stg", "erp01"),
+            location="eastus",
+            resource_group_name="rg",
+            protect_from_destroy=protect,
+        ),
+    )
+    assert logs.sink.log_analytics_workspace_id == logs.workspace_id
+    app.synth()
+    synthesized = json.loads((tmp_path / "stacks" / "infra" / "cdk.tf.json").read_text())
+    workspace = ref(synthesized, "azurerm_log_analytics_workspace")
+    (setting,) = resources_of(synthesized, SETTING_TYPE).values()
+    assert setting["target_resource_id"] == setting["log_analytics_workspace_id"] == workspace  # query audit
+    assert setting["enabled_log"] == [{"category_group": "allLogs"}]
+    moved = {block["from"] for block in synthesized["moved"]}
+    expected = {
+        WORKSPACE_BEFORE,
+        f"{SETTING_TYPE}.diagnostics_observability-log-analytics_0EC76C77",  # the walker's setting
+    }
+    assert moved == (expected | {WORKSPACE_LOCK_BEFORE} if protect else expected)
 
 
 def test_application_insights_is_workspace_based_entra_only_with_configured_retention(
@@ -260,6 +300,8 @@ def _observability(tmp_path: Path, **changes: Any) -> None:
         naming=Naming("stg", "erp01"),
         location="eastus",
         resource_group_name="rg",
+        log_analytics_workspace_id=DIAGNOSTICS_SINK.log_analytics_workspace_id,
+        diagnostics=DIAGNOSTICS_SINK,
         webhook_urls={severity: f"url-{severity}" for severity in SEVERITIES},
         private_endpoint=PrivateEndpointPlacement(subnet_id="subnet", location="eastus", resource_group_name="rg"),
         virtual_network_ids={"spoke": "vnet"},

@@ -18,6 +18,7 @@ from constructs.postgres import Postgres, PostgresProps
 from constructs.private_endpoint import PrivateEndpointPlacement
 from tests.conftest import StackJson, resources_of
 from tests.constructs.data_stacks import endpoints_to, reference
+from tests.constructs.environment_stacks import DIAGNOSTICS_SINK
 
 SERVER = "azurerm_postgresql_flexible_server"
 
@@ -169,6 +170,7 @@ def test_geo_redundant_backup_without_a_paired_region_key_is_rejected() -> None:
         geo_backup_customer_managed_key=None,
         private_endpoint=PrivateEndpointPlacement("subnet", staging.location, "rg"),
         private_dns_zone_id="zone",
+        diagnostics=DIAGNOSTICS_SINK,
     )
     assert props.config.geo_redundant_backup
     with pytest.raises(ValueError, match="postgres: geo_redundant_backup is on, so geo_backup_customer_managed_key"):

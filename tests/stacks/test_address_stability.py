@@ -33,9 +33,10 @@ def test_a_renamed_database_fails_unless_a_moved_block_declares_it(stacks: dict[
     assert gone.startswith(f"production-infra: {DATABASE}.{old} is gone without a `moved` block")
     assert f"new stateful address {DATABASE}.data_database_server_0A1B2C3D" in new
 
-    stack["moved"] = [{"from": f"{DATABASE}.{old}", "to": f"{DATABASE}.data_database_server_0A1B2C3D"}]
+    moved_before = stack.get("moved", [])
+    stack["moved"] = [*moved_before, {"from": f"{DATABASE}.{old}", "to": f"{DATABASE}.data_database_server_0A1B2C3D"}]
     assert stateful.address_problems(stateful.committed_list(), renamed) == []
-    stack["moved"] = [{"from": f"{DATABASE}.{old}", "to": f"{DATABASE}.elsewhere"}]
+    stack["moved"] = [*moved_before, {"from": f"{DATABASE}.{old}", "to": f"{DATABASE}.elsewhere"}]
     assert (
         f"production-infra: {DATABASE}.{old} moves to {DATABASE}.elsewhere, which does not exist"
         in stateful.address_problems(stateful.committed_list(), renamed)
