@@ -23,8 +23,16 @@ BAD_INPUTS = [
     ("deployment.network.runners.address_prefix", "10.240.0.0/28", "must be /27 or larger"),
     ("deployment.network.runners.address_prefix", "10.99.0.0/25", "must lie inside the address space"),
     ("deployment.network.private_endpoints.address_prefix", "10.240.0.0/27", "overlaps runners.address_prefix"),
-    ("deployment.runner.image", "github-runner:2.329.0", "pattern"),
-    ("deployment.runner.image", "registry.company.com/platform/github-actions-runner:latest", "not 'latest'"),
+    ("deployment.runner.version", "latest", "should match pattern '^[0-9]+\\.[0-9]+\\.[0-9]+$'"),
+    ("deployment.runner.version", "2.329", "should match pattern"),
+    ("deployment.runner.version", 2.329, "valid string"),
+    ("deployment.runner.image", "registry.company.com/platform/github-actions-runner:2.329.0-1", "unknown key"),
+    ("deployment.runner.github_app", DELETE, "required key is missing"),
+    ("deployment.runner.github_app.app_id", 0, "greater than or equal to 1"),
+    ("deployment.runner.github_app.app_id", "1000001", "valid integer"),
+    ("deployment.runner.github_app.installation_id", DELETE, "required key is missing"),
+    ("deployment.runner.github_app.installation_id", -5, "greater than or equal to 1"),
+    ("deployment.runner.github_app.private_key", "-----BEGIN RSA PRIVATE KEY-----", "unknown key"),  # never in config
     ("deployment.runner.labels", [], "at least 1"),
     ("deployment.runner.labels", ["erp staging"], "GitHub runner label"),
     ("deployment.runner.labels", ["a", "a"], "must not repeat"),
@@ -46,7 +54,7 @@ def test_bad_deployment_value_is_reported(
         parse_environment(data, STAGING)
     message = str(error.value)
     assert message.startswith(f"{STAGING}: invalid configuration")
-    assert "  - deployment." in message
+    assert f"  - {key}" in message  # the file, then the key
     assert expected in message
 
 
