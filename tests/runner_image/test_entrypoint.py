@@ -4,7 +4,8 @@ The fake API verifies what GitHub verifies: the JWT's RS256 signature with the A
 by the test), its `iss` (the App id), `iat` and `exp` (issued in the past, not expired, at most 10 minutes); then
 it hands out an installation token, and answers the registration-token call only when that installation token is
 presented. `config.sh` and `run.sh` are stand-ins for GitHub's runner (they record their arguments and
-environment). Failing examples: another key, a non-PEM key, a missing setting, an App not installed.
+environment). Failing examples: another key, a non-PEM key, a missing setting, an App not installed, another
+app id (iss), a clock an hour behind (exp).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shutil
 import subprocess
 import threading
 import time
@@ -238,3 +240,27 @@ def test_bad_settings_fail_with_the_setting_named(
     assert result.returncode != 0
     assert message in result.stderr
     assert fake.calls == []
+
+
+def test_the_fake_checks_the_issuer_a_jwt_for_another_app_is_refused(
+    github: tuple[FakeGitHub, str], tmp_path: Path
+) -> None:
+    _, api = github
+    result = _run(["registration-token"], {**_settings(api, tmp_path / "app.pem"), "APP_ID": "42"}, tmp_path)
+    assert result.returncode != 0
+    assert "HTTP 401: 'Issuer' claim ('iss') must be the App id, got '42'" in result.stderr
+
+
+def test_the_fake_checks_the_times_a_jwt_from_a_clock_an_hour_behind_is_refused(
+    github: tuple[FakeGitHub, str], tmp_path: Path
+) -> None:
+    _, api = github
+    bin_dir = tmp_path / "slow-clock"
+    bin_dir.mkdir()
+    fake_date = bin_dir / "date"  # `date +%s` an hour in the past; everything else is the real date
+    fake_date.write_text(f'#!/bin/sh\n[ "$1" = "+%s" ] && echo $(( $({shutil.which("date")} +%s) - 3600 )) && exit 0\n')
+    fake_date.chmod(0o755)
+    settings = {**_settings(api, tmp_path / "app.pem"), "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    result = _run(["registration-token"], settings, tmp_path)
+    assert result.returncode != 0
+    assert "HTTP 401: 'Expiration time' claim ('exp') is in the past" in result.stderr
