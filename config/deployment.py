@@ -30,13 +30,21 @@ class GitHubRepository(Section):
         return f"{self.owner}/{self.name}"
 
 
-class RunnerConfig(Section):
-    """Ephemeral GitHub Actions runners: a Container Apps job started by KEDA's github-runner scaler."""
+class GitHubApp(Section):
+    """The GitHub App the runners register as (README "Zero to running", step 3). Ids, not secrets: the App's
+    private key enters bootstrap as the sensitive variable `<environment>_github_app_private_key`."""
 
-    # A registry host, a repository and a pinned tag or digest (never a floating "latest").
-    image: str = Field(
-        pattern=r"^[a-z0-9.-]+\.[a-z]{2,}(:[0-9]+)?/[a-z0-9._/-]+(:[A-Za-z0-9._-]+|@sha256:[0-9a-f]{64})$"
-    )
+    app_id: int = Field(ge=1, description="The App's numeric id (its settings page: 'App ID')")
+    installation_id: int = Field(ge=1, description="The id of its installation on the repository")
+
+
+class RunnerConfig(Section):
+    """Ephemeral GitHub Actions runners: a Container Apps job started by KEDA's github-runner scaler, running the
+    image built from runner-image/ into the environment's private registry."""
+
+    # GitHub's runner release: the tag of ghcr.io/actions/actions-runner the image builds on (a pinned x.y.z).
+    version: str = Field(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")
+    github_app: GitHubApp
     labels: tuple[str, ...] = Field(min_length=1, max_length=10)
     max_executions: int = Field(default=4, ge=1, le=20, description="Concurrent runner jobs at most")
     cpu_cores: int = Field(
@@ -46,8 +54,6 @@ class RunnerConfig(Section):
 
     @model_validator(mode="after")
     def _labels_are_names(self) -> RunnerConfig:
-        if self.image.endswith(":latest"):
-            raise KeyedValueError("image", self.image, "must pin a tag or digest, not 'latest'")
         for index, label in enumerate(self.labels):
             if not label or len(label) > 64 or not all(ch.isalnum() or ch in "-_." for ch in label):
                 raise KeyedValueError(

@@ -8,7 +8,9 @@
 - `DeployIdentities`: a read-only *plan* identity (the `<env>-plan` GitHub environment) and an *apply* identity
   (the protected `<env>` environment), user-assigned identities trusted through GitHub OIDC federated credentials.
 - `GitHubRunners`: ephemeral GitHub Actions runners as an event-driven Container Apps job scaled by KEDA's
-  `github-runner` scaler (zero replicas while no job waits), in an internal workload-profile environment.
+  `github-runner` scaler (zero replicas while no job waits), in an internal workload-profile environment; both
+  the scaler and the runners authenticate as a GitHub App; the image comes from the environment's private
+  registry (constructs/runner_registry.py) pulled with a managed identity.
 - bootstrap's providers register exactly the namespaces of `constructs/resource_providers.py`
   (README "Zero to running", step 2).
 
@@ -21,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from cdktf import TerraformProvider
+from cdktf import ITerraformDependable, TerraformProvider
 from cdktf_cdktf_provider_azurerm.container_app_environment import (
     ContainerAppEnvironment,
     ContainerAppEnvironmentWorkloadProfile,
@@ -32,6 +34,8 @@ from cdktf_cdktf_provider_azurerm.container_app_job import (
     ContainerAppJobEventTriggerConfigScale,
     ContainerAppJobEventTriggerConfigScaleRules,
     ContainerAppJobEventTriggerConfigScaleRulesAuthentication,
+    ContainerAppJobIdentity,
+    ContainerAppJobRegistry,
     ContainerAppJobSecret,
     ContainerAppJobTemplate,
     ContainerAppJobTemplateContainer,
@@ -423,6 +427,16 @@ class DeployIdentities(Construct):
 
 
 @dataclass(frozen=True)
+class RunnerImage:
+    """Where the job pulls the runner image from: `<login server>/github-runner:<tag>` with the pull identity."""
+
+    server: str  # the registry's login server
+    reference: str  # <server>/<repository>:<tag>
+    identity_id: str  # the user-assigned identity holding AcrPull on the registry
+    pull_grant: ITerraformDependable  # its role assignment: the job waits for it
+
+
+@dataclass(frozen=True)
 class GitHubRunnersProps:
     runner: RunnerConfig
     repository: GitHubRepository
@@ -431,30 +445,36 @@ class GitHubRunnersProps:
     location: str
     resource_group_name: str
     subnet_id: str
-    github_token: str  # a sensitive Terraform variable: fine-grained PAT (repository Administration: read/write)
+    image: RunnerImage
+    github_app_private_key: str  # a sensitive Terraform variable: the GitHub App's private key (PEM)
+    diagnostics: DiagnosticsSink  # the deployment network's workspace: the runners' console and KEDA's events
     provider: TerraformProvider
 
 
 def runner_scale_metadata(repository: GitHubRepository, runner: RunnerConfig) -> dict[str, str]:
-    """KEDA github-runner scaler settings: one job per queued workflow job that asks for these labels."""
+    """KEDA github-runner scaler settings: one job per queued workflow job that asks for these labels, read as the
+    GitHub App (`applicationID`/`installationID` + the `appKey` secret)."""
     return {
-        "githubAPIURL": "https://api.github.com",
+        "githubApiURL": "https://api.github.com",
         "owner": repository.owner,
         "runnerScope": "repo",
         "repos": repository.name,
         "labels": ",".join(runner.labels),
         "targetWorkflowQueueLength": "1",
+        "applicationID": str(runner.github_app.app_id),
+        "installationID": str(runner.github_app.installation_id),
     }
 
 
 class GitHubRunners(Construct):
-    """Exposes `job_id` and `environment_id`."""
+    """Exposes `job_id` and `environment_id`. Each execution runs runner-image/entrypoint.sh: it signs the App's JWT,
+    takes an installation token, registers ONE ephemeral runner and runs it."""
 
-    TOKEN_SECRET = "github-pat"
+    APP_KEY_SECRET = "github-app-key"
 
     def __init__(self, scope: Construct, id: str, *, props: GitHubRunnersProps) -> None:
         super().__init__(scope, id)
-        runner, repository, provider = props.runner, props.repository, props.provider
+        runner, repository, provider, image = props.runner, props.repository, props.provider, props.image
         environment = ContainerAppEnvironment(
             self,
             "environment",
@@ -465,15 +485,20 @@ class GitHubRunners(Construct):
             infrastructure_resource_group_name=props.naming.name("runners-infra", "rg"),
             internal_load_balancer_enabled=True,
             public_network_access="Disabled",
+            # Console and system logs leave through the diagnostic setting below (not the environment's own
+            # Log Analytics link, which would need the workspace's shared key).
+            logs_destination="azure-monitor",
             zone_redundancy_enabled=True,
             workload_profile=[
                 ContainerAppEnvironmentWorkloadProfile(name=WORKLOAD_PROFILE, workload_profile_type=WORKLOAD_PROFILE)
             ],
             provider=provider,
         )
-        env: Mapping[str, str] = {
-            "GH_URL": f"https://github.com/{repository.slug}",
-            "REGISTRATION_TOKEN_API_URL": f"https://api.github.com/repos/{repository.slug}/actions/runners/registration-token",
+        diagnostics(self, "environment-diagnostics", environment, props.diagnostics, provider=provider)
+        env: Mapping[str, str] = {  # runner-image/entrypoint.sh's settings
+            "APP_ID": str(runner.github_app.app_id),
+            "APP_INSTALLATION_ID": str(runner.github_app.installation_id),
+            "REPOSITORY": repository.slug,
             "RUNNER_LABELS": ",".join(runner.labels),
         }
         job = ContainerAppJob(
@@ -486,7 +511,10 @@ class GitHubRunners(Construct):
             workload_profile_name=WORKLOAD_PROFILE,
             replica_timeout_in_seconds=runner.timeout_minutes * 60,
             replica_retry_limit=0,  # an ephemeral runner that failed is replaced by the next queued job's replica
-            secret=[ContainerAppJobSecret(name=self.TOKEN_SECRET, value=props.github_token)],
+            identity=ContainerAppJobIdentity(type="UserAssigned", identity_ids=[image.identity_id]),
+            # pulled through the registry's private endpoint with the identity's AcrPull (no registry password)
+            registry=[ContainerAppJobRegistry(server=image.server, identity=image.identity_id)],
+            secret=[ContainerAppJobSecret(name=self.APP_KEY_SECRET, value=props.github_app_private_key)],
             event_trigger_config=ContainerAppJobEventTriggerConfig(
                 parallelism=1,
                 scale=[
@@ -501,7 +529,7 @@ class GitHubRunners(Construct):
                                 metadata=runner_scale_metadata(repository, runner),
                                 authentication=[
                                     ContainerAppJobEventTriggerConfigScaleRulesAuthentication(
-                                        secret_name=self.TOKEN_SECRET, trigger_parameter="personalAccessToken"
+                                        secret_name=self.APP_KEY_SECRET, trigger_parameter="appKey"
                                     )
                                 ],
                             )
@@ -513,16 +541,19 @@ class GitHubRunners(Construct):
                 container=[
                     ContainerAppJobTemplateContainer(
                         name="runner",
-                        image=runner.image,
+                        image=image.reference,
                         cpu=runner.cpu_cores,
                         memory=f"{runner.cpu_cores * 2}Gi",
                         env=[
-                            ContainerAppJobTemplateContainerEnv(name="GITHUB_PAT", secret_name=self.TOKEN_SECRET),
+                            ContainerAppJobTemplateContainerEnv(
+                                name="APP_PRIVATE_KEY", secret_name=self.APP_KEY_SECRET
+                            ),
                             *(ContainerAppJobTemplateContainerEnv(name=k, value=v) for k, v in env.items()),
                         ],
                     )
                 ]
             ),
+            depends_on=[image.pull_grant],
             provider=provider,
         )
         self.environment_id: str = environment.id

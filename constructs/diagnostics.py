@@ -83,6 +83,11 @@ DIAGNOSTICS: Mapping[str, DiagnosticProfile] = {
     # GrafanaLoginEvents, GrafanaUsageInsightsEvents. No metrics: Grafana's two platform metrics are not exportable
     # through diagnostic settings ("DS Export: No" in reference/monitor.json).
     "azurerm_dashboard_grafana": DiagnosticProfile(metrics=False),
+    # The runners' stdout (registration, job steps) and the platform's events (KEDA scaling, image pulls). No metrics:
+    # no exportable metric row is in reference/monitor.json for the type.
+    "azurerm_container_app_environment": DiagnosticProfile(
+        logs=("ContainerAppConsoleLogs", "ContainerAppSystemLogs"), metrics=False, dedicated_tables=True
+    ),
 }
 
 # Types with no diagnostic settings in Azure (child objects, links, assignments) or with nothing to add.
@@ -165,6 +170,7 @@ NO_DIAGNOSTICS: Mapping[str, str] = {
             "azurerm_application_security_group",
         )
     },
+    "azurerm_container_app_job": "its executions log through its environment's setting (console and system logs)",
     # Private endpoints expose only traffic metrics, which Azure Monitor keeps without a setting.
     "azurerm_private_endpoint": "metrics only, kept by Azure Monitor without a setting; no resource logs",
     # Its telemetry is written to the Log Analytics workspace already (workspace-based component).

@@ -27,7 +27,7 @@ from cdktf_cdktf_provider_azurerm.storage_container import StorageContainer
 
 from config.schema import StateBackend
 from constructs import Construct
-from constructs.interfaces import lock
+from constructs.interfaces import DiagnosticsSink, diagnostics, lock
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,8 @@ class StateStorageProps:
     provider: TerraformProvider
     private_endpoint_subnet_id: str  # the deployment network's private-endpoints subnet
     private_dns_zone_id: str  # privatelink.blob.core.windows.net, linked to the deployment network
+    # The deployment network's workspace: every read and write of a state blob, by whom (StorageBlobLogs).
+    diagnostics: DiagnosticsSink
     soft_delete_days: int = 30  # time to recover a deleted or overwritten state file
 
 
@@ -80,6 +82,7 @@ class StateStorage(Construct):
                 ),
             ),
         )
+        diagnostics(self, "diagnostics", self.account, props.diagnostics, provider=props.provider)
         self.private_endpoint = PrivateEndpoint(
             self,
             "blob-endpoint",

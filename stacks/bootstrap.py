@@ -1,5 +1,6 @@
 """Per environment: the resource provider registrations, the deployment network, the private remote-state
-account, the deploy identities and the self-hosted runners (README "Zero to running").
+account, the deploy identities, the runners' private image registry and the self-hosted runners (README "Zero to
+running").
 
 An operator with Owner runs it once per subscription pair. Its own state starts as a local file outside
 cdktf.out (a clean build cannot delete it) and is then migrated into the state account of the environment
@@ -21,10 +22,13 @@ from constructs.deployment import (
     DeploymentNetworkProps,
     GitHubRunners,
     GitHubRunnersProps,
+    RunnerImage,
     deployment_names,
 )
+from constructs.diagnostics import DiagnosticsCoverage
 from constructs.naming import Naming
 from constructs.resource_providers import required_resource_providers
+from constructs.runner_registry import RUNNER_IMAGE_REPOSITORY, RunnerRegistry, RunnerRegistryProps, runner_image_tag
 from constructs.state_storage import StateStorage, StateStorageProps
 from stacks.common import apply_environment_aspects, azurerm_provider
 
@@ -85,6 +89,7 @@ class BootstrapStack(TerraformStack):
                     provider=provider,
                     private_endpoint_subnet_id=network.private_endpoints_subnet_id,
                     private_dns_zone_id=network.blob_private_dns_zone_id,
+                    diagnostics=network.diagnostics,
                 ),
             )
             identities = DeployIdentities(
@@ -101,16 +106,30 @@ class BootstrapStack(TerraformStack):
                     provider=provider,
                 ),
             )
-            # The runners' GitHub token enters as a sensitive variable (TF_VAR_<name>), never a literal.
-            token = TerraformVariable(
+            registry = RunnerRegistry(
                 self,
-                f"{config.name}_github_runner_token",
+                f"{config.name}-runner-registry",
+                props=RunnerRegistryProps(
+                    naming=naming,
+                    location=config.location,
+                    resource_group_name=network.resource_group_name,
+                    virtual_network_id=network.virtual_network_id,
+                    private_endpoints_subnet_id=network.private_endpoints_subnet_id,
+                    diagnostics=network.diagnostics,
+                    provider=provider,
+                ),
+            )
+            # The GitHub App's private key enters as a sensitive variable (TF_VAR_<name>), never a literal.
+            app_key = TerraformVariable(
+                self,
+                f"{config.name}_github_app_private_key",
                 type="string",
                 sensitive=True,
                 nullable=False,
-                description=f"Fine-grained GitHub token for {config.deployment.repository.slug}'s "
-                f"{config.name} runners (repository Administration: read and write; Metadata: read)",
+                description=f"Private key (PEM) of the GitHub App {config.deployment.runner.github_app.app_id} "
+                f"that registers {config.deployment.repository.slug}'s {config.name} runners (README step 3)",
             )
+            tag = runner_image_tag(config.deployment.runner.version)
             runners = GitHubRunners(
                 self,
                 f"{config.name}-runners",
@@ -122,12 +141,21 @@ class BootstrapStack(TerraformStack):
                     location=config.location,
                     resource_group_name=network.resource_group_name,
                     subnet_id=network.runners_subnet_id,
-                    github_token=token.string_value,
+                    image=RunnerImage(
+                        server=registry.login_server,
+                        reference=f"{registry.login_server}/{RUNNER_IMAGE_REPOSITORY}:{tag}",
+                        identity_id=registry.pull_identity_id,
+                        pull_grant=registry.pull_grant,
+                    ),
+                    github_app_private_key=app_key.string_value,
+                    diagnostics=network.diagnostics,
                     provider=provider,
                 ),
             )
             # The GitHub environment variables AZURE_PLAN_CLIENT_ID / AZURE_APPLY_CLIENT_ID (not secrets).
             for role, client_id in identities.client_ids.items():
                 TerraformOutput(self, f"{config.name}-{role}-client-id", value=client_id)
-            for construct in (network, storage, identities, runners):
+            for construct in (network, storage, identities, registry, runners):
                 apply_environment_aspects(construct, config)
+        # AZ-DIAG-1 here too: every diagnosable resource of the deployment path logs to its environment's workspace.
+        self.node.add_validation(DiagnosticsCoverage(self))

@@ -11,6 +11,9 @@ For each environment it reads, from the synthesized stacks only:
   - in the infra stack, the **Key Vault data plane** of every vault holding keys or certificates Terraform
     writes (apply: create; plan: read),
   - in the cluster stack, the **AKS API** of the environment's private cluster (apply: write; plan: read).
+- **that the runners start at all** (`runner_image_findings`): the job's image comes from a bootstrap registry with
+  a private endpoint the runners reach, `privatelink.azurecr.io` linked to their VNet, and AcrPull for the job's
+  registry identity.
 - **for each endpoint, each link of the path**: a private endpoint for the resource (right sub-resource) in a
   VNet the runner reaches (the runner's own, or peered in both directions); the privatelink zone the endpoint
   registers in, linked to the runner's VNet; a role assignment for the identity, at a scope covering the
@@ -624,6 +627,59 @@ def findings(stacks: Mapping[str, StackJson]) -> list[str]:
             endpoints += aks
         for endpoint in endpoints:
             problems += _endpoint_findings(stack_name, runner, endpoint, peerings, roles)
+    problems += runner_image_findings(bootstrap)  # the runners themselves start: their image is pulled privately
+    return problems
+
+
+# Roles whose actions include Microsoft.ContainerRegistry/registries/pull/read (the built-ins meant for pulling).
+IMAGE_PULL_ROLES = frozenset({"AcrPull", "AcrPush"})
+REGISTRY_ZONE = "privatelink.azurecr.io"
+
+
+def runner_image_findings(bootstrap: StackJson) -> list[str]:
+    """Every runner job pulls its image privately: from a registry of the bootstrap stack with a private endpoint
+    (`registry`) in a VNet the runners reach, `privatelink.azurecr.io` linked to the runners' VNet, and the job's
+    registry identity (one of the job's own identities) holding AcrPull on that registry."""
+    problems: list[str] = []
+    runner_of = runners(bootstrap)
+    for job_key, job in sorted(_resources(bootstrap, "azurerm_container_app_job").items()):
+        environment = job["provider"].removeprefix("azurerm.")
+        runner = runner_of[environment]
+        where = f"bootstrap: runner image of {job.get('name', job_key)}"
+        registries = _blocks(job.get("registry"))
+        images = [container.get("image", "") for container in _blocks(job["template"].get("container"))]
+        if not registries:
+            problems.append(f"{where}: the job names no registry (it would pull anonymously from a public one)")
+            continue
+        for registry in registries:
+            server = parse_ref(registry.get("server"))
+            if server is None or server.type != "azurerm_container_registry" or server.attribute != "login_server":
+                problems.append(
+                    f"{where}: pulls from {registry.get('server')!r}, not from a registry of the bootstrap stack "
+                    "(no private path to it can be shown)"
+                )
+                continue
+            if not all(str(image).startswith(str(registry["server"]) + "/") for image in images):
+                problems.append(f"{where}: images {images} are not in the registry {registry['server']}")
+            resource_ref = f"${{azurerm_container_registry.{server.name}.id}}"
+            endpoint = Endpoint(f"registry {server.name}", bootstrap, resource_ref, "registry", REGISTRY_ZONE, {})
+            peerings = _peerings(bootstrap, runner.subscription_id)
+            problems += _endpoint_findings(where, runner, endpoint, peerings, {})
+            identity = registry.get("identity")
+            job_identities = _blocks(job.get("identity"))
+            if not identity or not any(identity in block.get("identity_ids", []) for block in job_identities):
+                problems.append(f"{where}: the registry identity {identity!r} is not one of the job's identities")
+                continue
+            principal = str(identity).removesuffix(".id}") + ".principal_id}"
+            held = [
+                assignment
+                for assignment in _resources(bootstrap, "azurerm_role_assignment").values()
+                if assignment["principal_id"] == principal
+                and assignment.get("role_definition_name") in IMAGE_PULL_ROLES
+                and _scope_covers(str(assignment["scope"]), resource_ref, runner.subscription_id)
+            ]
+            if not held:
+                problems.append(f"{where}: the pull identity {identity} holds no AcrPull on registry {server.name}")
     return problems
 
 

@@ -187,14 +187,33 @@ def test_every_event_hubs_primary_is_in_a_region_with_zones(stacks: dict) -> Non
 def test_every_registry_is_zone_redundant_and_replicas_wherever_their_region_has_zones(stacks: dict) -> None:
     """Stands in for CKV_AZURE_233, which also demands zone-redundant replicas in regions without zones (issue #15)."""
     from config.base import REGIONS_WITH_ZONES
+    from config.loader import ENVIRONMENTS
 
     registries = [
         registry
         for stack in stacks.values()
         for registry in stack.get("resource", {}).get("azurerm_container_registry", {}).values()
     ]
-    assert len(registries) == 2
+    assert len(registries) == 2 * len(
+        ENVIRONMENTS
+    )  # per environment: the workloads' (infra) and the runners' (bootstrap)
     for registry in registries:
         assert registry["zone_redundancy_enabled"] is True
         for replica in registry.get("georeplications", []):
             assert replica["zone_redundancy_enabled"] is (replica["location"] in REGIONS_WITH_ZONES), replica
+
+
+def test_every_workloads_registry_is_geo_replicated_to_the_paired_region(stacks: dict) -> None:
+    """Stands in for CKV_AZURE_165 (skipped for the bootstrap's runner registries, which serve one region's runners
+    and are rebuilt from runner-image/ by one command): the registries the clusters pull from are replicated."""
+    from config.loader import ENVIRONMENTS, load_environment
+
+    for environment in ENVIRONMENTS:
+        config = load_environment(environment)
+        registries = stacks[f"{environment}-infra"]["resource"]["azurerm_container_registry"].values()
+        assert len(registries) == 1
+        for registry in registries:
+            assert config.registry.replicate_to_paired_region is True
+            assert [replica["location"] for replica in as_blocks(registry.get("georeplications"))] == [
+                config.paired_location
+            ]

@@ -75,7 +75,7 @@ def test_a_missing_state_zone_link_breaks_every_stack_of_the_environment(stacks)
         stacks,
         "bootstrap",
         "azurerm_private_dns_zone_virtual_network_link",
-        lambda key, _: key.startswith("staging-"),
+        lambda key, _: key.startswith("staging-deployment_dns-blob-link"),
     )
     problems = findings(broken)
     assert {p.split(":")[0] for p in problems} == {"staging-infra", "staging-cluster"}
@@ -301,3 +301,60 @@ def test_a_nat_gateway_around_the_firewall_is_named(stacks) -> None:
     assert egress_findings(broken["bootstrap"]) == [
         "bootstrap: production runner egress: a NAT gateway on the runners subnet runners-subnet bypasses the firewall"
     ]
+
+
+# --- the runners start: their image is pulled privately from the bootstrap registry (tools/deployability.py) ---
+
+
+def test_the_runner_image_is_pulled_privately(stacks) -> None:
+    from tools.deployability import runner_image_findings
+
+    assert runner_image_findings(stacks["bootstrap"]) == []
+    assert len(stacks["bootstrap"]["resource"]["azurerm_container_app_job"]) == len(ENVIRONMENTS)  # not vacuous
+
+
+def test_a_registry_without_its_private_endpoint_is_named(stacks) -> None:
+    broken = _without(
+        stacks,
+        "bootstrap",
+        "azurerm_private_endpoint",
+        lambda key, _: key.startswith("staging-runner-registry"),
+    )
+    [problem] = findings(broken)
+    assert problem.startswith("bootstrap: runner image of stg-runner-job-001: registry staging-runner-registry")
+    assert problem.endswith("no private endpoint (registry) for the resource")
+
+
+def test_a_missing_registry_zone_link_is_named(stacks) -> None:
+    broken = _without(
+        stacks,
+        "bootstrap",
+        "azurerm_private_dns_zone_virtual_network_link",
+        lambda key, _: key.startswith("production-runner-registry"),
+    )
+    [problem] = findings(broken)
+    assert "runner image of prd-runner-job-001" in problem
+    assert "private DNS zone privatelink.azurecr.io is not linked to the runner network" in problem
+    assert problem.endswith("/virtualNetworks/prd-deployment-vnet-001")
+
+
+def test_a_pull_identity_without_acrpull_is_named(stacks) -> None:
+    broken = _without(
+        stacks, "bootstrap", "azurerm_role_assignment", lambda _, value: value["role_definition_name"] == "AcrPull"
+    )
+    problems = findings(broken)
+    assert len(problems) == len(ENVIRONMENTS)
+    assert all("holds no AcrPull on registry" in p for p in problems)
+
+
+def test_a_job_pulling_from_an_outside_registry_is_named(stacks) -> None:
+    broken = copy.deepcopy(stacks)
+    job = next(
+        j for j in broken["bootstrap"]["resource"]["azurerm_container_app_job"].values() if "staging" in j["provider"]
+    )
+    job["registry"] = [{"server": "registry.company.com", "identity": job["registry"][0]["identity"]}]
+    job["template"]["container"][0]["image"] = "registry.company.com/platform/github-actions-runner:2.329.0-1"
+    [problem] = findings(broken)
+    assert "pulls from 'registry.company.com', not from a registry of the bootstrap stack" in problem
+    del job["registry"]
+    assert any("the job names no registry" in p for p in findings(broken))

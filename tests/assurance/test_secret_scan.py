@@ -93,9 +93,12 @@ def test_logical_ids_are_not_high_entropy_findings_but_values_are(tmp_path: Path
 
 def test_container_apps_secret_names_are_not_findings_but_their_values_are(tmp_path: Path) -> None:
     named = {
-        "secret": [{"name": "github-pat", "value": "${var.staging_github_runner_token}"}],
-        "secret_name": "github-pat",
+        "secret": [{"name": "github-app-key", "value": "${var.staging_github_app_private_key}"}],
+        "secret_name": "github-app-key",
+        "trigger_parameter": "appKey",
     }
     assert scan(plant(tmp_path / "name", named)) == []
-    literal = {"secret": [{"name": "github-pat", "value": "q8Zr4Xv1Lm7Tn2Bw9Kc5Hy3Pd6Fs0Gj4Vx8Ne1Ru7Wa"}]}
+    literal = {"secret": [{"name": "github-app-key", "value": "q8Zr4Xv1Lm7Tn2Bw9Kc5Hy3Pd6Fs0Gj4Vx8Ne1Ru7Wa"}]}
     assert scan(plant(tmp_path / "value", literal)) != []
+    pem = {"secret": [{"name": "github-app-key", "value": "-----BEGIN RSA PRIVATE KEY-----\nMIIEow..."}]}
+    assert scan(plant(tmp_path / "pem", pem)) != []  # the App's key pasted as a literal is caught

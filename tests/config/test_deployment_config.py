@@ -35,8 +35,16 @@ BAD_INPUTS = [
     ("deployment.network.firewall_management.address_prefix", "10.240.0.0/26", "overlaps runners.address_prefix"),
     ("deployment.network.firewall_management", DELETE, "required key is missing"),
     ("deployment.network.runners.name", "AzureFirewallManagementSubnet", "reserved by Azure"),
-    ("deployment.runner.image", "github-runner:2.329.0", "pattern"),
-    ("deployment.runner.image", "registry.company.com/platform/github-actions-runner:latest", "not 'latest'"),
+    ("deployment.runner.version", "latest", "should match pattern '^[0-9]+\\.[0-9]+\\.[0-9]+$'"),
+    ("deployment.runner.version", "2.329", "should match pattern"),
+    ("deployment.runner.version", 2.329, "valid string"),
+    ("deployment.runner.image", "registry.company.com/platform/github-actions-runner:2.329.0-1", "unknown key"),
+    ("deployment.runner.github_app", DELETE, "required key is missing"),
+    ("deployment.runner.github_app.app_id", 0, "greater than or equal to 1"),
+    ("deployment.runner.github_app.app_id", "1000001", "valid integer"),
+    ("deployment.runner.github_app.installation_id", DELETE, "required key is missing"),
+    ("deployment.runner.github_app.installation_id", -5, "greater than or equal to 1"),
+    ("deployment.runner.github_app.private_key", "-----BEGIN RSA PRIVATE KEY-----", "unknown key"),  # never in config
     ("deployment.runner.labels", [], "at least 1"),
     ("deployment.runner.labels", ["erp staging"], "GitHub runner label"),
     ("deployment.runner.labels", ["a", "a"], "must not repeat"),
@@ -58,7 +66,7 @@ def test_bad_deployment_value_is_reported(
         parse_environment(data, STAGING)
     message = str(error.value)
     assert message.startswith(f"{STAGING}: invalid configuration")
-    assert "  - deployment." in message
+    assert f"  - {key}" in message  # the file, then the key
     assert expected in message
 
 

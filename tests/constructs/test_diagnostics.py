@@ -316,11 +316,57 @@ def test_audit_export_check_rejects_both_audit_categories() -> None:
     assert audit_export_problems({"enabled_log": [{"category": "guard"}]}) == ["kube-audit-admin is not exported"]
 
 
-def test_the_bootstrap_stack_is_out_of_scope(stacks: dict[str, StackJson]) -> None:
-    """State storage exists before any workspace (README): it has no settings, and is locked down instead. The one
-    exception: each runners' egress firewall logs to its own small workspace (constructs/runner_egress.py)."""
-    settings = resources_of(stacks["bootstrap"], SETTING_TYPE).values()
-    assert sorted(s["target_resource_id"].split(".")[0] for s in settings) == ["${azurerm_firewall"] * 2
-    for setting in settings:
-        assert setting["log_analytics_destination_type"] == "Dedicated"  # AZFWApplicationRule, AZFWNetworkRule...
-        assert setting["log_analytics_workspace_id"].startswith("${azurerm_log_analytics_workspace.")
+def test_every_supporting_resource_of_the_bootstrap_logs_to_its_environments_deployment_workspace(
+    stacks: dict[str, StackJson],
+) -> None:
+    """The deployment path (state account, registry, runners' environment, firewall, NSGs, VNet, public IPs) logs to
+    the small workspace of its own deployment network: one per environment, through that environment's provider."""
+    stack = stacks["bootstrap"]
+    workspaces = resources_of(stack, "azurerm_log_analytics_workspace")
+    assert len(workspaces) == len(ENVIRONMENTS)
+    provider_of_workspace = {
+        f"${{azurerm_log_analytics_workspace.{k}.id}}": w["provider"] for k, w in workspaces.items()
+    }
+    expected: Counter[str] = Counter()
+    for resource_type, profile in DIAGNOSTICS.items():
+        for address in resources_of(stack, resource_type):
+            reference = f"${{{resource_type}.{address}.id}}"
+            expected.update([reference, *(f"{reference}/{sub}" for sub in profile.sub_resources)])
+    assert targets(stack) == expected
+    for setting in resources_of(stack, SETTING_TYPE).values():
+        assert provider_of_workspace[setting["log_analytics_workspace_id"]] == setting["provider"]
+    covered = {t for t in DIAGNOSTICS if resources_of(stack, t)}
+    assert {
+        "azurerm_storage_account",
+        "azurerm_container_registry",
+        "azurerm_container_app_environment",
+        "azurerm_firewall",
+        "azurerm_network_security_group",
+        "azurerm_virtual_network",
+        "azurerm_public_ip",
+        "azurerm_log_analytics_workspace",
+    } <= covered
+    for environment in resources_of(stack, "azurerm_container_app_environment").values():
+        assert environment["logs_destination"] == "azure-monitor"  # else the setting would carry no console logs
+
+
+def test_the_bootstrap_fails_synth_on_a_resource_without_its_setting(tmp_path: Path) -> None:
+    """Failing example: AZ-DIAG-1 guards the bootstrap stack too."""
+    from config.loader import load_all
+    from stacks.app import BOOTSTRAP_STACK
+    from stacks.bootstrap import BootstrapStack
+
+    app = App(outdir=str(tmp_path))
+    stack = BootstrapStack(app, BOOTSTRAP_STACK, environments=load_all())
+    assert stack.node.validate() == []
+    StorageAccount(
+        stack,
+        "forgotten-account",
+        name="stforgotten001",
+        resource_group_name="rg",
+        location="westeurope",
+        account_tier="Standard",
+        account_replication_type="ZRS",
+    )
+    problems = stack.node.validate()
+    assert problems and all("AZ-DIAG-1" in p and "forgotten-account" in p for p in problems), problems

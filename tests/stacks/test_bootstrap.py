@@ -151,10 +151,21 @@ def test_runners_scale_from_zero_inside_the_deployment_network(stacks) -> None:
         assert rule["metadata"]["repos"] == config.deployment.repository.name
         assert rule["metadata"]["labels"] == ",".join(runner.labels)
         [secret] = job["secret"]
-        assert secret["value"] == f"${{var.{config.name}_github_runner_token}}"  # never a literal
-        assert bootstrap["variable"][f"{config.name}_github_runner_token"]["sensitive"] is True
+        assert secret["value"] == f"${{var.{config.name}_github_app_private_key}}"  # never a literal
+        assert bootstrap["variable"][f"{config.name}_github_app_private_key"]["sensitive"] is True
+        # the scaler reads the queue as the GitHub App (KEDA github-runner: applicationID, installationID, appKey)
+        assert rule["metadata"]["applicationID"] == str(runner.github_app.app_id)
+        assert rule["metadata"]["installationID"] == str(runner.github_app.installation_id)
+        assert rule["authentication"] == [{"secret_name": secret["name"], "trigger_parameter": "appKey"}]
+        assert "personalAccessToken" not in str(job)
         [container] = job["template"]["container"]
-        assert container["image"] == runner.image
+        env = {e["name"]: e for e in container["env"]}
+        assert env["APP_PRIVATE_KEY"] == {"name": "APP_PRIVATE_KEY", "secret_name": secret["name"]}
+        assert env["APP_ID"]["value"] == str(runner.github_app.app_id)
+        assert env["APP_INSTALLATION_ID"]["value"] == str(runner.github_app.installation_id)
+        assert env["REPOSITORY"]["value"] == config.deployment.repository.slug
+        assert env["RUNNER_LABELS"]["value"] == ",".join(runner.labels)
+    assert not any("github_runner_token" in name for name in bootstrap["variable"])  # no personal token any more
 
 
 def test_runner_egress_leaves_only_through_a_basic_firewall_with_an_fqdn_allow_list(stacks) -> None:

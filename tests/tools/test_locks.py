@@ -51,7 +51,9 @@ def test_requirements_lock_agrees_with_pyproject() -> None:
 def test_every_locked_package_has_hashes(lock: str) -> None:
     path = ROOT / lock if lock == "requirements.lock" else ROOT / "requirements-tools" / lock
     text = path.read_text()
-    assert len(lock_pins(text)) >= 5
+    # a truncated lock is caught: the app's holds many packages, a checker's at least what its .in pins
+    source = path.with_suffix(".in")
+    assert len(lock_pins(text)) >= (len(lock_pins(source.read_text())) if source.exists() else 5) >= 1
     assert unhashed(text) == []
 
 

@@ -1,0 +1,51 @@
+"""tools/runner_image.py prints the `az acr build` that pushes exactly the image the bootstrap job pulls."""
+
+from __future__ import annotations
+
+import shlex
+
+import pytest
+
+from config.loader import ENVIRONMENTS, load_environment
+from stacks.app import BOOTSTRAP_STACK
+from tests.conftest import resources_of
+from tools.runner_image import build_command, main
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_the_command_builds_the_tag_the_job_pulls_into_the_environments_registry(stacks, environment: str) -> None:
+    config = load_environment(environment)
+    command = build_command(environment)
+    assert command[:3] == ["az", "acr", "build"]
+    options = dict(zip(command[3:-1:2], command[4:-1:2], strict=True))
+    assert command[-1] == "runner-image"  # the build context
+    assert options["--subscription"] == config.subscription_id
+    assert options["--build-arg"] == f"RUNNER_VERSION={config.deployment.runner.version}"
+    assert options["--platform"] == "linux/amd64"
+    bootstrap = stacks[BOOTSTRAP_STACK]
+    [(key, registry)] = [
+        (k, r)
+        for k, r in resources_of(bootstrap, "azurerm_container_registry").items()
+        if r["provider"] == f"azurerm.{environment}"
+    ]
+    assert options["--registry"] == registry["name"]
+    groups = {
+        f"${{azurerm_resource_group.{k}.name}}": g["name"]
+        for k, g in resources_of(bootstrap, "azurerm_resource_group").items()
+    }
+    assert options["--resource-group"] == groups[registry["resource_group_name"]]
+    [job] = [
+        j
+        for j in resources_of(bootstrap, "azurerm_container_app_job").values()
+        if j["provider"] == registry["provider"]
+    ]
+    image = job["template"]["container"][0]["image"]
+    assert image == f"${{azurerm_container_registry.{key}.login_server}}/{options['--image']}"
+
+
+def test_the_cli_prints_one_shell_line_and_refuses_an_unknown_environment(capsys) -> None:
+    assert main(["staging"]) == 0
+    assert shlex.split(capsys.readouterr().out) == build_command("staging")
+    with pytest.raises(SystemExit):
+        main(["dev"])
+    assert "invalid choice: 'dev'" in capsys.readouterr().err
