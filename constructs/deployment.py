@@ -57,6 +57,7 @@ from constructs import Construct
 from constructs.interfaces import DiagnosticsSink, RoleGrant, diagnostics, grant
 from constructs.naming import Naming
 from constructs.network import SecurityRule, subnet_security_group
+from constructs.private_endpoint import PrivateEndpointPlacement
 from constructs.runner_egress import RunnerFirewall, RunnerFirewallProps
 
 GITHUB_OIDC_ISSUER = "https://token.actions.githubusercontent.com"
@@ -316,6 +317,10 @@ class DeploymentNetwork(Construct):
         self.private_endpoints_subnet_id: str = endpoints_id
         self.blob_private_dns_zone_id: str = zone.id
         self.diagnostics: DiagnosticsSink = sink
+        # Where the bootstrap's private endpoints go (state account, runner registry): this VNet's endpoints subnet.
+        self.private_endpoints = PrivateEndpointPlacement(
+            subnet_id=endpoints_id, location=props.location, resource_group_name=group_name, provider=provider
+        )
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cdktf import TerraformProvider
 from cdktf_cdktf_provider_azurerm.private_endpoint import (
     PrivateEndpoint as AzurePrivateEndpoint,
 )
@@ -31,6 +32,7 @@ class PrivateEndpointProps:
     private_dns_zone_id: str
     # Services answering on several host names (Azure Monitor's private link scope) register in more zones.
     additional_private_dns_zone_ids: tuple[str, ...] = ()
+    provider: TerraformProvider | None = None  # the bootstrap's per-environment provider; else the stack default
 
 
 class PrivateEndpoint(Construct):
@@ -58,6 +60,7 @@ class PrivateEndpoint(Construct):
                 name="default",
                 private_dns_zone_ids=[props.private_dns_zone_id, *props.additional_private_dns_zone_ids],
             ),
+            provider=props.provider,
         )
         self.id = self.endpoint.id
 
@@ -71,6 +74,7 @@ class PrivateEndpointPlacement:
     subnet_id: str
     location: str
     resource_group_name: str
+    provider: TerraformProvider | None = None  # the bootstrap's per-environment provider; else the stack default
 
     def connect(
         self,
@@ -95,5 +99,6 @@ class PrivateEndpointPlacement:
                 subresource=subresource,
                 private_dns_zone_id=private_dns_zone_id,
                 additional_private_dns_zone_ids=additional_private_dns_zone_ids,
+                provider=self.provider,
             ),
         )

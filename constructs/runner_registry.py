@@ -36,17 +36,13 @@ from cdktf import TerraformProvider
 from cdktf_cdktf_provider_azurerm.container_registry import ContainerRegistry
 from cdktf_cdktf_provider_azurerm.private_dns_zone import PrivateDnsZone
 from cdktf_cdktf_provider_azurerm.private_dns_zone_virtual_network_link import PrivateDnsZoneVirtualNetworkLink
-from cdktf_cdktf_provider_azurerm.private_endpoint import (
-    PrivateEndpoint,
-    PrivateEndpointPrivateDnsZoneGroup,
-    PrivateEndpointPrivateServiceConnection,
-)
 from cdktf_cdktf_provider_azurerm.role_assignment import RoleAssignment
 from cdktf_cdktf_provider_azurerm.user_assigned_identity import UserAssignedIdentity
 
 from constructs import Construct
 from constructs.interfaces import DiagnosticsSink, RoleGrant, diagnostics, grant
 from constructs.naming import Naming
+from constructs.private_endpoint import PrivateEndpointPlacement
 
 REGISTRY_ZONE = "privatelink.azurecr.io"
 RUNNER_IMAGE_DIR = Path(__file__).resolve().parent.parent / "runner-image"
@@ -78,7 +74,7 @@ class RunnerRegistryProps:
     location: str
     resource_group_name: str
     virtual_network_id: str  # the deployment VNet: the zone is linked here, the runners resolve through it
-    private_endpoints_subnet_id: str
+    private_endpoint: PrivateEndpointPlacement  # the deployment network's private-endpoints subnet
     diagnostics: DiagnosticsSink  # the deployment network's workspace: logins and pushes (who built which tag)
     provider: TerraformProvider
 
@@ -125,24 +121,14 @@ class RunnerRegistry(Construct):
             registration_enabled=False,
             provider=provider,
         )
-        endpoint_name = naming.name("runners-acr", "pe")
-        PrivateEndpoint(
+        # Registers <name>.azurecr.io and <name>.<region>.data.azurecr.io.
+        props.private_endpoint.connect(
             self,
             "private-endpoint",
-            name=endpoint_name,
-            location=props.location,
-            resource_group_name=props.resource_group_name,
-            subnet_id=props.private_endpoints_subnet_id,
-            custom_network_interface_name=f"{endpoint_name}-nic",
-            private_service_connection=PrivateEndpointPrivateServiceConnection(
-                name=f"{endpoint_name}-connection",
-                private_connection_resource_id=self.registry.id,
-                subresource_names=["registry"],
-                is_manual_connection=False,
-            ),
-            # registers <name>.azurecr.io and <name>.<region>.data.azurecr.io
-            private_dns_zone_group=PrivateEndpointPrivateDnsZoneGroup(name="default", private_dns_zone_ids=[zone.id]),
-            provider=provider,
+            name=naming.name("runners-acr", "pe"),
+            resource_id=self.registry.id,
+            subresource="registry",
+            private_dns_zone_id=zone.id,
         )
         identity = UserAssignedIdentity(
             self,

@@ -10,11 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cdktf import TerraformProvider
-from cdktf_cdktf_provider_azurerm.private_endpoint import (
-    PrivateEndpoint,
-    PrivateEndpointPrivateDnsZoneGroup,
-    PrivateEndpointPrivateServiceConnection,
-)
 from cdktf_cdktf_provider_azurerm.resource_group import ResourceGroup
 from cdktf_cdktf_provider_azurerm.storage_account import (
     StorageAccount,
@@ -28,6 +23,7 @@ from cdktf_cdktf_provider_azurerm.storage_container import StorageContainer
 from config.schema import StateBackend
 from constructs import Construct
 from constructs.interfaces import DiagnosticsSink, diagnostics, lock
+from constructs.private_endpoint import PrivateEndpointPlacement
 
 
 @dataclass(frozen=True)
@@ -35,7 +31,7 @@ class StateStorageProps:
     backend: StateBackend
     location: str
     provider: TerraformProvider
-    private_endpoint_subnet_id: str  # the deployment network's private-endpoints subnet
+    private_endpoint: PrivateEndpointPlacement  # the deployment network's private-endpoints subnet
     private_dns_zone_id: str  # privatelink.blob.core.windows.net, linked to the deployment network
     # The deployment network's workspace: every read and write of a state blob, by whom (StorageBlobLogs).
     diagnostics: DiagnosticsSink
@@ -83,24 +79,13 @@ class StateStorage(Construct):
             ),
         )
         diagnostics(self, "diagnostics", self.account, props.diagnostics, provider=props.provider)
-        self.private_endpoint = PrivateEndpoint(
+        self.private_endpoint = props.private_endpoint.connect(
             self,
             "blob-endpoint",
             name=f"{backend.storage_account_name}-blob-pep",
-            location=props.location,
-            resource_group_name=group.name,
-            subnet_id=props.private_endpoint_subnet_id,
-            custom_network_interface_name=f"{backend.storage_account_name}-blob-pep-nic",
-            private_service_connection=PrivateEndpointPrivateServiceConnection(
-                name=f"{backend.storage_account_name}-blob-connection",
-                private_connection_resource_id=self.account.id,
-                subresource_names=["blob"],
-                is_manual_connection=False,
-            ),
-            private_dns_zone_group=PrivateEndpointPrivateDnsZoneGroup(
-                name="default", private_dns_zone_ids=[props.private_dns_zone_id]
-            ),
-            provider=props.provider,
+            resource_id=self.account.id,
+            subresource="blob",
+            private_dns_zone_id=props.private_dns_zone_id,
         )
         self.container = StorageContainer(
             self,

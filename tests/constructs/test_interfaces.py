@@ -77,6 +77,52 @@ def test_no_construct_creates_role_assignments_or_locks_directly() -> None:
     assert not offenders, "use constructs/interfaces.py (grant/Grants/lock):\n" + "\n".join(offenders)
 
 
+# The one module that writes each cross-cutting resource type: diagnostic settings in interfaces.py (`diagnostics`),
+# private endpoints in private_endpoint.py (`PrivateEndpointPlacement.connect`). Anyone else importing the
+# provider class bypasses the interface.
+WRITTEN_ONLY_BY = {
+    "cdktf_cdktf_provider_azurerm.monitor_diagnostic_setting": "interfaces.py",
+    "cdktf_cdktf_provider_azurerm.private_endpoint": "private_endpoint.py",
+}
+
+
+# Importers that write no resource setting, each with its reason.
+ALLOWED_IMPORTERS = {
+    ("diagnostics.py", "cdktf_cdktf_provider_azurerm.monitor_diagnostic_setting"): "a type cast: the coverage check "
+    "reads settings back",
+    ("governance.py", "cdktf_cdktf_provider_azurerm.monitor_diagnostic_setting"): "the subscription's activity-log "
+    "export: a subscription-level setting with activity-log categories, not a resource profile of DIAGNOSTICS",
+}
+
+
+def direct_writers(folder: Path) -> list[str]:
+    return [
+        f"{path.name}:{number}: {line.strip()} (only constructs/{owner} may)"
+        for path in sorted(folder.rglob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        for module, owner in WRITTEN_ONLY_BY.items()
+        if path.name != owner
+        and (path.name, module) not in ALLOWED_IMPORTERS
+        and re.match(rf"\s*from {re.escape(module)} import", line)
+    ]
+
+
+def test_no_construct_writes_diagnostic_settings_or_private_endpoints_directly() -> None:
+    assert direct_writers(CONSTRUCTS) == []
+
+
+def test_a_construct_importing_the_private_endpoint_class_is_named(tmp_path: Path) -> None:
+    """Failing example: the state account's endpoint as it was written before it used the placement."""
+    (tmp_path / "state_storage.py").write_text(
+        "from cdktf_cdktf_provider_azurerm.private_endpoint import (\n    PrivateEndpoint,\n)\n"
+    )
+    (tmp_path / "private_endpoint.py").write_text("from cdktf_cdktf_provider_azurerm.private_endpoint import X\n")
+    assert direct_writers(tmp_path) == [
+        "state_storage.py:1: from cdktf_cdktf_provider_azurerm.private_endpoint import ( "
+        "(only constructs/private_endpoint.py may)"
+    ]
+
+
 def test_a_conditional_grant_carries_its_abac_condition_version() -> None:
     condition = "((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})))"
     resources = synth(
