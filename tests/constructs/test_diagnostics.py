@@ -81,6 +81,16 @@ def targets(stack: StackJson) -> Counter[str]:
     return Counter(setting["target_resource_id"] for setting in resources_of(stack, SETTING_TYPE).values())
 
 
+def expected_targets(stack: StackJson) -> Counter[str]:
+    """Each resource of a type in DIAGNOSTICS once, and each of its sub-resources once."""
+    expected: Counter[str] = Counter()
+    for resource_type, profile in DIAGNOSTICS.items():
+        for address in resources_of(stack, resource_type):
+            reference = f"${{{resource_type}.{address}.id}}"
+            expected.update([reference, *(f"{reference}/{sub}" for sub in profile.sub_resources)])
+    return expected
+
+
 def test_storage_gets_a_metrics_setting_and_one_per_service_with_logs(tmp_path: Path) -> None:
     stack = synth(
         tmp_path,
@@ -244,11 +254,7 @@ def test_every_supporting_resource_of_the_infra_stacks_has_exactly_one_setting_t
 ) -> None:
     stack = stacks[stack_name]
     (workspace,) = resources_of(stack, "azurerm_log_analytics_workspace")
-    expected = Counter()
-    for resource_type, profile in DIAGNOSTICS.items():
-        for address in resources_of(stack, resource_type):
-            reference = f"${{{resource_type}.{address}.id}}"
-            expected.update([reference, *(f"{reference}/{sub}" for sub in profile.sub_resources)])
+    expected = expected_targets(stack)
     on_resources = Counter({target: n for target, n in targets(stack).items() if target.startswith("${azurerm_")})
     assert on_resources == expected  # (the subscription's activity log export targets no resource of the stack)
     assert {s["log_analytics_workspace_id"] for s in resources_of(stack, SETTING_TYPE).values()} == {
@@ -327,12 +333,7 @@ def test_every_supporting_resource_of_the_bootstrap_logs_to_its_environments_dep
     provider_of_workspace = {
         f"${{azurerm_log_analytics_workspace.{k}.id}}": w["provider"] for k, w in workspaces.items()
     }
-    expected: Counter[str] = Counter()
-    for resource_type, profile in DIAGNOSTICS.items():
-        for address in resources_of(stack, resource_type):
-            reference = f"${{{resource_type}.{address}.id}}"
-            expected.update([reference, *(f"{reference}/{sub}" for sub in profile.sub_resources)])
-    assert targets(stack) == expected
+    assert targets(stack) == expected_targets(stack)
     for setting in resources_of(stack, SETTING_TYPE).values():
         assert provider_of_workspace[setting["log_analytics_workspace_id"]] == setting["provider"]
     covered = {t for t in DIAGNOSTICS if resources_of(stack, t)}
