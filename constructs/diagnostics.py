@@ -13,6 +13,7 @@ be neither forgotten nor left unclassified.
 from __future__ import annotations
 
 import re
+import weakref
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -237,25 +238,48 @@ SETTINGS_BEFORE = frozenset(
 
 
 _REFERENCE = re.compile(r"\$\{(\w+\.[\w-]+)\.id\}(?:/(.+))?")
+# setting -> (its resource, sub-resource suffix or None), recorded by `diagnostics()` (constructs/interfaces.py) as
+# it creates each setting: the check then reads no setting back through the kernel (two round trips a setting).
+_declared: weakref.WeakKeyDictionary[TerraformResource, tuple[TerraformResource, str | None]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def record_setting(setting: TerraformResource, resource: TerraformResource, sub_resource: str | None) -> None:
+    _declared[setting] = (resource, sub_resource)
 
 
 def coverage_problems(stack: TerraformStack) -> list[tuple[TerraformResource, str]]:
-    """(resource, problem) for every azurerm resource of the stack that breaks the diagnostics rule."""
+    """(resource, problem) for every azurerm resource of the stack that breaks the diagnostics rule.
+
+    A setting `diagnostics()` declared is counted from its record; any other setting of the stack (none should
+    exist: tests/constructs/test_interfaces.py) is read back and matched by its target's address, so a setting
+    written by hand still counts, and a removed one is missed."""
     resources = [node for node in stack.node.find_all() if isinstance(node, TerraformResource)]
-    resolver = DefaultTokenResolver(StringConcat())
-    targets: Counter[tuple[str, str | None]] = Counter()
-    for setting in (node for node in resources if resource_type(node) == SETTING_TYPE):
-        resolved = str(
-            Tokenization.resolve(
-                cast(MonitorDiagnosticSetting, setting).target_resource_id_input,
-                scope=stack,
-                preparing=False,
-                resolver=resolver,
+    counts: Counter[tuple[TerraformResource, str | None]] = Counter()
+    undeclared = [node for node in resources if resource_type(node) == SETTING_TYPE and node not in _declared]
+    for setting in resources:
+        if setting in _declared:
+            counts[_declared[setting]] += 1
+    if undeclared:
+        by_address = {
+            f"{resource_type(node)}.{stack.get_logical_id(node)}": node
+            for node in resources
+            if resource_type(node) in DIAGNOSTICS
+        }
+        resolver = DefaultTokenResolver(StringConcat())
+        for setting in undeclared:
+            resolved = str(
+                Tokenization.resolve(
+                    cast(MonitorDiagnosticSetting, setting).target_resource_id_input,
+                    scope=stack,
+                    preparing=False,
+                    resolver=resolver,
+                )
             )
-        )
-        match = _REFERENCE.fullmatch(resolved)
-        if match:
-            targets[(match.group(1), match.group(2))] += 1
+            match = _REFERENCE.fullmatch(resolved)
+            if match and match.group(1) in by_address:
+                counts[(by_address[match.group(1)], match.group(2))] += 1
     problems = []
     for resource in resources:
         kind = resource_type(resource)
@@ -267,10 +291,10 @@ def coverage_problems(stack: TerraformStack) -> list[tuple[TerraformResource, st
                 (resource, "type is in neither DIAGNOSTICS nor NO_DIAGNOSTICS (constructs/diagnostics.py): classify it")
             )
             continue
-        address = f"{kind}.{stack.get_logical_id(resource)}"
         for sub_resource in (None, *profile.sub_resources):
-            count = targets[(address, sub_resource)]
+            count = counts[(resource, sub_resource)]
             if count != 1:
+                address = f"{kind}.{stack.get_logical_id(resource)}"  # only to name a problem
                 target = f"{address}/{sub_resource}" if sub_resource else address
                 hint = ": its construct must declare diagnostics() (constructs/interfaces.py)" if count == 0 else ""
                 problems.append((resource, f"has {count} diagnostic settings on {target}, needs exactly 1{hint}"))

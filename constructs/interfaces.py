@@ -41,6 +41,7 @@ from constructs.diagnostics import (
     SETTING_TYPE,
     SETTINGS_BEFORE,
     DiagnosticProfile,
+    record_setting,
 )
 from constructs.resource_types import resource_type
 
@@ -222,6 +223,7 @@ def diagnostics(
             sink,
             provider,
         )
+        record_setting(setting, resource, sub_resource)
         before = walker_address(SETTING_TYPE, "diagnostics", f"{walker_id}-{service}" if service else walker_id)
         if before in SETTINGS_BEFORE:
             setting.move_from_id(before)
