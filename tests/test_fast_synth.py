@@ -570,9 +570,17 @@ def test_the_kernel_runs_without_the_node_wrapper(fast_path_here: None) -> None:
     assert isinstance(channel, fast_import._KernelChannel)
     command = Path(f"/proc/{channel.kernel.pid}/cmdline").read_bytes().split(b"\0")
     assert command[-2].endswith(b"lib/program.js")
-    assert list(fast_import.KERNEL_NODE_FLAGS) == [part.decode() for part in command[1:-2]]
+    assert list(fast_import.kernel_node_flags()) == [part.decode() for part in command[1:-2]]
     children = Path(f"/proc/{channel.kernel.pid}/task/{channel.kernel.pid}/children").read_text().split()
     assert children == [], "the kernel starts no further process"
+
+
+def test_a_cold_package_cache_starts_the_kernel_sized_for_memory(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("JSII_RUNTIME_PACKAGE_CACHE_ROOT", str(tmp_path))
+    cold = fast_import.kernel_node_flags()
+    assert "--optimize-for-size" in cold and cold[-1] == "--preserve-symlinks"  # the wrapper's flag stays last
+    (tmp_path / "cdktf").mkdir()  # what the kernel's first extraction leaves
+    assert fast_import.kernel_node_flags() == fast_import.KERNEL_NODE_FLAGS
 
 
 def test_jsii_imports_the_submodule_of_a_type_the_kernel_returns(fast_path_here: None) -> None:
