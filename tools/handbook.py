@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from config.loader import load_environment
+from config.loader import ENVIRONMENTS, load_environment
 from config.schema import EnvironmentConfig
 from tools.diagram import load_stack, one_block
 from tools.dr_runbook import Stack, per_environment_cli
@@ -949,8 +949,9 @@ def _maintenance(env: Environment, pins: dict[str, str]) -> str:
         ),
         "",
         "Update one thing per pull request: bump the pin, `scripts/synth`, read the synth diff (ForceNew "
-        "replacements are listed first), run `scripts/test`, update snapshots only for intended changes, deploy to "
-        "staging, then production. Dated reference data (AKS versions, Grafana versions, diagnostic categories) is "
+        "replacements are listed first), run `scripts/test`, update snapshots only for intended changes, deploy along "
+        f"the promotion order (config `deploy_after`: {' → '.join(ENVIRONMENTS)}). Dated reference data (AKS "
+        "versions, Grafana versions, diagnostic categories) is "
         "refreshed the same way, and any value the checks then reject is fixed in config.",
         "",
         "### 4.4 Certificates and keys",
