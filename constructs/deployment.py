@@ -1,10 +1,11 @@
 """Where and as whom Terraform runs for one environment (README "Zero to running").
 
 - `DeploymentNetwork`: a VNet with a runners subnet (delegated to Container Apps; its default route goes to an
-  Azure Firewall Basic in the same VNet that lets out HTTPS to the host names of `constructs/runner_egress.py`
-  only; an NSG that lets out only HTTPS and in nothing but Azure's load-balancer probes and the subnet itself), the
-  firewall's two subnets and a private-endpoints subnet; the `privatelink.blob.core.windows.net` zone linked to it,
-  so the state account resolves privately.
+  Azure Firewall Basic in the same VNet (constructs/runner_egress.py) that lets out HTTPS to the host names of
+  `constructs/egress_hosts.py` only; an NSG that lets out only HTTPS and in nothing but Azure's load-balancer probes
+  and the subnet itself), the firewall's two subnets and a private-endpoints subnet; the
+  `privatelink.blob.core.windows.net` zone linked to it, so the state account resolves privately; and the
+  deployment path's small Log Analytics workspace, which every diagnosable resource of the bootstrap logs to.
 - `DeployIdentities`: a read-only *plan* identity (the `<env>-plan` GitHub environment) and an *apply* identity
   (the protected `<env>` environment), user-assigned identities trusted through GitHub OIDC federated credentials.
 - `GitHubRunners`: ephemeral GitHub Actions runners as an event-driven Container Apps job scaled by KEDA's
@@ -12,7 +13,7 @@
   the scaler and the runners authenticate as a GitHub App; the image comes from the environment's private
   registry (constructs/runner_registry.py) pulled with a managed identity.
 - bootstrap's providers register exactly the namespaces of `constructs/resource_providers.py`
-  (README "Zero to running", step 2).
+  (README "Zero to running", step 4).
 
 `deployment_names()` is the one place the names come from: the infra stack looks the network and the
 identities up by these names (never through bootstrap's state).

@@ -31,7 +31,6 @@ RESOURCE_PROVIDER_OF_TYPE: dict[str, str | None] = {
     "azurerm_monitor_": "Microsoft.Insights",
     "azurerm_monitor_alert_prometheus_rule_group": "Microsoft.AlertsManagement",
     "azurerm_monitor_workspace": "Microsoft.Monitor",
-    "azurerm_nat_gateway": "Microsoft.Network",
     "azurerm_network_": "Microsoft.Network",
     "azurerm_policy_": None,  # Microsoft.Authorization
     "azurerm_postgresql_flexible_server": "Microsoft.DBforPostgreSQL",
