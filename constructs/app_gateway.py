@@ -54,7 +54,6 @@ from cdktf_cdktf_provider_azurerm.key_vault_certificate import (
 )
 from cdktf_cdktf_provider_azurerm.private_dns_a_record import PrivateDnsARecord
 from cdktf_cdktf_provider_azurerm.private_dns_zone import PrivateDnsZone
-from cdktf_cdktf_provider_azurerm.private_dns_zone_virtual_network_link import PrivateDnsZoneVirtualNetworkLink
 from cdktf_cdktf_provider_azurerm.public_ip import PublicIp
 from cdktf_cdktf_provider_azurerm.user_assigned_identity import UserAssignedIdentity
 from cdktf_cdktf_provider_azurerm.web_application_firewall_policy import (
@@ -68,6 +67,7 @@ from config.services import AppGatewayConfig
 from constructs import Construct
 from constructs.interfaces import RUNNER, SERVICE_PRINCIPAL, DiagnosticsSink, RoleGrant, diagnostics, grant
 from constructs.naming import Naming
+from constructs.private_endpoint import link_private_dns_zone
 
 # Azure's newest predefined TLS policy: TLS 1.2+ with strong ciphers only (checkov CKV_AZURE_218).
 SSL_POLICY = "AppGwSslPolicy20220101S"
@@ -287,14 +287,13 @@ class AppGateway(Construct):
             records=[config.ingress_ip_address],
         )
         for vnet_key, vnet_id in sorted(props.dns_vnet_ids.items()):
-            PrivateDnsZoneVirtualNetworkLink(
+            link_private_dns_zone(
                 self,
                 f"backend-dns-{vnet_key}",
-                name=f"{vnet_key}-link",
+                zone_name=zone_name,
                 resource_group_name=props.resource_group_name,
-                private_dns_zone_name=zone_name,
+                link_name=f"{vnet_key}-link",
                 virtual_network_id=vnet_id,
-                registration_enabled=False,
             )
 
     def _certificate_admin(self, props: AppGatewayProps) -> ITerraformDependable:

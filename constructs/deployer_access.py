@@ -31,6 +31,7 @@ from cdktf_cdktf_provider_azurerm.virtual_network_peering import VirtualNetworkP
 from constructs import Construct
 from constructs.deployment import DeploymentNames
 from constructs.interfaces import RoleGrant, grant
+from constructs.private_endpoint import link_private_dns_zone
 
 # The zones whose names Terraform's own calls resolve from the runner (keys of Network.private_dns_zone_ids).
 RUNNER_RESOLVED_ZONES = ("key_vault", "aks")
@@ -131,14 +132,13 @@ class DeployerAccess(Construct):
         self.zone_links: dict[str, PrivateDnsZoneVirtualNetworkLink] = {}
         for key in RUNNER_RESOLVED_ZONES:
             zone_name, resource_group = props.private_dns_zones[key]
-            self.zone_links[key] = PrivateDnsZoneVirtualNetworkLink(
+            self.zone_links[key] = link_private_dns_zone(
                 self,
                 f"dns-{key}-deployment",
-                name="deployment-link",
+                zone_name=zone_name,
                 resource_group_name=resource_group,
-                private_dns_zone_name=zone_name,
+                link_name="deployment-link",
                 virtual_network_id=deployment_vnet_id,
-                registration_enabled=False,
             )
         self.grants: list[RoleAssignment] = []
         for index, cluster_id in enumerate(props.cluster_ids):

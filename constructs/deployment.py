@@ -45,7 +45,6 @@ from cdktf_cdktf_provider_azurerm.container_app_job import (
 from cdktf_cdktf_provider_azurerm.federated_identity_credential import FederatedIdentityCredential
 from cdktf_cdktf_provider_azurerm.log_analytics_workspace import LogAnalyticsWorkspace
 from cdktf_cdktf_provider_azurerm.private_dns_zone import PrivateDnsZone
-from cdktf_cdktf_provider_azurerm.private_dns_zone_virtual_network_link import PrivateDnsZoneVirtualNetworkLink
 from cdktf_cdktf_provider_azurerm.public_ip import PublicIp
 from cdktf_cdktf_provider_azurerm.resource_group import ResourceGroup
 from cdktf_cdktf_provider_azurerm.role_definition import RoleDefinition, RoleDefinitionPermissions
@@ -58,7 +57,7 @@ from constructs import Construct
 from constructs.interfaces import DiagnosticsSink, RoleGrant, diagnostics, grant
 from constructs.naming import Naming
 from constructs.network import SecurityRule, subnet_security_group
-from constructs.private_endpoint import PrivateEndpointPlacement
+from constructs.private_endpoint import PrivateEndpointPlacement, link_private_dns_zone
 from constructs.runner_egress import RunnerFirewall, RunnerFirewallProps
 
 GITHUB_OIDC_ISSUER = "https://token.actions.githubusercontent.com"
@@ -300,14 +299,13 @@ class DeploymentNetwork(Construct):
         )
 
         zone = PrivateDnsZone(self, "dns-blob", name=BLOB_ZONE, resource_group_name=group_name, provider=provider)
-        PrivateDnsZoneVirtualNetworkLink(
+        link_private_dns_zone(
             self,
             "dns-blob-link",
-            name="deployment-link",
+            zone_name=zone.name,
             resource_group_name=group_name,
-            private_dns_zone_name=zone.name,
+            link_name="deployment-link",
             virtual_network_id=vnet_id,
-            registration_enabled=False,
             provider=provider,
         )
         self.resource_group_name: str = group_name

@@ -28,6 +28,7 @@ from constructs import Construct
 from constructs.interfaces import DiagnosticsSink, diagnostics
 from constructs.naming import Naming
 from constructs.network import LOAD_BALANCER_PROBES, SecurityRule, subnet_security_group
+from constructs.private_endpoint import link_private_dns_zone
 
 POSTGRES_DELEGATION = "Microsoft.DBforPostgreSQL/flexibleServers"
 # Regional zones (the AKS API's) cannot serve the paired region; every other privatelink zone is global.
@@ -106,14 +107,13 @@ class DrLandingZone(Construct):
                 continue
             # Zone ids end in .../resourceGroups/<rg>/providers/Microsoft.Network/privateDnsZones/<name>.
             parts = Fn.split("/", zone_id)
-            self.private_dns_zone_links[key] = PrivateDnsZoneVirtualNetworkLink(
+            self.private_dns_zone_links[key] = link_private_dns_zone(
                 self,
                 f"dns-{key}",
-                name="dr-link",
+                zone_name=Fn.element(parts, 8),
                 resource_group_name=Fn.element(parts, 4),
-                private_dns_zone_name=Fn.element(parts, 8),
+                link_name="dr-link",
                 virtual_network_id=vnet_id,
-                registration_enabled=False,
             )
         VirtualNetworkPeering(
             self,

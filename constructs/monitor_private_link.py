@@ -18,12 +18,11 @@ from dataclasses import dataclass
 from cdktf_cdktf_provider_azurerm.monitor_private_link_scope import MonitorPrivateLinkScope
 from cdktf_cdktf_provider_azurerm.monitor_private_link_scoped_service import MonitorPrivateLinkScopedService
 from cdktf_cdktf_provider_azurerm.private_dns_zone import PrivateDnsZone
-from cdktf_cdktf_provider_azurerm.private_dns_zone_virtual_network_link import PrivateDnsZoneVirtualNetworkLink
 
 from config.observability import PrivateLinkScope
 from constructs import Construct
 from constructs.naming import Naming
-from constructs.private_endpoint import PrivateEndpointPlacement
+from constructs.private_endpoint import PrivateEndpointPlacement, link_private_dns_zone
 
 AZURE_MONITOR_SUBRESOURCE = "azuremonitor"
 # Zones the scope's endpoint writes records into (key → zone). The blob zone is shared with every storage
@@ -91,14 +90,13 @@ class MonitorPrivateLink(Construct):
                 continue
             zone = PrivateDnsZone(self, f"dns-{key}", name=zone_name, resource_group_name=props.resource_group_name)
             for network, network_id in sorted(props.virtual_network_ids.items()):
-                PrivateDnsZoneVirtualNetworkLink(
+                link_private_dns_zone(
                     self,
                     f"dns-{key}-{network}",
-                    name=f"{network}-link",
+                    zone_name=zone.name,
                     resource_group_name=props.resource_group_name,
-                    private_dns_zone_name=zone.name,
+                    link_name=f"{network}-link",
                     virtual_network_id=network_id,
-                    registration_enabled=False,
                 )
             zone_ids[key] = zone.id
         self.private_dns_zone_ids: Mapping[str, str] = zone_ids

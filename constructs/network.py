@@ -29,6 +29,7 @@ from constructs import Construct
 from constructs.firewall import EgressFirewall, EgressFirewallProps
 from constructs.interfaces import DiagnosticsSink, diagnostics
 from constructs.naming import Naming
+from constructs.private_endpoint import link_private_dns_zone
 
 # Subnets whose traffic to anywhere leaves through the firewall.
 FORCED_EGRESS_SUBNETS = ("aks_system", "aks_user")
@@ -276,14 +277,13 @@ class Network(Construct):
             linked_zone_name = zone_names[key] = zone.name
             self.private_dns_zone_links[key] = links = []
             for vnet_key, vnet_id in vnet_ids.items():
-                link = PrivateDnsZoneVirtualNetworkLink(
+                link = link_private_dns_zone(
                     self,
                     f"dns-{key}-{vnet_key}",
-                    name=f"{vnet_key}-link",
+                    zone_name=linked_zone_name,
                     resource_group_name=hub_rg,
-                    private_dns_zone_name=linked_zone_name,
+                    link_name=f"{vnet_key}-link",
                     virtual_network_id=vnet_id,
-                    registration_enabled=False,
                 )
                 links.append(link)
             zone_ids[key] = zone.id

@@ -43,14 +43,13 @@ from cdktf_cdktf_provider_azurerm.monitor_data_collection_rule_association impor
 )
 from cdktf_cdktf_provider_azurerm.monitor_workspace import MonitorWorkspace
 from cdktf_cdktf_provider_azurerm.private_dns_zone import PrivateDnsZone
-from cdktf_cdktf_provider_azurerm.private_dns_zone_virtual_network_link import PrivateDnsZoneVirtualNetworkLink
 
 from config.observability import SEVERITIES, ContainerInsights, ObservabilityConfig
 from constructs import Construct
 from constructs.interfaces import GROUP, DiagnosticsSink, RoleGrant, delete_lock, diagnostics, grant
 from constructs.locks import why_locked
 from constructs.naming import Naming
-from constructs.private_endpoint import PrivateEndpointPlacement
+from constructs.private_endpoint import PrivateEndpointPlacement, link_private_dns_zone
 
 PROMETHEUS_STREAM = "Microsoft-PrometheusMetrics"
 MONITOR_ACCOUNT_DESTINATION = "MonitoringAccount1"
@@ -317,14 +316,13 @@ class Observability(Construct):
         )
         zone = PrivateDnsZone(self, "grafana-dns", name=GRAFANA_DNS_ZONE, resource_group_name=props.resource_group_name)
         for network, network_id in sorted(props.virtual_network_ids.items()):
-            PrivateDnsZoneVirtualNetworkLink(
+            link_private_dns_zone(
                 self,
                 f"grafana-dns-{network}",
-                name=f"{network}-link",
+                zone_name=zone.name,
                 resource_group_name=props.resource_group_name,
-                private_dns_zone_name=zone.name,
+                link_name=f"{network}-link",
                 virtual_network_id=network_id,
-                registration_enabled=False,
             )
         props.private_endpoint.connect(
             self,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cdktf import TerraformProvider
+from cdktf_cdktf_provider_azurerm.private_dns_zone_virtual_network_link import PrivateDnsZoneVirtualNetworkLink
 from cdktf_cdktf_provider_azurerm.private_endpoint import (
     PrivateEndpoint as AzurePrivateEndpoint,
 )
@@ -102,3 +103,27 @@ class PrivateEndpointPlacement:
                 provider=self.provider,
             ),
         )
+
+
+def link_private_dns_zone(
+    owner: Construct,
+    id: str,
+    *,
+    zone_name: str,
+    resource_group_name: str,
+    link_name: str,
+    virtual_network_id: str,
+    provider: TerraformProvider | None = None,
+) -> PrivateDnsZoneVirtualNetworkLink:
+    """Let `virtual_network_id` resolve the privatelink zone `zone_name`. Never with auto-registration: the zone
+    holds only the A records its endpoints' DNS zone groups write, not the network's VMs."""
+    return PrivateDnsZoneVirtualNetworkLink(
+        owner,
+        id,
+        name=link_name,
+        resource_group_name=resource_group_name,
+        private_dns_zone_name=zone_name,
+        virtual_network_id=virtual_network_id,
+        registration_enabled=False,
+        provider=provider,
+    )

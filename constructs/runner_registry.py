@@ -35,14 +35,13 @@ from pathlib import Path
 from cdktf import TerraformProvider
 from cdktf_cdktf_provider_azurerm.container_registry import ContainerRegistry
 from cdktf_cdktf_provider_azurerm.private_dns_zone import PrivateDnsZone
-from cdktf_cdktf_provider_azurerm.private_dns_zone_virtual_network_link import PrivateDnsZoneVirtualNetworkLink
 from cdktf_cdktf_provider_azurerm.role_assignment import RoleAssignment
 from cdktf_cdktf_provider_azurerm.user_assigned_identity import UserAssignedIdentity
 
 from constructs import Construct
 from constructs.interfaces import DiagnosticsSink, RoleGrant, diagnostics, grant
 from constructs.naming import Naming
-from constructs.private_endpoint import PrivateEndpointPlacement
+from constructs.private_endpoint import PrivateEndpointPlacement, link_private_dns_zone
 
 REGISTRY_ZONE = "privatelink.azurecr.io"
 RUNNER_IMAGE_DIR = Path(__file__).resolve().parent.parent / "runner-image"
@@ -111,14 +110,13 @@ class RunnerRegistry(Construct):
         zone = PrivateDnsZone(
             self, "dns-registry", name=REGISTRY_ZONE, resource_group_name=props.resource_group_name, provider=provider
         )
-        PrivateDnsZoneVirtualNetworkLink(
+        link_private_dns_zone(
             self,
             "dns-registry-link",
-            name="deployment-link",
+            zone_name=zone.name,
             resource_group_name=props.resource_group_name,
-            private_dns_zone_name=zone.name,
+            link_name="deployment-link",
             virtual_network_id=props.virtual_network_id,
-            registration_enabled=False,
             provider=provider,
         )
         # Registers <name>.azurecr.io and <name>.<region>.data.azurecr.io.

@@ -9,10 +9,8 @@ from typing import Any
 
 import pytest
 
-from config.loader import ConfigError, load_all, parse_environment
-from tests.config.test_loader import DELETE, set_key
-
-STAGING = Path("config/staging.toml")
+from config.loader import ConfigError, load_all
+from tests.config.test_loader import DELETE, staging_rejection
 
 # (key under [deployment] or a top-level key, bad value, words the message must contain)
 BAD_INPUTS = [
@@ -60,14 +58,7 @@ BAD_INPUTS = [
 def test_bad_deployment_value_is_reported(
     raw_config: Callable[[str], dict[str, Any]], key: str, value: Any, expected: str
 ) -> None:
-    data = raw_config("staging")
-    set_key(data, key, value)
-    with pytest.raises(ConfigError) as error:
-        parse_environment(data, STAGING)
-    message = str(error.value)
-    assert message.startswith(f"{STAGING}: invalid configuration")
-    assert f"  - {key}" in message  # the file, then the key
-    assert expected in message
+    staging_rejection(raw_config, key, value, expected)
 
 
 def test_both_files_are_valid_and_runners_scale_from_zero(raw_config: Callable[[str], dict[str, Any]]) -> None:

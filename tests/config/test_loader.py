@@ -76,6 +76,20 @@ def assert_rejected(data: dict[str, Any], changes: dict[str, Any], key: str, val
         assert f"{value!r} is not allowed" in message, message
 
 
+def staging_rejection(raw_config: Callable[[str], dict[str, Any]], key: str, value: Any, expected: str) -> str:
+    """staging.toml with `key` set to `value` fails to load, naming the file, then the key, and saying `expected`;
+    returns the message for further checks."""
+    data = raw_config("staging")
+    set_key(data, key, value)
+    with pytest.raises(ConfigError) as error:
+        parse_environment(data, STAGING)
+    message = str(error.value)
+    assert message.startswith(f"{STAGING}: invalid configuration")
+    assert f"  - {key}" in message  # the file, then the key
+    assert expected in message
+    return message
+
+
 BAD_INPUTS = [
     # (key, bad value, words the message must contain)
     ("name", "Prod", "pattern"),
@@ -107,14 +121,7 @@ BAD_INPUTS = [
 def test_bad_value_is_reported_with_file_key_and_rule(
     raw_config: Callable[[str], dict[str, Any]], key: str, value: Any, expected: str
 ) -> None:
-    data = raw_config("staging")
-    set_key(data, key, value)
-    with pytest.raises(ConfigError) as error:
-        parse_environment(data, STAGING)
-    message = str(error.value)
-    assert message.startswith(f"{STAGING}: invalid configuration")
-    assert f"  - {key}" in message
-    assert expected in message
+    message = staging_rejection(raw_config, key, value, expected)
     if value is not DELETE and key not in ("state_backend.unknown_setting", "state_backend.allowed_ip_ranges"):
         shown = value[0] if isinstance(value, list) and value else value
         assert repr(tuple(shown) if isinstance(shown, list) else shown) in message
