@@ -2,7 +2,7 @@
 """Synthesize every stack into cdktf.out/ (`python main.py`, or `cdktf synth` which runs this).
 
 Prints one line per stack (resources, output file) and the total time; a rule violation prints one
-error line per violation and exits 1 (tools/synth_report.py); a configuration error, or an
+error line per violation and exits 1 (runtime/synth_report.py); a configuration error, or an
 ERP_FRAMEWORK it cannot use, exits 2.
 """
 
@@ -13,19 +13,19 @@ import time
 
 STARTED = time.monotonic()
 
-from tools import fast_import, framework, synth_report  # noqa: E402
-from tools.jsii_runtime import use_project_node  # noqa: E402
+from runtime import fast_import, framework, synth_report  # noqa: E402
+from runtime.jsii_runtime import use_project_node  # noqa: E402
 
 
 def main() -> int:
     use_project_node()
     try:
-        framework.use_selected()  # cdktf (default) or CDK Terrain: README "Moving to CDK Terrain"
+        framework.use_selected()  # cdktf (default) or CDK Terrain: docs/cdk-terrain.md
     except framework.FrameworkError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     synth_report.prepare()  # before the jsii kernel starts: it reads the environment once
-    fast_import.enable(single_synth=True)  # before the first cdktf import (README "Performance")
+    fast_import.enable(single_synth=True)  # before the first cdktf import (docs/performance.md)
     from config.loader import ConfigError, load_all  # needs no cdktf: runs while the jsii kernel starts
 
     try:

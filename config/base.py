@@ -75,7 +75,7 @@ AZURE_REGION_PAIRS: dict[str, str] = {
 }
 
 # Regions with availability zones, from reference/regions.json (Microsoft's published list; refreshed by
-# tools/refdata/refresh_regions.py). Zone redundancy and zonal placement are validated against it.
+# tools/maintenance/refdata/refresh_regions.py). Zone redundancy and zonal placement are validated against it.
 REGIONS_WITH_ZONES: frozenset[str] = frozenset(
     json.loads((Path(__file__).resolve().parent.parent / "reference" / "regions.json").read_text())[
         "regions_with_availability_zones"

@@ -1,4 +1,4 @@
-"""Deployment settings: where Terraform runs for an environment and who it runs as (README "Zero to running").
+"""Deployment settings: where Terraform runs for an environment and who it runs as (docs/zero-to-running.md).
 
 Per environment the bootstrap stack builds a *deployment network* (self-hosted GitHub runners + the state
 account's private endpoint), a read-only *plan* identity and an *apply* identity trusted by the GitHub
@@ -31,7 +31,7 @@ class GitHubRepository(Section):
 
 
 class GitHubApp(Section):
-    """The GitHub App the runners register as (README "Zero to running", step 3). Ids, not secrets: the App's
+    """The GitHub App the runners register as (docs/zero-to-running.md, step 3). Ids, not secrets: the App's
     private key enters bootstrap as the sensitive variable `<environment>_github_app_private_key`."""
 
     app_id: int = Field(ge=1, description="The App's numeric id (its settings page: 'App ID')")
@@ -92,5 +92,5 @@ class DeploymentConfig(Section):
     # THIS environment's state account (key bootstrap.tfstate). At most one environment may hold it.
     holds_bootstrap_state: bool = False
     # The GitHub environment <name> (the apply job) has required reviewers, who approve the saved plan they read.
-    # Configured in the repository's settings (README "Zero to running"); the handbook documents it from here.
+    # Configured in the repository's settings (docs/zero-to-running.md); the handbook documents it from here.
     apply_requires_approval: bool = True

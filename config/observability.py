@@ -21,7 +21,7 @@ TestLocation = Annotated[str, Field(pattern=r"^[a-z]{2,4}-[a-z]{2}-[a-z0-9]{3}-(
 class Receivers(Section):
     """Who hears about alerts of one severity. The webhook URL carries a secret (PagerDuty integration key,
     Slack hook token) and so is never in config: it comes from the sensitive Terraform variable
-    `<severity>_alert_webhook_url` (README "Observability and alerting")."""
+    `<severity>_alert_webhook_url` (docs/platform/observability.md)."""
 
     short_name: str = Field(pattern=r"^[A-Za-z0-9-]{1,12}$", description="Action group short name (SMS/email)")
     webhook_name: str = Field(pattern=r"^[a-z0-9-]{1,32}$", description="e.g. pagerduty, slack")
@@ -145,7 +145,7 @@ class ObservabilityConfig(Section):
     application_insights_retention_days: int
     # Public ingestion/query of the workspace, Application Insights and the Prometheus endpoint. Ingestion can
     # be closed because the private link scope carries it from the virtual networks; query stays open unless
-    # every reader (portal users, Grafana) comes through a linked network (README "Tracing").
+    # every reader (portal users, Grafana) comes through a linked network (docs/platform/observability.md "Tracing").
     internet_ingestion_enabled: bool = True
     internet_query_enabled: bool = True
     private_link: PrivateLinkScope = PrivateLinkScope()

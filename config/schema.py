@@ -61,7 +61,7 @@ class EnvironmentConfig(Section):
         default=(), description="Environments that must be deployed and green before this one (promotion order)"
     )
     parity_with: str | None = Field(
-        default=None, description="The environment this one must match (tools/parity.py, parity-allowlist.toml)"
+        default=None, description="The environment this one must match (tools/checks/parity.py, parity-allowlist.toml)"
     )
     short_name: str = Field(pattern=r"^[a-z]{2,4}$", description="Prefix of every resource name, e.g. stg")
     unique_suffix: str = Field(

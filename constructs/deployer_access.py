@@ -1,4 +1,4 @@
-"""What the environment's deploy runners and identities need from the infra stack (README "Zero to running").
+"""What the environment's deploy runners and identities need from the infra stack (docs/zero-to-running.md).
 
 - **Network path**: the spoke (where every private endpoint and the private AKS API live) is peered both ways
   with the environment's deployment network (bootstrap's, looked up by its config-derived id, never through

@@ -1,4 +1,4 @@
-"""Where and as whom Terraform runs for one environment (README "Zero to running").
+"""Where and as whom Terraform runs for one environment (docs/zero-to-running.md).
 
 - `DeploymentNetwork`: a VNet with a runners subnet (delegated to Container Apps; its default route goes to an
   Azure Firewall Basic in the same VNet (constructs/runner_egress.py) that lets out HTTPS to the host names of
@@ -13,7 +13,7 @@
   the scaler and the runners authenticate as a GitHub App; the image comes from the environment's private
   registry (constructs/runner_registry.py) pulled with a managed identity.
 - bootstrap's providers register exactly the namespaces of `constructs/resource_providers.py`
-  (README "Zero to running", step 4).
+  (docs/zero-to-running.md, step 4).
 
 `deployment_names()` is the one place the names come from: the infra stack looks the network and the
 identities up by these names (never through bootstrap's state).

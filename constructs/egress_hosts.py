@@ -1,8 +1,8 @@
 """What the deploy runners may reach on the internet: the ONE allow list, a host name and a reason per entry.
 
 Pure data, no cdktf import: the runners' Azure Firewall Basic turns it into application rules
-(constructs/runner_egress.py), tools/deployability.py checks the synthesized policy allows every entry (and no
-`*`), and README "Zero to running" and the handbook print it (`python -m constructs.egress_hosts` prints the
+(constructs/runner_egress.py), tools/checks/deployability.py checks the synthesized policy allows every entry (and no
+`*`), and docs/zero-to-running.md and the handbook print it (`python -m constructs.egress_hosts` prints the
 Markdown table).
 
 Everything else a runner talks to is private and never reaches the firewall: the state account and the runner
@@ -115,7 +115,7 @@ def egress_groups() -> dict[str, tuple[str, ...]]:
 
 
 def markdown_table() -> str:
-    """The allow list as a Markdown table (README "Runner network and egress")."""
+    """The allow list as a Markdown table (docs/zero-to-running.md "Runner network and egress")."""
     rows = ["| Host (HTTPS 443) | Rule | Why |", "|---|---|---|"]
     rows += [f"| `{host.fqdn}` | {host.group} | {host.why} |" for host in RUNNER_EGRESS]
     return "\n".join(rows)

@@ -1,7 +1,7 @@
 """Azure Firewall Premium in the hub: its public IP, a Premium policy (IDPS, threat intelligence, DNS
 proxy) and the egress rules of the spoke as data (Story 3.1's rules plus what AKS and its add-ons need
 with `userDefinedRouting`: https://learn.microsoft.com/azure/aks/outbound-rules-control-egress).
-Story 3.1's `AzureCloud` TCP 443/53 network rule is deliberately absent (README "Network")."""
+Story 3.1's `AzureCloud` TCP 443/53 network rule is deliberately absent (docs/platform/network.md)."""
 
 from __future__ import annotations
 

@@ -38,7 +38,7 @@ class BuiltInInitiative:
     display_name: str
     policy_set_definition_id: str
     # Values for the initiative's parameters that have no default (Azure rejects the assignment without them);
-    # reference/policy_initiatives.json lists them and tools/reference_check.py proves every one is supplied.
+    # reference/policy_initiatives.json lists them and tools/checks/reference_check.py proves every one is supplied.
     parameters: Callable[[GovernanceProps], dict[str, object]] = field(default=lambda props: {})
 
 

@@ -4,7 +4,7 @@ Each construct declares the lock on its own stateful resources (`delete_lock()` 
 from its `protect_from_destroy` prop, the same switch as its `lifecycle { prevent_destroy }`
 (data.protect_from_destroy): Terraform refuses to plan the destroy, and Azure refuses the delete from
 anywhere else (portal, CLI, scripts). A lock also covers the resource's children: removing a container,
-database or event hub from config fails while it is on (README "Backup and disaster recovery").
+database or event hub from config fails while it is on (docs/platform/backup-dr.md).
 
 `LockCoverage`, added once per stack, is the check: with protection on, a resource of a type in
 `LOCKED_TYPES` without its construct's lock fails the synth (AZ-LOCK-1); with protection off, a lock does.

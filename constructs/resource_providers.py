@@ -1,7 +1,7 @@
 """Which Azure resource provider namespace each Terraform resource type needs registered in a subscription.
 
 Pure data, no cdktf import: bootstrap registers exactly these namespaces (constructs/deployment.py,
-stacks/bootstrap.py), and the operator handbook's troubleshooting reads the same table (tools/handbook.py).
+stacks/bootstrap.py), and the operator handbook's troubleshooting reads the same table (tools/docgen/handbook.py).
 """
 
 from __future__ import annotations

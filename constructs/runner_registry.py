@@ -1,11 +1,11 @@
-"""The deployment runners' private image registry, per environment (bootstrap stack; README "Zero to running").
+"""The deployment runners' private image registry, per environment (bootstrap stack; docs/zero-to-running.md).
 
 - `RunnerRegistry`: an Azure Container Registry Premium with admin user, anonymous pull and public network access
   off, reachable from the deployment network through a private endpoint (sub-resource `registry`) in its
   private-endpoints subnet, resolved through `privatelink.azurecr.io` linked to the deployment VNet; a
   user-assigned *pull* identity holding AcrPull on it, which the runners' Container Apps job pulls with.
 - `runner_image_tag()`: `<runner version>-<12 hex digits of a SHA-256 over runner-image/>`: a changed Dockerfile or
-  script is a new tag, so the job's image changes in the bootstrap plan; `tools/runner_image.py` prints the
+  script is a new tag, so the job's image changes in the bootstrap plan; `tools/maintenance/runner_image.py` prints the
   `az acr build` command that pushes exactly this tag.
 
 How the image gets in (Microsoft Learn: "ACR Tasks overview", "Manage network bypass policy for tasks"): `az acr

@@ -1,6 +1,6 @@
 """Per environment: the resource provider registrations, the deployment network, the private remote-state
-account, the deploy identities, the runners' private image registry and the self-hosted runners (README "Zero to
-running").
+account, the deploy identities, the runners' private image registry and the self-hosted runners
+(docs/zero-to-running.md).
 
 An operator with Owner runs it once per subscription pair. Its own state starts as a local file outside
 cdktf.out (a clean build cannot delete it) and is then migrated into the state account of the environment

@@ -348,7 +348,7 @@ class InfrastructureStack(TerraformStack):
             ),
         )
         self._backup(config, naming)
-        # After every resource it orders (README "Zero to running": first apply converges in one pass).
+        # After every resource it orders (docs/zero-to-running.md: first apply converges in one pass).
         ApplyOrder(
             self,
             "apply-order",
@@ -384,7 +384,8 @@ class InfrastructureStack(TerraformStack):
         )
 
     def _private_monitoring(self, config: EnvironmentConfig, naming: Naming, monitoring: ResourceGroup) -> None:
-        """Azure Monitor over private link, and the identity traced workloads publish as (README "Tracing")."""
+        """Azure Monitor over private link, and the identity traced workloads publish as
+        (docs/platform/observability.md "Tracing")."""
         observability = self.observability
         self.monitor_private_link = MonitorPrivateLink(
             self,
@@ -417,7 +418,7 @@ class InfrastructureStack(TerraformStack):
         )
 
     def _backup(self, config: EnvironmentConfig, naming: Naming) -> None:
-        """Azure Backup for the cluster and the application blobs (README "Backup and disaster recovery")."""
+        """Azure Backup for the cluster and the application blobs (docs/platform/backup-dr.md)."""
         recovery = config.recovery
         backup = ResourceGroup(self, "backup-rg", name=naming.name("backup", "rg"), location=config.location)
         snapshots = ResourceGroup(

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from tools import fast_import, framework
-from tools.jsii_runtime import use_project_node
+from runtime import fast_import, framework
+from runtime.jsii_runtime import use_project_node
 
 use_project_node()  # before the first cdktf import starts the jsii kernel
-framework.use_selected()  # cdktf, or CDK Terrain with ERP_FRAMEWORK=cdktn (README "Moving to CDK Terrain")
-fast_import.enable()  # provider submodules imported on first use (README "Performance")
+framework.use_selected()  # cdktf, or CDK Terrain with ERP_FRAMEWORK=cdktn (docs/cdk-terrain.md)
+fast_import.enable()  # provider submodules imported on first use (docs/performance.md)
 
 from config.loader import ENVIRONMENTS, load_environment, raw_environment  # noqa: E402
 from config.schema import EnvironmentConfig  # noqa: E402

@@ -1,7 +1,7 @@
 """The code checkers, run on the whole tree: a formatting, lint or type finding fails the suite.
 
 Configured in pyproject.toml ([tool.ruff], [tool.mypy]); the same commands run as pre-commit hooks
-(.pre-commit-config.yaml). README "Code checks".
+(.pre-commit-config.yaml). docs/development.md "Code checks".
 """
 
 from __future__ import annotations

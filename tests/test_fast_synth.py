@@ -1,4 +1,4 @@
-"""The fast synth path (tools/fast_import.py) changes how the providers load, never what synth writes.
+"""The fast synth path (runtime/fast_import.py) changes how the providers load, never what synth writes.
 
 Three synths of the real app in fresh processes — fast, forced ordinary (ERP_SYNTH_ORDINARY=1) and a
 fallback (an installed provider version that differs from the pinned one) — must write byte-identical
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import fast_import
+from runtime import fast_import
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SITE_PACKAGES = Path(sysconfig.get_paths()["purelib"])
@@ -188,7 +188,7 @@ def test_a_different_installed_version_falls_back_with_one_warning_and_the_same_
 def test_jsii_settings_the_fast_kernel_would_not_honour_get_the_ordinary_path(
     setting: dict[str, str], reason: str
 ) -> None:
-    script = "from tools import fast_import; print(fast_import.enable())"
+    script = "from runtime import fast_import; print(fast_import.enable())"
     env = environment_without_force_ordinary()
     result = subprocess.run(
         [sys.executable, "-c", script],
@@ -206,7 +206,7 @@ def test_jsii_settings_the_fast_kernel_would_not_honour_get_the_ordinary_path(
 def test_a_failed_kernel_start_is_raised_by_the_first_cdktf_import() -> None:
     script = """
 import sys, threading
-from tools import fast_import
+from runtime import fast_import
 assert fast_import.enable(single_synth=True)
 import config.loader  # needs no kernel
 try:
@@ -232,8 +232,8 @@ except FileNotFoundError as error:
 # a configuration error) or after importing cdktf.
 LAUNCH_AND_LEAVE = """
 import json, os, sys
-from tools import fast_import
-from tools.jsii_runtime import use_project_node
+from runtime import fast_import
+from runtime.jsii_runtime import use_project_node
 use_project_node()
 assert fast_import.enable(single_synth=True)
 from jsii._kernel.providers import process
@@ -270,7 +270,7 @@ def test_the_kernel_starts_with_enable_and_never_outlives_the_process(use: str) 
 
 
 def test_enabling_after_cdktf_was_imported_keeps_the_ordinary_path() -> None:
-    script = "import cdktf\nfrom tools import fast_import\nprint(fast_import.enable(single_synth=True))"
+    script = "import cdktf\nfrom runtime import fast_import\nprint(fast_import.enable(single_synth=True))"
     env = environment_without_force_ordinary()
     result = subprocess.run(
         [sys.executable, "-c", script],
@@ -290,7 +290,7 @@ def test_enabling_after_cdktf_was_imported_keeps_the_ordinary_path() -> None:
 def test_a_checksum_mismatch_falls_back_before_anything_is_imported() -> None:
     script = f"""
 import json, sys
-from tools import fast_import
+from runtime import fast_import
 fast_import.PROVIDERS[0].sha256["_jsii/{AZURERM.tarball}"] = "0" * 64  # as if the tarball had changed
 enabled = fast_import.enable()
 print(json.dumps([enabled, sorted(n for n in sys.modules if n.split(".")[0] in ("cdktf", "{AZURERM.package}"))]))
@@ -394,7 +394,7 @@ def fast_path_here() -> None:
     """This pytest process is on the fast path (tests/conftest.py) unless the run forces the ordinary one."""
     if os.environ.get(fast_import.FORCE_ORDINARY_ENV) == "1":
         pytest.skip(f"{fast_import.FORCE_ORDINARY_ENV}=1 forces the ordinary path in this process")
-    assert fast_import.active(), "tests/conftest.py should enable tools/fast_import.py"
+    assert fast_import.active(), "tests/conftest.py should enable runtime/fast_import.py"
 
 
 def test_this_test_process_runs_on_the_fast_path(fast_path_here: None) -> None:
@@ -416,8 +416,8 @@ def test_provider_package_lists_every_submodule_and_imports_one_on_first_use(fas
 # Calls with arguments of the wrong type: a primitive, an item of a list, a struct field, a nested block.
 BAD_CALLS = """
 import json
-from tools import fast_import
-from tools.jsii_runtime import use_project_node
+from runtime import fast_import
+from runtime.jsii_runtime import use_project_node
 use_project_node()
 enabled = fast_import.enable()
 from cdktf import App, TerraformStack

@@ -1,4 +1,4 @@
-"""The framework seam (tools/framework.py) and the Python versions: one app on cdktf and CDK Terrain, 3.11 to 3.13.
+"""The framework seam (runtime/framework.py) and the Python versions: one app on cdktf and CDK Terrain, 3.11 to 3.13.
 
 Unit tests run everywhere. Tests marked `framework` compare this venv's synth with the venvs
 `scripts/setup` builds beside it (`.venv-cdktn`: CDK Terrain; `.venv-3.13`: Python 3.13). They skip
@@ -22,15 +22,15 @@ from pathlib import Path
 
 import pytest
 
-from tools import fast_import, framework
-from tools.framework_equivalence import DIFFERENCES, addresses, compare
+from runtime import fast_import, framework
+from tools.checks.framework_equivalence import DIFFERENCES, addresses, compare
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CDKTN_PYTHON = PROJECT_ROOT / ".venv-cdktn" / "bin" / "python"
 PYTHON_313 = PROJECT_ROOT / ".venv-3.13" / "bin" / "python"
 REQUIRE_ENV = "ERP_REQUIRE_FRAMEWORKS"
 FAST_PATH_WARNING = "warning: fast synth off, using ordinary imports (same output, slower): "
-APP_SOURCES = ("main.py", "config", "constructs", "stacks", "tools", "tests")
+APP_SOURCES = ("main.py", "config", "constructs", "stacks", "runtime", "tools", "tests")
 FRAMEWORK_PACKAGES = tuple(framework.CDKTN_PACKAGES)
 
 
@@ -42,7 +42,7 @@ def child_env(**changes: str) -> dict[str, str]:
 
 def other_venv(python: Path) -> Path:
     if not python.is_file():
-        message = f"{python.parent.parent.name} is missing (built by scripts/setup, see README 'Moving to CDK Terrain')"
+        message = f"{python.parent.parent.name} is missing (built by scripts/setup, see docs/cdk-terrain.md)"
         if os.environ.get(REQUIRE_ENV) == "1":
             pytest.fail(f"{message}; {REQUIRE_ENV}=1 requires it")
         pytest.skip(message)
@@ -219,7 +219,7 @@ def test_cdk_terrain_lock_holds_its_pins_with_hashes() -> None:
     ],
 )
 def test_the_fast_path_falls_back_with_one_warning_line(setup: str, reason: str) -> None:
-    script = f"from tools import fast_import\n{setup}\nprint(fast_import.enable())"
+    script = f"from runtime import fast_import\n{setup}\nprint(fast_import.enable())"
     env = child_env(ERP_FRAMEWORK="cdktn") if not setup else child_env()
     result = subprocess.run(
         [sys.executable, "-c", script],
@@ -414,7 +414,7 @@ def test_each_listed_difference_is_real(synth_dir: Path, cdktn_synth: tuple[Path
         for address, namespace in stack["resource"].get("kubernetes_namespace_v1", {}).items():
             assert namespace["metadata"] == [ours[name]["resource"]["kubernetes_namespace_v1"][address]["metadata"]]
     assert any("kubernetes_namespace_v1" in stack.get("resource", {}) for stack in theirs.values())
-    assert len(DIFFERENCES) == 6  # README "Moving to CDK Terrain" lists the same six
+    assert len(DIFFERENCES) == 6  # docs/cdk-terrain.md lists the same six
 
 
 @pytest.mark.framework

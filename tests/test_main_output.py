@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import synth_report
+from runtime import synth_report
 
 ROOT = Path(__file__).resolve().parents[1]
 STACKS = ["bootstrap", "production-cluster", "production-infra", "staging-cluster", "staging-infra"]
@@ -22,7 +22,7 @@ VIOLATING_MAIN = """
 import sys, jsii
 sys.path.insert(0, ".")
 import main
-from tools import fast_import, synth_report
+from runtime import fast_import, synth_report
 
 original = synth_report.synth
 

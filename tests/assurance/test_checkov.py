@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.checkov_gate import CHECKOV, CONFIG_FILE, check_stack, check_synth, format_results
+from tools.checks.checkov_gate import CHECKOV, CONFIG_FILE, check_stack, check_synth, format_results
 
 pytestmark = pytest.mark.requires_tool(CHECKOV)  # tests/assurance/conftest.py
 

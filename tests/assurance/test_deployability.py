@@ -1,4 +1,4 @@
-"""The deploy path modelled over the synthesized JSON (tools/deployability.py): every environment's runners
+"""The deploy path modelled over the synthesized JSON (tools/checks/deployability.py): every environment's runners
 reach the state blob, the Key Vault data planes and the AKS API privately, resolve them through linked
 privatelink zones, and their identities hold the data roles; the workflows run on those runners as those
 identities. Each failing example removes one link and checks the finding names it."""
@@ -12,7 +12,14 @@ import pytest
 from ruamel.yaml import YAML
 
 from config.loader import ENVIRONMENTS, load_environment
-from tools.deployability import _runner_subnets, egress_findings, findings, is_azure_login, runners, workflow_findings
+from tools.checks.deployability import (
+    _runner_subnets,
+    egress_findings,
+    findings,
+    is_azure_login,
+    runners,
+    workflow_findings,
+)
 
 WORKFLOWS = Path(".github/workflows")
 
@@ -303,11 +310,11 @@ def test_a_nat_gateway_around_the_firewall_is_named(stacks) -> None:
     ]
 
 
-# --- the runners start: their image is pulled privately from the bootstrap registry (tools/deployability.py) ---
+# --- the runners start: their image is pulled privately from the bootstrap registry (tools/checks/deployability.py) ---
 
 
 def test_the_runner_image_is_pulled_privately(stacks) -> None:
-    from tools.deployability import runner_image_findings
+    from tools.checks.deployability import runner_image_findings
 
     assert runner_image_findings(stacks["bootstrap"]) == []
     assert len(stacks["bootstrap"]["resource"]["azurerm_container_app_job"]) == len(ENVIRONMENTS)  # not vacuous

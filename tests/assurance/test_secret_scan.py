@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.secret_scan import DETECT_SECRETS, OWN_RULES, scan, scan_own_rules
+from tools.checks.secret_scan import DETECT_SECRETS, OWN_RULES, scan, scan_own_rules
 
 pytestmark = pytest.mark.requires_tool(DETECT_SECRETS)  # tests/assurance/conftest.py
 

@@ -9,7 +9,7 @@ import pytest
 
 from config.derive import relative_address
 from config.loader import ConfigError, environment_names, load_all, load_environment, raw_environment
-from tools import workflow_matrix
+from tools.maintenance import workflow_matrix
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = PROJECT_ROOT / "tests" / "fixtures" / "four-environments"
@@ -163,5 +163,7 @@ def test_a_new_environment_must_not_reuse_global_names_or_ranges(config_dir: Pat
 
 
 def test_shipped_workflows_agree_with_config() -> None:
-    """tools/workflow_matrix.py --write regenerates them; tests/stacks/test_four_environments.py has the stale case."""
+    """tools/maintenance/workflow_matrix.py --write regenerates them.
+
+    tests/stacks/test_four_environments.py has the stale case."""
     assert workflow_matrix.main([]) == 0

@@ -1,5 +1,5 @@
 """The runners' allow list (constructs/egress_hosts.py): one entry per host, each with a reason, valid Azure
-Firewall names, the README copy fresh; and the firewall built from it (constructs/runner_egress.py)."""
+Firewall names, the docs/zero-to-running.md copy fresh; and the firewall built from it (constructs/runner_egress.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 from constructs.egress_hosts import RUNNER_EGRESS, egress_groups, markdown_table
 
-README = Path("README.md")
+ZERO_TO_RUNNING = Path("docs/zero-to-running.md")
 # Azure Firewall application rules: a host name, or a leading `*.` wildcard (never `*` alone or a mid wildcard).
 FQDN = re.compile(r"^(\*\.)?([a-z0-9-]+\.)+[a-z]{2,}$")
 
@@ -30,7 +30,7 @@ def test_what_the_jobs_and_the_platform_need_is_in_the_list() -> None:
     assert "graph.microsoft.com" not in names and "*" not in names
 
 
-def test_the_readme_prints_the_current_list() -> None:
-    text = README.read_text()
+def test_zero_to_running_prints_the_current_list() -> None:
+    text = ZERO_TO_RUNNING.read_text()
     section = text.split("<!-- runner-egress:begin -->\n", 1)[1].split("\n<!-- runner-egress:end -->", 1)[0]
     assert section == markdown_table(), "regenerate it: .venv/bin/python -m constructs.egress_hosts"

@@ -87,7 +87,7 @@ def test_scope_access_modes_and_public_ingestion_follow_config(infra: StackJson,
     for resource_type, argument in INGESTING_TYPES.items():
         for resource in resources_of(infra, resource_type).values():
             assert resource[argument] is config.internet_ingestion_enabled, (resource_type, resource["name"])
-    # Both environments close public ingestion now that the scope carries it (README "Tracing").
+    # Both environments close public ingestion now that the scope carries it (docs/platform/observability.md "Tracing").
     assert config.internet_ingestion_enabled is False and config.private_link.ingestion_access_mode == "PrivateOnly"
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from stacks.common import AZURERM_VERSION
 from tests.conftest import StackJson
-from tools.reference_check import Reference, check_stack
+from tools.checks.reference_check import Reference, check_stack
 
 REF = Reference.load()
 

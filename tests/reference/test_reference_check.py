@@ -1,4 +1,4 @@
-"""tools/reference_check.py over the whole synthesized app (no unacknowledged finding), and a failing example
+"""tools/checks/reference_check.py over the whole synthesized app (no unacknowledged finding), and a failing example
 per rule on small JSON fragments, including the six faults of issue #15 in their broken form."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tools.reference_check import REFERENCE_DIR, Reference, check_app, check_stack, main, minutes
+from tools.checks.reference_check import REFERENCE_DIR, Reference, check_app, check_stack, main, minutes
 
 REF = Reference.load()
 RG = {"name": "rg", "location": "eastus"}

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from config.base import AZURE_REGION_PAIRS, REGIONS_WITH_ZONES
-from tools.refdata import refresh_azurerm_schema, refresh_monitor, refresh_private_dns, refresh_roles
-from tools.refdata.common import dumps
-from tools.refdata.refresh_regions import parse as parse_regions
-from tools.refdata.refresh_versions import parse_aks, parse_postgres
-from tools.reference_check import REFERENCE_DIR
+from tools.checks.reference_check import REFERENCE_DIR
+from tools.maintenance.refdata import refresh_azurerm_schema, refresh_monitor, refresh_private_dns, refresh_roles
+from tools.maintenance.refdata.common import dumps
+from tools.maintenance.refdata.refresh_regions import parse as parse_regions
+from tools.maintenance.refdata.refresh_versions import parse_aks, parse_postgres
 
 MAX_AGE_DAYS = 180
 FIXTURES = Path(__file__).resolve().parent.parent / "tools" / "refdata_fixtures"
@@ -43,7 +43,7 @@ def test_every_kind_of_reference_data_is_there() -> None:
 def test_each_file_says_where_it_came_from_when_and_how_to_refresh(name: str) -> None:
     meta = load(name)["_meta"]
     assert meta["sources"] and all(s.get("repo") or s.get("url") or s.get("package") for s in meta["sources"])
-    assert meta["refresh"].startswith(".venv/bin/python -m tools.refdata.refresh_")
+    assert meta["refresh"].startswith(".venv/bin/python -m tools.maintenance.refdata.refresh_")
     datetime.date.fromisoformat(meta["retrieved"])
 
 

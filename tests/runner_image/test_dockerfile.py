@@ -16,7 +16,9 @@ def build_args(text: str) -> dict[str, str]:
 
 
 def test_the_base_is_githubs_runner_image_at_the_version_passed_in() -> None:
-    assert re.search(r"^ARG RUNNER_VERSION$", DOCKERFILE, re.M)  # no default: tools/runner_image.py passes config's
+    assert re.search(
+        r"^ARG RUNNER_VERSION$", DOCKERFILE, re.M
+    )  # no default: tools/maintenance/runner_image.py passes config's
     [base] = re.findall(r"^FROM (\S+)", DOCKERFILE, re.M)
     assert base == "ghcr.io/actions/actions-runner:${RUNNER_VERSION}"
 

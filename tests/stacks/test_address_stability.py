@@ -1,4 +1,4 @@
-"""Address-stability guard (tools/stateful.py): the stateful resources' Terraform addresses in
+"""Address-stability guard (tools/checks/stateful.py): the stateful resources' Terraform addresses in
 tests/stacks/stateful_addresses.json stay, or move with a `moved` block; the synth diff flags the rest."""
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from cdktf_cdktf_provider_azurerm.postgresql_flexible_server import PostgresqlFl
 from cdktf_cdktf_provider_azurerm.provider import AzurermProvider
 
 from tests.conftest import StackJson
-from tools import stateful, synth_diff
+from tools.checks import stateful
+from tools.review import synth_diff
 
 DATABASE = "azurerm_postgresql_flexible_server"
 

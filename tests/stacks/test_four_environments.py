@@ -11,17 +11,9 @@ import pytest
 from ruamel.yaml import YAML
 
 from config.loader import load_all, parity_pairs
-from tools import (
-    deployability,
-    diagram,
-    dr_runbook,
-    evidence_matrix,
-    handbook,
-    parity,
-    reference_check,
-    secret_scan,
-    workflow_matrix,
-)
+from tools.checks import deployability, parity, reference_check, secret_scan
+from tools.docgen import diagram, dr_runbook, evidence_matrix, handbook
+from tools.maintenance import workflow_matrix
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = PROJECT_ROOT / "tests" / "fixtures" / "four-environments"

@@ -1,4 +1,4 @@
-"""tools.changed_stacks: the deploy applies only stacks whose synthesized JSON changed."""
+"""tools.review.changed_stacks: the deploy applies only stacks whose synthesized JSON changed."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import changed_stacks
+from tools.review import changed_stacks
 
 
 def write_synth(root: Path, stacks: dict[str, dict]) -> Path:

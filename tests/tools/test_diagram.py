@@ -1,4 +1,4 @@
-"""tools.diagram: containment, peering and private endpoint edges on a small network; checked-in docs are fresh."""
+"""tools.docgen.diagram: containment, peering and private endpoint edges on a small network; docs are fresh."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import diagram
+from tools.docgen import diagram
 
 NETWORK = {
     "resource": {

@@ -1,4 +1,4 @@
-"""tools.dr_runbook: the runbook names the real resources, in the right order, with the configured targets;
+"""tools.docgen.dr_runbook: the runbook names the real resources, in the right order, with the configured targets;
 the checked-in runbooks are fresh."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from config.loader import load_environment
-from tools import dr_runbook
-from tools.diagram import ENVIRONMENTS
-from tools.diagram import load_stack as stack
+from tools.docgen import dr_runbook
+from tools.docgen.diagram import ENVIRONMENTS
+from tools.docgen.diagram import load_stack as stack
 
 
 @pytest.fixture

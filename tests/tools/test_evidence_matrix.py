@@ -1,4 +1,4 @@
-"""tools.evidence_matrix: evidence is found by querying the synthesized JSON, absent evidence shows MISSING and
+"""tools.docgen.evidence_matrix: evidence is found by querying the synthesized JSON, absent evidence shows MISSING and
 fails --check, and the checked-in matrix is fresh."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tools import evidence_matrix
-from tools.evidence_matrix import CONTROLS, MISSING, Stacks
+from tools.docgen import evidence_matrix
+from tools.docgen.evidence_matrix import CONTROLS, MISSING, Stacks
 
 INFRA = {
     "terraform": {"backend": {"azurerm": {"key": "staging-infra.tfstate"}}},

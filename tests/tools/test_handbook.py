@@ -1,4 +1,4 @@
-"""tools.handbook: each environment's handbook has the five parts, names the synthesized resources in its
+"""tools.docgen.handbook: each environment's handbook has the five parts, names the synthesized resources in its
 commands, takes windows, schedules and versions from the code, refuses to print secrets or unresolved references,
 and the checked-in handbooks are fresh."""
 
@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from config.loader import load_environment
-from tools import handbook
-from tools.diagram import ENVIRONMENTS
-from tools.diagram import load_stack as stack
+from tools.docgen import handbook
+from tools.docgen.diagram import ENVIRONMENTS
+from tools.docgen.diagram import load_stack as stack
 
 PARTS = (
     "## 1. Operational procedures",

@@ -1,4 +1,4 @@
-"""tools.jsii_runtime: the project's Node.js per platform (Linux and macOS, x64 and arm64)."""
+"""runtime.jsii_runtime: the project's Node.js per platform (Linux and macOS, x64 and arm64)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import jsii_runtime
+from runtime import jsii_runtime
 
 ROOT = Path(__file__).resolve().parents[2]
 

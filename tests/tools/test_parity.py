@@ -1,4 +1,4 @@
-"""tools.parity: the real synth has no unexplained security difference; small examples show the rules."""
+"""tools.checks.parity: the real synth has no unexplained security difference; small examples show the rules."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tools import parity
+from tools.checks import parity
 
 STORAGE: dict[str, Any] = {
     "//": {"metadata": {"path": "ENV-infra/data/storage/account"}},

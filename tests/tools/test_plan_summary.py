@@ -1,4 +1,4 @@
-"""tools.plan_summary on real plan JSON (the `plans` fixture in tests/tools/conftest.py runs Terraform)."""
+"""tools.review.plan_summary on real plan JSON (the `plans` fixture in tests/tools/conftest.py runs Terraform)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import plan_summary
+from tools.review import plan_summary
 
 
 def test_initial_plan_creates_every_resource(plans: dict[str, Path]) -> None:

@@ -1,4 +1,4 @@
-"""tools.pr_comment: one body with the marker, the checks, plan summary, synth diff, and parity and
+"""tools.review.pr_comment: one body with the marker, the checks, plan summary, synth diff, and parity and
 diagrams only where they change."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import pr_comment
+from tools.review import pr_comment
 
 
 def test_comment_without_plans_has_the_offline_parts(synth_dir: Path) -> None:

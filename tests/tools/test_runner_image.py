@@ -1,4 +1,4 @@
-"""tools/runner_image.py prints the `az acr build` that pushes exactly the image the bootstrap job pulls."""
+"""tools/maintenance/runner_image.py prints the `az acr build` that pushes exactly the image the bootstrap job pulls."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from config.loader import ENVIRONMENTS, load_environment
 from stacks.app import BOOTSTRAP_STACK
 from tests.conftest import resources_of
-from tools.runner_image import build_command, main
+from tools.maintenance.runner_image import build_command, main
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)

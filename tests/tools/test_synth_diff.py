@@ -1,4 +1,4 @@
-"""tools.synth_diff on small synth folders written in the test."""
+"""tools.review.synth_diff on small synth folders written in the test."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tools import synth_diff
+from tools.review import synth_diff
 
 BASE: dict[str, Any] = {
     "resource": {

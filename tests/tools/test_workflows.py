@@ -125,7 +125,7 @@ def terraform_jobs(workflow: dict) -> dict[str, dict]:
 
 def required_variables(stacks: dict[str, dict]) -> dict[str, bool]:
     """Variable name → sensitive, for every variable without a default (a plan fails without it) of the stacks
-    the workflows plan: every stack but bootstrap, which an operator applies by hand (README "Zero to running";
+    the workflows plan: every stack but bootstrap, which an operator applies by hand (docs/zero-to-running.md;
     its runner-token variables come from the operator's shell)."""
     return {
         name: bool(body.get("sensitive"))
@@ -200,7 +200,7 @@ def test_the_plan_is_made_and_shown_before_the_approval_and_the_apply_uses_it() 
     assert apply_job["environment"] == "${{ inputs.environment }}" and apply_job["needs"] == "plan"
     assert apply_job["if"] == "needs.plan.outputs.changes == 'true'"  # nothing to change, nothing to approve
     plan_runs = "\n".join(step.get("run", "") for step in plan["steps"])
-    assert "-detailed-exitcode -out=tfplan" in plan_runs and "tools.plan_summary" in plan_runs
+    assert "-detailed-exitcode -out=tfplan" in plan_runs and "tools.review.plan_summary" in plan_runs
     uploaded = next(step for step in plan["steps"] if step.get("uses", "").startswith("actions/upload-artifact@"))
     downloaded = next(
         step for step in apply_job["steps"] if step.get("uses", "").startswith("actions/download-artifact@")
@@ -256,6 +256,7 @@ def test_a_merge_is_compared_with_the_previous_main_and_deploys_only_changed_sta
     assert base_checkout["with"]["ref"] == "${{ github.event.before }}"
     runs = [step.get("run", "") for step in changes["steps"]]
     assert (
-        '.venv/bin/python -m tools.changed_stacks ../base/cdktf.out cdktf.out --github-output "$GITHUB_OUTPUT"' in runs
+        '.venv/bin/python -m tools.review.changed_stacks ../base/cdktf.out cdktf.out --github-output "$GITHUB_OUTPUT"'
+        in runs
     )
     assert changes["outputs"]["stacks"] == "${{ steps.changed.outputs.stacks }}"

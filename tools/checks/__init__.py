@@ -1,0 +1,1 @@
+"""Offline checks on the synthesized output: deployability, reference data, checkov, secrets, parity, addresses."""

@@ -1,0 +1,1 @@
+"""Generators of the committed docs: handbooks, DR runbooks, the evidence matrix, diagrams."""

@@ -1,0 +1,1 @@
+"""Maintenance: reference-data refresh, benchmark, workflow matrix, runner image build command."""

@@ -1,0 +1,59 @@
+"""The exact command that builds the runner image (runner-image/) into an environment's private registry.
+
+    python -m tools.maintenance.runner_image staging      # prints: az acr build --subscription ... runner-image
+
+The tag is the one the bootstrap stack's Container Apps job pulls (`constructs/runner_registry.py`
+`runner_image_tag`: the runner version from `[deployment.runner] version` and a hash of runner-image/), so after a
+change to runner-image/ the operator builds this tag, then applies bootstrap (docs/zero-to-running.md, step 2).
+ACR Tasks builds it in Azure: no Docker on the workstation, and the registry keeps public network access off
+(Tasks push through the trusted-services bypass that `network_rule_bypass_for_tasks_enabled` allows).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+
+from config.loader import ENVIRONMENTS, load_environment
+from runtime.jsii_runtime import use_project_node
+
+use_project_node()  # importing anything under constructs/ loads the constructs library, which starts jsii
+from constructs.deployment import deployment_names  # noqa: E402
+from constructs.naming import Naming  # noqa: E402
+from constructs.runner_registry import (  # noqa: E402
+    RUNNER_IMAGE_DIR,
+    RUNNER_IMAGE_REPOSITORY,
+    runner_image_tag,
+    runner_registry_name,
+)
+
+PLATFORM = "linux/amd64"  # Container Apps runs amd64 images only
+
+
+def build_command(environment: str) -> list[str]:
+    config = load_environment(environment)
+    naming = Naming(config.short_name, config.unique_suffix)
+    version = config.deployment.runner.version
+    return [
+        "az", "acr", "build",
+        "--subscription", config.subscription_id,
+        "--resource-group", deployment_names(naming, config.deployment).resource_group,
+        "--registry", runner_registry_name(naming),
+        "--image", f"{RUNNER_IMAGE_REPOSITORY}:{runner_image_tag(version)}",
+        "--build-arg", f"RUNNER_VERSION={version}",
+        "--platform", PLATFORM,
+        RUNNER_IMAGE_DIR.name,  # the build context, relative to the repository root (run it from there)
+    ]  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("environment", choices=ENVIRONMENTS)
+    args = parser.parse_args(argv)
+    print(shlex.join(build_command(args.environment)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Pull-request review: the offline synth diff, plan summaries, the PR comment, the changed stacks."""
