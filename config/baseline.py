@@ -54,7 +54,8 @@ class BaselineJob(Section):
 
 
 class MonitoringFigures(Section):
-    """Story 3.1's HA Prometheus/Alertmanager figures, realised by Azure managed Prometheus (README)."""
+    """Story 3.1's HA Prometheus/Alertmanager figures, realised by Azure managed Prometheus
+    (docs/platform/observability.md)."""
 
     prometheus_replicas: int = Field(default=2, ge=2)
     alertmanager_replicas: int = Field(default=2, ge=2)

@@ -119,7 +119,7 @@ class Budget(Section):
 
 
 class KubernetesPolicy(Section):
-    """The story's Gatekeeper policies, delivered through the AKS Azure Policy add-on (README)."""
+    """The story's Gatekeeper policies, delivered through the AKS Azure Policy add-on (docs/platform/governance.md)."""
 
     effect: Literal["audit", "deny"] = "deny"
     # The Kubernetes recommended labels (app, version, component, part-of, managed-by): "required_labels_strict".

@@ -29,7 +29,7 @@ class Receivers(Section):
 
 
 class AlertThresholds(Section):
-    """Where each alert fires (README table). Percentages are 0-100."""
+    """Where each alert fires (docs/platform/observability.md table). Percentages are 0-100."""
 
     aks_node_cpu_percent: int = Field(default=80, ge=1, le=100)
     aks_node_memory_working_set_percent: int = Field(default=80, ge=1, le=100)

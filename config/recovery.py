@@ -24,7 +24,7 @@ class BackupVaultConfig(Section):
     redundancy: Literal["LocallyRedundant", "ZoneRedundant", "GeoRedundant"]
     soft_delete_retention_days: int = Field(ge=14, le=180, description="Deleted backups stay recoverable this long")
     # Unlocked: backups cannot be shortened or deleted early, but the setting can still be turned off;
-    # Locked is irreversible (see README).
+    # Locked is irreversible (see docs/platform/backup-dr.md).
     immutability: Literal["Disabled", "Unlocked", "Locked"]
 
 

@@ -175,7 +175,8 @@ class Governance(Construct):
         enforce = props.config.regulatory_compliance.enforce
         values = initiative.parameters(props)
         # Remediation of DeployIfNotExists/Modify needs role assignments for this identity; they are left to
-        # an explicit remediation task (README), so the initiatives report compliance and deny where they can.
+        # an explicit remediation task (docs/platform/governance.md), so the initiatives report compliance and deny
+        # where they can.
         return SubscriptionPolicyAssignment(
             self,
             f"initiative-{key}",
@@ -192,7 +193,7 @@ class Governance(Construct):
             non_compliance_message=[
                 SubscriptionPolicyAssignmentNonComplianceMessage(
                     content=f"Not compliant with {initiative.display_name}: see the Regulatory compliance dashboard in "
-                    "Microsoft Defender for Cloud and README 'Governance, policy and cost'."
+                    "Microsoft Defender for Cloud and docs/platform/governance.md."
                 )
             ],
         )

@@ -212,7 +212,7 @@ class KubernetesPolicies(Construct):
                 parameters=assignment_parameters,
                 non_compliance_message=[
                     ResourcePolicyAssignmentNonComplianceMessage(
-                        content=f"Rejected by '{display_name}': see README 'Governance, policy and cost'."
+                        content=f"Rejected by '{display_name}': see docs/platform/governance.md."
                     )
                 ],
             )

@@ -88,7 +88,7 @@ class Storage(Construct):
             location=props.location,
             resource_group_name=props.resource_group_name,
             account_kind="StorageV2",
-            account_tier="Standard",  # tiering and geo-zone replication need Standard (see README)
+            account_tier="Standard",  # tiering and geo-zone replication need Standard (see docs/platform/data.md)
             account_replication_type=config.replication,
             min_tls_version="TLS1_2",
             https_traffic_only_enabled=True,

@@ -20,7 +20,7 @@ One form of the kubernetes 2.x bindings that the app uses is gone in 3.x (`SINGL
 `kubernetes_namespace_v1` moved to the provider's plugin framework and its `metadata` block, one
 object in 2.x, is a list of blocks in 3.x (at most one). The seam passes the app's single block as a
 one-item list and lets `namespace.metadata.name` read the first block, as 2.x code does; the
-synthesized block is then `[{...}]` instead of `{...}` (the same block to Terraform; README
+synthesized block is then `[{...}]` instead of `{...}` (the same block to Terraform; docs/cdk-terrain.md
 "Moving to CDK Terrain" lists every difference). Call `use_selected()` before the first
 cdktf import (main.py and tests/conftest.py do, next to `fast_import.enable`).
 """

@@ -127,7 +127,8 @@ class BootstrapStack(TerraformStack):
                 sensitive=True,
                 nullable=False,
                 description=f"Private key (PEM) of the GitHub App {config.deployment.runner.github_app.app_id} "
-                f"that registers {config.deployment.repository.slug}'s {config.name} runners (README step 3)",
+                f"that registers {config.deployment.repository.slug}'s {config.name} runners "
+                "(docs/zero-to-running.md step 3)",
             )
             tag = runner_image_tag(config.deployment.runner.version)
             runners = GitHubRunners(

@@ -2,7 +2,7 @@
 
 Story 3.1's self-hosted HA Prometheus/Alertmanager is replaced by Azure Monitor managed Prometheus
 (infra stack: workspace, rule groups, action groups). Only the agent's scrape settings live in the
-cluster; the story's figures are in `config.baseline.monitoring` and the README.
+cluster; the story's figures are in `config.baseline.monitoring` and docs/platform/observability.md.
 """
 
 from __future__ import annotations

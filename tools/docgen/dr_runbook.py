@@ -217,7 +217,8 @@ def render(config: EnvironmentConfig, infra_json: dict[str, Any], cluster_json: 
         f"`{paired}` from code into the landing zone's reserved subnets (`{zone.vnet}`: system pool "
         f"`{zone.subnet('aks_system')}`, user pools `{zone.subnet('aks_user')}`; `network.dr` in the config) and "
         "redeploy the workloads from the pipeline; the ERP's state comes from steps 1-3. "
-        "Cross-region AKS restore needs the vault tier, which the provider cannot configure yet (README).\n\n"
+        "Cross-region AKS restore needs the vault tier, which the provider cannot configure yet "
+        "(docs/platform/backup-dr.md).\n\n"
         + _code(
             f'# region loss: a config for {paired} (location = "{paired}", its own unique_suffix, spoke subnets',
             f"# = network.dr aks_system/aks_user of {zone.vnet}), then",

@@ -619,7 +619,8 @@ def _troubleshooting(env: Environment) -> str:
                 "az monitor activity-log list --resource-group <rg> --status Failed --offset 1h "
                 "--query \"[?contains(properties.statusMessage,'RequestDisallowedByPolicy')]\"",
             ],
-            "fix the manifest (labels, limits, registry, no literal secrets; README table), or add a reviewed "
+            "fix the manifest (labels, limits, registry, no literal secrets; docs/platform/governance.md table), "
+            "or add a reviewed "
             "exemption in code; never switch the effect off to get a deploy through.",
         ),
         (
@@ -700,7 +701,8 @@ def _runner_egress_troubleshooting(env: Environment) -> list[tuple[str, str, lis
                 f"--analytics-query '{query}'",
             ],
             "a denied host the job really needs: add an `EgressHost` (name and why) to `constructs/egress_hosts.py`, "
-            "regenerate the README table (`python -m constructs.egress_hosts`) and have the operator apply "
+            "regenerate the docs/zero-to-running.md table (`python -m constructs.egress_hosts`) and have the "
+            "operator apply "
             "`bootstrap` (the runners never change their own firewall).",
         )
     ]
@@ -1053,7 +1055,7 @@ def _tracing(env: Environment) -> str:
             "```yaml\n" + _yaml(deployment) + "```",
             "",
             "(plus what every workload needs: the `app.kubernetes.io/*` labels, CPU and memory limits, an image from "
-            "the allowed registries and a restricted security context; README, Gatekeeper policies).",
+            "the allowed registries and a restricted security context; docs/platform/governance.md).",
             "",
             "In code, enable the distro with a workload-identity credential, e.g. Python "
             "`configure_azure_monitor(credential=DefaultAzureCredential())` (it reads the connection string and the "

@@ -1,0 +1,112 @@
+"""The documentation stays navigable: the README is a front door, every page is reachable from it, every
+relative link and every `docs/<page>.md "Section"` reference in code and docs points at something that exists."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+DOCS = ROOT / "docs"
+LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+SECTION_REFERENCE = re.compile(r"(docs/[\w/.-]+\.md) \"([^\"]+)\"")
+
+
+def markdown_pages() -> list[Path]:
+    return [README, *sorted(DOCS.rglob("*.md"))]
+
+
+def broken_links(page: Path) -> list[str]:
+    text = page.read_text()
+    return [
+        f"{page.relative_to(ROOT)}: {target}"
+        for target in LINK.findall(text)
+        if "://" not in target and not (page.parent / target).resolve().exists()
+    ]
+
+
+def reachable_pages() -> set[Path]:
+    seen, todo = set(), [README]
+    while todo:
+        page = todo.pop()
+        if page in seen or page.suffix != ".md":
+            continue
+        seen.add(page)
+        todo += [(page.parent / target).resolve() for target in LINK.findall(page.read_text()) if "://" not in target]
+    return seen
+
+
+def headings(page: Path) -> set[str]:
+    return {line.lstrip("#").strip() for line in page.read_text().splitlines() if re.match(r"^#+ ", line)}
+
+
+def bold_leads(page: Path) -> set[str]:
+    """Paragraph leads like `**Runner network and egress.**`: sections without a heading of their own."""
+    return {lead.rstrip(".") for lead in re.findall(r"^\*\*([^*]+)\*\*", page.read_text(), re.M)}
+
+
+def test_the_readme_is_a_front_door() -> None:
+    lines = README.read_text().splitlines()
+    assert len(lines) <= 200, f"README.md has {len(lines)} lines: move the detail into docs/"
+    assert lines[3].startswith("scripts/synth") and lines[4].startswith("scripts/test")
+
+
+def test_every_relative_link_resolves() -> None:
+    assert [problem for page in markdown_pages() for problem in broken_links(page)] == []
+
+
+def test_a_broken_link_is_found(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text("[gone](missing.md) and [fine](page.md) and [web](https://example.org)\n")
+    assert [problem.split(": ")[1] for problem in broken_links_relative(page, tmp_path)] == ["missing.md"]
+
+
+def broken_links_relative(page: Path, root: Path) -> list[str]:
+    return [
+        f"{page.relative_to(root)}: {target}"
+        for target in LINK.findall(page.read_text())
+        if "://" not in target and not (page.parent / target).resolve().exists()
+    ]
+
+
+def test_every_docs_page_is_reachable_from_the_readme() -> None:
+    reachable = reachable_pages()
+    assert [str(page.relative_to(ROOT)) for page in sorted(DOCS.rglob("*.md")) if page.resolve() not in reachable] == []
+
+
+def test_section_references_in_code_and_docs_name_an_existing_section() -> None:
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    problems = []
+    for name in files:
+        path = ROOT / name
+        if "__snapshots__" in name or path.suffix in {".gz", ".lock"} or not path.is_file():
+            continue
+        try:
+            text = path.read_text()
+        except UnicodeDecodeError:
+            continue
+        for page, section in SECTION_REFERENCE.findall(text):
+            target = ROOT / page
+            if not target.exists():
+                problems.append(f"{name}: {page} does not exist")
+            elif section not in headings(target) | bold_leads(target):
+                problems.append(f"{name}: {page} has no section {section!r}")
+    assert problems == []
+
+
+def test_no_reference_names_a_readme_section() -> None:
+    """The README keeps no sections of detail: a `README "Section"` reference points at nothing."""
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    stale = []
+    for name in files:
+        path = ROOT / name
+        if "__snapshots__" in name or path.suffix in {".gz", ".lock"} or not path.is_file():
+            continue
+        try:
+            text = path.read_text()
+        except UnicodeDecodeError:
+            continue
+        stale += [f"{name}: {match}" for match in re.findall(r"README \"[^\"]+\"", text)]
+    assert stale == []
