@@ -9,10 +9,12 @@ file that set the bad key (the overlay, or the base), the key path, the bad valu
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
 import re
 import tomllib
+import typing
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from pydantic_core import ErrorDetails
 
 from config.base import KeyedValueError
 from config.derive import Unresolved, derive
+from config.locate import key_line
 from config.network import overlapping_environments
 from config.schema import ENVIRONMENT_NAME, ENVIRONMENT_NAME_LENGTH, EnvironmentConfig
 
@@ -88,6 +91,39 @@ def blame(provenance: Provenance, location: Sequence[str], default: Path) -> Pat
     return default
 
 
+def _fields_at(location: Sequence[str]) -> list[str]:
+    """The keys the schema allows in the table at `location` (empty when it is not a table of a model)."""
+    model: Any = EnvironmentConfig
+    for part in location:
+        if part.isdigit():
+            continue
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        model = _model_of(field.annotation)
+    return sorted(getattr(model, "model_fields", {}))
+
+
+def _model_of(annotation: Any) -> Any:
+    """The pydantic model inside an annotation (`Model`, `Model | None`, `tuple[Model, ...]`, `dict[str, Model]`)."""
+    if hasattr(annotation, "model_fields"):
+        return annotation
+    for argument in typing.get_args(annotation):
+        found = _model_of(argument)
+        if found is not None:
+            return found
+    return None
+
+
+def _where(source: Path, path: Path, location: Sequence[str]) -> str:
+    """` (file:line)` for the overlay itself, ` (set in file:line)` for another file (the base, a variable)."""
+    line = key_line(source, tuple(location))
+    place = f"{source}:{line}" if line else str(source)
+    if source == path:
+        return f" ({place})" if line else ""
+    return f" (set in {place})"
+
+
 def _describe(
     errors: Sequence[ErrorDetails],
     path: Path,
@@ -99,6 +135,32 @@ def _describe(
     errors = [
         error for error in errors if (unresolved or {}).get(tuple(str(part) for part in error["loc"])) not in reported
     ]
+    # One mistake, one error: a value derived from a key that is itself reported (`{short_name}-...` left
+    # unresolved) repeats that key's problem.
+    errors = [
+        error
+        for error in errors
+        if not (
+            isinstance(error.get("input"), str)
+            and any((name,) in reported for name in re.findall(r"\{(\w+)\}", error["input"]))
+        )
+    ]
+    # One mistake, one error: a misspelt required key is an unknown key plus a missing one; report the unknown
+    # key with its suggestion and drop the missing one it explains.
+    suggestions: dict[tuple[str, ...], str] = {}
+    explained: set[tuple[str, ...]] = set()
+    for error in errors:
+        if error["type"] != "extra_forbidden":
+            continue
+        location = tuple(str(part) for part in error["loc"])
+        candidates = _fields_at(location[:-1])
+        missing = [name for name in candidates if _is_missing(errors, (*location[:-1], name))]
+        close = difflib.get_close_matches(location[-1], missing or candidates, n=1, cutoff=0.6)
+        if close:
+            suggestions[location] = close[0]
+            if close[0] in missing:
+                explained.add((*location[:-1], close[0]))
+    errors = [error for error in errors if tuple(str(part) for part in error["loc"]) not in explained]
     lines = [f"{path}: invalid configuration ({len(errors)} problem{'s' if len(errors) > 1 else ''})"]
     for error in errors:
         location = [str(part) for part in error["loc"]]
@@ -107,18 +169,28 @@ def _describe(
         if keyed is not None:  # a rule across keys blames one of them
             location = [*location, *keyed.key.split(".")]
         source = blame(provenance or {}, location, path) if error["type"] != "missing" else path
-        where = "" if source == path else f" (set in {source})"
+        where = _where(source, path, location)
         key = ".".join(location) or "(top level)"
         if keyed is not None:
             lines.append(f"  - {key}: {keyed.value!r} is not allowed: {keyed}{where}")
         elif error["type"] == "missing":
-            lines.append(f"  - {key}: required key is missing")
+            lines.append(
+                f"  - {key}: required key is missing{_where(path, path, location[:-1]) if location[:-1] else ''}"
+            )
         elif error["type"] == "extra_forbidden":
-            lines.append(f"  - {key}: unknown key (check the spelling against config/schema.py){where}")
+            suggestion = suggestions.get(tuple(location))
+            hint = f"did you mean {suggestion!r}?" if suggestion else "check the spelling against config/schema.py"
+            allowed = _fields_at(location[:-1])
+            listed = f"; allowed: {', '.join(allowed)}" if allowed and not suggestion else ""
+            lines.append(f"  - {key}: unknown key ({hint}{listed}){where}")
         else:
             message = error["msg"].removeprefix("Value error, ")
             lines.append(f"  - {key}: {error['input']!r} is not allowed: {message}{where}")
     return "\n".join(lines)
+
+
+def _is_missing(errors: Sequence[ErrorDetails], location: tuple[str, ...]) -> bool:
+    return any(e["type"] == "missing" and tuple(str(part) for part in e["loc"]) == location for e in errors)
 
 
 def _as_tuples(value: Any) -> Any:
@@ -223,15 +295,29 @@ def load_environment(environment: str, config_dir: Path | None = None) -> Enviro
     return config
 
 
-def _unique(configs: Sequence[EnvironmentConfig], config_dir: Path, key: str, value_of: Any) -> list[str]:
+def set_at(environment: str, location: Sequence[str], config_dir: Path) -> str:
+    """`file:line` of the file that sets `location` for `environment` (its overlay, the base or a variable)."""
+    _data, provenance, _unresolved = raw_environment(environment, config_dir)
+    source = blame(provenance, location, config_dir / f"{environment}.toml")
+    line = key_line(source, tuple(location))
+    return f"{source}:{line}" if line else str(source)
+
+
+def _unique(
+    configs: Sequence[EnvironmentConfig], config_dir: Path, key: str, value_of: Any, clashed: set[frozenset[str]]
+) -> list[str]:
+    """A clash names both places that set the value: which one to change is the user's call, not the order's.
+    A pair of environments is reported once (`clashed`): names derived from a clashing short_name clash too."""
     seen: dict[str, str] = {}
     problems = []
+    location = key.split(".")
     for config in configs:
         value = value_of(config)
-        if value in seen:
+        if value in seen and frozenset((config.name, seen[value])) not in clashed:
+            clashed.add(frozenset((config.name, seen[value])))
             problems.append(
-                f"{config_dir / (config.name + '.toml')}: {key}: {value!r} is not allowed: already used by "
-                f"{seen[value]} (must be unique across environments)"
+                f"{set_at(config.name, location, config_dir)}: {key}: {value!r} is not allowed: already used by "
+                f"{seen[value]} ({set_at(seen[value], location, config_dir)}); must be unique across environments"
             )
         seen.setdefault(value, config.name)
     return problems
@@ -272,10 +358,15 @@ def load_all(config_dir: Path | None = None) -> list[EnvironmentConfig]:
             "allowed: true in at most one environment (the bootstrap stack has one state)"
         )
     # Globally unique Azure names (constructs/naming.py) are built from short_name and unique_suffix.
-    problems += _unique(configs, config_dir, "short_name", lambda c: c.short_name)
-    problems += _unique(configs, config_dir, "unique_suffix", lambda c: c.short_name + c.unique_suffix)
+    clashed: set[frozenset[str]] = set()
+    problems += _unique(configs, config_dir, "short_name", lambda c: c.short_name, clashed)
+    problems += _unique(configs, config_dir, "unique_suffix", lambda c: c.short_name + c.unique_suffix, clashed)
     problems += _unique(
-        configs, config_dir, "state_backend.storage_account_name", lambda c: c.state_backend.storage_account_name
+        configs,
+        config_dir,
+        "state_backend.storage_account_name",
+        lambda c: c.state_backend.storage_account_name,
+        clashed,
     )
     problems += _deployment_networks_apart(configs, config_dir)
     for config in configs:

@@ -16,10 +16,10 @@ follows renewals through the versionless secret id.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from cdktf import ITerraformDependable
+from cdktf import ITerraformDependable, TerraformResource
 from cdktf_cdktf_provider_azurerm.application_gateway import (
     ApplicationGateway,
     ApplicationGatewayAutoscaleConfiguration,
@@ -65,9 +65,17 @@ from cdktf_cdktf_provider_azurerm.web_application_firewall_policy import (
 
 from config.services import AppGatewayConfig
 from constructs import Construct
-from constructs.interfaces import RUNNER, SERVICE_PRINCIPAL, DiagnosticsSink, RoleGrant, diagnostics, grant
+from constructs.interfaces import (
+    RUNNER,
+    SERVICE_PRINCIPAL,
+    DiagnosticsSink,
+    RoleGrant,
+    after_access,
+    diagnostics,
+    grant,
+)
 from constructs.naming import Naming
-from constructs.private_endpoint import link_private_dns_zone
+from constructs.private_endpoint import PrivateEndpoint, data_plane_path, link_private_dns_zone
 
 # Azure's newest predefined TLS policy: TLS 1.2+ with strong ciphers only (checkov CKV_AZURE_218).
 SSL_POLICY = "AppGwSslPolicy20220101S"
@@ -106,7 +114,8 @@ class AppGatewayProps:
 
 class AppGateway(Construct):
     """Exposes `gateway_id`, `public_ip_address`, `waf_policy_id`, `certificate_secret_id` and
-    `backend_certificate_uri` (versionless Key Vault certificate URI the ingress controller serves)."""
+    `backend_certificate_uri` (versionless Key Vault certificate URI the ingress controller serves). Call
+    `writes_after()` with the certificates' vault endpoint and the runner's network path once they exist."""
 
     def __init__(self, scope: Construct, id: str, *, props: AppGatewayProps) -> None:
         super().__init__(scope, id)
@@ -116,6 +125,7 @@ class AppGateway(Construct):
         backend_certificate = self._certificate(
             "backend-certificate", BACKEND_CERTIFICATE_NAME, config.backend_host_name, props, certificate_admin
         )
+        self._data_plane_writes = (certificate, backend_certificate)
         grant(
             self,
             "ingress-certificate-reader",
@@ -260,7 +270,7 @@ class AppGateway(Construct):
                     backend_http_settings_name=BACKEND_SETTINGS,
                 )
             ],
-            depends_on=[certificate_reader],
+            depends_on=after_access(self, "rbac-wait", [certificate_reader]),
         )
         diagnostics(self, "diagnostics", self.gateway, props.diagnostics)
         diagnostics(self, "public-ip-diagnostics", public_ip, props.diagnostics)
@@ -296,9 +306,18 @@ class AppGateway(Construct):
                 virtual_network_id=vnet_id,
             )
 
-    def _certificate_admin(self, props: AppGatewayProps) -> ITerraformDependable:
+    def writes_after(self, vault_endpoint: PrivateEndpoint, network_path: Sequence[TerraformResource]) -> None:
+        """Terraform writes the certificates through the vault's private data plane: each waits for the vault's
+        endpoint and the runner's network path to it (`data_plane_path`)."""
+        for certificate in self._data_plane_writes:
+            certificate.depends_on = [
+                *(certificate.depends_on or []),
+                *data_plane_path(vault_endpoint, network_path),
+            ]
+
+    def _certificate_admin(self, props: AppGatewayProps) -> list[ITerraformDependable]:
         administrator = props.certificate_administrator_principal_id
-        return grant(
+        admin = grant(
             self,
             "terraform-runner-certificate-admin",
             RoleGrant(
@@ -309,9 +328,10 @@ class AppGateway(Construct):
                 principal_type=SERVICE_PRINCIPAL if administrator else RUNNER,
             ),
         )
+        return after_access(self, "certificate-admin-wait", [admin])
 
     def _certificate(
-        self, id: str, name: str, host_name: str, props: AppGatewayProps, certificate_admin: ITerraformDependable
+        self, id: str, name: str, host_name: str, props: AppGatewayProps, certificate_admin: list[ITerraformDependable]
     ) -> KeyVaultCertificate:
         """A TLS server certificate for `host_name`, issued and auto-renewed by Key Vault (Terraform needs
         Certificates Officer)."""
@@ -344,5 +364,5 @@ class AppGateway(Construct):
                     )
                 ],
             ),
-            depends_on=[certificate_admin],
+            depends_on=certificate_admin,
         )

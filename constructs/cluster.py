@@ -12,7 +12,7 @@ kubelet-identity permissions at creation.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -37,11 +37,12 @@ from cdktf_cdktf_provider_azurerm.kubernetes_cluster import (
     KubernetesClusterAzureActiveDirectoryRoleBasedAccessControl as EntraIdRbac,
 )
 from cdktf_cdktf_provider_azurerm.kubernetes_cluster_node_pool import KubernetesClusterNodePool
+from cdktf_cdktf_provider_azurerm.role_assignment import RoleAssignment
 from cdktf_cdktf_provider_azurerm.user_assigned_identity import UserAssignedIdentity
 
 from config.services import NODE_POOL_ZONES, AksConfig, MaintenanceWindow
 from constructs import Construct
-from constructs.interfaces import DiagnosticsSink, RoleGrant, diagnostics, grant
+from constructs.interfaces import DiagnosticsSink, RoleGrant, after_access, diagnostics, grant
 from constructs.key_vault import EncryptionKey
 from constructs.naming import Naming
 
@@ -82,6 +83,8 @@ class AksClusterProps:
     # private endpoint, which needs API server VNet integration).
     kms_key: EncryptionKey
     diagnostics: DiagnosticsSink  # where the diagnostic settings of its resources send (the workspace)
+    # The firewall rules the nodes' egress needs (Network.egress_rules): the cluster is created after them.
+    egress_rules: Sequence[ITerraformDependable] = ()
 
 
 def _weekly(window: MaintenanceWindow, block: Callable[..., Block]) -> Block:
@@ -106,7 +109,7 @@ class AksCluster(Construct):
         self.control_plane_identity = self._identity("control-plane-identity", naming.name("aks", "id"), props)
         self.kubelet_identity = self._identity("kubelet-identity", naming.name("aks-kubelet", "id"), props)
         control_plane = self.control_plane_identity.principal_id
-        grants: list[ITerraformDependable] = [
+        grants: list[RoleAssignment] = [
             grant(
                 self,
                 "vnet-network-contributor",
@@ -275,7 +278,8 @@ class AksCluster(Construct):
             # declares an internal one at the gateway's backend address. No DNS zones: the backend record is
             # the App Gateway construct's.
             web_app_routing=KubernetesClusterWebAppRouting(dns_zone_ids=[], default_nginx_controller="None"),
-            depends_on=grants,
+            # Nodes boot only once their egress rules exist (mspnp/aks-baseline orders the same way).
+            depends_on=[*after_access(self, "rbac-wait", grants), *props.egress_rules],
         )
         # Story 3.1's audit: kube-audit-admin, guard and the autoscaler (DIAGNOSTICS in constructs/diagnostics.py).
         diagnostics(self, "diagnostics", self.cluster, props.diagnostics)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cdktf import ITerraformDependable
 from cdktf_cdktf_provider_azurerm.firewall import Firewall as AzureFirewall
 from cdktf_cdktf_provider_azurerm.firewall import FirewallIpConfiguration
 from cdktf_cdktf_provider_azurerm.firewall_policy import (
@@ -129,7 +130,7 @@ class EgressFirewallProps:
 
 
 class EgressFirewall(Construct):
-    """Exposes `firewall_id`, `private_ip` and `policy_id`."""
+    """Exposes `firewall_id`, `private_ip`, `policy_id` and `egress_rules` (what traffic through it waits for)."""
 
     def __init__(self, scope: Construct, id: str, *, props: EgressFirewallProps) -> None:
         super().__init__(scope, id)
@@ -157,7 +158,9 @@ class EgressFirewall(Construct):
             dns=FirewallPolicyDns(proxy_enabled=True),
         )
         sources = list(props.source_addresses)
-        FirewallPolicyRuleCollectionGroup(
+        # One rule collection group: Azure serialises writes to a policy, so a second group would have to wait for
+        # this one (a concurrent write fails with a conflict).
+        rules = FirewallPolicyRuleCollectionGroup(
             self,
             "egress-rules",
             name="spoke-egress",
@@ -221,9 +224,11 @@ class EgressFirewall(Construct):
                     public_ip_address_id=public_ip.id,
                 )
             ],
+            depends_on=[rules],  # the firewall passes traffic only once its rules exist
         )
         diagnostics(self, "public-ip-diagnostics", public_ip, props.diagnostics)
         diagnostics(self, "firewall-diagnostics", firewall, props.diagnostics)
         self.firewall_id = firewall.id
         self.private_ip = firewall.ip_configuration.get(0).private_ip_address
         self.policy_id = policy.id
+        self.egress_rules: tuple[ITerraformDependable, ...] = (rules,)

@@ -13,6 +13,9 @@ they are one shape each, used everywhere, so a reviewer reads a grant or a lock 
   its type's profile in `constructs/diagnostics.py` (`DIAGNOSTICS`), to the sink the construct's props carry
   (the Log Analytics workspace); `DiagnosticsCoverage` there checks at synth that none was forgotten.
 - Private endpoints: `PrivateEndpointPlacement.connect()` in `constructs/private_endpoint.py`.
+- `after_access()`: the `depends_on` of a resource Azure checks an access right for at create time: the grants
+  and a wait (`time_sleep`) that starts after exactly them, since a new role assignment can take minutes to reach
+  the data plane. Each construct orders its own resources with it; nothing walks the stack to add waits.
 
 A construct only grants on, locks, and declares diagnostic settings for resources it owns or is handed by id in
 its props; it never edits another construct's resources.
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cdktf import ITerraformDependable, TerraformProvider, TerraformResource
@@ -44,6 +48,7 @@ from constructs.diagnostics import (
     record_setting,
 )
 from constructs.resource_types import resource_type
+from constructs.time_binding import TimeSleep, time_provider
 
 SERVICE_PRINCIPAL = "ServicePrincipal"  # managed identities and applications
 GROUP = "Group"
@@ -112,6 +117,33 @@ class Grants(Construct):
         assignment = grant(self, id, role_grant)
         self.all.append(assignment)
         return assignment
+
+
+# Azure documents up to ~10 minutes for role assignment changes in the worst case; new assignments to a
+# principal that holds no cached token typically apply within one to two minutes. A retry loop is not available
+# to Terraform, and a provisioner `sleep` would need a shell on every runner and hide in no plan.
+RBAC_PROPAGATION = "120s"
+# What Azure (or Terraform's own data-plane call) checks at create time: each such resource waits after its grants.
+CREATE_TIME_ACCESS_CHECKS: dict[str, str] = {
+    "azurerm_storage_account": "validates its customer-managed key at create",
+    "azurerm_storage_account_customer_managed_key": "validates its customer-managed key",
+    "azurerm_postgresql_flexible_server": "validates its customer-managed keys at create",
+    "azurerm_disk_encryption_set": "validates its key at create",
+    "azurerm_application_gateway": "reads its listener certificate from Key Vault at create",
+    "azurerm_kubernetes_cluster": "validates its identity's rights on subnets, route table and DNS zone",
+    "azurerm_key_vault_key": "Terraform writes it through the data plane right after its own data role",
+    "azurerm_key_vault_certificate": "Terraform writes it through the data plane right after its own data role",
+}
+
+
+def after_access(owner: Construct, id: str, grants: Sequence[RoleAssignment]) -> list[ITerraformDependable]:
+    """`depends_on` for one of `owner`'s resources that Azure checks `grants` for at create time: the grants, and a
+    `time_sleep` of RBAC_PROPAGATION that starts after exactly them. Resources waiting on the same grants share
+    the wait: create it once (same `id`) and pass the returned list to each."""
+    sleep = TimeSleep(owner, id, create_duration=RBAC_PROPAGATION, depends_on=grants, provider=time_provider(owner))
+    # A replaced assignment (new id) replaces the sleep too, so the wait happens again.
+    sleep.add_override("triggers", {assignment.friendly_unique_id: assignment.id for assignment in grants})
+    return [*grants, sleep]
 
 
 def lock(

@@ -9,10 +9,10 @@ the keys for AKS node and data disks.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from cdktf import Fn, TerraformResourceLifecycle
+from cdktf import Fn, TerraformResource, TerraformResourceLifecycle
 from cdktf_cdktf_provider_azurerm.data_azurerm_client_config import DataAzurermClientConfig
 from cdktf_cdktf_provider_azurerm.disk_encryption_set import DiskEncryptionSet, DiskEncryptionSetIdentity
 from cdktf_cdktf_provider_azurerm.key_vault import KeyVault as AzureKeyVault
@@ -27,10 +27,19 @@ from cdktf_cdktf_provider_azurerm.user_assigned_identity import UserAssignedIden
 
 from config.data import KeyVaultConfig
 from constructs import Construct
-from constructs.interfaces import RUNNER, SERVICE_PRINCIPAL, DiagnosticsSink, RoleGrant, delete_lock, diagnostics, grant
+from constructs.interfaces import (
+    RUNNER,
+    SERVICE_PRINCIPAL,
+    DiagnosticsSink,
+    RoleGrant,
+    after_access,
+    delete_lock,
+    diagnostics,
+    grant,
+)
 from constructs.locks import why_locked
 from constructs.naming import Naming
-from constructs.private_endpoint import PrivateEndpointPlacement
+from constructs.private_endpoint import PrivateEndpointPlacement, data_plane_path
 
 KEY_TYPE = "RSA-HSM"
 # Wrapping a data encryption key is all that Storage, PostgreSQL and disk encryption sets do with a CMK.
@@ -92,8 +101,9 @@ class KeyVaultProps:
 
 
 class KeyVault(Construct):
-    """Exposes `key_vault_id`, `uri`, `key_ids` (versionless, by key name), `customer_managed_keys`,
-    `encryption_keys` and `disk_encryption_set_id` (None unless `disk_encryption_key` is set)."""
+    """Exposes `key_vault_id`, `uri`, `private_endpoint`, `key_ids` (versionless, by key name),
+    `customer_managed_keys`, `encryption_keys` and `disk_encryption_set_id` (None unless `disk_encryption_key`
+    is set). Call `writes_after()` with the runner's network path once it exists."""
 
     def __init__(self, scope: Construct, id: str, *, props: KeyVaultProps) -> None:
         super().__init__(scope, id)
@@ -129,7 +139,7 @@ class KeyVault(Construct):
         diagnostics(self, "diagnostics", self.vault, props.diagnostics)
         self.key_vault_id = vault_id = self.vault.id  # each read is a kernel round trip
         self.uri = self.vault.vault_uri
-        props.private_endpoint.connect(
+        self.private_endpoint = props.private_endpoint.connect(
             self,
             "private-endpoint",
             name=naming.name(f"{props.workload}-kv", "pe"),
@@ -149,10 +159,13 @@ class KeyVault(Construct):
                 principal_type=SERVICE_PRINCIPAL if administrator else RUNNER,
             ),
         )
+        # Terraform writes the keys through the data plane right after its own data role.
+        key_admin_wait = after_access(self, "key-admin-wait", [key_admin])
+        self._data_plane_writes: list[KeyVaultKey] = []
         rotation = config.rotation
 
         def hsm_key(key_name: str, operations: list[str]) -> KeyVaultKey:
-            return KeyVaultKey(
+            key = KeyVaultKey(
                 self,
                 f"{key_name}-key",
                 name=f"{key_name}-cmk",
@@ -170,11 +183,13 @@ class KeyVault(Construct):
                         time_before_expiry=f"P{rotation.rotate_before_expiry_days}D"
                     ),
                 ),
-                depends_on=[key_admin],
+                depends_on=key_admin_wait,
                 lifecycle=TerraformResourceLifecycle(
                     prevent_destroy=props.protect_from_destroy, ignore_changes=["expiration_date"]
                 ),
             )
+            self._data_plane_writes.append(key)
+            return key
 
         keys: dict[str, CustomerManagedKey] = {}
         for key_name in props.key_names:
@@ -225,6 +240,13 @@ class KeyVault(Construct):
                 auto_key_rotation_enabled=True,  # follows the key's automatic rotation
                 encryption_type="EncryptionAtRestWithCustomerKey",
                 identity=DiskEncryptionSetIdentity(type="UserAssigned", identity_ids=[disks_key.identity_id]),
-                depends_on=[disks_key.access],
+                depends_on=after_access(self, "disk-encryption-set-rbac-wait", [disks_key.access]),
             )
             self.disk_encryption_set_id = self.disk_encryption_set.id
+
+    def writes_after(self, network_path: Sequence[TerraformResource]) -> None:
+        """Terraform writes this vault's keys through its data plane, which the runner reaches only through the
+        vault's private endpoint (its DNS zone group writes the A record), the privatelink zone's links and the
+        peering to the runner network: each key waits for them. The stack calls it once those exist."""
+        for key in self._data_plane_writes:
+            key.depends_on = [*(key.depends_on or []), *data_plane_path(self.private_endpoint, network_path)]

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cdktf import TerraformProvider
+from cdktf import ITerraformDependable, TerraformProvider
 from cdktf_cdktf_provider_azurerm.bastion_host import BastionHost, BastionHostIpConfiguration
 from cdktf_cdktf_provider_azurerm.network_security_group import NetworkSecurityGroup
 from cdktf_cdktf_provider_azurerm.network_security_rule import NetworkSecurityRule
@@ -134,8 +134,9 @@ class NetworkProps:
 
 
 class Network(Construct):
-    """Exposes `subnet_ids`, `private_dns_zone_ids`, `firewall_private_ip`, `firewall_id`, `hub_vnet_id`,
-    `spoke_vnet_id` and `route_table_id` (their key names are an interface other constructs rely on)."""
+    """Exposes `subnet_ids`, `private_dns_zone_ids`, `firewall_private_ip`, `firewall_id`, `egress_rules`,
+    `hub_vnet_id`, `spoke_vnet_id` and `route_table_id` (their key names are an interface other constructs rely
+    on)."""
 
     def __init__(self, scope: Construct, id: str, *, props: NetworkProps) -> None:
         super().__init__(scope, id)
@@ -294,6 +295,7 @@ class Network(Construct):
         self.spoke_vnet_name: str = spoke.name
         self.firewall_private_ip: str = firewall.private_ip
         self.firewall_id: str = firewall.firewall_id
+        self.egress_rules: tuple[ITerraformDependable, ...] = firewall.egress_rules
         self.hub_vnet_id: str = vnet_ids["hub"]
         self.spoke_vnet_id: str = vnet_ids["spoke"]
         self.route_table_id: str = route_table_id

@@ -23,7 +23,7 @@ from cdktf_cdktf_provider_azurerm.postgresql_flexible_server_configuration impor
 
 from config.data import PostgresConfig
 from constructs import Construct
-from constructs.interfaces import DiagnosticsSink, delete_lock, diagnostics
+from constructs.interfaces import DiagnosticsSink, after_access, delete_lock, diagnostics
 from constructs.key_vault import CustomerManagedKey
 from constructs.locks import why_locked
 from constructs.naming import Naming
@@ -95,7 +95,7 @@ class Postgres(Construct):
                 start_hour=config.maintenance_window.start_hour,
                 start_minute=config.maintenance_window.start_minute,
             ),
-            depends_on=[k.access for k in keys],
+            depends_on=after_access(self, "rbac-wait", [k.access for k in keys]),
             lifecycle=TerraformResourceLifecycle(
                 prevent_destroy=props.protect_from_destroy,
                 # Azure moves the primary to the standby's zone on failover; do not fail it back on every apply.

@@ -7,9 +7,10 @@ resource's public host name resolves to that IP inside the virtual networks.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cdktf import TerraformProvider
+from cdktf import TerraformProvider, TerraformResource
 from cdktf_cdktf_provider_azurerm.private_dns_zone_virtual_network_link import PrivateDnsZoneVirtualNetworkLink
 from cdktf_cdktf_provider_azurerm.private_endpoint import (
     PrivateEndpoint as AzurePrivateEndpoint,
@@ -127,3 +128,12 @@ def link_private_dns_zone(
         registration_enabled=False,
         provider=provider,
     )
+
+
+def data_plane_path(endpoint: PrivateEndpoint, network_path: Sequence[TerraformResource]) -> list[str]:
+    """`depends_on` addresses for a write through a private data plane: the service's endpoint (its DNS zone group
+    writes the A record) and the runner's network path to it (zone links, peering)."""
+    return [
+        f"{resource.terraform_resource_type}.{resource.friendly_unique_id}"
+        for resource in (endpoint.endpoint, *network_path)
+    ]

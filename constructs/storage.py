@@ -28,7 +28,7 @@ from cdktf_cdktf_provider_azurerm.storage_management_policy import (
 
 from config.data import LifecycleRule, StorageConfig
 from constructs import Construct
-from constructs.interfaces import DiagnosticsSink, delete_lock, diagnostics
+from constructs.interfaces import DiagnosticsSink, after_access, delete_lock, diagnostics
 from constructs.key_vault import CustomerManagedKey
 from constructs.locks import why_locked
 from constructs.naming import Naming
@@ -121,7 +121,7 @@ class Storage(Construct):
                 if props.point_in_time_restore_days
                 else None,
             ),
-            depends_on=[key.access],
+            depends_on=after_access(self, "rbac-wait", [key.access]),
             lifecycle=TerraformResourceLifecycle(prevent_destroy=props.protect_from_destroy),
         )
         if props.protect_from_destroy:

@@ -10,7 +10,6 @@ from config.schema import EnvironmentConfig
 from constructs import Construct
 from constructs.alerts import Alerts, AlertsProps, SlaMonitoring, SlaMonitoringProps
 from constructs.app_gateway import AppGateway, AppGatewayProps
-from constructs.apply_order import ApplyOrder, ApplyOrderProps
 from constructs.backup import AksBackup, AksBackupProps, BackupVault, BackupVaultProps, BlobBackup, BlobBackupProps
 from constructs.cluster import AksCluster, AksClusterProps, ClusterNetwork
 from constructs.data_platform import ETCD_KEY, STORAGE_KEY, DataPlatform, DataPlatformProps
@@ -221,6 +220,7 @@ class InfrastructureStack(TerraformStack):
                 kms_key=self.data.kms_key_vault.encryption_keys[ETCD_KEY],
                 registry_id=self.registry.registry_id,
                 diagnostics=sink,
+                egress_rules=self.network.egress_rules,
             ),
         )
         self.app_gateway = AppGateway(
@@ -348,25 +348,18 @@ class InfrastructureStack(TerraformStack):
             ),
         )
         self._backup(config, naming)
-        # After every resource it orders (docs/zero-to-running.md: first apply converges in one pass).
-        ApplyOrder(
-            self,
-            "apply-order",
-            props=ApplyOrderProps(
-                private_dns_zone_links={
-                    key: [
-                        *self.network.private_dns_zone_links[key],
-                        *(
-                            [self.dr_landing_zone.private_dns_zone_links[key]]
-                            if key in self.dr_landing_zone.private_dns_zone_links
-                            else []
-                        ),
-                        link,
-                    ]
-                    for key, link in self.deployer_access.zone_links.items()
-                }
-            ),
-        )
+        # Terraform writes keys and certificates through each vault's private data plane: they wait for the
+        # runner's path to it (the vault's endpoint, the privatelink zone's links, the peering to the runners).
+        runner_path = [
+            *self.network.private_dns_zone_links["key_vault"],
+            self.dr_landing_zone.private_dns_zone_links["key_vault"],
+            self.deployer_access.zone_links["key_vault"],
+            *self.deployer_access.peerings,
+        ]
+        for vault in (self.data.key_vault, self.data.kms_key_vault, self.data.geo_key_vault):
+            if vault is not None:
+                vault.writes_after(runner_path)
+        self.app_gateway.writes_after(self.data.key_vault.private_endpoint, runner_path)
         # Each construct locks its own stateful resources (data.protect_from_destroy); this checks none is missed.
         LockCoverage(self, "locks", props=LockCoverageProps(enabled=config.data.protect_from_destroy))
         # Each construct declares its resources' diagnostic settings (to `sink`); this checks none is missed.

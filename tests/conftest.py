@@ -44,6 +44,16 @@ def resources_of(stack: StackJson, resource_type: str) -> dict[str, dict[str, An
     return stack.get("resource", {}).get(resource_type, {})
 
 
+def waited_dependencies(stack: StackJson, resource: dict[str, Any]) -> list[str]:
+    """`resource`'s depends_on without its propagation wait, after checking the wait (`after_access`) starts after
+    exactly the role assignments the resource depends on."""
+    depends_on = resource.get("depends_on", [])
+    grants = sorted(d for d in depends_on if d.startswith("azurerm_role_assignment."))
+    [wait] = [d.removeprefix("time_sleep.") for d in depends_on if d.startswith("time_sleep.")]
+    assert sorted(resources_of(stack, "time_sleep")[wait]["depends_on"]) == grants
+    return [d for d in depends_on if not d.startswith("time_sleep.")]
+
+
 def only_resource(stack: StackJson, resource_type: str) -> dict[str, Any]:
     found = resources_of(stack, resource_type)
     assert len(found) == 1, f"expected exactly one {resource_type}, found {sorted(found)}"

@@ -97,7 +97,7 @@ def test_section_references_in_code_and_docs_name_an_existing_section() -> None:
 
 
 def test_no_reference_names_a_readme_section() -> None:
-    """The README keeps no sections of detail: a `README "Section"` reference points at nothing."""
+    """The README keeps no sections of detail: a reference to a README section points at nothing."""
     files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
     stale = []
     for name in files:

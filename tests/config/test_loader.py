@@ -170,4 +170,4 @@ def test_main_exits_non_zero_without_traceback_on_bad_config(tmp_path: Path) -> 
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert f"{tmp_path}/staging.toml" in result.stderr and "location: 'atlantis'" in result.stderr
-    assert f"(set in {tmp_path}/base.toml)" in result.stderr  # the bad value is the base's: the message says so
+    assert f"(set in {tmp_path}/base.toml:" in result.stderr  # the bad value is the base's: the message says so

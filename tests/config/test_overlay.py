@@ -94,9 +94,10 @@ def test_a_bad_base_value_names_the_base(config_dir: Path) -> None:
     base.write_text(base.read_text().replace('sku_tier = "Standard"', 'sku_tier = "Gold"'))
     with pytest.raises(ConfigError) as error:
         load_environment("production", config_dir)
+    line = base.read_text().splitlines().index('sku_tier = "Gold"') + 1
     assert (
-        f"  - aks.sku_tier: 'Gold' is not allowed: Input should be 'Free', 'Standard' or 'Premium' (set in {base})"
-        in str(error.value)
+        f"  - aks.sku_tier: 'Gold' is not allowed: Input should be 'Free', 'Standard' or 'Premium' "
+        f"(set in {base}:{line})" in str(error.value)
     )
 
 
@@ -155,8 +156,12 @@ def test_a_new_environment_must_not_reuse_global_names_or_ranges(config_dir: Pat
     with pytest.raises(ConfigError) as error:
         load_all(config_dir)
     message = str(error.value)
-    assert f"{config_dir / 'staging.toml'}: short_name: 'stg' is not allowed: already used by dev" in message
-    assert "state_backend.storage_account_name: 'stgtfstateerp01' is not allowed: already used by dev" in message
+    dev_line = text.splitlines().index('short_name = "stg"') + 1
+    assert (
+        f"{config_dir / 'staging.toml'}:4: short_name: 'stg' is not allowed: already used by dev "
+        f"({config_dir / 'dev.toml'}:{dev_line})" in message
+    )  # both places that set it, with their lines
+    assert "storage_account_name" not in message  # derived from the short name: the same mistake, reported once
     assert f"{config_dir / 'dev.toml'}: deployment.network.address_space: '10.240.0.0/24' is not allowed: overlaps" in (
         message
     )

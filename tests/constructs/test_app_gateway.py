@@ -9,7 +9,7 @@ import pytest
 
 from config.schema import EnvironmentConfig
 from constructs.app_gateway import SELF_ISSUER, SSL_POLICY
-from tests.conftest import StackJson, only_resource, resources_of
+from tests.conftest import StackJson, only_resource, resources_of, waited_dependencies
 from tests.constructs.services_stacks import HUB, KEY_VAULT_ID, SPOKE, SUBNET_IDS, ref
 
 GATEWAY = "azurerm_application_gateway"
@@ -127,12 +127,14 @@ def test_each_principal_gets_the_narrowest_key_vault_role(services: StackJson) -
     assert reader["principal_id"] == ref(
         services, "azurerm_user_assigned_identity", "/app-gateway/identity", "principal_id"
     )
-    assert only_resource(services, GATEWAY)["depends_on"] == [f"azurerm_role_assignment.{reader_address}"]
+    assert waited_dependencies(services, only_resource(services, GATEWAY)) == [
+        f"azurerm_role_assignment.{reader_address}"
+    ]
     admin_address, admin = grants["terraform-runner-certificate-admin"]
     assert (admin["scope"], admin["role_definition_name"]) == (KEY_VAULT_ID, "Key Vault Certificates Officer")
     certificates = resources_of(services, CERTIFICATE).values()
     assert len(certificates) == 2
-    assert all(c["depends_on"] == [f"azurerm_role_assignment.{admin_address}"] for c in certificates)
+    assert all(waited_dependencies(services, c) == [f"azurerm_role_assignment.{admin_address}"] for c in certificates)
     _, ingress_reader = grants["ingress-certificate-reader"]
     assert ingress_reader["scope"] == f"{KEY_VAULT_ID}/secrets/" + ref(
         services, CERTIFICATE, "/app-gateway/backend-certificate", "name"

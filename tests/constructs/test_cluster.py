@@ -7,7 +7,7 @@ import copy
 
 from config.schema import EnvironmentConfig
 from config.services import EPHEMERAL_OS_DISK_MAX_GB, MaintenanceWindow
-from tests.conftest import StackJson, only_resource, resources_of
+from tests.conftest import StackJson, only_resource, resources_of, waited_dependencies
 from tests.constructs.services_stacks import (
     DISK_ENCRYPTION_SET_ID,
     KMS_KEY,
@@ -87,7 +87,13 @@ def test_identities_get_exactly_the_roles_they_need_before_the_cluster_exists(se
     assert {(g["scope"], g["role_definition_name"], g["principal_id"]) for g in grants.values()} == expected
     assert all(grant["principal_type"] == "ServicePrincipal" for grant in grants.values())
     cluster = only_resource(services, CLUSTER)
-    assert sorted(cluster["depends_on"]) == sorted(f"azurerm_role_assignment.{address}" for address in grants)
+    rules = [
+        f"azurerm_firewall_policy_rule_collection_group.{key}"
+        for key in resources_of(services, "azurerm_firewall_policy_rule_collection_group")
+    ]
+    assert sorted(waited_dependencies(services, cluster)) == sorted(
+        [*(f"azurerm_role_assignment.{address}" for address in grants), *rules]
+    )
 
 
 def test_azure_cni_overlay_with_network_policy_and_egress_through_the_firewall(

@@ -14,7 +14,7 @@ from config.schema import EnvironmentConfig
 from constructs.key_vault import KEY_ADMIN_ROLE, KEY_USER_ROLE, KeyVault, KeyVaultProps
 from constructs.naming import Naming
 from constructs.private_endpoint import PrivateEndpointPlacement
-from tests.conftest import StackJson, only_resource, resources_of
+from tests.conftest import StackJson, only_resource, resources_of, waited_dependencies
 from tests.constructs.data_stacks import addresses_with_path, endpoints_to, reference
 from tests.constructs.environment_stacks import DIAGNOSTICS_SINK
 
@@ -110,7 +110,11 @@ def test_terraform_may_create_keys_in_every_vault_before_it_does(data_stack: Sta
     admin_scopes = {role["scope"]: f"azurerm_role_assignment.{address}" for address, role in admins.items()}
     for address, key in resources_of(data_stack, KEY).items():
         assert key["key_vault_id"] in admin_scopes, address
-        assert key["depends_on"] == [admin_scopes[key["key_vault_id"]]], address
+        admin, wait = key["depends_on"]  # the grant, then the propagation wait after it (after_access)
+        assert admin == admin_scopes[key["key_vault_id"]], address
+        assert wait.startswith("time_sleep.") and resources_of(data_stack, "time_sleep")[
+            wait.removeprefix("time_sleep.")
+        ]["depends_on"] == [admin], address
     for role in admins.values():
         assert role["principal_id"].startswith("${data.azurerm_client_config.")
 
@@ -148,7 +152,7 @@ def test_disk_encryption_set_for_aks_uses_the_disks_key_and_follows_rotation(
         if role["scope"] == reference(data_stack, KEY, disks_key, "resource_versionless_id")
     )
     assert identity.replace(".id}", ".principal_id}") == resources_of(data_stack, ROLE)[grant]["principal_id"]
-    assert des["depends_on"] == [f"azurerm_role_assignment.{grant}"], (
+    assert waited_dependencies(data_stack, des) == [f"azurerm_role_assignment.{grant}"], (
         "the set must not exist before it may read the key"
     )
 

@@ -16,7 +16,7 @@ from constructs.key_vault import CustomerManagedKey
 from constructs.naming import Naming
 from constructs.postgres import Postgres, PostgresProps
 from constructs.private_endpoint import PrivateEndpointPlacement
-from tests.conftest import StackJson, resources_of
+from tests.conftest import StackJson, resources_of, waited_dependencies
 from tests.constructs.data_stacks import endpoints_to, reference
 from tests.constructs.environment_stacks import DIAGNOSTICS_SINK
 
@@ -133,7 +133,9 @@ def test_data_and_geo_backups_are_encrypted_with_customer_managed_keys(
             role["principal_id"]: f"azurerm_role_assignment.{name}"
             for name, role in resources_of(data_stack, "azurerm_role_assignment").items()
         }
-        assert server["depends_on"] == [grants[i.replace(".id}", ".principal_id}")] for i in identities], address
+        assert waited_dependencies(data_stack, server) == [
+            grants[i.replace(".id}", ".principal_id}")] for i in identities
+        ], address
 
 
 def test_every_server_enforces_tls_and_has_a_maintenance_window(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from config.data import ZONE_REDUNDANT_REPLICATION
 from config.schema import EnvironmentConfig
-from tests.conftest import StackJson, only_resource, resources_of
+from tests.conftest import StackJson, only_resource, resources_of, waited_dependencies
 from tests.constructs.data_stacks import endpoints_to, reference
 
 ACCOUNT = "azurerm_storage_account"
@@ -58,7 +58,7 @@ def test_account_is_encrypted_with_the_storage_key_through_its_own_identity(data
         for name, role in resources_of(data_stack, "azurerm_role_assignment").items()
         if role["principal_id"] == key["user_assigned_identity_id"].replace(".id}", ".principal_id}")
     ]
-    assert account["depends_on"] == [f"azurerm_role_assignment.{grant}"]
+    assert waited_dependencies(data_stack, account) == [f"azurerm_role_assignment.{grant}"]
 
 
 def test_blob_is_reached_through_a_private_endpoint(data_stack: StackJson) -> None:

@@ -49,7 +49,7 @@ def test_infrastructure_stacks_use_only_azurerm_and_cluster_stacks_only_kubernet
 ) -> None:
     for environment in ENVIRONMENTS:
         infra, cluster = stack_names(environment)
-        # hashicorp/time: only time_sleep, the wait after role assignments (constructs/apply_order.py);
+        # hashicorp/time: only time_sleep, the wait after role assignments (after_access, constructs/interfaces.py);
         # terraform_data is built in (no provider): the registry import of the baseline jobs' image.
         assert set(stacks[infra]["terraform"]["required_providers"]) == {"azurerm", "time"}
         assert set(stacks[infra]["resource"]) - {"time_sleep", "terraform_data"} == {

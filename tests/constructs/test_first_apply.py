@@ -1,20 +1,22 @@
-"""First apply in one pass (constructs/apply_order.py) and the infra side of the deploy path
+"""First apply in one pass (each construct orders its own resources: `after_access` in constructs/interfaces.py,
+`writes_after` on the data-plane writers, the firewall's rules) and the infra side of the deploy path
 (constructs/deployer_access.py), asserted on every resource of the types concerned, in both environments."""
 
 from __future__ import annotations
 
 import itertools
+import json
 
 import cdktf
 import pytest
-from cdktf_cdktf_provider_azurerm.key_vault import KeyVault
-from cdktf_cdktf_provider_azurerm.key_vault_key import KeyVaultKey
 from cdktf_cdktf_provider_azurerm.provider import AzurermProvider
+from cdktf_cdktf_provider_azurerm.role_assignment import RoleAssignment
+from cdktf_cdktf_provider_azurerm.storage_account import StorageAccount
 
 from config.loader import load_environment
-from constructs.apply_order import CREATE_TIME_ACCESS_CHECKS, RBAC_PROPAGATION, ApplyOrder, ApplyOrderProps
 from constructs.deployer_access import APPLY_CLUSTER_ROLE, DeployerAccess, DeployerAccessProps
 from constructs.deployment import deployment_names
+from constructs.interfaces import CREATE_TIME_ACCESS_CHECKS, RBAC_PROPAGATION, after_access
 from constructs.naming import Naming
 from stacks.app import stack_names
 from tests.conftest import resources_of
@@ -24,9 +26,15 @@ def _address(resource_type: str, key: str) -> str:
     return f"{resource_type}.{key}"
 
 
-def test_data_plane_objects_wait_for_their_endpoint_dns_links_and_role(stacks, environment: str) -> None:
+def test_data_plane_objects_wait_for_their_endpoint_dns_links_peering_and_role(stacks, environment: str) -> None:
     infra = stacks[stack_names(environment)[0]]
     endpoints = resources_of(infra, "azurerm_private_endpoint")
+    runner_peerings = {
+        _address("azurerm_virtual_network_peering", key)
+        for key in resources_of(infra, "azurerm_virtual_network_peering")
+        if key.startswith("deployer-access_")
+    }
+    assert runner_peerings
     links = resources_of(infra, "azurerm_private_dns_zone_virtual_network_link")
     key_vault_links = {_address("azurerm_private_dns_zone_virtual_network_link", k) for k in links if "key_vault" in k}
     assert len(key_vault_links) == 4  # hub, spoke, the DR landing zone and the deployment network
@@ -41,6 +49,7 @@ def test_data_plane_objects_wait_for_their_endpoint_dns_links_and_role(stacks, e
         }
         assert vault_endpoints and vault_endpoints <= depends_on, key
         assert key_vault_links <= depends_on, key
+        assert runner_peerings <= depends_on, key  # the runner reaches the endpoint only once peered
         assert any(d.startswith("time_sleep.") for d in depends_on), key
         assert any(d.startswith("azurerm_role_assignment.") for d in depends_on), key
 
@@ -62,7 +71,7 @@ def test_every_create_time_check_waits_after_exactly_its_role_assignments(stacks
     infra = stacks[stack_names(environment)[0]]
     sleeps = resources_of(infra, "time_sleep")
     assert infra["terraform"]["required_providers"]["time"]["source"] == "hashicorp/time"
-    waited = 0
+    used: set[str] = set()
     for resource_type in CREATE_TIME_ACCESS_CHECKS:
         for key, resource in resources_of(infra, resource_type).items():
             grants = [d for d in resource.get("depends_on", []) if d.startswith("azurerm_role_assignment.")]
@@ -72,9 +81,10 @@ def test_every_create_time_check_waits_after_exactly_its_role_assignments(stacks
             assert sleeps[sleep]["create_duration"] == RBAC_PROPAGATION
             assert sorted(sleeps[sleep]["depends_on"]) == sorted(grants), key
             assert sorted(sleeps[sleep]["triggers"].values()) == sorted(f"${{{g}.id}}" for g in grants)
-            waited += 1
-    # storage x2, PostgreSQL, disk encryption set, App Gateway, AKS, 4 keys and the certificate
-    assert waited == len(sleeps) >= 9
+            used.add(sleep)
+    # storage x2, PostgreSQL, disk encryption set, App Gateway, AKS, the keys of 3 vaults, the certificates:
+    # resources waiting on the same grants share one wait, and no wait is left unused.
+    assert used == set(sleeps) and len(sleeps) >= 9
 
 
 def test_deployment_network_is_peered_both_ways_and_resolves_key_vault_and_aks(stacks, environment: str) -> None:
@@ -137,14 +147,30 @@ def _stack() -> cdktf.TerraformStack:
     return stack
 
 
-def test_a_key_whose_vault_has_no_private_endpoint_fails() -> None:
+def test_after_access_waits_after_exactly_the_grants_and_follows_their_replacement() -> None:
     stack = _stack()
-    vault = KeyVault(
-        stack, "vault", name="v", location="eastus", resource_group_name="rg", tenant_id="t", sku_name="premium"
+    grants = [
+        RoleAssignment(stack, f"grant-{n}", scope="s", role_definition_name="Reader", principal_id="p") for n in (1, 2)
+    ]
+    StorageAccount(
+        stack,
+        "account",
+        name="a",
+        location="eastus",
+        resource_group_name="rg",
+        account_tier="Standard",
+        account_replication_type="ZRS",
+        depends_on=after_access(stack, "wait", grants),
     )
-    KeyVaultKey(stack, "key", name="k", key_vault_id=vault.id, key_type="RSA-HSM", key_opts=["wrapKey"], key_size=3072)
-    with pytest.raises(ValueError, match="no private endpoint found for its key vault"):
-        ApplyOrder(stack, "apply-order", props=ApplyOrderProps(private_dns_zone_links={}))
+    synthesized = json.loads(cdktf.Testing.synth(stack))
+    [(name, sleep)] = synthesized["resource"]["time_sleep"].items()
+    assert sleep["depends_on"] == ["azurerm_role_assignment.grant-1", "azurerm_role_assignment.grant-2"]
+    assert sleep["triggers"] == {f"grant-{n}": f"${{azurerm_role_assignment.grant-{n}.id}}" for n in (1, 2)}
+    assert synthesized["resource"]["azurerm_storage_account"]["account"]["depends_on"] == [
+        "azurerm_role_assignment.grant-1",
+        "azurerm_role_assignment.grant-2",
+        f"time_sleep.{name}",
+    ]
 
 
 def test_deployer_access_needs_every_zone_a_runner_resolves() -> None:
