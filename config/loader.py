@@ -124,73 +124,78 @@ def _where(source: Path, path: Path, location: Sequence[str]) -> str:
     return f" (set in {place})"
 
 
+def _loc(error: ErrorDetails) -> tuple[str, ...]:
+    return tuple(str(part) for part in error["loc"])
+
+
+def _one_per_mistake(errors: Sequence[ErrorDetails], unresolved: Unresolved | None) -> list[ErrorDetails]:
+    """Drop the errors that only repeat another: a relative address whose address space is reported (the space
+    is the one to fix), and a value derived from a reported key (`{short_name}-...` left unresolved)."""
+    reported = {_loc(error) for error in errors}
+    return [
+        error
+        for error in errors
+        if (unresolved or {}).get(_loc(error)) not in reported
+        and not (
+            isinstance(error.get("input"), str)
+            and any((name,) in reported for name in re.findall(r"\{(\w+)\}", error["input"]))
+        )
+    ]
+
+
+def _suggestions(errors: Sequence[ErrorDetails]) -> tuple[dict[tuple[str, ...], str], set[tuple[str, ...]]]:
+    """For each unknown key, the closest allowed key; and the `missing` errors such a typo explains (a misspelt
+    required key is one mistake: reported as the unknown key with its suggestion)."""
+    suggestions: dict[tuple[str, ...], str] = {}
+    explained: set[tuple[str, ...]] = set()
+    missing = {_loc(error) for error in errors if error["type"] == "missing"}
+    for error in errors:
+        if error["type"] != "extra_forbidden":
+            continue
+        location = _loc(error)
+        candidates = _fields_at(location[:-1])
+        absent = [name for name in candidates if (*location[:-1], name) in missing]
+        close = difflib.get_close_matches(location[-1], absent or candidates, n=1, cutoff=0.6)
+        if close:
+            suggestions[location] = close[0]
+            if close[0] in absent:
+                explained.add((*location[:-1], close[0]))
+    return suggestions, explained
+
+
+def _problem(error: ErrorDetails, path: Path, provenance: Provenance, suggestion: str | None) -> str:
+    location = list(_loc(error))
+    cause = error.get("ctx", {}).get("error")
+    keyed = cause if isinstance(cause, KeyedValueError) else None
+    if keyed is not None:  # a rule across keys blames one of them
+        location = [*location, *keyed.key.split(".")]
+    key = ".".join(location) or "(top level)"
+    if error["type"] == "missing":  # the overlay is where an environment must add it
+        return f"  - {key}: required key is missing{_where(path, path, location[:-1]) if location[:-1] else ''}"
+    where = _where(blame(provenance, location, path), path, location)
+    if keyed is not None:
+        return f"  - {key}: {keyed.value!r} is not allowed: {keyed}{where}"
+    if error["type"] == "extra_forbidden":
+        allowed = _fields_at(location[:-1])
+        if suggestion:
+            return f"  - {key}: unknown key (did you mean {suggestion!r}?){where}"
+        listed = f"; allowed: {', '.join(allowed)}" if allowed else ""
+        return f"  - {key}: unknown key (check the spelling against config/schema.py{listed}){where}"
+    return f"  - {key}: {error['input']!r} is not allowed: {error['msg'].removeprefix('Value error, ')}{where}"
+
+
 def _describe(
     errors: Sequence[ErrorDetails],
     path: Path,
     provenance: Provenance | None = None,
     unresolved: Unresolved | None = None,
 ) -> str:
-    # A relative address whose address space is itself reported adds nothing: the space is the one to fix.
-    reported = {tuple(str(part) for part in error["loc"]) for error in errors}
-    errors = [
-        error for error in errors if (unresolved or {}).get(tuple(str(part) for part in error["loc"])) not in reported
-    ]
-    # One mistake, one error: a value derived from a key that is itself reported (`{short_name}-...` left
-    # unresolved) repeats that key's problem.
-    errors = [
-        error
-        for error in errors
-        if not (
-            isinstance(error.get("input"), str)
-            and any((name,) in reported for name in re.findall(r"\{(\w+)\}", error["input"]))
-        )
-    ]
-    # One mistake, one error: a misspelt required key is an unknown key plus a missing one; report the unknown
-    # key with its suggestion and drop the missing one it explains.
-    suggestions: dict[tuple[str, ...], str] = {}
-    explained: set[tuple[str, ...]] = set()
-    for error in errors:
-        if error["type"] != "extra_forbidden":
-            continue
-        location = tuple(str(part) for part in error["loc"])
-        candidates = _fields_at(location[:-1])
-        missing = [name for name in candidates if _is_missing(errors, (*location[:-1], name))]
-        close = difflib.get_close_matches(location[-1], missing or candidates, n=1, cutoff=0.6)
-        if close:
-            suggestions[location] = close[0]
-            if close[0] in missing:
-                explained.add((*location[:-1], close[0]))
-    errors = [error for error in errors if tuple(str(part) for part in error["loc"]) not in explained]
+    errors = _one_per_mistake(errors, unresolved)
+    suggestions, explained = _suggestions(errors)
+    errors = [error for error in errors if _loc(error) not in explained]
     lines = [f"{path}: invalid configuration ({len(errors)} problem{'s' if len(errors) > 1 else ''})"]
-    for error in errors:
-        location = [str(part) for part in error["loc"]]
-        cause = error.get("ctx", {}).get("error")
-        keyed = cause if isinstance(cause, KeyedValueError) else None
-        if keyed is not None:  # a rule across keys blames one of them
-            location = [*location, *keyed.key.split(".")]
-        source = blame(provenance or {}, location, path) if error["type"] != "missing" else path
-        where = _where(source, path, location)
-        key = ".".join(location) or "(top level)"
-        if keyed is not None:
-            lines.append(f"  - {key}: {keyed.value!r} is not allowed: {keyed}{where}")
-        elif error["type"] == "missing":
-            lines.append(
-                f"  - {key}: required key is missing{_where(path, path, location[:-1]) if location[:-1] else ''}"
-            )
-        elif error["type"] == "extra_forbidden":
-            suggestion = suggestions.get(tuple(location))
-            hint = f"did you mean {suggestion!r}?" if suggestion else "check the spelling against config/schema.py"
-            allowed = _fields_at(location[:-1])
-            listed = f"; allowed: {', '.join(allowed)}" if allowed and not suggestion else ""
-            lines.append(f"  - {key}: unknown key ({hint}{listed}){where}")
-        else:
-            message = error["msg"].removeprefix("Value error, ")
-            lines.append(f"  - {key}: {error['input']!r} is not allowed: {message}{where}")
+    lines += [_problem(error, path, provenance or {}, suggestions.get(_loc(error))) for error in errors]
     return "\n".join(lines)
-
-
-def _is_missing(errors: Sequence[ErrorDetails], location: tuple[str, ...]) -> bool:
-    return any(e["type"] == "missing" and tuple(str(part) for part in e["loc"]) == location for e in errors)
 
 
 def _as_tuples(value: Any) -> Any:

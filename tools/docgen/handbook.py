@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+import sys
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -1134,10 +1135,32 @@ def handbook_path(environment: str) -> Path:
     return DOCS_DIR / f"handbook-{environment}.md"
 
 
+INDEX = ROOT / "docs" / "handbooks.md"
+INDEX_BLOCK = re.compile(r"(<!-- environments:begin -->\n).*?(<!-- environments:end -->)", re.S)
+
+
+def index_table(environments: Sequence[str]) -> str:
+    """The per-environment rows of docs/handbooks.md, in promotion order."""
+    rows = [
+        f"| {env} | [handbook-{env}.md](handbook-{env}.md) | [dr-runbook-{env}.md](dr-runbook-{env}.md) "
+        f"| [diagrams/{env}.md](diagrams/{env}.md) |"
+        for env in environments
+    ]
+    return "\n".join(["| environment | operator handbook | DR runbook | architecture |", "|---|---|---|---|", *rows])
+
+
+def write_index(environments: Sequence[str]) -> None:
+    text = INDEX.read_text()
+    INDEX.write_text(INDEX_BLOCK.sub(lambda m: f"{m.group(1)}{index_table(environments)}\n{m.group(2)}", text))
+
+
 def main(argv: list[str] | None = None) -> int:
-    return per_environment_cli(
+    status = per_environment_cli(
         argv, description=__doc__.splitlines()[0], render=environment_handbook, path_of=handbook_path
     )
+    if status == 0 and "--write" in (sys.argv[1:] if argv is None else argv):
+        write_index(ENVIRONMENTS)
+    return status
 
 
 if __name__ == "__main__":
