@@ -18,11 +18,10 @@ def markdown_pages() -> list[Path]:
     return [README, *sorted(DOCS.rglob("*.md"))]
 
 
-def broken_links(page: Path) -> list[str]:
-    text = page.read_text()
+def broken_links(page: Path, root: Path = ROOT) -> list[str]:
     return [
-        f"{page.relative_to(ROOT)}: {target}"
-        for target in LINK.findall(text)
+        f"{page.relative_to(root)}: {target}"
+        for target in LINK.findall(page.read_text())
         if "://" not in target and not (page.parent / target).resolve().exists()
     ]
 
@@ -60,15 +59,7 @@ def test_every_relative_link_resolves() -> None:
 def test_a_broken_link_is_found(tmp_path: Path) -> None:
     page = tmp_path / "page.md"
     page.write_text("[gone](missing.md) and [fine](page.md) and [web](https://example.org)\n")
-    assert [problem.split(": ")[1] for problem in broken_links_relative(page, tmp_path)] == ["missing.md"]
-
-
-def broken_links_relative(page: Path, root: Path) -> list[str]:
-    return [
-        f"{page.relative_to(root)}: {target}"
-        for target in LINK.findall(page.read_text())
-        if "://" not in target and not (page.parent / target).resolve().exists()
-    ]
+    assert broken_links(page, tmp_path) == ["page.md: missing.md"]
 
 
 def test_every_docs_page_is_reachable_from_the_readme() -> None:
@@ -76,17 +67,24 @@ def test_every_docs_page_is_reachable_from_the_readme() -> None:
     assert [str(page.relative_to(ROOT)) for page in sorted(DOCS.rglob("*.md")) if page.resolve() not in reachable] == []
 
 
-def test_section_references_in_code_and_docs_name_an_existing_section() -> None:
+def tracked_texts() -> dict[str, str]:
+    """Every tracked text file but snapshots and locks, by path."""
     files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
-    problems = []
+    texts = {}
     for name in files:
         path = ROOT / name
         if "__snapshots__" in name or path.suffix in {".gz", ".lock"} or not path.is_file():
             continue
         try:
-            text = path.read_text()
+            texts[name] = path.read_text()
         except UnicodeDecodeError:
             continue
+    return texts
+
+
+def test_section_references_in_code_and_docs_name_an_existing_section() -> None:
+    problems = []
+    for name, text in tracked_texts().items():
         for page, section in SECTION_REFERENCE.findall(text):
             target = ROOT / page
             if not target.exists():
@@ -98,15 +96,12 @@ def test_section_references_in_code_and_docs_name_an_existing_section() -> None:
 
 def test_no_reference_names_a_readme_section() -> None:
     """The README keeps no sections of detail: a reference to a README section points at nothing."""
-    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
-    stale = []
-    for name in files:
-        path = ROOT / name
-        if "__snapshots__" in name or path.suffix in {".gz", ".lock"} or not path.is_file():
-            continue
-        try:
-            text = path.read_text()
-        except UnicodeDecodeError:
-            continue
-        stale += [f"{name}: {match}" for match in re.findall(r"README \"[^\"]+\"", text)]
-    assert stale == []
+    pattern = re.compile('README' + ' "[^"]+"')  # split: this line is not a reference itself
+    assert [f"{name}: {match}" for name, text in tracked_texts().items() for match in pattern.findall(text)] == []
+
+
+def test_the_handbooks_page_lists_every_environment_in_promotion_order() -> None:
+    from config.loader import ENVIRONMENTS
+    from tools.docgen.handbook import INDEX, index_table
+
+    assert index_table(ENVIRONMENTS) in INDEX.read_text(), "run python -m tools.docgen.handbook cdktf.out --write"
