@@ -43,10 +43,10 @@ from constructs.diagnostics import (
     DIAGNOSTICS,
     SETTING_NAME,
     SETTING_TYPE,
-    SETTINGS_BEFORE,
     DiagnosticProfile,
     record_setting,
 )
+from constructs.migrations import LIVE_LOCKS_BEFORE, SETTINGS_BEFORE
 from constructs.resource_types import resource_type
 from constructs.time_binding import TimeSleep, time_provider
 
@@ -54,23 +54,6 @@ SERVICE_PRINCIPAL = "ServicePrincipal"  # managed identities and applications
 GROUP = "Group"
 RUNNER = None  # the identity running Terraform: a user locally, a service principal in CI
 LOCK_NAME = "cannot-delete"
-# The types the whole-stack walker (constructs/locks.py before per-construct locks) locked, under
-# `<stack>/locks/<resource path joined by '-'>`: a construct's lock on one of them declares a `moved` block
-# from that address, so Terraform moves the live lock in state instead of deleting and re-creating it.
-# The locks production held when a whole-stack walker created them (`<stack>/locks/<path>`): each moves in
-# state to its construct's lock. Only these: a lock on a resource added later has nothing to move from.
-LIVE_LOCKS_BEFORE = frozenset(
-    {
-        "azurerm_management_lock.locks_aks-backup-storage-account_385CF24B",
-        "azurerm_management_lock.locks_backup-vault-vault_6A6495C5",
-        "azurerm_management_lock.locks_data-event-hubs-primary_A561C14E",
-        "azurerm_management_lock.locks_data-event-hubs-secondary_A43099FE",
-        "azurerm_management_lock.locks_data-geo-key-vault-vault_629434C5",
-        "azurerm_management_lock.locks_data-key-vault-vault_FAAC1D34",
-        "azurerm_management_lock.locks_data-postgres-server_F61F97E5",
-        "azurerm_management_lock.locks_data-storage-account_A622EA28",
-    }
-)
 _delete_locked: weakref.WeakSet[TerraformResource] = weakref.WeakSet()
 _owner_paths: weakref.WeakKeyDictionary[Construct, str] = weakref.WeakKeyDictionary()
 

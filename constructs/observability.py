@@ -48,6 +48,7 @@ from config.observability import SEVERITIES, ContainerInsights, ObservabilityCon
 from constructs import Construct
 from constructs.interfaces import GROUP, DiagnosticsSink, RoleGrant, delete_lock, diagnostics, grant
 from constructs.locks import why_locked
+from constructs.migrations import WORKSPACE_BEFORE, WORKSPACE_LOCK_BEFORE, WORKSPACE_PATH_BEFORE
 from constructs.naming import Naming
 from constructs.private_endpoint import PrivateEndpointPlacement, link_private_dns_zone
 
@@ -76,13 +77,6 @@ LOG_ANALYTICS_DESTINATION = "ciworkspace"
 CONTAINER_INSIGHTS_ASSOCIATION = "ContainerInsightsExtension"
 # Azure keeps Prometheus metrics in a monitor workspace for 18 months; it cannot be changed.
 MONITOR_WORKSPACE_RETENTION_DAYS = 540
-
-
-# Where the workspace was, inside `Observability`, before it became the first construct of the stack: it, its
-# lock and its diagnostic setting move in state from there (the workspace holds the audit trail).
-WORKSPACE_PATH_BEFORE = "observability/log-analytics"
-WORKSPACE_BEFORE = "azurerm_log_analytics_workspace.observability_log-analytics_FA79034E"
-WORKSPACE_LOCK_BEFORE = "azurerm_management_lock.observability_log-analytics-lock_F3C177F4"
 
 
 @dataclass(frozen=True)

@@ -96,7 +96,7 @@ def test_section_references_in_code_and_docs_name_an_existing_section() -> None:
 
 def test_no_reference_names_a_readme_section() -> None:
     """The README keeps no sections of detail: a reference to a README section points at nothing."""
-    pattern = re.compile('README' + ' "[^"]+"')  # split: this line is not a reference itself
+    pattern = re.compile("README" + ' "[^"]+"')  # split: this line is not a reference itself
     assert [f"{name}: {match}" for name, text in tracked_texts().items() for match in pattern.findall(text)] == []
 
 

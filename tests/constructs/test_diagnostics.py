@@ -27,9 +27,9 @@ from cdktf_cdktf_provider_azurerm.storage_account import StorageAccount
 
 from config.loader import ENVIRONMENTS
 from constructs import Construct
-from constructs.diagnostics import DIAGNOSTICS, NO_DIAGNOSTICS, SETTING_TYPE, SETTINGS_BEFORE, DiagnosticsCoverage
+from constructs.diagnostics import DIAGNOSTICS, NO_DIAGNOSTICS, SETTING_TYPE, DiagnosticsCoverage
 from constructs.interfaces import DiagnosticsSink, diagnostics
-from constructs.observability import WORKSPACE_BEFORE, WORKSPACE_LOCK_BEFORE
+from constructs.migrations import SETTINGS_BEFORE, WORKSPACE_BEFORE, WORKSPACE_LOCK_BEFORE
 from tests.conftest import StackJson, resources_of
 
 INFRA_STACKS = tuple(f"{environment}-infra" for environment in ENVIRONMENTS)

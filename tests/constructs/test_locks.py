@@ -14,9 +14,9 @@ from cdktf_cdktf_provider_azurerm.provider import AzurermProvider
 from cdktf_cdktf_provider_azurerm.storage_account import StorageAccount
 
 from constructs import Construct
-from constructs.interfaces import LIVE_LOCKS_BEFORE, delete_lock
+from constructs.interfaces import delete_lock
 from constructs.locks import LOCKED_TYPES, LockCoverage, LockCoverageProps, why_locked
-from constructs.observability import WORKSPACE_LOCK_BEFORE
+from constructs.migrations import LIVE_LOCKS_BEFORE, WORKSPACE_LOCK_BEFORE
 from tests.conftest import StackJson, resources_of
 
 # The locks production-infra had before each construct declared its own (the walker's `locks/<path>` ids).
