@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
+from config.azure_limits import NAME_RULES
 from config.base import Guid, KeyedValueError, Section
 
 ZONE = Literal["1", "2", "3"]
@@ -151,7 +152,9 @@ class EventHub(Section):
 
 class EventHubsConfig(Section):
     capacity: Literal[1, 2, 4, 8, 16] = Field(description="Premium processing units of each namespace")
-    disaster_recovery_alias: str = Field(pattern=r"^[a-zA-Z][a-zA-Z0-9-]{4,48}[a-zA-Z0-9]$")
+    disaster_recovery_alias: str = Field(
+        pattern=NAME_RULES["azurerm_eventhub_namespace_disaster_recovery_config"].anchored
+    )
     event_hubs: tuple[EventHub, ...] = ()
 
     @model_validator(mode="after")

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
 
+from config.azure_limits import NAME_RULES
 from config.base import AZURE_REGION_PAIRS, REGIONS_WITH_ZONES, Guid, KeyedValueError, Section
 from config.baseline import BaselineConfig
 from config.data import DataConfig
@@ -40,8 +41,8 @@ class Tags(Section):
 class StateBackend(Section):
     """Where the environment's Terraform state lives (created by the bootstrap stack)."""
 
-    resource_group_name: str = Field(pattern=r"^[A-Za-z0-9._()-]{0,89}[A-Za-z0-9_()-]$")
-    storage_account_name: str = Field(pattern=r"^[a-z0-9]{3,24}$")
+    resource_group_name: str = Field(pattern=NAME_RULES["azurerm_resource_group"].anchored)
+    storage_account_name: str = Field(pattern=NAME_RULES["azurerm_storage_account"].anchored)
     container_name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
     replication: Literal["GZRS", "RAGZRS"] = "RAGZRS"
     # No public network rule: the account is reached only through its private endpoint (config.deployment).
