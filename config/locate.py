@@ -43,8 +43,9 @@ def _key_lines(path: Path, mtime_ns: int) -> dict[KeyPath, int]:
     return lines
 
 
-def key_line(path: Path, location: tuple[str | int, ...]) -> int | None:
+def key_line(path: Path | str, location: tuple[str | int, ...]) -> int | None:
     """The line that sets `location` (array indices skipped) or its nearest enclosing table; None when absent."""
+    path = Path(path)
     if not path.is_file():
         return None
     lines = _key_lines(path, path.stat().st_mtime_ns)

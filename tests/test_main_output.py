@@ -11,10 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from config.loader import ENVIRONMENTS
 from runtime import synth_report
 
 ROOT = Path(__file__).resolve().parents[1]
-STACKS = ["bootstrap", "production-cluster", "production-infra", "staging-cluster", "staging-infra"]
+INFRA = sorted(f"{environment}-infra" for environment in ENVIRONMENTS)
+CLUSTERS = sorted(f"{environment}-cluster" for environment in ENVIRONMENTS)
+STACKS = sorted(["bootstrap", *INFRA, *CLUSTERS])
 
 # main.py as it runs, with an Aspect that breaks AZ-AKS-1 on both clusters (the config validation would
 # reject such a config before synth, so a test Aspect stands in for a rule the config does not cover).
@@ -66,7 +69,9 @@ def test_success_prints_one_line_per_stack_and_the_time(tmp_path: Path) -> None:
         assert match, line
         assert Path(match[2]) == tmp_path / "out" / "stacks" / stack / "cdk.tf.json"
         assert int(match[1]) > 0
-    assert re.fullmatch(rf"synthesized 5 stacks into {re.escape(str(tmp_path / 'out'))} in \d+\.\d s", lines[-1])
+    assert re.fullmatch(
+        rf"synthesized {len(STACKS)} stacks into {re.escape(str(tmp_path / 'out'))} in \d+\.\d s", lines[-1]
+    )
 
 
 @pytest.mark.slow
@@ -76,16 +81,17 @@ def test_rule_violations_print_one_error_each_without_traceback(tmp_path: Path) 
     assert result.stdout == ""
     errors = result.stderr.splitlines()
     assert errors == [
-        "error: [AZ-AKS-1] production-infra/aks/cluster (azurerm_kubernetes_cluster): default_node_pool.node_count = 1 "
-        "breaks Azure's rule: the system node pool needs at least 2 nodes (node_count and min_count)",
-        "error: [AZ-AKS-1] staging-infra/aks/cluster (azurerm_kubernetes_cluster): default_node_pool.node_count = 1 "
-        "breaks Azure's rule: the system node pool needs at least 2 nodes (node_count and min_count)",
-        f"synth failed: 2 rule violations in production-infra, staging-infra. {synth_report.HOW_TO_FIX}",
+        *(
+            f"error: [AZ-AKS-1] {infra}/aks/cluster (azurerm_kubernetes_cluster): default_node_pool.node_count = 1 "
+            "breaks Azure's rule: the system node pool needs at least 2 nodes (node_count and min_count)"
+            for infra in INFRA
+        ),
+        f"synth failed: {len(INFRA)} rule violations in {', '.join(INFRA)}. {synth_report.HOW_TO_FIX}",
     ]
     assert "Traceback" not in result.stderr and "skipValidation" not in result.stderr
     # the stacks that break a rule leave no output to plan; the others are complete
     written = sorted(path.parent.name for path in (tmp_path / "out" / "stacks").glob("*/cdk.tf.json"))
-    assert written == ["bootstrap", "production-cluster", "staging-cluster"]
+    assert written == ["bootstrap", *CLUSTERS]
 
 
 # The text of cdktf 0.21's stackValidationFailure (lib/errors.js) for a `node.add_validation` failure.

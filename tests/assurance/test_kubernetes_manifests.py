@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from config.loader import load_all
+from config.loader import ENVIRONMENTS, load_all
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 KUBERNETES_VALIDATE = PROJECT_ROOT / ".cache" / "tools" / "kubernetes-validate" / "bin" / "kubernetes-validate"
@@ -152,7 +152,7 @@ def validate(manifests: dict[str, dict], version: str, workdir: Path) -> subproc
 
 def test_every_kubernetes_object_matches_the_cluster_schema(stacks: dict, tmp_path: Path) -> None:
     found = manifests_by_stack(stacks)
-    assert sorted(found) == ["production-cluster", "staging-cluster"]
+    assert sorted(found) == sorted(f"{environment}-cluster" for environment in ENVIRONMENTS)
     assert all(len(manifests) > 30 for manifests in found.values())
     for stack_name, manifests in found.items():
         workdir = tmp_path / stack_name

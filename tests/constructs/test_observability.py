@@ -14,7 +14,7 @@ import pytest
 from cdktf import App, TerraformStack
 from cdktf_cdktf_provider_azurerm.provider import AzurermProvider, AzurermProviderFeatures
 
-from config.loader import load_environment
+from config.loader import ENVIRONMENTS, load_environment
 from config.observability import SEVERITIES
 from constructs.diagnostics import SETTING_TYPE
 from constructs.naming import Naming
@@ -288,7 +288,7 @@ def test_no_receiver_secret_is_a_literal(stacks: dict[str, StackJson]) -> None:
                 variable: dict[str, Any] = variables[match.group(1)]
                 assert variable["sensitive"] is True and "default" not in variable
                 checked += 1
-    assert checked == 2 * len(SEVERITIES)
+    assert checked == len(ENVIRONMENTS) * len(SEVERITIES)
 
 
 def _observability(tmp_path: Path, **changes: Any) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from config.loader import ENVIRONMENTS
 from stacks.common import AZURERM_VERSION
 from tests.conftest import StackJson
 from tools.checks.reference_check import Reference, check_stack
@@ -20,7 +21,7 @@ def azurerm_stacks(stacks: dict[str, StackJson]) -> dict[str, StackJson]:
 
 def test_every_azurerm_stack_requires_the_newest_4x(stacks: dict[str, StackJson]) -> None:
     found = azurerm_stacks(stacks)
-    assert sorted(found) == ["bootstrap", "production-infra", "staging-infra"]
+    assert sorted(found) == sorted(["bootstrap", *(f"{environment}-infra" for environment in ENVIRONMENTS)])
     for stack in found.values():
         assert stack["terraform"]["required_providers"]["azurerm"] == {"source": "azurerm", "version": AZURERM_VERSION}
     assert AZURERM_VERSION == "4.81.0"

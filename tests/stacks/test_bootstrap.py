@@ -270,10 +270,11 @@ def test_the_backend_switch_moves_bootstrap_state_into_the_holders_account(tmp_p
     from config.loader import load_all
     from stacks.bootstrap import BootstrapStack
 
-    staging, production = load_all()
-    production = production.model_copy(
-        update={"deployment": production.deployment.model_copy(update={"holds_bootstrap_state": True})}
+    configs = {config.name: config for config in load_all()}
+    production = configs["production"].model_copy(
+        update={"deployment": configs["production"].deployment.model_copy(update={"holds_bootstrap_state": True})}
     )
+    staging = configs["staging"]
     app = App(outdir=str(tmp_path))
     BootstrapStack(app, BOOTSTRAP_STACK, environments=[staging, production])
     app.synth()

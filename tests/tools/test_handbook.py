@@ -114,12 +114,8 @@ def test_windows_versions_and_schedules_come_from_the_code(text: str, environmen
 def test_deploy_order_follows_the_workflow(text: str, environment: str) -> None:
     workflow = (handbook.ROOT / ".github/workflows/deploy.yml").read_text()
     jobs = handbook.deploy_jobs(workflow)
-    assert [stack for stack, _ in jobs] == [
-        "staging-infra",
-        "staging-cluster",
-        "production-infra",
-        "production-cluster",
-    ]
+    # promotion order (config deploy_after), infra before cluster
+    assert [stack for stack, _ in jobs] == [f"{env}-{kind}" for env in ENVIRONMENTS for kind in ("infra", "cluster")]
     assert f"`{environment}-infra` → `{environment}-cluster`" in text
     assert text.index(f"| 1 | `{environment}-infra`") < text.index(f"| 2 | `{environment}-cluster`")
 

@@ -225,10 +225,7 @@ def test_drift_detection_plans_nightly_with_the_read_only_identity() -> None:
     plan = workflow["jobs"]["plan"]
     assert plan["environment"] == "${{ matrix.environment }}-plan"
     assert {entry["stack"] for entry in plan["strategy"]["matrix"]["include"]} == {
-        "staging-infra",
-        "staging-cluster",
-        "production-infra",
-        "production-cluster",
+        f"{config.name}-{kind}" for config in load_all() for kind in ("infra", "cluster")
     }
     assert "-lock=false -detailed-exitcode" in "\n".join(step.get("run", "") for step in plan["steps"])
     assert workflow["jobs"]["issues"]["permissions"] == {"issues": "write"}

@@ -71,7 +71,7 @@ def _used_networks(config_dir: Path) -> list[ipaddress.IPv4Network]:
 
 def free_ranges(used: list[ipaddress.IPv4Network], count: int) -> list[ipaddress.IPv4Network]:
     """`count` 10.<n>.0.0/16 networks overlapping none of `used`, lowest first."""
-    found = []
+    found: list[ipaddress.IPv4Network] = []
     for octet in FIRST_OCTETS:
         candidate = ipaddress.IPv4Network(f"10.{octet}.0.0/16")
         if not any(candidate.overlaps(network) for network in [*used, *found]):
