@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tools.checks.synth_input import UnreadableSynth, main_guard, read_json
 from tools.synth_diff import MISSING, STATEFUL_TYPES, show_value
 
 ACTION_KINDS = ("create", "update", "replace", "delete", "move", "import", "forget")
@@ -263,6 +264,16 @@ def render_text(summaries: list[StackPlan]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def read_plan(path: Path) -> dict[str, Any]:
+    """`terraform show -json` output; anything else (empty, truncated, an errored plan) cannot be summarised."""
+    plan = read_json(path)
+    if not isinstance(plan, dict) or "format_version" not in plan:
+        raise UnreadableSynth(f"{path}: not the output of `terraform show -json <planfile>`")
+    if plan.get("errored"):
+        raise UnreadableSynth(f"{path}: Terraform marks this plan as errored (incomplete)")
+    return plan
+
+
 def parse_stack_plan(argument: str) -> tuple[str, Path]:
     stack, separator, path = argument.partition("=")
     if not separator or not stack or not path:
@@ -281,14 +292,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--format", choices=("markdown", "text", "reduced"), default="text")
     args = parser.parse_args(argv)
-    if args.format == "reduced":
-        if len(args.plans) != 1:
-            parser.error("--format reduced takes exactly one STACK=PLAN.json")
-        json.dump(reduce_plan(json.loads(args.plans[0][1].read_text())), sys.stdout, indent=1, sort_keys=True)
+    if args.format == "reduced" and len(args.plans) != 1:
+        parser.error("--format reduced takes exactly one STACK=PLAN.json")
+
+    def run() -> int:
+        plans = [(stack, read_plan(path)) for stack, path in args.plans]
+        if args.format == "reduced":
+            json.dump(reduce_plan(plans[0][1]), sys.stdout, indent=1, sort_keys=True)
+            return 0
+        summaries = [summarise(stack, plan) for stack, plan in plans]
+        sys.stdout.write(render_markdown(summaries) if args.format == "markdown" else render_text(summaries))
         return 0
-    summaries = [summarise(stack, json.loads(path.read_text())) for stack, path in args.plans]
-    sys.stdout.write(render_markdown(summaries) if args.format == "markdown" else render_text(summaries))
-    return 0
+
+    return main_guard(run, "plan summary")
 
 
 if __name__ == "__main__":

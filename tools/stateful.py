@@ -27,6 +27,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tools.checks.synth_input import main_guard, read_stacks
 from tools.synth_diff import STATEFUL_TYPES
 
 if TYPE_CHECKING:
@@ -85,9 +86,7 @@ def address_problems(committed: dict[str, list[str]], stacks: dict[str, StackJso
 
 
 def load_stacks(synth_dir: Path) -> dict[str, StackJson]:
-    return {
-        path.parent.name: json.loads(path.read_text()) for path in sorted(Path(synth_dir).glob("stacks/*/cdk.tf.json"))
-    }
+    return read_stacks(synth_dir)  # raises UnreadableSynth: no stack is a failure, not "stable"
 
 
 def committed_list(path: Path = COMMITTED) -> dict[str, list[str]]:
@@ -123,10 +122,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("synth_dir", type=Path, help="cdktf output folder (cdktf.out)")
     parser.add_argument("--write", action="store_true", help=f"rewrite {COMMITTED.relative_to(ROOT)}")
     args = parser.parse_args(argv)
-    stacks = load_stacks(args.synth_dir)
-    if not stacks:
-        parser.error(f"{args.synth_dir}: no stacks/*/cdk.tf.json (run scripts/synth first)")
-    if args.write:
+    return main_guard(lambda: _run(args.synth_dir, write=args.write), "address guard")
+
+
+def _run(synth_dir: Path, *, write: bool) -> int:
+    stacks = load_stacks(synth_dir)
+    if write:
         COMMITTED.write_text(json.dumps(current_list(stacks), indent=2) + "\n")
         return 0
     problems = address_problems(committed_list(), stacks)

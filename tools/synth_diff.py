@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tools.checks.synth_input import main_guard, read_stacks
+
 # Resources whose replacement or deletion loses data, identity or addresses: highlighted first.
 STATEFUL_TYPES = frozenset(
     {
@@ -103,10 +105,7 @@ def stack_resources(stack_json: dict[str, Any]) -> StackResources:
 
 def load_stacks(synth_dir: Path) -> dict[str, dict[str, Any]]:
     """Stack name → its whole cdk.tf.json (metadata stripped), for every stack of a cdktf output folder."""
-    return {
-        path.parent.name: strip_metadata(json.loads(path.read_text()))
-        for path in sorted(Path(synth_dir).glob("stacks/*/cdk.tf.json"))
-    }
+    return {name: strip_metadata(stack) for name, stack in read_stacks(synth_dir).items()}
 
 
 def is_sensitive(path: str) -> bool:
@@ -380,12 +379,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("head", type=Path, help="synth output after the change (e.g. the PR's cdktf.out)")
     parser.add_argument("--format", choices=("markdown", "text"), default="text")
     args = parser.parse_args(argv)
-    for folder in (args.base, args.head):
-        if not any(folder.glob("stacks/*/cdk.tf.json")):
-            parser.error(f"{folder}: no stacks/*/cdk.tf.json (run scripts/synth first)")
-    diffs = diff_dirs(args.base, args.head)
-    sys.stdout.write(render_markdown(diffs) if args.format == "markdown" else render_text(diffs))
-    return 0
+
+    def run() -> int:
+        diffs = diff_dirs(args.base, args.head)  # an unreadable base or head fails (exit 2), never diffs as empty
+        sys.stdout.write(render_markdown(diffs) if args.format == "markdown" else render_text(diffs))
+        return 0
+
+    return main_guard(run, "synth diff")
 
 
 if __name__ == "__main__":
