@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tools.checks.synth_input import UnreadableSynth, read_stacks
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CHECKOV = PROJECT_ROOT / ".cache" / "tools" / "checkov" / "bin" / "checkov"
 CONFIG_FILE = PROJECT_ROOT / ".checkov.yaml"
@@ -203,7 +205,11 @@ def format_results(results: list[StackResult]) -> str:
 def main(argv: list[str]) -> int:
     synth_dir = Path(argv[0]) if argv else PROJECT_ROOT / "cdktf.out"
     try:
+        read_stacks(synth_dir)  # every stack readable before anything is scanned
         results = check_synth(synth_dir)
+    except UnreadableSynth as error:
+        print(f"checkov gate: could not read its input, failing: {error}", file=sys.stderr)
+        return 2
     except RuntimeError as error:
         print(f"checkov gate: {error}", file=sys.stderr)
         return 1
