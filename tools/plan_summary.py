@@ -138,13 +138,18 @@ class StackPlan:
     moved_from: dict[str, str] = field(default_factory=dict)
     import_ids: dict[str, str] = field(default_factory=dict)
     values: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
+    # Objects changed outside Terraform (the refresh found them different from state): address -> kind, values.
+    drift: dict[str, str] = field(default_factory=dict)
+    drift_values: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
+    # Root module outputs the apply changes: name -> (kind, old, new), values masked when sensitive.
+    outputs: dict[str, tuple[str, str, str]] = field(default_factory=dict)
 
     def count(self, kind: str) -> int:
         return len(self.changes[kind])
 
     @property
     def empty(self) -> bool:
-        return not any(self.changes.values())
+        return not any(self.changes.values()) and not self.drift and not self.outputs
 
 
 def summarise(stack: str, plan: dict[str, Any]) -> StackPlan:
@@ -175,7 +180,34 @@ def summarise(stack: str, plan: dict[str, Any]) -> StackPlan:
             summary.values[address] = [tuple(item) for item in values]
     for addresses in summary.changes.values():
         addresses.sort()
+    for change in plan.get("resource_drift", []):
+        body = change["change"]
+        summary.drift[change["address"]] = "delete" if body["actions"] == ["delete"] else "update"
+        summary.types.setdefault(change["address"], change["type"])
+        values = body["attribute_changes"] if "attribute_changes" in body else attribute_changes(body)
+        summary.drift_values[change["address"]] = [tuple(item) for item in values]
+    for name, body in sorted(plan.get("output_changes", {}).items()):
+        kind = action_kind(body["actions"])
+        if kind:
+            old, new = output_values(body)
+            summary.outputs[name] = (kind, old, new)
     return summary
+
+
+def output_values(change: dict[str, Any]) -> tuple[str, str]:
+    """(old, new) of an output change (full or reduced plan), masked when either side is sensitive."""
+    if "shown" in change:
+        old, new = change["shown"]
+        return str(old), str(new)
+    masked = bool(change.get("before_sensitive")) or bool(change.get("after_sensitive"))
+    created = change["actions"] == ["create"]
+    deleted = change["actions"] == ["delete"]
+    old = "(none)" if created else MASK if masked else show_value(change.get("before"))
+    if change.get("after_unknown") is True:
+        new = UNKNOWN
+    else:
+        new = "(none)" if deleted else MASK if masked else show_value(change.get("after"))
+    return old, new
 
 
 def reduce_plan(plan: dict[str, Any]) -> dict[str, Any]:
@@ -196,7 +228,28 @@ def reduce_plan(plan: dict[str, Any]) -> dict[str, Any]:
         if action_kind(body["actions"]) in ("update", "replace"):
             entry["change"]["attribute_changes"] = [list(item) for item in attribute_changes(body)]
         reduced.append(entry)
-    return {"resource_changes": reduced}
+    drift = [
+        {
+            "address": change["address"],
+            "type": change["type"],
+            "change": {
+                "actions": change["change"]["actions"],
+                "attribute_changes": attribute_changes(change["change"]),
+            },
+        }
+        for change in plan.get("resource_drift", [])
+    ]
+    outputs = {
+        name: {"actions": body["actions"], "shown": list(output_values(body))}
+        for name, body in plan.get("output_changes", {}).items()
+        if action_kind(body["actions"])
+    }
+    return {
+        "format_version": plan.get("format_version", "reduced"),
+        "resource_changes": reduced,
+        "resource_drift": drift,
+        "output_changes": outputs,
+    }
 
 
 def warnings_of(summary: StackPlan) -> list[str]:
@@ -212,6 +265,11 @@ def warnings_of(summary: StackPlan) -> list[str]:
             if kind == "forget":
                 text += " (leaves Terraform's state; the object stays and is no longer managed)"
             findings.append((not stateful, ("stateful: " if stateful else "") + text))
+    for address, kind in summary.drift.items():
+        stateful = summary.types[address] in STATEFUL_TYPES
+        verb = "deleted" if kind == "delete" else "changed"
+        text = f"`{address}` was **{verb} outside Terraform** (this plan sets it back to the code)"
+        findings.append((not stateful, ("stateful: " if stateful else "") + text))
     return [text for _, text in sorted(findings, key=lambda finding: finding[0])]
 
 
@@ -226,6 +284,10 @@ def detail_lines(summary: StackPlan) -> list[str]:
         f"# import: {address} (id {json.dumps(summary.import_ids[address])})" for address in summary.changes["import"]
     ]
     lines += [f"# forget: {address} (removed block, destroy = false)" for address in summary.changes["forget"]]
+    for address, kind in summary.drift.items():
+        lines.append(f"# changed outside Terraform ({kind}): {address}")
+        lines += [f"#     {path}: {old} → {new}" for path, old, new in summary.drift_values.get(address, [])]
+    lines += [f"# output {name} ({kind}): {old} → {new}" for name, (kind, old, new) in summary.outputs.items()]
     return lines
 
 

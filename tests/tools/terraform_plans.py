@@ -18,7 +18,14 @@ TERRAFORM = shutil.which("terraform")
 
 def _terraform(workdir: Path, *args: str) -> str:
     assert TERRAFORM, "terraform is not installed (scripts/setup documents the version)"
-    env = {**os.environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
+    env = {
+        **os.environ,
+        "TF_IN_AUTOMATION": "1",
+        "TF_INPUT": "0",
+        "CHECKPOINT_DISABLE": "1",
+        "TF_CLI_CONFIG_FILE": os.devnull,
+        "TF_DATA_DIR": str(workdir / ".terraform-data"),
+    }
     completed = subprocess.run(
         [TERRAFORM, *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=120, check=False
     )
