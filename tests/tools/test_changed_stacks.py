@@ -93,3 +93,19 @@ def test_a_head_without_its_manifest_fails(tmp_path: Path) -> None:
     head = write_synth(tmp_path / "head", {"a": {}})
     (head / "manifest.json").unlink()
     assert changed_stacks.main([str(head), str(head)]) == 2  # dependents unknown: not "nothing changed"
+
+
+def test_the_pull_request_plans_only_the_listed_stacks() -> None:
+    from ruamel.yaml import YAML
+
+    workflow = Path(__file__).resolve().parents[2] / ".github" / "workflows" / "pull-request.yml"
+    jobs = YAML(typ="safe").load(workflow.read_text())["jobs"]
+    step = next(step for step in jobs["offline"]["steps"] if step.get("id") == "plan_stacks")
+    assert "tools.changed_stacks ../base/cdktf.out cdktf.out --github-output" in step["run"]
+    assert jobs["offline"]["outputs"]["plan_stacks"] == "${{ steps.plan_stacks.outputs.stacks }}"
+    listed = "contains(fromJSON(needs.offline.outputs.plan_stacks || '[]'), matrix.stack)"
+    for plan_step in jobs["plan"]["steps"]:
+        if plan_step.get("id") in ("checkout", "login", "synth", "init", "plan", "summary"):
+            assert listed in plan_step["if"], plan_step["id"]
+        else:  # the outcomes are recorded for every stack: an unlisted stack shows as skipped in the comment
+            assert plan_step["if"] == "${{ always() }}"

@@ -67,3 +67,12 @@ def test_scripts_run_the_selected_venv_not_a_fixed_one(script: str) -> None:
     text = (ROOT / "scripts" / script).read_text()
     assert "scripts/setup --venv-path" in text
     assert not [line for line in text.splitlines() if ".venv/bin/python" in line and not line.lstrip().startswith("#")]
+
+
+def test_synth_installs_the_app_only() -> None:
+    """Plan and drift runners synthesize: they get the app's venv and Node, not the ~590 MB of checker venvs."""
+    synth = (ROOT / "scripts" / "synth").read_text()
+    setup = (ROOT / "scripts" / "setup").read_text()
+    assert "scripts/setup --app" in synth
+    app_exit = setup.index('if [ "${1:-}" = --app ]; then')
+    assert app_exit < setup.index("scripts/tool-venv checkov") and app_exit < setup.index(".cache/tools/renovate")
