@@ -298,3 +298,24 @@ def test_fit_closes_what_the_cut_leaves_open(cut: int) -> None:
 def test_log_tail_cannot_close_the_fence() -> None:
     tail = pr_comment.log_tail("\x1b[31mError:\x1b[0m bad\n```\nmore")
     assert "```" not in tail and "\x1b" not in tail and tail.startswith("Error: bad")
+
+
+def test_apply_results_go_back_to_the_merged_pull_request() -> None:
+    """apply-report.yml comments each stack's plan/apply result of a finished deploy run on the merged PR; the job
+    names it filters on are the ones deploy-stack.yml gives its jobs when deploy.yml calls it per stack."""
+    from ruamel.yaml import YAML
+
+    workflows = PROJECT_ROOT / ".github" / "workflows"
+    report = YAML(typ="safe").load((workflows / "apply-report.yml").read_text())
+    stack_jobs = YAML(typ="safe").load((workflows / "deploy-stack.yml").read_text())["jobs"]
+    assert report["on"]["workflow_run"] == {"workflows": ["deploy"], "types": ["completed"]}
+    [job] = report["jobs"].values()
+    assert job["permissions"] == {"actions": "read", "pull-requests": "write"}
+    assert not [step for step in job["steps"] if "checkout" in step.get("uses", "") or "run" in step]
+    script = job["steps"][0]["with"]["script"]
+    assert "listPullRequestsAssociatedWithCommit" in script and "pr.merged_at" in script
+    assert {stack_jobs["plan"]["name"], stack_jobs["apply"]["name"]} == {
+        "plan ${{ inputs.stack }}",
+        "apply ${{ inputs.stack }}",
+    }
+    assert r"/ \/ (plan|apply) /" in script  # "<caller job> / apply <stack>"
