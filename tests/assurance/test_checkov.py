@@ -85,7 +85,7 @@ def test_gate_fails_on_a_missing_or_unreadable_stack(tmp_path: Path) -> None:
     broken.mkdir(parents=True)
     (broken / "cdk.tf.json").write_text('{"resource": ')
     assert not check_stack(broken).ok
-    assert main([str(tmp_path / "empty")]) == 1  # no stacks at all
+    assert main([str(tmp_path / "empty")]) == 2  # no synth at all: could not read, exit 2
 
 
 def test_gate_fails_on_a_stack_where_nothing_was_evaluated(tmp_path: Path) -> None:
