@@ -1,4 +1,4 @@
-"""The code checkers, run on the whole tree: a formatting, lint or type finding fails the suite.
+"""The code checkers, run on the whole tree: a formatting, lint or type finding fails `scripts/test lint`.
 
 Configured in pyproject.toml ([tool.ruff], [tool.mypy]); the same commands run as pre-commit hooks
 (.pre-commit-config.yaml). docs/development.md "Code checks".
@@ -9,6 +9,10 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.lint  # run once (`scripts/test lint`), not in each of the suite runs
 
 ROOT = Path(__file__).resolve().parent.parent
 

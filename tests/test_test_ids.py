@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.lint  # run once (`scripts/test lint`), not in each of the suite runs
+
 ROOT = Path(__file__).resolve().parents[1]
 ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
 

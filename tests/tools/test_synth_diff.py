@@ -112,9 +112,12 @@ def test_cli_markdown_and_text_on_synth_folders(tmp_path: Path, capsys: pytest.C
     assert "staging-infra: +0 -0 ~1 replace 1 moved 0" in capsys.readouterr().out
 
 
-def test_cli_rejects_a_folder_without_synth(tmp_path: Path) -> None:
-    with pytest.raises(SystemExit):
-        synth_diff.main([str(tmp_path), str(tmp_path)])
+def test_cli_fails_on_a_folder_without_synth_or_with_an_unreadable_stack(tmp_path: Path) -> None:
+    assert synth_diff.main([str(tmp_path), str(tmp_path)]) == 2
+    broken = tmp_path / "broken" / "stacks" / "staging-infra"
+    broken.mkdir(parents=True)
+    (broken / "cdk.tf.json").write_text('{"resource": ')  # truncated: a failed or interrupted synth
+    assert synth_diff.main([str(tmp_path / "broken"), str(tmp_path / "broken")]) == 2
 
 
 # --- State-level warnings and old → new values ------------------------------------------------------

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import fnmatch
 import ipaddress
-import json
 import re
 import sys
 from collections.abc import Iterable, Mapping
@@ -741,13 +740,22 @@ def workflow_findings(workflows: Mapping[str, dict[str, Any]], stacks: Mapping[s
 
 
 def load_stacks(synth_dir: Path) -> dict[str, StackJson]:
-    return {
-        path.parent.name: json.loads(path.read_text()) for path in sorted((synth_dir / "stacks").glob("*/cdk.tf.json"))
-    }
+    from tools.synth_output import UnreadableSynth, read_stacks
+
+    stacks = read_stacks(synth_dir)  # raises UnreadableSynth: a missing stack is not a deployable one
+    if "bootstrap" not in stacks:
+        raise UnreadableSynth(f"{synth_dir}: no bootstrap stack, so no runners to model")
+    return stacks
 
 
 def main(argv: list[str]) -> int:
+    from tools.synth_output import main_guard
+
     synth_dir = Path(argv[0]) if argv else Path("cdktf.out")
+    return main_guard(lambda: _report(synth_dir), "deployability")
+
+
+def _report(synth_dir: Path) -> int:
     problems = findings(load_stacks(synth_dir))
     for problem in problems:
         print(problem)

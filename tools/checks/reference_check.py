@@ -1,5 +1,5 @@
 """Reference check: every Azure name, id, version and capability in the synthesized stacks resolves in the
-dated extracts of Microsoft's published data in `reference/` (docs/assurance.md "Reference data").
+dated extracts of Microsoft's published data in `reference/` (README "Reference data").
 
 Rules (each finding names the stack, resource address, attribute, value and the reference file):
 
@@ -42,6 +42,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from tools.synth_output import main_guard, read_stacks
 
 REFERENCE_DIR = Path(__file__).resolve().parents[2] / "reference"
 META_ARGUMENTS = {"//", "count", "depends_on", "for_each", "lifecycle", "provider", "provisioner", "connection"}
@@ -666,9 +668,7 @@ def check_app(outdir: Path, ref: Reference | None = None) -> Report:
     acknowledged: list[tuple[Finding, str]] = []
     checked: Counter[str] = Counter()
     unverified: Counter[str] = Counter()
-    stacks = {
-        path.parent.name: json.loads(path.read_text()) for path in sorted((outdir / "stacks").glob("*/cdk.tf.json"))
-    }
+    stacks = read_stacks(outdir)  # raises UnreadableSynth: a missing stack is not a clean one
     custom_roles = custom_role_names(stacks)
     for name, stack in stacks.items():
         result = check_stack(name, stack, ref, custom_roles)
@@ -687,7 +687,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("outdir", type=Path, help="the synthesized app (cdktf.out)")
     args = parser.parse_args(argv)
-    report = check_app(args.outdir)
+    return main_guard(lambda: _report(args.outdir), "reference check")
+
+
+def _report(outdir: Path) -> int:
+    report = check_app(outdir)
     for finding in report.findings:
         print(finding)
     for finding, reason in report.acknowledged:

@@ -18,6 +18,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from tools.synth_output import main_guard, read_stacks
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DETECT_SECRETS = PROJECT_ROOT / ".cache" / "tools" / "detect-secrets" / "bin" / "detect-secrets"
 
@@ -120,6 +122,11 @@ def scan(root: Path) -> list[Finding]:
 
 def main(argv: list[str]) -> int:
     root = Path(argv[0]) if argv else PROJECT_ROOT / "cdktf.out"
+    return main_guard(lambda: _report(root), "secret scan")
+
+
+def _report(root: Path) -> int:
+    read_stacks(root)  # a missing or unreadable synth is a failure, not an empty scan
     findings = scan(root)
     for finding in findings:
         print(finding)

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.resource_catalogue import STATEFUL_TYPES
-from tools.synth_output import moved_blocks, read_stacks
+from tools.synth_output import main_guard, moved_blocks, read_stacks
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "tests" / "stacks" / "stateful_addresses.json"
@@ -77,7 +77,8 @@ def address_problems(committed: dict[str, list[str]], stacks: dict[str, StackJso
     return problems
 
 
-load_stacks = read_stacks
+def load_stacks(synth_dir: Path) -> dict[str, StackJson]:
+    return read_stacks(synth_dir)  # raises UnreadableSynth: no stack is a failure, not "stable"
 
 
 def committed_list(path: Path = COMMITTED) -> dict[str, list[str]]:
@@ -93,10 +94,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("synth_dir", type=Path, help="cdktf output folder (cdktf.out)")
     parser.add_argument("--write", action="store_true", help=f"rewrite {COMMITTED.relative_to(ROOT)}")
     args = parser.parse_args(argv)
-    stacks = load_stacks(args.synth_dir)
-    if not stacks:
-        parser.error(f"{args.synth_dir}: no stacks/*/cdk.tf.json (run scripts/synth first)")
-    if args.write:
+    return main_guard(lambda: _run(args.synth_dir, write=args.write), "address guard")
+
+
+def _run(synth_dir: Path, *, write: bool) -> int:
+    stacks = load_stacks(synth_dir)
+    if write:
         COMMITTED.write_text(json.dumps(current_list(stacks), indent=2) + "\n")
         return 0
     problems = address_problems(committed_list(), stacks)

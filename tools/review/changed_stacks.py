@@ -1,10 +1,17 @@
-"""Which stacks' synthesized JSON differs between two synth outputs (deploy: skip unchanged stacks).
+"""Which stacks to plan and apply: those whose synthesized JSON differs between two synth outputs, and every
+stack that depends on one of them (deploy and the pull request's plans skip the rest).
 
 cdktf's `//` metadata (construct paths, versions) is ignored: it is not infrastructure. A stack present
 only in HEAD counts as changed; a missing or empty BASE folder makes every stack changed (nothing to
 compare with). Stacks only in BASE are not listed: deleting a stack is an operator action.
 
+Dependents come from HEAD's `manifest.json` (cdktf records `<env>-cluster` -> `<env>-infra` from the
+cross-stack references): a change to the infra stack's outputs (AKS host, CA) must reach the cluster stack
+even when the cluster stack's own JSON is unchanged. A HEAD without a readable manifest fails (exit 2):
+without it the dependents are unknown.
+
     python -m tools.review.changed_stacks BASE_DIR HEAD_DIR [--github-output FILE]
+      writes `stacks=<JSON list>` (changed and dependents) and `matrix=<JSON list of {stack, environment}>`
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tools.synth_output import UnreadableSynth, main_guard, read_json
 from tools.review.synth_diff import strip_metadata
 
 
@@ -24,9 +32,43 @@ def _stack_json(synth_dir: Path) -> dict[str, Any]:
     }
 
 
-def changed_stacks(base: Path, head: Path) -> list[str]:
+def dependencies(synth_dir: Path) -> dict[str, list[str]]:
+    """Stack -> the stacks it depends on, from the synth output's manifest.json."""
+    manifest = read_json(Path(synth_dir) / "manifest.json")
+    stacks = manifest.get("stacks") if isinstance(manifest, dict) else None
+    if not isinstance(stacks, dict):
+        raise UnreadableSynth(f"{synth_dir}/manifest.json: no `stacks` mapping")
+    return {name: list(body.get("dependencies", [])) for name, body in stacks.items()}
+
+
+def with_dependents(changed: list[str], depends_on: dict[str, list[str]]) -> dict[str, str]:
+    """Changed stacks and, transitively, every stack depending on one: stack -> why it is listed."""
+    reasons = {stack: "changed" for stack in changed}
+    grew = True
+    while grew:
+        grew = False
+        for stack, needs in sorted(depends_on.items()):
+            upstream = [need for need in needs if need in reasons]
+            if stack not in reasons and upstream:
+                reasons[stack] = f"depends on {', '.join(upstream)}"
+                grew = True
+    return reasons
+
+
+def changed_stacks(base: Path, head: Path, depends_on: dict[str, list[str]] | None = None) -> list[str]:
+    """Stacks whose JSON changed, with their dependents when `depends_on` is given; in HEAD's (name) order."""
     before, after = _stack_json(base), _stack_json(head)
-    return [stack for stack, body in after.items() if before.get(stack) != body]
+    changed = [stack for stack, body in after.items() if before.get(stack) != body]
+    if depends_on is None:
+        return changed
+    listed = with_dependents(changed, depends_on)
+    return [stack for stack in after if stack in listed]
+
+
+def environment_of(stack: str) -> str | None:
+    """`<env>-infra` / `<env>-cluster` -> env; the bootstrap stack (operator-applied) has none."""
+    head, separator, _ = stack.rpartition("-")
+    return head if separator else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,11 +79,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not any(args.head.glob("stacks/*/cdk.tf.json")):
         parser.error(f"{args.head}: no stacks/*/cdk.tf.json (run scripts/synth first)")
-    stacks = changed_stacks(args.base, args.head)
-    print("changed stacks: " + (", ".join(stacks) or "none"))
-    if args.github_output:
-        with args.github_output.open("a") as output:
+    return main_guard(lambda: _run(args.base, args.head, args.github_output), "changed stacks")
+
+
+def _run(base: Path, head: Path, github_output: Path | None) -> int:
+    depends_on = dependencies(head)
+    before, after = _stack_json(base), _stack_json(head)
+    reasons = with_dependents([stack for stack, body in after.items() if before.get(stack) != body], depends_on)
+    stacks = [stack for stack in after if stack in reasons]
+    print("changed stacks: " + (", ".join(f"{stack} ({reasons[stack]})" for stack in stacks) or "none"))
+    if github_output:
+        matrix = [{"stack": s, "environment": environment_of(s)} for s in stacks if environment_of(s)]
+        with github_output.open("a") as output:
             output.write(f"stacks={json.dumps(stacks)}\n")
+            output.write(f"matrix={json.dumps(matrix)}\n")
     return 0
 
 

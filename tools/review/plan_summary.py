@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tools.synth_output import UnreadableSynth, main_guard, read_json
 from tools.review.synth_diff import MISSING, STATEFUL_TYPES, show_value
 
 ACTION_KINDS = ("create", "update", "replace", "delete", "move", "import", "forget")
@@ -137,13 +138,18 @@ class StackPlan:
     moved_from: dict[str, str] = field(default_factory=dict)
     import_ids: dict[str, str] = field(default_factory=dict)
     values: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
+    # Objects changed outside Terraform (the refresh found them different from state): address -> kind, values.
+    drift: dict[str, str] = field(default_factory=dict)
+    drift_values: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
+    # Root module outputs the apply changes: name -> (kind, old, new), values masked when sensitive.
+    outputs: dict[str, tuple[str, str, str]] = field(default_factory=dict)
 
     def count(self, kind: str) -> int:
         return len(self.changes[kind])
 
     @property
     def empty(self) -> bool:
-        return not any(self.changes.values())
+        return not any(self.changes.values()) and not self.drift and not self.outputs
 
 
 def summarise(stack: str, plan: dict[str, Any]) -> StackPlan:
@@ -174,7 +180,34 @@ def summarise(stack: str, plan: dict[str, Any]) -> StackPlan:
             summary.values[address] = [tuple(item) for item in values]
     for addresses in summary.changes.values():
         addresses.sort()
+    for change in plan.get("resource_drift", []):
+        body = change["change"]
+        summary.drift[change["address"]] = "delete" if body["actions"] == ["delete"] else "update"
+        summary.types.setdefault(change["address"], change["type"])
+        values = body["attribute_changes"] if "attribute_changes" in body else attribute_changes(body)
+        summary.drift_values[change["address"]] = [tuple(item) for item in values]
+    for name, body in sorted(plan.get("output_changes", {}).items()):
+        kind = action_kind(body["actions"])
+        if kind:
+            old, new = output_values(body)
+            summary.outputs[name] = (kind, old, new)
     return summary
+
+
+def output_values(change: dict[str, Any]) -> tuple[str, str]:
+    """(old, new) of an output change (full or reduced plan), masked when either side is sensitive."""
+    if "shown" in change:
+        old, new = change["shown"]
+        return str(old), str(new)
+    masked = bool(change.get("before_sensitive")) or bool(change.get("after_sensitive"))
+    created = change["actions"] == ["create"]
+    deleted = change["actions"] == ["delete"]
+    old = "(none)" if created else MASK if masked else show_value(change.get("before"))
+    if change.get("after_unknown") is True:
+        new = UNKNOWN
+    else:
+        new = "(none)" if deleted else MASK if masked else show_value(change.get("after"))
+    return old, new
 
 
 def reduce_plan(plan: dict[str, Any]) -> dict[str, Any]:
@@ -195,7 +228,28 @@ def reduce_plan(plan: dict[str, Any]) -> dict[str, Any]:
         if action_kind(body["actions"]) in ("update", "replace"):
             entry["change"]["attribute_changes"] = [list(item) for item in attribute_changes(body)]
         reduced.append(entry)
-    return {"resource_changes": reduced}
+    drift = [
+        {
+            "address": change["address"],
+            "type": change["type"],
+            "change": {
+                "actions": change["change"]["actions"],
+                "attribute_changes": attribute_changes(change["change"]),
+            },
+        }
+        for change in plan.get("resource_drift", [])
+    ]
+    outputs = {
+        name: {"actions": body["actions"], "shown": list(output_values(body))}
+        for name, body in plan.get("output_changes", {}).items()
+        if action_kind(body["actions"])
+    }
+    return {
+        "format_version": plan.get("format_version", "reduced"),
+        "resource_changes": reduced,
+        "resource_drift": drift,
+        "output_changes": outputs,
+    }
 
 
 def warnings_of(summary: StackPlan) -> list[str]:
@@ -211,6 +265,11 @@ def warnings_of(summary: StackPlan) -> list[str]:
             if kind == "forget":
                 text += " (leaves Terraform's state; the object stays and is no longer managed)"
             findings.append((not stateful, ("stateful: " if stateful else "") + text))
+    for address, kind in summary.drift.items():
+        stateful = summary.types[address] in STATEFUL_TYPES
+        verb = "deleted" if kind == "delete" else "changed"
+        text = f"`{address}` was **{verb} outside Terraform** (this plan sets it back to the code)"
+        findings.append((not stateful, ("stateful: " if stateful else "") + text))
     return [text for _, text in sorted(findings, key=lambda finding: finding[0])]
 
 
@@ -225,6 +284,10 @@ def detail_lines(summary: StackPlan) -> list[str]:
         f"# import: {address} (id {json.dumps(summary.import_ids[address])})" for address in summary.changes["import"]
     ]
     lines += [f"# forget: {address} (removed block, destroy = false)" for address in summary.changes["forget"]]
+    for address, kind in summary.drift.items():
+        lines.append(f"# changed outside Terraform ({kind}): {address}")
+        lines += [f"#     {path}: {old} → {new}" for path, old, new in summary.drift_values.get(address, [])]
+    lines += [f"# output {name} ({kind}): {old} → {new}" for name, (kind, old, new) in summary.outputs.items()]
     return lines
 
 
@@ -263,6 +326,16 @@ def render_text(summaries: list[StackPlan]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def read_plan(path: Path) -> dict[str, Any]:
+    """`terraform show -json` output; anything else (empty, truncated, an errored plan) cannot be summarised."""
+    plan = read_json(path)
+    if not isinstance(plan, dict) or "format_version" not in plan:
+        raise UnreadableSynth(f"{path}: not the output of `terraform show -json <planfile>`")
+    if plan.get("errored"):
+        raise UnreadableSynth(f"{path}: Terraform marks this plan as errored (incomplete)")
+    return plan
+
+
 def parse_stack_plan(argument: str) -> tuple[str, Path]:
     stack, separator, path = argument.partition("=")
     if not separator or not stack or not path:
@@ -281,14 +354,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--format", choices=("markdown", "text", "reduced"), default="text")
     args = parser.parse_args(argv)
-    if args.format == "reduced":
-        if len(args.plans) != 1:
-            parser.error("--format reduced takes exactly one STACK=PLAN.json")
-        json.dump(reduce_plan(json.loads(args.plans[0][1].read_text())), sys.stdout, indent=1, sort_keys=True)
+    if args.format == "reduced" and len(args.plans) != 1:
+        parser.error("--format reduced takes exactly one STACK=PLAN.json")
+
+    def run() -> int:
+        plans = [(stack, read_plan(path)) for stack, path in args.plans]
+        if args.format == "reduced":
+            json.dump(reduce_plan(plans[0][1]), sys.stdout, indent=1, sort_keys=True)
+            return 0
+        summaries = [summarise(stack, plan) for stack, plan in plans]
+        sys.stdout.write(render_markdown(summaries) if args.format == "markdown" else render_text(summaries))
         return 0
-    summaries = [summarise(stack, json.loads(path.read_text())) for stack, path in args.plans]
-    sys.stdout.write(render_markdown(summaries) if args.format == "markdown" else render_text(summaries))
-    return 0
+
+    return main_guard(run, "plan summary")
 
 
 if __name__ == "__main__":

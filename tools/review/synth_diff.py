@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.resource_catalogue import FORCE_NEW, STATEFUL_TYPES
-from tools.synth_output import moved_blocks, read_stacks
+from tools.synth_output import main_guard, moved_blocks, read_stacks
 
 StackResources = dict[str, dict[str, Any]]
 
@@ -61,7 +61,7 @@ def stack_resources(stack_json: dict[str, Any]) -> StackResources:
 
 def load_stacks(synth_dir: Path) -> dict[str, dict[str, Any]]:
     """Stack name → its whole cdk.tf.json (metadata stripped), for every stack of a cdktf output folder."""
-    return {name: strip_metadata(body) for name, body in read_stacks(synth_dir).items()}
+    return {name: strip_metadata(stack) for name, stack in read_stacks(synth_dir).items()}
 
 
 def is_sensitive(path: str) -> bool:
@@ -353,12 +353,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("head", type=Path, help="synth output after the change (e.g. the PR's cdktf.out)")
     parser.add_argument("--format", choices=("markdown", "text"), default="text")
     args = parser.parse_args(argv)
-    for folder in (args.base, args.head):
-        if not any(folder.glob("stacks/*/cdk.tf.json")):
-            parser.error(f"{folder}: no stacks/*/cdk.tf.json (run scripts/synth first)")
-    diffs = diff_dirs(args.base, args.head)
-    sys.stdout.write(render_markdown(diffs) if args.format == "markdown" else render_text(diffs))
-    return 0
+
+    def run() -> int:
+        diffs = diff_dirs(args.base, args.head)  # an unreadable base or head fails (exit 2), never diffs as empty
+        sys.stdout.write(render_markdown(diffs) if args.format == "markdown" else render_text(diffs))
+        return 0
+
+    return main_guard(run, "synth diff")
 
 
 if __name__ == "__main__":
