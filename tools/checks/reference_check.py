@@ -1,5 +1,5 @@
 """Reference check: every Azure name, id, version and capability in the synthesized stacks resolves in the
-dated extracts of Microsoft's published data in `reference/` (README "Reference data").
+dated extracts of Microsoft's published data in `reference/` (docs/assurance.md "Reference data").
 
 Rules (each finding names the stack, resource address, attribute, value and the reference file):
 

@@ -21,8 +21,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tools.synth_output import UnreadableSynth, main_guard, read_json
 from tools.review.synth_diff import strip_metadata
+from tools.synth_output import UnreadableSynth, main_guard, read_json
 
 
 def _stack_json(synth_dir: Path) -> dict[str, Any]:

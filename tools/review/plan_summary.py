@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tools.synth_output import UnreadableSynth, main_guard, read_json
 from tools.review.synth_diff import MISSING, STATEFUL_TYPES, show_value
+from tools.synth_output import UnreadableSynth, main_guard, read_json
 
 ACTION_KINDS = ("create", "update", "replace", "delete", "move", "import", "forget")
 SYMBOLS = {"create": "+", "update": "~", "replace": "-/+", "delete": "-"}
