@@ -83,8 +83,12 @@ class DrillsConfig(Section):
     allow_disruptive: bool = False
     weekday: Literal["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"]
     time_utc: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="Weekly start, HH:MM UTC")
-    # A drill with no successful result for this long raises the "drill missing" alert: a week plus slack.
-    missing_after_days: int = Field(ge=8, le=31, description="Alert when a drill has not succeeded for this long")
+    # The AKS drill restores this namespace (baseline.namespaces) into `aks_scratch_namespace` of the same cluster.
+    aks_sample_namespace: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)
+    aks_scratch_namespace: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)
+    # A drill with no successful result this long after the weekly start raises the "drill missing" alert. Log
+    # search alerts look back at most two days (P2D), so the alert checks the two days after each start.
+    missing_after_hours: int = Field(ge=1, le=24, description="Alert when a drill has not succeeded this long after start")
 
     @property
     def cron(self) -> str:
@@ -96,6 +100,10 @@ class DrillsConfig(Section):
     def _enabled_drills_are_allowed(self) -> DrillsConfig:
         if len(set(self.enabled)) != len(self.enabled):
             raise KeyedValueError("enabled", self.enabled, "names a drill twice")
+        if self.aks_scratch_namespace == self.aks_sample_namespace:
+            raise KeyedValueError(
+                "aks_scratch_namespace", self.aks_scratch_namespace, "must differ from aks_sample_namespace"
+            )
         disruptive = sorted(DISRUPTIVE_DRILLS & set(self.enabled))
         if disruptive and not self.allow_disruptive:
             raise KeyedValueError(

@@ -20,7 +20,8 @@ LOGS_INGESTION_API_VERSION = "2023-01-01"
 MONITOR_RESOURCE = "https://monitor.azure.com"
 # Column name -> Log Analytics type: the table, the rule's stream declaration and `DrillResult.row` agree.
 COLUMNS: dict[str, str] = {
-    "TimeGenerated": "datetime",
+    "TimeGenerated": "datetime",  # when the result was published (the drill's end)
+    "StartedAt": "datetime",
     "Environment": "string",
     "Drill": "string",
     "Component": "string",
@@ -48,12 +49,13 @@ class DrillResult:
     teardown_succeeded: bool = True
     details: list[str] = field(default_factory=list)
 
-    def row(self) -> dict[str, object]:
+    def row(self, published_at: datetime.datetime | None = None) -> dict[str, object]:
         def minutes(value: datetime.timedelta | None) -> float | None:
             return round(value.total_seconds() / 60, 2) if value is not None else None
 
         return {
-            "TimeGenerated": self.started_at.isoformat(),
+            "TimeGenerated": (published_at or self.started_at).isoformat(),
+            "StartedAt": self.started_at.isoformat(),
             "Environment": self.environment,
             "Drill": self.drill,
             "Component": self.component,
@@ -90,6 +92,7 @@ class Teardown:
 
 def publish(cloud: Cloud, endpoint: str, rule_immutable_id: str, results: Sequence[DrillResult]) -> None:
     """Send the rows to Log Analytics (Logs Ingestion API) through the data collection endpoint."""
+    published_at = cloud.now()
     cloud.az(
         "rest",
         "--method",
@@ -102,5 +105,5 @@ def publish(cloud: Cloud, endpoint: str, rule_immutable_id: str, results: Sequen
         "--headers",
         "Content-Type=application/json",
         "--body",
-        json.dumps([result.row() for result in results]),
+        json.dumps([result.row(published_at) for result in results]),
     )

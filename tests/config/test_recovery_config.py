@@ -47,7 +47,9 @@ BAD_INPUTS = [
     ("production", "recovery.drills.enabled", ["postgres_pitr"], "'postgres_point_in_time'"),
     ("staging", "recovery.drills.weekday", "tue", "'sunday', 'monday'"),
     ("staging", "recovery.drills.time_utc", "5:30", "pattern"),
-    ("production", "recovery.drills.missing_after_days", 7, "greater than or equal to 8"),
+    ("staging", "recovery.drills.aks_scratch_namespace", "applications", "must differ from aks_sample_namespace"),
+    ("staging", "recovery.drills.aks_scratch_namespace", "DR_Drill", "pattern"),
+    ("production", "recovery.drills.missing_after_hours", 25, "less than or equal to 24"),
 ]
 
 
