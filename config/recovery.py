@@ -88,7 +88,7 @@ class DrillsConfig(Section):
     aks_scratch_namespace: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)
     # A drill with no successful result this long after the weekly start raises the "drill missing" alert. Log
     # search alerts look back at most two days (P2D), so the alert checks the two days after each start.
-    missing_after_hours: int = Field(ge=1, le=24, description="Alert when a drill has not succeeded this long after start")
+    missing_after_hours: int = Field(ge=1, le=24, description="Alert when no success this long after the start")
 
     @property
     def cron(self) -> str:

@@ -212,7 +212,9 @@ class DrillResults(Construct):
             stream_declaration=[
                 MonitorDataCollectionRuleStreamDeclaration(
                     stream_name=STREAM,
-                    column=[MonitorDataCollectionRuleStreamDeclarationColumn(name=n, type=t) for n, t in COLUMNS.items()],
+                    column=[
+                        MonitorDataCollectionRuleStreamDeclarationColumn(name=n, type=t) for n, t in COLUMNS.items()
+                    ],
                 )
             ],
             destinations=MonitorDataCollectionRuleDestinations(

@@ -30,6 +30,7 @@ from constructs.deployer_access import (
 )
 from constructs.deployment import deployment_names
 from constructs.diagnostics import DiagnosticsCoverage
+from constructs.dr_network import DrLandingZone, DrLandingZoneProps
 from constructs.drills import (
     DrillIdentity,
     DrillIdentityProps,
@@ -39,7 +40,6 @@ from constructs.drills import (
     RecoveryAlerts,
     RecoveryAlertsProps,
 )
-from constructs.dr_network import DrLandingZone, DrLandingZoneProps
 from constructs.governance import Governance, GovernanceProps
 from constructs.kubernetes_policy import KubernetesPolicies, KubernetesPolicyProps
 from constructs.locks import LockCoverage, LockCoverageProps
