@@ -53,6 +53,7 @@ def restore(cloud: Cloud, target: AksTarget, *, environment: str, run_id: str) -
     teardown = Teardown(result)
     instance = ("--resource-group", target.vault_resource_group, "--vault-name", target.vault_name)
     try:
+        cloud.kube_credentials(target.cluster_id)
         requested_at = cloud.now()
         points = cloud.az(
             "dataprotection", "recovery-point", "list", *instance, "--backup-instance-name", target.backup_instance_name

@@ -24,6 +24,9 @@ class Cloud(Protocol):
     def kubectl(self, *args: str) -> Any:
         """Run `kubectl ARGS --output json` and return the parsed output (None when it prints nothing)."""
 
+    def kube_credentials(self, cluster_id: str) -> None:
+        """Point `kubectl` at the cluster as the signed-in identity (Entra ID through kubelogin)."""
+
     def now(self) -> datetime.datetime:
         """The current time, timezone-aware UTC."""
 
@@ -46,6 +49,11 @@ class CommandLineCloud:
 
     def kubectl(self, *args: str) -> Any:
         return _run(["kubectl", *args, "--output", "json"])
+
+    def kube_credentials(self, cluster_id: str) -> None:
+        resource_group, name = cluster_id.split("/")[4], cluster_id.split("/")[-1]
+        self.az("aks", "get-credentials", "--resource-group", resource_group, "--name", name, "--overwrite-existing")
+        _run(["kubelogin", "convert-kubeconfig", "--login", "azurecli"])
 
     def now(self) -> datetime.datetime:
         return datetime.datetime.now(datetime.UTC)

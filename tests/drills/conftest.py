@@ -119,6 +119,9 @@ class FakeCloud:
     def kubectl(self, *args: str) -> Any:
         return self._answer("kubectl", args)
 
+    def kube_credentials(self, cluster_id: str) -> None:
+        self.calls.append(("kube_credentials", cluster_id))
+
     def now(self) -> datetime.datetime:
         self.clock += datetime.timedelta(minutes=1)
         return self.clock
