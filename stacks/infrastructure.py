@@ -336,6 +336,7 @@ class InfrastructureStack(TerraformStack):
                 application_insights_id=self.observability.application_insights_id,
                 action_group_ids=self.observability.action_group_ids,
                 edge_live=config.app_gateway.edge_live,
+                drill_results_workspace_id=self.log_analytics.workspace_id,
             ),
         )
         Governance(
