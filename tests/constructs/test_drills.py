@@ -4,6 +4,11 @@ guard (tools/checks/drill_coverage.py) proven on faults planted in that real out
 from __future__ import annotations
 
 import copy
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -217,3 +222,23 @@ def test_recovery_alerts_refuse_to_be_built_without_action_groups() -> None:
                 action_group_ids={"warning": "ag"},
             ),
         )
+
+
+def test_the_guard_cli_passes_on_the_synthesized_app_and_fails_on_a_planted_fault(
+    synth_dir: Path, tmp_path: Path
+) -> None:
+    command = [sys.executable, "-m", "tools.checks.drill_coverage"]
+    result = subprocess.run([*command, str(synth_dir)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "every enabled drill can run and is watched" in result.stdout
+    shutil.copytree(synth_dir / "stacks", tmp_path / "stacks")
+    path = tmp_path / "stacks" / "production-infra" / "cdk.tf.json"
+    stack = json.loads(path.read_text())
+    stack["resource"].pop("azurerm_monitor_alert_processing_rule_action_group")
+    path.write_text(json.dumps(stack))
+    result = subprocess.run([*command, str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert (
+        "production-infra: DRILL-ALERT: Azure Backup job failures of the backup vault reach no action group"
+        in result.stdout
+    )

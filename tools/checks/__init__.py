@@ -1,0 +1,1 @@
+"""Checks over the synthesized output and the repository (the lead moves the existing checkers here)."""
