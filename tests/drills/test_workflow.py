@@ -1,5 +1,5 @@
 """The drills workflow: its schedule is the config's, it runs as the drill identity's GitHub environment on
-the apply pool with least permissions and a timeout, and its command runs as the workflow runs it."""
+the environment's runners with least permissions and a timeout, and its command runs as the workflow runs it."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def test_the_schedule_is_the_configured_weekly_start() -> None:
     ]
 
 
-def test_the_job_runs_as_the_drill_identity_on_the_apply_pool_with_least_permissions() -> None:
+def test_the_job_runs_as_the_drill_identity_on_the_environments_runners_with_least_permissions() -> None:
     flow = workflow()
     assert flow["permissions"] == {}
     (job,) = flow["jobs"].values()
@@ -46,7 +46,7 @@ def test_the_job_runs_as_the_drill_identity_on_the_apply_pool_with_least_permiss
     assert oidc_subject(load_environment("staging").deployment.repository, "staging").endswith(
         ":environment:staging-drills"
     )
-    assert job["runs-on"] == ["self-hosted", "erp-${{ matrix.environment }}-apply"]
+    assert job["runs-on"] == ["self-hosted", "erp-${{ matrix.environment }}"]  # deployability checks the label
     assert 0 < job["timeout-minutes"] <= 360
     assert job["strategy"]["max-parallel"] == 1  # staging before production, never both at once
     login = next(step for step in job["steps"] if step.get("uses", "").endswith("terraform-azure"))
