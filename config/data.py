@@ -153,6 +153,10 @@ class EventHubsConfig(Section):
     capacity: Literal[1, 2, 4, 8, 16] = Field(description="Premium processing units of each namespace")
     disaster_recovery_alias: str = Field(pattern=r"^[a-zA-Z][a-zA-Z0-9-]{4,48}[a-zA-Z0-9]$")
     event_hubs: tuple[EventHub, ...] = ()
+    # Event Hubs Capture: every hub's events archived (Avro) into this container of the application storage
+    # account (geo-redundant: the events survive the region, which geo-DR's metadata-only copy does not).
+    # None: no capture. Must be one of data.storage.containers.
+    capture_container: str | None = None
 
     @model_validator(mode="after")
     def _unique_names(self) -> EventHubsConfig:
@@ -173,3 +177,14 @@ class DataConfig(Section):
     storage: StorageConfig
     postgres: PostgresConfig
     event_hubs: EventHubsConfig
+
+    @model_validator(mode="after")
+    def _capture_container_exists(self) -> DataConfig:
+        container = self.event_hubs.capture_container
+        if container is not None and container not in self.storage.containers:
+            raise KeyedValueError(
+                "event_hubs.capture_container",
+                container,
+                f"must be one of data.storage.containers {list(self.storage.containers)}",
+            )
+        return self

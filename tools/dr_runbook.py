@@ -199,7 +199,9 @@ def render(config: EnvironmentConfig, infra_json: dict[str, Any], cluster_json: 
         f"Alias `{pairing['name']}` (`data.event_hubs.disaster_recovery_alias`) points at `{primary_namespace}`; "
         f"failover is run on the secondary `{secondary['name']}` (`{secondary['location']}`) and makes it primary. "
         "Only metadata (event hubs, consumer groups) is replicated: events not yet consumed in the primary "
-        "are not copied. Clients using the alias connection string follow without changes; in the paired "
+        "are not copied"
+        + _captured(infra)
+        + ". Clients using the alias connection string follow without changes; in the paired "
         f"region they reach `{secondary['name']}` through its private endpoint in `{zone.vnet}` "
         f"(subnet `{zone.subnet('private_endpoints')}`).\n\n"
         + _code(
@@ -295,6 +297,30 @@ def render(config: EnvironmentConfig, infra_json: dict[str, Any], cluster_json: 
         "same way and record it in the exercise report.",
     ]
     return "\n\n".join(sections) + "\n"
+
+
+def _captured(infra: Stack) -> str:
+    """Where Event Hubs Capture archives the events (the copy that survives the region), if it does."""
+    archives = sorted(
+        {
+            (infra.referenced(d["storage_account_id"])["name"], d["blob_container_name"])
+            for hub in infra.all("azurerm_eventhub")
+            for d in _blocks(_capture_destination(hub))
+        }
+    )
+    if not archives:
+        return ""
+    where = ", ".join(f"`{account}/{container}`" for account, container in archives)
+    return (
+        f"; Event Hubs Capture archives every hub's events (Avro, 5-minute files) in {where}, a geo-redundant "
+        "account: after its failover (step 3) the events up to the last capture window are read from there"
+    )
+
+
+def _capture_destination(hub: dict[str, Any]) -> Any:
+    capture = hub.get("capture_description")
+    capture = capture[0] if isinstance(capture, list) else capture
+    return (capture or {}).get("destination") if (capture or {}).get("enabled") else None
 
 
 def _keys(config: EnvironmentConfig, infra: Stack) -> str:

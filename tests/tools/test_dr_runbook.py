@@ -137,3 +137,8 @@ def test_each_step_links_the_drill_that_proves_it_and_where_its_rto_rpo_is_read(
     failover = "not scheduled here" in runbook.split("[`event_hubs_failover`]")[1].split("\n")[0]
     assert failover is ("event_hubs_failover" not in config.recovery.drills.enabled)
     assert f"DrDrillResults_CL | where Environment == '{environment}'" in runbook
+
+
+def test_the_event_hubs_step_names_the_capture_archive(runbook: str, environment: str) -> None:
+    container = load_environment(environment).data.event_hubs.capture_container
+    assert container and f"/{container}`, a geo-redundant account" in runbook
