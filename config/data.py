@@ -156,6 +156,10 @@ class EventHubsConfig(Section):
         pattern=NAME_RULES["azurerm_eventhub_namespace_disaster_recovery_config"].anchored
     )
     event_hubs: tuple[EventHub, ...] = ()
+    # Event Hubs Capture: every hub's events archived (Avro) into this container of the application storage
+    # account (geo-redundant: the events survive the region, which geo-DR's metadata-only copy does not).
+    # None: no capture. Must be one of data.storage.containers.
+    capture_container: str | None = None
 
     @model_validator(mode="after")
     def _unique_names(self) -> EventHubsConfig:
@@ -176,3 +180,14 @@ class DataConfig(Section):
     storage: StorageConfig
     postgres: PostgresConfig
     event_hubs: EventHubsConfig
+
+    @model_validator(mode="after")
+    def _capture_container_exists(self) -> DataConfig:
+        container = self.event_hubs.capture_container
+        if container is not None and container not in self.storage.containers:
+            raise KeyedValueError(
+                "event_hubs.capture_container",
+                container,
+                f"must be one of data.storage.containers {list(self.storage.containers)}",
+            )
+        return self

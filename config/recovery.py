@@ -52,6 +52,69 @@ class BlobBackupConfig(Section):
     vault_retention_days: int = Field(ge=1, le=3650, description="Daily copies kept in the backup vault")
 
 
+# The drills of `drills/` (docs/dr-drills.md), by the name the workflow and the results table use.
+DRILLS = (
+    "postgres_point_in_time",  # PITR of the primary server to a scratch server in the primary region
+    "postgres_geo_restore",  # geo-restore into the DR landing zone's region (paired)
+    "blob_point_in_time",  # point-in-time restore of the drill's canary container
+    "aks_restore",  # Backup for AKS restore of a sample namespace into a scratch namespace
+    "key_vault_backup",  # key backup in the primary vault, restore into the geo vault
+    "event_hubs_failover",  # geo-DR alias failover: the secondary becomes primary (disruptive)
+)
+# Drills that change what the application uses (the Event Hubs alias points elsewhere afterwards).
+DISRUPTIVE_DRILLS = frozenset({"event_hubs_failover"})
+DrillName = Literal[
+    "postgres_point_in_time",
+    "postgres_geo_restore",
+    "blob_point_in_time",
+    "aks_restore",
+    "key_vault_backup",
+    "event_hubs_failover",
+]
+WEEKDAYS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")  # cron's 0..6
+
+
+class DrillsConfig(Section):
+    """Which restore drills run, and when (`.github/workflows/dr-drills.yml` runs them weekly)."""
+
+    enabled: tuple[DrillName, ...] = Field(min_length=1, description="Drills the weekly run executes")
+    # Disruptive drills (DISRUPTIVE_DRILLS) run only where this is true; production keeps it false and runs
+    # the Event Hubs failover by hand after an approval (docs/dr-drills.md).
+    allow_disruptive: bool = False
+    weekday: Literal["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"]
+    time_utc: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="Weekly start, HH:MM UTC")
+    # The AKS drill restores this namespace (baseline.namespaces) into `aks_scratch_namespace` of the same cluster.
+    aks_sample_namespace: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)
+    aks_scratch_namespace: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)
+    # A drill with no successful result this long after the weekly start raises the "drill missing" alert. Log
+    # search alerts look back at most two days (P2D), so the alert checks the two days after each start.
+    missing_after_hours: int = Field(ge=1, le=24, description="Alert when no success this long after the start")
+
+    @property
+    def cron(self) -> str:
+        """The GitHub Actions schedule (UTC) of the weekly run."""
+        hours, minutes = self.time_utc.split(":")
+        return f"{int(minutes)} {int(hours)} * * {WEEKDAYS.index(self.weekday)}"
+
+    @model_validator(mode="after")
+    def _enabled_drills_are_allowed(self) -> DrillsConfig:
+        if len(set(self.enabled)) != len(self.enabled):
+            raise KeyedValueError("enabled", self.enabled, "names a drill twice")
+        if self.aks_scratch_namespace == self.aks_sample_namespace:
+            raise KeyedValueError(
+                "aks_scratch_namespace", self.aks_scratch_namespace, "must differ from aks_sample_namespace"
+            )
+        disruptive = sorted(DISRUPTIVE_DRILLS & set(self.enabled))
+        if disruptive and not self.allow_disruptive:
+            raise KeyedValueError(
+                "enabled",
+                self.enabled,
+                f"{disruptive} disrupt the running service: set allow_disruptive = true (staging only) or run "
+                "them by hand after an approval",
+            )
+        return self
+
+
 class RecoveryConfig(Section):
     rto_hours: int = Field(ge=1, le=72, description="Recovery time objective of the DR runbook")
     rpo_hours: int = Field(ge=1, le=168, description="Recovery point objective: the most data a disaster may lose")
@@ -61,6 +124,7 @@ class RecoveryConfig(Section):
     vault: BackupVaultConfig
     aks: AksBackupConfig
     blobs: BlobBackupConfig
+    drills: DrillsConfig
 
     @model_validator(mode="after")
     def _rpo_covers_the_backup_interval(self) -> RecoveryConfig:

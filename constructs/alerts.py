@@ -329,9 +329,22 @@ class SlaMonitoringProps:
     application_insights_id: str
     action_group_ids: Mapping[str, str]  # severity → action group id
     edge_live: bool = True  # False: the availability alert notifies the warning receivers instead of paging
+    # The workspace holding the restore drills' results (DrDrillResults_CL): the workbook's business-continuity
+    # section shows the last drill per component. None: no such section.
+    drill_results_workspace_id: str | None = None
 
 
-def sla_workbook(application_insights_id: str, test_name: str, sla_percent: float) -> str:
+# The business-continuity section: each component's last drill, its measured RPO/RTO and verdict.
+LAST_DRILL_QUERY = (
+    "DrDrillResults_CL | summarize arg_max(TimeGenerated, *) by Component, Drill "
+    "| project Component, Drill, LastRun = TimeGenerated, Succeeded, RpoMinutes, RtoMinutes, RunId, Detail "
+    "| order by Component asc, Drill asc"
+)
+
+
+def sla_workbook(
+    application_insights_id: str, test_name: str, sla_percent: float, drill_results_workspace_id: str | None = None
+) -> str:
     """The workbook's JSON: daily and 30-day availability of the test against the SLA target."""
     query = (
         f"availabilityResults | where name == '{test_name}' "
@@ -367,6 +380,27 @@ def sla_workbook(application_insights_id: str, test_name: str, sla_percent: floa
                 {"type": 1, "name": "title", "content": {"json": f"## Availability SLA ({sla_percent}%)"}},
                 query_item("availability-30-days", monthly, "table"),
                 query_item("availability-daily", query, "linechart"),
+                *(
+                    [
+                        {"type": 1, "name": "drills-title", "content": {"json": "## Last drill per component"}},
+                        {
+                            "type": 3,
+                            "name": "last-drill-per-component",
+                            "content": {
+                                "version": "KqlItem/1.0",
+                                "query": LAST_DRILL_QUERY,
+                                "size": 0,
+                                "timeContext": {"durationMs": 7776000000},  # 90 days: a dozen weekly runs
+                                "queryType": 0,
+                                "resourceType": "microsoft.operationalinsights/workspaces",
+                                "crossComponentResources": [drill_results_workspace_id],
+                                "visualization": "table",
+                            },
+                        },
+                    ]
+                    if drill_results_workspace_id
+                    else []
+                ),
             ],
             "isLocked": False,
             "fallbackResourceIds": [application_insights_id],
@@ -429,5 +463,7 @@ class SlaMonitoring(Construct):
             resource_group_name=props.resource_group_name,
             source_id=Fn.lower(props.application_insights_id),
             category="workbook",
-            data_json=sla_workbook(props.application_insights_id, test_name, config.sla_percent),
+            data_json=sla_workbook(
+                props.application_insights_id, test_name, config.sla_percent, props.drill_results_workspace_id
+            ),
         )

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 
 from config.data import DataConfig
 from constructs import Construct
-from constructs.event_hubs import EventHubs, EventHubsProps
+from constructs.event_hubs import EventHubs, EventHubsCapture, EventHubsProps
 from constructs.interfaces import DiagnosticsSink
 from constructs.key_vault import KeyVault, KeyVaultProps
 from constructs.naming import Naming
@@ -158,6 +158,13 @@ class DataPlatform(Construct):
                 secondary_resource_group_name=props.paired_resource_group_name,
                 private_endpoint=endpoints,
                 secondary_private_endpoint=paired_endpoints,
+                capture=EventHubsCapture(
+                    storage_account_id=self.storage.storage_account_id,
+                    container_name=config.event_hubs.capture_container,
+                    container_id=self.storage.containers[config.event_hubs.capture_container].resource_manager_id,
+                )
+                if config.event_hubs.capture_container is not None
+                else None,
                 private_dns_zone_id=zones["eventhub"],
                 diagnostics=props.diagnostics,
                 protect_from_destroy=protect,

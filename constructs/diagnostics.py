@@ -150,6 +150,8 @@ NO_DIAGNOSTICS: Mapping[str, str] = {
             "azurerm_monitor_activity_log_alert",
             "azurerm_monitor_alert_prometheus_rule_group",
             "azurerm_monitor_scheduled_query_rules_alert_v2",
+            "azurerm_monitor_alert_processing_rule_action_group",
+            "azurerm_log_analytics_workspace_table_custom_log",
             "azurerm_monitor_diagnostic_setting",
             "azurerm_monitor_data_collection_endpoint",
             "azurerm_monitor_private_link_scope",

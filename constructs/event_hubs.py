@@ -23,16 +23,24 @@ from cdktf import (
     TerraformStack,
     Tokenization,
 )
-from cdktf_cdktf_provider_azurerm.eventhub import Eventhub
+from cdktf_cdktf_provider_azurerm.eventhub import (
+    Eventhub,
+    EventhubCaptureDescription,
+    EventhubCaptureDescriptionDestination,
+)
 from cdktf_cdktf_provider_azurerm.eventhub_consumer_group import EventhubConsumerGroup
-from cdktf_cdktf_provider_azurerm.eventhub_namespace import EventhubNamespace, EventhubNamespaceNetworkRulesets
+from cdktf_cdktf_provider_azurerm.eventhub_namespace import (
+    EventhubNamespace,
+    EventhubNamespaceIdentity,
+    EventhubNamespaceNetworkRulesets,
+)
 from cdktf_cdktf_provider_azurerm.eventhub_namespace_disaster_recovery_config import (
     EventhubNamespaceDisasterRecoveryConfig,
 )
 
 from config.data import EventHubsConfig
 from constructs import Construct, IValidation
-from constructs.interfaces import DiagnosticsSink, delete_lock, diagnostics
+from constructs.interfaces import DiagnosticsSink, Grants, RoleGrant, delete_lock, diagnostics
 from constructs.locks import why_locked
 from constructs.naming import Naming
 from constructs.private_endpoint import PrivateEndpoint, PrivateEndpointPlacement
@@ -53,6 +61,23 @@ NAMESPACE_ENTITY_TYPES = frozenset(
 WORKLOADS = ("events", "events-dr")
 
 
+# Event Hubs Capture (docs/dr-drills.md "Cross-region copies"): Avro files every 5 minutes or 300 MiB, empty
+# windows skipped, written with the namespace's managed identity (the account allows Entra ID only).
+CAPTURE_DESTINATION = "EventHubArchive.AzureBlockBlob"
+CAPTURE_ARCHIVE_NAME = "{Namespace}/{EventHub}/{PartitionId}/{Year}/{Month}/{Day}/{Hour}/{Minute}/{Second}"
+CAPTURE_INTERVAL_SECONDS = 300
+CAPTURE_SIZE_LIMIT_BYTES = 314572800
+
+
+@dataclass(frozen=True)
+class EventHubsCapture:
+    """Where Capture archives the events: a container of a geo-redundant storage account."""
+
+    storage_account_id: str
+    container_name: str
+    container_id: str  # the container's ARM id: each namespace identity may write there only
+
+
 @dataclass(frozen=True)
 class EventHubsProps:
     config: EventHubsConfig
@@ -67,6 +92,7 @@ class EventHubsProps:
     protect_from_destroy: bool = True
     # Where the secondary's endpoint goes (the DR landing zone in the paired region); None: with the primary's.
     secondary_private_endpoint: PrivateEndpointPlacement | None = None
+    capture: EventHubsCapture | None = None  # None: events are not archived
 
 
 @jsii.implements(IValidation)
@@ -134,6 +160,19 @@ class EventHubs(Construct):
             depends_on=[primary_endpoint.endpoint, secondary_endpoint.endpoint],
         )
         self.alias = config.disaster_recovery_alias
+        capture, capture_grants = props.capture, Grants(self, "capture-grants")
+        if capture is not None:
+            # Both namespaces: after a failover the former secondary holds the hubs and keeps capturing.
+            for role, namespace in (("primary", self.primary), ("secondary", self.secondary)):
+                capture_grants.add(
+                    f"{role}-capture-writer",
+                    RoleGrant(
+                        capture.container_id,
+                        "Storage Blob Data Contributor",
+                        namespace.identity.principal_id,
+                        "Event Hubs Capture writes the events to the geo-redundant container",
+                    ),
+                )
         event_hub_ids: dict[str, str] = {}
         for hub in config.event_hubs:
             event_hub = Eventhub(
@@ -143,7 +182,26 @@ class EventHubs(Construct):
                 namespace_id=self.primary.id,
                 partition_count=hub.partition_count,
                 message_retention=hub.retention_days,
+                capture_description=EventhubCaptureDescription(
+                    enabled=True,
+                    encoding="Avro",
+                    interval_in_seconds=CAPTURE_INTERVAL_SECONDS,
+                    size_limit_in_bytes=CAPTURE_SIZE_LIMIT_BYTES,
+                    skip_empty_archives=True,
+                    destination=EventhubCaptureDescriptionDestination(
+                        name=CAPTURE_DESTINATION,
+                        archive_name_format=CAPTURE_ARCHIVE_NAME,
+                        blob_container_name=capture.container_name,
+                        storage_account_id=capture.storage_account_id,
+                    ),
+                )
+                if capture is not None
+                else None,
+                depends_on=capture_grants.all or None,  # Azure checks the write access when capture is enabled
             )
+            if capture is not None:
+                # azurerm 4.81 (the provider the stacks pin) has the argument; the 4.55 bindings do not.
+                event_hub.add_override("capture_description.destination.storage_authentication_type", "SystemAssigned")
             event_hub_ids[hub.name] = event_hub.id
             for group in hub.consumer_groups:
                 EventhubConsumerGroup(
@@ -172,6 +230,7 @@ class EventHubs(Construct):
             local_authentication_enabled=False,  # no SAS keys: Entra ID (managed identities) only
             minimum_tls_version="1.2",
             public_network_access_enabled=False,
+            identity=EventhubNamespaceIdentity(type="SystemAssigned") if props.capture is not None else None,
             network_rulesets=[
                 EventhubNamespaceNetworkRulesets(
                     default_action="Deny", public_network_access_enabled=False, trusted_service_access_enabled=False

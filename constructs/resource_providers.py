@@ -29,6 +29,7 @@ RESOURCE_PROVIDER_OF_TYPE: dict[str, str | None] = {
     "azurerm_log_analytics_": "Microsoft.OperationalInsights",
     "azurerm_management_lock": None,  # Microsoft.Authorization: registered in every subscription
     "azurerm_monitor_": "Microsoft.Insights",
+    "azurerm_monitor_alert_processing_rule_": "Microsoft.AlertsManagement",  # Microsoft.AlertsManagement/actionRules
     "azurerm_monitor_alert_prometheus_rule_group": "Microsoft.AlertsManagement",
     "azurerm_monitor_workspace": "Microsoft.Monitor",
     "azurerm_network_": "Microsoft.Network",

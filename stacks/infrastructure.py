@@ -12,7 +12,14 @@ from constructs.alerts import Alerts, AlertsProps, SlaMonitoring, SlaMonitoringP
 from constructs.app_gateway import AppGateway, AppGatewayProps
 from constructs.backup import AksBackup, AksBackupProps, BackupVault, BackupVaultProps, BlobBackup, BlobBackupProps
 from constructs.cluster import AksCluster, AksClusterProps, ClusterNetwork
-from constructs.data_platform import ETCD_KEY, STORAGE_KEY, DataPlatform, DataPlatformProps
+from constructs.data_platform import (
+    ETCD_KEY,
+    POSTGRES_GEO_BACKUP_KEY,
+    POSTGRES_KEY,
+    STORAGE_KEY,
+    DataPlatform,
+    DataPlatformProps,
+)
 from constructs.deployer_access import (
     RUNNER_RESOLVED_ZONES,
     DeployerAccess,
@@ -23,6 +30,15 @@ from constructs.deployer_access import (
 from constructs.deployment import deployment_names
 from constructs.diagnostics import DiagnosticsCoverage
 from constructs.dr_network import DrLandingZone, DrLandingZoneProps
+from constructs.drills import (
+    DrillIdentity,
+    DrillIdentityProps,
+    DrillResults,
+    DrillResultsProps,
+    DrillScopes,
+    RecoveryAlerts,
+    RecoveryAlertsProps,
+)
 from constructs.governance import Governance, GovernanceProps
 from constructs.kubernetes_policy import KubernetesPolicies, KubernetesPolicyProps
 from constructs.locks import LockCoverage, LockCoverageProps
@@ -320,6 +336,7 @@ class InfrastructureStack(TerraformStack):
                 application_insights_id=self.observability.application_insights_id,
                 action_group_ids=self.observability.action_group_ids,
                 edge_live=config.app_gateway.edge_live,
+                drill_results_workspace_id=self.log_analytics.workspace_id,
             ),
         )
         Governance(
@@ -348,6 +365,7 @@ class InfrastructureStack(TerraformStack):
             ),
         )
         self._backup(config, naming)
+        self._drills(config, naming, monitoring)
         # Terraform writes keys and certificates through each vault's private data plane: they wait for the
         # runner's path to it (the vault's endpoint, the privatelink zone's links, the peering to the runners).
         runner_path = [
@@ -471,5 +489,74 @@ class InfrastructureStack(TerraformStack):
                 backup_time_utc=recovery.backup_time_utc,
                 vault=self.backup_vault,
                 storage=self.data.storage,
+            ),
+        )
+
+    def _drills(self, config: EnvironmentConfig, naming: Naming, monitoring: ResourceGroup) -> None:
+        """Restore drills: their identity, their results table and the RTO/RPO alerts (docs/dr-drills.md)."""
+        recovery, data = config.recovery, self.data
+        scratch = ResourceGroup(self, "drill-rg", name=naming.name("dr-drill", "rg"), location=config.location)
+        geo_scratch = ResourceGroup(
+            self, "drill-dr-rg", name=naming.name("dr-drill-dr", "rg"), location=config.paired_location
+        )
+        canary_container = data.storage.containers[config.data.storage.containers[0]]
+        geo_keys = data.geo_key_vault.customer_managed_keys if data.geo_key_vault is not None else {}
+        identity = DrillIdentity(
+            self,
+            "drill-identity",
+            props=DrillIdentityProps(
+                config=recovery,
+                naming=naming,
+                location=config.location,
+                resource_group_name=monitoring.name,
+                repository=config.deployment.repository,
+                environment=config.name,
+                scopes=DrillScopes(
+                    postgres_server=data.postgres.server_id,
+                    postgres_identity=data.key_vault.customer_managed_keys[POSTGRES_KEY].identity_id,
+                    postgres_geo_identity=geo_keys[POSTGRES_GEO_BACKUP_KEY].identity_id
+                    if POSTGRES_GEO_BACKUP_KEY in geo_keys
+                    else None,
+                    postgres_zone=self.network.private_dns_zone_ids["postgres"],
+                    endpoint_subnet=self.network.subnet_ids["private_endpoints"],
+                    dr_endpoint_subnet=self.dr_landing_zone.private_endpoint_subnet_id,
+                    scratch=scratch.id,
+                    geo_scratch=geo_scratch.id,
+                    storage_account=data.storage.storage_account_id,
+                    canary_container=canary_container.resource_manager_id,
+                    backup_vault=self.backup_vault.vault_id,
+                    cluster=self.aks.cluster_id,
+                    key_vault=data.key_vault.key_vault_id,
+                    geo_key_vault=data.geo_key_vault.key_vault_id if data.geo_key_vault is not None else None,
+                    event_hubs_secondary=data.event_hubs.secondary.id,
+                ),
+                sample_namespace=recovery.drills.aks_sample_namespace,
+                scratch_namespace=recovery.drills.aks_scratch_namespace,
+            ),
+        )
+        self.drill_results = DrillResults(
+            self,
+            "drill-results",
+            props=DrillResultsProps(
+                naming=naming,
+                location=config.location,
+                resource_group_name=monitoring.name,
+                log_analytics_workspace_id=self.log_analytics.workspace_id,
+                data_collection_endpoint_id=self.observability.data_collection_endpoint_id,
+                publisher_principal_id=identity.principal_id,
+            ),
+        )
+        RecoveryAlerts(
+            self,
+            "recovery-alerts",
+            props=RecoveryAlertsProps(
+                config=recovery,
+                environment=config.name,
+                naming=naming,
+                location=config.location,
+                resource_group_name=monitoring.name,
+                log_analytics_workspace_id=self.log_analytics.workspace_id,
+                backup_vault_id=self.backup_vault.vault_id,
+                action_group_ids=self.observability.action_group_ids,
             ),
         )

@@ -169,6 +169,17 @@ def test_a_plan_with_the_apply_identity_is_named(stacks) -> None:
     assert any("is not a vars.*PLAN_CLIENT_ID" in p for p in workflow_findings(workflows, stacks))
 
 
+def test_drills_signing_in_as_the_apply_identity_are_named(stacks) -> None:
+    workflows = _workflows()
+    (job,) = workflows["dr-drills.yml"]["jobs"].values()
+    login = next(step for step in job["steps"] if is_azure_login(step))
+    login["with"]["client-id"] = "${{ vars.AZURE_APPLY_CLIENT_ID }}"
+    assert workflow_findings(workflows, stacks) == [
+        "dr-drills.yml job drills: azure/login client-id '${{ vars.AZURE_APPLY_CLIENT_ID }}' is not a "
+        "vars.*DRILLS_CLIENT_ID"
+    ]
+
+
 def test_a_workflow_on_a_github_hosted_runner_is_named(stacks) -> None:
     workflows = _workflows()
     job = next(

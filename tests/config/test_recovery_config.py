@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from config.loader import ConfigError, load_environment, parse_environment
-from config.recovery import BACKUP_INTERVAL_HOURS
+from config.recovery import BACKUP_INTERVAL_HOURS, DISRUPTIVE_DRILLS, DRILLS
 from tests.config.test_loader import DELETE, set_key
 
 PATH = Path("config/production.toml")
@@ -35,6 +35,21 @@ BAD_INPUTS = [
         30,
         "must be less than data.storage.blob_soft_delete_days (30)",
     ),
+    # Drills: production may not run the disruptive failover on a schedule; staging may.
+    (
+        "production",
+        "recovery.drills.enabled",
+        ["postgres_point_in_time", "event_hubs_failover"],
+        "['event_hubs_failover'] disrupt the running service: set allow_disruptive = true",
+    ),
+    ("production", "recovery.drills.enabled", [], "at least 1 item"),
+    ("production", "recovery.drills.enabled", ["aks_restore", "aks_restore"], "names a drill twice"),
+    ("production", "recovery.drills.enabled", ["postgres_pitr"], "'postgres_point_in_time'"),
+    ("staging", "recovery.drills.weekday", "tue", "'sunday', 'monday'"),
+    ("staging", "recovery.drills.time_utc", "5:30", "pattern"),
+    ("staging", "recovery.drills.aks_scratch_namespace", "applications", "must differ from aks_sample_namespace"),
+    ("staging", "recovery.drills.aks_scratch_namespace", "DR_Drill", "pattern"),
+    ("production", "recovery.drills.missing_after_hours", 25, "less than or equal to 24"),
 ]
 
 
@@ -78,3 +93,10 @@ def test_production_backups_are_geo_redundant_and_protected() -> None:
     assert config.recovery.vault.immutability != "Disabled"
     assert config.data.protect_from_destroy is True  # the one switch for locks and prevent_destroy
     assert config.recovery.aks.storage.replication in {"GZRS", "RAGZRS"}
+
+
+def test_staging_runs_every_drill_and_production_only_the_non_disruptive_ones() -> None:
+    staging, production = (load_environment(name).recovery.drills for name in ("staging", "production"))
+    assert set(staging.enabled) == set(DRILLS) and staging.allow_disruptive
+    assert set(production.enabled) == set(DRILLS) - DISRUPTIVE_DRILLS and not production.allow_disruptive
+    assert staging.cron == production.cron == "30 5 * * 2"

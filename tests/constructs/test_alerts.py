@@ -13,7 +13,7 @@ import pytest
 from cdktf import App, TerraformStack
 
 from config.loader import load_environment
-from constructs.alerts import AZURE_SEVERITY, METRIC_ALERTS, Alerts, AlertsProps, effective_severity
+from constructs.alerts import AZURE_SEVERITY, LAST_DRILL_QUERY, METRIC_ALERTS, Alerts, AlertsProps, effective_severity
 from constructs.naming import Naming
 from tests.conftest import StackJson, only_resource, resources_of
 
@@ -234,11 +234,20 @@ def test_the_sla_workbook_has_a_stable_name_and_reports_the_target(infra: StackJ
     workbook_name = Naming(config.short_name, config.unique_suffix).name("sla", "workbook")
     assert workbook["name"] == str(uuid.uuid5(uuid.NAMESPACE_URL, f"urn:erp-platform:workbook:{workbook_name}"))
     body = json.loads(workbook["data_json"])
-    queries = [item["content"]["query"] for item in body["items"] if item["type"] == 3]
+    queries = [
+        item["content"]["query"]
+        for item in body["items"]
+        if item["type"] == 3 and item["content"]["resourceType"] == "microsoft.insights/components"
+    ]
     sla = config.observability.availability_test.sla_percent
     assert queries and all(f"sla_target = {sla}" in query for query in queries)
     test_name = only_resource(infra, "azurerm_application_insights_standard_web_test")["name"]
     assert all(f"name == '{test_name}'" in query for query in queries)
+    # The business-continuity section: the last restore drill per component, from the workspace.
+    (drills,) = [item for item in body["items"] if item["name"] == "last-drill-per-component"]
+    assert drills["content"]["query"] == LAST_DRILL_QUERY and "DrDrillResults_CL" in LAST_DRILL_QUERY
+    (workspace,) = resources_of(infra, "azurerm_log_analytics_workspace")
+    assert drills["content"]["crossComponentResources"] == [f"${{azurerm_log_analytics_workspace.{workspace}.id}}"]
 
 
 def test_an_unknown_alert_target_is_refused(tmp_path: Path) -> None:

@@ -158,3 +158,52 @@ def test_an_event_hub_in_the_secondary_fails_synth(target: str) -> None:
 def test_alias_equal_to_a_namespace_name_is_rejected() -> None:
     with pytest.raises(ValueError, match="disaster_recovery_alias 'stg-events-evhns-erp01' must differ"):
         build_event_hubs(alias="stg-events-evhns-erp01")
+
+
+def test_every_hub_captures_its_events_into_the_geo_redundant_container_with_the_namespace_identity(
+    data_stack: StackJson, config: EnvironmentConfig
+) -> None:
+    container = config.data.event_hubs.capture_container
+    assert container in config.data.storage.containers and config.data.storage.replication in (
+        "GZRS",
+        "RAGZRS",
+        "GRS",
+        "RAGRS",
+    )
+    (container_address,) = [
+        a for a, b in resources_of(data_stack, "azurerm_storage_container").items() if b["name"] == container
+    ]
+    grants = {
+        address: body
+        for address, body in resources_of(data_stack, "azurerm_role_assignment").items()
+        if body["scope"] == f"${{azurerm_storage_container.{container_address}.resource_manager_id}}"
+    }
+    for namespace_address in primary_and_secondary(data_stack):
+        assert resources_of(data_stack, NAMESPACE)[namespace_address]["identity"] == {"type": "SystemAssigned"}
+        (grant,) = [
+            (a, b)
+            for a, b in grants.items()
+            if b["principal_id"] == f"${{azurerm_eventhub_namespace.{namespace_address}.identity[0].principal_id}}"
+        ]
+        assert grant[1]["role_definition_name"] == "Storage Blob Data Contributor"
+    hubs = resources_of(data_stack, "azurerm_eventhub")
+    assert len(hubs) == len(config.data.event_hubs.event_hubs) > 0
+    for hub in hubs.values():
+        capture = hub["capture_description"]
+        assert capture["enabled"] is True and capture["encoding"] == "Avro"
+        destination = capture["destination"]
+        assert destination["blob_container_name"] == container
+        assert destination["storage_authentication_type"] == "SystemAssigned"  # the account has no shared keys
+        assert sorted(hub["depends_on"]) == sorted(f"azurerm_role_assignment.{a}" for a in grants)
+
+
+def test_a_capture_container_the_account_does_not_have_is_rejected(raw_config) -> None:  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    from config.loader import ConfigError, parse_environment
+    from tests.config.test_loader import set_key
+
+    data = raw_config("production")
+    set_key(data, "data.event_hubs.capture_container", "events")
+    with pytest.raises(ConfigError, match=r"data.event_hubs.capture_container.*must be one of data.storage.containers"):
+        parse_environment(data, Path("config/production.toml"))

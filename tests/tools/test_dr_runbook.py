@@ -3,6 +3,7 @@ the checked-in runbooks are fresh."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,32 @@ def test_checked_in_runbook_is_fresh(synth_dir: Path, environment: str) -> None:
     assert checked_in.exists() and checked_in.read_text() == dr_runbook.environment_runbook(synth_dir, environment), (
         f"{checked_in} is stale; regenerate with: {dr_runbook.REGENERATE}"
     )
+
+
+def test_each_step_links_the_drill_that_proves_it_and_where_its_rto_rpo_is_read(runbook: str, environment: str) -> None:
+    config = load_environment(environment)
+    page = (Path(dr_runbook.DOCS_DIR) / dr_runbook.DRILLS_PAGE).read_text()
+    anchors = {line.removeprefix("### ").strip() for line in page.splitlines() if line.startswith("### ")}
+    sections = runbook.split("\n## ")
+    proven = {
+        section.split("\n")[0]: re.findall(r"\[`(\w+)`\]\(dr-drills\.md#(\w+)\)", section) for section in sections
+    }
+    expected = {
+        "1. PostgreSQL": {"postgres_geo_restore", "postgres_point_in_time"},
+        "2. Event Hubs": {"event_hubs_failover"},
+        "3. Storage": {"blob_point_in_time"},
+        "4. AKS": {"aks_restore"},
+        "Keys": {"key_vault_backup"},
+    }
+    for prefix, drills in expected.items():
+        (links,) = [links for title, links in proven.items() if title.startswith(prefix)]
+        assert {name for name, _ in links} == drills, prefix
+        assert all(name == anchor and anchor in anchors for name, anchor in links), (links, sorted(anchors))
+    failover = "not scheduled here" in runbook.split("[`event_hubs_failover`]")[1].split("\n")[0]
+    assert failover is ("event_hubs_failover" not in config.recovery.drills.enabled)
+    assert f"DrDrillResults_CL | where Environment == '{environment}'" in runbook
+
+
+def test_the_event_hubs_step_names_the_capture_archive(runbook: str, environment: str) -> None:
+    container = load_environment(environment).data.event_hubs.capture_container
+    assert container and f"/{container}`, a geo-redundant account" in runbook

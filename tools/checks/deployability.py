@@ -711,7 +711,8 @@ def workflow_findings(workflows: Mapping[str, dict[str, Any]], stacks: Mapping[s
     A job that logs in to Azure (azure/login, or the repository's `terraform-azure` action that wraps it) must
     `runs-on` the self-hosted runners' labels and take its client id from a `*PLAN_CLIENT_ID` variable when it
     runs in a `<env>-plan` GitHub environment (plans, drift: the read-only identity) or outside any, and from
-    `*APPLY_CLIENT_ID` in the `<env>` environment (applies behind its reviewers).
+    `*APPLY_CLIENT_ID` in the `<env>` environment (applies behind its reviewers), and from `*DRILLS_CLIENT_ID`
+    in the `<env>-drills` environment (the restore drills' identity, docs/dr-drills.md).
     """
     environment_runners = runners(stacks["bootstrap"])
     all_labels = {label for runner in environment_runners.values() for label in runner.labels}
@@ -731,6 +732,8 @@ def workflow_findings(workflows: Mapping[str, dict[str, Any]], stacks: Mapping[s
                 problems.append(f"{where}: runs-on {labels} matches no runner label {sorted(all_labels)}")
             environment = str(job.get("environment", ""))
             expected = "APPLY_CLIENT_ID" if environment and not environment.endswith("-plan") else "PLAN_CLIENT_ID"
+            if environment.endswith("-drills"):  # the restore drills' own identity (constructs/drills.py)
+                expected = "DRILLS_CLIENT_ID"
             for step in logins:
                 client_id = _value_of(job, workflow, str((step.get("with") or {}).get("client-id", "")))
                 used = set(re.findall(r"vars\.([A-Z0-9_]+)", client_id))

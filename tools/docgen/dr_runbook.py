@@ -107,6 +107,26 @@ def landing_zone(infra: Stack, paired: str) -> LandingZone:
     return LandingZone(infra, vnets[0], subnets)
 
 
+DRILLS_PAGE = "dr-drills.md"  # docs/dr-drills.md, next to the runbooks
+
+
+def _proven_by(config: EnvironmentConfig, *drills: str) -> str:
+    """The line that links a step to the restore drills that rehearse it, and says when they run here."""
+    settings = config.recovery.drills
+    when = f"every {settings.weekday.capitalize()} {settings.time_utc} UTC"
+    parts = [
+        f"[`{drill}`]({DRILLS_PAGE}#{drill}) ("
+        + (
+            f"{when} in {config.name}"
+            if drill in settings.enabled
+            else "not scheduled here: on demand after an approved change, `--approved-by`"
+        )
+        + ")"
+        for drill in drills
+    ]
+    return "\n\n**Proven by** " + ", ".join(parts) + ": the last measured RTO/RPO is in `DrDrillResults_CL` (below)."
+
+
 def _code(*lines: str) -> str:
     return "```bash\n" + "\n".join(lines) + "\n```"
 
@@ -173,12 +193,15 @@ def render(config: EnvironmentConfig, infra_json: dict[str, Any], cluster_json: 
         + zone.summary()
         + " No cluster stands there: step 4 builds it and is the longest step, so start it in parallel with "
         "steps 1-3.",
-        _step_postgres(server, server_rg, server_id, paired, geo_keys, infra, zone, secondary_rg),
+        _step_postgres(server, server_rg, server_id, paired, geo_keys, infra, zone, secondary_rg)
+        + _proven_by(config, "postgres_geo_restore", "postgres_point_in_time"),
         "## 2. Event Hubs: fail the geo-DR alias over to the secondary namespace\n\n"
         f"Alias `{pairing['name']}` (`data.event_hubs.disaster_recovery_alias`) points at `{primary_namespace}`; "
         f"failover is run on the secondary `{secondary['name']}` (`{secondary['location']}`) and makes it primary. "
         "Only metadata (event hubs, consumer groups) is replicated: events not yet consumed in the primary "
-        "are not copied. Clients using the alias connection string follow without changes; in the paired "
+        "are not copied"
+        + _captured(infra)
+        + ". Clients using the alias connection string follow without changes; in the paired "
         f"region they reach `{secondary['name']}` through its private endpoint in `{zone.vnet}` "
         f"(subnet `{zone.subnet('private_endpoints')}`).\n\n"
         + _code(
@@ -187,7 +210,8 @@ def render(config: EnvironmentConfig, infra_json: dict[str, Any], cluster_json: 
             "# verify: role is PrimaryNotReplicating on the former secondary",
             f"az eventhubs georecovery-alias show --resource-group {secondary_rg} "
             f"--namespace-name {secondary['name']} --alias {pairing['name']} --query role",
-        ),
+        )
+        + _proven_by(config, "event_hubs_failover"),
         "## 3. Storage: customer-initiated failover\n\n"
         "Each geo-replicated account below fails over to its secondary region; writes made after the "
         "*last sync time* are lost, so read it first. Afterwards the account is locally redundant in the new "
@@ -208,7 +232,10 @@ def render(config: EnvironmentConfig, infra_json: dict[str, Any], cluster_json: 
         )
         + f"\n\nBlob backup instance `{blob_instance['name']}` keeps daily vaulted copies of `{blob_account['name']}` "
         f"for {recovery.blobs.vault_retention_days} days and a {recovery.blobs.operational_retention_days}-day "
-        "point-in-time restore window in the account itself: use them for corruption or deletion, not for region loss.",
+        "point-in-time restore window in the account itself: use them for corruption or deletion, not for region loss."
+        + _proven_by(config, "blob_point_in_time")
+        + " The account failover itself is not drilled: it leaves the account locally redundant until it is "
+        "converted back, so it is rehearsed only in a DR exercise.",
         "## 4. AKS: rebuild the cluster, restore from the backup vault\n\n"
         f"Backup instance `{aks_instance['name']}` protects `{cluster_resource['name']}` daily with "
         f"{recovery.aks.retention_days}-day retention. azurerm 4.55 configures only the operational tier for AKS "
@@ -234,7 +261,8 @@ def render(config: EnvironmentConfig, infra_json: dict[str, Any], cluster_json: 
             f"{vault['name']} --backup-instance-name {aks_instance['name']} --restore-request-object restore.json",
             "# verify",
             "kubectl get nodes && kubectl get pods --all-namespaces --field-selector status.phase!=Running",
-        ),
+        )
+        + _proven_by(config, "aks_restore"),
         "## 5. Cutover: Application Gateway and DNS\n\n"
         f"`{gateway['name']}` (resource group `{gateway_rg}`, public IP "
         f"{ip_names or 'none'}) serves `{config.app_gateway.host_name}`. "
@@ -246,6 +274,7 @@ def render(config: EnvironmentConfig, infra_json: dict[str, Any], cluster_json: 
             "# verify: the availability test endpoint answers from the new region",
             f"curl --fail --silent --show-error {config.observability.availability_test.url}",
         ),
+        _keys(config, infra),
         "## Verification and rehearsal\n\n"
         + (
             f"The cluster stack's `{dr_tests[0]['metadata']['name']}` CronJob (namespace "
@@ -255,11 +284,64 @@ def render(config: EnvironmentConfig, infra_json: dict[str, Any], cluster_json: 
             if dr_tests
             else ""
         )
-        + "It cannot prove the targets above: only a DR exercise that runs steps 0-5 against this environment "
-        f"and measures the elapsed time (RTO {recovery.rto_hours} h) and the age of the restored data "
-        f"(RPO {recovery.rpo_hours} h) can. Record both in the exercise report.",
+        + "It only proves the exports parse. The restore drills (docs/dr-drills.md, workflow `dr-drills`) "
+        f"restore each component every {recovery.drills.weekday.capitalize()} at {recovery.drills.time_utc} UTC "
+        f"({', '.join(f'`{d}`' for d in recovery.drills.enabled)}), verify a canary, and record the measured "
+        f"RPO and RTO against the targets (RTO {recovery.rto_hours} h, RPO {recovery.rpo_hours} h); alerts fire "
+        "when a drill fails, is missing, or exceeds a target. The last measured values:\n\n"
+        + "```kusto\n"
+        + f"DrDrillResults_CL | where Environment == '{config.name}'\n"
+        + "| summarize arg_max(TimeGenerated, *) by Drill\n"
+        + "| project Drill, Component, LastRun = TimeGenerated, Succeeded, RpoMinutes, RtoMinutes, Detail\n"
+        + "```\n\n"
+        "A full exercise of steps 0-5 (region loss) is still the only proof of the end-to-end RTO: time it the "
+        "same way and record it in the exercise report.",
     ]
     return "\n\n".join(sections) + "\n"
+
+
+def _captured(infra: Stack) -> str:
+    """Where Event Hubs Capture archives the events (the copy that survives the region), if it does."""
+    archives = sorted(
+        {
+            (infra.referenced(d["storage_account_id"])["name"], d["blob_container_name"])
+            for hub in infra.all("azurerm_eventhub")
+            for d in _blocks(_capture_destination(hub))
+        }
+    )
+    if not archives:
+        return ""
+    where = ", ".join(f"`{account}/{container}`" for account, container in archives)
+    return (
+        f"; Event Hubs Capture archives every hub's events (Avro, 5-minute files) in {where}, a geo-redundant "
+        "account: after its failover (step 3) the events up to the last capture window are read from there"
+    )
+
+
+def _capture_destination(hub: dict[str, Any]) -> Any:
+    capture = hub.get("capture_description")
+    capture = capture[0] if isinstance(capture, list) else capture
+    return (capture or {}).get("destination") if (capture or {}).get("enabled") else None
+
+
+def _keys(config: EnvironmentConfig, infra: Stack) -> str:
+    vaults = {body["name"]: body for body in infra.all("azurerm_key_vault")}
+    geo = [name for name, body in vaults.items() if body["location"] == config.paired_location]
+    title = "## Keys: the geo key vault\n\n"
+    if not geo:
+        return title + "No key vault stands in the paired region: keys cannot be restored there."
+    primary = [name for name in vaults if name not in geo]
+    return title + (
+        f"Key Vault backups restore only into a vault of the same Azure geography and subscription: "
+        f"`{geo[0]}` in `{config.paired_location}`. Back up each key of {', '.join(f'`{n}`' for n in primary)} "
+        "while the primary region is up (a backup blob per key, stored outside the failed region), and restore "
+        "into the geo vault when needed. The PostgreSQL geo-backup key already lives there.\n\n"
+        + _code(
+            "az keyvault key backup --vault-name <primary vault> --name <key> --file <key>.keybackup",
+            f"az keyvault key restore --vault-name {geo[0]} --file <key>.keybackup",
+        )
+        + _proven_by(config, "key_vault_backup")
+    )
 
 
 def _blocks(value: Any) -> list[dict[str, Any]]:

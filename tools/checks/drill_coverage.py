@@ -1,0 +1,155 @@
+"""Drill coverage: read an environment's synthesized infra stack and report what would leave a restore
+drill unable to run or its results unwatched (docs/dr-drills.md).
+
+Rules (each finding names the rule, the resource address and what is wrong):
+
+- DRILL-IDENTITY  one drill identity, trusted (federated credential) for the `<env>-drills` GitHub environment
+- DRILL-ROLE      the identity holds every role `constructs/drills.DRILL_ROLES` gives each enabled drill,
+                  none for a drill that is not enabled, nothing at subscription scope, and Monitoring Metrics
+                  Publisher on the results' data collection rule
+- DRILL-ALERT     every log search and metric alert of the stack sends to an action group; the recovery alerts
+                  (drill failed / missing, RTO and RPO above the config targets, backup older than the RPO)
+                  exist with the config's thresholds; Azure Backup job failures of the vault are routed
+
+    .venv/bin/python -m tools.checks.drill_coverage cdktf.out     # exit 1 on any finding
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from config.loader import ENVIRONMENTS, load_environment
+from config.schema import EnvironmentConfig
+from constructs.drills import BACKUP_MONITOR_SERVICE, DRILL_ROLES, RESULTS_ROLE, oidc_subject
+from drills.results import STREAM
+
+StackJson = dict[str, Any]
+SUBSCRIPTION_SCOPE = re.compile(r"^/subscriptions/[^/]+/?$")
+RECOVERY_ALERTS = ("drill-failed", "drill-missing", "rto-exceeded", "rpo-exceeded", "backup-older-than-rpo")
+
+
+def _resources(stack: StackJson, kind: str) -> dict[str, dict[str, Any]]:
+    return stack.get("resource", {}).get(kind, {})
+
+
+def _blocks(value: Any) -> list[dict[str, Any]]:
+    return [] if value is None else value if isinstance(value, list) else [value]
+
+
+def check(stack: StackJson, config: EnvironmentConfig) -> list[str]:
+    findings: list[str] = []
+    drills = config.recovery.drills
+    identities = {
+        address: body
+        for address, body in _resources(stack, "azurerm_user_assigned_identity").items()
+        if "dr-drills" in body["name"]
+    }
+    if len(identities) != 1:
+        return [f"DRILL-IDENTITY: expected one drill identity, found {sorted(identities)}"]
+    ((address, _),) = identities.items()
+    reference = f"${{azurerm_user_assigned_identity.{address}"
+    subject = oidc_subject(config.deployment.repository, config.name)
+    if not any(
+        body.get("parent_id", "").startswith(reference) and body.get("subject") == subject
+        for body in _resources(stack, "azurerm_federated_identity_credential").values()
+    ):
+        findings.append(f"DRILL-IDENTITY: {address} has no federated credential for subject {subject}")
+
+    held: dict[str, list[tuple[str, str]]] = {}  # role -> [(assignment address, scope)]
+    for assignment, body in _resources(stack, "azurerm_role_assignment").items():
+        if body.get("principal_id", "").startswith(reference):
+            held.setdefault(body["role_definition_name"], []).append((assignment, body["scope"]))
+    wanted = {role for drill in drills.enabled for _, role, _ in DRILL_ROLES[drill]} | {RESULTS_ROLE}
+    for drill in drills.enabled:
+        for _, role, why in DRILL_ROLES[drill]:
+            if role not in held:
+                findings.append(f"DRILL-ROLE: {drill}: the drill identity lacks '{role}' ({why})")
+    for role, assignments in sorted(held.items()):
+        for assignment, scope in assignments:
+            if role not in wanted:
+                findings.append(f"DRILL-ROLE: {assignment}: '{role}' serves no enabled drill")
+            if SUBSCRIPTION_SCOPE.match(scope):
+                findings.append(f"DRILL-ROLE: {assignment}: '{role}' at subscription scope {scope}")
+    rules = {
+        address
+        for address, body in _resources(stack, "azurerm_monitor_data_collection_rule").items()
+        if any(d.get("stream_name") == STREAM for d in _blocks(body.get("stream_declaration")))
+    }
+    if not any(
+        scope.startswith(f"${{azurerm_monitor_data_collection_rule.{rule}.")
+        for rule in rules
+        for _, scope in held.get(RESULTS_ROLE, [])
+    ):
+        findings.append(f"DRILL-ROLE: no '{RESULTS_ROLE}' on the data collection rule of stream {STREAM}")
+
+    for kind in ("azurerm_monitor_scheduled_query_rules_alert_v2", "azurerm_monitor_metric_alert"):
+        for alert, body in _resources(stack, kind).items():
+            groups = [g for action in _blocks(body.get("action")) for g in _groups(action)]
+            if not groups:
+                findings.append(f"DRILL-ALERT: {kind}.{alert} sends to no action group")
+    queries = {
+        body["name"]: " ".join(c["query"] for c in _blocks(body.get("criteria")))
+        for body in _resources(stack, "azurerm_monitor_scheduled_query_rules_alert_v2").values()
+    }
+    recovery = config.recovery
+    thresholds = {
+        "rto-exceeded": f"RtoMinutes > {recovery.rto_hours * 60}",
+        "rpo-exceeded": f"RpoMinutes > {recovery.rpo_hours * 60}",
+        "backup-older-than-rpo": f"ago({min(recovery.rpo_hours, 47)}h)",
+        "drill-missing": f"{drills.missing_after_hours}h",
+        "drill-failed": "Succeeded == false",
+    }
+    for key in RECOVERY_ALERTS:
+        matching = [query for name, query in queries.items() if f"dr-{key}" in name]
+        if not matching:
+            findings.append(f"DRILL-ALERT: no '{key}' alert")
+        elif thresholds[key] not in matching[0]:
+            findings.append(f"DRILL-ALERT: the '{key}' alert does not test '{thresholds[key]}'")
+    vaults = [
+        f"${{azurerm_data_protection_backup_vault.{a}.id}}"
+        for a in _resources(stack, "azurerm_data_protection_backup_vault")
+    ]
+    routed = [
+        body
+        for body in _resources(stack, "azurerm_monitor_alert_processing_rule_action_group").values()
+        if set(vaults) & set(body.get("scopes", []))
+        and any(
+            BACKUP_MONITOR_SERVICE in m.get("values", [])
+            for c in _blocks(body.get("condition"))
+            for m in _blocks(c.get("monitor_service"))
+        )
+        and body.get("add_action_group_ids")
+    ]
+    if not routed:
+        findings.append("DRILL-ALERT: Azure Backup job failures of the backup vault reach no action group")
+    return findings
+
+
+def _groups(action: dict[str, Any]) -> list[str]:
+    return list(action.get("action_groups") or []) + (
+        [action["action_group_id"]] if action.get("action_group_id") else []
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("synth_dir", type=Path)
+    args = parser.parse_args(argv)
+    failed = False
+    for environment in ENVIRONMENTS:
+        stack = json.loads((args.synth_dir / "stacks" / f"{environment}-infra" / "cdk.tf.json").read_text())
+        findings = check(stack, load_environment(environment))
+        for finding in findings:
+            print(f"{environment}-infra: {finding}")
+        failed |= bool(findings)
+    print("drill coverage: " + ("findings above" if failed else "every enabled drill can run and is watched"))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
