@@ -358,3 +358,112 @@ def test_a_job_pulling_from_an_outside_registry_is_named(stacks) -> None:
     assert "pulls from 'registry.company.com', not from a registry of the bootstrap stack" in problem
     del job["registry"]
     assert any("the job names no registry" in p for p in findings(broken))
+
+
+# --- Effective NSG rules on every data path (constructs/data_paths.py) -------------------------------------------
+
+
+def _nsg_rules_named(stacks, stack_name: str, name: str) -> dict:
+    rules = stacks[stack_name]["resource"]["azurerm_network_security_rule"]
+    return {key: rule for key, rule in rules.items() if rule["name"] == name}
+
+
+def test_every_data_path_passes_its_nsgs(stacks) -> None:
+    from constructs.data_paths import DATA_PATHS
+    from tools.deployability import network_path_findings
+
+    assert network_path_findings(stacks) == []
+    # Not vacuous: each environment's API-server NSG holds a rule per path ending there, with the path's ports.
+    for environment in ENVIRONMENTS:
+        for data_path in (p for p in DATA_PATHS if p.target == "aks_api"):
+            [rule] = _nsg_rules_named(stacks, f"{environment}-infra", data_path.rule_name).values()
+            ports = (
+                [rule["destination_port_range"]]
+                if "destination_port_range" in rule
+                else rule["destination_port_ranges"]
+            )
+            assert tuple(ports) == data_path.ports
+
+
+def test_runners_hitting_deny_all_inbound_at_the_api_server_are_named(stacks) -> None:
+    broken = _without(
+        stacks,
+        "staging-infra",
+        "azurerm_network_security_rule",
+        lambda _, v: v["name"] == "AllowRunnersToAksApiInbound",
+    )
+    assert findings(broken) == [
+        "staging: runners -> AKS API of stg-workloads-aks-001: NSG stg-api-server-nsg-001 of subnet "
+        "aks-api-server-subnet (10.242.5.0/28) denies inbound TCP 443 from runners-subnet (10.240.0.0/26) to "
+        "aks-api-server-subnet (10.242.5.0/28): rule DenyAllInbound (priority 4096)"
+    ]
+
+
+def test_nodes_without_4443_to_the_api_server_are_named(stacks) -> None:
+    broken = copy.deepcopy(stacks)
+    for rule in _nsg_rules_named(broken, "production-infra", "AllowNodesToAksApiInbound").values():
+        rule.pop("destination_port_ranges", None)
+        rule["destination_port_range"] = "443"
+    problems = findings(broken)
+    assert len(problems) == 2  # the system and the user pool's subnets
+    assert all(p.startswith("production: nodes -> API server of prd-workloads-aks-001") for p in problems)
+    assert all("denies inbound TCP 4443" in p and "rule DenyAllInbound (priority 4096)" in p for p in problems)
+
+
+def test_a_deny_before_the_allow_wins_by_priority(stacks) -> None:
+    broken = copy.deepcopy(stacks)
+    [allow] = _nsg_rules_named(broken, "staging-infra", "AllowRunnersToAksApiInbound").values()
+    deny = {**allow, "name": "DenyDeploymentNetwork", "access": "Deny", "priority": allow["priority"] - 5,
+            "source_address_prefix": "10.240.0.0/16"}  # fmt: skip
+    deny.pop("source_address_prefixes", None)
+    broken["staging-infra"]["resource"]["azurerm_network_security_rule"]["planted-deny"] = deny
+    [problem] = findings(broken)
+    assert problem.endswith(f"rule DenyDeploymentNetwork (priority {allow['priority'] - 5})")
+    deny["priority"] = allow["priority"] + 5  # after the allow: the allow decides
+    assert findings(broken) == []
+
+
+def test_virtual_network_covers_peered_ranges_only_while_peered(stacks) -> None:
+    broken = copy.deepcopy(stacks)
+    for rule in _nsg_rules_named(broken, "staging-infra", "AllowRunnersToAksApiInbound").values():
+        rule.pop("source_address_prefixes", None)
+        rule["source_address_prefix"] = "VirtualNetwork"  # the spoke and its peers: the deployment network too
+    assert findings(broken) == []
+    del broken["staging-infra"]["resource"]["azurerm_virtual_network_peering"][
+        next(
+            k
+            for k in broken["staging-infra"]["resource"]["azurerm_virtual_network_peering"]
+            if "spoke-to-deployment" in k
+        )
+    ]
+    problems = findings(broken)
+    assert any("missing peering" in p for p in problems)
+    assert any(p.startswith("staging: runners -> AKS API") and "rule DenyAllInbound" in p for p in problems)
+
+
+def test_a_runner_outbound_rule_that_blocks_the_path_is_named(stacks) -> None:
+    broken = copy.deepcopy(stacks)
+    for key, rule in broken["bootstrap"]["resource"]["azurerm_network_security_rule"].items():
+        if key.startswith("production-deployment_runners") and rule["name"] == "AllowVnetOutbound":
+            rule["destination_port_range"] = "80"
+    problems = findings(broken)
+    assert problems
+    assert all(p.startswith("production: runners -> ") and "denies outbound TCP 443" in p for p in problems)
+    assert all("rule DenyAllOutbound (priority 4096)" in p for p in problems)
+    assert {p.split(": ")[1].split(" of ")[0] for p in problems} >= {"runners -> state blob", "runners -> AKS API"}
+
+
+def test_endpoint_nsgs_count_only_where_endpoint_policies_enable_them(stacks) -> None:
+    broken = _without(
+        stacks,
+        "staging-infra",
+        "azurerm_network_security_rule",
+        lambda _, v: v["name"] == "AllowRunnersToKeyVaultInbound",
+    )
+    assert findings(broken) == []  # the spoke's endpoint subnet has network policies disabled: its NSG is skipped
+    for subnet in broken["staging-infra"]["resource"]["azurerm_subnet"].values():
+        if subnet["name"] == "private-endpoints-subnet" and subnet["address_prefixes"] == ["10.242.3.0/24"]:
+            subnet["private_endpoint_network_policies"] = "Enabled"
+    problems = findings(broken)
+    assert problems and all(p.startswith("staging: runners -> Key Vault data plane") for p in problems)
+    assert all("rule DenyAllInbound (priority 4096)" in p for p in problems)
