@@ -467,3 +467,63 @@ def test_endpoint_nsgs_count_only_where_endpoint_policies_enable_them(stacks) ->
     problems = findings(broken)
     assert problems and all(p.startswith("staging: runners -> Key Vault data plane") for p in problems)
     assert all("rule DenyAllInbound (priority 4096)" in p for p in problems)
+
+
+# --- Job images hold every command their scripts call (constructs/baseline/image_contents.py) --------------------
+
+
+def test_every_cluster_job_image_holds_what_its_script_calls(stacks) -> None:
+    from tools.deployability import _pod_specs, job_image_findings
+
+    assert job_image_findings(stacks) == []
+    for environment in ENVIRONMENTS:  # not vacuous: three jobs per cluster, each a shell running a script
+        specs = _pod_specs(stacks[f"{environment}-cluster"])
+        assert len(specs) == 3
+        assert all(spec["container"][0]["command"][0] == "/bin/sh" for _, spec in specs)
+
+
+def test_the_distroless_kubectl_image_is_named(stacks) -> None:
+    broken = copy.deepcopy(stacks)
+    for data in broken["production-infra"]["resource"]["terraform_data"].values():
+        if "az acr import" in str(data):
+            data["triggers_replace"][0] = "registry.k8s.io/kubectl:v1.36.5"
+    problems = findings(broken)
+    assert len(problems) == 3
+    assert all(
+        p.startswith("production-cluster: ") and "on registry.k8s.io/kubectl:v1.36.5, which lacks" in p
+        for p in problems
+    )
+    assert any("CronJob cluster-backup" in p and "lacks date, find, mkdir, sh" in p for p in problems)
+
+
+def test_a_script_calling_a_binary_the_image_lacks_is_named(stacks) -> None:
+    broken = copy.deepcopy(stacks)
+    for config_map in broken["staging-cluster"]["resource"]["kubernetes_config_map_v1"].values():
+        if "dr-test.sh" in config_map.get("data", {}):
+            config_map["data"]["dr-test.sh"] += '\nlatest_restore=$(etcdctl snapshot status "$latest")\n'
+    [problem] = findings(broken)
+    assert problem.startswith("staging-cluster: CronJob dr-test container dr-test: runs /bin/sh /scripts/dr-test.sh")
+    assert "which lacks etcdctl" in problem
+
+
+def test_an_image_without_a_contents_entry_is_named(stacks) -> None:
+    broken = copy.deepcopy(stacks)
+    for data in broken["staging-infra"]["resource"]["terraform_data"].values():
+        if "az acr import" in str(data):
+            data["triggers_replace"][0] = "docker.io/bitnami/kubectl:1.36.5"
+    problems = findings(broken)
+    assert len(problems) == 3
+    assert all(
+        "image docker.io/bitnami/kubectl:1.36.5 is not in constructs/baseline/image_contents.py" in p for p in problems
+    )
+
+
+def test_script_commands_skips_builtins_functions_assignments_and_quoted_data() -> None:
+    from tools.deployability import script_commands
+
+    script = (
+        '#!/bin/sh\nset -eu\nstamp=$(date -u)\nours() { while read -r a b; do echo "$a"; done; }\n'
+        "kubectl get ns -o jsonpath='{range .items[*]}{end}' | ours | grep -v x # awk in a comment\n"
+        'check "x" "for ns in \\$(kubectl get ns | cut -d/ -f2); do [ -n \\"\\$ns\\" ] || echo \\$ns; done"\n'
+    )
+    assert script_commands(script) == {"date", "kubectl", "grep", "cut", "check"}
