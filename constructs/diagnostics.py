@@ -144,6 +144,7 @@ NO_DIAGNOSTICS: Mapping[str, str] = {
             "azurerm_disk_encryption_set",
             "azurerm_role_assignment",
             "azurerm_role_definition",
+            "azurerm_resource_provider_feature_registration",
             "azurerm_management_lock",
             "azurerm_monitor_action_group",
             "azurerm_monitor_metric_alert",
