@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from cdktf import Fn, TerraformResource, TerraformResourceLifecycle
 from cdktf_cdktf_provider_azurerm.consumption_budget_subscription import (
     ConsumptionBudgetSubscription,
     ConsumptionBudgetSubscriptionNotification,
@@ -93,6 +94,20 @@ ACTIVITY_LOG_CATEGORIES = (
 )
 
 
+# The budget starts on the first day of the month of its first apply: Azure refuses a monthly budget whose start is
+# a past month (a literal month in config would be refused by any later first apply) or more than 12 months ahead.
+BUDGET_START_FORMAT = "YYYY-MM-01'T00:00:00Z'"  # formatdate: quoted text is literal
+
+
+def first_apply_time(scope: Construct, id: str) -> str:
+    """The time of the first apply, stable afterwards: Terraform's built-in `terraform_data` stores
+    `plantimestamp()` at create and ignores the new timestamp of every later plan (no provider needed)."""
+    data = TerraformResource(scope, id, terraform_resource_type="terraform_data")
+    data.add_override("input", Fn.plantimestamp())
+    data.add_override("lifecycle", {"ignore_changes": ["input"]})
+    return data.get_string_attribute("output")
+
+
 @dataclass(frozen=True)
 class GovernanceProps:
     config: GovernanceConfig
@@ -142,6 +157,7 @@ class Governance(Construct):
             enabled_log=[MonitorDiagnosticSettingEnabledLog(category=category) for category in ACTIVITY_LOG_CATEGORIES],
         )
         budget = config.budget
+        first_apply = first_apply_time(self, "budget-start")
         notifications = [
             ConsumptionBudgetSubscriptionNotification(
                 operator="GreaterThanOrEqualTo",
@@ -164,9 +180,11 @@ class Governance(Construct):
             amount=budget.monthly_amount,
             time_grain="Monthly",
             time_period=ConsumptionBudgetSubscriptionTimePeriod(
-                start_date=f"{budget.start_date.isoformat()}T00:00:00Z"
+                start_date=Fn.formatdate(BUDGET_START_FORMAT, first_apply)
             ),
             notification=notifications,
+            # Azure may report the period back normalised; the start never needs to move once the budget exists.
+            lifecycle=TerraformResourceLifecycle(ignore_changes=["time_period"]),
         )
 
     def _assign(

@@ -527,3 +527,36 @@ def test_script_commands_skips_builtins_functions_assignments_and_quoted_data() 
         'check "x" "for ns in \\$(kubectl get ns | cut -d/ -f2); do [ -n \\"\\$ns\\" ] || echo \\$ns; done"\n'
     )
     assert script_commands(script) == {"date", "kubectl", "grep", "cut", "check"}
+
+
+# --- Key and certificate versions stay valid as long as their consumers use them --------------------------------
+
+
+def test_no_key_or_certificate_version_expires_under_its_consumer(stacks) -> None:
+    from tools.deployability import validity_findings
+
+    assert validity_findings(stacks) == []
+    for environment in ENVIRONMENTS:  # not vacuous: the cluster pins the etcd key's version
+        [cluster] = stacks[f"{environment}-infra"]["resource"]["azurerm_kubernetes_cluster"].values()
+        key_id = cluster["key_management_service"]["key_vault_key_id"]
+        assert key_id.startswith("${azurerm_key_vault_key.") and key_id.endswith(".id}")
+
+
+def test_a_pinned_kms_key_rotating_30_days_before_expiry_is_named(stacks) -> None:
+    broken = copy.deepcopy(stacks)
+    for key in broken["staging-infra"]["resource"]["azurerm_key_vault_key"].values():
+        if key["name"] == "etcd-cmk":
+            key["rotation_policy"]["automatic"]["time_before_expiry"] = "P30D"
+    [problem] = findings(broken)
+    assert problem.startswith("staging-infra: key etcd-cmk is pinned by version (azurerm_kubernetes_cluster.")
+    assert "stays valid only 30 day(s) after its successor" in problem
+
+
+def test_a_trusted_root_pinned_to_one_certificate_version_is_named(stacks) -> None:
+    broken = copy.deepcopy(stacks)
+    [gateway] = broken["production-infra"]["resource"]["azurerm_application_gateway"].values()
+    for root in gateway["trusted_root_certificate"]:
+        root["data"] = root.pop("key_vault_secret_id").replace(".versionless_secret_id}", ".certificate_data_base64}")
+    [problem] = findings(broken)
+    assert problem.startswith("production-infra: certificate ingress-https is renewed by Key Vault (AutoRenew) but ")
+    assert problem.endswith("keeps the old certificate until the next apply")
