@@ -16,10 +16,10 @@ follows renewals through the versionless secret id.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from cdktf import ITerraformDependable
+from cdktf import ITerraformDependable, TerraformResource
 from cdktf_cdktf_provider_azurerm.application_gateway import (
     ApplicationGateway,
     ApplicationGatewayAutoscaleConfiguration,
@@ -68,6 +68,7 @@ from constructs import Construct
 from constructs.interfaces import RUNNER, SERVICE_PRINCIPAL, DiagnosticsSink, RoleGrant, diagnostics, grant
 from constructs.naming import Naming
 from constructs.private_endpoint import link_private_dns_zone
+from constructs.resource_types import address
 
 # Azure's newest predefined TLS policy: TLS 1.2+ with strong ciphers only (checkov CKV_AZURE_218).
 SSL_POLICY = "AppGwSslPolicy20220101S"
@@ -113,9 +114,11 @@ class AppGateway(Construct):
         config, naming = props.config, props.naming
         certificate_admin = self._certificate_admin(props)
         certificate = self._certificate("certificate", CERTIFICATE_NAME, config.host_name, props, certificate_admin)
+        self._data_plane_writes = [certificate]
         backend_certificate = self._certificate(
             "backend-certificate", BACKEND_CERTIFICATE_NAME, config.backend_host_name, props, certificate_admin
         )
+        self._data_plane_writes.append(backend_certificate)
         grant(
             self,
             "ingress-certificate-reader",
@@ -313,6 +316,15 @@ class AppGateway(Construct):
                 link_name=f"{vnet_key}-link",
                 virtual_network_id=vnet_id,
             )
+
+    def write_after(self, dependables: Sequence[TerraformResource]) -> None:
+        """The certificates are created through the vault's data plane from the deploy runner: they also wait for
+        `dependables` (the runner network's peerings, made by the stack after this construct)."""
+        for certificate in self._data_plane_writes:
+            certificate.depends_on = [
+                *(certificate.depends_on or []),
+                *(address(dependable) for dependable in dependables),
+            ]
 
     def _certificate_admin(self, props: AppGatewayProps) -> ITerraformDependable:
         administrator = props.certificate_administrator_principal_id

@@ -5,7 +5,8 @@
 vault reach the cluster (trusted access) and the snapshot resource group, and creates the daily backup
 instance. `BlobBackup` protects the application storage account continuously (operational tier: point-in-time
 restore inside the account) and daily (vaulted copies). Each backup instance depends on every role
-assignment it needs, because Azure validates the permissions when the instance is created.
+assignment it needs, and on a wait for their propagation (constructs/waits.py), because Azure validates the
+permissions when the instance is created.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from constructs.interfaces import DiagnosticsSink, Grants, RoleGrant, delete_loc
 from constructs.locks import why_locked
 from constructs.naming import Naming
 from constructs.storage import Storage
+from constructs.waits import rbac_wait
 
 EXTENSION_TYPE = "microsoft.dataprotection.kubernetes"
 EXTENSION_NAMESPACE = "dataprotection-microsoft"
@@ -241,7 +243,8 @@ class AksBackup(Construct):
                 volume_snapshot_enabled=True,
                 excluded_namespaces=list(EXCLUDED_NAMESPACES),
             ),
-            depends_on=[*grants.all, trusted_access, self.extension],
+            # Azure checks the vault's roles when the instance is created: wait until they have propagated.
+            depends_on=[*grants.all, trusted_access, self.extension, rbac_wait(self, "rbac-wait", grants.all)],
         )
         self.instance_id = instance.id
 
@@ -300,6 +303,10 @@ class BlobBackup(Construct):
             storage_account_id=storage.storage_account_id,
             backup_policy_id=policy.id,
             storage_account_container_names=containers or None,
-            depends_on=[*grants.all, *(storage.containers[name] for name in containers)],
+            depends_on=[
+                *grants.all,
+                *(storage.containers[name] for name in containers),
+                rbac_wait(self, "rbac-wait", grants.all),
+            ],
         )
         self.instance_id = instance.id

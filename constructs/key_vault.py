@@ -9,10 +9,10 @@ the keys for AKS node and data disks.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from cdktf import Fn, TerraformResourceLifecycle
+from cdktf import Fn, TerraformResource, TerraformResourceLifecycle
 from cdktf_cdktf_provider_azurerm.data_azurerm_client_config import DataAzurermClientConfig
 from cdktf_cdktf_provider_azurerm.disk_encryption_set import DiskEncryptionSet, DiskEncryptionSetIdentity
 from cdktf_cdktf_provider_azurerm.key_vault import KeyVault as AzureKeyVault
@@ -31,6 +31,7 @@ from constructs.interfaces import RUNNER, SERVICE_PRINCIPAL, DiagnosticsSink, Ro
 from constructs.locks import why_locked
 from constructs.naming import Naming
 from constructs.private_endpoint import PrivateEndpointPlacement
+from constructs.resource_types import address
 
 KEY_TYPE = "RSA-HSM"
 # Wrapping a data encryption key is all that Storage, PostgreSQL and disk encryption sets do with a CMK.
@@ -151,11 +152,13 @@ class KeyVault(Construct):
         )
         rotation = config.rotation
 
+        self._data_plane_writes: list[KeyVaultKey] = []
+
         def hsm_key(key_name: str, operations: list[str], pinned: bool = False) -> KeyVaultKey:
             """`pinned`: the consumer uses a versioned id (AKS KMS), so rotation leaves the old version valid for
             `pinned_version_overlap_days` (the apply that moves the consumer), not `rotate_before_expiry_days`."""
             before_expiry = rotation.pinned_version_overlap_days if pinned else rotation.rotate_before_expiry_days
-            return KeyVaultKey(
+            key = KeyVaultKey(
                 self,
                 f"{key_name}-key",
                 name=f"{key_name}-cmk",
@@ -176,6 +179,8 @@ class KeyVault(Construct):
                     prevent_destroy=props.protect_from_destroy, ignore_changes=["expiration_date"]
                 ),
             )
+            self._data_plane_writes.append(key)
+            return key
 
         keys: dict[str, CustomerManagedKey] = {}
         for key_name in props.key_names:
@@ -229,3 +234,9 @@ class KeyVault(Construct):
                 depends_on=[disks_key.access],
             )
             self.disk_encryption_set_id = self.disk_encryption_set.id
+
+    def write_after(self, dependables: Sequence[TerraformResource]) -> None:
+        """The keys are written through the vault's data plane from the deploy runner: they also wait for
+        `dependables` (the runner network's peerings with the endpoint's VNet, made by the stack after the vault)."""
+        for key in self._data_plane_writes:
+            key.depends_on = [*(key.depends_on or []), *(address(dependable) for dependable in dependables)]

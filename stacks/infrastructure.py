@@ -269,6 +269,12 @@ class InfrastructureStack(TerraformStack):
                 },
             ),
         )
+        # Keys and certificates are written through their vault's data plane from the deploy runner, which reaches
+        # the private endpoints only once its network is peered with theirs: they wait for the peerings.
+        for vault in (self.data.key_vault, self.data.kms_key_vault, self.data.geo_key_vault):
+            if vault is not None:
+                vault.write_after(self.deployer_access.peerings)
+        self.app_gateway.write_after(self.deployer_access.peerings)
         PrometheusCollection(
             self,
             "prometheus-collection",

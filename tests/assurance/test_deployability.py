@@ -560,3 +560,50 @@ def test_a_trusted_root_pinned_to_one_certificate_version_is_named(stacks) -> No
     [problem] = findings(broken)
     assert problem.startswith("production-infra: certificate ingress-https is renewed by Key Vault (AutoRenew) but ")
     assert problem.endswith("keeps the old certificate until the next apply")
+
+
+# --- Races: feature registrations, runner peerings before data-plane writes, RBAC waits before backup instances ---
+
+
+def test_the_first_apply_waits_for_what_azure_checks_at_create_time(stacks) -> None:
+    from tools.deployability import ordering_findings
+
+    assert ordering_findings(stacks) == []
+    for environment in ENVIRONMENTS:  # not vacuous
+        infra = stacks[f"{environment}-infra"]["resource"]
+        assert infra["azurerm_resource_provider_feature_registration"]
+        assert len(infra["azurerm_key_vault_key"]) >= 4 and len(infra["azurerm_key_vault_certificate"]) == 2
+        assert any(k.startswith("azurerm_data_protection_backup_instance_") for k in infra)
+
+
+def test_a_node_pool_not_waiting_for_encryption_at_host_is_named(stacks) -> None:
+    broken = copy.deepcopy(stacks)
+    for pool in broken["staging-infra"]["resource"]["azurerm_kubernetes_cluster_node_pool"].values():
+        pool["depends_on"] = []
+    [problem] = findings(broken)
+    assert problem.startswith("staging-infra: azurerm_kubernetes_cluster_node_pool.")
+    assert problem.endswith("sets host_encryption_enabled but does not wait for the registration of the subscription "
+                            "feature Microsoft.Compute/EncryptionAtHost")  # fmt: skip
+
+
+def test_a_key_written_before_the_runner_peering_is_named(stacks) -> None:
+    broken = copy.deepcopy(stacks)
+    for key in broken["production-infra"]["resource"]["azurerm_key_vault_key"].values():
+        if key["name"] == "etcd-cmk":
+            key["depends_on"] = [d for d in key["depends_on"] if "deployment-to-spoke" not in d]
+    [problem] = findings(broken)
+    assert problem.startswith("production-infra: azurerm_key_vault_key.")
+    assert "(etcd-cmk) is written from the runner through the vault's data plane but does not wait" in problem
+    assert "deployer-access_deployment-to-spoke" in problem
+
+
+def test_a_backup_instance_without_its_rbac_wait_is_named(stacks) -> None:
+    broken = copy.deepcopy(stacks)
+    [instance] = broken["staging-infra"]["resource"][
+        "azurerm_data_protection_backup_instance_kubernetes_cluster"
+    ].values()
+    instance["depends_on"] = [d for d in instance["depends_on"] if not d.startswith("time_sleep.")]
+    [problem] = findings(broken)
+    assert problem.startswith("staging-infra: azurerm_data_protection_backup_instance_kubernetes_cluster.")
+    assert problem.endswith("is created right after its 7 role assignment(s), which Azure checks at create time: "
+                            "no time_sleep waits for their propagation")  # fmt: skip
