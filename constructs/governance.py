@@ -21,6 +21,7 @@ from cdktf_cdktf_provider_azurerm.monitor_diagnostic_setting import (
     MonitorDiagnosticSetting,
     MonitorDiagnosticSettingEnabledLog,
 )
+from cdktf_cdktf_provider_azurerm.role_assignment import RoleAssignment
 from cdktf_cdktf_provider_azurerm.security_center_contact import SecurityCenterContact
 from cdktf_cdktf_provider_azurerm.security_center_subscription_pricing import SecurityCenterSubscriptionPricing
 from cdktf_cdktf_provider_azurerm.subscription_policy_assignment import (
@@ -41,6 +42,10 @@ class BuiltInInitiative:
     # Values for the initiative's parameters that have no default (Azure rejects the assignment without them);
     # reference/policy_initiatives.json lists them and tools/reference_check.py proves every one is supplied.
     parameters: Callable[[GovernanceProps], dict[str, object]] = field(default=lambda props: {})
+    # Built-in role GUIDs its deployIfNotExists/modify members name in `roleDefinitionIds`: the assignment's identity
+    # holds each at the subscription so remediation works (reference/policy_definitions.json
+    # `remediation_role_definition_ids`; tests/constructs/test_governance.py keeps the two equal).
+    remediation_roles: tuple[str, ...] = ()
 
 
 def built_in(guid: str) -> str:
@@ -71,13 +76,25 @@ REGULATORY_INITIATIVES: dict[str, BuiltInInitiative] = {
     "soc2_type2": BuiltInInitiative(
         "SOC 2 Type 2", built_in("4054785f-702b-4a98-9215-009cbd58b141"), parameters=_soc2_parameters
     ),
-    "nist_sp_800_53_r5": BuiltInInitiative("NIST SP 800-53 Rev. 5", built_in("179d1daa-458f-4e47-8086-2a68d0d6c38f")),
+    "nist_sp_800_53_r5": BuiltInInitiative(
+        "NIST SP 800-53 Rev. 5",
+        built_in("179d1daa-458f-4e47-8086-2a68d0d6c38f"),
+        remediation_roles=("b24988ac-6180-42a0-ab88-20f7382dd24c",),  # Contributor
+    ),
     # The latest CIS benchmark built in (v3.0.0); v2.1.0 and older remain as separate initiatives.
     "cis_azure_foundations": BuiltInInitiative(
         "CIS Azure Foundations v3.0.0", built_in("470a962c-86a0-433b-803a-3c176b5ce79c")
     ),
     # PCI DSS v4.0.1 supersedes v4.0 (c676748e-...) and the story's v3.2.1, both retired by the PCI SSC.
-    "pci_dss_v4": BuiltInInitiative("PCI DSS v4.0.1", built_in("a06d5deb-24aa-4991-9d58-fa7563154e31")),
+    "pci_dss_v4": BuiltInInitiative(
+        "PCI DSS v4.0.1",
+        built_in("a06d5deb-24aa-4991-9d58-fa7563154e31"),
+        remediation_roles=(
+            "4d97b98b-1d4f-4787-a291-c67834d212e7",  # Network Contributor
+            "9980e02c-c2be-4d73-94e8-173b1dc7cf3c",  # Virtual Machine Contributor
+            "b24988ac-6180-42a0-ab88-20f7382dd24c",  # Contributor
+        ),
+    ),
 }
 
 # Every activity log category: control-plane writes, security alerts, policy evaluations, service and
@@ -148,6 +165,21 @@ class Governance(Construct):
             key: self._assign(key, REGULATORY_INITIATIVES[key], props, scope_id)
             for key in sorted(config.regulatory_compliance.initiatives)
         }
+        # DeployIfNotExists/modify members remediate as the assignment's identity: it holds the roles they name.
+        self.remediation_grants = [
+            RoleAssignment(
+                self,
+                f"initiative-{key}-remediation-{guid}",
+                scope=scope_id,
+                role_definition_id=f"{scope_id}/providers/Microsoft.Authorization/roleDefinitions/{guid}",
+                principal_id=assignment.identity.principal_id,
+                principal_type="ServicePrincipal",
+                description=f"{REGULATORY_INITIATIVES[key].display_name}: its deployIfNotExists/modify policies "
+                "remediate as this assignment's identity",
+            )
+            for key, assignment in self.initiative_assignments.items()
+            for guid in REGULATORY_INITIATIVES[key].remediation_roles
+        ]
         self.activity_log_export = MonitorDiagnosticSetting(
             self,
             "activity-log",
@@ -192,8 +224,8 @@ class Governance(Construct):
     ) -> SubscriptionPolicyAssignment:
         enforce = props.config.regulatory_compliance.enforce
         values = initiative.parameters(props)
-        # Remediation of DeployIfNotExists/Modify needs role assignments for this identity; they are left to
-        # an explicit remediation task (README), so the initiatives report compliance and deny where they can.
+        # Remediation of DeployIfNotExists/Modify runs as this identity: Governance grants it the roles the members
+        # name (`remediation_roles`); a remediation task (README) then fixes what existed before the assignment.
         return SubscriptionPolicyAssignment(
             self,
             f"initiative-{key}",
