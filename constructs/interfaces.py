@@ -253,6 +253,8 @@ def _setting(
             for log in profile.logs
         ]
         or None,
-        enabled_metric=[MonitorDiagnosticSettingEnabledMetric(category="AllMetrics")] if profile.metrics else None,
+        enabled_metric=[MonitorDiagnosticSettingEnabledMetric(category=c) for c in profile.metric_categories]
+        if profile.metrics
+        else None,
         provider=provider,
     )
