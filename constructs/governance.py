@@ -21,7 +21,6 @@ from cdktf_cdktf_provider_azurerm.monitor_diagnostic_setting import (
     MonitorDiagnosticSetting,
     MonitorDiagnosticSettingEnabledLog,
 )
-from cdktf_cdktf_provider_azurerm.role_assignment import RoleAssignment
 from cdktf_cdktf_provider_azurerm.security_center_contact import SecurityCenterContact
 from cdktf_cdktf_provider_azurerm.security_center_subscription_pricing import SecurityCenterSubscriptionPricing
 from cdktf_cdktf_provider_azurerm.subscription_policy_assignment import (
@@ -32,6 +31,7 @@ from cdktf_cdktf_provider_azurerm.subscription_policy_assignment import (
 
 from config.governance import GovernanceConfig
 from constructs import Construct
+from constructs.interfaces import RoleGrant, grant
 from constructs.naming import Naming
 
 
@@ -42,9 +42,9 @@ class BuiltInInitiative:
     # Values for the initiative's parameters that have no default (Azure rejects the assignment without them);
     # reference/policy_initiatives.json lists them and tools/reference_check.py proves every one is supplied.
     parameters: Callable[[GovernanceProps], dict[str, object]] = field(default=lambda props: {})
-    # Built-in role GUIDs its deployIfNotExists/modify members name in `roleDefinitionIds`: the assignment's identity
+    # The built-in roles its deployIfNotExists/modify members name in `roleDefinitionIds`: the assignment's identity
     # holds each at the subscription so remediation works (reference/policy_definitions.json
-    # `remediation_role_definition_ids`; tests/constructs/test_governance.py keeps the two equal).
+    # `remediation_role_definition_ids`, by id; tests/constructs/test_governance.py keeps the two equal).
     remediation_roles: tuple[str, ...] = ()
 
 
@@ -79,7 +79,7 @@ REGULATORY_INITIATIVES: dict[str, BuiltInInitiative] = {
     "nist_sp_800_53_r5": BuiltInInitiative(
         "NIST SP 800-53 Rev. 5",
         built_in("179d1daa-458f-4e47-8086-2a68d0d6c38f"),
-        remediation_roles=("b24988ac-6180-42a0-ab88-20f7382dd24c",),  # Contributor
+        remediation_roles=("Contributor",),
     ),
     # The latest CIS benchmark built in (v3.0.0); v2.1.0 and older remain as separate initiatives.
     "cis_azure_foundations": BuiltInInitiative(
@@ -89,11 +89,7 @@ REGULATORY_INITIATIVES: dict[str, BuiltInInitiative] = {
     "pci_dss_v4": BuiltInInitiative(
         "PCI DSS v4.0.1",
         built_in("a06d5deb-24aa-4991-9d58-fa7563154e31"),
-        remediation_roles=(
-            "4d97b98b-1d4f-4787-a291-c67834d212e7",  # Network Contributor
-            "9980e02c-c2be-4d73-94e8-173b1dc7cf3c",  # Virtual Machine Contributor
-            "b24988ac-6180-42a0-ab88-20f7382dd24c",  # Contributor
-        ),
+        remediation_roles=("Contributor", "Network Contributor", "Virtual Machine Contributor"),
     ),
 }
 
@@ -167,18 +163,19 @@ class Governance(Construct):
         }
         # DeployIfNotExists/modify members remediate as the assignment's identity: it holds the roles they name.
         self.remediation_grants = [
-            RoleAssignment(
+            grant(
                 self,
-                f"initiative-{key}-remediation-{guid}",
-                scope=scope_id,
-                role_definition_id=f"{scope_id}/providers/Microsoft.Authorization/roleDefinitions/{guid}",
-                principal_id=assignment.identity.principal_id,
-                principal_type="ServicePrincipal",
-                description=f"{REGULATORY_INITIATIVES[key].display_name}: its deployIfNotExists/modify policies "
-                "remediate as this assignment's identity",
+                f"initiative-{key}-remediation-{role.lower().replace(' ', '-')}",
+                RoleGrant(
+                    scope_id,
+                    role,
+                    assignment.identity.principal_id,
+                    f"{REGULATORY_INITIATIVES[key].display_name}: its deployIfNotExists/modify policies remediate as "
+                    "this assignment's identity",
+                ),
             )
             for key, assignment in self.initiative_assignments.items()
-            for guid in REGULATORY_INITIATIVES[key].remediation_roles
+            for role in REGULATORY_INITIATIVES[key].remediation_roles
         ]
         self.activity_log_export = MonitorDiagnosticSetting(
             self,

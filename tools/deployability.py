@@ -1585,23 +1585,32 @@ def load_workflows(directory: Path) -> dict[str, dict[str, Any]]:
 
 
 # --- Faults other branches of issue #27 fix (the lead empties this at merge) -------------------------------------
-# finding prefix -> the branch that removes it. `outstanding()` drops these; a test fails when an entry no longer
-# matches anything (the fix has landed: delete the entry).
-_SECRET_READ = "cannot read Microsoft.ContainerService/managedClusters/secrets/read"
+# `outstanding()` drops these; a test fails when an entry no longer matches anything (the fix has landed: delete
+# the entry).
+_SECRET_READ = r"cannot read Microsoft\.ContainerService/managedClusters/secrets/read"
 _OPERATIONS = "operations (removes kubernetes_secret_v1.tracing_connection-string)"
 _DELIVERY_GITHUB = "delivery-github (a token path valid for the whole job)"
 _NEW_TOKEN = "asks the Azure CLI for a new token"
+# finding pattern (a regex matched at the start; any environment) -> the branch that removes it.
 FIXED_ON_OTHER_BRANCHES: Mapping[str, str] = {
-    f"staging-cluster: plan identity stg-terraform-plan-id-001 {_SECRET_READ}": _OPERATIONS,
-    f"production-cluster: plan identity prd-terraform-plan-id-001 {_SECRET_READ}": _OPERATIONS,
-    f"deploy-stack.yml job plan: step 'Terraform plan (saved for the approved apply)' {_NEW_TOKEN}": _DELIVERY_GITHUB,
-    f"drift.yml job plan: step 'Terraform plan (exit code 2 = drift)' {_NEW_TOKEN}": _DELIVERY_GITHUB,
-    f"pull-request.yml job plan: step 'Terraform plan' {_NEW_TOKEN}": _DELIVERY_GITHUB,
+    rf"[a-z0-9]+-cluster: plan identity [a-z0-9]+-terraform-plan-id-001 {_SECRET_READ} .*tracing_connection-string": (
+        _OPERATIONS
+    ),
+    rf"deploy-stack\.yml job plan: step 'Terraform plan \(saved for the approved apply\)' {_NEW_TOKEN}": (
+        _DELIVERY_GITHUB
+    ),
+    rf"drift\.yml job plan: step 'Terraform plan \(exit code 2 = drift\)' {_NEW_TOKEN}": _DELIVERY_GITHUB,
+    rf"pull-request\.yml job plan: step 'Terraform plan' {_NEW_TOKEN}": _DELIVERY_GITHUB,
 }
 
 
+def allowed_by(problem: str) -> str | None:
+    """The branch that fixes `problem` (FIXED_ON_OTHER_BRANCHES), or None."""
+    return next((branch for pattern, branch in FIXED_ON_OTHER_BRANCHES.items() if re.match(pattern, problem)), None)
+
+
 def outstanding(problems: Iterable[str]) -> list[str]:
-    return [p for p in problems if not any(p.startswith(prefix) for prefix in FIXED_ON_OTHER_BRANCHES)]
+    return [p for p in problems if allowed_by(p) is None]
 
 
 def _labels_match(label: str, runner_labels: set[str], environments: Iterable[str]) -> bool:
@@ -1676,8 +1685,7 @@ def main(argv: list[str]) -> int:
     remaining = outstanding(problems)
     for problem in problems:
         if problem not in remaining:
-            branch = next(b for prefix, b in FIXED_ON_OTHER_BRANCHES.items() if problem.startswith(prefix))
-            print(f"allowed, fixed on another branch [{branch}]: {problem}")
+            print(f"allowed, fixed on another branch [{allowed_by(problem)}]: {problem}")
     for problem in remaining:
         print(problem)
     print(f"{len(remaining)} missing link(s), {len(problems) - len(remaining)} allowed (FIXED_ON_OTHER_BRANCHES)")

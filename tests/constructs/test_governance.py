@@ -148,6 +148,9 @@ def test_a_second_governance_in_the_same_subscription_fails_synth(tmp_path) -> N
         synth_with(twice, tmp_path)
 
 
+ROLE_IDS: dict[str, str] = json.loads(Path("reference/roles.json").read_text())["roles"]
+
+
 def remediation_gaps(stack: StackJson, reference: dict) -> list[str]:
     """Initiative assignments whose identity lacks a role its deployIfNotExists/modify members name (reference)."""
     gaps = []
@@ -156,7 +159,7 @@ def remediation_gaps(stack: StackJson, reference: dict) -> list[str]:
         needed = set(reference[assignment["policy_definition_id"]].get("remediation_role_definition_ids", []))
         principal = f"${{azurerm_subscription_policy_assignment.{key}.identity[0].principal_id}}"
         held = {
-            str(g.get("role_definition_id", "")).rsplit("/", 1)[-1]
+            ROLE_IDS.get(str(g.get("role_definition_name")), str(g.get("role_definition_id", "")).rsplit("/", 1)[-1])
             for g in grants
             if g["principal_id"] == principal and g["scope"] == assignment["subscription_id"]
         }
@@ -170,16 +173,12 @@ def test_remediating_initiatives_hold_the_roles_their_members_name(infra: StackJ
     # The table in constructs/governance.py is the reference's, not a second opinion.
     for initiative in REGULATORY_INITIATIVES.values():
         expected = reference[initiative.policy_set_definition_id]["remediation_role_definition_ids"]
-        assert sorted(initiative.remediation_roles) == expected, initiative.display_name
+        assert sorted(ROLE_IDS[role] for role in initiative.remediation_roles) == expected, initiative.display_name
     assert any(i.remediation_roles for i in REGULATORY_INITIATIVES.values())  # not vacuous: NIST and PCI remediate
     # Failing example: PCI's Network Contributor grant removed.
     broken = copy.deepcopy(infra)
     grants = broken["resource"]["azurerm_role_assignment"]
-    for key in [
-        k
-        for k, g in grants.items()
-        if "pci" in k and g["role_definition_id"].endswith("4d97b98b-1d4f-4787-a291-c67834d212e7")
-    ]:
+    for key in [k for k, g in grants.items() if "pci" in k and g.get("role_definition_name") == "Network Contributor"]:
         del grants[key]
     [gap] = remediation_gaps(broken, reference)
     assert gap.endswith("no role 4d97b98b-1d4f-4787-a291-c67834d212e7")
