@@ -637,6 +637,7 @@ def findings(stacks: Mapping[str, StackJson]) -> list[str]:
     problems += validity_findings(stacks)  # and no key or certificate version expires under a consumer
     problems += ordering_findings(stacks)  # and the first apply does not race what Azure checks at create time
     problems += plan_read_findings(stacks)  # and the plan identity can refresh everything each stack manages
+    problems += bootstrap_state_findings(stacks)  # and the operator can run bootstrap once its state is migrated
     return problems
 
 
@@ -1611,6 +1612,38 @@ def allowed_by(problem: str) -> str | None:
 
 def outstanding(problems: Iterable[str]) -> list[str]:
     return [p for p in problems if allowed_by(p) is None]
+
+
+# --- Bootstrap's own state, once migrated into a state account (README "Zero to running", step 8) ---------------
+BLOB_DATA_WRITERS = frozenset({"Storage Blob Data Owner", "Storage Blob Data Contributor"})
+
+
+def bootstrap_state_findings(stacks: Mapping[str, StackJson]) -> list[str]:
+    """When bootstrap's backend is azurerm (Entra ID auth), someone other than the pipeline identities may write that
+    state blob: the operator who runs bootstrap holds Owner, which has no data actions, so `terraform init
+    -migrate-state` and every later bootstrap run would get 403 without a blob data role for the operators."""
+    bootstrap = stacks["bootstrap"]
+    backend = bootstrap.get("terraform", {}).get("backend", {}).get("azurerm")
+    if backend is None:
+        return []
+    state = _state_endpoint(bootstrap, backend)
+    if state is None:
+        return [f"bootstrap: its state account {backend.get('storage_account_name')} is not in the bootstrap stack"]
+    pipeline = {name for runner in runners(bootstrap).values() for name in runner.identities.values()}
+    writers = [
+        assignment
+        for assignment in _resources(bootstrap, "azurerm_role_assignment").values()
+        if assignment.get("role_definition_name") in BLOB_DATA_WRITERS
+        and str(assignment["scope"]).startswith(state.resource_ref.removesuffix("}"))
+        and _principal_identity(bootstrap, assignment["principal_id"]) not in pipeline
+    ]
+    if not writers:
+        return [
+            f"bootstrap: its state ({backend.get('key')}) lives in {backend.get('storage_account_name')} with Entra ID "
+            "auth, but only the pipeline identities hold a blob data role there: the Owner operator who runs "
+            "bootstrap gets 403 (Owner has no data actions)"
+        ]
+    return []
 
 
 def _labels_match(label: str, runner_labels: set[str], environments: Iterable[str]) -> bool:

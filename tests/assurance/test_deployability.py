@@ -733,3 +733,30 @@ def test_a_cli_call_long_after_login_is_named(stacks) -> None:
     ]
     [problem] = [p for p in token_findings(workflows, stacks) if "job apply" in p]
     assert problem.startswith("deploy-stack.yml job apply: step 'Credentials' asks the Azure CLI for a new token ~")
+
+
+# --- Bootstrap's migrated state stays writable by the operator ----------------------------------------------------
+
+
+def test_migrated_bootstrap_state_without_an_operator_blob_role_is_named(stacks) -> None:
+    from tools.deployability import bootstrap_state_findings
+
+    assert bootstrap_state_findings(stacks) == []  # local state on this branch: nothing to check yet
+    migrated = copy.deepcopy(stacks)
+    production = migrated["production-infra"]["terraform"]["backend"]["azurerm"]
+    migrated["bootstrap"]["terraform"]["backend"] = {"azurerm": {**production, "key": "bootstrap.tfstate"}}
+    [problem] = bootstrap_state_findings(migrated)
+    assert problem.startswith("bootstrap: its state (bootstrap.tfstate) lives in ")
+    assert problem.endswith("the Owner operator who runs bootstrap gets 403 (Owner has no data actions)")
+    # A blob data role for an operator group (not a pipeline identity) on the state account clears it.
+    [key] = [
+        k
+        for k, a in migrated["bootstrap"]["resource"]["azurerm_storage_account"].items()
+        if a["name"] == production["storage_account_name"]
+    ]
+    migrated["bootstrap"]["resource"]["azurerm_role_assignment"]["operators"] = {
+        "scope": f"${{azurerm_storage_account.{key}.id}}",
+        "role_definition_name": "Storage Blob Data Contributor",
+        "principal_id": "00000000-0000-0000-0000-0000000000aa",
+    }
+    assert bootstrap_state_findings(migrated) == []
