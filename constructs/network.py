@@ -97,7 +97,9 @@ def data_path_rules(config: NetworkConfig, peer_sources: Mapping[str, str]) -> d
     `nodes` are the node pool subnets; any other source is looked up in `peer_sources` (e.g. `runners`: the
     deployment network's runners subnet); a path whose source is unknown here gets no rule (the deployability
     model then names the path it finds blocked)."""
-    sources = {"nodes": (config.spoke.aks_system.address_prefix, config.spoke.aks_user.address_prefix)}
+    sources: dict[str, tuple[str, ...]] = {
+        "nodes": (config.spoke.aks_system.address_prefix, config.spoke.aks_user.address_prefix)
+    }
     sources |= {key: (prefix,) for key, prefix in peer_sources.items()}
     rules: dict[str, list[SecurityRule]] = {}
     for data_path in DATA_PATHS:

@@ -24,7 +24,25 @@ For each environment it reads, from the synthesized stacks only:
   has no allow-all rule (`*` host, `*` / 0.0.0.0/0 / Internet destination, `*` port), and nothing goes around it
   (a NAT gateway, default outbound access, a route to Internet).
 
-`findings(stacks)` returns every missing link as a sentence naming the stack, endpoint and link. The test
+- **the NSGs on every data path** (`network_path_findings`, paths and ports from constructs/data_paths.py):
+  runners -> state blob, runner registry, Key Vault endpoints, AKS API; nodes -> VNet-integrated API server (443,
+  4443). Source subnet outbound, then destination subnet inbound, each in priority order with Azure's default
+  rules; `VirtualNetwork` = the NSG's VNet and its peers, `Internet` = outside it, other service tags match no
+  subnet; a private endpoint's subnet NSG counts only when its endpoint network policies enable NSGs.
+- **job images** (`job_image_findings`): each Job/CronJob command and every command its mounted script calls is in
+  the image (constructs/baseline/image_contents.py, sourced per image; the source behind `az acr import`).
+- **validity windows** (`validity_findings`): a key pinned by version (AKS KMS) keeps rotated-out versions valid
+  PINNED_VERSION_MIN_OVERLAP_DAYS; an auto-renewed certificate is consumed only through its versionless secret id.
+- **races** (`ordering_findings`): feature-gated attributes wait for the feature registration; data-plane writes
+  wait for the runner peerings; backup instances wait for a time_sleep after their role assignments.
+- **what the plan identity reads** (`plan_read_findings`): each Kubernetes kind the cluster stack manages against
+  the plan identity's roles on the cluster (data action patterns); azurerm reads beyond Reader.
+- **bootstrap's migrated state** (`bootstrap_state_findings`): a blob data role for the operators.
+- **tokens** (`token_findings`, over the workflows): minutes from azure/login to the last step that asks the CLI
+  for a new token, against the OIDC assertion's lifetime, with estimated minutes per step kind.
+
+`findings(stacks)` returns every missing link as a sentence naming the stack, endpoint and link;
+`outstanding()` drops the faults other branches fix (FIXED_ON_OTHER_BRANCHES, emptied at merge). The test
 (tests/assurance/test_deployability.py) asserts there are none and that removing a peering, a zone link or a
 role produces the matching finding. Usage: python -m tools.deployability [cdktf.out]
 """
@@ -1108,7 +1126,7 @@ def _mounted_scripts(stack: StackJson, spec: Mapping[str, Any], container: Mappi
         for value in _resources(stack, "kubernetes_config_map_v1").values()
     }
     volumes = {
-        volume["name"]: maps.get(config_map.get("name"), {})
+        volume["name"]: maps.get(str(config_map.get("name")), {})
         for volume in _blocks(spec.get("volume"))
         for config_map in _blocks(volume.get("config_map"))
     }
