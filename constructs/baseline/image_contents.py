@@ -70,13 +70,16 @@ class ImageContents:
 IMAGE_CONTENTS: dict[str, ImageContents] = {
     # The Kubernetes release images, kubectl included, are built FROM the go-runner image, "a wrapper around
     # gcr.io/distroless/static" (kubernetes/kubernetes build/common.sh, build/server-image): no shell, no coreutils.
+    # rancher/kubectl package/Dockerfile: kubectl copied into FROM scratch (no shell either).
+    "docker.io/rancher/kubectl": ImageContents(frozenset({"kubectl"}), "rancher/kubectl package/Dockerfile (scratch)"),
     "registry.k8s.io/kubectl": ImageContents(
         frozenset({"kubectl", "go-runner"}), "kubernetes/kubernetes build/common.sh (go-runner, distroless/static)"
     ),
-    # alpine-docker/k8s Dockerfile: FROM alpine; apk add curl ca-certificates bash git jq yq gettext (envsubst),
-    # python3 + awscli; kubectl, helm, kustomize, eksctl, kubeseal, aws-iam-authenticator into /usr/bin. Rebuilt
-    # daily for the latest patch of the four newest Kubernetes minors (latest_versions.sh), tag = kubectl version
-    # without "v", signed with cosign (.github/workflows/docker-publish.yml).
+    # alpine-docker/k8s Dockerfile (c1eab3a, 2026-01-09): FROM alpine:edge; apk add curl ca-certificates bash git,
+    # py3-pip + awscli, jq yq, gettext (envsubst); kubectl, helm, kustomize, eksctl, kubeseal, vals, kubeconform,
+    # aws-iam-authenticator into /usr/bin. Rebuilt daily for the latest patch of the four newest Kubernetes minors
+    # (latest_versions.sh, .circleci), tag = the kubectl version without "v". Trade-offs: an edge (rolling) Alpine
+    # base and many tools the jobs do not need; the pods run it as UID 65532, read-only, all capabilities dropped.
     "docker.io/alpine/k8s": ImageContents(
         ALPINE_BUSYBOX
         | frozenset(
@@ -94,10 +97,12 @@ IMAGE_CONTENTS: dict[str, ImageContents] = {
                 "kustomize",
                 "eksctl",
                 "kubeseal",
+                "vals",
+                "kubeconform",
                 "aws-iam-authenticator",
             ]
         ),
-        "alpine-docker/k8s Dockerfile and latest_versions.sh",
+        "alpine-docker/k8s Dockerfile (c1eab3a) and latest_versions.sh",
     ),
 }
 
