@@ -27,18 +27,22 @@ class NamespaceQuota(Section):
 
 
 class JobImage(Section):
-    """The image every baseline job runs: Kubernetes' own kubectl image (built by SIG Release, on a Debian
-    base with a shell since 1.28), tagged `v<aks.kubernetes_version>.<patch>` so kubectl always has the
-    cluster's minor version (the version skew policy allows ±1). The infra stack imports it into the
-    environment's registry (`az acr import` during apply), the only registry the Gatekeeper policy admits."""
+    """The image every baseline job runs: a shell, coreutils and kubectl of the cluster's minor version (the
+    version skew policy allows ±1). `registry.k8s.io/kubectl` cannot run the scripts: it is distroless (no
+    `/bin/sh`, see constructs/baseline/image_contents.py). The default is `docker.io/alpine/k8s` (Alpine edge with
+    busybox and kubectl, rebuilt daily for the four newest minors, tag = the kubectl version without "v"; it also
+    carries tools the jobs do not use: see image_contents.py for the trade-off). The infra stack imports it into
+    the environment's registry (`az acr import` during apply), the only registry the Gatekeeper policy admits;
+    tools/checks/deployability.py checks every command the scripts call is in the image."""
 
-    source_repository: str = Field(default="registry.k8s.io/kubectl", pattern=r"^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+$")
+    source_repository: str = Field(default="docker.io/alpine/k8s", pattern=r"^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+$")
     patch: int = Field(ge=0, le=99, description="kubectl patch release of the cluster's minor version")
+    tag_prefix: str = Field(default="", pattern=r"^v?$", description='"v" for registries tagging v1.36.5')
     repository: str = Field(default="platform/kubectl", pattern=r"^[a-z0-9]+([._/-][a-z0-9]+)*$")
 
     def tag(self, kubernetes_version: str) -> str:
-        """`v1.33.5` for cluster version 1.33 and patch 5."""
-        return f"v{kubernetes_version}.{self.patch}"
+        """`1.33.5` for cluster version 1.33 and patch 5 (`v1.33.5` with tag_prefix "v")."""
+        return f"{self.tag_prefix}{kubernetes_version}.{self.patch}"
 
 
 class BaselineJob(Section):

@@ -27,16 +27,29 @@ def optional_days() -> Any:
     return Field(default=None, ge=1, le=365)
 
 
+# A consumer pinned to a key version (AKS KMS: `key_vault_key_id` is versioned) keeps using the old version until an
+# apply moves it to the new one. The drift workflow (daily) shows the change; the platform's promise is an apply
+# within this many days of a rotation, so every rotated-out version must stay valid at least that long.
+PINNED_VERSION_MIN_OVERLAP_DAYS = 60
+
+
 class KeyRotation(Section):
-    """Rotation policy of every HSM key. Azure's minimums: expiry 28 days, rotation 7 days before expiry."""
+    """Rotation policy of every HSM key. Azure's minimums: expiry 28 days, rotation 7 days before expiry.
+
+    Keys whose consumers follow the versionless id (Storage, PostgreSQL, disk encryption set) rotate
+    `rotate_before_expiry_days` before expiry. Keys a consumer pins by version (AKS KMS) rotate
+    `pinned_version_overlap_days` before expiry instead: the old version stays valid that long after the new one
+    appears, for the apply that moves the consumer (learn.microsoft.com "Add KMS etcd encryption to an AKS
+    cluster", key rotation: the cluster keeps the key version it was given until it is updated)."""
 
     expire_after_days: int = Field(ge=28, le=3650)
     rotate_before_expiry_days: int = Field(ge=7)
     notify_before_expiry_days: int = Field(ge=7)
+    pinned_version_overlap_days: int = Field(default=90, ge=PINNED_VERSION_MIN_OVERLAP_DAYS)
 
     @model_validator(mode="after")
     def _fits_in_the_lifetime(self) -> KeyRotation:
-        for key in ("rotate_before_expiry_days", "notify_before_expiry_days"):
+        for key in ("rotate_before_expiry_days", "notify_before_expiry_days", "pinned_version_overlap_days"):
             value = getattr(self, key)
             if value >= self.expire_after_days:
                 raise KeyedValueError(key, value, f"must be less than expire_after_days ({self.expire_after_days})")

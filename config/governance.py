@@ -3,7 +3,6 @@ the monthly budget and the Gatekeeper (Azure Policy for Kubernetes) policies."""
 
 from __future__ import annotations
 
-import datetime
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -80,31 +79,13 @@ class RegulatoryCompliance(Section):
 
 
 class Budget(Section):
-    """The subscription's monthly cost budget and who hears when it is (about to be) exceeded."""
+    """The subscription's monthly cost budget and who hears when it is (about to be) exceeded. It starts on the
+    first day of the month of its first apply (constructs/governance.py: a `time_static`, not a config date)."""
 
     monthly_amount: int = Field(gt=0, description="In the billing currency (USD)")
-    # A fixed first day of a month: Azure requires it, and the budget must not change between synths.
-    start_date: datetime.date
     contact_emails: tuple[Email, ...] = Field(min_length=1)
     actual_thresholds_percent: tuple[Percent, ...] = (80, 100)
     forecasted_thresholds_percent: tuple[Percent, ...] = (100,)
-
-    @field_validator("start_date", mode="before")
-    @classmethod
-    def _iso_date(cls, value: object) -> object:
-        if isinstance(value, str):  # TOML string "2026-12-01" (a TOML date literal also works)
-            try:
-                return datetime.date.fromisoformat(value)
-            except ValueError:
-                raise ValueError("must be a date like 2026-12-01") from None
-        return value
-
-    @field_validator("start_date")
-    @classmethod
-    def _first_of_month(cls, value: datetime.date) -> datetime.date:
-        if value.day != 1:
-            raise ValueError("must be the first day of a month (Azure's rule for monthly budgets)")
-        return value
 
     @model_validator(mode="after")
     def _at_most_five_notifications(self) -> Budget:

@@ -156,6 +156,20 @@ class AppGateway(Construct):
                 "The Application Gateway reads its HTTPS listener certificate",
             ),
         )
+        readers = [certificate_reader]
+        if self_signed:  # the gateway reads the backend certificate's secret too: its trusted root follows renewals
+            readers.append(
+                grant(
+                    self,
+                    "backend-root-reader",
+                    RoleGrant(
+                        f"{props.key_vault_id}/secrets/{backend_certificate.name}",
+                        "Key Vault Secrets User",
+                        identity.principal_id,
+                        "The Application Gateway trusts the ingress's self-signed certificate, renewed by Key Vault",
+                    ),
+                )
+            )
         self.waf_policy = WebApplicationFirewallPolicy(
             self,
             "waf-policy",
@@ -230,9 +244,13 @@ class AppGateway(Construct):
             ],
             # Encrypted to the ingress too (Story 0.1.5): HTTPS with the backend host as host header and SNI,
             # its certificate checked against the trusted root (self-signed) or the well-known CAs.
+            # The trusted root is the backend certificate's versionless secret: Key Vault renews the self-signed
+            # certificate every year (a new key, `reuse_key = False`) and the gateway follows the new version like
+            # its listener certificate, so the ingress's renewed certificate stays trusted (a pinned copy of the
+            # first version's public data would leave 502s at the edge from the renewal to the next apply).
             trusted_root_certificate=[
                 ApplicationGatewayTrustedRootCertificate(
-                    name=BACKEND_ROOT, data=backend_certificate.certificate_data_base64
+                    name=BACKEND_ROOT, key_vault_secret_id=backend_certificate.versionless_secret_id
                 )
             ]
             if self_signed
@@ -270,7 +288,7 @@ class AppGateway(Construct):
                     backend_http_settings_name=BACKEND_SETTINGS,
                 )
             ],
-            depends_on=after_access(self, "rbac-wait", [certificate_reader]),
+            depends_on=after_access(self, "rbac-wait", readers),
         )
         diagnostics(self, "diagnostics", self.gateway, props.diagnostics)
         diagnostics(self, "public-ip-diagnostics", public_ip, props.diagnostics)

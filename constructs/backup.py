@@ -5,7 +5,8 @@
 vault reach the cluster (trusted access) and the snapshot resource group, and creates the daily backup
 instance. `BlobBackup` protects the application storage account continuously (operational tier: point-in-time
 restore inside the account) and daily (vaulted copies). Each backup instance depends on every role
-assignment it needs, because Azure validates the permissions when the instance is created.
+assignment it needs, and on a wait for their propagation (`after_access` in constructs/interfaces.py), because
+Azure validates the permissions when the instance is created.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from cdktf_cdktf_provider_azurerm.kubernetes_cluster_trusted_access_role_binding
 
 from config.recovery import AksBackupConfig, BackupVaultConfig, BlobBackupConfig
 from constructs import Construct
-from constructs.interfaces import DiagnosticsSink, Grants, RoleGrant, delete_lock, diagnostics
+from constructs.interfaces import DiagnosticsSink, Grants, RoleGrant, after_access, delete_lock, diagnostics
 from constructs.locks import why_locked
 from constructs.naming import Naming
 from constructs.storage import Storage
@@ -241,7 +242,8 @@ class AksBackup(Construct):
                 volume_snapshot_enabled=True,
                 excluded_namespaces=list(EXCLUDED_NAMESPACES),
             ),
-            depends_on=[*grants.all, trusted_access, self.extension],
+            # Azure checks the vault's roles when the instance is created: wait until they have propagated.
+            depends_on=[*after_access(self, "rbac-wait", grants.all), trusted_access, self.extension],
         )
         self.instance_id = instance.id
 
@@ -300,6 +302,9 @@ class BlobBackup(Construct):
             storage_account_id=storage.storage_account_id,
             backup_policy_id=policy.id,
             storage_account_container_names=containers or None,
-            depends_on=[*grants.all, *(storage.containers[name] for name in containers)],
+            depends_on=[
+                *after_access(self, "rbac-wait", grants.all),
+                *(storage.containers[name] for name in containers),
+            ],
         )
         self.instance_id = instance.id

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from cdktf import ITerraformDependable
+from cdktf import ITerraformDependable, TerraformResource
 from cdktf_cdktf_provider_azurerm.kubernetes_cluster import (
     KubernetesCluster,
     KubernetesClusterApiServerAccessProfile,
@@ -45,6 +45,7 @@ from constructs import Construct
 from constructs.interfaces import DiagnosticsSink, RoleGrant, after_access, diagnostics, grant
 from constructs.key_vault import EncryptionKey
 from constructs.naming import Naming
+from constructs.resource_providers import REQUIRED_FEATURES
 
 Block = TypeVar("Block")
 
@@ -109,6 +110,19 @@ class AksCluster(Construct):
         self.control_plane_identity = self._identity("control-plane-identity", naming.name("aks", "id"), props)
         self.kubelet_identity = self._identity("kubelet-identity", naming.name("aks-kubelet", "id"), props)
         control_plane = self.control_plane_identity.principal_id
+        # Host encryption needs the subscription feature Microsoft.Compute/EncryptionAtHost Registered: the cluster
+        # and its pools wait for the registration, which itself waits until Azure reports it Registered.
+        self.feature_registrations = [
+            TerraformResource(
+                self,
+                f"feature-{feature}",
+                terraform_resource_type="azurerm_resource_provider_feature_registration",
+            )
+            for namespace, feature in REQUIRED_FEATURES
+        ]
+        for registration, (namespace, feature) in zip(self.feature_registrations, REQUIRED_FEATURES, strict=True):
+            registration.add_override("provider_name", namespace)
+            registration.add_override("name", feature)
         grants: list[RoleAssignment] = [
             grant(
                 self,
@@ -279,7 +293,7 @@ class AksCluster(Construct):
             # the App Gateway construct's.
             web_app_routing=KubernetesClusterWebAppRouting(dns_zone_ids=[], default_nginx_controller="None"),
             # Nodes boot only once their egress rules exist (mspnp/aks-baseline orders the same way).
-            depends_on=[*after_access(self, "rbac-wait", grants), *props.egress_rules],
+            depends_on=[*after_access(self, "rbac-wait", grants), *self.feature_registrations, *props.egress_rules],
         )
         # Story 3.1's audit: kube-audit-admin, guard and the autoscaler (DIAGNOSTICS in constructs/diagnostics.py).
         diagnostics(self, "diagnostics", self.cluster, props.diagnostics)
@@ -303,6 +317,7 @@ class AksCluster(Construct):
                 max_pods=pool.max_pods,
                 host_encryption_enabled=True,
                 node_public_ip_enabled=False,
+                depends_on=self.feature_registrations,
             )
         kube_config = self.cluster.kube_config.get(0)
         self.host = kube_config.host

@@ -44,13 +44,17 @@ class DiagnosticProfile:
 
     logs: tuple[str, ...] = ALL_LOGS
     metrics: bool = True
+    # The metric categories the type accepts: most take "AllMetrics"; storage accounts and their services reject
+    # it (400 "Metric category 'AllMetrics' is not supported, supported categories are: 'Capacity;Transaction'").
+    metric_categories: tuple[str, ...] = ("AllMetrics",)
     # Resource-specific tables (e.g. AZFWNetworkRule, AKSAudit) instead of the shared AzureDiagnostics table.
     dedicated_tables: bool = False
     # Sub-resources with diagnostics of their own, by id suffix (storage: "blobServices/default").
     sub_resources: Mapping[str, DiagnosticProfile] = field(default_factory=dict)
 
 
-_STORAGE_SERVICE = DiagnosticProfile()
+STORAGE_METRIC_CATEGORIES = ("Capacity", "Transaction")  # reference/monitor.json metric_categories
+_STORAGE_SERVICE = DiagnosticProfile(metric_categories=STORAGE_METRIC_CATEGORIES)
 DIAGNOSTICS: Mapping[str, DiagnosticProfile] = {
     # Story 3.1: API audit, Entra ID auth (guard) and the autoscaler's decisions. Audit is kube-audit-admin only,
     # as the AKS baseline exports it: every write (kube-audit adds the get/list reads, repeating the writes, at
@@ -66,6 +70,7 @@ DIAGNOSTICS: Mapping[str, DiagnosticProfile] = {
     # The account itself has metrics only; reads, writes and deletes are logged per service.
     "azurerm_storage_account": DiagnosticProfile(
         logs=(),
+        metric_categories=STORAGE_METRIC_CATEGORIES,
         sub_resources={
             f"{service}/default": _STORAGE_SERVICE
             for service in ("blobServices", "fileServices", "queueServices", "tableServices")
@@ -144,6 +149,7 @@ NO_DIAGNOSTICS: Mapping[str, str] = {
             "azurerm_disk_encryption_set",
             "azurerm_role_assignment",
             "azurerm_role_definition",
+            "azurerm_resource_provider_feature_registration",
             "azurerm_management_lock",
             "azurerm_monitor_action_group",
             "azurerm_monitor_metric_alert",

@@ -5,6 +5,11 @@ Pure data, no cdktf import: the runners' Azure Firewall Basic turns it into appl
 `*`), and docs/zero-to-running.md and the handbook print it (`python -m constructs.egress_hosts` prints the
 Markdown table).
 
+Compared with the anchor, Azure/terraform-azurerm-avm-ptn-cicd-agents-and-runners (2f828c1, 2026-08-21): its
+private-networking mode sends the runners' egress through a NAT gateway, unfiltered, and the module carries no host
+list, so it adds no entry here; the Container Apps platform's own hosts below are Microsoft's list for Container Apps
+behind Azure Firewall (issue #27 checked it against the module and found nothing missing).
+
 Everything else a runner talks to is private and never reaches the firewall: the state account and the runner
 image registry through private endpoints in the deployment network, the Key Vaults and the AKS API through the
 spoke's private endpoints over the peering.

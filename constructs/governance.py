@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from cdktf import Fn, TerraformResource, TerraformResourceLifecycle
 from cdktf_cdktf_provider_azurerm.consumption_budget_subscription import (
     ConsumptionBudgetSubscription,
     ConsumptionBudgetSubscriptionNotification,
@@ -30,6 +31,7 @@ from cdktf_cdktf_provider_azurerm.subscription_policy_assignment import (
 
 from config.governance import GovernanceConfig
 from constructs import Construct
+from constructs.interfaces import RoleGrant, grant
 from constructs.naming import Naming
 
 
@@ -40,6 +42,10 @@ class BuiltInInitiative:
     # Values for the initiative's parameters that have no default (Azure rejects the assignment without them);
     # reference/policy_initiatives.json lists them and tools/checks/reference_check.py proves every one is supplied.
     parameters: Callable[[GovernanceProps], dict[str, object]] = field(default=lambda props: {})
+    # The built-in roles its deployIfNotExists/modify members name in `roleDefinitionIds`: the assignment's identity
+    # holds each at the subscription so remediation works (reference/policy_definitions.json
+    # `remediation_role_definition_ids`, by id; tests/constructs/test_governance.py keeps the two equal).
+    remediation_roles: tuple[str, ...] = ()
 
 
 def built_in(guid: str) -> str:
@@ -70,13 +76,21 @@ REGULATORY_INITIATIVES: dict[str, BuiltInInitiative] = {
     "soc2_type2": BuiltInInitiative(
         "SOC 2 Type 2", built_in("4054785f-702b-4a98-9215-009cbd58b141"), parameters=_soc2_parameters
     ),
-    "nist_sp_800_53_r5": BuiltInInitiative("NIST SP 800-53 Rev. 5", built_in("179d1daa-458f-4e47-8086-2a68d0d6c38f")),
+    "nist_sp_800_53_r5": BuiltInInitiative(
+        "NIST SP 800-53 Rev. 5",
+        built_in("179d1daa-458f-4e47-8086-2a68d0d6c38f"),
+        remediation_roles=("Contributor",),
+    ),
     # The latest CIS benchmark built in (v3.0.0); v2.1.0 and older remain as separate initiatives.
     "cis_azure_foundations": BuiltInInitiative(
         "CIS Azure Foundations v3.0.0", built_in("470a962c-86a0-433b-803a-3c176b5ce79c")
     ),
     # PCI DSS v4.0.1 supersedes v4.0 (c676748e-...) and the story's v3.2.1, both retired by the PCI SSC.
-    "pci_dss_v4": BuiltInInitiative("PCI DSS v4.0.1", built_in("a06d5deb-24aa-4991-9d58-fa7563154e31")),
+    "pci_dss_v4": BuiltInInitiative(
+        "PCI DSS v4.0.1",
+        built_in("a06d5deb-24aa-4991-9d58-fa7563154e31"),
+        remediation_roles=("Contributor", "Network Contributor", "Virtual Machine Contributor"),
+    ),
 }
 
 # Every activity log category: control-plane writes, security alerts, policy evaluations, service and
@@ -91,6 +105,20 @@ ACTIVITY_LOG_CATEGORIES = (
     "Autoscale",
     "ResourceHealth",
 )
+
+
+# The budget starts on the first day of the month of its first apply: Azure refuses a monthly budget whose start is
+# a past month (a literal month in config would be refused by any later first apply) or more than 12 months ahead.
+BUDGET_START_FORMAT = "YYYY-MM-01'T00:00:00Z'"  # formatdate: quoted text is literal
+
+
+def first_apply_time(scope: Construct, id: str) -> str:
+    """The time of the first apply, stable afterwards: Terraform's built-in `terraform_data` stores
+    `plantimestamp()` at create and ignores the new timestamp of every later plan (no provider needed)."""
+    data = TerraformResource(scope, id, terraform_resource_type="terraform_data")
+    data.add_override("input", Fn.plantimestamp())
+    data.add_override("lifecycle", {"ignore_changes": ["input"]})
+    return data.get_string_attribute("output")
 
 
 @dataclass(frozen=True)
@@ -133,6 +161,22 @@ class Governance(Construct):
             key: self._assign(key, REGULATORY_INITIATIVES[key], props, scope_id)
             for key in sorted(config.regulatory_compliance.initiatives)
         }
+        # DeployIfNotExists/modify members remediate as the assignment's identity: it holds the roles they name.
+        self.remediation_grants = [
+            grant(
+                self,
+                f"initiative-{key}-remediation-{role.lower().replace(' ', '-')}",
+                RoleGrant(
+                    scope_id,
+                    role,
+                    assignment.identity.principal_id,
+                    f"{REGULATORY_INITIATIVES[key].display_name}: its deployIfNotExists/modify policies remediate as "
+                    "this assignment's identity",
+                ),
+            )
+            for key, assignment in self.initiative_assignments.items()
+            for role in REGULATORY_INITIATIVES[key].remediation_roles
+        ]
         self.activity_log_export = MonitorDiagnosticSetting(
             self,
             "activity-log",
@@ -142,6 +186,7 @@ class Governance(Construct):
             enabled_log=[MonitorDiagnosticSettingEnabledLog(category=category) for category in ACTIVITY_LOG_CATEGORIES],
         )
         budget = config.budget
+        first_apply = first_apply_time(self, "budget-start")
         notifications = [
             ConsumptionBudgetSubscriptionNotification(
                 operator="GreaterThanOrEqualTo",
@@ -164,9 +209,11 @@ class Governance(Construct):
             amount=budget.monthly_amount,
             time_grain="Monthly",
             time_period=ConsumptionBudgetSubscriptionTimePeriod(
-                start_date=f"{budget.start_date.isoformat()}T00:00:00Z"
+                start_date=Fn.formatdate(BUDGET_START_FORMAT, first_apply)
             ),
             notification=notifications,
+            # Azure may report the period back normalised; the start never needs to move once the budget exists.
+            lifecycle=TerraformResourceLifecycle(ignore_changes=["time_period"]),
         )
 
     def _assign(
@@ -174,9 +221,9 @@ class Governance(Construct):
     ) -> SubscriptionPolicyAssignment:
         enforce = props.config.regulatory_compliance.enforce
         values = initiative.parameters(props)
-        # Remediation of DeployIfNotExists/Modify needs role assignments for this identity; they are left to
-        # an explicit remediation task (docs/platform/governance.md), so the initiatives report compliance and deny
-        # where they can.
+        # Remediation of DeployIfNotExists/Modify runs as this identity: Governance grants it the roles the members
+        # name (`remediation_roles`); a remediation task (docs/platform/governance.md) then fixes what existed before
+        # the assignment.
         return SubscriptionPolicyAssignment(
             self,
             f"initiative-{key}",

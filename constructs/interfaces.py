@@ -90,11 +90,12 @@ def grant(
 
 
 class Grants(Construct):
-    """Role assignments that a resource must wait for: pass `all` as its `depends_on`."""
+    """Role assignments that a resource must wait for: pass `after_access(owner, id, grants.all)` as its
+    `depends_on`."""
 
     def __init__(self, scope: Construct, id: str) -> None:
         super().__init__(scope, id)
-        self.all: list[ITerraformDependable] = []
+        self.all: list[RoleAssignment] = []
 
     def add(self, id: str, role_grant: RoleGrant) -> RoleAssignment:
         assignment = grant(self, id, role_grant)
@@ -116,6 +117,8 @@ CREATE_TIME_ACCESS_CHECKS: dict[str, str] = {
     "azurerm_kubernetes_cluster": "validates its identity's rights on subnets, route table and DNS zone",
     "azurerm_key_vault_key": "Terraform writes it through the data plane right after its own data role",
     "azurerm_key_vault_certificate": "Terraform writes it through the data plane right after its own data role",
+    "azurerm_data_protection_backup_instance_kubernetes_cluster": "the Backup vault checks its roles at create",
+    "azurerm_data_protection_backup_instance_blob_storage": "the Backup vault checks its roles at create",
 }
 
 
@@ -268,6 +271,8 @@ def _setting(
             for log in profile.logs
         ]
         or None,
-        enabled_metric=[MonitorDiagnosticSettingEnabledMetric(category="AllMetrics")] if profile.metrics else None,
+        enabled_metric=[MonitorDiagnosticSettingEnabledMetric(category=c) for c in profile.metric_categories]
+        if profile.metrics
+        else None,
         provider=provider,
     )

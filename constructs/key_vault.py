@@ -164,7 +164,10 @@ class KeyVault(Construct):
         self._data_plane_writes: list[KeyVaultKey] = []
         rotation = config.rotation
 
-        def hsm_key(key_name: str, operations: list[str]) -> KeyVaultKey:
+        def hsm_key(key_name: str, operations: list[str], pinned: bool = False) -> KeyVaultKey:
+            """`pinned`: the consumer uses a versioned id (AKS KMS), so rotation leaves the old version valid for
+            `pinned_version_overlap_days` (the apply that moves the consumer), not `rotate_before_expiry_days`."""
+            before_expiry = rotation.pinned_version_overlap_days if pinned else rotation.rotate_before_expiry_days
             key = KeyVaultKey(
                 self,
                 f"{key_name}-key",
@@ -179,9 +182,7 @@ class KeyVault(Construct):
                 rotation_policy=KeyVaultKeyRotationPolicy(
                     expire_after=f"P{rotation.expire_after_days}D",
                     notify_before_expiry=f"P{rotation.notify_before_expiry_days}D",
-                    automatic=KeyVaultKeyRotationPolicyAutomatic(
-                        time_before_expiry=f"P{rotation.rotate_before_expiry_days}D"
-                    ),
+                    automatic=KeyVaultKeyRotationPolicyAutomatic(time_before_expiry=f"P{before_expiry}D"),
                 ),
                 depends_on=key_admin_wait,
                 lifecycle=TerraformResourceLifecycle(
@@ -221,7 +222,7 @@ class KeyVault(Construct):
         self.customer_managed_keys: Mapping[str, CustomerManagedKey] = keys
         encryption_keys: dict[str, EncryptionKey] = {}
         for key_name in props.encryption_key_names:
-            key = hsm_key(key_name, ENCRYPTION_KEY_OPERATIONS)
+            key = hsm_key(key_name, ENCRYPTION_KEY_OPERATIONS, pinned=True)  # EncryptionKey.key_id is versioned
             encryption_keys[key_name] = EncryptionKey(
                 key_id=key.id, key_resource_id=key.resource_versionless_id, key_vault_id=vault_id
             )

@@ -7,7 +7,7 @@ service's private endpoint registers in (linked to both VNets; later constructs 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cdktf import ITerraformDependable, TerraformProvider
@@ -26,6 +26,7 @@ from cdktf_cdktf_provider_azurerm.virtual_network_peering import VirtualNetworkP
 
 from config.network import RESERVED_SUBNETS, NetworkConfig, VirtualNetworkPlan
 from constructs import Construct
+from constructs.data_paths import DATA_PATHS
 from constructs.firewall import EgressFirewall, EgressFirewallProps
 from constructs.interfaces import DiagnosticsSink, diagnostics
 from constructs.naming import Naming
@@ -86,10 +87,39 @@ BASTION_RULES = (
 )
 
 
-def security_rules(config: NetworkConfig) -> dict[str, tuple[SecurityRule, ...]]:
+# Data-path targets (constructs/data_paths.py) that live in the spoke -> the subnet admitting them.
+SPOKE_TARGET_SUBNETS = {"aks_api": "api_server", "key_vault": "private_endpoints"}
+DATA_PATH_FIRST_PRIORITY = 120  # after each subnet's own 100/110 rules, before the load balancer's 300
+
+
+def data_path_rules(config: NetworkConfig, peer_sources: Mapping[str, str]) -> dict[str, tuple[SecurityRule, ...]]:
+    """Spoke subnet key -> one inbound allow per data path ending there (constructs/data_paths.py). Sources:
+    `nodes` are the node pool subnets; any other source is looked up in `peer_sources` (e.g. `runners`: the
+    deployment network's runners subnet); a path whose source is unknown here gets no rule (the deployability
+    model then names the path it finds blocked)."""
+    sources: dict[str, tuple[str, ...]] = {
+        "nodes": (config.spoke.aks_system.address_prefix, config.spoke.aks_user.address_prefix)
+    }
+    sources |= {key: (prefix,) for key, prefix in peer_sources.items()}
+    rules: dict[str, list[SecurityRule]] = {}
+    for data_path in DATA_PATHS:
+        subnet = SPOKE_TARGET_SUBNETS.get(data_path.target)
+        if subnet is None or data_path.source not in sources:
+            continue
+        placed = rules.setdefault(subnet, [])
+        priority = DATA_PATH_FIRST_PRIORITY + 10 * len(placed)
+        placed.append(SecurityRule(data_path.rule_name, priority, data_path.ports, sources[data_path.source], "Tcp"))
+    return {key: tuple(value) for key, value in rules.items()}
+
+
+def security_rules(
+    config: NetworkConfig, peer_sources: Mapping[str, str] | None = None
+) -> dict[str, tuple[SecurityRule, ...]]:
     """Explicit allows per workload subnet; everything else inbound ends at DenyAllInbound. The firewall and
-    gateway subnets get no NSG: Azure rejects one on AzureFirewallSubnet and it breaks gateways."""
+    gateway subnets get no NSG: Azure rejects one on AzureFirewallSubnet and it breaks gateways. The data paths'
+    rules (`data_path_rules`) are added to the subnets they end in."""
     hub, spoke = config.hub, config.spoke
+    derived = data_path_rules(config, peer_sources or {})
     vnets = (hub.address_space, spoke.address_space)
     operators = (hub.bastion.address_prefix, hub.shared_services.address_prefix)
     aks = (
@@ -106,14 +136,20 @@ def security_rules(config: NetworkConfig) -> dict[str, tuple[SecurityRule, ...]]
         ),
         "aks_system": aks,
         "aks_user": aks,
-        # The API server's internal load balancer (VNet integration): nodes and operators on 443; AKS's own
-        # private endpoint to the KMS key vault is reached from here (outbound to the VNet is allowed).
+        # The API server's internal load balancer (VNet integration): operators on 443, nodes (443, 4443) and
+        # the deploy runners through the data paths; AKS's own private endpoint to the KMS key vault is reached
+        # from here (outbound to the VNet is allowed).
         "api_server": (
-            SecurityRule("AllowClusterInbound", 100, ("443",), (spoke.address_space,), "Tcp"),
             SecurityRule("AllowOperatorsInbound", 110, ("443",), operators, "Tcp"),
+            *derived.get("api_server", ()),
             LOAD_BALANCER_PROBES,
         ),
-        "private_endpoints": (SecurityRule("AllowVnetsInbound", 100, ("*",), vnets, "Tcp"),),
+        # Endpoint network policies are disabled here (Story 3.1), so Azure does not apply this NSG to the
+        # endpoints today; the rules still say who may reach them, should the policies be enabled.
+        "private_endpoints": (
+            SecurityRule("AllowVnetsInbound", 100, ("*",), vnets, "Tcp"),
+            *derived.get("private_endpoints", ()),
+        ),
         # App Gateway v2 needs GatewayManager on 65200-65535 and Azure's probes; clients reach it on 443.
         "app_gateway": (
             SecurityRule("AllowGatewayManagerInbound", 100, ("65200-65535",), ("GatewayManager",), "Tcp"),
@@ -131,6 +167,9 @@ class NetworkProps:
     hub_resource_group_name: str  # hub VNet, firewall, Bastion, private DNS zones
     spoke_resource_group_name: str  # spoke VNet, route table, spoke NSGs
     diagnostics: DiagnosticsSink  # where the diagnostic settings of its resources send (the workspace)
+    # Address prefixes of data-path sources outside this network (constructs/data_paths.py), e.g. "runners": the
+    # deployment network's runners subnet; the NSGs of the subnets those paths end in admit them.
+    peer_sources: Mapping[str, str] = field(default_factory=dict)
 
 
 class Network(Construct):
@@ -232,7 +271,7 @@ class Network(Construct):
             # AKS with userDefinedRouting checks the route at creation: consumers of these ids wait for it.
             subnet_ids[key] = association.subnet_id
 
-        for key, rules in security_rules(config).items():
+        for key, rules in security_rules(config, props.peer_sources).items():
             resource_group = hub_rg if key in config.hub.subnets() else spoke_rg
             subnet_security_group(
                 self,

@@ -21,6 +21,7 @@ from cdktf_cdktf_provider_azurerm.private_endpoint import (
 )
 
 from constructs import Construct
+from constructs.resource_types import address
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,4 @@ def link_private_dns_zone(
 def data_plane_path(endpoint: PrivateEndpoint, network_path: Sequence[TerraformResource]) -> list[str]:
     """`depends_on` addresses for a write through a private data plane: the service's endpoint (its DNS zone group
     writes the A record) and the runner's network path to it (zone links, peering)."""
-    return [
-        f"{resource.terraform_resource_type}.{resource.friendly_unique_id}"
-        for resource in (endpoint.endpoint, *network_path)
-    ]
+    return [address(resource) for resource in (endpoint.endpoint, *network_path)]

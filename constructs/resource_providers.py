@@ -40,6 +40,7 @@ RESOURCE_PROVIDER_OF_TYPE: dict[str, str | None] = {
     "azurerm_public_ip": "Microsoft.Network",
     "azurerm_resource_group": None,  # Microsoft.Resources: registered in every subscription
     "azurerm_resource_policy_": None,  # Microsoft.Authorization
+    "azurerm_resource_provider_feature_registration": None,  # Microsoft.Features: registered everywhere
     "azurerm_resource_provider_registration": None,
     "azurerm_role_assignment": None,  # Microsoft.Authorization
     "azurerm_role_definition": None,  # Microsoft.Authorization
@@ -55,6 +56,13 @@ RESOURCE_PROVIDER_OF_TYPE: dict[str, str | None] = {
 # Namespaces no Terraform type names but a service needs: the AKS Azure Policy add-on reports through
 # Microsoft.PolicyInsights; Container insights' legacy solution path uses Microsoft.OperationsManagement.
 INDIRECT_RESOURCE_PROVIDERS = ("Microsoft.PolicyInsights", "Microsoft.OperationsManagement")
+# Subscription features a resource needs before it can be created: (namespace, feature) -> who needs it. The construct
+# creating that resource registers them (`azurerm_resource_provider_feature_registration`, whose create registers the
+# feature and polls every 10 s until Azure reports `Registered`, for up to 30 minutes; an auto-approved feature only)
+# and its resources depend on the registration: no sleep, no manual `az feature register`.
+REQUIRED_FEATURES: dict[tuple[str, str], str] = {
+    ("Microsoft.Compute", "EncryptionAtHost"): "host_encryption_enabled on every AKS node pool (constructs/cluster.py)",
+}
 
 
 def resource_provider_of(terraform_type: str) -> str | None:

@@ -30,3 +30,8 @@ def resource_type(node: IConstruct) -> str | None:
     if cls not in _TYPE_OF_CLASS:
         _TYPE_OF_CLASS[cls] = node.terraform_resource_type
     return _TYPE_OF_CLASS[cls]
+
+
+def address(node: TerraformResource) -> str:
+    """`type.name`, the form `depends_on` takes (e.g. "azurerm_virtual_network_peering.deployer-access_x_1A2B3C4D")."""
+    return f"{resource_type(node)}.{node.friendly_unique_id}"

@@ -99,6 +99,8 @@ class InfrastructureStack(TerraformStack):
                 hub_resource_group_name=networking.name,
                 spoke_resource_group_name=workloads.name,
                 diagnostics=sink,
+                # The deploy runners reach the API server and the Key Vault endpoints (constructs/data_paths.py).
+                peer_sources={"runners": config.deployment.network.runners.address_prefix},
             ),
         )
         # The deploy identities and network bootstrap created, looked up by their config-derived names.

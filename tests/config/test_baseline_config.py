@@ -75,4 +75,7 @@ def test_the_job_image_tag_follows_the_cluster_minor_version(raw_config: Callabl
     set_key(data, "aks.kubernetes_version", "1.34")
     set_key(data, "baseline.job_image.patch", 2)
     config = parse_environment(data, STAGING)
+    assert config.baseline.job_image.tag(config.aks.kubernetes_version) == "1.34.2"
+    set_key(data, "baseline.job_image.tag_prefix", "v")
+    config = parse_environment(data, STAGING)
     assert config.baseline.job_image.tag(config.aks.kubernetes_version) == "v1.34.2"

@@ -127,9 +127,18 @@ def test_each_principal_gets_the_narrowest_key_vault_role(services: StackJson) -
     assert reader["principal_id"] == ref(
         services, "azurerm_user_assigned_identity", "/app-gateway/identity", "principal_id"
     )
-    assert waited_dependencies(services, only_resource(services, GATEWAY)) == [
-        f"azurerm_role_assignment.{reader_address}"
-    ]
+    readers = [f"azurerm_role_assignment.{reader_address}"]
+    if "backend-root-reader" in grants:  # self-signed backend: its versionless secret is the gateway's trusted root
+        root_address, root_reader = grants["backend-root-reader"]
+        assert root_reader["scope"] == f"{KEY_VAULT_ID}/secrets/" + ref(
+            services, CERTIFICATE, "/app-gateway/backend-certificate", "name"
+        )
+        assert (root_reader["role_definition_name"], root_reader["principal_id"]) == (
+            "Key Vault Secrets User",
+            reader["principal_id"],
+        )
+        readers.append(f"azurerm_role_assignment.{root_address}")
+    assert waited_dependencies(services, only_resource(services, GATEWAY)) == readers
     admin_address, admin = grants["terraform-runner-certificate-admin"]
     assert (admin["scope"], admin["role_definition_name"]) == (KEY_VAULT_ID, "Key Vault Certificates Officer")
     certificates = resources_of(services, CERTIFICATE).values()
@@ -162,7 +171,7 @@ def test_infrastructure_stack_puts_the_gateway_in_its_subnet_with_the_data_vault
     assert [c["key_vault_id"] for c in resources_of(infra, CERTIFICATE).values()] == [vault, vault]
 
 
-def backend_tls_problems(gateway: dict, backend_certificate_data: str, issuer: str) -> list[str]:
+def backend_tls_problems(gateway: dict, backend_secret_id: str, issuer: str) -> list[str]:
     """Why the gateway → ingress hop is not verifiable HTTPS (empty: it is)."""
     problems = []
     for backend in gateway["backend_http_settings"]:
@@ -170,7 +179,9 @@ def backend_tls_problems(gateway: dict, backend_certificate_data: str, issuer: s
             problems.append(f"backend {backend['name']}: {backend['protocol']}:{backend['port']}, not Https:443")
         roots = {root["name"]: root for root in gateway.get("trusted_root_certificate", [])}
         names = backend.get("trusted_root_certificate_names", [])
-        if issuer == SELF_ISSUER and [roots.get(name, {}).get("data") for name in names] != [backend_certificate_data]:
+        # The versionless secret: the trust follows Key Vault's renewals of the self-signed certificate.
+        trusted = [roots.get(name, {}).get("key_vault_secret_id") for name in names]
+        if issuer == SELF_ISSUER and trusted != [backend_secret_id]:
             problems.append(f"backend {backend['name']}: the self-signed ingress certificate is not its trusted root")
     problems += [f"probe {p['name']}: {p['protocol']}" for p in gateway["probe"] if p["protocol"] != "Https"]
     return problems
@@ -180,7 +191,7 @@ def test_the_gateway_reaches_the_ingress_over_https_with_a_trusted_root(
     services: StackJson, config: EnvironmentConfig
 ) -> None:
     gateway = only_resource(services, GATEWAY)
-    data = ref(services, CERTIFICATE, "/app-gateway/backend-certificate", "certificate_data_base64")
+    data = ref(services, CERTIFICATE, "/app-gateway/backend-certificate", "versionless_secret_id")
     assert backend_tls_problems(gateway, data, config.app_gateway.certificate_issuer) == []
     # Failing examples: the former plain-HTTP hop, and a self-signed backend without its trusted root.
     plain = copy.deepcopy(gateway)
@@ -190,6 +201,13 @@ def test_the_gateway_reaches_the_ingress_over_https_with_a_trusted_root(
     untrusted = copy.deepcopy(gateway)
     untrusted["backend_http_settings"][0].pop("trusted_root_certificate_names", None)
     assert backend_tls_problems(untrusted, data, SELF_ISSUER) != []
+    # The first version's public data as trusted root: the renewed certificate would not be trusted (502).
+    pinned = copy.deepcopy(gateway)
+    for root in pinned.get("trusted_root_certificate", []):
+        root.pop("key_vault_secret_id")
+        root["data"] = ref(services, CERTIFICATE, "/app-gateway/backend-certificate", "certificate_data_base64")
+    if config.app_gateway.certificate_issuer == SELF_ISSUER:
+        assert backend_tls_problems(pinned, data, SELF_ISSUER) != []
 
 
 def test_the_backend_host_resolves_to_the_ingress_in_a_private_zone_linked_to_both_vnets(

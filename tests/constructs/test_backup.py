@@ -182,7 +182,10 @@ def test_aks_instance_waits_for_every_role_trusted_access_and_extension(infra: S
         if grant["//"]["metadata"]["path"].split("/")[1] == "aks-backup"
     }
     assert len(backup_grants) == 7
+    [wait] = [d for d in instance["depends_on"] if d.startswith("time_sleep.")]  # the grants' propagation
+    assert set(resources_of(infra, "time_sleep")[wait.split(".", 1)[1]]["depends_on"]) == backup_grants
     assert set(instance["depends_on"]) == backup_grants | {
+        wait,
         ref(infra, "azurerm_kubernetes_cluster_trusted_access_role_binding", binding)
         .removeprefix("${")
         .removesuffix(".id}"),

@@ -91,9 +91,24 @@ def test_identities_get_exactly_the_roles_they_need_before_the_cluster_exists(se
         f"azurerm_firewall_policy_rule_collection_group.{key}"
         for key in resources_of(services, "azurerm_firewall_policy_rule_collection_group")
     ]
+    [feature] = resources_of(services, "azurerm_resource_provider_feature_registration")
     assert sorted(waited_dependencies(services, cluster)) == sorted(
-        [*(f"azurerm_role_assignment.{address}" for address in grants), *rules]
+        [
+            *(f"azurerm_role_assignment.{address}" for address in grants),
+            *rules,
+            f"azurerm_resource_provider_feature_registration.{feature}",
+        ]
     )
+
+
+def test_host_encrypted_pools_wait_for_the_encryption_at_host_feature(services: StackJson) -> None:
+    [(address, feature)] = resources_of(services, "azurerm_resource_provider_feature_registration").items()
+    assert (feature["provider_name"], feature["name"]) == ("Microsoft.Compute", "EncryptionAtHost")
+    registration = f"azurerm_resource_provider_feature_registration.{address}"
+    cluster = only_resource(services, CLUSTER)
+    assert cluster["default_node_pool"]["host_encryption_enabled"] is True and registration in cluster["depends_on"]
+    pools = resources_of(services, "azurerm_kubernetes_cluster_node_pool").values()
+    assert pools and all(p["host_encryption_enabled"] is True and registration in p["depends_on"] for p in pools)
 
 
 def test_azure_cni_overlay_with_network_policy_and_egress_through_the_firewall(

@@ -5,6 +5,7 @@ of a type nobody classified; the settings the whole-stack walker made move in st
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import importlib
 import json
@@ -106,11 +107,14 @@ def test_storage_gets_a_metrics_setting_and_one_per_service_with_logs(tmp_path: 
         [account, *(f"{account}/{service}/default" for service in STORAGE_SERVICES), nsg_target, workspace]
     )
     settings = {setting["target_resource_id"]: setting for setting in resources_of(stack, SETTING_TYPE).values()}
+    # Storage rejects AllMetrics: its metric categories are Capacity and Transaction (reference/monitor.json).
     assert "enabled_log" not in settings[account] and settings[account]["enabled_metric"] == [
-        {"category": "AllMetrics"}
+        {"category": "Capacity"},
+        {"category": "Transaction"},
     ]
     for service in STORAGE_SERVICES:
         setting = settings[f"{account}/{service}/default"]
+        assert setting["enabled_metric"] == [{"category": "Capacity"}, {"category": "Transaction"}]
         assert setting["enabled_log"] == [{"category_group": "allLogs"}]
         assert setting["//"]["metadata"]["path"] == f"diag/data/diagnostics-{service}"  # declared by its owner
     nsg = settings[nsg_target]
@@ -242,9 +246,12 @@ def test_each_setting_is_declared_next_to_its_resource(stacks: dict[str, StackJs
 
 
 def test_tables_name_real_provider_resource_types_and_do_not_overlap() -> None:
+    # A type without a prebuilt binding (declared as a plain TerraformResource) must be in the provider's schema.
+    schema = json.loads(gzip.decompress(Path("reference/azurerm_schema.json.gz").read_bytes()))["resources"]
     for resource_type in [*DIAGNOSTICS, *NO_DIAGNOSTICS]:
         module = resource_type.removeprefix("azurerm_")
-        assert importlib.util.find_spec(f"cdktf_cdktf_provider_azurerm.{module}") is not None, resource_type
+        bound = importlib.util.find_spec(f"cdktf_cdktf_provider_azurerm.{module}") is not None
+        assert bound or resource_type in schema, resource_type
     assert set(DIAGNOSTICS).isdisjoint(NO_DIAGNOSTICS)
 
 

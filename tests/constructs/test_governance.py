@@ -3,8 +3,10 @@ the regulatory initiatives with verified built-in ids, the activity log export a
 
 from __future__ import annotations
 
+import copy
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -104,9 +106,18 @@ def test_budget_notifies_at_actual_80_100_and_forecast_100(infra: StackJson, con
     assert budget["amount"] == expected.monthly_amount
     assert budget["subscription_id"] == f"/subscriptions/{config.subscription_id}"
     assert budget["time_grain"] == "Monthly"
-    assert re.fullmatch(
-        r"\d{4}-\d{2}-01T00:00:00Z", budget["time_period"]["start_date"]
-    )  # a literal, not a timestamp()
+    # The first of the month of the first apply: plantimestamp() kept in state by a terraform_data that ignores
+    # later timestamps, not timestamp() alone (it would move on every plan) and not a literal month (Azure refuses
+    # a past month at a later first apply).
+    [(key, first_apply)] = [
+        (k, v) for k, v in infra["resource"]["terraform_data"].items() if v.get("input") == "${plantimestamp()}"
+    ]
+    assert first_apply["lifecycle"] == {"ignore_changes": ["input"]}
+    assert (
+        budget["time_period"]["start_date"]
+        == f"${{formatdate(\"YYYY-MM-01'T00:00:00Z'\", terraform_data.{key}.output)}}"
+    )
+    assert budget["lifecycle"]["ignore_changes"] == ["time_period"]
     notifications = sorted((n["threshold_type"], n["threshold"]) for n in budget["notification"])
     assert notifications == [("Actual", 80), ("Actual", 100), ("Forecasted", 100)]
     assert all(n["contact_emails"] == list(expected.contact_emails) and n["enabled"] for n in budget["notification"])
@@ -135,3 +146,39 @@ def test_a_second_governance_in_the_same_subscription_fails_synth(tmp_path) -> N
         RuntimeError, match="AZ-SUB-1 azurerm_security_center_subscription_pricing 'rules/governance/defender-Arm'"
     ):
         synth_with(twice, tmp_path)
+
+
+ROLE_IDS: dict[str, str] = json.loads(Path("reference/roles.json").read_text())["roles"]
+
+
+def remediation_gaps(stack: StackJson, reference: dict) -> list[str]:
+    """Initiative assignments whose identity lacks a role its deployIfNotExists/modify members name (reference)."""
+    gaps = []
+    grants = resources_of(stack, "azurerm_role_assignment").values()
+    for key, assignment in resources_of(stack, "azurerm_subscription_policy_assignment").items():
+        needed = set(reference[assignment["policy_definition_id"]].get("remediation_role_definition_ids", []))
+        principal = f"${{azurerm_subscription_policy_assignment.{key}.identity[0].principal_id}}"
+        held = {
+            ROLE_IDS.get(str(g.get("role_definition_name")), str(g.get("role_definition_id", "")).rsplit("/", 1)[-1])
+            for g in grants
+            if g["principal_id"] == principal and g["scope"] == assignment["subscription_id"]
+        }
+        gaps += [f"{assignment['name']}: no role {guid}" for guid in sorted(needed - held)]
+    return gaps
+
+
+def test_remediating_initiatives_hold_the_roles_their_members_name(infra: StackJson) -> None:
+    reference = json.loads(Path("reference/policy_definitions.json").read_text())["definitions"]
+    assert remediation_gaps(infra, reference) == []
+    # The table in constructs/governance.py is the reference's, not a second opinion.
+    for initiative in REGULATORY_INITIATIVES.values():
+        expected = reference[initiative.policy_set_definition_id]["remediation_role_definition_ids"]
+        assert sorted(ROLE_IDS[role] for role in initiative.remediation_roles) == expected, initiative.display_name
+    assert any(i.remediation_roles for i in REGULATORY_INITIATIVES.values())  # not vacuous: NIST and PCI remediate
+    # Failing example: PCI's Network Contributor grant removed.
+    broken = copy.deepcopy(infra)
+    grants = broken["resource"]["azurerm_role_assignment"]
+    for key in [k for k, g in grants.items() if "pci" in k and g.get("role_definition_name") == "Network Contributor"]:
+        del grants[key]
+    [gap] = remediation_gaps(broken, reference)
+    assert gap.endswith("no role 4d97b98b-1d4f-4787-a291-c67834d212e7")

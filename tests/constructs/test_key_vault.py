@@ -9,6 +9,7 @@ import re
 import cdktf
 import pytest
 
+from config.data import PINNED_VERSION_MIN_OVERLAP_DAYS
 from config.loader import load_environment
 from config.schema import EnvironmentConfig
 from constructs.key_vault import KEY_ADMIN_ROLE, KEY_USER_ROLE, KeyVault, KeyVaultProps
@@ -92,7 +93,13 @@ def test_every_key_is_rsa_hsm_with_a_rotation_policy_from_config(
             assert set(key["key_opts"]) == {"wrapKey", "unwrapKey"}, address
         policy = key["rotation_policy"]
         assert days(policy["expire_after"]) == rotation.expire_after_days >= 28, address
-        assert days(policy["automatic"]["time_before_expiry"]) == rotation.rotate_before_expiry_days >= 7, address
+        # A key whose consumer pins its version (AKS KMS) keeps each rotated-out version valid for the apply that
+        # moves the consumer; the others rotate shortly before expiry (their consumers follow the versionless id).
+        before_expiry = days(policy["automatic"]["time_before_expiry"])
+        if key["name"] in ENCRYPTION_KEYS:
+            assert before_expiry == rotation.pinned_version_overlap_days >= PINNED_VERSION_MIN_OVERLAP_DAYS, address
+        else:
+            assert before_expiry == rotation.rotate_before_expiry_days >= 7, address
         assert days(policy["notify_before_expiry"]) == rotation.notify_before_expiry_days >= 7, address
         assert key["lifecycle"]["prevent_destroy"] is config.data.protect_from_destroy, address
         # The first version expires too (rotation triggers relative to expiry); rotations then move the date.

@@ -435,3 +435,26 @@ def test_api_server_subnet_is_delegated_to_aks_without_forced_egress(network_sta
         ]
         routed = {a["subnet_id"] for a in resources_of(stack, "azurerm_subnet_route_table_association").values()}
         assert reference_to(stack, "azurerm_subnet", network.spoke.api_server.name) not in routed
+
+
+def test_data_paths_ending_in_the_spoke_get_their_nsg_rules(network_stacks: dict[str, StackJson]) -> None:
+    """constructs/data_paths.py is the one list: nodes -> API server on 443 and 4443 comes from it; the runners'
+    rules need their subnet's prefix (peer_sources), which only the infra stack passes (tests/assurance checks)."""
+    from constructs.data_paths import DATA_PATHS
+    from constructs.network import SPOKE_TARGET_SUBNETS, data_path_rules
+
+    for environment, stack in network_stacks.items():
+        network = load_environment(environment).network
+        rules = {r["name"]: r for r in resources_of(stack, "azurerm_network_security_rule").values()}
+        nodes = rules["AllowNodesToAksApiInbound"]
+        assert nodes["destination_port_ranges"] == ["443", "4443"]
+        assert nodes["source_address_prefixes"] == [
+            network.spoke.aks_system.address_prefix,
+            network.spoke.aks_user.address_prefix,
+        ]
+        assert "AllowRunnersToAksApiInbound" not in rules  # no peer_sources given here
+        derived = data_path_rules(network, {"runners": "10.0.0.0/26"})
+        expected = {p.rule_name for p in DATA_PATHS if p.target in SPOKE_TARGET_SUBNETS}
+        assert {rule.name for subnet_rules in derived.values() for rule in subnet_rules} == expected
+        priorities = [rule.priority for rule in derived["api_server"]]
+        assert len(set(priorities)) == len(priorities) and all(110 < p < 300 for p in priorities)

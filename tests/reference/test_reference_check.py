@@ -86,6 +86,28 @@ def test_grafana_metrics_export_fails() -> None:
     ) == [("REF-DIAG", "azurerm_monitor_diagnostic_setting.d", "enabled_metric.category", "AllMetrics")]
 
 
+def test_storage_allmetrics_fails() -> None:
+    account = {"name": "s", "location": "eastus", "resource_group_name": "rg", "account_tier": "Standard"}
+    account["account_replication_type"] = "ZRS"
+    settings = {
+        name: {"name": name, "target_resource_id": target, "enabled_metric": [{"category": "AllMetrics"}]}
+        for name, target in (
+            ("a", "${azurerm_storage_account.s.id}"),
+            ("b", "${azurerm_storage_account.s.id}/blobServices/default"),
+        )
+    }
+    expected = [
+        ("REF-DIAG", f"azurerm_monitor_diagnostic_setting.{n}", "enabled_metric.category", "AllMetrics") for n in "ab"
+    ]
+    assert (
+        findings({"azurerm_storage_account": {"s": account}, "azurerm_monitor_diagnostic_setting": settings})
+        == expected
+    )
+    for setting in settings.values():
+        setting["enabled_metric"] = [{"category": "Capacity"}, {"category": "Transaction"}]
+    assert findings({"azurerm_storage_account": {"s": account}, "azurerm_monitor_diagnostic_setting": settings}) == []
+
+
 @pytest.mark.parametrize(
     ("version", "ok"), [("1.33", False), ("1.34", False), ("1.35", True), ("1.36", True), ("1.37", True)]
 )
@@ -397,3 +419,15 @@ def test_an_acknowledged_finding_needs_a_reason_and_is_reported_apart() -> None:
     entries = tomllib.loads((REFERENCE_DIR / "acknowledged.toml").read_text()).get("finding", [])
     for entry in entries:
         assert entry.get("reason", "").strip(), f"acknowledged finding without a reason: {entry}"
+
+
+def test_storage_allmetrics_planted_in_the_real_infra_stack_fails(stacks) -> None:
+    infra = copy.deepcopy(stacks["staging-infra"])
+    settings = infra["resource"]["azurerm_monitor_diagnostic_setting"]
+    [key] = [k for k, s in settings.items() if s["target_resource_id"].endswith("data_storage_account_D5690619.id}")]
+    assert [m["category"] for m in settings[key]["enabled_metric"]] == ["Capacity", "Transaction"]
+    diagnostic = [f for f in check_stack("staging-infra", infra, REF).findings if f.rule == "REF-DIAG"]
+    assert diagnostic == []  # (its custom plan role is bootstrap's: check_app knows it, check_stack alone does not)
+    settings[key]["enabled_metric"] = [{"category": "AllMetrics"}]
+    [finding] = [f for f in check_stack("staging-infra", infra, REF).findings if f.rule == "REF-DIAG"]
+    assert (finding.rule, finding.attribute, finding.value) == ("REF-DIAG", "enabled_metric.category", "AllMetrics")

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import functools
+import gzip
 import importlib
+import importlib.util
+import json
+from pathlib import Path
 
 from config.loader import ENVIRONMENTS, load_all, load_environment
 from stacks.app import BOOTSTRAP_STACK, stack_names
@@ -89,6 +93,10 @@ def is_taggable(kind: str) -> bool:
     provider, _, name = kind.partition("_")
     if provider not in {"azurerm", "kubernetes"}:
         return False  # built-in terraform_data and hashicorp/time's time_sleep: no prebuilt binding, no tags
+    if importlib.util.find_spec(f"cdktf_cdktf_provider_{provider}.{name}") is None:
+        # No prebuilt binding (a plain TerraformResource): the provider's schema (reference/) says whether it has tags.
+        schema = json.loads(gzip.decompress(Path("reference/azurerm_schema.json.gz").read_bytes()))["resources"]
+        return "tags" in schema[kind]["arguments"]
     module = importlib.import_module(f"cdktf_cdktf_provider_{provider}.{name}")
     (binding,) = [
         value

@@ -433,6 +433,15 @@ class StackCheck:
                         f"{arm} has no metric exportable through diagnostic settings",
                         source,
                     )
+                elif metric.get("category") not in entry.get("metric_categories", ["AllMetrics"]):
+                    self.fail(
+                        "REF-DIAG",
+                        address,
+                        "enabled_metric.category",
+                        metric.get("category"),
+                        f"{arm} accepts the metric categories {entry.get('metric_categories', ['AllMetrics'])}",
+                        source,
+                    )
 
     def roles(self) -> None:
         for address, body in self.resources("azurerm_role_assignment"):

@@ -917,8 +917,8 @@ def _maintenance(env: Environment, pins: dict[str, str]) -> str:
         *(f"- CronJob `{name}` in `{ns}`: `{schedule}` (UTC)." for name, ns, schedule in cron_jobs),
         *(
             [
-                f"- Budget `{budget['name']}`: {budget['amount']} USD a month from "
-                f"`{config.governance.budget.start_date}`, alerts at "
+                f"- Budget `{budget['name']}`: {budget['amount']} USD a month from the month of its first apply, "
+                "alerts at "
                 + ", ".join(
                     f"{n['threshold']} % {n.get('threshold_type', 'Actual').lower()}"
                     for n in _blocks(budget["notification"])

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tools.maintenance.refdata.common import git_commit, meta, write
+from tools.maintenance.refdata.common import git_commit, git_show, meta, write
 
 REPO = "Azure/azure-policy"
 BUILT_IN = re.compile(r"^/providers/Microsoft\.Authorization/(policySetDefinitions|policyDefinitions)/([0-9a-f-]{36})$")
@@ -68,10 +68,33 @@ def find(git_dir: Path, commit: str, guid: str, kind: str) -> tuple[str, dict[st
     return paths[0], json.loads(text)
 
 
+def remediation_roles(git_dir: Path, commit: str) -> dict[str, list[str]]:
+    """Built-in policy definition name (GUID) -> the `roleDefinitionIds` its deployIfNotExists/modify rule needs
+    (`then.details.roleDefinitionIds`): what an assignment's managed identity must hold to remediate."""
+    folder = "built-in-policies/policyDefinitions/"
+    hits = subprocess.run(
+        ["git", "--git-dir", str(git_dir), "grep", "-l", '"roleDefinitionIds"', commit, "--", folder],
+        capture_output=True,
+        text=True,
+    ).stdout.splitlines()
+    roles: dict[str, list[str]] = {}
+    for hit in hits:
+        path = hit.split(":", 1)[1]
+        if any(part in path for part in SOVEREIGN):
+            continue
+        doc = json.loads(git_show(git_dir, commit, path))
+        details = doc["properties"].get("policyRule", {}).get("then", {}).get("details", {})
+        ids = details.get("roleDefinitionIds") if isinstance(details, dict) else None
+        if ids:
+            roles[doc["name"]] = sorted({str(i).rsplit("/", 1)[-1].lower() for i in ids})
+    return roles
+
+
 def main(argv: list[str]) -> int:
     git_dir, outdir = Path(argv[0]), Path(argv[1])
     commit, date = git_commit(git_dir)
     definitions: dict[str, Any] = {}
+    roles_of = remediation_roles(git_dir, commit)
     for definition_id in sorted(referenced_ids(outdir)):
         kind, guid = BUILT_IN.match(definition_id).groups()  # type: ignore[union-attr]
         path, doc = find(git_dir, commit, guid, kind)
@@ -82,6 +105,12 @@ def main(argv: list[str]) -> int:
             "path": path,
             "parameters": parameters(props),
         }
+        if kind == "policySetDefinitions":
+            # Role definition GUIDs the members' deployIfNotExists/modify rules need (the assignment's identity).
+            members = {m["policyDefinitionId"].rsplit("/", 1)[-1] for m in props.get("policyDefinitions", [])}
+            definitions[definition_id]["remediation_role_definition_ids"] = sorted(
+                {role for member in members for role in roles_of.get(member, [])}
+            )
     data = {
         "_meta": meta(
             sources=[{"repo": REPO, "path": "built-in-policies/", "commit": commit, "date": date}],
