@@ -14,7 +14,7 @@ import pytest
 from tools import synth_report
 
 ROOT = Path(__file__).resolve().parents[1]
-STACKS = ["bootstrap", "production-cluster", "production-infra", "staging-cluster", "staging-infra"]
+STACKS = ["bootstrap", "github", "production-cluster", "production-infra", "staging-cluster", "staging-infra"]
 
 # main.py as it runs, with an Aspect that breaks AZ-AKS-1 on both clusters (the config validation would
 # reject such a config before synth, so a test Aspect stands in for a rule the config does not cover).
@@ -66,7 +66,7 @@ def test_success_prints_one_line_per_stack_and_the_time(tmp_path: Path) -> None:
         assert match, line
         assert Path(match[2]) == tmp_path / "out" / "stacks" / stack / "cdk.tf.json"
         assert int(match[1]) > 0
-    assert re.fullmatch(rf"synthesized 5 stacks into {re.escape(str(tmp_path / 'out'))} in \d+\.\d s", lines[-1])
+    assert re.fullmatch(rf"synthesized 6 stacks into {re.escape(str(tmp_path / 'out'))} in \d+\.\d s", lines[-1])
 
 
 @pytest.mark.slow
@@ -85,7 +85,7 @@ def test_rule_violations_print_one_error_each_without_traceback(tmp_path: Path) 
     assert "Traceback" not in result.stderr and "skipValidation" not in result.stderr
     # the stacks that break a rule leave no output to plan; the others are complete
     written = sorted(path.parent.name for path in (tmp_path / "out" / "stacks").glob("*/cdk.tf.json"))
-    assert written == ["bootstrap", "production-cluster", "staging-cluster"]
+    assert written == ["bootstrap", "github", "production-cluster", "staging-cluster"]
 
 
 # The text of cdktf 0.21's stackValidationFailure (lib/errors.js) for a `node.add_validation` failure.
