@@ -429,3 +429,21 @@ def test_zizmor_finds_a_self_hosted_runner_without_its_reasoned_ignore(tmp_path:
     )
     code, audits = zizmor_audits(copy)
     assert code != 0 and audits == {"self-hosted-runner"}
+
+
+# --- The runner release: new enough for the workflows' syntax ----------------------------------------------------
+
+SELF_REFERENCE_RUNNER = (2, 336, 0)  # the first runner release that runs `uses: $/...`
+
+
+def test_the_pinned_runner_release_runs_the_self_repository_references() -> None:
+    uses_self = [path.name for path in WORKFLOW_FILES if re.search(r"uses:\s*\$/", path.read_text())]
+    assert uses_self, "no workflow uses `$/`: the check below would be about nothing"
+    for config in load_all():
+        version = tuple(int(part) for part in config.deployment.runner.version.split("."))
+        assert version >= SELF_REFERENCE_RUNNER, f"{config.name}: runner {version} cannot run {uses_self}"
+
+
+def test_a_runner_older_than_the_syntax_is_caught() -> None:
+    old = load_all()[0].deployment.runner.model_copy(update={"version": "2.329.0"})
+    assert tuple(int(part) for part in old.version.split(".")) < SELF_REFERENCE_RUNNER

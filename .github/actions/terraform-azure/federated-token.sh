@@ -27,7 +27,7 @@ once() {
   response=$(printf 'Authorization: Bearer %s\n' "$ACTIONS_ID_TOKEN_REQUEST_TOKEN" |
     curl --silent --show-error --fail --max-time 30 --retry 3 --header @- \
       "${ACTIONS_ID_TOKEN_REQUEST_URL}&audience=${AUDIENCE}") || fail "GitHub's OIDC token endpoint refused or failed"
-  token=$(python3 -c 'import json, sys; print(json.load(sys.stdin).get("value", ""))' <<<"$response") || true
+  token=$(jq -r '.value // empty' <<<"$response" 2>/dev/null) || true  # jq: in the runner image
   [ -n "$token" ] || fail "GitHub's OIDC token endpoint answered without a token"
   umask 077
   printf '%s' "$token" >"$token_file.new"
