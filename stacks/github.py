@@ -32,7 +32,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from cdktf import AzurermBackend, LocalBackend, TerraformStack, TerraformVariable, Token
+from cdktf import AzurermBackend, LocalBackend, TerraformStack, TerraformVariable
 from cdktf_cdktf_provider_github.actions_repository_permissions import (
     ActionsRepositoryPermissions,
     ActionsRepositoryPermissionsAllowedActionsConfig,
@@ -43,7 +43,6 @@ from cdktf_cdktf_provider_github.provider import GithubProvider
 from cdktf_cdktf_provider_github.repository_environment import (
     RepositoryEnvironment,
     RepositoryEnvironmentDeploymentBranchPolicy,
-    RepositoryEnvironmentReviewers,
 )
 from cdktf_cdktf_provider_github.repository_environment_deployment_policy import RepositoryEnvironmentDeploymentPolicy
 from cdktf_cdktf_provider_github.repository_ruleset import (
@@ -163,15 +162,12 @@ class GitHubStack(TerraformStack):
                 environment=names["apply"],
                 can_admins_bypass=False,
                 prevent_self_review=approval,
-                reviewers=[
-                    RepositoryEnvironmentReviewers(
-                        teams=[Token.as_number(teams[slug].id) for slug in repository.approver_teams]
-                    )
-                ]
-                if approval
-                else None,
                 deployment_branch_policy=main_only,
             )
+            if approval:
+                # `reviewers` is a list of blocks in the github 6.9 bindings (cdktf) and one block in 6.13's (CDK
+                # Terrain): the same block to Terraform, whose JSON syntax takes both; written once, as a list.
+                apply_env.add_override("reviewers", [{"teams": [teams[slug].id for slug in repository.approver_teams]}])
             plan_env = RepositoryEnvironment(
                 self,
                 f"environment-{config.name}-plan",
