@@ -115,6 +115,6 @@ class DeploymentConfig(Section):
     # The bootstrap stack's own state: false = a local file outside cdktf.out (first run); true = migrated into
     # THIS environment's state account (key bootstrap.tfstate). At most one environment may hold it.
     holds_bootstrap_state: bool = False
-    # The GitHub environment <name> (the apply job) has required reviewers, who approve the saved plan they read.
-    # Configured in the repository's settings (README "Zero to running"); the handbook documents it from here.
+    # The GitHub environment <name> (the apply job) has required reviewers (`repository.approver_teams`), who approve
+    # the saved plan they read. Declared by the github stack (stacks/github.py); the handbook documents it from here.
     apply_requires_approval: bool = True

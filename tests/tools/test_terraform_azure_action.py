@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -161,3 +162,55 @@ def test_check_tools_refuses_another_terraform_or_a_missing_tool(tmp_path: Path)
         ["bash", str(ACTION / "check-tools.sh")], env={"PATH": path}, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 1 and "kubelogin is not on PATH" in result.stderr
+
+
+# --- The token path of the cluster stacks: kubelogin reads what the action keeps fresh --------------------------
+
+WORKLOAD_IDENTITY_VARIABLES = (
+    "AZURE_CLIENT_ID",
+    "AZURE_TENANT_ID",
+    "AZURE_FEDERATED_TOKEN_FILE",
+    "AZURE_AUTHORITY_HOST",
+)
+
+
+def token_path_findings(cluster_stack: dict, script: str) -> list[str]:
+    """Why kubelogin would exchange an expired assertion (AADSTS700024) in a cluster plan, if it would."""
+    problems = []
+    for name, provider in enumerate(cluster_stack["provider"]["kubernetes"]):
+        for exec_block in provider.get("exec", []):
+            args = exec_block["args"]
+            login = args[args.index("--login") + 1]
+            if login != "workloadidentity":
+                problems.append(
+                    f"kubernetes provider {name}: kubelogin --login {login} exchanges one assertion taken at sign-in "
+                    "(5 minutes), not the file the action refreshes"
+                )
+    exported = set(re.findall(r'echo "([A-Z_]+)=', script))
+    problems += [f"the action does not export {v}" for v in WORKLOAD_IDENTITY_VARIABLES if v not in exported]
+    if "sleep" not in script:
+        problems.append("the action does not refresh the assertion")
+    return problems
+
+
+def test_cluster_plans_use_the_refreshed_assertion(stacks) -> None:
+    script = (ACTION / "federated-token.sh").read_text()
+    for environment in ("staging", "production"):
+        assert token_path_findings(stacks[f"{environment}-cluster"], script) == []
+
+
+def test_a_cluster_stack_on_the_cli_login_is_named(stacks) -> None:
+    """Planted in the real staging-cluster JSON: kubelogin back on azurecli (the day-one fault of issue #27)."""
+    import copy
+
+    broken = copy.deepcopy(stacks["staging-cluster"])
+    args = broken["provider"]["kubernetes"][0]["exec"][0]["args"]
+    args[args.index("--login") + 1] = "azurecli"
+    script = (ACTION / "federated-token.sh").read_text()
+    assert token_path_findings(broken, script) == [
+        "kubernetes provider 0: kubelogin --login azurecli exchanges one assertion taken at sign-in (5 minutes), "
+        "not the file the action refreshes"
+    ]
+    assert token_path_findings(stacks["staging-cluster"], script.replace('echo "AZURE_FEDERATED_TOKEN_FILE=', "")) == [
+        "the action does not export AZURE_FEDERATED_TOKEN_FILE"
+    ]
