@@ -94,7 +94,8 @@ def test_an_unknown_framework_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) 
         ("bogus", "error: ERP_FRAMEWORK='bogus' is not allowed: allowed values are cdktf, cdktn"),
         (
             "cdktn",
-            "error: ERP_FRAMEWORK=cdktn but cdktn, cdktn_provider_azurerm, cdktn_provider_kubernetes, cdktn_provider_github is not installed",
+            "error: ERP_FRAMEWORK=cdktn but cdktn, cdktn_provider_azurerm, cdktn_provider_kubernetes, "
+            "cdktn_provider_github is not installed",
         ),
     ],
 )
@@ -385,7 +386,7 @@ def test_both_bindings_take_the_app_s_arguments_alike_except_the_seam_s_single_b
 
 def test_github_reviewers_are_never_passed_as_an_argument() -> None:
     source = (PROJECT_ROOT / "stacks" / "github.py").read_text()
-    assert "reviewers=" not in source and "add_override(\"reviewers\"" in source
+    assert "reviewers=" not in source and 'add_override("reviewers"' in source
 
 
 @pytest.fixture(scope="module")

@@ -777,7 +777,7 @@ def runner_pool_findings(bootstrap: StackJson, environments: Iterable[str]) -> l
     for runner in runners(bootstrap).values():
         roles = [label for label in runner.labels if label.endswith(("-plan", "-apply"))]
         if len(roles) > 1:
-            problems.append(f"{runner.alias}: one runner pool takes both {roles}")
+            problems.append(f"{runner.environment}: one runner pool takes both {roles}")
     return problems
 
 

@@ -223,6 +223,23 @@ def test_runner_pools_are_named_when_bootstrap_lacks_them(stacks) -> None:
     assert "production: no runner pool registers the apply label 'erp-production-apply'" in problems
 
 
+def test_one_pool_registering_both_labels_is_named(stacks) -> None:
+    """Planted in the real bootstrap JSON: staging's runner job scales on both labels (PR code where applies run)."""
+    broken = copy.deepcopy(stacks["bootstrap"])
+    for job in broken["resource"]["azurerm_container_app_job"].values():
+        if job["provider"] == "azurerm.staging":
+            for scale in _blocks_of(job["event_trigger_config"]["scale"]):
+                for rule in _blocks_of(scale["rules"]):
+                    rule["metadata"]["labels"] = "erp-staging-plan,erp-staging-apply"
+    problems = runner_pool_findings(broken, ENVIRONMENTS)
+    assert "staging: one runner pool takes both ['erp-staging-plan', 'erp-staging-apply']" in problems
+    assert not [p for p in problems if p.startswith("staging: no runner pool")]  # both labels now registered
+
+
+def _blocks_of(value):
+    return value if isinstance(value, list) else [value]
+
+
 @pytest.mark.xfail(strict=True, reason="delivery-azure (issue #26) splits the runners into plan and apply pools")
 def test_bootstrap_registers_a_plan_and_an_apply_pool_per_environment(stacks) -> None:
     assert runner_pool_findings(stacks["bootstrap"], ENVIRONMENTS) == []
