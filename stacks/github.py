@@ -32,7 +32,15 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from cdktf import AzurermBackend, LocalBackend, TerraformStack, TerraformVariable
+from cdktf import (
+    AzurermBackend,
+    LocalBackend,
+    Precondition,
+    TerraformLocal,
+    TerraformResourceLifecycle,
+    TerraformStack,
+    TerraformVariable,
+)
 from cdktf_cdktf_provider_github.actions_repository_permissions import (
     ActionsRepositoryPermissions,
     ActionsRepositoryPermissionsAllowedActionsConfig,
@@ -79,6 +87,8 @@ OWNED_PATHS = (
     "/constructs/runner_registry.py",
     "/renovate.json",
 )
+PLACEHOLDER_ID_PREFIX = "00000000-0000-0000-0000-"  # config/base.toml's example subscription and tenant ids
+CONFIG_IDS = "config_ids"  # the local the preconditions read (Terraform wants a condition that refers to something)
 GUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
 
@@ -151,6 +161,15 @@ class GitHubStack(TerraformStack):
             slug: DataGithubTeam(self, f"team-{slug}", slug=slug)
             for slug in sorted({*repository.approver_teams, repository.code_owner_team})
         }
+        TerraformLocal(
+            self,
+            CONFIG_IDS,
+            {
+                f"{variables_prefix(config.name)}_{suffix}": value
+                for config in environments
+                for suffix, value in (("SUBSCRIPTION_ID", config.subscription_id), ("TENANT_ID", config.tenant_id))
+            },
+        )
         main_only = RepositoryEnvironmentDeploymentBranchPolicy(protected_branches=False, custom_branch_policies=True)
         for config in environments:
             names = environment_names(config.name)
@@ -209,6 +228,20 @@ class GitHubStack(TerraformStack):
                     repository=name,
                     variable_name=f"{prefix}_{suffix}",
                     value=value,
+                    # config's ids are placeholders unless ERP_<ENV>_SUBSCRIPTION_ID / _TENANT_ID were set when this
+                    # was synthesized: refuse to publish a placeholder the workflows would then sign in with
+                    lifecycle=TerraformResourceLifecycle(
+                        precondition=[
+                            Precondition(
+                                condition=f'${{!startswith(local.{CONFIG_IDS}["{prefix}_{suffix}"], '
+                                f'"{PLACEHOLDER_ID_PREFIX}")}}',
+                                error_message=f"{prefix}_{suffix} is config's placeholder: set it in the environment "
+                                "(config/base.toml) and synthesize again",
+                            )
+                        ]
+                    )
+                    if suffix in ("SUBSCRIPTION_ID", "TENANT_ID")
+                    else None,
                 )
 
         RepositoryRuleset(

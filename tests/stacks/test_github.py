@@ -187,3 +187,47 @@ def test_the_plan_identities_trust_the_pull_request_subject(stacks) -> None:
 def test_the_github_stack_state_stays_beside_bootstraps(stacks) -> None:
     assert stacks["github"]["terraform"]["backend"] == {"local": {"path": "../../../.bootstrap-state/github.tfstate"}}
     assert Path(".gitignore").read_text().count(".bootstrap-state") >= 1
+
+
+def test_placeholder_ids_are_refused_at_plan_by_terraform(stacks, tmp_path: Path) -> None:
+    """The subscription and tenant variables carry a precondition; Terraform itself evaluates it (on a built-in
+    terraform_data resource with the same lifecycle): config's placeholder fails the plan, a real id passes."""
+    import json
+    import os
+    import shutil
+    import subprocess
+
+    if shutil.which("terraform") is None:
+        pytest.fail("terraform (>= 1.7) must be on PATH (README 'Testing')")
+    variables = resources_of(stacks["github"], "github_actions_variable")
+    guarded = {v["variable_name"]: v["lifecycle"] for v in variables.values() if "lifecycle" in v}
+    assert sorted(guarded) == sorted(
+        f"ERP_{config.name.upper()}_{suffix}" for config in load_all() for suffix in ("SUBSCRIPTION_ID", "TENANT_ID")
+    )
+    lifecycle = guarded["ERP_STAGING_TENANT_ID"]
+
+    def plan(condition: str) -> subprocess.CompletedProcess[str]:
+        folder = tmp_path / str(abs(hash(condition)))
+        folder.mkdir()
+        config = {
+            "locals": stacks["github"]["locals"],
+            "resource": {"terraform_data": {"id": {"input": "x", "lifecycle": {**lifecycle}}}},
+        }
+        config["resource"]["terraform_data"]["id"]["lifecycle"]["precondition"] = [
+            {**lifecycle["precondition"][0], "condition": condition}
+        ]
+        (folder / "main.tf.json").write_text(json.dumps(config))
+        env = {**os.environ, "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
+        subprocess.run(["terraform", "init", "-input=false"], cwd=folder, env=env, capture_output=True, check=True)
+        return subprocess.run(
+            ["terraform", "plan", "-input=false", "-no-color"], cwd=folder, env=env, capture_output=True, text=True
+        )
+
+    refused = plan(lifecycle["precondition"][0]["condition"])
+    assert refused.returncode == 1 and "ERP_STAGING_TENANT_ID is config's placeholder" in refused.stderr
+    real = lifecycle["precondition"][0]["condition"].replace("ERP_STAGING_TENANT_ID", "REAL")
+    stacks["github"]["locals"]["config_ids"]["REAL"] = "7f3c2b1a-0000-4000-8000-123456789abc"
+    try:
+        assert plan(real).returncode == 0
+    finally:
+        del stacks["github"]["locals"]["config_ids"]["REAL"]
