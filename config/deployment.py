@@ -9,6 +9,7 @@ private DNS zones a runner must resolve, looking both up by the names derived fr
 from __future__ import annotations
 
 import ipaddress
+import re
 
 from pydantic import Field, model_validator
 
@@ -19,11 +20,34 @@ from config.network import Subnet, VirtualNetworkPlan
 RUNNER_SUBNET_LARGEST_PREFIX = 27
 
 
+# A GitHub team slug (the last part of github.com/orgs/<owner>/teams/<slug>).
+TEAM_SLUG = r"^[a-z0-9][a-z0-9_-]{0,99}$"
+
+
 class GitHubRepository(Section):
-    """The repository whose workflows may sign in as the deploy identities (OIDC subject `repo:<owner>/<name>:...`)."""
+    """The repository whose workflows may sign in as the deploy identities (OIDC subject `repo:<owner>/<name>:...`),
+    and who guards it (the `github` stack, stacks/github.py; docs/delivery.md)."""
 
     owner: str = Field(pattern=r"^[A-Za-z0-9]([A-Za-z0-9-]{0,37}[A-Za-z0-9])?$")
     name: str = Field(pattern=r"^[A-Za-z0-9._-]{1,100}$")
+    # Teams of `owner` whose members approve an apply in an environment with `apply_requires_approval` (GitHub
+    # allows six reviewers per environment; one approval suffices; never the person who started the run).
+    approver_teams: tuple[str, ...] = Field(min_length=1, max_length=6)
+    # The team that owns the delivery path (.github/CODEOWNERS): workflows, actions, bootstrap, config, runner image.
+    code_owner_team: str = Field(pattern=TEAM_SLUG)
+    # Approving reviews a pull request into main needs (the ruleset), besides the code owners' one.
+    required_approvals: int = Field(default=1, ge=1, le=10)
+
+    @model_validator(mode="after")
+    def _teams_are_slugs(self) -> GitHubRepository:
+        for index, team in enumerate(self.approver_teams):
+            if not re.fullmatch(TEAM_SLUG, team):
+                raise KeyedValueError(
+                    f"approver_teams.{index}", team, "must be a team slug (lower case, digits, - or _)"
+                )
+        if len(set(self.approver_teams)) != len(self.approver_teams):
+            raise KeyedValueError("approver_teams", self.approver_teams, "must not repeat a team")
+        return self
 
     @property
     def slug(self) -> str:
@@ -91,6 +115,6 @@ class DeploymentConfig(Section):
     # The bootstrap stack's own state: false = a local file outside cdktf.out (first run); true = migrated into
     # THIS environment's state account (key bootstrap.tfstate). At most one environment may hold it.
     holds_bootstrap_state: bool = False
-    # The GitHub environment <name> (the apply job) has required reviewers, who approve the saved plan they read.
-    # Configured in the repository's settings (docs/zero-to-running.md); the handbook documents it from here.
+    # The GitHub environment <name> (the apply job) has required reviewers (`repository.approver_teams`), who approve
+    # the saved plan they read. Declared by the github stack (stacks/github.py); the handbook documents it from here.
     apply_requires_approval: bool = True

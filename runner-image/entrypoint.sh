@@ -113,6 +113,9 @@ main() {
   local token
   token=$(registration_token)
   cd "$RUNNER_HOME"
+  # --disableupdate: the runner never replaces itself with a release downloaded at job time (unverified, and lost
+  # at the next ephemeral start anyway); the release is the image's, kept current by Renovate and a rebuild inside
+  # GitHub's 30-day support window (docs/delivery.md "Runner release").
   ./config.sh --unattended --ephemeral --disableupdate --replace \
     --url "$GITHUB_URL/$REPOSITORY" --token "$token" \
     --name "${RUNNER_NAME:-$(hostname)}" --labels "$RUNNER_LABELS" --work _work

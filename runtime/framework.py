@@ -10,6 +10,7 @@ answers each of the app's names with CDK Terrain's module of the same place:
     cdktf[.x]                             -> cdktn[.x]
     cdktf_cdktf_provider_azurerm[.x]      -> cdktn_provider_azurerm[.x]      (azurerm 4.81.0 bindings)
     cdktf_cdktf_provider_kubernetes[.x]   -> cdktn_provider_kubernetes[.x]   (kubernetes 3.4.0 bindings)
+    cdktf_cdktf_provider_github[.x]       -> cdktn_provider_github[.x]       (github 6.13.0 bindings)
 
 The alias name and the real name are the same module object (same classes, same jsii types), so
 constructs, stacks and tests need no framework name. Every name the app imports exists under the same
@@ -46,6 +47,7 @@ CDKTN_PACKAGES = {
     "cdktf": "cdktn",
     "cdktf_cdktf_provider_azurerm": "cdktn_provider_azurerm",
     "cdktf_cdktf_provider_kubernetes": "cdktn_provider_kubernetes",
+    "cdktf_cdktf_provider_github": "cdktn_provider_github",
 }
 
 # kubernetes 2.x single blocks (MaxItems 1) that the 3.x bindings take as a list of blocks, in the app's

@@ -1,4 +1,5 @@
-"""The whole app: a bootstrap stack, then an infrastructure and a cluster stack per environment."""
+"""The whole app: a bootstrap stack, the repository's `github` stack, then an infrastructure and a cluster stack per
+environment."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from config.loader import load_all
 from config.schema import EnvironmentConfig
 from stacks.bootstrap import BootstrapStack
 from stacks.cluster import ClusterStack
+from stacks.github import GitHubStack
 from stacks.infrastructure import InfrastructureStack
 
 BOOTSTRAP_STACK = "bootstrap"
+GITHUB_STACK = "github"
 
 
 def stack_names(environment: str) -> tuple[str, str]:
@@ -24,6 +27,7 @@ def build_app(outdir: str | Path | None = None, environments: list[EnvironmentCo
     environments = load_all() if environments is None else environments
     app = App(outdir=str(outdir)) if outdir else App()
     BootstrapStack(app, BOOTSTRAP_STACK, environments=environments)
+    GitHubStack(app, GITHUB_STACK, environments=environments)
     for config in environments:
         infra_name, cluster_name = stack_names(config.name)
         infra = InfrastructureStack(app, infra_name, config=config)

@@ -17,7 +17,7 @@ from runtime import synth_report
 ROOT = Path(__file__).resolve().parents[1]
 INFRA = sorted(f"{environment}-infra" for environment in ENVIRONMENTS)
 CLUSTERS = sorted(f"{environment}-cluster" for environment in ENVIRONMENTS)
-STACKS = sorted(["bootstrap", *INFRA, *CLUSTERS])
+STACKS = sorted(["bootstrap", "github", *INFRA, *CLUSTERS])
 
 # main.py as it runs, with an Aspect that breaks AZ-AKS-1 on both clusters (the config validation would
 # reject such a config before synth, so a test Aspect stands in for a rule the config does not cover).
@@ -91,7 +91,7 @@ def test_rule_violations_print_one_error_each_without_traceback(tmp_path: Path) 
     assert "Traceback" not in result.stderr and "skipValidation" not in result.stderr
     # the stacks that break a rule leave no output to plan; the others are complete
     written = sorted(path.parent.name for path in (tmp_path / "out" / "stacks").glob("*/cdk.tf.json"))
-    assert written == ["bootstrap", *CLUSTERS]
+    assert written == ["bootstrap", "github", *CLUSTERS]
 
 
 # The text of cdktf 0.21's stackValidationFailure (lib/errors.js) for a `node.add_validation` failure.

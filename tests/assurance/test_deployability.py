@@ -19,6 +19,7 @@ from tools.checks.deployability import (
     egress_findings,
     is_azure_login,
     outstanding,
+    runner_pool_findings,
     runners,
     token_findings,
     workflow_findings,
@@ -226,6 +227,58 @@ def test_an_apply_with_the_plan_identity_is_named(stacks) -> None:
                     if is_azure_login(step):
                         step["with"]["client-id"] = "${{ vars.AZURE_PLAN_CLIENT_ID }}"
     assert any("is not a vars.*APPLY_CLIENT_ID" in p for p in workflow_findings(workflows, stacks))
+
+
+def test_a_pull_request_plan_on_the_apply_pool_is_named(stacks) -> None:
+    """Planted in the real workflow: the PR plan matrix sends staging's plans to the apply runners."""
+    workflows = _workflows()
+    for row in workflows["pull-request.yml"]["jobs"]["plan"]["strategy"]["matrix"]["include"]:
+        row["runner"] = row["runner"].replace("-plan", "-apply")
+    problems = workflow_findings(workflows, stacks)
+    assert (
+        "pull-request.yml job plan (staging-infra): runs-on ['self-hosted', 'erp-staging-apply'], not the plan "
+        "pool [self-hosted, erp-staging-plan]" in problems
+    )
+
+
+def test_an_apply_on_the_plan_pool_is_named(stacks) -> None:
+    """Planted in the real deploy.yml: production's cluster apply is sent to its plan pool."""
+    workflows = _workflows()
+    workflows["deploy.yml"]["jobs"]["production-cluster"]["with"]["apply-runner"] = "erp-production-plan"
+    assert any(
+        p.startswith("deploy-stack.yml job apply (production-cluster): runs-on") and "not the apply pool" in p
+        for p in workflow_findings(workflows, stacks)
+    )
+
+
+def test_runner_pools_are_named_when_bootstrap_lacks_them(stacks) -> None:
+    """The model's check of the pools: bootstrap's runners today register `erp-<env>` only, so it names both
+    missing labels per environment (delivery-azure's split into plan and apply pools makes this list empty)."""
+    problems = runner_pool_findings(stacks["bootstrap"], ENVIRONMENTS)
+    assert "staging: no runner pool registers the plan label 'erp-staging-plan'" in problems
+    assert "production: no runner pool registers the apply label 'erp-production-apply'" in problems
+
+
+def test_one_pool_registering_both_labels_is_named(stacks) -> None:
+    """Planted in the real bootstrap JSON: staging's runner job scales on both labels (PR code where applies run)."""
+    broken = copy.deepcopy(stacks["bootstrap"])
+    for job in broken["resource"]["azurerm_container_app_job"].values():
+        if job["provider"] == "azurerm.staging":
+            for scale in _blocks_of(job["event_trigger_config"]["scale"]):
+                for rule in _blocks_of(scale["rules"]):
+                    rule["metadata"]["labels"] = "erp-staging-plan,erp-staging-apply"
+    problems = runner_pool_findings(broken, ENVIRONMENTS)
+    assert "staging: one runner pool takes both ['erp-staging-plan', 'erp-staging-apply']" in problems
+    assert not [p for p in problems if p.startswith("staging: no runner pool")]  # both labels now registered
+
+
+def _blocks_of(value):
+    return value if isinstance(value, list) else [value]
+
+
+@pytest.mark.xfail(strict=True, reason="delivery-azure (issue #26) splits the runners into plan and apply pools")
+def test_bootstrap_registers_a_plan_and_an_apply_pool_per_environment(stacks) -> None:
+    assert runner_pool_findings(stacks["bootstrap"], ENVIRONMENTS) == []
 
 
 # --- Runner egress: the default route, the firewall policy's allow list, nothing around it ----------------------

@@ -50,6 +50,14 @@ BAD_INPUTS = [
     ("deployment.runner.cpu_cores", 8, "less than or equal to 4"),
     ("deployment.runner.timeout_minutes", "60", "valid integer"),
     ("deployment.holds_bootstrap_state", "yes", "valid boolean"),
+    # who guards the repository (the github stack)
+    ("deployment.repository.approver_teams", [], "at least 1"),
+    ("deployment.repository.approver_teams", ["a", "b", "c", "d", "e", "f", "g"], "at most 6"),
+    ("deployment.repository.approver_teams", ["Release Approvers"], "must be a team slug"),
+    ("deployment.repository.approver_teams", ["ops", "ops"], "must not repeat a team"),
+    ("deployment.repository.approver_teams", DELETE, "required key is missing"),
+    ("deployment.repository.code_owner_team", "@example-org/platform", "should match pattern"),
+    ("deployment.repository.required_approvals", 0, "greater than or equal to 1"),
     ("deployment.secret_token", "x", "unknown key"),
 ]
 

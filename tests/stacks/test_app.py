@@ -10,14 +10,14 @@ import json
 from pathlib import Path
 
 from config.loader import ENVIRONMENTS, load_all, load_environment
-from stacks.app import BOOTSTRAP_STACK, stack_names
+from stacks.app import BOOTSTRAP_STACK, GITHUB_STACK, stack_names
 from tests.conftest import StackJson
 
 ENVIRONMENT_STACKS = [name for environment in ENVIRONMENTS for name in stack_names(environment)]
 
 
 def test_bootstrap_and_two_stacks_per_environment(stacks: dict[str, StackJson]) -> None:
-    assert sorted(stacks) == sorted([BOOTSTRAP_STACK, *ENVIRONMENT_STACKS])
+    assert sorted(stacks) == sorted([BOOTSTRAP_STACK, GITHUB_STACK, *ENVIRONMENT_STACKS])
     assert list(ENVIRONMENTS) == [config.name for config in load_all()]  # config/<environment>.toml, nothing else
 
 

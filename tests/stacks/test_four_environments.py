@@ -44,7 +44,9 @@ def test_environments_are_discovered_in_promotion_order(four: tuple[Path, Path])
     assert [config.name for config in configs] == FOUR  # qa after dev; production after staging
     assert parity_pairs(configs) == [("qa", "production"), ("staging", "production")]
     stacks = sorted(path.name for path in (outdir / "stacks").iterdir())
-    assert stacks == sorted(["bootstrap", *(f"{env}-{kind}" for env in FOUR for kind in ("infra", "cluster"))])
+    assert stacks == sorted(
+        ["bootstrap", "github", *(f"{env}-{kind}" for env in FOUR for kind in ("infra", "cluster"))]
+    )
 
 
 def test_each_environment_has_its_own_region_names_and_state(four: tuple[Path, Path]) -> None:

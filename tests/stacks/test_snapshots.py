@@ -9,9 +9,13 @@ import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from config.loader import ENVIRONMENTS
-from stacks.app import BOOTSTRAP_STACK, stack_names
+from stacks.app import BOOTSTRAP_STACK, GITHUB_STACK, stack_names
 
-ALL_STACKS = [BOOTSTRAP_STACK, *(name for environment in ENVIRONMENTS for name in stack_names(environment))]
+ALL_STACKS = [
+    BOOTSTRAP_STACK,
+    GITHUB_STACK,
+    *(name for environment in ENVIRONMENTS for name in stack_names(environment)),
+]
 
 
 @pytest.fixture

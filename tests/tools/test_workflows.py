@@ -41,8 +41,9 @@ def test_workflows_validate_against_the_github_workflow_schema() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("persona", ["regular", "pedantic"])
+@pytest.mark.parametrize("persona", ["regular", "pedantic", "auditor"])
 def test_zizmor_offline_has_no_findings(persona: str) -> None:
+    """The auditor persona too: its only findings (self-hosted runners) carry inline ignores with their reason."""
     result = run(str(BIN / "zizmor"), "--offline", "--persona", persona, str(GITHUB))  # workflows and actions
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No findings to report" in result.stdout
@@ -97,7 +98,6 @@ def test_deploy_runs_the_stacks_in_order_with_production_behind_its_environment(
 
 def test_applies_to_one_state_never_race_or_cancel() -> None:
     apply_job = load("deploy-stack.yml")["jobs"]["apply"]
-    assert load("deploy-stack.yml")["env"]["ARM_USE_OIDC"] == "true"
     assert apply_job["concurrency"] == {"group": "tfstate-${{ inputs.stack }}", "cancel-in-progress": False}
     assert apply_job["environment"] == "${{ inputs.environment }}"
 
@@ -125,20 +125,25 @@ def terraform_jobs(workflow: dict) -> dict[str, dict]:
 
 def required_variables(stacks: dict[str, dict]) -> dict[str, bool]:
     """Variable name → sensitive, for every variable without a default (a plan fails without it) of the stacks
-    the workflows plan: every stack but bootstrap, which an operator applies by hand (docs/zero-to-running.md;
-    its runner-token variables come from the operator's shell)."""
+    the workflows plan: every stack but bootstrap and github, which an operator applies by hand
+    (docs/zero-to-running.md, docs/delivery.md; their variables come from the operator's shell)."""
     return {
         name: bool(body.get("sensitive"))
         for stack_name, stack in stacks.items()
-        if stack_name != "bootstrap"
+        if stack_name not in ("bootstrap", "github")
         for name, body in stack.get("variable", {}).items()
         if "default" not in body
     }
 
 
-def unsupplied_variables(workflow: dict, job: dict, required: dict[str, bool]) -> list[str]:
+# What a pull-request plan gets instead of a secret: a URL that resolves nowhere (RFC 6761 `.invalid`).
+PLACEHOLDER = r"https://[a-z0-9-]+\.invalid/[\w-]+"
+
+
+def unsupplied_variables(workflow: dict, job: dict, required: dict[str, bool], *, review: bool = False) -> list[str]:
     """Required variables a job does not set from the GitHub environment (sensitive ones: from secrets).
-    A job that only applies a saved plan needs none: the plan file holds the values it was made with."""
+    A job that only applies a saved plan needs none: the plan file holds the values it was made with.
+    A review job (`review=True`: pull-request plans) must NOT get the secrets: a `.invalid` placeholder each."""
     commands = "\n".join(step.get("run", "") for step in job.get("steps", []))
     if "terraform plan" not in commands and re.search(r"terraform apply\b[^\n]*\btfplan\b", commands):
         return []
@@ -146,7 +151,10 @@ def unsupplied_variables(workflow: dict, job: dict, required: dict[str, bool]) -
     missing = []
     for name, sensitive in sorted(required.items()):
         value = str(env.get(f"TF_VAR_{name}", ""))
-        source = r"\$\{\{\s*secrets\.\w+\s*\}\}" if sensitive else r"\$\{\{\s*(secrets|vars)\.\w+\s*\}\}"
+        if review:
+            source = PLACEHOLDER if sensitive else rf"{PLACEHOLDER}|\$\{{\{{\s*vars\.\w+\s*\}}\}}"
+        else:
+            source = r"\$\{\{\s*secrets\.\w+\s*\}\}" if sensitive else r"\$\{\{\s*(secrets|vars)\.\w+\s*\}\}"
         if not re.fullmatch(source, value):
             missing.append(name)
     return missing
@@ -162,7 +170,8 @@ def test_every_plan_and_apply_job_supplies_every_variable_without_default(path: 
     workflow = YAML(typ="safe").load(path.read_text())
     required = required_variables(stacks)
     for name, job in terraform_jobs(workflow).items():
-        assert unsupplied_variables(workflow, job, required) == [], f"{path.name} job {name!r}"
+        review = path.name == "pull-request.yml"
+        assert unsupplied_variables(workflow, job, required, review=review) == [], f"{path.name} job {name!r}"
 
 
 def test_the_workflows_with_plans_are_all_checked() -> None:
@@ -241,10 +250,14 @@ def test_the_review_comment_is_posted_after_any_outcome() -> None:
     assert jobs["offline"]["outputs"]["steps"] == "${{ toJSON(steps) }}"
 
 
-def test_azure_login_is_in_one_place() -> None:
+def test_azure_sign_in_is_in_one_place() -> None:
+    action = "$/.github/actions/terraform-azure"
     for path in WORKFLOW_FILES:
         assert "azure/login@" not in path.read_text(), f"{path.name}: use .github/actions/terraform-azure"
-    assert "azure/login@" in (GITHUB / "actions" / "terraform-azure" / "action.yml").read_text()
+    for name, job in privileged_jobs().items():
+        assert [step.get("uses") for step in job["steps"] if "terraform-azure" in step.get("uses", "")] == [action], (
+            name
+        )
 
 
 def test_a_merge_is_compared_with_the_previous_main_and_deploys_only_changed_stacks() -> None:
@@ -257,3 +270,178 @@ def test_a_merge_is_compared_with_the_previous_main_and_deploys_only_changed_sta
         in runs
     )
     assert changes["outputs"]["stacks"] == "${{ steps.changed.outputs.stacks }}"
+
+
+# --- Pull requests, pools and the supply chain of the privileged jobs (issue #26, docs/delivery.md) ---------
+
+
+def privileged_jobs() -> dict[str, dict]:
+    """`<workflow>:<job>` → job, for every job that may request an OIDC token (Azure sign-in)."""
+    return {
+        f"{path.name}:{name}": job
+        for path in WORKFLOW_FILES
+        for name, job in load(path.name)["jobs"].items()
+        if job.get("permissions", {}).get("id-token") == "write" and "steps" in job
+    }
+
+
+DOWNLOADERS = ("actions/setup-python@", "hashicorp/setup-terraform@", "azure/use-kubelogin@", "azure/login@")
+
+
+def test_the_privileged_jobs_are_the_plans_applies_and_drift() -> None:
+    assert sorted(privileged_jobs()) == [
+        "deploy-stack.yml:apply",
+        "deploy-stack.yml:plan",
+        "drift.yml:plan",
+        "pull-request.yml:plan",
+    ]
+
+
+def downloads(steps: list[dict]) -> list[str]:
+    return [step["uses"] for step in steps if str(step.get("uses", "")).lower().startswith(DOWNLOADERS)]
+
+
+def test_privileged_jobs_run_only_the_runner_image_s_tools() -> None:
+    """No setup-python / setup-terraform / use-kubelogin / azure/login in a privileged job or its sign-in action:
+    the runner image's verified Terraform, kubelogin, Python and Node (check-tools.sh refuses another image)."""
+    action = YAML(typ="safe").load((GITHUB / "actions" / "terraform-azure" / "action.yml").read_text())
+    assert all("uses" not in step for step in action["runs"]["steps"]), "the sign-in action runs scripts only"
+    for name, job in privileged_jobs().items():
+        assert downloads(job["steps"]) == [], name
+    # the check is not vacuous: the old sign-in action, planted back into the plan job, is found
+    job = privileged_jobs()["pull-request.yml:plan"]
+    job["steps"].insert(1, {"uses": "hashicorp/setup-terraform@dfe3c3f87815947d99a8997f908cb6525fc44e9e"})
+    assert downloads(job["steps"]) == ["hashicorp/setup-terraform@dfe3c3f87815947d99a8997f908cb6525fc44e9e"]
+
+
+def test_pull_request_jobs_get_no_secret_and_no_environment() -> None:
+    text = (WORKFLOWS / "pull-request.yml").read_text()
+    assert "secrets." not in text  # no webhook URL, no plan key: a pull request can print whatever it gets
+    assert all("environment" not in job for job in load("pull-request.yml")["jobs"].values())
+    # the plan key exists where plans are saved and applied only
+    holders = {path.name for path in WORKFLOW_FILES if "PLAN_ARTIFACT_KEY" in path.read_text()}
+    assert holders == {"deploy-stack.yml"}
+
+
+def test_the_environments_with_secrets_are_used_by_main_only_workflows() -> None:
+    """`<env>-plan` and `<env>` hold the secrets; the workflows naming them run on pushes to main, the schedule
+    (main) or by hand; the environments' branch policy (stacks/github.py) refuses any other branch."""
+    for path in WORKFLOW_FILES:
+        workflow = load(path.name)
+        if not any("environment" in job for job in workflow["jobs"].values()):
+            continue
+        triggers = set(workflow["on"])
+        assert "pull_request" not in triggers and "pull_request_target" not in triggers, path.name
+        if "push" in triggers:
+            assert workflow["on"]["push"]["branches"] == ["main"], path.name
+
+
+def test_every_job_with_steps_has_a_timeout() -> None:
+    """GitHub's default is 6 hours: a hung apply would hold the state lease and a runner that long.
+    (The pull-request offline and comment jobs are issue #28's.)"""
+    missing = [
+        f"{path.name}:{name}"
+        for path in WORKFLOW_FILES
+        for name, job in load(path.name)["jobs"].items()
+        if "steps" in job and "timeout-minutes" not in job
+    ]
+    assert sorted(missing) == ["pull-request.yml:comment", "pull-request.yml:offline"]
+
+
+def test_plans_run_on_the_plan_pool_and_applies_on_the_apply_pool() -> None:
+    from tools.maintenance.workflow_matrix import runner_labels
+
+    for name in ("pull-request.yml", "drift.yml"):
+        job = load(name)["jobs"]["plan"]
+        assert job["runs-on"] == ["self-hosted", "${{ matrix.runner }}"]
+        for row in job["strategy"]["matrix"]["include"]:
+            assert row["runner"] == runner_labels(row["environment"])["plan"], (name, row)
+    stack = load("deploy-stack.yml")["jobs"]
+    assert stack["plan"]["runs-on"] == ["self-hosted", "${{ inputs.plan-runner }}"]
+    assert stack["apply"]["runs-on"] == ["self-hosted", "${{ inputs.apply-runner }}"]
+    for config in load_all():
+        for kind in ("infra", "cluster"):
+            caller = load("deploy.yml")["jobs"][f"{config.name}-{kind}"]["with"]
+            assert caller["plan-runner"] == runner_labels(config.name)["plan"]
+            assert caller["apply-runner"] == runner_labels(config.name)["apply"]
+    # the apply label is named nowhere but in deploy.yml's calls (the apply job's input)
+    users = {path.name for path in WORKFLOW_FILES if re.search(r"erp-[a-z0-9-]+-apply", path.read_text())}
+    assert users == {"deploy.yml"}
+
+
+# --- zizmor on faults planted into copies of the real workflows ------------------------------------------------
+
+
+def planted_copy(tmp_path: Path, name: str, old: str, new: str) -> Path:
+    """A copy of .github/ whose workflow `name` has `old` replaced by `new` (which must occur)."""
+    import shutil
+
+    copy = tmp_path / ".github"
+    shutil.copytree(GITHUB, copy)
+    text = (copy / "workflows" / name).read_text()
+    assert old in text, f"{name} no longer has {old!r}: update the planted fault"
+    (copy / "workflows" / name).write_text(text.replace(old, new, 1))
+    return copy
+
+
+def zizmor_audits(path: Path, persona: str = "auditor") -> tuple[int, set[str]]:
+    result = run(str(BIN / "zizmor"), "--offline", "--persona", persona, "--format", "json", str(path))
+    import json
+
+    return result.returncode, {finding["ident"] for finding in json.loads(result.stdout or "[]")}
+
+
+def test_zizmor_finds_a_pull_request_title_injected_into_the_plan_job(tmp_path: Path) -> None:
+    copy = planted_copy(
+        tmp_path,
+        "pull-request.yml",
+        "        run: terraform plan -input=false -lock=false -out=tfplan\n",
+        '        run: echo "${{ github.event.pull_request.title }}" && terraform plan -input=false -lock=false\n',
+    )
+    code, audits = zizmor_audits(copy)
+    assert code != 0 and "template-injection" in audits
+
+
+def test_zizmor_finds_pull_request_target_with_the_head_checked_out(tmp_path: Path) -> None:
+    copy = planted_copy(
+        tmp_path,
+        "pull-request.yml",
+        "      - id: checkout\n        uses: actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1\n"
+        "        with:\n          persist-credentials: false\n      - id: login",
+        "      - id: checkout\n        uses: actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1\n"
+        "        with:\n          persist-credentials: false\n"
+        "          ref: ${{ github.event.pull_request.head.sha }}\n      - id: login",
+    )
+    text = (copy / "workflows" / "pull-request.yml").read_text()
+    (copy / "workflows" / "pull-request.yml").write_text(text.replace("  pull_request:\n", "  pull_request_target:\n"))
+    code, audits = zizmor_audits(copy)
+    assert code != 0 and "dangerous-triggers" in audits
+
+
+def test_zizmor_finds_a_self_hosted_runner_without_its_reasoned_ignore(tmp_path: Path) -> None:
+    copy = planted_copy(
+        tmp_path,
+        "pull-request.yml",
+        " # zizmor: ignore[self-hosted-runner] ephemeral plan pool, read-only identity, no secrets (docs/delivery.md)",
+        "",
+    )
+    code, audits = zizmor_audits(copy)
+    assert code != 0 and audits == {"self-hosted-runner"}
+
+
+# --- The runner release: new enough for the workflows' syntax ----------------------------------------------------
+
+SELF_REFERENCE_RUNNER = (2, 336, 0)  # the first runner release that runs `uses: $/...`
+
+
+def test_the_pinned_runner_release_runs_the_self_repository_references() -> None:
+    uses_self = [path.name for path in WORKFLOW_FILES if re.search(r"uses:\s*\$/", path.read_text())]
+    assert uses_self, "no workflow uses `$/`: the check below would be about nothing"
+    for config in load_all():
+        version = tuple(int(part) for part in config.deployment.runner.version.split("."))
+        assert version >= SELF_REFERENCE_RUNNER, f"{config.name}: runner {version} cannot run {uses_self}"
+
+
+def test_a_runner_older_than_the_syntax_is_caught() -> None:
+    old = load_all()[0].deployment.runner.model_copy(update={"version": "2.329.0"})
+    assert tuple(int(part) for part in old.version.split(".")) < SELF_REFERENCE_RUNNER

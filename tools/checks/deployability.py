@@ -1664,14 +1664,13 @@ def bootstrap_state_findings(stacks: Mapping[str, StackJson]) -> list[str]:
     return []
 
 
-def _labels_match(label: str, runner_labels: set[str], environments: Iterable[str]) -> bool:
-    """A literal label, a `erp-${{ inputs.environment }}` template or an expression naming the labels."""
-    if "${{" not in label:
-        return label in runner_labels
-    template = re.sub(r"\$\{\{[^}]*\}\}", "{env}", label)
-    if template != "{env}" and any(template.replace("{env}", env) in runner_labels for env in environments):
-        return True
-    return any(runner_label in label for runner_label in runner_labels)
+def _substitute(value: str, context: Mapping[str, str]) -> str:
+    """`${{ matrix.x }}` / `${{ inputs.x }}` replaced by the variant's value (the rest left as written)."""
+    return re.sub(
+        r"\$\{\{\s*(?:matrix|inputs)\.([A-Za-z0-9_-]+)\s*\}\}",
+        lambda match: str(context.get(match.group(1), match.group(0))),
+        value,
+    )
 
 
 def _value_of(job: Mapping[str, Any], workflow: Mapping[str, Any], value: str) -> str:
@@ -1687,40 +1686,81 @@ def is_azure_login(step: Mapping[str, Any]) -> bool:
     return uses.startswith("azure/login@") or uses.endswith("/.github/actions/terraform-azure")
 
 
-def workflow_findings(workflows: Mapping[str, dict[str, Any]], stacks: Mapping[str, StackJson]) -> list[str]:
-    """Jobs that run Terraform with Azure credentials run on the environment's runners with the right identity.
+def _variants(file_name: str, job: Mapping[str, Any], workflows: Mapping[str, dict[str, Any]]) -> list[dict[str, str]]:
+    """The values a job runs with: one per matrix row, or per caller (`uses: $/.github/workflows/<file>`'s `with`)
+    of a reusable workflow; `{}` when it has neither."""
+    rows = ((job.get("strategy") or {}).get("matrix") or {}).get("include") or []
+    if rows:
+        return [{str(k): str(v) for k, v in row.items()} for row in rows]
+    callers = [
+        {str(k): str(v) for k, v in (caller.get("with") or {}).items()}
+        for workflow in workflows.values()
+        for caller in (workflow.get("jobs") or {}).values()
+        if str(caller.get("uses", "")).endswith(f".github/workflows/{file_name}")
+    ]
+    return callers or [{}]
 
-    A job that logs in to Azure (azure/login, or the repository's `terraform-azure` action that wraps it) must
-    `runs-on` the self-hosted runners' labels and take its client id from a `*PLAN_CLIENT_ID` variable when it
-    runs in a `<env>-plan` GitHub environment (plans, drift: the read-only identity) or outside any, and from
-    `*APPLY_CLIENT_ID` in the `<env>` environment (applies behind its reviewers), and from `*DRILLS_CLIENT_ID`
-    in the `<env>-drills` environment (the restore drills' identity, docs/dr-drills.md).
+
+def workflow_findings(workflows: Mapping[str, dict[str, Any]], stacks: Mapping[str, StackJson]) -> list[str]:
+    """Jobs that run Terraform with Azure credentials run on their environment's pool with the right identity.
+
+    A job that signs in to Azure (azure/login, or the repository's `terraform-azure` action) must `runs-on`
+    `[self-hosted, erp-<env>-plan]` with a `*PLAN_CLIENT_ID` variable when it runs in a `<env>-plan` GitHub
+    environment (deploy plans, drift) or outside any (pull-request plans: the read-only identity), and
+    `[self-hosted, erp-<env>-apply]` with `*APPLY_CLIENT_ID` in the `<env>` environment (applies behind its
+    reviewers). Matrix rows and the callers of a reusable workflow are resolved: each variant is checked.
+    (Whether bootstrap registers both pools: `runner_pool_findings`.)
     """
-    environment_runners = runners(stacks["bootstrap"])
-    all_labels = {label for runner in environment_runners.values() for label in runner.labels}
+    from tools.maintenance.workflow_matrix import runner_labels
+
+    del stacks  # the pools themselves: runner_pool_findings
     problems = []
     for file_name, workflow in sorted(workflows.items()):
         for job_name, job in (workflow.get("jobs") or {}).items():
             logins = [step for step in job.get("steps", []) if is_azure_login(step)]
             if not logins:
                 continue
-            runs_on = job.get("runs-on")
-            labels = [runs_on] if isinstance(runs_on, str) else [str(label) for label in runs_on or []]
-            where = f"{file_name} job {job_name}"
-            if "self-hosted" not in labels:
-                problems.append(f"{where}: logs in to Azure but runs on {labels}, not the self-hosted runners")
-            others = [label for label in labels if label != "self-hosted"]
-            if not others or not all(_labels_match(label, all_labels, environment_runners) for label in others):
-                problems.append(f"{where}: runs-on {labels} matches no runner label {sorted(all_labels)}")
-            environment = str(job.get("environment", ""))
-            expected = "APPLY_CLIENT_ID" if environment and not environment.endswith("-plan") else "PLAN_CLIENT_ID"
-            if environment.endswith("-drills"):  # the restore drills' own identity (constructs/drills.py)
-                expected = "DRILLS_CLIENT_ID"
-            for step in logins:
-                client_id = _value_of(job, workflow, str((step.get("with") or {}).get("client-id", "")))
-                used = set(re.findall(r"vars\.([A-Z0-9_]+)", client_id))
-                if not used or not all(name.endswith(expected) for name in used):
-                    problems.append(f"{where}: azure/login client-id {client_id!r} is not a vars.*{expected}")
+            for context in _variants(file_name, job, workflows):
+                runs_on = job.get("runs-on")
+                labels = [runs_on] if isinstance(runs_on, str) else [str(label) for label in runs_on or []]
+                labels = [_substitute(label, context) for label in labels]
+                environment = _substitute(str(job.get("environment", "")), context)
+                target = context.get("environment") or environment.removesuffix("-plan")
+                where = f"{file_name} job {job_name}" + (f" ({context.get('stack', target)})" if context else "")
+                if "self-hosted" not in labels:
+                    problems.append(f"{where}: logs in to Azure but runs on {labels}, not the self-hosted runners")
+                role = "apply" if environment and not environment.endswith("-plan") else "plan"
+                drills = environment.endswith("-drills")  # the restore drills' own identity (constructs/drills.py)
+                target = target.removesuffix("-drills")
+                wanted = runner_labels(target)[role] if target else None
+                others = [label for label in labels if label != "self-hosted"]
+                if others != [wanted]:
+                    problems.append(f"{where}: runs-on {labels}, not the {role} pool [self-hosted, {wanted}]")
+                expected = "DRILLS_CLIENT_ID" if drills else f"{role.upper()}_CLIENT_ID"
+                for step in logins:
+                    raw = _value_of(job, workflow, str((step.get("with") or {}).get("client-id", "")))
+                    client_id = _substitute(raw, context)
+                    used = set(re.findall(r"vars\.([A-Z0-9_]+)", client_id))
+                    if not used or not all(name.endswith(expected) for name in used):
+                        problems.append(f"{where}: azure/login client-id {client_id!r} is not a vars.*{expected}")
+    return problems
+
+
+def runner_pool_findings(bootstrap: StackJson, environments: Iterable[str]) -> list[str]:
+    """Each environment's plan and apply pools are registered by bootstrap, each with its own label (and so never
+    one runner for both: a pull request's code must not run where an apply runs)."""
+    from tools.maintenance.workflow_matrix import runner_labels
+
+    registered = {label for runner in runners(bootstrap).values() for label in runner.labels}
+    problems = []
+    for environment in sorted(environments):
+        for role, label in runner_labels(environment).items():
+            if label not in registered:
+                problems.append(f"{environment}: no runner pool registers the {role} label {label!r}")
+    for runner in runners(bootstrap).values():
+        roles = [label for label in runner.labels if label.endswith(("-plan", "-apply"))]
+        if len(roles) > 1:
+            problems.append(f"{runner.environment}: one runner pool takes both {roles}")
     return problems
 
 

@@ -41,6 +41,11 @@ DIFFERENCES = (
         "likewise (cdktf-cdktf-provider-kubernetes 12.1.1, cdktn-provider-kubernetes 17.1.0)",
     ),
     (
+        "`terraform.required_providers.github.version`",
+        "6.9.0 → 6.13.0",
+        "likewise (cdktf-cdktf-provider-github 15.3.1, cdktn-provider-github 18.0.0): the github stack",
+    ),
+    (
         "`terraform.required_providers.kubernetes.source`",
         '"kubernetes" → "hashicorp/kubernetes"',
         "the newer bindings spell the source out; Terraform expands both to registry.terraform.io/"
@@ -60,7 +65,7 @@ DIFFERENCES = (
 )
 FRAMEWORK_WRITTEN = re.compile(r"(^|/)(manifest\.json|cdk\.tf\.json)$")
 EMPTY_OBJECT, EMPTY_ARRAY = re.compile(r"\{\n\s*\}"), re.compile(r"\[\n\s*\]")
-VERSIONED_PROVIDERS = ("azurerm", "kubernetes")
+VERSIONED_PROVIDERS = ("azurerm", "kubernetes", "github")
 ONE_BLOCK_NOW_LIST = (("kubernetes_namespace_v1", "metadata"),)
 
 
