@@ -31,6 +31,11 @@ from cdktf_cdktf_provider_azurerm.container_app_environment import (
 )
 from cdktf_cdktf_provider_azurerm.container_app_job import (
     ContainerAppJob,
+    ContainerAppJobTemplateContainerVolumeMounts,
+    ContainerAppJobTemplateInitContainer,
+    ContainerAppJobTemplateInitContainerEnv,
+    ContainerAppJobTemplateInitContainerVolumeMounts,
+    ContainerAppJobTemplateVolume,
     ContainerAppJobEventTriggerConfig,
     ContainerAppJobEventTriggerConfigScale,
     ContainerAppJobEventTriggerConfigScaleRules,
@@ -43,6 +48,7 @@ from cdktf_cdktf_provider_azurerm.container_app_job import (
     ContainerAppJobTemplateContainerEnv,
 )
 from cdktf_cdktf_provider_azurerm.federated_identity_credential import FederatedIdentityCredential
+from cdktf_cdktf_provider_azurerm.key_vault import KeyVault, KeyVaultNetworkAcls
 from cdktf_cdktf_provider_azurerm.log_analytics_workspace import LogAnalyticsWorkspace
 from cdktf_cdktf_provider_azurerm.private_dns_zone import PrivateDnsZone
 from cdktf_cdktf_provider_azurerm.public_ip import PublicIp
@@ -52,7 +58,7 @@ from cdktf_cdktf_provider_azurerm.subnet import Subnet, SubnetDelegation, Subnet
 from cdktf_cdktf_provider_azurerm.user_assigned_identity import UserAssignedIdentity
 from cdktf_cdktf_provider_azurerm.virtual_network import VirtualNetwork
 
-from config.deployment import DeploymentConfig, GitHubRepository, RunnerConfig
+from config.deployment import RUNNER_POOLS, DeploymentConfig, GitHubRepository, RunnerConfig, RunnerPool
 from constructs import Construct
 from constructs.interfaces import DiagnosticsSink, RoleGrant, diagnostics, grant
 from constructs.naming import Naming
@@ -63,6 +69,10 @@ from constructs.runner_egress import RunnerFirewall, RunnerFirewallProps
 GITHUB_OIDC_ISSUER = "https://token.actions.githubusercontent.com"
 ENTRA_TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
 BLOB_ZONE = "privatelink.blob.core.windows.net"
+# The deployment VNet resolves every Key Vault through THIS zone (bootstrap's): a VNet cannot be linked to two zones
+# of one name, so the infra stack writes its vaults' A records here instead of linking its own zone.
+VAULT_ZONE = "privatelink.vaultcore.azure.net"
+SECRET_READER_ROLE = "Key Vault Secrets User"
 CONTAINER_APPS_DELEGATION = "Microsoft.App/environments"
 WORKLOAD_PROFILE = "Consumption"
 
@@ -95,7 +105,7 @@ class DeploymentNames:
     plan_identity: str
     apply_identity: str
     runner_environment: str
-    runner_job: str
+    runner_jobs: dict[str, str]  # pool ("plan", "apply") -> Container Apps job name
     kubernetes_plan_role: str  # custom role: read every Kubernetes object except Secrets (plans refresh RBAC too)
 
     def virtual_network_id(self, subscription_id: str) -> str:
@@ -103,6 +113,11 @@ class DeploymentNames:
             f"/subscriptions/{subscription_id}/resourceGroups/{self.resource_group}"
             f"/providers/Microsoft.Network/virtualNetworks/{self.virtual_network}"
         )
+
+
+def runner_vault_name(naming: Naming) -> str:
+    """The runner-credential vault: globally unique, at most 24 characters."""
+    return naming.global_name("runners", "kv")
 
 
 def deployment_names(naming: Naming, config: DeploymentConfig) -> DeploymentNames:
@@ -114,7 +129,7 @@ def deployment_names(naming: Naming, config: DeploymentConfig) -> DeploymentName
         plan_identity=naming.name("terraform-plan", "id"),
         apply_identity=naming.name("terraform-apply", "id"),
         runner_environment=naming.name("runners", "cae"),
-        runner_job=naming.name("runner", "job"),
+        runner_jobs={pool: naming.name(f"runner-{pool}", "job") for pool in RUNNER_POOLS},
         kubernetes_plan_role=naming.name("kubernetes-plan-reader", "role"),
     )
 
@@ -441,6 +456,99 @@ class RunnerImage:
 
 
 @dataclass(frozen=True)
+class RunnerCredentialsProps:
+    naming: Naming
+    location: str
+    resource_group_name: str
+    tenant_id: str
+    virtual_network_id: str  # the deployment VNet: the vault's privatelink zone is linked here
+    private_endpoint: PrivateEndpointPlacement  # the deployment network's private-endpoints subnet
+    key_secret_name: str  # config deployment.runner.github_app.key_secret_name
+    diagnostics: DiagnosticsSink  # every read of the key (AuditEvent), by which identity
+    provider: TerraformProvider
+
+
+class RunnerCredentials(Construct):
+    """The environment's runner-credential vault and the identity the runner jobs read the App key with.
+
+    The vault is RBAC-only, purge-protected, reachable only through its private endpoint in the deployment
+    network (`privatelink.vaultcore.azure.net`, linked to the deployment VNet; the infra stack registers its own
+    vaults in this zone, constructs/deployer_access.py). Terraform creates the vault, never the secret: the operator
+    runs `az keyvault secret set` (docs/security-model.md), so the key is in no variable, plan or state. The job
+    identity holds Key Vault Secrets User on that one secret and nothing else.
+
+    Exposes `vault_id`, `secret_id` (versionless URL of the App key: `key_vault_secret_id`), `identity_id`,
+    `identity_principal_id` and `secret_read_grant` (the jobs wait for it).
+    """
+
+    def __init__(self, scope: Construct, id: str, *, props: RunnerCredentialsProps) -> None:
+        super().__init__(scope, id)
+        provider = props.provider
+        vault = KeyVault(
+            self,
+            "vault",
+            name=runner_vault_name(props.naming),
+            location=props.location,
+            resource_group_name=props.resource_group_name,
+            tenant_id=props.tenant_id,
+            sku_name="standard",
+            rbac_authorization_enabled=True,  # no access policies: Entra RBAC only
+            purge_protection_enabled=True,
+            soft_delete_retention_days=90,
+            public_network_access_enabled=False,
+            network_acls=KeyVaultNetworkAcls(default_action="Deny", bypass="None"),
+            provider=provider,
+        )
+        diagnostics(self, "vault-diagnostics", vault, props.diagnostics, provider=provider)
+        zone = PrivateDnsZone(self, "dns-vault", name=VAULT_ZONE, resource_group_name=props.resource_group_name,
+                              provider=provider)
+        link_private_dns_zone(
+            self,
+            "dns-vault-link",
+            zone_name=zone.name,
+            resource_group_name=props.resource_group_name,
+            link_name="deployment-link",
+            virtual_network_id=props.virtual_network_id,
+            provider=provider,
+        )
+        props.private_endpoint.connect(
+            self,
+            "vault-endpoint",
+            name=props.naming.name("runners-kv", "pe"),
+            resource_id=vault.id,
+            subresource="vault",
+            private_dns_zone_id=zone.id,
+        )
+        identity = UserAssignedIdentity(
+            self,
+            "identity",
+            name=props.naming.name("runner-credentials", "id"),
+            location=props.location,
+            resource_group_name=props.resource_group_name,
+            provider=provider,
+        )
+        vault_id = vault.id
+        # The secret's ARM scope (`<vault id>/secrets/<name>`) exists once the operator has created the secret:
+        # the role assignment is created on the vault's secret scope, which Azure accepts before the secret exists.
+        self.secret_read_grant = grant(
+            self,
+            "secret-reader",
+            RoleGrant(
+                scope=f"{vault_id}/secrets/{props.key_secret_name}",
+                role=SECRET_READER_ROLE,
+                principal_id=identity.principal_id,
+                why="The runner jobs' Key Vault reference reads the GitHub App key (this secret only).",
+            ),
+            provider=provider,
+        )
+        self.vault_id: str = vault_id
+        self.secret_id: str = f"{vault.vault_uri}secrets/{props.key_secret_name}"
+        self.identity_id: str = identity.id
+        self.identity_principal_id: str = identity.principal_id
+        self.private_dns_zone_id: str = zone.id
+
+
+@dataclass(frozen=True)
 class GitHubRunnersProps:
     runner: RunnerConfig
     repository: GitHubRepository
@@ -450,20 +558,20 @@ class GitHubRunnersProps:
     resource_group_name: str
     subnet_id: str
     image: RunnerImage
-    github_app_private_key: str  # a sensitive Terraform variable: the GitHub App's private key (PEM)
+    credentials: RunnerCredentials  # the App key by Key Vault reference (never a value)
     diagnostics: DiagnosticsSink  # the deployment network's workspace: the runners' console and KEDA's events
     provider: TerraformProvider
 
 
-def runner_scale_metadata(repository: GitHubRepository, runner: RunnerConfig) -> dict[str, str]:
-    """KEDA github-runner scaler settings: one job per queued workflow job that asks for these labels, read as the
-    GitHub App (`applicationID`/`installationID` + the `appKey` secret)."""
+def runner_scale_metadata(repository: GitHubRepository, runner: RunnerConfig, pool: RunnerPool) -> dict[str, str]:
+    """KEDA github-runner scaler settings: one job per queued workflow job that asks for the pool's label, read as
+    the GitHub App (`applicationID`/`installationID` + the `appKey` secret)."""
     return {
         "githubApiURL": "https://api.github.com",
         "owner": repository.owner,
         "runnerScope": "repo",
         "repos": repository.name,
-        "labels": ",".join(runner.labels),
+        "labels": pool.label,
         "targetWorkflowQueueLength": "1",
         "applicationID": str(runner.github_app.app_id),
         "installationID": str(runner.github_app.installation_id),
@@ -471,14 +579,27 @@ def runner_scale_metadata(repository: GitHubRepository, runner: RunnerConfig) ->
 
 
 class GitHubRunners(Construct):
-    """Exposes `job_id` and `environment_id`. Each execution runs runner-image/entrypoint.sh: it signs the App's JWT,
-    takes an installation token, registers ONE ephemeral runner and runs it."""
+    """Exposes `job_ids` (by pool) and `environment_id`.
+
+    One internal Container Apps environment, one event-driven job per pool (config `deployment.runner.plan` /
+    `.apply`), each answering to its pool's label only. Each execution has two containers of the runner image:
+    - `register` (init container): the only one given the App key (a Key Vault reference read with the credential
+      identity); runs `runner-entrypoint.sh jit-config`, which asks GitHub for a just-in-time configuration of ONE
+      ephemeral runner with the pool's label (`POST /repos/{repo}/actions/runners/generate-jitconfig`) and writes
+      it to the execution's own `EmptyDir` volume;
+    - `runner`: `runner-entrypoint.sh run-jit` starts the runner from that file. It has no secret in its
+      environment or volumes, so the job's code (pull-request code on the plan pool) cannot read the App key and
+      cannot register a runner with another label.
+    """
 
     APP_KEY_SECRET = "github-app-key"
+    CONFIG_VOLUME = "runner-config"
+    CONFIG_PATH = "/runner-config"
 
     def __init__(self, scope: Construct, id: str, *, props: GitHubRunnersProps) -> None:
         super().__init__(scope, id)
         runner, repository, provider, image = props.runner, props.repository, props.provider, props.image
+        credentials = props.credentials
         environment = ContainerAppEnvironment(
             self,
             "environment",
@@ -499,66 +620,101 @@ class GitHubRunners(Construct):
             provider=provider,
         )
         diagnostics(self, "environment-diagnostics", environment, props.diagnostics, provider=provider)
-        env: Mapping[str, str] = {  # runner-image/entrypoint.sh's settings
-            "APP_ID": str(runner.github_app.app_id),
-            "APP_INSTALLATION_ID": str(runner.github_app.installation_id),
-            "REPOSITORY": repository.slug,
-            "RUNNER_LABELS": ",".join(runner.labels),
-        }
-        job = ContainerAppJob(
-            self,
-            "job",
-            name=props.names.runner_job,
-            location=props.location,
-            resource_group_name=props.resource_group_name,
-            container_app_environment_id=environment.id,
-            workload_profile_name=WORKLOAD_PROFILE,
-            replica_timeout_in_seconds=runner.timeout_minutes * 60,
-            replica_retry_limit=0,  # an ephemeral runner that failed is replaced by the next queued job's replica
-            identity=ContainerAppJobIdentity(type="UserAssigned", identity_ids=[image.identity_id]),
-            # pulled through the registry's private endpoint with the identity's AcrPull (no registry password)
-            registry=[ContainerAppJobRegistry(server=image.server, identity=image.identity_id)],
-            secret=[ContainerAppJobSecret(name=self.APP_KEY_SECRET, value=props.github_app_private_key)],
-            event_trigger_config=ContainerAppJobEventTriggerConfig(
-                parallelism=1,
-                scale=[
-                    ContainerAppJobEventTriggerConfigScale(
-                        min_executions=0,  # scale to zero
-                        max_executions=runner.max_executions,
-                        polling_interval_in_seconds=30,
-                        rules=[
-                            ContainerAppJobEventTriggerConfigScaleRules(
-                                name="github-runner",
-                                custom_rule_type="github-runner",
-                                metadata=runner_scale_metadata(repository, runner),
-                                authentication=[
-                                    ContainerAppJobEventTriggerConfigScaleRulesAuthentication(
-                                        secret_name=self.APP_KEY_SECRET, trigger_parameter="appKey"
-                                    )
-                                ],
-                            )
-                        ],
+        jit_file = f"{self.CONFIG_PATH}/jitconfig"
+        self.job_ids: dict[str, str] = {}
+        for pool_name, pool in runner.pools.items():
+            settings: Mapping[str, str] = {  # runner-image/entrypoint.sh's settings
+                "APP_ID": str(runner.github_app.app_id),
+                "APP_INSTALLATION_ID": str(runner.github_app.installation_id),
+                "REPOSITORY": repository.slug,
+                "RUNNER_LABELS": pool.label,
+                "RUNNER_JITCONFIG_FILE": jit_file,
+            }
+            mounts = [ContainerAppJobTemplateContainerVolumeMounts(name=self.CONFIG_VOLUME, path=self.CONFIG_PATH)]
+            job = ContainerAppJob(
+                self,
+                f"{pool_name}-job",
+                name=props.names.runner_jobs[pool_name],
+                location=props.location,
+                resource_group_name=props.resource_group_name,
+                container_app_environment_id=environment.id,
+                workload_profile_name=WORKLOAD_PROFILE,
+                replica_timeout_in_seconds=pool.timeout_minutes * 60,
+                replica_retry_limit=0,  # an ephemeral runner that failed is replaced by the next queued job's replica
+                identity=ContainerAppJobIdentity(
+                    type="UserAssigned", identity_ids=[image.identity_id, credentials.identity_id]
+                ),
+                # pulled through the registry's private endpoint with the identity's AcrPull (no registry password)
+                registry=[ContainerAppJobRegistry(server=image.server, identity=image.identity_id)],
+                # A Key Vault reference: the platform reads the secret with the credential identity; no value here.
+                secret=[
+                    ContainerAppJobSecret(
+                        name=self.APP_KEY_SECRET,
+                        identity=credentials.identity_id,
+                        key_vault_secret_id=credentials.secret_id,
                     )
                 ],
-            ),
-            template=ContainerAppJobTemplate(
-                container=[
-                    ContainerAppJobTemplateContainer(
-                        name="runner",
-                        image=image.reference,
-                        cpu=runner.cpu_cores,
-                        memory=f"{runner.cpu_cores * 2}Gi",
-                        env=[
-                            ContainerAppJobTemplateContainerEnv(
-                                name="APP_PRIVATE_KEY", secret_name=self.APP_KEY_SECRET
-                            ),
-                            *(ContainerAppJobTemplateContainerEnv(name=k, value=v) for k, v in env.items()),
-                        ],
-                    )
-                ]
-            ),
-            depends_on=[image.pull_grant],
-            provider=provider,
-        )
+                event_trigger_config=ContainerAppJobEventTriggerConfig(
+                    parallelism=1,
+                    scale=[
+                        ContainerAppJobEventTriggerConfigScale(
+                            min_executions=0,  # scale to zero
+                            max_executions=pool.max_executions,
+                            polling_interval_in_seconds=30,
+                            rules=[
+                                ContainerAppJobEventTriggerConfigScaleRules(
+                                    name="github-runner",
+                                    custom_rule_type="github-runner",
+                                    metadata=runner_scale_metadata(repository, runner, pool),
+                                    authentication=[
+                                        ContainerAppJobEventTriggerConfigScaleRulesAuthentication(
+                                            secret_name=self.APP_KEY_SECRET, trigger_parameter="appKey"
+                                        )
+                                    ],
+                                )
+                            ],
+                        )
+                    ],
+                ),
+                template=ContainerAppJobTemplate(
+                    volume=[ContainerAppJobTemplateVolume(name=self.CONFIG_VOLUME, storage_type="EmptyDir")],
+                    init_container=[
+                        ContainerAppJobTemplateInitContainer(
+                            name="register",
+                            image=image.reference,
+                            args=["jit-config"],
+                            cpu=0.5,
+                            memory="1Gi",
+                            env=[
+                                ContainerAppJobTemplateInitContainerEnv(
+                                    name="APP_PRIVATE_KEY", secret_name=self.APP_KEY_SECRET
+                                ),
+                                *(ContainerAppJobTemplateInitContainerEnv(name=k, value=v) for k, v in settings.items()),
+                            ],
+                            volume_mounts=[
+                                ContainerAppJobTemplateInitContainerVolumeMounts(
+                                    name=self.CONFIG_VOLUME, path=self.CONFIG_PATH
+                                )
+                            ],
+                        )
+                    ],
+                    container=[
+                        ContainerAppJobTemplateContainer(
+                            name="runner",
+                            image=image.reference,
+                            args=["run-jit"],
+                            cpu=pool.cpu_cores,
+                            memory=f"{pool.cpu_cores * 2}Gi",
+                            env=[
+                                ContainerAppJobTemplateContainerEnv(name="RUNNER_JITCONFIG_FILE", value=jit_file),
+                                ContainerAppJobTemplateContainerEnv(name="RUNNER_LABELS", value=pool.label),
+                            ],
+                            volume_mounts=mounts,
+                        )
+                    ],
+                ),
+                depends_on=[image.pull_grant, credentials.secret_read_grant],
+                provider=provider,
+            )
+            self.job_ids[pool_name] = job.id
         self.environment_id: str = environment.id
-        self.job_id: str = job.id

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cdktf import AzurermBackend, LocalBackend, TerraformOutput, TerraformStack, TerraformVariable
+from cdktf import AzurermBackend, LocalBackend, TerraformOutput, TerraformStack
 
 from config.schema import EnvironmentConfig
 from constructs import Construct
@@ -22,6 +22,8 @@ from constructs.deployment import (
     DeploymentNetworkProps,
     GitHubRunners,
     GitHubRunnersProps,
+    RunnerCredentials,
+    RunnerCredentialsProps,
     RunnerImage,
     deployment_names,
 )
@@ -119,15 +121,22 @@ class BootstrapStack(TerraformStack):
                     provider=provider,
                 ),
             )
-            # The GitHub App's private key enters as a sensitive variable (TF_VAR_<name>), never a literal.
-            app_key = TerraformVariable(
+            # The GitHub App's private key: a Key Vault secret the operator creates (docs/security-model.md); the
+            # jobs reference it by URL with their own identity. No variable carries it, so no state holds it.
+            credentials = RunnerCredentials(
                 self,
-                f"{config.name}_github_app_private_key",
-                type="string",
-                sensitive=True,
-                nullable=False,
-                description=f"Private key (PEM) of the GitHub App {config.deployment.runner.github_app.app_id} "
-                f"that registers {config.deployment.repository.slug}'s {config.name} runners (README step 3)",
+                f"{config.name}-runner-credentials",
+                props=RunnerCredentialsProps(
+                    naming=naming,
+                    location=config.location,
+                    resource_group_name=network.resource_group_name,
+                    tenant_id=config.tenant_id,
+                    virtual_network_id=network.virtual_network_id,
+                    private_endpoint=network.private_endpoints,
+                    key_secret_name=config.deployment.runner.github_app.key_secret_name,
+                    diagnostics=network.diagnostics,
+                    provider=provider,
+                ),
             )
             tag = runner_image_tag(config.deployment.runner.version)
             runners = GitHubRunners(
@@ -147,7 +156,7 @@ class BootstrapStack(TerraformStack):
                         identity_id=registry.pull_identity_id,
                         pull_grant=registry.pull_grant,
                     ),
-                    github_app_private_key=app_key.string_value,
+                    credentials=credentials,
                     diagnostics=network.diagnostics,
                     provider=provider,
                 ),
@@ -155,7 +164,7 @@ class BootstrapStack(TerraformStack):
             # The GitHub environment variables AZURE_PLAN_CLIENT_ID / AZURE_APPLY_CLIENT_ID (not secrets).
             for role, client_id in identities.client_ids.items():
                 TerraformOutput(self, f"{config.name}-{role}-client-id", value=client_id)
-            for construct in (network, storage, identities, registry, runners):
+            for construct in (network, storage, identities, registry, credentials, runners):
                 apply_environment_aspects(construct, config)
         # AZ-DIAG-1 here too: every diagnosable resource of the deployment path logs to its environment's workspace.
         self.node.add_validation(DiagnosticsCoverage(self))
