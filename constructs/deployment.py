@@ -21,10 +21,12 @@ identities up by these names (never through bootstrap's state).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
-from cdktf import ITerraformDependable, TerraformProvider
+from cdktf import ITerraformDependable, TerraformProvider, Token
 from cdktf_cdktf_provider_azurerm.container_app_environment import (
     ContainerAppEnvironment,
     ContainerAppEnvironmentWorkloadProfile,
@@ -53,6 +55,7 @@ from cdktf_cdktf_provider_azurerm.log_analytics_workspace import LogAnalyticsWor
 from cdktf_cdktf_provider_azurerm.private_dns_zone import PrivateDnsZone
 from cdktf_cdktf_provider_azurerm.public_ip import PublicIp
 from cdktf_cdktf_provider_azurerm.resource_group import ResourceGroup
+from cdktf_cdktf_provider_azurerm.role_assignment import RoleAssignment
 from cdktf_cdktf_provider_azurerm.role_definition import RoleDefinition, RoleDefinitionPermissions
 from cdktf_cdktf_provider_azurerm.subnet import Subnet, SubnetDelegation, SubnetDelegationServiceDelegation
 from cdktf_cdktf_provider_azurerm.user_assigned_identity import UserAssignedIdentity
@@ -60,7 +63,7 @@ from cdktf_cdktf_provider_azurerm.virtual_network import VirtualNetwork
 
 from config.deployment import RUNNER_POOLS, DeploymentConfig, GitHubRepository, RunnerConfig, RunnerPool
 from constructs import Construct
-from constructs.interfaces import DiagnosticsSink, RoleGrant, diagnostics, grant
+from constructs.interfaces import SERVICE_PRINCIPAL, DiagnosticsSink, RoleGrant, diagnostics, grant
 from constructs.naming import Naming
 from constructs.network import SecurityRule, subnet_security_group
 from constructs.private_endpoint import PrivateEndpointPlacement, link_private_dns_zone
@@ -76,22 +79,32 @@ SECRET_READER_ROLE = "Key Vault Secrets User"
 CONTAINER_APPS_DELEGATION = "Microsoft.App/environments"
 WORKLOAD_PROFILE = "Consumption"
 
-# Roles the apply identity may NOT hand out (Owner, User Access Administrator, Role Based Access Control
-# Administrator): it can grant what the stacks declare, never escalate to what would let it grant anything.
+# Roles the apply identity may never hand out, whatever the stacks assign (Owner, User Access Administrator, Role
+# Based Access Control Administrator): a stack that assigns one of them fails the synth.
 PRIVILEGED_ROLE_IDS = (
     "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",  # Owner
     "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",  # User Access Administrator
     "f58310d9-a9f6-439a-9e8d-f62e7b41a168",  # Role Based Access Control Administrator
 )
-_NOT_PRIVILEGED = "ForAnyOfAllValues:GuidNotEquals {" + ", ".join(PRIVILEGED_ROLE_IDS) + "}"
+DELEGATION_ROLE = "Role Based Access Control Administrator"
+ROLES_REFERENCE = Path(__file__).resolve().parent.parent / "reference" / "roles.json"
 _ROLE_ID = "Microsoft.Authorization/roleAssignments:RoleDefinitionId"
-CONSTRAINED_DELEGATION = (
-    "((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})) OR "
-    f"(@Request[{_ROLE_ID}] {_NOT_PRIVILEGED}))"
-    " AND "
-    "((!(ActionMatches{'Microsoft.Authorization/roleAssignments/delete'})) OR "
-    f"(@Resource[{_ROLE_ID}] {_NOT_PRIVILEGED}))"
-)
+
+
+def constrained_delegation(role_ids: Sequence[str]) -> str:
+    """The ABAC condition (version 2.0) of the apply identity's Role Based Access Control Administrator: it may create
+    and delete assignments of exactly `role_ids` (Microsoft Learn, "Delegate Azure role assignment management to
+    others with conditions", constrain roles)."""
+    if not role_ids:
+        raise ValueError("constrained delegation: no role ids (the stacks assign no role?)")
+    allowed = "{" + ", ".join(role_ids) + "}"
+    return (
+        "((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})) OR "
+        f"(@Request[{_ROLE_ID}] ForAnyOfAnyValues:GuidEquals {allowed}))"
+        " AND "
+        "((!(ActionMatches{'Microsoft.Authorization/roleAssignments/delete'})) OR "
+        f"(@Resource[{_ROLE_ID}] ForAnyOfAnyValues:GuidEquals {allowed}))"
+    )
 
 
 @dataclass(frozen=True)
@@ -107,6 +120,7 @@ class DeploymentNames:
     runner_environment: str
     runner_jobs: dict[str, str]  # pool ("plan", "apply") -> Container Apps job name
     kubernetes_plan_role: str  # custom role: read every Kubernetes object except Secrets (plans refresh RBAC too)
+    lock_role: str  # custom role: the apply identity writes and deletes the stacks' management locks
 
     def virtual_network_id(self, subscription_id: str) -> str:
         return (
@@ -131,6 +145,7 @@ def deployment_names(naming: Naming, config: DeploymentConfig) -> DeploymentName
         runner_environment=naming.name("runners", "cae"),
         runner_jobs={pool: naming.name(f"runner-{pool}", "job") for pool in RUNNER_POOLS},
         kubernetes_plan_role=naming.name("kubernetes-plan-reader", "role"),
+        lock_role=naming.name("deploy-locks", "role"),
     )
 
 
@@ -139,6 +154,11 @@ def deployment_names(naming: Naming, config: DeploymentConfig) -> DeploymentName
 # object but Secrets (the cluster stack manages none).
 KUBERNETES_PLAN_DATA_ACTIONS = ("Microsoft.ContainerService/managedClusters/*/read",)
 KUBERNETES_PLAN_NOT_DATA_ACTIONS = ("Microsoft.ContainerService/managedClusters/secrets/read",)
+LOCK_ACTIONS = (
+    "Microsoft.Authorization/locks/read",
+    "Microsoft.Authorization/locks/write",
+    "Microsoft.Authorization/locks/delete",
+)
 
 
 # Defence in depth under the firewall (constructs/runner_egress.py filters by host name; an NSG cannot): the
@@ -367,31 +387,29 @@ class DeployIdentities(Construct):
         subscription = f"/subscriptions/{props.subscription_id}"
         names = {"plan": props.names.plan_identity, "apply": props.names.apply_identity}
         subjects = oidc_subjects(props.repository, props.environment)
-        # role -> the roles it holds and why (scope, role, why, condition)
-        roles: dict[str, tuple[tuple[str, str, str, str | None], ...]] = {
+        # role -> the roles it holds and why (scope, role, why). The apply identity's Role Based Access Control
+        # Administrator comes from `delegate()`, once the environment's stacks are built (its allow-list is theirs).
+        roles: dict[str, tuple[tuple[str, str, str], ...]] = {
             "plan": (
-                (subscription, "Reader", "Plans read every resource of the subscription (refresh).", None),
+                (subscription, "Reader", "Plans read every resource of the subscription (refresh)."),
                 (
                     props.state_container_scope,
-                    "Storage Blob Data Contributor",
-                    "Plans read the state and take its blob lease (a lease is a write).",
-                    None,
+                    "Storage Blob Data Reader",
+                    "Plans read the state; they run with -lock=false and write nothing.",
                 ),
             ),
             "apply": (
-                (subscription, "Contributor", "Applies create and change the platform's resources.", None),
+                (subscription, "Contributor", "Applies create and change the platform's resources."),
                 (
                     subscription,
-                    "User Access Administrator",
-                    "Applies create the stacks' role assignments, locks and policy assignments; the condition "
-                    "forbids granting Owner, User Access Administrator or RBAC Administrator.",
-                    CONSTRAINED_DELEGATION,
+                    "Resource Policy Contributor",
+                    "The infra stack writes policy definitions and initiatives and assigns them on the subscription "
+                    "and the clusters.",
                 ),
                 (
                     props.state_container_scope,
                     "Storage Blob Data Contributor",
                     "Applies read and write the state and its lease.",
-                    None,
                 ),
             ),
         }
@@ -418,17 +436,17 @@ class DeployIdentities(Construct):
                 provider=props.provider,
             )
             principal_id = identity.principal_id
-            for index, (scope_id, role_name, why, condition) in enumerate(roles[role]):
+            for index, (scope_id, role_name, why) in enumerate(roles[role]):
                 grant(
                     self,
                     f"{role}-role-{index}",
-                    RoleGrant(scope=scope_id, role=role_name, principal_id=principal_id, why=why, condition=condition),
+                    RoleGrant(scope=scope_id, role=role_name, principal_id=principal_id, why=why),
                     provider=props.provider,
                 )
             self.client_ids[role] = identity.client_id
             self.principal_ids[role] = principal_id
         # Defined here (the operator is Owner), assigned on each cluster by the infra stack (deployer_access.py).
-        RoleDefinition(
+        self.kubernetes_plan_role = RoleDefinition(
             self,
             "kubernetes-plan-role",
             name=props.names.kubernetes_plan_role,
@@ -443,6 +461,76 @@ class DeployIdentities(Construct):
             ],
             provider=props.provider,
         )
+        # Contributor excludes Microsoft.Authorization/*/write and /delete; Role Based Access Control Administrator
+        # adds role assignments only. The stacks' delete locks need exactly this (constructs/locks.py).
+        self.lock_role = RoleDefinition(
+            self,
+            "lock-role",
+            name=props.names.lock_role,
+            scope=subscription,
+            description="Terraform applies: read, write and delete the stacks' management locks (nothing else).",
+            assignable_scopes=[subscription],
+            permissions=[RoleDefinitionPermissions(actions=list(LOCK_ACTIONS))],
+            provider=props.provider,
+        )
+        RoleAssignment(
+            self,
+            "apply-locks",
+            scope=subscription,
+            role_definition_id=self.lock_role.role_definition_resource_id,
+            principal_id=self.principal_ids["apply"],
+            principal_type=SERVICE_PRINCIPAL,
+            description="Applies create and remove the stacks' CanNotDelete locks.",
+            provider=props.provider,
+        )
+        # Custom roles by name (what the stacks' assignments name): their ids enter the delegation's allow-list.
+        self.custom_roles: dict[str, RoleDefinition] = {props.names.kubernetes_plan_role: self.kubernetes_plan_role}
+        self._subscription = subscription
+        self._provider = props.provider
+
+    def delegate(self, role_ids: Sequence[str]) -> RoleAssignment:
+        """The apply identity's Role Based Access Control Administrator on the subscription, allowed to assign and
+        remove exactly `role_ids` (derived from the environment's stacks by `assigned_role_ids`)."""
+        return grant(
+            self,
+            "apply-delegation",
+            RoleGrant(
+                scope=self._subscription,
+                role=DELEGATION_ROLE,
+                principal_id=self.principal_ids["apply"],
+                why="Applies create the stacks' role assignments; the condition allows exactly the roles they assign.",
+                condition=constrained_delegation(role_ids),
+            ),
+            provider=self._provider,
+        )
+
+
+def assigned_role_ids(stacks: Sequence[Construct], custom_role_ids: Mapping[str, str]) -> tuple[str, ...]:
+    """The role definition ids the `stacks` assign, read from their role assignments (the same objects cdktf
+    synthesizes): built-in roles by name through reference/roles.json, custom roles through `custom_role_ids`
+    (name -> id). A role of neither kind, an assignment by an unresolved id or a privileged role fails here."""
+    built_in: dict[str, str] = json.loads(ROLES_REFERENCE.read_text(encoding="utf-8"))["roles"]
+    found: set[str] = set()
+    for stack in stacks:
+        for node in stack.node.find_all():
+            if not isinstance(node, RoleAssignment):
+                continue
+            name, by_id = node.role_definition_name_input, node.role_definition_id_input
+            if name is not None and name in custom_role_ids:
+                found.add(custom_role_ids[name])
+            elif name is not None and name in built_in:
+                found.add(built_in[name])
+            elif by_id is not None and not Token.is_unresolved(by_id):
+                found.add(by_id.rstrip("/").rsplit("/", 1)[-1])
+            else:
+                raise ValueError(
+                    f"{node.node.path}: role {name or by_id!r} has no known id: add the built-in role to "
+                    f"reference/roles.json or assign a custom role bootstrap defines"
+                )
+    privileged = found & set(PRIVILEGED_ROLE_IDS)
+    if privileged:
+        raise ValueError(f"the stacks assign privileged roles {sorted(privileged)}: the apply identity may not")
+    return tuple(sorted(found))
 
 
 @dataclass(frozen=True)
@@ -500,8 +588,9 @@ class RunnerCredentials(Construct):
             provider=provider,
         )
         diagnostics(self, "vault-diagnostics", vault, props.diagnostics, provider=provider)
-        zone = PrivateDnsZone(self, "dns-vault", name=VAULT_ZONE, resource_group_name=props.resource_group_name,
-                              provider=provider)
+        zone = PrivateDnsZone(
+            self, "dns-vault", name=VAULT_ZONE, resource_group_name=props.resource_group_name, provider=provider
+        )
         link_private_dns_zone(
             self,
             "dns-vault-link",
@@ -689,7 +778,10 @@ class GitHubRunners(Construct):
                                 ContainerAppJobTemplateInitContainerEnv(
                                     name="APP_PRIVATE_KEY", secret_name=self.APP_KEY_SECRET
                                 ),
-                                *(ContainerAppJobTemplateInitContainerEnv(name=k, value=v) for k, v in settings.items()),
+                                *(
+                                    ContainerAppJobTemplateInitContainerEnv(name=k, value=v)
+                                    for k, v in settings.items()
+                                ),
                             ],
                             volume_mounts=[
                                 ContainerAppJobTemplateInitContainerVolumeMounts(

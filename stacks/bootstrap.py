@@ -4,7 +4,9 @@ running").
 
 An operator with Owner runs it once per subscription pair. Its own state starts as a local file outside
 cdktf.out (a clean build cannot delete it) and is then migrated into the state account of the environment
-whose config says `deployment.holds_bootstrap_state = true` (`terraform init -migrate-state`).
+whose config says `deployment.holds_bootstrap_state = true` (`terraform init -migrate-state`), into its own
+container `bootstrap-tfstate`, which only the operators' group (`deployment.operators_group_object_id`) can read.
+No secret is in it: the runners' GitHub App keys are Key Vault secrets the operator creates (docs/security-model.md).
 """
 
 from __future__ import annotations
@@ -25,13 +27,14 @@ from constructs.deployment import (
     RunnerCredentials,
     RunnerCredentialsProps,
     RunnerImage,
+    assigned_role_ids,
     deployment_names,
 )
 from constructs.diagnostics import DiagnosticsCoverage
 from constructs.naming import Naming
 from constructs.resource_providers import required_resource_providers
 from constructs.runner_registry import RUNNER_IMAGE_REPOSITORY, RunnerRegistry, RunnerRegistryProps, runner_image_tag
-from constructs.state_storage import StateStorage, StateStorageProps
+from constructs.state_storage import BOOTSTRAP_CONTAINER, StateStorage, StateStorageProps
 from stacks.common import apply_environment_aspects, azurerm_provider
 
 BOOTSTRAP_STATE_FILE = "bootstrap.tfstate"
@@ -53,7 +56,7 @@ def bootstrap_backend(
         stack,
         resource_group_name=backend.resource_group_name,
         storage_account_name=backend.storage_account_name,
-        container_name=backend.container_name,
+        container_name=BOOTSTRAP_CONTAINER,  # the operators' container: no pipeline identity reads it
         key=BOOTSTRAP_STATE_FILE,
         subscription_id=holder.subscription_id,
         tenant_id=holder.tenant_id,
@@ -65,6 +68,7 @@ class BootstrapStack(TerraformStack):
     def __init__(self, scope: Construct, id: str, *, environments: Sequence[EnvironmentConfig]) -> None:
         super().__init__(scope, id)
         bootstrap_backend(self, environments)
+        self.identities: dict[str, DeployIdentities] = {}
         for config in environments:
             # A new subscription has almost nothing registered: this provider (run by the Owner operator)
             # registers every namespace the stacks use when it starts, before any resource is created.
@@ -92,6 +96,7 @@ class BootstrapStack(TerraformStack):
                     private_endpoint=network.private_endpoints,
                     private_dns_zone_id=network.blob_private_dns_zone_id,
                     diagnostics=network.diagnostics,
+                    operators_group_object_id=config.deployment.operators_group_object_id,
                 ),
             )
             identities = DeployIdentities(
@@ -108,6 +113,7 @@ class BootstrapStack(TerraformStack):
                     provider=provider,
                 ),
             )
+            self.identities[config.name] = identities
             registry = RunnerRegistry(
                 self,
                 f"{config.name}-runner-registry",
@@ -168,3 +174,10 @@ class BootstrapStack(TerraformStack):
                 apply_environment_aspects(construct, config)
         # AZ-DIAG-1 here too: every diagnosable resource of the deployment path logs to its environment's workspace.
         self.node.add_validation(DiagnosticsCoverage(self))
+
+    def delegate(self, config: EnvironmentConfig, stacks: Sequence[TerraformStack]) -> None:
+        """Give the environment's apply identity Role Based Access Control Administrator for exactly the roles its
+        `stacks` assign (build_app calls this once they are built): the allow-list is derived, never written twice."""
+        identities = self.identities[config.name]
+        custom = {config_name: role.role_definition_id for config_name, role in identities.custom_roles.items()}
+        identities.delegate(assigned_role_ids(stacks, custom))
