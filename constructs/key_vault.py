@@ -129,7 +129,7 @@ class KeyVault(Construct):
         diagnostics(self, "diagnostics", self.vault, props.diagnostics)
         self.key_vault_id = vault_id = self.vault.id  # each read is a kernel round trip
         self.uri = self.vault.vault_uri
-        props.private_endpoint.connect(
+        self.private_endpoint = props.private_endpoint.connect(
             self,
             "private-endpoint",
             name=naming.name(f"{props.workload}-kv", "pe"),

@@ -257,6 +257,11 @@ class InfrastructureStack(TerraformStack):
                     for vault in (self.data.key_vault, self.data.kms_key_vault, self.data.geo_key_vault)
                     if vault is not None
                 ],
+                key_vault_records=[
+                    (vault.vault.name, vault.private_endpoint.endpoint.private_service_connection.private_ip_address)
+                    for vault in (self.data.key_vault, self.data.kms_key_vault, self.data.geo_key_vault)
+                    if vault is not None
+                ],
                 cluster_ids=[self.aks.cluster_id],
                 other_endpoint_vnets={
                     "dr": (
@@ -364,6 +369,11 @@ class InfrastructureStack(TerraformStack):
                         link,
                     ]
                     for key, link in self.deployer_access.zone_links.items()
+                }
+                | {
+                    # The runners resolve the vaults through A records in bootstrap's zone: writes wait for them.
+                    key: [*self.network.private_dns_zone_links[key], *records]
+                    for key, records in self.deployer_access.records.items()
                 }
             ),
         )

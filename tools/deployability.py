@@ -208,6 +208,9 @@ def runners(bootstrap: StackJson) -> dict[str, Runner]:
             for role in ROLES
             if f"-terraform-{role}-id-" in identity["name"]
         }
+        previous = found.get(alias)  # one job per runner pool (plan, apply): the environment's labels are theirs
+        if previous is not None:
+            labels = (*previous.labels, *labels)
         found[alias] = Runner(alias, subscription, str(vnet), labels, identities)
     return found
 
@@ -323,12 +326,43 @@ def _granted(
     return frozenset(actions)
 
 
+def _recorded_for_runner(endpoint: Endpoint, runner: Runner, bootstrap: StackJson | None) -> bool:
+    """The endpoint's stack writes an A record for the resource into a zone of bootstrap's, in the runner network's
+    resource group, that bootstrap links to the runner network (a VNet links one zone per name: infra's vaults)."""
+    if bootstrap is None:
+        return False
+    ref = parse_ref(endpoint.resource_ref)
+    if ref is None:
+        return False
+    runner_group = runner.vnet_id.split("/resourceGroups/", 1)[-1].split("/", 1)[0]
+    recorded = any(
+        record.get("name") == f"${{{ref.type}.{ref.name}.name}}"
+        and record.get("zone_name") == endpoint.zone
+        and record.get("resource_group_name") == runner_group
+        for record in _resources(endpoint.stack_json, "azurerm_private_dns_a_record").values()
+    )
+    if not recorded:
+        return False
+    for key, zone in _resources(bootstrap, "azurerm_private_dns_zone").items():
+        if zone.get("name") != endpoint.zone:
+            continue
+        zone_id = f"${{azurerm_private_dns_zone.{key}.id}}"
+        if _resources(bootstrap, "azurerm_private_dns_zone").get(key) and _zone_linked(
+            bootstrap, runner.subscription_id, [zone_id], endpoint.zone, runner.vnet_id
+        ):
+            group = _literal(bootstrap, zone.get("resource_group_name"))
+            if group == runner_group:
+                return True
+    return False
+
+
 def _endpoint_findings(
     stack_name: str,
     runner: Runner,
     endpoint: Endpoint,
     peerings: set[tuple[str, str]],
     roles: Mapping[str, frozenset[str]],
+    bootstrap: StackJson | None = None,
 ) -> list[str]:
     problems = []
     subscription = runner.subscription_id
@@ -349,7 +383,11 @@ def _endpoint_findings(
         problems.append(
             f"{where}: runner network cannot reach the endpoint's network: missing peering {'; '.join(missing)}"
         )
-    if vnets and not _zone_linked(endpoint.stack_json, subscription, zone_ids, endpoint.zone, runner.vnet_id):
+    if (
+        vnets
+        and not _zone_linked(endpoint.stack_json, subscription, zone_ids, endpoint.zone, runner.vnet_id)
+        and not _recorded_for_runner(endpoint, runner, bootstrap)
+    ):
         problems.append(
             f"{where}: private DNS zone {endpoint.zone} is not linked to the runner network {runner.vnet_id}"
         )
@@ -373,7 +411,8 @@ def _state_endpoint(bootstrap: StackJson, backend: Mapping[str, Any]) -> Endpoin
                 f"${{azurerm_storage_account.{key}.id}}",
                 "blob",
                 "privatelink.blob.core.windows.net",
-                {"plan": frozenset({BLOB_READ, BLOB_WRITE}), "apply": frozenset({BLOB_READ, BLOB_WRITE})},
+                # Plans run with -lock=false: they read the state and write nothing (no lease either).
+                {"plan": frozenset({BLOB_READ}), "apply": frozenset({BLOB_READ, BLOB_WRITE})},
             )
     return None
 
@@ -626,7 +665,7 @@ def findings(stacks: Mapping[str, StackJson]) -> list[str]:
                 problems.append(f"{stack_name}: talks to a cluster but {environment}-infra declares none")
             endpoints += aks
         for endpoint in endpoints:
-            problems += _endpoint_findings(stack_name, runner, endpoint, peerings, roles)
+            problems += _endpoint_findings(stack_name, runner, endpoint, peerings, roles, bootstrap)
     problems += runner_image_findings(bootstrap)  # the runners themselves start: their image is pulled privately
     return problems
 
