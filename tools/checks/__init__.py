@@ -1,0 +1,1 @@
+"""Checks over the synthesized output, the workflows and the reference data."""
