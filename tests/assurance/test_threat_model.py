@@ -298,7 +298,8 @@ def test_an_environment_without_reviewers_or_branch_policy_and_main_without_revi
     )
     github = protected_github_stack()
     github["resource"]["github_repository_ruleset"]["main"]["bypass_actors"] = [{"actor_type": "RepositoryRole"}]
-    assert sum("main accepts unreviewed pushes" in n for n in _names(_model(stacks, github=github))) == len(
+    names = _names(_model(stacks, github=github))
+    assert sum(n.startswith("TM-ENVIRONMENT") and "main accepts unreviewed pushes" in n for n in names) == len(
         ENVIRONMENTS
     )
 
@@ -317,9 +318,7 @@ def test_one_app_shared_by_two_environments(stacks) -> None:
 def test_a_deploy_identity_that_reads_the_runner_vault(stacks) -> None:
     planted = copy.deepcopy(stacks)
     assignments = planted["bootstrap"]["resource"]["azurerm_role_assignment"]
-    [(key, reader)] = [
-        (k, a) for k, a in assignments.items() if k.startswith("staging-runner-credentials_secret-reader")
-    ]
+    [(_, reader)] = [(k, a) for k, a in assignments.items() if k.startswith("staging-runner-credentials_secret-reader")]
     plan = [
         k
         for k, a in planted["bootstrap"]["resource"]["azurerm_user_assigned_identity"].items()
