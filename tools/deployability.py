@@ -686,7 +686,11 @@ def runner_image_findings(bootstrap: StackJson) -> list[str]:
         runner = runner_of[environment]
         where = f"bootstrap: runner image of {job.get('name', job_key)}"
         registries = _blocks(job.get("registry"))
-        images = [container.get("image", "") for container in _blocks(job["template"].get("container"))]
+        images = [
+            container.get("image", "")
+            for kind in ("init_container", "container")  # the register init container runs the same image
+            for container in _blocks(job["template"].get(kind))
+        ]
         if not registries:
             problems.append(f"{where}: the job names no registry (it would pull anonymously from a public one)")
             continue
