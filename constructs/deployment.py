@@ -21,8 +21,8 @@ identities up by these names (never through bootstrap's state).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,11 +33,6 @@ from cdktf_cdktf_provider_azurerm.container_app_environment import (
 )
 from cdktf_cdktf_provider_azurerm.container_app_job import (
     ContainerAppJob,
-    ContainerAppJobTemplateContainerVolumeMounts,
-    ContainerAppJobTemplateInitContainer,
-    ContainerAppJobTemplateInitContainerEnv,
-    ContainerAppJobTemplateInitContainerVolumeMounts,
-    ContainerAppJobTemplateVolume,
     ContainerAppJobEventTriggerConfig,
     ContainerAppJobEventTriggerConfigScale,
     ContainerAppJobEventTriggerConfigScaleRules,
@@ -48,6 +43,11 @@ from cdktf_cdktf_provider_azurerm.container_app_job import (
     ContainerAppJobTemplate,
     ContainerAppJobTemplateContainer,
     ContainerAppJobTemplateContainerEnv,
+    ContainerAppJobTemplateContainerVolumeMounts,
+    ContainerAppJobTemplateInitContainer,
+    ContainerAppJobTemplateInitContainerEnv,
+    ContainerAppJobTemplateInitContainerVolumeMounts,
+    ContainerAppJobTemplateVolume,
 )
 from cdktf_cdktf_provider_azurerm.federated_identity_credential import FederatedIdentityCredential
 from cdktf_cdktf_provider_azurerm.key_vault import KeyVault, KeyVaultNetworkAcls
@@ -63,7 +63,7 @@ from cdktf_cdktf_provider_azurerm.virtual_network import VirtualNetwork
 
 from config.deployment import RUNNER_POOLS, DeploymentConfig, GitHubRepository, RunnerConfig, RunnerPool
 from constructs import Construct
-from constructs.interfaces import SERVICE_PRINCIPAL, DiagnosticsSink, RoleGrant, diagnostics, grant
+from constructs.interfaces import DiagnosticsSink, RoleGrant, diagnostics, grant
 from constructs.naming import Naming
 from constructs.network import SecurityRule, subnet_security_group
 from constructs.private_endpoint import PrivateEndpointPlacement, link_private_dns_zone
@@ -473,14 +473,16 @@ class DeployIdentities(Construct):
             permissions=[RoleDefinitionPermissions(actions=list(LOCK_ACTIONS))],
             provider=props.provider,
         )
-        RoleAssignment(
+        grant(
             self,
             "apply-locks",
-            scope=subscription,
-            role_definition_id=self.lock_role.role_definition_resource_id,
-            principal_id=self.principal_ids["apply"],
-            principal_type=SERVICE_PRINCIPAL,
-            description="Applies create and remove the stacks' CanNotDelete locks.",
+            RoleGrant(
+                scope=subscription,
+                role=props.names.lock_role,
+                principal_id=self.principal_ids["apply"],
+                why="Applies create and remove the stacks' CanNotDelete locks.",
+                role_id=self.lock_role.role_definition_resource_id,
+            ),
             provider=props.provider,
         )
         # Custom roles by name (what the stacks' assignments name): their ids enter the delegation's allow-list.

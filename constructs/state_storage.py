@@ -25,7 +25,6 @@ from constructs import Construct
 from constructs.interfaces import DiagnosticsSink, RoleGrant, diagnostics, grant, lock
 from constructs.private_endpoint import PrivateEndpointPlacement
 
-
 # The bootstrap stack's own state (once migrated, README step 8): its own container, whose only data role is the
 # operators' group's. No pipeline identity has a role on it (theirs are on the environment container only).
 BOOTSTRAP_CONTAINER = "bootstrap-tfstate"

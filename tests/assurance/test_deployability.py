@@ -125,7 +125,8 @@ def test_a_missing_state_role_is_named(stacks) -> None:
         "bootstrap",
         "azurerm_role_assignment",
         lambda key, value: (
-            key.startswith("production-identities_plan") and value.get("role_definition_name") == "Storage Blob Data Reader"
+            key.startswith("production-identities_plan")
+            and value.get("role_definition_name") == "Storage Blob Data Reader"
         ),
     )
     problems = findings(broken)

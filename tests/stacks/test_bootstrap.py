@@ -126,7 +126,9 @@ def test_deploy_identities_trust_the_repository_and_hold_least_roles(stacks) -> 
             assert credential["audience"] == ["api://AzureADTokenExchange"]
             principal = f"${{azurerm_user_assigned_identity.{key}.principal_id}}"
             held = [a for a in assignments if a["principal_id"] == principal]
-            assert {a.get("role_definition_name") or a["role_definition_id"].split(".")[1].rsplit("_", 1)[0] for a in held} == roles
+            assert {
+                a.get("role_definition_name") or a["role_definition_id"].split(".")[1].rsplit("_", 1)[0] for a in held
+            } == roles
             assert not any("User Access Administrator" == a.get("role_definition_name") for a in held)
             for assignment in held:
                 if assignment.get("role_definition_name", "").startswith("Storage Blob Data"):
