@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from config.loader import ENVIRONMENTS, load_environment
 from stacks.app import BOOTSTRAP_STACK
 from tests.conftest import resources_of
@@ -129,7 +131,7 @@ def test_deploy_identities_trust_the_repository_and_hold_least_roles(stacks) -> 
             assert {
                 a.get("role_definition_name") or a["role_definition_id"].split(".")[1].rsplit("_", 1)[0] for a in held
             } == roles
-            assert not any("User Access Administrator" == a.get("role_definition_name") for a in held)
+            assert not any(a.get("role_definition_name") == "User Access Administrator" for a in held)
             for assignment in held:
                 if assignment.get("role_definition_name", "").startswith("Storage Blob Data"):
                     assert assignment["scope"].endswith(
@@ -389,3 +391,52 @@ def test_the_lock_role_writes_locks_only(stacks) -> None:
             f"Microsoft.Authorization/locks/{verb}" for verb in ("read", "write", "delete")
         )
         assert not permissions.get("data_actions")
+
+
+def test_the_delegation_allows_exactly_the_roles_the_environment_stacks_assign(stacks) -> None:
+    """Read back from the synthesized JSON: the allow-list is the set of roles infra + cluster assign, no more."""
+    import json
+    import re
+
+    built_in = json.loads(Path("reference/roles.json").read_text())["roles"]
+    bootstrap = stacks[BOOTSTRAP_STACK]
+    custom = {d["name"]: key for key, d in resources_of(bootstrap, "azurerm_role_definition").items()}
+    for environment in ENVIRONMENTS:
+        expected = set()
+        for stack in (f"{environment}-infra", f"{environment}-cluster"):
+            for assignment in resources_of(stacks[stack], "azurerm_role_assignment").values():
+                name = assignment["role_definition_name"]
+                expected.add(
+                    f"${{azurerm_role_definition.{custom[name]}.role_definition_id}}"
+                    if name in custom
+                    else built_in[name]
+                )
+        [delegation] = [
+            a
+            for k, a in resources_of(bootstrap, "azurerm_role_assignment").items()
+            if k.startswith(f"{environment}-identities_apply-delegation")
+        ]
+        lists = re.findall(r"GuidEquals \{([^}]*(?:\}[^}]*)*?)\}\)", delegation["condition"])
+        assert len(lists) == 2  # write and delete
+        for listed in lists:
+            assert set(listed.split(", ")) == expected
+
+
+def test_a_privileged_or_unknown_role_in_a_stack_fails_the_derivation() -> None:
+    import pytest
+    from cdktf import App, TerraformStack
+    from cdktf_cdktf_provider_azurerm.provider import AzurermProvider
+    from cdktf_cdktf_provider_azurerm.role_assignment import RoleAssignment
+
+    from constructs.deployment import assigned_role_ids
+
+    app = App()
+    stack = TerraformStack(app, "planted")
+    AzurermProvider(stack, "azurerm", features=[{}])
+    RoleAssignment(stack, "ok", scope="/s", role_definition_name="Reader", principal_id="p")
+    assert assigned_role_ids([stack], {}) == ("acdd72a7-3385-48ef-bd42-f606fba81ae7",)
+    RoleAssignment(stack, "owner", scope="/s", role_definition_name="Owner", principal_id="p")
+    with pytest.raises(ValueError, match="no known id"):  # Owner is not in reference/roles.json either
+        assigned_role_ids([stack], {})
+    with pytest.raises(ValueError, match="privileged roles"):
+        assigned_role_ids([stack], {"Owner": "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"})
