@@ -40,6 +40,7 @@ RESOURCE_PROVIDER_OF_TYPE: dict[str, str | None] = {
     "azurerm_resource_group": None,  # Microsoft.Resources: registered in every subscription
     "azurerm_resource_policy_": None,  # Microsoft.Authorization
     "azurerm_resource_provider_registration": None,
+    "azurerm_pim_eligible_role_assignment": None,  # Microsoft.Authorization
     "azurerm_role_assignment": None,  # Microsoft.Authorization
     "azurerm_role_definition": None,  # Microsoft.Authorization
     "azurerm_route_table": "Microsoft.Network",

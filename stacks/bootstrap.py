@@ -31,6 +31,7 @@ from constructs.deployment import (
     deployment_names,
 )
 from constructs.diagnostics import DiagnosticsCoverage
+from constructs.human_access import EligibleAccess, EligibleAccessProps
 from constructs.naming import Naming
 from constructs.resource_providers import required_resource_providers
 from constructs.runner_registry import RUNNER_IMAGE_REPOSITORY, RunnerRegistry, RunnerRegistryProps, runner_image_tag
@@ -170,7 +171,18 @@ class BootstrapStack(TerraformStack):
             # The GitHub environment variables AZURE_PLAN_CLIENT_ID / AZURE_APPLY_CLIENT_ID (not secrets).
             for role, client_id in identities.client_ids.items():
                 TerraformOutput(self, f"{config.name}-{role}-client-id", value=client_id)
-            for construct in (network, storage, identities, registry, credentials, runners):
+            # No standing human admin: cluster admins and operators are PIM-eligible (constructs/human_access.py).
+            human_access = EligibleAccess(
+                self,
+                f"{config.name}-human-access",
+                props=EligibleAccessProps(
+                    subscription_id=config.subscription_id,
+                    cluster_admin_group_ids=config.aks.admin_group_object_ids,
+                    operators_group_id=config.deployment.operators_group_object_id,
+                    provider=provider,
+                ),
+            )
+            for construct in (network, storage, identities, registry, credentials, runners, human_access):
                 apply_environment_aspects(construct, config)
         # AZ-DIAG-1 here too: every diagnosable resource of the deployment path logs to its environment's workspace.
         self.node.add_validation(DiagnosticsCoverage(self))

@@ -435,8 +435,31 @@ def test_a_privileged_or_unknown_role_in_a_stack_fails_the_derivation() -> None:
     AzurermProvider(stack, "azurerm", features=[{}])
     RoleAssignment(stack, "ok", scope="/s", role_definition_name="Reader", principal_id="p")
     assert assigned_role_ids([stack], {}) == ("acdd72a7-3385-48ef-bd42-f606fba81ae7",)
-    RoleAssignment(stack, "owner", scope="/s", role_definition_name="Owner", principal_id="p")
-    with pytest.raises(ValueError, match="no known id"):  # Owner is not in reference/roles.json either
+    unknown = RoleAssignment(stack, "unknown", scope="/s", role_definition_name="Made Up Role", principal_id="p")
+    with pytest.raises(ValueError, match="no known id"):
         assigned_role_ids([stack], {})
+    unknown.role_definition_name = "Reader"
+    RoleAssignment(stack, "owner", scope="/s", role_definition_name="Owner", principal_id="p")
     with pytest.raises(ValueError, match="privileged roles"):
-        assigned_role_ids([stack], {"Owner": "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"})
+        assigned_role_ids([stack], {})
+
+
+def test_human_admins_are_eligible_not_standing(stacks) -> None:
+    """PIM-eligible cluster admin and Owner on each subscription; the clusters keep no admin group binding."""
+    eligible = resources_of(stacks[BOOTSTRAP_STACK], "azurerm_pim_eligible_role_assignment").values()
+    for environment in ENVIRONMENTS:
+        config = load_environment(environment)
+        subscription = f"/subscriptions/{config.subscription_id}"
+        prefix = f"{subscription}/providers/Microsoft.Authorization/roleDefinitions/"
+        mine = [e for e in eligible if e["provider"] == f"azurerm.{environment}"]
+        assert all(e["scope"] == subscription and "schedule" not in e for e in mine)
+        for group in config.aks.admin_group_object_ids:
+            assert {e["role_definition_id"] for e in mine if e["principal_id"] == group} == {
+                prefix + "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b",
+                prefix + "4abbcc35-e782-43d8-92c5-2d3f1bd2253f",
+            }
+        assert {
+            e["role_definition_id"] for e in mine if e["principal_id"] == config.deployment.operators_group_object_id
+        } == ids("8e3af657-a8ff-443c-a75c-2fe8c4bcb635")
+        for cluster in resources_of(stacks[f"{environment}-infra"], "azurerm_kubernetes_cluster").values():
+            assert not cluster["azure_active_directory_role_based_access_control"].get("admin_group_object_ids")
