@@ -460,6 +460,6 @@ def test_human_admins_are_eligible_not_standing(stacks) -> None:
             }
         assert {
             e["role_definition_id"] for e in mine if e["principal_id"] == config.deployment.operators_group_object_id
-        } == ids("8e3af657-a8ff-443c-a75c-2fe8c4bcb635")
+        } == {prefix + "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"}
         for cluster in resources_of(stacks[f"{environment}-infra"], "azurerm_kubernetes_cluster").values():
             assert not cluster["azure_active_directory_role_based_access_control"].get("admin_group_object_ids")
