@@ -372,7 +372,15 @@ class InfrastructureStack(TerraformStack):
                 }
                 | {
                     # The runners resolve the vaults through A records in bootstrap's zone: writes wait for them.
-                    key: [*self.network.private_dns_zone_links[key], *records]
+                    key: [
+                        *self.network.private_dns_zone_links[key],
+                        *(
+                            [self.dr_landing_zone.private_dns_zone_links[key]]
+                            if key in self.dr_landing_zone.private_dns_zone_links
+                            else []
+                        ),
+                        *records,
+                    ]
                     for key, records in self.deployer_access.records.items()
                 }
             ),
