@@ -565,7 +565,7 @@ class RunnerCredentials(Construct):
     network (`privatelink.vaultcore.azure.net`, linked to the deployment VNet; the infra stack registers its own
     vaults in this zone, constructs/deployer_access.py). Terraform creates the vault, never the secret: the operator
     runs `az keyvault secret set` (docs/security-model.md), so the key is in no variable, plan or state. The job
-    identity holds Key Vault Secrets User on that one secret and nothing else.
+    identity holds Key Vault Secrets User on this vault (it holds nothing else) and no other role.
 
     Exposes `vault_id`, `secret_id` (versionless URL of the App key: `key_vault_secret_id`), `identity_id`,
     `identity_principal_id` and `secret_read_grant` (the jobs wait for it).
@@ -619,16 +619,16 @@ class RunnerCredentials(Construct):
             provider=provider,
         )
         vault_id = vault.id
-        # The secret's ARM scope (`<vault id>/secrets/<name>`) exists once the operator has created the secret:
-        # the role assignment is created on the vault's secret scope, which Azure accepts before the secret exists.
+        # On the vault, which holds nothing but the App key: a grant on the secret's own scope would have to wait for
+        # the operator's `az keyvault secret set` (the scope must exist), which comes after this apply.
         self.secret_read_grant = grant(
             self,
             "secret-reader",
             RoleGrant(
-                scope=f"{vault_id}/secrets/{props.key_secret_name}",
+                scope=vault_id,
                 role=SECRET_READER_ROLE,
                 principal_id=identity.principal_id,
-                why="The runner jobs' Key Vault reference reads the GitHub App key (this secret only).",
+                why="The runner jobs' Key Vault reference reads the GitHub App key (the vault holds nothing else).",
             ),
             provider=provider,
         )
