@@ -329,3 +329,20 @@ def test_a_deploy_identity_that_reads_the_runner_vault(stacks) -> None:
         n.startswith("TM-RUNNER-KEY-VAULT: stg-terraform-plan-id-001 -> Key Vault Secrets User on")
         for n in _new(_model(planted))
     )
+
+
+def test_a_plan_role_that_reads_kubernetes_secrets(stacks) -> None:
+    """The plan identity's Kubernetes reader must keep excluding Secrets (a PR would read every Secret of the
+    cluster); the cluster stack must therefore manage none a plan has to refresh (issue #27)."""
+    planted = copy.deepcopy(stacks)
+    [role] = [
+        d
+        for k, d in planted["bootstrap"]["resource"]["azurerm_role_definition"].items()
+        if k.startswith("staging-identities_kubernetes-plan-role")
+    ]
+    role["permissions"][0]["not_data_actions"] = []
+    [new] = _new(_model(planted))
+    assert new.startswith(
+        "TM-PLAN-SECRETS: pr-author -> a pull-request job in staging-plan -> plan identity stg-terraform-plan-id-001 "
+        "-> custom:stg-kubernetes-plan-reader-role-001 on"
+    )

@@ -394,6 +394,28 @@ def _read_only(definitions: Mapping[str, dict[str, Any]], assignment: Assignment
     return all(a.endswith("/read") for a in actions + data_actions)
 
 
+# Data actions that read secret values: Kubernetes Secrets through Azure RBAC, Key Vault secrets.
+SECRET_DATA_ACTIONS = (
+    "Microsoft.ContainerService/managedClusters/secrets/read",
+    "Microsoft.KeyVault/vaults/secrets/getSecret/action",
+)
+
+
+def _reads_secrets(definitions: Mapping[str, dict[str, Any]], assignment: Assignment) -> bool:
+    """A custom role whose data actions reach a secret value (built-in read-only roles do not)."""
+    if not assignment.role.startswith("custom:"):
+        return assignment.role in SECRET_READER_ROLES
+    definition = definitions.get(assignment.role.removeprefix("custom:"), {})
+    for permissions in _blocks(definition.get("permissions")):
+        allowed, denied = permissions.get("data_actions", []), permissions.get("not_data_actions", [])
+        for action in SECRET_DATA_ACTIONS:
+            if any(fnmatch.fnmatchcase(action, p) for p in allowed) and not any(
+                fnmatch.fnmatchcase(action, p) for p in denied
+            ):
+                return True
+    return False
+
+
 def _escalates(definitions: Mapping[str, dict[str, Any]], assignment: Assignment) -> str | None:
     if assignment.role in OWNER_EQUIVALENT_ROLES:
         return f"{assignment.role} includes Microsoft.Authorization/*: role definitions, locks, exemptions"
@@ -517,6 +539,10 @@ class Model:
                 if not _read_only(self.definitions, held):
                     target = "state write" if "Storage Blob Data" in held.role else "environment write"
                     found.append(Finding("TM-PLAN-WRITE", (*entry, f"{held.role} on {held.scope}"), target))
+                if _reads_secrets(self.definitions, held):
+                    found.append(
+                        Finding("TM-PLAN-SECRETS", (*entry, f"{held.role} on {held.scope}"), "secrets of the cluster")
+                    )
         return found
 
     def _apply_identity_paths(self) -> list[Finding]:
