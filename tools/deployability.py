@@ -667,6 +667,7 @@ def findings(stacks: Mapping[str, StackJson]) -> list[str]:
         for endpoint in endpoints:
             problems += _endpoint_findings(stack_name, runner, endpoint, peerings, roles, bootstrap)
     problems += runner_image_findings(bootstrap)  # the runners themselves start: their image is pulled privately
+    problems += runner_credential_findings(bootstrap)  # ...and read their GitHub App key from their vault
     return problems
 
 
@@ -723,6 +724,46 @@ def runner_image_findings(bootstrap: StackJson) -> list[str]:
             ]
             if not held:
                 problems.append(f"{where}: the pull identity {identity} holds no AcrPull on registry {server.name}")
+    return problems
+
+
+# Built-in roles whose data actions include Microsoft.KeyVault/vaults/secrets/getSecret/action.
+SECRET_READ_ROLES = frozenset({"Key Vault Secrets User", "Key Vault Secrets Officer", "Key Vault Administrator"})
+VAULT_ZONE = "privatelink.vaultcore.azure.net"
+
+
+def runner_credential_findings(bootstrap: StackJson) -> list[str]:
+    """Every runner job's Key Vault reference resolves: the vault is a bootstrap vault with a private endpoint
+    (`vault`) the runners reach, `privatelink.vaultcore.azure.net` linked to their VNet, and the reference's identity
+    is one of the job's identities and holds a secret-reading role on the vault."""
+    problems: list[str] = []
+    runner_of = runners(bootstrap)
+    for job_key, job in sorted(_resources(bootstrap, "azurerm_container_app_job").items()):
+        runner = runner_of[job["provider"].removeprefix("azurerm.")]
+        where = f"bootstrap: runner credential of {job.get('name', job_key)}"
+        for secret in _blocks(job.get("secret")):
+            reference = str(secret.get("key_vault_secret_id") or "")
+            if not reference:
+                continue  # a secret by value is tools/checks/state_secrets.py's finding
+            match = re.match(r"^\$\{azurerm_key_vault\.([A-Za-z0-9_-]+)\.vault_uri\}secrets/", reference)
+            if match is None:
+                problems.append(f"{where}: {reference!r} is not a secret of a bootstrap vault")
+                continue
+            resource_ref = f"${{azurerm_key_vault.{match.group(1)}.id}}"
+            endpoint = Endpoint(f"vault {match.group(1)}", bootstrap, resource_ref, "vault", VAULT_ZONE, {})
+            problems += _endpoint_findings(where, runner, endpoint, _peerings(bootstrap, runner.subscription_id), {})
+            identity = secret.get("identity")
+            if not identity or not any(identity in b.get("identity_ids", []) for b in _blocks(job.get("identity"))):
+                problems.append(f"{where}: the reference's identity {identity!r} is not one of the job's identities")
+                continue
+            principal = str(identity).removesuffix(".id}") + ".principal_id}"
+            if not any(
+                assignment["principal_id"] == principal
+                and assignment.get("role_definition_name") in SECRET_READ_ROLES
+                and _scope_covers(str(assignment["scope"]), resource_ref, runner.subscription_id)
+                for assignment in _resources(bootstrap, "azurerm_role_assignment").values()
+            ):
+                problems.append(f"{where}: the identity {identity} holds no secret-reading role on the vault")
     return problems
 
 

@@ -376,3 +376,35 @@ def test_a_job_pulling_from_an_outside_registry_is_named(stacks) -> None:
     assert "pulls from 'registry.company.com', not from a registry of the bootstrap stack" in problem
     del job["registry"]
     assert any("the job names no registry" in p for p in findings(broken))
+
+
+def test_the_runner_credential_is_read_privately(stacks) -> None:
+    from tools.deployability import runner_credential_findings
+
+    assert runner_credential_findings(stacks["bootstrap"]) == []
+    broken = _without(
+        stacks,
+        "bootstrap",
+        "azurerm_private_dns_zone_virtual_network_link",
+        lambda key, _: key.startswith("staging-runner-credentials"),
+    )
+    problems = runner_credential_findings(broken["bootstrap"])
+    assert len(problems) == 2  # both pools
+    assert all(
+        "private DNS zone privatelink.vaultcore.azure.net is not linked to the runner network" in p for p in problems
+    )
+    broken = _without(
+        stacks, "bootstrap", "azurerm_role_assignment", lambda key, _: key.startswith("production-runner-credentials")
+    )
+    problems = runner_credential_findings(broken["bootstrap"])
+    assert [p.split(":")[1] for p in problems] == [
+        f" runner credential of prd-runner-{pool}-job-001" for pool in ("apply", "plan")
+    ]
+    assert all(p.endswith("holds no secret-reading role on the vault") for p in problems)
+    broken = _without(
+        stacks,
+        "bootstrap",
+        "azurerm_private_endpoint",
+        lambda key, _: key.startswith("production-runner-credentials"),
+    )
+    assert any("no private endpoint (vault)" in p for p in runner_credential_findings(broken["bootstrap"]))
