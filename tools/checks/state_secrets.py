@@ -127,11 +127,12 @@ def stack_findings(name: str, stack: StackJson) -> list[StateSecret]:
         for key, body in sorted(resources.items()):
             address = f"{type_}.{key}"
             reported = set()
-            for path in SECRET_ATTRIBUTES.get(type_, ()):
-                for value in _values_at(body, path):
+            for secret_path in SECRET_ATTRIBUTES.get(type_, ()):
+                for value in _values_at(body, secret_path):
                     if value not in (None, {}, [], ""):
-                        reported.add(".".join(path))
-                        found.append(StateSecret(name, address, ".".join(path), "a secret-bearing attribute is set"))
+                        dotted = ".".join(secret_path)
+                        reported.add(dotted)
+                        found.append(StateSecret(name, address, dotted, "a secret-bearing attribute is set"))
             for path, value in _walk(body):
                 if not isinstance(value, str) or _write_only(path) or re.sub(r"\[\d+\]", "", path) in reported:
                     continue

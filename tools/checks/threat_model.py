@@ -29,7 +29,7 @@ import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ruamel.yaml import YAML
 
@@ -178,7 +178,9 @@ def _resources(stack: StackJson, type_: str) -> dict[str, dict[str, Any]]:
 def _blocks(value: object) -> list[dict[str, Any]]:
     if value is None:
         return []
-    return [value] if isinstance(value, dict) else [v for v in value if isinstance(v, dict)]  # type: ignore[union-attr]
+    if isinstance(value, dict):
+        return [value]
+    return [v for v in cast(Iterable[object], value) if isinstance(v, dict)]
 
 
 def _subscription(stack: StackJson, resource: Mapping[str, Any]) -> str:
@@ -279,7 +281,7 @@ def pools(bootstrap: StackJson) -> list[Pool]:
     return found
 
 
-def _events(workflow: Mapping[str, Any]) -> frozenset[str]:
+def _events(workflow: Mapping[Any, Any]) -> frozenset[str]:
     on = workflow.get("on", workflow.get(True, {}))  # YAML 1.1 readers turn `on` into True
     if isinstance(on, str):
         return frozenset({on})
