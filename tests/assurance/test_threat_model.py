@@ -49,6 +49,17 @@ PENDING_DELIVERY_GITHUB = frozenset(
 )
 
 
+# OPEN_APPLY_OWN_IDENTITY (docs/security-model.md "Open"): the apply identity's Contributor on the subscription also
+# covers the deployment resource group, so it could add a federated credential (any subject) to itself. Closing it
+# needs the stacks' resource groups created by bootstrap and Contributor granted on those only. Empty it then.
+OPEN_APPLY_OWN_IDENTITY = frozenset(
+    f"TM-APPLY-OWN-IDENTITY: apply identity {load_environment(e).short_name}-terraform-apply-id-001 -> Contributor on "
+    f"/subscriptions/{load_environment(e).subscription_id} -> federatedIdentityCredentials/write on its own identity "
+    "=> persistence: any OIDC subject (a pull request) as the apply identity"
+    for e in ENVIRONMENTS
+)
+
+
 def _open_state_paths() -> frozenset[str]:
     """The open state secrets (test_state_secrets.OPEN_STATE_SECRETS) as the plan identity reads them."""
     paths = set()
@@ -95,7 +106,7 @@ def _names(model: Model) -> set[str]:
 
 
 def _new(model: Model) -> set[str]:
-    return _names(model) - PENDING_DELIVERY_GITHUB - _open_state_paths()
+    return _names(model) - PENDING_DELIVERY_GITHUB - _open_state_paths() - OPEN_APPLY_OWN_IDENTITY
 
 
 def protected_github_stack() -> dict:
@@ -131,7 +142,7 @@ def protected_github_stack() -> dict:
 def test_the_real_output_has_only_the_pending_and_open_paths(synth_dir: Path) -> None:
     model = Model(load(synth_dir, WORKFLOWS))
     assert model.inputs.github is None  # no github stack on this branch
-    assert _names(model) == PENDING_DELIVERY_GITHUB | _open_state_paths()
+    assert _names(model) == PENDING_DELIVERY_GITHUB | _open_state_paths() | OPEN_APPLY_OWN_IDENTITY
     assert {p.label for p in model.pools} == {
         pool.label for e in ENVIRONMENTS for pool in load_environment(e).deployment.runner.pools.values()
     }
@@ -142,6 +153,7 @@ def test_the_real_output_has_only_the_pending_and_open_paths(synth_dir: Path) ->
 
 def test_with_the_github_stack_no_writer_reaches_the_apply_identity(stacks) -> None:
     names = _names(_model(stacks, github=protected_github_stack()))
+    assert names >= OPEN_APPLY_OWN_IDENTITY  # the model still sees the open path (not writer-reachable)
     assert not any(n.startswith("TM-ENVIRONMENT") for n in names)
     assert not any(n.startswith("TM-STATE-SECRET: writer") for n in names)
 
@@ -345,4 +357,20 @@ def test_a_plan_role_that_reads_kubernetes_secrets(stacks) -> None:
     assert new.startswith(
         "TM-PLAN-SECRETS: pr-author -> a pull-request job in staging-plan -> plan identity stg-terraform-plan-id-001 "
         "-> custom:stg-kubernetes-plan-reader-role-001 on"
+    )
+
+
+def test_contributor_on_the_deployment_group_is_the_own_identity_path(stacks) -> None:
+    """Scoping Contributor to the deployment resource group (where the identities live) is the same path."""
+    planted = copy.deepcopy(stacks)
+    contributor = _apply_assignment(planted, "staging", "Contributor")
+    [group] = [
+        k
+        for k, g in planted["bootstrap"]["resource"]["azurerm_resource_group"].items()
+        if g["name"] == "stg-deployment-rg-001"
+    ]
+    contributor["scope"] = f"${{azurerm_resource_group.{group}.id}}"
+    assert any(
+        n.startswith("TM-APPLY-OWN-IDENTITY: apply identity stg-terraform-apply-id-001 -> Contributor on ${")
+        for n in _new(_model(planted))
     )

@@ -533,6 +533,15 @@ class Model:
         found += self._workflow_paths()
         return sorted(set(found), key=lambda f: f.name)
 
+    def _identity_group(self, identity: Identity) -> str:
+        """`${azurerm_resource_group.<key>.id}` of the bootstrap resource group holding the identity."""
+        bootstrap = self.inputs.stacks[BOOTSTRAP_STACK]
+        [body] = [
+            b for b in _resources(bootstrap, "azurerm_user_assigned_identity").values() if b["name"] == identity.name
+        ]
+        match = _REF.match(str(body.get("resource_group_name")))
+        return f"${{azurerm_resource_group.{match.group(3)}.id}}" if match else ""
+
     def _plan_identity_paths(self) -> list[Finding]:
         found = []
         for identity in (i for i in self.identities if i.kind == "plan"):
@@ -558,6 +567,22 @@ class Model:
                             "TM-APPLY-ESCALATION",
                             (f"apply identity {identity.name}", f"{held.role} on {held.scope}", why),
                             "privilege escalation",
+                        )
+                    )
+            group = self._identity_group(identity)
+            for held in _held(self.assignments, identity):
+                if held.role in SECRET_LISTING_ROLES and (
+                    held.scope.rstrip("/") == f"/subscriptions/{identity.subscription}" or held.scope == group
+                ):
+                    found.append(
+                        Finding(
+                            "TM-APPLY-OWN-IDENTITY",
+                            (
+                                f"apply identity {identity.name}",
+                                f"{held.role} on {held.scope}",
+                                "federatedIdentityCredentials/write on its own identity",
+                            ),
+                            "persistence: any OIDC subject (a pull request) as the apply identity",
                         )
                     )
             for problem in self._environment_protection(identity.environment):
