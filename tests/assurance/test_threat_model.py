@@ -122,7 +122,11 @@ def protected_github_stack() -> dict:
             "deployment_branch_policy": {"protected_branches": False, "custom_branch_policies": True},
         }
         environments[f"{environment}-plan"] = {"environment": f"{environment}-plan"}
-        policies[environment] = {"environment": environment, "branch_pattern": "main"}
+        # a reference, as cdktf writes it when the policy names the environment resource
+        policies[environment] = {
+            "environment": f"${{github_repository_environment.{environment}.environment}}",
+            "branch_pattern": "main",
+        }
     return {
         "resource": {
             "github_repository_environment": environments,

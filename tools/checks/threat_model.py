@@ -183,6 +183,15 @@ def _blocks(value: object) -> list[dict[str, Any]]:
     return [v for v in cast(Iterable[object], value) if isinstance(v, dict)]
 
 
+def _github_literal(github: StackJson, value: object) -> object:
+    """`${github_repository_environment.<key>.environment}` -> that resource's literal environment name."""
+    match = _REF.match(value) if isinstance(value, str) else None
+    if match is None or match.group(1):
+        return value
+    _, type_, name, attribute = match.groups()
+    return _github_literal(github, _resources(github, type_).get(name, {}).get(attribute, value))
+
+
 def _subscription(stack: StackJson, resource: Mapping[str, Any]) -> str:
     alias = str(resource.get("provider", "azurerm")).removeprefix("azurerm.").removeprefix("azurerm")
     for provider in stack.get("provider", {}).get("azurerm", []):
@@ -483,8 +492,7 @@ class Model:
         branch_patterns = {
             str(p.get("branch_pattern"))
             for p in _resources(github, "github_repository_environment_deployment_policy").values()
-            if p.get("environment") == environment
-            or str(p.get("environment", "")).endswith(f"{environment}.environment}}")
+            if _github_literal(github, p.get("environment")) == environment
         }
         restricted = bool(policy) and (
             policy[0].get("protected_branches") is True
