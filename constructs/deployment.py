@@ -6,12 +6,18 @@
   and the subnet itself), the firewall's two subnets and a private-endpoints subnet; the
   `privatelink.blob.core.windows.net` zone linked to it, so the state account resolves privately; and the
   deployment path's small Log Analytics workspace, which every diagnosable resource of the bootstrap logs to.
-- `DeployIdentities`: a read-only *plan* identity (the `<env>-plan` GitHub environment) and an *apply* identity
-  (the protected `<env>` environment), user-assigned identities trusted through GitHub OIDC federated credentials.
-- `GitHubRunners`: ephemeral GitHub Actions runners as an event-driven Container Apps job scaled by KEDA's
-  `github-runner` scaler (zero replicas while no job waits), in an internal workload-profile environment; both
-  the scaler and the runners authenticate as a GitHub App; the image comes from the environment's private
-  registry (constructs/runner_registry.py) pulled with a managed identity.
+- `DeployIdentities`: a read-only *plan* identity (the `<env>-plan` GitHub environment: Reader, Storage Blob Data
+  Reader on the state container) and an *apply* identity (the protected `<env>` environment: Contributor, Resource
+  Policy Contributor, the custom lock role, and Role Based Access Control Administrator allowed exactly the role ids
+  the environment's stacks assign, `delegate()` / `assigned_role_ids()`), user-assigned identities trusted through
+  GitHub OIDC federated credentials.
+- `RunnerCredentials`: the environment's runner-credential vault (private, RBAC-only, purge-protected) holding the
+  GitHub App key the operator stores there (never Terraform), and the identity the runner jobs read it with.
+- `GitHubRunners`: ephemeral GitHub Actions runners, one event-driven Container Apps job per pool (`plan`: pull-request
+  plans and drift; `apply`: merge applies) scaled by KEDA's `github-runner` scaler (zero replicas while no job
+  waits), in an internal workload-profile environment; the App key reaches only each execution's `register` init
+  container; the image comes from the environment's private registry (constructs/runner_registry.py) pulled with a
+  managed identity.
 - bootstrap's providers register exactly the namespaces of `constructs/resource_providers.py`
   (README "Zero to running", step 4).
 
