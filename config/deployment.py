@@ -13,7 +13,7 @@ import re
 
 from pydantic import Field, model_validator
 
-from config.base import KeyedValueError, Section
+from config.base import Guid, KeyedValueError, Section
 from config.network import Subnet, VirtualNetworkPlan
 
 # Container Apps environments with workload profiles need a delegated subnet of /27 or larger.
@@ -55,36 +55,59 @@ class GitHubRepository(Section):
 
 
 class GitHubApp(Section):
-    """The GitHub App the runners register as (docs/zero-to-running.md, step 3). Ids, not secrets: the App's
-    private key enters bootstrap as the sensitive variable `<environment>_github_app_private_key`."""
+    """The environment's own GitHub App, which registers its runners (docs/security-model.md, "Operator steps").
+
+    One App per environment: a leaked staging key registers no production runner. Ids, not secrets: the App's
+    private key is a Key Vault secret the operator creates outside Terraform (`az keyvault secret set --vault-name
+    <env runner vault> --name <key_secret_name> --file <key>.pem`); the runner jobs reference it by URL
+    (`key_vault_secret_id`) with their own identity, so it is in no Terraform variable, plan or state.
+    """
 
     app_id: int = Field(ge=1, description="The App's numeric id (its settings page: 'App ID')")
     installation_id: int = Field(ge=1, description="The id of its installation on the repository")
+    # The Key Vault secret (in the environment's runner-credential vault) holding the App's private key (PEM).
+    key_secret_name: str = Field(default="github-app-private-key", pattern=r"^[0-9A-Za-z-]{1,127}$")
 
 
-class RunnerConfig(Section):
-    """Ephemeral GitHub Actions runners: a Container Apps job started by KEDA's github-runner scaler, running the
-    image built from runner-image/ into the environment's private registry."""
+class RunnerPool(Section):
+    """One pool of ephemeral runners: its own Container Apps job, answering to exactly one label."""
 
-    # GitHub's runner release: the tag of ghcr.io/actions/actions-runner the image builds on (a pinned x.y.z).
-    version: str = Field(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")
-    github_app: GitHubApp
-    labels: tuple[str, ...] = Field(min_length=1, max_length=10)
+    # The one label its jobs ask for: `erp-<env>-plan` (pull-request plans and drift, plan identity only) or
+    # `erp-<env>-apply` (merge applies only). The workflows use exactly these labels.
+    label: str = Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")
     max_executions: int = Field(default=4, ge=1, le=20, description="Concurrent runner jobs at most")
     cpu_cores: int = Field(
         default=2, ge=1, le=4, description="vCPUs per runner (Consumption profile: memory 2 GiB/vCPU)"
     )
     timeout_minutes: int = Field(default=120, ge=10, le=1440, description="A runner replica is stopped after this")
 
+
+RUNNER_POOLS = ("plan", "apply")
+
+
+class RunnerConfig(Section):
+    """Ephemeral GitHub Actions runners: per pool a Container Apps job started by KEDA's github-runner scaler,
+    running the image built from runner-image/ into the environment's private registry.
+
+    Two pools that share nothing a job can read: `plan` runs pull-request plans and drift (pull-request code),
+    `apply` runs merge applies only. Neither runner container sees the App key (docs/security-model.md)."""
+
+    # GitHub's runner release: the tag of ghcr.io/actions/actions-runner the image builds on (a pinned x.y.z).
+    version: str = Field(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")
+    github_app: GitHubApp
+    plan: RunnerPool
+    apply: RunnerPool
+
+    @property
+    def pools(self) -> dict[str, RunnerPool]:
+        return {"plan": self.plan, "apply": self.apply}
+
     @model_validator(mode="after")
-    def _labels_are_names(self) -> RunnerConfig:
-        for index, label in enumerate(self.labels):
-            if not label or len(label) > 64 or not all(ch.isalnum() or ch in "-_." for ch in label):
-                raise KeyedValueError(
-                    f"labels.{index}", label, "must be 1-64 letters, digits, '-', '_' or '.' (a GitHub runner label)"
-                )
-        if len(set(self.labels)) != len(self.labels):
-            raise KeyedValueError("labels", self.labels, "must not repeat a label")
+    def _pools_apart(self) -> RunnerConfig:
+        if self.plan.label == self.apply.label:
+            raise KeyedValueError(
+                "apply.label", self.apply.label, "must differ from plan.label (pull requests never reach apply runners)"
+            )
         return self
 
 
@@ -115,6 +138,9 @@ class DeploymentConfig(Section):
     # The bootstrap stack's own state: false = a local file outside cdktf.out (first run); true = migrated into
     # THIS environment's state account (key bootstrap.tfstate). At most one environment may hold it.
     holds_bootstrap_state: bool = False
+    # The operators' Entra group (they run bootstrap with Owner): the only principal with a data role on the state
+    # account's bootstrap container, which no pipeline identity can read (docs/security-model.md).
+    operators_group_object_id: Guid
     # The GitHub environment <name> (the apply job) has required reviewers (`repository.approver_teams`), who approve
     # the saved plan they read. Declared by the github stack (stacks/github.py); the handbook documents it from here.
     apply_requires_approval: bool = True

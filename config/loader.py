@@ -374,6 +374,14 @@ def load_all(config_dir: Path | None = None) -> list[EnvironmentConfig]:
         clashed,
     )
     problems += _deployment_networks_apart(configs, config_dir)
+    # One GitHub App per environment: a staging key must register no production runner (docs/security-model.md).
+    problems += _unique(
+        configs,
+        config_dir,
+        "deployment.runner.github_app.app_id",
+        lambda c: str(c.deployment.runner.github_app.app_id),
+        set(),  # not derived from the short name: its own mistake
+    )
     for config in configs:
         partner = config.parity_with
         if partner is not None and (partner not in names or partner == config.name):

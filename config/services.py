@@ -88,6 +88,8 @@ class MaintenanceWindow(Section):
 class AksConfig(Section):
     kubernetes_version: str = Field(pattern=r"^1\.\d{2}$")
     sku_tier: Literal["Free", "Standard", "Premium"]
+    # Entra groups ELIGIBLE (PIM, just in time) for Azure Kubernetes Service RBAC Cluster Admin on the subscription's
+    # clusters; no standing cluster-admin binding (constructs/human_access.py, docs/security-model.md).
     admin_group_object_ids: tuple[Guid, ...] = Field(min_length=1)
     # Azure CNI Overlay always; the policy engine: Cilium (eBPF dataplane) or Azure Network Policy Manager.
     network_policy: Literal["cilium", "azure"]

@@ -233,7 +233,9 @@ class AksCluster(Construct):
             azure_active_directory_role_based_access_control=EntraIdRbac(
                 azure_rbac_enabled=True,
                 tenant_id=props.tenant_id,
-                admin_group_object_ids=list(config.admin_group_object_ids),
+                # No standing cluster-admin group: config.admin_group_object_ids are PIM-eligible for the Azure RBAC
+                # Cluster Admin role instead (bootstrap, constructs/human_access.py).
+                admin_group_object_ids=[],
             ),
             identity=KubernetesClusterIdentity(type="UserAssigned", identity_ids=[self.control_plane_identity.id]),
             kubelet_identity=KubernetesClusterKubeletIdentity(

@@ -4,10 +4,12 @@
   with the environment's deployment network (bootstrap's, looked up by its config-derived id, never through
   bootstrap's state). VNet peering is not transitive, so peering the hub alone would not reach the spoke's
   endpoints without routing runner traffic through the firewall.
-- **Name resolution**: the privatelink zones a runner must resolve for Terraform's data-plane calls (Key Vault
-  keys and certificates, the AKS API for the cluster stack) are linked to the deployment network. The blob
-  zone is not: the deployment network has its own (for the state account), and a VNet cannot be linked to two
-  zones of the same name; Terraform reaches no other storage data plane (`data_plane_available = false`).
+- **Name resolution**: the privatelink zone of the AKS API (the cluster stack) is linked to the deployment network.
+  The blob and vault zones are not: the deployment network has its own (bootstrap's: the state account, the
+  runner-credential vault), and a VNet cannot be linked to two zones of the same name. So each of this stack's
+  vaults (Key Vault keys and certificates are written through their data plane) gets an A record in bootstrap's
+  `privatelink.vaultcore.azure.net` zone, pointing at its private endpoint. Terraform reaches no other storage
+  data plane (`data_plane_available = false`).
 - **RBAC as code**: on every cluster the apply identity is *Azure Kubernetes Service RBAC Cluster Admin* and
   the plan identity bootstrap's custom `<short>-kubernetes-plan-reader-role-001` (every object but Secrets: the
   built-in RBAC Reader cannot read the Roles and bindings the cluster stack manages) and *Cluster User Role*
@@ -24,17 +26,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from cdktf_cdktf_provider_azurerm.data_azurerm_user_assigned_identity import DataAzurermUserAssignedIdentity
+from cdktf_cdktf_provider_azurerm.private_dns_a_record import PrivateDnsARecord
 from cdktf_cdktf_provider_azurerm.private_dns_zone_virtual_network_link import PrivateDnsZoneVirtualNetworkLink
 from cdktf_cdktf_provider_azurerm.role_assignment import RoleAssignment
 from cdktf_cdktf_provider_azurerm.virtual_network_peering import VirtualNetworkPeering
 
 from constructs import Construct
-from constructs.deployment import DeploymentNames
+from constructs.deployment import VAULT_ZONE, DeploymentNames
 from constructs.interfaces import RoleGrant, grant
 from constructs.private_endpoint import link_private_dns_zone
 
 # The zones whose names Terraform's own calls resolve from the runner (keys of Network.private_dns_zone_ids).
-RUNNER_RESOLVED_ZONES = ("key_vault", "aks")
+RUNNER_RESOLVED_ZONES = ("aks",)
+# Names the deployment VNet resolves through bootstrap's zone of that name: an A record per endpoint here.
+RUNNER_RECORDED_ZONES = {"key_vault": VAULT_ZONE}
+RECORD_TTL_SECONDS = 10  # what a private endpoint's DNS zone group writes
 APPLY_CLUSTER_ROLE = "Azure Kubernetes Service RBAC Cluster Admin"  # the cluster stack creates namespaces, RBAC, jobs
 # Reading an azurerm_kubernetes_cluster lists the user credentials (kube_config attributes): Reader lacks
 # listClusterUserCredential/action, Contributor (apply) has it.
@@ -73,6 +79,8 @@ class DeployerAccessProps:
     # zone key -> (zone name, resource group) for the zones in RUNNER_RESOLVED_ZONES
     private_dns_zones: Mapping[str, tuple[str, str]]
     key_vault_ids: Sequence[str]
+    # (vault name, its private endpoint's IP) per vault: the A records in bootstrap's vault zone
+    key_vault_records: Sequence[tuple[str, str]]
     cluster_ids: Sequence[str]
     # Other networks holding endpoints the runner writes through (e.g. the DR landing zone with the geo key
     # vault's endpoint): key -> (VNet id, VNet name, resource group). Peering is not transitive.
@@ -80,7 +88,8 @@ class DeployerAccessProps:
 
 
 class DeployerAccess(Construct):
-    """Exposes `zone_links` (zone key -> link), `peerings` and `grants` (what data-plane writes wait for)."""
+    """Exposes `zone_links` (zone key -> link), `records` (zone key -> A records in bootstrap's zones), `peerings`
+    and `grants` (what data-plane writes wait for)."""
 
     def __init__(self, scope: Construct, id: str, *, props: DeployerAccessProps) -> None:
         super().__init__(scope, id)
@@ -129,6 +138,20 @@ class DeployerAccess(Construct):
             )
             for peering_id, name, resource_group, vnet_name, remote_id in pairings
         ]
+        self.records: dict[str, list[PrivateDnsARecord]] = {
+            "key_vault": [
+                PrivateDnsARecord(
+                    self,
+                    f"dns-key-vault-{index}-deployment",
+                    name=vault_name,
+                    zone_name=RUNNER_RECORDED_ZONES["key_vault"],
+                    resource_group_name=props.names.resource_group,
+                    ttl=RECORD_TTL_SECONDS,
+                    records=[address],
+                )
+                for index, (vault_name, address) in enumerate(props.key_vault_records)
+            ]
+        }
         self.zone_links: dict[str, PrivateDnsZoneVirtualNetworkLink] = {}
         for key in RUNNER_RESOLVED_ZONES:
             zone_name, resource_group = props.private_dns_zones[key]

@@ -6,12 +6,18 @@
   and the subnet itself), the firewall's two subnets and a private-endpoints subnet; the
   `privatelink.blob.core.windows.net` zone linked to it, so the state account resolves privately; and the
   deployment path's small Log Analytics workspace, which every diagnosable resource of the bootstrap logs to.
-- `DeployIdentities`: a read-only *plan* identity (the `<env>-plan` GitHub environment) and an *apply* identity
-  (the protected `<env>` environment), user-assigned identities trusted through GitHub OIDC federated credentials.
-- `GitHubRunners`: ephemeral GitHub Actions runners as an event-driven Container Apps job scaled by KEDA's
-  `github-runner` scaler (zero replicas while no job waits), in an internal workload-profile environment; both
-  the scaler and the runners authenticate as a GitHub App; the image comes from the environment's private
-  registry (constructs/runner_registry.py) pulled with a managed identity.
+- `DeployIdentities`: a read-only *plan* identity (the `<env>-plan` GitHub environment: Reader, Storage Blob Data
+  Reader on the state container) and an *apply* identity (the protected `<env>` environment: Contributor, Resource
+  Policy Contributor, the custom lock role, and Role Based Access Control Administrator allowed exactly the role ids
+  the environment's stacks assign, `delegate()` / `assigned_role_ids()`), user-assigned identities trusted through
+  GitHub OIDC federated credentials.
+- `RunnerCredentials`: the environment's runner-credential vault (private, RBAC-only, purge-protected) holding the
+  GitHub App key the operator stores there (never Terraform), and the identity the runner jobs read it with.
+- `GitHubRunners`: ephemeral GitHub Actions runners, one event-driven Container Apps job per pool (`plan`: pull-request
+  plans and drift; `apply`: merge applies) scaled by KEDA's `github-runner` scaler (zero replicas while no job
+  waits), in an internal workload-profile environment; the App key reaches only each execution's `register` init
+  container; the image comes from the environment's private registry (constructs/runner_registry.py) pulled with a
+  managed identity.
 - bootstrap's providers register exactly the namespaces of `constructs/resource_providers.py`
   (docs/zero-to-running.md, step 4).
 
@@ -21,10 +27,12 @@ identities up by these names (never through bootstrap's state).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
-from cdktf import ITerraformDependable, TerraformProvider
+from cdktf import ITerraformDependable, TerraformProvider, Token
 from cdktf_cdktf_provider_azurerm.container_app_environment import (
     ContainerAppEnvironment,
     ContainerAppEnvironmentWorkloadProfile,
@@ -41,18 +49,25 @@ from cdktf_cdktf_provider_azurerm.container_app_job import (
     ContainerAppJobTemplate,
     ContainerAppJobTemplateContainer,
     ContainerAppJobTemplateContainerEnv,
+    ContainerAppJobTemplateContainerVolumeMounts,
+    ContainerAppJobTemplateInitContainer,
+    ContainerAppJobTemplateInitContainerEnv,
+    ContainerAppJobTemplateInitContainerVolumeMounts,
+    ContainerAppJobTemplateVolume,
 )
 from cdktf_cdktf_provider_azurerm.federated_identity_credential import FederatedIdentityCredential
+from cdktf_cdktf_provider_azurerm.key_vault import KeyVault, KeyVaultNetworkAcls
 from cdktf_cdktf_provider_azurerm.log_analytics_workspace import LogAnalyticsWorkspace
 from cdktf_cdktf_provider_azurerm.private_dns_zone import PrivateDnsZone
 from cdktf_cdktf_provider_azurerm.public_ip import PublicIp
 from cdktf_cdktf_provider_azurerm.resource_group import ResourceGroup
+from cdktf_cdktf_provider_azurerm.role_assignment import RoleAssignment
 from cdktf_cdktf_provider_azurerm.role_definition import RoleDefinition, RoleDefinitionPermissions
 from cdktf_cdktf_provider_azurerm.subnet import Subnet, SubnetDelegation, SubnetDelegationServiceDelegation
 from cdktf_cdktf_provider_azurerm.user_assigned_identity import UserAssignedIdentity
 from cdktf_cdktf_provider_azurerm.virtual_network import VirtualNetwork
 
-from config.deployment import DeploymentConfig, GitHubRepository, RunnerConfig
+from config.deployment import RUNNER_POOLS, DeploymentConfig, GitHubRepository, RunnerConfig, RunnerPool
 from constructs import Construct
 from constructs.interfaces import DiagnosticsSink, RoleGrant, diagnostics, grant
 from constructs.naming import Naming
@@ -63,25 +78,39 @@ from constructs.runner_egress import RunnerFirewall, RunnerFirewallProps
 GITHUB_OIDC_ISSUER = "https://token.actions.githubusercontent.com"
 ENTRA_TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
 BLOB_ZONE = "privatelink.blob.core.windows.net"
+# The deployment VNet resolves every Key Vault through THIS zone (bootstrap's): a VNet cannot be linked to two zones
+# of one name, so the infra stack writes its vaults' A records here instead of linking its own zone.
+VAULT_ZONE = "privatelink.vaultcore.azure.net"
+SECRET_READER_ROLE = "Key Vault Secrets User"
 CONTAINER_APPS_DELEGATION = "Microsoft.App/environments"
 WORKLOAD_PROFILE = "Consumption"
 
-# Roles the apply identity may NOT hand out (Owner, User Access Administrator, Role Based Access Control
-# Administrator): it can grant what the stacks declare, never escalate to what would let it grant anything.
+# Roles the apply identity may never hand out, whatever the stacks assign (Owner, User Access Administrator, Role
+# Based Access Control Administrator): a stack that assigns one of them fails the synth.
 PRIVILEGED_ROLE_IDS = (
     "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",  # Owner
     "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",  # User Access Administrator
     "f58310d9-a9f6-439a-9e8d-f62e7b41a168",  # Role Based Access Control Administrator
 )
-_NOT_PRIVILEGED = "ForAnyOfAllValues:GuidNotEquals {" + ", ".join(PRIVILEGED_ROLE_IDS) + "}"
+DELEGATION_ROLE = "Role Based Access Control Administrator"
+ROLES_REFERENCE = Path(__file__).resolve().parent.parent / "reference" / "roles.json"
 _ROLE_ID = "Microsoft.Authorization/roleAssignments:RoleDefinitionId"
-CONSTRAINED_DELEGATION = (
-    "((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})) OR "
-    f"(@Request[{_ROLE_ID}] {_NOT_PRIVILEGED}))"
-    " AND "
-    "((!(ActionMatches{'Microsoft.Authorization/roleAssignments/delete'})) OR "
-    f"(@Resource[{_ROLE_ID}] {_NOT_PRIVILEGED}))"
-)
+
+
+def constrained_delegation(role_ids: Sequence[str]) -> str:
+    """The ABAC condition (version 2.0) of the apply identity's Role Based Access Control Administrator: it may create
+    and delete assignments of exactly `role_ids` (Microsoft Learn, "Delegate Azure role assignment management to
+    others with conditions", constrain roles)."""
+    if not role_ids:
+        raise ValueError("constrained delegation: no role ids (the stacks assign no role?)")
+    allowed = "{" + ", ".join(role_ids) + "}"
+    return (
+        "((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})) OR "
+        f"(@Request[{_ROLE_ID}] ForAnyOfAnyValues:GuidEquals {allowed}))"
+        " AND "
+        "((!(ActionMatches{'Microsoft.Authorization/roleAssignments/delete'})) OR "
+        f"(@Resource[{_ROLE_ID}] ForAnyOfAnyValues:GuidEquals {allowed}))"
+    )
 
 
 @dataclass(frozen=True)
@@ -95,14 +124,20 @@ class DeploymentNames:
     plan_identity: str
     apply_identity: str
     runner_environment: str
-    runner_job: str
+    runner_jobs: dict[str, str]  # pool ("plan", "apply") -> Container Apps job name
     kubernetes_plan_role: str  # custom role: read every Kubernetes object except Secrets (plans refresh RBAC too)
+    lock_role: str  # custom role: the apply identity writes and deletes the stacks' management locks
 
     def virtual_network_id(self, subscription_id: str) -> str:
         return (
             f"/subscriptions/{subscription_id}/resourceGroups/{self.resource_group}"
             f"/providers/Microsoft.Network/virtualNetworks/{self.virtual_network}"
         )
+
+
+def runner_vault_name(naming: Naming) -> str:
+    """The runner-credential vault: globally unique, at most 24 characters."""
+    return naming.global_name("runners", "kv")
 
 
 def deployment_names(naming: Naming, config: DeploymentConfig) -> DeploymentNames:
@@ -114,8 +149,9 @@ def deployment_names(naming: Naming, config: DeploymentConfig) -> DeploymentName
         plan_identity=naming.name("terraform-plan", "id"),
         apply_identity=naming.name("terraform-apply", "id"),
         runner_environment=naming.name("runners", "cae"),
-        runner_job=naming.name("runner", "job"),
+        runner_jobs={pool: naming.name(f"runner-{pool}", "job") for pool in RUNNER_POOLS},
         kubernetes_plan_role=naming.name("kubernetes-plan-reader", "role"),
+        lock_role=naming.name("deploy-locks", "role"),
     )
 
 
@@ -124,6 +160,11 @@ def deployment_names(naming: Naming, config: DeploymentConfig) -> DeploymentName
 # object but Secrets (the cluster stack manages none).
 KUBERNETES_PLAN_DATA_ACTIONS = ("Microsoft.ContainerService/managedClusters/*/read",)
 KUBERNETES_PLAN_NOT_DATA_ACTIONS = ("Microsoft.ContainerService/managedClusters/secrets/read",)
+LOCK_ACTIONS = (
+    "Microsoft.Authorization/locks/read",
+    "Microsoft.Authorization/locks/write",
+    "Microsoft.Authorization/locks/delete",
+)
 
 
 # Defence in depth under the firewall (constructs/runner_egress.py filters by host name; an NSG cannot): the
@@ -352,31 +393,29 @@ class DeployIdentities(Construct):
         subscription = f"/subscriptions/{props.subscription_id}"
         names = {"plan": props.names.plan_identity, "apply": props.names.apply_identity}
         subjects = oidc_subjects(props.repository, props.environment)
-        # role -> the roles it holds and why (scope, role, why, condition)
-        roles: dict[str, tuple[tuple[str, str, str, str | None], ...]] = {
+        # role -> the roles it holds and why (scope, role, why). The apply identity's Role Based Access Control
+        # Administrator comes from `delegate()`, once the environment's stacks are built (its allow-list is theirs).
+        roles: dict[str, tuple[tuple[str, str, str], ...]] = {
             "plan": (
-                (subscription, "Reader", "Plans read every resource of the subscription (refresh).", None),
+                (subscription, "Reader", "Plans read every resource of the subscription (refresh)."),
                 (
                     props.state_container_scope,
-                    "Storage Blob Data Contributor",
-                    "Plans read the state and take its blob lease (a lease is a write).",
-                    None,
+                    "Storage Blob Data Reader",
+                    "Plans read the state; they run with -lock=false and write nothing.",
                 ),
             ),
             "apply": (
-                (subscription, "Contributor", "Applies create and change the platform's resources.", None),
+                (subscription, "Contributor", "Applies create and change the platform's resources."),
                 (
                     subscription,
-                    "User Access Administrator",
-                    "Applies create the stacks' role assignments, locks and policy assignments; the condition "
-                    "forbids granting Owner, User Access Administrator or RBAC Administrator.",
-                    CONSTRAINED_DELEGATION,
+                    "Resource Policy Contributor",
+                    "The infra stack writes policy definitions and initiatives and assigns them on the subscription "
+                    "and the clusters.",
                 ),
                 (
                     props.state_container_scope,
                     "Storage Blob Data Contributor",
                     "Applies read and write the state and its lease.",
-                    None,
                 ),
             ),
         }
@@ -403,17 +442,17 @@ class DeployIdentities(Construct):
                 provider=props.provider,
             )
             principal_id = identity.principal_id
-            for index, (scope_id, role_name, why, condition) in enumerate(roles[role]):
+            for index, (scope_id, role_name, why) in enumerate(roles[role]):
                 grant(
                     self,
                     f"{role}-role-{index}",
-                    RoleGrant(scope=scope_id, role=role_name, principal_id=principal_id, why=why, condition=condition),
+                    RoleGrant(scope=scope_id, role=role_name, principal_id=principal_id, why=why),
                     provider=props.provider,
                 )
             self.client_ids[role] = identity.client_id
             self.principal_ids[role] = principal_id
         # Defined here (the operator is Owner), assigned on each cluster by the infra stack (deployer_access.py).
-        RoleDefinition(
+        self.kubernetes_plan_role = RoleDefinition(
             self,
             "kubernetes-plan-role",
             name=props.names.kubernetes_plan_role,
@@ -428,6 +467,78 @@ class DeployIdentities(Construct):
             ],
             provider=props.provider,
         )
+        # Contributor excludes Microsoft.Authorization/*/write and /delete; Role Based Access Control Administrator
+        # adds role assignments only. The stacks' delete locks need exactly this (constructs/locks.py).
+        self.lock_role = RoleDefinition(
+            self,
+            "lock-role",
+            name=props.names.lock_role,
+            scope=subscription,
+            description="Terraform applies: read, write and delete the stacks' management locks (nothing else).",
+            assignable_scopes=[subscription],
+            permissions=[RoleDefinitionPermissions(actions=list(LOCK_ACTIONS))],
+            provider=props.provider,
+        )
+        grant(
+            self,
+            "apply-locks",
+            RoleGrant(
+                scope=subscription,
+                role=props.names.lock_role,
+                principal_id=self.principal_ids["apply"],
+                why="Applies create and remove the stacks' CanNotDelete locks.",
+                role_id=self.lock_role.role_definition_resource_id,
+            ),
+            provider=props.provider,
+        )
+        # Custom roles by name (what the stacks' assignments name): their ids enter the delegation's allow-list.
+        self.custom_roles: dict[str, RoleDefinition] = {props.names.kubernetes_plan_role: self.kubernetes_plan_role}
+        self._subscription = subscription
+        self._provider = props.provider
+
+    def delegate(self, role_ids: Sequence[str]) -> RoleAssignment:
+        """The apply identity's Role Based Access Control Administrator on the subscription, allowed to assign and
+        remove exactly `role_ids` (derived from the environment's stacks by `assigned_role_ids`)."""
+        return grant(
+            self,
+            "apply-delegation",
+            RoleGrant(
+                scope=self._subscription,
+                role=DELEGATION_ROLE,
+                principal_id=self.principal_ids["apply"],
+                why="Applies create the stacks' role assignments; the condition allows exactly the roles they assign.",
+                condition=constrained_delegation(role_ids),
+            ),
+            provider=self._provider,
+        )
+
+
+def assigned_role_ids(stacks: Sequence[Construct], custom_role_ids: Mapping[str, str]) -> tuple[str, ...]:
+    """The role definition ids the `stacks` assign, read from their role assignments (the same objects cdktf
+    synthesizes): built-in roles by name through reference/roles.json, custom roles through `custom_role_ids`
+    (name -> id). A role of neither kind, an assignment by an unresolved id or a privileged role fails here."""
+    built_in: dict[str, str] = json.loads(ROLES_REFERENCE.read_text(encoding="utf-8"))["roles"]
+    found: set[str] = set()
+    for stack in stacks:
+        for node in stack.node.find_all():
+            if not isinstance(node, RoleAssignment):
+                continue
+            name, by_id = node.role_definition_name_input, node.role_definition_id_input
+            if name is not None and name in custom_role_ids:
+                found.add(custom_role_ids[name])
+            elif name is not None and name in built_in:
+                found.add(built_in[name])
+            elif by_id is not None and not Token.is_unresolved(by_id):
+                found.add(by_id.rstrip("/").rsplit("/", 1)[-1])
+            else:
+                raise ValueError(
+                    f"{node.node.path}: role {name or by_id!r} has no known id: add the built-in role to "
+                    f"reference/roles.json or assign a custom role bootstrap defines"
+                )
+    privileged = found & set(PRIVILEGED_ROLE_IDS)
+    if privileged:
+        raise ValueError(f"the stacks assign privileged roles {sorted(privileged)}: the apply identity may not")
+    return tuple(sorted(found))
 
 
 @dataclass(frozen=True)
@@ -441,6 +552,100 @@ class RunnerImage:
 
 
 @dataclass(frozen=True)
+class RunnerCredentialsProps:
+    naming: Naming
+    location: str
+    resource_group_name: str
+    tenant_id: str
+    virtual_network_id: str  # the deployment VNet: the vault's privatelink zone is linked here
+    private_endpoint: PrivateEndpointPlacement  # the deployment network's private-endpoints subnet
+    key_secret_name: str  # config deployment.runner.github_app.key_secret_name
+    diagnostics: DiagnosticsSink  # every read of the key (AuditEvent), by which identity
+    provider: TerraformProvider
+
+
+class RunnerCredentials(Construct):
+    """The environment's runner-credential vault and the identity the runner jobs read the App key with.
+
+    The vault is RBAC-only, purge-protected, reachable only through its private endpoint in the deployment
+    network (`privatelink.vaultcore.azure.net`, linked to the deployment VNet; the infra stack registers its own
+    vaults in this zone, constructs/deployer_access.py). Terraform creates the vault, never the secret: the operator
+    runs `az keyvault secret set` (docs/security-model.md), so the key is in no variable, plan or state. The job
+    identity holds Key Vault Secrets User on this vault (it holds nothing else) and no other role.
+
+    Exposes `vault_id`, `secret_id` (versionless URL of the App key: `key_vault_secret_id`), `identity_id`,
+    `identity_principal_id` and `secret_read_grant` (the jobs wait for it).
+    """
+
+    def __init__(self, scope: Construct, id: str, *, props: RunnerCredentialsProps) -> None:
+        super().__init__(scope, id)
+        provider = props.provider
+        vault = KeyVault(
+            self,
+            "vault",
+            name=runner_vault_name(props.naming),
+            location=props.location,
+            resource_group_name=props.resource_group_name,
+            tenant_id=props.tenant_id,
+            sku_name="standard",
+            rbac_authorization_enabled=True,  # no access policies: Entra RBAC only
+            purge_protection_enabled=True,
+            soft_delete_retention_days=90,
+            public_network_access_enabled=False,
+            network_acls=KeyVaultNetworkAcls(default_action="Deny", bypass="None"),
+            provider=provider,
+        )
+        diagnostics(self, "vault-diagnostics", vault, props.diagnostics, provider=provider)
+        zone = PrivateDnsZone(
+            self, "dns-vault", name=VAULT_ZONE, resource_group_name=props.resource_group_name, provider=provider
+        )
+        link_private_dns_zone(
+            self,
+            "dns-vault-link",
+            zone_name=zone.name,
+            resource_group_name=props.resource_group_name,
+            link_name="deployment-link",
+            virtual_network_id=props.virtual_network_id,
+            provider=provider,
+        )
+        props.private_endpoint.connect(
+            self,
+            "vault-endpoint",
+            name=props.naming.name("runners-kv", "pe"),
+            resource_id=vault.id,
+            subresource="vault",
+            private_dns_zone_id=zone.id,
+        )
+        identity = UserAssignedIdentity(
+            self,
+            "identity",
+            name=props.naming.name("runner-credentials", "id"),
+            location=props.location,
+            resource_group_name=props.resource_group_name,
+            provider=provider,
+        )
+        vault_id = vault.id
+        # On the vault, which holds nothing but the App key: a grant on the secret's own scope would have to wait for
+        # the operator's `az keyvault secret set` (the scope must exist), which comes after this apply.
+        self.secret_read_grant = grant(
+            self,
+            "secret-reader",
+            RoleGrant(
+                scope=vault_id,
+                role=SECRET_READER_ROLE,
+                principal_id=identity.principal_id,
+                why="The runner jobs' Key Vault reference reads the GitHub App key (the vault holds nothing else).",
+            ),
+            provider=provider,
+        )
+        self.vault_id: str = vault_id
+        self.secret_id: str = f"{vault.vault_uri}secrets/{props.key_secret_name}"
+        self.identity_id: str = identity.id
+        self.identity_principal_id: str = identity.principal_id
+        self.private_dns_zone_id: str = zone.id
+
+
+@dataclass(frozen=True)
 class GitHubRunnersProps:
     runner: RunnerConfig
     repository: GitHubRepository
@@ -450,20 +655,20 @@ class GitHubRunnersProps:
     resource_group_name: str
     subnet_id: str
     image: RunnerImage
-    github_app_private_key: str  # a sensitive Terraform variable: the GitHub App's private key (PEM)
+    credentials: RunnerCredentials  # the App key by Key Vault reference (never a value)
     diagnostics: DiagnosticsSink  # the deployment network's workspace: the runners' console and KEDA's events
     provider: TerraformProvider
 
 
-def runner_scale_metadata(repository: GitHubRepository, runner: RunnerConfig) -> dict[str, str]:
-    """KEDA github-runner scaler settings: one job per queued workflow job that asks for these labels, read as the
-    GitHub App (`applicationID`/`installationID` + the `appKey` secret)."""
+def runner_scale_metadata(repository: GitHubRepository, runner: RunnerConfig, pool: RunnerPool) -> dict[str, str]:
+    """KEDA github-runner scaler settings: one job per queued workflow job that asks for the pool's label, read as
+    the GitHub App (`applicationID`/`installationID` + the `appKey` secret)."""
     return {
         "githubApiURL": "https://api.github.com",
         "owner": repository.owner,
         "runnerScope": "repo",
         "repos": repository.name,
-        "labels": ",".join(runner.labels),
+        "labels": pool.label,
         "targetWorkflowQueueLength": "1",
         "applicationID": str(runner.github_app.app_id),
         "installationID": str(runner.github_app.installation_id),
@@ -471,14 +676,27 @@ def runner_scale_metadata(repository: GitHubRepository, runner: RunnerConfig) ->
 
 
 class GitHubRunners(Construct):
-    """Exposes `job_id` and `environment_id`. Each execution runs runner-image/entrypoint.sh: it signs the App's JWT,
-    takes an installation token, registers ONE ephemeral runner and runs it."""
+    """Exposes `job_ids` (by pool) and `environment_id`.
+
+    One internal Container Apps environment, one event-driven job per pool (config `deployment.runner.plan` /
+    `.apply`), each answering to its pool's label only. Each execution has two containers of the runner image:
+    - `register` (init container): the only one given the App key (a Key Vault reference read with the credential
+      identity); runs `runner-entrypoint.sh jit-config`, which asks GitHub for a just-in-time configuration of ONE
+      ephemeral runner with the pool's label (`POST /repos/{repo}/actions/runners/generate-jitconfig`) and writes
+      it to the execution's own `EmptyDir` volume;
+    - `runner`: `runner-entrypoint.sh run-jit` starts the runner from that file. It has no secret in its
+      environment or volumes, so the job's code (pull-request code on the plan pool) cannot read the App key and
+      cannot register a runner with another label.
+    """
 
     APP_KEY_SECRET = "github-app-key"
+    CONFIG_VOLUME = "runner-config"
+    CONFIG_PATH = "/runner-config"
 
     def __init__(self, scope: Construct, id: str, *, props: GitHubRunnersProps) -> None:
         super().__init__(scope, id)
         runner, repository, provider, image = props.runner, props.repository, props.provider, props.image
+        credentials = props.credentials
         environment = ContainerAppEnvironment(
             self,
             "environment",
@@ -499,66 +717,104 @@ class GitHubRunners(Construct):
             provider=provider,
         )
         diagnostics(self, "environment-diagnostics", environment, props.diagnostics, provider=provider)
-        env: Mapping[str, str] = {  # runner-image/entrypoint.sh's settings
-            "APP_ID": str(runner.github_app.app_id),
-            "APP_INSTALLATION_ID": str(runner.github_app.installation_id),
-            "REPOSITORY": repository.slug,
-            "RUNNER_LABELS": ",".join(runner.labels),
-        }
-        job = ContainerAppJob(
-            self,
-            "job",
-            name=props.names.runner_job,
-            location=props.location,
-            resource_group_name=props.resource_group_name,
-            container_app_environment_id=environment.id,
-            workload_profile_name=WORKLOAD_PROFILE,
-            replica_timeout_in_seconds=runner.timeout_minutes * 60,
-            replica_retry_limit=0,  # an ephemeral runner that failed is replaced by the next queued job's replica
-            identity=ContainerAppJobIdentity(type="UserAssigned", identity_ids=[image.identity_id]),
-            # pulled through the registry's private endpoint with the identity's AcrPull (no registry password)
-            registry=[ContainerAppJobRegistry(server=image.server, identity=image.identity_id)],
-            secret=[ContainerAppJobSecret(name=self.APP_KEY_SECRET, value=props.github_app_private_key)],
-            event_trigger_config=ContainerAppJobEventTriggerConfig(
-                parallelism=1,
-                scale=[
-                    ContainerAppJobEventTriggerConfigScale(
-                        min_executions=0,  # scale to zero
-                        max_executions=runner.max_executions,
-                        polling_interval_in_seconds=30,
-                        rules=[
-                            ContainerAppJobEventTriggerConfigScaleRules(
-                                name="github-runner",
-                                custom_rule_type="github-runner",
-                                metadata=runner_scale_metadata(repository, runner),
-                                authentication=[
-                                    ContainerAppJobEventTriggerConfigScaleRulesAuthentication(
-                                        secret_name=self.APP_KEY_SECRET, trigger_parameter="appKey"
-                                    )
-                                ],
-                            )
-                        ],
+        jit_file = f"{self.CONFIG_PATH}/jitconfig"
+        self.job_ids: dict[str, str] = {}
+        for pool_name, pool in runner.pools.items():
+            settings: Mapping[str, str] = {  # runner-image/entrypoint.sh's settings
+                "APP_ID": str(runner.github_app.app_id),
+                "APP_INSTALLATION_ID": str(runner.github_app.installation_id),
+                "REPOSITORY": repository.slug,
+                "RUNNER_LABELS": pool.label,
+                "RUNNER_JITCONFIG_FILE": jit_file,
+            }
+            mounts = [ContainerAppJobTemplateContainerVolumeMounts(name=self.CONFIG_VOLUME, path=self.CONFIG_PATH)]
+            job = ContainerAppJob(
+                self,
+                f"{pool_name}-job",
+                name=props.names.runner_jobs[pool_name],
+                location=props.location,
+                resource_group_name=props.resource_group_name,
+                container_app_environment_id=environment.id,
+                workload_profile_name=WORKLOAD_PROFILE,
+                replica_timeout_in_seconds=pool.timeout_minutes * 60,
+                replica_retry_limit=0,  # an ephemeral runner that failed is replaced by the next queued job's replica
+                identity=ContainerAppJobIdentity(
+                    type="UserAssigned", identity_ids=[image.identity_id, credentials.identity_id]
+                ),
+                # pulled through the registry's private endpoint with the identity's AcrPull (no registry password)
+                registry=[ContainerAppJobRegistry(server=image.server, identity=image.identity_id)],
+                # A Key Vault reference: the platform reads the secret with the credential identity; no value here.
+                secret=[
+                    ContainerAppJobSecret(
+                        name=self.APP_KEY_SECRET,
+                        identity=credentials.identity_id,
+                        key_vault_secret_id=credentials.secret_id,
                     )
                 ],
-            ),
-            template=ContainerAppJobTemplate(
-                container=[
-                    ContainerAppJobTemplateContainer(
-                        name="runner",
-                        image=image.reference,
-                        cpu=runner.cpu_cores,
-                        memory=f"{runner.cpu_cores * 2}Gi",
-                        env=[
-                            ContainerAppJobTemplateContainerEnv(
-                                name="APP_PRIVATE_KEY", secret_name=self.APP_KEY_SECRET
-                            ),
-                            *(ContainerAppJobTemplateContainerEnv(name=k, value=v) for k, v in env.items()),
-                        ],
-                    )
-                ]
-            ),
-            depends_on=[image.pull_grant],
-            provider=provider,
-        )
+                event_trigger_config=ContainerAppJobEventTriggerConfig(
+                    parallelism=1,
+                    scale=[
+                        ContainerAppJobEventTriggerConfigScale(
+                            min_executions=0,  # scale to zero
+                            max_executions=pool.max_executions,
+                            polling_interval_in_seconds=30,
+                            rules=[
+                                ContainerAppJobEventTriggerConfigScaleRules(
+                                    name="github-runner",
+                                    custom_rule_type="github-runner",
+                                    metadata=runner_scale_metadata(repository, runner, pool),
+                                    authentication=[
+                                        ContainerAppJobEventTriggerConfigScaleRulesAuthentication(
+                                            secret_name=self.APP_KEY_SECRET, trigger_parameter="appKey"
+                                        )
+                                    ],
+                                )
+                            ],
+                        )
+                    ],
+                ),
+                template=ContainerAppJobTemplate(
+                    volume=[ContainerAppJobTemplateVolume(name=self.CONFIG_VOLUME, storage_type="EmptyDir")],
+                    init_container=[
+                        ContainerAppJobTemplateInitContainer(
+                            name="register",
+                            image=image.reference,
+                            args=["jit-config"],
+                            cpu=0.5,
+                            memory="1Gi",
+                            env=[
+                                ContainerAppJobTemplateInitContainerEnv(
+                                    name="APP_PRIVATE_KEY", secret_name=self.APP_KEY_SECRET
+                                ),
+                                *(
+                                    ContainerAppJobTemplateInitContainerEnv(name=k, value=v)
+                                    for k, v in settings.items()
+                                ),
+                            ],
+                            volume_mounts=[
+                                ContainerAppJobTemplateInitContainerVolumeMounts(
+                                    name=self.CONFIG_VOLUME, path=self.CONFIG_PATH
+                                )
+                            ],
+                        )
+                    ],
+                    container=[
+                        ContainerAppJobTemplateContainer(
+                            name="runner",
+                            image=image.reference,
+                            args=["run-jit"],
+                            cpu=pool.cpu_cores,
+                            memory=f"{pool.cpu_cores * 2}Gi",
+                            env=[
+                                ContainerAppJobTemplateContainerEnv(name="RUNNER_JITCONFIG_FILE", value=jit_file),
+                                ContainerAppJobTemplateContainerEnv(name="RUNNER_LABELS", value=pool.label),
+                            ],
+                            volume_mounts=mounts,
+                        )
+                    ],
+                ),
+                depends_on=[image.pull_grant, credentials.secret_read_grant],
+                provider=provider,
+            )
+            self.job_ids[pool_name] = job.id
         self.environment_id: str = environment.id
-        self.job_id: str = job.id

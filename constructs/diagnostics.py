@@ -147,6 +147,7 @@ NO_DIAGNOSTICS: Mapping[str, str] = {
             "azurerm_web_application_firewall_policy",
             "azurerm_user_assigned_identity",
             "azurerm_disk_encryption_set",
+            "azurerm_pim_eligible_role_assignment",
             "azurerm_role_assignment",
             "azurerm_role_definition",
             "azurerm_resource_provider_feature_registration",

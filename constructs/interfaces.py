@@ -69,6 +69,9 @@ class RoleGrant:
     principal_type: str | None = SERVICE_PRINCIPAL
     # An Azure ABAC condition (version 2.0) narrowing the grant, e.g. which roles a delegated admin may assign.
     condition: str | None = None
+    # A custom role defined in the same stack: its resource id (`role_definition_resource_id`), which also orders
+    # the assignment after the definition; `role` is then only its name, for the reader.
+    role_id: str | None = None
 
 
 def grant(
@@ -79,7 +82,8 @@ def grant(
         owner,
         id,
         scope=role_grant.scope,
-        role_definition_name=role_grant.role,
+        role_definition_name=None if role_grant.role_id else role_grant.role,
+        role_definition_id=role_grant.role_id,
         principal_id=role_grant.principal_id,
         principal_type=role_grant.principal_type,
         description=role_grant.why,

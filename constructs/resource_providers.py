@@ -42,6 +42,7 @@ RESOURCE_PROVIDER_OF_TYPE: dict[str, str | None] = {
     "azurerm_resource_policy_": None,  # Microsoft.Authorization
     "azurerm_resource_provider_feature_registration": None,  # Microsoft.Features: registered everywhere
     "azurerm_resource_provider_registration": None,
+    "azurerm_pim_eligible_role_assignment": None,  # Microsoft.Authorization
     "azurerm_role_assignment": None,  # Microsoft.Authorization
     "azurerm_role_definition": None,  # Microsoft.Authorization
     "azurerm_route_table": "Microsoft.Network",

@@ -22,8 +22,13 @@ from cdktf_cdktf_provider_azurerm.storage_container import StorageContainer
 
 from config.schema import StateBackend
 from constructs import Construct
-from constructs.interfaces import DiagnosticsSink, diagnostics, lock
+from constructs.interfaces import DiagnosticsSink, RoleGrant, diagnostics, grant, lock
 from constructs.private_endpoint import PrivateEndpointPlacement
+
+# The bootstrap stack's own state (once migrated, README step 8): its own container, whose only data role is the
+# operators' group's. No pipeline identity has a role on it (theirs are on the environment container only).
+BOOTSTRAP_CONTAINER = "bootstrap-tfstate"
+OPERATOR_STATE_ROLE = "Storage Blob Data Contributor"
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,8 @@ class StateStorageProps:
     private_dns_zone_id: str  # privatelink.blob.core.windows.net, linked to the deployment network
     # The deployment network's workspace: every read and write of a state blob, by whom (StorageBlobLogs).
     diagnostics: DiagnosticsSink
+    # The operators' Entra group: the only principal with a data role on the bootstrap container.
+    operators_group_object_id: str = ""
     soft_delete_days: int = 30  # time to recover a deleted or overwritten state file
 
 
@@ -97,6 +104,31 @@ class StateStorage(Construct):
         )
         # The ARM id of the container: the scope of the deploy identities' blob data role.
         self.container_scope: str = f"{self.account.id}/blobServices/default/containers/{backend.container_name}"
+        self.bootstrap_container = StorageContainer(
+            self,
+            "bootstrap-container",
+            name=BOOTSTRAP_CONTAINER,
+            storage_account_id=self.account.id,
+            container_access_type="private",
+            provider=props.provider,
+        )
+        self.bootstrap_container_scope: str = f"{self.account.id}/blobServices/default/containers/{BOOTSTRAP_CONTAINER}"
+        if not props.operators_group_object_id:
+            raise ValueError("state storage: operators_group_object_id is required (the bootstrap container's reader)")
+        # The migration of README step 8 (`terraform init -migrate-state`) and every later bootstrap run read and
+        # write here with Entra ID: Owner alone has no data role (403).
+        self.operator_grant = grant(
+            self,
+            "operators-bootstrap-state",
+            RoleGrant(
+                scope=self.bootstrap_container_scope,
+                role=OPERATOR_STATE_ROLE,
+                principal_id=props.operators_group_object_id,
+                why="Operators run bootstrap: they read and write its state and lease (no pipeline identity can).",
+                principal_type="Group",
+            ),
+            provider=props.provider,
+        )
         lock(
             self,
             "delete-lock",

@@ -26,12 +26,12 @@ def build_app(outdir: str | Path | None = None, environments: list[EnvironmentCo
     """Without `outdir`, cdktf uses $CDKTF_OUTDIR (set by the cdktf CLI) or cdktf.out/."""
     environments = load_all() if environments is None else environments
     app = App(outdir=str(outdir)) if outdir else App()
-    BootstrapStack(app, BOOTSTRAP_STACK, environments=environments)
+    bootstrap = BootstrapStack(app, BOOTSTRAP_STACK, environments=environments)
     GitHubStack(app, GITHUB_STACK, environments=environments)
     for config in environments:
         infra_name, cluster_name = stack_names(config.name)
         infra = InfrastructureStack(app, infra_name, config=config)
-        ClusterStack(
+        cluster = ClusterStack(
             app,
             cluster_name,
             config=config,
@@ -40,4 +40,6 @@ def build_app(outdir: str | Path | None = None, environments: list[EnvironmentCo
             tracing=infra.tracing,
             app_gateway=infra.app_gateway,
         )
+        # The apply identity may assign exactly the roles these two stacks assign (bootstrap is built first).
+        bootstrap.delegate(config, (infra, cluster))
     return app

@@ -4,14 +4,16 @@ account, the deploy identities, the runners' private image registry and the self
 
 An operator with Owner runs it once per subscription pair. Its own state starts as a local file outside
 cdktf.out (a clean build cannot delete it) and is then migrated into the state account of the environment
-whose config says `deployment.holds_bootstrap_state = true` (`terraform init -migrate-state`).
+whose config says `deployment.holds_bootstrap_state = true` (`terraform init -migrate-state`), into its own
+container `bootstrap-tfstate`, which only the operators' group (`deployment.operators_group_object_id`) can read.
+No secret is in it: the runners' GitHub App keys are Key Vault secrets the operator creates (docs/security-model.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cdktf import AzurermBackend, LocalBackend, TerraformOutput, TerraformStack, TerraformVariable
+from cdktf import AzurermBackend, LocalBackend, TerraformOutput, TerraformStack
 
 from config.schema import EnvironmentConfig
 from constructs import Construct
@@ -22,14 +24,18 @@ from constructs.deployment import (
     DeploymentNetworkProps,
     GitHubRunners,
     GitHubRunnersProps,
+    RunnerCredentials,
+    RunnerCredentialsProps,
     RunnerImage,
+    assigned_role_ids,
     deployment_names,
 )
 from constructs.diagnostics import DiagnosticsCoverage
+from constructs.human_access import EligibleAccess, EligibleAccessProps
 from constructs.naming import Naming
 from constructs.resource_providers import required_resource_providers
 from constructs.runner_registry import RUNNER_IMAGE_REPOSITORY, RunnerRegistry, RunnerRegistryProps, runner_image_tag
-from constructs.state_storage import StateStorage, StateStorageProps
+from constructs.state_storage import BOOTSTRAP_CONTAINER, StateStorage, StateStorageProps
 from stacks.common import apply_environment_aspects, azurerm_provider
 
 BOOTSTRAP_STATE_FILE = "bootstrap.tfstate"
@@ -51,7 +57,7 @@ def bootstrap_backend(
         stack,
         resource_group_name=backend.resource_group_name,
         storage_account_name=backend.storage_account_name,
-        container_name=backend.container_name,
+        container_name=BOOTSTRAP_CONTAINER,  # the operators' container: no pipeline identity reads it
         key=BOOTSTRAP_STATE_FILE,
         subscription_id=holder.subscription_id,
         tenant_id=holder.tenant_id,
@@ -63,6 +69,7 @@ class BootstrapStack(TerraformStack):
     def __init__(self, scope: Construct, id: str, *, environments: Sequence[EnvironmentConfig]) -> None:
         super().__init__(scope, id)
         bootstrap_backend(self, environments)
+        self.identities: dict[str, DeployIdentities] = {}
         for config in environments:
             # A new subscription has almost nothing registered: this provider (run by the Owner operator)
             # registers every namespace the stacks use when it starts, before any resource is created.
@@ -90,6 +97,7 @@ class BootstrapStack(TerraformStack):
                     private_endpoint=network.private_endpoints,
                     private_dns_zone_id=network.blob_private_dns_zone_id,
                     diagnostics=network.diagnostics,
+                    operators_group_object_id=config.deployment.operators_group_object_id,
                 ),
             )
             identities = DeployIdentities(
@@ -106,6 +114,7 @@ class BootstrapStack(TerraformStack):
                     provider=provider,
                 ),
             )
+            self.identities[config.name] = identities
             registry = RunnerRegistry(
                 self,
                 f"{config.name}-runner-registry",
@@ -119,16 +128,22 @@ class BootstrapStack(TerraformStack):
                     provider=provider,
                 ),
             )
-            # The GitHub App's private key enters as a sensitive variable (TF_VAR_<name>), never a literal.
-            app_key = TerraformVariable(
+            # The GitHub App's private key: a Key Vault secret the operator creates (docs/security-model.md); the
+            # jobs reference it by URL with their own identity. No variable carries it, so no state holds it.
+            credentials = RunnerCredentials(
                 self,
-                f"{config.name}_github_app_private_key",
-                type="string",
-                sensitive=True,
-                nullable=False,
-                description=f"Private key (PEM) of the GitHub App {config.deployment.runner.github_app.app_id} "
-                f"that registers {config.deployment.repository.slug}'s {config.name} runners "
-                "(docs/zero-to-running.md step 3)",
+                f"{config.name}-runner-credentials",
+                props=RunnerCredentialsProps(
+                    naming=naming,
+                    location=config.location,
+                    resource_group_name=network.resource_group_name,
+                    tenant_id=config.tenant_id,
+                    virtual_network_id=network.virtual_network_id,
+                    private_endpoint=network.private_endpoints,
+                    key_secret_name=config.deployment.runner.github_app.key_secret_name,
+                    diagnostics=network.diagnostics,
+                    provider=provider,
+                ),
             )
             tag = runner_image_tag(config.deployment.runner.version)
             runners = GitHubRunners(
@@ -148,7 +163,7 @@ class BootstrapStack(TerraformStack):
                         identity_id=registry.pull_identity_id,
                         pull_grant=registry.pull_grant,
                     ),
-                    github_app_private_key=app_key.string_value,
+                    credentials=credentials,
                     diagnostics=network.diagnostics,
                     provider=provider,
                 ),
@@ -156,7 +171,25 @@ class BootstrapStack(TerraformStack):
             # The GitHub environment variables AZURE_PLAN_CLIENT_ID / AZURE_APPLY_CLIENT_ID (not secrets).
             for role, client_id in identities.client_ids.items():
                 TerraformOutput(self, f"{config.name}-{role}-client-id", value=client_id)
-            for construct in (network, storage, identities, registry, runners):
+            # No standing human admin: cluster admins and operators are PIM-eligible (constructs/human_access.py).
+            human_access = EligibleAccess(
+                self,
+                f"{config.name}-human-access",
+                props=EligibleAccessProps(
+                    subscription_id=config.subscription_id,
+                    cluster_admin_group_ids=config.aks.admin_group_object_ids,
+                    operators_group_id=config.deployment.operators_group_object_id,
+                    provider=provider,
+                ),
+            )
+            for construct in (network, storage, identities, registry, credentials, runners, human_access):
                 apply_environment_aspects(construct, config)
         # AZ-DIAG-1 here too: every diagnosable resource of the deployment path logs to its environment's workspace.
         self.node.add_validation(DiagnosticsCoverage(self))
+
+    def delegate(self, config: EnvironmentConfig, stacks: Sequence[TerraformStack]) -> None:
+        """Give the environment's apply identity Role Based Access Control Administrator for exactly the roles its
+        `stacks` assign (build_app calls this once they are built): the allow-list is derived, never written twice."""
+        identities = self.identities[config.name]
+        custom = {config_name: role.role_definition_id for config_name, role in identities.custom_roles.items()}
+        identities.delegate(assigned_role_ids(stacks, custom))

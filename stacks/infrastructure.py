@@ -275,6 +275,11 @@ class InfrastructureStack(TerraformStack):
                     for vault in (self.data.key_vault, self.data.kms_key_vault, self.data.geo_key_vault)
                     if vault is not None
                 ],
+                key_vault_records=[
+                    (vault.vault.name, vault.private_endpoint.endpoint.private_service_connection.private_ip_address)
+                    for vault in (self.data.key_vault, self.data.kms_key_vault, self.data.geo_key_vault)
+                    if vault is not None
+                ],
                 cluster_ids=[self.aks.cluster_id],
                 other_endpoint_vnets={
                     "dr": (
@@ -369,11 +374,12 @@ class InfrastructureStack(TerraformStack):
         self._backup(config, naming)
         self._drills(config, naming, monitoring)
         # Terraform writes keys and certificates through each vault's private data plane: they wait for the
-        # runner's path to it (the vault's endpoint, the privatelink zone's links, the peering to the runners).
+        # runner's path to it (the vault's endpoint, the privatelink zone's links, the A records the runners resolve
+        # the vaults by in bootstrap's zone, the peering to the runners).
         runner_path = [
             *self.network.private_dns_zone_links["key_vault"],
             self.dr_landing_zone.private_dns_zone_links["key_vault"],
-            self.deployer_access.zone_links["key_vault"],
+            *self.deployer_access.records["key_vault"],
             *self.deployer_access.peerings,
         ]
         for vault in (self.data.key_vault, self.data.kms_key_vault, self.data.geo_key_vault):

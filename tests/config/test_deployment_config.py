@@ -43,12 +43,16 @@ BAD_INPUTS = [
     ("deployment.runner.github_app.installation_id", DELETE, "required key is missing"),
     ("deployment.runner.github_app.installation_id", -5, "greater than or equal to 1"),
     ("deployment.runner.github_app.private_key", "-----BEGIN RSA PRIVATE KEY-----", "unknown key"),  # never in config
-    ("deployment.runner.labels", [], "at least 1"),
-    ("deployment.runner.labels", ["erp staging"], "GitHub runner label"),
-    ("deployment.runner.labels", ["a", "a"], "must not repeat"),
-    ("deployment.runner.max_executions", 0, "greater than or equal to 1"),
-    ("deployment.runner.cpu_cores", 8, "less than or equal to 4"),
-    ("deployment.runner.timeout_minutes", "60", "valid integer"),
+    ("deployment.runner.labels", ["erp-staging"], "unknown key"),  # one label per pool now
+    ("deployment.runner.plan", DELETE, "required key is missing"),
+    ("deployment.runner.apply.label", "erp staging", "should match pattern"),
+    ("deployment.runner.apply.label", "erp-staging-plan", "must differ from plan.label"),
+    ("deployment.runner.plan.max_executions", 0, "greater than or equal to 1"),
+    ("deployment.runner.apply.cpu_cores", 8, "less than or equal to 4"),
+    ("deployment.runner.plan.timeout_minutes", "60", "valid integer"),
+    ("deployment.runner.github_app.key_secret_name", "a/b", "should match pattern"),
+    ("deployment.operators_group_object_id", "operators", "lowercase GUID"),
+    ("deployment.operators_group_object_id", DELETE, "required key is missing"),
     ("deployment.holds_bootstrap_state", "yes", "valid boolean"),
     # who guards the repository (the github stack)
     ("deployment.repository.approver_teams", [], "at least 1"),
@@ -71,7 +75,8 @@ def test_bad_deployment_value_is_reported(
 
 def test_both_files_are_valid_and_runners_scale_from_zero(raw_config: Callable[[str], dict[str, Any]]) -> None:
     for config in load_all():
-        assert config.deployment.runner.labels
+        assert config.deployment.runner.plan.label == f"erp-{config.name}-plan"
+        assert config.deployment.runner.apply.label == f"erp-{config.name}-apply"
         assert config.deployment.holds_bootstrap_state is False  # the documented first run keeps it local
 
 

@@ -57,7 +57,10 @@ def test_derived_values() -> None:
     assert staging.deployment.network.firewall_management.address_prefix == "10.240.0.128/26"
     assert staging.app_gateway.ingress_ip_address == "10.242.2.250"
     assert staging.baseline.api_server_cidrs == ("10.242.5.0/28", "172.16.0.0/16")
-    assert staging.deployment.runner.labels == ("erp-staging",)
+    assert (staging.deployment.runner.plan.label, staging.deployment.runner.apply.label) == (
+        "erp-staging-plan",
+        "erp-staging-apply",
+    )
     assert staging.app_gateway.backend_host_name == "ingress.staging.erp.internal.example.com"
     assert (
         staging.deployment.apply_requires_approval,

@@ -37,7 +37,7 @@ def test_entra_id_with_azure_rbac_only(services: StackJson, config: EnvironmentC
     assert cluster["azure_active_directory_role_based_access_control"] == {
         "azure_rbac_enabled": True,
         "tenant_id": config.tenant_id,
-        "admin_group_object_ids": list(config.aks.admin_group_object_ids),
+        "admin_group_object_ids": [],  # no standing admin group: PIM-eligible instead (constructs/human_access.py)
     }
     assert cluster["oidc_issuer_enabled"] is True and cluster["workload_identity_enabled"] is True
 

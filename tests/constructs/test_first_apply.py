@@ -37,7 +37,14 @@ def test_data_plane_objects_wait_for_their_endpoint_dns_links_peering_and_role(s
     assert runner_peerings
     links = resources_of(infra, "azurerm_private_dns_zone_virtual_network_link")
     key_vault_links = {_address("azurerm_private_dns_zone_virtual_network_link", k) for k in links if "key_vault" in k}
-    assert len(key_vault_links) == 4  # hub, spoke, the DR landing zone and the deployment network
+    assert len(key_vault_links) == 3  # hub, spoke and the DR landing zone
+    # the deployment network resolves the vaults through A records in bootstrap's zone (one zone name per VNet)
+    key_vault_records = {
+        _address("azurerm_private_dns_a_record", k)
+        for k, record in resources_of(infra, "azurerm_private_dns_a_record").items()
+        if record["zone_name"] == "privatelink.vaultcore.azure.net"
+    }
+    assert len(key_vault_records) == len(resources_of(infra, "azurerm_key_vault"))
     objects = {**resources_of(infra, "azurerm_key_vault_key"), **resources_of(infra, "azurerm_key_vault_certificate")}
     assert objects
     for key, item in objects.items():
@@ -50,6 +57,7 @@ def test_data_plane_objects_wait_for_their_endpoint_dns_links_peering_and_role(s
         assert vault_endpoints and vault_endpoints <= depends_on, key
         assert key_vault_links <= depends_on, key
         assert runner_peerings <= depends_on, key  # the runner reaches the endpoint only once peered
+        assert key_vault_records <= depends_on, key
         assert any(d.startswith("time_sleep.") for d in depends_on), key
         assert any(d.startswith("azurerm_role_assignment.") for d in depends_on), key
 
@@ -107,9 +115,24 @@ def test_deployment_network_is_peered_both_ways_and_resolves_key_vault_and_aks(s
         f"${{azurerm_private_dns_zone.{k}.name}}": v["name"]
         for k, v in resources_of(infra, "azurerm_private_dns_zone").items()
     }
-    assert sorted(zones[link["private_dns_zone_name"]] for link in links) == sorted(
-        ["privatelink.vaultcore.azure.net", f"privatelink.{config.location}.azmk8s.io"]
-    )  # not blob: the deployment network has its own blob zone (one zone name per VNet)
+    assert sorted(zones[link["private_dns_zone_name"]] for link in links) == [
+        f"privatelink.{config.location}.azmk8s.io"
+    ]
+    # not blob nor vault: the deployment network has its own zones of those names (bootstrap's; one per name per
+    # VNet); each vault gets an A record, pointing at its private endpoint, in bootstrap's vault zone
+    records = [
+        r
+        for r in resources_of(infra, "azurerm_private_dns_a_record").values()
+        if r["resource_group_name"] == names.resource_group
+    ]
+    vaults = resources_of(infra, "azurerm_key_vault")
+    assert sorted(r["name"] for r in records) == sorted(f"${{azurerm_key_vault.{k}.name}}" for k in vaults)
+    for record in records:
+        assert record["zone_name"] == "privatelink.vaultcore.azure.net"
+        [address] = record["records"]
+        assert address.startswith("${azurerm_private_endpoint.") and address.endswith(
+            ".private_service_connection[0].private_ip_address}"
+        )
 
 
 def test_deploy_identities_hold_kubernetes_and_key_vault_roles(stacks, environment: str) -> None:
@@ -189,6 +212,7 @@ def test_deployer_access_needs_every_zone_a_runner_resolves() -> None:
                 spoke_resource_group_name="rg",
                 private_dns_zones={"key_vault": ("privatelink.vaultcore.azure.net", "rg")},
                 key_vault_ids=[],
+                key_vault_records=[],
                 cluster_ids=[],
             ),
         )

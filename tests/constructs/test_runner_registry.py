@@ -79,17 +79,20 @@ def test_the_job_pulls_its_tagged_image_with_an_identity_holding_acrpull(stacks)
     assignments = resources_of(bootstrap, "azurerm_role_assignment")
     jobs = resources_of(bootstrap, "azurerm_container_app_job").values()
     registries = _registries(bootstrap)
-    assert len(jobs) == len(registries) == len(ENVIRONMENTS)
+    assert len(jobs) == 2 * len(registries) == 2 * len(ENVIRONMENTS)  # a plan and an apply pool per registry
     for job in jobs:
         config = load_environment(job["provider"].removeprefix("azurerm."))
         [(key, _)] = [(k, r) for k, r in registries.items() if r["provider"] == job["provider"]]
         server = _ref("azurerm_container_registry", key, "login_server")
-        [identity_id] = job["identity"]["identity_ids"]
+        # the pull identity, and the credential identity (the App key's Key Vault reference)
+        identity_id, credential_identity = job["identity"]["identity_ids"]
+        assert credential_identity == job["secret"][0]["identity"] != identity_id
         assert job["identity"]["type"] == "UserAssigned"
         assert job["registry"] == [{"server": server, "identity": identity_id}]  # no password, no admin user
-        [container] = job["template"]["container"]
         tag = runner_image_tag(config.deployment.runner.version)
-        assert container["image"] == f"{server}/github-runner:{tag}"
+        for kind in ("init_container", "container"):
+            [container] = job["template"][kind]
+            assert container["image"] == f"{server}/github-runner:{tag}"
         principal = identity_id.removesuffix(".id}") + ".principal_id}"
         [(grant_key, pull)] = [(k, a) for k, a in assignments.items() if a["principal_id"] == principal]
         assert (pull["role_definition_name"], pull["scope"]) == ("AcrPull", _ref("azurerm_container_registry", key))
@@ -141,5 +144,5 @@ def test_a_changed_dockerfile_changes_the_job_in_the_bootstrap_synth(tmp_path: P
     before = images(context, tmp_path / "before")
     (context / "entrypoint.sh").write_text((context / "entrypoint.sh").read_text() + "\n# changed\n")
     after = images(context, tmp_path / "after")
-    assert len(before) == len(after) == len(ENVIRONMENTS)
+    assert len(before) == len(after) == 2 * len(ENVIRONMENTS)  # both pools' jobs
     assert all(b != a and b.rsplit("-", 1)[0] == a.rsplit("-", 1)[0] for b, a in zip(before, after, strict=True))

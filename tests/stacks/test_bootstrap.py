@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from config.loader import ENVIRONMENTS, load_environment
 from stacks.app import BOOTSTRAP_STACK
 from tests.conftest import resources_of
@@ -40,7 +42,20 @@ def test_every_state_account_has_a_private_container_and_a_delete_lock(stacks) -
     locks = resources_of(bootstrap, "azurerm_management_lock").values()
     for account_id in accounts:
         reference = f"${{azurerm_storage_account.{account_id}.id}}"
-        assert [c["container_access_type"] for c in containers if c["storage_account_id"] == reference] == ["private"]
+        # the environment's state container and bootstrap's own (README step 8 migrates into it)
+        assert sorted(
+            (c["name"], c["container_access_type"]) for c in containers if c["storage_account_id"] == reference
+        ) == sorted(
+            [
+                ("bootstrap-tfstate", "private"),
+                (
+                    load_environment(
+                        accounts[account_id]["provider"].removeprefix("azurerm.")
+                    ).state_backend.container_name,
+                    "private",
+                ),
+            ]
+        )
         assert [lock["lock_level"] for lock in locks if lock["scope"] == reference] == ["CanNotDelete"]
 
 
@@ -86,15 +101,21 @@ def test_deploy_identities_trust_the_repository_and_hold_least_roles(stacks) -> 
     identities = resources_of(bootstrap, "azurerm_user_assigned_identity")
     credentials = list(resources_of(bootstrap, "azurerm_federated_identity_credential").values())
     assignments = list(resources_of(bootstrap, "azurerm_role_assignment").values())
-    assert all(a["role_definition_name"] != "Owner" for a in assignments)
+    assert all(a.get("role_definition_name") != "Owner" for a in assignments)
     for environment in ENVIRONMENTS:
         config = load_environment(environment)
         slug = config.deployment.repository.slug
         expected = {
-            "plan": (f"repo:{slug}:environment:{environment}-plan", {"Reader", "Storage Blob Data Contributor"}),
+            "plan": (f"repo:{slug}:environment:{environment}-plan", {"Reader", "Storage Blob Data Reader"}),
             "apply": (
                 f"repo:{slug}:environment:{environment}",
-                {"Contributor", "User Access Administrator", "Storage Blob Data Contributor"},
+                {
+                    "Contributor",
+                    "Resource Policy Contributor",
+                    "Role Based Access Control Administrator",
+                    "Storage Blob Data Contributor",
+                    f"{environment}-identities_lock-role",
+                },
             ),
         }
         for role, (subject, roles) in expected.items():
@@ -107,30 +128,44 @@ def test_deploy_identities_trust_the_repository_and_hold_least_roles(stacks) -> 
             assert credential["audience"] == ["api://AzureADTokenExchange"]
             principal = f"${{azurerm_user_assigned_identity.{key}.principal_id}}"
             held = [a for a in assignments if a["principal_id"] == principal]
-            assert {a["role_definition_name"] for a in held} == roles
+            assert {
+                a.get("role_definition_name") or a["role_definition_id"].split(".")[1].rsplit("_", 1)[0] for a in held
+            } == roles
+            assert not any(a.get("role_definition_name") == "User Access Administrator" for a in held)
             for assignment in held:
-                if assignment["role_definition_name"] == "Storage Blob Data Contributor":
+                if assignment.get("role_definition_name", "").startswith("Storage Blob Data"):
                     assert assignment["scope"].endswith(
                         f"/blobServices/default/containers/{config.state_backend.container_name}"
                     )
                 else:
                     assert assignment["scope"] == f"/subscriptions/{config.subscription_id}"
-                if assignment["role_definition_name"] == "User Access Administrator":
-                    # constrained delegation: never Owner, User Access Administrator or RBAC Administrator
+                if assignment.get("role_definition_name") == "Role Based Access Control Administrator":
+                    # constrained delegation: an allow-list (GuidEquals) of role ids, never a privileged one
                     assert assignment["condition_version"] == "2.0"
-                    for role_id in ("8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9"):
-                        assert assignment["condition"].count(role_id) == 2
+                    assert assignment["condition"].count("ForAnyOfAnyValues:GuidEquals") == 2
+                    for role_id in (
+                        "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
+                        "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",
+                        "f58310d9-a9f6-439a-9e8d-f62e7b41a168",
+                    ):
+                        assert role_id not in assignment["condition"]
 
 
 def test_runners_scale_from_zero_inside_the_deployment_network(stacks) -> None:
     bootstrap = stacks[BOOTSTRAP_STACK]
     subnets = _by_reference(bootstrap, "azurerm_subnet")
     environments = _by_reference(bootstrap, "azurerm_container_app_environment")
+    vaults = _by_reference(bootstrap, "azurerm_key_vault")
     jobs = resources_of(bootstrap, "azurerm_container_app_job").values()
-    assert len(jobs) == len(ENVIRONMENTS)
+    assert len(jobs) == 2 * len(ENVIRONMENTS)  # a plan pool and an apply pool per environment
+    labels_seen = set()
     for job in jobs:
         config = load_environment(job["provider"].removeprefix("azurerm."))
         runner = config.deployment.runner
+        [pool] = [
+            p for p in runner.pools.values() if job["name"].endswith(f"-runner-{p.label.rsplit('-', 1)[1]}-job-001")
+        ]
+        labels_seen.add(pool.label)
         environment = environments[job["container_app_environment_id"]]
         assert environment["internal_load_balancer_enabled"] is True
         assert environment["public_network_access"] == "Disabled"
@@ -144,28 +179,49 @@ def test_runners_scale_from_zero_inside_the_deployment_network(stacks) -> None:
         assert subnet["delegation"][0]["service_delegation"]["name"] == "Microsoft.App/environments"
         assert subnet["default_outbound_access_enabled"] is False
         [scale] = job["event_trigger_config"]["scale"]
-        assert scale["min_executions"] == 0 and scale["max_executions"] == runner.max_executions
+        assert scale["min_executions"] == 0 and scale["max_executions"] == pool.max_executions
         [rule] = scale["rules"]
         assert rule["custom_rule_type"] == "github-runner"
         assert rule["metadata"]["owner"] == config.deployment.repository.owner
         assert rule["metadata"]["repos"] == config.deployment.repository.name
-        assert rule["metadata"]["labels"] == ",".join(runner.labels)
+        assert rule["metadata"]["labels"] == pool.label  # one label per pool
+        # The App key: a Key Vault reference read with the credential identity, never a value (nor a variable)
         [secret] = job["secret"]
-        assert secret["value"] == f"${{var.{config.name}_github_app_private_key}}"  # never a literal
-        assert bootstrap["variable"][f"{config.name}_github_app_private_key"]["sensitive"] is True
+        assert "value" not in secret
+        vault_key = secret["key_vault_secret_id"].split(".")[1]
+        vault = vaults[f"${{azurerm_key_vault.{vault_key}.id}}"]
+        assert secret["key_vault_secret_id"] == (
+            f"${{azurerm_key_vault.{vault_key}.vault_uri}}secrets/{runner.github_app.key_secret_name}"
+        )
+        assert vault["rbac_authorization_enabled"] is True and vault["purge_protection_enabled"] is True
+        assert vault["public_network_access_enabled"] is False
+        assert secret["identity"] in job["identity"]["identity_ids"]
         # the scaler reads the queue as the GitHub App (KEDA github-runner: applicationID, installationID, appKey)
         assert rule["metadata"]["applicationID"] == str(runner.github_app.app_id)
         assert rule["metadata"]["installationID"] == str(runner.github_app.installation_id)
         assert rule["authentication"] == [{"secret_name": secret["name"], "trigger_parameter": "appKey"}]
         assert "personalAccessToken" not in str(job)
-        [container] = job["template"]["container"]
-        env = {e["name"]: e for e in container["env"]}
+        # Only the init container sees the key; the runner container (the job's code) sees no secret at all.
+        [register] = job["template"]["init_container"]
+        env = {e["name"]: e for e in register["env"]}
         assert env["APP_PRIVATE_KEY"] == {"name": "APP_PRIVATE_KEY", "secret_name": secret["name"]}
         assert env["APP_ID"]["value"] == str(runner.github_app.app_id)
         assert env["APP_INSTALLATION_ID"]["value"] == str(runner.github_app.installation_id)
         assert env["REPOSITORY"]["value"] == config.deployment.repository.slug
-        assert env["RUNNER_LABELS"]["value"] == ",".join(runner.labels)
-    assert not any("github_runner_token" in name for name in bootstrap["variable"])  # no personal token any more
+        assert env["RUNNER_LABELS"]["value"] == pool.label
+        [container] = job["template"]["container"]
+        assert not any("secret_name" in e for e in container["env"])
+    assert labels_seen == {
+        pool.label for e in ENVIRONMENTS for pool in load_environment(e).deployment.runner.pools.values()
+    }
+    assert "variable" not in bootstrap  # no GitHub App key variable (nor a personal token) any more
+
+
+def test_one_github_app_per_environment() -> None:
+    from config.loader import load_all
+
+    apps = [config.deployment.runner.github_app.app_id for config in load_all()]
+    assert len(set(apps)) == len(apps)
 
 
 def test_runner_egress_leaves_only_through_a_basic_firewall_with_an_fqdn_allow_list(stacks) -> None:
@@ -283,7 +339,7 @@ def test_the_backend_switch_moves_bootstrap_state_into_the_holders_account(tmp_p
         "azurerm": {
             "resource_group_name": production.state_backend.resource_group_name,
             "storage_account_name": production.state_backend.storage_account_name,
-            "container_name": production.state_backend.container_name,
+            "container_name": "bootstrap-tfstate",  # the operators' own container
             "key": "bootstrap.tfstate",
             "subscription_id": production.subscription_id,
             "tenant_id": production.tenant_id,
@@ -293,7 +349,11 @@ def test_the_backend_switch_moves_bootstrap_state_into_the_holders_account(tmp_p
 
 
 def test_the_kubernetes_plan_role_reads_everything_but_secrets_and_only_reads(stacks) -> None:
-    definitions = resources_of(stacks[BOOTSTRAP_STACK], "azurerm_role_definition").values()
+    definitions = [
+        d
+        for d in resources_of(stacks[BOOTSTRAP_STACK], "azurerm_role_definition").values()
+        if "plan-reader" in d["name"]
+    ]
     assert len(definitions) == len(ENVIRONMENTS)
     for definition in definitions:
         config = load_environment(definition["provider"].removeprefix("azurerm."))
@@ -303,3 +363,104 @@ def test_the_kubernetes_plan_role_reads_everything_but_secrets_and_only_reads(st
         assert permissions["data_actions"] == ["Microsoft.ContainerService/managedClusters/*/read"]
         assert permissions["not_data_actions"] == ["Microsoft.ContainerService/managedClusters/secrets/read"]
         assert not permissions.get("actions")  # no control-plane rights at all
+
+
+def test_only_the_operators_group_reads_bootstrap_state(stacks) -> None:
+    bootstrap = stacks[BOOTSTRAP_STACK]
+    for environment in ENVIRONMENTS:
+        config = load_environment(environment)
+        on_bootstrap_container = [
+            a
+            for a in resources_of(bootstrap, "azurerm_role_assignment").values()
+            if a["provider"] == f"azurerm.{environment}" and a["scope"].endswith("/containers/bootstrap-tfstate")
+        ]
+        assert [
+            (a["principal_id"], a["principal_type"], a["role_definition_name"]) for a in on_bootstrap_container
+        ] == [(config.deployment.operators_group_object_id, "Group", "Storage Blob Data Contributor")]
+
+
+def test_the_lock_role_writes_locks_only(stacks) -> None:
+    definitions = [
+        d
+        for d in resources_of(stacks[BOOTSTRAP_STACK], "azurerm_role_definition").values()
+        if "deploy-locks" in d["name"]
+    ]
+    assert len(definitions) == len(ENVIRONMENTS)
+    for definition in definitions:
+        [permissions] = definition["permissions"]
+        assert sorted(permissions["actions"]) == sorted(
+            f"Microsoft.Authorization/locks/{verb}" for verb in ("read", "write", "delete")
+        )
+        assert not permissions.get("data_actions")
+
+
+def test_the_delegation_allows_exactly_the_roles_the_environment_stacks_assign(stacks) -> None:
+    """Read back from the synthesized JSON: the allow-list is the set of roles infra + cluster assign, no more."""
+    import json
+    import re
+
+    built_in = json.loads(Path("reference/roles.json").read_text())["roles"]
+    bootstrap = stacks[BOOTSTRAP_STACK]
+    custom = {d["name"]: key for key, d in resources_of(bootstrap, "azurerm_role_definition").items()}
+    for environment in ENVIRONMENTS:
+        expected = set()
+        for stack in (f"{environment}-infra", f"{environment}-cluster"):
+            for assignment in resources_of(stacks[stack], "azurerm_role_assignment").values():
+                name = assignment["role_definition_name"]
+                expected.add(
+                    f"${{azurerm_role_definition.{custom[name]}.role_definition_id}}"
+                    if name in custom
+                    else built_in[name]
+                )
+        [delegation] = [
+            a
+            for k, a in resources_of(bootstrap, "azurerm_role_assignment").items()
+            if k.startswith(f"{environment}-identities_apply-delegation")
+        ]
+        lists = re.findall(r"GuidEquals \{([^}]*(?:\}[^}]*)*?)\}\)", delegation["condition"])
+        assert len(lists) == 2  # write and delete
+        for listed in lists:
+            assert set(listed.split(", ")) == expected
+
+
+def test_a_privileged_or_unknown_role_in_a_stack_fails_the_derivation() -> None:
+    import pytest
+    from cdktf import App, TerraformStack
+    from cdktf_cdktf_provider_azurerm.provider import AzurermProvider
+    from cdktf_cdktf_provider_azurerm.role_assignment import RoleAssignment
+
+    from constructs.deployment import assigned_role_ids
+
+    app = App()
+    stack = TerraformStack(app, "planted")
+    AzurermProvider(stack, "azurerm", features=[{}])
+    RoleAssignment(stack, "ok", scope="/s", role_definition_name="Reader", principal_id="p")
+    assert assigned_role_ids([stack], {}) == ("acdd72a7-3385-48ef-bd42-f606fba81ae7",)
+    unknown = RoleAssignment(stack, "unknown", scope="/s", role_definition_name="Made Up Role", principal_id="p")
+    with pytest.raises(ValueError, match="no known id"):
+        assigned_role_ids([stack], {})
+    unknown.role_definition_name = "Reader"
+    RoleAssignment(stack, "owner", scope="/s", role_definition_name="Owner", principal_id="p")
+    with pytest.raises(ValueError, match="privileged roles"):
+        assigned_role_ids([stack], {})
+
+
+def test_human_admins_are_eligible_not_standing(stacks) -> None:
+    """PIM-eligible cluster admin and Owner on each subscription; the clusters keep no admin group binding."""
+    eligible = resources_of(stacks[BOOTSTRAP_STACK], "azurerm_pim_eligible_role_assignment").values()
+    for environment in ENVIRONMENTS:
+        config = load_environment(environment)
+        subscription = f"/subscriptions/{config.subscription_id}"
+        prefix = f"{subscription}/providers/Microsoft.Authorization/roleDefinitions/"
+        mine = [e for e in eligible if e["provider"] == f"azurerm.{environment}"]
+        assert all(e["scope"] == subscription and "schedule" not in e for e in mine)
+        for group in config.aks.admin_group_object_ids:
+            assert {e["role_definition_id"] for e in mine if e["principal_id"] == group} == {
+                prefix + "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b",
+                prefix + "4abbcc35-e782-43d8-92c5-2d3f1bd2253f",
+            }
+        assert {
+            e["role_definition_id"] for e in mine if e["principal_id"] == config.deployment.operators_group_object_id
+        } == {prefix + "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"}
+        for cluster in resources_of(stacks[f"{environment}-infra"], "azurerm_kubernetes_cluster").values():
+            assert not cluster["azure_active_directory_role_based_access_control"].get("admin_group_object_ids")

@@ -34,13 +34,16 @@ def test_the_command_builds_the_tag_the_job_pulls_into_the_environments_registry
         for k, g in resources_of(bootstrap, "azurerm_resource_group").items()
     }
     assert options["--resource-group"] == groups[registry["resource_group_name"]]
-    [job] = [
+    jobs = [
         j
         for j in resources_of(bootstrap, "azurerm_container_app_job").values()
         if j["provider"] == registry["provider"]
     ]
-    image = job["template"]["container"][0]["image"]
-    assert image == f"${{azurerm_container_registry.{key}.login_server}}/{options['--image']}"
+    assert len(jobs) == 2  # the plan and the apply pool: both (and their register init containers) pull the tag
+    for job in jobs:
+        for kind in ("init_container", "container"):
+            image = job["template"][kind][0]["image"]
+            assert image == f"${{azurerm_container_registry.{key}.login_server}}/{options['--image']}"
 
 
 def test_the_cli_prints_one_shell_line_and_refuses_an_unknown_environment(capsys) -> None:

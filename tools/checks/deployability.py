@@ -226,6 +226,9 @@ def runners(bootstrap: StackJson) -> dict[str, Runner]:
             for role in ROLES
             if f"-terraform-{role}-id-" in identity["name"]
         }
+        previous = found.get(alias)  # one job per runner pool (plan, apply): the environment's labels are theirs
+        if previous is not None:
+            labels = (*previous.labels, *labels)
         found[alias] = Runner(alias, subscription, str(vnet), labels, identities)
     return found
 
@@ -342,12 +345,43 @@ def _granted(
     return frozenset(actions)
 
 
+def _recorded_for_runner(endpoint: Endpoint, runner: Runner, bootstrap: StackJson | None) -> bool:
+    """The endpoint's stack writes an A record for the resource into a zone of bootstrap's, in the runner network's
+    resource group, that bootstrap links to the runner network (a VNet links one zone per name: infra's vaults)."""
+    if bootstrap is None:
+        return False
+    ref = parse_ref(endpoint.resource_ref)
+    if ref is None:
+        return False
+    runner_group = runner.vnet_id.split("/resourceGroups/", 1)[-1].split("/", 1)[0]
+    recorded = any(
+        record.get("name") == f"${{{ref.type}.{ref.name}.name}}"
+        and record.get("zone_name") == endpoint.zone
+        and record.get("resource_group_name") == runner_group
+        for record in _resources(endpoint.stack_json, "azurerm_private_dns_a_record").values()
+    )
+    if not recorded:
+        return False
+    for key, zone in _resources(bootstrap, "azurerm_private_dns_zone").items():
+        if zone.get("name") != endpoint.zone:
+            continue
+        zone_id = f"${{azurerm_private_dns_zone.{key}.id}}"
+        if _resources(bootstrap, "azurerm_private_dns_zone").get(key) and _zone_linked(
+            bootstrap, runner.subscription_id, [zone_id], endpoint.zone, runner.vnet_id
+        ):
+            group = _literal(bootstrap, zone.get("resource_group_name"))
+            if group == runner_group:
+                return True
+    return False
+
+
 def _endpoint_findings(
     stack_name: str,
     runner: Runner,
     endpoint: Endpoint,
     peerings: set[tuple[str, str]],
     roles: Mapping[str, frozenset[str]],
+    bootstrap: StackJson | None = None,
 ) -> list[str]:
     problems = []
     subscription = runner.subscription_id
@@ -368,7 +402,11 @@ def _endpoint_findings(
         problems.append(
             f"{where}: runner network cannot reach the endpoint's network: missing peering {'; '.join(missing)}"
         )
-    if vnets and not _zone_linked(endpoint.stack_json, subscription, zone_ids, endpoint.zone, runner.vnet_id):
+    if (
+        vnets
+        and not _zone_linked(endpoint.stack_json, subscription, zone_ids, endpoint.zone, runner.vnet_id)
+        and not _recorded_for_runner(endpoint, runner, bootstrap)
+    ):
         problems.append(
             f"{where}: private DNS zone {endpoint.zone} is not linked to the runner network {runner.vnet_id}"
         )
@@ -392,7 +430,8 @@ def _state_endpoint(bootstrap: StackJson, backend: Mapping[str, Any]) -> Endpoin
                 f"${{azurerm_storage_account.{key}.id}}",
                 "blob",
                 "privatelink.blob.core.windows.net",
-                {"plan": frozenset({BLOB_READ, BLOB_WRITE}), "apply": frozenset({BLOB_READ, BLOB_WRITE})},
+                # Plans run with -lock=false: they read the state and write nothing (no lease either).
+                {"plan": frozenset({BLOB_READ}), "apply": frozenset({BLOB_READ, BLOB_WRITE})},
                 "state",
             )
     return None
@@ -648,8 +687,9 @@ def findings(stacks: Mapping[str, StackJson]) -> list[str]:
                 problems.append(f"{stack_name}: talks to a cluster but {environment}-infra declares none")
             endpoints += aks
         for endpoint in endpoints:
-            problems += _endpoint_findings(stack_name, runner, endpoint, peerings, roles)
+            problems += _endpoint_findings(stack_name, runner, endpoint, peerings, roles, bootstrap)
     problems += runner_image_findings(bootstrap)  # the runners themselves start: their image is pulled privately
+    problems += runner_credential_findings(bootstrap)  # ...and read their GitHub App key from their vault
     problems += network_path_findings(stacks)  # and the NSGs on the way let every data path through
     problems += job_image_findings(stacks)  # the cluster jobs' images hold what their scripts call
     problems += validity_findings(stacks)  # and no key or certificate version expires under a consumer
@@ -675,7 +715,11 @@ def runner_image_findings(bootstrap: StackJson) -> list[str]:
         runner = runner_of[environment]
         where = f"bootstrap: runner image of {job.get('name', job_key)}"
         registries = _blocks(job.get("registry"))
-        images = [container.get("image", "") for container in _blocks(job["template"].get("container"))]
+        images = [
+            container.get("image", "")
+            for kind in ("init_container", "container")  # the register init container runs the same image
+            for container in _blocks(job["template"].get(kind))
+        ]
         if not registries:
             problems.append(f"{where}: the job names no registry (it would pull anonymously from a public one)")
             continue
@@ -708,6 +752,46 @@ def runner_image_findings(bootstrap: StackJson) -> list[str]:
             ]
             if not held:
                 problems.append(f"{where}: the pull identity {identity} holds no AcrPull on registry {server.name}")
+    return problems
+
+
+# Built-in roles whose data actions include Microsoft.KeyVault/vaults/secrets/getSecret/action.
+SECRET_READ_ROLES = frozenset({"Key Vault Secrets User", "Key Vault Secrets Officer", "Key Vault Administrator"})
+VAULT_ZONE = "privatelink.vaultcore.azure.net"
+
+
+def runner_credential_findings(bootstrap: StackJson) -> list[str]:
+    """Every runner job's Key Vault reference resolves: the vault is a bootstrap vault with a private endpoint
+    (`vault`) the runners reach, `privatelink.vaultcore.azure.net` linked to their VNet, and the reference's identity
+    is one of the job's identities and holds a secret-reading role on the vault."""
+    problems: list[str] = []
+    runner_of = runners(bootstrap)
+    for job_key, job in sorted(_resources(bootstrap, "azurerm_container_app_job").items()):
+        runner = runner_of[job["provider"].removeprefix("azurerm.")]
+        where = f"bootstrap: runner credential of {job.get('name', job_key)}"
+        for secret in _blocks(job.get("secret")):
+            reference = str(secret.get("key_vault_secret_id") or "")
+            if not reference:
+                continue  # a secret by value is tools/checks/state_secrets.py's finding
+            match = re.match(r"^\$\{azurerm_key_vault\.([A-Za-z0-9_-]+)\.vault_uri\}secrets/", reference)
+            if match is None:
+                problems.append(f"{where}: {reference!r} is not a secret of a bootstrap vault")
+                continue
+            resource_ref = f"${{azurerm_key_vault.{match.group(1)}.id}}"
+            endpoint = Endpoint(f"vault {match.group(1)}", bootstrap, resource_ref, "vault", VAULT_ZONE, {})
+            problems += _endpoint_findings(where, runner, endpoint, _peerings(bootstrap, runner.subscription_id), {})
+            identity = secret.get("identity")
+            if not identity or not any(identity in b.get("identity_ids", []) for b in _blocks(job.get("identity"))):
+                problems.append(f"{where}: the reference's identity {identity!r} is not one of the job's identities")
+                continue
+            principal = str(identity).removesuffix(".id}") + ".principal_id}"
+            if not any(
+                assignment["principal_id"] == principal
+                and assignment.get("role_definition_name") in SECRET_READ_ROLES
+                and _scope_covers(str(assignment["scope"]), resource_ref, runner.subscription_id)
+                for assignment in _resources(bootstrap, "azurerm_role_assignment").values()
+            ):
+                problems.append(f"{where}: the identity {identity} holds no secret-reading role on the vault")
     return problems
 
 

@@ -230,7 +230,17 @@ def _deploy_order(env: Environment, workflow: str) -> str:
 def _break_glass(env: Environment) -> str:
     aks = env.aks
     rbac = _blocks(aks.get("azure_active_directory_role_based_access_control"))
-    admins = ", ".join(f"`{group}`" for group in (rbac[0].get("admin_group_object_ids", []) if rbac else []))
+    standing = [f"`{group}`" for group in (rbac[0].get("admin_group_object_ids", []) if rbac else [])]
+    alias = f"azurerm.{env.config.name}"
+    eligible = sorted(
+        {
+            f"`{assignment['principal_id']}` (PIM-eligible: activate first)"
+            for assignment in env.bootstrap.all("azurerm_pim_eligible_role_assignment")
+            if assignment.get("provider") == alias
+            and assignment["role_definition_id"].endswith("/b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b")  # RBAC Cluster Admin
+        }
+    )
+    admins = ", ".join([*standing, *eligible])
     bastions = env.infra.all("azurerm_bastion_host")
     jump_hosts = [*env.infra.all("azurerm_linux_virtual_machine"), *env.infra.all("azurerm_windows_virtual_machine")]
     lines = [

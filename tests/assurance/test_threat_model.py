@@ -1,0 +1,380 @@
+"""The threat model of the delivery path (tools/checks/threat_model.py, issue #26 "Proof"): over the real
+synthesized JSON and workflows no path leads from a pull-request author or a writer to production write access,
+the apply identity, a runner credential or a state secret, except the named pending and open ones below; and each
+path of the issue, planted in the real output or workflow text, is found and named."""
+
+from __future__ import annotations
+
+import copy
+import shutil
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from config.loader import ENVIRONMENTS, load_environment
+from tests.assurance.test_state_secrets import OPEN_STATE_SECRETS
+from tools.checks.threat_model import Inputs, Model, load, main
+
+WORKFLOWS = Path(".github/workflows")
+
+# PENDING_DELIVERY_GITHUB: what the delivery-github branch closes (the `github` stack with protected environments
+# and the ruleset on main; workflows on the two pools' labels; no secrets in pull-request jobs). The lead empties
+# this set at merge: from then on any of these paths fails the test.
+PENDING_DELIVERY_GITHUB = frozenset(
+    [
+        *(
+            f"TM-ENVIRONMENT: writer -> a workflow naming environment: {environment} -> no github stack: the "
+            f"environment has no declared protection, any branch may use it => apply identity "
+            f"{load_environment(environment).short_name}-terraform-apply-id-001 "
+            f"({'production write' if environment == 'production' else 'environment write'})"
+            for environment in ENVIRONMENTS
+        ),
+        *(
+            f"TM-LABEL: writer -> {workflow} job {job} -> asks for ['erp-{environment}'] => a label no runner pool "
+            "serves (or an old shared pool)"
+            for environment in ENVIRONMENTS
+            for workflow, job in (
+                ("deploy-stack.yml", "apply"),
+                ("deploy-stack.yml", "plan"),
+                ("drift.yml", "plan"),
+                ("pull-request.yml", "plan"),
+            )
+        ),
+        *(
+            f"TM-PR-SECRET: pr-author -> pull-request.yml job plan -> secret {secret} => a secret in a pull-request job"
+            for secret in ("CRITICAL_ALERT_WEBHOOK_URL", "WARNING_ALERT_WEBHOOK_URL")
+        ),
+    ]
+)
+
+
+# OPEN_APPLY_OWN_IDENTITY (docs/security-model.md "Open"): the apply identity's Contributor on the subscription also
+# covers the deployment resource group, so it could add a federated credential (any subject) to itself. Closing it
+# needs the stacks' resource groups created by bootstrap and Contributor granted on those only. Empty it then.
+OPEN_APPLY_OWN_IDENTITY = frozenset(
+    f"TM-APPLY-OWN-IDENTITY: apply identity {load_environment(e).short_name}-terraform-apply-id-001 -> Contributor on "
+    f"/subscriptions/{load_environment(e).subscription_id} -> federatedIdentityCredentials/write on its own identity "
+    "=> persistence: any OIDC subject (a pull request) as the apply identity"
+    for e in ENVIRONMENTS
+)
+
+
+def _open_state_paths() -> frozenset[str]:
+    """The open state secrets (test_state_secrets.OPEN_STATE_SECRETS) as the plan identity reads them."""
+    paths = set()
+    for finding in OPEN_STATE_SECRETS:
+        stack, rest = finding.split(": ", 1)
+        address = rest.split(": ", 1)[0]
+        environment = stack.removesuffix("-infra")
+        short = load_environment(environment).short_name
+        paths.add(
+            f"TM-STATE-SECRET: pr-author -> a pull-request job in {environment}-plan -> plan identity "
+            f"{short}-terraform-plan-id-001 -> {stack} state -> {address} => state secret"
+        )
+        # and the apply identity, reachable by a writer while the environment is unprotected (pending above)
+        paths.add(
+            f"TM-STATE-SECRET: writer -> a job in {environment} -> no github stack: the environment has no declared "
+            f"protection, any branch may use it -> apply identity {short}-terraform-apply-id-001 -> {stack} state -> "
+            f"{address} => state secret"
+        )
+    return frozenset(paths)
+
+
+def _workflows(replace: tuple[str, str, str] | None = None) -> dict[str, dict]:
+    yaml = YAML(typ="safe")
+    found = {}
+    for path in sorted(WORKFLOWS.glob("*.yml")):
+        text = path.read_text()
+        if replace and path.name == replace[0]:
+            assert replace[1] in text, f"{path.name} does not contain {replace[1]!r}"
+            text = text.replace(replace[1], replace[2])
+        found[path.name] = yaml.load(text)
+    return found
+
+
+def _approvals() -> dict[str, bool]:
+    return {e: load_environment(e).deployment.apply_requires_approval for e in ENVIRONMENTS}
+
+
+def _model(stacks, workflows=None, github=None) -> Model:
+    return Model(Inputs(copy.deepcopy(dict(stacks)), workflows or _workflows(), github, _approvals()))
+
+
+def _names(model: Model) -> set[str]:
+    return {finding.name for finding in model.findings()}
+
+
+def _new(model: Model) -> set[str]:
+    return _names(model) - PENDING_DELIVERY_GITHUB - _open_state_paths() - OPEN_APPLY_OWN_IDENTITY
+
+
+def protected_github_stack() -> dict:
+    """What the `github` stack must declare (built on the delivery-github branch; this is its compliant shape):
+    per environment `<env>` reviewers, prevent-self-review and branch policy `main`; `<env>-plan` exists; an active
+    ruleset on the default branch requiring an approving review, without bypass."""
+    environments, policies = {}, {}
+    for environment in ENVIRONMENTS:
+        environments[environment] = {
+            "environment": environment,
+            "reviewers": [{"teams": [1]}],
+            "prevent_self_review": True,
+            "deployment_branch_policy": {"protected_branches": False, "custom_branch_policies": True},
+        }
+        environments[f"{environment}-plan"] = {"environment": f"{environment}-plan"}
+        # a reference, as cdktf writes it when the policy names the environment resource
+        policies[environment] = {
+            "environment": f"${{github_repository_environment.{environment}.environment}}",
+            "branch_pattern": "main",
+        }
+    return {
+        "resource": {
+            "github_repository_environment": environments,
+            "github_repository_environment_deployment_policy": policies,
+            "github_repository_ruleset": {
+                "main": {
+                    "target": "branch",
+                    "enforcement": "active",
+                    "conditions": {"ref_name": {"include": ["~DEFAULT_BRANCH"], "exclude": []}},
+                    "rules": {"pull_request": {"required_approving_review_count": 1}},
+                }
+            },
+        }
+    }
+
+
+def test_the_real_output_has_only_the_pending_and_open_paths(synth_dir: Path) -> None:
+    model = Model(load(synth_dir, WORKFLOWS))
+    assert model.inputs.github is None  # no github stack on this branch
+    assert _names(model) == PENDING_DELIVERY_GITHUB | _open_state_paths() | OPEN_APPLY_OWN_IDENTITY
+    assert {p.label for p in model.pools} == {
+        pool.label for e in ENVIRONMENTS for pool in load_environment(e).deployment.runner.pools.values()
+    }
+    assert {(i.environment, i.kind) for i in model.identities} == {
+        (name, kind) for e in ENVIRONMENTS for name, kind in ((f"{e}-plan", "plan"), (e, "apply"))
+    }
+
+
+def test_with_the_github_stack_no_writer_reaches_the_apply_identity(stacks) -> None:
+    names = _names(_model(stacks, github=protected_github_stack()))
+    assert names >= OPEN_APPLY_OWN_IDENTITY  # the model still sees the open path (not writer-reachable)
+    assert not any(n.startswith("TM-ENVIRONMENT") for n in names)
+    assert not any(n.startswith("TM-STATE-SECRET: writer") for n in names)
+
+
+def test_missing_input_is_a_failure_not_clean(tmp_path: Path, synth_dir: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        load(tmp_path / "nothing", WORKFLOWS)
+    empty = tmp_path / "workflows"
+    empty.mkdir()
+    with pytest.raises(FileNotFoundError):
+        load(synth_dir, empty)
+    assert main([str(tmp_path / "nothing"), str(WORKFLOWS)]) == 2
+    without_bootstrap = tmp_path / "out"
+    shutil.copytree(synth_dir / "stacks" / "staging-infra", without_bootstrap / "stacks" / "staging-infra")
+    with pytest.raises(FileNotFoundError):
+        load(without_bootstrap, WORKFLOWS)
+
+
+# --- failing examples, each planted in the real output or workflow text ---------------------------------------------
+
+
+def test_the_runner_key_in_state_and_in_a_job_secret_readable_by_contributor(stacks) -> None:
+    planted = copy.deepcopy(stacks)
+    bootstrap = planted["bootstrap"]
+    # the old design: a sensitive variable, the job's secret by value, bootstrap state in the environment's container
+    bootstrap["variable"] = {"staging_github_app_private_key": {"type": "string", "sensitive": True}}
+    for key, job in bootstrap["resource"]["azurerm_container_app_job"].items():
+        if key.startswith("staging-"):
+            job["secret"] = [{"name": "github-app-key", "value": "${var.staging_github_app_private_key}"}]
+    staging = load_environment("staging").state_backend
+    bootstrap["terraform"]["backend"] = {
+        "azurerm": {"storage_account_name": staging.storage_account_name, "container_name": staging.container_name}
+    }
+    new = _new(_model(planted))
+    assert any(
+        n.startswith(
+            "TM-STATE-SECRET: pr-author -> a pull-request job in staging-plan -> plan identity "
+            "stg-terraform-plan-id-001 -> bootstrap state -> azurerm_container_app_job.staging-runners_"
+        )
+        for n in new
+    ), new
+    assert any(
+        n.startswith("TM-RUNNER-KEY-JOB-SECRET: stg-terraform-apply-id-001 -> listSecrets on job stg-runner-")
+        and n.endswith("=> runner credential")
+        for n in new
+    ), new
+
+
+def test_the_key_in_the_runner_container(stacks) -> None:
+    planted = copy.deepcopy(stacks)
+    for key, job in planted["bootstrap"]["resource"]["azurerm_container_app_job"].items():
+        if key.startswith("production-runners_plan"):
+            job["template"]["container"][0]["env"].append({"name": "APP_PRIVATE_KEY", "secret_name": "github-app-key"})
+    assert _new(_model(planted)) == {
+        "TM-RUNNER-KEY-IN-JOB: pr-author -> a job on label erp-production-plan -> runner container env from secret "
+        "github-app-key => runner credential"
+    }
+
+
+def _apply_assignment(planted, environment: str, role: str) -> dict:
+    [assignment] = [
+        a
+        for k, a in planted["bootstrap"]["resource"]["azurerm_role_assignment"].items()
+        if k.startswith(f"{environment}-identities_apply-") and a.get("role_definition_name") == role
+    ]
+    return assignment
+
+
+def test_user_access_administrator_and_a_custom_role_with_authorization_writes(stacks) -> None:
+    planted = copy.deepcopy(stacks)
+    delegation = _apply_assignment(planted, "production", "Role Based Access Control Administrator")
+    delegation["role_definition_name"] = "User Access Administrator"
+    new = _new(_model(planted))
+    assert any(
+        n.startswith("TM-APPLY-ESCALATION: apply identity prd-terraform-apply-id-001 -> User Access Administrator on")
+        for n in new
+    ), new
+    planted = copy.deepcopy(stacks)
+    [lock_role] = [
+        d
+        for k, d in planted["bootstrap"]["resource"]["azurerm_role_definition"].items()
+        if k.startswith("production-identities_lock-role")
+    ]
+    lock_role["permissions"][0]["actions"].append("Microsoft.Authorization/*")
+    new = _new(_model(planted))
+    assert any("TM-APPLY-ESCALATION" in n and "allows Microsoft.Authorization/*" in n for n in new), new
+
+
+def test_a_delegation_that_allows_a_privileged_role_or_has_no_allow_list(stacks) -> None:
+    planted = copy.deepcopy(stacks)
+    delegation = _apply_assignment(planted, "staging", "Role Based Access Control Administrator")
+    delegation["condition"] = delegation["condition"].replace("{", "{8e3af657-a8ff-443c-a75c-2fe8c4bcb635, ", 1)
+    assert any("allow-list includes privileged roles" in n for n in _new(_model(planted)))
+    delegation["condition"] = None
+    assert any("without an allow-list condition" in n for n in _new(_model(planted)))
+
+
+def test_a_blob_writer_plan_identity(stacks) -> None:
+    planted = copy.deepcopy(stacks)
+    [reader] = [
+        a
+        for k, a in planted["bootstrap"]["resource"]["azurerm_role_assignment"].items()
+        if k.startswith("production-identities_plan-") and a.get("role_definition_name") == "Storage Blob Data Reader"
+    ]
+    reader["role_definition_name"] = "Storage Blob Data Contributor"
+    [new] = _new(_model(planted))
+    assert new.startswith(
+        "TM-PLAN-WRITE: pr-author -> a pull-request job in production-plan -> plan identity prd-terraform-plan-id-001 "
+        "-> Storage Blob Data Contributor on"
+    )
+    assert new.endswith("=> state write")
+
+
+def test_a_pull_request_on_the_apply_runners(stacks) -> None:
+    workflows = _workflows(
+        (
+            "pull-request.yml",
+            'runs-on: [self-hosted, "erp-${{ matrix.environment }}"]',
+            'runs-on: [self-hosted, "erp-${{ matrix.environment }}-apply"]',
+        )
+    )
+    new = _new(_model(stacks, workflows))
+    assert {n for n in new if n.startswith("TM-PR-ON-APPLY")} == {
+        f"TM-PR-ON-APPLY: pr-author -> pull-request.yml job plan -> runs on ['erp-{e}-apply'] => apply runners"
+        for e in ENVIRONMENTS
+    }
+
+
+def test_a_pull_request_job_in_the_apply_environment(stacks) -> None:
+    workflows = _workflows(
+        ("pull-request.yml", "environment: ${{ matrix.environment }}-plan", "environment: ${{ matrix.environment }}")
+    )
+    assert {n for n in _new(_model(stacks, workflows)) if n.startswith("TM-PR-APPLY-ENV")} == {
+        f"TM-PR-APPLY-ENV: pr-author -> pull-request.yml job plan -> environment {e} => apply identity"
+        for e in ENVIRONMENTS
+    }
+
+
+def test_an_environment_without_reviewers_or_branch_policy_and_main_without_review(stacks) -> None:
+    github = protected_github_stack()
+    github["resource"]["github_repository_environment"]["production"]["reviewers"] = []
+    assert _names(_model(stacks, github=github)) & {
+        "TM-ENVIRONMENT: writer -> a workflow naming environment: production -> no required reviewers => apply "
+        "identity prd-terraform-apply-id-001 (production write)"
+    }
+    github = protected_github_stack()
+    github["resource"]["github_repository_environment"]["production"]["prevent_self_review"] = False
+    assert any("prevent_self_review off" in n for n in _names(_model(stacks, github=github)))
+    github = protected_github_stack()
+    del github["resource"]["github_repository_environment_deployment_policy"]["staging"]
+    assert any(
+        n.startswith("TM-ENVIRONMENT: writer -> a workflow naming environment: staging -> no deployment branch policy")
+        for n in _names(_model(stacks, github=github))
+    )
+    github = protected_github_stack()
+    github["resource"]["github_repository_ruleset"]["main"]["bypass_actors"] = [{"actor_type": "RepositoryRole"}]
+    names = _names(_model(stacks, github=github))
+    assert sum(n.startswith("TM-ENVIRONMENT") and "main accepts unreviewed pushes" in n for n in names) == len(
+        ENVIRONMENTS
+    )
+
+
+def test_one_app_shared_by_two_environments(stacks) -> None:
+    planted = copy.deepcopy(stacks)
+    ids = set()
+    for job in planted["bootstrap"]["resource"]["azurerm_container_app_job"].values():
+        rule = job["event_trigger_config"]["scale"][0]["rules"][0]
+        ids.add(rule["metadata"]["applicationID"])
+        rule["metadata"]["applicationID"] = "1"
+    assert len(ids) == len(ENVIRONMENTS)  # the real output: one App per environment
+    assert any(n.startswith("TM-RUNNER-KEY-SHARED") for n in _new(_model(planted)))
+
+
+def test_a_deploy_identity_that_reads_the_runner_vault(stacks) -> None:
+    planted = copy.deepcopy(stacks)
+    assignments = planted["bootstrap"]["resource"]["azurerm_role_assignment"]
+    [(_, reader)] = [(k, a) for k, a in assignments.items() if k.startswith("staging-runner-credentials_secret-reader")]
+    plan = [
+        k
+        for k, a in planted["bootstrap"]["resource"]["azurerm_user_assigned_identity"].items()
+        if a["name"] == "stg-terraform-plan-id-001"
+    ]
+    assignments["planted"] = {**reader, "principal_id": f"${{azurerm_user_assigned_identity.{plan[0]}.principal_id}}"}
+    assert any(
+        n.startswith("TM-RUNNER-KEY-VAULT: stg-terraform-plan-id-001 -> Key Vault Secrets User on")
+        for n in _new(_model(planted))
+    )
+
+
+def test_a_plan_role_that_reads_kubernetes_secrets(stacks) -> None:
+    """The plan identity's Kubernetes reader must keep excluding Secrets (a PR would read every Secret of the
+    cluster); the cluster stack must therefore manage none a plan has to refresh (issue #27)."""
+    planted = copy.deepcopy(stacks)
+    [role] = [
+        d
+        for k, d in planted["bootstrap"]["resource"]["azurerm_role_definition"].items()
+        if k.startswith("staging-identities_kubernetes-plan-role")
+    ]
+    role["permissions"][0]["not_data_actions"] = []
+    [new] = _new(_model(planted))
+    assert new.startswith(
+        "TM-PLAN-SECRETS: pr-author -> a pull-request job in staging-plan -> plan identity stg-terraform-plan-id-001 "
+        "-> custom:stg-kubernetes-plan-reader-role-001 on"
+    )
+
+
+def test_contributor_on_the_deployment_group_is_the_own_identity_path(stacks) -> None:
+    """Scoping Contributor to the deployment resource group (where the identities live) is the same path."""
+    planted = copy.deepcopy(stacks)
+    contributor = _apply_assignment(planted, "staging", "Contributor")
+    [group] = [
+        k
+        for k, g in planted["bootstrap"]["resource"]["azurerm_resource_group"].items()
+        if g["name"] == "stg-deployment-rg-001"
+    ]
+    contributor["scope"] = f"${{azurerm_resource_group.{group}.id}}"
+    assert any(
+        n.startswith("TM-APPLY-OWN-IDENTITY: apply identity stg-terraform-apply-id-001 -> Contributor on ${")
+        for n in _new(_model(planted))
+    )

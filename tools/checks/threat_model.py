@@ -1,0 +1,815 @@
+"""Threat model of the delivery path: who can reach production, the apply identity, a runner credential or a state
+secret (issue #26, "Proof"; docs/security-model.md).
+
+Inputs, all required (a missing one is an error, never "clean"): the synthesized stacks (`cdktf.out/stacks/*/
+cdk.tf.json`), the workflows (`.github/workflows/*.yml`) and, when it exists, the `github` stack's JSON (the GitHub
+environments, their reviewers and branch policies, the ruleset on `main`). Without a `github` stack every
+environment counts as unprotected: any writer can run a workflow naming it from any branch.
+
+Principals: the author of a pull request from a branch (`pr-author`), a fork author (`fork-author`: on GitHub a fork's
+pull request runs the same workflow with no OIDC token and no secrets, but its code still runs on the runner it
+asks for), a repository writer (`writer`: pushes branches and workflows), each deploy identity (plan and apply per
+environment, from bootstrap's federated credentials), and a runner job of each pool (Container Apps job).
+
+Edges, from the JSON and the workflow text: role assignments (role, scope, condition) of every stack; the GitHub
+environment each identity trusts (OIDC subject); who may run a job in that environment (github stack); which
+label each workflow job asks for and on which events; which secrets a workflow job and a runner container see.
+
+Each finding is one path, named step by step, ending in one of: `production write` / `environment write`,
+`apply identity`, `runner credential`, `state secret`, `privilege escalation`. `python -m tools.checks.threat_model
+cdktf.out .github/workflows` prints them; exit 1 on any finding, 2 on missing input.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+from ruamel.yaml import YAML
+
+from tools.checks.state_secrets import stack_findings as state_secret_findings
+
+StackJson = Mapping[str, Any]
+GITHUB_STACK = "github"
+BOOTSTRAP_STACK = "bootstrap"
+
+# Events whose workflow runs code from a pull request's head (or lets its author steer the run).
+PULL_REQUEST_EVENTS = frozenset(
+    {"pull_request", "pull_request_target", "pull_request_review", "pull_request_review_comment", "merge_group"}
+)
+# Built-in roles with no write action and no secret-reading data action (what a plan identity may hold).
+READ_ONLY_ROLES = frozenset(
+    {
+        "Reader",
+        "Storage Blob Data Reader",
+        "Key Vault Reader",
+        "Monitoring Reader",
+        "Azure Kubernetes Service Cluster User Role",  # lists the user kubeconfig (Entra exec, no credential)
+        "Azure Kubernetes Service RBAC Reader",
+    }
+)
+# Built-in roles that include Microsoft.Authorization/* (or *): role definitions, locks, exemptions, any assignment.
+OWNER_EQUIVALENT_ROLES = frozenset({"Owner", "User Access Administrator"})
+DELEGATION_ROLE = "Role Based Access Control Administrator"
+PRIVILEGED_ROLE_IDS = frozenset(
+    {
+        "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",  # Owner
+        "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",  # User Access Administrator
+        "f58310d9-a9f6-439a-9e8d-f62e7b41a168",  # Role Based Access Control Administrator
+    }
+)
+# Roles that can list a Container Apps job's secrets (Microsoft.App/jobs/listSecrets/action) over its scope.
+SECRET_LISTING_ROLES = frozenset({"Owner", "Contributor"})
+# Key Vault roles that read secret values.
+SECRET_READER_ROLES = frozenset(
+    {
+        "Key Vault Secrets User",
+        "Key Vault Secrets Officer",
+        "Key Vault Administrator",
+        "Owner",
+        "Key Vault Data Access Administrator",
+    }
+)
+ESCALATING_ACTIONS = ("*", "Microsoft.Authorization/*", "Microsoft.Authorization/roleDefinitions/write")
+_REF = re.compile(r"^\$\{(data\.)?([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.([a-z0-9_]+)\}$")
+_SUBJECT = re.compile(r"^repo:(?P<slug>[^:]+):environment:(?P<environment>[^:]+)$")
+_EXPRESSION = re.compile(r"\$\{\{\s*([^}]*?)\s*\}\}")
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str  # TM-* id
+    path: tuple[str, ...]  # principal -> ... -> target
+    target: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind}: " + " -> ".join(self.path) + f" => {self.target}"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class Assignment:
+    stack: str
+    role: str  # built-in name, or "custom:<definition name>"
+    scope: str
+    principal: str  # identity name, group object id, or the raw reference
+    condition: str | None
+
+
+@dataclass(frozen=True)
+class Identity:
+    environment: str  # the GitHub environment it trusts (OIDC subject)
+    kind: str  # "plan" or "apply"
+    name: str
+    subscription: str
+    subject: str
+
+
+@dataclass(frozen=True)
+class Pool:
+    environment: str  # provider alias of its bootstrap job
+    label: str
+    job: str
+    app_id: str
+    secret_values: tuple[str, ...]  # secrets given by value (not Key Vault references)
+    runner_container_secrets: tuple[str, ...]  # secret env of the container that runs the job's code
+    key_vault_secret_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class WorkflowJob:
+    workflow: str
+    job: str
+    events: frozenset[str]
+    labels: tuple[tuple[str, ...], ...]  # one label set per expansion (matrix / inputs)
+    environments: tuple[str, ...]
+    secrets: tuple[str, ...]
+
+
+@dataclass
+class Inputs:
+    stacks: dict[str, StackJson]
+    workflows: dict[str, dict[str, Any]]
+    github: StackJson | None = None
+    approval_required: dict[str, bool] = field(default_factory=dict)  # environment -> config apply_requires_approval
+
+
+# --- loading -------------------------------------------------------------------------------------------------------
+
+
+def approvals_from_config() -> dict[str, bool]:
+    """environment -> config `deployment.apply_requires_approval` (config/*.toml)."""
+    from config.loader import load_all
+
+    return {config.name: config.deployment.apply_requires_approval for config in load_all()}
+
+
+def load(synth_dir: Path, workflows_dir: Path, approval_required: Mapping[str, bool] | None = None) -> Inputs:
+    stacks_dir = synth_dir / "stacks"
+    files = sorted(stacks_dir.glob("*/cdk.tf.json"))
+    if not files:
+        raise FileNotFoundError(f"{stacks_dir}: no synthesized stack (run `python main.py` first)")
+    stacks = {path.parent.name: json.loads(path.read_text(encoding="utf-8")) for path in files}
+    if BOOTSTRAP_STACK not in stacks:
+        raise FileNotFoundError(f"{stacks_dir}: no bootstrap stack (the identities and runners are there)")
+    workflow_files = sorted(workflows_dir.glob("*.yml")) + sorted(workflows_dir.glob("*.yaml"))
+    if not workflow_files:
+        raise FileNotFoundError(f"{workflows_dir}: no workflow")
+    yaml = YAML(typ="safe")
+    workflows = {path.name: yaml.load(path.read_text(encoding="utf-8")) for path in workflow_files}
+    github = stacks.pop(GITHUB_STACK, None)
+    approvals = dict(approvals_from_config() if approval_required is None else approval_required)
+    return Inputs(stacks, workflows, github, approvals)
+
+
+def _resources(stack: StackJson, type_: str) -> dict[str, dict[str, Any]]:
+    return stack.get("resource", {}).get(type_, {})
+
+
+def _blocks(value: object) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    if isinstance(value, dict):
+        return [value]
+    return [v for v in cast(Iterable[object], value) if isinstance(v, dict)]
+
+
+def _github_literal(github: StackJson, value: object) -> object:
+    """`${github_repository_environment.<key>.environment}` -> that resource's literal environment name."""
+    match = _REF.match(value) if isinstance(value, str) else None
+    if match is None or match.group(1):
+        return value
+    _, type_, name, attribute = match.groups()
+    return _github_literal(github, _resources(github, type_).get(name, {}).get(attribute, value))
+
+
+def _subscription(stack: StackJson, resource: Mapping[str, Any]) -> str:
+    alias = str(resource.get("provider", "azurerm")).removeprefix("azurerm.").removeprefix("azurerm")
+    for provider in stack.get("provider", {}).get("azurerm", []):
+        if provider.get("alias", "") == alias:
+            return str(provider.get("subscription_id", ""))
+    return ""
+
+
+def _principal_name(stack: StackJson, value: object) -> str:
+    """The identity a role assignment's principal_id refers to (by name), else the raw value (a group id)."""
+    match = _REF.match(value) if isinstance(value, str) else None
+    if match is None or match.group(4) != "principal_id":
+        return str(value)
+    data, type_, name, _ = match.groups()
+    source = stack.get("data" if data else "resource", {}).get(type_, {})
+    return str(source.get(name, {}).get("name", value))
+
+
+def custom_roles(stacks: Mapping[str, StackJson]) -> dict[str, dict[str, Any]]:
+    """Custom role definitions of every stack, by their reference (`${azurerm_role_definition.x...}`) and name."""
+    found: dict[str, dict[str, Any]] = {}
+    for stack in stacks.values():
+        for key, definition in _resources(stack, "azurerm_role_definition").items():
+            found[f"azurerm_role_definition.{key}"] = definition
+            found[str(definition.get("name"))] = definition
+    return found
+
+
+def assignments(stacks: Mapping[str, StackJson]) -> list[Assignment]:
+    roles = custom_roles(stacks)
+    found = []
+    for stack_name, stack in sorted(stacks.items()):
+        for body in _resources(stack, "azurerm_role_assignment").values():
+            role = body.get("role_definition_name")
+            if role is None:
+                reference = str(body.get("role_definition_id", ""))
+                match = re.search(r"azurerm_role_definition\.([A-Za-z0-9_-]+)\.", reference)
+                role = f"custom:{roles[f'azurerm_role_definition.{match.group(1)}']['name']}" if match else reference
+            elif role in roles:
+                role = f"custom:{role}"
+            found.append(
+                Assignment(
+                    stack_name,
+                    str(role),
+                    str(body.get("scope", "")),
+                    _principal_name(stack, body.get("principal_id")),
+                    body.get("condition"),
+                )
+            )
+    return found
+
+
+def identities(bootstrap: StackJson) -> list[Identity]:
+    by_key = _resources(bootstrap, "azurerm_user_assigned_identity")
+    found = []
+    for credential in _resources(bootstrap, "azurerm_federated_identity_credential").values():
+        match = _REF.match(str(credential.get("parent_id", "")))
+        identity = by_key.get(match.group(3), {}) if match else {}
+        name = str(identity.get("name", ""))
+        kind = "apply" if "-terraform-apply-" in name else "plan" if "-terraform-plan-" in name else "other"
+        subject = str(credential.get("subject", ""))
+        parsed = _SUBJECT.match(subject)
+        environment = parsed.group("environment") if parsed else ""
+        found.append(Identity(environment, kind, name, _subscription(bootstrap, identity), subject))
+    return sorted(found, key=lambda i: (i.environment, i.kind))
+
+
+def pools(bootstrap: StackJson) -> list[Pool]:
+    found = []
+    for body in _resources(bootstrap, "azurerm_container_app_job").values():
+        rules = [
+            rule
+            for scale in _blocks(body.get("event_trigger_config", {}).get("scale"))
+            for rule in _blocks(scale.get("rules"))
+        ]
+        metadata = rules[0].get("metadata", {}) if rules else {}
+        secrets = _blocks(body.get("secret"))
+        by_value = tuple(str(s.get("name")) for s in secrets if s.get("value") not in (None, ""))
+        references = tuple(str(s.get("key_vault_secret_id")) for s in secrets if s.get("key_vault_secret_id"))
+        containers = _blocks(body.get("template", {}).get("container"))
+        runner_secrets = tuple(
+            str(env.get("secret_name")) for c in containers for env in _blocks(c.get("env")) if env.get("secret_name")
+        )
+        for label in str(metadata.get("labels", "")).split(","):
+            found.append(
+                Pool(
+                    str(body.get("provider", "")).removeprefix("azurerm."),
+                    label,
+                    str(body.get("name")),
+                    str(metadata.get("applicationID", "")),
+                    by_value,
+                    runner_secrets,
+                    references,
+                )
+            )
+    return found
+
+
+def _events(workflow: Mapping[Any, Any]) -> frozenset[str]:
+    on = workflow.get("on", workflow.get(True, {}))  # YAML 1.1 readers turn `on` into True
+    if isinstance(on, str):
+        return frozenset({on})
+    if isinstance(on, list):
+        return frozenset(map(str, on))
+    return frozenset(map(str, on or {}))
+
+
+def _expand(text: str, values: Mapping[str, Iterable[str]]) -> list[str]:
+    """`erp-${{ matrix.environment }}` with every known value of each expression it uses."""
+    expressions = _EXPRESSION.findall(text)
+    if not expressions:
+        return [text]
+    results = [text]
+    for expression in expressions:
+        options = list(values.get(expression, [])) or ["<" + expression + ">"]
+        results = [r.replace(_EXPRESSION.search(r).group(0), option, 1) for r in results for option in options]  # type: ignore[union-attr]
+    return results
+
+
+def _secrets_used(value: object) -> set[str]:
+    return {name for name in re.findall(r"secrets\.([A-Za-z0-9_]+)", json.dumps(value)) if name != "GITHUB_TOKEN"}
+
+
+def workflow_jobs(workflows: Mapping[str, Mapping[str, Any]], environments: Iterable[str]) -> list[WorkflowJob]:
+    """Every job with the events that start it; reusable workflows inherit their callers' events and inputs."""
+    environments = sorted(environments)
+    called: dict[str, list[tuple[frozenset[str], dict[str, list[str]], set[str]]]] = {}
+    for workflow in workflows.values():
+        for job in (workflow.get("jobs") or {}).values():
+            uses = str(job.get("uses", ""))
+            if uses.endswith(".yml") or uses.endswith(".yaml"):
+                target = uses.rsplit("/", 1)[-1]
+                inputs = {f"inputs.{k}": [str(v)] for k, v in (job.get("with") or {}).items()}
+                inherited = (
+                    set(workflows_secrets) if (workflows_secrets := _secrets_used(job.get("secrets"))) else set()
+                )
+                if job.get("secrets") == "inherit":
+                    inherited.add("<inherit>")
+                called.setdefault(target, []).append((_events(workflow), inputs, inherited))
+    found = []
+    for name, workflow in sorted(workflows.items()):
+        own_events = _events(workflow) - {"workflow_call"}
+        contexts: list[tuple[frozenset[str], dict[str, list[str]], set[str]]] = []
+        if own_events:
+            contexts.append((own_events, {f"inputs.{k}": environments for k in ("environment",)}, set()))
+        contexts += called.get(name, [])
+        for job_name, job in (workflow.get("jobs") or {}).items():
+            if "uses" in job:
+                continue
+            matrix = (job.get("strategy") or {}).get("matrix") or {}
+            matrix_values: dict[str, list[str]] = {}
+            for row in matrix.get("include", []) if isinstance(matrix, dict) else []:
+                for key, value in row.items():
+                    matrix_values.setdefault(f"matrix.{key}", []).append(str(value))
+            for key, value in matrix.items() if isinstance(matrix, dict) else []:
+                if key != "include" and isinstance(value, list):
+                    matrix_values[f"matrix.{key}"] = [str(v) for v in value]
+            for events, inputs, inherited in contexts:
+                values = {**matrix_values, **inputs}
+                runs_on = job.get("runs-on", [])
+                labels = [runs_on] if isinstance(runs_on, str) else list(runs_on or [])
+                expanded = [tuple(sorted(set(_expand(str(label), values)))) for label in labels]
+                label_sets = tuple(tuple(sorted(set(combo))) for combo in _product(expanded))
+                environment = job.get("environment")
+                if isinstance(environment, dict):
+                    environment = environment.get("name")
+                job_environments = tuple(sorted(set(_expand(str(environment), values)))) if environment else ()
+                found.append(
+                    WorkflowJob(
+                        name,
+                        str(job_name),
+                        events,
+                        label_sets,
+                        job_environments,
+                        tuple(sorted(_secrets_used(job) | inherited)),
+                    )
+                )
+    return found
+
+
+def _product(options: list[tuple[str, ...]]) -> Iterator[tuple[str, ...]]:
+    """Label combinations: the n-th value of every multi-valued label goes together (one matrix row)."""
+    if not options:
+        yield ()
+        return
+    width = max(len(option) for option in options)
+    for index in range(width):
+        yield tuple(option[index] if len(option) > index else option[-1] for option in options)
+
+
+# --- the model -----------------------------------------------------------------------------------------------------
+
+
+def _held(all_assignments: Iterable[Assignment], identity: Identity) -> list[Assignment]:
+    return [a for a in all_assignments if a.principal == identity.name]
+
+
+def _custom_actions(definitions: Mapping[str, dict[str, Any]], role: str) -> tuple[list[str], list[str]]:
+    definition = definitions.get(role.removeprefix("custom:"), {})
+    actions = [a for p in _blocks(definition.get("permissions")) for a in p.get("actions", [])]
+    data_actions = [a for p in _blocks(definition.get("permissions")) for a in p.get("data_actions", [])]
+    return actions, data_actions
+
+
+def _read_only(definitions: Mapping[str, dict[str, Any]], assignment: Assignment) -> bool:
+    if assignment.role in READ_ONLY_ROLES:
+        return True
+    if not assignment.role.startswith("custom:"):
+        return False
+    actions, data_actions = _custom_actions(definitions, assignment.role)
+    return all(a.endswith("/read") for a in actions + data_actions)
+
+
+# Data actions that read secret values: Kubernetes Secrets through Azure RBAC, Key Vault secrets.
+SECRET_DATA_ACTIONS = (
+    "Microsoft.ContainerService/managedClusters/secrets/read",
+    "Microsoft.KeyVault/vaults/secrets/getSecret/action",
+)
+
+
+def _reads_secrets(definitions: Mapping[str, dict[str, Any]], assignment: Assignment) -> bool:
+    """A custom role whose data actions reach a secret value (built-in read-only roles do not)."""
+    if not assignment.role.startswith("custom:"):
+        return assignment.role in SECRET_READER_ROLES
+    definition = definitions.get(assignment.role.removeprefix("custom:"), {})
+    for permissions in _blocks(definition.get("permissions")):
+        allowed, denied = permissions.get("data_actions", []), permissions.get("not_data_actions", [])
+        for action in SECRET_DATA_ACTIONS:
+            if any(fnmatch.fnmatchcase(action, p) for p in allowed) and not any(
+                fnmatch.fnmatchcase(action, p) for p in denied
+            ):
+                return True
+    return False
+
+
+def _escalates(definitions: Mapping[str, dict[str, Any]], assignment: Assignment) -> str | None:
+    if assignment.role in OWNER_EQUIVALENT_ROLES:
+        return f"{assignment.role} includes Microsoft.Authorization/*: role definitions, locks, exemptions"
+    if assignment.role.startswith("custom:"):
+        actions, _ = _custom_actions(definitions, assignment.role)
+        for action in actions:
+            if any(fnmatch.fnmatchcase(escalating, action) for escalating in ESCALATING_ACTIONS):
+                return f"custom role {assignment.role[7:]} allows {action} (writes role definitions)"
+    if assignment.role == DELEGATION_ROLE:
+        condition = assignment.condition or ""
+        if "GuidEquals" not in condition or "GuidNotEquals" in condition:
+            return "Role Based Access Control Administrator without an allow-list condition of role ids"
+        listed = set(re.findall(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", condition))
+        if listed & PRIVILEGED_ROLE_IDS:
+            return f"its allow-list includes privileged roles {sorted(listed & PRIVILEGED_ROLE_IDS)}"
+    return None
+
+
+def _covers(scope: str, subscription: str, target: str) -> bool:
+    return scope in (f"/subscriptions/{subscription}", f"/subscriptions/{subscription}/") or target.startswith(
+        scope.removesuffix("}")
+    )
+
+
+@dataclass
+class Model:
+    inputs: Inputs
+    identities: list[Identity] = field(init=False)
+    pools: list[Pool] = field(init=False)
+    assignments: list[Assignment] = field(init=False)
+    definitions: dict[str, dict[str, Any]] = field(init=False)
+    jobs: list[WorkflowJob] = field(init=False)
+
+    def __post_init__(self) -> None:
+        bootstrap = self.inputs.stacks[BOOTSTRAP_STACK]
+        self.identities = identities(bootstrap)
+        self.pools = pools(bootstrap)
+        self.assignments = assignments(self.inputs.stacks)
+        self.definitions = custom_roles(self.inputs.stacks)
+        base_environments = {i.environment for i in self.identities if i.kind == "apply"}
+        self.jobs = workflow_jobs(self.inputs.workflows, base_environments)
+        if not self.identities:
+            raise ValueError("bootstrap declares no deploy identity (no federated credential): nothing to model")
+        if not self.pools:
+            raise ValueError("bootstrap declares no runner job: nothing to model")
+
+    # who can run a job in a GitHub environment
+    def _environment_protection(self, environment: str) -> list[str]:
+        """Why a writer can run a job in `environment` (empty: only a reviewed merge to main can)."""
+        github = self.inputs.github
+        if github is None:
+            return ["no github stack: the environment has no declared protection, any branch may use it"]
+        declared = [
+            e
+            for e in _resources(github, "github_repository_environment").values()
+            if e.get("environment") == environment
+        ]
+        if not declared:
+            return [f"the github stack declares no environment {environment}"]
+        problems = []
+        env = declared[0]
+        policy = _blocks(env.get("deployment_branch_policy"))
+        branch_patterns = {
+            str(p.get("branch_pattern"))
+            for p in _resources(github, "github_repository_environment_deployment_policy").values()
+            if _github_literal(github, p.get("environment")) == environment
+        }
+        restricted = bool(policy) and (
+            policy[0].get("protected_branches") is True
+            or (policy[0].get("custom_branch_policies") is True and branch_patterns == {"main"})
+        )
+        if not restricted:
+            problems.append("no deployment branch policy `main`: a workflow on any branch may use it")
+        reviewers = [r for r in _blocks(env.get("reviewers")) if r.get("teams") or r.get("users")]
+        if self.inputs.approval_required.get(environment, True):
+            if not reviewers:
+                problems.append("no required reviewers")
+            elif env.get("prevent_self_review") is not True:
+                problems.append("reviewers may approve their own run (prevent_self_review off)")
+        if not self._main_protected():
+            problems.append("main accepts unreviewed pushes (no active ruleset requiring an approving review)")
+        return problems
+
+    def _main_protected(self) -> bool:
+        github = self.inputs.github or {}
+        for ruleset in _resources(github, "github_repository_ruleset").values():
+            if ruleset.get("target") != "branch" or ruleset.get("enforcement") != "active":
+                continue
+            includes = [
+                name
+                for condition in _blocks(ruleset.get("conditions"))
+                for ref in _blocks(condition.get("ref_name"))
+                for name in ref.get("include", [])
+            ]
+            if not ({"~DEFAULT_BRANCH", "refs/heads/main"} & set(includes)):
+                continue
+            reviews = [
+                p.get("required_approving_review_count", 0)
+                for rules in _blocks(ruleset.get("rules"))
+                for p in _blocks(rules.get("pull_request"))
+            ]
+            if reviews and max(reviews) >= 1 and not _blocks(ruleset.get("bypass_actors")):
+                return True
+        return False
+
+    def findings(self) -> list[Finding]:
+        found: list[Finding] = []
+        found += self._plan_identity_paths()
+        found += self._apply_identity_paths()
+        found += self._runner_credential_paths()
+        found += self._state_secret_paths()
+        found += self._workflow_paths()
+        return sorted(set(found), key=lambda f: f.name)
+
+    def _identity_group(self, identity: Identity) -> str:
+        """`${azurerm_resource_group.<key>.id}` of the bootstrap resource group holding the identity."""
+        bootstrap = self.inputs.stacks[BOOTSTRAP_STACK]
+        [body] = [
+            b for b in _resources(bootstrap, "azurerm_user_assigned_identity").values() if b["name"] == identity.name
+        ]
+        match = _REF.match(str(body.get("resource_group_name")))
+        return f"${{azurerm_resource_group.{match.group(3)}.id}}" if match else ""
+
+    def _plan_identity_paths(self) -> list[Finding]:
+        found = []
+        for identity in (i for i in self.identities if i.kind == "plan"):
+            entry = ("pr-author", f"a pull-request job in {identity.environment}", f"plan identity {identity.name}")
+            for held in _held(self.assignments, identity):
+                if not _read_only(self.definitions, held):
+                    target = "state write" if "Storage Blob Data" in held.role else "environment write"
+                    found.append(Finding("TM-PLAN-WRITE", (*entry, f"{held.role} on {held.scope}"), target))
+                if _reads_secrets(self.definitions, held):
+                    found.append(
+                        Finding("TM-PLAN-SECRETS", (*entry, f"{held.role} on {held.scope}"), "secrets of the cluster")
+                    )
+        return found
+
+    def _apply_identity_paths(self) -> list[Finding]:
+        found = []
+        for identity in (i for i in self.identities if i.kind == "apply"):
+            for held in _held(self.assignments, identity):
+                why = _escalates(self.definitions, held)
+                if why:
+                    found.append(
+                        Finding(
+                            "TM-APPLY-ESCALATION",
+                            (f"apply identity {identity.name}", f"{held.role} on {held.scope}", why),
+                            "privilege escalation",
+                        )
+                    )
+            group = self._identity_group(identity)
+            for held in _held(self.assignments, identity):
+                if held.role in SECRET_LISTING_ROLES and (
+                    held.scope.rstrip("/") == f"/subscriptions/{identity.subscription}" or held.scope == group
+                ):
+                    found.append(
+                        Finding(
+                            "TM-APPLY-OWN-IDENTITY",
+                            (
+                                f"apply identity {identity.name}",
+                                f"{held.role} on {held.scope}",
+                                "federatedIdentityCredentials/write on its own identity",
+                            ),
+                            "persistence: any OIDC subject (a pull request) as the apply identity",
+                        )
+                    )
+            for problem in self._environment_protection(identity.environment):
+                target = "production write" if identity.environment == "production" else "environment write"
+                found.append(
+                    Finding(
+                        "TM-ENVIRONMENT",
+                        ("writer", f"a workflow naming environment: {identity.environment}", problem),
+                        f"apply identity {identity.name} ({target})",
+                    )
+                )
+            if not _SUBJECT.match(identity.subject):
+                found.append(
+                    Finding(
+                        "TM-OIDC-SUBJECT",
+                        ("writer", f"a job matching subject {identity.subject}"),
+                        f"apply identity {identity.name}",
+                    )
+                )
+        return found
+
+    def _runner_credential_paths(self) -> list[Finding]:
+        found = []
+        bootstrap = self.inputs.stacks[BOOTSTRAP_STACK]
+        apps: dict[str, set[str]] = {}
+        for pool in self.pools:
+            apps.setdefault(pool.app_id, set()).add(pool.environment)
+            subscription = next((i.subscription for i in self.identities if i.environment == pool.environment), "")
+            for secret in pool.secret_values:
+                holders = sorted(
+                    {
+                        a.principal
+                        for a in self.assignments
+                        if a.role in SECRET_LISTING_ROLES and _covers(a.scope, subscription, "")
+                    }
+                )
+                for holder in holders or ["any Contributor of the subscription"]:
+                    found.append(
+                        Finding(
+                            "TM-RUNNER-KEY-JOB-SECRET",
+                            (holder, f"listSecrets on job {pool.job}", f"secret {secret} (a value, not a reference)"),
+                            "runner credential",
+                        )
+                    )
+            for secret in pool.runner_container_secrets:
+                found.append(
+                    Finding(
+                        "TM-RUNNER-KEY-IN-JOB",
+                        ("pr-author", f"a job on label {pool.label}", f"runner container env from secret {secret}"),
+                        "runner credential",
+                    )
+                )
+            for reference in pool.key_vault_secret_ids:
+                match = re.match(r"^\$\{azurerm_key_vault\.([A-Za-z0-9_-]+)\.vault_uri\}secrets/(.+)$", reference)
+                if match is None:
+                    found.append(
+                        Finding(
+                            "TM-RUNNER-KEY-VAULT", (f"job {pool.job}", f"reference {reference}"), "runner credential"
+                        )
+                    )
+                    continue
+                vault = f"${{azurerm_key_vault.{match.group(1)}.id}}"
+                deploy_identities = {i.name for i in self.identities}
+                for assignment in self.assignments:
+                    if (
+                        assignment.role in SECRET_READER_ROLES
+                        and assignment.scope.startswith(vault.removesuffix("}"))
+                        and assignment.principal in deploy_identities
+                    ):
+                        found.append(
+                            Finding(
+                                "TM-RUNNER-KEY-VAULT",
+                                (assignment.principal, f"{assignment.role} on {assignment.scope}"),
+                                "runner credential",
+                            )
+                        )
+                body = _resources(bootstrap, "azurerm_key_vault").get(match.group(1), {})
+                if (
+                    body.get("public_network_access_enabled") is not False
+                    or body.get("rbac_authorization_enabled") is not True
+                ):
+                    found.append(
+                        Finding(
+                            "TM-RUNNER-KEY-VAULT",
+                            (f"vault {body.get('name')}", "public network access or access policies"),
+                            "runner credential",
+                        )
+                    )
+        for app, environments in sorted(apps.items()):
+            if len(environments) > 1:
+                found.append(
+                    Finding(
+                        "TM-RUNNER-KEY-SHARED",
+                        (
+                            f"the {sorted(environments)[0]} runner credential",
+                            f"GitHub App {app} of {sorted(environments)}",
+                        ),
+                        "runner credential of another environment",
+                    )
+                )
+        return found
+
+    def _state_secret_paths(self) -> list[Finding]:
+        found = []
+        for stack_name, stack in sorted(self.inputs.stacks.items()):
+            secrets = state_secret_findings(stack_name, stack)
+            if not secrets:
+                continue
+            container = self._state_container(stack_name, stack)
+            readers = [
+                i
+                for i in self.identities
+                if any(
+                    a.principal == i.name
+                    and "Storage Blob Data" in a.role
+                    and container is not None
+                    and a.scope.endswith(f"/containers/{container[1]}")
+                    and container[0] in a.scope
+                    for a in self.assignments
+                )
+            ]
+            for secret in secrets:
+                for reader in readers:
+                    if reader.kind == "plan":
+                        entry: tuple[str, ...] = ("pr-author", f"a pull-request job in {reader.environment}")
+                    else:  # the apply identity: a writer reaches it only through an unprotected environment
+                        unprotected = self._environment_protection(reader.environment)
+                        if not unprotected:
+                            continue
+                        entry = ("writer", f"a job in {reader.environment}", unprotected[0])
+                    found.append(
+                        Finding(
+                            "TM-STATE-SECRET",
+                            (
+                                *entry,
+                                f"{reader.kind} identity {reader.name}",
+                                f"{stack_name} state",
+                                f"{secret.address}.{secret.attribute}",
+                            ),
+                            "state secret",
+                        )
+                    )
+        return found
+
+    def _state_container(self, stack_name: str, stack: StackJson) -> tuple[str, str] | None:
+        """(storage account reference fragment, container) of the stack's backend; None for a local backend."""
+        backend = stack.get("terraform", {}).get("backend", {}).get("azurerm")
+        if backend is None:
+            return None
+        bootstrap = self.inputs.stacks[BOOTSTRAP_STACK]
+        for key, account in _resources(bootstrap, "azurerm_storage_account").items():
+            if account.get("name") == backend.get("storage_account_name"):
+                return f"azurerm_storage_account.{key}.", str(backend.get("container_name"))
+        return None
+
+    def _workflow_paths(self) -> list[Finding]:
+        found = []
+        labels = {pool.label: pool for pool in self.pools}
+        apply_labels = {p.label for p in self.pools if p.label.endswith("-apply")}
+        apply_environments = {i.environment for i in self.identities if i.kind == "apply"}
+        for job in self.jobs:
+            where = f"{job.workflow} job {job.job}"
+            pr = bool(job.events & PULL_REQUEST_EVENTS)
+            for label_set in job.labels:
+                if "self-hosted" not in label_set:
+                    continue
+                wanted = [label for label in label_set if label != "self-hosted"]
+                unknown = [label for label in wanted if label not in labels]
+                if unknown:
+                    found.append(
+                        Finding(
+                            "TM-LABEL",
+                            ("writer", where, f"asks for {unknown}"),
+                            "a label no runner pool serves (or an old shared pool)",
+                        )
+                    )
+                if pr and set(wanted) & apply_labels:
+                    principal = "fork-author" if "pull_request_target" in job.events else "pr-author"
+                    found.append(
+                        Finding(
+                            "TM-PR-ON-APPLY",
+                            (principal, where, f"runs on {sorted(set(wanted) & apply_labels)}"),
+                            "apply runners",
+                        )
+                    )
+            if pr:
+                for environment in job.environments:
+                    if environment in apply_environments:
+                        found.append(
+                            Finding(
+                                "TM-PR-APPLY-ENV", ("pr-author", where, f"environment {environment}"), "apply identity"
+                            )
+                        )
+                for secret in job.secrets:
+                    found.append(
+                        Finding(
+                            "TM-PR-SECRET", ("pr-author", where, f"secret {secret}"), "a secret in a pull-request job"
+                        )
+                    )
+        return found
+
+
+def main(argv: list[str]) -> int:
+    synth = Path(argv[0] if argv else "cdktf.out")
+    workflows = Path(argv[1] if len(argv) > 1 else ".github/workflows")
+    try:
+        model = Model(load(synth, workflows))
+    except (OSError, ValueError) as error:
+        print(f"threat-model: {error}", file=sys.stderr)
+        return 2
+    problems = model.findings()
+    for problem in problems:
+        print(problem)
+    print(
+        f"{len(problems)} path(s); {len(model.identities)} identities, {len(model.pools)} runner pools, "
+        f"{len(model.jobs)} workflow jobs, github stack: {'yes' if model.inputs.github is not None else 'no'}"
+    )
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
