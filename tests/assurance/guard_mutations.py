@@ -239,7 +239,7 @@ GUARDS: tuple[Guard, ...] = (
     Guard(
         "plan summary",
         "python -m tools.plan_summary STACK=plan.json",
-        "a real `terraform show -json` plan that deletes and replaces resources",
+        "a real `terraform show -json` plan (terraform_data) that deletes a resource",
         _plan_deletes,
         _plan_summary,
         "`terraform_data.doomed` is **deleted**",
