@@ -97,7 +97,7 @@ def _stateful(folder: Path) -> tuple[int, str]:
 
 def _kubernetes_schema(folder: Path) -> tuple[int, str]:
     from tests.assurance.test_kubernetes_manifests import schema_problems
-    from tools.synth_output import main_guard, read_stacks
+    from tools.checks.synth_input import main_guard, read_stacks
 
     def run() -> int:
         problems = schema_problems(read_stacks(folder), Path(tempfile.mkdtemp(dir=folder)))
@@ -239,7 +239,7 @@ GUARDS: tuple[Guard, ...] = (
     Guard(
         "plan summary",
         "python -m tools.review.plan_summary STACK=plan.json",
-        "a real `terraform show -json` plan that deletes and replaces resources",
+        "a real `terraform show -json` plan (terraform_data) that deletes a resource",
         _plan_deletes,
         _plan_summary,
         "`terraform_data.doomed` is **deleted**",

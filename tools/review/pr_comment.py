@@ -51,6 +51,7 @@ STEP_TITLES = {
     "base_synth": "Synth the base branch",
     "synth_diff": "Synth diff",
     "review_sections": "Parity and diagram sections",
+    "plan_stacks": "Stacks to plan",
     "init": "Terraform init",
     "plan": "Terraform plan",
     "summary": "Plan summary",
