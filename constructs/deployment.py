@@ -376,13 +376,19 @@ class DeployIdentitiesProps:
 
 
 def oidc_subjects(repository: GitHubRepository, environment: str) -> dict[str, str]:
-    """The OIDC `sub` claims each identity trusts. A job in a GitHub environment gets the environment's subject
-    (not `pull_request`): plans, pull-request plans and drift run in `<env>-plan` (no reviewers), applies in
-    `<env>` (production: required reviewers)."""
+    """The OIDC `sub` claims each identity trusts through an environment. A job in a GitHub environment gets the
+    environment's subject: deploy plans and drift run in `<env>-plan`, applies in `<env>` (required reviewers);
+    both environments admit `main` only (stacks/github.py)."""
     return {
         "plan": f"repo:{repository.slug}:environment:{environment}-plan",
         "apply": f"repo:{repository.slug}:environment:{environment}",
     }
+
+
+def pull_request_subject(repository: GitHubRepository) -> str:
+    """The subject of a pull-request job that names no environment (the PR plan job, docs/delivery.md): trusted by
+    the read-only plan identity only, so a pull request never holds an environment's secrets or the apply identity."""
+    return f"repo:{repository.slug}:pull_request"
 
 
 class DeployIdentities(Construct):
@@ -441,6 +447,18 @@ class DeployIdentities(Construct):
                 subject=subjects[role],
                 provider=props.provider,
             )
+            if role == "plan":  # pull-request plans: no environment, the read-only identity
+                FederatedIdentityCredential(
+                    self,
+                    "plan-github-pull-request",
+                    name="github-plan-pull-request",
+                    resource_group_name=props.resource_group_name,
+                    parent_id=identity.id,
+                    issuer=GITHUB_OIDC_ISSUER,
+                    audience=[ENTRA_TOKEN_EXCHANGE_AUDIENCE],
+                    subject=pull_request_subject(props.repository),
+                    provider=props.provider,
+                )
             principal_id = identity.principal_id
             for index, (scope_id, role_name, why) in enumerate(roles[role]):
                 grant(

@@ -94,7 +94,7 @@ GUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F
 
 def environment_names(environment: str) -> dict[str, str]:
     """Role -> the GitHub environment its jobs run in (constructs/deployment.py `oidc_subjects` trusts these)."""
-    return {"plan": f"{environment}-plan", "apply": environment}
+    return {"plan": f"{environment}-plan", "apply": environment, "drills": f"{environment}-drills"}
 
 
 def required_checks(environments: Sequence[EnvironmentConfig]) -> list[str]:
@@ -195,7 +195,17 @@ class GitHubStack(TerraformStack):
                 can_admins_bypass=False,
                 deployment_branch_policy=main_only,
             )
-            for role, environment in (("apply", apply_env), ("plan", plan_env)):
+            # The restore drills' environment (constructs/drills.py trusts its subject): main only, like the others, so
+            # no branch can sign in as the drill identity by naming it; the weekly schedule runs without a reviewer.
+            drills_env = RepositoryEnvironment(
+                self,
+                f"environment-{config.name}-drills",
+                repository=name,
+                environment=names["drills"],
+                can_admins_bypass=False,
+                deployment_branch_policy=main_only,
+            )
+            for role, environment in (("apply", apply_env), ("plan", plan_env), ("drills", drills_env)):
                 RepositoryEnvironmentDeploymentPolicy(
                     self,
                     f"environment-{config.name}-{role}-branch",

@@ -28,18 +28,6 @@ from tools.checks.deployability import findings as all_findings
 
 WORKFLOWS = Path(".github/workflows")
 _POOL_LABELS = "['erp-production-apply', 'erp-production-plan', 'erp-staging-apply', 'erp-staging-plan']"
-# PENDING_DELIVERY_GITHUB: the workflows still ask for the old shared label `erp-<env>`; the delivery-github branch
-# moves them to the pools' `erp-<env>-plan` / `erp-<env>-apply`. The lead empties this set at merge.
-PENDING_DELIVERY_GITHUB = frozenset(
-    f"{workflow} job {job}: runs-on ['self-hosted', 'erp-${{{{ {context}.environment }}}}'] matches no runner label "
-    f"{_POOL_LABELS}"
-    for workflow, job, context in (
-        ("deploy-stack.yml", "plan", "inputs"),
-        ("deploy-stack.yml", "apply", "inputs"),
-        ("drift.yml", "plan", "matrix"),
-        ("pull-request.yml", "plan", "matrix"),
-    )
-)
 
 
 def _workflows() -> dict[str, dict]:
@@ -194,7 +182,7 @@ def test_workflows_run_terraform_on_the_runners_with_the_right_identity(stacks) 
         if is_azure_login(step)
     ]
     assert len(logins) >= 4  # PR plan, deploy plan and apply, drift: the check is not vacuous
-    assert set(workflow_findings(workflows, stacks)) == PENDING_DELIVERY_GITHUB
+    assert workflow_findings(workflows, stacks) == []
 
 
 def test_a_plan_with_the_apply_identity_is_named(stacks) -> None:
@@ -289,7 +277,6 @@ def _blocks_of(value):
     return value if isinstance(value, list) else [value]
 
 
-@pytest.mark.xfail(strict=True, reason="delivery-azure (issue #26) splits the runners into plan and apply pools")
 def test_bootstrap_registers_a_plan_and_an_apply_pool_per_environment(stacks) -> None:
     assert runner_pool_findings(stacks["bootstrap"], ENVIRONMENTS) == []
 

@@ -18,36 +18,6 @@ from tools.checks.threat_model import Inputs, Model, load, main
 
 WORKFLOWS = Path(".github/workflows")
 
-# PENDING_DELIVERY_GITHUB: what the delivery-github branch closes (the `github` stack with protected environments
-# and the ruleset on main; workflows on the two pools' labels; no secrets in pull-request jobs). The lead empties
-# this set at merge: from then on any of these paths fails the test.
-PENDING_DELIVERY_GITHUB = frozenset(
-    [
-        *(
-            f"TM-ENVIRONMENT: writer -> a workflow naming environment: {environment} -> no github stack: the "
-            f"environment has no declared protection, any branch may use it => apply identity "
-            f"{load_environment(environment).short_name}-terraform-apply-id-001 "
-            f"({'production write' if environment == 'production' else 'environment write'})"
-            for environment in ENVIRONMENTS
-        ),
-        *(
-            f"TM-LABEL: writer -> {workflow} job {job} -> asks for ['erp-{environment}'] => a label no runner pool "
-            "serves (or an old shared pool)"
-            for environment in ENVIRONMENTS
-            for workflow, job in (
-                ("deploy-stack.yml", "apply"),
-                ("deploy-stack.yml", "plan"),
-                ("drift.yml", "plan"),
-                ("pull-request.yml", "plan"),
-            )
-        ),
-        *(
-            f"TM-PR-SECRET: pr-author -> pull-request.yml job plan -> secret {secret} => a secret in a pull-request job"
-            for secret in ("CRITICAL_ALERT_WEBHOOK_URL", "WARNING_ALERT_WEBHOOK_URL")
-        ),
-    ]
-)
-
 
 # OPEN_APPLY_OWN_IDENTITY (docs/security-model.md "Open"): the apply identity's Contributor on the subscription also
 # covers the deployment resource group, so it could add a federated credential (any subject) to itself. Closing it
@@ -106,7 +76,7 @@ def _names(model: Model) -> set[str]:
 
 
 def _new(model: Model) -> set[str]:
-    return _names(model) - PENDING_DELIVERY_GITHUB - _open_state_paths() - OPEN_APPLY_OWN_IDENTITY
+    return _names(model) - _open_state_paths() - OPEN_APPLY_OWN_IDENTITY
 
 
 def protected_github_stack() -> dict:
@@ -146,7 +116,7 @@ def protected_github_stack() -> dict:
 def test_the_real_output_has_only_the_pending_and_open_paths(synth_dir: Path) -> None:
     model = Model(load(synth_dir, WORKFLOWS))
     assert model.inputs.github is None  # no github stack on this branch
-    assert _names(model) == PENDING_DELIVERY_GITHUB | _open_state_paths() | OPEN_APPLY_OWN_IDENTITY
+    assert _names(model) == _open_state_paths() | OPEN_APPLY_OWN_IDENTITY
     assert {p.label for p in model.pools} == {
         pool.label for e in ENVIRONMENTS for pool in load_environment(e).deployment.runner.pools.values()
     }

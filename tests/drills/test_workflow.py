@@ -46,7 +46,7 @@ def test_the_job_runs_as_the_drill_identity_on_the_environments_runners_with_lea
     assert oidc_subject(load_environment("staging").deployment.repository, "staging").endswith(
         ":environment:staging-drills"
     )
-    assert job["runs-on"] == ["self-hosted", "erp-${{ matrix.environment }}"]  # deployability checks the label
+    assert job["runs-on"] == ["self-hosted", "erp-${{ matrix.environment }}-apply"]  # deployability checks the label
     assert 0 < job["timeout-minutes"] <= 360
     assert job["strategy"]["max-parallel"] == 1  # staging before production, never both at once
     login = next(step for step in job["steps"] if step.get("uses", "").endswith("terraform-azure"))

@@ -171,9 +171,6 @@ def test_bootstrap_trusts_exactly_the_declared_environments(stacks) -> None:
         assert set(oidc_subjects(repository, config.name).values()) <= trusted
 
 
-@pytest.mark.xfail(
-    strict=True, reason="delivery-azure (issue #26) adds the pull_request subject to the plan identities"
-)
 def test_the_plan_identities_trust_the_pull_request_subject(stacks) -> None:
     """Pull-request plans name no environment: GitHub's subject is `repo:<owner>/<repo>:pull_request`."""
     repository = load_all()[0].deployment.repository

@@ -21,6 +21,7 @@ in one reviewed file, .checkov.yaml, each with its reason.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -90,6 +91,24 @@ def run_checkov(stack_file: Path) -> dict[str, Any]:
     return report
 
 
+@functools.cache
+def types_with_checks() -> frozenset[str]:
+    """The resource types checkov has at least one Terraform check for (`checkov --list`, its own registry)."""
+    completed = subprocess.run(
+        [str(CHECKOV), "--list", "--framework", "terraform"], capture_output=True, text=True, timeout=300
+    )
+    types = frozenset(
+        cells[4].strip()
+        for line in completed.stdout.splitlines()
+        if len(cells := line.split("|")) > 5 and cells[3].strip() == "resource"
+    )
+    if completed.returncode != 0 or not types:
+        raise RuntimeError(
+            f"checkov --list gave no check list (exit {completed.returncode}): {completed.stderr[-300:]}"
+        )
+    return types
+
+
 def _stack_resources(stack_json: dict[str, Any]) -> dict[str, str]:
     """Resource name -> type (checkov's terraform_json names a resource `resource.<name>`)."""
     return {name: type_ for type_, items in stack_json.get("resource", {}).items() for name in items}
@@ -121,8 +140,13 @@ def check_stack(stack_dir: Path) -> StackResult:
     if summary.get("parsing_errors") or results.get("parsing_errors"):
         errors.append(f"checkov could not parse the stack: {results.get('parsing_errors')}")
     resources = _stack_resources(stack_json)
-    if resources and not checked:
-        errors.append(f"nothing evaluated: 0 checks ran on {len(resources)} resources")
+    # Nothing evaluated is a failure where checkov has checks for the stack's types (a silent parse failure); a stack
+    # of types no checkov check covers (the github provider's environments, rulesets, variables) has none to run.
+    checkable = sorted({type_ for type_ in resources.values() if type_ in types_with_checks()})
+    if checkable and not checked:
+        errors.append(
+            f"nothing evaluated: 0 checks ran on {len(resources)} resources ({', '.join(checkable)} have checks)"
+        )
     return StackResult(
         stack=stack_dir.name,
         passed=summary.get("passed", 0),

@@ -1692,18 +1692,12 @@ def load_workflows(directory: Path) -> dict[str, dict[str, Any]]:
 # the entry).
 _SECRET_READ = r"cannot read Microsoft\.ContainerService/managedClusters/secrets/read"
 _OPERATIONS = "operations (removes kubernetes_secret_v1.tracing_connection-string)"
-_DELIVERY_GITHUB = "delivery-github (a token path valid for the whole job)"
 _NEW_TOKEN = "asks the Azure CLI for a new token"
 # finding pattern (a regex matched at the start; any environment) -> the branch that removes it.
 FIXED_ON_OTHER_BRANCHES: Mapping[str, str] = {
     rf"[a-z0-9]+-cluster: plan identity [a-z0-9]+-terraform-plan-id-001 {_SECRET_READ} .*tracing_connection-string": (
         _OPERATIONS
     ),
-    rf"deploy-stack\.yml job plan: step 'Terraform plan \(saved for the approved apply\)' {_NEW_TOKEN}": (
-        _DELIVERY_GITHUB
-    ),
-    rf"drift\.yml job plan: step 'Terraform plan \(exit code 2 = drift\)' {_NEW_TOKEN}": _DELIVERY_GITHUB,
-    rf"pull-request\.yml job plan: step 'Terraform plan' {_NEW_TOKEN}": _DELIVERY_GITHUB,
 }
 
 
@@ -1773,9 +1767,14 @@ def is_azure_login(step: Mapping[str, Any]) -> bool:
 def _variants(file_name: str, job: Mapping[str, Any], workflows: Mapping[str, dict[str, Any]]) -> list[dict[str, str]]:
     """The values a job runs with: one per matrix row, or per caller (`uses: $/.github/workflows/<file>`'s `with`)
     of a reusable workflow; `{}` when it has neither."""
-    rows = ((job.get("strategy") or {}).get("matrix") or {}).get("include") or []
+    matrix = (job.get("strategy") or {}).get("matrix") or {}
+    rows = matrix.get("include") or []
     if rows:
         return [{str(k): str(v) for k, v in row.items()} for row in rows]
+    if isinstance(matrix, dict) and "environment" in matrix:  # a computed list of environments: each may run
+        from config.loader import ENVIRONMENTS
+
+        return [{"environment": environment} for environment in ENVIRONMENTS]
     callers = [
         {str(k): str(v) for k, v in (caller.get("with") or {}).items()}
         for workflow in workflows.values()

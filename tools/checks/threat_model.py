@@ -349,6 +349,10 @@ def workflow_jobs(workflows: Mapping[str, Mapping[str, Any]], environments: Iter
             for key, value in matrix.items() if isinstance(matrix, dict) else []:
                 if key != "include" and isinstance(value, list):
                     matrix_values[f"matrix.{key}"] = [str(v) for v in value]
+                elif key == "environment" and isinstance(value, str):  # computed (fromJSON): any environment
+                    from config.loader import ENVIRONMENTS
+
+                    matrix_values["matrix.environment"] = list(ENVIRONMENTS)
             for events, inputs, inherited in contexts:
                 values = {**matrix_values, **inputs}
                 runs_on = job.get("runs-on", [])
