@@ -104,9 +104,6 @@ class TracingConfig(Section):
     service_account_name: str = Field(default="telemetry-publisher", pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
     # Pods carrying this label (value "enabled") may reach the private endpoint and Entra ID on 443.
     pod_label: str = Field(default="erp.platform/telemetry", pattern=r"^[a-z0-9./-]{1,63}$")
-    # The connection-string Secret is written write-only (kept out of state): raise this to write it again,
-    # e.g. after the Application Insights component was recreated.
-    secret_revision: int = Field(default=1, ge=1)
 
     @field_validator("sampling_percentage")
     @classmethod

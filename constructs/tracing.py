@@ -9,10 +9,16 @@ distro, which exports to it directly. Two halves:
   local (instrumentation-key) authentication off, so ingestion needs an Entra ID token: a user-assigned identity
   holding *Monitoring Metrics Publisher* on the component, federated with the `applications` service account
   through the cluster's OIDC issuer (workload identity; no secret to rotate).
-- `TracingExporterSettings` (cluster stack): what a service mounts. A Secret with the connection string (it
-  embeds the instrumentation key, so it is a Secret fed by a sensitive cross-stack output, never a literal), a
-  ConfigMap with the sampler and the Entra authentication setting, the workload-identity service account, and a
-  NetworkPolicy opening HTTPS from labelled pods to the private endpoint subnet and to Entra ID (via the firewall).
+- `TracingExporterSettings` (cluster stack): what a service mounts. A ConfigMap with the connection string, the
+  sampler and the Entra authentication setting, the workload-identity service account, and a NetworkPolicy
+  opening HTTPS from labelled pods to the private endpoint subnet and to Entra ID (via the firewall).
+
+The cluster stack manages no Kubernetes Secret (issue #27): the plan identity's Kubernetes reader role cannot
+read Secrets, so every refresh of one would be a 403. The connection string is not a secret: "Ikey unique
+identifiers aren't security tokens or security keys, and aren't considered secrets" (Microsoft Learn, "Connection
+strings in Application Insights", https://learn.microsoft.com/azure/azure-monitor/app/connection-strings), and
+ingestion here needs an Entra ID token anyway (local authentication is off). It still comes from a cross-stack
+output (never a literal in the JSON).
 """
 
 from __future__ import annotations
@@ -32,7 +38,6 @@ from cdktf_cdktf_provider_kubernetes.network_policy_v1 import (
     NetworkPolicyV1SpecEgressToIpBlock,
     NetworkPolicyV1SpecPodSelector,
 )
-from cdktf_cdktf_provider_kubernetes.secret_v1 import SecretV1, SecretV1Metadata
 from cdktf_cdktf_provider_kubernetes.service_account_v1 import ServiceAccountV1, ServiceAccountV1Metadata
 
 from config.observability import TracingConfig
@@ -42,7 +47,6 @@ from constructs.naming import Naming
 
 PUBLISHER_ROLE = "Monitoring Metrics Publisher"  # the role Application Insights checks for Entra ID ingestion
 TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
-SECRET_NAME = "applicationinsights"
 CONFIG_MAP_NAME = "otel-exporter"
 CONNECTION_STRING_KEY = "APPLICATIONINSIGHTS_CONNECTION_STRING"
 # The Azure Monitor OpenTelemetry distro's fixed-percentage sampler (ratio 0..1 in OTEL_TRACES_SAMPLER_ARG).
@@ -106,20 +110,20 @@ class TracingPublisher(Construct):
 class TracingExporterSettingsProps:
     config: TracingConfig
     namespace: str  # reference to the namespace resource's name, so it exists first
-    connection_string: str  # sensitive: a cross-stack reference, never a literal
+    connection_string: str  # a cross-stack reference (sensitive in azurerm), never a literal
     client_id: str  # the publisher identity's client id
     private_endpoint_cidr: str  # the subnet holding the Azure Monitor private endpoint
 
 
 class TracingExporterSettings(Construct):
-    """Exposes `secret_name`, `config_map_name` and `service_account_name`."""
+    """Exposes `config_map_name` and `service_account_name`."""
 
     def __init__(self, scope: Construct, id: str, *, props: TracingExporterSettingsProps) -> None:
         super().__init__(scope, id)
         if not props.connection_string.startswith("${"):
             raise ValueError(
-                "tracing: connection_string must be a Terraform reference (a sensitive cross-stack output); "
-                "it embeds the instrumentation key and must never be a literal in the synthesized JSON"
+                "tracing: connection_string must be a Terraform reference (a cross-stack output); it names "
+                "one environment's component and must never be a literal in the synthesized JSON"
             )
         config = props.config
         labels = {"app.kubernetes.io/part-of": "erp-platform", "app.kubernetes.io/component": "tracing"}
@@ -134,21 +138,12 @@ class TracingExporterSettings(Construct):
             ),
             automount_service_account_token=False,  # the workload identity token is projected separately
         )
-        secret = SecretV1(
-            self,
-            "connection-string",
-            metadata=SecretV1Metadata(name=SECRET_NAME, namespace=props.namespace, labels=labels),
-            type="Opaque",
-            # Write-only (Terraform >= 1.11): sent to the cluster, never stored in this stack's state; a new
-            # value is written when the revision (observability.tracing.secret_revision) goes up.
-            data_wo={CONNECTION_STRING_KEY: props.connection_string},
-            data_wo_revision=config.secret_revision,
-        )
         settings = ConfigMapV1(
             self,
             "exporter-settings",
             metadata=ConfigMapV1Metadata(name=CONFIG_MAP_NAME, namespace=props.namespace, labels=labels),
             data={
+                CONNECTION_STRING_KEY: props.connection_string,
                 "OTEL_TRACES_SAMPLER": SAMPLER,
                 "OTEL_TRACES_SAMPLER_ARG": sampling_ratio(config.sampling_percentage),
                 # Entra ID ingestion with the workload identity (Java agent reads this; other distros take a
@@ -188,7 +183,6 @@ class TracingExporterSettings(Construct):
             ),
         )
         self.service_account_name = account.metadata.name
-        self.secret_name = secret.metadata.name
         self.config_map_name = settings.metadata.name
 
 

@@ -91,7 +91,7 @@ class ClusterStack(TerraformStack):
             props=TracingExporterSettingsProps(
                 config=tracing_config,
                 namespace=baseline.namespaces.namespace_names[tracing_config.namespace],
-                # Sensitive cross-stack output (it embeds the instrumentation key), like the host and CA above.
+                # Cross-stack output (sensitive in azurerm), into a ConfigMap: not a secret, and no Secret here (#27).
                 connection_string=observability.application_insights.connection_string,
                 client_id=tracing.client_id,
                 private_endpoint_cidr=config.network.spoke.private_endpoints.address_prefix,

@@ -367,11 +367,10 @@ def _rotation(env: Environment) -> str:
         "",
         f"Secrets that are not in Key Vault: the alert webhook URLs are sensitive Terraform variables "
         f"({webhooks}): rotate them at PagerDuty/Slack, "
-        "update the GitHub environment secret and re-run the infra deploy. The tracing connection string is written "
-        "write-only into the cluster: after the Application Insights component is recreated, raise "
-        f"`observability.tracing.secret_revision` (now {env.config.observability.tracing.secret_revision}) and deploy "
-        "the cluster stack. No other keys exist: storage shared keys, ACR admin user, Event Hubs SAS, PostgreSQL "
-        "passwords and Application Insights local auth are all off (Entra ID only).",
+        "update the GitHub environment secret and re-run the infra deploy. The tracing connection string is not a "
+        "secret (Microsoft: the instrumentation key is not a security token) and sits in a ConfigMap; the cluster "
+        "stack manages no Kubernetes Secret. No other keys exist: storage shared keys, ACR admin user, Event Hubs "
+        "SAS, PostgreSQL passwords and Application Insights local auth are all off (Entra ID only).",
     ]
     return "\n".join(lines)
 
@@ -982,9 +981,8 @@ def _tracing(env: Environment) -> str:
     tracing = config.tracing
     infra, cluster = env.infra, env.cluster
     scope = next(iter(infra.all("azurerm_monitor_private_link_scope")), None)
-    secrets = [s for s in cluster.all("kubernetes_secret_v1") if s["metadata"]["name"] == "applicationinsights"]
     config_maps = [c for c in cluster.all("kubernetes_config_map_v1") if c["metadata"]["name"] == "otel-exporter"]
-    if not (scope and secrets and config_maps):
+    if not (scope and config_maps):
         return "No tracing path is provisioned in this environment."
     settings = config_maps[0]["data"]
     scope_address = next(iter(env.infra_json["resource"]["azurerm_monitor_private_link_scope"]))
@@ -1016,7 +1014,6 @@ def _tracing(env: Environment) -> str:
                             "name": "orders",
                             "env": [{"name": "OTEL_SERVICE_NAME", "value": "orders"}],
                             "envFrom": [
-                                {"secretRef": {"name": secrets[0]["metadata"]["name"]}},
                                 {"configMapRef": {"name": config_maps[0]["metadata"]["name"]}},
                             ],
                         }
@@ -1038,9 +1035,8 @@ def _tracing(env: Environment) -> str:
             "",
             "### 5.1 What a service sets",
             "",
-            f"In namespace `{tracing.namespace}` the cluster stack provides: Secret "
-            f"`{secrets[0]['metadata']['name']}` (`APPLICATIONINSIGHTS_CONNECTION_STRING`, written write-only from a "
-            f"sensitive infra output), ConfigMap `{config_maps[0]['metadata']['name']}` ("
+            f"In namespace `{tracing.namespace}` the cluster stack provides: ConfigMap "
+            f"`{config_maps[0]['metadata']['name']}` ("
             + ", ".join(f"`{k}`" for k in sorted(settings))
             + f"; sampler `{settings['OTEL_TRACES_SAMPLER']}` at `{settings['OTEL_TRACES_SAMPLER_ARG']}`), service "
             f"account `{tracing.service_account_name}` (workload identity of `{identity['name']}`, which holds "

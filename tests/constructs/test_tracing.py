@@ -1,7 +1,8 @@
 """Tracing over private networking: the Azure Monitor private link scope holds every Azure Monitor resource that
 receives data, one `azuremonitor` endpoint registers in the five zones linked to hub and spoke, public ingestion
 follows config; traced workloads publish with a federated identity, and the cluster stack hands them the
-connection string as a write-only Secret fed by a sensitive output (never a literal), plus the sampler."""
+connection string in a ConfigMap fed by a cross-stack output (never a literal), plus the sampler. The cluster
+stack manages no Kubernetes Secret: the plan identity cannot read Secrets (issue #27)."""
 
 from __future__ import annotations
 
@@ -164,33 +165,60 @@ def test_application_insights_samples_and_keeps_traces_as_configured(infra: Stac
     assert component["retention_in_days"] == config.application_insights_retention_days
 
 
-def test_connection_string_reaches_the_namespace_write_only_from_a_sensitive_output(
+def kubernetes_secrets(stack: StackJson) -> list[str]:
+    """Every Kubernetes Secret a stack declares, as resource or data source (the plan identity reads neither)."""
+    return sorted(
+        f"{block}.{resource_type}.{address}"
+        for block in ("resource", "data")
+        for resource_type, instances in stack.get(block, {}).items()
+        if resource_type.startswith("kubernetes_secret")
+        for address in instances
+    )
+
+
+def test_no_cluster_stack_manages_a_kubernetes_secret(stacks: dict[str, StackJson]) -> None:
+    cluster_stacks = [name for name in stacks if name.endswith("-cluster")]
+    assert len(cluster_stacks) == 2
+    assert {name: kubernetes_secrets(stacks[name]) for name in cluster_stacks} == {name: [] for name in cluster_stacks}
+
+
+def test_a_secret_planted_in_the_cluster_stack_is_reported(cluster: StackJson) -> None:
+    broken = copy.deepcopy(cluster)
+    broken["resource"]["kubernetes_secret_v1"] = {"tracing_connection-string": {"metadata": {"name": "x"}}}
+    broken.setdefault("data", {})["kubernetes_secret"] = {"token": {}}
+    assert kubernetes_secrets(broken) == [
+        "data.kubernetes_secret.token",
+        "resource.kubernetes_secret_v1.tracing_connection-string",
+    ]
+
+
+def exporter_settings(cluster: StackJson) -> dict[str, str]:
+    (settings,) = [
+        config_map
+        for config_map in resources_of(cluster, "kubernetes_config_map_v1").values()
+        if config_map["metadata"]["name"] == "otel-exporter"
+    ]
+    return settings["data"]
+
+
+def test_connection_string_reaches_the_namespace_from_a_cross_stack_output(
     stacks: dict[str, StackJson], infra: StackJson, cluster: StackJson, environment: str
 ) -> None:
-    (secret,) = resources_of(cluster, "kubernetes_secret_v1").values()
-    assert "data" not in secret  # write-only: never in the cluster stack's state
-    value = secret["data_wo"][CONNECTION_STRING_KEY]
+    value = exporter_settings(cluster)[CONNECTION_STRING_KEY]
     prefix = f"${{data.terraform_remote_state.cross-stack-reference-input-{environment}-infra.outputs."
     assert value.startswith(prefix)
     output = infra["output"][value.removeprefix(prefix).removesuffix("}")]
-    assert output["sensitive"] is True and output["value"].endswith(".connection_string}")
-    assert secret["data_wo_revision"] == load_environment(environment).observability.tracing.secret_revision
+    assert output["value"].endswith(".connection_string}")
     text = json.dumps(stacks)
     assert "InstrumentationKey=" not in text and "IngestionEndpoint=" not in text
 
 
 def test_exporter_settings_carry_the_sampler_and_entra_authentication(cluster: StackJson, environment: str) -> None:
     tracing = load_environment(environment).observability.tracing
-    (settings,) = [
-        config_map
-        for config_map in resources_of(cluster, "kubernetes_config_map_v1").values()
-        if config_map["metadata"]["name"] == "otel-exporter"
-    ]
-    data = settings["data"]
+    data = exporter_settings(cluster)
     assert data["OTEL_TRACES_SAMPLER"] == "microsoft.fixed_percentage"
     assert float(data["OTEL_TRACES_SAMPLER_ARG"]) == tracing.sampling_percentage / 100
     assert data["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"].startswith("Authorization=AAD;ClientId=${data.")
-    assert not any("CONNECTION_STRING" in key for key in data)  # the key-bearing string is only in the Secret
 
 
 def test_labelled_pods_may_reach_the_private_endpoint_subnet_on_443(cluster: StackJson, environment: str) -> None:
@@ -256,7 +284,6 @@ def test_bad_private_link_props_are_refused(changes: dict[str, Any], message: st
     [
         ("observability.tracing.sampling_percentage", 30.0, "must be 100/N"),
         ("observability.tracing.sampling_percentage", 0.0, "greater than 0"),
-        ("observability.tracing.secret_revision", 0, "greater than or equal to 1"),
         ("observability.private_link.ingestion_access_mode", "Closed", "'Open' or 'PrivateOnly'"),
     ],
 )

@@ -128,7 +128,8 @@ def test_tracing_part_tells_a_service_what_to_set(text: str, environment: str) -
     tracing = load_environment(environment).observability.tracing
     part = text[text.index(PARTS[4]) :]
     assert f"Sampling {tracing.sampling_percentage:g} %" in part
-    assert "Secret `applicationinsights`" in part and "ConfigMap `otel-exporter`" in part
+    assert "ConfigMap `otel-exporter`" in part and "`APPLICATIONINSIGHTS_CONNECTION_STRING`" in part
+    assert "secretRef" not in part  # the cluster stack manages no Secret (issue #27)
     assert f'serviceAccountName: "{tracing.service_account_name}"' in part
     assert f'{tracing.pod_label}: "enabled"' in part
     assert "az monitor app-insights query" in part
@@ -165,7 +166,9 @@ def test_missing_cluster_fails_loudly(synth_dir: Path) -> None:
 
 def test_without_the_tracing_objects_the_handbook_says_so(synth_dir: Path) -> None:
     def drop(cluster: dict[str, Any]) -> None:
-        del cluster["resource"]["kubernetes_secret_v1"]
+        config_maps = cluster["resource"]["kubernetes_config_map_v1"]
+        for address in [a for a, c in config_maps.items() if c["metadata"]["name"] == "otel-exporter"]:
+            del config_maps[address]
 
     text = render(synth_dir, cluster=drop)
     assert "No tracing path is provisioned in this environment." in text
