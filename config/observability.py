@@ -18,14 +18,45 @@ Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")]
 TestLocation = Annotated[str, Field(pattern=r"^[a-z]{2,4}-[a-z]{2}-[a-z0-9]{3}-(azr|edge)$")]
 
 
+class PhoneNumber(Section):
+    """An SMS or voice receiver: Azure takes the country calling code and the national number separately."""
+
+    country_code: str = Field(pattern=r"^[1-9][0-9]{0,2}$", description="e.g. 1, 44, 49 (no '+')")
+    number: str = Field(pattern=r"^[0-9]{4,14}$", description="digits only, no spaces or leading '+'")
+
+
+# Azure's per-action-group limits (Microsoft Learn, "Azure Monitor service limits", action groups).
+MAX_SMS = MAX_VOICE = MAX_APP_PUSH = 10
+MAX_EMAILS = 1000
+
+
 class Receivers(Section):
-    """Who hears about alerts of one severity. The webhook URL carries a secret (PagerDuty integration key,
-    Slack hook token) and so is never in config: it comes from the sensitive Terraform variable
-    `<severity>_alert_webhook_url` (README "Observability and alerting")."""
+    """Who hears about alerts of one severity, on which channels (constructs/observability.py, docs/operations.md).
+
+    `webhook_name` names the chat or paging channel its webhook URL reaches: `pagerduty` (the action group's
+    webhook receiver posts the common alert schema to PagerDuty's Azure integration URL), `slack` or `teams`
+    (through a Logic App adapter, constructs/notifications.py). The URL carries a secret and so is never in
+    config: it comes from the sensitive Terraform variable `<severity>_alert_webhook_url`, validated at plan
+    time against the channel's URL format."""
 
     short_name: str = Field(pattern=r"^[A-Za-z0-9-]{1,12}$", description="Action group short name (SMS/email)")
-    webhook_name: str = Field(pattern=r"^[a-z0-9-]{1,32}$", description="e.g. pagerduty, slack")
-    emails: tuple[Email, ...] = ()
+    webhook_name: Literal["pagerduty", "slack", "teams"]
+    emails: tuple[Email, ...] = Field(default=(), max_length=MAX_EMAILS)
+    sms: tuple[PhoneNumber, ...] = Field(default=(), max_length=MAX_SMS)
+    voice: tuple[PhoneNumber, ...] = Field(default=(), max_length=MAX_VOICE)
+    # Azure mobile app push: the e-mail address of the Azure account signed in to the app.
+    azure_app_push: tuple[Email, ...] = Field(default=(), max_length=MAX_APP_PUSH)
+
+    @model_validator(mode="after")
+    def _a_person_is_reached(self) -> Receivers:
+        if not (self.emails or self.sms or self.voice or self.azure_app_push):
+            raise KeyedValueError(
+                "emails",
+                self.emails,
+                "a severity needs at least one person channel (emails, sms, voice or "
+                "azure_app_push) besides its webhook",
+            )
+        return self
 
 
 class AlertThresholds(Section):

@@ -20,6 +20,18 @@ from cdktf_cdktf_provider_azurerm.application_insights_standard_web_test import 
     ApplicationInsightsStandardWebTestValidationRules,
 )
 from cdktf_cdktf_provider_azurerm.application_insights_workbook import ApplicationInsightsWorkbook
+from cdktf_cdktf_provider_azurerm.monitor_activity_log_alert import (
+    MonitorActivityLogAlert,
+    MonitorActivityLogAlertAction,
+    MonitorActivityLogAlertCriteria,
+    MonitorActivityLogAlertCriteriaResourceHealth,
+    MonitorActivityLogAlertCriteriaServiceHealth,
+)
+from cdktf_cdktf_provider_azurerm.monitor_alert_processing_rule_action_group import (
+    MonitorAlertProcessingRuleActionGroup,
+    MonitorAlertProcessingRuleActionGroupCondition,
+    MonitorAlertProcessingRuleActionGroupConditionMonitorService,
+)
 from cdktf_cdktf_provider_azurerm.monitor_alert_prometheus_rule_group import (
     MonitorAlertPrometheusRuleGroup,
     MonitorAlertPrometheusRuleGroupRule,
@@ -193,6 +205,55 @@ ALERT_TARGETS = tuple(sorted({spec.target for spec in METRIC_ALERTS}))
 
 
 @dataclass(frozen=True)
+class ActivityLogAlertSpec:
+    """One subscription-wide activity-log alert (AMBA's Service Health and Resource Health alerts, and the
+    Defender for Cloud security alerts, which land in the activity log's Security category)."""
+
+    key: str
+    category: str  # an activity log category (reference/monitor.json subscription_log_categories)
+    severity: str
+    description: str
+    service_health_events: tuple[str, ...] = ()
+    resource_health_current: tuple[str, ...] = ()
+
+
+ACTIVITY_LOG_ALERTS: tuple[ActivityLogAlertSpec, ...] = (
+    ActivityLogAlertSpec(
+        "service-health-incident",
+        "ServiceHealth",
+        "critical",
+        "Azure service incident or security advisory affecting this subscription",
+        service_health_events=("Incident", "Security"),
+    ),
+    ActivityLogAlertSpec(
+        "service-health-planned",
+        "ServiceHealth",
+        "warning",
+        "Planned maintenance, action required or health advisory for this subscription",
+        service_health_events=("Maintenance", "ActionRequired", "Informational"),
+    ),
+    ActivityLogAlertSpec(
+        "resource-health",
+        "ResourceHealth",
+        "critical",
+        "A resource of this subscription became unavailable or degraded",
+        resource_health_current=("Degraded", "Unavailable"),
+    ),
+    ActivityLogAlertSpec(
+        "defender-security-alert",
+        "Security",
+        "critical",
+        "Microsoft Defender for Cloud raised a security alert",
+    ),
+)
+# Alerts Azure Backup raises itself (job failures, security events of the vaults): an alert processing rule
+# adds the action group to them (Microsoft Learn, "Azure Monitor alerts for Azure Backup"). The value is one of
+# the rule condition's monitor services (azurerm monitor_alert_processing_rule_action_group, `monitor_service`).
+BACKUP_MONITOR_SERVICE = "Azure Backup"
+BACKUP_SEVERITY = "critical"  # a failed backup eats into the RPO
+
+
+@dataclass(frozen=True)
 class AlertsProps:
     thresholds: AlertThresholds
     naming: Naming
@@ -207,6 +268,9 @@ class AlertsProps:
     prometheus_cluster_label: str
     monitor_workspace_id: str
     edge_live: bool = True  # False: edge alerts notify the warning receivers instead of paging
+    # The subscription (GUID) whose activity-log alerts (Service Health, Resource Health, Defender) and
+    # Azure Backup alerts reach the action groups; None: none are created.
+    subscription_id: str | None = None
 
 
 class Alerts(Construct):
@@ -224,6 +288,49 @@ class Alerts(Construct):
             if spec.target in props.targets
         }
         self.prometheus_rules = self._prometheus_rules()
+        self.activity_log_alerts: dict[str, MonitorActivityLogAlert] = {}
+        if props.subscription_id is not None:
+            subscription = f"/subscriptions/{props.subscription_id}"
+            self.activity_log_alerts = {
+                spec.key: self._activity_log_alert(spec, subscription) for spec in ACTIVITY_LOG_ALERTS
+            }
+            MonitorAlertProcessingRuleActionGroup(
+                self,
+                "backup-alerts",
+                name=props.naming.name("backup-alerts", "apr"),
+                resource_group_name=props.resource_group_name,
+                scopes=[subscription],
+                add_action_group_ids=[props.action_group_ids[BACKUP_SEVERITY]],
+                description="Azure Backup's own alerts (failed jobs, vault security) reach the on-call channels",
+                condition=MonitorAlertProcessingRuleActionGroupCondition(
+                    monitor_service=MonitorAlertProcessingRuleActionGroupConditionMonitorService(
+                        operator="Equals", values=[BACKUP_MONITOR_SERVICE]
+                    )
+                ),
+            )
+
+    def _activity_log_alert(self, spec: ActivityLogAlertSpec, scope: str) -> MonitorActivityLogAlert:
+        return MonitorActivityLogAlert(
+            self,
+            spec.key,
+            name=self._props.naming.name(spec.key, "alert"),
+            resource_group_name=self._props.resource_group_name,
+            location="global",
+            scopes=[scope],
+            description=spec.description,
+            criteria=MonitorActivityLogAlertCriteria(
+                category=spec.category,
+                service_health=MonitorActivityLogAlertCriteriaServiceHealth(events=list(spec.service_health_events))
+                if spec.service_health_events
+                else None,
+                resource_health=MonitorActivityLogAlertCriteriaResourceHealth(
+                    current=list(spec.resource_health_current)
+                )
+                if spec.resource_health_current
+                else None,
+            ),
+            action=[MonitorActivityLogAlertAction(action_group_id=self._props.action_group_ids[spec.severity])],
+        )
 
     def _action(self, severity: str) -> list[MonitorMetricAlertAction]:
         return [MonitorMetricAlertAction(action_group_id=self._props.action_group_ids[severity])]

@@ -81,6 +81,8 @@ DIAGNOSTICS: Mapping[str, DiagnosticProfile] = {
     "azurerm_data_protection_backup_vault": DiagnosticProfile(metrics=False, dedicated_tables=True),
     "azurerm_recovery_services_vault": DiagnosticProfile(metrics=False, dedicated_tables=True),
     "azurerm_log_analytics_workspace": DiagnosticProfile(),  # query audit (LAQueryLogs) of the workspace itself
+    # The chat adapters' runs (did the alert reach Slack/Teams?). Metrics stay in Azure Monitor (no export needed).
+    "azurerm_logic_app_workflow": DiagnosticProfile(logs=("WorkflowRuntime",), metrics=False),
     # GrafanaLoginEvents, GrafanaUsageInsightsEvents. No metrics: Grafana's two platform metrics are not exportable
     # through diagnostic settings ("DS Export: No" in reference/monitor.json).
     "azurerm_dashboard_grafana": DiagnosticProfile(metrics=False),
@@ -130,6 +132,8 @@ NO_DIAGNOSTICS: Mapping[str, str] = {
             "azurerm_dashboard_grafana_managed_private_endpoint",
             "azurerm_private_endpoint_application_security_group_association",
             "azurerm_monitor_private_link_scoped_service",
+            "azurerm_logic_app_trigger_http_request",
+            "azurerm_logic_app_action_custom",
         )
     },
     **{
@@ -148,6 +152,7 @@ NO_DIAGNOSTICS: Mapping[str, str] = {
             "azurerm_monitor_action_group",
             "azurerm_monitor_metric_alert",
             "azurerm_monitor_activity_log_alert",
+            "azurerm_monitor_alert_processing_rule_action_group",
             "azurerm_monitor_alert_prometheus_rule_group",
             "azurerm_monitor_scheduled_query_rules_alert_v2",
             "azurerm_monitor_diagnostic_setting",

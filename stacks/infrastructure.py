@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from cdktf import TerraformStack, TerraformVariable
+import json
+
+from cdktf import TerraformStack, TerraformVariable, TerraformVariableValidationConfig
 from cdktf_cdktf_provider_azurerm.resource_group import ResourceGroup
 
 from config.observability import SEVERITIES
@@ -30,6 +32,7 @@ from constructs.locks import LockCoverage, LockCoverageProps
 from constructs.monitor_private_link import MonitorPrivateLink, MonitorPrivateLinkProps
 from constructs.naming import Naming
 from constructs.network import Network, NetworkProps
+from constructs.notifications import WEBHOOK_URL_PATTERNS
 from constructs.observability import (
     ContainerInsightsCollection,
     ContainerInsightsCollectionProps,
@@ -45,6 +48,25 @@ from constructs.registry import ImageImport, ImageImportProps, Registry, Registr
 from constructs.storage import Storage, StorageProps
 from constructs.tracing import TracingPublisher, TracingPublisherProps
 from stacks.common import apply_environment_aspects, azurerm_provider, use_remote_state
+
+
+def webhook_url_variable(scope: Construct, severity: str, channel: str) -> str:
+    """The sensitive variable `<severity>_alert_webhook_url`, validated against the channel's URL format."""
+    pattern = WEBHOOK_URL_PATTERNS[channel]
+    return TerraformVariable(
+        scope,
+        f"{severity}_alert_webhook_url",
+        type="string",
+        sensitive=True,
+        nullable=False,
+        description=f"Webhook of the {severity} alert receiver ({channel})",
+        validation=[
+            TerraformVariableValidationConfig(
+                condition=f"${{can(regex({json.dumps(pattern)}, var.{severity}_alert_webhook_url))}}",
+                error_message=f"The {severity} alert webhook must be a {channel} URL matching {pattern}.",
+            )
+        ],
+    ).string_value
 
 
 class InfrastructureStack(TerraformStack):
@@ -135,19 +157,10 @@ class InfrastructureStack(TerraformStack):
                 ),
             ),
         )
-        # Receiver URLs embed secrets (PagerDuty integration key, Slack token): CI sets TF_VAR_<name>.
+        # Receiver URLs embed secrets (PagerDuty integration key, Slack token): CI sets TF_VAR_<name>. Each is
+        # checked at plan time against its channel's URL format (the value never enters the JSON).
         webhook_urls = {
-            severity: TerraformVariable(
-                self,
-                f"{severity}_alert_webhook_url",
-                type="string",
-                sensitive=True,
-                nullable=False,
-                description=(
-                    f"Webhook of the {severity} alert receiver"
-                    f" ({config.observability.receivers[severity].webhook_name})"
-                ),
-            ).string_value
+            severity: webhook_url_variable(self, severity, config.observability.receivers[severity].webhook_name)
             for severity in SEVERITIES
         }
         self.observability = Observability(
@@ -307,6 +320,7 @@ class InfrastructureStack(TerraformStack):
                 prometheus_cluster_label=config.prometheus_cluster_label,
                 monitor_workspace_id=self.observability.monitor_workspace_id,
                 edge_live=config.app_gateway.edge_live,
+                subscription_id=config.subscription_id,
             ),
         )
         SlaMonitoring(
@@ -335,6 +349,7 @@ class InfrastructureStack(TerraformStack):
                     f"{self.registry.name}.azurecr.io/",
                     *config.governance.kubernetes_policy.additional_registries,
                 ),
+                budget_action_group_ids=(self.observability.action_group_ids["warning"],),
             ),
         )
         KubernetesPolicies(

@@ -331,9 +331,16 @@ def _rotation(env: Environment) -> str:
         )
     first_vault = infra.name(keys[0]["key_vault_id"]) if keys else "<vault>"
     webhooks = ", ".join(
-        _variable(w["service_uri"])
-        for group in infra.all("azurerm_monitor_action_group")
-        for w in _blocks(group.get("webhook_receiver"))
+        [
+            _variable(w["service_uri"])
+            for group in infra.all("azurerm_monitor_action_group")
+            for w in _blocks(group.get("webhook_receiver"))
+        ]
+        + [
+            _variable(url)  # the chat adapters' SecureString parameter (constructs/notifications.py)
+            for workflow in infra.all("azurerm_logic_app_workflow")
+            for url in workflow.get("parameters", {}).values()
+        ]
     )
     lines = [
         "### 1.3 Rotating keys and certificates",
@@ -712,7 +719,8 @@ def _incident_response(env: Environment) -> str:
         (
             f"`{g['name']}`",
             ", ".join(
-                f"{w['name']} webhook ({_variable(w['service_uri'])})" for w in _blocks(g.get("webhook_receiver"))
+                [f"{w['name']} webhook ({_variable(w['service_uri'])})" for w in _blocks(g.get("webhook_receiver"))]
+                + [f"{r['name']} (Logic App, docs/operations.md)" for r in _blocks(g.get("logic_app_receiver"))]
             ),
             ", ".join(e["email_address"] for e in _blocks(g.get("email_receiver"))) or "-",
         )
@@ -750,9 +758,11 @@ def _incident_response(env: Environment) -> str:
         f"- **Policy**: activity log categories {', '.join(f'`{c}`' for c in categories)} go to "
         f"`{env.workspace['name']}` (table `AzureActivity`); Kubernetes policy compliance is in Azure Policy and "
         "Defender's regulatory compliance dashboard.",
-        "- **Metric and Prometheus alerts** page through the action groups:",
+        "- **Every alert** (metric, Prometheus, activity log: Defender, Service Health, Resource Health; budget; "
+        "Azure Backup) pages through the action groups; SMS, voice and Azure app receivers and the test-fire "
+        "procedure per channel are in docs/operations.md:",
         "",
-        _table(("action group", "webhook (secret: a Terraform variable)", "e-mail"), group_rows),
+        _table(("action group", "webhook or chat adapter (secret: a Terraform variable)", "e-mail"), group_rows),
         "",
         _code(
             "az security alert list --query \"[?status=='Active'].{name:alertDisplayName,severity:severity,"

@@ -150,7 +150,8 @@ def test_an_unmapped_resource_type_is_named_for_a_manual_check(synth_dir: Path) 
 def test_a_literal_receiver_url_is_refused(synth_dir: Path) -> None:
     def leak(infra: dict[str, Any]) -> None:
         for group in infra["resource"]["azurerm_monitor_action_group"].values():
-            group["webhook_receiver"][0]["service_uri"] = "https://events.pagerduty.com/integration/abc/enqueue"
+            for receiver in group.get("webhook_receiver", []):
+                receiver["service_uri"] = "https://events.pagerduty.com/integration/abc/enqueue"
 
     with pytest.raises(ValueError, match="refusing to print a possible secret"):
         render(synth_dir, infra=leak)
