@@ -135,6 +135,14 @@ class TracingConfig(Section):
     service_account_name: str = Field(default="telemetry-publisher", pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
     # Pods carrying this label (value "enabled") may reach the private endpoint and Entra ID on 443.
     pod_label: str = Field(default="erp.platform/telemetry", pattern=r"^[a-z0-9./-]{1,63}$")
+    # The in-cluster OpenTelemetry collector (constructs/tracing.py `OtelCollector`): OTLP in from every
+    # application namespace, tail of the pipeline samples `sampling_percentage` %, Application Insights out.
+    collector_namespace: str = Field(default="monitoring", pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+    collector_replicas: int = Field(default=2, ge=1, le=10)
+    # otelcol-contrib (it carries the azuremonitor exporter), imported into the environment's registry.
+    collector_source_repository: str = "docker.io/otel/opentelemetry-collector-contrib"
+    collector_version: str = Field(default="0.141.0", pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")
+    collector_repository: str = "platform/otel-collector-contrib"
 
     @field_validator("sampling_percentage")
     @classmethod

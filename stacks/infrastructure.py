@@ -209,6 +209,18 @@ class InfrastructureStack(TerraformStack):
                 target=f"{job_image.repository}:{job_image_tag}",
             ),
         )
+        tracing = config.observability.tracing
+        ImageImport(  # the OpenTelemetry collector (cluster stack), from the allowed registry only
+            self,
+            "collector-image-import",
+            props=ImageImportProps(
+                registry_name=self.registry.registry_name,
+                resource_group_name=workloads.name,
+                subscription_id=config.subscription_id,
+                source=f"{tracing.collector_source_repository}:{tracing.collector_version}",
+                target=f"{tracing.collector_repository}:{tracing.collector_version}",
+            ),
+        )
         self.aks = AksCluster(
             self,
             "aks",
@@ -428,6 +440,7 @@ class InfrastructureStack(TerraformStack):
                 resource_group_name=monitoring.name,
                 application_insights_id=observability.application_insights_id,
                 oidc_issuer_url=self.aks.oidc_issuer_url,
+                collector_principal_id=self.aks.kubelet_identity_object_id,
             ),
         )
 
