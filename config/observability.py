@@ -91,6 +91,12 @@ class AvailabilityTest(Section):
         min_length=5,  # Azure's guidance: five locations, alert when two fail
     )
     failed_locations_for_alert: int = Field(default=2, ge=1)
+    # Error-budget burn-rate alerts on the SLA (Google SRE workbook, "Alerting on SLOs", multiwindow,
+    # multi-burn-rate): page when the last hour and the last 5 minutes both burn the budget this many times
+    # faster than allowed (14.4: 2 % of a 30-day budget in one hour); open a ticket (warning) when the last 6
+    # hours and 30 minutes both burn it `slow_burn_rate` times faster (6: 5 % in 6 hours).
+    fast_burn_rate: float = Field(default=14.4, gt=1)
+    slow_burn_rate: float = Field(default=6.0, gt=1)
 
     @field_validator("frequency_seconds")
     @classmethod
@@ -98,6 +104,14 @@ class AvailabilityTest(Section):
         if value not in (300, 600, 900):
             raise ValueError("must be 300, 600 or 900 (the frequencies Azure accepts)")
         return value
+
+    @model_validator(mode="after")
+    def _fast_burn_above_slow(self) -> AvailabilityTest:
+        if self.fast_burn_rate <= self.slow_burn_rate:
+            raise KeyedValueError(
+                "fast_burn_rate", self.fast_burn_rate, f"must exceed slow_burn_rate ({self.slow_burn_rate})"
+            )
+        return self
 
     @model_validator(mode="after")
     def _alert_below_location_count(self) -> AvailabilityTest:

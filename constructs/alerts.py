@@ -44,6 +44,12 @@ from cdktf_cdktf_provider_azurerm.monitor_metric_alert import (
     MonitorMetricAlertApplicationInsightsWebTestLocationAvailabilityCriteria,
     MonitorMetricAlertCriteria,
 )
+from cdktf_cdktf_provider_azurerm.monitor_scheduled_query_rules_alert_v2 import (
+    MonitorScheduledQueryRulesAlertV2,
+    MonitorScheduledQueryRulesAlertV2Action,
+    MonitorScheduledQueryRulesAlertV2Criteria,
+    MonitorScheduledQueryRulesAlertV2CriteriaFailingPeriods,
+)
 
 from config.observability import AlertThresholds, AvailabilityTest
 from constructs import Construct
@@ -438,6 +444,41 @@ class SlaMonitoringProps:
     edge_live: bool = True  # False: the availability alert notifies the warning receivers instead of paging
 
 
+@dataclass(frozen=True)
+class BurnRateWindow:
+    """One multiwindow burn-rate alert: both windows must burn the error budget faster than `rate`."""
+
+    key: str
+    long_window: str  # ISO 8601 duration, also the rule's window_duration
+    short_window_minutes: int
+    frequency: str
+    severity: str
+    rate_field: str  # field of AvailabilityTest
+
+
+BURN_RATE_WINDOWS = (
+    BurnRateWindow("fast", "PT1H", 5, "PT5M", "critical", "fast_burn_rate"),
+    BurnRateWindow("slow", "PT6H", 30, "PT15M", "warning", "slow_burn_rate"),
+)
+
+
+def burn_rate_query(test_name: str, sla_percent: float, window: BurnRateWindow, rate: float) -> str:
+    """KQL returning one row when both windows burn the error budget faster than `rate` (else none). The SLI is
+    the availability test's success ratio; the error budget is 100 - SLA percent."""
+    hours = {"PT1H": "1h", "PT6H": "6h"}[window.long_window]
+    return (
+        f"let budget = (100.0 - {sla_percent}) / 100.0;\n"
+        "let burn = (w: timespan) { availabilityResults "
+        f"| where timestamp > ago(w) and name == '{test_name}' "
+        "| summarize failed = todouble(countif(success == false)), total = todouble(count()) "
+        "| project rate = iff(total == 0.0, 0.0, failed / total / budget) };\n"
+        f"let long_burn = toscalar(burn({hours}));\n"
+        f"let short_burn = toscalar(burn({window.short_window_minutes}m));\n"
+        "print long_burn, short_burn\n"
+        f"| where long_burn > {rate} and short_burn > {rate}"
+    )
+
+
 def sla_workbook(application_insights_id: str, test_name: str, sla_percent: float) -> str:
     """The workbook's JSON: daily and 30-day availability of the test against the SLA target."""
     query = (
@@ -526,6 +567,37 @@ class SlaMonitoring(Construct):
             ),
             action=[MonitorMetricAlertAction(action_group_id=props.action_group_ids[severity])],
         )
+        for window in BURN_RATE_WINDOWS:
+            rate = getattr(config, window.rate_field)
+            severity = effective_severity(window.severity, edge=True, edge_live=props.edge_live)
+            MonitorScheduledQueryRulesAlertV2(
+                self,
+                f"burn-rate-{window.key}",
+                name=naming.name(f"sla-burn-rate-{window.key}", "alert"),
+                resource_group_name=props.resource_group_name,
+                location=props.location,
+                scopes=[props.application_insights_id],
+                description=(
+                    f"The public endpoint burns its {config.sla_percent}% SLA error budget more than {rate}x too fast "
+                    f"over {window.long_window} and the last {window.short_window_minutes} minutes"
+                ),
+                severity=AZURE_SEVERITY[severity],
+                evaluation_frequency=window.frequency,
+                window_duration=window.long_window,
+                criteria=[
+                    MonitorScheduledQueryRulesAlertV2Criteria(
+                        query=burn_rate_query(test_name, config.sla_percent, window, rate),
+                        time_aggregation_method="Count",
+                        operator="GreaterThan",
+                        threshold=0,
+                        failing_periods=MonitorScheduledQueryRulesAlertV2CriteriaFailingPeriods(
+                            minimum_failing_periods_to_trigger_alert=1, number_of_evaluation_periods=1
+                        ),
+                    )
+                ],
+                auto_mitigation_enabled=True,
+                action=MonitorScheduledQueryRulesAlertV2Action(action_groups=[props.action_group_ids[severity]]),
+            )
         workbook_name = naming.name("sla", "workbook")
         ApplicationInsightsWorkbook(
             self,

@@ -13,7 +13,14 @@ import pytest
 from cdktf import App, TerraformStack
 
 from config.loader import load_environment
-from constructs.alerts import AZURE_SEVERITY, METRIC_ALERTS, Alerts, AlertsProps, effective_severity
+from constructs.alerts import (
+    AZURE_SEVERITY,
+    BURN_RATE_WINDOWS,
+    METRIC_ALERTS,
+    Alerts,
+    AlertsProps,
+    effective_severity,
+)
 from constructs.naming import Naming
 from tests.conftest import StackJson, only_resource, resources_of
 
@@ -266,3 +273,46 @@ def test_the_readme_alert_table_lists_every_metric_alert() -> None:
     readme = Path("README.md").read_text()
     section = readme.split("## Observability and alerting", 1)[1].split("\n## ", 1)[0]
     assert [spec.metric for spec in METRIC_ALERTS if f"`{spec.metric}`" not in section] == []
+
+
+def test_sla_burn_rate_alerts_page_fast_and_ticket_slow(infra: StackJson, environment: str) -> None:
+    """Multiwindow, multi-burn-rate alerts on the edge's SLA error budget (Google SRE workbook), from config."""
+    config = load_environment(environment)
+    sla = config.observability.availability_test
+    rules = {
+        r["name"]: r
+        for r in resources_of(infra, "azurerm_monitor_scheduled_query_rules_alert_v2").values()
+        if "-sla-burn-rate-" in r["name"]
+    }
+    assert len(rules) == len(BURN_RATE_WINDOWS) == 2
+    (web_test,) = resources_of(infra, "azurerm_application_insights_standard_web_test").values()
+    groups = {
+        g["short_name"]: f"${{azurerm_monitor_action_group.{a}.id}}"
+        for a, g in resources_of(infra, "azurerm_monitor_action_group").items()
+    }
+    for window in BURN_RATE_WINDOWS:
+        (rule,) = [r for name, r in rules.items() if f"-sla-burn-rate-{window.key}-" in name]
+        rate = getattr(sla, window.rate_field)
+        (criteria,) = rule["criteria"]
+        query = criteria["query"]
+        assert f"name == '{web_test['name']}'" in query
+        assert f"let budget = (100.0 - {sla.sla_percent}) / 100.0;" in query
+        assert f"long_burn > {rate} and short_burn > {rate}" in query
+        assert f"burn({window.short_window_minutes}m)" in query
+        assert rule["window_duration"] == window.long_window and rule["evaluation_frequency"] == window.frequency
+        assert criteria["operator"] == "GreaterThan" and criteria["threshold"] == 0
+        severity = effective_severity(window.severity, edge=True, edge_live=config.app_gateway.edge_live)
+        assert rule["severity"] == AZURE_SEVERITY[severity]
+        assert rule["action"]["action_groups"] == [groups[config.observability.receivers[severity].short_name]]
+    # The fast window pages (critical) once the edge is live; the slow one opens a ticket (warning).
+    assert [w.severity for w in BURN_RATE_WINDOWS] == ["critical", "warning"]
+
+
+def test_a_fast_burn_rate_not_above_the_slow_one_is_refused(raw_config) -> None:
+    from config.loader import ConfigError, parse_environment
+    from tests.config.test_loader import set_key
+
+    data = raw_config("staging")
+    set_key(data, "observability.availability_test.fast_burn_rate", 6.0)
+    with pytest.raises(ConfigError, match=r"observability\.availability_test\.fast_burn_rate"):
+        parse_environment(data, "config/staging.toml")
