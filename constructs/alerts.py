@@ -20,6 +20,7 @@ from cdktf_cdktf_provider_azurerm.application_insights_standard_web_test import 
     ApplicationInsightsStandardWebTestValidationRules,
 )
 from cdktf_cdktf_provider_azurerm.application_insights_workbook import ApplicationInsightsWorkbook
+from cdktf_cdktf_provider_azurerm.cost_anomaly_alert import CostAnomalyAlert
 from cdktf_cdktf_provider_azurerm.monitor_activity_log_alert import (
     MonitorActivityLogAlert,
     MonitorActivityLogAlertAction,
@@ -277,6 +278,9 @@ class AlertsProps:
     # The subscription (GUID) whose activity-log alerts (Service Health, Resource Health, Defender) and
     # Azure Backup alerts reach the action groups; None: none are created.
     subscription_id: str | None = None
+    # Who receives Cost Management's anomaly alert for the subscription (e-mail only: the anomaly alert takes no
+    # action group). Empty: no anomaly alert.
+    cost_anomaly_emails: tuple[str, ...] = ()
 
 
 class Alerts(Construct):
@@ -314,6 +318,17 @@ class Alerts(Construct):
                     )
                 ),
             )
+            if props.cost_anomaly_emails:
+                CostAnomalyAlert(
+                    self,
+                    "cost-anomaly",
+                    name=props.naming.name("cost-anomaly", "alert"),
+                    display_name=f"{props.naming.name('cost-anomaly', 'alert')}: daily cost anomaly",
+                    subscription_id=subscription,
+                    email_addresses=list(props.cost_anomaly_emails),
+                    email_subject="Azure cost anomaly detected in the ERP platform subscription",
+                    message="Cost Management detected an anomaly in daily cost; see docs/operations.md (Cost).",
+                )
 
     def _activity_log_alert(self, spec: ActivityLogAlertSpec, scope: str) -> MonitorActivityLogAlert:
         return MonitorActivityLogAlert(

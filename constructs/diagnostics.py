@@ -172,6 +172,7 @@ NO_DIAGNOSTICS: Mapping[str, str] = {
             "azurerm_security_center_setting",
             "azurerm_security_center_auto_provisioning",
             "azurerm_consumption_budget_subscription",
+            "azurerm_cost_anomaly_alert",
             "azurerm_consumption_budget_resource_group",
             "azurerm_application_security_group",
         )

@@ -333,6 +333,7 @@ class InfrastructureStack(TerraformStack):
                 monitor_workspace_id=self.observability.monitor_workspace_id,
                 edge_live=config.app_gateway.edge_live,
                 subscription_id=config.subscription_id,
+                cost_anomaly_emails=config.governance.budget.contact_emails,
             ),
         )
         SlaMonitoring(

@@ -316,3 +316,11 @@ def test_a_fast_burn_rate_not_above_the_slow_one_is_refused(raw_config) -> None:
     set_key(data, "observability.availability_test.fast_burn_rate", 6.0)
     with pytest.raises(ConfigError, match=r"observability\.availability_test\.fast_burn_rate"):
         parse_environment(data, "config/staging.toml")
+
+
+def test_a_cost_anomaly_alert_mails_the_budget_contacts(infra: StackJson, environment: str) -> None:
+    config = load_environment(environment)
+    (alert,) = resources_of(infra, "azurerm_cost_anomaly_alert").values()
+    assert alert["subscription_id"] == f"/subscriptions/{config.subscription_id}"
+    assert alert["email_addresses"] == list(config.governance.budget.contact_emails)
+    assert len(alert["email_subject"]) <= 70  # Azure's limit for the subject
