@@ -44,6 +44,7 @@ from constructs.observability import (
     PrometheusCollectionProps,
 )
 from constructs.private_endpoint import PrivateEndpointPlacement
+from constructs.recording_rules import RecordingRules, RecordingRulesProps
 from constructs.registry import ImageImport, ImageImportProps, Registry, RegistryProps
 from constructs.storage import Storage, StorageProps
 from constructs.tracing import TracingPublisher, TracingPublisherProps
@@ -334,6 +335,18 @@ class InfrastructureStack(TerraformStack):
                 edge_live=config.app_gateway.edge_live,
                 subscription_id=config.subscription_id,
                 cost_anomaly_emails=config.governance.budget.contact_emails,
+            ),
+        )
+        RecordingRules(
+            self,
+            "recording-rules",
+            props=RecordingRulesProps(
+                naming=naming,
+                location=config.location,
+                resource_group_name=monitoring.name,
+                cluster_id=self.aks.cluster_id,
+                prometheus_cluster_label=config.prometheus_cluster_label,
+                monitor_workspace_id=self.observability.monitor_workspace_id,
             ),
         )
         SlaMonitoring(

@@ -37,6 +37,16 @@ TARGETS = {
 }
 
 
+def alert_rule_group(infra: StackJson) -> dict:
+    """The Prometheus alert rule group (the recording rule groups: tests/tools/test_grafana_dashboards.py)."""
+    (group,) = [
+        g
+        for g in resources_of(infra, "azurerm_monitor_alert_prometheus_rule_group").values()
+        if "RecordingRules" not in g["name"]
+    ]
+    return group
+
+
 def action_groups_by_severity(stack: StackJson, environment: str) -> dict[str, str]:
     receivers = load_environment(environment).observability.receivers
     return {
@@ -82,7 +92,7 @@ def test_every_metric_alert_watches_its_resource_with_the_configured_threshold(
 def test_prometheus_rules_realise_the_story_kubernetes_alerts(infra: StackJson, environment: str) -> None:
     thresholds = load_environment(environment).observability.thresholds
     groups = action_groups_by_severity(infra, environment)
-    rule_group = only_resource(infra, "azurerm_monitor_alert_prometheus_rule_group")
+    rule_group = alert_rule_group(infra)
     (cluster,) = resources_of(infra, "azurerm_kubernetes_cluster")
     (workspace,) = resources_of(infra, "azurerm_monitor_workspace")
     assert rule_group["scopes"] == [
@@ -123,6 +133,10 @@ def prometheus_label_problems(infra: StackJson, cluster_stack: StackJson) -> lis
         if group.get("cluster_name") != alias:
             problems.append(f"{group['name']}: cluster_name {group.get('cluster_name')!r}, metrics carry {alias!r}")
         for rule in group["rule"]:
+            if rule.get("record"):
+                # Microsoft's recording rules select no cluster label: the group's cluster_name (checked above)
+                # scopes them to the cluster's series, as in Microsoft's own rule groups.
+                continue
             selectors = set(CLUSTER_SELECTOR.findall(rule["expression"]))
             if selectors != {alias}:
                 problems.append(f"{rule['alert']}: cluster selectors {sorted(selectors)}, metrics carry {alias!r}")
@@ -138,7 +152,7 @@ def test_prometheus_rules_select_the_label_the_agent_puts_on_metrics(
 def test_prometheus_label_check_rejects_the_aks_resource_name(stacks: dict[str, StackJson], environment: str) -> None:
     """Failing example: the rule group as it was (cluster_name = the AKS resource name, no selector)."""
     infra = copy.deepcopy(stacks[f"{environment}-infra"])
-    group = only_resource(infra, "azurerm_monitor_alert_prometheus_rule_group")
+    group = alert_rule_group(infra)
     (cluster,) = resources_of(infra, "azurerm_kubernetes_cluster")
     group["cluster_name"] = f"${{azurerm_kubernetes_cluster.{cluster}.name}}"
     for rule in group["rule"]:
@@ -153,6 +167,8 @@ def short_for_rules(infra: StackJson) -> list[str]:
     found = []
     for group in resources_of(infra, "azurerm_monitor_alert_prometheus_rule_group").values():
         for rule in group["rule"]:
+            if rule.get("record"):
+                continue  # a recording rule has no `for`
             match = re.fullmatch(r"PT(\d+)M", rule.get("for", "PT0M"))
             if not match or int(match.group(1)) < 1:
                 found.append(f"{rule['alert']}: for {rule.get('for')!r}")
@@ -166,7 +182,7 @@ def test_every_prometheus_rule_waits_at_least_a_minute(stacks: dict[str, StackJs
 def test_short_for_check_rejects_pt0m(stacks: dict[str, StackJson], environment: str) -> None:
     """Failing example: the restart rule as it was (`for = PT0M`)."""
     infra = copy.deepcopy(stacks[f"{environment}-infra"])
-    group = only_resource(infra, "azurerm_monitor_alert_prometheus_rule_group")
+    group = alert_rule_group(infra)
     (restart,) = [rule for rule in group["rule"] if rule["alert"] == "KubePodRestartingOften"]
     restart["for"] = "PT0M"
     assert short_for_rules(infra) == ["KubePodRestartingOften: for 'PT0M'"]
