@@ -60,7 +60,27 @@ def _owner(kind: str) -> str:
 
 
 # (record, expression, labels)
-RULE_GROUPS: dict[str, tuple[tuple[str, str, dict[str, str]], ...]] = {
+Rule = tuple[str, str, dict[str, str]]
+
+
+def _requests_and_limits() -> tuple[Rule, ...]:
+    rules: list[Rule] = []
+    for kind in ("requests", "limits"):
+        for resource in ("memory", "cpu"):
+            rules.append(
+                (
+                    f"cluster:namespace:pod_{resource}:active:kube_pod_container_resource_{kind}",
+                    _active(kind, resource),
+                    {},
+                )
+            )
+            rules.append(
+                (f"namespace_{resource}:kube_pod_container_resource_{kind}:sum", _namespace_sum(kind, resource), {})
+            )
+    return tuple(rules)
+
+
+RULE_GROUPS: dict[str, tuple[Rule, ...]] = {
     "node": (
         ("instance:node_num_cpu:sum", 'count without (cpu, mode) (node_cpu_seconds_total{job="node",mode="idle"})', {}),
         (
@@ -114,19 +134,7 @@ RULE_GROUPS: dict[str, tuple[tuple[str, str, dict[str, str]], ...]] = {
                 "container_memory_swap",
             )
         ),
-        *(
-            rule
-            for kind in ("requests", "limits")
-            for resource in ("memory", "cpu")
-            for rule in (
-                (
-                    f"cluster:namespace:pod_{resource}:active:kube_pod_container_resource_{kind}",
-                    _active(kind, resource),
-                    {},
-                ),
-                (f"namespace_{resource}:kube_pod_container_resource_{kind}:sum", _namespace_sum(kind, resource), {}),
-            )
-        ),
+        *_requests_and_limits(),
         (
             "namespace_workload_pod:kube_pod_owner:relabel",
             "max by (cluster, namespace, workload, pod) (label_replace(label_replace("
