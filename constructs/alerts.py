@@ -222,6 +222,7 @@ class ActivityLogAlertSpec:
     description: str
     service_health_events: tuple[str, ...] = ()
     resource_health_current: tuple[str, ...] = ()
+    operation_name: str | None = None
 
 
 ACTIVITY_LOG_ALERTS: tuple[ActivityLogAlertSpec, ...] = (
@@ -245,6 +246,22 @@ ACTIVITY_LOG_ALERTS: tuple[ActivityLogAlertSpec, ...] = (
         "critical",
         "A resource of this subscription became unavailable or degraded",
         resource_health_current=("Degraded", "Unavailable"),
+    ),
+    # Azure Policy's effects write these operations to the activity log (Microsoft Learn, "Sample alert payloads",
+    # Activity Log - Policy): a resource found non-compliant (audit) or a request refused (deny).
+    ActivityLogAlertSpec(
+        "policy-non-compliant",
+        "Policy",
+        "warning",
+        "Azure Policy found a resource non-compliant (audit)",
+        operation_name="Microsoft.Authorization/policies/audit/action",
+    ),
+    ActivityLogAlertSpec(
+        "policy-denied",
+        "Policy",
+        "warning",
+        "Azure Policy denied a request",
+        operation_name="Microsoft.Authorization/policies/deny/action",
     ),
     ActivityLogAlertSpec(
         "defender-security-alert",
@@ -341,6 +358,7 @@ class Alerts(Construct):
             description=spec.description,
             criteria=MonitorActivityLogAlertCriteria(
                 category=spec.category,
+                operation_name=spec.operation_name,
                 service_health=MonitorActivityLogAlertCriteriaServiceHealth(events=list(spec.service_health_events))
                 if spec.service_health_events
                 else None,

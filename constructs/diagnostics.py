@@ -133,6 +133,7 @@ NO_DIAGNOSTICS: Mapping[str, str] = {
             "azurerm_private_endpoint_application_security_group_association",
             "azurerm_monitor_private_link_scoped_service",
             "azurerm_logic_app_trigger_http_request",
+            "azurerm_log_analytics_saved_search",
             "azurerm_logic_app_action_custom",
         )
     },

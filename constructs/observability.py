@@ -21,6 +21,7 @@ from cdktf_cdktf_provider_azurerm.dashboard_grafana import (
     DashboardGrafanaAzureMonitorWorkspaceIntegrations,
     DashboardGrafanaIdentity,
 )
+from cdktf_cdktf_provider_azurerm.log_analytics_saved_search import LogAnalyticsSavedSearch
 from cdktf_cdktf_provider_azurerm.log_analytics_workspace import LogAnalyticsWorkspace
 from cdktf_cdktf_provider_azurerm.monitor_action_group import (
     MonitorActionGroup,
@@ -462,3 +463,53 @@ class ContainerInsightsCollection(Construct):
             data_collection_rule_id=props.container_insights_rule_id,
             description="Container insights: deleting this association stops log collection from the cluster",
         )
+
+
+# Saved KQL queries for operators and auditors (Log Analytics → Queries → category "ERP platform"). The activity
+# log is exported to the workspace (constructs/governance.py), so policy results and alert history are kept for
+# `log_retention_days`: the monthly compliance report is a query over that period, not a snapshot of the JSON.
+SAVED_QUERIES: dict[str, tuple[str, str]] = {
+    "monthly-policy-compliance": (
+        "Monthly policy compliance report (SOC 2 Type II operating evidence)",
+        "AzureActivity | where CategoryValue == 'Policy' and TimeGenerated > startofmonth(now(), -1) "
+        "| extend effect = tostring(split(OperationNameValue, '/')[2]) "
+        "| summarize events = count(), resources = dcount(_ResourceId) by month = startofmonth(TimeGenerated), effect "
+        "| order by month desc, effect asc",
+    ),
+    "policy-denials-30-days": (
+        "Requests Azure Policy denied in the last 30 days",
+        "AzureActivity | where TimeGenerated > ago(30d) and CategoryValue == 'Policy' "
+        "and OperationNameValue =~ 'Microsoft.Authorization/policies/deny/action' "
+        "| project TimeGenerated, Caller, _ResourceId, Properties | order by TimeGenerated desc",
+    ),
+    "chat-adapter-failures": (
+        "Chat adapter (Logic App) runs that did not deliver",
+        "AzureDiagnostics | where ResourceProvider == 'MICROSOFT.LOGIC' and Category == 'WorkflowRuntime' "
+        "and status_s == 'Failed' "
+        "| project TimeGenerated, resource_workflowName_s, resource_actionName_s, error_code_s",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class OperatorQueriesProps:
+    log_analytics_workspace_id: str
+
+
+class OperatorQueries(Construct):
+    """The saved searches of `SAVED_QUERIES` in the environment's workspace. Exposes `searches` (key → search)."""
+
+    def __init__(self, scope: Construct, id: str, *, props: OperatorQueriesProps) -> None:
+        super().__init__(scope, id)
+        self.searches = {
+            key: LogAnalyticsSavedSearch(
+                self,
+                key,
+                name=key,
+                log_analytics_workspace_id=props.log_analytics_workspace_id,
+                category="ERP platform",
+                display_name=display_name,
+                query=query,
+            )
+            for key, (display_name, query) in SAVED_QUERIES.items()
+        }

@@ -40,6 +40,8 @@ from constructs.observability import (
     LogAnalyticsProps,
     Observability,
     ObservabilityProps,
+    OperatorQueries,
+    OperatorQueriesProps,
     PrometheusCollection,
     PrometheusCollectionProps,
 )
@@ -336,6 +338,11 @@ class InfrastructureStack(TerraformStack):
                 subscription_id=config.subscription_id,
                 cost_anomaly_emails=config.governance.budget.contact_emails,
             ),
+        )
+        OperatorQueries(
+            self,
+            "operator-queries",
+            props=OperatorQueriesProps(log_analytics_workspace_id=self.log_analytics.workspace_id),
         )
         RecordingRules(
             self,

@@ -340,3 +340,27 @@ def test_a_cost_anomaly_alert_mails_the_budget_contacts(infra: StackJson, enviro
     assert alert["subscription_id"] == f"/subscriptions/{config.subscription_id}"
     assert alert["email_addresses"] == list(config.governance.budget.contact_emails)
     assert len(alert["email_subject"]) <= 70  # Azure's limit for the subject
+
+
+def test_policy_non_compliance_alerts_and_the_monthly_report_query(infra: StackJson, environment: str) -> None:
+    """Compliance over time: Azure Policy's audit and deny events (activity log, kept in the workspace for the log
+    retention) alert the warning group, and a saved query reports them per month."""
+    from constructs.observability import SAVED_QUERIES
+
+    alerts = {a["name"]: a for a in resources_of(infra, "azurerm_monitor_activity_log_alert").values()}
+    groups = action_groups_by_severity(infra, environment)
+    operations = {a["criteria"]["operation_name"]: a for a in alerts.values() if a["criteria"]["category"] == "Policy"}
+    assert sorted(operations) == [
+        "Microsoft.Authorization/policies/audit/action",
+        "Microsoft.Authorization/policies/deny/action",
+    ]
+    assert all(a["action"] == [{"action_group_id": groups["warning"]}] for a in operations.values())
+    searches = {s["name"]: s for s in resources_of(infra, "azurerm_log_analytics_saved_search").values()}
+    assert sorted(searches) == sorted(SAVED_QUERIES)
+    (workspace,) = resources_of(infra, "azurerm_log_analytics_workspace")
+    assert all(
+        s["log_analytics_workspace_id"] == f"${{azurerm_log_analytics_workspace.{workspace}.id}}"
+        for s in searches.values()
+    )
+    report = searches["monthly-policy-compliance"]["query"]
+    assert "CategoryValue == 'Policy'" in report and "startofmonth" in report
