@@ -18,14 +18,45 @@ Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")]
 TestLocation = Annotated[str, Field(pattern=r"^[a-z]{2,4}-[a-z]{2}-[a-z0-9]{3}-(azr|edge)$")]
 
 
+class PhoneNumber(Section):
+    """An SMS or voice receiver: Azure takes the country calling code and the national number separately."""
+
+    country_code: str = Field(pattern=r"^[1-9][0-9]{0,2}$", description="e.g. 1, 44, 49 (no '+')")
+    number: str = Field(pattern=r"^[0-9]{4,14}$", description="digits only, no spaces or leading '+'")
+
+
+# Azure's per-action-group limits (Microsoft Learn, "Azure Monitor service limits", action groups).
+MAX_SMS = MAX_VOICE = MAX_APP_PUSH = 10
+MAX_EMAILS = 1000
+
+
 class Receivers(Section):
-    """Who hears about alerts of one severity. The webhook URL carries a secret (PagerDuty integration key,
-    Slack hook token) and so is never in config: it comes from the sensitive Terraform variable
-    `<severity>_alert_webhook_url` (docs/platform/observability.md)."""
+    """Who hears about alerts of one severity, on which channels (constructs/observability.py, docs/operations.md).
+
+    `webhook_name` names the chat or paging channel its webhook URL reaches: `pagerduty` (the action group's
+    webhook receiver posts the common alert schema to PagerDuty's Azure integration URL), `slack` or `teams`
+    (through a Logic App adapter, constructs/notifications.py). The URL carries a secret and so is never in
+    config: it comes from the sensitive Terraform variable `<severity>_alert_webhook_url`, validated at plan
+    time against the channel's URL format."""
 
     short_name: str = Field(pattern=r"^[A-Za-z0-9-]{1,12}$", description="Action group short name (SMS/email)")
-    webhook_name: str = Field(pattern=r"^[a-z0-9-]{1,32}$", description="e.g. pagerduty, slack")
-    emails: tuple[Email, ...] = ()
+    webhook_name: Literal["pagerduty", "slack", "teams"]
+    emails: tuple[Email, ...] = Field(default=(), max_length=MAX_EMAILS)
+    sms: tuple[PhoneNumber, ...] = Field(default=(), max_length=MAX_SMS)
+    voice: tuple[PhoneNumber, ...] = Field(default=(), max_length=MAX_VOICE)
+    # Azure mobile app push: the e-mail address of the Azure account signed in to the app.
+    azure_app_push: tuple[Email, ...] = Field(default=(), max_length=MAX_APP_PUSH)
+
+    @model_validator(mode="after")
+    def _a_person_is_reached(self) -> Receivers:
+        if not (self.emails or self.sms or self.voice or self.azure_app_push):
+            raise KeyedValueError(
+                "emails",
+                self.emails,
+                "a severity needs at least one person channel (emails, sms, voice or "
+                "azure_app_push) besides its webhook",
+            )
+        return self
 
 
 class AlertThresholds(Section):
@@ -60,6 +91,12 @@ class AvailabilityTest(Section):
         min_length=5,  # Azure's guidance: five locations, alert when two fail
     )
     failed_locations_for_alert: int = Field(default=2, ge=1)
+    # Error-budget burn-rate alerts on the SLA (Google SRE workbook, "Alerting on SLOs", multiwindow,
+    # multi-burn-rate): page when the last hour and the last 5 minutes both burn the budget this many times
+    # faster than allowed (14.4: 2 % of a 30-day budget in one hour); open a ticket (warning) when the last 6
+    # hours and 30 minutes both burn it `slow_burn_rate` times faster (6: 5 % in 6 hours).
+    fast_burn_rate: float = Field(default=14.4, gt=1)
+    slow_burn_rate: float = Field(default=6.0, gt=1)
 
     @field_validator("frequency_seconds")
     @classmethod
@@ -67,6 +104,14 @@ class AvailabilityTest(Section):
         if value not in (300, 600, 900):
             raise ValueError("must be 300, 600 or 900 (the frequencies Azure accepts)")
         return value
+
+    @model_validator(mode="after")
+    def _fast_burn_above_slow(self) -> AvailabilityTest:
+        if self.fast_burn_rate <= self.slow_burn_rate:
+            raise KeyedValueError(
+                "fast_burn_rate", self.fast_burn_rate, f"must exceed slow_burn_rate ({self.slow_burn_rate})"
+            )
+        return self
 
     @model_validator(mode="after")
     def _alert_below_location_count(self) -> AvailabilityTest:
@@ -104,9 +149,14 @@ class TracingConfig(Section):
     service_account_name: str = Field(default="telemetry-publisher", pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
     # Pods carrying this label (value "enabled") may reach the private endpoint and Entra ID on 443.
     pod_label: str = Field(default="erp.platform/telemetry", pattern=r"^[a-z0-9./-]{1,63}$")
-    # The connection-string Secret is written write-only (kept out of state): raise this to write it again,
-    # e.g. after the Application Insights component was recreated.
-    secret_revision: int = Field(default=1, ge=1)
+    # The in-cluster OpenTelemetry collector (constructs/tracing.py `OtelCollector`): OTLP in from every
+    # application namespace, tail of the pipeline samples `sampling_percentage` %, Application Insights out.
+    collector_namespace: str = Field(default="monitoring", pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+    collector_replicas: int = Field(default=2, ge=1, le=10)
+    # otelcol-contrib (it carries the azuremonitor exporter), imported into the environment's registry.
+    collector_source_repository: str = "docker.io/otel/opentelemetry-collector-contrib"
+    collector_version: str = Field(default="0.141.0", pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")
+    collector_repository: str = "platform/otel-collector-contrib"
 
     @field_validator("sampling_percentage")
     @classmethod

@@ -20,6 +20,19 @@ from cdktf_cdktf_provider_azurerm.application_insights_standard_web_test import 
     ApplicationInsightsStandardWebTestValidationRules,
 )
 from cdktf_cdktf_provider_azurerm.application_insights_workbook import ApplicationInsightsWorkbook
+from cdktf_cdktf_provider_azurerm.cost_anomaly_alert import CostAnomalyAlert
+from cdktf_cdktf_provider_azurerm.monitor_activity_log_alert import (
+    MonitorActivityLogAlert,
+    MonitorActivityLogAlertAction,
+    MonitorActivityLogAlertCriteria,
+    MonitorActivityLogAlertCriteriaResourceHealth,
+    MonitorActivityLogAlertCriteriaServiceHealth,
+)
+from cdktf_cdktf_provider_azurerm.monitor_alert_processing_rule_action_group import (
+    MonitorAlertProcessingRuleActionGroup,
+    MonitorAlertProcessingRuleActionGroupCondition,
+    MonitorAlertProcessingRuleActionGroupConditionMonitorService,
+)
 from cdktf_cdktf_provider_azurerm.monitor_alert_prometheus_rule_group import (
     MonitorAlertPrometheusRuleGroup,
     MonitorAlertPrometheusRuleGroupRule,
@@ -31,6 +44,12 @@ from cdktf_cdktf_provider_azurerm.monitor_metric_alert import (
     MonitorMetricAlertAction,
     MonitorMetricAlertApplicationInsightsWebTestLocationAvailabilityCriteria,
     MonitorMetricAlertCriteria,
+)
+from cdktf_cdktf_provider_azurerm.monitor_scheduled_query_rules_alert_v2 import (
+    MonitorScheduledQueryRulesAlertV2,
+    MonitorScheduledQueryRulesAlertV2Action,
+    MonitorScheduledQueryRulesAlertV2Criteria,
+    MonitorScheduledQueryRulesAlertV2CriteriaFailingPeriods,
 )
 
 from config.observability import AlertThresholds, AvailabilityTest
@@ -193,6 +212,72 @@ ALERT_TARGETS = tuple(sorted({spec.target for spec in METRIC_ALERTS}))
 
 
 @dataclass(frozen=True)
+class ActivityLogAlertSpec:
+    """One subscription-wide activity-log alert (AMBA's Service Health and Resource Health alerts, and the
+    Defender for Cloud security alerts, which land in the activity log's Security category)."""
+
+    key: str
+    category: str  # an activity log category (reference/monitor.json subscription_log_categories)
+    severity: str
+    description: str
+    service_health_events: tuple[str, ...] = ()
+    resource_health_current: tuple[str, ...] = ()
+    operation_name: str | None = None
+
+
+ACTIVITY_LOG_ALERTS: tuple[ActivityLogAlertSpec, ...] = (
+    ActivityLogAlertSpec(
+        "service-health-incident",
+        "ServiceHealth",
+        "critical",
+        "Azure service incident or security advisory affecting this subscription",
+        service_health_events=("Incident", "Security"),
+    ),
+    ActivityLogAlertSpec(
+        "service-health-planned",
+        "ServiceHealth",
+        "warning",
+        "Planned maintenance, action required or health advisory for this subscription",
+        service_health_events=("Maintenance", "ActionRequired", "Informational"),
+    ),
+    ActivityLogAlertSpec(
+        "resource-health",
+        "ResourceHealth",
+        "critical",
+        "A resource of this subscription became unavailable or degraded",
+        resource_health_current=("Degraded", "Unavailable"),
+    ),
+    # Azure Policy's effects write these operations to the activity log (Microsoft Learn, "Sample alert payloads",
+    # Activity Log - Policy): a resource found non-compliant (audit) or a request refused (deny).
+    ActivityLogAlertSpec(
+        "policy-non-compliant",
+        "Policy",
+        "warning",
+        "Azure Policy found a resource non-compliant (audit)",
+        operation_name="Microsoft.Authorization/policies/audit/action",
+    ),
+    ActivityLogAlertSpec(
+        "policy-denied",
+        "Policy",
+        "warning",
+        "Azure Policy denied a request",
+        operation_name="Microsoft.Authorization/policies/deny/action",
+    ),
+    ActivityLogAlertSpec(
+        "defender-security-alert",
+        "Security",
+        "critical",
+        "Microsoft Defender for Cloud raised a security alert",
+    ),
+)
+# Alerts Azure Backup raises itself (job failures, security events of the vaults): an alert processing rule
+# adds the action group to them (Microsoft Learn, "Azure Monitor alerts for Azure Backup"). The value is one of
+# the rule condition's monitor services (azurerm monitor_alert_processing_rule_action_group, `monitor_service`).
+BACKUP_MONITOR_SERVICE = "Azure Backup"
+BACKUP_SEVERITY = "critical"  # a failed backup eats into the RPO
+
+
+@dataclass(frozen=True)
 class AlertsProps:
     thresholds: AlertThresholds
     naming: Naming
@@ -207,6 +292,12 @@ class AlertsProps:
     prometheus_cluster_label: str
     monitor_workspace_id: str
     edge_live: bool = True  # False: edge alerts notify the warning receivers instead of paging
+    # The subscription (GUID) whose activity-log alerts (Service Health, Resource Health, Defender) and
+    # Azure Backup alerts reach the action groups; None: none are created.
+    subscription_id: str | None = None
+    # Who receives Cost Management's anomaly alert for the subscription (e-mail only: the anomaly alert takes no
+    # action group). Empty: no anomaly alert.
+    cost_anomaly_emails: tuple[str, ...] = ()
 
 
 class Alerts(Construct):
@@ -224,6 +315,61 @@ class Alerts(Construct):
             if spec.target in props.targets
         }
         self.prometheus_rules = self._prometheus_rules()
+        self.activity_log_alerts: dict[str, MonitorActivityLogAlert] = {}
+        if props.subscription_id is not None:
+            subscription = f"/subscriptions/{props.subscription_id}"
+            self.activity_log_alerts = {
+                spec.key: self._activity_log_alert(spec, subscription) for spec in ACTIVITY_LOG_ALERTS
+            }
+            MonitorAlertProcessingRuleActionGroup(
+                self,
+                "backup-alerts",
+                name=props.naming.name("backup-alerts", "apr"),
+                resource_group_name=props.resource_group_name,
+                scopes=[subscription],
+                add_action_group_ids=[props.action_group_ids[BACKUP_SEVERITY]],
+                description="Azure Backup's own alerts (failed jobs, vault security) reach the on-call channels",
+                condition=MonitorAlertProcessingRuleActionGroupCondition(
+                    monitor_service=MonitorAlertProcessingRuleActionGroupConditionMonitorService(
+                        operator="Equals", values=[BACKUP_MONITOR_SERVICE]
+                    )
+                ),
+            )
+            if props.cost_anomaly_emails:
+                CostAnomalyAlert(
+                    self,
+                    "cost-anomaly",
+                    name=props.naming.name("cost-anomaly", "alert"),
+                    display_name=f"{props.naming.name('cost-anomaly', 'alert')}: daily cost anomaly",
+                    subscription_id=subscription,
+                    email_addresses=list(props.cost_anomaly_emails),
+                    email_subject="Azure cost anomaly detected in the ERP platform subscription",
+                    message="Cost Management detected an anomaly in daily cost; see docs/operations.md (Cost).",
+                )
+
+    def _activity_log_alert(self, spec: ActivityLogAlertSpec, scope: str) -> MonitorActivityLogAlert:
+        return MonitorActivityLogAlert(
+            self,
+            spec.key,
+            name=self._props.naming.name(spec.key, "alert"),
+            resource_group_name=self._props.resource_group_name,
+            location="global",
+            scopes=[scope],
+            description=spec.description,
+            criteria=MonitorActivityLogAlertCriteria(
+                category=spec.category,
+                operation_name=spec.operation_name,
+                service_health=MonitorActivityLogAlertCriteriaServiceHealth(events=list(spec.service_health_events))
+                if spec.service_health_events
+                else None,
+                resource_health=MonitorActivityLogAlertCriteriaResourceHealth(
+                    current=list(spec.resource_health_current)
+                )
+                if spec.resource_health_current
+                else None,
+            ),
+            action=[MonitorActivityLogAlertAction(action_group_id=self._props.action_group_ids[spec.severity])],
+        )
 
     def _action(self, severity: str) -> list[MonitorMetricAlertAction]:
         return [MonitorMetricAlertAction(action_group_id=self._props.action_group_ids[severity])]
@@ -342,6 +488,41 @@ LAST_DRILL_QUERY = (
 )
 
 
+@dataclass(frozen=True)
+class BurnRateWindow:
+    """One multiwindow burn-rate alert: both windows must burn the error budget faster than `rate`."""
+
+    key: str
+    long_window: str  # ISO 8601 duration, also the rule's window_duration
+    short_window_minutes: int
+    frequency: str
+    severity: str
+    rate_field: str  # field of AvailabilityTest
+
+
+BURN_RATE_WINDOWS = (
+    BurnRateWindow("fast", "PT1H", 5, "PT5M", "critical", "fast_burn_rate"),
+    BurnRateWindow("slow", "PT6H", 30, "PT15M", "warning", "slow_burn_rate"),
+)
+
+
+def burn_rate_query(test_name: str, sla_percent: float, window: BurnRateWindow, rate: float) -> str:
+    """KQL returning one row when both windows burn the error budget faster than `rate` (else none). The SLI is
+    the availability test's success ratio; the error budget is 100 - SLA percent."""
+    hours = {"PT1H": "1h", "PT6H": "6h"}[window.long_window]
+    return (
+        f"let budget = (100.0 - {sla_percent}) / 100.0;\n"
+        "let burn = (w: timespan) { availabilityResults "
+        f"| where timestamp > ago(w) and name == '{test_name}' "
+        "| summarize failed = todouble(countif(success == false)), total = todouble(count()) "
+        "| project rate = iff(total == 0.0, 0.0, failed / total / budget) };\n"
+        f"let long_burn = toscalar(burn({hours}));\n"
+        f"let short_burn = toscalar(burn({window.short_window_minutes}m));\n"
+        "print long_burn, short_burn\n"
+        f"| where long_burn > {rate} and short_burn > {rate}"
+    )
+
+
 def sla_workbook(
     application_insights_id: str, test_name: str, sla_percent: float, drill_results_workspace_id: str | None = None
 ) -> str:
@@ -453,6 +634,37 @@ class SlaMonitoring(Construct):
             ),
             action=[MonitorMetricAlertAction(action_group_id=props.action_group_ids[severity])],
         )
+        for window in BURN_RATE_WINDOWS:
+            rate = getattr(config, window.rate_field)
+            severity = effective_severity(window.severity, edge=True, edge_live=props.edge_live)
+            MonitorScheduledQueryRulesAlertV2(
+                self,
+                f"burn-rate-{window.key}",
+                name=naming.name(f"sla-burn-rate-{window.key}", "alert"),
+                resource_group_name=props.resource_group_name,
+                location=props.location,
+                scopes=[props.application_insights_id],
+                description=(
+                    f"The public endpoint burns its {config.sla_percent}% SLA error budget more than {rate}x too fast "
+                    f"over {window.long_window} and the last {window.short_window_minutes} minutes"
+                ),
+                severity=AZURE_SEVERITY[severity],
+                evaluation_frequency=window.frequency,
+                window_duration=window.long_window,
+                criteria=[
+                    MonitorScheduledQueryRulesAlertV2Criteria(
+                        query=burn_rate_query(test_name, config.sla_percent, window, rate),
+                        time_aggregation_method="Count",
+                        operator="GreaterThan",
+                        threshold=0,
+                        failing_periods=MonitorScheduledQueryRulesAlertV2CriteriaFailingPeriods(
+                            minimum_failing_periods_to_trigger_alert=1, number_of_evaluation_periods=1
+                        ),
+                    )
+                ],
+                auto_mitigation_enabled=True,
+                action=MonitorScheduledQueryRulesAlertV2Action(action_groups=[props.action_group_ids[severity]]),
+            )
         workbook_name = naming.name("sla", "workbook")
         ApplicationInsightsWorkbook(
             self,

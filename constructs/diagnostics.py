@@ -86,6 +86,8 @@ DIAGNOSTICS: Mapping[str, DiagnosticProfile] = {
     "azurerm_data_protection_backup_vault": DiagnosticProfile(metrics=False, dedicated_tables=True),
     "azurerm_recovery_services_vault": DiagnosticProfile(metrics=False, dedicated_tables=True),
     "azurerm_log_analytics_workspace": DiagnosticProfile(),  # query audit (LAQueryLogs) of the workspace itself
+    # The chat adapters' runs (did the alert reach Slack/Teams?). Metrics stay in Azure Monitor (no export needed).
+    "azurerm_logic_app_workflow": DiagnosticProfile(logs=("WorkflowRuntime",), metrics=False),
     # GrafanaLoginEvents, GrafanaUsageInsightsEvents. No metrics: Grafana's two platform metrics are not exportable
     # through diagnostic settings ("DS Export: No" in reference/monitor.json).
     "azurerm_dashboard_grafana": DiagnosticProfile(metrics=False),
@@ -135,6 +137,9 @@ NO_DIAGNOSTICS: Mapping[str, str] = {
             "azurerm_dashboard_grafana_managed_private_endpoint",
             "azurerm_private_endpoint_application_security_group_association",
             "azurerm_monitor_private_link_scoped_service",
+            "azurerm_logic_app_trigger_http_request",
+            "azurerm_log_analytics_saved_search",
+            "azurerm_logic_app_action_custom",
         )
     },
     **{
@@ -155,6 +160,7 @@ NO_DIAGNOSTICS: Mapping[str, str] = {
             "azurerm_monitor_action_group",
             "azurerm_monitor_metric_alert",
             "azurerm_monitor_activity_log_alert",
+            "azurerm_monitor_alert_processing_rule_action_group",
             "azurerm_monitor_alert_prometheus_rule_group",
             "azurerm_monitor_scheduled_query_rules_alert_v2",
             "azurerm_monitor_alert_processing_rule_action_group",
@@ -176,6 +182,7 @@ NO_DIAGNOSTICS: Mapping[str, str] = {
             "azurerm_security_center_setting",
             "azurerm_security_center_auto_provisioning",
             "azurerm_consumption_budget_subscription",
+            "azurerm_cost_anomaly_alert",
             "azurerm_consumption_budget_resource_group",
             "azurerm_application_security_group",
         )

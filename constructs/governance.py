@@ -131,6 +131,9 @@ class GovernanceProps:
     # Image prefixes (each ending in "/") the SOC 2 initiative's allowed-images policy accepts: the
     # environment's registry and the Gatekeeper policies' additional registries.
     allowed_image_prefixes: tuple[str, ...] = ()
+    # Action groups the budget notifies besides its e-mail list (the warning group: the same people and channels
+    # as every other alert, docs/operations.md).
+    budget_action_group_ids: tuple[str, ...] = ()
 
 
 class Governance(Construct):
@@ -193,6 +196,7 @@ class Governance(Construct):
                 threshold=threshold,
                 threshold_type=threshold_type,
                 contact_emails=list(budget.contact_emails),
+                contact_groups=list(props.budget_action_group_ids) or None,
                 enabled=True,
             )
             for threshold_type, thresholds in (

@@ -21,10 +21,15 @@ from cdktf_cdktf_provider_azurerm.dashboard_grafana import (
     DashboardGrafanaAzureMonitorWorkspaceIntegrations,
     DashboardGrafanaIdentity,
 )
+from cdktf_cdktf_provider_azurerm.log_analytics_saved_search import LogAnalyticsSavedSearch
 from cdktf_cdktf_provider_azurerm.log_analytics_workspace import LogAnalyticsWorkspace
 from cdktf_cdktf_provider_azurerm.monitor_action_group import (
     MonitorActionGroup,
+    MonitorActionGroupAzureAppPushReceiver,
     MonitorActionGroupEmailReceiver,
+    MonitorActionGroupLogicAppReceiver,
+    MonitorActionGroupSmsReceiver,
+    MonitorActionGroupVoiceReceiver,
     MonitorActionGroupWebhookReceiver,
 )
 from cdktf_cdktf_provider_azurerm.monitor_data_collection_endpoint import MonitorDataCollectionEndpoint
@@ -50,6 +55,7 @@ from constructs.interfaces import GROUP, DiagnosticsSink, RoleGrant, delete_lock
 from constructs.locks import why_locked
 from constructs.migrations import WORKSPACE_BEFORE, WORKSPACE_LOCK_BEFORE, WORKSPACE_PATH_BEFORE
 from constructs.naming import Naming
+from constructs.notifications import CHANNELS, ChatAdapter, ChatAdapterProps
 from constructs.private_endpoint import PrivateEndpointPlacement, link_private_dns_zone
 
 PROMETHEUS_STREAM = "Microsoft-PrometheusMetrics"
@@ -139,7 +145,8 @@ class ObservabilityProps:
 class Observability(Construct):
     """Exposes `log_analytics_workspace_id` (the one it was given), `application_insights_id`, `monitor_workspace_id`,
     `data_collection_rule_id` (Prometheus), `container_insights_rule_id`, `data_collection_endpoint_id`,
-    `grafana_id` and `action_group_ids` (severity → id)."""
+    `grafana_id`, `action_group_ids` (severity → id) and `chat_adapters` (severity → ChatAdapter, for the
+    severities whose webhook is a chat channel)."""
 
     def __init__(self, scope: Construct, id: str, *, props: ObservabilityProps) -> None:
         super().__init__(scope, id)
@@ -171,6 +178,7 @@ class Observability(Construct):
         self._managed_prometheus(config, naming, placement, props.metrics_retention_days)
         self._container_insights(config.container_insights, naming, placement)
         self._grafana(props, placement)
+        self.chat_adapters: dict[str, ChatAdapter] = {}
         self.action_group_ids: Mapping[str, str] = {
             severity: self._action_group(severity, props).id for severity in SEVERITIES
         }
@@ -328,7 +336,40 @@ class Observability(Construct):
         )
 
     def _action_group(self, severity: str, props: ObservabilityProps) -> MonitorActionGroup:
+        """Every channel of the severity's receivers: e-mail, SMS, voice and Azure mobile app push, and its
+        webhook channel, either directly (PagerDuty reads the common alert schema) or through a chat adapter."""
         receivers = props.config.receivers[severity]
+        channel = receivers.webhook_name
+        webhook: dict[str, Any] = {}
+        if CHANNELS[channel] == "direct":
+            webhook["webhook_receiver"] = [
+                MonitorActionGroupWebhookReceiver(
+                    name=channel, service_uri=props.webhook_urls[severity], use_common_alert_schema=True
+                )
+            ]
+        else:
+            adapter = ChatAdapter(
+                self,
+                f"{severity}-{channel}-adapter",
+                props=ChatAdapterProps(
+                    channel=channel,
+                    severity=severity,
+                    naming=props.naming,
+                    location=props.location,
+                    resource_group_name=props.resource_group_name,
+                    webhook_url=props.webhook_urls[severity],
+                    diagnostics=props.diagnostics,
+                ),
+            )
+            self.chat_adapters[severity] = adapter
+            webhook["logic_app_receiver"] = [
+                MonitorActionGroupLogicAppReceiver(
+                    name=f"{channel}-adapter",
+                    resource_id=adapter.workflow_id,
+                    callback_url=adapter.callback_url,
+                    use_common_alert_schema=True,
+                )
+            ]
         return MonitorActionGroup(
             self,
             f"{severity}-action-group",
@@ -336,13 +377,6 @@ class Observability(Construct):
             resource_group_name=props.resource_group_name,
             location="global",
             short_name=receivers.short_name,
-            webhook_receiver=[
-                MonitorActionGroupWebhookReceiver(
-                    name=receivers.webhook_name,
-                    service_uri=props.webhook_urls[severity],
-                    use_common_alert_schema=True,
-                )
-            ],
             email_receiver=[
                 MonitorActionGroupEmailReceiver(
                     name=f"email-{index}", email_address=email, use_common_alert_schema=True
@@ -350,6 +384,26 @@ class Observability(Construct):
                 for index, email in enumerate(receivers.emails, start=1)
             ]
             or None,
+            sms_receiver=[
+                MonitorActionGroupSmsReceiver(
+                    name=f"sms-{index}", country_code=phone.country_code, phone_number=phone.number
+                )
+                for index, phone in enumerate(receivers.sms, start=1)
+            ]
+            or None,
+            voice_receiver=[
+                MonitorActionGroupVoiceReceiver(
+                    name=f"voice-{index}", country_code=phone.country_code, phone_number=phone.number
+                )
+                for index, phone in enumerate(receivers.voice, start=1)
+            ]
+            or None,
+            azure_app_push_receiver=[
+                MonitorActionGroupAzureAppPushReceiver(name=f"app-{index}", email_address=email)
+                for index, email in enumerate(receivers.azure_app_push, start=1)
+            ]
+            or None,
+            **webhook,
         )
 
 
@@ -403,3 +457,53 @@ class ContainerInsightsCollection(Construct):
             data_collection_rule_id=props.container_insights_rule_id,
             description="Container insights: deleting this association stops log collection from the cluster",
         )
+
+
+# Saved KQL queries for operators and auditors (Log Analytics → Queries → category "ERP platform"). The activity
+# log is exported to the workspace (constructs/governance.py), so policy results and alert history are kept for
+# `log_retention_days`: the monthly compliance report is a query over that period, not a snapshot of the JSON.
+SAVED_QUERIES: dict[str, tuple[str, str]] = {
+    "monthly-policy-compliance": (
+        "Monthly policy compliance report (SOC 2 Type II operating evidence)",
+        "AzureActivity | where CategoryValue == 'Policy' and TimeGenerated > startofmonth(now(), -1) "
+        "| extend effect = tostring(split(OperationNameValue, '/')[2]) "
+        "| summarize events = count(), resources = dcount(_ResourceId) by month = startofmonth(TimeGenerated), effect "
+        "| order by month desc, effect asc",
+    ),
+    "policy-denials-30-days": (
+        "Requests Azure Policy denied in the last 30 days",
+        "AzureActivity | where TimeGenerated > ago(30d) and CategoryValue == 'Policy' "
+        "and OperationNameValue =~ 'Microsoft.Authorization/policies/deny/action' "
+        "| project TimeGenerated, Caller, _ResourceId, Properties | order by TimeGenerated desc",
+    ),
+    "chat-adapter-failures": (
+        "Chat adapter (Logic App) runs that did not deliver",
+        "AzureDiagnostics | where ResourceProvider == 'MICROSOFT.LOGIC' and Category == 'WorkflowRuntime' "
+        "and status_s == 'Failed' "
+        "| project TimeGenerated, resource_workflowName_s, resource_actionName_s, error_code_s",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class OperatorQueriesProps:
+    log_analytics_workspace_id: str
+
+
+class OperatorQueries(Construct):
+    """The saved searches of `SAVED_QUERIES` in the environment's workspace. Exposes `searches` (key → search)."""
+
+    def __init__(self, scope: Construct, id: str, *, props: OperatorQueriesProps) -> None:
+        super().__init__(scope, id)
+        self.searches = {
+            key: LogAnalyticsSavedSearch(
+                self,
+                key,
+                name=key,
+                log_analytics_workspace_id=props.log_analytics_workspace_id,
+                category="ERP platform",
+                display_name=display_name,
+                query=query,
+            )
+            for key, (display_name, query) in SAVED_QUERIES.items()
+        }

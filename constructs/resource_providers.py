@@ -15,6 +15,7 @@ RESOURCE_PROVIDER_OF_TYPE: dict[str, str | None] = {
     "azurerm_consumption_": "Microsoft.Consumption",
     "azurerm_container_app": "Microsoft.App",
     "azurerm_container_registry": "Microsoft.ContainerRegistry",
+    "azurerm_cost_anomaly_alert": "Microsoft.CostManagement",
     "azurerm_dashboard_grafana": "Microsoft.Dashboard",
     "azurerm_data_protection_": "Microsoft.DataProtection",
     "azurerm_disk_encryption_set": "Microsoft.Compute",
@@ -27,6 +28,7 @@ RESOURCE_PROVIDER_OF_TYPE: dict[str, str | None] = {
     "azurerm_kubernetes_cluster_extension": "Microsoft.KubernetesConfiguration",
     "azurerm_kubernetes_flux_configuration": "Microsoft.KubernetesConfiguration",
     "azurerm_log_analytics_": "Microsoft.OperationalInsights",
+    "azurerm_logic_app_": "Microsoft.Logic",  # the chat adapters (constructs/notifications.py)
     "azurerm_management_lock": None,  # Microsoft.Authorization: registered in every subscription
     "azurerm_monitor_": "Microsoft.Insights",
     "azurerm_monitor_alert_processing_rule_": "Microsoft.AlertsManagement",  # Microsoft.AlertsManagement/actionRules

@@ -20,9 +20,17 @@ from constructs.cluster import AksCluster
 from constructs.naming import Naming
 from constructs.observability import Observability
 from constructs.registry import registry_name
-from constructs.tracing import TracingExporterSettings, TracingExporterSettingsProps, TracingPublisher
+from constructs.tracing import (
+    OtelCollector,
+    OtelCollectorProps,
+    TracingExporterSettings,
+    TracingExporterSettingsProps,
+    TracingPublisher,
+)
 from stacks.common import use_remote_state
 
+# The baseline jobs' namespaces (config/baseline.py requires them): platform, not application, namespaces.
+PLATFORM_NAMESPACES = frozenset({"monitoring", "backup-system", "compliance"})
 # Entra ID application every AKS cluster with managed Entra integration accepts tokens for.
 AKS_ENTRA_SERVER_APP_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
 
@@ -91,9 +99,29 @@ class ClusterStack(TerraformStack):
             props=TracingExporterSettingsProps(
                 config=tracing_config,
                 namespace=baseline.namespaces.namespace_names[tracing_config.namespace],
-                # Sensitive cross-stack output (it embeds the instrumentation key), like the host and CA above.
+                # Cross-stack output (sensitive in azurerm), into a ConfigMap: not a secret, and no Secret here (#27).
                 connection_string=observability.application_insights.connection_string,
                 client_id=tracing.client_id,
+                private_endpoint_cidr=config.network.spoke.private_endpoints.address_prefix,
+            ),
+        )
+        # Every application namespace (all but the platform jobs' and the collector's) is wired to the collector.
+        namespace_names = baseline.namespaces.namespace_names
+        OtelCollector(
+            self,
+            "otel-collector",
+            props=OtelCollectorProps(
+                config=tracing_config,
+                namespace=namespace_names[tracing_config.collector_namespace],
+                application_namespaces={
+                    name: reference
+                    for name, reference in namespace_names.items()
+                    if name not in PLATFORM_NAMESPACES and name != tracing_config.collector_namespace
+                },
+                image=f"{registry_name(naming)}.azurecr.io/{tracing_config.collector_repository}:"
+                f"{tracing_config.collector_version}",
+                connection_string=observability.application_insights.connection_string,
+                proxy_client_id=aks.kubelet_identity.client_id,
                 private_endpoint_cidr=config.network.spoke.private_endpoints.address_prefix,
             ),
         )

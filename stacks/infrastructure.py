@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from cdktf import TerraformStack, TerraformVariable
+import json
+
+from cdktf import TerraformStack, TerraformVariable, TerraformVariableValidationConfig
 from cdktf_cdktf_provider_azurerm.resource_group import ResourceGroup
 
 from config.observability import SEVERITIES
@@ -45,6 +47,7 @@ from constructs.locks import LockCoverage, LockCoverageProps
 from constructs.monitor_private_link import MonitorPrivateLink, MonitorPrivateLinkProps
 from constructs.naming import Naming
 from constructs.network import Network, NetworkProps
+from constructs.notifications import WEBHOOK_URL_PATTERNS
 from constructs.observability import (
     ContainerInsightsCollection,
     ContainerInsightsCollectionProps,
@@ -52,14 +55,36 @@ from constructs.observability import (
     LogAnalyticsProps,
     Observability,
     ObservabilityProps,
+    OperatorQueries,
+    OperatorQueriesProps,
     PrometheusCollection,
     PrometheusCollectionProps,
 )
 from constructs.private_endpoint import PrivateEndpointPlacement
+from constructs.recording_rules import RecordingRules, RecordingRulesProps
 from constructs.registry import ImageImport, ImageImportProps, Registry, RegistryProps
 from constructs.storage import Storage, StorageProps
 from constructs.tracing import TracingPublisher, TracingPublisherProps
 from stacks.common import apply_environment_aspects, azurerm_provider, use_remote_state
+
+
+def webhook_url_variable(scope: Construct, severity: str, channel: str) -> str:
+    """The sensitive variable `<severity>_alert_webhook_url`, validated against the channel's URL format."""
+    pattern = WEBHOOK_URL_PATTERNS[channel]
+    return TerraformVariable(
+        scope,
+        f"{severity}_alert_webhook_url",
+        type="string",
+        sensitive=True,
+        nullable=False,
+        description=f"Webhook of the {severity} alert receiver ({channel})",
+        validation=[
+            TerraformVariableValidationConfig(
+                condition=f"${{can(regex({json.dumps(pattern)}, var.{severity}_alert_webhook_url))}}",
+                error_message=f"The {severity} alert webhook must be a {channel} URL matching {pattern}.",
+            )
+        ],
+    ).string_value
 
 
 class InfrastructureStack(TerraformStack):
@@ -152,19 +177,10 @@ class InfrastructureStack(TerraformStack):
                 ),
             ),
         )
-        # Receiver URLs embed secrets (PagerDuty integration key, Slack token): CI sets TF_VAR_<name>.
+        # Receiver URLs embed secrets (PagerDuty integration key, Slack token): CI sets TF_VAR_<name>. Each is
+        # checked at plan time against its channel's URL format (the value never enters the JSON).
         webhook_urls = {
-            severity: TerraformVariable(
-                self,
-                f"{severity}_alert_webhook_url",
-                type="string",
-                sensitive=True,
-                nullable=False,
-                description=(
-                    f"Webhook of the {severity} alert receiver"
-                    f" ({config.observability.receivers[severity].webhook_name})"
-                ),
-            ).string_value
+            severity: webhook_url_variable(self, severity, config.observability.receivers[severity].webhook_name)
             for severity in SEVERITIES
         }
         self.observability = Observability(
@@ -211,6 +227,18 @@ class InfrastructureStack(TerraformStack):
                 subscription_id=config.subscription_id,
                 source=f"{job_image.source_repository}:{job_image_tag}",
                 target=f"{job_image.repository}:{job_image_tag}",
+            ),
+        )
+        tracing = config.observability.tracing
+        ImageImport(  # the OpenTelemetry collector (cluster stack), from the allowed registry only
+            self,
+            "collector-image-import",
+            props=ImageImportProps(
+                registry_name=self.registry.registry_name,
+                resource_group_name=workloads.name,
+                subscription_id=config.subscription_id,
+                source=f"{tracing.collector_source_repository}:{tracing.collector_version}",
+                target=f"{tracing.collector_repository}:{tracing.collector_version}",
             ),
         )
         self.aks = AksCluster(
@@ -330,6 +358,25 @@ class InfrastructureStack(TerraformStack):
                 prometheus_cluster_label=config.prometheus_cluster_label,
                 monitor_workspace_id=self.observability.monitor_workspace_id,
                 edge_live=config.app_gateway.edge_live,
+                subscription_id=config.subscription_id,
+                cost_anomaly_emails=config.governance.budget.contact_emails,
+            ),
+        )
+        OperatorQueries(
+            self,
+            "operator-queries",
+            props=OperatorQueriesProps(log_analytics_workspace_id=self.log_analytics.workspace_id),
+        )
+        RecordingRules(
+            self,
+            "recording-rules",
+            props=RecordingRulesProps(
+                naming=naming,
+                location=config.location,
+                resource_group_name=monitoring.name,
+                cluster_id=self.aks.cluster_id,
+                prometheus_cluster_label=config.prometheus_cluster_label,
+                monitor_workspace_id=self.observability.monitor_workspace_id,
             ),
         )
         SlaMonitoring(
@@ -359,6 +406,7 @@ class InfrastructureStack(TerraformStack):
                     f"{self.registry.name}.azurecr.io/",
                     *config.governance.kubernetes_policy.additional_registries,
                 ),
+                budget_action_group_ids=(self.observability.action_group_ids["warning"],),
             ),
         )
         KubernetesPolicies(
@@ -433,6 +481,7 @@ class InfrastructureStack(TerraformStack):
                 resource_group_name=monitoring.name,
                 application_insights_id=observability.application_insights_id,
                 oidc_issuer_url=self.aks.oidc_issuer_url,
+                collector_principal_id=self.aks.kubelet_identity_object_id,
             ),
         )
 

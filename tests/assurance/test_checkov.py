@@ -320,3 +320,35 @@ def test_nothing_evaluated_fails_only_where_checkov_has_checks_for_the_stacks_ty
     types = types_with_checks()
     assert {"azurerm_storage_account", "azurerm_key_vault", "github_repository"} <= types
     assert not {"github_repository_environment", "github_repository_ruleset", "github_actions_variable"} & types
+
+
+def test_every_kubernetes_image_is_a_pinned_version_from_an_allowed_registry(stacks: dict) -> None:
+    """What backs the global CKV_K8S_43 skip (.checkov.yaml): every container image of every cluster stack has a
+    version tag (never `latest`, never untagged) from the environment's registry or Microsoft's MCR."""
+    images = [
+        container["image"]
+        for name, stack in stacks.items()
+        if name.endswith("-cluster")
+        for resource_type, by_name in stack.get("resource", {}).items()
+        if resource_type.startswith("kubernetes_")
+        for body in by_name.values()
+        for container in _containers(body)
+    ]
+    assert len(images) >= 8  # 3 jobs and the collector's 2 containers, per environment
+    bad = [
+        image
+        for image in images
+        if not re.fullmatch(r"(\w+\.azurecr\.io|mcr\.microsoft\.com)/[\w./-]+:[\w.-]+", image)
+        or image.endswith(":latest")
+    ]
+    assert bad == []
+    assert not re.fullmatch(r"(\w+\.azurecr\.io|mcr\.microsoft\.com)/[\w./-]+:[\w.-]+", "docker.io/otel/x:0.1")
+
+
+def _containers(node: object) -> list[dict]:
+    if isinstance(node, dict):
+        found = [c for c in node.get("container", []) if isinstance(c, dict) and "image" in c]
+        return found + [c for key, value in node.items() if key != "container" for c in _containers(value)]
+    if isinstance(node, list):
+        return [c for item in node for c in _containers(item)]
+    return []

@@ -6,7 +6,6 @@ identities. Each failing example removes one link and checks the finding names i
 from __future__ import annotations
 
 import copy
-import re
 from pathlib import Path
 
 import pytest
@@ -14,17 +13,15 @@ from ruamel.yaml import YAML
 
 from config.loader import ENVIRONMENTS, load_environment
 from tools.checks.deployability import (
-    FIXED_ON_OTHER_BRANCHES,
     _runner_subnets,
     egress_findings,
+    findings,
     is_azure_login,
-    outstanding,
     runner_pool_findings,
     runners,
     token_findings,
     workflow_findings,
 )
-from tools.checks.deployability import findings as all_findings
 
 WORKFLOWS = Path(".github/workflows")
 _POOL_LABELS = "['erp-production-apply', 'erp-production-plan', 'erp-staging-apply', 'erp-staging-plan']"
@@ -34,21 +31,8 @@ def _workflows() -> dict[str, dict]:
     return {path.name: YAML(typ="safe").load(path.read_text()) for path in sorted(WORKFLOWS.glob("*.yml"))}
 
 
-def findings(stacks) -> list[str]:
-    """The model's findings less the faults other branches of issue #27 fix (FIXED_ON_OTHER_BRANCHES)."""
-    return outstanding(all_findings(stacks))
-
-
 def test_every_environment_is_deployable(stacks) -> None:
     assert findings(stacks) == []
-
-
-def test_the_allowance_names_only_faults_still_present(stacks) -> None:
-    """Each FIXED_ON_OTHER_BRANCHES entry matches a finding on this branch; once its branch is merged, the entry
-    matches nothing and this test says so: delete it."""
-    raw = all_findings(stacks) + token_findings(_workflows(), stacks)
-    stale = [pattern for pattern in FIXED_ON_OTHER_BRANCHES if not any(re.match(pattern, p) for p in raw)]
-    assert stale == [], f"fixed meanwhile, remove from FIXED_ON_OTHER_BRANCHES: {stale}"
 
 
 def test_the_model_sees_each_environments_runner_network_and_identities(stacks) -> None:
@@ -202,8 +186,9 @@ def test_drills_signing_in_as_the_apply_identity_are_named(stacks) -> None:
     login = next(step for step in job["steps"] if is_azure_login(step))
     login["with"]["client-id"] = "${{ vars.AZURE_APPLY_CLIENT_ID }}"
     assert workflow_findings(workflows, stacks) == [
-        "dr-drills.yml job drills: azure/login client-id '${{ vars.AZURE_APPLY_CLIENT_ID }}' is not a "
-        "vars.*DRILLS_CLIENT_ID"
+        f"dr-drills.yml job drills ({environment}): azure/login client-id '${{{{ vars.AZURE_APPLY_CLIENT_ID }}}}' is not "
+        "a vars.*DRILLS_CLIENT_ID"
+        for environment in ENVIRONMENTS
     ]
 
 
@@ -253,11 +238,14 @@ def test_an_apply_on_the_plan_pool_is_named(stacks) -> None:
 
 
 def test_runner_pools_are_named_when_bootstrap_lacks_them(stacks) -> None:
-    """The model's check of the pools: bootstrap's runners today register `erp-<env>` only, so it names both
-    missing labels per environment (delivery-azure's split into plan and apply pools makes this list empty)."""
-    problems = runner_pool_findings(stacks["bootstrap"], ENVIRONMENTS)
-    assert "staging: no runner pool registers the plan label 'erp-staging-plan'" in problems
-    assert "production: no runner pool registers the apply label 'erp-production-apply'" in problems
+    """Bootstrap registers a plan and an apply pool per environment; remove staging's plan pool and it is named."""
+    assert runner_pool_findings(stacks["bootstrap"], ENVIRONMENTS) == []
+    broken = _without(
+        stacks, "bootstrap", "azurerm_container_app_job", lambda _, job: job["name"] == "stg-runner-plan-job-001"
+    )
+    assert runner_pool_findings(broken["bootstrap"], ENVIRONMENTS) == [
+        "staging: no runner pool registers the plan label 'erp-staging-plan'"
+    ]
 
 
 def test_one_pool_registering_both_labels_is_named(stacks) -> None:
@@ -713,18 +701,17 @@ def test_a_backup_instance_without_its_rbac_wait_is_named(stacks) -> None:
 # --- The plan identity reads every kind of object the stacks manage ----------------------------------------------
 
 
-def test_the_plan_identity_reads_every_kind_but_the_allowed_secret(stacks) -> None:
+def test_the_plan_identity_reads_every_kind_the_cluster_stacks_manage(stacks) -> None:
     from tools.checks.deployability import plan_read_findings
 
-    problems = plan_read_findings(stacks)
-    assert len(problems) == len(ENVIRONMENTS)  # the tracing Secret: the fault operations' branch removes
-    assert all("managedClusters/secrets/read" in p and "tracing_connection-string" in p for p in problems)
-    assert outstanding(problems) == []
-    # Without the Secret (operations' fix) nothing is left: every other kind is readable.
-    fixed = copy.deepcopy(stacks)
-    for environment in ENVIRONMENTS:
-        del fixed[f"{environment}-cluster"]["resource"]["kubernetes_secret_v1"]
-    assert plan_read_findings(fixed) == []
+    assert plan_read_findings(stacks) == []
+    # A Secret managed by a cluster stack is the one kind the plan reader role leaves out (every refresh: 403).
+    planted = copy.deepcopy(stacks)
+    config_maps = planted["staging-cluster"]["resource"]["kubernetes_config_map_v1"]
+    name, body = next(iter(config_maps.items()))
+    planted["staging-cluster"]["resource"]["kubernetes_secret_v1"] = {f"{name}-as-secret": copy.deepcopy(body)}
+    [problem] = plan_read_findings(planted)
+    assert problem.startswith("staging-cluster: plan identity") and "managedClusters/secrets/read" in problem
 
 
 def test_a_plan_reader_role_without_rbac_and_batch_reads_is_named(stacks) -> None:
@@ -764,14 +751,19 @@ def test_a_plan_identity_without_the_cluster_user_role_is_named(stacks) -> None:
 # --- Token lifetime against the job's steps ----------------------------------------------------------------------
 
 
-def test_token_lifetime_findings_are_the_allowed_ones(stacks) -> None:
-    problems = token_findings(_workflows(), stacks)
-    assert {p.split(": step")[0] for p in problems} == {
-        "deploy-stack.yml job plan",
-        "drift.yml job plan",
-        "pull-request.yml job plan",
-    }  # plans: azure/login, then minutes of synth and init before kubelogin asks the CLI
-    assert outstanding(problems) == []
+def test_every_token_lasts_as_long_as_its_job_needs_it(stacks) -> None:
+    assert token_findings(_workflows(), stacks) == []
+    # The old path: azure/login first, then minutes of synth and init before kubelogin asks the CLI for a token.
+    workflows = _workflows()
+    workflows["pull-request.yml"]["jobs"]["plan"]["steps"].insert(
+        0, {"uses": "azure/login@f5d393ae46f8fde4be8b75f32e3fc50e654ad0ca"}
+    )
+    cli = copy.deepcopy(stacks)
+    for stack in cli.values():
+        for provider in stack.get("provider", {}).get("kubernetes", []):
+            for exec_ in provider["exec"]:
+                exec_["args"] = [a if a != "workloadidentity" else "azurecli" for a in exec_["args"]]
+    assert {p.split(": step")[0] for p in token_findings(workflows, cli)} == {"pull-request.yml job plan"}
 
 
 def test_a_fresh_login_right_before_use_or_workload_identity_clears_the_token_finding(stacks) -> None:
@@ -796,6 +788,7 @@ def test_a_fresh_login_right_before_use_or_workload_identity_clears_the_token_fi
 def test_a_cli_call_long_after_login_is_named(stacks) -> None:
     workflows = _workflows()
     job = workflows["deploy-stack.yml"]["jobs"]["apply"]
+    job["steps"].insert(0, {"uses": "azure/login@f5d393ae46f8fde4be8b75f32e3fc50e654ad0ca"})  # the old token path
     job["steps"] += [
         {"name": "Rebuild", "run": "scripts/synth"},
         {"name": "Credentials", "run": "az aks list -o table"},
@@ -810,10 +803,20 @@ def test_a_cli_call_long_after_login_is_named(stacks) -> None:
 def test_migrated_bootstrap_state_without_an_operator_blob_role_is_named(stacks) -> None:
     from tools.checks.deployability import bootstrap_state_findings
 
-    assert bootstrap_state_findings(stacks) == []  # local state on this branch: nothing to check yet
+    assert bootstrap_state_findings(stacks) == []  # local state until migrated: nothing to check yet
     migrated = copy.deepcopy(stacks)
     production = migrated["production-infra"]["terraform"]["backend"]["azurerm"]
     migrated["bootstrap"]["terraform"]["backend"] = {"azurerm": {**production, "key": "bootstrap.tfstate"}}
+    assert bootstrap_state_findings(migrated) == []  # the operators' group holds a blob data role there
+    migrated = _without(
+        migrated,
+        "bootstrap",
+        "azurerm_role_assignment",
+        lambda _, a: (
+            a.get("role_definition_name") in ("Storage Blob Data Contributor", "Storage Blob Data Owner")
+            and a.get("principal_type") == "Group"
+        ),
+    )
     [problem] = bootstrap_state_findings(migrated)
     assert problem.startswith("bootstrap: its state (bootstrap.tfstate) lives in ")
     assert problem.endswith("the Owner operator who runs bootstrap gets 403 (Owner has no data actions)")

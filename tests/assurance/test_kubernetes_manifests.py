@@ -49,6 +49,7 @@ KINDS = {
     "kubernetes_job_v1": ("batch/v1", "Job"),
     "kubernetes_cron_job_v1": ("batch/v1", "CronJob"),
     "kubernetes_deployment_v1": ("apps/v1", "Deployment"),
+    "kubernetes_service_v1": ("v1", "Service"),
 }
 # Arguments of the provider, not of the object.
 PROVIDER_ONLY = {"//", "depends_on", "lifecycle", "provider", "count", "for_each", "timeouts", "connection"}
@@ -74,7 +75,7 @@ PLURAL = {
     "toleration": "tolerations",
     "match_expression": "matchExpressions",
 }
-INTEGER_STRINGS = {"run_as_user", "run_as_group", "fs_group", "port"}  # the provider parses them
+INTEGER_STRINGS = {"run_as_user", "run_as_group", "fs_group", "port", "replicas"}  # the provider parses them
 OCTAL_STRINGS = {"default_mode", "mode"}
 
 
@@ -83,9 +84,15 @@ def camel(key: str) -> str:
     return first + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
+# Blocks of at most one item that the provider sends as an object (a probe's tcp_socket).
+SINGLE_BLOCKS = {"tcp_socket"}
+
+
 def api_value(key: str, value: object) -> object:
     if key in VERBATIM:
         return value
+    if key in SINGLE_BLOCKS and isinstance(value, list) and len(value) == 1:
+        value = value[0]
     if isinstance(value, dict):
         value = {WRITE_ONLY.get(k, k): v for k, v in value.items()}
         return {api_key(k, v): api_value(k, v) for k, v in value.items() if k not in PROVIDER_ONLY}

@@ -38,16 +38,11 @@ def _open_state_paths() -> frozenset[str]:
         address = rest.split(": ", 1)[0]
         environment = stack.removesuffix("-infra")
         short = load_environment(environment).short_name
-        paths.add(
-            f"TM-STATE-SECRET: pr-author -> a pull-request job in {environment}-plan -> plan identity "
-            f"{short}-terraform-plan-id-001 -> {stack} state -> {address} => state secret"
-        )
-        # and the apply identity, reachable by a writer while the environment is unprotected (pending above)
-        paths.add(
-            f"TM-STATE-SECRET: writer -> a job in {environment} -> no github stack: the environment has no declared "
-            f"protection, any branch may use it -> apply identity {short}-terraform-apply-id-001 -> {stack} state -> "
-            f"{address} => state secret"
-        )
+        for job in (f"a pull-request job in {environment}-plan", "a pull-request job (subject pull_request)"):
+            paths.add(
+                f"TM-STATE-SECRET: pr-author -> {job} -> plan identity "
+                f"{short}-terraform-plan-id-001 -> {stack} state -> {address} => state secret"
+            )
     return frozenset(paths)
 
 
@@ -67,8 +62,10 @@ def _approvals() -> dict[str, bool]:
     return {e: load_environment(e).deployment.apply_requires_approval for e in ENVIRONMENTS}
 
 
-def _model(stacks, workflows=None, github=None) -> Model:
-    return Model(Inputs(copy.deepcopy(dict(stacks)), workflows or _workflows(), github, _approvals()))
+def _model(stacks, workflows=None, github: dict | None | str = "real") -> Model:
+    """The model over `stacks` and the workflows; `github` the real github stack unless given (None: none)."""
+    github_stack = stacks.get("github") if github == "real" else github
+    return Model(Inputs(copy.deepcopy(dict(stacks)), workflows or _workflows(), github_stack, _approvals()))
 
 
 def _names(model: Model) -> set[str]:
@@ -115,14 +112,14 @@ def protected_github_stack() -> dict:
 
 def test_the_real_output_has_only_the_pending_and_open_paths(synth_dir: Path) -> None:
     model = Model(load(synth_dir, WORKFLOWS))
-    assert model.inputs.github is None  # no github stack on this branch
+    assert model.inputs.github is not None  # the github stack declares the environments' protections
     assert _names(model) == _open_state_paths() | OPEN_APPLY_OWN_IDENTITY
     assert {p.label for p in model.pools} == {
         pool.label for e in ENVIRONMENTS for pool in load_environment(e).deployment.runner.pools.values()
     }
     assert {(i.environment, i.kind) for i in model.identities} == {
         (name, kind) for e in ENVIRONMENTS for name, kind in ((f"{e}-plan", "plan"), (e, "apply"))
-    }
+    } | {("", "plan")}  # the plan identities also trust the pull_request subject (no environment)
 
 
 def test_with_the_github_stack_no_writer_reaches_the_apply_identity(stacks) -> None:
@@ -233,19 +230,20 @@ def test_a_blob_writer_plan_identity(stacks) -> None:
         if k.startswith("production-identities_plan-") and a.get("role_definition_name") == "Storage Blob Data Reader"
     ]
     reader["role_definition_name"] = "Storage Blob Data Contributor"
-    [new] = _new(_model(planted))
-    assert new.startswith(
-        "TM-PLAN-WRITE: pr-author -> a pull-request job in production-plan -> plan identity prd-terraform-plan-id-001 "
-        "-> Storage Blob Data Contributor on"
-    )
-    assert new.endswith("=> state write")
+    new = _new(_model(planted))
+    assert {n.split(" -> plan identity")[0] for n in new} == {
+        f"TM-PLAN-WRITE: pr-author -> {job}"
+        for job in ("a pull-request job in production-plan", "a pull-request job (subject pull_request)")
+    }
+    assert all("prd-terraform-plan-id-001 -> Storage Blob Data Contributor on" in n for n in new)
+    assert all(n.endswith("=> state write") for n in new)
 
 
 def test_a_pull_request_on_the_apply_runners(stacks) -> None:
     workflows = _workflows(
         (
             "pull-request.yml",
-            'runs-on: [self-hosted, "erp-${{ matrix.environment }}"]',
+            'runs-on: [self-hosted, "${{ matrix.runner }}"]',
             'runs-on: [self-hosted, "erp-${{ matrix.environment }}-apply"]',
         )
     )
@@ -258,7 +256,11 @@ def test_a_pull_request_on_the_apply_runners(stacks) -> None:
 
 def test_a_pull_request_job_in_the_apply_environment(stacks) -> None:
     workflows = _workflows(
-        ("pull-request.yml", "environment: ${{ matrix.environment }}-plan", "environment: ${{ matrix.environment }}")
+        (
+            "pull-request.yml",
+            'runs-on: [self-hosted, "${{ matrix.runner }}"]',
+            'runs-on: [self-hosted, "${{ matrix.runner }}"]\n    environment: ${{ matrix.environment }}',
+        )
     )
     assert {n for n in _new(_model(stacks, workflows)) if n.startswith("TM-PR-APPLY-ENV")} == {
         f"TM-PR-APPLY-ENV: pr-author -> pull-request.yml job plan -> environment {e} => apply identity"
@@ -327,11 +329,12 @@ def test_a_plan_role_that_reads_kubernetes_secrets(stacks) -> None:
         if k.startswith("staging-identities_kubernetes-plan-role")
     ]
     role["permissions"][0]["not_data_actions"] = []
-    [new] = _new(_model(planted))
-    assert new.startswith(
-        "TM-PLAN-SECRETS: pr-author -> a pull-request job in staging-plan -> plan identity stg-terraform-plan-id-001 "
-        "-> custom:stg-kubernetes-plan-reader-role-001 on"
-    )
+    new = _new(_model(planted))
+    assert {n.split(" -> plan identity")[0] for n in new} == {
+        f"TM-PLAN-SECRETS: pr-author -> {job}"
+        for job in ("a pull-request job in staging-plan", "a pull-request job (subject pull_request)")
+    }
+    assert all("stg-terraform-plan-id-001 -> custom:stg-kubernetes-plan-reader-role-001 on" in n for n in new)
 
 
 def test_contributor_on_the_deployment_group_is_the_own_identity_path(stacks) -> None:

@@ -104,6 +104,56 @@ BAD_INPUTS = [
         "operators",
         "GUID",
     ),
+    # Receivers (issue #29): channels with a validated format; a webhook channel needs an adapter or a direct route.
+    (
+        {"observability.receivers.warning.webhook_name": "discord"},
+        "observability.receivers.warning.webhook_name",
+        "discord",
+        "'pagerduty', 'slack' or 'teams'",
+    ),
+    (
+        {"observability.receivers.critical.sms": [{"country_code": "+1", "number": "4255550100"}]},
+        "observability.receivers.critical.sms.0.country_code",
+        "+1",
+        "pattern",
+    ),
+    (
+        {"observability.receivers.critical.voice": [{"country_code": "1", "number": "425-555-0100"}]},
+        "observability.receivers.critical.voice.0.number",
+        "425-555-0100",
+        "pattern",
+    ),
+    (
+        {"observability.receivers.critical.azure_app_push": ["oncall at example.com"]},
+        "observability.receivers.critical.azure_app_push.0",
+        "oncall at example.com",
+        "pattern",
+    ),
+    (
+        {"observability.receivers.critical.emails": ["platform-oncall@example"]},
+        "observability.receivers.critical.emails.0",
+        "platform-oncall@example",
+        "pattern",
+    ),
+    (
+        {
+            "observability.receivers.critical.sms": [
+                {"country_code": "1", "number": f"42555501{i:02}"} for i in range(11)
+            ]
+        },
+        "observability.receivers.critical.sms",
+        DELETE,
+        "at most 10 items",
+    ),
+    (
+        {
+            "observability.receivers.warning.emails": [],
+            "observability.receivers.warning.azure_app_push": [],
+        },
+        "observability.receivers.warning.emails",
+        DELETE,
+        "at least one person channel",
+    ),
 ]
 
 

@@ -13,7 +13,15 @@ import pytest
 from cdktf import App, TerraformStack
 
 from config.loader import load_environment
-from constructs.alerts import AZURE_SEVERITY, LAST_DRILL_QUERY, METRIC_ALERTS, Alerts, AlertsProps, effective_severity
+from constructs.alerts import (
+    AZURE_SEVERITY,
+    BURN_RATE_WINDOWS,
+    LAST_DRILL_QUERY,
+    METRIC_ALERTS,
+    Alerts,
+    AlertsProps,
+    effective_severity,
+)
 from constructs.naming import Naming
 from tests.conftest import StackJson, only_resource, resources_of
 
@@ -28,6 +36,16 @@ TARGETS = {
     "firewall": ("azurerm_firewall", "/network/firewall/firewall"),
     "app_gateway": ("azurerm_application_gateway", "/app-gateway/gateway"),
 }
+
+
+def alert_rule_group(infra: StackJson) -> dict:
+    """The Prometheus alert rule group (the recording rule groups: tests/tools/test_grafana_dashboards.py)."""
+    (group,) = [
+        g
+        for g in resources_of(infra, "azurerm_monitor_alert_prometheus_rule_group").values()
+        if "RecordingRules" not in g["name"]
+    ]
+    return group
 
 
 def action_groups_by_severity(stack: StackJson, environment: str) -> dict[str, str]:
@@ -75,7 +93,7 @@ def test_every_metric_alert_watches_its_resource_with_the_configured_threshold(
 def test_prometheus_rules_realise_the_story_kubernetes_alerts(infra: StackJson, environment: str) -> None:
     thresholds = load_environment(environment).observability.thresholds
     groups = action_groups_by_severity(infra, environment)
-    rule_group = only_resource(infra, "azurerm_monitor_alert_prometheus_rule_group")
+    rule_group = alert_rule_group(infra)
     (cluster,) = resources_of(infra, "azurerm_kubernetes_cluster")
     (workspace,) = resources_of(infra, "azurerm_monitor_workspace")
     assert rule_group["scopes"] == [
@@ -116,6 +134,10 @@ def prometheus_label_problems(infra: StackJson, cluster_stack: StackJson) -> lis
         if group.get("cluster_name") != alias:
             problems.append(f"{group['name']}: cluster_name {group.get('cluster_name')!r}, metrics carry {alias!r}")
         for rule in group["rule"]:
+            if rule.get("record"):
+                # Microsoft's recording rules select no cluster label: the group's cluster_name (checked above)
+                # scopes them to the cluster's series, as in Microsoft's own rule groups.
+                continue
             selectors = set(CLUSTER_SELECTOR.findall(rule["expression"]))
             if selectors != {alias}:
                 problems.append(f"{rule['alert']}: cluster selectors {sorted(selectors)}, metrics carry {alias!r}")
@@ -131,7 +153,7 @@ def test_prometheus_rules_select_the_label_the_agent_puts_on_metrics(
 def test_prometheus_label_check_rejects_the_aks_resource_name(stacks: dict[str, StackJson], environment: str) -> None:
     """Failing example: the rule group as it was (cluster_name = the AKS resource name, no selector)."""
     infra = copy.deepcopy(stacks[f"{environment}-infra"])
-    group = only_resource(infra, "azurerm_monitor_alert_prometheus_rule_group")
+    group = alert_rule_group(infra)
     (cluster,) = resources_of(infra, "azurerm_kubernetes_cluster")
     group["cluster_name"] = f"${{azurerm_kubernetes_cluster.{cluster}.name}}"
     for rule in group["rule"]:
@@ -146,6 +168,8 @@ def short_for_rules(infra: StackJson) -> list[str]:
     found = []
     for group in resources_of(infra, "azurerm_monitor_alert_prometheus_rule_group").values():
         for rule in group["rule"]:
+            if rule.get("record"):
+                continue  # a recording rule has no `for`
             match = re.fullmatch(r"PT(\d+)M", rule.get("for", "PT0M"))
             if not match or int(match.group(1)) < 1:
                 found.append(f"{rule['alert']}: for {rule.get('for')!r}")
@@ -159,7 +183,7 @@ def test_every_prometheus_rule_waits_at_least_a_minute(stacks: dict[str, StackJs
 def test_short_for_check_rejects_pt0m(stacks: dict[str, StackJson], environment: str) -> None:
     """Failing example: the restart rule as it was (`for = PT0M`)."""
     infra = copy.deepcopy(stacks[f"{environment}-infra"])
-    group = only_resource(infra, "azurerm_monitor_alert_prometheus_rule_group")
+    group = alert_rule_group(infra)
     (restart,) = [rule for rule in group["rule"] if rule["alert"] == "KubePodRestartingOften"]
     restart["for"] = "PT0M"
     assert short_for_rules(infra) == ["KubePodRestartingOften: for 'PT0M'"]
@@ -275,3 +299,78 @@ def test_the_observability_page_lists_every_metric_alert() -> None:
     page = Path("docs/platform/observability.md").read_text()
     section = page.split("## Observability and alerting", 1)[1].split("\n## ", 1)[0]
     assert [spec.metric for spec in METRIC_ALERTS if f"`{spec.metric}`" not in section] == []
+
+
+def test_sla_burn_rate_alerts_page_fast_and_ticket_slow(infra: StackJson, environment: str) -> None:
+    """Multiwindow, multi-burn-rate alerts on the edge's SLA error budget (Google SRE workbook), from config."""
+    config = load_environment(environment)
+    sla = config.observability.availability_test
+    rules = {
+        r["name"]: r
+        for r in resources_of(infra, "azurerm_monitor_scheduled_query_rules_alert_v2").values()
+        if "-sla-burn-rate-" in r["name"]
+    }
+    assert len(rules) == len(BURN_RATE_WINDOWS) == 2
+    (web_test,) = resources_of(infra, "azurerm_application_insights_standard_web_test").values()
+    groups = {
+        g["short_name"]: f"${{azurerm_monitor_action_group.{a}.id}}"
+        for a, g in resources_of(infra, "azurerm_monitor_action_group").items()
+    }
+    for window in BURN_RATE_WINDOWS:
+        (rule,) = [r for name, r in rules.items() if f"-sla-burn-rate-{window.key}-" in name]
+        rate = getattr(sla, window.rate_field)
+        (criteria,) = rule["criteria"]
+        query = criteria["query"]
+        assert f"name == '{web_test['name']}'" in query
+        assert f"let budget = (100.0 - {sla.sla_percent}) / 100.0;" in query
+        assert f"long_burn > {rate} and short_burn > {rate}" in query
+        assert f"burn({window.short_window_minutes}m)" in query
+        assert rule["window_duration"] == window.long_window and rule["evaluation_frequency"] == window.frequency
+        assert criteria["operator"] == "GreaterThan" and criteria["threshold"] == 0
+        severity = effective_severity(window.severity, edge=True, edge_live=config.app_gateway.edge_live)
+        assert rule["severity"] == AZURE_SEVERITY[severity]
+        assert rule["action"]["action_groups"] == [groups[config.observability.receivers[severity].short_name]]
+    # The fast window pages (critical) once the edge is live; the slow one opens a ticket (warning).
+    assert [w.severity for w in BURN_RATE_WINDOWS] == ["critical", "warning"]
+
+
+def test_a_fast_burn_rate_not_above_the_slow_one_is_refused(raw_config) -> None:
+    from config.loader import ConfigError, parse_environment
+    from tests.config.test_loader import set_key
+
+    data = raw_config("staging")
+    set_key(data, "observability.availability_test.fast_burn_rate", 6.0)
+    with pytest.raises(ConfigError, match=r"observability\.availability_test\.fast_burn_rate"):
+        parse_environment(data, "config/staging.toml")
+
+
+def test_a_cost_anomaly_alert_mails_the_budget_contacts(infra: StackJson, environment: str) -> None:
+    config = load_environment(environment)
+    (alert,) = resources_of(infra, "azurerm_cost_anomaly_alert").values()
+    assert alert["subscription_id"] == f"/subscriptions/{config.subscription_id}"
+    assert alert["email_addresses"] == list(config.governance.budget.contact_emails)
+    assert len(alert["email_subject"]) <= 70  # Azure's limit for the subject
+
+
+def test_policy_non_compliance_alerts_and_the_monthly_report_query(infra: StackJson, environment: str) -> None:
+    """Compliance over time: Azure Policy's audit and deny events (activity log, kept in the workspace for the log
+    retention) alert the warning group, and a saved query reports them per month."""
+    from constructs.observability import SAVED_QUERIES
+
+    alerts = {a["name"]: a for a in resources_of(infra, "azurerm_monitor_activity_log_alert").values()}
+    groups = action_groups_by_severity(infra, environment)
+    operations = {a["criteria"]["operation_name"]: a for a in alerts.values() if a["criteria"]["category"] == "Policy"}
+    assert sorted(operations) == [
+        "Microsoft.Authorization/policies/audit/action",
+        "Microsoft.Authorization/policies/deny/action",
+    ]
+    assert all(a["action"] == [{"action_group_id": groups["warning"]}] for a in operations.values())
+    searches = {s["name"]: s for s in resources_of(infra, "azurerm_log_analytics_saved_search").values()}
+    assert sorted(searches) == sorted(SAVED_QUERIES)
+    (workspace,) = resources_of(infra, "azurerm_log_analytics_workspace")
+    assert all(
+        s["log_analytics_workspace_id"] == f"${{azurerm_log_analytics_workspace.{workspace}.id}}"
+        for s in searches.values()
+    )
+    report = searches["monthly-policy-compliance"]["query"]
+    assert "CategoryValue == 'Policy'" in report and "startofmonth" in report

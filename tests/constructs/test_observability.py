@@ -262,7 +262,7 @@ def test_grafana_is_private_keyless_and_reads_the_monitor_workspace(infra: Stack
     }
 
 
-def test_an_action_group_per_severity_with_webhook_and_emails_from_config(infra: StackJson, environment: str) -> None:
+def test_an_action_group_per_severity_with_every_channel_from_config(infra: StackJson, environment: str) -> None:
     config = load_environment(environment).observability
     groups = {g["name"]: g for g in resources_of(infra, "azurerm_monitor_action_group").values()}
     assert len(groups) == len(SEVERITIES)
@@ -270,24 +270,52 @@ def test_an_action_group_per_severity_with_webhook_and_emails_from_config(infra:
         receivers = config.receivers[severity]
         (group,) = [g for g in groups.values() if g["short_name"] == receivers.short_name]
         assert group["location"] == "global"
-        (webhook,) = group["webhook_receiver"]
-        assert webhook["name"] == receivers.webhook_name and webhook["use_common_alert_schema"] is True
-        assert webhook["service_uri"] == f"${{var.{severity}_alert_webhook_url}}"
+        if receivers.webhook_name == "pagerduty":
+            (webhook,) = group["webhook_receiver"]
+            assert webhook["name"] == "pagerduty" and webhook["use_common_alert_schema"] is True
+            assert webhook["service_uri"] == f"${{var.{severity}_alert_webhook_url}}"
+            assert "logic_app_receiver" not in group
+        else:
+            (adapter,) = group["logic_app_receiver"]
+            assert adapter["use_common_alert_schema"] is True
+            assert adapter["resource_id"].startswith("${azurerm_logic_app_workflow.")
+            assert adapter["callback_url"].startswith("${azurerm_logic_app_trigger_http_request.")
+            assert adapter["callback_url"].endswith(".callback_url}")
+            assert "webhook_receiver" not in group
         assert [e["email_address"] for e in group.get("email_receiver", [])] == list(receivers.emails)
+        assert [(r["country_code"], r["phone_number"]) for r in group.get("sms_receiver", [])] == [
+            (p.country_code, p.number) for p in receivers.sms
+        ]
+        assert [(r["country_code"], r["phone_number"]) for r in group.get("voice_receiver", [])] == [
+            (p.country_code, p.number) for p in receivers.voice
+        ]
+        assert [r["email_address"] for r in group.get("azure_app_push_receiver", [])] == list(receivers.azure_app_push)
+    # Production's on-call is paged by phone as well as by PagerDuty.
+    critical = config.receivers["critical"]
+    assert critical.sms and critical.voice and critical.azure_app_push
 
 
 def test_no_receiver_secret_is_a_literal(stacks: dict[str, StackJson]) -> None:
-    """Every webhook URL in every stack is a reference to a sensitive variable, never a value in the JSON."""
+    """Every webhook URL in every stack (the action groups' webhooks, the chat adapters' SecureString parameter)
+    is a reference to a sensitive variable, never a value in the JSON."""
     checked = 0
     for stack in stacks.values():
         variables = stack.get("variable", {})
-        for group in resources_of(stack, "azurerm_monitor_action_group").values():
-            for receiver in group.get("webhook_receiver", []):
-                match = re.fullmatch(r"\$\{var\.(\w+)\}", receiver["service_uri"])
-                assert match, receiver["service_uri"]
-                variable: dict[str, Any] = variables[match.group(1)]
-                assert variable["sensitive"] is True and "default" not in variable
-                checked += 1
+        urls = [
+            receiver["service_uri"]
+            for group in resources_of(stack, "azurerm_monitor_action_group").values()
+            for receiver in group.get("webhook_receiver", [])
+        ] + [
+            value
+            for workflow in resources_of(stack, "azurerm_logic_app_workflow").values()
+            for value in workflow.get("parameters", {}).values()
+        ]
+        for url in urls:
+            match = re.fullmatch(r"\$\{var\.(\w+)\}", url)
+            assert match, url
+            variable: dict[str, Any] = variables[match.group(1)]
+            assert variable["sensitive"] is True and "default" not in variable
+            checked += 1
     assert checked == len(ENVIRONMENTS) * len(SEVERITIES)
 
 
@@ -302,7 +330,7 @@ def _observability(tmp_path: Path, **changes: Any) -> None:
         resource_group_name="rg",
         log_analytics_workspace_id=DIAGNOSTICS_SINK.log_analytics_workspace_id,
         diagnostics=DIAGNOSTICS_SINK,
-        webhook_urls={severity: f"url-{severity}" for severity in SEVERITIES},
+        webhook_urls={severity: f"${{var.{severity}_alert_webhook_url}}" for severity in SEVERITIES},
         private_endpoint=PrivateEndpointPlacement(subnet_id="subnet", location="eastus", resource_group_name="rg"),
         virtual_network_ids={"spoke": "vnet"},
         metrics_retention_days=90,
@@ -318,4 +346,4 @@ def test_a_retention_beyond_what_the_monitor_workspace_keeps_is_refused(tmp_path
 
 def test_a_severity_without_a_receiver_url_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"lacks the severities \['warning'\]"):
-        _observability(tmp_path, webhook_urls={"critical": "url"})
+        _observability(tmp_path, webhook_urls={"critical": "${var.critical_alert_webhook_url}"})

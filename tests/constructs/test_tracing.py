@@ -1,12 +1,15 @@
 """Tracing over private networking: the Azure Monitor private link scope holds every Azure Monitor resource that
 receives data, one `azuremonitor` endpoint registers in the five zones linked to hub and spoke, public ingestion
 follows config; traced workloads publish with a federated identity, and the cluster stack hands them the
-connection string as a write-only Secret fed by a sensitive output (never a literal), plus the sampler."""
+connection string in a ConfigMap fed by a cross-stack output (never a literal), plus the sampler. The cluster
+stack manages no Kubernetes Secret: the plan identity cannot read Secrets (issue #27)."""
 
 from __future__ import annotations
 
 import copy
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import cdktf
@@ -18,14 +21,22 @@ from constructs.monitor_private_link import AZURE_MONITOR_DNS_ZONES, MonitorPriv
 from constructs.naming import Naming
 from constructs.private_endpoint import PrivateEndpointPlacement
 from constructs.tracing import (
+    AUTH_PROXY_IMAGE,
+    COLLECTOR_NAME,
     CONNECTION_STRING_KEY,
+    ENDPOINT_CONFIG_MAP,
     PUBLISHER_ROLE,
     TracingExporterSettings,
     TracingExporterSettingsProps,
     sampling_ratio,
 )
+from stacks.app import build_app
+from stacks.cluster import PLATFORM_NAMESPACES
 from tests.config.test_loader import set_key
 from tests.conftest import StackJson, only_resource, resources_of
+from tools.checks.otelcol_config import collector_configs
+from tools.checks.otelcol_config import main as otelcol_main
+from tools.checks.otelcol_config import problems as otelcol_problems
 
 # Azure Monitor resources that receive data, and the argument that opens them to public ingestion.
 INGESTING_TYPES = {
@@ -164,33 +175,61 @@ def test_application_insights_samples_and_keeps_traces_as_configured(infra: Stac
     assert component["retention_in_days"] == config.application_insights_retention_days
 
 
-def test_connection_string_reaches_the_namespace_write_only_from_a_sensitive_output(
-    stacks: dict[str, StackJson], infra: StackJson, cluster: StackJson, environment: str
-) -> None:
-    (secret,) = resources_of(cluster, "kubernetes_secret_v1").values()
-    assert "data" not in secret  # write-only: never in the cluster stack's state
-    value = secret["data_wo"][CONNECTION_STRING_KEY]
-    prefix = f"${{data.terraform_remote_state.cross-stack-reference-input-{environment}-infra.outputs."
-    assert value.startswith(prefix)
-    output = infra["output"][value.removeprefix(prefix).removesuffix("}")]
-    assert output["sensitive"] is True and output["value"].endswith(".connection_string}")
-    assert secret["data_wo_revision"] == load_environment(environment).observability.tracing.secret_revision
-    text = json.dumps(stacks)
-    assert "InstrumentationKey=" not in text and "IngestionEndpoint=" not in text
+def kubernetes_secrets(stack: StackJson) -> list[str]:
+    """Every Kubernetes Secret a stack declares, as resource or data source (the plan identity reads neither)."""
+    return sorted(
+        f"{block}.{resource_type}.{address}"
+        for block in ("resource", "data")
+        for resource_type, instances in stack.get(block, {}).items()
+        if resource_type.startswith("kubernetes_secret")
+        for address in instances
+    )
 
 
-def test_exporter_settings_carry_the_sampler_and_entra_authentication(cluster: StackJson, environment: str) -> None:
-    tracing = load_environment(environment).observability.tracing
+def test_no_cluster_stack_manages_a_kubernetes_secret(stacks: dict[str, StackJson]) -> None:
+    cluster_stacks = [name for name in stacks if name.endswith("-cluster")]
+    assert len(cluster_stacks) == 2
+    assert {name: kubernetes_secrets(stacks[name]) for name in cluster_stacks} == {name: [] for name in cluster_stacks}
+
+
+def test_a_secret_planted_in_the_cluster_stack_is_reported(cluster: StackJson) -> None:
+    broken = copy.deepcopy(cluster)
+    broken["resource"]["kubernetes_secret_v1"] = {"tracing_connection-string": {"metadata": {"name": "x"}}}
+    broken.setdefault("data", {})["kubernetes_secret"] = {"token": {}}
+    assert kubernetes_secrets(broken) == [
+        "data.kubernetes_secret.token",
+        "resource.kubernetes_secret_v1.tracing_connection-string",
+    ]
+
+
+def exporter_settings(cluster: StackJson) -> dict[str, str]:
     (settings,) = [
         config_map
         for config_map in resources_of(cluster, "kubernetes_config_map_v1").values()
         if config_map["metadata"]["name"] == "otel-exporter"
     ]
-    data = settings["data"]
+    return settings["data"]
+
+
+def test_connection_string_reaches_the_namespace_from_a_cross_stack_output(
+    stacks: dict[str, StackJson], infra: StackJson, cluster: StackJson, environment: str
+) -> None:
+    value = exporter_settings(cluster)[CONNECTION_STRING_KEY]
+    prefix = f"${{data.terraform_remote_state.cross-stack-reference-input-{environment}-infra.outputs."
+    assert value.startswith(prefix)
+    output = infra["output"][value.removeprefix(prefix).removesuffix("}")]
+    assert output["value"].endswith(".connection_string}")
+    text = json.dumps(stacks)
+    # Only Terraform's regex patterns name the keys: no key value and no endpoint is a literal.
+    assert not re.search(r"InstrumentationKey=[0-9a-f]{8}-|IngestionEndpoint=https", text)
+
+
+def test_exporter_settings_carry_the_sampler_and_entra_authentication(cluster: StackJson, environment: str) -> None:
+    tracing = load_environment(environment).observability.tracing
+    data = exporter_settings(cluster)
     assert data["OTEL_TRACES_SAMPLER"] == "microsoft.fixed_percentage"
     assert float(data["OTEL_TRACES_SAMPLER_ARG"]) == tracing.sampling_percentage / 100
     assert data["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"].startswith("Authorization=AAD;ClientId=${data.")
-    assert not any("CONNECTION_STRING" in key for key in data)  # the key-bearing string is only in the Secret
 
 
 def test_labelled_pods_may_reach_the_private_endpoint_subnet_on_443(cluster: StackJson, environment: str) -> None:
@@ -256,7 +295,6 @@ def test_bad_private_link_props_are_refused(changes: dict[str, Any], message: st
     [
         ("observability.tracing.sampling_percentage", 30.0, "must be 100/N"),
         ("observability.tracing.sampling_percentage", 0.0, "greater than 0"),
-        ("observability.tracing.secret_revision", 0, "greater than or equal to 1"),
         ("observability.private_link.ingestion_access_mode", "Closed", "'Open' or 'PrivateOnly'"),
     ],
 )
@@ -271,3 +309,160 @@ def test_bad_tracing_settings_are_reported_with_the_key(raw_config, key: str, va
 @pytest.mark.parametrize(("percentage", "ratio"), [(100.0, "1"), (25.0, "0.25"), (12.5, "0.125"), (33.3, "0.333")])
 def test_sampling_ratio_is_the_percentage_over_100(percentage: float, ratio: str) -> None:
     assert sampling_ratio(percentage) == ratio
+
+
+# --- The in-cluster collector (issue #29) ----------------------------------------------------------------------
+
+
+def application_namespaces(cluster: StackJson, collector_namespace: str) -> set[str]:
+    names = {n["metadata"]["name"] for n in resources_of(cluster, "kubernetes_namespace_v1").values()}
+    return names - PLATFORM_NAMESPACES - {collector_namespace}
+
+
+def namespace_of(resource: dict[str, Any], cluster: StackJson) -> str:
+    """The namespace name a resource's `metadata.namespace` reference points at."""
+    namespace = resource["metadata"]["namespace"]
+    for address, candidate in resources_of(cluster, "kubernetes_namespace_v1").items():
+        if namespace == f"${{kubernetes_namespace_v1.{address}.metadata[0].name}}":
+            return candidate["metadata"]["name"]
+    return namespace
+
+
+def unwired_namespaces(cluster: StackJson, collector_namespace: str) -> list[str]:
+    """Application namespaces lacking the collector endpoint ConfigMap or the egress policy to the collector."""
+    wired_config = {
+        namespace_of(c, cluster)
+        for c in resources_of(cluster, "kubernetes_config_map_v1").values()
+        if c["metadata"]["name"] == ENDPOINT_CONFIG_MAP
+        and c["data"]["OTEL_EXPORTER_OTLP_ENDPOINT"].startswith(f"http://{COLLECTOR_NAME}.{collector_namespace}.svc")
+    }
+    wired_egress = {
+        namespace_of(p, cluster)
+        for p in resources_of(cluster, "kubernetes_network_policy_v1").values()
+        if p["metadata"]["name"] == "allow-otlp-to-collector"
+    }
+    return sorted(application_namespaces(cluster, collector_namespace) - (wired_config & wired_egress))
+
+
+def test_every_application_namespace_is_wired_to_the_collector(cluster: StackJson, environment: str) -> None:
+    tracing = load_environment(environment).observability.tracing
+    assert application_namespaces(cluster, tracing.collector_namespace) == {"applications"}
+    assert unwired_namespaces(cluster, tracing.collector_namespace) == []
+
+
+def test_a_namespace_without_the_tracing_wiring_is_reported(cluster: StackJson, environment: str) -> None:
+    tracing = load_environment(environment).observability.tracing
+    broken = copy.deepcopy(cluster)
+    broken["resource"]["kubernetes_namespace_v1"]["payments"] = {"metadata": {"name": "payments"}}
+    assert unwired_namespaces(broken, tracing.collector_namespace) == ["payments"]
+    policies = broken["resource"]["kubernetes_network_policy_v1"]
+    for address in [a for a, p in policies.items() if p["metadata"]["name"] == "allow-otlp-to-collector"]:
+        del policies[address]
+    assert unwired_namespaces(broken, tracing.collector_namespace) == ["applications", "payments"]
+
+
+def test_a_new_application_namespace_in_config_is_wired_by_default(raw_config, tmp_path: Path) -> None:
+    """Config adds a namespace; the synthesized cluster stack wires it without any other change."""
+    data = raw_config("staging")
+    data["baseline"]["namespaces"]["payments"] = dict(data["baseline"]["namespaces"]["applications"])
+    config = parse_environment(data, "config/staging.toml")
+    build_app(tmp_path, [config]).synth()
+    cluster = json.loads((tmp_path / "stacks" / "staging-cluster" / "cdk.tf.json").read_text())
+    assert application_namespaces(cluster, config.observability.tracing.collector_namespace) == {
+        "applications",
+        "payments",
+    }
+    assert unwired_namespaces(cluster, config.observability.tracing.collector_namespace) == []
+
+
+def test_the_collector_configuration_passes_the_collectors_schemas(cluster: StackJson, environment: str) -> None:
+    tracing = load_environment(environment).observability.tracing
+    (config,) = collector_configs(cluster).values()
+    assert otelcol_problems(config) == []
+    assert config["processors"]["probabilistic_sampler"]["sampling_percentage"] == tracing.sampling_percentage
+    assert (
+        config["exporters"]["azuremonitor"]["instrumentation_key"] == "${env:APPLICATIONINSIGHTS_INSTRUMENTATION_KEY}"
+    )
+    assert config["service"]["pipelines"]["traces"]["exporters"] == ["azuremonitor"]
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (lambda c: c["exporters"]["azuremonitor"].update(connection_strin="x"), "unknown key 'connection_strin'"),
+        (lambda c: c["processors"]["probabilistic_sampler"].update(sampling_percentage="25%"), "is not a number"),
+        (lambda c: c["processors"]["batch"].update(timeout="five seconds"), "is not a duration"),
+        (lambda c: c["processors"]["probabilistic_sampler"].update(mode="random"), "is not one of"),
+        (lambda c: c["service"]["pipelines"]["traces"]["exporters"].append("jaeger"), "'jaeger' is not defined"),
+        (lambda c: c["exporters"].update({"zipkin": {}}), "unknown component type 'zipkin'"),
+        (lambda c: c.update(servise={}), "unknown top-level section 'servise'"),
+        (lambda c: c.pop("service"), "no pipeline is defined"),
+        (lambda c: c.clear(), "nothing to evaluate"),
+    ],
+)
+def test_a_broken_collector_configuration_is_reported(cluster: StackJson, change: Any, problem: str) -> None:
+    (config,) = copy.deepcopy(collector_configs(cluster)).values()
+    change(config)
+    assert any(problem in found for found in otelcol_problems(config)), otelcol_problems(config)
+
+
+def test_the_checker_fails_when_it_finds_no_configuration(tmp_path: Path) -> None:
+    empty = tmp_path / "cdk.tf.json"
+    empty.write_text(json.dumps({"resource": {}}))
+    assert otelcol_main([str(empty)]) == 1
+
+
+def test_the_collector_runs_restricted_with_its_entra_proxy(cluster: StackJson, environment: str) -> None:
+    config = load_environment(environment)
+    tracing = config.observability.tracing
+    (deployment,) = resources_of(cluster, "kubernetes_deployment_v1").values()
+    assert namespace_of(deployment, cluster) == tracing.collector_namespace
+    assert deployment["spec"]["replicas"] == str(tracing.collector_replicas)
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["automount_service_account_token"] is False
+    collector, proxy = pod["container"]
+    assert collector["image"].endswith(f".azurecr.io/{tracing.collector_repository}:{tracing.collector_version}")
+    assert proxy["image"] == AUTH_PROXY_IMAGE and proxy["image"].startswith("mcr.microsoft.com/")
+    for container in (collector, proxy):
+        context = container["security_context"]
+        assert context["read_only_root_filesystem"] and context["run_as_non_root"]
+        assert context["allow_privilege_escalation"] is False and context["capabilities"] == {"drop": ["ALL"]}
+        assert container["resources"]["limits"]
+    env = {e["name"]: e["value"] for e in proxy["env"]}
+    assert env["IDENTITY_TYPE"] == "userAssigned" and env["AUDIENCE"] == "https://monitor.azure.com/.default"
+    assert "aks_kubelet-identity" in env["AAD_CLIENT_ID"] and env["AAD_CLIENT_ID"].endswith("client_id}")
+    (service,) = [
+        s for s in resources_of(cluster, "kubernetes_service_v1").values() if s["metadata"]["name"] == COLLECTOR_NAME
+    ]
+    assert sorted(p["port"] for p in service["spec"]["port"]) == [4317, 4318]
+
+
+def test_only_application_namespaces_reach_the_collector(cluster: StackJson, environment: str) -> None:
+    tracing = load_environment(environment).observability.tracing
+    (policy,) = [
+        p
+        for p in resources_of(cluster, "kubernetes_network_policy_v1").values()
+        if p["metadata"]["name"] == "allow-otel-collector"
+    ]
+    (ingress,) = policy["spec"]["ingress"]
+    (source,) = ingress["from"]
+    (expression,) = source["namespace_selector"]["match_expressions"]
+    assert expression["values"] == sorted(application_namespaces(cluster, tracing.collector_namespace))
+    assert sorted(p["port"] for p in ingress["ports"]) == ["4317", "4318"]
+
+
+def test_the_collectors_identity_may_publish_and_its_image_is_imported(infra: StackJson, environment: str) -> None:
+    tracing = load_environment(environment).observability.tracing
+    (kubelet,) = [
+        a for a, i in resources_of(infra, "azurerm_user_assigned_identity").items() if "aks-kubelet" in i["name"]
+    ]
+    grants = [
+        g
+        for g in resources_of(infra, "azurerm_role_assignment").values()
+        if g["principal_id"] == ref("azurerm_user_assigned_identity", kubelet, "principal_id")
+        and g["role_definition_name"] == PUBLISHER_ROLE
+    ]
+    (component,) = resources_of(infra, "azurerm_application_insights")
+    assert [g["scope"] for g in grants] == [ref("azurerm_application_insights", component)]
+    imports = json.dumps(infra.get("resource", {}).get("terraform_data", {}))
+    assert f"{tracing.collector_source_repository}:{tracing.collector_version}" in imports

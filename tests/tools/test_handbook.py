@@ -124,7 +124,8 @@ def test_tracing_part_tells_a_service_what_to_set(text: str, environment: str) -
     tracing = load_environment(environment).observability.tracing
     part = text[text.index(PARTS[4]) :]
     assert f"Sampling {tracing.sampling_percentage:g} %" in part
-    assert "Secret `applicationinsights`" in part and "ConfigMap `otel-exporter`" in part
+    assert "ConfigMap `otel-exporter`" in part and "`APPLICATIONINSIGHTS_CONNECTION_STRING`" in part
+    assert "secretRef" not in part  # the cluster stack manages no Secret (issue #27)
     assert f'serviceAccountName: "{tracing.service_account_name}"' in part
     assert f'{tracing.pod_label}: "enabled"' in part
     assert "az monitor app-insights query" in part
@@ -145,7 +146,8 @@ def test_an_unmapped_resource_type_is_named_for_a_manual_check(synth_dir: Path) 
 def test_a_literal_receiver_url_is_refused(synth_dir: Path) -> None:
     def leak(infra: dict[str, Any]) -> None:
         for group in infra["resource"]["azurerm_monitor_action_group"].values():
-            group["webhook_receiver"][0]["service_uri"] = "https://events.pagerduty.com/integration/abc/enqueue"
+            for receiver in group.get("webhook_receiver", []):
+                receiver["service_uri"] = "https://events.pagerduty.com/integration/abc/enqueue"
 
     with pytest.raises(ValueError, match="refusing to print a possible secret"):
         render(synth_dir, infra=leak)
@@ -161,7 +163,9 @@ def test_missing_cluster_fails_loudly(synth_dir: Path) -> None:
 
 def test_without_the_tracing_objects_the_handbook_says_so(synth_dir: Path) -> None:
     def drop(cluster: dict[str, Any]) -> None:
-        del cluster["resource"]["kubernetes_secret_v1"]
+        config_maps = cluster["resource"]["kubernetes_config_map_v1"]
+        for address in [a for a, c in config_maps.items() if c["metadata"]["name"] == "otel-exporter"]:
+            del config_maps[address]
 
     text = render(synth_dir, cluster=drop)
     assert "No tracing path is provisioned in this environment." in text

@@ -41,8 +41,7 @@ For each environment it reads, from the synthesized stacks only:
 - **tokens** (`token_findings`, over the workflows): minutes from azure/login to the last step that asks the CLI
   for a new token, against the OIDC assertion's lifetime, with estimated minutes per step kind.
 
-`findings(stacks)` returns every missing link as a sentence naming the stack, endpoint and link;
-`outstanding()` drops the faults other branches fix (FIXED_ON_OTHER_BRANCHES, emptied at merge). The test
+`findings(stacks)` returns every missing link as a sentence naming the stack, endpoint and link. The test
 (tests/assurance/test_deployability.py) asserts there are none and that removing a peering, a zone link or a
 role produces the matching finding. Usage: python -m tools.checks.deployability [cdktf.out]
 """
@@ -1687,29 +1686,6 @@ def load_workflows(directory: Path) -> dict[str, dict[str, Any]]:
     return {path.name: YAML(typ="safe").load(path.read_text()) for path in sorted(directory.glob("*.yml"))}
 
 
-# --- Faults other branches of issue #27 fix (the lead empties this at merge) -------------------------------------
-# `outstanding()` drops these; a test fails when an entry no longer matches anything (the fix has landed: delete
-# the entry).
-_SECRET_READ = r"cannot read Microsoft\.ContainerService/managedClusters/secrets/read"
-_OPERATIONS = "operations (removes kubernetes_secret_v1.tracing_connection-string)"
-_NEW_TOKEN = "asks the Azure CLI for a new token"
-# finding pattern (a regex matched at the start; any environment) -> the branch that removes it.
-FIXED_ON_OTHER_BRANCHES: Mapping[str, str] = {
-    rf"[a-z0-9]+-cluster: plan identity [a-z0-9]+-terraform-plan-id-001 {_SECRET_READ} .*tracing_connection-string": (
-        _OPERATIONS
-    ),
-}
-
-
-def allowed_by(problem: str) -> str | None:
-    """The branch that fixes `problem` (FIXED_ON_OTHER_BRANCHES), or None."""
-    return next((branch for pattern, branch in FIXED_ON_OTHER_BRANCHES.items() if re.match(pattern, problem)), None)
-
-
-def outstanding(problems: Iterable[str]) -> list[str]:
-    return [p for p in problems if allowed_by(p) is None]
-
-
 # --- Bootstrap's own state, once migrated into a state account (README "Zero to running", step 8) ---------------
 BLOB_DATA_WRITERS = frozenset({"Storage Blob Data Owner", "Storage Blob Data Contributor"})
 
@@ -1840,10 +1816,16 @@ def runner_pool_findings(bootstrap: StackJson, environments: Iterable[str]) -> l
         for role, label in runner_labels(environment).items():
             if label not in registered:
                 problems.append(f"{environment}: no runner pool registers the {role} label {label!r}")
-    for runner in runners(bootstrap).values():
-        roles = [label for label in runner.labels if label.endswith(("-plan", "-apply"))]
+    for job in _resources(bootstrap, "azurerm_container_app_job").values():  # each job is one pool
+        labels = [
+            label
+            for scale in _blocks(job["event_trigger_config"]["scale"])
+            for rule in _blocks(scale["rules"])
+            for label in rule["metadata"]["labels"].split(",")
+        ]
+        roles = [label for label in labels if label.endswith(("-plan", "-apply"))]
         if len(roles) > 1:
-            problems.append(f"{runner.environment}: one runner pool takes both {roles}")
+            problems.append(f"{job['provider'].removeprefix('azurerm.')}: one runner pool takes both {roles}")
     return problems
 
 
@@ -1869,14 +1851,10 @@ def _report(synth_dir: Path) -> int:
     stacks = load_stacks(synth_dir)
     workflows = load_workflows(Path(".github/workflows"))
     problems = findings(stacks) + workflow_findings(workflows, stacks) + token_findings(workflows, stacks)
-    remaining = outstanding(problems)
     for problem in problems:
-        if problem not in remaining:
-            print(f"allowed, fixed on another branch [{allowed_by(problem)}]: {problem}")
-    for problem in remaining:
         print(problem)
-    print(f"{len(remaining)} missing link(s), {len(problems) - len(remaining)} allowed (FIXED_ON_OTHER_BRANCHES)")
-    return 1 if remaining else 0
+    print(f"{len(problems)} missing link(s)")
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

@@ -244,6 +244,12 @@ def assignments(stacks: Mapping[str, StackJson]) -> list[Assignment]:
     return found
 
 
+def _pull_request_job(environment: str) -> str:
+    """A job a pull-request author runs that signs in as a plan identity: in its `<env>-plan` environment, or (the
+    PR plan job) in none, with the `pull_request` subject."""
+    return f"a pull-request job in {environment}" if environment else "a pull-request job (subject pull_request)"
+
+
 def identities(bootstrap: StackJson) -> list[Identity]:
     by_key = _resources(bootstrap, "azurerm_user_assigned_identity")
     found = []
@@ -557,7 +563,7 @@ class Model:
     def _plan_identity_paths(self) -> list[Finding]:
         found = []
         for identity in (i for i in self.identities if i.kind == "plan"):
-            entry = ("pr-author", f"a pull-request job in {identity.environment}", f"plan identity {identity.name}")
+            entry = ("pr-author", _pull_request_job(identity.environment), f"plan identity {identity.name}")
             for held in _held(self.assignments, identity):
                 if not _read_only(self.definitions, held):
                     target = "state write" if "Storage Blob Data" in held.role else "environment write"
@@ -719,7 +725,7 @@ class Model:
             for secret in secrets:
                 for reader in readers:
                     if reader.kind == "plan":
-                        entry: tuple[str, ...] = ("pr-author", f"a pull-request job in {reader.environment}")
+                        entry: tuple[str, ...] = ("pr-author", _pull_request_job(reader.environment))
                     else:  # the apply identity: a writer reaches it only through an unprotected environment
                         unprotected = self._environment_protection(reader.environment)
                         if not unprotected:

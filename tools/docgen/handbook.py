@@ -343,9 +343,16 @@ def _rotation(env: Environment) -> str:
         )
     first_vault = infra.name(keys[0]["key_vault_id"]) if keys else "<vault>"
     webhooks = ", ".join(
-        _variable(w["service_uri"])
-        for group in infra.all("azurerm_monitor_action_group")
-        for w in _blocks(group.get("webhook_receiver"))
+        [
+            _variable(w["service_uri"])
+            for group in infra.all("azurerm_monitor_action_group")
+            for w in _blocks(group.get("webhook_receiver"))
+        ]
+        + [
+            _variable(url)  # the chat adapters' SecureString parameter (constructs/notifications.py)
+            for workflow in infra.all("azurerm_logic_app_workflow")
+            for url in workflow.get("parameters", {}).values()
+        ]
     )
     lines = [
         "### 1.3 Rotating keys and certificates",
@@ -379,11 +386,10 @@ def _rotation(env: Environment) -> str:
         "",
         f"Secrets that are not in Key Vault: the alert webhook URLs are sensitive Terraform variables "
         f"({webhooks}): rotate them at PagerDuty/Slack, "
-        "update the GitHub environment secret and re-run the infra deploy. The tracing connection string is written "
-        "write-only into the cluster: after the Application Insights component is recreated, raise "
-        f"`observability.tracing.secret_revision` (now {env.config.observability.tracing.secret_revision}) and deploy "
-        "the cluster stack. No other keys exist: storage shared keys, ACR admin user, Event Hubs SAS, PostgreSQL "
-        "passwords and Application Insights local auth are all off (Entra ID only).",
+        "update the GitHub environment secret and re-run the infra deploy. The tracing connection string is not a "
+        "secret (Microsoft: the instrumentation key is not a security token) and sits in a ConfigMap; the cluster "
+        "stack manages no Kubernetes Secret. No other keys exist: storage shared keys, ACR admin user, Event Hubs "
+        "SAS, PostgreSQL passwords and Application Insights local auth are all off (Entra ID only).",
     ]
     return "\n".join(lines)
 
@@ -728,7 +734,8 @@ def _incident_response(env: Environment) -> str:
         (
             f"`{g['name']}`",
             ", ".join(
-                f"{w['name']} webhook ({_variable(w['service_uri'])})" for w in _blocks(g.get("webhook_receiver"))
+                [f"{w['name']} webhook ({_variable(w['service_uri'])})" for w in _blocks(g.get("webhook_receiver"))]
+                + [f"{r['name']} (Logic App, docs/operations.md)" for r in _blocks(g.get("logic_app_receiver"))]
             ),
             ", ".join(e["email_address"] for e in _blocks(g.get("email_receiver"))) or "-",
         )
@@ -766,9 +773,11 @@ def _incident_response(env: Environment) -> str:
         f"- **Policy**: activity log categories {', '.join(f'`{c}`' for c in categories)} go to "
         f"`{env.workspace['name']}` (table `AzureActivity`); Kubernetes policy compliance is in Azure Policy and "
         "Defender's regulatory compliance dashboard.",
-        "- **Metric and Prometheus alerts** page through the action groups:",
+        "- **Every alert** (metric, Prometheus, activity log: Defender, Service Health, Resource Health; budget; "
+        "Azure Backup) pages through the action groups; SMS, voice and Azure app receivers and the test-fire "
+        "procedure per channel are in docs/operations.md:",
         "",
-        _table(("action group", "webhook (secret: a Terraform variable)", "e-mail"), group_rows),
+        _table(("action group", "webhook or chat adapter (secret: a Terraform variable)", "e-mail"), group_rows),
         "",
         _code(
             "az security alert list --query \"[?status=='Active'].{name:alertDisplayName,severity:severity,"
@@ -997,9 +1006,8 @@ def _tracing(env: Environment) -> str:
     tracing = config.tracing
     infra, cluster = env.infra, env.cluster
     scope = next(iter(infra.all("azurerm_monitor_private_link_scope")), None)
-    secrets = [s for s in cluster.all("kubernetes_secret_v1") if s["metadata"]["name"] == "applicationinsights"]
     config_maps = [c for c in cluster.all("kubernetes_config_map_v1") if c["metadata"]["name"] == "otel-exporter"]
-    if not (scope and secrets and config_maps):
+    if not (scope and config_maps):
         return "No tracing path is provisioned in this environment."
     settings = config_maps[0]["data"]
     scope_address = next(iter(env.infra_json["resource"]["azurerm_monitor_private_link_scope"]))
@@ -1031,7 +1039,6 @@ def _tracing(env: Environment) -> str:
                             "name": "orders",
                             "env": [{"name": "OTEL_SERVICE_NAME", "value": "orders"}],
                             "envFrom": [
-                                {"secretRef": {"name": secrets[0]["metadata"]["name"]}},
                                 {"configMapRef": {"name": config_maps[0]["metadata"]["name"]}},
                             ],
                         }
@@ -1053,9 +1060,8 @@ def _tracing(env: Environment) -> str:
             "",
             "### 5.1 What a service sets",
             "",
-            f"In namespace `{tracing.namespace}` the cluster stack provides: Secret "
-            f"`{secrets[0]['metadata']['name']}` (`APPLICATIONINSIGHTS_CONNECTION_STRING`, written write-only from a "
-            f"sensitive infra output), ConfigMap `{config_maps[0]['metadata']['name']}` ("
+            f"In namespace `{tracing.namespace}` the cluster stack provides: ConfigMap "
+            f"`{config_maps[0]['metadata']['name']}` ("
             + ", ".join(f"`{k}`" for k in sorted(settings))
             + f"; sampler `{settings['OTEL_TRACES_SAMPLER']}` at `{settings['OTEL_TRACES_SAMPLER_ARG']}`), service "
             f"account `{tracing.service_account_name}` (workload identity of `{identity['name']}`, which holds "
