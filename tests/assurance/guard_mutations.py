@@ -97,7 +97,7 @@ def _stateful(folder: Path) -> tuple[int, str]:
 
 def _kubernetes_schema(folder: Path) -> tuple[int, str]:
     from tests.assurance.test_kubernetes_manifests import schema_problems
-    from tools.checks.synth_input import main_guard, read_stacks
+    from tools.synth_output import main_guard, read_stacks
 
     def run() -> int:
         problems = schema_problems(read_stacks(folder), Path(tempfile.mkdtemp(dir=folder)))
@@ -133,7 +133,7 @@ def _open_storage_account(stacks: dict[str, StackJson]) -> None:
 
 def _literal_webhook(stacks: dict[str, StackJson]) -> None:
     groups = stacks["staging-infra"]["resource"]["azurerm_monitor_action_group"]
-    group = next(group for name, group in groups.items() if name.startswith("observability_warning-action-group"))
+    group = next(group for name, group in groups.items() if name.startswith("observability_critical-action-group"))
     group["webhook_receiver"][0]["service_uri"] = "https://hooks.slack.com/services/T0PLANTED/B0PLANTED/plantedplanted"
 
 
