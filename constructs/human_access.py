@@ -1,4 +1,4 @@
-"""Just-in-time human access for one environment (issue #26, "Build" 6; docs/security-model.md "Human access").
+"""Just-in-time human access for one environment (issue #26, "Build" 6; docs/security-model.md "Break-glass (logged)").
 
 Nobody holds a standing administrative role: the clusters' Entra admin groups (config `aks.admin_group_object_ids`)
 and the operators' group (config `deployment.operators_group_object_id`) are *eligible* (Privileged Identity
@@ -29,7 +29,7 @@ from constructs import Construct
 ROLES_REFERENCE = Path(__file__).resolve().parent.parent / "reference" / "roles.json"
 # What the clusters' admins activate: cluster-admin through Azure RBAC, and the user kubeconfig (Entra exec).
 CLUSTER_ADMIN_ROLES = ("Azure Kubernetes Service RBAC Cluster Admin", "Azure Kubernetes Service Cluster User Role")
-# What the operators activate to run bootstrap (README "Zero to running") or to repair the deploy path.
+# What the operators activate to run bootstrap (docs/zero-to-running.md) or to repair the deploy path.
 OPERATOR_ROLES = ("Owner",)
 
 

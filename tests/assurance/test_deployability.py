@@ -186,8 +186,8 @@ def test_drills_signing_in_as_the_apply_identity_are_named(stacks) -> None:
     login = next(step for step in job["steps"] if is_azure_login(step))
     login["with"]["client-id"] = "${{ vars.AZURE_APPLY_CLIENT_ID }}"
     assert workflow_findings(workflows, stacks) == [
-        f"dr-drills.yml job drills ({environment}): azure/login client-id '${{{{ vars.AZURE_APPLY_CLIENT_ID }}}}' is not "
-        "a vars.*DRILLS_CLIENT_ID"
+        f"dr-drills.yml job drills ({environment}): azure/login client-id "
+        "'${{ vars.AZURE_APPLY_CLIENT_ID }}' is not a vars.*DRILLS_CLIENT_ID"
         for environment in ENVIRONMENTS
     ]
 

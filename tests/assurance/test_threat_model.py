@@ -62,7 +62,7 @@ def _approvals() -> dict[str, bool]:
     return {e: load_environment(e).deployment.apply_requires_approval for e in ENVIRONMENTS}
 
 
-def _model(stacks, workflows=None, github: dict | None | str = "real") -> Model:
+def _model(stacks, workflows=None, github: dict | str | None = "real") -> Model:
     """The model over `stacks` and the workflows; `github` the real github stack unless given (None: none)."""
     github_stack = stacks.get("github") if github == "real" else github
     return Model(Inputs(copy.deepcopy(dict(stacks)), workflows or _workflows(), github_stack, _approvals()))

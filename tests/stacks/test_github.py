@@ -195,7 +195,7 @@ def test_placeholder_ids_are_refused_at_plan_by_terraform(stacks, tmp_path: Path
     import subprocess
 
     if shutil.which("terraform") is None:
-        pytest.fail("terraform (>= 1.7) must be on PATH (README 'Testing')")
+        pytest.fail("terraform (>= 1.7) must be on PATH (docs/development.md)")
     variables = resources_of(stacks["github"], "github_actions_variable")
     guarded = {v["variable_name"]: v["lifecycle"] for v in variables.values() if "lifecycle" in v}
     assert sorted(guarded) == sorted(

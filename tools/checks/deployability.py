@@ -1686,7 +1686,7 @@ def load_workflows(directory: Path) -> dict[str, dict[str, Any]]:
     return {path.name: YAML(typ="safe").load(path.read_text()) for path in sorted(directory.glob("*.yml"))}
 
 
-# --- Bootstrap's own state, once migrated into a state account (README "Zero to running", step 8) ---------------
+# --- Bootstrap's own state, once migrated into a state account (docs/zero-to-running.md, step 8) ---------------
 BLOB_DATA_WRITERS = frozenset({"Storage Blob Data Owner", "Storage Blob Data Contributor"})
 
 
