@@ -41,6 +41,7 @@ from cdktf import (
     TerraformStack,
     TerraformVariable,
 )
+from cdktf_cdktf_provider_github.actions_environment_variable import ActionsEnvironmentVariable
 from cdktf_cdktf_provider_github.actions_repository_permissions import (
     ActionsRepositoryPermissions,
     ActionsRepositoryPermissionsAllowedActionsConfig,
@@ -205,6 +206,35 @@ class GitHubStack(TerraformStack):
                 can_admins_bypass=False,
                 deployment_branch_policy=main_only,
             )
+            # The drills job reads its ids from its environment (dr-drills.yml): the drill identity is the infra stack's
+            # (`terraform output` of <env>-infra), the tenant and subscription config's.
+            drills_client_id = TerraformVariable(
+                self,
+                f"{config.name}_drills_client_id",
+                type="string",
+                nullable=False,
+                description=f"Client id of the {config.name} restore-drill identity: `terraform output` of "
+                f"{config.name}-infra, drills-client-id",
+                validation=[
+                    {
+                        "condition": f"can(regex({GUID!r}, var.{config.name}_drills_client_id))",
+                        "errorMessage": "must be a client id (GUID)",
+                    }
+                ],
+            ).string_value
+            for variable, value in (
+                ("AZURE_DRILLS_CLIENT_ID", drills_client_id),
+                ("AZURE_TENANT_ID", config.tenant_id),
+                ("AZURE_SUBSCRIPTION_ID", config.subscription_id),
+            ):
+                ActionsEnvironmentVariable(
+                    self,
+                    f"drills-variable-{config.name}-{variable}".lower(),
+                    repository=name,
+                    environment=drills_env.environment,
+                    variable_name=variable,
+                    value=value,
+                )
             for role, environment in (("apply", apply_env), ("plan", plan_env), ("drills", drills_env)):
                 RepositoryEnvironmentDeploymentPolicy(
                     self,

@@ -205,6 +205,7 @@ def test_jobs_run_the_imported_kubectl_of_the_cluster_minor_version(
     ((data, command),) = [
         (data, provisioner["command"])
         for data in resources_of(stacks[f"{environment}-infra"], "terraform_data").values()
+        if "provisioner" in data
         for (provisioner,) in [p.values() for p in data["provisioner"]]
         if config.baseline.job_image.repository in provisioner["command"]
     ]

@@ -122,10 +122,12 @@ def test_deploy_identities_trust_the_repository_and_hold_least_roles(stacks) -> 
             [(key, _)] = [
                 (k, v) for k, v in identities.items() if v["name"] == f"{config.short_name}-terraform-{role}-id-001"
             ]
-            [credential] = [c for c in credentials if c["parent_id"] == f"${{azurerm_user_assigned_identity.{key}.id}}"]
-            assert credential["subject"] == subject
-            assert credential["issuer"] == "https://token.actions.githubusercontent.com"
-            assert credential["audience"] == ["api://AzureADTokenExchange"]
+            trusted = [c for c in credentials if c["parent_id"] == f"${{azurerm_user_assigned_identity.{key}.id}}"]
+            # the plan identity also trusts pull-request plans, which name no environment (docs/delivery.md)
+            pull_request = [f"repo:{config.deployment.repository.slug}:pull_request"] if role == "plan" else []
+            assert sorted(c["subject"] for c in trusted) == sorted([subject, *pull_request])
+            assert all(c["issuer"] == "https://token.actions.githubusercontent.com" for c in trusted)
+            assert all(c["audience"] == ["api://AzureADTokenExchange"] for c in trusted)
             principal = f"${{azurerm_user_assigned_identity.{key}.principal_id}}"
             held = [a for a in assignments if a["principal_id"] == principal]
             assert {

@@ -23,7 +23,9 @@ def environments_of(stacks) -> dict[str, dict]:
 
 def test_one_apply_and_one_plan_environment_per_config_environment(stacks) -> None:
     names = sorted(environments_of(stacks))
-    assert names == sorted(n for config in load_all() for n in (config.name, f"{config.name}-plan"))
+    assert names == sorted(
+        n for config in load_all() for n in (config.name, f"{config.name}-plan", f"{config.name}-drills")
+    )
 
 
 def test_every_environment_admits_main_only_and_admins_cannot_bypass(stacks) -> None:
@@ -94,7 +96,11 @@ def test_codeowners_is_the_committed_file_and_covers_the_delivery_path() -> None
 
 
 def test_variables_are_the_ids_the_workflows_read_and_no_secret_is_declared(stacks) -> None:
-    declared = {v["variable_name"] for v in resources_of(stacks["github"], "github_actions_variable").values()}
+    declared = {
+        v["variable_name"]
+        for kind in ("github_actions_variable", "github_actions_environment_variable")
+        for v in resources_of(stacks["github"], kind).values()
+    }
     read = set()
     for path in WORKFLOWS.glob("*.yml"):
         read |= set(re.findall(r"vars\.([A-Z0-9_]+)", path.read_text()))
@@ -141,12 +147,18 @@ def workflow_environments() -> set[str]:
         for job in workflow["jobs"].values():
             if "environment" not in job:
                 continue
-            rows = job.get("strategy", {}).get("matrix", {}).get("include") or [
-                caller["with"]
-                for other in workflows.values()
-                for caller in other["jobs"].values()
-                if str(caller.get("uses", "")).endswith(f"workflows/{name}")
-            ]
+            matrix = job.get("strategy", {}).get("matrix", {})
+            computed = [{"environment": config.name} for config in load_all()] if "environment" in matrix else []
+            rows = (
+                matrix.get("include")
+                or computed
+                or [
+                    caller["with"]
+                    for other in workflows.values()
+                    for caller in other["jobs"].values()
+                    if str(caller.get("uses", "")).endswith(f"workflows/{name}")
+                ]
+            )
             for row in rows:
                 found.add(
                     re.sub(r"\$\{\{\s*(?:matrix|inputs)\.environment\s*\}\}", row["environment"], job["environment"])
@@ -165,7 +177,13 @@ def test_bootstrap_trusts_exactly_the_declared_environments(stacks) -> None:
         credential["subject"]
         for credential in resources_of(stacks["bootstrap"], "azurerm_federated_identity_credential").values()
     }
-    environment_subjects = {s for s in trusted if ":environment:" in s}
+    drills = {  # the drill identities are the infra stacks' (constructs/drills.py)
+        credential["subject"]
+        for name, stack in stacks.items()
+        if name.endswith("-infra")
+        for credential in resources_of(stack, "azurerm_federated_identity_credential").values()
+    }
+    environment_subjects = {s for s in trusted | drills if ":environment:" in s}
     assert {s.rsplit(":", 1)[1] for s in environment_subjects} == set(environments_of(stacks))
     for config in load_all():
         assert set(oidc_subjects(repository, config.name).values()) <= trusted

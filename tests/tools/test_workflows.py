@@ -292,6 +292,7 @@ def test_the_privileged_jobs_are_the_plans_applies_and_drift() -> None:
     assert sorted(privileged_jobs()) == [
         "deploy-stack.yml:apply",
         "deploy-stack.yml:plan",
+        "dr-drills.yml:drills",
         "drift.yml:plan",
         "pull-request.yml:plan",
     ]
@@ -337,15 +338,14 @@ def test_the_environments_with_secrets_are_used_by_main_only_workflows() -> None
 
 
 def test_every_job_with_steps_has_a_timeout() -> None:
-    """GitHub's default is 6 hours: a hung apply would hold the state lease and a runner that long.
-    (The pull-request offline and comment jobs are issue #28's.)"""
+    """GitHub's default is 6 hours: a hung apply would hold the state lease and a runner that long."""
     missing = [
         f"{path.name}:{name}"
         for path in WORKFLOW_FILES
         for name, job in load(path.name)["jobs"].items()
         if "steps" in job and "timeout-minutes" not in job
     ]
-    assert sorted(missing) == ["pull-request.yml:comment", "pull-request.yml:offline"]
+    assert missing == []
 
 
 def test_plans_run_on_the_plan_pool_and_applies_on_the_apply_pool() -> None:
@@ -395,8 +395,9 @@ def test_zizmor_finds_a_pull_request_title_injected_into_the_plan_job(tmp_path: 
     copy = planted_copy(
         tmp_path,
         "pull-request.yml",
-        "        run: terraform plan -input=false -lock=false -out=tfplan\n",
-        '        run: echo "${{ github.event.pull_request.title }}" && terraform plan -input=false -lock=false\n',
+        "          terraform plan -input=false -lock=false -no-color -out=tfplan > plan.log",
+        '          echo "${{ github.event.pull_request.title }}"; terraform plan -input=false -lock=false -no-color '
+        "-out=tfplan > plan.log",
     )
     code, audits = zizmor_audits(copy)
     assert code != 0 and "template-injection" in audits
@@ -406,9 +407,9 @@ def test_zizmor_finds_pull_request_target_with_the_head_checked_out(tmp_path: Pa
     copy = planted_copy(
         tmp_path,
         "pull-request.yml",
-        "      - id: checkout\n        uses: actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1\n"
+        "        uses: actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1\n"
         "        with:\n          persist-credentials: false\n      - id: login",
-        "      - id: checkout\n        uses: actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1\n"
+        "        uses: actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1\n"
         "        with:\n          persist-credentials: false\n"
         "          ref: ${{ github.event.pull_request.head.sha }}\n      - id: login",
     )

@@ -53,12 +53,17 @@ DEPLOY_JOB = """\
 WAITS_COMMENT = "    # A skipped (unchanged) earlier stack does not stop this one; a failed one does.\n"
 
 
+def pool_labels(config: EnvironmentConfig) -> dict[str, str]:
+    """Role (plan, apply) -> the label of that runner pool, from config (`[deployment.runner.plan]` and `.apply`,
+    which bootstrap registers): the one place workflows and checks read the labels from."""
+    runner = config.deployment.runner
+    return {"plan": runner.plan.label, "apply": runner.apply.label}
+
+
 @functools.cache
 def runner_labels(environment: str) -> dict[str, str]:
-    """Role (plan, apply) -> the label of that runner pool of the environment, from config (`[deployment.runner.plan]`
-    and `.apply`, which bootstrap registers): the one place workflows and checks read the labels from."""
-    runner = load_environment(environment).deployment.runner
-    return {"plan": runner.plan.label, "apply": runner.apply.label}
+    """`pool_labels` of an environment of the config folder in use (config/ or ERP_CONFIG_DIR)."""
+    return pool_labels(load_environment(environment))
 
 
 def variables_prefix(environment: str) -> str:
@@ -74,7 +79,7 @@ def matrix_rows(configs: Sequence[EnvironmentConfig], indent: str) -> str:
             rows.append(
                 f"{indent}- stack: {config.name}-{kind}\n"
                 f"{indent}  environment: {config.name}\n"
-                f"{indent}  runner: {runner_labels(config.name)['plan']}\n"
+                f"{indent}  runner: {pool_labels(config)['plan']}\n"
                 f"{indent}  client-id: ${{{{ vars.{prefix}_PLAN_CLIENT_ID }}}}\n"
                 f"{indent}  tenant-id: ${{{{ vars.{prefix}_TENANT_ID }}}}\n"
                 f"{indent}  subscription-id: ${{{{ vars.{prefix}_SUBSCRIPTION_ID }}}}\n"
@@ -103,8 +108,8 @@ def deploy_jobs(configs: Sequence[EnvironmentConfig], indent: str) -> str:
                     comment=comment,
                     condition=condition,
                     environment=config.name,
-                    plan_runner=runner_labels(config.name)["plan"],
-                    apply_runner=runner_labels(config.name)["apply"],
+                    plan_runner=pool_labels(config)["plan"],
+                    apply_runner=pool_labels(config)["apply"],
                     prefix=variables_prefix(config.name),
                 )
             )
