@@ -290,13 +290,15 @@ def active() -> bool:
     return bool(_active)
 
 
-def exit_process(code: int) -> NoReturn:
-    """End the process with `code`; on the fast path without tearing the interpreter down."""
+def exit_process(code: int, *, partial: bool = False) -> NoReturn:
+    """End the process with `code`; on the fast path without tearing the interpreter down. `partial`: the
+    process synthesized some of the stacks (`main.py <stack>`), so the types it used add to the warm-up
+    record instead of replacing it."""
     if not _active:
         sys.exit(code)
     if code == 0:
         with contextlib.suppress(OSError):
-            _record_used_types()
+            _record_used_types(keep_recorded=partial)
     if not tier_on("fast-exit"):
         sys.exit(code)
     atexit._run_exitfuncs()  # stops the jsii kernel and relays its last output
@@ -313,10 +315,11 @@ def _recorded_warm_up_types() -> list[str]:
     return [fqn for fqn in recorded if isinstance(fqn, str)] if isinstance(recorded, list) else []
 
 
-def _record_used_types() -> None:
+def _record_used_types(*, keep_recorded: bool = False) -> None:
     """Record the provider resource types this process imported, for the next launch's warm-ups."""
     used = sorted(
-        {
+        set(_recorded_warm_up_types() if keep_recorded else ())
+        | {
             vars(value)["__jsii_type__"]  # set on each binding class by jsii's metaclass
             for item in _active
             for name in item.submodules

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
 from cdktf import App
@@ -19,13 +20,24 @@ def stack_names(environment: str) -> tuple[str, str]:
     return f"{environment}-infra", f"{environment}-cluster"
 
 
-def build_app(outdir: str | Path | None = None, environments: list[EnvironmentConfig] | None = None) -> App:
-    """Without `outdir`, cdktf uses $CDKTF_OUTDIR (set by the cdktf CLI) or cdktf.out/."""
+def build_app(
+    outdir: str | Path | None = None,
+    environments: list[EnvironmentConfig] | None = None,
+    only: Collection[str] = (),
+) -> App:
+    """Without `outdir`, cdktf uses $CDKTF_OUTDIR (set by the cdktf CLI) or cdktf.out/.
+
+    `only` (`python main.py <stack>...`): just the named stacks and what their output depends on; an
+    environment's infra and cluster stacks are built together (the cluster's cross-stack references add
+    outputs to the infra stack), so each built stack synthesizes exactly as in the whole app."""
     environments = load_all() if environments is None else environments
     app = App(outdir=str(outdir)) if outdir else App()
-    BootstrapStack(app, BOOTSTRAP_STACK, environments=environments)
+    if not only or BOOTSTRAP_STACK in only:
+        BootstrapStack(app, BOOTSTRAP_STACK, environments=environments)
     for config in environments:
         infra_name, cluster_name = stack_names(config.name)
+        if only and infra_name not in only and cluster_name not in only:
+            continue
         infra = InfrastructureStack(app, infra_name, config=config)
         ClusterStack(
             app,
