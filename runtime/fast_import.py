@@ -8,7 +8,8 @@ JavaScript of every resource. That is ~15 s and ~0.9 GB for an app that uses a f
 How (`enable()`, called before the first cdktf import; docs/performance.md has the figures):
 1. Verify the installed jsii and provider distributions: exact versions, and the sha256 of every file
    this relies on (`JSII`, `PROVIDERS`). On any difference print one warning line and change nothing:
-   the ordinary imports run, slower but with the same output.
+   the ordinary imports run, slower but with the same output. A file whose stat identity is unchanged
+   since it was hashed is not read again (tier hash-record, `_sha256_of`).
 2. Derive once, into `.cache/jsii-fast/`, a copy of each provider's npm tarball with only what the
    kernel reads at run time: package.json with `main` set to the `lib/lazy-index.js` the tarball
    already ships (getters that `require()` a resource's file on first use); the JavaScript without its
@@ -96,8 +97,11 @@ TIERS = {
     "one-cpu": "one-shot synth: Python and the kernel share one CPU",
     "no-gc": "one-shot synth: Python's cyclic garbage collector off",
     "fast-exit": "one-shot synth: os._exit after the exit handlers, without interpreter teardown",
+    "hash-record": "step 1: a pinned file's sha256 taken from the record while its stat identity is unchanged",
 }
 CACHE_DIR = PROJECT_ROOT / ".cache" / "jsii-fast"
+# Step 1's record: path -> [device, inode, size, mtime_ns, ctime_ns, sha256] of each file it hashed (`_sha256_of`).
+HASH_RECORD = CACHE_DIR / "verified-files.json"
 WARM_UP_RECORD = CACHE_DIR / "warm-up-types.json"  # provider types main.py used last (see _KernelLaunch)
 RECIPE = "lazy-main-indexed-runtime-only-v3"  # bump when the derivation below changes: it names the derived files
 # Bump when the compiling (step 4) changes: it keys the bytecode (with this module's path, which the code imports).
@@ -273,6 +277,7 @@ def enable(*, single_synth: bool = False) -> bool:
             launch.load(item.provider.assembly, item.provider.version, str(item.tarball))
         for fqn in _recorded_warm_up_types() if tier_on("warm-up") else []:
             launch.warm_up(fqn)
+        _save_hash_record()
     except (Unverified, OSError, subprocess.SubprocessError, tarfile.TarError) as problem:
         if launch is not None:
             launch.discard()
@@ -337,8 +342,7 @@ def _prepare(provider: PinnedProvider) -> Derived:
     directory = _verify(provider)
     tarball, manifest = _derived_paths(provider)
     recorded = _read_manifest(manifest)
-    digest = _hash_file(tarball)
-    if recorded is None or digest is None or digest.hexdigest() != recorded["tarball_sha256"]:
+    if recorded is None or _sha256_of(tarball) != recorded["tarball_sha256"]:
         recorded = _derive(provider, directory, tarball, manifest)
     return Derived(
         provider,
@@ -358,8 +362,7 @@ def _verify(pinned: PinnedDistribution) -> Path:
         raise Unverified(f"{pinned.distribution} {installed} is installed, the fast path is for {pinned.version}")
     directory = _package_directory(pinned.package)
     for relative, expected in pinned.sha256.items():
-        digest = _hash_file(directory / relative)
-        if digest is None or digest.hexdigest() != expected:
+        if _sha256_of(directory / relative) != expected:
             raise Unverified(f"{pinned.distribution} {pinned.version}: {relative} differs from the pinned sha256")
     return directory
 
@@ -575,6 +578,48 @@ def _hash_of_written(path: Path) -> str:
     if digest is None:
         raise Unverified(f"{path} vanished right after it was written")
     return digest.hexdigest()
+
+
+_hash_record: dict[str, list] = {}
+_hash_record_state: list[str] = []  # "loaded", then "changed" once a new hash is recorded
+
+
+def _sha256_of(path: Path) -> str | None:
+    """The sha256 of a file (None if missing). With tier hash-record, taken from `HASH_RECORD` while the
+    file's stat identity (device, inode, size, mtime and ctime in ns) is the one recorded with it: writing
+    a file changes its ctime, which no user-space tool sets back, and replacing it changes its inode, so
+    a changed file is hashed again; an unchanged one (47 MB of provider tarballs each run) is not re-read."""
+    if not tier_on("hash-record"):
+        digest = _hash_file(path)
+        return digest.hexdigest() if digest else None
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        return None
+    identity = [status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns]
+    if not _hash_record_state:
+        with contextlib.suppress(OSError, ValueError):
+            loaded = json.loads(HASH_RECORD.read_bytes())
+            if isinstance(loaded, dict):
+                _hash_record.update(loaded)
+        _hash_record_state.append("loaded")
+    entry = _hash_record.get(str(path))
+    if isinstance(entry, list) and len(entry) == len(identity) + 1 and entry[:-1] == identity:
+        return entry[-1]
+    digest = _hash_file(path)
+    if digest is None:
+        return None
+    _hash_record[str(path)] = [*identity, digest.hexdigest()]
+    _hash_record_state.append("changed")
+    return digest.hexdigest()
+
+
+def _save_hash_record() -> None:
+    if "changed" in _hash_record_state:
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        with _atomic_file(HASH_RECORD) as out:
+            out.write(json.dumps(_hash_record, indent=1, sort_keys=True).encode())
+        _hash_record_state[:] = ["loaded"]
 
 
 def _hash_file(path: Path) -> hashlib._Hash | None:
@@ -890,8 +935,7 @@ def _kernel_program() -> Path:
     directory = CACHE_DIR / "kernel" / JSII.sha256[KERNEL_PROGRAM][:16] / "lib"
     for embedded in (KERNEL_PROGRAM, KERNEL_INDEX_WORKER):
         copy, expected = directory / embedded.rpartition("lib__")[2], JSII.sha256[embedded]
-        digest = _hash_file(copy)
-        if digest is None or digest.hexdigest() != expected:
+        if _sha256_of(copy) != expected:
             data = (_package_directory(JSII.package) / embedded).read_bytes()
             if hashlib.sha256(data).hexdigest() != expected:
                 raise Unverified(f"{JSII.distribution} {JSII.version}: {embedded} differs from the pinned sha256")
