@@ -97,7 +97,6 @@ TIERS = {
     "one-cpu": "one-shot synth: Python and the kernel share one CPU",
     "no-gc": "one-shot synth: Python's cyclic garbage collector off",
     "fast-exit": "one-shot synth: os._exit after the exit handlers, without interpreter teardown",
-    "lite-kernel": "step 5: the kernel's V8 in lite mode (no optimizing compiler): ~20 MB less peak",
     "hash-record": "step 1: a pinned file's sha256 taken from the record while its stat identity is unchanged",
 }
 CACHE_DIR = PROJECT_ROOT / ".cache" / "jsii-fast"
@@ -791,13 +790,6 @@ KERNEL_NODE_FLAGS = ("--max-old-space-size=4069", "--max-semi-space-size=4", "--
 # keeps that peak under the 300 MB target (measured 311 -> 292 MB for the process tree) at ~10 % more CPU, which a
 # cold, disk-bound run does not notice; a warm run keeps the faster default.
 COLD_CACHE_NODE_FLAGS = ("--optimize-for-size",)
-# Tier lite-kernel (2026-12-06): V8 without its optimizing compiler and feedback vectors. A synth's kernel lives a
-# few seconds, mostly relaying messages and walking the tree once, so little of it ever got optimized; measured
-# 166 -> 145 MB kernel peak with no slower synth (3 alternating rounds, load 11-12 on 2 cores, where the
-# optimizing compiler's background threads compete for the CPU). docs/performance.md has the figures.
-# --lite-mode disables WebAssembly's compilers, and without --no-expose-wasm V8 prints a warning about it on each
-# start; neither jsii's kernel nor cdktf or the providers use WebAssembly (none of their files names it).
-LITE_KERNEL_NODE_FLAGS = ("--lite-mode", "--no-expose-wasm")
 
 
 def _package_cache_is_cold() -> bool:
@@ -817,8 +809,6 @@ def _package_cache_is_cold() -> bool:
 
 def kernel_node_flags() -> tuple[str, ...]:
     extra = COLD_CACHE_NODE_FLAGS if _package_cache_is_cold() else ()
-    if tier_on("lite-kernel"):
-        extra = (*LITE_KERNEL_NODE_FLAGS, *extra)
     return (*KERNEL_NODE_FLAGS[:-1], *extra, KERNEL_NODE_FLAGS[-1])
 
 

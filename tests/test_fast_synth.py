@@ -582,10 +582,6 @@ def test_a_cold_package_cache_starts_the_kernel_sized_for_memory(tmp_path: Path,
     cold = fast_import.kernel_node_flags()
     assert "--optimize-for-size" in cold and cold[-1] == "--preserve-symlinks"  # the wrapper's flag stays last
     (tmp_path / "cdktf").mkdir()  # what the kernel's first extraction leaves
-    warm = fast_import.kernel_node_flags()
-    assert "--optimize-for-size" not in warm and warm[-1] == "--preserve-symlinks"
-    assert "--lite-mode" in warm
-    monkeypatch.setenv(fast_import.TIERS_OFF_ENV, "lite-kernel")
     assert fast_import.kernel_node_flags() == fast_import.KERNEL_NODE_FLAGS
 
 
@@ -616,7 +612,7 @@ def test_the_core_alone_with_every_tier_off_writes_the_same_files(fast: Synth, t
 
 def test_tiers_are_switched_off_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(fast_import.TIERS_OFF_ENV, "compile, warm-up")
-    assert [fast_import.tier_on(tier) for tier in fast_import.TIERS] == [False, False, True, True, True, True, True]
+    assert [fast_import.tier_on(tier) for tier in fast_import.TIERS] == [False, False, True, True, True, True]
     monkeypatch.delenv(fast_import.TIERS_OFF_ENV)
     assert all(fast_import.tier_on(tier) for tier in fast_import.TIERS)
     monkeypatch.setenv(fast_import.TIERS_OFF_ENV, "kernel")
