@@ -5,6 +5,7 @@ provider modules, maps kept, blocks converted, escape hatches only where no prop
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -159,7 +160,7 @@ def test_the_node_app_writes_our_output_but_for_the_explained_differences(synth_
     (tmp_path / "node_modules").symlink_to(NODE_MODULES)  # require() resolves from the app's folder
     subprocess.run(
         [str(PROJECT_NODE or "node"), str(app)],
-        env={"CDKTF_OUTDIR": str(tmp_path / "out"), "PATH": "/usr/bin:/bin"},
+        env={**os.environ, "CDKTF_OUTDIR": str(tmp_path / "out")},
         check=True,
         timeout=600,
     )
