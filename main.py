@@ -37,6 +37,7 @@ def main(selected: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    fast_import.read_once()  # before the app reads any construct's node (docs/performance.md)
     from stacks.app import BOOTSTRAP_STACK, build_app, stack_names
 
     known = [BOOTSTRAP_STACK, *(name for config in environments for name in stack_names(config.name))]

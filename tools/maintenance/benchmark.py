@@ -65,7 +65,7 @@ VARIANTS = {
     "py3.13 fast": ([str(PROJECT_ROOT / ".venv-3.13" / "bin" / "python"), "main.py"], {}),
 }
 # The fast synth with one tier of runtime/fast_import.py off (`--variants "fast -compile" ...`), or all of them.
-TIERS = ("compile", "warm-up", "one-cpu", "no-gc", "fast-exit", "hash-record")
+TIERS = ("compile", "warm-up", "one-cpu", "no-gc", "fast-exit", "memo", "hash-record")
 VARIANTS.update({f"fast -{tier}": ([PYTHON, "main.py"], {"ERP_FAST_TIERS_OFF": tier}) for tier in TIERS})
 VARIANTS["fast core only"] = ([PYTHON, "main.py"], {"ERP_FAST_TIERS_OFF": ",".join(TIERS)})
 VARIANTS["fast core+compile"] = ([PYTHON, "main.py"], {"ERP_FAST_TIERS_OFF": ",".join(TIERS[1:])})
