@@ -654,3 +654,20 @@ def test_a_recorded_hash_is_used_only_while_the_file_is_unchanged(
     monkeypatch.setenv(fast_import.TIERS_OFF_ENV, "hash-record")
     assert fast_import._sha256_of(pinned) == sha(b"six").hexdigest()
     assert len(hashed) == 4
+
+
+def test_read_once_keeps_the_first_answer_of_a_read_only_property_on_the_object() -> None:
+    """Tier memo: the getter runs once per object; a property with a setter would be left alone."""
+    calls: list[object] = []
+
+    class Owner:
+        @property
+        def node(self) -> int:
+            calls.append(self)
+            return len(calls)
+
+    read = property(fast_import._read_once_property(Owner.node.fget, "_fast_read_once_node"))
+    Owner.node = read  # type: ignore[method-assign, assignment]
+    first, second = Owner(), Owner()
+    assert (first.node, first.node, second.node, second.node) == (1, 1, 2, 2)
+    assert calls == [first, second]
