@@ -1,6 +1,10 @@
 #!/usr/bin/env python
 """Synthesize every stack into cdktf.out/ (`python main.py`, or `cdktf synth` which runs this).
 
+`python main.py <stack>...` (e.g. `staging-infra`) synthesizes only the named stacks, for the review loop:
+each as in the whole app (an environment's infra and cluster stacks are built together; see
+`stacks.app.build_app`); the other stacks' files in the output folder are left as they were.
+
 Prints one line per stack (resources, output file) and the total time; a rule violation prints one
 error line per violation and exits 1 (runtime/synth_report.py); a configuration error, or an
 ERP_FRAMEWORK it cannot use, exits 2.
@@ -17,7 +21,7 @@ from runtime import fast_import, framework, synth_report  # noqa: E402
 from runtime.jsii_runtime import use_project_node  # noqa: E402
 
 
-def main() -> int:
+def main(selected: list[str] | None = None) -> int:
     use_project_node()
     try:
         framework.use_selected()  # cdktf (default) or CDK Terrain: docs/cdk-terrain.md
@@ -33,10 +37,16 @@ def main() -> int:
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    from stacks.app import build_app
+    fast_import.read_once()  # before the app reads any construct's node (docs/performance.md)
+    from stacks.app import BOOTSTRAP_STACK, build_app, stack_names
 
-    return synth_report.synth(build_app(environments=environments), STARTED)
+    known = [BOOTSTRAP_STACK, *(name for config in environments for name in stack_names(config.name))]
+    selected = selected or []
+    if unknown := [name for name in selected if name not in known]:
+        print(f"error: no stack {', '.join(unknown)}; the stacks are {', '.join(known)}", file=sys.stderr)
+        return 2
+    return synth_report.synth(build_app(environments=environments, only=selected), STARTED)
 
 
 if __name__ == "__main__":
-    fast_import.exit_process(main())
+    fast_import.exit_process(main(sys.argv[1:]), partial=len(sys.argv) > 1)

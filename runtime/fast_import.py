@@ -8,7 +8,8 @@ JavaScript of every resource. That is ~15 s and ~0.9 GB for an app that uses a f
 How (`enable()`, called before the first cdktf import; docs/performance.md has the figures):
 1. Verify the installed jsii and provider distributions: exact versions, and the sha256 of every file
    this relies on (`JSII`, `PROVIDERS`). On any difference print one warning line and change nothing:
-   the ordinary imports run, slower but with the same output.
+   the ordinary imports run, slower but with the same output. A file whose stat identity is unchanged
+   since it was hashed is not read again (tier hash-record, `_sha256_of`).
 2. Derive once, into `.cache/jsii-fast/`, a copy of each provider's npm tarball with only what the
    kernel reads at run time: package.json with `main` set to the `lib/lazy-index.js` the tarball
    already ships (getters that `require()` a resource's file on first use); the JavaScript without its
@@ -96,8 +97,12 @@ TIERS = {
     "one-cpu": "one-shot synth: Python and the kernel share one CPU",
     "no-gc": "one-shot synth: Python's cyclic garbage collector off",
     "fast-exit": "one-shot synth: os._exit after the exit handlers, without interpreter teardown",
+    "memo": "one-shot synth: construct.node, node.path and terraform_resource_type read from the kernel once each",
+    "hash-record": "step 1: a pinned file's sha256 taken from the record while its stat identity is unchanged",
 }
 CACHE_DIR = PROJECT_ROOT / ".cache" / "jsii-fast"
+# Step 1's record: path -> [device, inode, size, mtime_ns, ctime_ns, sha256] of each file it hashed (`_sha256_of`).
+HASH_RECORD = CACHE_DIR / "verified-files.json"
 WARM_UP_RECORD = CACHE_DIR / "warm-up-types.json"  # provider types main.py used last (see _KernelLaunch)
 RECIPE = "lazy-main-indexed-runtime-only-v3"  # bump when the derivation below changes: it names the derived files
 # Bump when the compiling (step 4) changes: it keys the bytecode (with this module's path, which the code imports).
@@ -273,6 +278,7 @@ def enable(*, single_synth: bool = False) -> bool:
             launch.load(item.provider.assembly, item.provider.version, str(item.tarball))
         for fqn in _recorded_warm_up_types() if tier_on("warm-up") else []:
             launch.warm_up(fqn)
+        _save_hash_record()
     except (Unverified, OSError, subprocess.SubprocessError, tarfile.TarError) as problem:
         if launch is not None:
             launch.discard()
@@ -285,18 +291,54 @@ def enable(*, single_synth: bool = False) -> bool:
     return True
 
 
+# Read-only values that never change once the object exists (a construct's node, a node's path, a resource's
+# type), which the app's Aspects and rules read again and again: 557 of 5,844 kernel messages per synth (2026-12-06).
+READ_ONCE = (
+    ("constructs", "Construct", "node"),
+    ("constructs", "Node", "path"),
+    ("cdktf", "TerraformResource", "terraform_resource_type"),
+)
+
+
+def read_once() -> None:
+    """For a one-shot synth (main.py, before the app is imported; tier memo): the `READ_ONCE` properties keep their
+    first answer on the object. Each is a jsii read-only property of an immutable value, so the answer is the same."""
+    if not _active or not tier_on("memo"):
+        return
+    for module_name, class_name, name in READ_ONCE:
+        owner = getattr(importlib.import_module(module_name), class_name)
+        original = vars(owner)[name]
+        if not isinstance(original, property) or original.fset is not None:
+            continue  # not what it was verified on (a jsii read-only property): left as it is
+        owner_property = _read_once_property(original.fget, f"_fast_read_once_{name}")
+        setattr(owner, name, property(owner_property, doc=original.__doc__))
+
+
+def _read_once_property(getter: Any, slot: str) -> Any:
+    def read(self: Any) -> Any:
+        try:
+            return self.__dict__[slot]
+        except KeyError:
+            value = self.__dict__[slot] = getter(self)
+            return value
+
+    return read
+
+
 def active() -> bool:
     """Whether this process runs on the fast path."""
     return bool(_active)
 
 
-def exit_process(code: int) -> NoReturn:
-    """End the process with `code`; on the fast path without tearing the interpreter down."""
+def exit_process(code: int, *, partial: bool = False) -> NoReturn:
+    """End the process with `code`; on the fast path without tearing the interpreter down. `partial`: the
+    process synthesized some of the stacks (`main.py <stack>`), so the types it used add to the warm-up
+    record instead of replacing it."""
     if not _active:
         sys.exit(code)
     if code == 0:
         with contextlib.suppress(OSError):
-            _record_used_types()
+            _record_used_types(keep_recorded=partial)
     if not tier_on("fast-exit"):
         sys.exit(code)
     atexit._run_exitfuncs()  # stops the jsii kernel and relays its last output
@@ -313,10 +355,11 @@ def _recorded_warm_up_types() -> list[str]:
     return [fqn for fqn in recorded if isinstance(fqn, str)] if isinstance(recorded, list) else []
 
 
-def _record_used_types() -> None:
+def _record_used_types(*, keep_recorded: bool = False) -> None:
     """Record the provider resource types this process imported, for the next launch's warm-ups."""
     used = sorted(
-        {
+        set(_recorded_warm_up_types() if keep_recorded else ())
+        | {
             vars(value)["__jsii_type__"]  # set on each binding class by jsii's metaclass
             for item in _active
             for name in item.submodules
@@ -334,8 +377,7 @@ def _prepare(provider: PinnedProvider) -> Derived:
     directory = _verify(provider)
     tarball, manifest = _derived_paths(provider)
     recorded = _read_manifest(manifest)
-    digest = _hash_file(tarball)
-    if recorded is None or digest is None or digest.hexdigest() != recorded["tarball_sha256"]:
+    if recorded is None or _sha256_of(tarball) != recorded["tarball_sha256"]:
         recorded = _derive(provider, directory, tarball, manifest)
     return Derived(
         provider,
@@ -355,8 +397,7 @@ def _verify(pinned: PinnedDistribution) -> Path:
         raise Unverified(f"{pinned.distribution} {installed} is installed, the fast path is for {pinned.version}")
     directory = _package_directory(pinned.package)
     for relative, expected in pinned.sha256.items():
-        digest = _hash_file(directory / relative)
-        if digest is None or digest.hexdigest() != expected:
+        if _sha256_of(directory / relative) != expected:
             raise Unverified(f"{pinned.distribution} {pinned.version}: {relative} differs from the pinned sha256")
     return directory
 
@@ -572,6 +613,48 @@ def _hash_of_written(path: Path) -> str:
     if digest is None:
         raise Unverified(f"{path} vanished right after it was written")
     return digest.hexdigest()
+
+
+_hash_record: dict[str, list] = {}
+_hash_record_state: list[str] = []  # "loaded", then "changed" once a new hash is recorded
+
+
+def _sha256_of(path: Path) -> str | None:
+    """The sha256 of a file (None if missing). With tier hash-record, taken from `HASH_RECORD` while the
+    file's stat identity (device, inode, size, mtime and ctime in ns) is the one recorded with it: writing
+    a file changes its ctime, which no user-space tool sets back, and replacing it changes its inode, so
+    a changed file is hashed again; an unchanged one (47 MB of provider tarballs each run) is not re-read."""
+    if not tier_on("hash-record"):
+        digest = _hash_file(path)
+        return digest.hexdigest() if digest else None
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        return None
+    identity = [status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns]
+    if not _hash_record_state:
+        with contextlib.suppress(OSError, ValueError):
+            loaded = json.loads(HASH_RECORD.read_bytes())
+            if isinstance(loaded, dict):
+                _hash_record.update(loaded)
+        _hash_record_state.append("loaded")
+    entry = _hash_record.get(str(path))
+    if isinstance(entry, list) and len(entry) == len(identity) + 1 and entry[:-1] == identity:
+        return entry[-1]
+    digest = _hash_file(path)
+    if digest is None:
+        return None
+    _hash_record[str(path)] = [*identity, digest.hexdigest()]
+    _hash_record_state.append("changed")
+    return digest.hexdigest()
+
+
+def _save_hash_record() -> None:
+    if "changed" in _hash_record_state:
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        with _atomic_file(HASH_RECORD) as out:
+            out.write(json.dumps(_hash_record, indent=1, sort_keys=True).encode())
+        _hash_record_state[:] = ["loaded"]
 
 
 def _hash_file(path: Path) -> hashlib._Hash | None:
@@ -887,8 +970,7 @@ def _kernel_program() -> Path:
     directory = CACHE_DIR / "kernel" / JSII.sha256[KERNEL_PROGRAM][:16] / "lib"
     for embedded in (KERNEL_PROGRAM, KERNEL_INDEX_WORKER):
         copy, expected = directory / embedded.rpartition("lib__")[2], JSII.sha256[embedded]
-        digest = _hash_file(copy)
-        if digest is None or digest.hexdigest() != expected:
+        if _sha256_of(copy) != expected:
             data = (_package_directory(JSII.package) / embedded).read_bytes()
             if hashlib.sha256(data).hexdigest() != expected:
                 raise Unverified(f"{JSII.distribution} {JSII.version}: {embedded} differs from the pinned sha256")

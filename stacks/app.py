@@ -3,6 +3,7 @@ environment."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
 from cdktf import App
@@ -22,14 +23,29 @@ def stack_names(environment: str) -> tuple[str, str]:
     return f"{environment}-infra", f"{environment}-cluster"
 
 
-def build_app(outdir: str | Path | None = None, environments: list[EnvironmentConfig] | None = None) -> App:
-    """Without `outdir`, cdktf uses $CDKTF_OUTDIR (set by the cdktf CLI) or cdktf.out/."""
+def build_app(
+    outdir: str | Path | None = None,
+    environments: list[EnvironmentConfig] | None = None,
+    only: Collection[str] = (),
+) -> App:
+    """Without `outdir`, cdktf uses $CDKTF_OUTDIR (set by the cdktf CLI) or cdktf.out/.
+
+    `only` (`python main.py <stack>...`): just the named stacks and what their output depends on; an
+    environment's infra and cluster stacks are built together (the cluster's cross-stack references add
+    outputs to the infra stack), so each built stack synthesizes exactly as in the whole app."""
     environments = load_all() if environments is None else environments
     app = App(outdir=str(outdir)) if outdir else App()
-    bootstrap = BootstrapStack(app, BOOTSTRAP_STACK, environments=environments)
-    GitHubStack(app, GITHUB_STACK, environments=environments)
+    # Bootstrap's apply identities may assign exactly the roles the environments' stacks assign: with bootstrap, every
+    # environment's stacks are built too.
+    bootstrap = (
+        BootstrapStack(app, BOOTSTRAP_STACK, environments=environments) if not only or BOOTSTRAP_STACK in only else None
+    )
+    if not only or GITHUB_STACK in only:
+        GitHubStack(app, GITHUB_STACK, environments=environments)
     for config in environments:
         infra_name, cluster_name = stack_names(config.name)
+        if bootstrap is None and infra_name not in only and cluster_name not in only:
+            continue
         infra = InfrastructureStack(app, infra_name, config=config)
         cluster = ClusterStack(
             app,
@@ -40,6 +56,6 @@ def build_app(outdir: str | Path | None = None, environments: list[EnvironmentCo
             tracing=infra.tracing,
             app_gateway=infra.app_gateway,
         )
-        # The apply identity may assign exactly the roles these two stacks assign (bootstrap is built first).
-        bootstrap.delegate(config, (infra, cluster))
+        if bootstrap is not None:  # the apply identity may assign exactly the roles these two stacks assign
+            bootstrap.delegate(config, (infra, cluster))
     return app

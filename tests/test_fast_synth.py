@@ -8,6 +8,7 @@ The in-process tests run in this pytest process, which tests/conftest.py puts on
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import os
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import sysconfig
 import tarfile
+import time
 import typing
 from dataclasses import dataclass
 from pathlib import Path
@@ -610,9 +612,62 @@ def test_the_core_alone_with_every_tier_off_writes_the_same_files(fast: Synth, t
 
 def test_tiers_are_switched_off_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(fast_import.TIERS_OFF_ENV, "compile, warm-up")
-    assert [fast_import.tier_on(tier) for tier in fast_import.TIERS] == [False, False, True, True, True]
+    assert [fast_import.tier_on(tier) for tier in fast_import.TIERS] == [False, False, True, True, True, True, True]
     monkeypatch.delenv(fast_import.TIERS_OFF_ENV)
     assert all(fast_import.tier_on(tier) for tier in fast_import.TIERS)
     monkeypatch.setenv(fast_import.TIERS_OFF_ENV, "kernel")
     with pytest.raises(ValueError, match="unknown tier"):
         fast_import.tier_on("compile")
+
+
+def test_a_recorded_hash_is_used_only_while_the_file_is_unchanged(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Tier hash-record: a file is hashed once; rewritten in place (same size, mtime set back: only its ctime
+    tells) or replaced (new inode), it is hashed again."""
+    monkeypatch.setattr(fast_import, "HASH_RECORD", tmp_path / "record.json")
+    monkeypatch.setattr(fast_import, "CACHE_DIR", tmp_path)
+    monkeypatch.setattr(fast_import, "_hash_record", {})
+    monkeypatch.setattr(fast_import, "_hash_record_state", [])
+    hashed: list[Path] = []
+    hash_file = fast_import._hash_file
+    monkeypatch.setattr(fast_import, "_hash_file", lambda path: hashed.append(path) or hash_file(path))
+    pinned = tmp_path / "pinned.bin"
+    pinned.write_bytes(b"one")
+    sha = hashlib.sha256
+    assert fast_import._sha256_of(pinned) == sha(b"one").hexdigest()
+    fast_import._save_hash_record()
+    fast_import._hash_record.clear()
+    fast_import._hash_record_state.clear()  # as in a new process: read from the record
+    assert fast_import._sha256_of(pinned) == sha(b"one").hexdigest()
+    assert hashed == [pinned]
+    before = pinned.stat()
+    time.sleep(0.01)
+    pinned.write_bytes(b"two")
+    os.utime(pinned, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert fast_import._sha256_of(pinned) == sha(b"two").hexdigest()
+    replacement = tmp_path / "new.bin"
+    replacement.write_bytes(b"six")
+    os.replace(replacement, pinned)
+    assert fast_import._sha256_of(pinned) == sha(b"six").hexdigest()
+    assert fast_import._sha256_of(tmp_path / "missing") is None
+    monkeypatch.setenv(fast_import.TIERS_OFF_ENV, "hash-record")
+    assert fast_import._sha256_of(pinned) == sha(b"six").hexdigest()
+    assert len(hashed) == 4
+
+
+def test_read_once_keeps_the_first_answer_of_a_read_only_property_on_the_object() -> None:
+    """Tier memo: the getter runs once per object; a property with a setter would be left alone."""
+    calls: list[object] = []
+
+    class Owner:
+        @property
+        def node(self) -> int:
+            calls.append(self)
+            return len(calls)
+
+    read = property(fast_import._read_once_property(Owner.node.fget, "_fast_read_once_node"))
+    Owner.node = read  # type: ignore[method-assign, assignment]
+    first, second = Owner(), Owner()
+    assert (first.node, first.node, second.node, second.node) == (1, 1, 2, 2)
+    assert calls == [first, second]

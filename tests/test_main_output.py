@@ -51,10 +51,10 @@ fast_import.exit_process(main.main())
 """
 
 
-def run_main(outdir: Path, script: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_main(outdir: Path, script: str | None = None, *stacks: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "CDKTF_OUTDIR": str(outdir)}
     env.pop(synth_report.CONTINUE_ON_ERRORS, None)
-    command = [sys.executable, "-c", script] if script else [sys.executable, "main.py"]
+    command = [sys.executable, "-c", script] if script else [sys.executable, "main.py", *stacks]
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
 
 
@@ -72,6 +72,26 @@ def test_success_prints_one_line_per_stack_and_the_time(tmp_path: Path) -> None:
     assert re.fullmatch(
         rf"synthesized {len(STACKS)} stacks into {re.escape(str(tmp_path / 'out'))} in \d+\.\d s", lines[-1]
     )
+
+
+@pytest.mark.slow
+def test_a_named_stack_synthesizes_alone_and_as_in_the_whole_app(tmp_path: Path, synth_dir: Path) -> None:
+    """`python main.py staging-cluster`: that environment's two stacks (the cluster's cross-stack references
+    shape the infra stack), byte for byte as in the whole app; bootstrap and production are not built."""
+    result = run_main(tmp_path / "out", None, "staging-cluster")
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "out" / "stacks"
+    written = sorted(path.relative_to(out) for path in out.rglob("*") if path.is_file())
+    assert {path.parts[0] for path in written} == {"staging-infra", "staging-cluster"}
+    for path in written:
+        assert (out / path).read_bytes() == (synth_dir / "stacks" / path).read_bytes(), path
+    assert "synthesized 2 stacks" in result.stdout
+
+
+def test_an_unknown_stack_name_exits_2_and_lists_the_stacks(tmp_path: Path) -> None:
+    result = run_main(tmp_path / "out", None, "staging-infr")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: no stack staging-infr; the stacks are bootstrap, ")
 
 
 @pytest.mark.slow

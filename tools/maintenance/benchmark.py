@@ -6,6 +6,11 @@ Variants (each in a fresh process, from the project root):
   fast synth       `python main.py`, what `scripts/synth` and `cdktf synth` run (runtime/fast_import.py)
   ordinary synth   the same with ERP_SYNTH_ORDINARY=1: the providers imported the ordinary way
   ordinary import  only `import cdktf_cdktf_provider_azurerm, cdktf_cdktf_provider_kubernetes`, ordinary
+  typescript       the same stacks as a plain Node CDKTF app with the same prebuilt providers (cdktf 0.21.0,
+                   @cdktf/provider-azurerm 14.23.1, @cdktf/provider-kubernetes 12.1.1): `node app.js`, the JavaScript
+                   tools/maintenance/ts_benchmark_app.py generates from this checkout's synth before the rounds
+                   (installed on demand: `npm ci --prefix benchmarks/typescript`); its output is compared with
+                   ours block by block and the count printed
   cdktn synth      `ERP_FRAMEWORK=cdktn .venv-cdktn/bin/python main.py`: CDK Terrain (the fast path steps aside)
   py3.13 fast      `.venv-3.13/bin/python main.py`: the fast synth on Python 3.13
   fast synth 4 envs  the fast synth of four environments (config/ + tests/fixtures/four-environments): with
@@ -13,15 +18,18 @@ Variants (each in a fresh process, from the project root):
   fast -<tier>     the fast synth with one tier off (ERP_FAST_TIERS_OFF); "fast core only": all tiers off
 The cdktn and py3.13 variants need the venvs `ERP_FRAMEWORK=cdktn scripts/setup` and
 `PYTHON=python3.13 scripts/setup` build; they are not in the default list.
+Default: fast synth, typescript, ordinary import; the ratios fast/typescript and fast/ordinary are printed.
 Caches: warm = the jsii package cache as it is (after one untimed run of each variant); cold = a new,
 empty JSII_RUNTIME_PACKAGE_CACHE_ROOT for every run, as on a fresh CI machine. The project's own
 cache (.cache/jsii-fast/: derived tarballs, provider bytecode) is warm in both. The variants run in
 turn within each round, so the ratio compares runs made under the same machine conditions.
 
-Peak memory: /proc/<pid>/status VmHWM of the Python process and of every process under it (jsii runs
-a small Node wrapper that starts the Node kernel), sampled every few milliseconds; VmHWM only grows, so
-the last sample is the peak. "total" adds the per-process peaks (an upper bound of what was resident at
-once). Figures are min/median over the runs; memory is the largest peak of any run.
+Peak memory: /proc/<pid>/status VmHWM of the started process ("main": Python, or Node for typescript)
+and of every process under it (jsii runs a small Node wrapper that starts the Node kernel), sampled every
+few milliseconds; VmHWM only grows, so the last sample is the peak. "total" adds the per-process peaks (an
+upper bound of what was resident at once). Figures are min/median over the runs; memory is the largest
+peak of any run. The load average is printed at the start and the end: on a shared machine, compare
+the variants' ratio, never absolute figures of different runs.
 """
 
 from __future__ import annotations
@@ -37,6 +45,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from runtime.jsii_runtime import PROJECT_NODE
+from tools.maintenance import ts_benchmark_app
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = Path("tests/fixtures/four-environments")
@@ -54,17 +65,20 @@ VARIANTS = {
     "py3.13 fast": ([str(PROJECT_ROOT / ".venv-3.13" / "bin" / "python"), "main.py"], {}),
 }
 # The fast synth with one tier of runtime/fast_import.py off (`--variants "fast -compile" ...`), or all of them.
-TIERS = ("compile", "warm-up", "one-cpu", "no-gc", "fast-exit")
+TIERS = ("compile", "warm-up", "one-cpu", "no-gc", "fast-exit", "memo", "hash-record")
 VARIANTS.update({f"fast -{tier}": ([PYTHON, "main.py"], {"ERP_FAST_TIERS_OFF": tier}) for tier in TIERS})
 VARIANTS["fast core only"] = ([PYTHON, "main.py"], {"ERP_FAST_TIERS_OFF": ",".join(TIERS)})
 VARIANTS["fast core+compile"] = ([PYTHON, "main.py"], {"ERP_FAST_TIERS_OFF": ",".join(TIERS[1:])})
 # The shipped config plus the two overlay files of tests/fixtures/four-environments (dev, qa): per-environment cost.
 FOUR_ENVIRONMENTS = "<four environments>"
 VARIANTS["fast synth 4 envs"] = ([PYTHON, "main.py"], {"ERP_CONFIG_DIR": FOUR_ENVIRONMENTS})
-DEFAULT_VARIANTS = ["fast synth", "ordinary synth", "ordinary import"]
+TS_APP = ts_benchmark_app.DEFAULT_APP
+VARIANTS["typescript"] = ([str(PROJECT_NODE or "node"), str(TS_APP)], {})
+DEFAULT_VARIANTS = ["fast synth", "typescript", "ordinary import"]
 _FOUR_ENVIRONMENTS_DIR: list[str] = []
-TIME_RATIO_TARGET = 0.2
-PEAK_MEMORY_TARGET_MB = 300
+TIME_RATIO_TARGET = 0.15  # fast synth / ordinary import
+TYPESCRIPT_RATIO_TARGET = 2.0  # fast synth / typescript
+PEAK_MEMORY_TARGET_MB = 250
 
 
 @dataclass
@@ -102,14 +116,22 @@ def process_tree(root: int) -> list[int]:
     return found
 
 
-def role_of(pid: int, root: int) -> str | None:
-    if pid == root:
-        return "python"
+def command_line(pid: int) -> bytes | None:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-            arguments = cmdline.read().split(b"\0")
+            return cmdline.read()
     except OSError:
         return None
+
+
+def role_of(pid: int, root: int) -> str | None:
+    """A process's role; a fork of the main process not yet exec'ed (cdktf runs `terraform version` through
+    a shell in both apps) shares its pages and counts as the main process (peaks are per role, the largest)."""
+    if pid == root:
+        return "main"
+    arguments = (command_line(pid) or b"").split(b"\0")
+    if command_line(pid) == command_line(root):
+        return "main"
     if not arguments or not arguments[0].endswith(b"node"):
         return None
     return "node kernel" if any(arg.endswith(b"program.js") for arg in arguments) else "node wrapper"
@@ -175,6 +197,8 @@ def four_environments_dir() -> str:
 def measure_once(variant: str, cache: str) -> Run:
     command, extra_env = VARIANTS[variant]
     env = {**os.environ, **extra_env}
+    # As a developer's or CI's run: the project's modules' bytecode cached (a sandbox may set this; ~75 ms CPU).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     if env.get("ERP_CONFIG_DIR") == FOUR_ENVIRONMENTS:
         env["ERP_CONFIG_DIR"] = four_environments_dir()
     if cache == "cold":
@@ -197,15 +221,47 @@ def benchmark(variants: list[str], cache: str, runs: int) -> dict[str, Figures]:
     return figures
 
 
+def prepare_typescript() -> None:
+    """Install the Node app's packages if missing, synthesize this checkout, generate the app from that output
+    and print how much of the Node app's output equals ours (untimed)."""
+    ts_dir = ts_benchmark_app.TS_DIR
+    if not (ts_dir / "node_modules" / "@cdktf" / "provider-azurerm").is_dir():
+        npm = shutil.which("npm") or "npm"
+        print(f"installing {ts_dir}/node_modules (npm ci)", file=sys.stderr)
+        env = {**os.environ}
+        if PROJECT_NODE:
+            env["PATH"] = f"{PROJECT_NODE.parent}{os.pathsep}{env.get('PATH', '')}"
+        subprocess.run([npm, "ci", "--prefix", str(ts_dir), "--no-audit", "--no-fund"], check=True, env=env)
+    with tempfile.TemporaryDirectory(prefix="benchmark-compare-") as folder:
+        ours, theirs = Path(folder) / "python", Path(folder) / "node"
+        for command, outdir in (([PYTHON, "main.py"], ours), (VARIANTS["typescript"][0], theirs)):
+            if command[-1] == str(TS_APP):
+                ts_benchmark_app.generate(ours, TS_APP, ts_dir / "node_modules")
+            subprocess.run(
+                command,
+                cwd=PROJECT_ROOT,
+                env={**os.environ, "CDKTF_OUTDIR": str(outdir)},
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+        equal, total, differences = ts_benchmark_app.compare(ours, theirs)
+    print(f"typescript app: {equal} of {total} blocks identical to ours after JSON normalisation")
+    for difference in differences:
+        print(f"  {difference[:200]}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--cache", nargs="+", choices=["warm", "cold"], default=["warm", "cold"])
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=DEFAULT_VARIANTS)
     options = parser.parse_args()
+    if "typescript" in options.variants:
+        prepare_typescript()
     if missing := [variant for variant in options.variants if not Path(VARIANTS[variant][0][0]).is_file()]:
         parser.error(f"{', '.join(missing)}: {VARIANTS[missing[0]][0][0]} is missing (built by scripts/setup)")
 
+    started_load = " / ".join(f"{value:.1f}" for value in os.getloadavg())
     results: dict[tuple[str, str], Figures] = {}
     for cache in options.cache:
         print(
@@ -218,15 +274,20 @@ def main() -> int:
             results[variant, cache] = figures
         print(file=sys.stderr)
 
-    print(f"{options.runs} runs each on {os.cpu_count()} cores; wall in seconds, peak resident memory in MB")
+    load = " / ".join(f"{value:.1f}" for value in os.getloadavg())
     print(
-        f"{'variant':<17} {'cache':<5} {'wall min':>8} {'median':>7}   {'python':>6} {'node wrapper':>12}"
+        f"{options.runs} runs each on {os.cpu_count()} cores, load average (1/5/15 min) {started_load} at the start,"
+        f" {load} at the end;"
+        " wall in seconds, peak resident memory in MB"
+    )
+    print(
+        f"{'variant':<17} {'cache':<5} {'wall min':>8} {'median':>7}   {'main':>6} {'node wrapper':>12}"
         f" {'node kernel':>11} {'total':>6}"
     )
     for (variant, cache), figures in results.items():
         low, median = figures.wall()
         print(
-            f"{variant:<17.17} {cache:<5} {low:>8.2f} {median:>7.2f}   {figures.peak('python'):>6}"
+            f"{variant:<17.17} {cache:<5} {low:>8.2f} {median:>7.2f}   {figures.peak('main'):>6}"
             f" {figures.peak('node wrapper'):>12} {figures.peak('node kernel'):>11} {figures.total_peak():>6}"
         )
     for cache in options.cache:
@@ -237,6 +298,15 @@ def main() -> int:
             print(
                 f"{cache} cache: fast synth / ordinary import (median wall) = {ratio:.2f}"
                 f" (target <= {TIME_RATIO_TARGET}: {verdict})"
+            )
+        typescript = results.get(("typescript", cache))
+        if fast and typescript:
+            ratio = fast.wall()[1] / typescript.wall()[1]
+            verdict = "met" if ratio <= TYPESCRIPT_RATIO_TARGET else "NOT met"
+            print(
+                f"{cache} cache: fast synth / typescript (median wall) = {ratio:.2f}"
+                f" (target <= {TYPESCRIPT_RATIO_TARGET}: {verdict}); peak memory {fast.total_peak()} MB"
+                f" / {typescript.total_peak()} MB = {fast.total_peak() / typescript.total_peak():.2f}"
             )
         if fast:
             verdict = "met" if fast.total_peak() <= PEAK_MEMORY_TARGET_MB else "NOT met"
