@@ -54,6 +54,10 @@ url = "https://erp.{name}.example.com/healthz"  # TODO: the public health endpoi
 
 [deployment.network]
 address_space = "{deployment}"
+
+[deployment.runner.github_app]  # this environment's own App (docs/security-model.md, "Operator steps")
+app_id = {app_id}  # TODO: the App's "App ID"
+installation_id = {installation_id}  # TODO: its installation on the repository
 """
 
 
@@ -104,6 +108,8 @@ def overlay(name: str, short_name: str, deploy_after: list[str], config_dir: Pat
         spoke=spoke,
         dr=dr,
         deployment=next(deployment_block.subnets(new_prefix=24)),
+        app_id=1000000 + index,  # placeholders, unique like the real ones must be (one App per environment)
+        installation_id=50000000 + index,
     )
 
 

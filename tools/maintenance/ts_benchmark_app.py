@@ -276,7 +276,7 @@ class Generator:
             add(f"{variable}.dependsOn = {js(block['depends_on'])};")
 
     def program(self, stacks: dict[str, dict[str, Any]]) -> str:
-        bodies = []
+        bodies: list[str] = []
         for name, doc in sorted(stacks.items()):
             stack = self.stack(name, doc)
             bodies.append(f"function stack{len(bodies)}(app) {{\n" + "\n".join(stack.lines) + "\n}")
