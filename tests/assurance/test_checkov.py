@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from config.loader import ENVIRONMENTS
 from tools.checks.checkov_gate import (
     CHECKOV,
     CONFIG_FILE,
@@ -204,7 +205,7 @@ def test_every_firewall_takes_threat_intelligence_deny_from_its_policy(stacks: d
                 assert policy["intrusion_detection"]["mode"] == "Deny"
             tiers.append(firewall["sku_tier"])
     # one hub firewall (infra stack) and one runners' firewall (bootstrap) per environment
-    assert sorted(tiers) == ["Basic", "Basic", "Premium", "Premium"]
+    assert sorted(tiers) == ["Basic"] * len(ENVIRONMENTS) + ["Premium"] * len(ENVIRONMENTS)
 
 
 # Azure's own subnets that take no NSG (the Azure Landing Zones "subnets without NSG" policy exempts the same).
@@ -254,7 +255,7 @@ def test_every_event_hubs_primary_is_in_a_region_with_zones(stacks: dict) -> Non
         for address, namespace in stack.get("resource", {}).get("azurerm_eventhub_namespace", {}).items()
         if "secondary" not in address
     ]
-    assert len(primaries) == 2
+    assert len(primaries) == len(ENVIRONMENTS)
     assert [namespace["name"] for namespace in primaries if namespace["location"] not in zonal_regions] == []
 
 
