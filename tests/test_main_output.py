@@ -91,7 +91,8 @@ def test_a_named_stack_synthesizes_alone_and_as_in_the_whole_app(tmp_path: Path,
 def test_an_unknown_stack_name_exits_2_and_lists_the_stacks(tmp_path: Path) -> None:
     result = run_main(tmp_path / "out", None, "staging-infr")
     assert result.returncode == 2
-    assert result.stderr.startswith("error: no stack staging-infr; the stacks are bootstrap, ")
+    # (on CDK Terrain a warning that the fast path steps aside comes first)
+    assert "error: no stack staging-infr; the stacks are bootstrap, github, " in result.stderr.splitlines()[-1]
 
 
 @pytest.mark.slow
@@ -99,7 +100,7 @@ def test_rule_violations_print_one_error_each_without_traceback(tmp_path: Path) 
     result = run_main(tmp_path / "out", VIOLATING_MAIN)
     assert result.returncode == 1
     assert result.stdout == ""
-    errors = result.stderr.splitlines()
+    errors = [line for line in result.stderr.splitlines() if not line.startswith("warning: fast synth off")]
     assert errors == [
         *(
             f"error: [AZ-AKS-1] {infra}/aks/cluster (azurerm_kubernetes_cluster): default_node_pool.node_count = 1 "
