@@ -375,6 +375,30 @@ class DeployIdentitiesProps:
     provider: TerraformProvider
 
 
+def github_trust(
+    owner: Construct,
+    id: str,
+    *,
+    name: str,
+    identity: UserAssignedIdentity,
+    resource_group_name: str,
+    subject: str,
+    provider: TerraformProvider | None = None,
+) -> FederatedIdentityCredential:
+    """A federated credential of `identity` for GitHub Actions' OIDC tokens with `subject` (no stored secret)."""
+    return FederatedIdentityCredential(
+        owner,
+        id,
+        name=name,
+        resource_group_name=resource_group_name,
+        parent_id=identity.id,
+        issuer=GITHUB_OIDC_ISSUER,
+        audience=[ENTRA_TOKEN_EXCHANGE_AUDIENCE],
+        subject=subject,
+        provider=provider,
+    )
+
+
 def oidc_subjects(repository: GitHubRepository, environment: str) -> dict[str, str]:
     """The OIDC `sub` claims each identity trusts through an environment. A job in a GitHub environment gets the
     environment's subject: deploy plans and drift run in `<env>-plan`, applies in `<env>` (required reviewers);
@@ -436,27 +460,19 @@ class DeployIdentities(Construct):
                 resource_group_name=props.resource_group_name,
                 provider=props.provider,
             )
-            FederatedIdentityCredential(
-                self,
-                f"{role}-github",
-                name=f"github-{role}",
-                resource_group_name=props.resource_group_name,
-                parent_id=identity.id,
-                issuer=GITHUB_OIDC_ISSUER,
-                audience=[ENTRA_TOKEN_EXCHANGE_AUDIENCE],
-                subject=subjects[role],
-                provider=props.provider,
-            )
+            subjects_of_role = [(f"{role}-github", f"github-{role}", subjects[role])]
             if role == "plan":  # pull-request plans: no environment, the read-only identity
-                FederatedIdentityCredential(
+                subjects_of_role.append(
+                    ("plan-github-pull-request", "github-plan-pull-request", pull_request_subject(props.repository))
+                )
+            for credential_id, credential_name, subject in subjects_of_role:
+                github_trust(
                     self,
-                    "plan-github-pull-request",
-                    name="github-plan-pull-request",
+                    credential_id,
+                    name=credential_name,
+                    identity=identity,
                     resource_group_name=props.resource_group_name,
-                    parent_id=identity.id,
-                    issuer=GITHUB_OIDC_ISSUER,
-                    audience=[ENTRA_TOKEN_EXCHANGE_AUDIENCE],
-                    subject=pull_request_subject(props.repository),
+                    subject=subject,
                     provider=props.provider,
                 )
             principal_id = identity.principal_id

@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from cdktf_cdktf_provider_azurerm.federated_identity_credential import FederatedIdentityCredential
 from cdktf_cdktf_provider_azurerm.log_analytics_workspace_table_custom_log import (
     LogAnalyticsWorkspaceTableCustomLog,
     LogAnalyticsWorkspaceTableCustomLogColumn,
@@ -47,7 +46,7 @@ from config.deployment import GitHubRepository
 from config.recovery import WEEKDAYS, RecoveryConfig
 from constructs import Construct
 from constructs.alerts import AZURE_SEVERITY
-from constructs.deployment import ENTRA_TOKEN_EXCHANGE_AUDIENCE, GITHUB_OIDC_ISSUER
+from constructs.deployment import github_trust
 from constructs.interfaces import RoleGrant, grant
 from constructs.naming import Naming
 from drills.results import COLUMNS, STREAM, TABLE
@@ -148,14 +147,12 @@ class DrillIdentity(Construct):
             location=props.location,
             resource_group_name=props.resource_group_name,
         )
-        FederatedIdentityCredential(
+        github_trust(
             self,
             "github",
             name="github-drills",
+            identity=identity,
             resource_group_name=props.resource_group_name,
-            parent_id=identity.id,
-            issuer=GITHUB_OIDC_ISSUER,
-            audience=[ENTRA_TOKEN_EXCHANGE_AUDIENCE],
             subject=oidc_subject(props.repository, props.environment),
         )
         self.principal_id = identity.principal_id
