@@ -11,7 +11,12 @@ ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 DOCS = ROOT / "docs"
 LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+CODE_SPAN = re.compile(r"`[^`\n]*`")  # `[a-z](-x)` in a pattern is code, not a link
 SECTION_REFERENCE = re.compile(r"(docs/[\w/.-]+\.md) \"([^\"]+)\"")
+
+
+def links(page: Path) -> list[str]:
+    return LINK.findall(CODE_SPAN.sub("", page.read_text()))
 
 
 def markdown_pages() -> list[Path]:
@@ -21,7 +26,7 @@ def markdown_pages() -> list[Path]:
 def broken_links(page: Path, root: Path = ROOT) -> list[str]:
     return [
         f"{page.relative_to(root)}: {target}"
-        for target in LINK.findall(page.read_text())
+        for target in links(page)
         if "://" not in target and not (page.parent / target).resolve().exists()
     ]
 
@@ -33,7 +38,7 @@ def reachable_pages() -> set[Path]:
         if page in seen or page.suffix != ".md":
             continue
         seen.add(page)
-        todo += [(page.parent / target).resolve() for target in LINK.findall(page.read_text()) if "://" not in target]
+        todo += [(page.parent / target).resolve() for target in links(page) if "://" not in target]
     return seen
 
 

@@ -26,6 +26,7 @@ ENVIRONMENT_DEPENDENT = [
     "tests/tools/test_dr_runbook.py",
     "tests/tools/test_diagram.py",
     "tests/tools/test_evidence_matrix.py",
+    "tests/tools/test_config_reference.py",
     "tests/constructs/test_observability.py",
     "tests/assurance/test_checkov.py::test_every_firewall_takes_threat_intelligence_deny_from_its_policy",
     "tests/assurance/test_checkov.py::test_every_event_hubs_primary_is_in_a_region_with_zones",

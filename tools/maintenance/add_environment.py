@@ -7,8 +7,8 @@
    placeholder identifiers marked `# TODO` (subscription, Grafana admin group) for the operator to replace;
 2. synthesizes every stack (the loader validates the new file with the others);
 3. regenerates what is generated from config and the synthesized stacks: the workflows' matrices, the
-   handbooks, DR runbooks, diagrams and evidence matrix, the stateful address list, the JSON schema is
-   unchanged (it describes the schema, not the environments), and the snapshots of the new stacks.
+   handbooks, DR runbooks, diagrams and evidence matrix, the configuration reference (which files set each key),
+   the stateful address list, the JSON schema is unchanged (it describes the schema, not the environments), and the snapshots of the new stacks.
 
 Then commit, apply `bootstrap` for the new subscription (docs/zero-to-running.md), and merge.
 """
@@ -120,6 +120,7 @@ REGENERATE = (
     ("DR runbooks", ["-m", "tools.docgen.dr_runbook", "cdktf.out", "--write"]),
     ("diagrams", ["-m", "tools.docgen.diagram", "cdktf.out", "--write"]),
     ("evidence matrix", ["-m", "tools.docgen.evidence_matrix", "cdktf.out", "--write"]),
+    ("configuration reference", ["-m", "tools.docgen.config_reference", "--write"]),
     ("stateful addresses", ["-m", "tools.checks.stateful", "cdktf.out", "--write"]),
     ("snapshots", ["-m", "pytest", "-q", "tests/stacks/test_snapshots.py", "--snapshot-update"]),
 )
