@@ -33,7 +33,7 @@ class JobImage(Section):
     busybox and kubectl, rebuilt daily for the four newest minors, tag = the kubectl version without "v"; it also
     carries tools the jobs do not use: see image_contents.py for the trade-off). The infra stack imports it into
     the environment's registry (`az acr import` during apply), the only registry the Gatekeeper policy admits;
-    tools/checks/deployability.py checks every command the scripts call is in the image."""
+    tools/checks/deployability/job_images.py checks every command the scripts call is in the image."""
 
     source_repository: str = Field(default="docker.io/alpine/k8s", pattern=r"^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+$")
     patch: int = Field(ge=0, le=99, description="kubectl patch release of the cluster's minor version")

@@ -4,8 +4,9 @@ Pure data, no cdktf import. Two readers, one list:
 
 - `constructs/network.py` derives the spoke NSGs' inbound allow rules from it (one rule per path whose target
   lives in the spoke, sources taken from config: the deployment network's runners subnet, the node subnets);
-- `tools/checks/deployability.py` evaluates the *effective* NSG rules (priority order, service tags, peered ranges,
-  Azure's default rules) on every such path it finds in the synthesized stacks, with the ports listed here.
+- `tools/checks/deployability/network_paths.py` evaluates the *effective* NSG rules (priority order, service tags,
+  peered ranges, Azure's default rules) on every such path it finds in the synthesized stacks, with the ports
+  listed here.
 
 Targets: `aks_api` (the API server's internal load balancer in the delegated subnet, API Server VNet
 Integration), `key_vault`, `state` and `registry` (their private endpoints). Sources: `runners` (the

@@ -1,9 +1,9 @@
 """What the deploy runners may reach on the internet: the ONE allow list, a host name and a reason per entry.
 
 Pure data, no cdktf import: the runners' Azure Firewall Basic turns it into application rules
-(constructs/runner_egress.py), tools/checks/deployability.py checks the synthesized policy allows every entry (and no
-`*`), and docs/zero-to-running.md and the handbook print it (`python -m constructs.egress_hosts` prints the
-Markdown table).
+(constructs/runner_egress.py), tools/checks/deployability/egress.py checks the synthesized policy allows every
+entry (and no `*`), and docs/zero-to-running.md and the handbook print it (`python -m constructs.egress_hosts`
+prints the Markdown table).
 
 Compared with the anchor, Azure/terraform-azurerm-avm-ptn-cicd-agents-and-runners (2f828c1, 2026-08-21): its
 private-networking mode sends the runners' egress through a NAT gateway, unfiltered, and the module carries no host

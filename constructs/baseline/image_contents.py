@@ -1,7 +1,8 @@
 """What is inside each image a cluster job may run: the executables its command and scripts can call.
 
-Pure data, no cdktf import; `tools/checks/deployability.py` (`job_image_findings`) checks every Job/CronJob container of
-the cluster stacks against it: the command's binary and every command its mounted script calls must be here.
+Pure data, no cdktf import; `tools/checks/deployability/job_images.py` (`job_image_findings`) checks every
+Job/CronJob container of the cluster stacks against it: the command's binary and every command its mounted script
+calls must be here.
 An image missing from the table is a finding too, so a new image comes with its contents and their source.
 """
 

@@ -13,11 +13,11 @@ from ruamel.yaml import YAML
 
 from config.loader import ENVIRONMENTS, load_environment
 from tools.checks.deployability import (
-    _runner_subnets,
     egress_findings,
     findings,
     is_azure_login,
     runner_pool_findings,
+    runner_subnet_keys,
     runners,
     token_findings,
     workflow_findings,
@@ -285,7 +285,7 @@ def test_every_runner_network_leaves_through_its_firewall(stacks) -> None:
     from constructs.egress_hosts import RUNNER_EGRESS
 
     assert egress_findings(stacks["bootstrap"]) == []
-    assert sorted(_runner_subnets(stacks["bootstrap"])) == sorted(ENVIRONMENTS)  # the check is not vacuous
+    assert sorted(runner_subnet_keys(stacks["bootstrap"])) == sorted(ENVIRONMENTS)  # the check is not vacuous
     assert len(RUNNER_EGRESS) > 20
 
 
@@ -378,7 +378,7 @@ def test_a_rule_for_another_source_does_not_count(stacks) -> None:
 
 def test_a_nat_gateway_around_the_firewall_is_named(stacks) -> None:
     broken = copy.deepcopy(stacks)
-    [subnet_key] = [k for env, k in _runner_subnets(broken["bootstrap"]).items() if env == "production"]
+    [subnet_key] = [k for env, k in runner_subnet_keys(broken["bootstrap"]).items() if env == "production"]
     broken["bootstrap"]["resource"]["azurerm_subnet_nat_gateway_association"] = {
         "bypass": {"subnet_id": f"${{azurerm_subnet.{subnet_key}.id}}", "nat_gateway_id": "${azurerm_nat_gateway.x.id}"}
     }
@@ -562,7 +562,7 @@ def test_endpoint_nsgs_count_only_where_endpoint_policies_enable_them(stacks) ->
 
 
 def test_every_cluster_job_image_holds_what_its_script_calls(stacks) -> None:
-    from tools.checks.deployability import _pod_specs, job_image_findings
+    from tools.checks.deployability.job_images import _pod_specs, job_image_findings
 
     assert job_image_findings(stacks) == []
     for environment in ENVIRONMENTS:  # not vacuous: three jobs per cluster, each a shell running a script

@@ -8,7 +8,8 @@
 2. synthesizes every stack (the loader validates the new file with the others);
 3. regenerates what is generated from config and the synthesized stacks: the workflows' matrices, the
    handbooks, DR runbooks, diagrams and evidence matrix, the configuration reference (which files set each key),
-   the stateful address list, the JSON schema is unchanged (it describes the schema, not the environments), and the snapshots of the new stacks.
+   the stateful address list, the JSON schema is unchanged (it describes the schema, not the environments), and
+   the snapshots of the new stacks.
 
 Then commit, apply `bootstrap` for the new subscription (docs/zero-to-running.md), and merge.
 """
