@@ -91,38 +91,39 @@ def load_stack(synth_dir: Path, stack: str) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def render(infra: dict[str, Any], cluster: dict[str, Any]) -> str:
-    """The Mermaid `flowchart` of one environment's infra stack (and its cluster stack's namespaces)."""
-    resources = {
-        f"{resource_type}.{name}": (resource_type, name, body)
-        for resource_type, by_name in infra.get("resource", {}).items()
-        for name, body in by_name.items()
-    }
-    shown = {address: entry for address, entry in resources.items() if entry[0] in SHOWN_TYPES}
-    references = {
-        address: sorted({f"{m.group(1)}.{m.group(2)}" for _, text in _strings(body) for m in REFERENCE.finditer(text)})
-        for address, (_, _, body) in resources.items()
-    }
-    # Containment: subnet → its VNet; a resource → the first subnet it references.
-    parent: dict[str, str] = {}
-    for address, (resource_type, _, body) in sorted(shown.items()):
-        targets = [ref for ref in references[address] if ref in shown]
-        if resource_type == "azurerm_subnet":
-            vnets = [ref for ref in targets if ref.startswith("azurerm_virtual_network.")]
-            if vnets:
-                parent[address] = vnets[0]
-        elif resource_type != "azurerm_virtual_network":
-            subnets = [
-                f"azurerm_subnet.{m.group(1)}" for _, text in _strings(body) for m in SUBNET_REFERENCE.finditer(text)
-            ]
-            subnets = [subnet for subnet in subnets if subnet in shown]
-            if subnets:
-                parent[address] = subnets[0]
+Entry = tuple[str, str, dict[str, Any]]  # (resource type, name, body)
+
+
+def _references_in(body: Any) -> list[str]:
+    return sorted({f"{m.group(1)}.{m.group(2)}" for _, text in _strings(body) for m in REFERENCE.finditer(text)})
+
+
+def _container(address: str, entry: Entry, targets: list[str], shown: dict[str, Entry]) -> str | None:
+    """A subnet's VNet; another resource's first referenced subnet; None at top level."""
+    resource_type, _, body = entry
+    if resource_type == "azurerm_virtual_network":
+        return None
+    if resource_type == "azurerm_subnet":
+        return next((ref for ref in targets if ref.startswith("azurerm_virtual_network.")), None)
+    subnets = [f"azurerm_subnet.{m.group(1)}" for _, text in _strings(body) for m in SUBNET_REFERENCE.finditer(text)]
+    return next((subnet for subnet in subnets if subnet in shown), None)
+
+
+def _containment(shown: dict[str, Entry], references: dict[str, list[str]]) -> dict[str, str]:
+    parent = {}
+    for address, entry in sorted(shown.items()):
+        container = _container(address, entry, [ref for ref in references[address] if ref in shown], shown)
+        if container:
+            parent[address] = container
+    return parent
+
+
+def _nodes(shown: dict[str, Entry], parent: dict[str, str]) -> list[str]:
+    """Subgraphs of containers holding their contents; top-level resources grouped network → services → cluster."""
     children: dict[str, list[str]] = {}
     for child, container in sorted(parent.items()):
         children.setdefault(container, []).append(child)
-
-    lines = ["flowchart LR"]
+    lines = []
 
     def draw(address: str, depth: int) -> None:
         resource_type, name, body = shown[address]
@@ -135,7 +136,6 @@ def render(infra: dict[str, Any], cluster: dict[str, Any]) -> str:
         else:
             lines.append(f"{indent}{_node_id(address)}[{_label(resource_type, body, name)}]")
 
-    # Top-level resources (not inside a subnet or VNet) grouped left to right: network → services → cluster.
     for layer in LAYERS:
         top_level = sorted(a for a in shown if a not in parent and SHOWN_TYPES[shown[a][0]][1] == layer)
         if top_level:
@@ -143,33 +143,40 @@ def render(infra: dict[str, Any], cluster: dict[str, Any]) -> str:
             for address in top_level:
                 draw(address, 2)
             lines.append("  end")
+    return lines
 
+
+def _peering_edges(infra: dict[str, Any]) -> set[str]:
     edges = set()
-    for resource_type, by_name in infra.get("resource", {}).items():
-        if resource_type == "azurerm_virtual_network_peering":
-            for body in by_name.values():
-                ends = [
-                    ref
-                    for _, text in _strings(body)
-                    for m in REFERENCE.finditer(text)
-                    if (ref := f"{m.group(1)}.{m.group(2)}").startswith("azurerm_virtual_network.")
-                ]
-                if len(set(ends)) == 2:
-                    edges.add(f"  {_node_id(ends[0])} -. peering .- {_node_id(ends[1])}")
+    for body in infra.get("resource", {}).get("azurerm_virtual_network_peering", {}).values():
+        # In the order the body names them (local end first): each side's peering is its own edge.
+        ends = [
+            ref
+            for _, text in _strings(body)
+            for m in REFERENCE.finditer(text)
+            if (ref := f"{m.group(1)}.{m.group(2)}").startswith("azurerm_virtual_network.")
+        ]
+        if len(set(ends)) == 2:
+            edges.add(f"  {_node_id(ends[0])} -. peering .- {_node_id(ends[1])}")
+    return edges
+
+
+def _reference_edges(shown: dict[str, Entry], references: dict[str, list[str]], parent: dict[str, str]) -> set[str]:
+    """Direct references, and references through one undrawn resource (storage → key → key vault)."""
+    edges = set()
     for address in shown:
-        # Direct references, and references through one undrawn resource (storage → key → key vault).
         reached = set(references[address]) | {
             target for hidden in references[address] if hidden not in shown for target in references.get(hidden, [])
         }
         for target in sorted(reached):
-            if (
-                target in shown
-                and target != address
-                and target != parent.get(address)
-                and parent.get(target) != address
-            ):
+            related = target in (address, parent.get(address)) or parent.get(target) == address
+            if target in shown and not related:
                 edges.add(f"  {_node_id(address)} --> {_node_id(target)}")
+    return edges
 
+
+def _namespaces(cluster: dict[str, Any], shown: dict[str, Entry]) -> tuple[list[str], set[str]]:
+    """The cluster stack's namespaces as a subgraph hanging off the AKS cluster."""
     namespaces = sorted(
         one_block(body.get("metadata")).get("name", name)
         for resource_type, by_name in cluster.get("resource", {}).items()
@@ -177,12 +184,28 @@ def render(infra: dict[str, Any], cluster: dict[str, Any]) -> str:
         for name, body in by_name.items()
     )
     clusters = sorted(address for address, entry in shown.items() if entry[0] == "azurerm_kubernetes_cluster")
-    if namespaces and clusters:
-        lines.append('  subgraph cluster_stack["cluster stack: namespaces"]')
-        lines += [f'    ns_{_node_id(ns)}["{ns}"]' for ns in namespaces]
-        lines.append("  end")
-        edges.add(f"  {_node_id(clusters[0])} --> cluster_stack")
-    return "\n".join(lines + sorted(edges)) + "\n"
+    if not (namespaces and clusters):
+        return [], set()
+    lines = [
+        '  subgraph cluster_stack["cluster stack: namespaces"]',
+        *(f'    ns_{_node_id(ns)}["{ns}"]' for ns in namespaces),
+    ]
+    return [*lines, "  end"], {f"  {_node_id(clusters[0])} --> cluster_stack"}
+
+
+def render(infra: dict[str, Any], cluster: dict[str, Any]) -> str:
+    """The Mermaid `flowchart` of one environment's infra stack (and its cluster stack's namespaces)."""
+    resources = {
+        f"{resource_type}.{name}": (resource_type, name, body)
+        for resource_type, by_name in infra.get("resource", {}).items()
+        for name, body in by_name.items()
+    }
+    shown = {address: entry for address, entry in resources.items() if entry[0] in SHOWN_TYPES}
+    references = {address: _references_in(body) for address, (_, _, body) in resources.items()}
+    parent = _containment(shown, references)
+    namespace_lines, namespace_edges = _namespaces(cluster, shown)
+    edges = _peering_edges(infra) | _reference_edges(shown, references, parent) | namespace_edges
+    return "\n".join(["flowchart LR", *_nodes(shown, parent), *namespace_lines, *sorted(edges)]) + "\n"
 
 
 def environment_diagram(synth_dir: Path, environment: str) -> str:
