@@ -41,57 +41,81 @@ def _blocks(value: Any) -> list[dict[str, Any]]:
     return [] if value is None else value if isinstance(value, list) else [value]
 
 
-def check(stack: StackJson, config: EnvironmentConfig) -> list[str]:
-    findings: list[str] = []
-    drills = config.recovery.drills
-    identities = {
-        address: body
+def _drill_identity(stack: StackJson) -> str | list[str]:
+    """The drill identity's address, or the finding that there is not exactly one."""
+    identities = [
+        address
         for address, body in _resources(stack, "azurerm_user_assigned_identity").items()
         if "dr-drills" in body["name"]
-    }
+    ]
     if len(identities) != 1:
         return [f"DRILL-IDENTITY: expected one drill identity, found {sorted(identities)}"]
-    ((address, _),) = identities.items()
+    return identities[0]
+
+
+def _federation_findings(stack: StackJson, config: EnvironmentConfig, address: str) -> list[str]:
     reference = f"${{azurerm_user_assigned_identity.{address}"
     subject = oidc_subject(config.deployment.repository, config.name)
-    if not any(
+    if any(
         body.get("parent_id", "").startswith(reference) and body.get("subject") == subject
         for body in _resources(stack, "azurerm_federated_identity_credential").values()
     ):
-        findings.append(f"DRILL-IDENTITY: {address} has no federated credential for subject {subject}")
+        return []
+    return [f"DRILL-IDENTITY: {address} has no federated credential for subject {subject}"]
 
-    held: dict[str, list[tuple[str, str]]] = {}  # role -> [(assignment address, scope)]
+
+def _held_roles(stack: StackJson, address: str) -> dict[str, list[tuple[str, str]]]:
+    """role -> [(assignment address, scope)] of the drill identity."""
+    reference = f"${{azurerm_user_assigned_identity.{address}"
+    held: dict[str, list[tuple[str, str]]] = {}
     for assignment, body in _resources(stack, "azurerm_role_assignment").items():
         if body.get("principal_id", "").startswith(reference):
             held.setdefault(body["role_definition_name"], []).append((assignment, body["scope"]))
-    wanted = {role for drill in drills.enabled for _, role, _ in DRILL_ROLES[drill]} | {RESULTS_ROLE}
-    for drill in drills.enabled:
-        for _, role, why in DRILL_ROLES[drill]:
-            if role not in held:
-                findings.append(f"DRILL-ROLE: {drill}: the drill identity lacks '{role}' ({why})")
+    return held
+
+
+def _role_findings(held: dict[str, list[tuple[str, str]]], enabled: tuple[str, ...]) -> list[str]:
+    wanted = {role for drill in enabled for _, role, _ in DRILL_ROLES[drill]} | {RESULTS_ROLE}
+    findings = [
+        f"DRILL-ROLE: {drill}: the drill identity lacks '{role}' ({why})"
+        for drill in enabled
+        for _, role, why in DRILL_ROLES[drill]
+        if role not in held
+    ]
     for role, assignments in sorted(held.items()):
         for assignment, scope in assignments:
             if role not in wanted:
                 findings.append(f"DRILL-ROLE: {assignment}: '{role}' serves no enabled drill")
             if SUBSCRIPTION_SCOPE.match(scope):
                 findings.append(f"DRILL-ROLE: {assignment}: '{role}' at subscription scope {scope}")
+    return findings
+
+
+def _results_role_findings(stack: StackJson, held: dict[str, list[tuple[str, str]]]) -> list[str]:
     rules = {
         address
         for address, body in _resources(stack, "azurerm_monitor_data_collection_rule").items()
         if any(d.get("stream_name") == STREAM for d in _blocks(body.get("stream_declaration")))
     }
-    if not any(
+    if any(
         scope.startswith(f"${{azurerm_monitor_data_collection_rule.{rule}.")
         for rule in rules
         for _, scope in held.get(RESULTS_ROLE, [])
     ):
-        findings.append(f"DRILL-ROLE: no '{RESULTS_ROLE}' on the data collection rule of stream {STREAM}")
+        return []
+    return [f"DRILL-ROLE: no '{RESULTS_ROLE}' on the data collection rule of stream {STREAM}"]
 
-    for kind in ("azurerm_monitor_scheduled_query_rules_alert_v2", "azurerm_monitor_metric_alert"):
-        for alert, body in _resources(stack, kind).items():
-            groups = [g for action in _blocks(body.get("action")) for g in _groups(action)]
-            if not groups:
-                findings.append(f"DRILL-ALERT: {kind}.{alert} sends to no action group")
+
+def _unrouted_alert_findings(stack: StackJson) -> list[str]:
+    return [
+        f"DRILL-ALERT: {kind}.{alert} sends to no action group"
+        for kind in ("azurerm_monitor_scheduled_query_rules_alert_v2", "azurerm_monitor_metric_alert")
+        for alert, body in _resources(stack, kind).items()
+        if not [g for action in _blocks(body.get("action")) for g in _groups(action)]
+    ]
+
+
+def _recovery_alert_findings(stack: StackJson, config: EnvironmentConfig) -> list[str]:
     queries = {
         body["name"]: " ".join(c["query"] for c in _blocks(body.get("criteria")))
         for body in _resources(stack, "azurerm_monitor_scheduled_query_rules_alert_v2").values()
@@ -101,33 +125,55 @@ def check(stack: StackJson, config: EnvironmentConfig) -> list[str]:
         "rto-exceeded": f"RtoMinutes > {recovery.rto_hours * 60}",
         "rpo-exceeded": f"RpoMinutes > {recovery.rpo_hours * 60}",
         "backup-older-than-rpo": f"ago({min(recovery.rpo_hours, 47)}h)",
-        "drill-missing": f"{drills.missing_after_hours}h",
+        "drill-missing": f"{recovery.drills.missing_after_hours}h",
         "drill-failed": "Succeeded == false",
     }
+    findings = []
     for key in RECOVERY_ALERTS:
         matching = [query for name, query in queries.items() if f"dr-{key}" in name]
         if not matching:
             findings.append(f"DRILL-ALERT: no '{key}' alert")
         elif thresholds[key] not in matching[0]:
             findings.append(f"DRILL-ALERT: the '{key}' alert does not test '{thresholds[key]}'")
-    vaults = [
-        f"${{azurerm_data_protection_backup_vault.{a}.id}}"
-        for a in _resources(stack, "azurerm_data_protection_backup_vault")
-    ]
-    routed = [
-        body
-        for body in _resources(stack, "azurerm_monitor_alert_processing_rule_action_group").values()
-        if set(vaults) & set(body.get("scopes", []))
+    return findings
+
+
+def _routes_backup_failures(body: dict[str, Any], vaults: set[str]) -> bool:
+    return bool(
+        vaults & set(body.get("scopes", []))
         and any(
             BACKUP_MONITOR_SERVICE in m.get("values", [])
             for c in _blocks(body.get("condition"))
             for m in _blocks(c.get("monitor_service"))
         )
         and body.get("add_action_group_ids")
+    )
+
+
+def _backup_routing_findings(stack: StackJson) -> list[str]:
+    vaults = {
+        f"${{azurerm_data_protection_backup_vault.{a}.id}}"
+        for a in _resources(stack, "azurerm_data_protection_backup_vault")
+    }
+    rules = _resources(stack, "azurerm_monitor_alert_processing_rule_action_group").values()
+    if any(_routes_backup_failures(body, vaults) for body in rules):
+        return []
+    return ["DRILL-ALERT: Azure Backup job failures of the backup vault reach no action group"]
+
+
+def check(stack: StackJson, config: EnvironmentConfig) -> list[str]:
+    address = _drill_identity(stack)
+    if isinstance(address, list):
+        return address
+    held = _held_roles(stack, address)
+    return [
+        *_federation_findings(stack, config, address),
+        *_role_findings(held, config.recovery.drills.enabled),
+        *_results_role_findings(stack, held),
+        *_unrouted_alert_findings(stack),
+        *_recovery_alert_findings(stack, config),
+        *_backup_routing_findings(stack),
     ]
-    if not routed:
-        findings.append("DRILL-ALERT: Azure Backup job failures of the backup vault reach no action group")
-    return findings
 
 
 def _groups(action: dict[str, Any]) -> list[str]:
