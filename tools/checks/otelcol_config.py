@@ -67,12 +67,9 @@ def _check_keys(where: str, body: Any, schema: dict[str, Any]) -> list[str]:
     return problems
 
 
-def problems(config: Any, reference: dict[str, Any] | None = None) -> list[str]:
-    """Every way `config` (the parsed collector configuration) would be refused; [] when it is valid."""
-    reference = reference or load_reference()
-    if not isinstance(config, dict) or not config:
-        return ["the configuration is empty or not a mapping: nothing to evaluate"]
-    found = [f"unknown top-level section {k!r}" for k in sorted(config) if k not in reference["sections"]]
+def _component_problems(config: dict[str, Any], reference: dict[str, Any]) -> tuple[list[str], dict[str, set[str]]]:
+    """Problems of the receivers, processors, exporters and extensions, and the ids each section defines."""
+    found = []
     defined: dict[str, set[str]] = {}
     for section, known in reference["components"].items():
         defined[section] = set()
@@ -83,29 +80,49 @@ def problems(config: Any, reference: dict[str, Any] | None = None) -> list[str]:
                 continue
             defined[section].add(component_id)
             found.extend(_check_keys(f"{section}.{component_id}", body, known[kind]))
-    service = config.get("service")
-    pipelines = service.get("pipelines") if isinstance(service, dict) else None
-    if not isinstance(service, dict) or not pipelines:
-        return [*found, "service.pipelines: no pipeline is defined"]
-    found.extend(
-        f"service: unknown key {k!r}" for k in sorted(service) if k not in ("extensions", "pipelines", "telemetry")
-    )
-    for extension in service.get("extensions", []):
-        if extension not in defined["extensions"]:
-            found.append(f"service.extensions: {extension!r} is not defined")
-    for name, pipeline in sorted(pipelines.items()):
-        if name.split("/", 1)[0] not in reference["pipeline_types"]:
-            found.append(f"service.pipelines.{name}: unknown pipeline type")
-        for part in PIPELINE_PARTS:
-            refs = pipeline.get(part) or []
-            if part != "processors" and not refs:
-                found.append(f"service.pipelines.{name}.{part}: at least one is required")
-            found.extend(
-                f"service.pipelines.{name}.{part}: {ref!r} is not defined in {part}"
-                for ref in refs
-                if ref not in defined[part]
-            )
+    return found, defined
+
+
+def _pipeline_problems(name: str, pipeline: dict[str, Any], defined: dict[str, set[str]], types: Any) -> list[str]:
+    found = [] if name.split("/", 1)[0] in types else [f"service.pipelines.{name}: unknown pipeline type"]
+    for part in PIPELINE_PARTS:
+        refs = pipeline.get(part) or []
+        if part != "processors" and not refs:
+            found.append(f"service.pipelines.{name}.{part}: at least one is required")
+        found.extend(
+            f"service.pipelines.{name}.{part}: {ref!r} is not defined in {part}"
+            for ref in refs
+            if ref not in defined[part]
+        )
     return found
+
+
+def _service_problems(service: dict[str, Any], defined: dict[str, set[str]], reference: dict[str, Any]) -> list[str]:
+    found = [
+        f"service: unknown key {k!r}" for k in sorted(service) if k not in ("extensions", "pipelines", "telemetry")
+    ]
+    found.extend(
+        f"service.extensions: {extension!r} is not defined"
+        for extension in service.get("extensions", [])
+        if extension not in defined["extensions"]
+    )
+    for name, pipeline in sorted(service["pipelines"].items()):
+        found.extend(_pipeline_problems(name, pipeline, defined, reference["pipeline_types"]))
+    return found
+
+
+def problems(config: Any, reference: dict[str, Any] | None = None) -> list[str]:
+    """Every way `config` (the parsed collector configuration) would be refused; [] when it is valid."""
+    reference = reference or load_reference()
+    if not isinstance(config, dict) or not config:
+        return ["the configuration is empty or not a mapping: nothing to evaluate"]
+    found = [f"unknown top-level section {k!r}" for k in sorted(config) if k not in reference["sections"]]
+    components, defined = _component_problems(config, reference)
+    found.extend(components)
+    service = config.get("service")
+    if not isinstance(service, dict) or not service.get("pipelines"):
+        return [*found, "service.pipelines: no pipeline is defined"]
+    return [*found, *_service_problems(service, defined, reference)]
 
 
 def collector_configs(stack: dict[str, Any]) -> dict[str, Any]:
