@@ -726,7 +726,12 @@ def _runner_egress_troubleshooting(env: Environment) -> list[tuple[str, str, lis
 
 
 def _incident_response(env: Environment) -> str:
-    infra, aks = env.infra, env.aks
+    sections = (_alert_routing(env), _containment(env), _revocation(env), _evidence(env))
+    return "\n".join(line for section in sections for line in section)
+
+
+def _alert_routing(env: Environment) -> list[str]:
+    infra = env.infra
     contact = next(iter(infra.all("azurerm_security_center_contact")), None)
     plans = [p["resource_type"] for p in infra.all("azurerm_security_center_subscription_pricing")]
     groups = infra.all("azurerm_monitor_action_group")
@@ -743,23 +748,7 @@ def _incident_response(env: Environment) -> str:
     ]
     activity = [s for s in infra.all("azurerm_monitor_diagnostic_setting") if s["name"].startswith("activity-log")]
     categories = [log["category"] for s in activity for log in _blocks(s.get("enabled_log"))]
-    audit = [
-        log.get("category")
-        for s in infra.all("azurerm_monitor_diagnostic_setting")
-        if "azurerm_kubernetes_cluster." in s["target_resource_id"]
-        for log in _blocks(s.get("enabled_log"))
-    ]
-    namespaces = {
-        env.cluster.name(one_block(ns["metadata"])["name"]): ns for ns in env.cluster.all("kubernetes_namespace_v1")
-    }
-    policies: dict[str, list[str]] = {}
-    for policy in env.cluster.all("kubernetes_network_policy_v1"):
-        policies.setdefault(env.cluster.name(policy["metadata"]["namespace"]), []).append(policy["metadata"]["name"])
-    allows = {ns: sorted(p for p in names if p != "default-deny-all") for ns, names in policies.items()}
-    identities = infra.all("azurerm_user_assigned_identity")
-    credentials = [(c, infra.referenced(c["parent_id"])) for c in infra.all("azurerm_federated_identity_credential")]
-    pools = [aks["default_node_pool"]["name"], *(p["name"] for p in infra.all("azurerm_kubernetes_cluster_node_pool"))]
-    lines = [
+    return [
         "### 3.1 Where alerts go, whom they page",
         "",
         (
@@ -788,6 +777,20 @@ def _incident_response(env: Environment) -> str:
             ),
         ),
         "",
+    ]
+
+
+def _containment(env: Environment) -> list[str]:
+    infra, aks = env.infra, env.aks
+    namespaces = {
+        env.cluster.name(one_block(ns["metadata"])["name"]): ns for ns in env.cluster.all("kubernetes_namespace_v1")
+    }
+    policies: dict[str, list[str]] = {}
+    for policy in env.cluster.all("kubernetes_network_policy_v1"):
+        policies.setdefault(env.cluster.name(policy["metadata"]["namespace"]), []).append(policy["metadata"]["name"])
+    allows = {ns: sorted(p for p in names if p != "default-deny-all") for ns, names in policies.items()}
+    pools = [aks["default_node_pool"]["name"], *(p["name"] for p in infra.all("azurerm_kubernetes_cluster_node_pool"))]
+    return [
         "### 3.2 Contain",
         "",
         "Isolate a namespace: every namespace already denies all traffic by default (`default-deny-all`); "
@@ -816,6 +819,14 @@ def _incident_response(env: Environment) -> str:
             "# snapshot the node's disk before deleting anything",
         ),
         "",
+    ]
+
+
+def _revocation(env: Environment) -> list[str]:
+    infra = env.infra
+    identities = infra.all("azurerm_user_assigned_identity")
+    credentials = [(c, infra.referenced(c["parent_id"])) for c in infra.all("azurerm_federated_identity_credential")]
+    return [
         "### 3.3 Revoke an identity or a federated credential",
         "",
         "Workload identities trust Kubernetes service-account tokens through federated credentials: deleting the "
@@ -839,6 +850,18 @@ def _incident_response(env: Environment) -> str:
         + ", ".join(f"`{i['name']}` (`{env.rg(i)}`)" for i in identities)
         + ". A revoked identity comes back on the next apply: change the code (or freeze deployments) first.",
         "",
+    ]
+
+
+def _evidence(env: Environment) -> list[str]:
+    infra = env.infra
+    audit = [
+        log.get("category")
+        for s in infra.all("azurerm_monitor_diagnostic_setting")
+        if "azurerm_kubernetes_cluster." in s["target_resource_id"]
+        for log in _blocks(s.get("enabled_log"))
+    ]
+    return [
         "### 3.4 Preserve evidence",
         "",
         f"- Activity log: in `{env.workspace['name']}` for {env.workspace['retention_in_days']} days "
@@ -860,7 +883,6 @@ def _incident_response(env: Environment) -> str:
             "sha256sum *.json *.yaml > evidence.sha256   # store with the incident record",
         ),
     ]
-    return "\n".join(lines)
 
 
 def _maintenance(env: Environment, pins: dict[str, str]) -> str:
