@@ -507,10 +507,74 @@ def _importing(env: Environment) -> str:
     )
 
 
+Trouble = tuple[str, str, list[str], str]  # (title, what, commands, fix)
+
+
 def _troubleshooting(env: Environment) -> str:
-    aks, config = env.aks, env.config
+    items = [item(env) for item in TROUBLES] + _runner_egress_troubleshooting(env)
+    out = []
+    for index, (title, what, commands, fix) in enumerate(items, start=1):
+        out.append(f"### 2.{index} {title}\n\n{what}\n\n{_code(*commands)}\n\n**Fix:** {fix}")
+    return "\n\n".join(out)
+
+
+def _state_access(env: Environment) -> Trouble:
+    """Terraform state: 403 on init or plan."""
+    return (
+        "Terraform state: 403 `AuthorizationPermissionMismatch` / `AuthorizationFailure` on init or plan",
+        f"The state account `{env.state_account}` has shared keys off and denies public networks: the identity "
+        "needs *Storage Blob Data Contributor* on it and the runner must come from an allowed network.",
+        [
+            f"az storage blob list --account-name {env.state_account} --container-name {env.state_container} "
+            "--auth-mode login --query '[].name'",
+            f"az role assignment list --assignee <runner-client-id> --scope $(az storage account show --name "
+            f"{env.state_account} --query id -o tsv) --query '[].roleDefinitionName'",
+            f"az storage account show --name {env.state_account} --query networkRuleSet",
+        ],
+        "grant the role at the account (not the subscription), run from the deployment network, wait for RBAC "
+        "propagation (below), re-run `terraform init`.",
+    )
+
+
+def _provider_registration(env: Environment) -> Trouble:
+    """A resource provider or feature the stack needs is not registered."""
+    aks = env.aks
     providers = sorted({p for t in env.infra_json.get("resource", {}) if (p := resource_provider(t))})
     unknown = sorted(t for t in env.infra_json.get("resource", {}) if resource_provider(t) is None)
+    host_encryption = any(
+        pool.get("host_encryption_enabled")
+        for pool in [aks["default_node_pool"], *env.infra.all("azurerm_kubernetes_cluster_node_pool")]
+    )
+    return (
+        "`MissingSubscriptionRegistration` / `The subscription is not registered to use namespace ...`",
+        "The subscription lacks a resource provider (or feature) one of the stack's resource types needs. This "
+        f"stack uses: {', '.join(f'`{p}`' for p in providers)}"
+        + (f"; types not mapped by the handbook: {', '.join(f'`{t}`' for t in unknown)}" if unknown else "")
+        + (
+            "; node pools use host encryption, which needs the feature `Microsoft.Compute/EncryptionAtHost`"
+            if host_encryption
+            else ""
+        )
+        + ".",
+        [
+            "az provider show --namespace <namespace> --query registrationState",
+            *(f"az provider register --namespace {p} --wait" for p in providers),
+            *(
+                [
+                    "az feature register --namespace Microsoft.Compute --name EncryptionAtHost",
+                    "az feature show --namespace Microsoft.Compute --name EncryptionAtHost --query properties.state",
+                ]
+                if host_encryption
+                else []
+            ),
+        ],
+        "register (once per subscription, needs Contributor), wait for `Registered`, re-run the apply.",
+    )
+
+
+def _private_dns(env: Environment) -> Trouble:
+    """A private service resolves to a public address, or not at all."""
+    config = env.config
     endpoints = []
     for endpoint in env.infra.all("azurerm_private_endpoint"):
         connection = endpoint["private_service_connection"]
@@ -521,178 +585,155 @@ def _troubleshooting(env: Environment) -> str:
             host = template.format(name=target["name"], region=config.location)
             endpoints.append((endpoint["name"], env.rg(endpoint), host))
     zones = sorted({zone["name"] for zone in env.infra.all("azurerm_private_dns_zone")})
-    host_encryption = any(
-        pool.get("host_encryption_enabled")
-        for pool in [aks["default_node_pool"], *env.infra.all("azurerm_kubernetes_cluster_node_pool")]
+    return (
+        "Private DNS: a private service resolves to a public IP, or not at all",
+        "Each private endpoint writes an A record into its privatelink zone, linked to hub and spoke; the spoke "
+        f"resolves through the firewall's DNS proxy. Zones: {', '.join(f'`{z}`' for z in zones)}. Compare the "
+        "address each endpoint expects with what a host inside the network resolves (the jump host behind "
+        "Bastion; the answer must be a private address of the endpoints subnet "
+        f"`{config.network.spoke.private_endpoints.address_prefix}`):",
+        [
+            *(
+                line
+                for name, rg, host in endpoints
+                for line in (
+                    f"az network private-endpoint show --resource-group {rg} --name {name} "
+                    "--query 'customDnsConfigs[].{fqdn:fqdn,ip:ipAddresses[0]}' -o table",
+                    f"nslookup {host}   # on the jump host",
+                )
+            ),
+            "az network private-endpoint dns-zone-group list --resource-group <endpoint-rg> --endpoint-name <endpoint>",
+            "az network private-dns link vnet list --resource-group <zone-rg> --zone-name <zone> -o table",
+        ],
+        "a missing A record: recreate the endpoint's zone group (re-apply); a public answer: the zone is not "
+        "linked to the network asking, or the client does not use Azure DNS/the firewall proxy.",
     )
-    vault = env.infra.one("azurerm_data_protection_backup_vault")
-    instances = [
-        *env.infra.all("azurerm_data_protection_backup_instance_kubernetes_cluster"),
-        *env.infra.all("azurerm_data_protection_backup_instance_blob_storage"),
-    ]
-    extensions = env.infra.all("azurerm_kubernetes_cluster_extension")
+
+
+def _rbac_propagation(env: Environment) -> Trouble:
+    """403 right after a role assignment was created."""
+    return (
+        "RBAC propagation: 403 right after a role assignment was created",
+        "Azure RBAC takes up to ~10 minutes to propagate (longer for group membership in tokens); first applies "
+        "hit this on Key Vault keys/certificates, storage and the cluster API.",
+        [
+            "az role assignment list --assignee <principal-id> --all "
+            "--query '[].{role:roleDefinitionName,scope:scope}' -o table",
+            "az account get-access-token --query expiresOn   # older than the assignment: az login again",
+        ],
+        "wait and re-run the apply; for a group just joined, sign in again (kubelogin: `kubelogin remove-tokens`).",
+    )
+
+
+def _policy_denials(env: Environment) -> Trouble:
+    """Gatekeeper and Azure Policy denials."""
+    aks, config = env.aks, env.config
     assignments = [
         *env.infra.all("azurerm_resource_policy_assignment"),
         *env.infra.all("azurerm_subscription_policy_assignment"),
     ]
+    return (
+        'Policy denials: `admission webhook "validation.gatekeeper.sh" denied the request` or '
+        "`RequestDisallowedByPolicy`",
+        "Kubernetes objects are checked by the Gatekeeper policies assigned to the cluster ("
+        + ", ".join(f"`{a['name']}`" for a in assignments if a in env.infra.all("azurerm_resource_policy_assignment"))
+        + f", effect `{config.governance.kubernetes_policy.effect}`); Azure resources by the subscription "
+        "initiatives ("
+        + ", ".join(f"`{a['name']}`" for a in env.infra.all("azurerm_subscription_policy_assignment"))
+        + ").",
+        [
+            env.invoke("kubectl get constraints"),
+            env.invoke("kubectl get events --all-namespaces --field-selector reason=FailedCreate"),
+            f"az policy state list --resource $(az aks show --resource-group {env.aks_rg} --name {aks['name']} "
+            "--query id -o tsv) --filter \"complianceState eq 'NonCompliant'\" --query '[].policyDefinitionName'",
+            "az monitor activity-log list --resource-group <rg> --status Failed --offset 1h "
+            "--query \"[?contains(properties.statusMessage,'RequestDisallowedByPolicy')]\"",
+        ],
+        "fix the manifest (labels, limits, registry, no literal secrets; docs/platform/governance.md table), "
+        "or add a reviewed "
+        "exemption in code; never switch the effect off to get a deploy through.",
+    )
+
+
+def _image_pulls(env: Environment) -> Trouble:
+    """ErrImagePull / ImagePullBackOff."""
+    aks, config = env.aks, env.config
     registries = ", ".join(
         [
             f"`{env.registry['name']}.azurecr.io`",
             *(f"`{r}`" for r in config.governance.kubernetes_policy.additional_registries),
         ]
     )
-    items = [
-        (
-            "Terraform state: 403 `AuthorizationPermissionMismatch` / `AuthorizationFailure` on init or plan",
-            f"The state account `{env.state_account}` has shared keys off and denies public networks: the identity "
-            "needs *Storage Blob Data Contributor* on it and the runner must come from an allowed network.",
-            [
-                f"az storage blob list --account-name {env.state_account} --container-name {env.state_container} "
-                "--auth-mode login --query '[].name'",
-                f"az role assignment list --assignee <runner-client-id> --scope $(az storage account show --name "
-                f"{env.state_account} --query id -o tsv) --query '[].roleDefinitionName'",
-                f"az storage account show --name {env.state_account} --query networkRuleSet",
-            ],
-            "grant the role at the account (not the subscription), run from the deployment network, wait for RBAC "
-            "propagation (below), re-run `terraform init`.",
-        ),
-        (
-            "`MissingSubscriptionRegistration` / `The subscription is not registered to use namespace ...`",
-            "The subscription lacks a resource provider (or feature) one of the stack's resource types needs. This "
-            f"stack uses: {', '.join(f'`{p}`' for p in providers)}"
-            + (f"; types not mapped by the handbook: {', '.join(f'`{t}`' for t in unknown)}" if unknown else "")
-            + (
-                "; node pools use host encryption, which needs the feature `Microsoft.Compute/EncryptionAtHost`"
-                if host_encryption
-                else ""
-            )
-            + ".",
-            [
-                "az provider show --namespace <namespace> --query registrationState",
-                *(f"az provider register --namespace {p} --wait" for p in providers),
-                *(
-                    [
-                        "az feature register --namespace Microsoft.Compute --name EncryptionAtHost",
-                        "az feature show --namespace Microsoft.Compute --name EncryptionAtHost "
-                        "--query properties.state",
-                    ]
-                    if host_encryption
-                    else []
-                ),
-            ],
-            "register (once per subscription, needs Contributor), wait for `Registered`, re-run the apply.",
-        ),
-        (
-            "Private DNS: a private service resolves to a public IP, or not at all",
-            "Each private endpoint writes an A record into its privatelink zone, linked to hub and spoke; the spoke "
-            f"resolves through the firewall's DNS proxy. Zones: {', '.join(f'`{z}`' for z in zones)}. Compare the "
-            "address each endpoint expects with what a host inside the network resolves (the jump host behind "
-            "Bastion; the answer must be a private address of the endpoints subnet "
-            f"`{config.network.spoke.private_endpoints.address_prefix}`):",
-            [
-                *(
-                    line
-                    for name, rg, host in endpoints
-                    for line in (
-                        f"az network private-endpoint show --resource-group {rg} --name {name} "
-                        "--query 'customDnsConfigs[].{fqdn:fqdn,ip:ipAddresses[0]}' -o table",
-                        f"nslookup {host}   # on the jump host",
-                    )
-                ),
-                "az network private-endpoint dns-zone-group list --resource-group <endpoint-rg> "
-                "--endpoint-name <endpoint>",
-                "az network private-dns link vnet list --resource-group <zone-rg> --zone-name <zone> -o table",
-            ],
-            "a missing A record: recreate the endpoint's zone group (re-apply); a public answer: the zone is not "
-            "linked to the network asking, or the client does not use Azure DNS/the firewall proxy.",
-        ),
-        (
-            "RBAC propagation: 403 right after a role assignment was created",
-            "Azure RBAC takes up to ~10 minutes to propagate (longer for group membership in tokens); first applies "
-            "hit this on Key Vault keys/certificates, storage and the cluster API.",
-            [
-                "az role assignment list --assignee <principal-id> --all "
-                "--query '[].{role:roleDefinitionName,scope:scope}' -o table",
-                "az account get-access-token --query expiresOn   # older than the assignment: az login again",
-            ],
-            "wait and re-run the apply; for a group just joined, sign in again (kubelogin: `kubelogin remove-tokens`).",
-        ),
-        (
-            'Policy denials: `admission webhook "validation.gatekeeper.sh" denied the request` or '
-            "`RequestDisallowedByPolicy`",
-            "Kubernetes objects are checked by the Gatekeeper policies assigned to the cluster ("
-            + ", ".join(
-                f"`{a['name']}`" for a in assignments if a in env.infra.all("azurerm_resource_policy_assignment")
-            )
-            + f", effect `{config.governance.kubernetes_policy.effect}`); Azure resources by the subscription "
-            "initiatives ("
-            + ", ".join(f"`{a['name']}`" for a in env.infra.all("azurerm_subscription_policy_assignment"))
-            + ").",
-            [
-                env.invoke("kubectl get constraints"),
-                env.invoke("kubectl get events --all-namespaces --field-selector reason=FailedCreate"),
-                f"az policy state list --resource $(az aks show --resource-group {env.aks_rg} --name {aks['name']} "
-                "--query id -o tsv) --filter \"complianceState eq 'NonCompliant'\" --query '[].policyDefinitionName'",
-                "az monitor activity-log list --resource-group <rg> --status Failed --offset 1h "
-                "--query \"[?contains(properties.statusMessage,'RequestDisallowedByPolicy')]\"",
-            ],
-            "fix the manifest (labels, limits, registry, no literal secrets; docs/platform/governance.md table), "
-            "or add a reviewed "
-            "exemption in code; never switch the effect off to get a deploy through.",
-        ),
-        (
-            "Image pulls: `ErrImagePull` / `ImagePullBackOff`",
-            f"Images may come only from {registries} (Gatekeeper). The kubelet identity pulls from "
-            f"`{env.registry['name']}` with *AcrPull* over the registry's private endpoint; other registries go "
-            "through the firewall's application rules.",
-            [
-                env.invoke("kubectl get events -n applications --field-selector reason=Failed"),
-                f"az aks check-acr --resource-group {env.aks_rg} --name {aks['name']} "
-                f"--acr {env.registry['name']}.azurecr.io",
-                f"az acr repository show-tags --name {env.registry['name']} --repository <repo>",
-            ],
-            "a wrong tag or digest: fix the manifest; 401/403: the *AcrPull* assignment (re-apply); a timeout: DNS "
-            "(above) or a firewall rule for a non-ACR registry.",
-        ),
-        (
-            "Backup failures",
-            f"Backup vault `{vault['name']}` (`{env.rg(vault)}`) protects "
-            + ", ".join(f"`{i['name']}`" for i in instances)
-            + (
-                "; the AKS backup runs through extension "
-                + ", ".join(f"`{e['name']}` (`{e.get('extension_type')}`)" for e in extensions)
-                if extensions
-                else ""
-            )
-            + f". Backups run daily at {config.recovery.backup_time_utc} UTC; the vault e-mails failed jobs.",
-            [
-                f"az dataprotection job list --resource-group {env.rg(vault)} --vault-name {vault['name']} "
-                "--query \"[?properties.status=='Failed'].{instance:properties.backupInstanceFriendlyName,"
-                'error:properties.errorDetails[0].message,start:properties.startTime}"',
-                *(
-                    f"az dataprotection backup-instance show --resource-group {env.rg(vault)} "
-                    f"--vault-name {vault['name']} --name {i['name']} --query properties.protectionStatus"
-                    for i in instances
-                ),
-                *(
-                    f"az k8s-extension show --resource-group {env.aks_rg} --cluster-name {aks['name']} --cluster-type "
-                    f"managedClusters --name {e['name']} --query provisioningState"
-                    for e in extensions
-                ),
-            ],
-            "`UserErrorMissingPermissions`: re-apply (the vault's and the extension's role assignments); extension "
-            "not `Succeeded`: `az k8s-extension update` or re-apply; then `az dataprotection backup-instance "
-            "adhoc-backup` to prove it.",
-        ),
+    return (
+        "Image pulls: `ErrImagePull` / `ImagePullBackOff`",
+        f"Images may come only from {registries} (Gatekeeper). The kubelet identity pulls from "
+        f"`{env.registry['name']}` with *AcrPull* over the registry's private endpoint; other registries go "
+        "through the firewall's application rules.",
+        [
+            env.invoke("kubectl get events -n applications --field-selector reason=Failed"),
+            f"az aks check-acr --resource-group {env.aks_rg} --name {aks['name']} "
+            f"--acr {env.registry['name']}.azurecr.io",
+            f"az acr repository show-tags --name {env.registry['name']} --repository <repo>",
+        ],
+        "a wrong tag or digest: fix the manifest; 401/403: the *AcrPull* assignment (re-apply); a timeout: DNS "
+        "(above) or a firewall rule for a non-ACR registry.",
+    )
+
+
+def _backup_failures(env: Environment) -> Trouble:
+    """Failed backup jobs."""
+    aks, config = env.aks, env.config
+    vault = env.infra.one("azurerm_data_protection_backup_vault")
+    instances = [
+        *env.infra.all("azurerm_data_protection_backup_instance_kubernetes_cluster"),
+        *env.infra.all("azurerm_data_protection_backup_instance_blob_storage"),
     ]
-    items += _runner_egress_troubleshooting(env)
-    out = []
-    for index, (title, what, commands, fix) in enumerate(items, start=1):
-        out.append(f"### 2.{index} {title}\n\n{what}\n\n{_code(*commands)}\n\n**Fix:** {fix}")
-    return "\n\n".join(out)
+    extensions = env.infra.all("azurerm_kubernetes_cluster_extension")
+    return (
+        "Backup failures",
+        f"Backup vault `{vault['name']}` (`{env.rg(vault)}`) protects "
+        + ", ".join(f"`{i['name']}`" for i in instances)
+        + (
+            "; the AKS backup runs through extension "
+            + ", ".join(f"`{e['name']}` (`{e.get('extension_type')}`)" for e in extensions)
+            if extensions
+            else ""
+        )
+        + f". Backups run daily at {config.recovery.backup_time_utc} UTC; the vault e-mails failed jobs.",
+        [
+            f"az dataprotection job list --resource-group {env.rg(vault)} --vault-name {vault['name']} "
+            "--query \"[?properties.status=='Failed'].{instance:properties.backupInstanceFriendlyName,"
+            'error:properties.errorDetails[0].message,start:properties.startTime}"',
+            *(
+                f"az dataprotection backup-instance show --resource-group {env.rg(vault)} "
+                f"--vault-name {vault['name']} --name {i['name']} --query properties.protectionStatus"
+                for i in instances
+            ),
+            *(
+                f"az k8s-extension show --resource-group {env.aks_rg} --cluster-name {aks['name']} --cluster-type "
+                f"managedClusters --name {e['name']} --query provisioningState"
+                for e in extensions
+            ),
+        ],
+        "`UserErrorMissingPermissions`: re-apply (the vault's and the extension's role assignments); extension "
+        "not `Succeeded`: `az k8s-extension update` or re-apply; then `az dataprotection backup-instance "
+        "adhoc-backup` to prove it.",
+    )
 
 
-def _runner_egress_troubleshooting(env: Environment) -> list[tuple[str, str, list[str], str]]:
+# The handbook's troubleshooting entries, in their printed order (2.1, 2.2, ...); runner egress comes last.
+TROUBLES = (
+    _state_access,
+    _provider_registration,
+    _private_dns,
+    _rbac_propagation,
+    _policy_denials,
+    _image_pulls,
+    _backup_failures,
+)
+
+
+def _runner_egress_troubleshooting(env: Environment) -> list[Trouble]:
     """A runner job that cannot reach a host: the runners' firewall (bootstrap) and its log workspace."""
     alias = f"azurerm.{env.config.name}"
     firewalls = [f for f in env.bootstrap.all("azurerm_firewall") if f.get("provider") == alias]
