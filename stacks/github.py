@@ -173,69 +173,15 @@ class GitHubStack(TerraformStack):
         )
         main_only = RepositoryEnvironmentDeploymentBranchPolicy(protected_branches=False, custom_branch_policies=True)
         for config in environments:
-            names = environment_names(config.name)
-            approval = config.deployment.apply_requires_approval
-            apply_env = RepositoryEnvironment(
-                self,
-                f"environment-{config.name}",
-                repository=name,
-                environment=names["apply"],
-                can_admins_bypass=False,
-                prevent_self_review=approval,
-                deployment_branch_policy=main_only,
-            )
-            if approval:
+            github_environments = self._environments(config, name, main_only)
+            if config.deployment.apply_requires_approval:
                 # `reviewers` is a list of blocks in the github 6.9 bindings (cdktf) and one block in 6.13's (CDK
                 # Terrain): the same block to Terraform, whose JSON syntax takes both; written once, as a list.
-                apply_env.add_override("reviewers", [{"teams": [teams[slug].id for slug in repository.approver_teams]}])
-            plan_env = RepositoryEnvironment(
-                self,
-                f"environment-{config.name}-plan",
-                repository=name,
-                environment=names["plan"],
-                can_admins_bypass=False,
-                deployment_branch_policy=main_only,
-            )
-            # The restore drills' environment (constructs/drills.py trusts its subject): main only, like the others, so
-            # no branch can sign in as the drill identity by naming it; the weekly schedule runs without a reviewer.
-            drills_env = RepositoryEnvironment(
-                self,
-                f"environment-{config.name}-drills",
-                repository=name,
-                environment=names["drills"],
-                can_admins_bypass=False,
-                deployment_branch_policy=main_only,
-            )
-            # The drills job reads its ids from its environment (dr-drills.yml): the drill identity is the infra stack's
-            # (`terraform output` of <env>-infra), the tenant and subscription config's.
-            drills_client_id = TerraformVariable(
-                self,
-                f"{config.name}_drills_client_id",
-                type="string",
-                nullable=False,
-                description=f"Client id of the {config.name} restore-drill identity: `terraform output` of "
-                f"{config.name}-infra, drills-client-id",
-                validation=[
-                    {
-                        "condition": f"can(regex({GUID!r}, var.{config.name}_drills_client_id))",
-                        "errorMessage": "must be a client id (GUID)",
-                    }
-                ],
-            ).string_value
-            for variable, value in (
-                ("AZURE_DRILLS_CLIENT_ID", drills_client_id),
-                ("AZURE_TENANT_ID", config.tenant_id),
-                ("AZURE_SUBSCRIPTION_ID", config.subscription_id),
-            ):
-                ActionsEnvironmentVariable(
-                    self,
-                    f"drills-variable-{config.name}-{variable}".lower(),
-                    repository=name,
-                    environment=drills_env.environment,
-                    variable_name=variable,
-                    value=value,
+                github_environments["apply"].add_override(
+                    "reviewers", [{"teams": [teams[slug].id for slug in repository.approver_teams]}]
                 )
-            for role, environment in (("apply", apply_env), ("plan", plan_env), ("drills", drills_env)):
+            self._drills_variables(config, name, github_environments["drills"])
+            for role, environment in github_environments.items():
                 RepositoryEnvironmentDeploymentPolicy(
                     self,
                     f"environment-{config.name}-{role}-branch",
@@ -243,46 +189,7 @@ class GitHubStack(TerraformStack):
                     environment=environment.environment,
                     branch_pattern=DEPLOY_BRANCH,
                 )
-
-            prefix = variables_prefix(config.name)
-            values = {"SUBSCRIPTION_ID": config.subscription_id, "TENANT_ID": config.tenant_id}
-            for role in ("plan", "apply"):
-                values[f"{role.upper()}_CLIENT_ID"] = TerraformVariable(
-                    self,
-                    f"{config.name}_{role}_client_id",
-                    type="string",
-                    nullable=False,
-                    description=f"Client id of the {config.name} {role} identity: `terraform output` of bootstrap, "
-                    f"{config.name}-{role}-client-id",
-                    validation=[
-                        {
-                            "condition": f"can(regex({GUID!r}, var.{config.name}_{role}_client_id))",
-                            "errorMessage": "must be a client id (GUID)",
-                        }
-                    ],
-                ).string_value
-            for suffix, value in values.items():
-                ActionsVariable(
-                    self,
-                    f"variable-{prefix}_{suffix}".lower(),
-                    repository=name,
-                    variable_name=f"{prefix}_{suffix}",
-                    value=value,
-                    # config's ids are placeholders unless ERP_<ENV>_SUBSCRIPTION_ID / _TENANT_ID were set when this
-                    # was synthesized: refuse to publish a placeholder the workflows would then sign in with
-                    lifecycle=TerraformResourceLifecycle(
-                        precondition=[
-                            Precondition(
-                                condition=f'${{!startswith(local.{CONFIG_IDS}["{prefix}_{suffix}"], '
-                                f'"{PLACEHOLDER_ID_PREFIX}")}}',
-                                error_message=f"{prefix}_{suffix} is config's placeholder: set it in the environment "
-                                "(config/base.toml) and synthesize again",
-                            )
-                        ]
-                    )
-                    if suffix in ("SUBSCRIPTION_ID", "TENANT_ID")
-                    else None,
-                )
+            self._repository_variables(config, name)
 
         RepositoryRuleset(
             self,
@@ -324,3 +231,94 @@ class GitHubStack(TerraformStack):
                 github_owned_allowed=True, verified_allowed=False, patterns_allowed=third_party_actions()
             ),
         )
+
+    def _environments(
+        self, config: EnvironmentConfig, repository: str, main_only: RepositoryEnvironmentDeploymentBranchPolicy
+    ) -> dict[str, RepositoryEnvironment]:
+        """The apply, plan and drills environments, all `main` only, no admin bypass. The drills' environment is
+        the subject constructs/drills.py trusts: main only, so no branch can sign in as the drill identity by
+        naming it; the weekly schedule runs without a reviewer."""
+        names = environment_names(config.name)
+        return {
+            role: RepositoryEnvironment(
+                self,
+                f"environment-{config.name}" + ("" if role == "apply" else f"-{role}"),
+                repository=repository,
+                environment=names[role],
+                can_admins_bypass=False,
+                prevent_self_review=config.deployment.apply_requires_approval if role == "apply" else None,
+                deployment_branch_policy=main_only,
+            )
+            for role in ("apply", "plan", "drills")
+        }
+
+    def _client_id(self, variable: str, description: str) -> str:
+        """A Terraform variable for an identity's client id (an output of another stack), checked to be a GUID."""
+        return TerraformVariable(
+            self,
+            variable,
+            type="string",
+            nullable=False,
+            description=description,
+            validation=[
+                {"condition": f"can(regex({GUID!r}, var.{variable}))", "errorMessage": "must be a client id (GUID)"}
+            ],
+        ).string_value
+
+    def _drills_variables(self, config: EnvironmentConfig, repository: str, drills: RepositoryEnvironment) -> None:
+        """The drills job reads its ids from its environment (dr-drills.yml): the drill identity is the infra stack's
+        (`terraform output` of <env>-infra), the tenant and subscription config's."""
+        client_id = self._client_id(
+            f"{config.name}_drills_client_id",
+            f"Client id of the {config.name} restore-drill identity: `terraform output` of {config.name}-infra, "
+            "drills-client-id",
+        )
+        for variable, value in (
+            ("AZURE_DRILLS_CLIENT_ID", client_id),
+            ("AZURE_TENANT_ID", config.tenant_id),
+            ("AZURE_SUBSCRIPTION_ID", config.subscription_id),
+        ):
+            ActionsEnvironmentVariable(
+                self,
+                f"drills-variable-{config.name}-{variable}".lower(),
+                repository=repository,
+                environment=drills.environment,
+                variable_name=variable,
+                value=value,
+            )
+
+    def _repository_variables(self, config: EnvironmentConfig, repository: str) -> None:
+        """ERP_<ENV>_SUBSCRIPTION_ID, _TENANT_ID (from config) and _PLAN_CLIENT_ID, _APPLY_CLIENT_ID (bootstrap's)."""
+        prefix = variables_prefix(config.name)
+        values = {"SUBSCRIPTION_ID": config.subscription_id, "TENANT_ID": config.tenant_id}
+        for role in ("plan", "apply"):
+            values[f"{role.upper()}_CLIENT_ID"] = self._client_id(
+                f"{config.name}_{role}_client_id",
+                f"Client id of the {config.name} {role} identity: `terraform output` of bootstrap, "
+                f"{config.name}-{role}-client-id",
+            )
+        for suffix, value in values.items():
+            ActionsVariable(
+                self,
+                f"variable-{prefix}_{suffix}".lower(),
+                repository=repository,
+                variable_name=f"{prefix}_{suffix}",
+                value=value,
+                lifecycle=_not_a_placeholder(f"{prefix}_{suffix}")
+                if suffix in ("SUBSCRIPTION_ID", "TENANT_ID")
+                else None,
+            )
+
+
+def _not_a_placeholder(variable: str) -> TerraformResourceLifecycle:
+    """config's ids are placeholders unless ERP_<ENV>_SUBSCRIPTION_ID / _TENANT_ID were set when this was synthesized:
+    refuse to publish a placeholder the workflows would then sign in with."""
+    return TerraformResourceLifecycle(
+        precondition=[
+            Precondition(
+                condition=f'${{!startswith(local.{CONFIG_IDS}["{variable}"], "{PLACEHOLDER_ID_PREFIX}")}}',
+                error_message=f"{variable} is config's placeholder: set it in the environment (config/base.toml) and "
+                "synthesize again",
+            )
+        ]
+    )
