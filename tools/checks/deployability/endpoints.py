@@ -43,6 +43,17 @@ class Endpoint:
     target: str = ""  # the data path's target (constructs/data_paths.py): state, registry, key_vault, aks_api
 
 
+def private_endpoints_of(endpoint: Endpoint) -> list[dict[str, Any]]:
+    """The private endpoints connected to the endpoint's resource and sub-resource, one per matching connection."""
+    return [
+        private_endpoint
+        for private_endpoint in resources_of(endpoint.stack_json, "azurerm_private_endpoint").values()
+        for connection in blocks(private_endpoint.get("private_service_connection"))
+        if connection.get("private_connection_resource_id") == endpoint.resource_ref
+        and endpoint.subresource in connection.get("subresource_names", [])
+    ]
+
+
 def _private_endpoint_vnets(endpoint: Endpoint, subscription: str) -> tuple[list[str], list[str]]:
     """(VNets holding a private endpoint for the resource, the zone ids those endpoints register in)."""
     stack = endpoint.stack_json
@@ -57,17 +68,12 @@ def _private_endpoint_vnets(endpoint: Endpoint, subscription: str) -> tuple[list
             vnets.append(vnet)
             zones.append(str(cluster.get("private_dns_zone_id")))
         return vnets, zones
-    for private_endpoint in resources_of(stack, "azurerm_private_endpoint").values():
-        for connection in blocks(private_endpoint.get("private_service_connection")):
-            if connection.get("private_connection_resource_id") != endpoint.resource_ref:
-                continue
-            if endpoint.subresource not in connection.get("subresource_names", []):
-                continue
-            vnet = subnet_vnet(stack, subscription, private_endpoint["subnet_id"])
-            if vnet:
-                vnets.append(vnet)
-                for group in blocks(private_endpoint.get("private_dns_zone_group")):
-                    zones.extend(group.get("private_dns_zone_ids", []))
+    for private_endpoint in private_endpoints_of(endpoint):
+        vnet = subnet_vnet(stack, subscription, private_endpoint["subnet_id"])
+        if vnet:
+            vnets.append(vnet)
+            for group in blocks(private_endpoint.get("private_dns_zone_group")):
+                zones.extend(group.get("private_dns_zone_ids", []))
     return vnets, zones
 
 

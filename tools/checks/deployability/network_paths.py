@@ -8,7 +8,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from tools.checks.deployability.egress import runner_subnet_keys
-from tools.checks.deployability.endpoints import Endpoint, aks_endpoints, key_vault_endpoints, state_endpoint
+from tools.checks.deployability.endpoints import (
+    Endpoint,
+    aks_endpoints,
+    key_vault_endpoints,
+    private_endpoints_of,
+    state_endpoint,
+)
 from tools.checks.deployability.model import (
     StackJson,
     blocks,
@@ -245,15 +251,10 @@ def _endpoint_subnets(
         )
         subnet = subnet_of(stacks, stack_name, value, subscription)
         return [(subnet, not integrated)] if subnet else []
-    for private_endpoint in resources_of(stack, "azurerm_private_endpoint").values():
-        for connection in blocks(private_endpoint.get("private_service_connection")):
-            if connection.get("private_connection_resource_id") != endpoint.resource_ref:
-                continue
-            if endpoint.subresource not in connection.get("subresource_names", []):
-                continue
-            subnet = subnet_of(stacks, stack_name, private_endpoint["subnet_id"], subscription)
-            if subnet:
-                found.append((subnet, True))
+    for private_endpoint in private_endpoints_of(endpoint):
+        subnet = subnet_of(stacks, stack_name, private_endpoint["subnet_id"], subscription)
+        if subnet:
+            found.append((subnet, True))
     return found
 
 
