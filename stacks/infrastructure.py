@@ -42,6 +42,7 @@ from constructs.drills import (
     RecoveryAlertsProps,
 )
 from constructs.governance import Governance, GovernanceProps
+from constructs.key_vault import KeyVault
 from constructs.kubernetes_policy import KubernetesPolicies, KubernetesPolicyProps
 from constructs.locks import LockCoverage, LockCoverageProps
 from constructs.monitor_private_link import MonitorPrivateLink, MonitorPrivateLinkProps
@@ -87,96 +88,148 @@ def webhook_url_variable(scope: Construct, severity: str, channel: str) -> str:
     ).string_value
 
 
+# The stack's resource groups: name, construct id, and whether it lives in the paired region (geo-DR and geo-backup
+# resources: the Event Hubs secondary, the geo-backup key vault, the DR landing zone).
+RESOURCE_GROUPS = (
+    ("workloads", "workloads-rg", False),
+    ("networking", "networking-rg", False),
+    ("monitoring", "monitoring-rg", False),
+    ("data", "data-rg", False),
+    ("security", "security-rg", False),
+    ("data-dr", "data-dr-rg", True),
+    ("dr-networking", "dr-networking-rg", True),
+)
+
+
 class InfrastructureStack(TerraformStack):
     def __init__(self, scope: Construct, id: str, *, config: EnvironmentConfig) -> None:
         super().__init__(scope, id)
         azurerm_provider(self, config)
         use_remote_state(self, config)
-        naming = Naming(config.short_name, config.unique_suffix)
+        self._config = config
+        self._naming = Naming(config.short_name, config.unique_suffix)
+        # One step per capability, each wiring config into constructs; a step reads what earlier steps built.
+        for step in (
+            self._resource_groups,
+            self._log_analytics,  # first: every construct below declares its diagnostic settings to its sink
+            self._network,
+            self._deployer_identities,
+            self._dr_landing_zone,
+            self._data_platform,
+            self._observability,
+            self._registry,
+            self._cluster,
+            self._app_gateway,
+            self._deployer_access,
+            self._monitoring_collection,
+            self._alerting,
+            self._governance,
+            self._backup,
+            self._drills,
+            self._data_plane_writes_after_runner_path,
+            self._coverage_checks,
+        ):
+            step()
+        apply_environment_aspects(self, config)
 
-        workloads = ResourceGroup(self, "workloads-rg", name=naming.name("workloads", "rg"), location=config.location)
-        networking = ResourceGroup(
-            self, "networking-rg", name=naming.name("networking", "rg"), location=config.location
-        )
-        monitoring = ResourceGroup(
-            self, "monitoring-rg", name=naming.name("monitoring", "rg"), location=config.location
-        )
-        # First: every construct below declares its resources' diagnostic settings to this workspace (`sink`).
+    def _resource_groups(self) -> None:
+        config = self._config
+        self._groups = {
+            name: ResourceGroup(
+                self,
+                construct_id,
+                name=self._naming.name(name, "rg"),
+                location=config.paired_location if paired else config.location,
+            )
+            for name, construct_id, paired in RESOURCE_GROUPS
+        }
+
+    def _log_analytics(self) -> None:
+        config = self._config
         self.log_analytics = LogAnalytics(
             self,
             "log-analytics",
             props=LogAnalyticsProps(
                 config=config.observability,
-                naming=naming,
+                naming=self._naming,
                 location=config.location,
-                resource_group_name=monitoring.name,
+                resource_group_name=self._groups["monitoring"].name,
                 protect_from_destroy=config.data.protect_from_destroy,
             ),
         )
-        sink = self.log_analytics.sink
+        self._sink = self.log_analytics.sink
+
+    def _network(self) -> None:
+        config = self._config
         self.network = Network(
             self,
             "network",
             props=NetworkProps(
                 config=config.network,
-                naming=naming,
+                naming=self._naming,
                 location=config.location,
-                hub_resource_group_name=networking.name,
-                spoke_resource_group_name=workloads.name,
-                diagnostics=sink,
+                hub_resource_group_name=self._groups["networking"].name,
+                spoke_resource_group_name=self._groups["workloads"].name,
+                diagnostics=self._sink,
                 # The deploy runners reach the API server and the Key Vault endpoints (constructs/data_paths.py).
                 peer_sources={"runners": config.deployment.network.runners.address_prefix},
             ),
         )
-        # The deploy identities and network bootstrap created, looked up by their config-derived names.
-        deployment = deployment_names(naming, config.deployment)
-        deployer = DeployerIdentities(self, "deployer-identities", props=DeployerIdentitiesProps(names=deployment))
-        data = ResourceGroup(self, "data-rg", name=naming.name("data", "rg"), location=config.location)
-        security = ResourceGroup(self, "security-rg", name=naming.name("security", "rg"), location=config.location)
-        # Geo-DR and geo-backup resources live in the paired region (Event Hubs secondary, geo-backup key vault).
-        data_dr = ResourceGroup(self, "data-dr-rg", name=naming.name("data-dr", "rg"), location=config.paired_location)
-        dr_networking = ResourceGroup(
-            self, "dr-networking-rg", name=naming.name("dr-networking", "rg"), location=config.paired_location
+
+    def _deployer_identities(self) -> None:
+        """The deploy identities and network bootstrap created, looked up by their config-derived names."""
+        self._deployment = deployment_names(self._naming, self._config.deployment)
+        self._deployer = DeployerIdentities(
+            self, "deployer-identities", props=DeployerIdentitiesProps(names=self._deployment)
         )
+
+    def _dr_landing_zone(self) -> None:
+        config = self._config
         self.dr_landing_zone = DrLandingZone(
             self,
             "dr-landing-zone",
             props=DrLandingZoneProps(
                 config=config.network.dr,
-                naming=naming,
+                naming=self._naming,
                 location=config.paired_location,
-                resource_group_name=dr_networking.name,
+                resource_group_name=self._groups["dr-networking"].name,
                 hub_vnet_id=self.network.hub_vnet_id,
                 private_dns_zone_ids=self.network.private_dns_zone_ids,
-                diagnostics=sink,
+                diagnostics=self._sink,
             ),
         )
+
+    def _data_platform(self) -> None:
+        config, groups = self._config, self._groups
         self.data = DataPlatform(
             self,
             "data",
             props=DataPlatformProps(
                 config=config.data,
-                naming=naming,
+                naming=self._naming,
                 tenant_id=config.tenant_id,
                 location=config.location,
                 paired_location=config.paired_location,
-                resource_group_name=data.name,
-                security_resource_group_name=security.name,
-                paired_resource_group_name=data_dr.name,
+                resource_group_name=groups["data"].name,
+                security_resource_group_name=groups["security"].name,
+                paired_resource_group_name=groups["data-dr"].name,
                 private_endpoint_subnet_id=self.network.subnet_ids["private_endpoints"],
                 private_dns_zone_ids=self.network.private_dns_zone_ids,
-                diagnostics=sink,
-                key_administrator_principal_id=deployer.principal_ids["apply"],
+                diagnostics=self._sink,
+                key_administrator_principal_id=self._deployer.principal_ids["apply"],
                 # Operational blob backup (BlobBackup below) restores within this window.
                 point_in_time_restore_days=config.recovery.blobs.operational_retention_days,
                 # Paired-region endpoints in the DR landing zone, in the paired region's data resource group.
                 paired_private_endpoints=PrivateEndpointPlacement(
                     subnet_id=self.dr_landing_zone.private_endpoint_subnet_id,
                     location=config.paired_location,
-                    resource_group_name=data_dr.name,
+                    resource_group_name=groups["data-dr"].name,
                 ),
             ),
         )
+
+    def _observability(self) -> None:
+        config, monitoring = self._config, self._groups["monitoring"]
         # Receiver URLs embed secrets (PagerDuty integration key, Slack token): CI sets TF_VAR_<name>. Each is
         # checked at plan time against its channel's URL format (the value never enters the JSON).
         webhook_urls = {
@@ -188,29 +241,33 @@ class InfrastructureStack(TerraformStack):
             "observability",
             props=ObservabilityProps(
                 config=config.observability,
-                naming=naming,
+                naming=self._naming,
                 location=config.location,
                 resource_group_name=monitoring.name,
                 log_analytics_workspace_id=self.log_analytics.workspace_id,
-                diagnostics=sink,
+                diagnostics=self._sink,
                 webhook_urls=webhook_urls,
                 private_endpoint=self._private_endpoint_in(monitoring, config),
                 virtual_network_ids={"hub": self.network.hub_vnet_id, "spoke": self.network.spoke_vnet_id},
                 metrics_retention_days=config.baseline.monitoring.retention_days,
             ),
         )
+
+    def _registry(self) -> None:
+        """The registry, and the images the cluster stack runs imported into it (the only registry it admits)."""
+        config, workloads = self._config, self._groups["workloads"]
         self.registry = Registry(
             self,
             "registry",
             props=RegistryProps(
                 config=config.registry,
-                naming=naming,
+                naming=self._naming,
                 location=config.location,
                 paired_location=config.paired_location,
                 resource_group_name=workloads.name,
                 private_endpoint=self._private_endpoint_in(workloads, config),
                 private_dns_zone_id=self.network.private_dns_zone_ids["acr"],
-                diagnostics=sink,
+                diagnostics=self._sink,
                 protect_from_destroy=config.data.protect_from_destroy,
             ),
         )
@@ -218,46 +275,48 @@ class InfrastructureStack(TerraformStack):
             config.baseline.job_image,
             config.baseline.job_image.tag(config.aks.kubernetes_version),
         )
-        ImageImport(
-            self,
-            "job-image-import",
-            props=ImageImportProps(
-                registry_name=self.registry.registry_name,
-                resource_group_name=workloads.name,
-                subscription_id=config.subscription_id,
-                source=f"{job_image.source_repository}:{job_image_tag}",
-                target=f"{job_image.repository}:{job_image_tag}",
-            ),
-        )
         tracing = config.observability.tracing
-        ImageImport(  # the OpenTelemetry collector (cluster stack), from the allowed registry only
-            self,
-            "collector-image-import",
-            props=ImageImportProps(
-                registry_name=self.registry.registry_name,
-                resource_group_name=workloads.name,
-                subscription_id=config.subscription_id,
-                source=f"{tracing.collector_source_repository}:{tracing.collector_version}",
-                target=f"{tracing.collector_repository}:{tracing.collector_version}",
+        imports = {
+            "job-image-import": (job_image.source_repository, job_image.repository, job_image_tag),
+            # the OpenTelemetry collector (cluster stack)
+            "collector-image-import": (
+                tracing.collector_source_repository,
+                tracing.collector_repository,
+                tracing.collector_version,
             ),
-        )
+        }
+        for construct_id, (source, target, tag) in imports.items():
+            ImageImport(
+                self,
+                construct_id,
+                props=ImageImportProps(
+                    registry_name=self.registry.registry_name,
+                    resource_group_name=workloads.name,
+                    subscription_id=config.subscription_id,
+                    source=f"{source}:{tag}",
+                    target=f"{target}:{tag}",
+                ),
+            )
+
+    def _cluster(self) -> None:
+        config, network = self._config, self.network
         self.aks = AksCluster(
             self,
             "aks",
             props=AksClusterProps(
                 config=config.aks,
-                naming=naming,
+                naming=self._naming,
                 location=config.location,
-                resource_group_name=workloads.name,
+                resource_group_name=self._groups["workloads"].name,
                 tenant_id=config.tenant_id,
                 log_analytics_workspace_id=self.log_analytics.workspace_id,
                 network=ClusterNetwork(
-                    system_subnet_id=self.network.subnet_ids["aks_system"],
-                    user_subnet_id=self.network.subnet_ids["aks_user"],
-                    vnet_id=self.network.spoke_vnet_id,
-                    route_table_id=self.network.route_table_id,
-                    private_dns_zone_id=self.network.private_dns_zone_ids["aks"],
-                    api_server_subnet_id=self.network.subnet_ids["api_server"],
+                    system_subnet_id=network.subnet_ids["aks_system"],
+                    user_subnet_id=network.subnet_ids["aks_user"],
+                    vnet_id=network.spoke_vnet_id,
+                    route_table_id=network.route_table_id,
+                    private_dns_zone_id=network.private_dns_zone_ids["aks"],
+                    api_server_subnet_id=network.subnet_ids["api_server"],
                     service_cidr=config.network.aks_service_cidr,
                     dns_service_ip=config.network.aks_dns_service_ip,
                     pod_cidr=config.network.aks_pod_cidr,
@@ -265,59 +324,62 @@ class InfrastructureStack(TerraformStack):
                 disk_encryption_set_id=self.data.disk_encryption_set_id,
                 kms_key=self.data.kms_key_vault.encryption_keys[ETCD_KEY],
                 registry_id=self.registry.registry_id,
-                diagnostics=sink,
-                egress_rules=self.network.egress_rules,
+                diagnostics=self._sink,
+                egress_rules=network.egress_rules,
             ),
         )
+
+    def _app_gateway(self) -> None:
+        config = self._config
         self.app_gateway = AppGateway(
             self,
             "app-gateway",
             props=AppGatewayProps(
                 config=config.app_gateway,
-                naming=naming,
+                naming=self._naming,
                 location=config.location,
-                resource_group_name=workloads.name,
+                resource_group_name=self._groups["workloads"].name,
                 subnet_id=self.network.subnet_ids["app_gateway"],
                 key_vault_id=self.data.key_vault.key_vault_id,
-                certificate_administrator_principal_id=deployer.principal_ids["apply"],
+                certificate_administrator_principal_id=self._deployer.principal_ids["apply"],
                 ingress_identity_principal_id=self.aks.ingress_identity_principal_id,
                 dns_vnet_ids={"hub": self.network.hub_vnet_id, "spoke": self.network.spoke_vnet_id},
-                diagnostics=sink,
+                diagnostics=self._sink,
             ),
         )
+
+    def _vaults(self) -> list[KeyVault]:
+        vaults = (self.data.key_vault, self.data.kms_key_vault, self.data.geo_key_vault)
+        return [vault for vault in vaults if vault is not None]
+
+    def _deployer_access(self) -> None:
+        network, dr = self.network, self.dr_landing_zone
         self.deployer_access = DeployerAccess(
             self,
             "deployer-access",
             props=DeployerAccessProps(
-                names=deployment,
-                subscription_id=config.subscription_id,
-                principal_ids=deployer.principal_ids,
-                spoke_vnet_id=self.network.spoke_vnet_id,
-                spoke_vnet_name=self.network.spoke_vnet_name,
-                spoke_resource_group_name=workloads.name,
+                names=self._deployment,
+                subscription_id=self._config.subscription_id,
+                principal_ids=self._deployer.principal_ids,
+                spoke_vnet_id=network.spoke_vnet_id,
+                spoke_vnet_name=network.spoke_vnet_name,
+                spoke_resource_group_name=self._groups["workloads"].name,
                 private_dns_zones={
-                    key: (self.network.private_dns_zone_names[key], networking.name) for key in RUNNER_RESOLVED_ZONES
+                    key: (network.private_dns_zone_names[key], self._groups["networking"].name)
+                    for key in RUNNER_RESOLVED_ZONES
                 },
-                key_vault_ids=[
-                    vault.key_vault_id
-                    for vault in (self.data.key_vault, self.data.kms_key_vault, self.data.geo_key_vault)
-                    if vault is not None
-                ],
+                key_vault_ids=[vault.key_vault_id for vault in self._vaults()],
                 key_vault_records=[
                     (vault.vault.name, vault.private_endpoint.endpoint.private_service_connection.private_ip_address)
-                    for vault in (self.data.key_vault, self.data.kms_key_vault, self.data.geo_key_vault)
-                    if vault is not None
+                    for vault in self._vaults()
                 ],
                 cluster_ids=[self.aks.cluster_id],
-                other_endpoint_vnets={
-                    "dr": (
-                        self.dr_landing_zone.vnet_id,
-                        self.dr_landing_zone.vnet_name,
-                        self.dr_landing_zone.resource_group_name,
-                    )
-                },
+                other_endpoint_vnets={"dr": (dr.vnet_id, dr.vnet_name, dr.resource_group_name)},
             ),
         )
+
+    def _monitoring_collection(self) -> None:
+        """Managed Prometheus and Container Insights collect from the cluster; Azure Monitor over private link."""
         PrometheusCollection(
             self,
             "prometheus-collection",
@@ -327,7 +389,7 @@ class InfrastructureStack(TerraformStack):
                 data_collection_endpoint_id=self.observability.data_collection_endpoint_id,
             ),
         )
-        self._private_monitoring(config, naming, monitoring)
+        self._private_monitoring()
         ContainerInsightsCollection(
             self,
             "container-insights",
@@ -335,6 +397,15 @@ class InfrastructureStack(TerraformStack):
                 cluster_id=self.aks.cluster_id,
                 container_insights_rule_id=self.observability.container_insights_rule_id,
             ),
+        )
+
+    def _alerting(self) -> None:
+        """Metric and Prometheus alerts, operator queries, recording rules, the SLA test (docs/operations.md)."""
+        config, naming, monitoring, observability = (
+            self._config,
+            self._naming,
+            self._groups["monitoring"],
+            self.observability,
         )
         Alerts(
             self,
@@ -344,7 +415,7 @@ class InfrastructureStack(TerraformStack):
                 naming=naming,
                 location=config.location,
                 resource_group_name=monitoring.name,
-                action_group_ids=self.observability.action_group_ids,
+                action_group_ids=observability.action_group_ids,
                 targets={
                     "aks": self.aks.cluster_id,
                     "postgres": self.data.postgres.server_id,
@@ -356,7 +427,7 @@ class InfrastructureStack(TerraformStack):
                 },
                 cluster_id=self.aks.cluster_id,
                 prometheus_cluster_label=config.prometheus_cluster_label,
-                monitor_workspace_id=self.observability.monitor_workspace_id,
+                monitor_workspace_id=observability.monitor_workspace_id,
                 edge_live=config.app_gateway.edge_live,
                 subscription_id=config.subscription_id,
                 cost_anomaly_emails=config.governance.budget.contact_emails,
@@ -376,7 +447,7 @@ class InfrastructureStack(TerraformStack):
                 resource_group_name=monitoring.name,
                 cluster_id=self.aks.cluster_id,
                 prometheus_cluster_label=config.prometheus_cluster_label,
-                monitor_workspace_id=self.observability.monitor_workspace_id,
+                monitor_workspace_id=observability.monitor_workspace_id,
             ),
         )
         SlaMonitoring(
@@ -387,18 +458,22 @@ class InfrastructureStack(TerraformStack):
                 naming=naming,
                 location=config.location,
                 resource_group_name=monitoring.name,
-                application_insights_id=self.observability.application_insights_id,
-                action_group_ids=self.observability.action_group_ids,
+                application_insights_id=observability.application_insights_id,
+                action_group_ids=observability.action_group_ids,
                 edge_live=config.app_gateway.edge_live,
                 drill_results_workspace_id=self.log_analytics.workspace_id,
             ),
         )
+
+    def _governance(self) -> None:
+        """Azure Policy, Defender and budget on the subscription; Gatekeeper policies on the cluster."""
+        config = self._config
         Governance(
             self,
             "governance",
             props=GovernanceProps(
                 config=config.governance,
-                naming=naming,
+                naming=self._naming,
                 subscription_id=config.subscription_id,
                 location=config.location,
                 log_analytics_workspace_id=self.log_analytics.workspace_id,
@@ -414,31 +489,31 @@ class InfrastructureStack(TerraformStack):
             "kubernetes-policy",
             props=KubernetesPolicyProps(
                 config=config.governance.kubernetes_policy,
-                naming=naming,
+                naming=self._naming,
                 cluster_id=self.aks.cluster_id,
                 registry_login_server=self.registry.login_server,
             ),
         )
-        self._backup(config, naming)
-        self._drills(config, naming, monitoring)
-        # Terraform writes keys and certificates through each vault's private data plane: they wait for the
-        # runner's path to it (the vault's endpoint, the privatelink zone's links, the A records the runners resolve
-        # the vaults by in bootstrap's zone, the peering to the runners).
+
+    def _data_plane_writes_after_runner_path(self) -> None:
+        """Terraform writes keys and certificates through each vault's private data plane: they wait for the
+        runner's path to it (the vault's endpoint, the privatelink zone's links, the A records the runners resolve
+        the vaults by in bootstrap's zone, the peering to the runners)."""
         runner_path = [
             *self.network.private_dns_zone_links["key_vault"],
             self.dr_landing_zone.private_dns_zone_links["key_vault"],
             *self.deployer_access.records["key_vault"],
             *self.deployer_access.peerings,
         ]
-        for vault in (self.data.key_vault, self.data.kms_key_vault, self.data.geo_key_vault):
-            if vault is not None:
-                vault.writes_after(runner_path)
+        for vault in self._vaults():
+            vault.writes_after(runner_path)
         self.app_gateway.writes_after(self.data.key_vault.private_endpoint, runner_path)
+
+    def _coverage_checks(self) -> None:
         # Each construct locks its own stateful resources (data.protect_from_destroy); this checks none is missed.
-        LockCoverage(self, "locks", props=LockCoverageProps(enabled=config.data.protect_from_destroy))
-        # Each construct declares its resources' diagnostic settings (to `sink`); this checks none is missed.
+        LockCoverage(self, "locks", props=LockCoverageProps(enabled=self._config.data.protect_from_destroy))
+        # Each construct declares its resources' diagnostic settings (to its sink); this checks none is missed.
         self.node.add_validation(DiagnosticsCoverage(self))
-        apply_environment_aspects(self, config)
 
     def _private_endpoint_in(
         self, resource_group: ResourceGroup, config: EnvironmentConfig
@@ -450,10 +525,15 @@ class InfrastructureStack(TerraformStack):
             resource_group_name=resource_group.name,
         )
 
-    def _private_monitoring(self, config: EnvironmentConfig, naming: Naming, monitoring: ResourceGroup) -> None:
+    def _private_monitoring(self) -> None:
         """Azure Monitor over private link, and the identity traced workloads publish as
         (docs/platform/observability.md "Tracing")."""
-        observability = self.observability
+        config, naming, monitoring, observability = (
+            self._config,
+            self._naming,
+            self._groups["monitoring"],
+            self.observability,
+        )
         self.monitor_private_link = MonitorPrivateLink(
             self,
             "monitor-private-link",
@@ -485,8 +565,9 @@ class InfrastructureStack(TerraformStack):
             ),
         )
 
-    def _backup(self, config: EnvironmentConfig, naming: Naming) -> None:
+    def _backup(self) -> None:
         """Azure Backup for the cluster and the application blobs (docs/platform/backup-dr.md)."""
+        config, naming = self._config, self._naming
         recovery = config.recovery
         backup = ResourceGroup(self, "backup-rg", name=naming.name("backup", "rg"), location=config.location)
         snapshots = ResourceGroup(
@@ -549,8 +630,9 @@ class InfrastructureStack(TerraformStack):
             ),
         )
 
-    def _drills(self, config: EnvironmentConfig, naming: Naming, monitoring: ResourceGroup) -> None:
+    def _drills(self) -> None:
         """Restore drills: their identity, their results table and the RTO/RPO alerts (docs/dr-drills.md)."""
+        config, naming, monitoring = self._config, self._naming, self._groups["monitoring"]
         recovery, data = config.recovery, self.data
         scratch = ResourceGroup(self, "drill-rg", name=naming.name("dr-drill", "rg"), location=config.location)
         geo_scratch = ResourceGroup(
