@@ -91,71 +91,97 @@ def egress_findings(bootstrap: StackJson, required: Iterable[tuple[str, str]] | 
 
         required = [(host.fqdn, host.why) for host in RUNNER_EGRESS]
     required = list(required)
-    problems: list[str] = []
     subscriptions = {alias: runner.subscription_id for alias, runner in runners(bootstrap).items()}
     subnets = runner_subnet_keys(bootstrap)
-    for environment in sorted(set(subscriptions) - set(subnets)):
-        problems.append(f"bootstrap: {environment} runner egress: the runners' Container Apps subnet is not found")
+    problems = [
+        f"bootstrap: {environment} runner egress: the runners' Container Apps subnet is not found"
+        for environment in sorted(set(subscriptions) - set(subnets))
+    ]
     for environment, subnet_key in sorted(subnets.items()):
-        where = f"bootstrap: {environment} runner egress"
-        subnet = resources_of(bootstrap, "azurerm_subnet")[subnet_key]
-        prefixes = subnet.get("address_prefixes", [])
         subscription = subscriptions.get(environment, "?")
-        runner_vnet = subnet_vnet(bootstrap, subscription, f"${{azurerm_subnet.{subnet_key}.id}}")
-        if _attached_to(bootstrap, "azurerm_subnet_nat_gateway_association", subnet_key):
-            problems.append(f"{where}: a NAT gateway on the runners subnet {subnet['name']} bypasses the firewall")
-        if subnet.get("default_outbound_access_enabled") is not False:
-            problems.append(f"{where}: the runners subnet {subnet['name']} keeps Azure's default outbound access")
-        tables = _attached_to(bootstrap, "azurerm_subnet_route_table_association", subnet_key)
-        routes = [route for table in tables for route in _routes(bootstrap, table["route_table_id"])]
-        for route in routes:
-            if route.get("next_hop_type") == "Internet":
-                problems.append(
-                    f"{where}: route {route.get('name')} ({route.get('address_prefix')}) goes to the Internet "
-                    "around the firewall"
-                )
-        default = [route for route in routes if route.get("address_prefix") == "0.0.0.0/0"]
-        next_hop = _FIREWALL_IP.match(str(default[0].get("next_hop_in_ip_address"))) if default else None
-        if not default:
-            problems.append(
-                f"{where}: no default route (0.0.0.0/0) on the runners subnet {subnet['name']}: "
-                "it leaves straight to the internet, not through a firewall"
-            )
-            continue
-        if default[0].get("next_hop_type") != "VirtualAppliance" or next_hop is None:
-            problems.append(f"{where}: the default route does not go to an Azure Firewall's private IP")
-            continue
-        firewall = resources_of(bootstrap, "azurerm_firewall").get(next_hop.group(1), {})
-        firewall_vnets = {
-            subnet_vnet(bootstrap, subscription, configuration.get("subnet_id"))
-            for configuration in blocks(firewall.get("ip_configuration"))
-        }
-        if runner_vnet not in firewall_vnets:
-            problems.append(f"{where}: firewall {firewall.get('name')} is not in the runner network {runner_vnet}")
-        policy_ref = str(firewall.get("firewall_policy_id"))
-        application, network = _policy_rules(bootstrap, policy_ref)
-        for rule in application:
-            if any(fqdn.strip() == "*" for fqdn in rule.get("destination_fqdns", [])) or rule.get(
-                "destination_urls"
-            ) == ["*"]:
-                problems.append(f"{where}: application rule {rule.get('name')} allows every host ('*')")
-        for rule in network:
-            destinations = {*rule.get("destination_addresses", []), *rule.get("destination_ip_groups", [])}
-            if destinations & ANY_DESTINATION or "*" in rule.get("destination_ports", []):
-                problems.append(
-                    f"{where}: network rule {rule.get('name')} allows {sorted(destinations)} on ports "
-                    f"{rule.get('destination_ports')}: an allow-all around the host names"
-                )
-        https = [
-            rule
-            for rule in application
-            if _source_covers(rule.get("source_addresses", []), str(prefixes[0]) if prefixes else "")
-            and any(p.get("type") == "Https" and p.get("port") == 443 for p in blocks(rule.get("protocols")))
-        ]
-        for fqdn, why in required:
-            if not any(_fqdn_covers(p, fqdn) for rule in https for p in rule.get("destination_fqdns", [])):
-                problems.append(
-                    f"{where}: firewall policy of {firewall.get('name')} does not allow {fqdn} on HTTPS 443 "
-                    f"from the runners subnet ({why})"
-                )
+        problems += _environment_egress(bootstrap, environment, subnet_key, subscription, required)
     return problems
+
+
+def _environment_egress(
+    bootstrap: StackJson, environment: str, subnet_key: str, subscription: str, required: list[tuple[str, str]]
+) -> list[str]:
+    where = f"bootstrap: {environment} runner egress"
+    subnet = resources_of(bootstrap, "azurerm_subnet")[subnet_key]
+    problems, routes = _bypasses(bootstrap, where, subnet_key)
+    default = [route for route in routes if route.get("address_prefix") == "0.0.0.0/0"]
+    if not default:
+        return [
+            *problems,
+            f"{where}: no default route (0.0.0.0/0) on the runners subnet {subnet['name']}: "
+            "it leaves straight to the internet, not through a firewall",
+        ]
+    next_hop = _FIREWALL_IP.match(str(default[0].get("next_hop_in_ip_address")))
+    if default[0].get("next_hop_type") != "VirtualAppliance" or next_hop is None:
+        return [*problems, f"{where}: the default route does not go to an Azure Firewall's private IP"]
+    firewall = resources_of(bootstrap, "azurerm_firewall").get(next_hop.group(1), {})
+    firewall_vnets = {
+        subnet_vnet(bootstrap, subscription, configuration.get("subnet_id"))
+        for configuration in blocks(firewall.get("ip_configuration"))
+    }
+    runner_vnet = subnet_vnet(bootstrap, subscription, f"${{azurerm_subnet.{subnet_key}.id}}")
+    if runner_vnet not in firewall_vnets:
+        problems.append(f"{where}: firewall {firewall.get('name')} is not in the runner network {runner_vnet}")
+    application, network = _policy_rules(bootstrap, str(firewall.get("firewall_policy_id")))
+    problems += _allow_all_rules(where, application, network)
+    prefixes = subnet.get("address_prefixes", [])
+    source = str(prefixes[0]) if prefixes else ""
+    return problems + _missing_hosts(where, str(firewall.get("name")), application, source, required)
+
+
+def _bypasses(bootstrap: StackJson, where: str, subnet_key: str) -> tuple[list[str], list[dict[str, Any]]]:
+    """What lets the runners subnet's traffic around a firewall (NAT gateway, default outbound access, a route to
+    Internet), and the subnet's routes."""
+    subnet = resources_of(bootstrap, "azurerm_subnet")[subnet_key]
+    problems = []
+    if _attached_to(bootstrap, "azurerm_subnet_nat_gateway_association", subnet_key):
+        problems.append(f"{where}: a NAT gateway on the runners subnet {subnet['name']} bypasses the firewall")
+    if subnet.get("default_outbound_access_enabled") is not False:
+        problems.append(f"{where}: the runners subnet {subnet['name']} keeps Azure's default outbound access")
+    tables = _attached_to(bootstrap, "azurerm_subnet_route_table_association", subnet_key)
+    routes = [route for table in tables for route in _routes(bootstrap, table["route_table_id"])]
+    problems += [
+        f"{where}: route {route.get('name')} ({route.get('address_prefix')}) goes to the Internet around the firewall"
+        for route in routes
+        if route.get("next_hop_type") == "Internet"
+    ]
+    return problems, routes
+
+
+def _allow_all_rules(where: str, application: list[dict[str, Any]], network: list[dict[str, Any]]) -> list[str]:
+    problems = [
+        f"{where}: application rule {rule.get('name')} allows every host ('*')"
+        for rule in application
+        if any(fqdn.strip() == "*" for fqdn in rule.get("destination_fqdns", []))
+        or rule.get("destination_urls") == ["*"]
+    ]
+    for rule in network:
+        destinations = {*rule.get("destination_addresses", []), *rule.get("destination_ip_groups", [])}
+        if destinations & ANY_DESTINATION or "*" in rule.get("destination_ports", []):
+            problems.append(
+                f"{where}: network rule {rule.get('name')} allows {sorted(destinations)} on ports "
+                f"{rule.get('destination_ports')}: an allow-all around the host names"
+            )
+    return problems
+
+
+def _missing_hosts(
+    where: str, firewall: str, application: list[dict[str, Any]], source: str, required: list[tuple[str, str]]
+) -> list[str]:
+    """Each required host no HTTPS 443 application rule from the runners subnet allows."""
+    https = [
+        rule
+        for rule in application
+        if _source_covers(rule.get("source_addresses", []), source)
+        and any(p.get("type") == "Https" and p.get("port") == 443 for p in blocks(rule.get("protocols")))
+    ]
+    return [
+        f"{where}: firewall policy of {firewall} does not allow {fqdn} on HTTPS 443 from the runners subnet ({why})"
+        for fqdn, why in required
+        if not any(_fqdn_covers(p, fqdn) for rule in https for p in rule.get("destination_fqdns", []))
+    ]

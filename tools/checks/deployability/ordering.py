@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from tools.checks.deployability.model import (
+    Runner,
     StackJson,
     environment_of,
     literal_value,
@@ -36,63 +37,73 @@ def ordering_findings(stacks: Mapping[str, StackJson]) -> list[str]:
     - every backup instance depends on a `time_sleep` that starts after all the role assignments it depends on
       (Azure validates the vault's permissions when the instance is created)."""
     problems = []
-    bootstrap = stacks["bootstrap"]
-    environment_runners = runners(bootstrap)
+    environment_runners = runners(stacks["bootstrap"])
     for stack_name, stack in sorted(stacks.items()):
-        resources = stack.get("resource", {})
-        registrations = {
-            (body.get("provider_name"), body.get("name")): f"azurerm_resource_provider_feature_registration.{key}"
-            for key, body in resources_of(stack, "azurerm_resource_provider_feature_registration").items()
-        }
-        for type_, items in sorted(resources.items()):
-            for key, body in sorted(items.items()):
-                for attribute, feature in FEATURE_OF_ATTRIBUTE.items():
-                    if _uses_attribute(body, attribute) and registrations.get(feature) not in body.get(
-                        "depends_on", []
-                    ):
-                        problems.append(
-                            f"{stack_name}: {type_}.{key} sets {attribute} but does not wait for the registration of "
-                            f"the subscription feature {'/'.join(feature)}"
-                        )
-        environment = environment_of(stack_name)
-        runner = environment_runners.get(environment or "")
+        problems += _feature_races(stack_name, stack)
+        runner = environment_runners.get(environment_of(stack_name) or "")
         if runner is not None and stack_name.endswith("-infra"):
-            runner_peerings = sorted(
-                f"azurerm_virtual_network_peering.{key}"
-                for key, peering in resources_of(stack, "azurerm_virtual_network_peering").items()
-                if runner.vnet_id
-                in (
-                    vnet_id_of(stack, runner.subscription_id, peering.get("remote_virtual_network_id")),
-                    vnet_arm_id(
-                        runner.subscription_id,
-                        literal_value(stack, peering.get("resource_group_name")),
-                        literal_value(stack, peering.get("virtual_network_name")),
-                    ),
+            problems += _peering_races(stack_name, stack, runner)
+        problems += _backup_races(stack_name, stack)
+    return problems
+
+
+def _feature_races(stack_name: str, stack: StackJson) -> list[str]:
+    registrations = {
+        (body.get("provider_name"), body.get("name")): f"azurerm_resource_provider_feature_registration.{key}"
+        for key, body in resources_of(stack, "azurerm_resource_provider_feature_registration").items()
+    }
+    return [
+        f"{stack_name}: {type_}.{key} sets {attribute} but does not wait for the registration of "
+        f"the subscription feature {'/'.join(feature)}"
+        for type_, items in sorted(stack.get("resource", {}).items())
+        for key, body in sorted(items.items())
+        for attribute, feature in FEATURE_OF_ATTRIBUTE.items()
+        if _uses_attribute(body, attribute) and registrations.get(feature) not in body.get("depends_on", [])
+    ]
+
+
+def _peering_races(stack_name: str, stack: StackJson, runner: Runner) -> list[str]:
+    runner_peerings = sorted(
+        f"azurerm_virtual_network_peering.{key}"
+        for key, peering in resources_of(stack, "azurerm_virtual_network_peering").items()
+        if runner.vnet_id
+        in (
+            vnet_id_of(stack, runner.subscription_id, peering.get("remote_virtual_network_id")),
+            vnet_arm_id(
+                runner.subscription_id,
+                literal_value(stack, peering.get("resource_group_name")),
+                literal_value(stack, peering.get("virtual_network_name")),
+            ),
+        )
+    )
+    problems = []
+    for type_ in ("azurerm_key_vault_key", "azurerm_key_vault_certificate"):
+        for key, body in sorted(resources_of(stack, type_).items()):
+            missing = [p for p in runner_peerings if p not in body.get("depends_on", [])]
+            if missing:
+                problems.append(
+                    f"{stack_name}: {type_}.{key} ({body.get('name')}) is written from the runner through the "
+                    f"vault's data plane but does not wait for the runner network's peering(s) {missing}"
                 )
+    return problems
+
+
+def _backup_races(stack_name: str, stack: StackJson) -> list[str]:
+    sleeps = resources_of(stack, "time_sleep")
+    problems = []
+    for type_, items in sorted(stack.get("resource", {}).items()):
+        if not type_.startswith(BACKUP_INSTANCE_PREFIX):
+            continue
+        for key, body in sorted(items.items()):
+            depends = body.get("depends_on", [])
+            grants = {d for d in depends if d.startswith("azurerm_role_assignment.")}
+            waited = any(
+                d.startswith("time_sleep.") and grants <= set(sleeps.get(d.split(".", 1)[1], {}).get("depends_on", []))
+                for d in depends
             )
-            for type_ in ("azurerm_key_vault_key", "azurerm_key_vault_certificate"):
-                for key, body in sorted(resources_of(stack, type_).items()):
-                    missing = [p for p in runner_peerings if p not in body.get("depends_on", [])]
-                    if missing:
-                        problems.append(
-                            f"{stack_name}: {type_}.{key} ({body.get('name')}) is written from the runner through the "
-                            f"vault's data plane but does not wait for the runner network's peering(s) {missing}"
-                        )
-        sleeps = resources_of(stack, "time_sleep")
-        for type_, items in sorted(resources.items()):
-            if not type_.startswith(BACKUP_INSTANCE_PREFIX):
-                continue
-            for key, body in sorted(items.items()):
-                depends = body.get("depends_on", [])
-                grants = {d for d in depends if d.startswith("azurerm_role_assignment.")}
-                waited = any(
-                    d.startswith("time_sleep.")
-                    and grants <= set(sleeps.get(d.split(".", 1)[1], {}).get("depends_on", []))
-                    for d in depends
+            if grants and not waited:
+                problems.append(
+                    f"{stack_name}: {type_}.{key} is created right after its {len(grants)} role assignment(s), "
+                    "which Azure checks at create time: no time_sleep waits for their propagation"
                 )
-                if grants and not waited:
-                    problems.append(
-                        f"{stack_name}: {type_}.{key} is created right after its {len(grants)} role assignment(s), "
-                        "which Azure checks at create time: no time_sleep waits for their propagation"
-                    )
     return problems

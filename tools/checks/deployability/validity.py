@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from tools.checks.deployability.model import StackJson, blocks, resources_of
 
@@ -34,53 +35,69 @@ def validity_findings(stacks: Mapping[str, StackJson]) -> list[str]:
       `expire_after - time_after_create`), the window for the apply that moves the consumer;
     - a Key Vault certificate that Key Vault auto-renews is consumed only through its versionless secret id: a
       consumer of one version's data or secret id keeps trusting or serving the old one after the renewal."""
-    from config.data import PINNED_VERSION_MIN_OVERLAP_DAYS
-
     problems = []
     for stack_name, stack in sorted(stacks.items()):
-        resources = stack.get("resource", {})
         consumers = [
             (type_, key, body)
-            for type_, items in resources.items()
+            for type_, items in stack.get("resource", {}).items()
             for key, body in items.items()
             if type_ not in ("azurerm_key_vault_key", "azurerm_key_vault_certificate", "azurerm_role_assignment")
         ]
-        for key, item in sorted(resources_of(stack, "azurerm_key_vault_key").items()):
-            pinned_by = [
-                f"{type_}.{name}"
-                for type_, name, body in consumers
-                if _references(body, "azurerm_key_vault_key", key, VERSIONED_KEY_ATTRIBUTES)
-            ]
-            if not pinned_by:
-                continue
-            policy = (blocks(item.get("rotation_policy")) or [{}])[0]
-            automatic = (blocks(policy.get("automatic")) or [{}])[0]
-            expire = _iso_days(policy.get("expire_after"))
-            before = _iso_days(automatic.get("time_before_expiry"))
-            after_create = _iso_days(automatic.get("time_after_create"))
-            overlap = before if before is not None else (expire - after_create if expire and after_create else None)
-            if expire is not None and (overlap is None or overlap < PINNED_VERSION_MIN_OVERLAP_DAYS):
-                problems.append(
-                    f"{stack_name}: key {item.get('name')} is pinned by version ({', '.join(pinned_by)}) but a rotated-"
-                    f"out version stays valid only {overlap} day(s) after its successor (expire_after "
-                    f"{policy.get('expire_after')}): less than the {PINNED_VERSION_MIN_OVERLAP_DAYS} days an apply "
-                    "may take to move the consumer"
-                )
-        for key, item in sorted(resources_of(stack, "azurerm_key_vault_certificate").items()):
-            policy = (blocks(item.get("certificate_policy")) or [{}])[0]
-            renews = any(
-                (blocks(action.get("action")) or [{}])[0].get("action_type") == "AutoRenew"
-                for action in blocks(policy.get("lifetime_action"))
+        problems += _pinned_key_findings(stack_name, stack, consumers)
+        problems += _pinned_certificate_findings(stack_name, stack, consumers)
+    return problems
+
+
+Consumers = list[tuple[str, str, Any]]  # (type, name, body) of every resource that may consume a version
+
+
+def _pinned_by(consumers: Consumers, type_: str, key: str, attributes: Iterable[str]) -> list[str]:
+    return [f"{kind}.{name}" for kind, name, body in consumers if _references(body, type_, key, attributes)]
+
+
+def _overlap_days(item: dict[str, Any]) -> tuple[int | None, int | None]:
+    """(days from expiry in the rotation policy, days a rotated-out version stays valid after its successor)."""
+    policy = (blocks(item.get("rotation_policy")) or [{}])[0]
+    automatic = (blocks(policy.get("automatic")) or [{}])[0]
+    expire = _iso_days(policy.get("expire_after"))
+    before = _iso_days(automatic.get("time_before_expiry"))
+    after_create = _iso_days(automatic.get("time_after_create"))
+    return expire, before if before is not None else (expire - after_create if expire and after_create else None)
+
+
+def _pinned_key_findings(stack_name: str, stack: StackJson, consumers: Consumers) -> list[str]:
+    from config.data import PINNED_VERSION_MIN_OVERLAP_DAYS
+
+    problems = []
+    for key, item in sorted(resources_of(stack, "azurerm_key_vault_key").items()):
+        pinned_by = _pinned_by(consumers, "azurerm_key_vault_key", key, VERSIONED_KEY_ATTRIBUTES)
+        if not pinned_by:
+            continue
+        expire, overlap = _overlap_days(item)
+        if expire is not None and (overlap is None or overlap < PINNED_VERSION_MIN_OVERLAP_DAYS):
+            expire_after = (blocks(item.get("rotation_policy")) or [{}])[0].get("expire_after")
+            problems.append(
+                f"{stack_name}: key {item.get('name')} is pinned by version ({', '.join(pinned_by)}) but a rotated-"
+                f"out version stays valid only {overlap} day(s) after its successor (expire_after "
+                f"{expire_after}): less than the {PINNED_VERSION_MIN_OVERLAP_DAYS} days an apply "
+                "may take to move the consumer"
             )
-            pinned_by = [
-                f"{type_}.{name}"
-                for type_, name, body in consumers
-                if _references(body, "azurerm_key_vault_certificate", key, VERSIONED_CERTIFICATE_ATTRIBUTES)
-            ]
-            if renews and pinned_by:
-                problems.append(
-                    f"{stack_name}: certificate {item.get('name')} is renewed by Key Vault (AutoRenew) but "
-                    f"{', '.join(pinned_by)} uses one version of it (not versionless_secret_id): after the renewal it "
-                    "keeps the old certificate until the next apply"
-                )
+    return problems
+
+
+def _pinned_certificate_findings(stack_name: str, stack: StackJson, consumers: Consumers) -> list[str]:
+    problems = []
+    for key, item in sorted(resources_of(stack, "azurerm_key_vault_certificate").items()):
+        policy = (blocks(item.get("certificate_policy")) or [{}])[0]
+        renews = any(
+            (blocks(action.get("action")) or [{}])[0].get("action_type") == "AutoRenew"
+            for action in blocks(policy.get("lifetime_action"))
+        )
+        pinned_by = _pinned_by(consumers, "azurerm_key_vault_certificate", key, VERSIONED_CERTIFICATE_ATTRIBUTES)
+        if renews and pinned_by:
+            problems.append(
+                f"{stack_name}: certificate {item.get('name')} is renewed by Key Vault (AutoRenew) but "
+                f"{', '.join(pinned_by)} uses one version of it (not versionless_secret_id): after the renewal it "
+                "keeps the old certificate until the next apply"
+            )
     return problems
