@@ -16,6 +16,7 @@ from tools.checks.deployability.endpoints import (
     state_endpoint,
 )
 from tools.checks.deployability.model import (
+    Runner,
     StackJson,
     blocks,
     parse_ref,
@@ -281,58 +282,88 @@ def network_path_findings(stacks: Mapping[str, StackJson]) -> list[str]:
     problems: list[str] = []
     runner_subnets = runner_subnet_keys(bootstrap)
     for environment, runner in sorted(runners(bootstrap).items()):
-        subscription = runner.subscription_id
-        infra = stacks.get(f"{environment}-infra", {})
-        cluster_stack = stacks.get(f"{environment}-cluster", {})
-        peerings = peerings_of(bootstrap, subscription) | peerings_of(infra, subscription)
-        spaces = vnet_spaces((bootstrap, infra), subscription)
-        source = subnet_of(
-            stacks, "bootstrap", f"${{azurerm_subnet.{runner_subnets.get(environment)}.id}}", subscription
-        )
-        if source is None:
-            problems.append(f"{environment}: the runners' subnet is not found: no network path can be shown")
+        problems += _environment_paths(stacks, environment, runner, runner_subnets.get(environment), ports_of)
+    return problems
+
+
+def _environment_paths(
+    stacks: Mapping[str, StackJson],
+    environment: str,
+    runner: Runner,
+    runner_subnet: str | None,
+    ports_of: Mapping[tuple[str, str], Iterable[str]],
+) -> list[str]:
+    bootstrap, subscription = stacks["bootstrap"], runner.subscription_id
+    infra = stacks.get(f"{environment}-infra", {})
+    peerings = peerings_of(bootstrap, subscription) | peerings_of(infra, subscription)
+    spaces = vnet_spaces((bootstrap, infra), subscription)
+    source = subnet_of(stacks, "bootstrap", f"${{azurerm_subnet.{runner_subnet}.id}}", subscription)
+    if source is None:
+        return [f"{environment}: the runners' subnet is not found: no network path can be shown"]
+    problems = []
+    for endpoint in _runner_endpoints(stacks, environment):
+        where = f"{environment}: runners -> {endpoint.what}"
+        ports = ports_of.get(("runners", endpoint.target))
+        if ports is None:
+            problems.append(f"{where}: no data path runners -> {endpoint.target} in constructs/data_paths.py")
             continue
-        endpoints: list[Endpoint] = []
-        for stack_name in (f"{environment}-infra", f"{environment}-cluster"):
-            backend = stacks.get(stack_name, {}).get("terraform", {}).get("backend", {}).get("azurerm")
-            state = state_endpoint(bootstrap, backend) if backend else None
-            if state is not None and all(e.what != state.what for e in endpoints):
-                endpoints.append(state)
-        registries = {
-            parse_ref(registry.get("server")).name  # type: ignore[union-attr]
-            for job in resources_of(bootstrap, "azurerm_container_app_job").values()
-            if job["provider"] == f"azurerm.{environment}"
-            for registry in blocks(job.get("registry"))
-            if parse_ref(registry.get("server"))
-        }
-        endpoints += [
-            Endpoint(f"registry {name}", bootstrap, f"${{azurerm_container_registry.{name}.id}}", "registry",
-                     REGISTRY_ZONE, {}, "registry")
-            for name in sorted(registries)
-        ]  # fmt: skip
-        endpoints += key_vault_endpoints(infra)
-        if "kubernetes" in cluster_stack.get("provider", {}):
-            endpoints += aks_endpoints(infra, cluster_stack)
-        for endpoint in endpoints:
-            where = f"{environment}: runners -> {endpoint.what}"
-            ports = ports_of.get(("runners", endpoint.target))
-            if ports is None:
-                problems.append(f"{where}: no data path runners -> {endpoint.target} in constructs/data_paths.py")
-                continue
-            for destination, is_endpoint in _endpoint_subnets(stacks, endpoint, subscription):
-                problems += path_findings(where, source, destination, ports, spaces, peerings, is_endpoint)
-        for key, cluster in sorted(resources_of(infra, "azurerm_kubernetes_cluster").items()):
-            profile = blocks(cluster.get("api_server_access_profile"))
-            if not (profile and profile[0].get("virtual_network_integration_enabled")):
-                continue
-            api_subnet = subnet_of(stacks, f"{environment}-infra", profile[0].get("subnet_id"), subscription)
-            if api_subnet is None:
-                continue
-            for value in _node_subnet_values(infra, key):
-                nodes = subnet_of(stacks, f"{environment}-infra", value, subscription)
-                if nodes is not None:
-                    where = f"{environment}: nodes -> API server of {cluster.get('name')}"
-                    problems += path_findings(
-                        where, nodes, api_subnet, ports_of[("nodes", "aks_api")], spaces, peerings
-                    )
+        for destination, is_endpoint in _endpoint_subnets(stacks, endpoint, subscription):
+            problems += path_findings(where, source, destination, ports, spaces, peerings, is_endpoint)
+    node_ports = ports_of[("nodes", "aks_api")]
+    return problems + _node_paths(stacks, environment, subscription, node_ports, spaces, peerings)
+
+
+def _runner_endpoints(stacks: Mapping[str, StackJson], environment: str) -> list[Endpoint]:
+    """What the environment's runners reach: the state blob, their registry, the Key Vaults, the AKS API."""
+    bootstrap = stacks["bootstrap"]
+    infra = stacks.get(f"{environment}-infra", {})
+    cluster_stack = stacks.get(f"{environment}-cluster", {})
+    endpoints: list[Endpoint] = []
+    for stack_name in (f"{environment}-infra", f"{environment}-cluster"):
+        backend = stacks.get(stack_name, {}).get("terraform", {}).get("backend", {}).get("azurerm")
+        state = state_endpoint(bootstrap, backend) if backend else None
+        if state is not None and all(e.what != state.what for e in endpoints):
+            endpoints.append(state)
+    registries = {
+        parse_ref(registry.get("server")).name  # type: ignore[union-attr]
+        for job in resources_of(bootstrap, "azurerm_container_app_job").values()
+        if job["provider"] == f"azurerm.{environment}"
+        for registry in blocks(job.get("registry"))
+        if parse_ref(registry.get("server"))
+    }
+    endpoints += [
+        Endpoint(f"registry {name}", bootstrap, f"${{azurerm_container_registry.{name}.id}}", "registry",
+                 REGISTRY_ZONE, {}, "registry")
+        for name in sorted(registries)
+    ]  # fmt: skip
+    endpoints += key_vault_endpoints(infra)
+    if "kubernetes" in cluster_stack.get("provider", {}):
+        endpoints += aks_endpoints(infra, cluster_stack)
+    return endpoints
+
+
+def _node_paths(
+    stacks: Mapping[str, StackJson],
+    environment: str,
+    subscription: str,
+    ports: Iterable[str],
+    spaces: Mapping[str, tuple[str, ...]],
+    peerings: set[tuple[str, str]],
+) -> list[str]:
+    """Every node pool to its cluster's VNet-integrated API server."""
+    infra_name = f"{environment}-infra"
+    infra = stacks.get(infra_name, {})
+    problems = []
+    for key, cluster in sorted(resources_of(infra, "azurerm_kubernetes_cluster").items()):
+        profile = blocks(cluster.get("api_server_access_profile"))
+        if not (profile and profile[0].get("virtual_network_integration_enabled")):
+            continue
+        api_subnet = subnet_of(stacks, infra_name, profile[0].get("subnet_id"), subscription)
+        if api_subnet is None:
+            continue
+        for value in _node_subnet_values(infra, key):
+            nodes = subnet_of(stacks, infra_name, value, subscription)
+            if nodes is not None:
+                where = f"{environment}: nodes -> API server of {cluster.get('name')}"
+                problems += path_findings(where, nodes, api_subnet, ports, spaces, peerings)
     return problems

@@ -80,8 +80,6 @@ def workflow_findings(workflows: Mapping[str, dict[str, Any]], stacks: Mapping[s
     reviewers). Matrix rows and the callers of a reusable workflow are resolved: each variant is checked.
     (Whether bootstrap registers both pools: `runner_pool_findings`.)
     """
-    from tools.maintenance.workflow_matrix import runner_labels
-
     del stacks  # the pools themselves: runner_pool_findings
     problems = []
     for file_name, workflow in sorted(workflows.items()):
@@ -90,28 +88,42 @@ def workflow_findings(workflows: Mapping[str, dict[str, Any]], stacks: Mapping[s
             if not logins:
                 continue
             for context in _variants(file_name, job, workflows):
-                runs_on = job.get("runs-on")
-                labels = [runs_on] if isinstance(runs_on, str) else [str(label) for label in runs_on or []]
-                labels = [_substitute(label, context) for label in labels]
-                environment = _substitute(str(job.get("environment", "")), context)
-                target = context.get("environment") or environment.removesuffix("-plan")
-                where = f"{file_name} job {job_name}" + (f" ({context.get('stack', target)})" if context else "")
-                if "self-hosted" not in labels:
-                    problems.append(f"{where}: logs in to Azure but runs on {labels}, not the self-hosted runners")
-                role = "apply" if environment and not environment.endswith("-plan") else "plan"
-                drills = environment.endswith("-drills")  # the restore drills' own identity (constructs/drills.py)
-                target = target.removesuffix("-drills")
-                wanted = runner_labels(target)[role] if target else None
-                others = [label for label in labels if label != "self-hosted"]
-                if others != [wanted]:
-                    problems.append(f"{where}: runs-on {labels}, not the {role} pool [self-hosted, {wanted}]")
-                expected = "DRILLS_CLIENT_ID" if drills else f"{role.upper()}_CLIENT_ID"
-                for step in logins:
-                    raw = _value_of(job, workflow, str((step.get("with") or {}).get("client-id", "")))
-                    client_id = _substitute(raw, context)
-                    used = set(re.findall(r"vars\.([A-Z0-9_]+)", client_id))
-                    if not used or not all(name.endswith(expected) for name in used):
-                        problems.append(f"{where}: azure/login client-id {client_id!r} is not a vars.*{expected}")
+                problems += _variant_findings(f"{file_name} job {job_name}", job, workflow, logins, context)
+    return problems
+
+
+def _variant_findings(
+    job_where: str,
+    job: Mapping[str, Any],
+    workflow: Mapping[str, Any],
+    logins: list[Mapping[str, Any]],
+    context: Mapping[str, str],
+) -> list[str]:
+    """One variant (matrix row, caller) of a job that signs in: its pool, and each login's client id variable."""
+    from tools.maintenance.workflow_matrix import runner_labels
+
+    runs_on = job.get("runs-on")
+    labels = [runs_on] if isinstance(runs_on, str) else [str(label) for label in runs_on or []]
+    labels = [_substitute(label, context) for label in labels]
+    environment = _substitute(str(job.get("environment", "")), context)
+    target = context.get("environment") or environment.removesuffix("-plan")
+    where = job_where + (f" ({context.get('stack', target)})" if context else "")
+    problems = []
+    if "self-hosted" not in labels:
+        problems.append(f"{where}: logs in to Azure but runs on {labels}, not the self-hosted runners")
+    role = "apply" if environment and not environment.endswith("-plan") else "plan"
+    target = target.removesuffix("-drills")
+    wanted = runner_labels(target)[role] if target else None
+    if [label for label in labels if label != "self-hosted"] != [wanted]:
+        problems.append(f"{where}: runs-on {labels}, not the {role} pool [self-hosted, {wanted}]")
+    # the restore drills sign in with their own identity (constructs/drills.py)
+    expected = "DRILLS_CLIENT_ID" if environment.endswith("-drills") else f"{role.upper()}_CLIENT_ID"
+    for step in logins:
+        raw = _value_of(job, workflow, str((step.get("with") or {}).get("client-id", "")))
+        client_id = _substitute(raw, context)
+        used = set(re.findall(r"vars\.([A-Z0-9_]+)", client_id))
+        if not used or not all(name.endswith(expected) for name in used):
+            problems.append(f"{where}: azure/login client-id {client_id!r} is not a vars.*{expected}")
     return problems
 
 
