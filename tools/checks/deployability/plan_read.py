@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tools.checks.deployability.endpoints import principal_identity, scope_covers
-from tools.checks.deployability.model import StackJson, blocks, environment_of, resources_of, runners
+from tools.checks.deployability.model import Runner, StackJson, blocks, environment_of, resources_of, runners
 
 # Kubernetes: a plan refreshes every object the cluster stack manages, one GET per object; Azure RBAC for Kubernetes
 # authorises it as the data action `Microsoft.ContainerService/managedClusters/<group>/<resource>/read` (core group:
@@ -131,35 +131,57 @@ def plan_read_findings(stacks: Mapping[str, StackJson]) -> list[str]:
             if principal_identity(infra, a["principal_id"]) == identity
         ]
         if stack_name.endswith("-cluster"):
-            for key in sorted(resources_of(infra, "azurerm_kubernetes_cluster")):
-                cluster_ref = f"${{azurerm_kubernetes_cluster.{key}.id}}"
-                roles = [
-                    str(a.get("role_definition_name"))
-                    for a in assignments
-                    if scope_covers(str(a["scope"]), cluster_ref, runner.subscription_id)
-                ]
-                needed: dict[str, list[str]] = {}
-                for type_, items in sorted(stack.get("resource", {}).items()):
-                    for name, body in sorted(items.items()):
-                        action = kubernetes_read_action(type_, body)
-                        if action is not None:
-                            needed.setdefault(action, []).append(f"{type_}.{name}")
-                for action, addresses in sorted(needed.items()):
-                    if not any(_allows(patterns[role], action) for role in roles if role in patterns):
-                        problems.append(
-                            f"{stack_name}: plan identity {identity} cannot read {action} (roles on the cluster: "
-                            f"{sorted(roles)}), which refreshing {', '.join(addresses)} needs: every plan after the "
-                            "first apply fails with 403"
-                        )
-        for type_, (action, role) in sorted(ARM_READ_ACTIONS.items()):
-            for key in sorted(resources_of(stack, type_)):
-                ref = f"${{{type_}.{key}.id}}"
-                if not any(
-                    a.get("role_definition_name") == role and scope_covers(str(a["scope"]), ref, runner.subscription_id)
-                    for a in assignments
-                ):
-                    problems.append(
-                        f"{stack_name}: plan identity {identity} lacks {role} on {type_}.{key}: refreshing it calls "
-                        f"{action}, which Reader does not grant"
-                    )
+            problems += _kubernetes_read_findings(stack_name, stack, infra, assignments, runner, patterns)
+        problems += _arm_read_findings(stack_name, stack, assignments, runner)
     return problems
+
+
+def _kubernetes_read_findings(
+    stack_name: str,
+    stack: StackJson,
+    infra: StackJson,
+    assignments: list[dict[str, Any]],
+    runner: Runner,
+    patterns: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]],
+) -> list[str]:
+    """Each Kubernetes read the cluster stack's refresh needs, against the plan identity's roles on the cluster."""
+    identity = runner.identities["plan"]
+    needed: dict[str, list[str]] = {}
+    for type_, items in sorted(stack.get("resource", {}).items()):
+        for name, body in sorted(items.items()):
+            action = kubernetes_read_action(type_, body)
+            if action is not None:
+                needed.setdefault(action, []).append(f"{type_}.{name}")
+    problems = []
+    for key in sorted(resources_of(infra, "azurerm_kubernetes_cluster")):
+        cluster_ref = f"${{azurerm_kubernetes_cluster.{key}.id}}"
+        roles = [
+            str(a.get("role_definition_name"))
+            for a in assignments
+            if scope_covers(str(a["scope"]), cluster_ref, runner.subscription_id)
+        ]
+        problems += [
+            f"{stack_name}: plan identity {identity} cannot read {action} (roles on the cluster: "
+            f"{sorted(roles)}), which refreshing {', '.join(addresses)} needs: every plan after the "
+            "first apply fails with 403"
+            for action, addresses in sorted(needed.items())
+            if not any(_allows(patterns[role], action) for role in roles if role in patterns)
+        ]
+    return problems
+
+
+def _arm_read_findings(
+    stack_name: str, stack: StackJson, assignments: list[dict[str, Any]], runner: Runner
+) -> list[str]:
+    """Each azurerm type whose refresh calls a POST action Reader does not grant, against the plan identity's roles."""
+    return [
+        f"{stack_name}: plan identity {runner.identities['plan']} lacks {role} on {type_}.{key}: refreshing it calls "
+        f"{action}, which Reader does not grant"
+        for type_, (action, role) in sorted(ARM_READ_ACTIONS.items())
+        for key in sorted(resources_of(stack, type_))
+        if not any(
+            a.get("role_definition_name") == role
+            and scope_covers(str(a["scope"]), f"${{{type_}.{key}.id}}", runner.subscription_id)
+            for a in assignments
+        )
+    ]
