@@ -211,6 +211,37 @@ def record_setting(setting: TerraformResource, resource: TerraformResource, sub_
     _declared[setting] = (resource, sub_resource)
 
 
+def _setting_counts(
+    stack: TerraformStack, resources: list[TerraformResource]
+) -> Counter[tuple[TerraformResource, str | None]]:
+    """Diagnostic settings per (resource, sub-resource): declared ones from their record, others read back."""
+    counts: Counter[tuple[TerraformResource, str | None]] = Counter(
+        _declared[setting] for setting in resources if setting in _declared
+    )
+    undeclared = [node for node in resources if resource_type(node) == SETTING_TYPE and node not in _declared]
+    if not undeclared:
+        return counts
+    by_address = {
+        f"{resource_type(node)}.{stack.get_logical_id(node)}": node
+        for node in resources
+        if resource_type(node) in DIAGNOSTICS
+    }
+    resolver = DefaultTokenResolver(StringConcat())
+    for setting in undeclared:
+        resolved = str(
+            Tokenization.resolve(
+                cast(MonitorDiagnosticSetting, setting).target_resource_id_input,
+                scope=stack,
+                preparing=False,
+                resolver=resolver,
+            )
+        )
+        match = _REFERENCE.fullmatch(resolved)
+        if match and match.group(1) in by_address:
+            counts[(by_address[match.group(1)], match.group(2))] += 1
+    return counts
+
+
 def coverage_problems(stack: TerraformStack) -> list[tuple[TerraformResource, str]]:
     """(resource, problem) for every azurerm resource of the stack that breaks the diagnostics rule.
 
@@ -218,30 +249,7 @@ def coverage_problems(stack: TerraformStack) -> list[tuple[TerraformResource, st
     exist: tests/constructs/test_interfaces.py) is read back and matched by its target's address, so a setting
     written by hand still counts, and a removed one is missed."""
     resources = [node for node in stack.node.find_all() if isinstance(node, TerraformResource)]
-    counts: Counter[tuple[TerraformResource, str | None]] = Counter()
-    undeclared = [node for node in resources if resource_type(node) == SETTING_TYPE and node not in _declared]
-    for setting in resources:
-        if setting in _declared:
-            counts[_declared[setting]] += 1
-    if undeclared:
-        by_address = {
-            f"{resource_type(node)}.{stack.get_logical_id(node)}": node
-            for node in resources
-            if resource_type(node) in DIAGNOSTICS
-        }
-        resolver = DefaultTokenResolver(StringConcat())
-        for setting in undeclared:
-            resolved = str(
-                Tokenization.resolve(
-                    cast(MonitorDiagnosticSetting, setting).target_resource_id_input,
-                    scope=stack,
-                    preparing=False,
-                    resolver=resolver,
-                )
-            )
-            match = _REFERENCE.fullmatch(resolved)
-            if match and match.group(1) in by_address:
-                counts[(by_address[match.group(1)], match.group(2))] += 1
+    counts = _setting_counts(stack, resources)
     problems = []
     for resource in resources:
         kind = resource_type(resource)
