@@ -171,7 +171,19 @@ def compare(
     first, second = names
     types = {first: {t for t, _ in left.values()}, second: {t for t, _ in right.values()}}
     report.types_only_in = {first: sorted(types[first] - types[second]), second: sorted(types[second] - types[first])}
-    candidates: list[Finding] = []
+    candidates = _unmatched(report, left, right)
+    for path in sorted(left.keys() & right.keys()):
+        candidates += _differences(report, path, left[path], right[path], specific)
+    _judge(report, candidates, allowlist)
+    return report
+
+
+def _unmatched(
+    report: ParityReport, left: dict[str, tuple[str, dict[str, Any]]], right: dict[str, tuple[str, dict[str, Any]]]
+) -> list[Finding]:
+    """Records resources without a counterpart; a security-relevant one is a candidate finding."""
+    first, second = names = report.names
+    candidates = []
     for env, mine, other in ((first, left, right), (second, right, left)):
         only_here = sorted(path for path in mine if path not in other)
         report.unmatched[env] = [f"{path} ({mine[path][0]})" for path in only_here]
@@ -179,21 +191,35 @@ def compare(
             if SECURITY_TYPE.search(mine[path][0]):
                 left_value, right_value = ("present", MISSING) if env == first else (MISSING, "present")
                 candidates.append(Finding(path, mine[path][0], "(resource)", left_value, right_value, names))
-    for path in sorted(left.keys() & right.keys()):
-        left_type, left_body = left[path]
-        right_type, right_body = right[path]
-        if left_type != right_type:
-            candidates.append(Finding(path, f"{left_type}/{right_type}", "(resource)", left_type, right_type, names))
-            continue
-        for attribute, left_value, right_value in differences(left_body, right_body):
-            generic = re.sub(r"\[\d+\]", "", attribute)
-            finding = Finding(path, left_type, attribute, left_value, right_value, names)
-            if SECURITY_ATTRIBUTE.search(generic) and _normalised(left_value, specific) != _normalised(
-                right_value, specific
-            ):
-                candidates.append(finding)
-            elif SIZING_ATTRIBUTE.search(generic):
-                report.sizing.append(finding)
+    return candidates
+
+
+def _differences(
+    report: ParityReport,
+    path: str,
+    left: tuple[str, dict[str, Any]],
+    right: tuple[str, dict[str, Any]],
+    specific: re.Pattern[str],
+) -> list[Finding]:
+    """Records a resource pair's sizing differences; its security differences are candidate findings."""
+    (left_type, left_body), (right_type, right_body) = left, right
+    if left_type != right_type:
+        return [Finding(path, f"{left_type}/{right_type}", "(resource)", left_type, right_type, report.names)]
+    candidates = []
+    for attribute, left_value, right_value in differences(left_body, right_body):
+        generic = re.sub(r"\[\d+\]", "", attribute)
+        finding = Finding(path, left_type, attribute, left_value, right_value, report.names)
+        if SECURITY_ATTRIBUTE.search(generic) and _normalised(left_value, specific) != _normalised(
+            right_value, specific
+        ):
+            candidates.append(finding)
+        elif SIZING_ATTRIBUTE.search(generic):
+            report.sizing.append(finding)
+    return candidates
+
+
+def _judge(report: ParityReport, candidates: list[Finding], allowlist: list[AllowEntry]) -> None:
+    """Each candidate is allowed by the first allow-list entry that matches it, else a security finding."""
     used: set[AllowEntry] = set()
     for finding in candidates:
         entry = next((entry for entry in allowlist if entry.allows(finding)), None)
@@ -203,7 +229,6 @@ def compare(
             report.allowed.append((finding, entry))
             used.add(entry)
     report.unused_allow_entries = [entry for entry in allowlist if entry not in used]
-    return report
 
 
 def render_markdown(report: ParityReport) -> str:
