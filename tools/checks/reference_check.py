@@ -307,84 +307,81 @@ class StackCheck:
                         )
 
     def metrics(self) -> None:
-        source, monitor = "monitor.json", self.ref.monitor
         for address, body in self.resources("azurerm_monitor_metric_alert"):
-            for attribute, allowed in (("frequency", "frequency"), ("window_size", "window_size")):
-                if attribute in body:
-                    self.checked["duration"] += 1
-                    if body[attribute] not in monitor["metric_alert"][allowed]:
-                        self.fail(
-                            "REF-DURATION",
-                            address,
-                            attribute,
-                            body[attribute],
-                            f"Azure accepts {monitor['metric_alert'][allowed]}",
-                            source,
-                        )
-            if minutes(body.get("window_size", "PT5M")) < minutes(body.get("frequency", "PT1M")):  # type: ignore[operator]
-                self.fail("REF-DURATION", address, "window_size", body["window_size"], "shorter than frequency", source)
+            self._alert_durations(address, body)
             scope_types = {self.arm_type(scope) for scope in body.get("scopes", [])}
             for index, criterion in enumerate(blocks(body.get("criteria")) + blocks(body.get("dynamic_criteria"))):
-                namespace = criterion.get("metric_namespace", "")
-                self.checked["metric"] += 1
-                at = f"criteria[{index}]"
-                if None not in scope_types and namespace.lower() not in {t.lower() for t in scope_types if t}:
+                self._metric_criterion(address, f"criteria[{index}]", criterion, scope_types)
+
+    def _alert_durations(self, address: str, body: dict[str, Any]) -> None:
+        source, monitor = "monitor.json", self.ref.monitor
+        for attribute in ("frequency", "window_size"):
+            if attribute in body:
+                self.checked["duration"] += 1
+                if body[attribute] not in monitor["metric_alert"][attribute]:
                     self.fail(
-                        "REF-METRIC",
+                        "REF-DURATION",
                         address,
-                        f"{at}.metric_namespace",
-                        namespace,
-                        f"the scope is {sorted(t for t in scope_types if t)}",
+                        attribute,
+                        body[attribute],
+                        f"Azure accepts {monitor['metric_alert'][attribute]}",
                         source,
                     )
-                entry = next((v for k, v in monitor["resource_types"].items() if k.lower() == namespace.lower()), None)
-                metric = (entry or {}).get("metrics", {}).get(criterion.get("metric_name"))
-                if metric is None:
-                    self.fail(
-                        "REF-METRIC",
-                        address,
-                        f"{at}.metric_name",
-                        criterion.get("metric_name"),
-                        f"not a metric of {namespace} in the data (refresh it if Azure added it)",
-                        source,
-                    )
-                    continue
-                if criterion.get("aggregation") not in metric["aggregations"]:
-                    self.fail(
-                        "REF-METRIC",
-                        address,
-                        f"{at}.aggregation",
-                        criterion.get("aggregation"),
-                        f"{criterion.get('metric_name')} supports {metric['aggregations']}",
-                        source,
-                    )
-                for dimension in blocks(criterion.get("dimension")):
-                    if dimension.get("name") not in metric["dimensions"]:
-                        self.fail(
-                            "REF-METRIC",
-                            address,
-                            f"{at}.dimension.name",
-                            dimension.get("name"),
-                            f"{criterion.get('metric_name')} has {metric['dimensions']}",
-                            source,
-                        )
+        if minutes(body.get("window_size", "PT5M")) < minutes(body.get("frequency", "PT1M")):  # type: ignore[operator]
+            self.fail("REF-DURATION", address, "window_size", body["window_size"], "shorter than frequency", source)
+
+    def _metric_criterion(self, address: str, at: str, criterion: dict[str, Any], scope_types: set[str | None]) -> None:
+        source, monitor = "monitor.json", self.ref.monitor
+        namespace = criterion.get("metric_namespace", "")
+        self.checked["metric"] += 1
+        if None not in scope_types and namespace.lower() not in {t.lower() for t in scope_types if t}:
+            self.fail(
+                "REF-METRIC",
+                address,
+                f"{at}.metric_namespace",
+                namespace,
+                f"the scope is {sorted(t for t in scope_types if t)}",
+                source,
+            )
+        entry = next((v for k, v in monitor["resource_types"].items() if k.lower() == namespace.lower()), None)
+        name = criterion.get("metric_name")
+        metric = (entry or {}).get("metrics", {}).get(name)
+        if metric is None:
+            self.fail(
+                "REF-METRIC",
+                address,
+                f"{at}.metric_name",
+                name,
+                f"not a metric of {namespace} in the data (refresh it if Azure added it)",
+                source,
+            )
+            return
+        if criterion.get("aggregation") not in metric["aggregations"]:
+            self.fail(
+                "REF-METRIC",
+                address,
+                f"{at}.aggregation",
+                criterion.get("aggregation"),
+                f"{name} supports {metric['aggregations']}",
+                source,
+            )
+        for dimension in blocks(criterion.get("dimension")):
+            if dimension.get("name") not in metric["dimensions"]:
+                self.fail(
+                    "REF-METRIC",
+                    address,
+                    f"{at}.dimension.name",
+                    dimension.get("name"),
+                    f"{name} has {metric['dimensions']}",
+                    source,
+                )
 
     def diagnostics(self) -> None:
-        source, monitor = "monitor.json", self.ref.monitor
+        monitor = self.ref.monitor
         for address, body in self.resources("azurerm_monitor_diagnostic_setting"):
             target = body.get("target_resource_id", "")
             if isinstance(target, str) and re.fullmatch(r"/subscriptions/[0-9a-f-]+", target):
-                for log in blocks(body.get("enabled_log")):
-                    self.checked["diagnostic"] += 1
-                    if log.get("category") not in monitor["subscription_log_categories"]:
-                        self.fail(
-                            "REF-DIAG",
-                            address,
-                            "enabled_log.category",
-                            log.get("category"),
-                            "not an activity log category",
-                            source,
-                        )
+                self._activity_log_categories(address, body)
                 continue
             arm = self.arm_type(target)
             entry = next((v for k, v in monitor["resource_types"].items() if arm and k.lower() == arm.lower()), None)
@@ -392,56 +389,77 @@ class StackCheck:
                 self.unverified["diagnostic"] += 1
                 continue
             for log in blocks(body.get("enabled_log")):
-                self.checked["diagnostic"] += 1
-                categories = entry["log_categories"]
-                if "category_group" in log:
-                    group = log["category_group"]
-                    if group not in monitor["category_groups"]:
-                        self.fail("REF-DIAG", address, "enabled_log.category_group", group, "no such group", source)
-                    elif categories is None:
-                        self.unverified["diagnostic"] += 1
-                    elif not categories:
-                        self.fail(
-                            "REF-DIAG",
-                            address,
-                            "enabled_log.category_group",
-                            group,
-                            f"{arm} has no resource log categories",
-                            source,
-                        )
-                elif categories is None:
-                    self.unverified["diagnostic"] += 1
-                elif log.get("category") not in categories:
-                    self.fail(
-                        "REF-DIAG",
-                        address,
-                        "enabled_log.category",
-                        log.get("category"),
-                        f"{arm} has {categories}",
-                        source,
-                    )
+                self._log_category(address, log, entry, arm)
             for metric in blocks(body.get("enabled_metric")) + blocks(body.get("metric")):
-                self.checked["diagnostic"] += 1
-                if entry["metrics_exportable"] is None:
-                    self.unverified["diagnostic"] += 1
-                elif not entry["metrics_exportable"]:
-                    self.fail(
-                        "REF-DIAG",
-                        address,
-                        "enabled_metric.category",
-                        metric.get("category"),
-                        f"{arm} has no metric exportable through diagnostic settings",
-                        source,
-                    )
-                elif metric.get("category") not in entry.get("metric_categories", ["AllMetrics"]):
-                    self.fail(
-                        "REF-DIAG",
-                        address,
-                        "enabled_metric.category",
-                        metric.get("category"),
-                        f"{arm} accepts the metric categories {entry.get('metric_categories', ['AllMetrics'])}",
-                        source,
-                    )
+                self._exported_metric(address, metric, entry, arm)
+
+    def _activity_log_categories(self, address: str, body: dict[str, Any]) -> None:
+        for log in blocks(body.get("enabled_log")):
+            self.checked["diagnostic"] += 1
+            if log.get("category") not in self.ref.monitor["subscription_log_categories"]:
+                self.fail(
+                    "REF-DIAG",
+                    address,
+                    "enabled_log.category",
+                    log.get("category"),
+                    "not an activity log category",
+                    "monitor.json",
+                )
+
+    def _log_category(self, address: str, log: dict[str, Any], entry: dict[str, Any], arm: str | None) -> None:
+        source = "monitor.json"
+        self.checked["diagnostic"] += 1
+        categories = entry["log_categories"]
+        if "category_group" in log:
+            group = log["category_group"]
+            if group not in self.ref.monitor["category_groups"]:
+                self.fail("REF-DIAG", address, "enabled_log.category_group", group, "no such group", source)
+            elif categories is None:
+                self.unverified["diagnostic"] += 1
+            elif not categories:
+                self.fail(
+                    "REF-DIAG",
+                    address,
+                    "enabled_log.category_group",
+                    group,
+                    f"{arm} has no resource log categories",
+                    source,
+                )
+        elif categories is None:
+            self.unverified["diagnostic"] += 1
+        elif log.get("category") not in categories:
+            self.fail(
+                "REF-DIAG",
+                address,
+                "enabled_log.category",
+                log.get("category"),
+                f"{arm} has {categories}",
+                source,
+            )
+
+    def _exported_metric(self, address: str, metric: dict[str, Any], entry: dict[str, Any], arm: str | None) -> None:
+        source = "monitor.json"
+        self.checked["diagnostic"] += 1
+        if entry["metrics_exportable"] is None:
+            self.unverified["diagnostic"] += 1
+        elif not entry["metrics_exportable"]:
+            self.fail(
+                "REF-DIAG",
+                address,
+                "enabled_metric.category",
+                metric.get("category"),
+                f"{arm} has no metric exportable through diagnostic settings",
+                source,
+            )
+        elif metric.get("category") not in entry.get("metric_categories", ["AllMetrics"]):
+            self.fail(
+                "REF-DIAG",
+                address,
+                "enabled_metric.category",
+                metric.get("category"),
+                f"{arm} accepts the metric categories {entry.get('metric_categories', ['AllMetrics'])}",
+                source,
+            )
 
     def roles(self) -> None:
         for address, body in self.resources("azurerm_role_assignment"):
