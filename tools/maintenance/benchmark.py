@@ -250,6 +250,60 @@ def prepare_typescript() -> None:
         print(f"  {difference[:200]}")
 
 
+def _print_figures(results: dict[tuple[str, str], Figures], runs: int, started_load: str) -> None:
+    load = " / ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(
+        f"{runs} runs each on {os.cpu_count()} cores, load average (1/5/15 min) {started_load} at the start,"
+        f" {load} at the end;"
+        " wall in seconds, peak resident memory in MB"
+    )
+    print(
+        f"{'variant':<17} {'cache':<5} {'wall min':>8} {'median':>7}   {'main':>6} {'node wrapper':>12}"
+        f" {'node kernel':>11} {'total':>6}"
+    )
+    for (variant, cache), figures in results.items():
+        low, median = figures.wall()
+        print(
+            f"{variant:<17.17} {cache:<5} {low:>8.2f} {median:>7.2f}   {figures.peak('main'):>6}"
+            f" {figures.peak('node wrapper'):>12} {figures.peak('node kernel'):>11} {figures.total_peak():>6}"
+        )
+
+
+def _print_verdicts(results: dict[tuple[str, str], Figures], cache: str) -> None:
+    """The targets (docs/performance.md) met or not, for one cache state."""
+    fast, baseline = results.get(("fast synth", cache)), results.get(("ordinary import", cache))
+    if fast and baseline:
+        ratio = fast.wall()[1] / baseline.wall()[1]
+        verdict = "met" if ratio <= TIME_RATIO_TARGET else "NOT met"
+        print(
+            f"{cache} cache: fast synth / ordinary import (median wall) = {ratio:.2f}"
+            f" (target <= {TIME_RATIO_TARGET}: {verdict})"
+        )
+    typescript = results.get(("typescript", cache))
+    if fast and typescript:
+        ratio = fast.wall()[1] / typescript.wall()[1]
+        verdict = "met" if ratio <= TYPESCRIPT_RATIO_TARGET else "NOT met"
+        print(
+            f"{cache} cache: fast synth / typescript (median wall) = {ratio:.2f}"
+            f" (target <= {TYPESCRIPT_RATIO_TARGET}: {verdict}); peak memory {fast.total_peak()} MB"
+            f" / {typescript.total_peak()} MB = {fast.total_peak() / typescript.total_peak():.2f}"
+        )
+    if fast:
+        verdict = "met" if fast.total_peak() <= PEAK_MEMORY_TARGET_MB else "NOT met"
+        print(
+            f"{cache} cache: fast synth peak memory, all processes = {fast.total_peak()} MB"
+            f" (target <= {PEAK_MEMORY_TARGET_MB} MB: {verdict})"
+        )
+    two, four = results.get(("fast synth", cache)), results.get(("fast synth 4 envs", cache))
+    if two and four:
+        per_environment = (four.wall()[1] - two.wall()[1]) / 2
+        print(
+            f"{cache} cache: per-environment synth cost (median wall) = {per_environment:.2f} s"
+            f" (2 environments {two.wall()[1]:.2f} s, 4 environments {four.wall()[1]:.2f} s;"
+            f" {two.wall()[1] / 2:.2f} vs {four.wall()[1] / 4:.2f} s per environment including start-up)"
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -274,54 +328,9 @@ def main() -> int:
             results[variant, cache] = figures
         print(file=sys.stderr)
 
-    load = " / ".join(f"{value:.1f}" for value in os.getloadavg())
-    print(
-        f"{options.runs} runs each on {os.cpu_count()} cores, load average (1/5/15 min) {started_load} at the start,"
-        f" {load} at the end;"
-        " wall in seconds, peak resident memory in MB"
-    )
-    print(
-        f"{'variant':<17} {'cache':<5} {'wall min':>8} {'median':>7}   {'main':>6} {'node wrapper':>12}"
-        f" {'node kernel':>11} {'total':>6}"
-    )
-    for (variant, cache), figures in results.items():
-        low, median = figures.wall()
-        print(
-            f"{variant:<17.17} {cache:<5} {low:>8.2f} {median:>7.2f}   {figures.peak('main'):>6}"
-            f" {figures.peak('node wrapper'):>12} {figures.peak('node kernel'):>11} {figures.total_peak():>6}"
-        )
+    _print_figures(results, options.runs, started_load)
     for cache in options.cache:
-        fast, baseline = results.get(("fast synth", cache)), results.get(("ordinary import", cache))
-        if fast and baseline:
-            ratio = fast.wall()[1] / baseline.wall()[1]
-            verdict = "met" if ratio <= TIME_RATIO_TARGET else "NOT met"
-            print(
-                f"{cache} cache: fast synth / ordinary import (median wall) = {ratio:.2f}"
-                f" (target <= {TIME_RATIO_TARGET}: {verdict})"
-            )
-        typescript = results.get(("typescript", cache))
-        if fast and typescript:
-            ratio = fast.wall()[1] / typescript.wall()[1]
-            verdict = "met" if ratio <= TYPESCRIPT_RATIO_TARGET else "NOT met"
-            print(
-                f"{cache} cache: fast synth / typescript (median wall) = {ratio:.2f}"
-                f" (target <= {TYPESCRIPT_RATIO_TARGET}: {verdict}); peak memory {fast.total_peak()} MB"
-                f" / {typescript.total_peak()} MB = {fast.total_peak() / typescript.total_peak():.2f}"
-            )
-        if fast:
-            verdict = "met" if fast.total_peak() <= PEAK_MEMORY_TARGET_MB else "NOT met"
-            print(
-                f"{cache} cache: fast synth peak memory, all processes = {fast.total_peak()} MB"
-                f" (target <= {PEAK_MEMORY_TARGET_MB} MB: {verdict})"
-            )
-        two, four = results.get(("fast synth", cache)), results.get(("fast synth 4 envs", cache))
-        if two and four:
-            per_environment = (four.wall()[1] - two.wall()[1]) / 2
-            print(
-                f"{cache} cache: per-environment synth cost (median wall) = {per_environment:.2f} s"
-                f" (2 environments {two.wall()[1]:.2f} s, 4 environments {four.wall()[1]:.2f} s;"
-                f" {two.wall()[1] / 2:.2f} vs {four.wall()[1] / 4:.2f} s per environment including start-up)"
-            )
+        _print_verdicts(results, cache)
     return 0
 
 
