@@ -177,9 +177,8 @@ class GitHubStack(TerraformStack):
             if config.deployment.apply_requires_approval:
                 # `reviewers` is a list of blocks in the github 6.9 bindings (cdktf) and one block in 6.13's (CDK
                 # Terrain): the same block to Terraform, whose JSON syntax takes both; written once, as a list.
-                github_environments["apply"].add_override(
-                    "reviewers", [{"teams": [teams[slug].id for slug in repository.approver_teams]}]
-                )
+                apply_env = github_environments["apply"]
+                apply_env.add_override("reviewers", [{"teams": [teams[slug].id for slug in repository.approver_teams]}])
             self._drills_variables(config, name, github_environments["drills"])
             for role, environment in github_environments.items():
                 RepositoryEnvironmentDeploymentPolicy(
