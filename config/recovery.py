@@ -121,6 +121,10 @@ class RecoveryConfig(Section):
     backup_time_utc: str = Field(
         pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="Daily backup start, HH:MM UTC"
     )
+    # Who hears Azure Backup's own alerts (failed backup and restore jobs, vault security): one route, every vault.
+    backup_alerts_severity: Literal["critical", "warning"] = Field(
+        description="Action group (by severity) Azure Backup's built-in alerts reach"
+    )
     vault: BackupVaultConfig
     aks: AksBackupConfig
     blobs: BlobBackupConfig

@@ -357,6 +357,7 @@ class InfrastructureStack(TerraformStack):
                 cluster_id=self.aks.cluster_id,
                 prometheus_cluster_label=config.prometheus_cluster_label,
                 monitor_workspace_id=self.observability.monitor_workspace_id,
+                backup_alerts_severity=config.recovery.backup_alerts_severity,
                 edge_live=config.app_gateway.edge_live,
                 subscription_id=config.subscription_id,
                 cost_anomaly_emails=config.governance.budget.contact_emails,
@@ -613,7 +614,6 @@ class InfrastructureStack(TerraformStack):
                 location=config.location,
                 resource_group_name=monitoring.name,
                 log_analytics_workspace_id=self.log_analytics.workspace_id,
-                backup_vault_id=self.backup_vault.vault_id,
                 action_group_ids=self.observability.action_group_ids,
             ),
         )

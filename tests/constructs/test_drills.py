@@ -200,6 +200,50 @@ def test_alerts_that_drift_from_the_config_targets_or_backup_failures_unrouted_a
     assert check(stack, config) == ["DRILL-ALERT: Azure Backup job failures of the backup vault reach no action group"]
 
 
+def backup_route(stack: StackJson) -> tuple[str, dict[str, Any]]:
+    (found,) = [
+        (a, b)
+        for a, b in resources_of(stack, "azurerm_monitor_alert_processing_rule_action_group").items()
+        if b["condition"]["monitor_service"]["values"] == ["Azure Backup"]
+    ]
+    return found
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_one_rule_routes_azure_backup_alerts_subscription_wide_at_the_config_severity(
+    stacks: dict[str, StackJson], environment: str
+) -> None:
+    stack, config = infra(stacks, environment), load_environment(environment)
+    _, rule = backup_route(stack)  # exactly one: the unpacking fails on two
+    assert rule["scopes"] == [f"/subscriptions/{config.subscription_id}"]
+    (group,) = rule["add_action_group_ids"]
+    groups = resources_of(stack, "azurerm_monitor_action_group")
+    assert f"-{config.recovery.backup_alerts_severity}-" in groups[group.split(".")[1]]["name"]
+
+
+def test_a_second_route_for_the_same_azure_backup_alerts_or_the_wrong_severity_is_reported(
+    stacks: dict[str, StackJson],
+) -> None:
+    stack, config = infra(stacks, "staging"), load_environment("staging")
+    address, rule = backup_route(stack)
+    (vault,) = resources_of(stack, "azurerm_data_protection_backup_vault")
+    warning = [a for a, b in resources_of(stack, "azurerm_monitor_action_group").items() if "-warning-" in b["name"]]
+    # the drills' former vault-scoped rule, back beside the subscription-wide one
+    stack["resource"]["azurerm_monitor_alert_processing_rule_action_group"]["planted"] = {
+        **copy.deepcopy(rule),
+        "scopes": [f"${{azurerm_data_protection_backup_vault.{vault}.id}}"],
+        "add_action_group_ids": [f"${{azurerm_monitor_action_group.{warning[0]}.id}}"],
+    }
+    assert check(stack, config) == [
+        f"DRILL-ALERT: 2 rules route the same Azure Backup alerts: {', '.join(sorted([address, 'planted']))}"
+    ]
+    del stack["resource"]["azurerm_monitor_alert_processing_rule_action_group"][address]
+    name = resources_of(stack, "azurerm_monitor_action_group")[warning[0]]["name"]
+    assert check(stack, config) == [
+        f"DRILL-ALERT: planted sends Azure Backup alerts to ['{name}'], not the critical group"
+    ]
+
+
 def test_recovery_alerts_refuse_to_be_built_without_action_groups() -> None:
     from cdktf import App, TerraformStack
 
@@ -218,7 +262,6 @@ def test_recovery_alerts_refuse_to_be_built_without_action_groups() -> None:
                 location="westeurope",
                 resource_group_name="rg",
                 log_analytics_workspace_id="ws",
-                backup_vault_id="vault",
                 action_group_ids={"warning": "ag"},
             ),
         )

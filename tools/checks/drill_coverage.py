@@ -9,7 +9,8 @@ Rules (each finding names the rule, the resource address and what is wrong):
                   Publisher on the results' data collection rule
 - DRILL-ALERT     every log search and metric alert of the stack sends to an action group; the recovery alerts
                   (drill failed / missing, RTO and RPO above the config targets, backup older than the RPO)
-                  exist with the config's thresholds; Azure Backup job failures of the vault are routed
+                  exist with the config's thresholds; Azure Backup's alerts of the vault are routed by exactly
+                  one alert processing rule, to the `recovery.backup_alerts_severity` group
 
     .venv/bin/python -m tools.checks.drill_coverage cdktf.out     # exit 1 on any finding
 """
@@ -25,11 +26,13 @@ from typing import Any
 
 from config.loader import ENVIRONMENTS, load_environment
 from config.schema import EnvironmentConfig
-from constructs.drills import BACKUP_MONITOR_SERVICE, DRILL_ROLES, RESULTS_ROLE, oidc_subject
+from constructs.alerts import BACKUP_MONITOR_SERVICE
+from constructs.drills import DRILL_ROLES, RESULTS_ROLE, oidc_subject
 from drills.results import STREAM
 
 StackJson = dict[str, Any]
 SUBSCRIPTION_SCOPE = re.compile(r"^/subscriptions/[^/]+/?$")
+BACKUP_VAULT_KIND = "azurerm_data_protection_backup_vault"
 RECOVERY_ALERTS = ("drill-failed", "drill-missing", "rto-exceeded", "rpo-exceeded", "backup-older-than-rpo")
 
 
@@ -110,24 +113,43 @@ def check(stack: StackJson, config: EnvironmentConfig) -> list[str]:
             findings.append(f"DRILL-ALERT: no '{key}' alert")
         elif thresholds[key] not in matching[0]:
             findings.append(f"DRILL-ALERT: the '{key}' alert does not test '{thresholds[key]}'")
-    vaults = [
-        f"${{azurerm_data_protection_backup_vault.{a}.id}}"
-        for a in _resources(stack, "azurerm_data_protection_backup_vault")
-    ]
-    routed = [
-        body
-        for body in _resources(stack, "azurerm_monitor_alert_processing_rule_action_group").values()
-        if set(vaults) & set(body.get("scopes", []))
+    findings += _backup_routes(stack, config.recovery.backup_alerts_severity)
+    return findings
+
+
+def _backup_routes(stack: StackJson, severity: str) -> list[str]:
+    """Exactly one alert processing rule routes Azure Backup's alerts of the backup vault, to `severity`'s group:
+    two rules on overlapping scopes would notify twice, at two severities."""
+    vaults = [f"${{azurerm_data_protection_backup_vault.{a}.id}}" for a in _resources(stack, BACKUP_VAULT_KIND)]
+    routes = sorted(
+        address
+        for address, body in _resources(stack, "azurerm_monitor_alert_processing_rule_action_group").items()
+        if body.get("add_action_group_ids")
+        and any(_covers(scope, vault) for scope in body.get("scopes", []) for vault in vaults)
         and any(
             BACKUP_MONITOR_SERVICE in m.get("values", [])
             for c in _blocks(body.get("condition"))
             for m in _blocks(c.get("monitor_service"))
         )
-        and body.get("add_action_group_ids")
+    )
+    if not routes:
+        return ["DRILL-ALERT: Azure Backup job failures of the backup vault reach no action group"]
+    if len(routes) > 1:
+        return [f"DRILL-ALERT: {len(routes)} rules route the same Azure Backup alerts: {', '.join(routes)}"]
+    groups = _resources(stack, "azurerm_monitor_action_group")
+    rule = _resources(stack, "azurerm_monitor_alert_processing_rule_action_group")[routes[0]]
+    names = [
+        groups[ref.split(".")[1]]["name"] if ref.startswith("${azurerm_monitor_action_group.") else ref
+        for ref in rule["add_action_group_ids"]
     ]
-    if not routed:
-        findings.append("DRILL-ALERT: Azure Backup job failures of the backup vault reach no action group")
-    return findings
+    if not all(f"-{severity}-" in name for name in names):
+        return [f"DRILL-ALERT: {routes[0]} sends Azure Backup alerts to {names}, not the {severity} group"]
+    return []
+
+
+def _covers(scope: str, resource: str) -> bool:
+    """A subscription scope covers every resource of the stack (one subscription per environment)."""
+    return scope == resource or bool(SUBSCRIPTION_SCOPE.match(scope))
 
 
 def _groups(action: dict[str, Any]) -> list[str]:
