@@ -13,7 +13,9 @@ from constructs import Construct
 from constructs.alerts import Alerts, AlertsProps, SlaMonitoring, SlaMonitoringProps
 from constructs.app_gateway import AppGateway, AppGatewayProps
 from constructs.backup import AksBackup, AksBackupProps, BackupVault, BackupVaultProps, BlobBackup, BlobBackupProps
+from constructs.baseline.platform import BACKUP_NAMESPACE
 from constructs.cluster import AksCluster, AksClusterProps, ClusterNetwork
+from constructs.cluster_exports import ClusterExportsWriter, ClusterExportsWriterProps
 from constructs.data_platform import (
     ETCD_KEY,
     POSTGRES_GEO_BACKUP_KEY,
@@ -483,6 +485,21 @@ class InfrastructureStack(TerraformStack):
                 application_insights_id=observability.application_insights_id,
                 oidc_issuer_url=self.aks.oidc_issuer_url,
                 collector_principal_id=self.aks.kubelet_identity_object_id,
+            ),
+        )
+        exports = config.baseline.exports_container
+        self.cluster_exports = ClusterExportsWriter(
+            self,
+            "cluster-exports",
+            props=ClusterExportsWriterProps(
+                naming=naming,
+                location=config.location,
+                resource_group_name=monitoring.name,
+                container_id=self.data.storage.containers[exports].resource_manager_id,
+                blob_endpoint=self.data.storage.account.primary_blob_endpoint,
+                container_name=exports,
+                oidc_issuer_url=self.aks.oidc_issuer_url,
+                namespace=BACKUP_NAMESPACE,
             ),
         )
 

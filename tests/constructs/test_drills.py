@@ -17,7 +17,7 @@ from config.loader import load_environment
 from constructs.drills import DRILL_ROLES, oidc_subject, recovery_queries
 from drills.results import COLUMNS, STREAM, TABLE
 from tests.conftest import StackJson, only_resource, resources_of
-from tools.checks.drill_coverage import check
+from tools.checks.drill_coverage import check, check_exports
 
 ENVIRONMENTS = ("staging", "production")
 
@@ -285,3 +285,70 @@ def test_the_guard_cli_passes_on_the_synthesized_app_and_fails_on_a_planted_faul
         "production-infra: DRILL-ALERT: Azure Backup job failures of the backup vault reach no action group"
         in result.stdout
     )
+
+
+# -- cluster exports into geo-redundant storage (DRILL-EXPORTS) ----------------------------------------------
+def both(stacks: dict[str, StackJson], environment: str) -> tuple[StackJson, StackJson]:
+    return infra(stacks, environment), copy.deepcopy(stacks[f"{environment}-cluster"])
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_cluster_exports_go_to_one_container_of_the_geo_redundant_account(
+    stacks: dict[str, StackJson], environment: str
+) -> None:
+    stack, cluster = both(stacks, environment)
+    config = load_environment(environment)
+    assert check_exports(stack, cluster, config) == []
+    (identity,) = [
+        a for a, b in resources_of(stack, "azurerm_user_assigned_identity").items() if "cluster-exports" in b["name"]
+    ]
+    (role,) = [
+        b
+        for b in resources_of(stack, "azurerm_role_assignment").values()
+        if b["principal_id"].startswith(f"${{azurerm_user_assigned_identity.{identity}.")
+    ]
+    assert role["role_definition_name"] == "Storage Blob Data Contributor"
+    container = resources_of(stack, "azurerm_storage_container")[role["scope"].split(".")[1]]
+    assert container["name"] == config.baseline.exports_container
+    account = resources_of(stack, "azurerm_storage_account")[container["storage_account_id"].split(".")[1]]
+    assert account["account_replication_type"] in ("GZRS", "RAGZRS")
+    assert "dr-test" not in {b["metadata"]["name"] for b in resources_of(cluster, "kubernetes_cron_job_v1").values()}
+
+
+def test_exports_on_a_local_disk_a_broad_role_or_a_dry_run_job_are_reported(stacks: dict[str, StackJson]) -> None:
+    stack, cluster = both(stacks, "staging")
+    config = load_environment("staging")
+    (identity,) = [
+        a for a, b in resources_of(stack, "azurerm_user_assigned_identity").items() if "cluster-exports" in b["name"]
+    ]
+    (address,) = [
+        a
+        for a, b in resources_of(stack, "azurerm_role_assignment").items()
+        if b["principal_id"].startswith(f"${{azurerm_user_assigned_identity.{identity}.")
+    ]
+    role = stack["resource"]["azurerm_role_assignment"][address]
+    container = resources_of(stack, "azurerm_storage_container")[role["scope"].split(".")[1]]
+    account = container["storage_account_id"].split(".")[1]
+    stack["resource"]["azurerm_storage_account"][account]["account_replication_type"] = "LRS"
+    assert check_exports(stack, cluster, config) == [
+        f"DRILL-EXPORTS: the 'cluster-exports' container's account "
+        f"{stack['resource']['azurerm_storage_account'][account]['name']} is LRS, not geo-redundant ['GZRS', 'RAGZRS']"
+    ]
+    stack, cluster = both(stacks, "staging")
+    role = stack["resource"]["azurerm_role_assignment"][address]
+    role["scope"] = f"${{azurerm_storage_account.{account}.id}}"  # the whole account, not the one container
+    (cronjob,) = [
+        b for b in resources_of(cluster, "kubernetes_cron_job_v1").values() if b["metadata"]["name"] == "cluster-backup"
+    ]
+    pod = cronjob["spec"]["job_template"]["spec"]["template"]["spec"]
+    pod["volume"].append({"name": "data", "persistent_volume_claim": {"claim_name": "backup-storage"}})
+    script = next(iter(resources_of(cluster, "kubernetes_config_map_v1")))
+    cluster["resource"]["kubernetes_config_map_v1"][script]["data"] = {
+        "dr-test.sh": "kubectl apply --dry-run=client -f x"
+    }
+    assert check_exports(stack, cluster, config) == [
+        f"DRILL-EXPORTS: {address}: 'Storage Blob Data Contributor' on ${{azurerm_storage_account.{account}.id}}: "
+        "the exports identity may hold only 'Storage Blob Data Contributor' on the 'cluster-exports' container",
+        "DRILL-EXPORTS: CronJob cluster-backup writes to a volume claim (one region)",
+        f"DRILL-EXPORTS: {script}: a job script only dry-runs YAML (proves a parse, not a restore)",
+    ]
