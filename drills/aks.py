@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 
 from drills.boundary import Cloud
-from drills.results import DrillResult, Teardown
+from drills.results import DrillResult, recorded
 
 DATASOURCE_TYPE = "AzureKubernetesService"
 # What the drill compares between the sample and the restored namespace.
@@ -50,9 +50,8 @@ def _objects(cloud: Cloud, namespace: str, before: datetime.datetime | None = No
 
 def restore(cloud: Cloud, target: AksTarget, *, environment: str, run_id: str) -> DrillResult:
     result = DrillResult("aks_restore", "aks", environment, run_id, cloud.now())
-    teardown = Teardown(result)
     instance = ("--resource-group", target.vault_resource_group, "--vault-name", target.vault_name)
-    try:
+    with recorded(result) as teardown:
         cloud.kube_credentials(target.cluster_id)
         requested_at = cloud.now()
         points = cloud.az(
@@ -135,8 +134,4 @@ def restore(cloud: Cloud, target: AksTarget, *, environment: str, run_id: str) -
         result.rto = verified_at - requested_at
         result.succeeded = True
         result.details.append(f"{len(expected)} objects of {target.sample_namespace} restored")
-    except Exception as error:  # any failure is the drill's result; teardown still runs
-        result.details.append(f"{type(error).__name__}: {error}")
-    finally:
-        teardown.run()
     return result

@@ -10,11 +10,21 @@ import datetime
 import json
 import subprocess
 import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 
 class CloudError(RuntimeError):
     """A cloud command failed (non-zero exit): the command and its error output."""
+
+
+def unless_gone(step: Callable[[], object], *markers: str) -> None:
+    """Run a delete; an error naming one of `markers` (already gone: the create may have failed first) is done."""
+    try:
+        step()
+    except CloudError as error:
+        if not any(marker in str(error) for marker in markers):
+            raise
 
 
 class Cloud(Protocol):

@@ -13,7 +13,7 @@ import datetime
 from dataclasses import dataclass
 
 from drills.boundary import Cloud
-from drills.results import DrillResult, Teardown
+from drills.results import DrillResult, recorded
 
 POLL_SECONDS = 15
 TIMEOUT = datetime.timedelta(minutes=30)
@@ -28,9 +28,8 @@ class EventHubsTarget:
 
 def failover(cloud: Cloud, target: EventHubsTarget, *, environment: str, run_id: str) -> DrillResult:
     result = DrillResult("event_hubs_failover", "event_hubs", environment, run_id, cloud.now())
-    teardown = Teardown(result)
     namespace = ("--resource-group", target.secondary_resource_group, "--namespace-name", target.secondary_namespace)
-    try:
+    with recorded(result) as teardown:
         requested_at = cloud.now()
         cloud.az("eventhubs", "georecovery-alias", "fail-over", *namespace, "--alias", target.alias)
         # Only a namespace that failed over is unpaired (a refused failover leaves the pairing as it was).
@@ -46,10 +45,6 @@ def failover(cloud: Cloud, target: EventHubsTarget, *, environment: str, run_id:
         result.rto = cloud.now() - requested_at
         result.succeeded = True
         result.details.append(f"{target.alias} now on {target.secondary_namespace}; events are not replicated")
-    except Exception as error:  # any failure is the drill's result; teardown still runs
-        result.details.append(f"{type(error).__name__}: {error}")
-    finally:
-        teardown.run()
     return result
 
 
