@@ -60,6 +60,7 @@ DRILLS = (
     "aks_restore",  # Backup for AKS restore of a sample namespace into a scratch namespace
     "key_vault_backup",  # key backup in the primary vault, restore into the geo vault
     "event_hubs_failover",  # geo-DR alias failover: the secondary becomes primary (disruptive)
+    "event_hubs_capture",  # reads the newest Capture file of every hub back from the geo-redundant account
 )
 # Drills that change what the application uses (the Event Hubs alias points elsewhere afterwards).
 DISRUPTIVE_DRILLS = frozenset({"event_hubs_failover"})
@@ -70,6 +71,7 @@ DrillName = Literal[
     "aks_restore",
     "key_vault_backup",
     "event_hubs_failover",
+    "event_hubs_capture",
 ]
 WEEKDAYS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")  # cron's 0..6
 

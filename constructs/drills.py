@@ -80,6 +80,9 @@ DRILL_ROLES: Mapping[str, tuple[tuple[str, str, str], ...]] = {
     "event_hubs_failover": (
         ("event_hubs_secondary", "Contributor", "Fails the alias over on the secondary, then unpairs it"),
     ),
+    "event_hubs_capture": (
+        ("capture_container", "Storage Blob Data Reader", "Lists and reads the newest Capture files back"),
+    ),
 }
 RESULTS_ROLE = "Monitoring Metrics Publisher"  # Logs Ingestion API: post rows to the rule's stream
 LOOKBACK = "P2D"  # the longest window a log search alert queries
@@ -104,6 +107,7 @@ class DrillScopes:
     key_vault: str
     geo_key_vault: str | None
     event_hubs_secondary: str | None
+    capture_container: str | None  # ARM id of the Event Hubs Capture container (None: no Capture)
 
     def get(self, key: str) -> str | None:
         if key in ("sample_namespace", "scratch_namespace"):

@@ -11,7 +11,7 @@ import datetime
 import json
 from dataclasses import dataclass
 
-from drills.boundary import Cloud
+from drills.boundary import Cloud, azure_time
 from drills.results import DrillResult, recorded
 
 DATASOURCE_TYPE = "AzureKubernetesService"
@@ -35,16 +35,12 @@ class AksTarget:
     scratch_namespace: str
 
 
-def _time(text: str) -> datetime.datetime:
-    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
 def _objects(cloud: Cloud, namespace: str, before: datetime.datetime | None = None) -> set[tuple[str, str]]:
     listed = cloud.kubectl("get", KINDS, "--namespace", namespace)
     return {
         (item["kind"], item["metadata"]["name"])
         for item in listed.get("items", [])
-        if before is None or _time(item["metadata"]["creationTimestamp"]) <= before
+        if before is None or azure_time(item["metadata"]["creationTimestamp"]) <= before
     }
 
 
@@ -60,8 +56,8 @@ def restore(cloud: Cloud, target: AksTarget, *, environment: str, run_id: str) -
         if not points:
             result.details.append("no recovery point")
             return result
-        newest = max(points, key=lambda point: _time(point["properties"]["recoveryPointTime"]))
-        point_time = _time(newest["properties"]["recoveryPointTime"])
+        newest = max(points, key=lambda point: azure_time(point["properties"]["recoveryPointTime"]))
+        point_time = azure_time(newest["properties"]["recoveryPointTime"])
         config = cloud.az(
             "dataprotection", "backup-instance", "initialize-restoreconfig", "--datasource-type", DATASOURCE_TYPE
         )

@@ -575,6 +575,7 @@ class InfrastructureStack(TerraformStack):
             self, "drill-dr-rg", name=naming.name("dr-drill-dr", "rg"), location=config.paired_location
         )
         canary_container = data.storage.containers[config.data.storage.containers[0]]
+        capture = config.data.event_hubs.capture_container
         geo_keys = data.geo_key_vault.customer_managed_keys if data.geo_key_vault is not None else {}
         identity = DrillIdentity(
             self,
@@ -604,6 +605,7 @@ class InfrastructureStack(TerraformStack):
                     key_vault=data.key_vault.key_vault_id,
                     geo_key_vault=data.geo_key_vault.key_vault_id if data.geo_key_vault is not None else None,
                     event_hubs_secondary=data.event_hubs.secondary.id,
+                    capture_container=data.storage.containers[capture].resource_manager_id if capture else None,
                 ),
                 sample_namespace=recovery.drills.aks_sample_namespace,
                 scratch_namespace=recovery.drills.aks_scratch_namespace,

@@ -132,7 +132,7 @@ def test_each_step_links_the_drill_that_proves_it_and_where_its_rto_rpo_is_read(
     }
     expected = {
         "1. PostgreSQL": {"postgres_geo_restore", "postgres_point_in_time"},
-        "2. Event Hubs": {"event_hubs_failover"},
+        "2. Event Hubs": {"event_hubs_failover", "event_hubs_capture"},
         "3. Storage": {"blob_point_in_time"},
         "4. AKS": {"aks_restore"},
         "Keys": {"key_vault_backup"},

@@ -210,7 +210,7 @@ def render(config: EnvironmentConfig, infra_json: dict[str, Any], cluster_json: 
             f"az eventhubs georecovery-alias show --resource-group {secondary_rg} "
             f"--namespace-name {secondary['name']} --alias {pairing['name']} --query role",
         )
-        + _proven_by(config, "event_hubs_failover"),
+        + _proven_by(config, "event_hubs_failover", "event_hubs_capture"),
         "## 3. Storage: customer-initiated failover\n\n"
         "Each geo-replicated account below fails over to its secondary region; writes made after the "
         "*last sync time* are lost, so read it first. Afterwards the account is locally redundant in the new "
