@@ -46,8 +46,8 @@ class JobImage(Section):
 
 
 class BaselineJob(Section):
-    """A backup / DR-test / compliance job's resources. The jobs only read the cluster and write to their
-    volumes, so they need no Azure access: no workload identity, no Azure role."""
+    """A backup / compliance job's resources. Both read the cluster; the backup job also uploads its exports
+    to blob storage through workload identity (constructs/cluster_exports.py)."""
 
     cpu_request: Quantity = Field(default="100m", pattern=r"^[0-9]+m?$")
     memory_request: Quantity = Field(default="256Mi", pattern=r"^[0-9]+(Mi|Gi)$")
@@ -76,13 +76,12 @@ class BaselineConfig(Section):
     # Unused with Cilium, which does not match the API server by ipBlock: its `kube-apiserver` entity does.
     api_server_cidrs: tuple[Cidr, ...] = Field(min_length=1)
     storage_class: str = Field(default="managed-csi-premium", pattern=r"^[a-z0-9-]{1,63}$")
-    backup_storage_size: Quantity = Field(default="100Gi", pattern=r"^[0-9]+Gi$")
     reports_storage_size: Quantity = Field(default="10Gi", pattern=r"^[0-9]+Gi$")
     backup_schedule: str = "0 2 * * *"
-    dr_test_schedule: str = "0 6 * * 0"
+    # The container of data.storage (the geo-redundant application account) the backup job's exports go to.
+    exports_container: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
     job_image: JobImage
     backup_job: BaselineJob = BaselineJob()
-    dr_test_job: BaselineJob = BaselineJob()
     compliance_job: BaselineJob = BaselineJob()
     monitoring: MonitoringFigures = MonitoringFigures()
 

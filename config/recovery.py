@@ -60,6 +60,7 @@ DRILLS = (
     "aks_restore",  # Backup for AKS restore of a sample namespace into a scratch namespace
     "key_vault_backup",  # key backup in the primary vault, restore into the geo vault
     "event_hubs_failover",  # geo-DR alias failover: the secondary becomes primary (disruptive)
+    "event_hubs_capture",  # reads the newest Capture file of every hub back from the geo-redundant account
 )
 # Drills that change what the application uses (the Event Hubs alias points elsewhere afterwards).
 DISRUPTIVE_DRILLS = frozenset({"event_hubs_failover"})
@@ -70,6 +71,7 @@ DrillName = Literal[
     "aks_restore",
     "key_vault_backup",
     "event_hubs_failover",
+    "event_hubs_capture",
 ]
 WEEKDAYS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")  # cron's 0..6
 
@@ -120,6 +122,10 @@ class RecoveryConfig(Section):
     rpo_hours: int = Field(ge=1, le=168, description="Recovery point objective: the most data a disaster may lose")
     backup_time_utc: str = Field(
         pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="Daily backup start, HH:MM UTC"
+    )
+    # Who hears Azure Backup's own alerts (failed backup and restore jobs, vault security): one route, every vault.
+    backup_alerts_severity: Literal["critical", "warning"] = Field(
+        description="Action group (by severity) Azure Backup's built-in alerts reach"
     )
     vault: BackupVaultConfig
     aks: AksBackupConfig

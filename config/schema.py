@@ -93,6 +93,17 @@ class EnvironmentConfig(Section):
         return self.name
 
     @model_validator(mode="after")
+    def _exports_in_the_geo_redundant_account(self) -> EnvironmentConfig:
+        container = self.baseline.exports_container
+        if container not in self.data.storage.containers:
+            raise KeyedValueError(
+                "baseline.exports_container",
+                container,
+                f"must be one of data.storage.containers {list(self.data.storage.containers)}",
+            )
+        return self
+
+    @model_validator(mode="after")
     def _blob_restore_window_ends_before_soft_delete(self) -> EnvironmentConfig:
         restore_days, soft_delete_days = (
             self.recovery.blobs.operational_retention_days,

@@ -273,8 +273,8 @@ ACTIVITY_LOG_ALERTS: tuple[ActivityLogAlertSpec, ...] = (
 # Alerts Azure Backup raises itself (job failures, security events of the vaults): an alert processing rule
 # adds the action group to them (Microsoft Learn, "Azure Monitor alerts for Azure Backup"). The value is one of
 # the rule condition's monitor services (azurerm monitor_alert_processing_rule_action_group, `monitor_service`).
+# One rule routes them for the whole subscription (every vault); `tools/checks/drill_coverage.py` fails on a second.
 BACKUP_MONITOR_SERVICE = "Azure Backup"
-BACKUP_SEVERITY = "critical"  # a failed backup eats into the RPO
 
 
 @dataclass(frozen=True)
@@ -291,6 +291,7 @@ class AlertsProps:
     # expression filter on it.
     prometheus_cluster_label: str
     monitor_workspace_id: str
+    backup_alerts_severity: str  # recovery.backup_alerts_severity: who hears Azure Backup's own alerts
     edge_live: bool = True  # False: edge alerts notify the warning receivers instead of paging
     # The subscription (GUID) whose activity-log alerts (Service Health, Resource Health, Defender) and
     # Azure Backup alerts reach the action groups; None: none are created.
@@ -327,7 +328,7 @@ class Alerts(Construct):
                 name=props.naming.name("backup-alerts", "apr"),
                 resource_group_name=props.resource_group_name,
                 scopes=[subscription],
-                add_action_group_ids=[props.action_group_ids[BACKUP_SEVERITY]],
+                add_action_group_ids=[props.action_group_ids[props.backup_alerts_severity]],
                 description="Azure Backup's own alerts (failed jobs, vault security) reach the on-call channels",
                 condition=MonitorAlertProcessingRuleActionGroupCondition(
                     monitor_service=MonitorAlertProcessingRuleActionGroupConditionMonitorService(

@@ -8,9 +8,9 @@ those results and on the backups themselves.
   post their rows to (Logs Ingestion API, through the platform's data collection endpoint); the identity
   holds Monitoring Metrics Publisher on that rule.
 - `RecoveryAlerts`: log search alerts on the table (a drill failed; a drill is missing after its weekly
-  start; measured RTO/RPO above `recovery.rto_hours`/`rpo_hours`), on the backup vault's job table (a
-  protected item with no successful backup within the RPO), and an alert processing rule that routes Azure
-  Backup's built-in job-failure alerts of the vault to the warning action group.
+  start; measured RTO/RPO above `recovery.rto_hours`/`rpo_hours`) and on the backup vault's job table (a
+  protected item with no successful backup within the RPO). Azure Backup's built-in alerts (job failures) are
+  routed once, subscription-wide, by `constructs/alerts.py` at `recovery.backup_alerts_severity`.
 """
 
 from __future__ import annotations
@@ -21,11 +21,6 @@ from dataclasses import dataclass
 from cdktf_cdktf_provider_azurerm.log_analytics_workspace_table_custom_log import (
     LogAnalyticsWorkspaceTableCustomLog,
     LogAnalyticsWorkspaceTableCustomLogColumn,
-)
-from cdktf_cdktf_provider_azurerm.monitor_alert_processing_rule_action_group import (
-    MonitorAlertProcessingRuleActionGroup,
-    MonitorAlertProcessingRuleActionGroupCondition,
-    MonitorAlertProcessingRuleActionGroupConditionMonitorService,
 )
 from cdktf_cdktf_provider_azurerm.monitor_data_collection_rule import (
     MonitorDataCollectionRule,
@@ -85,9 +80,11 @@ DRILL_ROLES: Mapping[str, tuple[tuple[str, str, str], ...]] = {
     "event_hubs_failover": (
         ("event_hubs_secondary", "Contributor", "Fails the alias over on the secondary, then unpairs it"),
     ),
+    "event_hubs_capture": (
+        ("capture_container", "Storage Blob Data Reader", "Lists and reads the newest Capture files back"),
+    ),
 }
 RESULTS_ROLE = "Monitoring Metrics Publisher"  # Logs Ingestion API: post rows to the rule's stream
-BACKUP_MONITOR_SERVICE = "Azure Backup"  # alert processing rule condition: Azure Backup's built-in alerts
 LOOKBACK = "P2D"  # the longest window a log search alert queries
 
 
@@ -110,6 +107,7 @@ class DrillScopes:
     key_vault: str
     geo_key_vault: str | None
     event_hubs_secondary: str | None
+    capture_container: str | None  # ARM id of the Event Hubs Capture container (None: no Capture)
 
     def get(self, key: str) -> str | None:
         if key in ("sample_namespace", "scratch_namespace"):
@@ -303,12 +301,11 @@ class RecoveryAlertsProps:
     location: str
     resource_group_name: str
     log_analytics_workspace_id: str
-    backup_vault_id: str
     action_group_ids: Mapping[str, str]  # severity -> action group id (Observability.action_group_ids)
 
 
 class RecoveryAlerts(Construct):
-    """Exposes `alerts` (key -> log search alert) and `backup_job_failures` (the alert processing rule)."""
+    """Exposes `alerts` (key -> log search alert)."""
 
     def __init__(self, scope: Construct, id: str, *, props: RecoveryAlertsProps) -> None:
         super().__init__(scope, id)
@@ -336,19 +333,3 @@ class RecoveryAlerts(Construct):
                 ],
                 action=MonitorScheduledQueryRulesAlertV2Action(action_groups=[props.action_group_ids[severity]]),
             )
-        # Azure Backup raises built-in Azure Monitor alerts for failed backup and restore jobs of a Backup vault;
-        # this rule sends the vault's to the warning receivers.
-        self.backup_job_failures = MonitorAlertProcessingRuleActionGroup(
-            self,
-            "backup-job-failures",
-            name=props.naming.name("backup-job-failures", "apr"),
-            resource_group_name=props.resource_group_name,
-            scopes=[props.backup_vault_id],
-            description="Azure Backup job failure alerts of the backup vault -> warning action group",
-            add_action_group_ids=[props.action_group_ids["warning"]],
-            condition=MonitorAlertProcessingRuleActionGroupCondition(
-                monitor_service=MonitorAlertProcessingRuleActionGroupConditionMonitorService(
-                    operator="Equals", values=[BACKUP_MONITOR_SERVICE]
-                )
-            ),
-        )

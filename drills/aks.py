@@ -11,8 +11,8 @@ import datetime
 import json
 from dataclasses import dataclass
 
-from drills.boundary import Cloud
-from drills.results import DrillResult, Teardown
+from drills.boundary import Cloud, azure_time
+from drills.results import DrillResult, recorded
 
 DATASOURCE_TYPE = "AzureKubernetesService"
 # What the drill compares between the sample and the restored namespace.
@@ -35,24 +35,19 @@ class AksTarget:
     scratch_namespace: str
 
 
-def _time(text: str) -> datetime.datetime:
-    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
 def _objects(cloud: Cloud, namespace: str, before: datetime.datetime | None = None) -> set[tuple[str, str]]:
     listed = cloud.kubectl("get", KINDS, "--namespace", namespace)
     return {
         (item["kind"], item["metadata"]["name"])
         for item in listed.get("items", [])
-        if before is None or _time(item["metadata"]["creationTimestamp"]) <= before
+        if before is None or azure_time(item["metadata"]["creationTimestamp"]) <= before
     }
 
 
 def restore(cloud: Cloud, target: AksTarget, *, environment: str, run_id: str) -> DrillResult:
     result = DrillResult("aks_restore", "aks", environment, run_id, cloud.now())
-    teardown = Teardown(result)
     instance = ("--resource-group", target.vault_resource_group, "--vault-name", target.vault_name)
-    try:
+    with recorded(result) as teardown:
         cloud.kube_credentials(target.cluster_id)
         requested_at = cloud.now()
         points = cloud.az(
@@ -61,8 +56,8 @@ def restore(cloud: Cloud, target: AksTarget, *, environment: str, run_id: str) -
         if not points:
             result.details.append("no recovery point")
             return result
-        newest = max(points, key=lambda point: _time(point["properties"]["recoveryPointTime"]))
-        point_time = _time(newest["properties"]["recoveryPointTime"])
+        newest = max(points, key=lambda point: azure_time(point["properties"]["recoveryPointTime"]))
+        point_time = azure_time(newest["properties"]["recoveryPointTime"])
         config = cloud.az(
             "dataprotection", "backup-instance", "initialize-restoreconfig", "--datasource-type", DATASOURCE_TYPE
         )
@@ -135,8 +130,4 @@ def restore(cloud: Cloud, target: AksTarget, *, environment: str, run_id: str) -
         result.rto = verified_at - requested_at
         result.succeeded = True
         result.details.append(f"{len(expected)} objects of {target.sample_namespace} restored")
-    except Exception as error:  # any failure is the drill's result; teardown still runs
-        result.details.append(f"{type(error).__name__}: {error}")
-    finally:
-        teardown.run()
     return result

@@ -10,11 +10,26 @@ import datetime
 import json
 import subprocess
 import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 
 class CloudError(RuntimeError):
     """A cloud command failed (non-zero exit): the command and its error output."""
+
+
+def azure_time(text: str) -> datetime.datetime:
+    """A timestamp as Azure and Kubernetes print it (`...Z` or `...+00:00`), timezone-aware."""
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def unless_gone(step: Callable[[], object], *markers: str) -> None:
+    """Run a delete; an error naming one of `markers` (already gone: the create may have failed first) is done."""
+    try:
+        step()
+    except CloudError as error:
+        if not any(marker in str(error) for marker in markers):
+            raise
 
 
 class Cloud(Protocol):

@@ -12,8 +12,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from drills.boundary import Cloud, CloudError
-from drills.results import DrillResult, Teardown
+from drills.boundary import Cloud, unless_gone
+from drills.results import DrillResult, recorded
 
 
 @dataclass(frozen=True)
@@ -23,18 +23,13 @@ class KeyVaultTarget:
 
 
 def _delete_key(cloud: Cloud, vault: str, name: str) -> None:
-    try:
-        cloud.az("keyvault", "key", "delete", "--vault-name", vault, "--name", name)
-    except CloudError as error:
-        if "KeyNotFound" not in str(error):
-            raise
+    unless_gone(lambda: cloud.az("keyvault", "key", "delete", "--vault-name", vault, "--name", name), "KeyNotFound")
 
 
 def backup_restore(cloud: Cloud, target: KeyVaultTarget, *, environment: str, run_id: str) -> DrillResult:
     result = DrillResult("key_vault_backup", "key_vault", environment, run_id, cloud.now())
-    teardown = Teardown(result)
     name = f"dr-drill-{run_id}"
-    try:
+    with recorded(result) as teardown:
         with tempfile.TemporaryDirectory() as folder:
             backup = str(Path(folder) / f"{name}.keybackup")
             teardown.push("delete drill key (primary)", lambda: _delete_key(cloud, target.vault_name, name))
@@ -64,13 +59,10 @@ def backup_restore(cloud: Cloud, target: KeyVaultTarget, *, environment: str, ru
         if restored["key"]["n"] != created["key"]["n"]:
             result.details.append("the restored key's modulus differs from the original")
             return result
-        result.restore_point = backed_up_at
-        result.rpo = requested_at - backed_up_at
-        result.rto = verified_at - requested_at
-        result.succeeded = True
-        result.details.append(f"{name}: {target.vault_name} -> {target.geo_vault_name}")
-    except Exception as error:  # any failure is the drill's result; teardown still runs
-        result.details.append(f"{type(error).__name__}: {error}")
-    finally:
-        teardown.run()
+        result.passed(
+            f"{name}: {target.vault_name} -> {target.geo_vault_name}",
+            rto=verified_at - requested_at,
+            rpo=requested_at - backed_up_at,
+            restore_point=backed_up_at,
+        )
     return result

@@ -13,9 +13,9 @@ import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from drills.boundary import Cloud, CloudError
+from drills.boundary import Cloud, unless_gone
 from drills.database import Database, read_canary, write_canary
-from drills.results import DrillResult, Teardown
+from drills.results import DrillResult, Teardown, recorded
 
 # The Entra token audience of Azure Database for PostgreSQL (`az account get-access-token`).
 TOKEN_RESOURCE_TYPE = "oss-rdbms"
@@ -58,11 +58,7 @@ def scratch_name(target: PostgresTarget, kind: str, run_id: str) -> str:
 
 def _delete(cloud: Cloud, *args: str) -> None:
     """A delete that treats 'already gone' as done (the create may have failed before the resource existed)."""
-    try:
-        cloud.az(*args)
-    except CloudError as error:
-        if not any(marker in str(error) for marker in NOT_FOUND):
-            raise
+    unless_gone(lambda: cloud.az(*args), *NOT_FOUND)
 
 
 def _expose_and_verify(
@@ -138,11 +134,10 @@ def _run(
     geo: bool,
 ) -> DrillResult:
     result = DrillResult(drill, "postgres", environment, run_id, cloud.now())
-    teardown = Teardown(result)
     resource_group = target.geo_scratch_resource_group if geo else target.scratch_resource_group
     location = target.paired_location if geo else target.location
     name = scratch_name(target, "geo" if geo else "pitr", run_id)
-    try:
+    with recorded(result) as teardown:
         token = cloud.az("account", "get-access-token", "--resource-type", TOKEN_RESOURCE_TYPE)["accessToken"]
         written_at = write_canary(connect(target.fqdn, token), run_id)
         result.details.append(f"canary written {written_at.isoformat()}")
@@ -198,10 +193,6 @@ def _run(
         result.details.append(
             f"{name}: this run's canary {'restored' if has_run else 'missing'}, newest {newest.isoformat()}"
         )
-    except Exception as error:  # any failure is the drill's result; teardown still runs
-        result.details.append(f"{type(error).__name__}: {error}")
-    finally:
-        teardown.run()
     return result
 
 

@@ -7,9 +7,10 @@ as the drill identity (Monitoring Metrics Publisher on that rule).
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from drills.boundary import Cloud
@@ -48,6 +49,18 @@ class DrillResult:
     restore_point: datetime.datetime | None = None
     teardown_succeeded: bool = True
     details: list[str] = field(default_factory=list)
+
+    def passed(
+        self,
+        detail: str,
+        *,
+        rto: datetime.timedelta,
+        rpo: datetime.timedelta | None,
+        restore_point: datetime.datetime | None,
+    ) -> None:
+        """Record a verified recovery and what it measured."""
+        self.restore_point, self.rpo, self.rto, self.succeeded = restore_point, rpo, rto, True
+        self.details.append(detail)
 
     def row(self, published_at: datetime.datetime | None = None) -> dict[str, object]:
         def minutes(value: datetime.timedelta | None) -> float | None:
@@ -88,6 +101,19 @@ class Teardown:
             except Exception as error:  # every undo step runs; the failure is reported
                 self._result.teardown_succeeded = False
                 self._result.details.append(f"teardown '{what}' failed: {error}")
+
+
+@contextlib.contextmanager
+def recorded(result: DrillResult) -> Iterator[Teardown]:
+    """The body of a drill: any failure in it becomes the result's detail (the run goes on to the next drill),
+    and the teardown runs in every case, after a failure too."""
+    teardown = Teardown(result)
+    try:
+        yield teardown
+    except Exception as error:  # any failure is the drill's result
+        result.details.append(f"{type(error).__name__}: {error}")
+    finally:
+        teardown.run()
 
 
 def publish(cloud: Cloud, endpoint: str, rule_immutable_id: str, results: Sequence[DrillResult]) -> None:

@@ -28,6 +28,7 @@ from config.schema import EnvironmentConfig
 from drills import aks, event_hubs, key_vault, postgres, storage
 from drills.boundary import Cloud, CommandLineCloud
 from drills.database import Database
+from drills.event_hubs import CaptureTarget
 from drills.results import DrillResult, publish
 from tools.docgen.diagram import load_stack
 from tools.docgen.dr_runbook import POSTGRES_ZONE, Stack
@@ -42,6 +43,7 @@ class Targets:
     aks: aks.AksTarget
     key_vault: key_vault.KeyVaultTarget | None
     event_hubs: event_hubs.EventHubsTarget
+    capture: CaptureTarget | None  # None: no hub captures
     results_endpoint_name: str  # data collection endpoint (its ingestion URL is read at run time)
     results_endpoint_resource_group: str
     results_rule_name: str
@@ -101,6 +103,7 @@ def targets(config: EnvironmentConfig, infra_json: dict[str, Any]) -> Targets:
     geo_vault = next((b for a, b in vaults.items() if "geo-key-vault" in a), None)
     pairing = infra.one("azurerm_eventhub_namespace_disaster_recovery_config")
     secondary = infra.referenced(pairing["partner_namespace_id"])
+    captured = [(hub, destination) for hub in infra.all("azurerm_eventhub") if (destination := _capture(hub))]
     endpoint = _by_name(infra, "azurerm_monitor_data_collection_endpoint", "")
     rule = next(r for r in infra.all("azurerm_monitor_data_collection_rule") if "dr-drills" in r["name"])
     return Targets(
@@ -148,12 +151,26 @@ def targets(config: EnvironmentConfig, infra_json: dict[str, Any]) -> Targets:
             secondary_namespace=secondary["name"],
             secondary_resource_group=infra.name(secondary["resource_group_name"]),
         ),
+        capture=event_hubs.CaptureTarget(
+            account_name=infra.referenced(captured[0][1]["storage_account_id"])["name"],
+            container=captured[0][1]["blob_container_name"],
+            namespace=infra.referenced(captured[0][0]["namespace_id"])["name"],
+            hubs=tuple((hub["name"], hub["partition_count"]) for hub, _ in captured),
+            rpo_target=datetime.timedelta(hours=recovery.rpo_hours),
+        )
+        if captured
+        else None,
         results_endpoint_name=endpoint["name"],
         results_endpoint_resource_group=infra.name(endpoint["resource_group_name"]),
         results_rule_name=rule["name"],
         results_rule_resource_group=infra.name(rule["resource_group_name"]),
         drill_identity_name=drill_identity,
     )
+
+
+def _capture(hub: dict[str, Any]) -> dict[str, Any] | None:
+    capture = hub.get("capture_description") or {}
+    return capture.get("destination") if capture.get("enabled") else None
 
 
 def entra_database(target: postgres.PostgresTarget) -> postgres.Connect:
@@ -179,6 +196,11 @@ RUNNERS: dict[str, Runner] = {
         else DrillResult("key_vault_backup", "key_vault", e, r, c.now(), details=["no geo key vault"])
     ),
     "event_hubs_failover": lambda c, t, e, r: event_hubs.failover(c, t.event_hubs, environment=e, run_id=r),
+    "event_hubs_capture": lambda c, t, e, r: (
+        event_hubs.capture_read_back(c, t.capture, environment=e, run_id=r)
+        if t.capture
+        else DrillResult("event_hubs_capture", "event_hubs", e, r, c.now(), details=["no hub captures"])
+    ),
 }
 assert set(RUNNERS) == set(DRILLS)
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from drills.boundary import Cloud, CloudError
-from drills.results import DrillResult, Teardown
+from drills.boundary import Cloud, unless_gone
+from drills.results import DrillResult, recorded
 
 PREFIX = "dr-drill/"
 # Point-in-time restore needs the restore point to follow the write; a minute keeps clear of clock skew.
@@ -33,11 +33,10 @@ def blob_range(container: str) -> tuple[str, str]:
 
 def point_in_time(cloud: Cloud, target: BlobTarget, *, environment: str, run_id: str) -> DrillResult:
     result = DrillResult("blob_point_in_time", "storage", environment, run_id, cloud.now())
-    teardown = Teardown(result)
     name = f"{PREFIX}{run_id}.txt"
     content = f"dr drill canary {run_id}"
     blob = ("--account-name", target.account_name, "--container-name", target.container, "--name", name)
-    try:
+    with recorded(result) as teardown:
         teardown.push("delete canary blob", lambda: _delete_blob(cloud, blob))
         cloud.az(
             "storage",
@@ -79,21 +78,17 @@ def point_in_time(cloud: Cloud, target: BlobTarget, *, environment: str, run_id:
         if restored_run != run_id or length != len(content.encode()):
             result.details.append(f"restored canary differs: drillrun={restored_run!r}, length={length!r}")
             return result
-        result.restore_point = restore_point
-        result.rpo = restore_point - written_at
-        result.rto = verified_at - requested_at
-        result.succeeded = True
-        result.details.append(f"{target.account_name}/{target.container}/{name} restored")
-    except Exception as error:  # any failure is the drill's result; teardown still runs
-        result.details.append(f"{type(error).__name__}: {error}")
-    finally:
-        teardown.run()
+        result.passed(
+            f"{target.account_name}/{target.container}/{name} restored",
+            rto=verified_at - requested_at,
+            rpo=restore_point - written_at,
+            restore_point=restore_point,
+        )
     return result
 
 
 def _delete_blob(cloud: Cloud, blob: tuple[str, ...]) -> None:
-    try:
-        cloud.az("storage", "blob", "delete", "--auth-mode", "login", *blob, "--delete-snapshots", "include")
-    except CloudError as error:
-        if "BlobNotFound" not in str(error):
-            raise
+    unless_gone(
+        lambda: cloud.az("storage", "blob", "delete", "--auth-mode", "login", *blob, "--delete-snapshots", "include"),
+        "BlobNotFound",
+    )

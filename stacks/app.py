@@ -54,6 +54,7 @@ def build_app(
             aks=infra.aks,
             observability=infra.observability,
             tracing=infra.tracing,
+            exports=infra.cluster_exports,
             app_gateway=infra.app_gateway,
         )
         if bootstrap is not None:  # the apply identity may assign exactly the roles these two stacks assign

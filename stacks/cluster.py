@@ -15,8 +15,10 @@ from constructs import Construct
 from constructs.app_gateway import AppGateway
 from constructs.aspects.pod_security import PodSecurityRestricted
 from constructs.baseline.ingress import INGRESS_NAMESPACE, IngressControllerProps
+from constructs.baseline.jobs import ExportsTarget
 from constructs.baseline.platform import ClusterBaseline, ClusterBaselineProps
 from constructs.cluster import AksCluster
+from constructs.cluster_exports import ClusterExportsWriter
 from constructs.naming import Naming
 from constructs.observability import Observability
 from constructs.registry import registry_name
@@ -45,6 +47,7 @@ class ClusterStack(TerraformStack):
         aks: AksCluster,
         observability: Observability,
         tracing: TracingPublisher,
+        exports: ClusterExportsWriter,
         app_gateway: AppGateway,
     ) -> None:
         super().__init__(scope, id)
@@ -79,6 +82,11 @@ class ClusterStack(TerraformStack):
                 job_image=f"{registry_name(naming)}.azurecr.io/{job_image.repository}:"
                 f"{job_image.tag(config.aks.kubernetes_version)}",
                 network_policy=config.aks.network_policy,
+                exports=ExportsTarget(
+                    client_id=exports.client_id,
+                    container_url=exports.container_url,
+                    private_endpoint_cidr=config.network.spoke.private_endpoints.address_prefix,
+                ),
                 # The Gatekeeper exclusions plus the ingress add-on's namespace.
                 platform_namespaces=tuple(
                     sorted({*config.governance.kubernetes_policy.excluded_namespaces, INGRESS_NAMESPACE})

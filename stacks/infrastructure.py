@@ -13,7 +13,9 @@ from constructs import Construct
 from constructs.alerts import Alerts, AlertsProps, SlaMonitoring, SlaMonitoringProps
 from constructs.app_gateway import AppGateway, AppGatewayProps
 from constructs.backup import AksBackup, AksBackupProps, BackupVault, BackupVaultProps, BlobBackup, BlobBackupProps
+from constructs.baseline.platform import BACKUP_NAMESPACE
 from constructs.cluster import AksCluster, AksClusterProps, ClusterNetwork
+from constructs.cluster_exports import ClusterExportsWriter, ClusterExportsWriterProps
 from constructs.data_platform import (
     ETCD_KEY,
     POSTGRES_GEO_BACKUP_KEY,
@@ -390,6 +392,7 @@ class InfrastructureStack(TerraformStack):
             ),
         )
         self._private_monitoring()
+        self._cluster_exports()
         ContainerInsightsCollection(
             self,
             "container-insights",
@@ -428,6 +431,7 @@ class InfrastructureStack(TerraformStack):
                 cluster_id=self.aks.cluster_id,
                 prometheus_cluster_label=config.prometheus_cluster_label,
                 monitor_workspace_id=observability.monitor_workspace_id,
+                backup_alerts_severity=config.recovery.backup_alerts_severity,
                 edge_live=config.app_gateway.edge_live,
                 subscription_id=config.subscription_id,
                 cost_anomaly_emails=config.governance.budget.contact_emails,
@@ -565,6 +569,24 @@ class InfrastructureStack(TerraformStack):
             ),
         )
 
+    def _cluster_exports(self) -> None:
+        """The backup CronJob's exports go to geo-redundant blob storage (docs/dr-drills.md)."""
+        exports = self._config.baseline.exports_container
+        self.cluster_exports = ClusterExportsWriter(
+            self,
+            "cluster-exports",
+            props=ClusterExportsWriterProps(
+                naming=self._naming,
+                location=self._config.location,
+                resource_group_name=self._groups["monitoring"].name,
+                container_id=self.data.storage.containers[exports].resource_manager_id,
+                blob_endpoint=self.data.storage.account.primary_blob_endpoint,
+                container_name=exports,
+                oidc_issuer_url=self.aks.oidc_issuer_url,
+                namespace=BACKUP_NAMESPACE,
+            ),
+        )
+
     def _backup(self) -> None:
         """Azure Backup for the cluster and the application blobs (docs/platform/backup-dr.md)."""
         config, naming = self._config, self._naming
@@ -639,6 +661,7 @@ class InfrastructureStack(TerraformStack):
             self, "drill-dr-rg", name=naming.name("dr-drill-dr", "rg"), location=config.paired_location
         )
         canary_container = data.storage.containers[config.data.storage.containers[0]]
+        capture = config.data.event_hubs.capture_container
         geo_keys = data.geo_key_vault.customer_managed_keys if data.geo_key_vault is not None else {}
         identity = DrillIdentity(
             self,
@@ -668,6 +691,7 @@ class InfrastructureStack(TerraformStack):
                     key_vault=data.key_vault.key_vault_id,
                     geo_key_vault=data.geo_key_vault.key_vault_id if data.geo_key_vault is not None else None,
                     event_hubs_secondary=data.event_hubs.secondary.id,
+                    capture_container=data.storage.containers[capture].resource_manager_id if capture else None,
                 ),
                 sample_namespace=recovery.drills.aks_sample_namespace,
                 scratch_namespace=recovery.drills.aks_scratch_namespace,
@@ -695,7 +719,6 @@ class InfrastructureStack(TerraformStack):
                 location=config.location,
                 resource_group_name=monitoring.name,
                 log_analytics_workspace_id=self.log_analytics.workspace_id,
-                backup_vault_id=self.backup_vault.vault_id,
                 action_group_ids=self.observability.action_group_ids,
             ),
         )

@@ -1,10 +1,14 @@
-"""Story 3.1's backup and DR-test CronJobs and compliance-validation Job, hardened.
+"""Story 3.1's backup CronJob and compliance-validation Job, hardened.
 
 Each job runs as its own ServiceAccount with least-privilege (read-only) RBAC, a PSS-restricted pod,
 the pinned kubectl image of the cluster's minor version, resource limits and a script mounted read-only
-from a ConfigMap built from `cluster-scripts/`. The jobs read the cluster and write to their volumes only,
-so they need no Azure access: no workload identity annotation (an annotation would point at an identity
-with no federated credential, and the pod's token exchange would fail).
+from a ConfigMap built from `cluster-scripts/`. The backup job uploads its exports to a container of the
+geo-redundant application account through workload identity (`ExportsTarget`, constructs/cluster_exports.py);
+the compliance job writes to its volume and needs no Azure access.
+
+The story's weekly DR-test CronJob is gone: it ran `kubectl apply --dry-run=client`, which proves only that
+the YAML parses. The restore drill `aks_restore` (drills/aks.py) restores a namespace from Azure Backup and
+checks it with kubectl every week (docs/dr-drills.md).
 
 API egress: with Azure CNI powered by Cilium, Kubernetes `ipBlock` does not match the API server, so the
 jobs' egress to it is a `CiliumNetworkPolicy` with `toEntities: [kube-apiserver]` (egress works on AKS:
@@ -54,7 +58,7 @@ SCRIPTS_DIR = Path(__file__).resolve().parents[2] / "cluster-scripts"
 NON_ROOT_UID = 65532
 PART_OF = {"app.kubernetes.io/part-of": "platform-baseline"}  # every job pod; they all call the API
 MANAGED_BY = "terraform-cdktf"
-# Everything the backup exports and the DR test dry-runs; Secrets deliberately absent.
+# Everything the backup exports; Secrets deliberately absent.
 EXPORTED_RESOURCES = (
     ("", ("namespaces", "services", "configmaps", "persistentvolumeclaims")),
     ("apps", ("deployments", "statefulsets", "daemonsets")),
@@ -62,6 +66,9 @@ EXPORTED_RESOURCES = (
     ("networking.k8s.io", ("ingresses", "networkpolicies")),
     ("", ("resourcequotas", "limitranges")),
 )
+# Private address space: Entra ID is reached on public addresses only (through the firewall), never these.
+PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+WORKLOAD_IDENTITY_LABEL = "azure.workload.identity/use"
 COMPLIANCE_READ = (
     ("", ("namespaces", "pods")),
     ("networking.k8s.io", ("networkpolicies",)),
@@ -81,6 +88,7 @@ class JobSpec:
     schedule: str | None = None  # None: a one-off Job
     volumes: Mapping[str, str] | None = None  # mount path -> PVC name
     env: Mapping[str, str] | None = None  # plain settings for the script (never secrets)
+    client_id: str | None = None  # workload identity: the Azure identity the pod's token is exchanged for
 
 
 def image_version(image: str) -> str:
@@ -98,7 +106,18 @@ def recommended_labels(job: JobSpec) -> dict[str, str]:
         "app.kubernetes.io/component": job.script.removesuffix(".sh"),
         **PART_OF,
         "app.kubernetes.io/managed-by": MANAGED_BY,
+        # The workload identity webhook projects the token and AZURE_* variables into labelled pods only.
+        **({WORKLOAD_IDENTITY_LABEL: "true"} if job.client_id else {}),
     }
+
+
+@dataclass(frozen=True)
+class ExportsTarget:
+    """Where the backup job uploads (constructs/cluster_exports.py `ClusterExportsWriter`)."""
+
+    client_id: str  # the writer identity (Storage Blob Data Contributor on the container only)
+    container_url: str  # https://<account>.blob.core.windows.net/<container>
+    private_endpoint_cidr: str  # the subnet of the account's blob private endpoint
 
 
 @dataclass(frozen=True)
@@ -106,12 +125,10 @@ class BaselineJobsProps:
     backup_namespace: str
     compliance_namespace: str
     backup: BaselineJob
-    dr_test: BaselineJob
     compliance: BaselineJob
     backup_schedule: str
-    dr_test_schedule: str
+    exports: ExportsTarget
     storage_class: str
-    backup_storage_size: str
     reports_storage_size: str
     api_server_cidrs: Sequence[str]  # Azure Network Policy Manager only
     image: str  # pinned kubectl image in the environment's registry
@@ -127,9 +144,6 @@ def script_text(file_name: str) -> str:
 class BaselineJobs(Construct):
     def __init__(self, scope: Construct, id: str, *, props: BaselineJobsProps) -> None:
         super().__init__(scope, id)
-        backup_pvc = self._volume_claim(
-            "backup-storage", props.backup_namespace, props.storage_class, props.backup_storage_size
-        )
         reports_pvc = self._volume_claim(
             "compliance-reports", props.compliance_namespace, props.storage_class, props.reports_storage_size
         )
@@ -142,19 +156,8 @@ class BaselineJobs(Construct):
                 props.image,
                 EXPORTED_RESOURCES,
                 props.backup_schedule,
-                {"/backups": backup_pvc},
-            ),
-            # Read-only like the backup: the DR test validates exports with a client-side dry run, so
-            # it can never change the cluster (a server-side dry run would need write verbs).
-            JobSpec(
-                "dr-test",
-                props.backup_namespace,
-                "dr-test.sh",
-                props.dr_test,
-                props.image,
-                EXPORTED_RESOURCES,
-                props.dr_test_schedule,
-                {"/backups": backup_pvc},
+                env={"EXPORTS_URL": props.exports.container_url},
+                client_id=props.exports.client_id,
             ),
             JobSpec(
                 "compliance-validation",
@@ -176,6 +179,7 @@ class BaselineJobs(Construct):
                 self._api_egress(role, namespace, props.api_server_cidrs)
         for job in jobs:
             self._job(job)
+        self._exports_egress(props.backup_namespace, props.exports.private_endpoint_cidr)
 
     def _volume_claim(self, name: str, namespace: str, storage_class: str, size: str) -> str:
         claim = PersistentVolumeClaimV1(
@@ -235,11 +239,48 @@ class BaselineJobs(Construct):
             ),
         )
 
+    def _exports_egress(self, namespace: str, private_endpoint_cidr: str) -> None:
+        """The backup job reaches the blob private endpoint and Entra ID (token exchange, via the firewall)."""
+        https = [NetworkPolicyV1SpecEgressPorts(port="443", protocol="TCP")]
+        NetworkPolicyV1(
+            self,
+            "backup-allow-exports-egress",
+            metadata=NetworkPolicyV1Metadata(name="allow-exports-egress", namespace=namespace),
+            spec=NetworkPolicyV1Spec(
+                pod_selector=NetworkPolicyV1SpecPodSelector(match_labels={"app.kubernetes.io/name": "cluster-backup"}),
+                policy_types=["Egress"],
+                egress=[
+                    NetworkPolicyV1SpecEgress(
+                        to=[
+                            NetworkPolicyV1SpecEgressTo(
+                                ip_block=NetworkPolicyV1SpecEgressToIpBlock(cidr=private_endpoint_cidr)
+                            )
+                        ],
+                        ports=https,
+                    ),
+                    NetworkPolicyV1SpecEgress(
+                        to=[
+                            NetworkPolicyV1SpecEgressTo(
+                                ip_block=NetworkPolicyV1SpecEgressToIpBlock(
+                                    cidr="0.0.0.0/0", except_=list(PRIVATE_RANGES)
+                                )
+                            )
+                        ],
+                        ports=https,
+                    ),
+                ],
+            ),
+        )
+
     def _job(self, job: JobSpec) -> None:
         account = ServiceAccountV1(
             self,
             f"{job.name}-sa",
-            metadata=ServiceAccountV1Metadata(name=job.name, namespace=job.namespace),
+            metadata=ServiceAccountV1Metadata(
+                name=job.name,
+                namespace=job.namespace,
+                annotations={"azure.workload.identity/client-id": job.client_id} if job.client_id else None,
+            ),
             automount_service_account_token=False,  # mounted only into the pods, which call the API
         )
         account_name = account.metadata.name  # each read is a kernel round trip

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from config.baseline import BaselineConfig
 from constructs import Construct
 from constructs.baseline.ingress import IngressController, IngressControllerProps
-from constructs.baseline.jobs import BaselineJobs, BaselineJobsProps
+from constructs.baseline.jobs import BaselineJobs, BaselineJobsProps, ExportsTarget
 from constructs.baseline.monitoring import ManagedPrometheusSettings, ManagedPrometheusSettingsProps
 from constructs.baseline.namespaces import BaselineNamespaces, BaselineNamespacesProps
 
@@ -22,6 +22,7 @@ class ClusterBaselineProps:
     network_policy_label: str  # from the governance config's Kubernetes policies
     job_image: str  # the jobs' kubectl image in the environment's registry
     network_policy: str  # the cluster's policy engine (aks.network_policy): "cilium" or "azure"
+    exports: ExportsTarget  # where the backup CronJob uploads its exports (geo-redundant blob)
     platform_namespaces: tuple[str, ...] = ()  # owned by AKS and its add-ons (the policy exclusions)
     ingress: IngressControllerProps | None = None  # the ingress behind the App Gateway (None: not declared)
 
@@ -47,12 +48,10 @@ class ClusterBaseline(Construct):
                 backup_namespace=names[BACKUP_NAMESPACE],
                 compliance_namespace=names[COMPLIANCE_NAMESPACE],
                 backup=config.backup_job,
-                dr_test=config.dr_test_job,
                 compliance=config.compliance_job,
                 backup_schedule=config.backup_schedule,
-                dr_test_schedule=config.dr_test_schedule,
+                exports=props.exports,
                 storage_class=config.storage_class,
-                backup_storage_size=config.backup_storage_size,
                 reports_storage_size=config.reports_storage_size,
                 api_server_cidrs=config.api_server_cidrs,
                 image=props.job_image,

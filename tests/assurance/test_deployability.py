@@ -565,9 +565,9 @@ def test_every_cluster_job_image_holds_what_its_script_calls(stacks) -> None:
     from tools.checks.deployability.job_images import _pod_specs, job_image_findings
 
     assert job_image_findings(stacks) == []
-    for environment in ENVIRONMENTS:  # not vacuous: three jobs per cluster, each a shell running a script
+    for environment in ENVIRONMENTS:  # not vacuous: two jobs per cluster, each a shell running a script
         specs = _pod_specs(stacks[f"{environment}-cluster"])
-        assert len(specs) == 3
+        assert len(specs) == 2
         assert all(spec["container"][0]["command"][0] == "/bin/sh" for _, spec in specs)
 
 
@@ -577,21 +577,25 @@ def test_the_distroless_kubectl_image_is_named(stacks) -> None:
         if "az acr import" in str(data):
             data["triggers_replace"][0] = "registry.k8s.io/kubectl:v1.36.5"
     problems = findings(broken)
-    assert len(problems) == 3
+    assert len(problems) == 2
     assert all(
         p.startswith("production-cluster: ") and "on registry.k8s.io/kubectl:v1.36.5, which lacks" in p
         for p in problems
     )
-    assert any("CronJob cluster-backup" in p and "lacks date, find, mkdir, sh" in p for p in problems)
+    assert any(
+        "CronJob cluster-backup" in p and "lacks curl, date, jq, mkdir, mktemp, rm, sh, tar" in p for p in problems
+    )
 
 
 def test_a_script_calling_a_binary_the_image_lacks_is_named(stacks) -> None:
     broken = copy.deepcopy(stacks)
     for config_map in broken["staging-cluster"]["resource"]["kubernetes_config_map_v1"].values():
-        if "dr-test.sh" in config_map.get("data", {}):
-            config_map["data"]["dr-test.sh"] += '\nlatest_restore=$(etcdctl snapshot status "$latest")\n'
+        if "backup.sh" in config_map.get("data", {}):
+            config_map["data"]["backup.sh"] += '\nlatest_restore=$(etcdctl snapshot status "$latest")\n'
     [problem] = findings(broken)
-    assert problem.startswith("staging-cluster: CronJob dr-test container dr-test: runs /bin/sh /scripts/dr-test.sh")
+    assert problem.startswith(
+        "staging-cluster: CronJob cluster-backup container cluster-backup: runs /bin/sh /scripts/backup.sh"
+    )
     assert "which lacks etcdctl" in problem
 
 
@@ -601,7 +605,7 @@ def test_an_image_without_a_contents_entry_is_named(stacks) -> None:
         if "az acr import" in str(data):
             data["triggers_replace"][0] = "docker.io/bitnami/kubectl:1.36.5"
     problems = findings(broken)
-    assert len(problems) == 3
+    assert len(problems) == 2
     assert all(
         "image docker.io/bitnami/kubectl:1.36.5 is not in constructs/baseline/image_contents.py" in p for p in problems
     )

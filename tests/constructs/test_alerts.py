@@ -291,6 +291,7 @@ def test_an_unknown_alert_target_is_refused(tmp_path: Path) -> None:
                 cluster_id="cluster",
                 prometheus_cluster_label="staging",
                 monitor_workspace_id="amw",
+                backup_alerts_severity="critical",
             ),
         )
 

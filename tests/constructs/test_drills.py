@@ -17,7 +17,7 @@ from config.loader import load_environment
 from constructs.drills import DRILL_ROLES, oidc_subject, recovery_queries
 from drills.results import COLUMNS, STREAM, TABLE
 from tests.conftest import StackJson, only_resource, resources_of
-from tools.checks.drill_coverage import check
+from tools.checks.drill_coverage import check, check_exports
 
 ENVIRONMENTS = ("staging", "production")
 
@@ -200,6 +200,50 @@ def test_alerts_that_drift_from_the_config_targets_or_backup_failures_unrouted_a
     assert check(stack, config) == ["DRILL-ALERT: Azure Backup job failures of the backup vault reach no action group"]
 
 
+def backup_route(stack: StackJson) -> tuple[str, dict[str, Any]]:
+    (found,) = [
+        (a, b)
+        for a, b in resources_of(stack, "azurerm_monitor_alert_processing_rule_action_group").items()
+        if b["condition"]["monitor_service"]["values"] == ["Azure Backup"]
+    ]
+    return found
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_one_rule_routes_azure_backup_alerts_subscription_wide_at_the_config_severity(
+    stacks: dict[str, StackJson], environment: str
+) -> None:
+    stack, config = infra(stacks, environment), load_environment(environment)
+    _, rule = backup_route(stack)  # exactly one: the unpacking fails on two
+    assert rule["scopes"] == [f"/subscriptions/{config.subscription_id}"]
+    (group,) = rule["add_action_group_ids"]
+    groups = resources_of(stack, "azurerm_monitor_action_group")
+    assert f"-{config.recovery.backup_alerts_severity}-" in groups[group.split(".")[1]]["name"]
+
+
+def test_a_second_route_for_the_same_azure_backup_alerts_or_the_wrong_severity_is_reported(
+    stacks: dict[str, StackJson],
+) -> None:
+    stack, config = infra(stacks, "staging"), load_environment("staging")
+    address, rule = backup_route(stack)
+    (vault,) = resources_of(stack, "azurerm_data_protection_backup_vault")
+    warning = [a for a, b in resources_of(stack, "azurerm_monitor_action_group").items() if "-warning-" in b["name"]]
+    # the drills' former vault-scoped rule, back beside the subscription-wide one
+    stack["resource"]["azurerm_monitor_alert_processing_rule_action_group"]["planted"] = {
+        **copy.deepcopy(rule),
+        "scopes": [f"${{azurerm_data_protection_backup_vault.{vault}.id}}"],
+        "add_action_group_ids": [f"${{azurerm_monitor_action_group.{warning[0]}.id}}"],
+    }
+    assert check(stack, config) == [
+        f"DRILL-ALERT: 2 rules route the same Azure Backup alerts: {', '.join(sorted([address, 'planted']))}"
+    ]
+    del stack["resource"]["azurerm_monitor_alert_processing_rule_action_group"][address]
+    name = resources_of(stack, "azurerm_monitor_action_group")[warning[0]]["name"]
+    assert check(stack, config) == [
+        f"DRILL-ALERT: planted sends Azure Backup alerts to ['{name}'], not the critical group"
+    ]
+
+
 def test_recovery_alerts_refuse_to_be_built_without_action_groups() -> None:
     from cdktf import App, TerraformStack
 
@@ -218,7 +262,6 @@ def test_recovery_alerts_refuse_to_be_built_without_action_groups() -> None:
                 location="westeurope",
                 resource_group_name="rg",
                 log_analytics_workspace_id="ws",
-                backup_vault_id="vault",
                 action_group_ids={"warning": "ag"},
             ),
         )
@@ -242,3 +285,70 @@ def test_the_guard_cli_passes_on_the_synthesized_app_and_fails_on_a_planted_faul
         "production-infra: DRILL-ALERT: Azure Backup job failures of the backup vault reach no action group"
         in result.stdout
     )
+
+
+# -- cluster exports into geo-redundant storage (DRILL-EXPORTS) ----------------------------------------------
+def both(stacks: dict[str, StackJson], environment: str) -> tuple[StackJson, StackJson]:
+    return infra(stacks, environment), copy.deepcopy(stacks[f"{environment}-cluster"])
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_cluster_exports_go_to_one_container_of_the_geo_redundant_account(
+    stacks: dict[str, StackJson], environment: str
+) -> None:
+    stack, cluster = both(stacks, environment)
+    config = load_environment(environment)
+    assert check_exports(stack, cluster, config) == []
+    (identity,) = [
+        a for a, b in resources_of(stack, "azurerm_user_assigned_identity").items() if "cluster-exports" in b["name"]
+    ]
+    (role,) = [
+        b
+        for b in resources_of(stack, "azurerm_role_assignment").values()
+        if b["principal_id"].startswith(f"${{azurerm_user_assigned_identity.{identity}.")
+    ]
+    assert role["role_definition_name"] == "Storage Blob Data Contributor"
+    container = resources_of(stack, "azurerm_storage_container")[role["scope"].split(".")[1]]
+    assert container["name"] == config.baseline.exports_container
+    account = resources_of(stack, "azurerm_storage_account")[container["storage_account_id"].split(".")[1]]
+    assert account["account_replication_type"] in ("GZRS", "RAGZRS")
+    assert "dr-test" not in {b["metadata"]["name"] for b in resources_of(cluster, "kubernetes_cron_job_v1").values()}
+
+
+def test_exports_on_a_local_disk_a_broad_role_or_a_dry_run_job_are_reported(stacks: dict[str, StackJson]) -> None:
+    stack, cluster = both(stacks, "staging")
+    config = load_environment("staging")
+    (identity,) = [
+        a for a, b in resources_of(stack, "azurerm_user_assigned_identity").items() if "cluster-exports" in b["name"]
+    ]
+    (address,) = [
+        a
+        for a, b in resources_of(stack, "azurerm_role_assignment").items()
+        if b["principal_id"].startswith(f"${{azurerm_user_assigned_identity.{identity}.")
+    ]
+    role = stack["resource"]["azurerm_role_assignment"][address]
+    container = resources_of(stack, "azurerm_storage_container")[role["scope"].split(".")[1]]
+    account = container["storage_account_id"].split(".")[1]
+    stack["resource"]["azurerm_storage_account"][account]["account_replication_type"] = "LRS"
+    assert check_exports(stack, cluster, config) == [
+        f"DRILL-EXPORTS: the 'cluster-exports' container's account "
+        f"{stack['resource']['azurerm_storage_account'][account]['name']} is LRS, not geo-redundant ['GZRS', 'RAGZRS']"
+    ]
+    stack, cluster = both(stacks, "staging")
+    role = stack["resource"]["azurerm_role_assignment"][address]
+    role["scope"] = f"${{azurerm_storage_account.{account}.id}}"  # the whole account, not the one container
+    (cronjob,) = [
+        b for b in resources_of(cluster, "kubernetes_cron_job_v1").values() if b["metadata"]["name"] == "cluster-backup"
+    ]
+    pod = cronjob["spec"]["job_template"]["spec"]["template"]["spec"]
+    pod["volume"].append({"name": "data", "persistent_volume_claim": {"claim_name": "backup-storage"}})
+    script = next(iter(resources_of(cluster, "kubernetes_config_map_v1")))
+    cluster["resource"]["kubernetes_config_map_v1"][script]["data"] = {
+        "dr-test.sh": "kubectl apply --dry-run=client -f x"
+    }
+    assert check_exports(stack, cluster, config) == [
+        f"DRILL-EXPORTS: {address}: 'Storage Blob Data Contributor' on ${{azurerm_storage_account.{account}.id}}: "
+        "the exports identity may hold only 'Storage Blob Data Contributor' on the 'cluster-exports' container",
+        "DRILL-EXPORTS: CronJob cluster-backup writes to a volume claim (one region)",
+        f"DRILL-EXPORTS: {script}: a job script only dry-runs YAML (proves a parse, not a restore)",
+    ]

@@ -313,10 +313,7 @@ def test_defender_service_health_resource_health_budget_and_backup_use_the_group
     assert {"Security", "ServiceHealth", "ResourceHealth"} <= categories
     (budget,) = resources_of(infra, "azurerm_consumption_budget_subscription").values()
     assert all(n["contact_groups"] == [by_severity["warning"]] for n in budget["notification"])
-    (backup,) = [  # the subscription-wide rule (the drills add a vault-scoped one for job failures)
-        rule
-        for rule in resources_of(infra, "azurerm_monitor_alert_processing_rule_action_group").values()
-        if rule["scopes"] == [scope]
-    ]
-    assert backup["scopes"] == [scope] and backup["add_action_group_ids"] == [by_severity["critical"]]
+    (backup,) = resources_of(infra, "azurerm_monitor_alert_processing_rule_action_group").values()
+    assert backup["scopes"] == [scope]
+    assert backup["add_action_group_ids"] == [by_severity[config.recovery.backup_alerts_severity]]
     assert backup["condition"]["monitor_service"] == {"operator": "Equals", "values": [BACKUP_MONITOR_SERVICE]}

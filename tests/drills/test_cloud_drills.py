@@ -188,3 +188,90 @@ def test_a_refused_event_hubs_failover_leaves_the_pairing_alone() -> None:
     cloud.handlers["az eventhubs georecovery-alias fail-over"] = refuse("(Conflict) alias busy")
     result = event_hubs.failover(cloud, EVENTS, environment="staging", run_id="r1")
     assert not result.succeeded and not cloud.called("az eventhubs georecovery-alias delete")
+
+
+# -- Event Hubs Capture read-back ------------------------------------------------------------------------------
+CAPTURE = event_hubs.CaptureTarget(
+    account_name="erpappst",
+    container="events-capture",
+    namespace="erp-eh",
+    hubs=(("orders", 2), ("invoices", 1)),
+    rpo_target=datetime.timedelta(hours=24),
+)
+
+
+def capture_cloud(ages: dict[str, datetime.timedelta], length: int = 512) -> FakeCloud:
+    """Each hub's partition 0 holds captures of today; the newest is `ages[hub]` before the drill's start."""
+    cloud = FakeCloud()
+    start = cloud.clock + datetime.timedelta(minutes=2)  # the drill's requested_at (two clock reads in)
+
+    def listed(args: tuple[str, ...]) -> Any:
+        prefix = option(args, "--prefix")
+        _, hub, partition, *day = prefix.strip("/").split("/")
+        if hub not in ages or partition != "0" or "/".join(day) != f"{start:%Y/%m/%d}":
+            return []
+        newest = start - ages[hub]
+        return [
+            {
+                "name": f"{prefix}05/{minute:02d}/00",
+                "properties": {"lastModified": (newest - datetime.timedelta(minutes=m)).isoformat()},
+            }
+            for m, minute in ((0, 55), (5, 50))
+        ]
+
+    cloud.handlers["az storage blob list"] = listed
+    cloud.handlers["az storage blob show"] = lambda args: {"properties": {"contentLength": length}}
+    return cloud
+
+
+def test_capture_drill_reads_every_hubs_newest_capture_back_and_measures_the_oldest_as_rpo() -> None:
+    cloud = capture_cloud({"orders": datetime.timedelta(minutes=7), "invoices": datetime.timedelta(minutes=12)})
+    result = event_hubs.capture_read_back(cloud, CAPTURE, environment="production", run_id="r1")
+    assert result.succeeded and result.teardown_succeeded, result.details
+    assert result.rpo == datetime.timedelta(minutes=12)  # the least recent hub's newest capture
+    assert result.row()["RpoMinutes"] == 12.0 and result.row()["RtoMinutes"] is not None
+    lists = [option(cloud.calls[i], "--prefix") for i in cloud.called("az storage blob list")]
+    # per partition, today and yesterday: never the whole retention
+    assert len(lists) == 2 * 2 + 1 * 2 and all(p.startswith("erp-eh/") and p.count("/") == 6 for p in lists)
+    shown = [option(cloud.calls[i], "--name") for i in cloud.called("az storage blob show")]
+    assert shown == [
+        "erp-eh/orders/0/" + f"{cloud.clock:%Y/%m/%d}/05/55/00",
+        "erp-eh/invoices/0/" + f"{cloud.clock:%Y/%m/%d}/05/55/00",
+    ]
+    assert all("--auth-mode" in cloud.calls[i] for i in cloud.called("az storage blob"))
+
+
+def test_capture_drill_fails_on_a_stale_capture_an_idle_hub_or_an_empty_file() -> None:
+    recent = event_hubs.capture_read_back(
+        capture_cloud({"orders": datetime.timedelta(hours=20), "invoices": datetime.timedelta(hours=23)}),
+        CAPTURE,
+        environment="staging",
+        run_id="r1",
+    )
+    assert recent.succeeded  # 23 h: within the 24 h target
+    target = event_hubs.CaptureTarget(**{**CAPTURE.__dict__, "rpo_target": datetime.timedelta(hours=12)})
+    late = event_hubs.capture_read_back(
+        capture_cloud({"orders": datetime.timedelta(hours=1), "invoices": datetime.timedelta(hours=13)}),
+        target,
+        environment="staging",
+        run_id="r1",
+    )
+    assert not late.succeeded and late.rpo == datetime.timedelta(hours=13)
+    assert "older than the RPO target" in late.details[-1] and late.row()["RpoMinutes"] == 780.0
+    idle = event_hubs.capture_read_back(
+        capture_cloud({"orders": datetime.timedelta(minutes=5)}), CAPTURE, environment="staging", run_id="r1"
+    )
+    assert not idle.succeeded and idle.details == [
+        "invoices: no capture in the last day (idle hub, or Capture is not writing)"
+    ]
+    empty = event_hubs.capture_read_back(
+        capture_cloud({"orders": datetime.timedelta(minutes=5), "invoices": datetime.timedelta(minutes=5)}, length=0),
+        CAPTURE,
+        environment="staging",
+        run_id="r1",
+    )
+    assert not empty.succeeded and empty.details[-1].endswith("is empty")
+    refused = capture_cloud({"orders": datetime.timedelta(minutes=5)})
+    refused.handlers["az storage blob list"] = refuse("(AuthorizationPermissionMismatch)")
+    denied = event_hubs.capture_read_back(refused, CAPTURE, environment="staging", run_id="r1")
+    assert not denied.succeeded and "AuthorizationPermissionMismatch" in denied.details[-1]

@@ -40,6 +40,11 @@ def test_targets_are_literal_names_read_from_the_synthesized_stack(
     assert found.blobs.container == config.data.storage.containers[0]
     assert found.aks.sample_namespace in {ns for ns in config.baseline.namespaces}  # a namespace that exists
     assert found.results_rule_name.startswith(f"{config.short_name}-dr-drills")
+    assert found.capture is not None and found.capture.container == config.data.event_hubs.capture_container
+    assert found.capture.account_name == f"{config.short_name}appst{config.unique_suffix}"  # the geo-redundant one
+    assert found.capture.hubs == tuple((h.name, h.partition_count) for h in config.data.event_hubs.event_hubs)
+    assert found.capture.namespace.startswith(f"{config.short_name}-") and "secondary" not in found.capture.namespace
+    assert found.capture.rpo_target.total_seconds() == config.recovery.rpo_hours * 3600
 
 
 def test_production_refuses_the_failover_without_an_approval_and_runs_it_with_one() -> None:

@@ -3,14 +3,17 @@ the environment's runners with least permissions and a timeout, and its command 
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from config.loader import load_environment
+from config.loader import load_all, load_environment
 from config.recovery import DRILLS
 from constructs.drills import oidc_subject
+from tools.maintenance import workflow_matrix
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / ".github" / "workflows" / "dr-drills.yml"
@@ -69,3 +72,33 @@ def test_the_drill_command_runs_as_the_workflow_runs_it() -> None:
         )
         assert result.returncode == 0, result.stderr
         assert "--approved-by" in result.stdout
+
+
+def test_the_environments_come_from_config_and_a_stale_workflow_fails(tmp_path: Path) -> None:
+    """The schedule, the scheduled matrix and the manual choices are generated (workflow_matrix --write)."""
+    flow = workflow()
+    names = [config.name for config in load_all()]
+    assert flow["on"]["workflow_dispatch"]["inputs"]["environment"]["options"] == names
+    (job,) = flow["jobs"].values()
+    assert f"'{json.dumps(names, separators=(',', ':'))}'" in job["strategy"]["matrix"]["environment"]
+    workflows = tmp_path / "workflows"
+    shutil.copytree(WORKFLOW.parent, workflows)
+    stale = workflows / WORKFLOW.name
+    stale.write_text(WORKFLOW.read_text().replace('\'["staging","production"]\'', "'[\"staging\"]'"))
+    assert workflow_matrix.main(["--workflows-dir", str(workflows)]) == 1  # production would never be drilled
+    assert workflow_matrix.main(["--workflows-dir", str(workflows), "--write"]) == 0
+    assert stale.read_text() == WORKFLOW.read_text()
+
+
+def test_environments_with_different_weekly_starts_get_a_cron_each_and_drill_only_when_theirs_fires() -> None:
+    staging, production = (load_environment(name) for name in ("staging", "production"))
+    drills = production.recovery.drills.model_copy(update={"weekday": "thursday", "time_utc": "06:15"})
+    production = production.model_copy(update={"recovery": production.recovery.model_copy(update={"drills": drills})})
+    assert workflow_matrix.drill_schedules([staging, production], "") == (
+        '- cron: "30 5 * * 2" # staging: recovery.drills weekday/time_utc\n'
+        '- cron: "15 6 * * 4" # production: recovery.drills weekday/time_utc\n'
+    )
+    assert workflow_matrix.drill_matrix([staging, production], "") == (
+        "environment: ${{ fromJSON(github.event_name == 'schedule' && (github.event.schedule == '30 5 * * 2' && "
+        "'[\"staging\"]' || '[\"production\"]') || format('[\"{0}\"]', inputs.environment)) }}\n"
+    )

@@ -58,7 +58,7 @@ def test_baseline_workloads_carry_required_labels_and_images_from_allowed_regist
     required_labels = policy_values(stacks[infra_name], "k8srequiredlabelsstrict")["labels"]
     registries = allowed_registries(stacks[infra_name])
     templates = list(pod_templates(stacks[cluster_name]))
-    assert len(templates) == 4  # backup, DR test, compliance, the OpenTelemetry collector
+    assert len(templates) == 3  # backup, compliance, the OpenTelemetry collector
     for address, metadata, pod in templates:
         assert set(required_labels) <= set(metadata.get("labels", {})), address
         for container in pod["container"]:

@@ -56,11 +56,18 @@ def test_runbook_names_the_synthesized_resources(runbook: str, synth_dir: Path, 
     assert "${" not in runbook, "an unresolved Terraform reference leaked into the runbook"
 
 
-def test_runbook_states_the_configured_targets_and_the_dr_test_cronjob(runbook: str, environment: str) -> None:
+def test_runbook_states_the_configured_targets_and_where_the_cluster_exports_are(
+    runbook: str, environment: str
+) -> None:
     config = load_environment(environment)
     assert f"**RTO {config.recovery.rto_hours} h**" in runbook and f"**RPO {config.recovery.rpo_hours} h**" in runbook
     assert f"daily at {config.recovery.backup_time_utc} UTC" in runbook
-    assert f"`dr-test` CronJob (namespace `backup-system`, schedule `{config.baseline.dr_test_schedule}`" in runbook
+    assert (
+        f"`cluster-backup` CronJob (namespace `backup-system`, schedule `{config.baseline.backup_schedule}`) into "
+        f"container `{config.baseline.exports_container}` of `{config.short_name}appst{config.unique_suffix}` "
+        f"({config.data.storage.replication}: after the account's failover" in runbook
+    )
+    assert "dr-test" not in runbook and "dry run" not in runbook  # the CronJob that only parsed YAML is gone
 
 
 def test_locks_are_mentioned_only_where_they_exist(runbook: str, environment: str) -> None:
@@ -125,7 +132,7 @@ def test_each_step_links_the_drill_that_proves_it_and_where_its_rto_rpo_is_read(
     }
     expected = {
         "1. PostgreSQL": {"postgres_geo_restore", "postgres_point_in_time"},
-        "2. Event Hubs": {"event_hubs_failover"},
+        "2. Event Hubs": {"event_hubs_failover", "event_hubs_capture"},
         "3. Storage": {"blob_point_in_time"},
         "4. AKS": {"aks_restore"},
         "Keys": {"key_vault_backup"},

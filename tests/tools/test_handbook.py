@@ -104,7 +104,8 @@ def test_windows_versions_and_schedules_come_from_the_code(text: str, environmen
     assert f"| cluster upgrade channel | `{aks.automatic_upgrade_channel}` |" in text
     assert f"Weekly {aks.auto_upgrade_window.day_of_week} {aks.auto_upgrade_window.start_time} UTC" in text
     assert f"Weekly {aks.node_os_upgrade_window.day_of_week} {aks.node_os_upgrade_window.start_time} UTC" in text
-    assert f"CronJob `dr-test` in `backup-system`: `{config.baseline.dr_test_schedule}`" in text
+    assert f"CronJob `cluster-backup` in `backup-system`: `{config.baseline.backup_schedule}`" in text
+    assert "`dr-test`" not in text
     assert f"daily at {config.recovery.backup_time_utc} UTC" in text
     assert "USD a month from the month of its first apply" in text
     assert "| Terraform provider `azurerm` | `4." in text and "(end of life 20" in text

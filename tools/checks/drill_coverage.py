@@ -9,7 +9,13 @@ Rules (each finding names the rule, the resource address and what is wrong):
                   Publisher on the results' data collection rule
 - DRILL-ALERT     every log search and metric alert of the stack sends to an action group; the recovery alerts
                   (drill failed / missing, RTO and RPO above the config targets, backup older than the RPO)
-                  exist with the config's thresholds; Azure Backup job failures of the vault are routed
+                  exist with the config's thresholds; Azure Backup's alerts of the vault are routed by exactly
+                  one alert processing rule, to the `recovery.backup_alerts_severity` group
+- DRILL-EXPORTS   the cluster exports reach geo-redundant storage: the exports identity holds only Storage
+                  Blob Data Contributor, on the `baseline.exports_container` container of a GZRS/RA-GZRS account,
+                  trusted for the backup job's service account; in the cluster stack the backup CronJob uploads
+                  there (no volume claim) and no job only dry-runs YAML (`--dry-run=client` proves a parse, not
+                  a restore)
 
     .venv/bin/python -m tools.checks.drill_coverage cdktf.out     # exit 1 on any finding
 """
@@ -25,11 +31,16 @@ from typing import Any
 
 from config.loader import ENVIRONMENTS, load_environment
 from config.schema import EnvironmentConfig
-from constructs.drills import BACKUP_MONITOR_SERVICE, DRILL_ROLES, RESULTS_ROLE, oidc_subject
+from constructs.alerts import BACKUP_MONITOR_SERVICE
+from constructs.baseline.platform import BACKUP_NAMESPACE
+from constructs.cluster_exports import EXPORTS_SERVICE_ACCOUNT, WRITER_ROLE, exports_subject
+from constructs.drills import DRILL_ROLES, RESULTS_ROLE, oidc_subject
 from drills.results import STREAM
 
 StackJson = dict[str, Any]
 SUBSCRIPTION_SCOPE = re.compile(r"^/subscriptions/[^/]+/?$")
+GEO_ZONE_REPLICATION = frozenset({"GZRS", "RAGZRS"})  # Story 3.1: geo-replicated, zone-redundant in each region
+BACKUP_VAULT_KIND = "azurerm_data_protection_backup_vault"
 RECOVERY_ALERTS = ("drill-failed", "drill-missing", "rto-exceeded", "rpo-exceeded", "backup-older-than-rpo")
 
 
@@ -138,27 +149,34 @@ def _recovery_alert_findings(stack: StackJson, config: EnvironmentConfig) -> lis
     return findings
 
 
-def _routes_backup_failures(body: dict[str, Any], vaults: set[str]) -> bool:
-    return bool(
-        vaults & set(body.get("scopes", []))
+def _backup_routes(stack: StackJson, severity: str) -> list[str]:
+    """Exactly one alert processing rule routes Azure Backup's alerts of the backup vault, to `severity`'s group:
+    two rules on overlapping scopes would notify twice, at two severities."""
+    vaults = [f"${{azurerm_data_protection_backup_vault.{a}.id}}" for a in _resources(stack, BACKUP_VAULT_KIND)]
+    routes = sorted(
+        address
+        for address, body in _resources(stack, "azurerm_monitor_alert_processing_rule_action_group").items()
+        if body.get("add_action_group_ids")
+        and any(_covers(scope, vault) for scope in body.get("scopes", []) for vault in vaults)
         and any(
             BACKUP_MONITOR_SERVICE in m.get("values", [])
             for c in _blocks(body.get("condition"))
             for m in _blocks(c.get("monitor_service"))
         )
-        and body.get("add_action_group_ids")
     )
-
-
-def _backup_routing_findings(stack: StackJson) -> list[str]:
-    vaults = {
-        f"${{azurerm_data_protection_backup_vault.{a}.id}}"
-        for a in _resources(stack, "azurerm_data_protection_backup_vault")
-    }
-    rules = _resources(stack, "azurerm_monitor_alert_processing_rule_action_group").values()
-    if any(_routes_backup_failures(body, vaults) for body in rules):
-        return []
-    return ["DRILL-ALERT: Azure Backup job failures of the backup vault reach no action group"]
+    if not routes:
+        return ["DRILL-ALERT: Azure Backup job failures of the backup vault reach no action group"]
+    if len(routes) > 1:
+        return [f"DRILL-ALERT: {len(routes)} rules route the same Azure Backup alerts: {', '.join(routes)}"]
+    groups = _resources(stack, "azurerm_monitor_action_group")
+    rule = _resources(stack, "azurerm_monitor_alert_processing_rule_action_group")[routes[0]]
+    names = [
+        groups[ref.split(".")[1]]["name"] if ref.startswith("${azurerm_monitor_action_group.") else ref
+        for ref in rule["add_action_group_ids"]
+    ]
+    if not all(f"-{severity}-" in name for name in names):
+        return [f"DRILL-ALERT: {routes[0]} sends Azure Backup alerts to {names}, not the {severity} group"]
+    return []
 
 
 def check(stack: StackJson, config: EnvironmentConfig) -> list[str]:
@@ -172,8 +190,67 @@ def check(stack: StackJson, config: EnvironmentConfig) -> list[str]:
         *_results_role_findings(stack, held),
         *_unrouted_alert_findings(stack),
         *_recovery_alert_findings(stack, config),
-        *_backup_routing_findings(stack),
+        *_backup_routes(stack, config.recovery.backup_alerts_severity),
     ]
+
+
+def _covers(scope: str, resource: str) -> bool:
+    """A subscription scope covers every resource of the stack (one subscription per environment)."""
+    return scope == resource or bool(SUBSCRIPTION_SCOPE.match(scope))
+
+
+def check_exports(infra: StackJson, cluster: StackJson, config: EnvironmentConfig) -> list[str]:
+    """DRILL-EXPORTS: the backup CronJob's exports land in one container of a geo-redundant account."""
+    findings: list[str] = []
+    container = config.baseline.exports_container
+    identities = [
+        a for a, b in _resources(infra, "azurerm_user_assigned_identity").items() if "cluster-exports" in b["name"]
+    ]
+    if len(identities) != 1:
+        return [f"DRILL-EXPORTS: expected one cluster exports identity, found {identities}"]
+    reference = f"${{azurerm_user_assigned_identity.{identities[0]}."
+    subject = exports_subject(BACKUP_NAMESPACE)
+    if not any(
+        b.get("parent_id", "").startswith(reference) and b.get("subject") == subject
+        for b in _resources(infra, "azurerm_federated_identity_credential").values()
+    ):
+        findings.append(f"DRILL-EXPORTS: the exports identity has no federated credential for {subject}")
+    containers = _resources(infra, "azurerm_storage_container")
+    accounts = _resources(infra, "azurerm_storage_account")
+    for address, body in _resources(infra, "azurerm_role_assignment").items():
+        if not body.get("principal_id", "").startswith(reference):
+            continue
+        scope = re.fullmatch(r"\$\{azurerm_storage_container\.([^.]+)\.resource_manager_id\}", body["scope"])
+        target = containers.get(scope.group(1), {}) if scope else {}
+        if body["role_definition_name"] != WRITER_ROLE or target.get("name") != container:
+            findings.append(
+                f"DRILL-EXPORTS: {address}: '{body['role_definition_name']}' on {body['scope']}: the exports "
+                f"identity may hold only '{WRITER_ROLE}' on the '{container}' container"
+            )
+            continue
+        account = accounts.get(target["storage_account_id"].split(".")[1], {})
+        if account.get("account_replication_type") not in GEO_ZONE_REPLICATION:
+            findings.append(
+                f"DRILL-EXPORTS: the '{container}' container's account {account.get('name')} is "
+                f"{account.get('account_replication_type')}, not geo-redundant {sorted(GEO_ZONE_REPLICATION)}"
+            )
+    jobs = {b["metadata"]["name"]: b for b in _resources(cluster, "kubernetes_cron_job_v1").values()}
+    backup = jobs.get(EXPORTS_SERVICE_ACCOUNT)
+    if backup is None:
+        findings.append(f"DRILL-EXPORTS: no '{EXPORTS_SERVICE_ACCOUNT}' CronJob in the cluster stack")
+    else:
+        pod = backup["spec"]["job_template"]["spec"]["template"]["spec"]
+        if any("persistent_volume_claim" in volume for volume in _blocks(pod.get("volume"))):
+            findings.append(f"DRILL-EXPORTS: CronJob {EXPORTS_SERVICE_ACCOUNT} writes to a volume claim (one region)")
+        urls = [e["value"] for c in pod["container"] for e in c.get("env") or [] if e["name"] == "EXPORTS_URL"]
+        if not urls or not urls[0].endswith(f"}}{container}"):
+            findings.append(f"DRILL-EXPORTS: CronJob {EXPORTS_SERVICE_ACCOUNT} does not upload to '{container}'")
+    for address, body in _resources(cluster, "kubernetes_config_map_v1").items():
+        if any("--dry-run=client" in str(text) for text in (body.get("data") or {}).values()):
+            findings.append(
+                f"DRILL-EXPORTS: {address}: a job script only dry-runs YAML (proves a parse, not a restore)"
+            )
+    return findings
 
 
 def _groups(action: dict[str, Any]) -> list[str]:
@@ -188,11 +265,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     failed = False
     for environment in ENVIRONMENTS:
-        stack = json.loads((args.synth_dir / "stacks" / f"{environment}-infra" / "cdk.tf.json").read_text())
-        findings = check(stack, load_environment(environment))
-        for finding in findings:
-            print(f"{environment}-infra: {finding}")
-        failed |= bool(findings)
+        stacks = {
+            kind: json.loads((args.synth_dir / "stacks" / f"{environment}-{kind}" / "cdk.tf.json").read_text())
+            for kind in ("infra", "cluster")
+        }
+        config = load_environment(environment)
+        for kind, findings in (
+            ("infra", check(stacks["infra"], config)),
+            ("cluster", check_exports(stacks["infra"], stacks["cluster"], config)),
+        ):
+            for finding in findings:
+                print(f"{environment}-{kind}: {finding}")
+            failed |= bool(findings)
     print("drill coverage: " + ("findings above" if failed else "every enabled drill can run and is watched"))
     return 1 if failed else 0
 

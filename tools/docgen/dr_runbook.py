@@ -165,7 +165,6 @@ def render(config: EnvironmentConfig, infra_json: dict[str, Any], cluster_json: 
     ]
     ip_names = ", ".join(f"`{ip['name']}`" for ip in public_ips)
     zone = landing_zone(infra, paired)
-    dr_tests = [job for job in cluster.all("kubernetes_cron_job_v1") if job["metadata"]["name"] == "dr-test"]
     locks = infra.all("azurerm_management_lock")
 
     sections = [
@@ -211,7 +210,7 @@ def render(config: EnvironmentConfig, infra_json: dict[str, Any], cluster_json: 
             f"az eventhubs georecovery-alias show --resource-group {secondary_rg} "
             f"--namespace-name {secondary['name']} --alias {pairing['name']} --query role",
         )
-        + _proven_by(config, "event_hubs_failover"),
+        + _proven_by(config, "event_hubs_failover", "event_hubs_capture"),
         "## 3. Storage: customer-initiated failover\n\n"
         "Each geo-replicated account below fails over to its secondary region; writes made after the "
         "*last sync time* are lost, so read it first. Afterwards the account is locally redundant in the new "
@@ -262,7 +261,8 @@ def render(config: EnvironmentConfig, infra_json: dict[str, Any], cluster_json: 
             "# verify",
             "kubectl get nodes && kubectl get pods --all-namespaces --field-selector status.phase!=Running",
         )
-        + _proven_by(config, "aks_restore"),
+        + _proven_by(config, "aks_restore")
+        + _exports(config, infra, cluster),
         "## 5. Cutover: Application Gateway and DNS\n\n"
         f"`{gateway['name']}` (resource group `{gateway_rg}`, public IP "
         f"{ip_names or 'none'}) serves `{config.app_gateway.host_name}`. "
@@ -276,15 +276,7 @@ def render(config: EnvironmentConfig, infra_json: dict[str, Any], cluster_json: 
         ),
         _keys(config, infra),
         "## Verification and rehearsal\n\n"
-        + (
-            f"The cluster stack's `{dr_tests[0]['metadata']['name']}` CronJob (namespace "
-            f"`{cluster.name(dr_tests[0]['metadata']['namespace'])}`, schedule `{dr_tests[0]['spec']['schedule']}`, "
-            "`baseline.dr_test_schedule`) checks every week that the latest cluster export is restorable "
-            "(client-side dry run). "
-            if dr_tests
-            else ""
-        )
-        + "It only proves the exports parse. The restore drills (docs/dr-drills.md, workflow `dr-drills`) "
+        "The restore drills (docs/dr-drills.md, workflow `dr-drills`) "
         f"restore each component every {recovery.drills.weekday.capitalize()} at {recovery.drills.time_utc} UTC "
         f"({', '.join(f'`{d}`' for d in recovery.drills.enabled)}), verify a canary, and record the measured "
         f"RPO and RTO against the targets (RTO {recovery.rto_hours} h, RPO {recovery.rpo_hours} h); alerts fire "
@@ -315,6 +307,31 @@ def _captured(infra: Stack) -> str:
     return (
         f"; Event Hubs Capture archives every hub's events (Avro, 5-minute files) in {where}, a geo-redundant "
         "account: after its failover (step 3) the events up to the last capture window are read from there"
+    )
+
+
+def _exports(config: EnvironmentConfig, infra: Stack, cluster: Stack) -> str:
+    """Where the cluster's object definitions are archived daily, and how to apply them to a new cluster."""
+    jobs = [job for job in cluster.all("kubernetes_cron_job_v1") if job["metadata"]["name"] == "cluster-backup"]
+    containers = [c for c in infra.all("azurerm_storage_container") if c["name"] == config.baseline.exports_container]
+    if not jobs or len(containers) != 1:
+        return ""
+    account = infra.referenced(containers[0]["storage_account_id"])
+    name, container = account["name"], containers[0]["name"]
+    namespace = cluster.name(jobs[0]["metadata"]["namespace"])
+    return (
+        f"\n\nObject definitions without volume data (Deployments, Services, ConfigMaps, quotas; no Secrets) are "
+        f"also archived daily by the `cluster-backup` CronJob (namespace `{namespace}`, "
+        f"schedule `{jobs[0]['spec']['schedule']}`) into container `{container}` of `{name}` "
+        f"({account['account_replication_type']}: after the account's failover in step 3 they are read in `"
+        f"{config.paired_location}`). For a rebuilt cluster with no Backup for AKS restore point:\n\n"
+        + _code(
+            f"az storage blob list --auth-mode login --account-name {name} --container-name {container} "
+            '--query "sort_by(@, &properties.creationTime)[-1].name" -o tsv',
+            f"az storage blob download --auth-mode login --account-name {name} --container-name {container} "
+            "--name <newest>.tar.gz --file exports.tar.gz && tar -xzf exports.tar.gz",
+            "kubectl apply -f <stamp>/namespaces.yaml && kubectl apply -f <stamp>/",
+        )
     )
 
 
