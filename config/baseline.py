@@ -80,6 +80,8 @@ class BaselineConfig(Section):
     reports_storage_size: Quantity = Field(default="10Gi", pattern=r"^[0-9]+Gi$")
     backup_schedule: str = "0 2 * * *"
     dr_test_schedule: str = "0 6 * * 0"
+    # Daily at least: its results' alerts (constructs/compliance_results.py) look back two days.
+    compliance_schedule: str = Field(default="30 3 * * *", pattern=r"^\S+ \S+ \* \* \*$")
     job_image: JobImage
     backup_job: BaselineJob = BaselineJob()
     dr_test_job: BaselineJob = BaselineJob()

@@ -55,7 +55,7 @@ from cdktf_cdktf_provider_kubernetes.service_v1 import ServiceV1, ServiceV1Metad
 
 from config.observability import TracingConfig
 from constructs import Construct
-from constructs.baseline.jobs import NON_ROOT_UID
+from constructs.baseline.jobs import NON_ROOT_UID, PRIVATE_RANGES
 from constructs.interfaces import RoleGrant, grant
 from constructs.naming import Naming
 
@@ -65,9 +65,6 @@ CONFIG_MAP_NAME = "otel-exporter"
 CONNECTION_STRING_KEY = "APPLICATIONINSIGHTS_CONNECTION_STRING"
 # The Azure Monitor OpenTelemetry distro's fixed-percentage sampler (ratio 0..1 in OTEL_TRACES_SAMPLER_ARG).
 SAMPLER = "microsoft.fixed_percentage"
-WORKLOAD_IDENTITY_LABEL = "azure.workload.identity/use"
-# Private address space: Entra ID is reached on public addresses only (through the firewall), never these.
-PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 
 
 def workload_subject(config: TracingConfig) -> str:

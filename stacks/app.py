@@ -55,6 +55,7 @@ def build_app(
             observability=infra.observability,
             tracing=infra.tracing,
             app_gateway=infra.app_gateway,
+            compliance_results=infra.compliance_results,
         )
         if bootstrap is not None:  # the apply identity may assign exactly the roles these two stacks assign
             bootstrap.delegate(config, (infra, cluster))

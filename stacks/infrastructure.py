@@ -13,7 +13,10 @@ from constructs import Construct
 from constructs.alerts import Alerts, AlertsProps, SlaMonitoring, SlaMonitoringProps
 from constructs.app_gateway import AppGateway, AppGatewayProps
 from constructs.backup import AksBackup, AksBackupProps, BackupVault, BackupVaultProps, BlobBackup, BlobBackupProps
+from constructs.baseline.jobs import COMPLIANCE_JOB
+from constructs.baseline.platform import COMPLIANCE_NAMESPACE
 from constructs.cluster import AksCluster, AksClusterProps, ClusterNetwork
+from constructs.compliance_results import ComplianceResults, ComplianceResultsProps
 from constructs.data_platform import (
     ETCD_KEY,
     POSTGRES_GEO_BACKUP_KEY,
@@ -482,6 +485,22 @@ class InfrastructureStack(TerraformStack):
                 application_insights_id=observability.application_insights_id,
                 oidc_issuer_url=self.aks.oidc_issuer_url,
                 collector_principal_id=self.aks.kubelet_identity_object_id,
+            ),
+        )
+        self.compliance_results = ComplianceResults(
+            self,
+            "compliance-results",
+            props=ComplianceResultsProps(
+                naming=naming,
+                environment=config.name,
+                location=config.location,
+                resource_group_name=monitoring.name,
+                log_analytics_workspace_id=self.log_analytics.workspace_id,
+                data_collection_endpoint_id=observability.data_collection_endpoint_id,
+                oidc_issuer_url=self.aks.oidc_issuer_url,
+                namespace=COMPLIANCE_NAMESPACE,
+                service_account=COMPLIANCE_JOB,
+                action_group_ids=observability.action_group_ids,
             ),
         )
 

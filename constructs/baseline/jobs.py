@@ -1,10 +1,11 @@
-"""Story 3.1's backup and DR-test CronJobs and compliance-validation Job, hardened.
+"""Story 3.1's backup, DR-test and compliance-validation CronJobs, hardened.
 
 Each job runs as its own ServiceAccount with least-privilege (read-only) RBAC, a PSS-restricted pod,
 the pinned kubectl image of the cluster's minor version, resource limits and a script mounted read-only
-from a ConfigMap built from `cluster-scripts/`. The jobs read the cluster and write to their volumes only,
-so they need no Azure access: no workload identity annotation (an annotation would point at an identity
-with no federated credential, and the pod's token exchange would fail).
+from a ConfigMap built from `cluster-scripts/`. The jobs read the cluster and write to their volumes. Only the
+compliance job reaches Azure: it posts its results to Log Analytics (constructs/compliance_results.py) as the
+workload identity federated with its service account (annotation and pod label), through the private endpoints
+and Entra ID; the other jobs carry no annotation (it would point at an identity with no federated credential).
 
 API egress: with Azure CNI powered by Cilium, Kubernetes `ipBlock` does not match the API server, so the
 jobs' egress to it is a `CiliumNetworkPolicy` with `toEntities: [kube-apiserver]` (egress works on AKS:
@@ -52,6 +53,9 @@ from constructs import Construct
 
 SCRIPTS_DIR = Path(__file__).resolve().parents[2] / "cluster-scripts"
 NON_ROOT_UID = 65532
+WORKLOAD_IDENTITY_LABEL = "azure.workload.identity/use"
+# Private address space: Entra ID is reached on public addresses only (through the firewall), never these.
+PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 PART_OF = {"app.kubernetes.io/part-of": "platform-baseline"}  # every job pod; they all call the API
 MANAGED_BY = "terraform-cdktf"
 # Everything the backup exports and the DR test dry-runs; Secrets deliberately absent.
@@ -62,6 +66,7 @@ EXPORTED_RESOURCES = (
     ("networking.k8s.io", ("ingresses", "networkpolicies")),
     ("", ("resourcequotas", "limitranges")),
 )
+COMPLIANCE_JOB = "compliance-validation"  # also its service account: the federated credential's subject
 COMPLIANCE_READ = (
     ("", ("namespaces", "pods")),
     ("networking.k8s.io", ("networkpolicies",)),
@@ -81,6 +86,19 @@ class JobSpec:
     schedule: str | None = None  # None: a one-off Job
     volumes: Mapping[str, str] | None = None  # mount path -> PVC name
     env: Mapping[str, str] | None = None  # plain settings for the script (never secrets)
+    workload_client_id: str | None = None  # the Azure identity its service account is federated with
+
+
+@dataclass(frozen=True)
+class ResultsTarget:
+    """Where the compliance job posts its rows (Logs Ingestion API): cross-stack outputs of the infra stack."""
+
+    client_id: str  # the identity federated with the job's service account
+    endpoint: str  # the data collection endpoint's logs ingestion URL (private link)
+    rule_id: str  # the data collection rule's immutable id
+    stream: str
+    environment: str
+    private_endpoint_cidr: str  # the spoke's private endpoint subnet: the endpoint resolves there
 
 
 def image_version(image: str) -> str:
@@ -118,6 +136,8 @@ class BaselineJobsProps:
     cilium: bool = True  # the cluster runs Cilium: API egress by the kube-apiserver entity
     # Namespaces AKS and its add-ons own: the compliance checks skip them, as the Gatekeeper policies do.
     platform_namespaces: Sequence[str] = ()
+    compliance_schedule: str = "30 3 * * *"
+    results: ResultsTarget | None = None  # None: the compliance job keeps its report on its volume only
 
 
 def script_text(file_name: str) -> str:
@@ -157,17 +177,20 @@ class BaselineJobs(Construct):
                 {"/backups": backup_pvc},
             ),
             JobSpec(
-                "compliance-validation",
+                COMPLIANCE_JOB,
                 props.compliance_namespace,
                 "compliance.sh",
                 props.compliance,
                 props.image,
                 COMPLIANCE_READ,
-                None,
+                props.compliance_schedule,
                 {"/reports": reports_pvc},
-                {"PLATFORM_NAMESPACES": " ".join(props.platform_namespaces)},
+                {"PLATFORM_NAMESPACES": " ".join(props.platform_namespaces), **_results_env(props.results)},
+                props.results.client_id if props.results else None,
             ),
         )
+        if props.results is not None:
+            self._results_egress(props.compliance_namespace, props.results.private_endpoint_cidr)
         # Construct ids from roles, not namespace names (those are references to the namespaces).
         for role, namespace in (("backup", props.backup_namespace), ("compliance", props.compliance_namespace)):
             if props.cilium:
@@ -235,11 +258,45 @@ class BaselineJobs(Construct):
             ),
         )
 
+    def _results_egress(self, namespace: str, private_endpoint_cidr: str) -> None:
+        """HTTPS from the workload-identity pods to the data collection endpoint (its private endpoint) and to
+        Entra ID for the token exchange (public addresses, through the firewall)."""
+        NetworkPolicyV1(
+            self,
+            "compliance-results-egress",
+            metadata=NetworkPolicyV1Metadata(name="allow-results-egress", namespace=namespace),
+            spec=NetworkPolicyV1Spec(
+                pod_selector=NetworkPolicyV1SpecPodSelector(match_labels={WORKLOAD_IDENTITY_LABEL: "true"}),
+                policy_types=["Egress"],
+                egress=[
+                    NetworkPolicyV1SpecEgress(
+                        to=[
+                            NetworkPolicyV1SpecEgressTo(
+                                ip_block=NetworkPolicyV1SpecEgressToIpBlock(cidr=private_endpoint_cidr)
+                            ),
+                            NetworkPolicyV1SpecEgressTo(
+                                ip_block=NetworkPolicyV1SpecEgressToIpBlock(
+                                    cidr="0.0.0.0/0", except_=list(PRIVATE_RANGES)
+                                )
+                            ),
+                        ],
+                        ports=[NetworkPolicyV1SpecEgressPorts(port="443", protocol="TCP")],
+                    )
+                ],
+            ),
+        )
+
     def _job(self, job: JobSpec) -> None:
         account = ServiceAccountV1(
             self,
             f"{job.name}-sa",
-            metadata=ServiceAccountV1Metadata(name=job.name, namespace=job.namespace),
+            metadata=ServiceAccountV1Metadata(
+                name=job.name,
+                namespace=job.namespace,
+                annotations={"azure.workload.identity/client-id": job.workload_client_id}
+                if job.workload_client_id
+                else None,
+            ),
             automount_service_account_token=False,  # mounted only into the pods, which call the API
         )
         account_name = account.metadata.name  # each read is a kernel round trip
@@ -269,6 +326,7 @@ class BaselineJobs(Construct):
         )
         scripts_name = scripts.metadata.name
         labels = recommended_labels(job)
+        pod_labels = {**labels, WORKLOAD_IDENTITY_LABEL: "true"} if job.workload_client_id else labels
         if job.schedule is None:
             job_v1.JobV1(
                 self,
@@ -278,7 +336,7 @@ class BaselineJobs(Construct):
                     backoff_limit=job.settings.backoff_limit,
                     active_deadline_seconds=job.settings.active_deadline_seconds,
                     template=job_v1.JobV1SpecTemplate(
-                        metadata=job_v1.JobV1SpecTemplateMetadata(labels=labels),
+                        metadata=job_v1.JobV1SpecTemplateMetadata(labels=pod_labels),
                         spec=_pod_spec(job_v1, "JobV1SpecTemplateSpec", job, account_name, scripts_name),
                     ),
                 ),
@@ -302,13 +360,24 @@ class BaselineJobs(Construct):
                         backoff_limit=job.settings.backoff_limit,
                         active_deadline_seconds=job.settings.active_deadline_seconds,
                         template=cron_job_v1.CronJobV1SpecJobTemplateSpecTemplate(
-                            metadata=cron_job_v1.CronJobV1SpecJobTemplateSpecTemplateMetadata(labels=labels),
+                            metadata=cron_job_v1.CronJobV1SpecJobTemplateSpecTemplateMetadata(labels=pod_labels),
                             spec=_pod_spec(cron_job_v1, prefix, job, account_name, scripts_name),
                         ),
                     ),
                 ),
             ),
         )
+
+
+def _results_env(results: ResultsTarget | None) -> dict[str, str]:
+    if results is None:
+        return {}
+    return {
+        "RESULTS_ENDPOINT": results.endpoint,
+        "RESULTS_RULE_ID": results.rule_id,
+        "RESULTS_STREAM": results.stream,
+        "ENVIRONMENT": results.environment,
+    }
 
 
 def _pod_spec(module: ModuleType, prefix: str, job: JobSpec, account: str, scripts: str) -> Any:

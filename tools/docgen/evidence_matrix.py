@@ -417,6 +417,15 @@ LIVE_QUERIES: tuple[tuple[str, LiveQuery], ...] = (
         ),
     ),
     (
+        "SOC 2 CC6.6",
+        LiveQuery(
+            "In-cluster compliance checks (Pod Security, NetworkPolicies, privileged pods): result per check and day",
+            "ClusterCompliance_CL",
+            "ClusterCompliance_CL | summarize arg_max(TimeGenerated, Passed, Findings, Detail) "
+            "by Environment, Check, day = startofday(TimeGenerated) | order by day desc, Check asc",
+        ),
+    ),
+    (
         "SOC 2 CC7.1 / CC7.2",
         LiveQuery(
             "Defender for Cloud security alerts",
