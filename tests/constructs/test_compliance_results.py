@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 
-from constructs.compliance_results import STREAM, TABLE
+from constructs.compliance_results import COLUMNS, STREAM, TABLE
 from tests.conftest import StackJson, resources_of
 
 
@@ -104,3 +104,16 @@ def test_failing_examples_each_break_one_link(stacks: dict[str, StackJson], envi
     assert broken(drop_grant) == ["the identity may not post to the rule"]
     assert broken(silence_alert)[0].endswith("reaches no action group")
     assert broken(other_stream) == ["the job posts to another rule or stream"]
+
+
+def test_the_table_and_the_rule_stream_declare_the_script_columns(stacks: dict[str, StackJson]) -> None:
+    infra = stacks["staging-infra"]
+    (table,) = [
+        t
+        for t in resources_of(infra, "azurerm_log_analytics_workspace_table_custom_log").values()
+        if t["name"] == TABLE
+    ]
+    assert {c["name"]: c["type"] for c in table["column"]} == COLUMNS
+    (rule,) = _named(infra, "azurerm_monitor_data_collection_rule", "compliance-results").values()
+    (stream,) = rule["stream_declaration"]
+    assert stream["stream_name"] == STREAM and {c["name"]: c["type"] for c in stream["column"]} == COLUMNS
