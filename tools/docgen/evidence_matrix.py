@@ -473,7 +473,10 @@ def unsent_queries(stacks: Stacks) -> list[LiveQuery]:
 
 
 def environment_stacks(synth_dir: Path, environment: str) -> Stacks:
-    return Stacks(load_stack(synth_dir, f"{environment}-infra"), load_stack(synth_dir, f"{environment}-cluster"))
+    try:
+        return Stacks(load_stack(synth_dir, f"{environment}-infra"), load_stack(synth_dir, f"{environment}-cluster"))
+    except json.JSONDecodeError as error:  # a truncated stack is unreadable, never "no evidence"
+        raise FileNotFoundError(f"{synth_dir}: {environment} stacks are not readable JSON ({error})") from None
 
 
 def environment_findings(synth_dir: Path, environment: str) -> list[list[str]]:
@@ -535,7 +538,7 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--write", action="store_true", help=f"write {DOCUMENT.relative_to(DOCUMENT.parent.parent)}")
     args = parser.parse_args(argv)
     try:
-        findings = all_findings(args.synth_dir)
+        findings = all_findings(args.synth_dir)  # environment_stacks: an unreadable stack exits 2
         unsent = {
             environment: unsent_queries(environment_stacks(args.synth_dir, environment)) for environment in ENVIRONMENTS
         }
