@@ -80,6 +80,8 @@ class BaselineConfig(Section):
     backup_schedule: str = "0 2 * * *"
     # The container of data.storage (the geo-redundant application account) the backup job's exports go to.
     exports_container: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+    # Daily at least: its results' alerts (constructs/compliance_results.py) look back two days.
+    compliance_schedule: str = Field(default="30 3 * * *", pattern=r"^\S+ \S+ \* \* \*$")
     job_image: JobImage
     backup_job: BaselineJob = BaselineJob()
     compliance_job: BaselineJob = BaselineJob()

@@ -56,6 +56,7 @@ def build_app(
             tracing=infra.tracing,
             exports=infra.cluster_exports,
             app_gateway=infra.app_gateway,
+            compliance_results=infra.compliance_results,
         )
         if bootstrap is not None:  # the apply identity may assign exactly the roles these two stacks assign
             bootstrap.delegate(config, (infra, cluster))

@@ -15,10 +15,11 @@ from constructs import Construct
 from constructs.app_gateway import AppGateway
 from constructs.aspects.pod_security import PodSecurityRestricted
 from constructs.baseline.ingress import INGRESS_NAMESPACE, IngressControllerProps
-from constructs.baseline.jobs import ExportsTarget
+from constructs.baseline.jobs import ExportsTarget, ResultsTarget
 from constructs.baseline.platform import ClusterBaseline, ClusterBaselineProps
 from constructs.cluster import AksCluster
 from constructs.cluster_exports import ClusterExportsWriter
+from constructs.compliance_results import ComplianceResults
 from constructs.naming import Naming
 from constructs.observability import Observability
 from constructs.registry import registry_name
@@ -49,6 +50,7 @@ class ClusterStack(TerraformStack):
         tracing: TracingPublisher,
         exports: ClusterExportsWriter,
         app_gateway: AppGateway,
+        compliance_results: ComplianceResults,
     ) -> None:
         super().__init__(scope, id)
         use_remote_state(self, config)
@@ -93,6 +95,14 @@ class ClusterStack(TerraformStack):
                 ),
                 cluster_alias=config.prometheus_cluster_label,
                 network_policy_label=config.governance.kubernetes_policy.network_policy_label,
+                compliance_results=ResultsTarget(
+                    client_id=compliance_results.client_id,
+                    endpoint=observability.data_collection_endpoint.logs_ingestion_endpoint,
+                    rule_id=compliance_results.immutable_id,
+                    stream=compliance_results.stream,
+                    environment=config.name,
+                    private_endpoint_cidr=config.network.spoke.private_endpoints.address_prefix,
+                ),
                 ingress=IngressControllerProps(
                     ip_address=config.app_gateway.ingress_ip_address,
                     subnet_name=config.network.spoke.aks_user.name,

@@ -13,9 +13,11 @@ from constructs import Construct
 from constructs.alerts import Alerts, AlertsProps, SlaMonitoring, SlaMonitoringProps
 from constructs.app_gateway import AppGateway, AppGatewayProps
 from constructs.backup import AksBackup, AksBackupProps, BackupVault, BackupVaultProps, BlobBackup, BlobBackupProps
-from constructs.baseline.platform import BACKUP_NAMESPACE
+from constructs.baseline.jobs import COMPLIANCE_JOB
+from constructs.baseline.platform import BACKUP_NAMESPACE, COMPLIANCE_NAMESPACE
 from constructs.cluster import AksCluster, AksClusterProps, ClusterNetwork
 from constructs.cluster_exports import ClusterExportsWriter, ClusterExportsWriterProps
+from constructs.compliance_results import ComplianceResults, ComplianceResultsProps
 from constructs.data_platform import (
     ETCD_KEY,
     POSTGRES_GEO_BACKUP_KEY,
@@ -393,6 +395,7 @@ class InfrastructureStack(TerraformStack):
         )
         self._private_monitoring()
         self._cluster_exports()
+        self._compliance_results()
         ContainerInsightsCollection(
             self,
             "container-insights",
@@ -584,6 +587,26 @@ class InfrastructureStack(TerraformStack):
                 container_name=exports,
                 oidc_issuer_url=self.aks.oidc_issuer_url,
                 namespace=BACKUP_NAMESPACE,
+            ),
+        )
+
+    def _compliance_results(self) -> None:
+        """The in-cluster compliance CronJob posts its results to Log Analytics (docs/operations.md)."""
+        config, observability = self._config, self.observability
+        self.compliance_results = ComplianceResults(
+            self,
+            "compliance-results",
+            props=ComplianceResultsProps(
+                naming=self._naming,
+                environment=config.name,
+                location=config.location,
+                resource_group_name=self._groups["monitoring"].name,
+                log_analytics_workspace_id=self.log_analytics.workspace_id,
+                data_collection_endpoint_id=observability.data_collection_endpoint_id,
+                oidc_issuer_url=self.aks.oidc_issuer_url,
+                namespace=COMPLIANCE_NAMESPACE,
+                service_account=COMPLIANCE_JOB,
+                action_group_ids=observability.action_group_ids,
             ),
         )
 

@@ -1,10 +1,11 @@
-"""Story 3.1's backup CronJob and compliance-validation Job, hardened.
+"""Story 3.1's backup CronJob and compliance-validation CronJob, hardened.
 
 Each job runs as its own ServiceAccount with least-privilege (read-only) RBAC, a PSS-restricted pod,
 the pinned kubectl image of the cluster's minor version, resource limits and a script mounted read-only
-from a ConfigMap built from `cluster-scripts/`. The backup job uploads its exports to a container of the
-geo-redundant application account through workload identity (`ExportsTarget`, constructs/cluster_exports.py);
-the compliance job writes to its volume and needs no Azure access.
+from a ConfigMap built from `cluster-scripts/`. Both reach Azure as the workload identity federated with their
+service account (annotation and pod label), through the private endpoints and Entra ID: the backup job uploads its
+exports to a container of the geo-redundant application account (`ExportsTarget`, constructs/cluster_exports.py),
+the compliance job posts its results to Log Analytics (`ResultsTarget`, constructs/compliance_results.py).
 
 The story's weekly DR-test CronJob is gone: it ran `kubectl apply --dry-run=client`, which proves only that
 the YAML parses. The restore drill `aks_restore` (drills/aks.py) restores a namespace from Azure Backup and
@@ -56,6 +57,9 @@ from constructs import Construct
 
 SCRIPTS_DIR = Path(__file__).resolve().parents[2] / "cluster-scripts"
 NON_ROOT_UID = 65532
+WORKLOAD_IDENTITY_LABEL = "azure.workload.identity/use"
+# Private address space: Entra ID is reached on public addresses only (through the firewall), never these.
+PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 PART_OF = {"app.kubernetes.io/part-of": "platform-baseline"}  # every job pod; they all call the API
 MANAGED_BY = "terraform-cdktf"
 # Everything the backup exports; Secrets deliberately absent.
@@ -66,9 +70,7 @@ EXPORTED_RESOURCES = (
     ("networking.k8s.io", ("ingresses", "networkpolicies")),
     ("", ("resourcequotas", "limitranges")),
 )
-# Private address space: Entra ID is reached on public addresses only (through the firewall), never these.
-PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
-WORKLOAD_IDENTITY_LABEL = "azure.workload.identity/use"
+COMPLIANCE_JOB = "compliance-validation"  # also its service account: the federated credential's subject
 COMPLIANCE_READ = (
     ("", ("namespaces", "pods")),
     ("networking.k8s.io", ("networkpolicies",)),
@@ -91,6 +93,18 @@ class JobSpec:
     client_id: str | None = None  # workload identity: the Azure identity the pod's token is exchanged for
 
 
+@dataclass(frozen=True)
+class ResultsTarget:
+    """Where the compliance job posts its rows (Logs Ingestion API): cross-stack outputs of the infra stack."""
+
+    client_id: str  # the identity federated with the job's service account
+    endpoint: str  # the data collection endpoint's logs ingestion URL (private link)
+    rule_id: str  # the data collection rule's immutable id
+    stream: str
+    environment: str
+    private_endpoint_cidr: str  # the spoke's private endpoint subnet: the endpoint resolves there
+
+
 def image_version(image: str) -> str:
     """The tag of a pinned image, or the first 12 hex digits of its digest (a label value is at most 63 characters)."""
     if "@sha256:" in image:
@@ -106,8 +120,6 @@ def recommended_labels(job: JobSpec) -> dict[str, str]:
         "app.kubernetes.io/component": job.script.removesuffix(".sh"),
         **PART_OF,
         "app.kubernetes.io/managed-by": MANAGED_BY,
-        # The workload identity webhook projects the token and AZURE_* variables into labelled pods only.
-        **({WORKLOAD_IDENTITY_LABEL: "true"} if job.client_id else {}),
     }
 
 
@@ -135,6 +147,8 @@ class BaselineJobsProps:
     cilium: bool = True  # the cluster runs Cilium: API egress by the kube-apiserver entity
     # Namespaces AKS and its add-ons own: the compliance checks skip them, as the Gatekeeper policies do.
     platform_namespaces: Sequence[str] = ()
+    compliance_schedule: str = "30 3 * * *"
+    results: ResultsTarget | None = None  # None: the compliance job keeps its report on its volume only
 
 
 def script_text(file_name: str) -> str:
@@ -160,17 +174,25 @@ class BaselineJobs(Construct):
                 client_id=props.exports.client_id,
             ),
             JobSpec(
-                "compliance-validation",
+                COMPLIANCE_JOB,
                 props.compliance_namespace,
                 "compliance.sh",
                 props.compliance,
                 props.image,
                 COMPLIANCE_READ,
-                None,
+                props.compliance_schedule,
                 {"/reports": reports_pvc},
-                {"PLATFORM_NAMESPACES": " ".join(props.platform_namespaces)},
+                {"PLATFORM_NAMESPACES": " ".join(props.platform_namespaces), **_results_env(props.results)},
+                props.results.client_id if props.results else None,
             ),
         )
+        if props.results is not None:
+            self._azure_egress(
+                "compliance-results-egress",
+                "allow-results-egress",
+                props.compliance_namespace,
+                props.results.private_endpoint_cidr,
+            )
         # Construct ids from roles, not namespace names (those are references to the namespaces).
         for role, namespace in (("backup", props.backup_namespace), ("compliance", props.compliance_namespace)):
             if props.cilium:
@@ -179,7 +201,12 @@ class BaselineJobs(Construct):
                 self._api_egress(role, namespace, props.api_server_cidrs)
         for job in jobs:
             self._job(job)
-        self._exports_egress(props.backup_namespace, props.exports.private_endpoint_cidr)
+        self._azure_egress(
+            "backup-allow-exports-egress",
+            "allow-exports-egress",
+            props.backup_namespace,
+            props.exports.private_endpoint_cidr,
+        )
 
     def _volume_claim(self, name: str, namespace: str, storage_class: str, size: str) -> str:
         claim = PersistentVolumeClaimV1(
@@ -239,35 +266,30 @@ class BaselineJobs(Construct):
             ),
         )
 
-    def _exports_egress(self, namespace: str, private_endpoint_cidr: str) -> None:
-        """The backup job reaches the blob private endpoint and Entra ID (token exchange, via the firewall)."""
-        https = [NetworkPolicyV1SpecEgressPorts(port="443", protocol="TCP")]
+    def _azure_egress(self, construct_id: str, name: str, namespace: str, private_endpoint_cidr: str) -> None:
+        """HTTPS from the workload-identity pods to the private endpoints (blob, data collection endpoint) and to
+        Entra ID for the token exchange (public addresses, through the firewall)."""
         NetworkPolicyV1(
             self,
-            "backup-allow-exports-egress",
-            metadata=NetworkPolicyV1Metadata(name="allow-exports-egress", namespace=namespace),
+            construct_id,
+            metadata=NetworkPolicyV1Metadata(name=name, namespace=namespace),
             spec=NetworkPolicyV1Spec(
-                pod_selector=NetworkPolicyV1SpecPodSelector(match_labels={"app.kubernetes.io/name": "cluster-backup"}),
+                pod_selector=NetworkPolicyV1SpecPodSelector(match_labels={WORKLOAD_IDENTITY_LABEL: "true"}),
                 policy_types=["Egress"],
                 egress=[
                     NetworkPolicyV1SpecEgress(
                         to=[
                             NetworkPolicyV1SpecEgressTo(
                                 ip_block=NetworkPolicyV1SpecEgressToIpBlock(cidr=private_endpoint_cidr)
-                            )
-                        ],
-                        ports=https,
-                    ),
-                    NetworkPolicyV1SpecEgress(
-                        to=[
+                            ),
                             NetworkPolicyV1SpecEgressTo(
                                 ip_block=NetworkPolicyV1SpecEgressToIpBlock(
                                     cidr="0.0.0.0/0", except_=list(PRIVATE_RANGES)
                                 )
-                            )
+                            ),
                         ],
-                        ports=https,
-                    ),
+                        ports=[NetworkPolicyV1SpecEgressPorts(port="443", protocol="TCP")],
+                    )
                 ],
             ),
         )
@@ -310,6 +332,8 @@ class BaselineJobs(Construct):
         )
         scripts_name = scripts.metadata.name
         labels = recommended_labels(job)
+        # The workload identity webhook projects the token and AZURE_* variables into labelled pods only.
+        pod_labels = {**labels, WORKLOAD_IDENTITY_LABEL: "true"} if job.client_id else labels
         if job.schedule is None:
             job_v1.JobV1(
                 self,
@@ -319,7 +343,7 @@ class BaselineJobs(Construct):
                     backoff_limit=job.settings.backoff_limit,
                     active_deadline_seconds=job.settings.active_deadline_seconds,
                     template=job_v1.JobV1SpecTemplate(
-                        metadata=job_v1.JobV1SpecTemplateMetadata(labels=labels),
+                        metadata=job_v1.JobV1SpecTemplateMetadata(labels=pod_labels),
                         spec=_pod_spec(job_v1, "JobV1SpecTemplateSpec", job, account_name, scripts_name),
                     ),
                 ),
@@ -343,13 +367,24 @@ class BaselineJobs(Construct):
                         backoff_limit=job.settings.backoff_limit,
                         active_deadline_seconds=job.settings.active_deadline_seconds,
                         template=cron_job_v1.CronJobV1SpecJobTemplateSpecTemplate(
-                            metadata=cron_job_v1.CronJobV1SpecJobTemplateSpecTemplateMetadata(labels=labels),
+                            metadata=cron_job_v1.CronJobV1SpecJobTemplateSpecTemplateMetadata(labels=pod_labels),
                             spec=_pod_spec(cron_job_v1, prefix, job, account_name, scripts_name),
                         ),
                     ),
                 ),
             ),
         )
+
+
+def _results_env(results: ResultsTarget | None) -> dict[str, str]:
+    if results is None:
+        return {}
+    return {
+        "RESULTS_ENDPOINT": results.endpoint,
+        "RESULTS_RULE_ID": results.rule_id,
+        "RESULTS_STREAM": results.stream,
+        "ENVIRONMENT": results.environment,
+    }
 
 
 def _pod_spec(module: ModuleType, prefix: str, job: JobSpec, account: str, scripts: str) -> Any:

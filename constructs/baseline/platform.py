@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from config.baseline import BaselineConfig
 from constructs import Construct
 from constructs.baseline.ingress import IngressController, IngressControllerProps
-from constructs.baseline.jobs import BaselineJobs, BaselineJobsProps, ExportsTarget
+from constructs.baseline.jobs import BaselineJobs, BaselineJobsProps, ExportsTarget, ResultsTarget
 from constructs.baseline.monitoring import ManagedPrometheusSettings, ManagedPrometheusSettingsProps
 from constructs.baseline.namespaces import BaselineNamespaces, BaselineNamespacesProps
 
@@ -25,6 +25,7 @@ class ClusterBaselineProps:
     exports: ExportsTarget  # where the backup CronJob uploads its exports (geo-redundant blob)
     platform_namespaces: tuple[str, ...] = ()  # owned by AKS and its add-ons (the policy exclusions)
     ingress: IngressControllerProps | None = None  # the ingress behind the App Gateway (None: not declared)
+    compliance_results: ResultsTarget | None = None  # where the compliance job posts (None: its volume only)
 
 
 class ClusterBaseline(Construct):
@@ -57,6 +58,8 @@ class ClusterBaseline(Construct):
                 image=props.job_image,
                 cilium=props.network_policy == "cilium",
                 platform_namespaces=props.platform_namespaces,
+                compliance_schedule=config.compliance_schedule,
+                results=props.compliance_results,
             ),
         )
         self.prometheus = ManagedPrometheusSettings(

@@ -107,6 +107,18 @@ def _kubernetes_schema(folder: Path) -> tuple[int, str]:
     return _main(lambda: main_guard(run, "kubernetes schema"))
 
 
+def _live_queries(folder: Path) -> tuple[int, str]:
+    from tools.docgen import evidence_matrix
+
+    return _main(lambda: evidence_matrix.main([str(folder), "--check"]))
+
+
+def _cost_budget(folder: Path) -> tuple[int, str]:
+    from tools.docgen import cost_estimate
+
+    return _main(lambda: cost_estimate.main([str(folder), "--check"]))
+
+
 def _synth_diff(folder: Path) -> tuple[int, str]:
     """Base: the real output as synthesized; head: the folder under test."""
     from tools.review import synth_diff
@@ -164,6 +176,17 @@ def _root_cron_job(stacks: dict[str, StackJson]) -> None:
     jobs = stacks["staging-cluster"]["resource"]["kubernetes_cron_job_v1"]
     spec = next(iter(jobs.values()))["spec"]["job_template"]["spec"]["template"]["spec"]
     spec["container"][0].setdefault("security_context", {})["run_as_user"] = "root"
+
+
+def _policy_not_exported(stacks: dict[str, StackJson]) -> None:
+    for setting in stacks["production-infra"]["resource"]["azurerm_monitor_diagnostic_setting"].values():
+        if str(setting["target_resource_id"]).startswith("/subscriptions/"):
+            setting["enabled_log"] = [log for log in setting["enabled_log"] if log.get("category") != "Policy"]
+
+
+def _budget_below_estimate(stacks: dict[str, StackJson]) -> None:
+    for budget in stacks["production-infra"]["resource"]["azurerm_consumption_budget_subscription"].values():
+        budget["amount"] = 1702
 
 
 def _plan_deletes(stacks: dict[str, StackJson]) -> None:
@@ -226,6 +249,22 @@ GUARDS: tuple[Guard, ...] = (
         _root_cron_job,
         _kubernetes_schema,
         "'root' is not of type 'integer'",
+    ),
+    Guard(
+        "evidence matrix",
+        "python -m tools.docgen.evidence_matrix cdktf.out --check",
+        "production-infra activity log export without its Policy category (a live query's table unsent)",
+        _policy_not_exported,
+        _live_queries,
+        "reads AzureActivity:Policy, which nothing sends",
+    ),
+    Guard(
+        "budget vs estimate",
+        "python -m tools.docgen.cost_estimate cdktf.out --check",
+        "production-infra budget back to 1,702 USD (below the priced estimate)",
+        _budget_below_estimate,
+        _cost_budget,
+        "production: budget 1,702 USD/month is below the priced estimate",
     ),
     Guard(
         "synth diff",

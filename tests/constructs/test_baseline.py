@@ -12,6 +12,7 @@ import pytest
 
 from config.loader import load_environment
 from constructs.aspects.pod_security import POD_SPEC_PATHS, violations
+from constructs.compliance_results import COLUMNS as COMPLIANCE_COLUMNS
 from tests.conftest import StackJson, resources_of
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "cluster-scripts"
@@ -96,7 +97,7 @@ def api_egress_problems(cluster: StackJson, cilium: bool) -> list[str]:
     ip_block = {
         refs[namespace_of(p)]
         for p in resources_of(cluster, "kubernetes_network_policy_v1").values()
-        if p["metadata"]["name"] == "allow-api-server-egress"  # the exports' egress to storage is an ipBlock too
+        if p["metadata"]["name"] == "allow-api-server-egress"  # the jobs' Azure egress is an ipBlock too
         and any("ip_block" in peer for rule in p["spec"].get("egress", []) for peer in rule.get("to", []))
     }
     problems = []
@@ -225,50 +226,51 @@ def test_jobs_run_the_imported_kubectl_of_the_cluster_minor_version(
     assert job_image_problems("docker.io/bitnami/kubectl:1.33.5", registry, "1.33") != []
 
 
-def test_only_the_backup_job_claims_a_workload_identity(cluster: StackJson) -> None:
-    def claims(stack: StackJson) -> list[str]:
-        accounts = [
-            a["metadata"]["name"]
-            for a in resources_of(stack, "kubernetes_service_account_v1").values()
-            if "azure.workload.identity/client-id" in a["metadata"].get("annotations", {})
-            and "/baseline/" in a["//"]["metadata"]["path"]  # tracing's publisher account is federated on purpose
-        ]
-        pods = [
-            address
-            for address, (_, pod) in pod_specs(stack).items()
-            if "azure.workload.identity/use" in json.dumps(pod)
-        ]
-        labelled = [
-            name
-            for resource_type in ("kubernetes_cron_job_v1", "kubernetes_job_v1")
-            for name, body in resources_of(stack, resource_type).items()
-            if "azure.workload.identity/use" in json.dumps(body)
-        ]
-        return accounts + pods + labelled
+AZURE_JOBS = {"cluster-backup": "cluster-exports", "compliance-validation": "compliance-results"}  # job -> identity
 
-    # The backup job uploads its exports with the writer identity (constructs/cluster_exports.py): its account,
-    # pod template and CronJob; the compliance job stays without Azure access.
-    (cron,) = [
-        a
-        for a, b in resources_of(cluster, "kubernetes_cron_job_v1").items()
-        if b["metadata"]["name"] == "cluster-backup"
-    ]
-    assert claims(cluster) == ["cluster-backup", cron]  # the label is on the pod template metadata
-    (account,) = [
-        a
-        for a in resources_of(cluster, "kubernetes_service_account_v1").values()
-        if a["metadata"]["name"] == "cluster-backup"
-    ]
-    assert account["metadata"]["annotations"]["azure.workload.identity/client-id"].startswith(
-        "${data.terraform_remote_state."
-    )  # the infra stack's identity (federated there), not a literal
-    # Failing example: the compliance job given an identity too.
+
+def workload_identity_problems(stack: StackJson) -> list[str]:
+    """Each baseline job that reaches Azure claims the identity the infra stack federates with its service account
+    (constructs/cluster_exports.py, constructs/compliance_results.py); no other baseline job claims one."""
+    claimed = {
+        a["metadata"]["name"]: a["metadata"]["annotations"]["azure.workload.identity/client-id"]
+        for a in resources_of(stack, "kubernetes_service_account_v1").values()
+        if "azure.workload.identity/client-id" in (a["metadata"].get("annotations") or {})
+        and "/baseline/" in a["//"]["metadata"]["path"]  # tracing's publisher account is federated on purpose
+    }
+    labelled = {
+        body["metadata"]["name"]
+        for resource_type in ("kubernetes_cron_job_v1", "kubernetes_job_v1")
+        for body in resources_of(stack, resource_type).values()
+        if "azure.workload.identity/use" in json.dumps(body)
+    }
+    problems = [f"{job}: claims a workload identity" for job in sorted((set(claimed) | labelled) - set(AZURE_JOBS))]
+    for job, identity in AZURE_JOBS.items():
+        client_id = claimed.get(job, "")
+        if not (f"{identity}_identity" in client_id and client_id.endswith("client_id}")):
+            problems.append(f"{job}: client id {client_id!r} is not the {identity} identity's")
+        if job not in labelled:
+            problems.append(f"{job}: pods without the workload identity label")
+    return problems
+
+
+def test_jobs_that_reach_azure_claim_their_own_workload_identity(cluster: StackJson) -> None:
+    assert workload_identity_problems(cluster) == []
+    # Failing example: the backup job's account given the compliance identity.
     broken = json.loads(json.dumps(cluster))
-    for account in resources_of(broken, "kubernetes_service_account_v1").values():
-        account["metadata"]["annotations"] = {
-            "azure.workload.identity/client-id": "00000001-0000-0000-0000-0000000b001"
-        }
-    assert "compliance-validation" in claims(broken)
+    accounts = {a["metadata"]["name"]: a for a in resources_of(broken, "kubernetes_service_account_v1").values()}
+    compliance_annotations = accounts["compliance-validation"]["metadata"]["annotations"]
+    accounts["cluster-backup"]["metadata"]["annotations"] = compliance_annotations
+    client_id = compliance_annotations["azure.workload.identity/client-id"]
+    assert workload_identity_problems(broken) == [
+        f"cluster-backup: client id {client_id!r} is not the cluster-exports identity's"
+    ]
+    # Failing example: a pod of another job labelled for workload identity.
+    relabelled = json.loads(json.dumps(cluster))
+    for body in resources_of(relabelled, "kubernetes_cron_job_v1").values():
+        if body["metadata"]["name"] == "cluster-backup":
+            body["metadata"]["name"] = "another-job"
+    assert "another-job: claims a workload identity" in workload_identity_problems(relabelled)
 
 
 def pod_specs(cluster: StackJson) -> dict[str, tuple[str, dict]]:
@@ -323,7 +325,8 @@ def test_schedules_limits_and_service_accounts(cluster: StackJson, environment: 
     cron_jobs = {c["metadata"]["name"]: c for c in resources_of(cluster, "kubernetes_cron_job_v1").values()}
     assert {name: c["spec"]["schedule"] for name, c in cron_jobs.items()} == {
         "cluster-backup": "0 2 * * *",
-    }  # no `dr-test`: a client-side dry run proved a parse, not a restore (drills/aks.py restores)
+        "compliance-validation": config.compliance_schedule,  # daily: its results' alerts look back two days
+    }
     for cron_job in cron_jobs.values():
         spec = cron_job["spec"]
         assert spec["concurrency_policy"] == "Forbid"
@@ -332,9 +335,7 @@ def test_schedules_limits_and_service_accounts(cluster: StackJson, environment: 
         assert job_spec["backoff_limit"] == config.backup_job.backoff_limit
         assert job_spec["active_deadline_seconds"] == config.backup_job.active_deadline_seconds
         assert job_spec["template"]["metadata"]["labels"]["app.kubernetes.io/part-of"] == "platform-baseline"
-    (job,) = resources_of(cluster, "kubernetes_job_v1").values()
-    assert job["metadata"]["name"] == "compliance-validation" and job["wait_for_completion"] is False
-    assert job["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/part-of"] == "platform-baseline"
+    assert not resources_of(cluster, "kubernetes_job_v1")  # the compliance checks run on a schedule, not once
     accounts = {
         a["metadata"]["name"]: a
         for a in resources_of(cluster, "kubernetes_service_account_v1").values()
@@ -471,31 +472,95 @@ esac
 """
 
 
-def run_compliance(tmp_path: Path, platform_namespaces: str | None) -> subprocess.CompletedProcess[str]:
-    """The real compliance script against a fake API: AKS's namespaces unlabelled, ours compliant."""
+FAKE_CURL = """#!/bin/sh
+echo "$*" >> "$CURL_LOG"
+case "$*" in
+  *oauth2/v2.0/token*) echo '{"token_type":"Bearer","access_token":"eyJ0.token"}' ;;
+  *dataCollectionRules/*) for arg in "$@"; do case "$arg" in @*) cp "${arg#@}" "$POSTED" ;; esac; done ;;
+esac
+"""
+
+
+def compliance_env(cluster: StackJson) -> dict[str, str]:
+    jobs = resources_of(cluster, "kubernetes_cron_job_v1").values()
+    (job,) = [j for j in jobs if j["metadata"]["name"] == "compliance-validation"]
+    (container,) = job["spec"]["job_template"]["spec"]["template"]["spec"]["container"]
+    return {env["name"]: env["value"] for env in container["env"]}
+
+
+def run_compliance(
+    tmp_path: Path, platform_namespaces: str | None, results: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The real compliance script against a fake API (AKS's namespaces unlabelled, ours compliant) and, with
+    `results`, a fake Entra ID and Logs Ingestion API that record what the script sends."""
     (tmp_path / "bin").mkdir(parents=True)
     (tmp_path / "reports").mkdir()
-    kubectl = tmp_path / "bin" / "kubectl"
-    kubectl.write_text(FAKE_KUBECTL)
-    kubectl.chmod(0o755)
+    for name, text in (("kubectl", FAKE_KUBECTL), ("curl", FAKE_CURL)):
+        tool = tmp_path / "bin" / name
+        tool.write_text(text)
+        tool.chmod(0o755)
     script = tmp_path / "compliance.sh"
-    script.write_text((SCRIPTS / "compliance.sh").read_text().replace("/reports/", f"{tmp_path}/reports/"))
-    env = {"PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}"}
+    text = (SCRIPTS / "compliance.sh").read_text()
+    script.write_text(
+        text.replace("/tmp/compliance-rows.json", f"{tmp_path}/rows.json").replace("/reports/", f"{tmp_path}/reports/")
+    )
+    env = {"PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}", "CURL_LOG": str(tmp_path / "curl.log")}
+    env["POSTED"] = str(tmp_path / "posted.json")
     if platform_namespaces is not None:
         env["PLATFORM_NAMESPACES"] = platform_namespaces
+    if results is not None:
+        token = tmp_path / "federated-token"
+        token.write_text("federated.jwt")
+        env |= results | {
+            "AZURE_AUTHORITY_HOST": "https://login.microsoftonline.com/",
+            "AZURE_TENANT_ID": "tenant",
+            "AZURE_CLIENT_ID": "client",
+            "AZURE_FEDERATED_TOKEN_FILE": str(token),
+        }
     return subprocess.run(["sh", str(script)], capture_output=True, text=True, env=env, timeout=60)
 
 
 def test_the_compliance_job_skips_the_namespaces_aks_owns(cluster: StackJson, tmp_path: Path) -> None:
-    (job,) = resources_of(cluster, "kubernetes_job_v1").values()
-    (container,) = job["spec"]["template"]["spec"]["container"]
-    (env,) = container["env"]
-    assert env["name"] == "PLATFORM_NAMESPACES"
-    skipped = env["value"].split()
+    env = compliance_env(cluster)
+    skipped = env["PLATFORM_NAMESPACES"].split()
     assert {"app-routing-system", "gatekeeper-system", "kube-system"} <= set(skipped)
     assert not set(skipped) & NAMESPACES  # our namespaces are always checked
-    result = run_compliance(tmp_path / "with", env["value"])
+    result = run_compliance(tmp_path / "with", env["PLATFORM_NAMESPACES"])
     assert result.returncode == 0 and "FAIL" not in result.stdout, result.stdout + result.stderr
     # Failing example: the former script (no platform list) fails a clean cluster every day.
     result = run_compliance(tmp_path / "without", None)
     assert result.returncode == 1 and "FAIL every namespace has a NetworkPolicy" in result.stdout
+
+
+def test_the_compliance_job_posts_one_row_per_check_to_its_rule(cluster: StackJson, tmp_path: Path) -> None:
+    """The job's real environment (endpoint, rule and stream from the infra stack), the real script: a token
+    from Entra ID with the federated token, then the rows to the rule's stream, failures included."""
+    env = compliance_env(cluster)
+    assert env["RESULTS_STREAM"] == "Custom-ClusterCompliance_CL"
+    assert "logs_ingestion_endpoint" in env["RESULTS_ENDPOINT"] and "immutable_id" in env["RESULTS_RULE_ID"]
+    results = {
+        "RESULTS_ENDPOINT": "https://dce.eastus-1.ingest.monitor.azure.com",
+        "RESULTS_RULE_ID": "dcr-0123",
+        "RESULTS_STREAM": env["RESULTS_STREAM"],
+        "ENVIRONMENT": env["ENVIRONMENT"],
+    }
+    result = run_compliance(tmp_path, None, results)  # no platform list: the NetworkPolicy check fails
+    assert result.returncode == 1, result.stdout + result.stderr
+    calls = (tmp_path / "curl.log").read_text().splitlines()
+    assert "https://login.microsoftonline.com/tenant/oauth2/v2.0/token" in calls[0]
+    assert "client_assertion=federated.jwt" in calls[0] and "monitor.azure.com//.default" in calls[0]
+    rule = (
+        "https://dce.eastus-1.ingest.monitor.azure.com/dataCollectionRules/dcr-0123/streams/Custom-ClusterCompliance_CL"
+    )
+    assert f"{rule}?api-version=2023-01-01" in calls[1] and "Bearer eyJ0.token" in calls[1]
+    rows = {row["Check"]: row for row in json.loads((tmp_path / "posted.json").read_text())}
+    assert set(rows) == {
+        "namespaces enforce pod security restricted",
+        "every namespace has a NetworkPolicy",
+        "no privileged containers",
+    }
+    failed = rows["every namespace has a NetworkPolicy"]
+    assert failed["Passed"] is False and failed["Findings"] == 1 and failed["Detail"] == "app-routing-system"
+    assert rows["no privileged containers"]["Passed"] is True and rows["no privileged containers"]["Findings"] == 0
+    assert all(row["Environment"] == env["ENVIRONMENT"] for row in rows.values())
+    assert set(failed) == set(COMPLIANCE_COLUMNS)  # exactly the table's columns

@@ -16,7 +16,7 @@ import pytest
 from config.loader import load_environment
 from constructs.drills import DRILL_ROLES, oidc_subject, recovery_queries
 from drills.results import COLUMNS, STREAM, TABLE
-from tests.conftest import StackJson, only_resource, resources_of
+from tests.conftest import StackJson, resources_of
 from tools.checks.drill_coverage import check, check_exports
 
 ENVIRONMENTS = ("staging", "production")
@@ -92,8 +92,11 @@ def test_every_drill_role_is_scoped_to_one_resource_never_a_subscription_or_grou
 
 def test_the_results_table_and_the_rule_stream_declare_the_same_columns(stacks: dict[str, StackJson]) -> None:
     stack = infra(stacks, "staging")
-    table = only_resource(stack, "azurerm_log_analytics_workspace_table_custom_log")
-    assert table["name"] == TABLE
+    (table,) = [
+        t
+        for t in resources_of(stack, "azurerm_log_analytics_workspace_table_custom_log").values()
+        if t["name"] == TABLE
+    ]
     assert {c["name"]: c["type"] for c in table["column"]} == COLUMNS
     (rule,) = [
         b for b in resources_of(stack, "azurerm_monitor_data_collection_rule").values() if "dr-drills" in b["name"]

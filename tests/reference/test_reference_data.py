@@ -12,7 +12,13 @@ import pytest
 
 from config.base import AZURE_REGION_PAIRS, REGIONS_WITH_ZONES
 from tools.checks.reference_check import REFERENCE_DIR
-from tools.maintenance.refdata import refresh_azurerm_schema, refresh_monitor, refresh_private_dns, refresh_roles
+from tools.maintenance.refdata import (
+    refresh_azurerm_schema,
+    refresh_monitor,
+    refresh_prices,
+    refresh_private_dns,
+    refresh_roles,
+)
 from tools.maintenance.refdata.common import dumps
 from tools.maintenance.refdata.refresh_regions import parse as parse_regions
 from tools.maintenance.refdata.refresh_versions import parse_aks, parse_postgres
@@ -32,6 +38,7 @@ def test_every_kind_of_reference_data_is_there() -> None:
         "azurerm_schema.json.gz",
         "monitor.json",
         "policy_definitions.json",
+        "prices.json",
         "private_dns_zones.json",
         "regions.json",
         "roles.json",
@@ -220,3 +227,57 @@ def test_schema_extraction_from_a_jsii_assembly() -> None:
         "arguments": {"for": "optional", "name": "required"},
         "blocks": {"sub_block": {"arguments": {"zone_redundancy_enabled": "optional"}, "blocks": {}}},
     }
+
+
+def test_every_price_names_its_meter_source_and_date() -> None:
+    for key, entry in load("prices.json")["prices"].items():
+        assert key == f"{key.split('@')[0]}@{entry['armRegionName']}", key
+        for field in ("serviceName", "meterName", "armRegionName", "unitOfMeasure", "currency"):
+            assert entry[field], (key, field)
+        assert "skuName" in entry and isinstance(entry["unitPrice"], float | int) and entry["unitPrice"] > 0, key
+        assert entry["source"].get("repo") or entry["source"].get("url"), key
+        datetime.date.fromisoformat(entry["source"]["date"])
+
+
+def _recorded_api(pages: dict[str, dict]) -> refresh_prices.Fetch:
+    """The Retail Prices API offline: URL -> a recorded response page; any other URL is a test failure."""
+    asked: list[str] = []
+
+    def fetch(url: str) -> dict:
+        asked.append(url)
+        return pages[url]
+
+    fetch.asked = asked  # type: ignore[attr-defined]
+    return fetch
+
+
+def test_prices_refresh_keeps_the_one_consumption_item_across_pages() -> None:
+    """A page recorded from the API (four items of its 2022-06-06 answer, as snapshotted in
+    joelverhagen/az-retail-prices `snapshot/2022-06-06/page0.json`), then the last page it links to."""
+    page = json.loads((FIXTURES / "retail-prices-page.json").read_text())
+    entry = {
+        "serviceName": "Virtual Machines",
+        "productName": "~Dsv5 Series Windows$",
+        "meterName": "D16s v5",
+        "armRegionName": "eastus2",
+    }
+    first = refresh_prices.query_url(entry)
+    assert "serviceName%20eq%20%27Virtual%20Machines%27" in first and "productName" not in first
+    assert "priceType%20eq%20%27Consumption%27" in first
+    fetch = _recorded_api({first: page, page["NextPageLink"]: {"Items": [], "NextPageLink": None}})
+    refreshed = refresh_prices.refresh({"vm@eastus2": entry}, fetch, today="2026-12-06")
+    price = refreshed["prices"]["vm@eastus2"]
+    assert price["unitPrice"] == 1.504  # the Consumption row, not DevTestConsumption's 0.768
+    assert price["unitOfMeasure"] == "1 Hour" and price["meterId"] == "0007942f-35ac-5c71-9845-63365457677b"
+    assert price["source"] == {"url": first, "date": "2026-12-06"}
+    assert fetch.asked == [first, page["NextPageLink"]]  # type: ignore[attr-defined]
+    assert refreshed["_meta"]["refresh"] == ".venv/bin/python -m tools.maintenance.refdata.refresh_prices"
+
+
+def test_prices_refresh_stops_on_a_meter_it_cannot_find() -> None:
+    page = json.loads((FIXTURES / "retail-prices-page.json").read_text())
+    page["NextPageLink"] = None
+    entry = {"serviceName": "Azure Firewall", "meterName": "Premium Deployment", "armRegionName": "eastus"}
+    fetch = _recorded_api({refresh_prices.query_url(entry): page})
+    with pytest.raises(LookupError, match="0 meters match"):
+        refresh_prices.refresh({"firewall@eastus": entry}, fetch)

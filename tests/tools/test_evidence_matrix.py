@@ -4,6 +4,7 @@ fails --check, and the checked-in matrix is fresh."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -107,3 +108,90 @@ def test_checked_in_matrix_is_fresh(synth_dir: Path) -> None:
     assert evidence_matrix.DOCUMENT.exists() and evidence_matrix.DOCUMENT.read_text() == expected, (
         f"{evidence_matrix.DOCUMENT} is stale; regenerate with: {evidence_matrix.REGENERATE}"
     )
+
+
+def test_sent_sources_follow_diagnostic_settings_and_data_collection_rules() -> None:
+    infra = {
+        "resource": {
+            "azurerm_monitor_diagnostic_setting": {
+                "activity": {
+                    "target_resource_id": "/subscriptions/s",
+                    "log_analytics_workspace_id": "w",
+                    "enabled_log": [{"category": "Policy"}],
+                },
+                "vault": {
+                    "target_resource_id": "${azurerm_key_vault.v.id}",
+                    "log_analytics_workspace_id": "w",
+                    "enabled_log": [{"category_group": "allLogs"}],
+                },
+                "aks": {
+                    "target_resource_id": "${azurerm_kubernetes_cluster.c.id}",
+                    "log_analytics_workspace_id": "w",
+                    "log_analytics_destination_type": "Dedicated",
+                    "enabled_log": [{"category": "kube-audit-admin"}],
+                },
+                "blobs": {  # a sub-resource's logs have their own tables: not AzureDiagnostics
+                    "target_resource_id": "${azurerm_storage_account.s.id}/blobServices/default",
+                    "log_analytics_workspace_id": "w",
+                    "enabled_log": [{"category_group": "allLogs"}],
+                },
+                "metrics-only": {
+                    "target_resource_id": "${azurerm_eventhub_namespace.e.id}",
+                    "log_analytics_workspace_id": "w",
+                },
+            },
+            "azurerm_monitor_data_collection_rule": {
+                "drills": {
+                    "destinations": {"log_analytics": [{"name": "workspace"}]},
+                    "data_flow": [
+                        {"streams": ["Custom-Raw"], "output_stream": "Custom-Results_CL", "destinations": ["workspace"]}
+                    ],
+                },
+                "prometheus": {
+                    "destinations": {"monitor_account": [{"name": "account"}]},
+                    "data_flow": [{"streams": ["Microsoft-PrometheusMetrics"], "destinations": ["account"]}],
+                },
+            },
+        }
+    }
+    assert evidence_matrix.sent_sources(Stacks(infra, {})) == {
+        "AzureActivity:Policy",
+        "AzureDiagnostics:Microsoft.KeyVault/vaults",
+        "AKSAuditAdmin",
+        "Results_CL",
+    }
+
+
+def test_every_live_query_names_its_table_and_a_known_control() -> None:
+    control_ids = {control.id for control in CONTROLS}
+    for control_id, query in evidence_matrix.LIVE_QUERIES:
+        assert control_id in control_ids, control_id
+        assert query.kql.split("|")[0].strip() == query.table, query.description
+
+
+def test_live_queries_read_tables_the_real_output_sends(synth_dir: Path) -> None:
+    for environment in evidence_matrix.ENVIRONMENTS:
+        stacks = evidence_matrix.environment_stacks(synth_dir, environment)
+        assert evidence_matrix.unsent_queries(stacks) == [], environment
+
+
+def test_check_fails_when_the_real_output_stops_sending_a_queried_table(
+    synth_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Planted in a copy of the real output: the activity log export without its Policy category, and no
+    restore-drill data collection rule."""
+    shutil.copytree(synth_dir, tmp_path / "out")
+    path = tmp_path / "out" / "stacks" / "production-infra" / "cdk.tf.json"
+    infra = json.loads(path.read_text())
+    settings = infra["resource"]["azurerm_monitor_diagnostic_setting"]
+    (activity,) = [s for s in settings.values() if str(s["target_resource_id"]).startswith("/subscriptions/")]
+    activity["enabled_log"] = [log for log in activity["enabled_log"] if log.get("category") != "Policy"]
+    rules = infra["resource"]["azurerm_monitor_data_collection_rule"]
+    for name in [name for name, rule in rules.items() if "DrDrillResults_CL" in json.dumps(rule)]:
+        del rules[name]
+    path.write_text(json.dumps(infra))
+    assert evidence_matrix.main([str(tmp_path / "out"), "--check"]) == 1
+    err = capsys.readouterr().err
+    assert "production: live query 'Azure Policy results per month and effect" in err
+    assert "reads DrDrillResults_CL, which nothing sends" in err
+    assert "staging:" not in err

@@ -29,7 +29,22 @@ def test_comment_without_plans_has_the_offline_parts(synth_dir: Path) -> None:
     assert "Unchanged by this pull request: no unexplained security differences" in body
     assert "**Allowlisted differences:**" not in body
     assert body.count("```mermaid") == 0 and "Diagrams unchanged: staging, production" in body
+    assert "Cost estimate, priced part (USD/month, docs/cost-estimate.md): production 3,167 → 3,167 (±0)" in body
     assert len(body.encode()) < 3_000
+
+
+def test_the_cost_line_shows_the_estimate_change_per_environment(synth_dir: Path, tmp_path: Path) -> None:
+    """The pull request turns production's hub firewall from Premium (priced, 1,277.50 a month) to Basic (no
+    price in the table): production's priced estimate drops, staging's does not move."""
+    head = tmp_path / "head"
+    shutil.copytree(synth_dir, head)
+    path = head / "stacks" / "production-infra" / "cdk.tf.json"
+    infra = json.loads(path.read_text())
+    for firewall in infra["resource"]["azurerm_firewall"].values():
+        firewall["sku_tier"] = "Basic"
+    path.write_text(json.dumps(infra))
+    body = pr_comment.build_comment(synth_dir, head, [], [], offline="")
+    assert "production 3,167 → 1,889 (-1,278); staging 2,396 → 2,396 (±0)" in body
 
 
 def test_comment_with_a_real_plan_puts_the_plan_first(synth_dir: Path, plans: dict[str, Path], tmp_path: Path) -> None:
@@ -249,6 +264,7 @@ def test_the_comment_job_runs_on_a_bare_python_and_reports_each_stack_on_its_own
     assert "`terraform_data.changed` was **changed outside Terraform**" in body
     assert '# output aks_host (update): "https://aks-1.example" → "https://aks-2.example"' in body
     assert "### Staging ↔ production parity" in body  # rendered by the offline job, read here
+    assert "Cost estimate, priced part (USD/month" in body  # the estimate runs on the bare Python too
     assert_balanced(body)
 
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tools.docgen import cost_estimate
 from tools.review import plan_summary, synth_diff
 from tools.synth_output import UnreadableSynth
 
@@ -289,11 +290,25 @@ def build_comment(
             sections.append(synth_diff.render_markdown(synth_diff.diff_dirs(base, head)))
         except UnreadableSynth as error:
             sections += [f"> The base branch did not synthesize: no synth diff ({error}).", ""]
+        sections += [_cost_line(base, head), ""]
         if offline is None:
             sections += ["> Parity and diagrams: not rendered (the offline job did not get that far).", ""]
         else:
             sections.append(offline)
     return fit("\n".join(sections), limit, run_url)
+
+
+def _cost_line(base: Path, head: Path) -> str:
+    """The priced cost estimate per environment, base -> head, both priced with this checkout's price table."""
+    try:
+        after = cost_estimate.estimate_all(head)
+    except UnreadableSynth as error:
+        return f"> Cost estimate: not computed ({error})."
+    try:
+        before = cost_estimate.estimate_all(base)
+    except UnreadableSynth:
+        before = {}  # the base did not synthesize: the synth diff says so; the line shows head against 0
+    return cost_estimate.change_line(before, after)
 
 
 def _read_logs(arguments: list[str]) -> dict[str, str]:
