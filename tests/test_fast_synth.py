@@ -28,7 +28,7 @@ from runtime.fast import compiling, derive, hash_record, kernel, memo, pins, set
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SITE_PACKAGES = Path(sysconfig.get_paths()["purelib"])
-AZURERM, KUBERNETES = pins.PROVIDERS
+AZURERM, KUBERNETES, GITHUB = pins.PROVIDERS
 WARNING = "warning: fast synth off"
 
 # Runs main.py as `python main.py` would, and records at exit which provider modules were imported
@@ -136,6 +136,9 @@ def test_fast_synth_imports_only_the_submodules_it_uses(fast: Synth) -> None:
     assert WARNING not in fast.stderr
     used = fast.submodules_of(AZURERM) - {f"{AZURERM.package}._jsii"}
     assert 0 < len(used) < 300, f"{len(used)} azurerm submodules imported"
+    # The github stack's provider too: its __init__ would import all 153 submodules.
+    used = fast.submodules_of(GITHUB) - {f"{GITHUB.package}._jsii"}
+    assert 0 < len(used) < 30, f"{len(used)} github submodules imported"
 
 
 @pytest.mark.slow
@@ -266,7 +269,7 @@ def test_the_kernel_starts_with_enable_and_never_outlives_the_process(use: str) 
     )
     report = json.loads(result.stdout)
     assert report["running_before_any_cdktf_import"]
-    assert report["loaded"] == sorted(["constructs", "cdktf", AZURERM.assembly, KUBERNETES.assembly])
+    assert report["loaded"] == sorted(["constructs", "cdktf", AZURERM.assembly, KUBERNETES.assembly, GITHUB.assembly])
     # One CPU only once jsii adopted the kernel; a kernel nothing used is stopped all the same.
     assert report["cpus"] == (1 if use == "use" else len(os.sched_getaffinity(0)))
     assert not Path(f"/proc/{report['pid']}").exists(), "the kernel outlived the process"
