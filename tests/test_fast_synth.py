@@ -8,6 +8,7 @@ The in-process tests run in this pytest process, which tests/conftest.py puts on
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib
 import json
@@ -676,3 +677,45 @@ def test_read_once_keeps_the_first_answer_of_a_read_only_property_on_the_object(
     first, second = Owner(), Owner()
     assert (first.node, first.node, second.node, second.node) == (1, 1, 2, 2)
     assert calls == [first, second]
+
+
+def runtime_imports() -> dict[str, set[str]]:
+    """Module -> the runtime modules it imports, for the fast path's entry and its step and tier modules."""
+    graph: dict[str, set[str]] = {}
+    fast = sorted((PROJECT_ROOT / "runtime" / "fast").glob("*.py"))
+    for path in [PROJECT_ROOT / "runtime" / "fast_import.py", *fast]:
+        name = ".".join(path.relative_to(PROJECT_ROOT).with_suffix("").parts).removesuffix(".__init__")
+        imported = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("runtime"):
+                imported |= {f"{node.module}.{alias.name}" for alias in node.names} | {node.module}
+        graph[name] = imported
+    return {name: imported & graph.keys() - {name} for name, imported in graph.items()}
+
+
+def import_circle(graph: dict[str, set[str]]) -> list[str]:
+    """One import circle of `graph`, or [] (depth-first search)."""
+    finished: set[str] = set()
+
+    def visit(name: str, path: list[str]) -> list[str]:
+        if name in path:
+            return [*path[path.index(name) :], name]
+        if name in finished:
+            return []
+        for imported in sorted(graph.get(name, ())):
+            if circle := visit(imported, [*path, name]):
+                return circle
+        finished.add(name)
+        return []
+
+    return next((circle for name in sorted(graph) if (circle := visit(name, []))), [])
+
+
+def test_the_fast_path_is_one_module_per_step_and_tier_without_an_import_circle() -> None:
+    graph = runtime_imports()
+    assert import_circle(graph) == []
+    assert import_circle({**graph, "runtime.fast.settings": {"runtime.fast.kernel"}})  # one the search must find
+    # The entry puts the modules together; none of them imports it back.
+    assert [name for name, imported in graph.items() if "runtime.fast_import" in imported] == []
+    modules = {name.rpartition(".")[2] for name in graph}
+    assert {tier.replace("-", "_").replace("compile", "compiling") for tier in settings.TIERS} <= modules
