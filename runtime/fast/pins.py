@@ -86,7 +86,7 @@ PROVIDERS = (
         {
             "__init__.py": "d3d349bc139f732a3adb054f6b7c0925c1ef1b6ddb966a201356722a1f2d88bd",
             "_jsii/__init__.py": "68e3150f16f2fd8f6a8ebd6d09c69881c0a13ee17b9c3dc5dd4cfd59bc4ee71a",
-            "_jsii/provider-github@15.3.1.jsii.tgz": "e14a59f43736f20a95f8d72728632bdd5f989dfda16f21505977a8fca55376fd",  # noqa: E501 (a pinned hash stays on one line)
+            "_jsii/provider-github@15.3.1.jsii.tgz": "e14a59f43736f20a95f8d72728632bdd5f989dfda16f21505977a8fca55376fd",
         },
         "@cdktf/provider-github",
         "provider-github@15.3.1.jsii.tgz",
