@@ -8,6 +8,7 @@ The in-process tests run in this pytest process, which tests/conftest.py puts on
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib
 import json
@@ -24,10 +25,11 @@ from pathlib import Path
 import pytest
 
 from runtime import fast_import
+from runtime.fast import compiling, derive, hash_record, kernel, memo, pins, settings, warm_up
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SITE_PACKAGES = Path(sysconfig.get_paths()["purelib"])
-AZURERM, KUBERNETES = fast_import.PROVIDERS
+AZURERM, KUBERNETES, GITHUB = pins.PROVIDERS
 WARNING = "warning: fast synth off"
 
 # Runs main.py as `python main.py` would, and records at exit which provider modules were imported
@@ -52,7 +54,7 @@ class Synth:
     provider_modules: list[str]
     cpus: int
 
-    def submodules_of(self, provider: fast_import.PinnedProvider) -> set[str]:
+    def submodules_of(self, provider: pins.PinnedProvider) -> set[str]:
         prefix = provider.package + "."
         return {name for name in self.provider_modules if name.startswith(prefix) and name.count(".") == 1}
 
@@ -95,9 +97,9 @@ STALE_WARM_UP = "@cdktf/provider-azurerm.noSuchResource.NoSuchResource"
 @pytest.fixture(scope="module")
 def fast_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Synth, dict, dict]:
     # A warm-up of a type that does not exist (as after a provider type left the app) must not matter.
-    record = fast_import.WARM_UP_RECORD
+    record = warm_up.WARM_UP_RECORD
     record.parent.mkdir(parents=True, exist_ok=True)
-    record.write_text(json.dumps([*fast_import._recorded_warm_up_types(), STALE_WARM_UP]))
+    record.write_text(json.dumps([*warm_up.recorded_types(), STALE_WARM_UP]))
     before = site_packages_state()
     # No bytecode either: the run must leave site-packages exactly as it was.
     run = synth(tmp_path_factory.mktemp("fast"), PYTHONDONTWRITEBYTECODE="1")
@@ -135,11 +137,14 @@ def test_fast_synth_imports_only_the_submodules_it_uses(fast: Synth) -> None:
     assert WARNING not in fast.stderr
     used = fast.submodules_of(AZURERM) - {f"{AZURERM.package}._jsii"}
     assert 0 < len(used) < 300, f"{len(used)} azurerm submodules imported"
+    # The github stack's provider too: its __init__ would import all 153 submodules.
+    used = fast.submodules_of(GITHUB) - {f"{GITHUB.package}._jsii"}
+    assert 0 < len(used) < 30, f"{len(used)} github submodules imported"
 
 
 @pytest.mark.slow
 def test_a_fast_synth_records_the_provider_types_it_used_for_the_next_warm_up(fast: Synth) -> None:
-    recorded = fast_import._recorded_warm_up_types()
+    recorded = warm_up.recorded_types()
     assert STALE_WARM_UP not in recorded
     namespaces = {fqn.rpartition(".")[0] for fqn in recorded}
     imported = set()
@@ -265,7 +270,7 @@ def test_the_kernel_starts_with_enable_and_never_outlives_the_process(use: str) 
     )
     report = json.loads(result.stdout)
     assert report["running_before_any_cdktf_import"]
-    assert report["loaded"] == sorted(["constructs", "cdktf", AZURERM.assembly, KUBERNETES.assembly])
+    assert report["loaded"] == sorted(["constructs", "cdktf", AZURERM.assembly, KUBERNETES.assembly, GITHUB.assembly])
     # One CPU only once jsii adopted the kernel; a kernel nothing used is stopped all the same.
     assert report["cpus"] == (1 if use == "use" else len(os.sched_getaffinity(0)))
     assert not Path(f"/proc/{report['pid']}").exists(), "the kernel outlived the process"
@@ -293,7 +298,8 @@ def test_a_checksum_mismatch_falls_back_before_anything_is_imported() -> None:
     script = f"""
 import json, sys
 from runtime import fast_import
-fast_import.PROVIDERS[0].sha256["_jsii/{AZURERM.tarball}"] = "0" * 64  # as if the tarball had changed
+from runtime.fast import pins
+pins.PROVIDERS[0].sha256["_jsii/{AZURERM.tarball}"] = "0" * 64  # as if the tarball had changed
 enabled = fast_import.enable()
 print(json.dumps([enabled, sorted(n for n in sys.modules if n.split(".")[0] in ("cdktf", "{AZURERM.package}"))]))
 """
@@ -324,9 +330,9 @@ def test_fast_synth_writes_nothing_into_site_packages(fast_run: tuple[Synth, dic
 def test_derived_tarball_is_the_original_for_the_kernel_at_run_time_with_lazy_main_and_its_index(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(fast_import, "CACHE_DIR", tmp_path)
+    monkeypatch.setattr(settings, "CACHE_DIR", tmp_path)
     before = site_packages_state()
-    prepared = fast_import._prepare(KUBERNETES)
+    prepared = derive.prepare(KUBERNETES)
     assert site_packages_state() == before
     assert prepared.tarball.parent == tmp_path
 
@@ -336,7 +342,7 @@ def test_derived_tarball_is_the_original_for_the_kernel_at_run_time_with_lazy_ma
 
     original = members(SITE_PACKAGES / KUBERNETES.package / "_jsii" / KUBERNETES.tarball)
     derived = members(prepared.tarball)
-    index_files = {f"package/{name}" for name in fast_import.KERNEL_INDEX_FILES}
+    index_files = {f"package/{name}" for name in derive.KERNEL_INDEX_FILES}
     assert derived.keys() - original.keys() == index_files
     # Left out: what the kernel never reads when it has the index (the assembly, TypeScript declarations).
     declarations = {name for name in original if name.endswith(".d.ts")}
@@ -346,7 +352,7 @@ def test_derived_tarball_is_the_original_for_the_kernel_at_run_time_with_lazy_ma
 
     package_json = derived["package/package.json"][2]
     assert json.loads(package_json)["main"] == "lib/lazy-index.js"
-    assert package_json.replace(fast_import.LAZY_MAIN, fast_import.EAGER_MAIN) == original["package/package.json"][2]
+    assert package_json.replace(derive.LAZY_MAIN, derive.EAGER_MAIN) == original["package/package.json"][2]
 
     stripped = 0
     for name, (mode, mtime, content) in original.items():
@@ -375,19 +381,19 @@ def test_derived_tarball_is_the_original_for_the_kernel_at_run_time_with_lazy_ma
 def test_derived_files_are_reused_and_rederived_when_they_no_longer_match(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(fast_import, "CACHE_DIR", tmp_path)
-    earlier_recipe = tmp_path / f"{fast_import._derived_paths(KUBERNETES)[0].name.split('-')[0]}-lazy-main-v0.tgz"
+    monkeypatch.setattr(settings, "CACHE_DIR", tmp_path)
+    earlier_recipe = tmp_path / f"{derive._derived_paths(KUBERNETES)[0].name.split('-')[0]}-lazy-main-v0.tgz"
     earlier_recipe.write_bytes(b"derived by an earlier recipe")
-    first = fast_import._prepare(KUBERNETES)
+    first = derive.prepare(KUBERNETES)
     assert not earlier_recipe.exists()
     written = first.tarball.stat().st_mtime_ns
-    assert fast_import._prepare(KUBERNETES) == first
+    assert derive.prepare(KUBERNETES) == first
     assert first.tarball.stat().st_mtime_ns == written, "an intact derived tarball was written again"
 
     with open(first.tarball, "r+b") as damaged:  # e.g. a disk error or a hand edit
         damaged.seek(1000)
         damaged.write(b"\0" * 16)
-    assert fast_import._prepare(KUBERNETES) == first
+    assert derive.prepare(KUBERNETES) == first
     assert sorted(path.suffix for path in tmp_path.iterdir()) == [".json", ".tgz"]
 
 
@@ -477,12 +483,12 @@ def test_provider_submodules_are_compiled_as_current_jsii_generates_them(fast_pa
 
     resource_group.ResourceGroup(TerraformStack(App(), "compiled"), "group", name="g", location="westeurope")
 
-    assert isinstance(resource_group.__loader__, fast_import._CurrentJsiiBindingLoader)
+    assert isinstance(resource_group.__loader__, compiling.CurrentJsiiBindingLoader)
     # Annotations stay strings until something asks for them (PEP 563) ...
     assert resource_group.ResourceGroup.__init__.__annotations__["name"] == "builtins.str"
     # ... the stub of a call that ran is resolved once ...
-    stubs = [stub for stub in fast_import._hints_of_stub if stub.__module__ == resource_group.__name__]
-    assert stubs and all(fast_import._hints_of_stub[stub] for stub in stubs)
+    stubs = [stub for stub in compiling._hints_of_stub if stub.__module__ == resource_group.__name__]
+    assert stubs and all(compiling._hints_of_stub[stub] for stub in stubs)
     assert "typing.get_type_hints" not in resource_group.__loader__.get_source(resource_group.__name__).replace(
         "typing.get_type_hints(_typecheckingstub__", ""
     )
@@ -507,8 +513,8 @@ def test_stub_type_hints_are_what_typing_get_type_hints_returns_for_every_stub(
     stubs = type_checking_stubs(module_name)
     assert len(stubs) > 100
     for stub in stubs:
-        assert fast_import.stub_type_hints(stub) == typing.get_type_hints(stub), stub.__name__
-        assert fast_import.stub_type_hints(stub) is fast_import.stub_type_hints(stub)
+        assert compiling.stub_type_hints(stub) == typing.get_type_hints(stub), stub.__name__
+        assert compiling.stub_type_hints(stub) is compiling.stub_type_hints(stub)
 
 
 def test_none_passes_check_only_where_typeguard_passes_none(fast_path_here: None) -> None:
@@ -520,13 +526,13 @@ def test_none_passes_check_only_where_typeguard_passes_none(fast_path_here: None
         for stub in type_checking_stubs(module_name)
         for hint in typing.get_type_hints(stub).values()
     }
-    shortcut = [hint for hint in expected_types if fast_import.none_passes_check(hint)]
+    shortcut = [hint for hint in expected_types if compiling.none_passes_check(hint)]
     assert len(shortcut) > 50, "the shortcut should cover the common Optional[...] arguments"
     for hint in shortcut:
         typeguard.check_type("argument", None, hint)  # raises TypeError if typeguard rejected None
     # typing.Union, not `int | str`: the bindings' hints are typing.Union/Optional objects (a different type)
     union = typing.Union[int, str]  # noqa: UP007
-    assert not fast_import.none_passes_check(str) and not fast_import.none_passes_check(union)
+    assert not compiling.none_passes_check(str) and not compiling.none_passes_check(union)
     with pytest.raises(TypeError):
         typeguard.check_type("argument", None, union)
 
@@ -534,14 +540,14 @@ def test_none_passes_check_only_where_typeguard_passes_none(fast_path_here: None
 def test_compiled_bytecode_is_reused_and_compiled_again_when_the_source_changes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(fast_import, "CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setattr(settings, "CACHE_DIR", tmp_path / "cache")
     source = tmp_path / "generated.py"
     source.write_text(
         "import typing\nimport jsii\n"
         "def _typecheckingstub__1(value: typing.Optional[builtins.str]) -> None: ...\n"
         "def hints():\n    return typing.get_type_hints(_typecheckingstub__1)\n"
     )
-    loader = fast_import._CurrentJsiiBindingLoader("generated", str(source))
+    loader = compiling.CurrentJsiiBindingLoader("generated", str(source))
     first = loader.get_code("generated")
     cached = tmp_path / "cache" / "bytecode" / sys.implementation.cache_tag / "generated.pyc"
     written = cached.stat().st_mtime_ns
@@ -569,20 +575,20 @@ def test_the_kernel_runs_without_the_node_wrapper(fast_path_here: None) -> None:
     import jsii
 
     channel = jsii.kernel.provider._process._process
-    assert isinstance(channel, fast_import._KernelChannel)
+    assert isinstance(channel, kernel._KernelChannel)
     command = Path(f"/proc/{channel.kernel.pid}/cmdline").read_bytes().split(b"\0")
     assert command[-2].endswith(b"lib/program.js")
-    assert list(fast_import.kernel_node_flags()) == [part.decode() for part in command[1:-2]]
+    assert list(kernel.kernel_node_flags()) == [part.decode() for part in command[1:-2]]
     children = Path(f"/proc/{channel.kernel.pid}/task/{channel.kernel.pid}/children").read_text().split()
     assert children == [], "the kernel starts no further process"
 
 
 def test_a_cold_package_cache_starts_the_kernel_sized_for_memory(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("JSII_RUNTIME_PACKAGE_CACHE_ROOT", str(tmp_path))
-    cold = fast_import.kernel_node_flags()
+    cold = kernel.kernel_node_flags()
     assert "--optimize-for-size" in cold and cold[-1] == "--preserve-symlinks"  # the wrapper's flag stays last
     (tmp_path / "cdktf").mkdir()  # what the kernel's first extraction leaves
-    assert fast_import.kernel_node_flags() == fast_import.KERNEL_NODE_FLAGS
+    assert kernel.kernel_node_flags() == kernel.KERNEL_NODE_FLAGS
 
 
 def test_jsii_imports_the_submodule_of_a_type_the_kernel_returns(fast_path_here: None) -> None:
@@ -602,7 +608,7 @@ def test_jsii_imports_the_submodule_of_a_type_the_kernel_returns(fast_path_here:
 @pytest.mark.slow
 def test_the_core_alone_with_every_tier_off_writes_the_same_files(fast: Synth, tmp_path: Path) -> None:
     """Tiers change the speed, never the output: the fast path with all of them off (ERP_FAST_TIERS_OFF)."""
-    core = synth(tmp_path, **{fast_import.TIERS_OFF_ENV: ",".join(fast_import.TIERS)})
+    core = synth(tmp_path, **{settings.TIERS_OFF_ENV: ",".join(settings.TIERS)})
     assert WARNING not in core.stderr
     assert core.submodules_of(AZURERM) == fast.submodules_of(AZURERM), "the core still imports only what is used"
     assert core.cpus == len(os.sched_getaffinity(0)), "tier one-cpu is off"
@@ -611,13 +617,13 @@ def test_the_core_alone_with_every_tier_off_writes_the_same_files(fast: Synth, t
 
 
 def test_tiers_are_switched_off_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(fast_import.TIERS_OFF_ENV, "compile, warm-up")
-    assert [fast_import.tier_on(tier) for tier in fast_import.TIERS] == [False, False, True, True, True, True, True]
-    monkeypatch.delenv(fast_import.TIERS_OFF_ENV)
-    assert all(fast_import.tier_on(tier) for tier in fast_import.TIERS)
-    monkeypatch.setenv(fast_import.TIERS_OFF_ENV, "kernel")
+    monkeypatch.setenv(settings.TIERS_OFF_ENV, "compile, warm-up")
+    assert [settings.tier_on(tier) for tier in settings.TIERS] == [False, False, True, True, True, True, True]
+    monkeypatch.delenv(settings.TIERS_OFF_ENV)
+    assert all(settings.tier_on(tier) for tier in settings.TIERS)
+    monkeypatch.setenv(settings.TIERS_OFF_ENV, "kernel")
     with pytest.raises(ValueError, match="unknown tier"):
-        fast_import.tier_on("compile")
+        settings.tier_on("compile")
 
 
 def test_a_recorded_hash_is_used_only_while_the_file_is_unchanged(
@@ -625,34 +631,34 @@ def test_a_recorded_hash_is_used_only_while_the_file_is_unchanged(
 ) -> None:
     """Tier hash-record: a file is hashed once; rewritten in place (same size, mtime set back: only its ctime
     tells) or replaced (new inode), it is hashed again."""
-    monkeypatch.setattr(fast_import, "HASH_RECORD", tmp_path / "record.json")
-    monkeypatch.setattr(fast_import, "CACHE_DIR", tmp_path)
-    monkeypatch.setattr(fast_import, "_hash_record", {})
-    monkeypatch.setattr(fast_import, "_hash_record_state", [])
+    monkeypatch.setattr(hash_record, "HASH_RECORD", tmp_path / "record.json")
+    monkeypatch.setattr(settings, "CACHE_DIR", tmp_path)
+    monkeypatch.setattr(hash_record, "_hash_record", {})
+    monkeypatch.setattr(hash_record, "_hash_record_state", [])
     hashed: list[Path] = []
-    hash_file = fast_import._hash_file
-    monkeypatch.setattr(fast_import, "_hash_file", lambda path: hashed.append(path) or hash_file(path))
+    hash_file = hash_record.hash_file
+    monkeypatch.setattr(hash_record, "hash_file", lambda path: hashed.append(path) or hash_file(path))
     pinned = tmp_path / "pinned.bin"
     pinned.write_bytes(b"one")
     sha = hashlib.sha256
-    assert fast_import._sha256_of(pinned) == sha(b"one").hexdigest()
-    fast_import._save_hash_record()
-    fast_import._hash_record.clear()
-    fast_import._hash_record_state.clear()  # as in a new process: read from the record
-    assert fast_import._sha256_of(pinned) == sha(b"one").hexdigest()
+    assert hash_record.sha256_of(pinned) == sha(b"one").hexdigest()
+    hash_record.save_hash_record()
+    hash_record._hash_record.clear()
+    hash_record._hash_record_state.clear()  # as in a new process: read from the record
+    assert hash_record.sha256_of(pinned) == sha(b"one").hexdigest()
     assert hashed == [pinned]
     before = pinned.stat()
     time.sleep(0.01)
     pinned.write_bytes(b"two")
     os.utime(pinned, ns=(before.st_atime_ns, before.st_mtime_ns))
-    assert fast_import._sha256_of(pinned) == sha(b"two").hexdigest()
+    assert hash_record.sha256_of(pinned) == sha(b"two").hexdigest()
     replacement = tmp_path / "new.bin"
     replacement.write_bytes(b"six")
     os.replace(replacement, pinned)
-    assert fast_import._sha256_of(pinned) == sha(b"six").hexdigest()
-    assert fast_import._sha256_of(tmp_path / "missing") is None
-    monkeypatch.setenv(fast_import.TIERS_OFF_ENV, "hash-record")
-    assert fast_import._sha256_of(pinned) == sha(b"six").hexdigest()
+    assert hash_record.sha256_of(pinned) == sha(b"six").hexdigest()
+    assert hash_record.sha256_of(tmp_path / "missing") is None
+    monkeypatch.setenv(settings.TIERS_OFF_ENV, "hash-record")
+    assert hash_record.sha256_of(pinned) == sha(b"six").hexdigest()
     assert len(hashed) == 4
 
 
@@ -666,8 +672,50 @@ def test_read_once_keeps_the_first_answer_of_a_read_only_property_on_the_object(
             calls.append(self)
             return len(calls)
 
-    read = property(fast_import._read_once_property(Owner.node.fget, "_fast_read_once_node"))
+    read = property(memo._read_once_property(Owner.node.fget, "_fast_read_once_node"))
     Owner.node = read  # type: ignore[method-assign, assignment]
     first, second = Owner(), Owner()
     assert (first.node, first.node, second.node, second.node) == (1, 1, 2, 2)
     assert calls == [first, second]
+
+
+def runtime_imports() -> dict[str, set[str]]:
+    """Module -> the runtime modules it imports, for the fast path's entry and its step and tier modules."""
+    graph: dict[str, set[str]] = {}
+    fast = sorted((PROJECT_ROOT / "runtime" / "fast").glob("*.py"))
+    for path in [PROJECT_ROOT / "runtime" / "fast_import.py", *fast]:
+        name = ".".join(path.relative_to(PROJECT_ROOT).with_suffix("").parts).removesuffix(".__init__")
+        imported = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("runtime"):
+                imported |= {f"{node.module}.{alias.name}" for alias in node.names} | {node.module}
+        graph[name] = imported
+    return {name: imported & graph.keys() - {name} for name, imported in graph.items()}
+
+
+def import_circle(graph: dict[str, set[str]]) -> list[str]:
+    """One import circle of `graph`, or [] (depth-first search)."""
+    finished: set[str] = set()
+
+    def visit(name: str, path: list[str]) -> list[str]:
+        if name in path:
+            return [*path[path.index(name) :], name]
+        if name in finished:
+            return []
+        for imported in sorted(graph.get(name, ())):
+            if circle := visit(imported, [*path, name]):
+                return circle
+        finished.add(name)
+        return []
+
+    return next((circle for name in sorted(graph) if (circle := visit(name, []))), [])
+
+
+def test_the_fast_path_is_one_module_per_step_and_tier_without_an_import_circle() -> None:
+    graph = runtime_imports()
+    assert import_circle(graph) == []
+    assert import_circle({**graph, "runtime.fast.settings": {"runtime.fast.kernel"}})  # one the search must find
+    # The entry puts the modules together; none of them imports it back.
+    assert [name for name, imported in graph.items() if "runtime.fast_import" in imported] == []
+    modules = {name.rpartition(".")[2] for name in graph}
+    assert {tier.replace("-", "_").replace("compile", "compiling") for tier in settings.TIERS} <= modules

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import atexit
+import importlib.util
 import json
 import os
 import re
@@ -23,6 +24,8 @@ from pathlib import Path
 import pytest
 
 from runtime import fast_import, framework
+from runtime.fast import compiling, pins, settings
+from runtime.fast.settings import Unverified
 from tools.checks.framework_equivalence import DIFFERENCES, addresses, compare
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -216,7 +219,10 @@ def test_cdk_terrain_lock_holds_its_pins_with_hashes() -> None:
     "setup, reason",
     [
         ("", "it is verified for cdktf's packages, ERP_FRAMEWORK=cdktn"),
-        ("fast_import.VERIFIED_PYTHONS = ((3, 99),)", "Python {version} is not one it was verified on (3.99)"),
+        (
+            "from runtime.fast import pins; pins.VERIFIED_PYTHONS = ((3, 99),)",
+            "Python {version} is not one it was verified on (3.99)",
+        ),
     ],
 )
 def test_the_fast_path_falls_back_with_one_warning_line(setup: str, reason: str) -> None:
@@ -237,8 +243,8 @@ def test_the_fast_path_falls_back_with_one_warning_line(setup: str, reason: str)
 
 
 def test_the_interpreter_check_passes_here_and_catches_each_broken_assumption(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert sys.version_info[:2] in fast_import.VERIFIED_PYTHONS
-    fast_import._check_interpreter()
+    assert sys.version_info[:2] in pins.VERIFIED_PYTHONS
+    fast_import.check_interpreter()
     breakages = [
         ("STRING_ANNOTATIONS", 0, "no longer keeps annotations as strings"),
         ("none_passes_check", lambda expected: True, "typeguard rejects None for"),
@@ -247,22 +253,22 @@ def test_the_interpreter_check_passes_here_and_catches_each_broken_assumption(mo
     ]
     for name, value, message in breakages:
         with monkeypatch.context() as patch:
-            patch.setattr(fast_import, name, value)
-            with pytest.raises(fast_import.Unverified, match=message):
-                fast_import._check_interpreter()
+            patch.setattr(compiling, name, value)
+            with pytest.raises(Unverified, match=message):
+                fast_import.check_interpreter()
     with monkeypatch.context() as patch:
         patch.delattr(atexit, "_run_exitfuncs")
-        with pytest.raises(fast_import.Unverified, match=r"atexit\._run_exitfuncs is gone"):
-            fast_import._check_interpreter()
+        with pytest.raises(Unverified, match=r"atexit\._run_exitfuncs is gone"):
+            fast_import.check_interpreter()
 
 
 def test_each_interpreter_caches_its_own_bytecode(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(fast_import, "CACHE_DIR", tmp_path)
+    monkeypatch.setattr(settings, "CACHE_DIR", tmp_path)
     source = tmp_path / "generated.py"
     source.write_text("import typing\nimport jsii\nVALUE: typing.Optional[int] = 1\n")
-    fast_import._CurrentJsiiBindingLoader("generated", str(source)).get_code("generated")
+    compiling.CurrentJsiiBindingLoader("generated", str(source)).get_code("generated")
     cached = tmp_path / "bytecode" / sys.implementation.cache_tag / "generated.pyc"
-    assert cached.read_bytes().startswith(fast_import.importlib.util.MAGIC_NUMBER)
+    assert cached.read_bytes().startswith(importlib.util.MAGIC_NUMBER)
     assert [path.name for path in (tmp_path / "bytecode").iterdir()] == [sys.implementation.cache_tag]
 
 
@@ -368,7 +374,7 @@ def test_both_bindings_take_the_app_s_arguments_alike_except_the_seam_s_single_b
         package, _, submodule = module.partition(".")
         if not submodule or package == "cdktf":
             continue
-        ours = init_arguments(module_source(Path(fast_import._package_directory(package)).parent, module))
+        ours = init_arguments(module_source(Path(pins.package_directory(package)).parent, module))
         theirs = init_arguments(module_source(site, framework.CDKTN_PACKAGES[package] + "." + submodule))
         for cls in sorted(set(ours) & {name for name in ours if name.startswith(tuple(names))}):
             for argument, annotation in ours[cls].items():
@@ -492,7 +498,7 @@ def test_python_313_synthesizes_byte_identical_files_on_the_fast_path(synth_dir:
 def test_supported_pythons_are_declared_alike() -> None:
     project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]
     assert project["requires-python"] == ">=3.11,<3.14"
-    assert [f"{major}.{minor}" for major, minor in fast_import.VERIFIED_PYTHONS] == ["3.11", "3.12", "3.13"]
+    assert [f"{major}.{minor}" for major, minor in pins.VERIFIED_PYTHONS] == ["3.11", "3.12", "3.13"]
     setup = (PROJECT_ROOT / "scripts" / "setup").read_text()
     assert "3.11 | 3.12 | 3.13)" in setup
     assert typing.get_type_hints  # the interpreter check above runs on this interpreter

@@ -46,6 +46,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from runtime.fast.settings import TIERS as FAST_PATH_TIERS
 from runtime.jsii_runtime import PROJECT_NODE
 from tools.maintenance import ts_benchmark_app
 
@@ -64,8 +65,8 @@ VARIANTS = {
     "cdktn synth": ([str(PROJECT_ROOT / ".venv-cdktn" / "bin" / "python"), "main.py"], {"ERP_FRAMEWORK": "cdktn"}),
     "py3.13 fast": ([str(PROJECT_ROOT / ".venv-3.13" / "bin" / "python"), "main.py"], {}),
 }
-# The fast synth with one tier of runtime/fast_import.py off (`--variants "fast -compile" ...`), or all of them.
-TIERS = ("compile", "warm-up", "one-cpu", "no-gc", "fast-exit", "memo", "hash-record")
+# The fast synth with one tier of the fast path off (`--variants "fast -compile" ...`), or all of them.
+TIERS = tuple(FAST_PATH_TIERS)
 VARIANTS.update({f"fast -{tier}": ([PYTHON, "main.py"], {"ERP_FAST_TIERS_OFF": tier}) for tier in TIERS})
 VARIANTS["fast core only"] = ([PYTHON, "main.py"], {"ERP_FAST_TIERS_OFF": ",".join(TIERS)})
 VARIANTS["fast core+compile"] = ([PYTHON, "main.py"], {"ERP_FAST_TIERS_OFF": ",".join(TIERS[1:])})
