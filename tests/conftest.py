@@ -30,11 +30,11 @@ StackJson = dict[str, Any]
 def synth_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The whole app's output: synthesized here, or by an earlier step of the `scripts/test ci` run from the same
     inputs (tests/run_cache.py; that step proved the Python 3.13 synth byte-identical to it)."""
-    from stacks.app import build_app
-
     key = run_cache.synth_key(framework.selected())
     if (stored := run_cache.cached_tree(key)) is not None:
         return stored
+    from stacks.app import build_app  # imports the framework and providers: only when synthesizing
+
     outdir = tmp_path_factory.mktemp("cdktf.out")
     build_app(outdir=outdir).synth()
     run_cache.offer_tree(key, outdir)
