@@ -26,6 +26,7 @@ import pytest
 from runtime import fast_import, framework
 from runtime.fast import compiling, pins, settings
 from runtime.fast.settings import Unverified
+from tests import run_cache
 from tools.checks.framework_equivalence import DIFFERENCES, addresses, compare
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -400,6 +401,8 @@ def cdktn_synth(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     python = other_venv(CDKTN_PYTHON)
     outdir = tmp_path_factory.mktemp("cdktn.out")
     result = synth_with(python, outdir, ERP_FRAMEWORK="cdktn")
+    # The CDK Terrain step of `scripts/test ci` reads this output rather than synthesizing it again (run_cache).
+    run_cache.offer_tree(run_cache.synth_key("cdktn"), outdir)
     return outdir, result.stderr
 
 
