@@ -841,7 +841,6 @@ class GitHubRunners(Construct):
                             memory=f"{pool.cpu_cores * 2}Gi",
                             env=[
                                 ContainerAppJobTemplateContainerEnv(name="RUNNER_JITCONFIG_FILE", value=jit_file),
-                                ContainerAppJobTemplateContainerEnv(name="RUNNER_LABELS", value=pool.label),
                             ],
                             volume_mounts=mounts,
                         )

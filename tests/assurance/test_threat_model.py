@@ -179,8 +179,31 @@ def test_the_key_in_the_runner_container(stacks) -> None:
         if key.startswith("production-runners_plan"):
             job["template"]["container"][0]["env"].append({"name": "APP_PRIVATE_KEY", "secret_name": "github-app-key"})
     assert _new(_model(planted)) == {
-        "TM-RUNNER-KEY-IN-JOB: pr-author -> a job on label erp-production-plan -> runner container env from secret "
-        "github-app-key => runner credential"
+        "TM-RUNNER-KEY-IN-JOB: pr-author -> a job on label erp-production-plan -> container env from secret "
+        "github-app-key (runner: run-jit) => runner credential"
+    }
+
+
+def test_the_key_holding_init_container_running_the_runner(stacks) -> None:
+    # The modes come from runner-image/entrypoint.sh: run-jit starts run.sh, so the job's steps would see the key.
+    planted = copy.deepcopy(stacks)
+    for key, job in planted["bootstrap"]["resource"]["azurerm_container_app_job"].items():
+        if key.startswith("staging-runners_apply"):
+            job["template"]["init_container"][0]["args"] = ["run-jit"]
+    assert _new(_model(planted)) == {
+        "TM-RUNNER-KEY-IN-JOB: pr-author -> a job on label erp-staging-apply -> container env from secret "
+        "github-app-key (register: run-jit) => runner credential"
+    }
+
+
+def test_the_key_holding_container_calling_a_mode_the_entrypoint_lacks(stacks) -> None:
+    planted = copy.deepcopy(stacks)  # unknown: what it runs cannot be shown, so it counts as running job code
+    for key, job in planted["bootstrap"]["resource"]["azurerm_container_app_job"].items():
+        if key.startswith("staging-runners_plan"):
+            job["template"]["init_container"][0]["args"] = ["register-and-run"]
+    assert _new(_model(planted)) == {
+        "TM-RUNNER-KEY-IN-JOB: pr-author -> a job on label erp-staging-plan -> container env from secret "
+        "github-app-key (register: register-and-run) => runner credential"
     }
 
 

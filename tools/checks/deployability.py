@@ -13,7 +13,8 @@ For each environment it reads, from the synthesized stacks only:
   - in the cluster stack, the **AKS API** of the environment's private cluster (apply: write; plan: read).
 - **that the runners start at all** (`runner_image_findings`): the job's image comes from a bootstrap registry with
   a private endpoint the runners reach, `privatelink.azurecr.io` linked to their VNet, and AcrPull for the job's
-  registry identity.
+  registry identity; and every container's args name a mode `runner-image/entrypoint.sh` implements, one of which
+  starts the runner (`runner_mode_findings`).
 - **for each endpoint, each link of the path**: a private endpoint for the resource (right sub-resource) in a
   VNet the runner reaches (the runner's own, or peered in both directions); the privatelink zone the endpoint
   registers in, linked to the runner's VNet; a role assignment for the identity, at a scope covering the
@@ -57,6 +58,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
+
+from tools.checks.runner_entrypoint import Mode
+from tools.checks.runner_entrypoint import modes as entrypoint_modes
 
 StackJson = dict[str, Any]
 
@@ -689,6 +693,7 @@ def findings(stacks: Mapping[str, StackJson]) -> list[str]:
             problems += _endpoint_findings(stack_name, runner, endpoint, peerings, roles, bootstrap)
     problems += runner_image_findings(bootstrap)  # the runners themselves start: their image is pulled privately
     problems += runner_credential_findings(bootstrap)  # ...and read their GitHub App key from their vault
+    problems += runner_mode_findings(bootstrap)  # ...and call modes their image's entrypoint implements
     problems += network_path_findings(stacks)  # and the NSGs on the way let every data path through
     problems += job_image_findings(stacks)  # the cluster jobs' images hold what their scripts call
     problems += validity_findings(stacks)  # and no key or certificate version expires under a consumer
@@ -791,6 +796,31 @@ def runner_credential_findings(bootstrap: StackJson) -> list[str]:
                 for assignment in _resources(bootstrap, "azurerm_role_assignment").values()
             ):
                 problems.append(f"{where}: the identity {identity} holds no secret-reading role on the vault")
+    return problems
+
+
+def runner_mode_findings(bootstrap: StackJson, modes: Mapping[str, Mode] | None = None) -> list[str]:
+    """Every container of every runner job calls a mode runner-image/entrypoint.sh implements (its args' first word;
+    `modes` defaults to the script's own), and some container of the job runs the runner (a mode that runs jobs)."""
+    implemented = entrypoint_modes() if modes is None else modes
+    problems: list[str] = []
+    for job_key, job in sorted(_resources(bootstrap, "azurerm_container_app_job").items()):
+        where = f"bootstrap: runner job {job.get('name', job_key)}"
+        called, unknown = [], []
+        for kind in ("init_container", "container"):
+            for container in _blocks(job["template"].get(kind)):
+                args = [str(arg) for arg in container.get("args") or []]
+                mode = implemented.get(args[0]) if args else None
+                if mode is None:
+                    unknown.append(
+                        f"{where}: {kind} {container.get('name')} calls runner-entrypoint.sh {' '.join(args)!r}, a "
+                        f"mode runner-image/entrypoint.sh does not implement ({', '.join(sorted(implemented))})"
+                    )
+                else:
+                    called.append(mode)
+        problems += unknown
+        if not unknown and not any(mode.runs_jobs for mode in called):
+            problems.append(f"{where}: no container runs the runner (a mode that starts run.sh): it takes no job")
     return problems
 
 

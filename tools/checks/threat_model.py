@@ -33,6 +33,8 @@ from typing import Any, cast
 
 from ruamel.yaml import YAML
 
+from tools.checks.runner_entrypoint import Mode
+from tools.checks.runner_entrypoint import modes as entrypoint_modes
 from tools.checks.state_secrets import stack_findings as state_secret_findings
 
 StackJson = Mapping[str, Any]
@@ -121,7 +123,9 @@ class Pool:
     job: str
     app_id: str
     secret_values: tuple[str, ...]  # secrets given by value (not Key Vault references)
-    runner_container_secrets: tuple[str, ...]  # secret env of the container that runs the job's code
+    # secret env of a container that runs the job's code: one whose entrypoint mode starts the runner, or calls a
+    # mode the entrypoint lacks (unknown: counted as running job code)
+    runner_container_secrets: tuple[str, ...]
     key_vault_secret_ids: tuple[str, ...]
 
 
@@ -265,7 +269,15 @@ def identities(bootstrap: StackJson) -> list[Identity]:
     return sorted(found, key=lambda i: (i.environment, i.kind))
 
 
-def pools(bootstrap: StackJson) -> list[Pool]:
+def _runs_job_code(container: Mapping[str, Any], modes: Mapping[str, Mode]) -> bool:
+    args = container.get("args") or []
+    mode = modes.get(str(args[0])) if args else None
+    return mode is None or mode.runs_jobs
+
+
+def pools(bootstrap: StackJson, modes: Mapping[str, Mode] | None = None) -> list[Pool]:
+    """The runner pools; `modes` (runner-image/entrypoint.sh's, by default) tell which containers run job code."""
+    modes = entrypoint_modes() if modes is None else modes
     found = []
     for body in _resources(bootstrap, "azurerm_container_app_job").values():
         rules = [
@@ -277,9 +289,14 @@ def pools(bootstrap: StackJson) -> list[Pool]:
         secrets = _blocks(body.get("secret"))
         by_value = tuple(str(s.get("name")) for s in secrets if s.get("value") not in (None, ""))
         references = tuple(str(s.get("key_vault_secret_id")) for s in secrets if s.get("key_vault_secret_id"))
-        containers = _blocks(body.get("template", {}).get("container"))
+        template = body.get("template", {})
+        containers = [*_blocks(template.get("init_container")), *_blocks(template.get("container"))]
         runner_secrets = tuple(
-            str(env.get("secret_name")) for c in containers for env in _blocks(c.get("env")) if env.get("secret_name")
+            f"{env.get('secret_name')} ({c.get('name')}: {' '.join(map(str, c.get('args') or [])) or 'no args'})"
+            for c in containers
+            if _runs_job_code(c, modes)
+            for env in _blocks(c.get("env"))
+            if env.get("secret_name")
         )
         for label in str(metadata.get("labels", "")).split(","):
             found.append(
@@ -649,7 +666,7 @@ class Model:
                 found.append(
                     Finding(
                         "TM-RUNNER-KEY-IN-JOB",
-                        ("pr-author", f"a job on label {pool.label}", f"runner container env from secret {secret}"),
+                        ("pr-author", f"a job on label {pool.label}", f"container env from secret {secret}"),
                         "runner credential",
                     )
                 )
