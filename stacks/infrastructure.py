@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from cdktf import TerraformStack, TerraformVariable, TerraformVariableValidationConfig
-from cdktf_cdktf_provider_azurerm.resource_group import ResourceGroup
 
 from config.observability import SEVERITIES
 from config.schema import EnvironmentConfig
@@ -60,6 +59,7 @@ from constructs.observability import (
     PrometheusCollection,
     PrometheusCollectionProps,
 )
+from constructs.platform_groups import PlatformGroup, forget_platform_groups, platform_groups
 from constructs.private_endpoint import PrivateEndpointPlacement
 from constructs.recording_rules import RecordingRules, RecordingRulesProps
 from constructs.registry import ImageImport, ImageImportProps, Registry, RegistryProps
@@ -94,13 +94,11 @@ class InfrastructureStack(TerraformStack):
         use_remote_state(self, config)
         naming = Naming(config.short_name, config.unique_suffix)
 
-        workloads = ResourceGroup(self, "workloads-rg", name=naming.name("workloads", "rg"), location=config.location)
-        networking = ResourceGroup(
-            self, "networking-rg", name=naming.name("networking", "rg"), location=config.location
-        )
-        monitoring = ResourceGroup(
-            self, "monitoring-rg", name=naming.name("monitoring", "rg"), location=config.location
-        )
+        # The resource groups are bootstrap's (constructs/platform_groups.py): the apply identity holds Contributor on
+        # them only. This stack forgets the ones it created before (no destroy).
+        self.groups = groups = platform_groups(config)
+        forget_platform_groups(self, groups)
+        workloads, networking, monitoring = groups["workloads"], groups["networking"], groups["monitoring"]
         # First: every construct below declares its resources' diagnostic settings to this workspace (`sink`).
         self.log_analytics = LogAnalytics(
             self,
@@ -131,13 +129,9 @@ class InfrastructureStack(TerraformStack):
         # The deploy identities and network bootstrap created, looked up by their config-derived names.
         deployment = deployment_names(naming, config.deployment)
         deployer = DeployerIdentities(self, "deployer-identities", props=DeployerIdentitiesProps(names=deployment))
-        data = ResourceGroup(self, "data-rg", name=naming.name("data", "rg"), location=config.location)
-        security = ResourceGroup(self, "security-rg", name=naming.name("security", "rg"), location=config.location)
+        data, security = groups["data"], groups["security"]
         # Geo-DR and geo-backup resources live in the paired region (Event Hubs secondary, geo-backup key vault).
-        data_dr = ResourceGroup(self, "data-dr-rg", name=naming.name("data-dr", "rg"), location=config.paired_location)
-        dr_networking = ResourceGroup(
-            self, "dr-networking-rg", name=naming.name("dr-networking", "rg"), location=config.paired_location
-        )
+        data_dr, dr_networking = groups["data-dr"], groups["dr-networking"]
         self.dr_landing_zone = DrLandingZone(
             self,
             "dr-landing-zone",
@@ -441,7 +435,7 @@ class InfrastructureStack(TerraformStack):
         apply_environment_aspects(self, config)
 
     def _private_endpoint_in(
-        self, resource_group: ResourceGroup, config: EnvironmentConfig
+        self, resource_group: PlatformGroup, config: EnvironmentConfig
     ) -> PrivateEndpointPlacement:
         """Private endpoints sit in the spoke's endpoint subnet, in the resource group of the service they serve."""
         return PrivateEndpointPlacement(
@@ -450,7 +444,7 @@ class InfrastructureStack(TerraformStack):
             resource_group_name=resource_group.name,
         )
 
-    def _private_monitoring(self, config: EnvironmentConfig, naming: Naming, monitoring: ResourceGroup) -> None:
+    def _private_monitoring(self, config: EnvironmentConfig, naming: Naming, monitoring: PlatformGroup) -> None:
         """Azure Monitor over private link, and the identity traced workloads publish as
         (docs/platform/observability.md "Tracing")."""
         observability = self.observability
@@ -488,10 +482,7 @@ class InfrastructureStack(TerraformStack):
     def _backup(self, config: EnvironmentConfig, naming: Naming) -> None:
         """Azure Backup for the cluster and the application blobs (docs/platform/backup-dr.md)."""
         recovery = config.recovery
-        backup = ResourceGroup(self, "backup-rg", name=naming.name("backup", "rg"), location=config.location)
-        snapshots = ResourceGroup(
-            self, "aks-snapshots-rg", name=naming.name("aks-snapshots", "rg"), location=config.location
-        )
+        backup, snapshots = self.groups["backup"], self.groups["aks-snapshots"]
         self.backup_vault = BackupVault(
             self,
             "backup-vault",
@@ -530,7 +521,7 @@ class InfrastructureStack(TerraformStack):
                 vault=self.backup_vault,
                 cluster_id=self.aks.cluster_id,
                 cluster_identity_principal_id=self.aks.control_plane_identity_principal_id,
-                snapshot_resource_group_id=snapshots.id,
+                snapshot_resource_group_id=snapshots.id(config.subscription_id),
                 snapshot_resource_group_name=snapshots.name,
                 storage=aks_backup_storage,
                 subscription_id=config.subscription_id,
@@ -549,13 +540,10 @@ class InfrastructureStack(TerraformStack):
             ),
         )
 
-    def _drills(self, config: EnvironmentConfig, naming: Naming, monitoring: ResourceGroup) -> None:
+    def _drills(self, config: EnvironmentConfig, naming: Naming, monitoring: PlatformGroup) -> None:
         """Restore drills: their identity, their results table and the RTO/RPO alerts (docs/dr-drills.md)."""
         recovery, data = config.recovery, self.data
-        scratch = ResourceGroup(self, "drill-rg", name=naming.name("dr-drill", "rg"), location=config.location)
-        geo_scratch = ResourceGroup(
-            self, "drill-dr-rg", name=naming.name("dr-drill-dr", "rg"), location=config.paired_location
-        )
+        scratch, geo_scratch = self.groups["drill"], self.groups["drill-dr"]
         canary_container = data.storage.containers[config.data.storage.containers[0]]
         geo_keys = data.geo_key_vault.customer_managed_keys if data.geo_key_vault is not None else {}
         identity = DrillIdentity(
@@ -577,8 +565,8 @@ class InfrastructureStack(TerraformStack):
                     postgres_zone=self.network.private_dns_zone_ids["postgres"],
                     endpoint_subnet=self.network.subnet_ids["private_endpoints"],
                     dr_endpoint_subnet=self.dr_landing_zone.private_endpoint_subnet_id,
-                    scratch=scratch.id,
-                    geo_scratch=geo_scratch.id,
+                    scratch=scratch.id(config.subscription_id),
+                    geo_scratch=geo_scratch.id(config.subscription_id),
                     storage_account=data.storage.storage_account_id,
                     canary_container=canary_container.resource_manager_id,
                     backup_vault=self.backup_vault.vault_id,
