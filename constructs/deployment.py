@@ -188,7 +188,8 @@ LOCK_ACTIONS = (
 )
 # What each resource type the stacks create at subscription scope needs (the apply identity holds Contributor on the
 # platform resource groups only). Policy definitions and assignments are Resource Policy Contributor's, role
-# assignments the delegation's. A type that is not here and not in a resource group fails `subscription_writes`.
+# assignments the delegation's. A resource naming a `subscription_id` of a type in neither table fails the synth
+# (`subscription_writes`); a type without that argument (Defender plans, features) must be listed by hand.
 SUBSCRIPTION_SCOPE_ACTIONS: Mapping[str, tuple[str, ...]] = {
     "azurerm_consumption_budget_subscription": tuple(f"Microsoft.Consumption/budgets/{v}" for v in VERBS),
     "azurerm_cost_anomaly_alert": tuple(f"Microsoft.CostManagement/scheduledActions/{v}" for v in VERBS),
@@ -698,8 +699,8 @@ def _resources(stacks: Sequence[Construct]) -> list[TerraformResource]:
 
 def subscription_writes(stacks: Sequence[Construct], subscription_id: str) -> tuple[str, ...]:
     """The actions the `stacks`' subscription-scope resources need (SUBSCRIPTION_SCOPE_ACTIONS), read from the same
-    objects cdktf synthesizes. A resource with neither a resource group nor a parent resource, of a type not in the
-    table, fails here (it would fail the first apply with a 403)."""
+    objects cdktf synthesizes. A resource naming a `subscription_id` whose type is in neither table fails here (it
+    would fail the first apply with a 403)."""
     subscription = f"/subscriptions/{subscription_id}"
     found: set[str] = set()
     for node in _resources(stacks):
