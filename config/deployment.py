@@ -138,6 +138,10 @@ class DeploymentConfig(Section):
     # The bootstrap stack's own state: false = a local file outside cdktf.out (first run); true = migrated into
     # THIS environment's state account (key bootstrap.tfstate). At most one environment may hold it.
     holds_bootstrap_state: bool = False
+    # Bootstrap creates the infra stack's resource groups (constructs/platform_groups.py). true = the groups exist
+    # already (created by an infra stack before bootstrap took them over): bootstrap adopts them with `import` blocks.
+    # false = a new environment: bootstrap creates them (an import of a group that does not exist would fail).
+    adopt_platform_groups: bool = False
     # The operators' Entra group (they run bootstrap with Owner): the only principal with a data role on the state
     # account's bootstrap container, which no pipeline identity can read (docs/security-model.md).
     operators_group_object_id: Guid

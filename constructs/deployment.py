@@ -32,7 +32,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from cdktf import ITerraformDependable, TerraformProvider, Token
+from cdktf import ITerraformDependable, TerraformProvider, TerraformResource, Token
 from cdktf_cdktf_provider_azurerm.container_app_environment import (
     ContainerAppEnvironment,
     ContainerAppEnvironmentWorkloadProfile,
@@ -69,7 +69,7 @@ from cdktf_cdktf_provider_azurerm.virtual_network import VirtualNetwork
 
 from config.deployment import RUNNER_POOLS, DeploymentConfig, GitHubRepository, RunnerConfig, RunnerPool
 from constructs import Construct
-from constructs.interfaces import DiagnosticsSink, RoleGrant, diagnostics, grant
+from constructs.interfaces import DiagnosticsSink, RoleGrant, diagnostics, grant, lock
 from constructs.naming import Naming
 from constructs.network import SecurityRule, subnet_security_group
 from constructs.private_endpoint import PrivateEndpointPlacement, link_private_dns_zone
@@ -95,18 +95,36 @@ PRIVILEGED_ROLE_IDS = (
 DELEGATION_ROLE = "Role Based Access Control Administrator"
 ROLES_REFERENCE = Path(__file__).resolve().parent.parent / "reference" / "roles.json"
 _ROLE_ID = "Microsoft.Authorization/roleAssignments:RoleDefinitionId"
+_PRINCIPAL_ID = "Microsoft.Authorization/roleAssignments:PrincipalId"
 
 
-def constrained_delegation(role_ids: Sequence[str]) -> str:
+# Built-in roles whose actions include Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/
+# write (Contributor: `*`): held by a deploy identity on its own scope, it could trust any OIDC subject.
+IDENTITY_WRITER_ROLE_IDS = (
+    "b24988ac-6180-42a0-ab88-20f7382dd24c",  # Contributor
+    "e40ec5ca-96e0-45a2-b4ff-59039f2c2b59",  # Managed Identity Contributor
+)
+
+
+def constrained_delegation(role_ids: Sequence[str], protected_principals: Sequence[str] = ()) -> str:
     """The ABAC condition (version 2.0) of the apply identity's Role Based Access Control Administrator: it may create
     and delete assignments of exactly `role_ids` (Microsoft Learn, "Delegate Azure role assignment management to
-    others with conditions", constrain roles)."""
+    others with conditions", constrain roles); to `protected_principals` (the deploy identities, which the infra
+    stack gives data roles) none of IDENTITY_WRITER_ROLE_IDS ("constrain roles and principals"): the allow-list
+    holds Contributor (policy remediation), which the apply identity must not give itself."""
     if not role_ids:
         raise ValueError("constrained delegation: no role ids (the stacks assign no role?)")
     allowed = "{" + ", ".join(role_ids) + "}"
+    writers = sorted(set(IDENTITY_WRITER_ROLE_IDS) & set(role_ids))
+    principals = (
+        f" AND ((@Request[{_PRINCIPAL_ID}] ForAnyOfAllValues:GuidNotEquals {{{', '.join(protected_principals)}}})"
+        f" OR (@Request[{_ROLE_ID}] ForAnyOfAllValues:GuidNotEquals {{{', '.join(writers)}}}))"
+        if protected_principals and writers
+        else ""
+    )
     return (
         "((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})) OR "
-        f"(@Request[{_ROLE_ID}] ForAnyOfAnyValues:GuidEquals {allowed}))"
+        f"(@Request[{_ROLE_ID}] ForAnyOfAnyValues:GuidEquals {allowed}{principals}))"
         " AND "
         "((!(ActionMatches{'Microsoft.Authorization/roleAssignments/delete'})) OR "
         f"(@Resource[{_ROLE_ID}] ForAnyOfAnyValues:GuidEquals {allowed}))"
@@ -127,6 +145,7 @@ class DeploymentNames:
     runner_jobs: dict[str, str]  # pool ("plan", "apply") -> Container Apps job name
     kubernetes_plan_role: str  # custom role: read every Kubernetes object except Secrets (plans refresh RBAC too)
     lock_role: str  # custom role: the apply identity writes and deletes the stacks' management locks
+    subscription_writer_role: str  # custom role: the subscription-scope resources the stacks write (derived)
 
     def virtual_network_id(self, subscription_id: str) -> str:
         return (
@@ -152,9 +171,11 @@ def deployment_names(naming: Naming, config: DeploymentConfig) -> DeploymentName
         runner_jobs={pool: naming.name(f"runner-{pool}", "job") for pool in RUNNER_POOLS},
         kubernetes_plan_role=naming.name("kubernetes-plan-reader", "role"),
         lock_role=naming.name("deploy-locks", "role"),
+        subscription_writer_role=naming.name("deploy-subscription-writer", "role"),
     )
 
 
+VERBS = ("read", "write", "delete")
 # The built-in "Azure Kubernetes Service RBAC Reader" cannot read (Cluster)Roles and (Cluster)RoleBindings, which
 # the cluster stack manages, so a plan's refresh would fail; no built-in read-only role can. This one reads every
 # object but Secrets (the cluster stack manages none).
@@ -164,6 +185,36 @@ LOCK_ACTIONS = (
     "Microsoft.Authorization/locks/read",
     "Microsoft.Authorization/locks/write",
     "Microsoft.Authorization/locks/delete",
+)
+# What each resource type the stacks create at subscription scope needs (the apply identity holds Contributor on the
+# platform resource groups only). Policy definitions and assignments are Resource Policy Contributor's, role
+# assignments the delegation's. A resource naming a `subscription_id` of a type in neither table fails the synth
+# (`subscription_writes`); a type without that argument (Defender plans, features) must be listed by hand.
+SUBSCRIPTION_SCOPE_ACTIONS: Mapping[str, tuple[str, ...]] = {
+    "azurerm_consumption_budget_subscription": tuple(f"Microsoft.Consumption/budgets/{v}" for v in VERBS),
+    "azurerm_cost_anomaly_alert": tuple(f"Microsoft.CostManagement/scheduledActions/{v}" for v in VERBS),
+    "azurerm_security_center_subscription_pricing": (
+        "Microsoft.Security/pricings/read",
+        "Microsoft.Security/pricings/write",
+    ),
+    "azurerm_security_center_contact": tuple(f"Microsoft.Security/securityContacts/{v}" for v in VERBS),
+    "azurerm_resource_provider_feature_registration": (
+        "Microsoft.Features/features/read",
+        "Microsoft.Features/providers/features/read",
+        "Microsoft.Features/providers/features/register/action",
+        "Microsoft.Features/providers/features/unregister/action",
+    ),
+    # only a setting whose target is the subscription itself (the activity log export)
+    "azurerm_monitor_diagnostic_setting": tuple(f"Microsoft.Insights/diagnosticSettings/{v}" for v in VERBS),
+}
+# Policy and role-assignment types are written through the apply identity's other subscription roles.
+SUBSCRIPTION_SCOPE_ELSEWHERE = frozenset(
+    {
+        "azurerm_policy_definition",
+        "azurerm_policy_set_definition",
+        "azurerm_subscription_policy_assignment",
+        "azurerm_role_assignment",
+    }
 )
 
 
@@ -372,6 +423,7 @@ class DeployIdentitiesProps:
     resource_group_name: str
     subscription_id: str
     state_container_scope: str  # ARM id of the state container (blob data role for the backend)
+    platform_group_ids: Mapping[str, str]  # the platform resource groups (bootstrap's): the apply identity's writes
     provider: TerraformProvider
 
 
@@ -435,7 +487,13 @@ class DeployIdentities(Construct):
                 ),
             ),
             "apply": (
-                (subscription, "Contributor", "Applies create and change the platform's resources."),
+                # Contributor on the platform resource groups only: none on the deployment group, which holds this
+                # identity and its federated credentials (docs/security-model.md "The apply identity's own identity").
+                (subscription, "Reader", "Applies refresh what the stacks read outside their resource groups."),
+                *(
+                    (group_id, "Contributor", f"Applies create and change the platform's resources ({key} group).")
+                    for key, group_id in sorted(props.platform_group_ids.items())
+                ),
                 (
                     subscription,
                     "Resource Policy Contributor",
@@ -465,7 +523,7 @@ class DeployIdentities(Construct):
                 subjects_of_role.append(
                     ("plan-github-pull-request", "github-plan-pull-request", pull_request_subject(props.repository))
                 )
-            for credential_id, credential_name, subject in subjects_of_role:
+            trusts = [
                 github_trust(
                     self,
                     credential_id,
@@ -475,6 +533,23 @@ class DeployIdentities(Construct):
                     subject=subject,
                     provider=props.provider,
                 )
+                for credential_id, credential_name, subject in subjects_of_role
+            ]
+            # ReadOnly: nobody adds a federated credential (a subject it controls) to a deploy identity, not even a
+            # principal holding Contributor on the subscription (the apply identity may give Contributor to one it
+            # creates: the policy remediation identities need it). Only Owner and User Access Administrator delete
+            # locks here: the apply identity's lock role covers the platform groups only. The operator removes the
+            # lock before changing a trust (docs/security-model.md "Operator steps").
+            lock(
+                self,
+                f"{role}-identity-lock",
+                resource_id=identity.id,
+                name="trust-read-only",
+                why="The GitHub OIDC trust of this deploy identity changes only through bootstrap, by an operator.",
+                level="ReadOnly",
+                depends_on=trusts,
+                provider=props.provider,
+            )
             principal_id = identity.principal_id
             for index, (scope_id, role_name, why) in enumerate(roles[role]):
                 grant(
@@ -513,26 +588,29 @@ class DeployIdentities(Construct):
             permissions=[RoleDefinitionPermissions(actions=list(LOCK_ACTIONS))],
             provider=props.provider,
         )
-        grant(
-            self,
-            "apply-locks",
-            RoleGrant(
-                scope=subscription,
-                role=props.names.lock_role,
-                principal_id=self.principal_ids["apply"],
-                why="Applies create and remove the stacks' CanNotDelete locks.",
-                role_id=self.lock_role.role_definition_resource_id,
-            ),
-            provider=props.provider,
-        )
+        for key, group_id in sorted(props.platform_group_ids.items()):  # not the deployment group's locks
+            grant(
+                self,
+                f"apply-locks-{key}",
+                RoleGrant(
+                    scope=group_id,
+                    role=props.names.lock_role,
+                    principal_id=self.principal_ids["apply"],
+                    why=f"Applies create and remove the stacks' CanNotDelete locks ({key} group).",
+                    role_id=self.lock_role.role_definition_resource_id,
+                ),
+                provider=props.provider,
+            )
         # Custom roles by name (what the stacks' assignments name): their ids enter the delegation's allow-list.
         self.custom_roles: dict[str, RoleDefinition] = {props.names.kubernetes_plan_role: self.kubernetes_plan_role}
         self._subscription = subscription
+        self._names = props.names
         self._provider = props.provider
 
     def delegate(self, role_ids: Sequence[str]) -> RoleAssignment:
         """The apply identity's Role Based Access Control Administrator on the subscription, allowed to assign and
-        remove exactly `role_ids` (derived from the environment's stacks by `assigned_role_ids`)."""
+        remove exactly `role_ids` (derived from the environment's stacks by `assigned_role_ids`), to anyone but the
+        deploy identities themselves."""
         return grant(
             self,
             "apply-delegation",
@@ -541,10 +619,50 @@ class DeployIdentities(Construct):
                 role=DELEGATION_ROLE,
                 principal_id=self.principal_ids["apply"],
                 why="Applies create the stacks' role assignments; the condition allows exactly the roles they assign.",
-                condition=constrained_delegation(role_ids),
+                condition=constrained_delegation(role_ids, sorted(self.principal_ids.values())),
             ),
             provider=self._provider,
         )
+
+    def allow_writes(self, subscription_actions: Sequence[str], scoped: Mapping[str, tuple[str, str]]) -> None:
+        """The apply identity's writes outside its resource groups, derived from the environment's stacks:
+        `subscription_actions` (`subscription_writes`) as a custom role on the subscription, and `scoped`
+        (target -> (scope, built-in role), from `deployment_writes`) on single resources of the deployment group."""
+        if subscription_actions:
+            writer = RoleDefinition(
+                self,
+                "subscription-writer-role",
+                name=self._names.subscription_writer_role,
+                scope=self._subscription,
+                description="Terraform applies: the subscription-scope resources the stacks write (nothing else).",
+                assignable_scopes=[self._subscription],
+                permissions=[RoleDefinitionPermissions(actions=list(subscription_actions))],
+                provider=self._provider,
+            )
+            grant(
+                self,
+                "apply-subscription-writes",
+                RoleGrant(
+                    scope=self._subscription,
+                    role=self._names.subscription_writer_role,
+                    principal_id=self.principal_ids["apply"],
+                    why="Applies write the stacks' subscription-scope resources (budget, Defender plans, features).",
+                    role_id=writer.role_definition_resource_id,
+                ),
+                provider=self._provider,
+            )
+        for target, (scope, role) in sorted(scoped.items()):
+            grant(
+                self,
+                f"apply-deployment-{target.replace('.', '-')}",
+                RoleGrant(
+                    scope=scope,
+                    role=role,
+                    principal_id=self.principal_ids["apply"],
+                    why="The infra stack peers with the runners' network and registers its vaults in their zone.",
+                ),
+                provider=self._provider,
+            )
 
 
 def assigned_role_ids(stacks: Sequence[Construct], custom_role_ids: Mapping[str, str]) -> tuple[str, ...]:
@@ -573,6 +691,65 @@ def assigned_role_ids(stacks: Sequence[Construct], custom_role_ids: Mapping[str,
     if privileged:
         raise ValueError(f"the stacks assign privileged roles {sorted(privileged)}: the apply identity may not")
     return tuple(sorted(found))
+
+
+def _resources(stacks: Sequence[Construct]) -> list[TerraformResource]:
+    return [node for stack in stacks for node in stack.node.find_all() if isinstance(node, TerraformResource)]
+
+
+def subscription_writes(stacks: Sequence[Construct], subscription_id: str) -> tuple[str, ...]:
+    """The actions the `stacks`' subscription-scope resources need (SUBSCRIPTION_SCOPE_ACTIONS), read from the same
+    objects cdktf synthesizes. A resource naming a `subscription_id` whose type is in neither table fails here (it
+    would fail the first apply with a 403)."""
+    subscription = f"/subscriptions/{subscription_id}"
+    found: set[str] = set()
+    for node in _resources(stacks):
+        kind = node.terraform_resource_type
+        if kind == "azurerm_monitor_diagnostic_setting":
+            if getattr(node, "target_resource_id_input", None) == subscription:
+                found.update(SUBSCRIPTION_SCOPE_ACTIONS[kind])
+        elif kind in SUBSCRIPTION_SCOPE_ACTIONS:
+            found.update(SUBSCRIPTION_SCOPE_ACTIONS[kind])
+        elif getattr(node, "subscription_id_input", None) is not None and kind not in SUBSCRIPTION_SCOPE_ELSEWHERE:
+            raise ValueError(
+                f"{node.node.path}: {kind} is written at subscription scope: add it to "
+                "SUBSCRIPTION_SCOPE_ACTIONS (constructs/deployment.py)"
+            )
+    return tuple(sorted(found))
+
+
+# What the infra stack writes in (or links to) the deployment resource group, and the built-in role on that one
+# resource that allows it: its peerings with the runners' VNet and its zone links to it (virtualNetworks/peer and
+# join, and the peering's own write), its vaults' A records in the runners' vault zone.
+DEPLOYMENT_WRITE_ROLES = {
+    "azurerm_virtual_network_peering": "Network Contributor",
+    "azurerm_private_dns_zone_virtual_network_link": "Network Contributor",
+    "azurerm_private_dns_a_record": "Private DNS Zone Contributor",
+}
+
+
+def deployment_writes(stacks: Sequence[Construct], names: DeploymentNames, subscription_id: str) -> dict[str, str]:
+    """Target in the deployment group ("vnet" or a private DNS zone's name) -> the built-in role the `stacks` need on
+    it. A write of another kind into the deployment group fails here: the apply identity has no write there."""
+    vnet_id = names.virtual_network_id(subscription_id)
+    found: dict[str, str] = {}
+    for node in _resources(stacks):
+        kind = node.terraform_resource_type
+        in_group = getattr(node, "resource_group_name_input", None) == names.resource_group
+        links = vnet_id in (
+            getattr(node, "remote_virtual_network_id_input", None),
+            getattr(node, "virtual_network_id_input", None),
+        )
+        if not (in_group or links):
+            continue
+        role = DEPLOYMENT_WRITE_ROLES.get(kind)
+        if role is None:
+            raise ValueError(f"{node.node.path}: {kind} writes into the deployment group {names.resource_group}")
+        target = (
+            str(getattr(node, "zone_name_input", "")) if kind == "azurerm_private_dns_a_record" and in_group else "vnet"
+        )
+        found[target] = role
+    return found
 
 
 @dataclass(frozen=True)
@@ -841,7 +1018,6 @@ class GitHubRunners(Construct):
                             memory=f"{pool.cpu_cores * 2}Gi",
                             env=[
                                 ContainerAppJobTemplateContainerEnv(name="RUNNER_JITCONFIG_FILE", value=jit_file),
-                                ContainerAppJobTemplateContainerEnv(name="RUNNER_LABELS", value=pool.label),
                             ],
                             volume_mounts=mounts,
                         )

@@ -42,7 +42,7 @@ RUNNER_EGRESS: tuple[EgressHost, ...] = (
     EgressHost(
         "api.github.com",
         GITHUB,
-        "REST API: the KEDA github-runner scaler's queue polling, the GitHub App's registration token, "
+        "REST API: the KEDA github-runner scaler's queue polling, the GitHub App's just-in-time runner configuration, "
         "artifact and cache metadata",
     ),
     EgressHost(

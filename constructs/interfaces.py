@@ -143,16 +143,20 @@ def lock(
     resource_id: str,
     name: str,
     why: str,
+    level: str = "CanNotDelete",
+    depends_on: Sequence[ITerraformDependable] | None = None,
     provider: TerraformProvider | None = None,
 ) -> ManagementLock:
-    """Declare a `CanNotDelete` lock on `resource_id`: Azure refuses its delete from anywhere (portal, CLI)."""
+    """Declare a `CanNotDelete` lock on `resource_id`: Azure refuses its delete from anywhere (portal, CLI); or
+    a `ReadOnly` one: Azure refuses every write too, its child resources' included."""
     return ManagementLock(
         owner,
         id,
         name=name,
         scope=resource_id,
-        lock_level="CanNotDelete",
+        lock_level=level,
         notes=why,
+        depends_on=list(depends_on) if depends_on else None,
         provider=provider,
     )
 

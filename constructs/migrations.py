@@ -83,3 +83,19 @@ SETTINGS_BEFORE = frozenset(
 WORKSPACE_PATH_BEFORE = "observability/log-analytics"
 WORKSPACE_BEFORE = "azurerm_log_analytics_workspace.observability_log-analytics_FA79034E"
 WORKSPACE_LOCK_BEFORE = "azurerm_management_lock.observability_log-analytics-lock_F3C177F4"
+
+# The resource groups the infra stack created (top-level constructs `<key>-rg`) until bootstrap took them over
+# (constructs/platform_groups.py): the infra stack forgets them with `removed` blocks, bootstrap imports them.
+PLATFORM_GROUPS_BEFORE = {
+    "workloads": "azurerm_resource_group.workloads-rg",
+    "networking": "azurerm_resource_group.networking-rg",
+    "monitoring": "azurerm_resource_group.monitoring-rg",
+    "data": "azurerm_resource_group.data-rg",
+    "security": "azurerm_resource_group.security-rg",
+    "data-dr": "azurerm_resource_group.data-dr-rg",
+    "dr-networking": "azurerm_resource_group.dr-networking-rg",
+    "backup": "azurerm_resource_group.backup-rg",
+    "aks-snapshots": "azurerm_resource_group.aks-snapshots-rg",
+    "drill": "azurerm_resource_group.drill-rg",
+    "drill-dr": "azurerm_resource_group.drill-dr-rg",
+}

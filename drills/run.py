@@ -74,8 +74,15 @@ def targets(config: EnvironmentConfig, infra_json: dict[str, Any]) -> Targets:
             f"subnets/{subnet['name']}",
         )
 
-    def group(address: str) -> str:
-        return infra.resources["azurerm_resource_group"][address]["name"]
+    def scratch_group(grant: str) -> str:
+        """The drills' scratch group: bootstrap creates it (constructs/platform_groups.py); the infra stack grants the
+        drill identity Contributor on it by id (`drill-identity/<grant>`), which is where the drill may write."""
+        [scope] = [
+            body["scope"]
+            for address, body in infra.resources["azurerm_role_assignment"].items()
+            if address.startswith(f"drill-identity_{grant}_")
+        ]
+        return str(scope).rsplit("/resourceGroups/", 1)[1]
 
     server = infra.one("azurerm_postgresql_flexible_server")
     server_rg = infra.name(server["resource_group_name"])
@@ -114,10 +121,10 @@ def targets(config: EnvironmentConfig, infra_json: dict[str, Any]) -> Targets:
             database=DRILL_DATABASE,
             user=drill_identity,
             location=config.location,
-            scratch_resource_group=group("drill-rg"),
+            scratch_resource_group=scratch_group("scratch-contributor"),
             endpoint_subnet_id=subnet_id("network_spoke-private_endpoints"),
             paired_location=config.paired_location,
-            geo_scratch_resource_group=group("drill-dr-rg"),
+            geo_scratch_resource_group=scratch_group("geo-scratch-contributor"),
             geo_endpoint_subnet_id=subnet_id("dr-landing-zone_private_endpoints"),
             private_dns_zone_id=_arm_id(
                 sub, infra.name(zone["resource_group_name"]), "Microsoft.Network", f"privateDnsZones/{zone['name']}"

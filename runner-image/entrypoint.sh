@@ -1,27 +1,31 @@
 #!/usr/bin/env bash
-# Registers ONE ephemeral GitHub Actions runner for the repository, authenticated as a GitHub App, then runs it.
-# Started by the Container Apps job (one execution per queued workflow job, KEDA's github-runner scaler).
+# Starts ONE ephemeral GitHub Actions runner with a just-in-time (JIT) configuration, in two steps that run in two
+# containers of the same Container Apps job execution (constructs/deployment.py GitHubRunners; one execution per
+# queued workflow job, KEDA's github-runner scaler):
 #
-#   GitHub App JWT (RS256, signed with openssl from APP_ID + APP_PRIVATE_KEY, valid <= 10 minutes)
+#   jit-config (init container, the only one given the App's key):
+#     GitHub App JWT (RS256, signed with openssl from APP_ID + APP_PRIVATE_KEY, valid <= 10 minutes)
 #     -> POST /app/installations/{APP_INSTALLATION_ID}/access_tokens   installation token (1 h, this repository,
 #                                                                       administration:write only)
-#     -> POST /repos/{REPOSITORY}/actions/runners/registration-token   registration token (1 h, one use)
-#     -> config.sh --ephemeral --unattended --disableupdate            the runner takes one job, then exits
-#     -> run.sh                                                        without the App's key in its environment
+#     -> POST /repos/{REPOSITORY}/actions/runners/generate-jitconfig   the JIT configuration of ONE ephemeral runner
+#        (name, runner group, RUNNER_LABELS, work folder)                with exactly the pool's labels
+#     -> written to RUNNER_JITCONFIG_FILE (mode 0600) on the execution's own EmptyDir volume
+#   run-jit (runner container, no secret in its environment):
+#     ./run.sh --jitconfig "$(cat RUNNER_JITCONFIG_FILE)"   the runner takes one job, then exits (no config.sh,
+#                                                            no registration token)
 #
-# Environment: APP_ID, APP_INSTALLATION_ID, APP_PRIVATE_KEY (PEM, from the job's secret), REPOSITORY (owner/name),
-# RUNNER_LABELS (comma-separated); optional GITHUB_API_URL (https://api.github.com), GITHUB_URL
-# (https://github.com), RUNNER_HOME (the directory holding config.sh and run.sh, default the working directory),
-# RUNNER_NAME (default the host name, unique per Container Apps replica).
-# Usage: entrypoint.sh              register and run
-#        entrypoint.sh registration-token   print a registration token and exit (the token step alone)
-# Writes nothing but what config.sh writes; the private key only ever passes through a pipe.
+# Environment, jit-config: APP_ID, APP_INSTALLATION_ID, APP_PRIVATE_KEY (PEM, a Key Vault reference of the job),
+# REPOSITORY (owner/name), RUNNER_LABELS (comma-separated), RUNNER_JITCONFIG_FILE; optional GITHUB_API_URL
+# (https://api.github.com), RUNNER_NAME (default the host name, unique per Container Apps replica), RUNNER_GROUP_ID
+# (1, the repository's default group: the only group repository runners have).
+# Environment, run-jit: RUNNER_JITCONFIG_FILE; optional RUNNER_HOME (the directory holding run.sh, default the
+# working directory).
+# Usage: entrypoint.sh jit-config | run-jit     (the modes tools/checks/deployability.py compares the jobs' args with)
+# The private key only ever passes through a pipe: it is written to no file and printed nowhere.
 set -euo pipefail
 shopt -s inherit_errexit  # a failure inside $(...) stops the script too
 
 GITHUB_API_URL=${GITHUB_API_URL:-https://api.github.com}
-GITHUB_URL=${GITHUB_URL:-https://github.com}
-RUNNER_HOME=${RUNNER_HOME:-$PWD}
 
 fail() {
   printf 'runner-entrypoint: error: %s\n' "$*" >&2
@@ -36,10 +40,13 @@ require() {
 }
 
 check_settings() {
-  require APP_ID APP_INSTALLATION_ID APP_PRIVATE_KEY REPOSITORY
+  require APP_ID APP_INSTALLATION_ID APP_PRIVATE_KEY REPOSITORY RUNNER_LABELS RUNNER_JITCONFIG_FILE
   [[ $APP_ID =~ ^[0-9]+$ ]] || fail "APP_ID must be the GitHub App's numeric id, got '$APP_ID'"
   [[ $APP_INSTALLATION_ID =~ ^[0-9]+$ ]] || fail "APP_INSTALLATION_ID must be numeric, got '$APP_INSTALLATION_ID'"
   [[ $REPOSITORY =~ ^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$ ]] || fail "REPOSITORY must be owner/name, got '$REPOSITORY'"
+  [[ ${RUNNER_GROUP_ID:-1} =~ ^[0-9]+$ ]] || fail "RUNNER_GROUP_ID must be numeric, got '$RUNNER_GROUP_ID'"
+  [[ $RUNNER_LABELS =~ ^[A-Za-z0-9._-]+(,[A-Za-z0-9._-]+)*$ ]] ||
+    fail "RUNNER_LABELS must be comma-separated labels, got '$RUNNER_LABELS'"
   # Tokens travel only over TLS; plain http is accepted for a loopback API (the offline test's fake GitHub).
   [[ $GITHUB_API_URL =~ ^https://|^http://127\.0\.0\.1(:[0-9]+)?$ ]] ||
     fail "GITHUB_API_URL must be an https:// URL, got '$GITHUB_API_URL'"
@@ -89,39 +96,51 @@ token_of() {
   printf '%s' "$token"
 }
 
-registration_token() {
-  local jwt installation_token body response
+# The JIT configuration of one runner with exactly the pool's labels, written where the runner container reads it.
+jit_config() {
+  check_settings
+  local jwt installation_token body response encoded
   jwt=$(app_jwt)
   # Narrowed to this repository and the one permission that registers runners.
   body=$(jq -cn --arg repo "${REPOSITORY#*/}" '{repositories: [$repo], permissions: {administration: "write"}}')
   response=$(github_post "/app/installations/$APP_INSTALLATION_ID/access_tokens" "$jwt" "$body" \
     "Check APP_ID and APP_PRIVATE_KEY (the App's private key) and APP_INSTALLATION_ID.")
   installation_token=$(token_of "$response" "the installation token endpoint")
-  response=$(github_post "/repos/$REPOSITORY/actions/runners/registration-token" "$installation_token" '{}' \
+  body=$(jq -cn --arg name "${RUNNER_NAME:-$(hostname)}" --argjson group "${RUNNER_GROUP_ID:-1}" \
+    --arg labels "$RUNNER_LABELS" '{name: $name, runner_group_id: $group, labels: ($labels | split(",")),
+      work_folder: "_work"}')
+  response=$(github_post "/repos/$REPOSITORY/actions/runners/generate-jitconfig" "$installation_token" "$body" \
     "The App needs Administration: read and write on $REPOSITORY and must be installed on it.")
-  token_of "$response" "the registration token endpoint"
+  encoded=$(jq -r '.encoded_jit_config // empty' <<<"$response") || true
+  [ -n "$encoded" ] || fail "the generate-jitconfig endpoint answered without encoded_jit_config"
+  # 0600: readable by the runner user only (both containers run as 1001); a credential for this one runner.
+  (umask 077 && printf '%s' "$encoded" >"$RUNNER_JITCONFIG_FILE") ||
+    fail "cannot write RUNNER_JITCONFIG_FILE=$RUNNER_JITCONFIG_FILE (is the shared volume mounted?)"
+  printf 'runner-entrypoint: runner %s (id %s) configured with labels %s\n' \
+    "$(jq -r '.runner.name' <<<"$response")" "$(jq -r '.runner.id' <<<"$response")" "$RUNNER_LABELS"
+}
+
+# Runs the runner from the file jit-config wrote. The file is removed first: it configures this one runner only,
+# and the job's steps have no reason to find it.
+run_jit() {
+  require RUNNER_JITCONFIG_FILE
+  [ -s "$RUNNER_JITCONFIG_FILE" ] ||
+    fail "no JIT configuration in RUNNER_JITCONFIG_FILE=$RUNNER_JITCONFIG_FILE (did the jit-config step run?)"
+  local config
+  config=$(cat "$RUNNER_JITCONFIG_FILE")
+  rm -f "$RUNNER_JITCONFIG_FILE"
+  cd "${RUNNER_HOME:-$PWD}"
+  # The runner's release is the image's, kept current by Renovate and a rebuild inside GitHub's 30-day support
+  # window (docs/delivery.md "Runner release").
+  exec ./run.sh --jitconfig "$config"
 }
 
 main() {
-  check_settings
-  if [ "${1:-}" = registration-token ]; then
-    registration_token
-    printf '\n'
-    return
-  fi
-  require RUNNER_LABELS
-  local token
-  token=$(registration_token)
-  cd "$RUNNER_HOME"
-  # --disableupdate: the runner never replaces itself with a release downloaded at job time (unverified, and lost
-  # at the next ephemeral start anyway); the release is the image's, kept current by Renovate and a rebuild inside
-  # GitHub's 30-day support window (docs/delivery.md "Runner release").
-  ./config.sh --unattended --ephemeral --disableupdate --replace \
-    --url "$GITHUB_URL/$REPOSITORY" --token "$token" \
-    --name "${RUNNER_NAME:-$(hostname)}" --labels "$RUNNER_LABELS" --work _work
-  # The jobs this runner takes inherit its environment: they must not see the App's key.
-  unset APP_PRIVATE_KEY token
-  exec ./run.sh
+  case "${1:-}" in
+    jit-config) jit_config ;;
+    run-jit) run_jit ;;
+    *) fail "usage: $0 jit-config | run-jit (got '${1:-}')" ;;
+  esac
 }
 
 main "$@"

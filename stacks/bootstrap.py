@@ -18,6 +18,7 @@ from cdktf import AzurermBackend, LocalBackend, TerraformOutput, TerraformStack
 from config.schema import EnvironmentConfig
 from constructs import Construct
 from constructs.deployment import (
+    VAULT_ZONE,
     DeployIdentities,
     DeployIdentitiesProps,
     DeploymentNetwork,
@@ -29,10 +30,13 @@ from constructs.deployment import (
     RunnerImage,
     assigned_role_ids,
     deployment_names,
+    deployment_writes,
+    subscription_writes,
 )
 from constructs.diagnostics import DiagnosticsCoverage
 from constructs.human_access import EligibleAccess, EligibleAccessProps
 from constructs.naming import Naming
+from constructs.platform_groups import PlatformGroups, PlatformGroupsProps, platform_groups
 from constructs.resource_providers import required_resource_providers
 from constructs.runner_registry import RUNNER_IMAGE_REPOSITORY, RunnerRegistry, RunnerRegistryProps, runner_image_tag
 from constructs.state_storage import BOOTSTRAP_CONTAINER, StateStorage, StateStorageProps
@@ -70,6 +74,7 @@ class BootstrapStack(TerraformStack):
         super().__init__(scope, id)
         bootstrap_backend(self, environments)
         self.identities: dict[str, DeployIdentities] = {}
+        self._deployment_targets: dict[str, dict[str, str]] = {}
         for config in environments:
             # A new subscription has almost nothing registered: this provider (run by the Owner operator)
             # registers every namespace the stacks use when it starts, before any resource is created.
@@ -100,6 +105,17 @@ class BootstrapStack(TerraformStack):
                     operators_group_object_id=config.deployment.operators_group_object_id,
                 ),
             )
+            # The infra stack's resource groups: the apply identity's Contributor goes on these only.
+            groups = PlatformGroups(
+                self,
+                f"{config.name}-platform-groups",
+                props=PlatformGroupsProps(
+                    groups=platform_groups(config),
+                    subscription_id=config.subscription_id,
+                    adopt=config.deployment.adopt_platform_groups,
+                    provider=provider,
+                ),
+            )
             identities = DeployIdentities(
                 self,
                 f"{config.name}-identities",
@@ -111,6 +127,7 @@ class BootstrapStack(TerraformStack):
                     resource_group_name=network.resource_group_name,
                     subscription_id=config.subscription_id,
                     state_container_scope=storage.container_scope,
+                    platform_group_ids=groups.ids,
                     provider=provider,
                 ),
             )
@@ -182,14 +199,30 @@ class BootstrapStack(TerraformStack):
                     provider=provider,
                 ),
             )
-            for construct in (network, storage, identities, registry, credentials, runners, human_access):
+            # What the infra stack may write in the deployment group: the VNet (peerings, zone links), the vault zone.
+            self._deployment_targets[config.name] = {
+                "vnet": network.virtual_network_id,
+                VAULT_ZONE: credentials.private_dns_zone_id,
+            }
+            for construct in (network, storage, groups, identities, registry, credentials, runners, human_access):
                 apply_environment_aspects(construct, config)
         # AZ-DIAG-1 here too: every diagnosable resource of the deployment path logs to its environment's workspace.
         self.node.add_validation(DiagnosticsCoverage(self))
 
     def delegate(self, config: EnvironmentConfig, stacks: Sequence[TerraformStack]) -> None:
         """Give the environment's apply identity Role Based Access Control Administrator for exactly the roles its
-        `stacks` assign (build_app calls this once they are built): the allow-list is derived, never written twice."""
+        `stacks` assign, and the writes they make outside the platform resource groups (build_app calls this once
+        they are built): the allow-list and the writes are derived, never written twice."""
         identities = self.identities[config.name]
         custom = {config_name: role.role_definition_id for config_name, role in identities.custom_roles.items()}
         identities.delegate(assigned_role_ids(stacks, custom))
+        names = deployment_names(Naming(config.short_name, config.unique_suffix), config.deployment)
+        targets = self._deployment_targets[config.name]
+        writes = deployment_writes(stacks, names, config.subscription_id)
+        unknown = sorted(set(writes) - set(targets))
+        if unknown:
+            raise ValueError(
+                f"{config.name}: the stacks write {unknown} in the deployment group; bootstrap grants none"
+            )
+        scoped = {target: (targets[target], role) for target, role in writes.items()}
+        identities.allow_writes(subscription_writes(stacks, config.subscription_id), scoped)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from cdktf import TerraformStack, TerraformVariable, TerraformVariableValidationConfig
-from cdktf_cdktf_provider_azurerm.resource_group import ResourceGroup
 
 from config.observability import SEVERITIES
 from config.schema import EnvironmentConfig
@@ -65,6 +64,7 @@ from constructs.observability import (
     PrometheusCollection,
     PrometheusCollectionProps,
 )
+from constructs.platform_groups import PlatformGroup, forget_platform_groups, platform_groups
 from constructs.private_endpoint import PrivateEndpointPlacement
 from constructs.recording_rules import RecordingRules, RecordingRulesProps
 from constructs.registry import ImageImport, ImageImportProps, Registry, RegistryProps
@@ -90,19 +90,6 @@ def webhook_url_variable(scope: Construct, severity: str, channel: str) -> str:
             )
         ],
     ).string_value
-
-
-# The stack's resource groups: name, construct id, and whether it lives in the paired region (geo-DR and geo-backup
-# resources: the Event Hubs secondary, the geo-backup key vault, the DR landing zone).
-RESOURCE_GROUPS = (
-    ("workloads", "workloads-rg", False),
-    ("networking", "networking-rg", False),
-    ("monitoring", "monitoring-rg", False),
-    ("data", "data-rg", False),
-    ("security", "security-rg", False),
-    ("data-dr", "data-dr-rg", True),
-    ("dr-networking", "dr-networking-rg", True),
-)
 
 
 class InfrastructureStack(TerraformStack):
@@ -137,16 +124,10 @@ class InfrastructureStack(TerraformStack):
         apply_environment_aspects(self, config)
 
     def _resource_groups(self) -> None:
-        config = self._config
-        self._groups = {
-            name: ResourceGroup(
-                self,
-                construct_id,
-                name=self._naming.name(name, "rg"),
-                location=config.paired_location if paired else config.location,
-            )
-            for name, construct_id, paired in RESOURCE_GROUPS
-        }
+        # The resource groups are bootstrap's (constructs/platform_groups.py): the apply identity holds Contributor on
+        # them only. This stack forgets the ones it created before (no destroy).
+        self.groups = platform_groups(self._config)
+        forget_platform_groups(self, self.groups)
 
     def _log_analytics(self) -> None:
         config = self._config
@@ -157,7 +138,7 @@ class InfrastructureStack(TerraformStack):
                 config=config.observability,
                 naming=self._naming,
                 location=config.location,
-                resource_group_name=self._groups["monitoring"].name,
+                resource_group_name=self.groups["monitoring"].name,
                 protect_from_destroy=config.data.protect_from_destroy,
             ),
         )
@@ -172,8 +153,8 @@ class InfrastructureStack(TerraformStack):
                 config=config.network,
                 naming=self._naming,
                 location=config.location,
-                hub_resource_group_name=self._groups["networking"].name,
-                spoke_resource_group_name=self._groups["workloads"].name,
+                hub_resource_group_name=self.groups["networking"].name,
+                spoke_resource_group_name=self.groups["workloads"].name,
                 diagnostics=self._sink,
                 # The deploy runners reach the API server and the Key Vault endpoints (constructs/data_paths.py).
                 peer_sources={"runners": config.deployment.network.runners.address_prefix},
@@ -196,7 +177,7 @@ class InfrastructureStack(TerraformStack):
                 config=config.network.dr,
                 naming=self._naming,
                 location=config.paired_location,
-                resource_group_name=self._groups["dr-networking"].name,
+                resource_group_name=self.groups["dr-networking"].name,
                 hub_vnet_id=self.network.hub_vnet_id,
                 private_dns_zone_ids=self.network.private_dns_zone_ids,
                 diagnostics=self._sink,
@@ -204,7 +185,7 @@ class InfrastructureStack(TerraformStack):
         )
 
     def _data_platform(self) -> None:
-        config, groups = self._config, self._groups
+        config, groups = self._config, self.groups
         self.data = DataPlatform(
             self,
             "data",
@@ -233,7 +214,7 @@ class InfrastructureStack(TerraformStack):
         )
 
     def _observability(self) -> None:
-        config, monitoring = self._config, self._groups["monitoring"]
+        config, monitoring = self._config, self.groups["monitoring"]
         # Receiver URLs embed secrets (PagerDuty integration key, Slack token): CI sets TF_VAR_<name>. Each is
         # checked at plan time against its channel's URL format (the value never enters the JSON).
         webhook_urls = {
@@ -259,7 +240,7 @@ class InfrastructureStack(TerraformStack):
 
     def _registry(self) -> None:
         """The registry, and the images the cluster stack runs imported into it (the only registry it admits)."""
-        config, workloads = self._config, self._groups["workloads"]
+        config, workloads = self._config, self.groups["workloads"]
         self.registry = Registry(
             self,
             "registry",
@@ -311,7 +292,7 @@ class InfrastructureStack(TerraformStack):
                 config=config.aks,
                 naming=self._naming,
                 location=config.location,
-                resource_group_name=self._groups["workloads"].name,
+                resource_group_name=self.groups["workloads"].name,
                 tenant_id=config.tenant_id,
                 log_analytics_workspace_id=self.log_analytics.workspace_id,
                 network=ClusterNetwork(
@@ -342,7 +323,7 @@ class InfrastructureStack(TerraformStack):
                 config=config.app_gateway,
                 naming=self._naming,
                 location=config.location,
-                resource_group_name=self._groups["workloads"].name,
+                resource_group_name=self.groups["workloads"].name,
                 subnet_id=self.network.subnet_ids["app_gateway"],
                 key_vault_id=self.data.key_vault.key_vault_id,
                 certificate_administrator_principal_id=self._deployer.principal_ids["apply"],
@@ -367,9 +348,9 @@ class InfrastructureStack(TerraformStack):
                 principal_ids=self._deployer.principal_ids,
                 spoke_vnet_id=network.spoke_vnet_id,
                 spoke_vnet_name=network.spoke_vnet_name,
-                spoke_resource_group_name=self._groups["workloads"].name,
+                spoke_resource_group_name=self.groups["workloads"].name,
                 private_dns_zones={
-                    key: (network.private_dns_zone_names[key], self._groups["networking"].name)
+                    key: (network.private_dns_zone_names[key], self.groups["networking"].name)
                     for key in RUNNER_RESOLVED_ZONES
                 },
                 key_vault_ids=[vault.key_vault_id for vault in self._vaults()],
@@ -410,7 +391,7 @@ class InfrastructureStack(TerraformStack):
         config, naming, monitoring, observability = (
             self._config,
             self._naming,
-            self._groups["monitoring"],
+            self.groups["monitoring"],
             self.observability,
         )
         Alerts(
@@ -523,7 +504,7 @@ class InfrastructureStack(TerraformStack):
         self.node.add_validation(DiagnosticsCoverage(self))
 
     def _private_endpoint_in(
-        self, resource_group: ResourceGroup, config: EnvironmentConfig
+        self, resource_group: PlatformGroup, config: EnvironmentConfig
     ) -> PrivateEndpointPlacement:
         """Private endpoints sit in the spoke's endpoint subnet, in the resource group of the service they serve."""
         return PrivateEndpointPlacement(
@@ -538,7 +519,7 @@ class InfrastructureStack(TerraformStack):
         config, naming, monitoring, observability = (
             self._config,
             self._naming,
-            self._groups["monitoring"],
+            self.groups["monitoring"],
             self.observability,
         )
         self.monitor_private_link = MonitorPrivateLink(
@@ -581,7 +562,7 @@ class InfrastructureStack(TerraformStack):
             props=ClusterExportsWriterProps(
                 naming=self._naming,
                 location=self._config.location,
-                resource_group_name=self._groups["monitoring"].name,
+                resource_group_name=self.groups["monitoring"].name,
                 container_id=self.data.storage.containers[exports].resource_manager_id,
                 blob_endpoint=self.data.storage.account.primary_blob_endpoint,
                 container_name=exports,
@@ -600,7 +581,7 @@ class InfrastructureStack(TerraformStack):
                 naming=self._naming,
                 environment=config.name,
                 location=config.location,
-                resource_group_name=self._groups["monitoring"].name,
+                resource_group_name=self.groups["monitoring"].name,
                 log_analytics_workspace_id=self.log_analytics.workspace_id,
                 data_collection_endpoint_id=observability.data_collection_endpoint_id,
                 oidc_issuer_url=self.aks.oidc_issuer_url,
@@ -614,10 +595,7 @@ class InfrastructureStack(TerraformStack):
         """Azure Backup for the cluster and the application blobs (docs/platform/backup-dr.md)."""
         config, naming = self._config, self._naming
         recovery = config.recovery
-        backup = ResourceGroup(self, "backup-rg", name=naming.name("backup", "rg"), location=config.location)
-        snapshots = ResourceGroup(
-            self, "aks-snapshots-rg", name=naming.name("aks-snapshots", "rg"), location=config.location
-        )
+        backup, snapshots = self.groups["backup"], self.groups["aks-snapshots"]
         self.backup_vault = BackupVault(
             self,
             "backup-vault",
@@ -656,7 +634,7 @@ class InfrastructureStack(TerraformStack):
                 vault=self.backup_vault,
                 cluster_id=self.aks.cluster_id,
                 cluster_identity_principal_id=self.aks.control_plane_identity_principal_id,
-                snapshot_resource_group_id=snapshots.id,
+                snapshot_resource_group_id=snapshots.id(config.subscription_id),
                 snapshot_resource_group_name=snapshots.name,
                 storage=aks_backup_storage,
                 subscription_id=config.subscription_id,
@@ -677,12 +655,9 @@ class InfrastructureStack(TerraformStack):
 
     def _drills(self) -> None:
         """Restore drills: their identity, their results table and the RTO/RPO alerts (docs/dr-drills.md)."""
-        config, naming, monitoring = self._config, self._naming, self._groups["monitoring"]
+        config, naming, monitoring = self._config, self._naming, self.groups["monitoring"]
         recovery, data = config.recovery, self.data
-        scratch = ResourceGroup(self, "drill-rg", name=naming.name("dr-drill", "rg"), location=config.location)
-        geo_scratch = ResourceGroup(
-            self, "drill-dr-rg", name=naming.name("dr-drill-dr", "rg"), location=config.paired_location
-        )
+        scratch, geo_scratch = self.groups["drill"], self.groups["drill-dr"]
         canary_container = data.storage.containers[config.data.storage.containers[0]]
         capture = config.data.event_hubs.capture_container
         geo_keys = data.geo_key_vault.customer_managed_keys if data.geo_key_vault is not None else {}
@@ -705,8 +680,8 @@ class InfrastructureStack(TerraformStack):
                     postgres_zone=self.network.private_dns_zone_ids["postgres"],
                     endpoint_subnet=self.network.subnet_ids["private_endpoints"],
                     dr_endpoint_subnet=self.dr_landing_zone.private_endpoint_subnet_id,
-                    scratch=scratch.id,
-                    geo_scratch=geo_scratch.id,
+                    scratch=scratch.id(config.subscription_id),
+                    geo_scratch=geo_scratch.id(config.subscription_id),
                     storage_account=data.storage.storage_account_id,
                     canary_container=canary_container.resource_manager_id,
                     backup_vault=self.backup_vault.vault_id,

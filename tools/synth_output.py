@@ -63,3 +63,18 @@ def main_guard(guard: Callable[[], int], name: str) -> int:
 def moved_blocks(stack: dict[str, Any]) -> dict[str, str]:
     """`from` → `to` of the stack's `moved` blocks (cdktf's move_from_id / move_to)."""
     return {block["from"]: block["to"] for block in stack.get("moved", [])}
+
+
+def forgotten_addresses(stack: dict[str, Any]) -> set[str]:
+    """The addresses of the stack's `removed` blocks with `lifecycle { destroy = false }`: Terraform forgets them
+    (another stack imports them); a `removed` block without it destroys the object."""
+    return {
+        block["from"]
+        for block in stack.get("removed", [])
+        if isinstance(block.get("lifecycle"), dict) and block["lifecycle"].get("destroy") is False
+    }
+
+
+def imported_addresses(stack: dict[str, Any]) -> set[str]:
+    """The `to` addresses of the stack's `import` blocks (cdktf's import_from)."""
+    return {block["to"] for block in stack.get("import", [])}

@@ -449,6 +449,45 @@ def test_a_job_pulling_from_an_outside_registry_is_named(stacks) -> None:
     assert any("the job names no registry" in p for p in findings(broken))
 
 
+def test_every_runner_job_calls_modes_the_entrypoint_implements(stacks) -> None:
+    from tools.checks.deployability import runner_mode_findings
+    from tools.checks.runner_entrypoint import modes
+
+    assert {m.name: m.runs_jobs for m in modes().values()} == {"jit-config": False, "run-jit": True}
+    assert runner_mode_findings(stacks["bootstrap"]) == []
+
+
+def test_a_job_calling_a_mode_the_entrypoint_lacks_is_named(stacks) -> None:
+    broken = copy.deepcopy(stacks)
+    job = next(
+        j for j in broken["bootstrap"]["resource"]["azurerm_container_app_job"].values() if "staging" in j["provider"]
+    )
+    job["template"]["init_container"][0]["args"] = ["registration-token"]  # the mode the entrypoint used to have
+    [problem] = findings(broken)
+    assert problem == (
+        f"bootstrap: runner job {job['name']}: init_container register calls runner-entrypoint.sh "
+        "'registration-token', a mode runner-image/entrypoint.sh does not implement (jit-config, run-jit)"
+    )
+
+
+def test_an_entrypoint_without_the_runner_mode_fails_every_job(stacks) -> None:
+    from tools.checks.deployability import runner_mode_findings
+    from tools.checks.runner_entrypoint import ENTRYPOINT, modes
+
+    script = ENTRYPOINT.read_text()
+    assert "    run-jit) run_jit ;;\n" in script
+    without = modes(script.replace("    run-jit) run_jit ;;\n", ""))  # the entrypoint lost its run-jit mode
+    problems = runner_mode_findings(stacks["bootstrap"], without)
+    assert len(problems) == 2 * len(ENVIRONMENTS)
+    assert all("container runner calls runner-entrypoint.sh 'run-jit', a mode" in p for p in problems)
+    run_jit_runs_nothing = modes(script.replace('exec ./run.sh --jitconfig "$config"', "true"))
+    problems = runner_mode_findings(stacks["bootstrap"], run_jit_runs_nothing)
+    assert len(problems) == 2 * len(ENVIRONMENTS)
+    assert all(
+        p.endswith("no container runs the runner (a mode that starts run.sh): it takes no job") for p in problems
+    )
+
+
 # --- Effective NSG rules on every data path (constructs/data_paths.py) -------------------------------------------
 
 

@@ -19,17 +19,6 @@ from tools.checks.threat_model import Inputs, Model, load, main
 WORKFLOWS = Path(".github/workflows")
 
 
-# OPEN_APPLY_OWN_IDENTITY (docs/security-model.md "Open"): the apply identity's Contributor on the subscription also
-# covers the deployment resource group, so it could add a federated credential (any subject) to itself. Closing it
-# needs the stacks' resource groups created by bootstrap and Contributor granted on those only. Empty it then.
-OPEN_APPLY_OWN_IDENTITY = frozenset(
-    f"TM-APPLY-OWN-IDENTITY: apply identity {load_environment(e).short_name}-terraform-apply-id-001 -> Contributor on "
-    f"/subscriptions/{load_environment(e).subscription_id} -> federatedIdentityCredentials/write on its own identity "
-    "=> persistence: any OIDC subject (a pull request) as the apply identity"
-    for e in ENVIRONMENTS
-)
-
-
 def _open_state_paths() -> frozenset[str]:
     """The open state secrets (test_state_secrets.OPEN_STATE_SECRETS) as the plan identity reads them."""
     paths = set()
@@ -73,7 +62,7 @@ def _names(model: Model) -> set[str]:
 
 
 def _new(model: Model) -> set[str]:
-    return _names(model) - _open_state_paths() - OPEN_APPLY_OWN_IDENTITY
+    return _names(model) - _open_state_paths()
 
 
 def protected_github_stack() -> dict:
@@ -113,7 +102,7 @@ def protected_github_stack() -> dict:
 def test_the_real_output_has_only_the_pending_and_open_paths(synth_dir: Path) -> None:
     model = Model(load(synth_dir, WORKFLOWS))
     assert model.inputs.github is not None  # the github stack declares the environments' protections
-    assert _names(model) == _open_state_paths() | OPEN_APPLY_OWN_IDENTITY
+    assert _names(model) == _open_state_paths()
     assert {p.label for p in model.pools} == {
         pool.label for e in ENVIRONMENTS for pool in load_environment(e).deployment.runner.pools.values()
     }
@@ -124,7 +113,7 @@ def test_the_real_output_has_only_the_pending_and_open_paths(synth_dir: Path) ->
 
 def test_with_the_github_stack_no_writer_reaches_the_apply_identity(stacks) -> None:
     names = _names(_model(stacks, github=protected_github_stack()))
-    assert names >= OPEN_APPLY_OWN_IDENTITY  # the model still sees the open path (not writer-reachable)
+    assert not any(n.startswith("TM-APPLY-OWN-IDENTITY") for n in names)
     assert not any(n.startswith("TM-ENVIRONMENT") for n in names)
     assert not any(n.startswith("TM-STATE-SECRET: writer") for n in names)
 
@@ -154,6 +143,8 @@ def test_the_runner_key_in_state_and_in_a_job_secret_readable_by_contributor(sta
     for key, job in bootstrap["resource"]["azurerm_container_app_job"].items():
         if key.startswith("staging-"):
             job["secret"] = [{"name": "github-app-key", "value": "${var.staging_github_app_private_key}"}]
+    # ...and the apply identity's Contributor on the whole subscription
+    _apply_assignment(planted, "staging", "Reader")["role_definition_name"] = "Contributor"
     staging = load_environment("staging").state_backend
     bootstrap["terraform"]["backend"] = {
         "azurerm": {"storage_account_name": staging.storage_account_name, "container_name": staging.container_name}
@@ -171,6 +162,12 @@ def test_the_runner_key_in_state_and_in_a_job_secret_readable_by_contributor(sta
         and n.endswith("=> runner credential")
         for n in new
     ), new
+    # the path this design closed: Contributor on the subscription covers the group holding the apply identity
+    assert (
+        "TM-APPLY-OWN-IDENTITY: apply identity stg-terraform-apply-id-001 -> Contributor on /subscriptions/"
+        f"{load_environment('staging').subscription_id} -> federatedIdentityCredentials/write on its own identity "
+        "=> persistence: any OIDC subject (a pull request) as the apply identity"
+    ) in new
 
 
 def test_the_key_in_the_runner_container(stacks) -> None:
@@ -179,18 +176,86 @@ def test_the_key_in_the_runner_container(stacks) -> None:
         if key.startswith("production-runners_plan"):
             job["template"]["container"][0]["env"].append({"name": "APP_PRIVATE_KEY", "secret_name": "github-app-key"})
     assert _new(_model(planted)) == {
-        "TM-RUNNER-KEY-IN-JOB: pr-author -> a job on label erp-production-plan -> runner container env from secret "
-        "github-app-key => runner credential"
+        "TM-RUNNER-KEY-IN-JOB: pr-author -> a job on label erp-production-plan -> container env from secret "
+        "github-app-key (runner: run-jit) => runner credential"
+    }
+
+
+def test_the_key_holding_init_container_running_the_runner(stacks) -> None:
+    # The modes come from runner-image/entrypoint.sh: run-jit starts run.sh, so the job's steps would see the key.
+    planted = copy.deepcopy(stacks)
+    for key, job in planted["bootstrap"]["resource"]["azurerm_container_app_job"].items():
+        if key.startswith("staging-runners_apply"):
+            job["template"]["init_container"][0]["args"] = ["run-jit"]
+    assert _new(_model(planted)) == {
+        "TM-RUNNER-KEY-IN-JOB: pr-author -> a job on label erp-staging-apply -> container env from secret "
+        "github-app-key (register: run-jit) => runner credential"
+    }
+
+
+def test_the_key_holding_container_calling_a_mode_the_entrypoint_lacks(stacks) -> None:
+    planted = copy.deepcopy(stacks)  # unknown: what it runs cannot be shown, so it counts as running job code
+    for key, job in planted["bootstrap"]["resource"]["azurerm_container_app_job"].items():
+        if key.startswith("staging-runners_plan"):
+            job["template"]["init_container"][0]["args"] = ["register-and-run"]
+    assert _new(_model(planted)) == {
+        "TM-RUNNER-KEY-IN-JOB: pr-author -> a job on label erp-staging-plan -> container env from secret "
+        "github-app-key (register: register-and-run) => runner credential"
     }
 
 
 def _apply_assignment(planted, environment: str, role: str) -> dict:
-    [assignment] = [
+    """The apply identity's (first, by address) assignment of `role`."""
+    return next(
         a
-        for k, a in planted["bootstrap"]["resource"]["azurerm_role_assignment"].items()
+        for k, a in sorted(planted["bootstrap"]["resource"]["azurerm_role_assignment"].items())
         if k.startswith(f"{environment}-identities_apply-") and a.get("role_definition_name") == role
-    ]
-    return assignment
+    )
+
+
+_OWN = "federatedIdentityCredentials/write on its own identity => persistence: any OIDC subject (a pull request)"
+
+
+def test_a_delegation_that_may_give_the_apply_identity_contributor(stacks) -> None:
+    planted = copy.deepcopy(stacks)
+    delegation = _apply_assignment(planted, "production", "Role Based Access Control Administrator")
+    condition = delegation["condition"]
+    start = condition.index(" AND ((@Request[Microsoft.Authorization/roleAssignments:PrincipalId]")
+    end = condition.index("))", condition.index("ForAnyOfAllValues:GuidNotEquals {b24988ac")) + 2
+    delegation["condition"] = condition[:start] + condition[end:]  # the allow-list without the principal clause
+    assert _new(_model(planted)) == {
+        "TM-APPLY-OWN-IDENTITY: apply identity prd-terraform-apply-id-001 -> Role Based Access Control Administrator "
+        f"on /subscriptions/{load_environment('production').subscription_id} may assign Contributor to itself -> "
+        f"{_OWN} as the apply identity"
+    }
+
+
+@pytest.mark.parametrize("fault", ["no lock", "lock role on the subscription"])
+def test_an_identity_the_apply_identity_creates_given_contributor(stacks, fault: str) -> None:
+    """The allow-list holds Contributor (policy remediation): a principal the apply identity creates could get it on
+    the subscription. Only the ReadOnly lock, out of the apply identity's reach, keeps that from its own identity."""
+    planted = copy.deepcopy(stacks)
+    bootstrap = planted["bootstrap"]["resource"]
+    if fault == "no lock":
+        del bootstrap["azurerm_management_lock"][
+            next(
+                k
+                for k in bootstrap["azurerm_management_lock"]
+                if k.startswith("staging-identities_apply-identity-lock")
+            )
+        ]
+    else:
+        locks = next(
+            a
+            for k, a in sorted(bootstrap["azurerm_role_assignment"].items())
+            if k.startswith("staging-identities_apply-locks-")
+        )
+        locks["scope"] = f"/subscriptions/{load_environment('staging').subscription_id}"
+    assert _new(_model(planted)) == {
+        "TM-APPLY-OWN-IDENTITY: apply identity stg-terraform-apply-id-001 -> Role Based Access Control Administrator "
+        f"on /subscriptions/{load_environment('staging').subscription_id} may assign Contributor to an identity it "
+        f"creates (trusting any subject) -> {_OWN} as the apply identity"
+    }
 
 
 def test_user_access_administrator_and_a_custom_role_with_authorization_writes(stacks) -> None:
@@ -216,7 +281,9 @@ def test_user_access_administrator_and_a_custom_role_with_authorization_writes(s
 def test_a_delegation_that_allows_a_privileged_role_or_has_no_allow_list(stacks) -> None:
     planted = copy.deepcopy(stacks)
     delegation = _apply_assignment(planted, "staging", "Role Based Access Control Administrator")
-    delegation["condition"] = delegation["condition"].replace("{", "{8e3af657-a8ff-443c-a75c-2fe8c4bcb635, ", 1)
+    delegation["condition"] = delegation["condition"].replace(
+        "GuidEquals {", "GuidEquals {8e3af657-a8ff-443c-a75c-2fe8c4bcb635, ", 1
+    )
     assert any("allow-list includes privileged roles" in n for n in _new(_model(planted)))
     delegation["condition"] = None
     assert any("without an allow-list condition" in n for n in _new(_model(planted)))

@@ -94,5 +94,7 @@ def test_one_holder_is_fine(tmp_path: Path) -> None:
     for source in Path("config").glob("*.toml"):
         shutil.copy(source, tmp_path / source.name)
     path = tmp_path / "production.toml"  # an overlay: it sets only its own difference
-    path.write_text(path.read_text() + "\n[deployment]\nholds_bootstrap_state = true\n")
+    text = path.read_text()
+    assert text.count("[deployment]\n") == 1  # the overlay's own table: add the key there (TOML: one table, once)
+    path.write_text(text.replace("[deployment]\n", "[deployment]\nholds_bootstrap_state = true\n"))
     assert [c.name for c in load_all(tmp_path) if c.deployment.holds_bootstrap_state] == ["production"]

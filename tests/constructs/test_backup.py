@@ -20,6 +20,7 @@ from constructs.backup import (
 )
 from constructs.locks import LOCK_NAME, LOCKED_TYPES
 from constructs.naming import Naming
+from constructs.platform_groups import platform_groups
 from constructs.storage import Storage
 from tests.conftest import StackJson, only_resource, resources_of
 
@@ -144,11 +145,9 @@ def test_vault_extension_and_cluster_hold_exactly_the_backup_roles(infra: StackJ
     extension = only_resource(infra, "azurerm_kubernetes_cluster_extension")
     cluster = only_resource(infra, "azurerm_kubernetes_cluster")
     instance = only_resource(infra, "azurerm_data_protection_backup_instance_kubernetes_cluster")
-    snapshots = next(
-        rg for rg in resources_of(infra, "azurerm_resource_group").values() if "aks-snapshots" in rg["name"]
-    )
-    snapshots_id = ref(infra, "azurerm_resource_group", snapshots)
-    assert instance["snapshot_resource_group_name"] == ref(infra, "azurerm_resource_group", snapshots, "name")
+    snapshots = platform_groups(config)["aks-snapshots"]  # bootstrap's group, by name
+    snapshots_id = snapshots.id(config.subscription_id)
+    assert instance["snapshot_resource_group_name"] == snapshots.name
     backup_account = ref(infra, "azurerm_storage_account", account_named(infra, f"{config.short_name}aksbkp"))
     data_account = ref(infra, "azurerm_storage_account", account_named(infra, f"{config.short_name}appst"))
     cluster_id = ref(infra, "azurerm_kubernetes_cluster", cluster)

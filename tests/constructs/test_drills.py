@@ -15,6 +15,7 @@ import pytest
 
 from config.loader import load_environment
 from constructs.drills import DRILL_ROLES, oidc_subject, recovery_queries
+from constructs.platform_groups import platform_groups
 from drills.results import COLUMNS, STREAM, TABLE
 from tests.conftest import StackJson, resources_of
 from tools.checks.drill_coverage import check, check_exports
@@ -84,10 +85,14 @@ def test_every_drill_role_is_scoped_to_one_resource_never_a_subscription_or_grou
         role for drill in load_environment(environment).recovery.drills.enabled for _, role, _ in DRILL_ROLES[drill]
     }
     assert {b["role_definition_name"] for b in roles.values()} == expected | {"Monitoring Metrics Publisher"}
+    config = load_environment(environment)
+    groups = platform_groups(config)
+    scratch = {groups[key].id(config.subscription_id) for key in ("drill", "drill-dr")}  # bootstrap's, by id
     for body in roles.values():
-        assert body["scope"].startswith("${azurerm_"), body  # a reference to one resource, not a literal scope
-        if body["role_definition_name"] == "Contributor" and "resource_group" in body["scope"]:
-            assert "drill" in body["scope"]  # write access only to the drills' own scratch groups
+        # a reference to one resource, or one of the drills' own scratch groups; never the subscription
+        assert body["scope"].startswith("${azurerm_") or body["scope"] in scratch, body
+        if body["role_definition_name"] == "Contributor":
+            assert body["scope"] in scratch or "resource_group" not in body["scope"]  # writes: scratch groups only
 
 
 def test_the_results_table_and_the_rule_stream_declare_the_same_columns(stacks: dict[str, StackJson]) -> None:

@@ -13,6 +13,7 @@ from config.loader import ENVIRONMENTS, load_environment
 from config.schema import EnvironmentConfig
 from constructs.naming import Naming
 from constructs.network import Network, NetworkProps
+from constructs.platform_groups import platform_groups
 from tests.conftest import StackJson, only_resource, resources_of
 from tests.constructs.environment_stacks import DIAGNOSTICS_SINK, synth_per_environment
 
@@ -383,12 +384,12 @@ def test_aks_subnets_admit_the_spoke_and_overlay_pods(network_stacks: dict[str, 
 def test_infra_stacks_place_the_hub_in_the_networking_group(stacks: dict[str, StackJson]) -> None:
     for environment in ENVIRONMENTS:
         stack = stacks[f"{environment}-infra"]
-        short_name = load_environment(environment).short_name
-        groups = {g["name"]: address for address, g in resources_of(stack, "azurerm_resource_group").items()}
+        config = load_environment(environment)
+        short_name, groups = config.short_name, platform_groups(config)  # bootstrap's groups, used by name
         vnets = by_name(stack, "azurerm_virtual_network")
         for vnet, group in ((f"{short_name}-hub-vnet-001", "networking"), (f"{short_name}-aks-vnet-001", "workloads")):
-            address = groups[f"{short_name}-{group}-rg-001"]
-            assert vnets[vnet]["resource_group_name"] == f"${{azurerm_resource_group.{address}.name}}", vnet
+            assert groups[group].name == f"{short_name}-{group}-rg-001"
+            assert vnets[vnet]["resource_group_name"] == groups[group].name, vnet
 
 
 def test_exposed_attributes_follow_the_contract(network_stacks: dict[str, StackJson]) -> None:

@@ -1,19 +1,22 @@
-"""runner-image/entrypoint.sh's GitHub App flow, run for real against a fake GitHub API on the loopback address.
+"""runner-image/entrypoint.sh's two modes, run for real under bash against a fake GitHub API on the loopback address.
 
-The fake API verifies what GitHub verifies: the JWT's RS256 signature with the App's PUBLIC key (a key pair made
-by the test), its `iss` (the App id), `iat` and `exp` (issued in the past, not expired, at most 10 minutes); then
-it hands out an installation token, and answers the registration-token call only when that installation token is
-presented. `config.sh` and `run.sh` are stand-ins for GitHub's runner (they record their arguments and
-environment). Failing examples: another key, a non-PEM key, a missing setting, an App not installed, another
-app id (iss), a clock an hour behind (exp).
+`jit-config`: the fake API verifies what GitHub verifies: the JWT's RS256 signature with the App's PUBLIC key (a key
+pair made by the test), its `iss` (the App id), `iat` and `exp` (issued in the past, not expired, at most 10
+minutes); then it hands out an installation token, and answers `generate-jitconfig` only when that installation
+token is presented. `run-jit`: `run.sh` is a stand-in for GitHub's runner (it records its arguments and
+environment). Failing examples: another key (401), a non-PEM key, a missing or malformed setting, an App not
+installed (403), another app id (iss), a clock an hour behind (exp), an unknown mode, run-jit without the file.
+The constructs' side of the contract (the jobs' args are modes implemented here) is checked by
+tools/checks/deployability/runner_modes.py `runner_mode_findings`.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import os
+import re
 import shutil
+import socket
 import subprocess
 import threading
 import time
@@ -30,7 +33,8 @@ APP_ID = "123456"
 INSTALLATION_ID = "987654"
 REPOSITORY = "example-org/erp-platform"
 INSTALLATION_TOKEN = "ghs_installation-token-for-the-test"
-REGISTRATION_TOKEN = "AREGISTRATIONTOKENFORTHETEST"
+ENCODED_JIT_CONFIG = "eyJydW5uZXIiOiJqaXQtY29uZmlnLWZvci10aGUtdGVzdCJ9"
+RUNNER_ID = 4242
 
 
 def _b64url_decode(text: str) -> bytes:
@@ -89,12 +93,13 @@ class FakeGitHub:
             if problem:
                 return 401, {"message": problem}
             return 201, {"token": INSTALLATION_TOKEN, "expires_at": "2026-12-02T10:00:00Z"}
-        if path == f"/repos/{REPOSITORY}/actions/runners/registration-token":
+        if path == f"/repos/{REPOSITORY}/actions/runners/generate-jitconfig":
             if credential != INSTALLATION_TOKEN:
                 return 401, {"message": "Bad credentials"}
             if REPOSITORY.split("/")[1] not in self.installed_repositories:
                 return 403, {"message": "Resource not accessible by integration"}
-            return 201, {"token": REGISTRATION_TOKEN, "expires_at": "2026-12-02T10:00:00Z"}
+            runner = {"id": RUNNER_ID, "name": body["name"], "labels": [{"name": n} for n in body["labels"]]}
+            return 201, {"runner": runner, "encoded_jit_config": ENCODED_JIT_CONFIG}
         return 404, {"message": "Not Found"}
 
 
@@ -129,86 +134,168 @@ def github(tmp_path: Path) -> Iterator[tuple[FakeGitHub, str]]:
         server.server_close()
 
 
+# Every command the entrypoint calls, and where the image gets it: the tests run the script with a PATH holding
+# these only, so a command missing here (and from the image) fails them.
+IMAGE_TOOLS = {
+    "openssl": "apt",  # the JWT's RS256 signature, base64
+    "curl": "apt",
+    "jq": "apt",
+    "bash": "base",  # GitHub's runner image (Ubuntu): bash, coreutils, hostname
+    "cat": "base",
+    "date": "base",
+    "hostname": "base",
+    "rm": "base",
+    "tr": "base",
+}
+
+
+def test_the_image_installs_every_tool_the_entrypoint_calls() -> None:
+    dockerfile = (ROOT / "runner-image" / "Dockerfile").read_text()
+    [install] = re.findall(r"apt-get install -y --no-install-recommends ([^\n&]*)", dockerfile)[:1]
+    assert {tool for tool, source in IMAGE_TOOLS.items() if source == "apt"} <= set(install.split())
+
+
+def _image_path(cwd: Path) -> str:
+    tools = cwd / "image-tools"
+    if not tools.exists():
+        tools.mkdir()
+        for tool in IMAGE_TOOLS:
+            found = shutil.which(tool)
+            assert found, f"{tool} is not on this machine's PATH"
+            (tools / tool).symlink_to(found)
+    return str(tools)
+
+
 def _run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    base = {"PATH": os.environ["PATH"], "HOME": str(cwd), "TMPDIR": str(cwd)}
+    base = {"PATH": _image_path(cwd), "HOME": str(cwd), "TMPDIR": str(cwd)}
     return subprocess.run(
         ["bash", str(ENTRYPOINT), *args], env={**base, **env}, cwd=cwd, capture_output=True, text=True, timeout=60
     )
 
 
-def _settings(api: str, private_key: Path) -> dict[str, str]:
+def _settings(api: str, private_key: Path, jit_file: Path) -> dict[str, str]:
     return {
         "APP_ID": APP_ID,
         "APP_INSTALLATION_ID": INSTALLATION_ID,
         "APP_PRIVATE_KEY": private_key.read_text(),
         "REPOSITORY": REPOSITORY,
-        "RUNNER_LABELS": "erp-staging",
+        "RUNNER_LABELS": "erp-staging-plan",
+        "RUNNER_JITCONFIG_FILE": str(jit_file),
+        "RUNNER_NAME": "erp-staging-plan-job-abc12",
         "GITHUB_API_URL": api,
     }
 
 
-def test_the_token_step_signs_a_jwt_github_accepts_and_registers_with_the_installation_token(
+def _jit_config(api: str, tmp_path: Path, key: str = "app.pem", **changes: str) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "shared").mkdir(exist_ok=True)
+    settings = {**_settings(api, tmp_path / key, tmp_path / "shared" / "jitconfig"), **changes}
+    return _run(["jit-config"], settings, tmp_path)
+
+
+def _files_holding(directory: Path, text: str, but: Path) -> list[Path]:
+    return [p for p in directory.rglob("*") if p.is_file() and p != but and text in p.read_text(errors="replace")]
+
+
+def test_jit_config_signs_a_jwt_github_accepts_and_writes_one_runners_configuration(
     github: tuple[FakeGitHub, str], tmp_path: Path
 ) -> None:
     fake, api = github
-    result = _run(["registration-token"], _settings(api, tmp_path / "app.pem"), tmp_path)
+    result = _jit_config(api, tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == REGISTRATION_TOKEN
-    [access, registration] = fake.calls
+    [access, generate] = fake.calls
     assert access["path"] == f"/app/installations/{INSTALLATION_ID}/access_tokens"
     assert access["scheme"] == "Bearer" and fake.jwt_problem(access["credential"]) is None
     # the installation token is narrowed to the one repository and the one permission runners need
     assert access["body"] == {"repositories": ["erp-platform"], "permissions": {"administration": "write"}}
-    assert registration["path"] == f"/repos/{REPOSITORY}/actions/runners/registration-token"
-    assert (registration["scheme"], registration["credential"]) == ("Bearer", INSTALLATION_TOKEN)
-    assert INSTALLATION_TOKEN not in result.stdout + result.stderr
+    assert generate["path"] == f"/repos/{REPOSITORY}/actions/runners/generate-jitconfig"
+    assert (generate["scheme"], generate["credential"]) == ("Bearer", INSTALLATION_TOKEN)
+    assert generate["body"] == {
+        "name": "erp-staging-plan-job-abc12",
+        "runner_group_id": 1,
+        "labels": ["erp-staging-plan"],  # exactly the pool's label: the runner cannot take another pool's jobs
+        "work_folder": "_work",
+    }
+    written = tmp_path / "shared" / "jitconfig"
+    assert written.read_text() == ENCODED_JIT_CONFIG
+    assert written.stat().st_mode & 0o777 == 0o600
+    assert f"runner erp-staging-plan-job-abc12 (id {RUNNER_ID}) configured" in result.stdout
+    for secret in (INSTALLATION_TOKEN, ENCODED_JIT_CONFIG):
+        assert secret not in result.stdout + result.stderr
 
 
-def test_the_runner_is_configured_ephemeral_and_run_without_the_apps_key(
+def test_jit_config_writes_the_key_nowhere_and_prints_it_nowhere(
     github: tuple[FakeGitHub, str], tmp_path: Path
 ) -> None:
     _, api = github
+    key_line = (tmp_path / "app.pem").read_text().splitlines()[1]  # a line of the key's body: as distinctive
+    result = _jit_config(api, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert key_line not in result.stdout + result.stderr
+    # HOME and TMPDIR are tmp_path: no file there (or on the shared volume) holds the key but the test's own copy
+    assert _files_holding(tmp_path, key_line, but=tmp_path / "app.pem") == []
+
+
+def test_a_label_list_becomes_a_list_of_labels_and_the_name_defaults_to_the_host(
+    github: tuple[FakeGitHub, str], tmp_path: Path
+) -> None:
+    fake, api = github
+    result = _jit_config(api, tmp_path, RUNNER_LABELS="erp-staging-plan,linux", RUNNER_NAME="")
+    assert result.returncode == 0, result.stderr
+    assert fake.calls[-1]["body"]["labels"] == ["erp-staging-plan", "linux"]
+    assert fake.calls[-1]["body"]["name"] == socket.gethostname()  # unique per Container Apps replica
+
+
+def test_run_jit_runs_the_runner_from_the_file_and_removes_it(tmp_path: Path) -> None:
     home = tmp_path / "runner"
     home.mkdir()
-    record = tmp_path / "fake" / "record"
-    for script in ("config.sh", "run.sh"):  # stand-ins for GitHub's runner: record arguments and environment
-        path = home / script
-        path.write_text(
-            f'#!/usr/bin/env bash\nprintf "%s\\n" "{script}" "$@" >> "{record}"\n'
-            f'printf "APP_PRIVATE_KEY=%s\\n" "${{APP_PRIVATE_KEY:-unset}}" >> "{record}"\n'
-        )
-        path.chmod(0o755)
-    result = _run([], {**_settings(api, tmp_path / "app.pem"), "RUNNER_HOME": str(home), "RUNNER_NAME": "r1"}, home)
+    record = tmp_path / "record"
+    run = home / "run.sh"  # a stand-in for GitHub's runner: records its arguments and what its environment holds
+    run.write_text(
+        f'#!/usr/bin/env bash\nprintf "%s\\n" "$@" >> "{record}"\n'
+        f'printf "APP_PRIVATE_KEY=%s\\n" "${{APP_PRIVATE_KEY:-unset}}" >> "{record}"\n'
+    )
+    run.chmod(0o755)
+    jit_file = tmp_path / "jitconfig"
+    jit_file.write_text(ENCODED_JIT_CONFIG)
+    env = {"RUNNER_JITCONFIG_FILE": str(jit_file), "RUNNER_HOME": str(home)}
+    result = _run(["run-jit"], env, tmp_path)
     assert result.returncode == 0, result.stderr
-    lines = record.read_text().splitlines()
-    config = lines[: lines.index("run.sh")]
-    assert config[0] == "config.sh"
-    for flag in ("--unattended", "--ephemeral", "--disableupdate"):
-        assert flag in config
-    assert config[config.index("--token") + 1] == REGISTRATION_TOKEN
-    assert config[config.index("--url") + 1] == f"https://github.com/{REPOSITORY}"
-    assert config[config.index("--labels") + 1] == "erp-staging"
-    assert config[config.index("--name") + 1] == "r1"
-    assert lines[lines.index("run.sh") + 1] == "APP_PRIVATE_KEY=unset"  # the jobs never see the App's key
-    # the key passed through a pipe only: nothing was written (or removed) in the runner's home or the working dir
-    assert sorted(p.name for p in home.iterdir()) == ["config.sh", "run.sh"]
+    assert record.read_text().splitlines() == ["--jitconfig", ENCODED_JIT_CONFIG, "APP_PRIVATE_KEY=unset"]
+    assert not jit_file.exists()  # one runner's credential: the job's steps do not find it
+    assert ENCODED_JIT_CONFIG not in result.stdout + result.stderr
+
+
+def test_run_jit_without_the_file_fails_with_the_step_named(tmp_path: Path) -> None:
+    result = _run(["run-jit"], {"RUNNER_JITCONFIG_FILE": str(tmp_path / "missing")}, tmp_path)
+    assert result.returncode != 0
+    assert "no JIT configuration in RUNNER_JITCONFIG_FILE" in result.stderr and "did the jit-config step run?" in (
+        result.stderr
+    )
+
+
+@pytest.mark.parametrize("mode", ["", "registration-token", "run"])
+def test_a_mode_the_entrypoint_lacks_fails_with_the_usage(tmp_path: Path, mode: str) -> None:
+    result = _run([mode] if mode else [], {}, tmp_path)
+    assert result.returncode != 0
+    assert "usage:" in result.stderr and "jit-config | run-jit" in result.stderr
 
 
 def test_another_key_is_refused_with_a_clear_message(github: tuple[FakeGitHub, str], tmp_path: Path) -> None:
     fake, api = github
-    other, _ = _key_pair(tmp_path, "other")
-    result = _run(["registration-token"], _settings(api, other), tmp_path)
+    _key_pair(tmp_path, "other")
+    result = _jit_config(api, tmp_path, key="other.pem")
     assert result.returncode != 0
     assert "access_tokens returned HTTP 401: A JSON web token could not be decoded" in result.stderr
     assert "Check APP_ID and APP_PRIVATE_KEY" in result.stderr
     assert [call["path"] for call in fake.calls] == [f"/app/installations/{INSTALLATION_ID}/access_tokens"]
     assert result.stdout == ""
+    assert not (tmp_path / "shared" / "jitconfig").exists()
 
 
 def test_a_key_that_is_not_pem_fails_before_calling_github(github: tuple[FakeGitHub, str], tmp_path: Path) -> None:
     fake, api = github
     (tmp_path / "bad.pem").write_text("-----BEGIN RSA PRIVATE KEY-----\nnot a key\n-----END RSA PRIVATE KEY-----\n")
-    result = _run(["registration-token"], _settings(api, tmp_path / "bad.pem"), tmp_path)
+    result = _jit_config(api, tmp_path, key="bad.pem")
     assert result.returncode != 0
     assert "APP_PRIVATE_KEY is not a usable PEM private key" in result.stderr
     assert fake.calls == []
@@ -217,18 +304,24 @@ def test_a_key_that_is_not_pem_fails_before_calling_github(github: tuple[FakeGit
 def test_an_app_not_installed_on_the_repository_is_named(github: tuple[FakeGitHub, str], tmp_path: Path) -> None:
     fake, api = github
     fake.installed_repositories = ("another-repository",)
-    result = _run(["registration-token"], _settings(api, tmp_path / "app.pem"), tmp_path)
+    result = _jit_config(api, tmp_path)
     assert result.returncode != 0
-    assert "registration-token returned HTTP 403: Resource not accessible by integration" in result.stderr
+    assert "generate-jitconfig returned HTTP 403: Resource not accessible by integration" in result.stderr
     assert "Administration: read and write" in result.stderr
+    assert not (tmp_path / "shared" / "jitconfig").exists()
 
 
 @pytest.mark.parametrize(
     ("key", "value", "message"),
     [
         ("APP_INSTALLATION_ID", "", "APP_INSTALLATION_ID is not set"),
+        ("APP_PRIVATE_KEY", "", "APP_PRIVATE_KEY is not set"),
+        ("RUNNER_JITCONFIG_FILE", "", "RUNNER_JITCONFIG_FILE is not set"),
+        ("RUNNER_LABELS", "", "RUNNER_LABELS is not set"),
+        ("RUNNER_LABELS", "erp staging", "RUNNER_LABELS must be comma-separated labels"),
         ("APP_ID", "my-app", "APP_ID must be the GitHub App's numeric id"),
         ("REPOSITORY", "erp-platform", "REPOSITORY must be owner/name"),
+        ("RUNNER_GROUP_ID", "default", "RUNNER_GROUP_ID must be numeric"),
         ("GITHUB_API_URL", "http://api.github.com", "GITHUB_API_URL must be an https:// URL"),
     ],
 )
@@ -236,7 +329,7 @@ def test_bad_settings_fail_with_the_setting_named(
     github: tuple[FakeGitHub, str], tmp_path: Path, key: str, value: str, message: str
 ) -> None:
     fake, api = github
-    result = _run(["registration-token"], {**_settings(api, tmp_path / "app.pem"), key: value}, tmp_path)
+    result = _jit_config(api, tmp_path, **{key: value})
     assert result.returncode != 0
     assert message in result.stderr
     assert fake.calls == []
@@ -246,7 +339,7 @@ def test_the_fake_checks_the_issuer_a_jwt_for_another_app_is_refused(
     github: tuple[FakeGitHub, str], tmp_path: Path
 ) -> None:
     _, api = github
-    result = _run(["registration-token"], {**_settings(api, tmp_path / "app.pem"), "APP_ID": "42"}, tmp_path)
+    result = _jit_config(api, tmp_path, APP_ID="42")
     assert result.returncode != 0
     assert "HTTP 401: 'Issuer' claim ('iss') must be the App id, got '42'" in result.stderr
 
@@ -260,7 +353,6 @@ def test_the_fake_checks_the_times_a_jwt_from_a_clock_an_hour_behind_is_refused(
     fake_date = bin_dir / "date"  # `date +%s` an hour in the past; everything else is the real date
     fake_date.write_text(f'#!/bin/sh\n[ "$1" = "+%s" ] && echo $(( $({shutil.which("date")} +%s) - 3600 )) && exit 0\n')
     fake_date.chmod(0o755)
-    settings = {**_settings(api, tmp_path / "app.pem"), "PATH": f"{bin_dir}:{os.environ['PATH']}"}
-    result = _run(["registration-token"], settings, tmp_path)
+    result = _jit_config(api, tmp_path, PATH=f"{bin_dir}:{_image_path(tmp_path)}")
     assert result.returncode != 0
     assert "HTTP 401: 'Expiration time' claim ('exp') is in the past" in result.stderr

@@ -45,6 +45,22 @@ def test_a_renamed_database_fails_unless_a_moved_block_declares_it(stacks: dict[
     )
 
 
+def test_a_group_handed_to_bootstrap_needs_the_removed_block_and_an_import(stacks: dict[str, StackJson]) -> None:
+    """The list as it was before the platform groups moved: the infra stack still held `workloads-rg`."""
+    committed = copy.deepcopy(stateful.committed_list())
+    committed["staging-infra"].append("azurerm_resource_group.workloads-rg")
+    assert stateful.address_problems(committed, stacks) == []  # forgotten (destroy = false), imported by bootstrap
+    without_imports = {**stacks, "bootstrap": {k: v for k, v in stacks["bootstrap"].items() if k != "import"}}
+    (problem,) = stateful.address_problems(committed, without_imports)
+    assert "workloads-rg is forgotten (`removed`, destroy = false) but no stack imports a azurerm_resource_group" in (
+        problem
+    )
+    infra = copy.deepcopy(stacks["staging-infra"])
+    infra["removed"] = [b for b in infra["removed"] if not b["from"].endswith(".workloads-rg")]
+    (problem,) = stateful.address_problems(committed, {**stacks, "staging-infra": infra})
+    assert problem.startswith("staging-infra: azurerm_resource_group.workloads-rg is gone without a `moved` block")
+
+
 def test_a_new_stateful_resource_must_be_listed(stacks: dict[str, StackJson]) -> None:
     stack = copy.deepcopy(stacks["staging-infra"])
     stack["resource"]["azurerm_key_vault"]["another_vault_12345678"] = {}

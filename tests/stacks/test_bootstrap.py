@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from config.loader import ENVIRONMENTS, load_environment
+from constructs.platform_groups import platform_groups
 from stacks.app import BOOTSTRAP_STACK
 from tests.conftest import resources_of
 
@@ -110,11 +111,15 @@ def test_deploy_identities_trust_the_repository_and_hold_least_roles(stacks) -> 
             "apply": (
                 f"repo:{slug}:environment:{environment}",
                 {
-                    "Contributor",
+                    "Reader",
+                    "Contributor",  # on the platform groups only
                     "Resource Policy Contributor",
                     "Role Based Access Control Administrator",
                     "Storage Blob Data Contributor",
+                    "Network Contributor",  # on the runners' VNet only (peerings, zone links)
+                    "Private DNS Zone Contributor",  # on the runners' vault zone only (the infra vaults' A records)
                     f"{environment}-identities_lock-role",
+                    f"{environment}-identities_subscription-writer-role",
                 },
             ),
         }
@@ -134,15 +139,48 @@ def test_deploy_identities_trust_the_repository_and_hold_least_roles(stacks) -> 
                 a.get("role_definition_name") or a["role_definition_id"].split(".")[1].rsplit("_", 1)[0] for a in held
             } == roles
             assert not any(a.get("role_definition_name") == "User Access Administrator" for a in held)
+            groups = {
+                f"${{azurerm_resource_group.{k}.id}}"
+                for k in resources_of(bootstrap, "azurerm_resource_group")
+                if k.startswith(f"{environment}-platform-groups_")
+            }
+            assert len(groups) == len(platform_groups(config))
             for assignment in held:
-                if assignment.get("role_definition_name", "").startswith("Storage Blob Data"):
+                name = assignment.get("role_definition_name", "")
+                if name.startswith("Storage Blob Data"):
                     assert assignment["scope"].endswith(
                         f"/blobServices/default/containers/{config.state_backend.container_name}"
                     )
+                elif name == "Contributor" or "lock-role" in assignment.get("role_definition_id", ""):
+                    # never the subscription or the deployment group (which holds this identity)
+                    assert assignment["scope"] in groups, assignment["scope"]
+                elif name == "Network Contributor":
+                    assert assignment["scope"].startswith(f"${{azurerm_virtual_network.{environment}-deployment_vnet")
+                elif name == "Private DNS Zone Contributor":
+                    assert assignment["scope"].startswith(
+                        f"${{azurerm_private_dns_zone.{environment}-runner-credentials_dns-vault"
+                    )
                 else:
                     assert assignment["scope"] == f"/subscriptions/{config.subscription_id}"
+            if role == "apply":
+                assert sorted(a["scope"] for a in held if a.get("role_definition_name") == "Contributor") == sorted(
+                    groups
+                )
+            # ReadOnly: no principal (not even a subscription Contributor) adds a federated credential to it
+            [identity_lock] = [
+                lock
+                for lock in resources_of(bootstrap, "azurerm_management_lock").values()
+                if lock["scope"] == f"${{azurerm_user_assigned_identity.{key}.id}}"
+            ]
+            assert identity_lock["lock_level"] == "ReadOnly"
+            fics = resources_of(bootstrap, "azurerm_federated_identity_credential")
+            assert set(identity_lock["depends_on"]) == {
+                f"azurerm_federated_identity_credential.{k}" for k, c in fics.items() if c in trusted
+            }
+            for assignment in held:
                 if assignment.get("role_definition_name") == "Role Based Access Control Administrator":
-                    # constrained delegation: an allow-list (GuidEquals) of role ids, never a privileged one
+                    # constrained delegation: an allow-list (GuidEquals) of role ids, never a privileged one; no
+                    # Contributor for the deploy identities themselves
                     assert assignment["condition_version"] == "2.0"
                     assert assignment["condition"].count("ForAnyOfAnyValues:GuidEquals") == 2
                     for role_id in (
@@ -151,6 +189,10 @@ def test_deploy_identities_trust_the_repository_and_hold_least_roles(stacks) -> 
                         "f58310d9-a9f6-439a-9e8d-f62e7b41a168",
                     ):
                         assert role_id not in assignment["condition"]
+                    assert (
+                        f"PrincipalId] ForAnyOfAllValues:GuidNotEquals {{{principal}, " in assignment["condition"]
+                        or f", {principal}}}" in assignment["condition"]
+                    )
 
 
 def test_runners_scale_from_zero_inside_the_deployment_network(stacks) -> None:
@@ -381,6 +423,66 @@ def test_only_the_operators_group_reads_bootstrap_state(stacks) -> None:
         ] == [(config.deployment.operators_group_object_id, "Group", "Storage Blob Data Contributor")]
 
 
+def test_the_subscription_writer_role_is_the_stacks_subscription_scope_types(stacks) -> None:
+    """Derived from the environment's stacks: exactly the actions of the subscription-scope types they synthesize."""
+    from constructs.deployment import SUBSCRIPTION_SCOPE_ACTIONS
+
+    bootstrap = stacks[BOOTSTRAP_STACK]
+    for environment in ENVIRONMENTS:
+        config = load_environment(environment)
+        infra = stacks[f"{environment}-infra"]
+        expected = {
+            action
+            for kind, actions in SUBSCRIPTION_SCOPE_ACTIONS.items()
+            for body in resources_of(infra, kind).values()
+            if kind != "azurerm_monitor_diagnostic_setting"
+            or body["target_resource_id"] == f"/subscriptions/{config.subscription_id}"
+            for action in actions
+        }
+        [writer] = [
+            d
+            for d in resources_of(bootstrap, "azurerm_role_definition").values()
+            if d["name"] == (f"{config.short_name}-deploy-subscription-writer-role-001")
+        ]
+        [permissions] = writer["permissions"]
+        assert set(permissions["actions"]) == expected
+        assert "Microsoft.Insights/diagnosticSettings/write" in expected  # the activity log export: not vacuous
+        assert not any(a.startswith(("Microsoft.Authorization", "Microsoft.ManagedIdentity")) for a in expected)
+
+
+def test_a_subscription_scope_type_or_deployment_group_write_the_tables_lack_fails_the_derivation() -> None:
+    import pytest
+    from cdktf import App, TerraformStack
+    from cdktf_cdktf_provider_azurerm.provider import AzurermProvider
+    from cdktf_cdktf_provider_azurerm.subscription_policy_exemption import SubscriptionPolicyExemption
+    from cdktf_cdktf_provider_azurerm.user_assigned_identity import UserAssignedIdentity
+
+    from constructs.deployment import deployment_names, deployment_writes, subscription_writes
+    from constructs.naming import Naming
+
+    config = load_environment("staging")
+    names = deployment_names(Naming(config.short_name, config.unique_suffix), config.deployment)
+    stack = TerraformStack(App(), "planted")
+    AzurermProvider(stack, "azurerm", features=[{}])
+    assert subscription_writes([stack], config.subscription_id) == ()
+    assert deployment_writes([stack], names, config.subscription_id) == {}
+    SubscriptionPolicyExemption(  # a write at subscription scope no table entry allows
+        stack,
+        "exemption",
+        name="planted",
+        subscription_id=f"/subscriptions/{config.subscription_id}",
+        policy_assignment_id="/subscriptions/x/providers/Microsoft.Authorization/policyAssignments/a",
+        exemption_category="Waiver",
+    )
+    with pytest.raises(ValueError, match="subscription_policy_exemption is written at subscription scope"):
+        subscription_writes([stack], config.subscription_id)
+    UserAssignedIdentity(  # an identity in the deployment group: the apply identity has no write there
+        stack, "identity", name="planted", location=config.location, resource_group_name=names.resource_group
+    )
+    with pytest.raises(ValueError, match="user_assigned_identity writes into the deployment group"):
+        deployment_writes([stack], names, config.subscription_id)
+
+
 def test_the_lock_role_writes_locks_only(stacks) -> None:
     definitions = [
         d
@@ -399,7 +501,8 @@ def test_the_lock_role_writes_locks_only(stacks) -> None:
 def test_the_delegation_allows_exactly_the_roles_the_environment_stacks_assign(stacks) -> None:
     """Read back from the synthesized JSON: the allow-list is the set of roles infra + cluster assign, no more."""
     import json
-    import re
+
+    from tools.checks.threat_model import allow_lists
 
     built_in = json.loads(Path("reference/roles.json").read_text())["roles"]
     bootstrap = stacks[BOOTSTRAP_STACK]
@@ -419,8 +522,8 @@ def test_the_delegation_allows_exactly_the_roles_the_environment_stacks_assign(s
             for k, a in resources_of(bootstrap, "azurerm_role_assignment").items()
             if k.startswith(f"{environment}-identities_apply-delegation")
         ]
-        lists = re.findall(r"GuidEquals \{([^}]*(?:\}[^}]*)*?)\}\)", delegation["condition"])
-        assert len(lists) == 2  # write and delete
+        lists = allow_lists(delegation["condition"])
+        assert lists is not None  # write and delete
         for listed in lists:
             assert set(listed.split(", ")) == expected
 

@@ -51,9 +51,11 @@ def test_environments_are_discovered_in_promotion_order(four: tuple[Path, Path])
 
 def test_each_environment_has_its_own_region_names_and_state(four: tuple[Path, Path]) -> None:
     _, outdir = four
-    qa = json.loads((outdir / "stacks" / "qa-infra" / "cdk.tf.json").read_text())
-    groups = qa["resource"]["azurerm_resource_group"].values()
-    assert {group["location"] for group in groups} <= {"westeurope", "northeurope"}
+    bootstrap = json.loads((outdir / "stacks" / "bootstrap" / "cdk.tf.json").read_text())
+    groups = [
+        g for k, g in bootstrap["resource"]["azurerm_resource_group"].items() if k.startswith("qa-platform-groups")
+    ]
+    assert groups and {group["location"] for group in groups} <= {"westeurope", "northeurope"}
     backends = {
         env: json.loads((outdir / "stacks" / f"{env}-infra" / "cdk.tf.json").read_text())["terraform"]["backend"]
         for env in FOUR

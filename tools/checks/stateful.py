@@ -7,7 +7,8 @@ a key or a cluster that is data loss, and nothing but a snapshot update stands i
 - `tests/stacks/stateful_addresses.json` is the committed list of the stateful addresses of every stack
   (the types in `STATEFUL_TYPES`, shared with the synth diff);
 - `address_problems()` (run by tests/stacks/test_address_stability.py) fails when a listed address is gone
-  from the synthesized JSON without a `moved` block from it to an address that exists, and when a new
+  from the synthesized JSON without a `moved` block from it to an address that exists (or a `removed` block with
+  `destroy = false` while another stack imports a resource of its type: a hand-over between stacks), and when a new
   stateful address is not listed yet (review it, then regenerate the list);
 - the synth diff (tools/review/synth_diff.py `flag_unmoved_renames`) reports a stateful resource renamed
   without a `moved` block as replaced, and drop the "looks like a rename" hint where the block is declared.
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.resource_catalogue import STATEFUL_TYPES
-from tools.synth_output import main_guard, moved_blocks, read_stacks
+from tools.synth_output import forgotten_addresses, imported_addresses, main_guard, moved_blocks, read_stacks
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "tests" / "stacks" / "stateful_addresses.json"
@@ -62,6 +63,14 @@ def address_problems(committed: dict[str, list[str]], stacks: dict[str, StackJso
             if address in present:
                 continue
             target = moves.get(address)
+            if address in forgotten_addresses(stack):
+                kind = address.split(".", 1)[0]
+                if not any(a.startswith(f"{kind}.") for other in stacks.values() for a in imported_addresses(other)):
+                    problems.append(
+                        f"{stack_name}: {address} is forgotten (`removed`, destroy = false) but no stack imports a "
+                        f"{kind}: nothing would manage it any more"
+                    )
+                continue
             if target is None:
                 problems.append(
                     f"{stack_name}: {address} is gone without a `moved` block: Terraform would destroy it and "

@@ -33,6 +33,8 @@ from typing import Any, cast
 
 from ruamel.yaml import YAML
 
+from tools.checks.runner_entrypoint import Mode
+from tools.checks.runner_entrypoint import modes as entrypoint_modes
 from tools.checks.state_secrets import stack_findings as state_secret_findings
 
 StackJson = Mapping[str, Any]
@@ -66,6 +68,15 @@ PRIVILEGED_ROLE_IDS = frozenset(
 )
 # Roles that can list a Container Apps job's secrets (Microsoft.App/jobs/listSecrets/action) over its scope.
 SECRET_LISTING_ROLES = frozenset({"Owner", "Contributor"})
+# Built-in roles that write a user-assigned identity's federated credentials, by name and id.
+IDENTITY_WRITER_ROLES = {
+    "Owner": "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
+    "Contributor": "b24988ac-6180-42a0-ab88-20f7382dd24c",
+    "Managed Identity Contributor": "e40ec5ca-96e0-45a2-b4ff-59039f2c2b59",
+}
+FEDERATED_CREDENTIAL_WRITE = "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/write"
+LOCK_DELETE = "Microsoft.Authorization/locks/delete"
+_GUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 # Key Vault roles that read secret values.
 SECRET_READER_ROLES = frozenset(
     {
@@ -121,7 +132,9 @@ class Pool:
     job: str
     app_id: str
     secret_values: tuple[str, ...]  # secrets given by value (not Key Vault references)
-    runner_container_secrets: tuple[str, ...]  # secret env of the container that runs the job's code
+    # secret env of a container that runs the job's code: one whose entrypoint mode starts the runner, or calls a
+    # mode the entrypoint lacks (unknown: counted as running job code)
+    runner_container_secrets: tuple[str, ...]
     key_vault_secret_ids: tuple[str, ...]
 
 
@@ -265,7 +278,15 @@ def identities(bootstrap: StackJson) -> list[Identity]:
     return sorted(found, key=lambda i: (i.environment, i.kind))
 
 
-def pools(bootstrap: StackJson) -> list[Pool]:
+def _runs_job_code(container: Mapping[str, Any], modes: Mapping[str, Mode]) -> bool:
+    args = container.get("args") or []
+    mode = modes.get(str(args[0])) if args else None
+    return mode is None or mode.runs_jobs
+
+
+def pools(bootstrap: StackJson, modes: Mapping[str, Mode] | None = None) -> list[Pool]:
+    """The runner pools; `modes` (runner-image/entrypoint.sh's, by default) tell which containers run job code."""
+    modes = entrypoint_modes() if modes is None else modes
     found = []
     for body in _resources(bootstrap, "azurerm_container_app_job").values():
         rules = [
@@ -277,9 +298,14 @@ def pools(bootstrap: StackJson) -> list[Pool]:
         secrets = _blocks(body.get("secret"))
         by_value = tuple(str(s.get("name")) for s in secrets if s.get("value") not in (None, ""))
         references = tuple(str(s.get("key_vault_secret_id")) for s in secrets if s.get("key_vault_secret_id"))
-        containers = _blocks(body.get("template", {}).get("container"))
+        template = body.get("template", {})
+        containers = [*_blocks(template.get("init_container")), *_blocks(template.get("container"))]
         runner_secrets = tuple(
-            str(env.get("secret_name")) for c in containers for env in _blocks(c.get("env")) if env.get("secret_name")
+            f"{env.get('secret_name')} ({c.get('name')}: {' '.join(map(str, c.get('args') or [])) or 'no args'})"
+            for c in containers
+            if _runs_job_code(c, modes)
+            for env in _blocks(c.get("env"))
+            if env.get("secret_name")
         )
         for label in str(metadata.get("labels", "")).split(","):
             found.append(
@@ -437,6 +463,33 @@ def _reads_secrets(definitions: Mapping[str, dict[str, Any]], assignment: Assign
     return False
 
 
+def _braced_after(text: str, marker: str) -> str | None:
+    """The balanced `{...}` right after `marker` in `text` (lists may hold `${...}` references)."""
+    at = text.find(marker)
+    if at < 0:
+        return None
+    begin = at + len(marker)
+    depth = 0
+    for index in range(begin, len(text)):
+        depth += {"{": 1, "}": -1}.get(text[index], 0)
+        if depth == 0:
+            return text[begin + 1 : index]
+    return None
+
+
+def allow_lists(condition: str) -> tuple[str, str] | None:
+    """The role-id allow-lists (`...:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {...}`) of a delegation's
+    condition for write (@Request) and delete (@Resource); None unless both exist. A role-id GuidNotEquals list is
+    accepted only beside a principal clause, where it narrows the allow-list for some principals."""
+    role = "Microsoft.Authorization/roleAssignments:RoleDefinitionId]"
+    write = _braced_after(condition, f"@Request[{role} ForAnyOfAnyValues:GuidEquals ")
+    delete = _braced_after(condition, f"@Resource[{role} ForAnyOfAnyValues:GuidEquals ")
+    deny_only = "GuidNotEquals" in condition and ":PrincipalId]" not in condition
+    if write is None or delete is None or deny_only:
+        return None
+    return write, delete
+
+
 def _escalates(definitions: Mapping[str, dict[str, Any]], assignment: Assignment) -> str | None:
     if assignment.role in OWNER_EQUIVALENT_ROLES:
         return f"{assignment.role} includes Microsoft.Authorization/*: role definitions, locks, exemptions"
@@ -446,10 +499,10 @@ def _escalates(definitions: Mapping[str, dict[str, Any]], assignment: Assignment
             if any(fnmatch.fnmatchcase(escalating, action) for escalating in ESCALATING_ACTIONS):
                 return f"custom role {assignment.role[7:]} allows {action} (writes role definitions)"
     if assignment.role == DELEGATION_ROLE:
-        condition = assignment.condition or ""
-        if "GuidEquals" not in condition or "GuidNotEquals" in condition:
+        lists = allow_lists(assignment.condition or "")
+        if lists is None:
             return "Role Based Access Control Administrator without an allow-list condition of role ids"
-        listed = set(re.findall(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", condition))
+        listed = {role_id for allowed in lists for role_id in re.findall(_GUID, allowed)}
         if listed & PRIVILEGED_ROLE_IDS:
             return f"its allow-list includes privileged roles {sorted(listed & PRIVILEGED_ROLE_IDS)}"
     return None
@@ -560,6 +613,80 @@ class Model:
         match = _REF.match(str(body.get("resource_group_name")))
         return f"${{azurerm_resource_group.{match.group(3)}.id}}" if match else ""
 
+    def _identity_key(self, identity: Identity) -> str:
+        bootstrap = self.inputs.stacks[BOOTSTRAP_STACK]
+        [key] = [
+            k for k, b in _resources(bootstrap, "azurerm_user_assigned_identity").items() if b["name"] == identity.name
+        ]
+        return key
+
+    def _covers_identity(self, scope: str, identity: Identity) -> bool:
+        identity_ref = f"${{azurerm_user_assigned_identity.{self._identity_key(identity)}.id}}"
+        subscription = f"/subscriptions/{identity.subscription}"
+        return scope.rstrip("/") == subscription or scope in (self._identity_group(identity), identity_ref)
+
+    def _writes_identities(self, role: str) -> bool:
+        if role in IDENTITY_WRITER_ROLES:
+            return True
+        actions, not_actions = _custom_actions(self.definitions, role) if role.startswith("custom:") else ([], [])
+        return any(fnmatch.fnmatchcase(FEDERATED_CREDENTIAL_WRITE, a) for a in actions) and not any(
+            fnmatch.fnmatchcase(FEDERATED_CREDENTIAL_WRITE, n) for n in not_actions
+        )
+
+    def _locked_read_only(self, identity: Identity) -> bool:
+        """A ReadOnly lock on the identity that the apply identity cannot delete (no lock-deleting role over it)."""
+        bootstrap = self.inputs.stacks[BOOTSTRAP_STACK]
+        identity_ref = f"${{azurerm_user_assigned_identity.{self._identity_key(identity)}.id}}"
+        locked = any(
+            lock.get("scope") == identity_ref and lock.get("lock_level") == "ReadOnly"
+            for lock in _resources(bootstrap, "azurerm_management_lock").values()
+        )
+        apply = [i for i in self.identities if i.kind == "apply" and i.subscription == identity.subscription]
+        unlocks = any(
+            self._covers_identity(held.scope, identity)
+            and (
+                held.role in OWNER_EQUIVALENT_ROLES
+                or any(fnmatch.fnmatchcase(LOCK_DELETE, a) for a in _custom_actions(self.definitions, held.role)[0])
+            )
+            for applier in apply
+            for held in _held(self.assignments, applier)
+        )
+        return locked and not unlocks
+
+    def _own_identity_paths(self, identity: Identity) -> list[Finding]:
+        """How the apply identity could add a federated credential (any subject) to itself: a role that writes it over
+        its identity; a delegation that may assign such a role to itself; or one that may assign it to a principal
+        it creates (an identity in its own resource groups, trusting any subject) while its identity is not locked
+        ReadOnly beyond its reach."""
+        head, step = f"apply identity {identity.name}", "federatedIdentityCredentials/write on its own identity"
+        target = "persistence: any OIDC subject (a pull request) as the apply identity"
+        found = []
+        principal = f"${{azurerm_user_assigned_identity.{self._identity_key(identity)}.principal_id}}"
+        for held in _held(self.assignments, identity):
+            if self._writes_identities(held.role) and self._covers_identity(held.scope, identity):
+                found.append(Finding("TM-APPLY-OWN-IDENTITY", (head, f"{held.role} on {held.scope}", step), target))
+            lists = allow_lists(held.condition or "") if held.role == DELEGATION_ROLE else None
+            if lists is None:
+                continue
+            writers = sorted(name for name, role_id in IDENTITY_WRITER_ROLES.items() if role_id in lists[0])
+            if not writers:
+                continue
+            via = f"{held.role} on {held.scope} may assign {', '.join(writers)}"
+            protected = _braced_after(
+                held.condition or "", "roleAssignments:PrincipalId] ForAnyOfAllValues:GuidNotEquals "
+            )
+            if protected is None or principal not in protected:
+                found.append(Finding("TM-APPLY-OWN-IDENTITY", (head, f"{via} to itself", step), target))
+            if not self._locked_read_only(identity):
+                found.append(
+                    Finding(
+                        "TM-APPLY-OWN-IDENTITY",
+                        (head, f"{via} to an identity it creates (trusting any subject)", step),
+                        target,
+                    )
+                )
+        return found
+
     def _plan_identity_paths(self) -> list[Finding]:
         found = []
         for identity in (i for i in self.identities if i.kind == "plan"):
@@ -587,22 +714,7 @@ class Model:
                             "privilege escalation",
                         )
                     )
-            group = self._identity_group(identity)
-            for held in _held(self.assignments, identity):
-                if held.role in SECRET_LISTING_ROLES and (
-                    held.scope.rstrip("/") == f"/subscriptions/{identity.subscription}" or held.scope == group
-                ):
-                    found.append(
-                        Finding(
-                            "TM-APPLY-OWN-IDENTITY",
-                            (
-                                f"apply identity {identity.name}",
-                                f"{held.role} on {held.scope}",
-                                "federatedIdentityCredentials/write on its own identity",
-                            ),
-                            "persistence: any OIDC subject (a pull request) as the apply identity",
-                        )
-                    )
+            found += self._own_identity_paths(identity)
             for problem in self._environment_protection(identity.environment):
                 target = "production write" if identity.environment == "production" else "environment write"
                 found.append(
@@ -649,7 +761,7 @@ class Model:
                 found.append(
                     Finding(
                         "TM-RUNNER-KEY-IN-JOB",
-                        ("pr-author", f"a job on label {pool.label}", f"runner container env from secret {secret}"),
+                        ("pr-author", f"a job on label {pool.label}", f"container env from secret {secret}"),
                         "runner credential",
                     )
                 )

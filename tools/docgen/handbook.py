@@ -112,6 +112,7 @@ class Environment:
         self.state_account, self.state_rg = backend["storage_account_name"], backend["resource_group_name"]
         self.state_container = backend["container_name"]
         self.bootstrap = Stack(bootstrap)  # both environments' deployment resources: filter by provider alias
+        self.bootstrap_groups: dict[str, Any] = bootstrap.get("resource", {}).get("azurerm_resource_group", {})
         bootstrap_backend = bootstrap.get("terraform", {}).get("backend", {})
         self.bootstrap_state = (
             f"local (`cdktf.out/stacks/bootstrap/{bootstrap_backend['local'].get('path', 'terraform.tfstate')}`): "
@@ -168,7 +169,10 @@ def render(env: Environment, deploy_workflow: str, pins: dict[str, str]) -> str:
 
 def _at_a_glance(env: Environment) -> str:
     infra = env.infra
-    rows = [("resource groups", ", ".join(f"`{g['name']}`" for g in infra.all("azurerm_resource_group")))]
+    # The platform's resource groups are bootstrap's (constructs/platform_groups.py), one set per environment.
+    prefix = f"{env.config.name}-platform-groups_"
+    groups = [g for key, g in sorted(env.bootstrap_groups.items()) if key.startswith(prefix)]
+    rows = [("resource groups", ", ".join(f"`{g['name']}`" for g in groups))]
     rows.append(("AKS cluster", f"`{env.aks['name']}` in `{env.aks_rg}` (private, Entra ID + Azure RBAC)"))
     rows.append(("container registry", f"`{env.registry['name']}` (`{env.registry['name']}.azurecr.io`)"))
     rows += [("key vault", f"`{vault['name']}` in `{env.rg(vault)}`") for vault in infra.all("azurerm_key_vault")]

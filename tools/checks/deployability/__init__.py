@@ -13,7 +13,8 @@ For each environment it reads, from the synthesized stacks only:
   - in the cluster stack, the **AKS API** of the environment's private cluster (apply: write; plan: read).
 - **that the runners start at all** (`runner_image_findings`): the job's image comes from a bootstrap registry with
   a private endpoint the runners reach, `privatelink.azurecr.io` linked to their VNet, and AcrPull for the job's
-  registry identity.
+  registry identity; and every container's args name a mode `runner-image/entrypoint.sh` implements, one of which
+  starts the runner (`runner_mode_findings`).
 - **for each endpoint, each link of the path**: a private endpoint for the resource (right sub-resource) in a
   VNet the runner reaches (the runner's own, or peered in both directions); the privatelink zone the endpoint
   registers in, linked to the runner's VNet; a role assignment for the identity, at a scope covering the
@@ -78,6 +79,7 @@ from tools.checks.deployability.ordering import ordering_findings
 from tools.checks.deployability.plan_read import plan_read_findings
 from tools.checks.deployability.runner_credential import runner_credential_findings
 from tools.checks.deployability.runner_image import runner_image_findings
+from tools.checks.deployability.runner_modes import runner_mode_findings
 from tools.checks.deployability.tokens import token_findings
 from tools.checks.deployability.validity import validity_findings
 from tools.checks.deployability.workflows import (
@@ -109,6 +111,7 @@ __all__ = [
     "plan_read_findings",
     "runner_credential_findings",
     "runner_image_findings",
+    "runner_mode_findings",
     "runner_pool_findings",
     "runner_subnet_keys",
     "runners",
@@ -156,6 +159,7 @@ def findings(stacks: Mapping[str, StackJson]) -> list[str]:
             problems += endpoint_findings(stack_name, runner, endpoint, peerings, roles, bootstrap)
     problems += runner_image_findings(bootstrap)  # the runners themselves start: their image is pulled privately
     problems += runner_credential_findings(bootstrap)  # ...and read their GitHub App key from their vault
+    problems += runner_mode_findings(bootstrap)  # ...and call modes their image's entrypoint implements
     problems += network_path_findings(stacks)  # and the NSGs on the way let every data path through
     problems += job_image_findings(stacks)  # the cluster jobs' images hold what their scripts call
     problems += validity_findings(stacks)  # and no key or certificate version expires under a consumer
