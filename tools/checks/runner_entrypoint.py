@@ -1,7 +1,7 @@
 """The modes runner-image/entrypoint.sh implements, read from the script itself (its `case` in `main`), for the
-checks that compare the runner jobs' container args with them (tools/checks/deployability/runner_modes.py: a mode the entrypoint
-lacks and the runners would not start; tools/checks/threat_model.py: the container holding the App key must not run
-job code).
+checks that compare the runner jobs' container args with them (tools/checks/deployability/runner_modes.py: a mode
+the entrypoint lacks and the runners would not start; tools/checks/threat_model.py: the container holding the App
+key must not run job code).
 
 A mode "runs jobs" when its function starts GitHub's runner (`run.sh`): the job's steps then run in that container.
 """
