@@ -15,18 +15,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from cdktf_cdktf_provider_azurerm.federated_identity_credential import FederatedIdentityCredential
-from cdktf_cdktf_provider_azurerm.log_analytics_workspace_table_custom_log import (
-    LogAnalyticsWorkspaceTableCustomLog,
-    LogAnalyticsWorkspaceTableCustomLogColumn,
-)
-from cdktf_cdktf_provider_azurerm.monitor_data_collection_rule import (
-    MonitorDataCollectionRule,
-    MonitorDataCollectionRuleDataFlow,
-    MonitorDataCollectionRuleDestinations,
-    MonitorDataCollectionRuleDestinationsLogAnalytics,
-    MonitorDataCollectionRuleStreamDeclaration,
-    MonitorDataCollectionRuleStreamDeclarationColumn,
-)
 from cdktf_cdktf_provider_azurerm.monitor_scheduled_query_rules_alert_v2 import (
     MonitorScheduledQueryRulesAlertV2,
     MonitorScheduledQueryRulesAlertV2Action,
@@ -37,6 +25,7 @@ from cdktf_cdktf_provider_azurerm.user_assigned_identity import UserAssignedIden
 from constructs import Construct
 from constructs.alerts import AZURE_SEVERITY
 from constructs.interfaces import RoleGrant, grant
+from constructs.log_ingestion import CustomLogTable, custom_log_ingestion
 from constructs.naming import Naming
 from constructs.tracing import TOKEN_EXCHANGE_AUDIENCE
 
@@ -91,44 +80,20 @@ class ComplianceResults(Construct):
 
     def __init__(self, scope: Construct, id: str, *, props: ComplianceResultsProps) -> None:
         super().__init__(scope, id)
-        table = LogAnalyticsWorkspaceTableCustomLog(
+        table, rule = custom_log_ingestion(
             self,
-            "table",
-            name=TABLE,
-            workspace_id=props.log_analytics_workspace_id,
-            description="One row per in-cluster compliance check per run (cluster-scripts/compliance.sh)",
-            column=[LogAnalyticsWorkspaceTableCustomLogColumn(name=n, type=t) for n, t in COLUMNS.items()],
-        )
-        destination = "workspace"
-        rule = MonitorDataCollectionRule(
-            self,
-            "rule",
-            name=props.naming.name("cluster-compliance", "dcr"),
+            CustomLogTable(
+                table=TABLE,
+                stream=STREAM,
+                columns=COLUMNS,
+                table_description="One row per in-cluster compliance check per run (cluster-scripts/compliance.sh)",
+                rule_name=props.naming.name("cluster-compliance", "dcr"),
+                rule_description="In-cluster compliance results (Logs Ingestion API) into the custom table",
+            ),
             location=props.location,
             resource_group_name=props.resource_group_name,
-            description="In-cluster compliance results (Logs Ingestion API) into the custom table",
+            log_analytics_workspace_id=props.log_analytics_workspace_id,
             data_collection_endpoint_id=props.data_collection_endpoint_id,
-            stream_declaration=[
-                MonitorDataCollectionRuleStreamDeclaration(
-                    stream_name=STREAM,
-                    column=[
-                        MonitorDataCollectionRuleStreamDeclarationColumn(name=n, type=t) for n, t in COLUMNS.items()
-                    ],
-                )
-            ],
-            destinations=MonitorDataCollectionRuleDestinations(
-                log_analytics=[
-                    MonitorDataCollectionRuleDestinationsLogAnalytics(
-                        name=destination, workspace_resource_id=props.log_analytics_workspace_id
-                    )
-                ]
-            ),
-            data_flow=[
-                MonitorDataCollectionRuleDataFlow(
-                    streams=[STREAM], destinations=[destination], output_stream=STREAM, transform_kql="source"
-                )
-            ],
-            depends_on=[table],  # the output stream's table must exist when the rule is created
         )
         identity = UserAssignedIdentity(
             self,

@@ -18,18 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from cdktf_cdktf_provider_azurerm.log_analytics_workspace_table_custom_log import (
-    LogAnalyticsWorkspaceTableCustomLog,
-    LogAnalyticsWorkspaceTableCustomLogColumn,
-)
-from cdktf_cdktf_provider_azurerm.monitor_data_collection_rule import (
-    MonitorDataCollectionRule,
-    MonitorDataCollectionRuleDataFlow,
-    MonitorDataCollectionRuleDestinations,
-    MonitorDataCollectionRuleDestinationsLogAnalytics,
-    MonitorDataCollectionRuleStreamDeclaration,
-    MonitorDataCollectionRuleStreamDeclarationColumn,
-)
+from cdktf import ITerraformDependable
 from cdktf_cdktf_provider_azurerm.monitor_scheduled_query_rules_alert_v2 import (
     MonitorScheduledQueryRulesAlertV2,
     MonitorScheduledQueryRulesAlertV2Action,
@@ -43,6 +32,7 @@ from constructs import Construct
 from constructs.alerts import AZURE_SEVERITY
 from constructs.deployment import github_trust
 from constructs.interfaces import RoleGrant, grant
+from constructs.log_ingestion import CustomLogTable, custom_log_ingestion
 from constructs.naming import Naming
 from drills.results import COLUMNS, STREAM, TABLE
 
@@ -183,48 +173,25 @@ class DrillResultsProps:
 
 
 class DrillResults(Construct):
-    """Exposes `table_name`, `data_collection_rule_id` and `immutable_id` (the Logs Ingestion API's rule id)."""
+    """Exposes `table` (what a log alert on it waits for), `table_name`, `data_collection_rule_id` and
+    `immutable_id` (the Logs Ingestion API's rule id)."""
 
     def __init__(self, scope: Construct, id: str, *, props: DrillResultsProps) -> None:
         super().__init__(scope, id)
-        table = LogAnalyticsWorkspaceTableCustomLog(
+        self.table, rule = custom_log_ingestion(
             self,
-            "table",
-            name=TABLE,
-            workspace_id=props.log_analytics_workspace_id,
-            description="One row per restore drill run: measured RPO/RTO (drills/, docs/dr-drills.md)",
-            column=[LogAnalyticsWorkspaceTableCustomLogColumn(name=n, type=t) for n, t in COLUMNS.items()],
-        )
-        destination = "workspace"
-        rule = MonitorDataCollectionRule(
-            self,
-            "rule",
-            name=props.naming.name("dr-drills", "dcr"),
+            CustomLogTable(
+                table=TABLE,
+                stream=STREAM,
+                columns=COLUMNS,
+                table_description="One row per restore drill run: measured RPO/RTO (drills/, docs/dr-drills.md)",
+                rule_name=props.naming.name("dr-drills", "dcr"),
+                rule_description="Restore drill results (Logs Ingestion API) into the custom table",
+            ),
             location=props.location,
             resource_group_name=props.resource_group_name,
-            description="Restore drill results (Logs Ingestion API) into the custom table",
+            log_analytics_workspace_id=props.log_analytics_workspace_id,
             data_collection_endpoint_id=props.data_collection_endpoint_id,
-            stream_declaration=[
-                MonitorDataCollectionRuleStreamDeclaration(
-                    stream_name=STREAM,
-                    column=[
-                        MonitorDataCollectionRuleStreamDeclarationColumn(name=n, type=t) for n, t in COLUMNS.items()
-                    ],
-                )
-            ],
-            destinations=MonitorDataCollectionRuleDestinations(
-                log_analytics=[
-                    MonitorDataCollectionRuleDestinationsLogAnalytics(
-                        name=destination, workspace_resource_id=props.log_analytics_workspace_id
-                    )
-                ]
-            ),
-            data_flow=[
-                MonitorDataCollectionRuleDataFlow(
-                    streams=[STREAM], destinations=[destination], output_stream=STREAM, transform_kql="source"
-                )
-            ],
-            depends_on=[table],  # the output stream's table must exist when the rule is created
         )
         grant(
             self,
@@ -302,6 +269,7 @@ class RecoveryAlertsProps:
     resource_group_name: str
     log_analytics_workspace_id: str
     action_group_ids: Mapping[str, str]  # severity -> action group id (Observability.action_group_ids)
+    results_table: ITerraformDependable  # DrillResults.table: Azure validates the queries against it at create time
 
 
 class RecoveryAlerts(Construct):
@@ -332,4 +300,5 @@ class RecoveryAlerts(Construct):
                     )
                 ],
                 action=MonitorScheduledQueryRulesAlertV2Action(action_groups=[props.action_group_ids[severity]]),
+                depends_on=[props.results_table],
             )

@@ -718,5 +718,6 @@ class InfrastructureStack(TerraformStack):
                 resource_group_name=monitoring.name,
                 log_analytics_workspace_id=self.log_analytics.workspace_id,
                 action_group_ids=self.observability.action_group_ids,
+                results_table=self.drill_results.table,
             ),
         )

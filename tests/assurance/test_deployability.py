@@ -729,6 +729,18 @@ def test_a_key_written_before_the_runner_peering_is_named(stacks) -> None:
     assert "deployer-access_deployment-to-spoke" in problem
 
 
+def test_a_log_alert_created_before_its_custom_table_is_named(stacks) -> None:
+    broken = copy.deepcopy(stacks)
+    alerts = broken["staging-infra"]["resource"]["azurerm_monitor_scheduled_query_rules_alert_v2"]
+    (key,) = [k for k, alert in alerts.items() if alert["name"].startswith("stg-dr-drill-failed")]
+    alerts[key]["depends_on"] = []
+    [problem] = findings(broken)
+    assert problem == (
+        f"staging-infra: azurerm_monitor_scheduled_query_rules_alert_v2.{key} (stg-dr-drill-failed-alert-001) queries "
+        "DrDrillResults_CL but does not wait for the table, which Azure needs when it validates the query"
+    )
+
+
 def test_a_backup_instance_without_its_rbac_wait_is_named(stacks) -> None:
     broken = copy.deepcopy(stacks)
     [instance] = broken["staging-infra"]["resource"][

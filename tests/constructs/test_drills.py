@@ -253,15 +253,19 @@ def test_a_second_route_for_the_same_azure_backup_alerts_or_the_wrong_severity_i
 
 
 def test_recovery_alerts_refuse_to_be_built_without_action_groups() -> None:
-    from cdktf import App, TerraformStack
+    from cdktf import App, TerraformResource, TerraformStack
 
     from constructs.drills import RecoveryAlerts, RecoveryAlertsProps
     from constructs.naming import Naming
 
     config = load_environment("staging")
+    stack = TerraformStack(App(), "s")
+    table = TerraformResource(
+        stack, "table", terraform_resource_type="azurerm_log_analytics_workspace_table_custom_log"
+    )
     with pytest.raises(ValueError, match=r"no action group for severities \['critical'\]"):
         RecoveryAlerts(
-            TerraformStack(App(), "s"),
+            stack,
             "alerts",
             props=RecoveryAlertsProps(
                 config=config.recovery,
@@ -271,6 +275,7 @@ def test_recovery_alerts_refuse_to_be_built_without_action_groups() -> None:
                 resource_group_name="rg",
                 log_analytics_workspace_id="ws",
                 action_group_ids={"warning": "ag"},
+                results_table=table,
             ),
         )
 

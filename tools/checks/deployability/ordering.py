@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from tools.checks.deployability.model import (
@@ -35,7 +36,9 @@ def ordering_findings(stacks: Mapping[str, StackJson]) -> list[str]:
     - every Key Vault key and certificate (written through the data plane from the runner) depends on every peering
       between the runner network and the environment's networks, not only on the endpoint and its DNS;
     - every backup instance depends on a `time_sleep` that starts after all the role assignments it depends on
-      (Azure validates the vault's permissions when the instance is created)."""
+      (Azure validates the vault's permissions when the instance is created);
+    - every log search alert whose query reads a custom table the stack creates depends on that table (Azure
+      validates the query when the alert is created: an unknown table fails it)."""
     problems = []
     environment_runners = runners(stacks["bootstrap"])
     for stack_name, stack in sorted(stacks.items()):
@@ -44,6 +47,7 @@ def ordering_findings(stacks: Mapping[str, StackJson]) -> list[str]:
         if runner is not None and stack_name.endswith("-infra"):
             problems += _peering_races(stack_name, stack, runner)
         problems += _backup_races(stack_name, stack)
+        problems += _custom_table_races(stack_name, stack)
     return problems
 
 
@@ -105,5 +109,22 @@ def _backup_races(stack_name: str, stack: StackJson) -> list[str]:
                 problems.append(
                     f"{stack_name}: {type_}.{key} is created right after its {len(grants)} role assignment(s), "
                     "which Azure checks at create time: no time_sleep waits for their propagation"
+                )
+    return problems
+
+
+def _custom_table_races(stack_name: str, stack: StackJson) -> list[str]:
+    tables = {
+        body["name"]: f"azurerm_log_analytics_workspace_table_custom_log.{key}"
+        for key, body in resources_of(stack, "azurerm_log_analytics_workspace_table_custom_log").items()
+    }
+    problems = []
+    for key, body in sorted(resources_of(stack, "azurerm_monitor_scheduled_query_rules_alert_v2").items()):
+        queries = " ".join(str(c.get("query", "")) for c in body.get("criteria") or [])
+        for table, address in sorted(tables.items()):
+            if re.search(rf"\b{re.escape(table)}\b", queries) and address not in body.get("depends_on", []):
+                problems.append(
+                    f"{stack_name}: azurerm_monitor_scheduled_query_rules_alert_v2.{key} ({body.get('name')}) "
+                    f"queries {table} but does not wait for the table, which Azure needs when it validates the query"
                 )
     return problems
