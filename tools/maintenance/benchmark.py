@@ -7,7 +7,8 @@ Variants (each in a fresh process, from the project root):
   ordinary synth   the same with ERP_SYNTH_ORDINARY=1: the providers imported the ordinary way
   ordinary import  only `import cdktf_cdktf_provider_azurerm, cdktf_cdktf_provider_kubernetes`, ordinary
   typescript       the same stacks as a plain Node CDKTF app with the same prebuilt providers (cdktf 0.21.0,
-                   @cdktf/provider-azurerm 14.23.1, @cdktf/provider-kubernetes 12.1.1): `node app.js`, the JavaScript
+                   @cdktf/provider-azurerm 14.23.1, @cdktf/provider-kubernetes 12.1.1, @cdktf/provider-github
+                   15.3.1): `node app.js`, the JavaScript
                    tools/maintenance/ts_benchmark_app.py generates from this checkout's synth before the rounds
                    (installed on demand: `npm ci --prefix benchmarks/typescript`); its output is compared with
                    ours block by block and the count printed
@@ -226,7 +227,7 @@ def prepare_typescript() -> None:
     """Install the Node app's packages if missing, synthesize this checkout, generate the app from that output
     and print how much of the Node app's output equals ours (untimed)."""
     ts_dir = ts_benchmark_app.TS_DIR
-    if not (ts_dir / "node_modules" / "@cdktf" / "provider-azurerm").is_dir():
+    if not all((ts_dir / "node_modules" / package).is_dir() for package in ts_benchmark_app.PACKAGES.values()):
         npm = shutil.which("npm") or "npm"
         print(f"installing {ts_dir}/node_modules (npm ci)", file=sys.stderr)
         env = {**os.environ}

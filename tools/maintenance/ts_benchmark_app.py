@@ -5,12 +5,15 @@
 Reads `cdktf.out/stacks/*/cdk.tf.json` (written by `python main.py`) and writes one JavaScript program that
 builds the same stacks the way a hand-written TypeScript CDKTF app would: every resource and data source is
 an instance of its prebuilt provider class (`@cdktf/provider-azurerm` 14.23.1, `@cdktf/provider-kubernetes`
-12.1.1, imported per resource module as the cdktf docs advise), with camelCase props, nested blocks as
-objects and arrays, `${...}` references as strings, at the same construct path (so cdktf computes the same
-logical ids; `overrideLogicalId` keeps them where the Python app overrode one); providers, backends,
-variables, outputs, remote state and `moved` blocks through their cdktf classes. Escape hatches only where
-a prop cannot be expressed: attributes the 4.55 bindings lack, the hashicorp/time and terraform_data
-resources (no prebuilt class; the Python app uses overrides for them too), and the azurerm version pin.
+12.1.1, `@cdktf/provider-github` 15.3.1, imported per resource module as the cdktf docs advise), with
+camelCase props, nested blocks as objects and arrays, `${...}` references as strings, at the same construct
+path (so cdktf computes the same logical ids; `overrideLogicalId` keeps them where the Python app overrode
+one); providers, backends, variables (with their validations), locals, outputs (under the construct ids of
+cdktf's record, so cross-stack outputs keep theirs), remote state and `moved` blocks through their cdktf
+classes. Escape hatches where a prop cannot be expressed (attributes, also nested ones, the bindings lack;
+the hashicorp/time and terraform_data resources, which have no prebuilt class; the azurerm version pin) and
+where the Python app used one (the attributes cdktf's `//.metadata.overrides` records per type), so the
+record matches too.
 
 It emits JavaScript (CommonJS), not TypeScript: what runs and is timed is the same `node` process and the
 same cdktf/provider JavaScript either way (a TypeScript app runs as `tsc` output), and emitting JS keeps
@@ -37,7 +40,11 @@ from typing import Any
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TS_DIR = PROJECT_ROOT / "benchmarks" / "typescript"
 DEFAULT_APP = TS_DIR / "generated" / "app.js"
-PACKAGES = {"azurerm": "@cdktf/provider-azurerm", "kubernetes": "@cdktf/provider-kubernetes"}
+PACKAGES = {
+    "azurerm": "@cdktf/provider-azurerm",
+    "github": "@cdktf/provider-github",
+    "kubernetes": "@cdktf/provider-kubernetes",
+}
 META_ARGUMENTS = ("//", "depends_on", "provider", "lifecycle", "provisioner", "count", "for_each")
 ATTRIBUTE = re.compile(r'^\s+"?([\w-]+)"?: (.+?),?$', re.M)
 NESTED = re.compile(r"(?<!cdktf\.)\b(\w+ToTerraform)\b")
@@ -123,9 +130,16 @@ def camel(name: str) -> str:
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
-def convert(value: Any, fields: dict[str, Field] | None, schema: Schema) -> Any:
-    """A block's JSON value as props: keys renamed by `fields`; unknown keys camelCased (sub-blocks of a
-    struct the parser did not see are kept under their converted name, and the comparison shows it)."""
+def convert(
+    value: Any,
+    fields: dict[str, Field] | None,
+    schema: Schema,
+    overrides: dict[str, Any] | None = None,
+    path: str = "",
+) -> Any:
+    """A block's JSON value as props: keys renamed by `fields`. A key the bindings lack goes to `overrides`
+    under its dotted path (an escape hatch, as in the Python app) while the path runs through objects only;
+    inside a list it is camelCased (a sub-block the parser did not see: the comparison shows it)."""
     if isinstance(value, list):
         return [convert(item, fields, schema) for item in value]
     if not isinstance(value, dict) or fields is None:
@@ -133,10 +147,13 @@ def convert(value: Any, fields: dict[str, Field] | None, schema: Schema) -> Any:
     props = {}
     for key, item in value.items():
         spec = fields.get(key)
-        if spec is None:
+        if spec is None and overrides is not None:
+            overrides[path + key] = item
+        elif spec is None:
             props[camel(key)] = item
         elif spec.kind == "block":
-            props[spec.prop] = convert(item, schema.structs.get(spec.nested or ""), schema)
+            nested = schema.structs.get(spec.nested or "")
+            props[spec.prop] = convert(item, nested, schema, overrides, f"{path}{key}.")
         else:
             props[spec.prop] = item
     return props
@@ -151,6 +168,7 @@ class StackProgram:
     name: str
     lines: list[str] = field(default_factory=list)
     variables: dict[str, str] = field(default_factory=dict)  # "type.name" -> JS variable
+    overridden: dict[str, list[str]] = field(default_factory=dict)  # type -> keys the Python app overrode
 
     def add(self, line: str) -> None:
         self.lines.append("  " + line)
@@ -210,7 +228,16 @@ class Generator:
             backend_class = {"azurerm": "AzurermBackend", "local": "LocalBackend"}[backend_type]
             add(f"new {backend_class}(stack, {js({camel(k): v for k, v in config.items()})});")
         for name, config in doc.get("variable", {}).items():
-            add(f"new TerraformVariable(stack, {js(name)}, {js({camel(k): v for k, v in config.items()})});")
+            props = {camel(k): v for k, v in config.items()}
+            if "validation" in props:
+                props["validation"] = [{camel(k): v for k, v in rule.items()} for rule in props["validation"]]
+            add(f"new TerraformVariable(stack, {js(name)}, {js(props)});")
+        for name, expression in doc.get("locals", {}).items():
+            add(f"new TerraformLocal(stack, {js(name)}, {js(expression)});")
+        # What the Python app set by escape hatch (cdktf's record: attribute names per type, in call order), the
+        # generated app sets so too, even where a prop exists (e.g. the github environment's `reviewers`, a private
+        # endpoint's `depends_on`), in the recorded order: the same JSON, and the same record.
+        program.overridden = doc.get("//", {}).get("metadata", {}).get("overrides", {})
         elements = []
         for kind in ("data", "resource"):
             for tf_type, by_name in doc.get(kind, {}).items():
@@ -221,8 +248,14 @@ class Generator:
             self.element(program, providers, path, kind, tf_type, logical_id, block)
         for moved in doc.get("moved", []):
             add(f"{program.variables[moved['to']]}.moveFromId({js(moved['from'])});")
-        for name, config in doc.get("output", {}).items():
-            add(f"out(stack, {js(name)}, {js({camel(k): v for k, v in config.items()})});")
+        # cdktf's record of the stack's outputs (construct id -> output name): the Python app's cross-stack outputs
+        # have construct ids of their own (`cross-stack-output-<type>.<name>.<attribute>`).
+        record = doc.get("//", {}).get("outputs", {}).get(program.name, {})
+        construct_ids = {output: construct_id for construct_id, output in record.items() if isinstance(output, str)}
+        for output, config in doc.get("output", {}).items():
+            construct_id = construct_ids.get(output, output)
+            props = js({camel(k): v for k, v in config.items()})
+            add(f"out(stack, {js(construct_id)}, {js(output)}, {props});")
         return program
 
     def element(
@@ -247,6 +280,9 @@ class Generator:
             remote_class = {"azurerm": "DataTerraformRemoteStateAzurerm"}[block["backend"]]
             add(f"const {variable} = new {remote_class}({scope}, {js(construct_id)}, {js(config)});")
             return
+        overridden = program.overridden.get(tf_type, [])
+        escaped = {key: value for key, value in block.items() if key in overridden}
+        block = {key: value for key, value in block.items() if key not in overridden}
         attributes = {key: value for key, value in block.items() if key not in META_ARGUMENTS}
         schema = self.schema(kind, tf_type)
         meta: dict[str, Any] = {}
@@ -262,16 +298,15 @@ class Generator:
             ]
         overrides: dict[str, Any] = {}
         if schema:
-            known = {key: value for key, value in attributes.items() if key in schema.attributes}
-            overrides = {key: value for key, value in attributes.items() if key not in schema.attributes}
-            props = {**convert(known, schema.attributes, schema), **meta}
+            props = {**convert(attributes, schema.attributes, schema, overrides), **meta}
             add(f"const {variable} = new {self.class_ref(schema)}({scope}, {js(construct_id)}, {props_js(props)});")
         else:  # no prebuilt class (time_sleep, terraform_data): a plain TerraformResource, attributes as overrides
-            overrides = attributes
+            overrides = dict(attributes)
             add(f"const {variable} = raw({scope}, {js(construct_id)}, {js(tf_type)}, {props_js(meta)});")
         add(f"register(scopes, {js(path)}, {variable}, {js(logical_id)});")
-        for key, value in overrides.items():
-            add(f"{variable}.addOverride({js(key)}, {js(value)});")
+        overrides.update(escaped)
+        for key in overrides:
+            add(f"{variable}.addOverride({js(key)}, {js(overrides[key])});")
         if "depends_on" in block:
             add(f"{variable}.dependsOn = {js(block['depends_on'])};")
 
@@ -297,7 +332,7 @@ def props_js(props: dict[str, Any]) -> str:
 PRELUDE = """"use strict";
 // Generated by tools/maintenance/ts_benchmark_app.py from cdktf.out: do not edit.
 const {
-  App, TerraformStack, TerraformProvider, TerraformResource, TerraformVariable, TerraformOutput,
+  App, TerraformStack, TerraformProvider, TerraformResource, TerraformVariable, TerraformOutput, TerraformLocal,
   AzurermBackend, LocalBackend, DataTerraformRemoteStateAzurerm,
 } = require("cdktf");
 const { Construct } = require("constructs");
@@ -329,9 +364,9 @@ function pinVersion(stack, provider, version) {
   stack.addOverride(`terraform.required_providers.${provider}.version`, version);
 }
 
-function out(stack, id, config) {
+function out(stack, id, name, config) {
   const output = new TerraformOutput(stack, id, config);
-  if (output.friendlyUniqueId !== id) output.overrideLogicalId(id);
+  if (output.friendlyUniqueId !== name) output.overrideLogicalId(name);
   return output;
 }
 
@@ -377,15 +412,18 @@ def normalised(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
-def unordered_moved(doc: dict[str, Any]) -> dict[str, Any]:
-    """`moved` blocks in a fixed order: cdktf lists them in construct-tree order (the order the app created
-    the resources), which the generated app cannot know; Terraform reads them as a set."""
+def unordered(doc: dict[str, Any]) -> dict[str, Any]:
+    """`moved` blocks and cdktf's record of escape hatches (`//.metadata.overrides`) in a fixed order: cdktf
+    lists them in the order the app created the resources and called `addOverride`, which the generated app
+    cannot know from the JSON; Terraform reads the blocks as a set and never reads the record."""
     doc = dict(doc)
     if "moved" in doc:
         doc["moved"] = sorted(doc["moved"], key=normalised)
     metadata = doc.get("//", {}).get("metadata", {})
-    if "moved" in metadata:
-        metadata = {**metadata, "moved": {key: sorted(ids) for key, ids in metadata["moved"].items()}}
+    for section in ("moved", "overrides"):
+        if section in metadata:
+            metadata = {**metadata, section: {key: sorted(ids) for key, ids in metadata[section].items()}}
+    if metadata:
         doc["//"] = {**doc["//"], "metadata": metadata}
     return doc
 
@@ -397,8 +435,8 @@ def compare(ours: Path, theirs: Path) -> tuple[int, int, list[str]]:
     for path in sorted((ours / "stacks").glob("*/cdk.tf.json")):
         stack = path.parent.name
         other_path = theirs / "stacks" / stack / "cdk.tf.json"
-        mine = blocks(unordered_moved(json.loads(path.read_text())))
-        other = blocks(unordered_moved(json.loads(other_path.read_text()))) if other_path.is_file() else {}
+        mine = blocks(unordered(json.loads(path.read_text())))
+        other = blocks(unordered(json.loads(other_path.read_text()))) if other_path.is_file() else {}
         for address in sorted(set(mine) | set(other)):
             total += 1
             if address not in other:
