@@ -201,7 +201,6 @@ def _covers(scope: str, resource: str) -> bool:
 
 def check_exports(infra: StackJson, cluster: StackJson, config: EnvironmentConfig) -> list[str]:
     """DRILL-EXPORTS: the backup CronJob's exports land in one container of a geo-redundant account."""
-    findings: list[str] = []
     container = config.baseline.exports_container
     identities = [
         a for a, b in _resources(infra, "azurerm_user_assigned_identity").items() if "cluster-exports" in b["name"]
@@ -209,12 +208,26 @@ def check_exports(infra: StackJson, cluster: StackJson, config: EnvironmentConfi
     if len(identities) != 1:
         return [f"DRILL-EXPORTS: expected one cluster exports identity, found {identities}"]
     reference = f"${{azurerm_user_assigned_identity.{identities[0]}."
+    return [
+        *_exports_federation_findings(infra, reference),
+        *_exports_role_findings(infra, reference, container),
+        *_exports_job_findings(cluster, container),
+    ]
+
+
+def _exports_federation_findings(infra: StackJson, reference: str) -> list[str]:
     subject = exports_subject(BACKUP_NAMESPACE)
-    if not any(
+    if any(
         b.get("parent_id", "").startswith(reference) and b.get("subject") == subject
         for b in _resources(infra, "azurerm_federated_identity_credential").values()
     ):
-        findings.append(f"DRILL-EXPORTS: the exports identity has no federated credential for {subject}")
+        return []
+    return [f"DRILL-EXPORTS: the exports identity has no federated credential for {subject}"]
+
+
+def _exports_role_findings(infra: StackJson, reference: str, container: str) -> list[str]:
+    """Only the writer role, only on the exports container, of a geo-redundant account."""
+    findings: list[str] = []
     containers = _resources(infra, "azurerm_storage_container")
     accounts = _resources(infra, "azurerm_storage_account")
     for address, body in _resources(infra, "azurerm_role_assignment").items():
@@ -234,6 +247,12 @@ def check_exports(infra: StackJson, cluster: StackJson, config: EnvironmentConfi
                 f"DRILL-EXPORTS: the '{container}' container's account {account.get('name')} is "
                 f"{account.get('account_replication_type')}, not geo-redundant {sorted(GEO_ZONE_REPLICATION)}"
             )
+    return findings
+
+
+def _exports_job_findings(cluster: StackJson, container: str) -> list[str]:
+    """The backup CronJob uploads to the container (no volume claim); no job script only dry-runs YAML."""
+    findings: list[str] = []
     jobs = {b["metadata"]["name"]: b for b in _resources(cluster, "kubernetes_cron_job_v1").values()}
     backup = jobs.get(EXPORTS_SERVICE_ACCOUNT)
     if backup is None:

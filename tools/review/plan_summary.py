@@ -156,42 +156,53 @@ def summarise(stack: str, plan: dict[str, Any]) -> StackPlan:
     """From a full plan (`terraform show -json`) or a reduced one (`reduce_plan`)."""
     summary = StackPlan(stack)
     for change in plan.get("resource_changes", []):
-        if change.get("mode") == "data":
-            continue
-        address, body = change["address"], change["change"]
-        kind = action_kind(body["actions"])
-        kinds = [kind] if kind else []
-        if change.get("previous_address") and change["previous_address"] != address:
-            kinds.append("move")
-            summary.moved_from[address] = change["previous_address"]
-        if body.get("importing") is not None:
-            kinds.append("import")
-            summary.import_ids[address] = str(body["importing"].get("id", ""))
-        if not kinds:
-            continue
-        summary.types[address] = change["type"]
-        for each in kinds:
-            summary.changes[each].append(address)
-        if kind == "replace":
-            paths = body.get("replace_paths") or []
-            summary.replace_reasons[address] = [".".join(str(part) for part in path) for path in paths]
-        if kind in ("update", "replace"):
-            values = body["attribute_changes"] if "attribute_changes" in body else attribute_changes(body)
-            summary.values[address] = [tuple(item) for item in values]
+        if change.get("mode") != "data":
+            _add_resource_change(summary, change)
     for addresses in summary.changes.values():
         addresses.sort()
     for change in plan.get("resource_drift", []):
-        body = change["change"]
-        summary.drift[change["address"]] = "delete" if body["actions"] == ["delete"] else "update"
-        summary.types.setdefault(change["address"], change["type"])
-        values = body["attribute_changes"] if "attribute_changes" in body else attribute_changes(body)
-        summary.drift_values[change["address"]] = [tuple(item) for item in values]
+        _add_drift(summary, change)
     for name, body in sorted(plan.get("output_changes", {}).items()):
         kind = action_kind(body["actions"])
         if kind:
             old, new = output_values(body)
             summary.outputs[name] = (kind, old, new)
     return summary
+
+
+def _changed_values(body: dict[str, Any]) -> list[tuple[str, str, str]]:
+    values = body["attribute_changes"] if "attribute_changes" in body else attribute_changes(body)
+    return [tuple(item) for item in values]
+
+
+def _add_resource_change(summary: StackPlan, change: dict[str, Any]) -> None:
+    """One resource's change: its kind, and a move or an import riding on it."""
+    address, body = change["address"], change["change"]
+    kind = action_kind(body["actions"])
+    kinds = [kind] if kind else []
+    if change.get("previous_address") and change["previous_address"] != address:
+        kinds.append("move")
+        summary.moved_from[address] = change["previous_address"]
+    if body.get("importing") is not None:
+        kinds.append("import")
+        summary.import_ids[address] = str(body["importing"].get("id", ""))
+    if not kinds:
+        return
+    summary.types[address] = change["type"]
+    for each in kinds:
+        summary.changes[each].append(address)
+    if kind == "replace":
+        paths = body.get("replace_paths") or []
+        summary.replace_reasons[address] = [".".join(str(part) for part in path) for path in paths]
+    if kind in ("update", "replace"):
+        summary.values[address] = _changed_values(body)
+
+
+def _add_drift(summary: StackPlan, change: dict[str, Any]) -> None:
+    body = change["change"]
+    summary.drift[change["address"]] = "delete" if body["actions"] == ["delete"] else "update"
+    summary.types.setdefault(change["address"], change["type"])
+    summary.drift_values[change["address"]] = _changed_values(body)
 
 
 def output_values(change: dict[str, Any]) -> tuple[str, str]:
