@@ -459,5 +459,5 @@ def test_state_secrets_in_a_container_only_the_apply_identity_reads(stacks) -> N
     bootstrap["staging-alerting-plan"] = {**reader, "scope": reader["scope"].replace("/tfstate", "/alerting-tfstate")}
     names = _names(_model(planted, github=protected_github_stack()))
     state = {n for n in names if n.startswith("TM-STATE-SECRET")}
-    assert len(state) == 4  # two secrets, two pull-request jobs
+    assert len(state) == 6  # three secrets, two pull-request jobs
     assert all("stg-terraform-plan-id-001 -> staging-alerting state ->" in n for n in state)
