@@ -4,7 +4,8 @@ Terraform state keeps every attribute a resource is given, `sensitive` or not, a
 state container (the plan identity reads every environment's) reads them. What fails here:
 
 - a configured attribute of `SECRET_ATTRIBUTES` (per resource type: container app secret values, Key Vault secret
-  values, Kubernetes Secret data, admin passwords, connection strings, webhook and callback addresses...) holding any value;
+  values, Kubernetes Secret data, admin passwords, connection strings, webhook and callback addresses...) holding
+  any value;
 - any attribute fed by a `sensitive` variable, unless it is write-only (`*_wo`, Terraform >= 1.11: never stored);
 - an output (cross-stack references are outputs) whose value is a secret a provider computes
   (`SECRET_COMPUTED`: access keys, connection strings, raw kube configs, passwords).
