@@ -418,3 +418,46 @@ def test_contributor_on_the_deployment_group_is_the_own_identity_path(stacks) ->
         n.startswith("TM-APPLY-OWN-IDENTITY: apply identity stg-terraform-apply-id-001 -> Contributor on ${")
         for n in _new(_model(planted))
     )
+
+
+def test_state_secrets_in_a_container_only_the_apply_identity_reads(stacks) -> None:
+    """The design that closes OPEN_STATE_SECRETS (docs/security-model.md "Open"), modelled before it is built: the
+    secret-bearing resources in a stack of their own whose state container only the apply identity reads leave no
+    path from a pull-request author, nor from a writer while `<env>` is protected; a plan identity's reader role on
+    that container (planted) brings the paths back."""
+    planted = copy.deepcopy(stacks)
+    bootstrap = planted["bootstrap"]["resource"]["azurerm_role_assignment"]
+    for environment in ENVIRONMENTS:
+        infra = planted[f"{environment}-infra"]
+        alerting = {
+            "terraform": {"backend": {"azurerm": {**infra["terraform"]["backend"]["azurerm"]}}},
+            "variable": {k: v for k, v in infra["variable"].items() if v.get("sensitive")},
+            "resource": {},
+        }
+        alerting["terraform"]["backend"]["azurerm"]["container_name"] = "alerting-tfstate"
+        for finding in OPEN_STATE_SECRETS:
+            stack, rest = finding.split(": ", 1)
+            if stack != f"{environment}-infra":
+                continue
+            type_, key = rest.split(".")[:2]
+            alerting["resource"].setdefault(type_, {})[key] = infra["resource"][type_].pop(key)
+        planted[f"{environment}-alerting"] = alerting
+        [writer] = [
+            a
+            for k, a in bootstrap.items()
+            if k.startswith(f"{environment}-identities_apply-") and a["scope"].endswith("/containers/tfstate")
+        ]
+        bootstrap[f"{environment}-alerting-apply"] = {**writer, "scope": writer["scope"] + "-alerting"}
+    names = _names(_model(planted, github=protected_github_stack()))
+    assert not any(n.startswith("TM-STATE-SECRET") for n in names)
+
+    [reader] = [
+        a
+        for k, a in bootstrap.items()
+        if k.startswith("staging-identities_plan-") and a["scope"].endswith("/containers/tfstate")
+    ]
+    bootstrap["staging-alerting-plan"] = {**reader, "scope": reader["scope"].replace("/tfstate", "/alerting-tfstate")}
+    names = _names(_model(planted, github=protected_github_stack()))
+    state = {n for n in names if n.startswith("TM-STATE-SECRET")}
+    assert len(state) == 6  # three secrets, two pull-request jobs
+    assert all("stg-terraform-plan-id-001 -> staging-alerting state ->" in n for n in state)

@@ -4,7 +4,8 @@ Terraform state keeps every attribute a resource is given, `sensitive` or not, a
 state container (the plan identity reads every environment's) reads them. What fails here:
 
 - a configured attribute of `SECRET_ATTRIBUTES` (per resource type: container app secret values, Key Vault secret
-  values, Kubernetes Secret data, admin passwords, connection strings, webhook addresses...) holding any value;
+  values, Kubernetes Secret data, admin passwords, connection strings, webhook and callback addresses...) holding
+  any value;
 - any attribute fed by a `sensitive` variable, unless it is write-only (`*_wo`, Terraform >= 1.11: never stored);
 - an output (cross-stack references are outputs) whose value is a secret a provider computes
   (`SECRET_COMPUTED`: access keys, connection strings, raw kube configs, passwords).
@@ -47,7 +48,9 @@ SECRET_ATTRIBUTES: dict[str, tuple[tuple[str, ...], ...]] = {
     "azurerm_kubernetes_cluster": (("windows_profile", "admin_password"),),
     "azurerm_linux_web_app": (("connection_string", "value"),),
     "azurerm_windows_web_app": (("connection_string", "value"),),
-    "azurerm_monitor_action_group": (("webhook_receiver", "service_uri"),),
+    # A Logic App request trigger's callback URL carries its shared access signature (`sig=`): whoever holds it
+    # runs the workflow (Microsoft Learn, "Secure access and data in Azure Logic Apps").
+    "azurerm_monitor_action_group": (("webhook_receiver", "service_uri"), ("logic_app_receiver", "callback_url")),
     "azurerm_container_registry_token_password": (("password1", "value"), ("password2", "value")),
     "helm_release": (("set_sensitive", "value"),),
 }
