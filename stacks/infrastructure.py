@@ -419,6 +419,7 @@ class InfrastructureStack(TerraformStack):
                 edge_live=config.app_gateway.edge_live,
                 subscription_id=config.subscription_id,
                 cost_anomaly_emails=config.governance.budget.contact_emails,
+                amba=config.observability.amba,
             ),
         )
         OperatorQueries(
