@@ -433,9 +433,7 @@ class Alerts(Construct):
         amba = AMBA_ALERTS[key]
         target = AMBA_TARGETS[amba["metric_namespace"]]
         severity, threshold = self._props.amba.resolved(key)
-        route, azure_severity = amba_route(
-            severity, edge=target == "app_gateway", edge_live=self._props.edge_live
-        )
+        route, azure_severity = amba_route(severity, edge=target == "app_gateway", edge_live=self._props.edge_live)
         name = f"amba-{target}-{amba['metric_name']}"
         return MonitorMetricAlert(
             self,
