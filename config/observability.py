@@ -98,8 +98,8 @@ class AmbaAlerts(Section):
     """The AMBA metric alerts (docs/operations.md "Alert catalogue"): AMBA's severity and threshold unless
     overridden here; `disabled` names an alert not to create, with the reason."""
 
-    overrides: dict[str, AmbaOverride] = {}
-    disabled: dict[str, str] = {}
+    overrides: dict[str, AmbaOverride] = Field(default_factory=dict)
+    disabled: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _known_alerts(self) -> AmbaAlerts:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cdktf import Fn
 from cdktf_cdktf_provider_azurerm.application_insights_standard_web_test import (
@@ -324,7 +324,7 @@ class AlertsProps:
     # action group). Empty: no anomaly alert.
     cost_anomaly_emails: tuple[str, ...] = ()
     # Severity and threshold overrides of the AMBA alerts; default: AMBA's values for every alert of a target.
-    amba: AmbaAlerts = AmbaAlerts()
+    amba: AmbaAlerts = field(default_factory=AmbaAlerts)
 
 
 class Alerts(Construct):
