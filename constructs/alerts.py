@@ -208,9 +208,14 @@ METRIC_ALERTS: tuple[MetricAlertSpec, ...] = (
 # Azure accepts a Prometheus alert rule `for` of one minute to one day (PT0M fails at apply).
 PROMETHEUS_MIN_FOR_MINUTES = 1
 PROMETHEUS_MAX_FOR_MINUTES = 1440
-ALERT_TARGETS = tuple(sorted({spec.target for spec in METRIC_ALERTS}))
-# ARM type → the target key whose resource an AMBA alert of that type watches.
-AMBA_TARGETS = {spec.namespace: spec.target for spec in METRIC_ALERTS}
+# ARM type → the target key whose resource an AMBA alert of that type watches; the registry and Bastion have
+# AMBA alerts only.
+AMBA_TARGETS = {
+    **{spec.namespace: spec.target for spec in METRIC_ALERTS},
+    "Microsoft.ContainerRegistry/registries": "registry",
+    "Microsoft.Network/bastionHosts": "bastion",
+}
+ALERT_TARGETS = tuple(sorted(set(AMBA_TARGETS.values())))
 # The platform's own alert on the same (type, metric) stands for AMBA's: its threshold is already in config.
 _COVERED = {(spec.namespace, spec.metric) for spec in METRIC_ALERTS}
 

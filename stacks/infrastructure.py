@@ -411,6 +411,8 @@ class InfrastructureStack(TerraformStack):
                     "key_vault": self.data.key_vault.key_vault_id,
                     "firewall": self.network.firewall_id,
                     "app_gateway": self.app_gateway.gateway_id,
+                    "registry": self.registry.registry_id,
+                    "bastion": self.network.bastion_id,
                 },
                 cluster_id=self.aks.cluster_id,
                 prometheus_cluster_label=config.prometheus_cluster_label,

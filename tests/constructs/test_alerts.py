@@ -35,6 +35,8 @@ TARGETS = {
     "key_vault": ("azurerm_key_vault", "/data/key-vault/vault"),
     "firewall": ("azurerm_firewall", "/network/firewall/firewall"),
     "app_gateway": ("azurerm_application_gateway", "/app-gateway/gateway"),
+    "registry": ("azurerm_container_registry", "/registry/registry"),
+    "bastion": ("azurerm_bastion_host", "/network/bastion"),
 }
 
 

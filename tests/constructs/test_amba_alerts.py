@@ -59,6 +59,14 @@ def test_every_amba_alert_of_a_watched_type_is_deployed_as_configured(infra: Sta
     keys = amba_alert_keys(set(TARGETS), load_environment(environment).observability.amba)
     assert len(keys) >= 20  # AKS, Key Vault and App Gateway alerts beyond the platform's own
     assert amba_problems(infra, environment) == []
+    # config/base.toml overrides one AMBA threshold (the Premium registry's storage): the stack carries config's
+    (registry_storage,) = [
+        body
+        for body in resources_of(infra, "azurerm_monitor_metric_alert").values()
+        if body["//"]["metadata"]["path"].endswith("/amba-registry-StorageUsed")
+    ]
+    assert registry_storage["criteria"][0]["threshold"] == 429496729600.0
+    assert AMBA_ALERTS["Microsoft.ContainerRegistry/registries/StorageUsed"]["threshold"] == 50000000000.0
 
 
 def test_a_missing_amba_alert_is_found(infra: StackJson, environment: str) -> None:

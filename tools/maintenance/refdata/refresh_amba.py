@@ -22,12 +22,14 @@ from tools.maintenance.refdata.common import REFERENCE_DIR, git_commit, git_show
 
 # The deployed types whose published metric table was read into reference/monitor.json.
 TYPES = (
+    "Microsoft.ContainerRegistry/registries",
     "Microsoft.ContainerService/managedClusters",
     "Microsoft.DBforPostgreSQL/flexibleServers",
     "Microsoft.EventHub/namespaces",
     "Microsoft.KeyVault/vaults",
     "Microsoft.Network/applicationGateways",
     "Microsoft.Network/azureFirewalls",
+    "Microsoft.Network/bastionHosts",
     "Microsoft.Storage/storageAccounts",
 )
 
