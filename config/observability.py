@@ -95,7 +95,7 @@ class AmbaOverride(Section):
 
 
 class AmbaAlerts(Section):
-    """The AMBA metric alerts (docs/operations.md "Alert catalogue"): AMBA's severity and threshold unless
+    """The AMBA metric alerts (docs/operations.md "2.3 AMBA metric alerts"): AMBA's severity and threshold unless
     overridden here; `disabled` names an alert not to create, with the reason."""
 
     overrides: dict[str, AmbaOverride] = Field(default_factory=dict)

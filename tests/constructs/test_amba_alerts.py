@@ -5,6 +5,7 @@ overridden), AMBA's aggregation, window and frequency, and the action group of i
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
 
@@ -121,3 +122,9 @@ def test_amba_severity_routes_to_the_action_groups() -> None:
     assert amba_route(3, edge=False, edge_live=True) == ("warning", 3)
     assert amba_route(0, edge=True, edge_live=False) == ("warning", 2)
     assert amba_route(0, edge=True, edge_live=True) == ("critical", 0)
+
+
+def test_the_alert_catalogue_lists_every_amba_alert() -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text()
+    section = text.split("## 2.3 AMBA metric alerts", 1)[1].split("\n## ", 1)[0]
+    assert [key for key in AMBA_ALERTS if f"| `{key}` |" not in section] == []
