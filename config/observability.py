@@ -81,7 +81,8 @@ class AlertThresholds(Section):
 
 
 # The Azure Monitor baseline alerts the platform deploys (reference/amba.json, refreshed by
-# tools/maintenance/refdata/refresh_amba.py): alert key "<ARM type>/<metric>" → AMBA's definition.
+# tools/maintenance/refdata/refresh_amba.py): alert key "<Provider>/<type>/<metric>" (AMBA's services/ path; no dots,
+# so it is one TOML key) → AMBA's definition.
 AMBA_ALERTS: dict[str, dict[str, Any]] = json.loads(
     (Path(__file__).resolve().parent.parent / "reference" / "amba.json").read_text()
 )["alerts"]

@@ -67,7 +67,7 @@ def test_every_amba_alert_of_a_watched_type_is_deployed_as_configured(infra: Sta
         if body["//"]["metadata"]["path"].endswith("/amba-registry-StorageUsed")
     ]
     assert registry_storage["criteria"][0]["threshold"] == 429496729600.0
-    assert AMBA_ALERTS["Microsoft.ContainerRegistry/registries/StorageUsed"]["threshold"] == 50000000000.0
+    assert AMBA_ALERTS["ContainerRegistry/registries/StorageUsed"]["threshold"] == 50000000000.0
 
 
 def test_a_missing_amba_alert_is_found(infra: StackJson, environment: str) -> None:
@@ -80,7 +80,7 @@ def test_a_missing_amba_alert_is_found(infra: StackJson, environment: str) -> No
     ]
     del alerts[address]
     assert amba_problems(broken, environment) == [
-        "Microsoft.ContainerService/managedClusters/node_disk_usage_percentage: no metric alert on the aks resource"
+        "ContainerService/managedClusters/node_disk_usage_percentage: no metric alert on the aks resource"
     ]
 
 
@@ -89,27 +89,27 @@ def test_a_threshold_not_from_config_is_found(infra: StackJson, environment: str
     for body in broken["resource"]["azurerm_monitor_metric_alert"].values():
         if body["//"]["metadata"]["path"].endswith("/amba-key_vault-SaturationShoebox"):
             body["criteria"][0]["threshold"] = 99
-    assert amba_problems(broken, environment) == ["Microsoft.KeyVault/vaults/SaturationShoebox: threshold 99 != 75.0"]
+    assert amba_problems(broken, environment) == ["KeyVault/vaults/SaturationShoebox: threshold 99 != 75.0"]
 
 
 def test_overrides_replace_amba_values_and_disabled_alerts_are_not_created() -> None:
-    key = "Microsoft.KeyVault/vaults/SaturationShoebox"
+    key = "KeyVault/vaults/SaturationShoebox"
     amba = AmbaAlerts(
         overrides={key: {"severity": 3, "threshold": 60.0}},
-        disabled={"Microsoft.Network/applicationGateways/TotalRequests": "no traffic baseline yet"},
+        disabled={"Network/applicationGateways/TotalRequests": "no traffic baseline yet"},
     )
     assert amba.resolved(key) == (3, 60.0)
     assert AmbaAlerts().resolved(key) == (AMBA_ALERTS[key]["severity"], AMBA_ALERTS[key]["threshold"])
-    assert "Microsoft.Network/applicationGateways/TotalRequests" not in amba_alert_keys(set(TARGETS), amba)
-    assert "Microsoft.Network/applicationGateways/TotalRequests" in amba_alert_keys(set(TARGETS), AmbaAlerts())
+    assert "Network/applicationGateways/TotalRequests" not in amba_alert_keys(set(TARGETS), amba)
+    assert "Network/applicationGateways/TotalRequests" in amba_alert_keys(set(TARGETS), AmbaAlerts())
 
 
 @pytest.mark.parametrize(
     "value",
     [
-        {"overrides": {"Microsoft.KeyVault/vaults/NoSuchMetric": {"threshold": 1.0}}},
-        {"overrides": {"Microsoft.KeyVault/vaults/SaturationShoebox": {"severity": 5}}},
-        {"disabled": {"Microsoft.KeyVault/vaults/SaturationShoebox": " "}},
+        {"overrides": {"KeyVault/vaults/NoSuchMetric": {"threshold": 1.0}}},
+        {"overrides": {"KeyVault/vaults/SaturationShoebox": {"severity": 5}}},
+        {"disabled": {"KeyVault/vaults/SaturationShoebox": " "}},
     ],
 )
 def test_invalid_amba_config_is_refused(value: dict) -> None:

@@ -144,13 +144,13 @@ def test_amba_selection_keeps_static_visible_published_alerts_only() -> None:
     chosen, excluded = refresh_amba.select(
         "Microsoft.KeyVault/vaults", [alert("A"), dynamic, hidden, alert("D"), alert("E")], metrics
     )
-    assert list(chosen) == ["Microsoft.KeyVault/vaults/A"]
-    assert chosen["Microsoft.KeyVault/vaults/A"]["threshold"] == 75.0
+    assert list(chosen) == ["KeyVault/vaults/A"]
+    assert chosen["KeyVault/vaults/A"]["threshold"] == 75.0
     assert excluded == {
-        "Microsoft.KeyVault/vaults/B (B)": "dynamic threshold",
-        "Microsoft.KeyVault/vaults/C (C)": "not visible in AMBA",
-        "Microsoft.KeyVault/vaults/D (D)": "aggregation Average not published for the metric",
-        "Microsoft.KeyVault/vaults/E (E)": "metric not in the published metric table",
+        "KeyVault/vaults/B (B)": "dynamic threshold",
+        "KeyVault/vaults/C (C)": "not visible in AMBA",
+        "KeyVault/vaults/D (D)": "aggregation Average not published for the metric",
+        "KeyVault/vaults/E (E)": "metric not in the published metric table",
     }
 
 

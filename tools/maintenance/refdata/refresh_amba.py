@@ -46,7 +46,7 @@ def select(arm_type: str, alerts: list[dict[str, Any]], metrics: dict[str, Any])
         if alert.get("type") != "Metric":
             continue
         p = alert["properties"]
-        key = f"{arm_type}/{p['metricName']}"
+        key = f"{arm_type.removeprefix('Microsoft.')}/{p['metricName']}"
         if not alert.get("visible"):
             reason = "not visible in AMBA"
         elif p.get("criterionType") != "StaticThresholdCriterion":
