@@ -3,7 +3,9 @@ thresholds and the SLA availability test."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -76,6 +78,45 @@ class AlertThresholds(Section):
     firewall_health_percent: int = Field(default=90, ge=1, le=100)
     firewall_snat_port_utilization_percent: int = Field(default=80, ge=1, le=100)
     app_gateway_unhealthy_hosts: int = Field(default=0, ge=0)
+
+
+# The Azure Monitor baseline alerts the platform deploys (reference/amba.json, refreshed by
+# tools/maintenance/refdata/refresh_amba.py): alert key "<Provider>/<type>/<metric>" (AMBA's services/ path; no dots,
+# so it is one TOML key) → AMBA's definition.
+AMBA_ALERTS: dict[str, dict[str, Any]] = json.loads(
+    (Path(__file__).resolve().parent.parent / "reference" / "amba.json").read_text()
+)["alerts"]
+
+
+class AmbaOverride(Section):
+    """One AMBA alert's local values; unset fields keep AMBA's (severity 0 = Critical ... 4 = Verbose)."""
+
+    severity: int | None = Field(default=None, ge=0, le=4)
+    threshold: float | None = None
+
+
+class AmbaAlerts(Section):
+    """The AMBA metric alerts (docs/operations.md "2.3 AMBA metric alerts"): AMBA's severity and threshold unless
+    overridden here; `disabled` names an alert not to create, with the reason."""
+
+    overrides: dict[str, AmbaOverride] = Field(default_factory=dict)
+    disabled: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known_alerts(self) -> AmbaAlerts:
+        unknown = sorted((set(self.overrides) | set(self.disabled)) - set(AMBA_ALERTS))
+        if unknown:
+            raise ValueError(f"unknown AMBA alerts {unknown} (reference/amba.json lists the known ones)")
+        if [key for key, reason in self.disabled.items() if not reason.strip()]:
+            raise ValueError("every disabled AMBA alert needs a reason")
+        return self
+
+    def resolved(self, key: str) -> tuple[int, float]:
+        """(severity, threshold) of an AMBA alert: the override, else AMBA's value."""
+        amba, override = AMBA_ALERTS[key], self.overrides.get(key, AmbaOverride())
+        severity = amba["severity"] if override.severity is None else override.severity
+        threshold = amba["threshold"] if override.threshold is None else override.threshold
+        return severity, threshold
 
 
 class AvailabilityTest(Section):
@@ -209,6 +250,7 @@ class ObservabilityConfig(Section):
     grafana_admin_group_object_id: Guid
     receivers: dict[str, Receivers]
     thresholds: AlertThresholds = AlertThresholds()
+    amba: AmbaAlerts = AmbaAlerts()
     availability_test: AvailabilityTest
     container_insights: ContainerInsights = ContainerInsights()
 

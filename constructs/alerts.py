@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cdktf import Fn
 from cdktf_cdktf_provider_azurerm.application_insights_standard_web_test import (
@@ -52,7 +52,7 @@ from cdktf_cdktf_provider_azurerm.monitor_scheduled_query_rules_alert_v2 import 
     MonitorScheduledQueryRulesAlertV2CriteriaFailingPeriods,
 )
 
-from config.observability import AlertThresholds, AvailabilityTest
+from config.observability import AMBA_ALERTS, AlertThresholds, AmbaAlerts, AvailabilityTest
 from constructs import Construct
 from constructs.naming import Naming
 
@@ -208,7 +208,36 @@ METRIC_ALERTS: tuple[MetricAlertSpec, ...] = (
 # Azure accepts a Prometheus alert rule `for` of one minute to one day (PT0M fails at apply).
 PROMETHEUS_MIN_FOR_MINUTES = 1
 PROMETHEUS_MAX_FOR_MINUTES = 1440
-ALERT_TARGETS = tuple(sorted({spec.target for spec in METRIC_ALERTS}))
+# ARM type → the target key whose resource an AMBA alert of that type watches; the registry and Bastion have
+# AMBA alerts only.
+AMBA_TARGETS = {
+    **{spec.namespace: spec.target for spec in METRIC_ALERTS},
+    "Microsoft.ContainerRegistry/registries": "registry",
+    "Microsoft.Network/bastionHosts": "bastion",
+}
+ALERT_TARGETS = tuple(sorted(set(AMBA_TARGETS.values())))
+# The platform's own alert on the same (type, metric) stands for AMBA's: its threshold is already in config.
+_COVERED = {(spec.namespace, spec.metric) for spec in METRIC_ALERTS}
+
+
+def amba_route(severity: int, *, edge: bool, edge_live: bool) -> tuple[str, int]:
+    """(action group severity, Azure severity) of an AMBA alert: 0-1 page (critical), 2-4 go to warning; an edge
+    alert is held at warning until the edge is live."""
+    route = "critical" if severity <= 1 else "warning"
+    if effective_severity(route, edge=edge, edge_live=edge_live) != route:
+        return "warning", max(severity, AZURE_SEVERITY["warning"])
+    return route, severity
+
+
+def amba_alert_keys(targets: Mapping[str, str] | set[str], amba: AmbaAlerts) -> list[str]:
+    """The AMBA alerts (reference/amba.json keys) the platform creates for the watched targets."""
+    return [
+        key
+        for key, alert in sorted(AMBA_ALERTS.items())
+        if AMBA_TARGETS.get(alert["metric_namespace"]) in targets
+        and (alert["metric_namespace"], alert["metric_name"]) not in _COVERED
+        and key not in amba.disabled
+    ]
 
 
 @dataclass(frozen=True)
@@ -299,6 +328,8 @@ class AlertsProps:
     # Who receives Cost Management's anomaly alert for the subscription (e-mail only: the anomaly alert takes no
     # action group). Empty: no anomaly alert.
     cost_anomaly_emails: tuple[str, ...] = ()
+    # Severity and threshold overrides of the AMBA alerts; default: AMBA's values for every alert of a target.
+    amba: AmbaAlerts = field(default_factory=AmbaAlerts)
 
 
 class Alerts(Construct):
@@ -314,6 +345,9 @@ class Alerts(Construct):
             f"{spec.target}-{spec.metric}": self._metric_alert(spec)
             for spec in METRIC_ALERTS
             if spec.target in props.targets
+        }
+        self.amba_alerts: dict[str, MonitorMetricAlert] = {
+            key: self._amba_alert(key) for key in amba_alert_keys(props.targets, props.amba)
         }
         self.prometheus_rules = self._prometheus_rules()
         self.activity_log_alerts: dict[str, MonitorActivityLogAlert] = {}
@@ -398,6 +432,34 @@ class Alerts(Construct):
                 )
             ],
             action=self._action(severity),
+        )
+
+    def _amba_alert(self, key: str) -> MonitorMetricAlert:
+        amba = AMBA_ALERTS[key]
+        target = AMBA_TARGETS[amba["metric_namespace"]]
+        severity, threshold = self._props.amba.resolved(key)
+        route, azure_severity = amba_route(severity, edge=target == "app_gateway", edge_live=self._props.edge_live)
+        name = f"amba-{target}-{amba['metric_name']}"
+        return MonitorMetricAlert(
+            self,
+            name,
+            name=self._props.naming.name(name.replace("_", "-").lower(), "alert"),
+            resource_group_name=self._props.resource_group_name,
+            scopes=[self._props.targets[target]],
+            description=f"AMBA {amba['name']}: {amba['description']}",
+            severity=azure_severity,
+            frequency=amba["frequency"],
+            window_size=amba["window_size"],
+            criteria=[
+                MonitorMetricAlertCriteria(
+                    metric_namespace=amba["metric_namespace"],
+                    metric_name=amba["metric_name"],
+                    aggregation=amba["aggregation"],
+                    operator=amba["operator"],
+                    threshold=threshold,
+                )
+            ],
+            action=self._action(route),
         )
 
     def _prometheus_rules(self) -> MonitorAlertPrometheusRuleGroup:

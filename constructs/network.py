@@ -173,7 +173,7 @@ class NetworkProps:
 
 
 class Network(Construct):
-    """Exposes `subnet_ids`, `private_dns_zone_ids`, `firewall_private_ip`, `firewall_id`, `egress_rules`,
+    """Exposes `subnet_ids`, `private_dns_zone_ids`, `firewall_private_ip`, `firewall_id`, `bastion_id`, `egress_rules`,
     `hub_vnet_id`, `spoke_vnet_id` and `route_table_id` (their key names are an interface other constructs rely
     on)."""
 
@@ -334,6 +334,7 @@ class Network(Construct):
         self.spoke_vnet_name: str = spoke.name
         self.firewall_private_ip: str = firewall.private_ip
         self.firewall_id: str = firewall.firewall_id
+        self.bastion_id: str = bastion.id
         self.egress_rules: tuple[ITerraformDependable, ...] = firewall.egress_rules
         self.hub_vnet_id: str = vnet_ids["hub"]
         self.spoke_vnet_id: str = vnet_ids["spoke"]

@@ -411,6 +411,8 @@ class InfrastructureStack(TerraformStack):
                     "key_vault": self.data.key_vault.key_vault_id,
                     "firewall": self.network.firewall_id,
                     "app_gateway": self.app_gateway.gateway_id,
+                    "registry": self.registry.registry_id,
+                    "bastion": self.network.bastion_id,
                 },
                 cluster_id=self.aks.cluster_id,
                 prometheus_cluster_label=config.prometheus_cluster_label,
@@ -419,6 +421,7 @@ class InfrastructureStack(TerraformStack):
                 edge_live=config.app_gateway.edge_live,
                 subscription_id=config.subscription_id,
                 cost_anomaly_emails=config.governance.budget.contact_emails,
+                amba=config.observability.amba,
             ),
         )
         OperatorQueries(

@@ -13,6 +13,7 @@ import pytest
 from config.base import AZURE_REGION_PAIRS, REGIONS_WITH_ZONES
 from tools.checks.reference_check import REFERENCE_DIR
 from tools.maintenance.refdata import (
+    refresh_amba,
     refresh_azurerm_schema,
     refresh_monitor,
     refresh_prices,
@@ -35,6 +36,7 @@ def load(name: str) -> dict:
 
 def test_every_kind_of_reference_data_is_there() -> None:
     assert FILES == [
+        "amba.json",
         "azurerm_schema.json.gz",
         "monitor.json",
         "policy_definitions.json",
@@ -126,6 +128,30 @@ def test_versions_parsers() -> None:
     postgres = parse_postgres((FIXTURES / "concepts-version-policy.md").read_text())
     assert postgres == load("versions.json")["postgresql"]
     assert postgres["16"]["end_of_support"] == "2028-11-09"
+
+
+def test_amba_selection_keeps_static_visible_published_alerts_only() -> None:
+    def alert(name: str, **properties: object) -> dict:
+        base = {"metricName": name, "metricNamespace": "Microsoft.KeyVault/vaults", "operator": "GreaterThan"}
+        base |= {"threshold": 75, "timeAggregation": "Average", "windowSize": "PT5M", "evaluationFrequency": "PT1M"}
+        base |= {"severity": 1, "criterionType": "StaticThresholdCriterion", **properties}
+        return {"name": name, "type": "Metric", "visible": True, "properties": base}
+
+    published = {"aggregations": ["Average"], "dimensions": [], "exportable": True}
+    metrics = {"A": published, "B": published, "C": published, "D": {**published, "aggregations": ["Count"]}}
+    hidden = alert("C") | {"visible": False}
+    dynamic = alert("B", criterionType="DynamicThresholdCriterion")
+    chosen, excluded = refresh_amba.select(
+        "Microsoft.KeyVault/vaults", [alert("A"), dynamic, hidden, alert("D"), alert("E")], metrics
+    )
+    assert list(chosen) == ["KeyVault/vaults/A"]
+    assert chosen["KeyVault/vaults/A"]["threshold"] == 75.0
+    assert excluded == {
+        "KeyVault/vaults/B (B)": "dynamic threshold",
+        "KeyVault/vaults/C (C)": "not visible in AMBA",
+        "KeyVault/vaults/D (D)": "aggregation Average not published for the metric",
+        "KeyVault/vaults/E (E)": "metric not in the published metric table",
+    }
 
 
 def test_monitor_parsers() -> None:
