@@ -15,17 +15,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from cdktf_cdktf_provider_azurerm.federated_identity_credential import FederatedIdentityCredential
-from cdktf_cdktf_provider_azurerm.monitor_scheduled_query_rules_alert_v2 import (
-    MonitorScheduledQueryRulesAlertV2,
-    MonitorScheduledQueryRulesAlertV2Action,
-    MonitorScheduledQueryRulesAlertV2Criteria,
-)
 from cdktf_cdktf_provider_azurerm.user_assigned_identity import UserAssignedIdentity
 
 from constructs import Construct
 from constructs.alerts import AZURE_SEVERITY
 from constructs.interfaces import RoleGrant, grant
-from constructs.log_ingestion import CustomLogTable, custom_log_ingestion
+from constructs.log_ingestion import CustomLogTable, RowsAlert, custom_log_ingestion, rows_alert
 from constructs.naming import Naming
 from constructs.tracing import TOKEN_EXCHANGE_AUDIENCE
 
@@ -125,25 +120,21 @@ class ComplianceResults(Construct):
             ),
         }
         self.alerts = {
-            key: MonitorScheduledQueryRulesAlertV2(
+            key: rows_alert(
                 self,
                 key,
-                name=props.naming.name(f"compliance-{key}", "alert"),
+                RowsAlert(
+                    name=props.naming.name(f"compliance-{key}", "alert"),
+                    description=description,
+                    query=query,
+                    severity=AZURE_SEVERITY[SEVERITY],
+                    action_group_id=props.action_group_ids[SEVERITY],
+                    lookback=LOOKBACK,
+                ),
                 location=props.location,
                 resource_group_name=props.resource_group_name,
-                scopes=[props.log_analytics_workspace_id],
-                description=description,
-                severity=AZURE_SEVERITY[SEVERITY],
-                evaluation_frequency="PT1H",
-                window_duration=LOOKBACK,
-                auto_mitigation_enabled=True,
-                criteria=[
-                    MonitorScheduledQueryRulesAlertV2Criteria(
-                        query=query, time_aggregation_method="Count", operator="GreaterThan", threshold=0
-                    )
-                ],
-                action=MonitorScheduledQueryRulesAlertV2Action(action_groups=[props.action_group_ids[SEVERITY]]),
-                depends_on=[table],  # the query's table must exist when the rule is validated
+                log_analytics_workspace_id=props.log_analytics_workspace_id,
+                table=table,
             )
             for key, (description, query) in queries.items()
         }

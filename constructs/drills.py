@@ -21,8 +21,6 @@ from dataclasses import dataclass
 from cdktf import ITerraformDependable
 from cdktf_cdktf_provider_azurerm.monitor_scheduled_query_rules_alert_v2 import (
     MonitorScheduledQueryRulesAlertV2,
-    MonitorScheduledQueryRulesAlertV2Action,
-    MonitorScheduledQueryRulesAlertV2Criteria,
 )
 from cdktf_cdktf_provider_azurerm.user_assigned_identity import UserAssignedIdentity
 
@@ -32,7 +30,7 @@ from constructs import Construct
 from constructs.alerts import AZURE_SEVERITY
 from constructs.deployment import github_trust
 from constructs.interfaces import RoleGrant, grant
-from constructs.log_ingestion import CustomLogTable, custom_log_ingestion
+from constructs.log_ingestion import CustomLogTable, RowsAlert, custom_log_ingestion, rows_alert
 from constructs.naming import Naming
 from drills.results import COLUMNS, STREAM, TABLE
 
@@ -282,23 +280,19 @@ class RecoveryAlerts(Construct):
             raise ValueError(f"recovery alerts: no action group for severities {missing}")
         self.alerts: dict[str, MonitorScheduledQueryRulesAlertV2] = {}
         for key, (severity, description, query) in recovery_queries(props.config, props.environment).items():
-            self.alerts[key] = MonitorScheduledQueryRulesAlertV2(
+            self.alerts[key] = rows_alert(
                 self,
                 key,
-                name=props.naming.name(f"dr-{key}", "alert"),
+                RowsAlert(
+                    name=props.naming.name(f"dr-{key}", "alert"),
+                    description=description,
+                    query=query,
+                    severity=AZURE_SEVERITY[severity],
+                    action_group_id=props.action_group_ids[severity],
+                    lookback=LOOKBACK,
+                ),
                 location=props.location,
                 resource_group_name=props.resource_group_name,
-                scopes=[props.log_analytics_workspace_id],
-                description=description,
-                severity=AZURE_SEVERITY[severity],
-                evaluation_frequency="PT1H",
-                window_duration=LOOKBACK,
-                auto_mitigation_enabled=True,
-                criteria=[
-                    MonitorScheduledQueryRulesAlertV2Criteria(
-                        query=query, time_aggregation_method="Count", operator="GreaterThan", threshold=0
-                    )
-                ],
-                action=MonitorScheduledQueryRulesAlertV2Action(action_groups=[props.action_group_ids[severity]]),
-                depends_on=[props.results_table],
+                log_analytics_workspace_id=props.log_analytics_workspace_id,
+                table=props.results_table,
             )
