@@ -21,6 +21,7 @@ from typing import Any
 from tools.maintenance.refdata.common import meta, write
 
 ROOT = "BaseBackupPolicyResource"
+ARM_TYPE = "Microsoft.DataProtection/backupVaults/backupPolicies"
 SPEC_REPO = "Azure/azure-rest-api-specs"
 SPEC_PATH = "specification/dataprotection/resource-manager/Microsoft.DataProtection/stable/{api}/dataprotection.json"
 KEPT = ("type", "properties", "items", "required", "allOf", "discriminator", "x-ms-discriminator-value", "enum")
@@ -82,6 +83,7 @@ def main(argv: list[str]) -> int:
     data = {
         "_meta": meta(sources=sources, script="tools.maintenance.refdata.refresh_dataprotection_policy"),
         "api_version": api,
+        "arm_type": ARM_TYPE,
         "root": ROOT,
         "definitions": extract(spec),
     }
