@@ -65,7 +65,11 @@ def _check(value: Any, schema: dict[str, Any], definitions: dict[str, Any], path
     if "enum" in schema and value not in schema["enum"]:
         return [f"{path}: {value!r} is not one of {schema['enum']}"]
     if expected == "array":
-        return [e for i, item in enumerate(value) for e in _check(item, schema.get("items", {}), definitions, f"{path}[{i}]")]
+        return [
+            e
+            for i, item in enumerate(value)
+            for e in _check(item, schema.get("items", {}), definitions, f"{path}[{i}]")
+        ]
     return []
 
 

@@ -106,7 +106,9 @@ class Reference:
             versions=read("versions.json"),
             dns=read("private_dns_zones.json"),
             acknowledged=acknowledged,
-            arm_specs={spec["arm_type"]: spec | {"file": name} for name, spec in ((n, read(n)) for n in ARM_SPEC_FILES)},
+            arm_specs={
+                spec["arm_type"]: spec | {"file": name} for name, spec in ((n, read(n)) for n in ARM_SPEC_FILES)
+            },
         )
 
     @property
