@@ -32,6 +32,9 @@ class AksBackupConfig(Section):
     """Azure Backup for AKS: the backup extension writes to one blob container of its own storage account."""
 
     retention_days: int = Field(ge=1, le=360, description="Operational tier: snapshots in the cluster's region")
+    # The first backup of each day is copied at once to the vault tier (blobs in the vault, outside the tenant): on
+    # a geo-redundant vault also readable in the paired region, which is the AKS cross-region restore.
+    vault_retention_days: int = Field(ge=1, le=3650, description="Vault tier: daily copies kept in the backup vault")
     storage: StorageConfig  # the extension's account; `containers` names its one container
 
     @model_validator(mode="after")
@@ -131,6 +134,19 @@ class RecoveryConfig(Section):
     aks: AksBackupConfig
     blobs: BlobBackupConfig
     drills: DrillsConfig
+
+    @model_validator(mode="after")
+    def _aks_vault_tier_reaches_the_paired_region(self) -> RecoveryConfig:
+        # The AKS vault tier is the only AKS restore point outside the primary region, and only a geo-redundant
+        # vault replicates it there (cross-region restore).
+        if self.vault.redundancy != "GeoRedundant":
+            raise KeyedValueError(
+                "vault.redundancy",
+                self.vault.redundancy,
+                "must be GeoRedundant: the AKS vault-tier copies (aks.vault_retention_days) are the cluster's only "
+                "restore points in the paired region",
+            )
+        return self
 
     @model_validator(mode="after")
     def _rpo_covers_the_backup_interval(self) -> RecoveryConfig:

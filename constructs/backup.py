@@ -12,6 +12,7 @@ Azure validates the permissions when the instance is created.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from cdktf import TerraformResourceLifecycle
 from cdktf_cdktf_provider_azurerm.data_protection_backup_instance_blob_storage import (
@@ -24,11 +25,6 @@ from cdktf_cdktf_provider_azurerm.data_protection_backup_instance_kubernetes_clu
 from cdktf_cdktf_provider_azurerm.data_protection_backup_policy_blob_storage import (
     DataProtectionBackupPolicyBlobStorage,
 )
-from cdktf_cdktf_provider_azurerm.data_protection_backup_policy_kubernetes_cluster import (
-    DataProtectionBackupPolicyKubernetesCluster,
-    DataProtectionBackupPolicyKubernetesClusterDefaultRetentionRule,
-    DataProtectionBackupPolicyKubernetesClusterDefaultRetentionRuleLifeCycle,
-)
 from cdktf_cdktf_provider_azurerm.data_protection_backup_vault import (
     DataProtectionBackupVault,
     DataProtectionBackupVaultIdentity,
@@ -40,6 +36,7 @@ from cdktf_cdktf_provider_azurerm.kubernetes_cluster_trusted_access_role_binding
 
 from config.recovery import AksBackupConfig, BackupVaultConfig, BlobBackupConfig
 from constructs import Construct
+from constructs.azapi_binding import AzapiResource, azapi_provider
 from constructs.interfaces import DiagnosticsSink, Grants, RoleGrant, after_access, delete_lock, diagnostics
 from constructs.locks import why_locked
 from constructs.naming import Naming
@@ -61,6 +58,70 @@ def daily_schedule(backup_time_utc: str) -> list[str]:
 
 def days(count: int) -> str:
     return f"P{count}D"
+
+
+# Microsoft.DataProtection stable API of the spec excerpt in reference/dataprotection_backup_policy.json.
+AKS_POLICY_TYPE = "Microsoft.DataProtection/backupVaults/backupPolicies@2025-07-01"
+AKS_DATASOURCE_TYPE = "Microsoft.ContainerService/managedClusters"
+VAULT_COPY_TAG = "Daily"  # the retention tag of the first backup of each day: the one copied to the vault tier
+
+
+def _store(kind: str) -> dict[str, str]:
+    return {"objectType": "DataStoreInfoBase", "dataStoreType": kind}
+
+
+def _delete_after(count: int) -> dict[str, str]:
+    return {"objectType": "AbsoluteDeleteOption", "duration": days(count)}
+
+
+def aks_vault_tier_policy_body(*, backup_time_utc: str, operational_days: int, vault_days: int) -> dict[str, Any]:
+    """The ARM body of an AKS backup policy: a daily incremental backup kept `operational_days` as snapshots, and
+    its first backup of each day also copied at once to the vault tier and kept there `vault_days`."""
+    operational = {"sourceDataStore": _store("OperationalStore"), "deleteAfter": _delete_after(operational_days)}
+    return {
+        "properties": {
+            "objectType": "BackupPolicy",
+            "datasourceTypes": [AKS_DATASOURCE_TYPE],
+            "policyRules": [
+                {
+                    "name": "BackupDaily",
+                    "objectType": "AzureBackupRule",
+                    "backupParameters": {"objectType": "AzureBackupParams", "backupType": "Incremental"},
+                    "dataStore": _store("OperationalStore"),
+                    "trigger": {
+                        "objectType": "ScheduleBasedTriggerContext",
+                        "schedule": {"repeatingTimeIntervals": daily_schedule(backup_time_utc), "timeZone": "UTC"},
+                        "taggingCriteria": [
+                            {"isDefault": True, "taggingPriority": 99, "tagInfo": {"tagName": "Default"}},
+                            {
+                                "isDefault": False,
+                                "taggingPriority": 20,
+                                "tagInfo": {"tagName": VAULT_COPY_TAG},
+                                "criteria": [
+                                    {"objectType": "ScheduleBasedBackupCriteria", "absoluteCriteria": ["FirstOfDay"]}
+                                ],
+                            },
+                        ],
+                    },
+                },
+                {"name": "Default", "objectType": "AzureRetentionRule", "isDefault": True, "lifecycles": [operational]},
+                {
+                    "name": VAULT_COPY_TAG,
+                    "objectType": "AzureRetentionRule",
+                    "isDefault": False,
+                    "lifecycles": [
+                        operational
+                        | {
+                            "targetDataStoreCopySettings": [
+                                {"copyAfter": {"objectType": "ImmediateCopyOption"}, "dataStore": _store("VaultStore")}
+                            ]
+                        },
+                        {"sourceDataStore": _store("VaultStore"), "deleteAfter": _delete_after(vault_days)},
+                    ],
+                },
+            ],
+        }
+    }
 
 
 @dataclass(frozen=True)
@@ -211,21 +272,21 @@ class AksBackup(Construct):
                 "AKS creates volume snapshots in the snapshot resource group",
             ),
         )
-        policy = DataProtectionBackupPolicyKubernetesCluster(
+        # azurerm 4.81 configures only OperationalStore for AKS: the policy with the vault-tier copy goes through azapi.
+        policy = AzapiResource(
             self,
             "policy",
-            name=props.naming.name("aks", "bkpol"),
-            resource_group_name=vault.resource_group_name,
-            vault_name=vault.name,
-            backup_repeating_time_intervals=daily_schedule(props.backup_time_utc),
-            default_retention_rule=DataProtectionBackupPolicyKubernetesClusterDefaultRetentionRule(
-                life_cycle=[
-                    # azurerm 4.55 accepts only the operational tier for AKS (snapshots in the cluster's region).
-                    DataProtectionBackupPolicyKubernetesClusterDefaultRetentionRuleLifeCycle(
-                        data_store_type="OperationalStore", duration=days(props.config.retention_days)
-                    )
-                ]
+            type=AKS_POLICY_TYPE,
+            # A new name: the azurerm-managed policy it replaces is deleted in the same apply, and azapi refuses to
+            # create over an existing resource.
+            name=props.naming.name("aksvault", "bkpol"),
+            parent_id=vault.vault_id,
+            body=aks_vault_tier_policy_body(
+                backup_time_utc=props.backup_time_utc,
+                operational_days=props.config.retention_days,
+                vault_days=props.config.vault_retention_days,
             ),
+            provider=azapi_provider(self, subscription_id=props.subscription_id, tenant_id=props.tenant_id),
         )
         self.policy_id = policy.id
         instance = DataProtectionBackupInstanceKubernetesCluster(

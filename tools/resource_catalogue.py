@@ -48,4 +48,10 @@ FORCE_NEW: dict[str, frozenset[str]] = {
     "azurerm_private_endpoint": frozenset({"subnet_id", "private_service_connection"}),
     "azurerm_role_assignment": frozenset({"scope", "role_definition_name", "role_definition_id", "principal_id"}),
     "azurerm_key_vault_key": frozenset({"key_type", "key_size", "key_vault_id"}),
+    # A new policy re-protects the cluster: the old instance's recovery points stay only as soft-deleted items.
+    "azurerm_data_protection_backup_instance_kubernetes_cluster": frozenset(
+        {"vault_id", "backup_policy_id", "kubernetes_cluster_id", "backup_datasource_parameters"}
+    ),
+    # azapi replaces on a new name or parent (a new `type` API version alone updates in place).
+    "azapi_resource": frozenset({"name", "parent_id"}),
 }

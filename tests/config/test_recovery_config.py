@@ -25,6 +25,11 @@ BAD_INPUTS = [
     ("production", "recovery.vault.soft_delete_retention_days", 7, "greater than or equal to 14"),
     ("production", "recovery.vault.immutability", "On", "'Disabled', 'Unlocked' or 'Locked'"),
     ("production", "recovery.aks.retention_days", 361, "less than or equal to 360"),
+    ("production", "recovery.aks.vault_retention_days", 0, "greater than or equal to 1"),
+    ("staging", "recovery.aks.vault_retention_days", 3651, "less than or equal to 3650"),
+    ("production", "recovery.aks.vault_retention_days", DELETE, "required key is missing"),
+    # The AKS vault tier is the cluster's only restore point in the paired region.
+    ("staging", "recovery.vault.redundancy", "ZoneRedundant", "must be GeoRedundant: the AKS vault-tier copies"),
     ("production", "recovery.aks.storage.containers", ["aks-backups", "more"], "must name exactly one container"),
     ("staging", "recovery.aks.storage.containers", [], "must name exactly one container"),
     ("production", "recovery.blobs.operational_retention_days", 0, "greater than or equal to 1"),

@@ -95,13 +95,25 @@ def test_vault_settings_follow_config(infra: StackJson, config: EnvironmentConfi
 def test_aks_policy_runs_daily_at_the_backup_time_with_configured_retention(
     infra: StackJson, config: EnvironmentConfig
 ) -> None:
-    policy = only_resource(infra, "azurerm_data_protection_backup_policy_kubernetes_cluster")
-    (interval,) = policy["backup_repeating_time_intervals"]
+    policy = only_resource(infra, "azapi_resource")
+    assert policy["type"] == "Microsoft.DataProtection/backupVaults/backupPolicies@2025-07-01"
+    assert policy["parent_id"] == ref(infra, VAULT, only_resource(infra, VAULT))
+    backup_rule, default, daily = policy["body"]["properties"]["policyRules"]
+    (interval,) = backup_rule["trigger"]["schedule"]["repeatingTimeIntervals"]
     assert interval.endswith(f"T{config.recovery.backup_time_utc}:00+00:00/P1D"), interval
-    assert policy["default_retention_rule"]["life_cycle"] == [
-        {"data_store_type": "OperationalStore", "duration": f"P{config.recovery.aks.retention_days}D"}
-    ]
-    assert policy["vault_name"] == ref(infra, VAULT, only_resource(infra, VAULT), "name")
+    operational = {"OperationalStore": f"P{config.recovery.aks.retention_days}D"}
+    assert {lc["sourceDataStore"]["dataStoreType"]: lc["deleteAfter"]["duration"] for lc in default["lifecycles"]} == (
+        operational
+    )
+    assert {lc["sourceDataStore"]["dataStoreType"]: lc["deleteAfter"]["duration"] for lc in daily["lifecycles"]} == (
+        operational | {"VaultStore": f"P{config.recovery.aks.vault_retention_days}D"}
+    )
+
+
+def test_aks_backup_instance_uses_the_vault_tier_policy(infra: StackJson) -> None:
+    instance = only_resource(infra, "azurerm_data_protection_backup_instance_kubernetes_cluster")
+    assert instance["backup_policy_id"] == ref(infra, "azapi_resource", only_resource(infra, "azapi_resource"))
+    assert not resources_of(infra, "azurerm_data_protection_backup_policy_kubernetes_cluster")
 
 
 def test_extension_writes_to_its_own_private_account_container(infra: StackJson, config: EnvironmentConfig) -> None:

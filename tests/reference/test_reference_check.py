@@ -431,3 +431,26 @@ def test_storage_allmetrics_planted_in_the_real_infra_stack_fails(stacks) -> Non
     settings[key]["enabled_metric"] = [{"category": "AllMetrics"}]
     [finding] = [f for f in check_stack("staging-infra", infra, REF).findings if f.rule == "REF-DIAG"]
     assert (finding.rule, finding.attribute, finding.value) == ("REF-DIAG", "enabled_metric.category", "AllMetrics")
+
+
+def test_azapi_body_planted_in_the_real_infra_stack_fails(stacks) -> None:
+    infra = copy.deepcopy(stacks["staging-infra"])
+    (policy,) = infra["resource"]["azapi_resource"].values()
+    assert [f for f in check_stack("staging-infra", infra, REF).findings if f.rule == "REF-AZAPI"] == []
+    vault_copy = policy["body"]["properties"]["policyRules"][2]["lifecycles"][0]["targetDataStoreCopySettings"][0]
+    vault_copy["dataStore"]["dataStoreType"] = "Vault"
+    [finding] = [f for f in check_stack("staging-infra", infra, REF).findings if f.rule == "REF-AZAPI"]
+    at = "body.properties.policyRules[2].lifecycles[0].targetDataStoreCopySettings[0].dataStore.dataStoreType"
+    assert (finding.attribute, finding.value) == (at, "Vault")
+    assert finding.source == "dataprotection_backup_policy.json"
+
+
+def test_azapi_rule_wants_a_spec_at_the_same_api_version() -> None:
+    body = {"body": {"properties": {}}, "name": "p", "parent_id": "x"}
+    assert findings({"azapi_resource": {"unknown": body | {"type": "Microsoft.Web/sites@2024-04-01"}}}) == [
+        ("REF-AZAPI", "azapi_resource.unknown", "type", "Microsoft.Web/sites@2024-04-01")
+    ]
+    older = "Microsoft.DataProtection/backupVaults/backupPolicies@2023-05-01"
+    assert findings({"azapi_resource": {"older": body | {"type": older}}}) == [
+        ("REF-AZAPI", "azapi_resource.older", "type", older)
+    ]

@@ -15,6 +15,7 @@ from tools.checks.reference_check import REFERENCE_DIR
 from tools.maintenance.refdata import (
     refresh_amba,
     refresh_azurerm_schema,
+    refresh_dataprotection_policy,
     refresh_monitor,
     refresh_prices,
     refresh_private_dns,
@@ -38,6 +39,7 @@ def test_every_kind_of_reference_data_is_there() -> None:
     assert FILES == [
         "amba.json",
         "azurerm_schema.json.gz",
+        "dataprotection_backup_policy.json",
         "monitor.json",
         "policy_definitions.json",
         "prices.json",
@@ -307,3 +309,27 @@ def test_prices_refresh_stops_on_a_meter_it_cannot_find() -> None:
     fetch = _recorded_api({refresh_prices.query_url(entry): page})
     with pytest.raises(LookupError, match="0 meters match"):
         refresh_prices.refresh({"firewall@eastus": entry}, fetch)
+
+
+def test_dataprotection_extract_keeps_what_a_policy_body_reaches_and_drops_the_rest() -> None:
+    excerpt = load("dataprotection_backup_policy.json")["definitions"]
+    spec = {
+        "definitions": {
+            **copy_with_descriptions(excerpt),
+            "BackupVault": {"type": "object", "properties": {"storageSettings": {"type": "array"}}},
+        }
+    }
+    assert refresh_dataprotection_policy.extract(spec) == excerpt  # descriptions dropped, unrelated definition too
+    spec["definitions"]["HourlyCopyOption"] = {
+        "type": "object",
+        "allOf": [{"$ref": "#/definitions/CopyOption"}],
+        "x-ms-discriminator-value": "HourlyCopyOption",
+    }
+    assert "HourlyCopyOption" in refresh_dataprotection_policy.extract(spec)  # a new subtype of a reached base
+
+
+def copy_with_descriptions(definitions: dict) -> dict:
+    return {
+        name: node | {"description": f"{name} (spec text)", "x-ms-enum": {"name": name}}
+        for name, node in json.loads(json.dumps(definitions)).items()
+    }

@@ -91,6 +91,19 @@ def test_the_provider_version_and_the_cdk_terrain_pins_are_tracked() -> None:
     assert matched([ROOT / "requirements-cdktn.lock"], patterns(RENOVATE["pip-compile"]["managerFilePatterns"]))
 
 
+def test_the_azapi_provider_pin_is_tracked() -> None:
+    from constructs.azapi_binding import AZAPI_PROVIDER_SOURCE, AZAPI_PROVIDER_VERSION
+
+    [manager] = [m for m in RENOVATE["customManagers"] if m.get("depNameTemplate") == AZAPI_PROVIDER_SOURCE]
+    assert manager["datasourceTemplate"] == "terraform-provider"
+    binding = ROOT / "constructs" / "azapi_binding.py"
+    [pattern] = [p.replace("?<currentValue>", "") for p in manager["matchStrings"]]
+    assert re.findall(pattern, binding.read_text()) == [AZAPI_PROVIDER_VERSION]
+    assert matched([binding], patterns(manager["managerFilePatterns"])) == ["constructs/azapi_binding.py"]
+    # A range would float past the version whose embedded schema the bodies were checked with.
+    assert re.findall(pattern, 'AZAPI_PROVIDER_VERSION = "~> 2.12"') == []
+
+
 def test_updates_wait_for_a_minimum_release_age() -> None:
     assert re.fullmatch(r"[1-9]\d* days?", RENOVATE["minimumReleaseAge"])
     assert RENOVATE["internalChecksFilter"] == "strict"  # no branch (so no plan) before the age is reached

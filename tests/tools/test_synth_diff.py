@@ -67,6 +67,22 @@ def test_immutable_argument_change_is_flagged_as_replacement_of_a_stateful_resou
     ]
 
 
+def test_a_new_backup_policy_replaces_the_aks_backup_instance_and_azapi_replaces_on_a_new_name() -> None:
+    base: dict[str, Any] = {
+        "resource": {
+            "azurerm_data_protection_backup_instance_kubernetes_cluster": {"i": {"backup_policy_id": "${a.id}"}},
+            "azapi_resource": {"p": {"name": "old", "type": "T@2025-07-01", "body": {"properties": {}}}},
+        }
+    }
+    head = copy.deepcopy(base)
+    head["resource"]["azurerm_data_protection_backup_instance_kubernetes_cluster"]["i"]["backup_policy_id"] = "${b.id}"
+    head["resource"]["azapi_resource"]["p"] |= {"name": "new", "type": "T@2026-01-01"}
+    assert diff(base, head).replaced == {
+        "azurerm_data_protection_backup_instance_kubernetes_cluster.i": ["backup_policy_id"],
+        "azapi_resource.p": ["name"],
+    }
+
+
 def test_identical_resource_under_new_address_is_reported_as_a_move() -> None:
     head = copy.deepcopy(BASE)
     head["resource"]["azurerm_resource_group"] = {"renamed": BASE["resource"]["azurerm_resource_group"]["old"]}

@@ -18,6 +18,8 @@ Rules (each finding names the stack, resource address, attribute, value and the 
 - REF-DURATION ISO-8601 durations Azure accepts (Prometheus rule `for`, group interval, resolve time)
 - REF-DNS      private endpoints' and AKS's private DNS zones match the zone Azure uses for that resource type
                and subresource (reference/private_dns_zones.json)
+- REF-AZAPI    every azapi_resource's ARM type has a REST API spec excerpt in reference/ (ARM_SPEC_FILES) at the
+               API version it names, and its body satisfies it (tools/checks/arm_schema.py)
 
 Targets are found through the JSON itself: `${azurerm_x.name.id}` in `scopes` / `target_resource_id` /
 `private_connection_resource_id` gives the Terraform type, which `terraform_types` maps to the ARM type.
@@ -43,12 +45,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tools.checks.arm_schema import violations
 from tools.synth_output import main_guard, read_stacks
 
 REFERENCE_DIR = Path(__file__).resolve().parents[2] / "reference"
 META_ARGUMENTS = {"//", "count", "depends_on", "for_each", "lifecycle", "provider", "provisioner", "connection"}
 _REF = re.compile(r"^\$\{(azurerm_\w+)\.([\w-]+)\.(id|name|location)\}(/.*)?$")
 _DURATION = re.compile(r"^P(?!$)(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
+# REST API spec excerpts (refreshed by tools/maintenance/refdata) for the ARM types written through azapi.
+ARM_SPEC_FILES = ("dataprotection_backup_policy.json",)
 _BUILT_IN = re.compile(r"^/providers/Microsoft\.Authorization/policy(Set)?Definitions/[0-9a-f-]{36}$")
 
 
@@ -79,6 +84,7 @@ class Reference:
     versions: dict[str, Any]
     dns: dict[str, Any]
     acknowledged: list[dict[str, str]] = field(default_factory=list)
+    arm_specs: dict[str, dict[str, Any]] = field(default_factory=dict)  # ARM type -> spec excerpt
 
     @classmethod
     def load(cls, directory: Path = REFERENCE_DIR) -> Reference:
@@ -100,6 +106,9 @@ class Reference:
             versions=read("versions.json"),
             dns=read("private_dns_zones.json"),
             acknowledged=acknowledged,
+            arm_specs={
+                spec["arm_type"]: spec | {"file": name} for name, spec in ((n, read(n)) for n in ARM_SPEC_FILES)
+            },
         )
 
     @property
@@ -133,6 +142,17 @@ def blocks(value: Any) -> list[dict[str, Any]]:
     if isinstance(value, list):
         return [item for item in value if isinstance(item, dict)]
     return []
+
+
+def _value_at(body: dict[str, Any], path: str) -> Any:
+    """The value at a violation's path ("body.properties.policyRules[2].name"), or "(missing)"."""
+    node: Any = body
+    for key, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", path):
+        try:
+            node = node[int(index)] if index else node[key]
+        except (KeyError, IndexError, TypeError):
+            return "(missing)"
+    return node
 
 
 class StackCheck:
@@ -193,7 +213,7 @@ class StackCheck:
     def run(self) -> StackCheck:
         for rule in (self.schema, self.policy, self.metrics, self.diagnostics, self.roles, self.zones):
             rule()
-        for rule in (self.versions, self.durations, self.private_dns):
+        for rule in (self.versions, self.durations, self.private_dns, self.azapi):
             rule()
         return self
 
@@ -613,6 +633,23 @@ class StackCheck:
                                 "not an ISO-8601 duration",
                                 source,
                             )
+
+    def azapi(self) -> None:
+        for address, body in self.resources("azapi_resource"):
+            arm_type, _, api_version = str(body.get("type", "")).partition("@")
+            spec = self.ref.arm_specs.get(arm_type)
+            if spec is None:
+                self.fail("REF-AZAPI", address, "type", body.get("type"), "no REST API spec excerpt for it", "")
+                continue
+            source = spec["file"]
+            self.checked["azapi"] += 1
+            if api_version != spec["api_version"]:
+                message = f"the spec excerpt is of API {spec['api_version']}: refresh it for {api_version or '(none)'}"
+                self.fail("REF-AZAPI", address, "type", body["type"], message, source)
+                continue
+            for problem in violations(body.get("body"), spec["definitions"], spec["root"]):
+                at, _, message = problem.partition(": ")
+                self.fail("REF-AZAPI", address, at, _value_at(body, at), message, source)
 
     def private_dns(self) -> None:
         source, zones = "private_dns_zones.json", self.ref.dns["zones"]

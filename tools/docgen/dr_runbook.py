@@ -19,6 +19,7 @@ from typing import Any
 
 from config.loader import load_environment
 from config.schema import EnvironmentConfig
+from constructs.backup import TRUSTED_ACCESS_ROLE
 from tools.docgen.diagram import ENVIRONMENTS, load_stack, one_block
 
 DOCS_DIR = Path(__file__).resolve().parents[2] / "docs"
@@ -154,6 +155,7 @@ def render(config: EnvironmentConfig, infra_json: dict[str, Any], cluster_json: 
     vault = infra.one("azurerm_data_protection_backup_vault")
     vault_rg = infra.name(vault["resource_group_name"])
     aks_instance = infra.one("azurerm_data_protection_backup_instance_kubernetes_cluster")
+    aks_policy = infra.referenced(aks_instance["backup_policy_id"])
     blob_instance = infra.one("azurerm_data_protection_backup_instance_blob_storage")
     blob_account = infra.referenced(blob_instance["storage_account_id"])
     gateway = infra.one("azurerm_application_gateway")
@@ -236,28 +238,40 @@ def render(config: EnvironmentConfig, infra_json: dict[str, Any], cluster_json: 
         + " The account failover itself is not drilled: it leaves the account locally redundant until it is "
         "converted back, so it is rehearsed only in a DR exercise.",
         "## 4. AKS: rebuild the cluster, restore from the backup vault\n\n"
-        f"Backup instance `{aks_instance['name']}` protects `{cluster_resource['name']}` daily with "
-        f"{recovery.aks.retention_days}-day retention. azurerm 4.55 configures only the operational tier for AKS "
-        f"backups: restore points (volume snapshots, the extension's blob container) stay in `{config.location}` "
-        "and restore into a cluster of that region (cluster loss). For region loss, build the cluster in "
-        f"`{paired}` from code into the landing zone's reserved subnets (`{zone.vnet}`: system pool "
-        f"`{zone.subnet('aks_system')}`, user pools `{zone.subnet('aks_user')}`; `network.dr` in the config) and "
-        "redeploy the workloads from the pipeline; the ERP's state comes from steps 1-3. "
-        "Cross-region AKS restore needs the vault tier, which the provider cannot configure yet "
-        "(docs/platform/backup-dr.md).\n\n"
+        f"Backup instance `{aks_instance['name']}` protects `{cluster_resource['name']}` daily with policy "
+        f"`{aks_policy['name']}`: restore points stay {recovery.aks.retention_days} days in the operational tier "
+        f"(volume snapshots and the extension's blob container, in `{config.location}`: cluster loss) and the first "
+        f"backup of each day is copied at once to the vault tier and kept {recovery.aks.vault_retention_days} days "
+        f"({vault['redundancy']}: readable in `{paired}` through cross-region restore: region loss). For region "
+        f"loss, build the cluster in `{paired}` from code into the landing zone's reserved subnets (`{zone.vnet}`: "
+        f"system pool `{zone.subnet('aks_system')}`, user pools `{zone.subnet('aks_user')}`; `network.dr` in the "
+        "config), let this vault reach it, and restore the newest vault-tier point into it; the ERP's databases and "
+        "blobs come from steps 1-3. Restores from the vault tier stage disks and the extension's objects in a "
+        f"resource group and a storage account of `{paired}` (the spec's `KubernetesClusterVaultTierRestoreCriteria`: "
+        "`stagingResourceGroupId`, `stagingStorageAccountId`; set them in restore.json). The drill below restores "
+        "from the operational tier; the cross-region restore from the vault tier is not drilled yet "
+        "([dr-drills.md](dr-drills.md#vault-tier-aks-backups-what-was-built)).\n\n"
         + _code(
             f'# region loss: a config for {paired} (location = "{paired}", its own unique_suffix, spoke subnets',
             f"# = network.dr aks_system/aks_user of {zone.vnet}), then",
             "cdktf deploy <paired>-infra <paired>-cluster",
-            "# cluster loss: restore the newest recovery point into the new cluster"
-            " (backup extension and trusted access installed)",
+            f"az aks trustedaccess rolebinding create --resource-group <new cluster rg> --cluster-name <new cluster> "
+            f"--name {vault['name']} --source-resource-id <id of {vault['name']}> --roles {TRUSTED_ACCESS_ROLE}",
             f"az dataprotection recovery-point list --resource-group {vault_rg} --vault-name {vault['name']} "
-            f"--backup-instance-name {aks_instance['name']}",
+            f"--backup-instance-name {aks_instance['name']} --use-secondary-region true",
             "az dataprotection backup-instance restore initialize-for-data-recovery --datasource-type "
-            f"AzureKubernetesService --restore-location {config.location} --source-datastore OperationalStore "
+            f"AzureKubernetesService --restore-location {paired} --source-datastore VaultStore "
             "--recovery-point-id <id> --target-resource-id <new-cluster-id> > restore.json",
+            "# restore.json: restoreCriteria objectType KubernetesClusterVaultTierRestoreCriteria with",
+            f"# stagingResourceGroupId and stagingStorageAccountId in {paired}",
+            f"az dataprotection backup-instance validate-for-restore --resource-group {vault_rg} --vault-name "
+            f"{vault['name']} --backup-instance-name {aks_instance['name']} --restore-request-object restore.json "
+            "--use-secondary-region true",
             f"az dataprotection backup-instance restore trigger --resource-group {vault_rg} --vault-name "
-            f"{vault['name']} --backup-instance-name {aks_instance['name']} --restore-request-object restore.json",
+            f"{vault['name']} --backup-instance-name {aks_instance['name']} --restore-request-object restore.json "
+            "--use-secondary-region true",
+            "# cluster loss: the same in the primary region from the operational tier (no --use-secondary-region,",
+            f"# --restore-location {config.location} --source-datastore OperationalStore)",
             "# verify",
             "kubectl get nodes && kubectl get pods --all-namespaces --field-selector status.phase!=Running",
         )
