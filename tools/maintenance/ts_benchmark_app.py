@@ -198,9 +198,24 @@ class Generator:
 
     def stack(self, name: str, doc: dict[str, Any]) -> StackProgram:
         program = StackProgram(name)
-        add = program.add
-        add(f"const stack = new TerraformStack(app, {js(name)});")
-        add("const scopes = new Map([[" + js(name) + ", stack]]);")
+        program.add(f"const stack = new TerraformStack(app, {js(name)});")
+        program.add("const scopes = new Map([[" + js(name) + ", stack]]);")
+        providers = self.providers(program, doc)
+        self.settings(program, doc)
+        # What the Python app set by escape hatch (cdktf's record: attribute names per type, in call order), the
+        # generated app sets so too, even where a prop exists (e.g. the github environment's `reviewers`, a private
+        # endpoint's `depends_on`), in the recorded order: the same JSON, and the same record.
+        program.overridden = doc.get("//", {}).get("metadata", {}).get("overrides", {})
+        for _, path, kind, tf_type, logical_id, block in elements(name, doc):
+            self.element(program, providers, path, kind, tf_type, logical_id, block)
+        for moved in doc.get("moved", []):
+            program.add(f"{program.variables[moved['to']]}.moveFromId({js(moved['from'])});")
+        outputs(program, doc)
+        return program
+
+    def providers(self, program: StackProgram, doc: dict[str, Any]) -> dict[str, str]:
+        """The stack's provider blocks (its prebuilt class, or a bare `TerraformProvider`): "type[.alias]" -> JS
+        variable."""
         providers: dict[str, str] = {}
         for provider_type, configs in doc.get("provider", {}).items():
             for config in configs:
@@ -211,15 +226,20 @@ class Generator:
                 if schema:
                     props = convert(config, schema.attributes, schema)
                     construct_id = js(alias or provider_type)
-                    add(f"const {variable} = new {self.class_ref(schema)}(stack, {construct_id}, {js(props)});")
+                    program.add(f"const {variable} = new {self.class_ref(schema)}(stack, {construct_id}, {js(props)});")
                 else:
                     required = doc["terraform"]["required_providers"][provider_type]
-                    add(
+                    program.add(
                         f"const {variable} = new TerraformProvider(stack, {js(provider_type)}, "
                         f"{{terraformResourceType: {js(provider_type)}, terraformGeneratorMetadata: "
                         f"{{providerName: {js(provider_type)}, providerVersionConstraint: {js(required['version'])}}}, "
                         f"terraformProviderSource: {js(required['source'])}}});"
                     )
+        return providers
+
+    def settings(self, program: StackProgram, doc: dict[str, Any]) -> None:
+        """Version pins, the backend, variables (with their validations) and locals."""
+        add = program.add
         for provider_type, required in doc["terraform"].get("required_providers", {}).items():
             schema = self.schema("provider", provider_type)
             if schema and schema.provider_version != required["version"]:  # the app pins another (stacks/common.py)
@@ -234,29 +254,6 @@ class Generator:
             add(f"new TerraformVariable(stack, {js(name)}, {js(props)});")
         for name, expression in doc.get("locals", {}).items():
             add(f"new TerraformLocal(stack, {js(name)}, {js(expression)});")
-        # What the Python app set by escape hatch (cdktf's record: attribute names per type, in call order), the
-        # generated app sets so too, even where a prop exists (e.g. the github environment's `reviewers`, a private
-        # endpoint's `depends_on`), in the recorded order: the same JSON, and the same record.
-        program.overridden = doc.get("//", {}).get("metadata", {}).get("overrides", {})
-        elements = []
-        for kind in ("data", "resource"):
-            for tf_type, by_name in doc.get(kind, {}).items():
-                for logical_id, block in by_name.items():
-                    path = block.get("//", {}).get("metadata", {}).get("path", f"{name}/{logical_id}")
-                    elements.append((path.count("/"), path, kind, tf_type, logical_id, block))
-        for _, path, kind, tf_type, logical_id, block in sorted(elements, key=lambda element: element[:2]):
-            self.element(program, providers, path, kind, tf_type, logical_id, block)
-        for moved in doc.get("moved", []):
-            add(f"{program.variables[moved['to']]}.moveFromId({js(moved['from'])});")
-        # cdktf's record of the stack's outputs (construct id -> output name): the Python app's cross-stack outputs
-        # have construct ids of their own (`cross-stack-output-<type>.<name>.<attribute>`).
-        record = doc.get("//", {}).get("outputs", {}).get(program.name, {})
-        construct_ids = {output: construct_id for construct_id, output in record.items() if isinstance(output, str)}
-        for output, config in doc.get("output", {}).items():
-            construct_id = construct_ids.get(output, output)
-            props = js({camel(k): v for k, v in config.items()})
-            add(f"out(stack, {js(construct_id)}, {js(output)}, {props});")
-        return program
 
     def element(
         self,
@@ -318,6 +315,29 @@ class Generator:
         requires = "\n".join(f"const {alias} = require({js(module)});" for module, alias in self.requires.items())
         calls = "\n".join(f"stack{index}(app);" for index in range(len(bodies)))
         return f"{PRELUDE}{requires}\n\n" + "\n\n".join(bodies) + f"\n\nconst app = new App();\n{calls}\napp.synth();\n"
+
+
+def elements(stack: str, doc: dict[str, Any]) -> list[tuple[int, str, str, str, str, dict[str, Any]]]:
+    """Every data source and resource as (depth, construct path, kind, type, logical id, block), parents first: a
+    construct's scope exists before its children are added to it."""
+    found = []
+    for kind in ("data", "resource"):
+        for tf_type, by_name in doc.get(kind, {}).items():
+            for logical_id, block in by_name.items():
+                path = block.get("//", {}).get("metadata", {}).get("path", f"{stack}/{logical_id}")
+                found.append((path.count("/"), path, kind, tf_type, logical_id, block))
+    return sorted(found, key=lambda element: element[:2])
+
+
+def outputs(program: StackProgram, doc: dict[str, Any]) -> None:
+    # cdktf's record of the stack's outputs (construct id -> output name): the Python app's cross-stack outputs
+    # have construct ids of their own (`cross-stack-output-<type>.<name>.<attribute>`).
+    record = doc.get("//", {}).get("outputs", {}).get(program.name, {})
+    construct_ids = {output: construct_id for construct_id, output in record.items() if isinstance(output, str)}
+    for output, config in doc.get("output", {}).items():
+        construct_id = construct_ids.get(output, output)
+        props = js({camel(k): v for k, v in config.items()})
+        program.add(f"out(stack, {js(construct_id)}, {js(output)}, {props});")
 
 
 def props_js(props: dict[str, Any]) -> str:
