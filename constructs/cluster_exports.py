@@ -14,20 +14,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf_cdktf_provider_azurerm.federated_identity_credential import FederatedIdentityCredential
-from cdktf_cdktf_provider_azurerm.user_assigned_identity import UserAssignedIdentity
-
 from constructs import Construct
+from constructs.federation import federated_identity, service_account_subject, service_account_trust
 from constructs.interfaces import RoleGrant, grant
 from constructs.naming import Naming
-from constructs.tracing import TOKEN_EXCHANGE_AUDIENCE
 
 WRITER_ROLE = "Storage Blob Data Contributor"  # upload the archive; the lifecycle policy ages them out
 EXPORTS_SERVICE_ACCOUNT = "cluster-backup"  # the CronJob's service account (constructs/baseline/jobs.py)
 
 
 def exports_subject(namespace: str) -> str:
-    return f"system:serviceaccount:{namespace}:{EXPORTS_SERVICE_ACCOUNT}"
+    return service_account_subject(namespace, EXPORTS_SERVICE_ACCOUNT)
 
 
 @dataclass(frozen=True)
@@ -47,27 +44,18 @@ class ClusterExportsWriter(Construct):
 
     def __init__(self, scope: Construct, id: str, *, props: ClusterExportsWriterProps) -> None:
         super().__init__(scope, id)
-        identity = UserAssignedIdentity(
+        identity, _ = federated_identity(
             self,
             "identity",
             name=props.naming.name("cluster-exports", "id"),
             location=props.location,
             resource_group_name=props.resource_group_name,
+            trusts=[service_account_trust(props.oidc_issuer_url, props.namespace, EXPORTS_SERVICE_ACCOUNT)],
         )
         grant(
             self,
             "writes-exports",
             RoleGrant(props.container_id, WRITER_ROLE, identity.principal_id, "Cluster exports: one container"),
-        )
-        FederatedIdentityCredential(
-            self,
-            "workload-federation",
-            name=f"{props.namespace}-{EXPORTS_SERVICE_ACCOUNT}",
-            resource_group_name=props.resource_group_name,
-            parent_id=identity.id,
-            issuer=props.oidc_issuer_url,
-            subject=exports_subject(props.namespace),
-            audience=[TOKEN_EXCHANGE_AUDIENCE],
         )
         self.client_id = identity.client_id
         self.container_url = f"{props.blob_endpoint}{props.container_name}"

@@ -14,15 +14,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from cdktf_cdktf_provider_azurerm.federated_identity_credential import FederatedIdentityCredential
-from cdktf_cdktf_provider_azurerm.user_assigned_identity import UserAssignedIdentity
-
 from constructs import Construct
 from constructs.alerts import AZURE_SEVERITY
+from constructs.federation import federated_identity, service_account_trust
 from constructs.interfaces import RoleGrant, grant
 from constructs.log_ingestion import CustomLogTable, RowsAlert, custom_log_ingestion, rows_alert
 from constructs.naming import Naming
-from constructs.tracing import TOKEN_EXCHANGE_AUDIENCE
 
 TABLE = "ClusterCompliance_CL"
 STREAM = f"Custom-{TABLE}"
@@ -90,22 +87,13 @@ class ComplianceResults(Construct):
             log_analytics_workspace_id=props.log_analytics_workspace_id,
             data_collection_endpoint_id=props.data_collection_endpoint_id,
         )
-        identity = UserAssignedIdentity(
+        identity, _ = federated_identity(
             self,
             "identity",
             name=props.naming.name("cluster-compliance", "id"),
             location=props.location,
             resource_group_name=props.resource_group_name,
-        )
-        FederatedIdentityCredential(
-            self,
-            "workload-federation",
-            name=f"{props.namespace}-{props.service_account}",
-            resource_group_name=props.resource_group_name,
-            parent_id=identity.id,
-            issuer=props.oidc_issuer_url,
-            subject=f"system:serviceaccount:{props.namespace}:{props.service_account}",
-            audience=[TOKEN_EXCHANGE_AUDIENCE],
+            trusts=[service_account_trust(props.oidc_issuer_url, props.namespace, props.service_account)],
         )
         grant(
             self,

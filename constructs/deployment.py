@@ -55,7 +55,6 @@ from cdktf_cdktf_provider_azurerm.container_app_job import (
     ContainerAppJobTemplateInitContainerVolumeMounts,
     ContainerAppJobTemplateVolume,
 )
-from cdktf_cdktf_provider_azurerm.federated_identity_credential import FederatedIdentityCredential
 from cdktf_cdktf_provider_azurerm.key_vault import KeyVault, KeyVaultNetworkAcls
 from cdktf_cdktf_provider_azurerm.log_analytics_workspace import LogAnalyticsWorkspace
 from cdktf_cdktf_provider_azurerm.private_dns_zone import PrivateDnsZone
@@ -69,14 +68,13 @@ from cdktf_cdktf_provider_azurerm.virtual_network import VirtualNetwork
 
 from config.deployment import RUNNER_POOLS, DeploymentConfig, GitHubRepository, RunnerConfig, RunnerPool
 from constructs import Construct
+from constructs.federation import federated_identity, github_trust
 from constructs.interfaces import DiagnosticsSink, RoleGrant, diagnostics, grant, lock
 from constructs.naming import Naming
 from constructs.network import SecurityRule, subnet_security_group
 from constructs.private_endpoint import PrivateEndpointPlacement, link_private_dns_zone
 from constructs.runner_egress import RunnerFirewall, RunnerFirewallProps
 
-GITHUB_OIDC_ISSUER = "https://token.actions.githubusercontent.com"
-ENTRA_TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
 BLOB_ZONE = "privatelink.blob.core.windows.net"
 # The deployment VNet resolves every Key Vault through THIS zone (bootstrap's): a VNet cannot be linked to two zones
 # of one name, so the infra stack writes its vaults' A records here instead of linking its own zone.
@@ -427,30 +425,6 @@ class DeployIdentitiesProps:
     provider: TerraformProvider
 
 
-def github_trust(
-    owner: Construct,
-    id: str,
-    *,
-    name: str,
-    identity: UserAssignedIdentity,
-    resource_group_name: str,
-    subject: str,
-    provider: TerraformProvider | None = None,
-) -> FederatedIdentityCredential:
-    """A federated credential of `identity` for GitHub Actions' OIDC tokens with `subject` (no stored secret)."""
-    return FederatedIdentityCredential(
-        owner,
-        id,
-        name=name,
-        resource_group_name=resource_group_name,
-        parent_id=identity.id,
-        issuer=GITHUB_OIDC_ISSUER,
-        audience=[ENTRA_TOKEN_EXCHANGE_AUDIENCE],
-        subject=subject,
-        provider=provider,
-    )
-
-
 def oidc_subjects(repository: GitHubRepository, environment: str) -> dict[str, str]:
     """The OIDC `sub` claims each identity trusts through an environment. A job in a GitHub environment gets the
     environment's subject: deploy plans and drift run in `<env>-plan`, applies in `<env>` (required reviewers);
@@ -510,31 +484,22 @@ class DeployIdentities(Construct):
         self.client_ids: dict[str, str] = {}
         self.principal_ids: dict[str, str] = {}
         for role, name in names.items():
-            identity = UserAssignedIdentity(
+            trusts_of_role = [github_trust(f"{role}-github", f"github-{role}", subjects[role])]
+            if role == "plan":  # pull-request plans: no environment, the read-only identity
+                trusts_of_role.append(
+                    github_trust(
+                        "plan-github-pull-request", "github-plan-pull-request", pull_request_subject(props.repository)
+                    )
+                )
+            identity, trusts = federated_identity(
                 self,
                 f"{role}-identity",
                 name=name,
                 location=props.location,
                 resource_group_name=props.resource_group_name,
+                trusts=trusts_of_role,
                 provider=props.provider,
             )
-            subjects_of_role = [(f"{role}-github", f"github-{role}", subjects[role])]
-            if role == "plan":  # pull-request plans: no environment, the read-only identity
-                subjects_of_role.append(
-                    ("plan-github-pull-request", "github-plan-pull-request", pull_request_subject(props.repository))
-                )
-            trusts = [
-                github_trust(
-                    self,
-                    credential_id,
-                    name=credential_name,
-                    identity=identity,
-                    resource_group_name=props.resource_group_name,
-                    subject=subject,
-                    provider=props.provider,
-                )
-                for credential_id, credential_name, subject in subjects_of_role
-            ]
             # ReadOnly: nobody adds a federated credential (a subject it controls) to a deploy identity, not even a
             # principal holding Contributor on the subscription (the apply identity may give Contributor to one it
             # creates: the policy remediation identities need it). Only Owner and User Access Administrator delete

@@ -22,13 +22,12 @@ from cdktf import ITerraformDependable
 from cdktf_cdktf_provider_azurerm.monitor_scheduled_query_rules_alert_v2 import (
     MonitorScheduledQueryRulesAlertV2,
 )
-from cdktf_cdktf_provider_azurerm.user_assigned_identity import UserAssignedIdentity
 
 from config.deployment import GitHubRepository
 from config.recovery import WEEKDAYS, RecoveryConfig
 from constructs import Construct
 from constructs.alerts import AZURE_SEVERITY
-from constructs.deployment import github_trust
+from constructs.federation import federated_identity, github_trust
 from constructs.interfaces import RoleGrant, grant
 from constructs.log_ingestion import CustomLogTable, RowsAlert, custom_log_ingestion, rows_alert
 from constructs.naming import Naming
@@ -126,20 +125,13 @@ class DrillIdentity(Construct):
 
     def __init__(self, scope: Construct, id: str, *, props: DrillIdentityProps) -> None:
         super().__init__(scope, id)
-        identity = UserAssignedIdentity(
+        identity, _ = federated_identity(
             self,
             "identity",
             name=props.naming.name("dr-drills", "id"),
             location=props.location,
             resource_group_name=props.resource_group_name,
-        )
-        github_trust(
-            self,
-            "github",
-            name="github-drills",
-            identity=identity,
-            resource_group_name=props.resource_group_name,
-            subject=oidc_subject(props.repository, props.environment),
+            trusts=[github_trust("github", "github-drills", oidc_subject(props.repository, props.environment))],
         )
         self.principal_id = identity.principal_id
         self.client_id = identity.client_id

@@ -29,8 +29,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from cdktf import Fn
-from cdktf_cdktf_provider_azurerm.federated_identity_credential import FederatedIdentityCredential
-from cdktf_cdktf_provider_azurerm.user_assigned_identity import UserAssignedIdentity
 from cdktf_cdktf_provider_kubernetes import deployment_v1
 from cdktf_cdktf_provider_kubernetes.config_map_v1 import ConfigMapV1, ConfigMapV1Metadata
 from cdktf_cdktf_provider_kubernetes.network_policy_v1 import (
@@ -56,19 +54,15 @@ from cdktf_cdktf_provider_kubernetes.service_v1 import ServiceV1, ServiceV1Metad
 from config.observability import TracingConfig
 from constructs import Construct
 from constructs.baseline.jobs import NON_ROOT_UID, PRIVATE_RANGES
+from constructs.federation import federated_identity, service_account_trust
 from constructs.interfaces import RoleGrant, grant
 from constructs.naming import Naming
 
 PUBLISHER_ROLE = "Monitoring Metrics Publisher"  # the role Application Insights checks for Entra ID ingestion
-TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
 CONFIG_MAP_NAME = "otel-exporter"
 CONNECTION_STRING_KEY = "APPLICATIONINSIGHTS_CONNECTION_STRING"
 # The Azure Monitor OpenTelemetry distro's fixed-percentage sampler (ratio 0..1 in OTEL_TRACES_SAMPLER_ARG).
 SAMPLER = "microsoft.fixed_percentage"
-
-
-def workload_subject(config: TracingConfig) -> str:
-    return f"system:serviceaccount:{config.namespace}:{config.service_account_name}"
 
 
 @dataclass(frozen=True)
@@ -89,12 +83,15 @@ class TracingPublisher(Construct):
 
     def __init__(self, scope: Construct, id: str, *, props: TracingPublisherProps) -> None:
         super().__init__(scope, id)
-        self.identity = UserAssignedIdentity(
+        self.identity, _ = federated_identity(
             self,
             "identity",
             name=props.naming.name("telemetry", "id"),
             location=props.location,
             resource_group_name=props.resource_group_name,
+            trusts=[
+                service_account_trust(props.oidc_issuer_url, props.config.namespace, props.config.service_account_name)
+            ],
         )
         grant(
             self,
@@ -117,16 +114,6 @@ class TracingPublisher(Construct):
                     "The in-cluster OpenTelemetry collector's auth proxy sends traces with Entra ID",
                 ),
             )
-        FederatedIdentityCredential(
-            self,
-            "workload-federation",
-            name=f"{props.config.namespace}-{props.config.service_account_name}",
-            resource_group_name=props.resource_group_name,
-            parent_id=self.identity.id,
-            issuer=props.oidc_issuer_url,
-            subject=workload_subject(props.config),
-            audience=[TOKEN_EXCHANGE_AUDIENCE],
-        )
         self.identity_id = self.identity.id
         self.client_id = self.identity.client_id
 
