@@ -28,8 +28,10 @@ class GitHubRepository(Section):
     """The repository whose workflows may sign in as the deploy identities (OIDC subject `repo:<owner>/<name>:...`),
     and who guards it (the `github` stack, stacks/github.py; docs/delivery.md)."""
 
-    owner: str = Field(pattern=r"^[A-Za-z0-9]([A-Za-z0-9-]{0,37}[A-Za-z0-9])?$")
-    name: str = Field(pattern=r"^[A-Za-z0-9._-]{1,100}$")
+    owner: str = Field(
+        pattern=r"^[A-Za-z0-9]([A-Za-z0-9-]{0,37}[A-Za-z0-9])?$", description="The GitHub organisation or user"
+    )
+    name: str = Field(pattern=r"^[A-Za-z0-9._-]{1,100}$", description="The repository's name (without the owner)")
     # Teams of `owner` whose members approve an apply in an environment with `apply_requires_approval` (GitHub
     # allows six reviewers per environment; one approval suffices; never the person who started the run).
     approver_teams: tuple[str, ...] = Field(min_length=1, max_length=6)
@@ -133,7 +135,7 @@ class DeploymentNetwork(VirtualNetworkPlan):
 
 class DeploymentConfig(Section):
     repository: GitHubRepository
-    network: DeploymentNetwork
+    network: DeploymentNetwork = Field(description="Bootstrap's deployment VNet: runners and the state endpoint")
     runner: RunnerConfig
     # The bootstrap stack's own state: false = a local file outside cdktf.out (first run); true = migrated into
     # THIS environment's state account (key bootstrap.tfstate). At most one environment may hold it.

@@ -31,14 +31,17 @@ def _network(cidr: str) -> ipaddress.IPv4Network:
 
 
 class Subnet(Section):
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,78}[A-Za-z0-9_]$")
-    address_prefix: Cidr
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,78}[A-Za-z0-9_]$",
+        description="The subnet's name in Azure; a reserved subnet takes Azure's exact name (e.g. AzureFirewallSubnet)",
+    )
+    address_prefix: Cidr = Field(description="The subnet's range, inside its network's address_space")
 
 
 class VirtualNetworkPlan(Section):
     """Checks shared by both virtual networks: subnets inside the address space, unique names, no overlaps."""
 
-    address_space: Cidr
+    address_space: Cidr = Field(description="The virtual network's range (CIDR): every subnet lies inside it")
 
     def subnets(self) -> dict[str, Subnet]:
         return {key: value for key, value in self if isinstance(value, Subnet)}
@@ -84,10 +87,12 @@ class VirtualNetworkPlan(Section):
 
 
 class HubNetwork(VirtualNetworkPlan):
-    firewall: Subnet
-    gateway: Subnet
-    bastion: Subnet
-    shared_services: Subnet
+    firewall: Subnet = Field(description="AzureFirewallSubnet: the egress firewall the spoke's routes point to")
+    gateway: Subnet = Field(description="GatewaySubnet, kept free for a VPN or ExpressRoute gateway (none deployed)")
+    bastion: Subnet = Field(description="AzureBastionSubnet: Azure Bastion, the operators' way in")
+    shared_services: Subnet = Field(
+        description="Operators' jump hosts (none provisioned), reached through Bastion; they reach the private APIs"
+    )
 
 
 # API server VNet integration: AKS's smallest accepted subnet (learn.microsoft.com "API Server VNet Integration").
@@ -95,10 +100,10 @@ API_SERVER_SUBNET_LARGEST_PREFIX = 28
 
 
 class SpokeNetwork(VirtualNetworkPlan):
-    aks_system: Subnet
-    aks_user: Subnet
+    aks_system: Subnet = Field(description="AKS system node pool; egress through the hub firewall")
+    aks_user: Subnet = Field(description="AKS user node pools and the internal ingress load balancer")
     private_endpoints: Subnet  # private endpoint network policies are disabled on it
-    app_gateway: Subnet
+    app_gateway: Subnet = Field(description="The Application Gateway (clients on 443, GatewayManager)")
     # Delegated to AKS for API server VNet integration (KMS with a private key vault needs it).
     api_server: Subnet
 
@@ -128,21 +133,28 @@ class FirewallConfig(Section):
     """Azure Firewall Premium and its policy. The rules themselves are data in constructs/firewall_rules.py."""
 
     zones: tuple[ZONE, ...] = Field(default=("1", "2", "3"), description="Zones of the firewall and its public IP")
-    idps_mode: Literal["Alert", "Deny"] = "Deny"
-    threat_intel_mode: Literal["Alert", "Deny"] = "Deny"
-    company_registry_fqdn: str = Field(pattern=r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,}$")
+    idps_mode: Literal["Alert", "Deny"] = Field(
+        default="Deny", description="Premium IDPS: Deny blocks matching traffic, Alert only logs it"
+    )
+    threat_intel_mode: Literal["Alert", "Deny"] = Field(
+        default="Deny", description="Threat-intelligence filtering: Deny blocks known-malicious hosts, Alert only logs"
+    )
+    company_registry_fqdn: str = Field(
+        pattern=r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,}$",
+        description="The company's container registry host (may start with *.): the nodes may pull from it",
+    )
 
 
 class NetworkConfig(Section):
-    hub: HubNetwork
-    spoke: SpokeNetwork
+    hub: HubNetwork = Field(description="The hub VNet: firewall, Bastion, gateway room, shared services")
+    spoke: SpokeNetwork = Field(description="The AKS spoke VNet, peered with the hub both ways")
     dr: DisasterRecoveryNetwork  # in the paired region, peered with the hub
     # AKS Azure CNI Overlay: cluster-internal ranges, never routed in the VNets, so they must not overlap them.
     aks_service_cidr: Cidr
-    aks_dns_service_ip: Ipv4
-    aks_pod_cidr: Cidr
+    aks_dns_service_ip: Ipv4 = Field(description="Cluster DNS service address, inside aks_service_cidr")
+    aks_pod_cidr: Cidr = Field(description="Pod range of the overlay (never routed in the VNets)")
     firewall: FirewallConfig
-    bastion_zones: tuple[ZONE, ...] = ()
+    bastion_zones: tuple[ZONE, ...] = Field(default=(), description="Zones of Bastion and its public IP; () none")
 
     def address_spaces(self) -> dict[str, str]:
         return {

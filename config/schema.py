@@ -34,24 +34,39 @@ class Tags(Section):
     """Tags every taggable resource carries (added by the tagging Aspect)."""
 
     owner: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", description="Team mailbox that owns the environment")
-    cost_center: str = Field(pattern=r"^[A-Za-z0-9-]{2,32}$")
-    data_classification: Literal["public", "internal", "confidential", "restricted"]
+    cost_center: str = Field(pattern=r"^[A-Za-z0-9-]{2,32}$", description="The `cost-center` tag: whom Azure bills")
+    data_classification: Literal["public", "internal", "confidential", "restricted"] = Field(
+        description="The `data-classification` tag: the most sensitive data the environment holds"
+    )
 
 
 class StateBackend(Section):
     """Where the environment's Terraform state lives (created by the bootstrap stack)."""
 
-    resource_group_name: str = Field(pattern=NAME_RULES["azurerm_resource_group"].anchored)
-    storage_account_name: str = Field(pattern=NAME_RULES["azurerm_storage_account"].anchored)
-    container_name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
-    replication: Literal["GZRS", "RAGZRS"] = "RAGZRS"
+    resource_group_name: str = Field(
+        pattern=NAME_RULES["azurerm_resource_group"].anchored,
+        description="Resource group of the state account; every stack's azurerm backend names it",
+    )
+    storage_account_name: str = Field(
+        pattern=NAME_RULES["azurerm_storage_account"].anchored,
+        description="The state storage account (bootstrap creates it; every stack's backend uses it)",
+    )
+    container_name: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$", description="Blob container holding the stacks' state files"
+    )
+    replication: Literal["GZRS", "RAGZRS"] = Field(
+        default="RAGZRS", description="The state account's replication: geo-zone-redundant, RA adds a readable copy"
+    )
     # No public network rule: the account is reached only through its private endpoint (config.deployment).
 
 
 class ClusterAccess(Section):
     """How Terraform's kubernetes provider obtains an Entra ID token for the private AKS API."""
 
-    kubelogin_login: Literal["azurecli", "workloadidentity", "msi"] = "azurecli"
+    kubelogin_login: Literal["azurecli", "workloadidentity", "msi"] = Field(
+        default="azurecli",
+        description="`kubelogin get-token --login` mode of the cluster stack's kubernetes provider",
+    )
 
 
 class EnvironmentConfig(Section):
@@ -68,10 +83,12 @@ class EnvironmentConfig(Section):
     unique_suffix: str = Field(
         pattern=r"^[a-z0-9]{4,6}$", description="Makes globally unique names (storage, key vault, registry) unique"
     )
-    subscription_id: Guid
-    tenant_id: Guid
-    location: Region
-    paired_location: Region
+    subscription_id: Guid = Field(description="The environment's Azure subscription (every azurerm provider)")
+    tenant_id: Guid = Field(description="The Entra ID tenant of the subscription (providers, Key Vaults, AKS Entra ID)")
+    location: Region = Field(description="Primary Azure region: every resource but the disaster-recovery ones")
+    paired_location: Region = Field(
+        description="Disaster-recovery region (DR network, geo-DR and geo-backup resource groups); not `location`"
+    )
     tags: Tags
     state_backend: StateBackend
     cluster_access: ClusterAccess = ClusterAccess()

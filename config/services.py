@@ -35,10 +35,12 @@ WEEKDAY = Literal["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Satur
 class NodePool(Section):
     """What every node pool shares: an ephemeral OS disk that must fit the VM's temp disk."""
 
-    vm_size: str = Field(pattern=r"^Standard_[A-Za-z0-9_]+$")
-    os_disk_size_gb: int = Field(ge=30, le=2048)
+    vm_size: str = Field(
+        pattern=r"^Standard_[A-Za-z0-9_]+$", description="VM size of the pool's nodes (one of EPHEMERAL_OS_DISK_MAX_GB)"
+    )
+    os_disk_size_gb: int = Field(ge=30, le=2048, description="Ephemeral OS disk per node (GiB), within the temp disk")
     # checkov CKV_AZURE_168 wants at least 50; Azure CNI Overlay allows up to 250.
-    max_pods: int = Field(default=110, ge=50, le=250)
+    max_pods: int = Field(default=110, ge=50, le=250, description="Most pods one node runs")
 
     @model_validator(mode="after")
     def _ephemeral_disk_fits(self) -> NodePool:
@@ -67,7 +69,7 @@ class UserPool(NodePool):
     # Linux pool names are at most 12 characters; 9 leaves room for the "tmp" rotation pool.
     name: str = Field(pattern=r"^[a-z][a-z0-9]{0,8}$")
     min_count: int = Field(ge=len(NODE_POOL_ZONES), le=1000, description="At least one node per zone")
-    max_count: int = Field(ge=len(NODE_POOL_ZONES), le=1000)
+    max_count: int = Field(ge=len(NODE_POOL_ZONES), le=1000, description="The autoscaler's most nodes")
 
     @model_validator(mode="after")
     def _min_below_max(self) -> UserPool:
@@ -79,27 +81,44 @@ class UserPool(NodePool):
 class MaintenanceWindow(Section):
     """A weekly planned-maintenance window (AKS requires at least 4 hours)."""
 
-    day_of_week: WEEKDAY
+    day_of_week: WEEKDAY = Field(description="Day the weekly window opens")
     start_time: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM")
-    duration_hours: int = Field(ge=4, le=24)
-    utc_offset: str = Field(default="+00:00", pattern=r"^[+-](0\d|1[0-4]):[0-5]\d$")
+    duration_hours: int = Field(ge=4, le=24, description="How long the window stays open (hours)")
+    utc_offset: str = Field(
+        default="+00:00", pattern=r"^[+-](0\d|1[0-4]):[0-5]\d$", description="Time zone of start_time, e.g. +01:00"
+    )
 
 
 class AksConfig(Section):
-    kubernetes_version: str = Field(pattern=r"^1\.\d{2}$")
-    sku_tier: Literal["Free", "Standard", "Premium"]
+    kubernetes_version: str = Field(
+        pattern=r"^1\.\d{2}$", description="Kubernetes minor version (1.xx); automatic_upgrade_channel moves it on"
+    )
+    sku_tier: Literal["Free", "Standard", "Premium"] = Field(
+        description="AKS pricing tier: Standard and Premium carry the uptime SLA, Free none"
+    )
     # Entra groups ELIGIBLE (PIM, just in time) for Azure Kubernetes Service RBAC Cluster Admin on the subscription's
     # clusters; no standing cluster-admin binding (constructs/human_access.py, docs/security-model.md).
     admin_group_object_ids: tuple[Guid, ...] = Field(min_length=1)
     # Azure CNI Overlay always; the policy engine: Cilium (eBPF dataplane) or Azure Network Policy Manager.
     network_policy: Literal["cilium", "azure"]
-    automatic_upgrade_channel: Literal["patch", "stable", "rapid"]
-    node_os_upgrade_channel: Literal["NodeImage", "SecurityPatch"]
-    auto_upgrade_window: MaintenanceWindow
-    node_os_upgrade_window: MaintenanceWindow
-    image_cleaner_interval_hours: int = Field(default=48, ge=24, le=2160)
-    system_pool: SystemPool
-    user_pools: tuple[UserPool, ...] = Field(min_length=1)
+    automatic_upgrade_channel: Literal["patch", "stable", "rapid"] = Field(
+        description="How AKS upgrades the cluster's Kubernetes version by itself (inside auto_upgrade_window)"
+    )
+    node_os_upgrade_channel: Literal["NodeImage", "SecurityPatch"] = Field(
+        description="How AKS updates the nodes' OS: a new node image, or security patches only"
+    )
+    auto_upgrade_window: MaintenanceWindow = Field(description="When AKS may upgrade Kubernetes (weekly)")
+    node_os_upgrade_window: MaintenanceWindow = Field(description="When AKS may update the nodes' OS (weekly)")
+    image_cleaner_interval_hours: int = Field(
+        default=48,
+        ge=24,
+        le=2160,
+        description="How often Image Cleaner removes unused vulnerable images from the nodes",
+    )
+    system_pool: SystemPool = Field(description="The system node pool (zones 1-3, ephemeral OS disks)")
+    user_pools: tuple[UserPool, ...] = Field(
+        min_length=1, description="Autoscaled pools for the workloads, one pool resource each, in zones 1-3"
+    )
 
     @model_validator(mode="after")
     def _unique_pool_names(self) -> AksConfig:
@@ -116,7 +135,7 @@ class AksConfig(Section):
 class RegistryConfig(Section):
     """Azure Container Registry Premium (private endpoints, zone redundancy and geo-replication need it)."""
 
-    zone_redundancy_enabled: bool
+    zone_redundancy_enabled: bool = Field(description="Zone-redundant registry in `location` (needs zones there)")
     # A replica in the environment's paired region keeps images pullable when the primary region fails.
     replicate_to_paired_region: bool
     # Zone redundancy of that replica: only where the paired region has availability zones (West US has none).
@@ -131,9 +150,11 @@ class AppGatewayConfig(Section):
     """Application Gateway WAF_v2 in front of the cluster's internal ingress."""
 
     zones: tuple[ZONE, ...] = Field(description="Zones of the gateway and its public IP; all three = zone-redundant")
-    min_capacity: int = Field(ge=0, le=125)
-    max_capacity: int = Field(ge=2, le=125)
-    waf_mode: Literal["Prevention", "Detection"]
+    min_capacity: int = Field(ge=0, le=125, description="The gateway's autoscale floor (instances)")
+    max_capacity: int = Field(ge=2, le=125, description="The gateway's autoscale ceiling (instances)")
+    waf_mode: Literal["Prevention", "Detection"] = Field(
+        description="WAF policy mode: Prevention blocks matching requests, Detection only logs them"
+    )
     host_name: Hostname = Field(description="Public host name the HTTPS listener answers and its certificate names")
     # Issuer of the listener certificate Key Vault creates and renews: "Self" (self-signed) or a CA issuer
     # registered in the data key vault (e.g. a DigiCert or GlobalSign issuer).
@@ -143,7 +164,9 @@ class AppGatewayConfig(Section):
     # Its parent domain becomes a private DNS zone linked to the environment's VNets, so it must be a domain
     # of its own (e.g. ingress.<env>.erp.example.com), never the company's public zone.
     backend_host_name: Hostname = Field(description="Internal host name of the ingress: TLS from the gateway")
-    health_probe_path: str = Field(default="/healthz", pattern=r"^/[A-Za-z0-9._~/-]*$")
+    health_probe_path: str = Field(
+        default="/healthz", pattern=r"^/[A-Za-z0-9._~/-]*$", description="HTTPS path the gateway probes on the ingress"
+    )
     # False until the application answers behind the gateway: the edge alerts (unhealthy backend hosts,
     # availability web test) then notify the warning receivers instead of paging on-call.
     edge_live: bool = Field(description="The edge is in service: its alerts page on-call (critical)")
