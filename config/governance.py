@@ -47,7 +47,7 @@ AKS_MANAGED_NAMESPACES: tuple[str, ...] = (
 
 
 class DefenderPlan(Section):
-    tier: Literal["Standard", "Free"] = "Standard"
+    tier: Literal["Standard", "Free"] = Field(default="Standard", description="Standard turns the plan on; Free off")
     # Required by some plans for the current offer, e.g. StorageAccounts "DefenderForStorageV2".
     subplan: str | None = Field(default=None, pattern=r"^[A-Za-z0-9]{2,40}$")
 
@@ -55,20 +55,24 @@ class DefenderPlan(Section):
 class SecurityContact(Section):
     """Who Defender for Cloud e-mails about alerts (the subscription's security contact)."""
 
-    emails: tuple[Email, ...] = Field(min_length=1)
+    emails: tuple[Email, ...] = Field(min_length=1, description="Addresses Defender for Cloud e-mails")
     phone: str = Field(pattern=r"^\+[0-9]{7,15}$", description="E.164 number Microsoft calls about incidents")
-    alert_notifications: bool = True
-    alerts_to_admins: bool = True
+    alert_notifications: bool = Field(default=True, description="E-mail the contact about security alerts")
+    alerts_to_admins: bool = Field(default=True, description="E-mail the subscription's owners about them too")
 
 
 class RegulatoryCompliance(Section):
-    initiatives: tuple[Initiative, ...] = Field(min_length=1)
+    initiatives: tuple[Initiative, ...] = Field(
+        min_length=1, description="Built-in regulatory initiatives assigned on the subscription"
+    )
     # false assigns in DoNotEnforce mode: compliance is reported but DeployIfNotExists/Modify/Deny do not act.
     enforce: bool
     # The SOC 2 Type 2 initiative's "container CPU and memory limits should not exceed" policy has no default
     # for these: the largest limits a container may set (Kubernetes quantities; a D4ds_v5 node has 4 vCPU, 16 GiB).
     max_container_cpu_limit: str = Field(default="4", pattern=r"^[0-9]+m?$")
-    max_container_memory_limit: str = Field(default="8Gi", pattern=r"^[0-9]+(Mi|Gi)$")
+    max_container_memory_limit: str = Field(
+        default="8Gi", pattern=r"^[0-9]+(Mi|Gi)$", description="Largest memory limit a container may set (Mi or Gi)"
+    )
 
     @field_validator("initiatives")
     @classmethod
@@ -83,9 +87,13 @@ class Budget(Section):
     first day of the month of its first apply (constructs/governance.py: a `time_static`, not a config date)."""
 
     monthly_amount: int = Field(gt=0, description="In the billing currency (USD)")
-    contact_emails: tuple[Email, ...] = Field(min_length=1)
-    actual_thresholds_percent: tuple[Percent, ...] = (80, 100)
-    forecasted_thresholds_percent: tuple[Percent, ...] = (100,)
+    contact_emails: tuple[Email, ...] = Field(min_length=1, description="Addresses every budget notification goes to")
+    actual_thresholds_percent: tuple[Percent, ...] = Field(
+        default=(80, 100), description="Notify when the month's actual cost reaches each of these % of the amount"
+    )
+    forecasted_thresholds_percent: tuple[Percent, ...] = Field(
+        default=(100,), description="Notify when the forecast cost reaches each % (at most 5 notifications in all)"
+    )
 
     @model_validator(mode="after")
     def _at_most_five_notifications(self) -> Budget:
@@ -102,7 +110,9 @@ class Budget(Section):
 class KubernetesPolicy(Section):
     """The story's Gatekeeper policies, delivered through the AKS Azure Policy add-on (docs/platform/governance.md)."""
 
-    effect: Literal["audit", "deny"] = "deny"
+    effect: Literal["audit", "deny"] = Field(
+        default="deny", description="deny rejects a non-compliant object; audit only reports it"
+    )
     # The Kubernetes recommended labels (app, version, component, part-of, managed-by): "required_labels_strict".
     required_labels: tuple[LabelKey, ...] = Field(
         default=(
@@ -137,8 +147,10 @@ class KubernetesPolicy(Section):
 
 
 class GovernanceConfig(Section):
-    defender_plans: dict[DefenderResourceType, DefenderPlan] = Field(min_length=1)
+    defender_plans: dict[DefenderResourceType, DefenderPlan] = Field(
+        min_length=1, description="Defender for Cloud plan (resource type) -> its tier"
+    )
     security_contact: SecurityContact
-    regulatory_compliance: RegulatoryCompliance
+    regulatory_compliance: RegulatoryCompliance = Field(description="Regulatory Azure Policy initiatives")
     budget: Budget
     kubernetes_policy: KubernetesPolicy = KubernetesPolicy()

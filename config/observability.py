@@ -42,10 +42,16 @@ class Receivers(Section):
     time against the channel's URL format."""
 
     short_name: str = Field(pattern=r"^[A-Za-z0-9-]{1,12}$", description="Action group short name (SMS/email)")
-    webhook_name: Literal["pagerduty", "slack", "teams"]
-    emails: tuple[Email, ...] = Field(default=(), max_length=MAX_EMAILS)
-    sms: tuple[PhoneNumber, ...] = Field(default=(), max_length=MAX_SMS)
-    voice: tuple[PhoneNumber, ...] = Field(default=(), max_length=MAX_VOICE)
+    webhook_name: Literal["pagerduty", "slack", "teams"] = Field(
+        description="The channel the webhook reaches (URL: Terraform variable `<severity>_alert_webhook_url`)"
+    )
+    emails: tuple[Email, ...] = Field(
+        default=(), max_length=MAX_EMAILS, description="Addresses the action group e-mails (common alert schema)"
+    )
+    sms: tuple[PhoneNumber, ...] = Field(default=(), max_length=MAX_SMS, description="Phones the action group texts")
+    voice: tuple[PhoneNumber, ...] = Field(
+        default=(), max_length=MAX_VOICE, description="Phones the action group calls"
+    )
     # Azure mobile app push: the e-mail address of the Azure account signed in to the app.
     azure_app_push: tuple[Email, ...] = Field(default=(), max_length=MAX_APP_PUSH)
 
@@ -64,20 +70,67 @@ class Receivers(Section):
 class AlertThresholds(Section):
     """Where each alert fires (docs/platform/observability.md table). Percentages are 0-100."""
 
-    aks_node_cpu_percent: int = Field(default=80, ge=1, le=100)
-    aks_node_memory_working_set_percent: int = Field(default=80, ge=1, le=100)
-    aks_pod_restarts_per_15_minutes: int = Field(default=3, ge=1)
-    aks_not_ready_node_minutes: int = Field(default=5, ge=1, le=60)
-    postgres_cpu_percent: int = Field(default=80, ge=1, le=100)
-    postgres_storage_percent: int = Field(default=85, ge=1, le=100)
-    postgres_active_connections: int = Field(default=400, ge=1)
-    eventhub_throttled_requests: int = Field(default=10, ge=1)
-    eventhub_server_errors: int = Field(default=5, ge=1)
-    storage_availability_percent: float = Field(default=99.9, gt=0, le=100)
-    key_vault_availability_percent: float = Field(default=99.9, gt=0, le=100)
-    firewall_health_percent: int = Field(default=90, ge=1, le=100)
-    firewall_snat_port_utilization_percent: int = Field(default=80, ge=1, le=100)
-    app_gateway_unhealthy_hosts: int = Field(default=0, ge=0)
+    aks_node_cpu_percent: int = Field(
+        default=80, ge=1, le=100, description="Warning: AKS node CPU usage (average over 5 minutes) above this (%)"
+    )
+    aks_node_memory_working_set_percent: int = Field(
+        default=80,
+        ge=1,
+        le=100,
+        description="Warning: AKS node memory working set (average over 5 minutes) above this (%)",
+    )
+    aks_pod_restarts_per_15_minutes: int = Field(
+        default=3,
+        ge=1,
+        description="Warning: a pod restarted more than this many times in 15 minutes (Prometheus rule)",
+    )
+    aks_not_ready_node_minutes: int = Field(
+        default=5,
+        ge=1,
+        le=60,
+        description="Critical: a node stays not ready this many minutes (the Prometheus rule's `for`)",
+    )
+    postgres_cpu_percent: int = Field(
+        default=80, ge=1, le=100, description="Warning: PostgreSQL CPU (average over 5 minutes) above this (%)"
+    )
+    postgres_storage_percent: int = Field(
+        default=85,
+        ge=1,
+        le=100,
+        description="Critical: PostgreSQL storage used (average over 5 minutes) above this (%)",
+    )
+    postgres_active_connections: int = Field(
+        default=400, ge=1, description="Warning: PostgreSQL active connections (average over 5 minutes) above this"
+    )
+    eventhub_throttled_requests: int = Field(
+        default=10, ge=1, description="Warning: Event Hubs throttled requests (total over 5 minutes) above this"
+    )
+    eventhub_server_errors: int = Field(
+        default=5, ge=1, description="Critical: Event Hubs server errors (total over 5 minutes) above this"
+    )
+    storage_availability_percent: float = Field(
+        default=99.9, gt=0, le=100, description="Critical: storage availability (average over 5 minutes) below this (%)"
+    )
+    key_vault_availability_percent: float = Field(
+        default=99.9,
+        gt=0,
+        le=100,
+        description="Critical: Key Vault availability (average over 5 minutes) below this (%)",
+    )
+    firewall_health_percent: int = Field(
+        default=90, ge=1, le=100, description="Critical: firewall health (average over 5 minutes) below this (%)"
+    )
+    firewall_snat_port_utilization_percent: int = Field(
+        default=80,
+        ge=1,
+        le=100,
+        description="Warning: firewall SNAT port utilisation (maximum over 5 minutes) above this (%)",
+    )
+    app_gateway_unhealthy_hosts: int = Field(
+        default=0,
+        ge=0,
+        description="Critical once app_gateway.edge_live (warning before): unhealthy backend hosts above this",
+    )
 
 
 # The Azure Monitor baseline alerts the platform deploys (reference/amba.json, refreshed by
@@ -91,16 +144,20 @@ AMBA_ALERTS: dict[str, dict[str, Any]] = json.loads(
 class AmbaOverride(Section):
     """One AMBA alert's local values; unset fields keep AMBA's (severity 0 = Critical ... 4 = Verbose)."""
 
-    severity: int | None = Field(default=None, ge=0, le=4)
-    threshold: float | None = None
+    severity: int | None = Field(default=None, ge=0, le=4, description="The alert's severity instead of AMBA's")
+    threshold: float | None = Field(default=None, description="The alert's threshold instead of AMBA's")
 
 
 class AmbaAlerts(Section):
     """The AMBA metric alerts (docs/operations.md "2.3 AMBA metric alerts"): AMBA's severity and threshold unless
     overridden here; `disabled` names an alert not to create, with the reason."""
 
-    overrides: dict[str, AmbaOverride] = Field(default_factory=dict)
-    disabled: dict[str, str] = Field(default_factory=dict)
+    overrides: dict[str, AmbaOverride] = Field(
+        default_factory=dict, description="Per AMBA alert key (`<Provider>/<type>/<metric>`): local values"
+    )
+    disabled: dict[str, str] = Field(
+        default_factory=dict, description="AMBA alert key -> why it is not created (a reason is required)"
+    )
 
     @model_validator(mode="after")
     def _known_alerts(self) -> AmbaAlerts:
@@ -125,19 +182,28 @@ class AvailabilityTest(Section):
     url: str = Field(
         pattern=r"^https://[a-z0-9.-]+\.[a-z]{2,}(/\S*)?$", description="https only: the probe checks TLS too"
     )
-    sla_percent: float = Field(default=99.9, gt=90, lt=100)
-    frequency_seconds: int = Field(default=300)
+    sla_percent: float = Field(
+        default=99.9, gt=90, lt=100, description="The SLA (%) whose error budget the burn-rate alerts measure"
+    )
+    frequency_seconds: int = Field(default=300, description="How often each location probes: 300, 600 or 900 s")
     locations: tuple[TestLocation, ...] = Field(
         default=("us-va-ash-azr", "us-ca-sjc-azr", "us-tx-sn1-azr", "us-il-ch1-azr", "emea-nl-ams-azr"),
         min_length=5,  # Azure's guidance: five locations, alert when two fail
+        description="Azure's probe sites the test runs from (ids such as us-va-ash-azr)",
     )
-    failed_locations_for_alert: int = Field(default=2, ge=1)
+    failed_locations_for_alert: int = Field(
+        default=2, ge=1, description="The availability alert fires when this many locations fail"
+    )
     # Error-budget burn-rate alerts on the SLA (Google SRE workbook, "Alerting on SLOs", multiwindow,
     # multi-burn-rate): page when the last hour and the last 5 minutes both burn the budget this many times
     # faster than allowed (14.4: 2 % of a 30-day budget in one hour); open a ticket (warning) when the last 6
     # hours and 30 minutes both burn it `slow_burn_rate` times faster (6: 5 % in 6 hours).
     fast_burn_rate: float = Field(default=14.4, gt=1)
-    slow_burn_rate: float = Field(default=6.0, gt=1)
+    slow_burn_rate: float = Field(
+        default=6.0,
+        gt=1,
+        description="Warning: the last 6 hours and 30 minutes burn the budget this many times too fast",
+    )
 
     @field_validator("frequency_seconds")
     @classmethod
@@ -174,8 +240,14 @@ class PrivateLinkScope(Section):
     Access modes apply to the networks linked to the scope: `PrivateOnly` lets them send only to resources
     in the scope (no exfiltration to other workspaces); `Open` lets them reach others publicly too."""
 
-    ingestion_access_mode: AccessMode = "PrivateOnly"
-    query_access_mode: AccessMode = "Open"
+    ingestion_access_mode: AccessMode = Field(
+        default="PrivateOnly",
+        description="PrivateOnly: the linked networks send only to resources in the scope; Open: to others too",
+    )
+    query_access_mode: AccessMode = Field(
+        default="Open",
+        description="PrivateOnly: the linked networks query only resources in the scope; Open: others too",
+    )
 
 
 class TracingConfig(Section):
@@ -185,7 +257,11 @@ class TracingConfig(Section):
     # component's ingestion sampling for telemetry that arrives unsampled. Application Insights counts each
     # kept item as 100/percentage items, so the percentage must be 100/N for a whole N (100, 50, 25, 20, 10...).
     sampling_percentage: float = Field(default=100.0, gt=0, le=100)
-    namespace: str = Field(default="applications", pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+    namespace: str = Field(
+        default="applications",
+        pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",
+        description="The baseline namespace (its key) whose workloads send traces as the publisher identity",
+    )
     # The service account a traced workload runs as: workload identity federated with the publisher identity.
     service_account_name: str = Field(default="telemetry-publisher", pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
     # Pods carrying this label (value "enabled") may reach the private endpoint and Entra ID on 443.
@@ -193,11 +269,16 @@ class TracingConfig(Section):
     # The in-cluster OpenTelemetry collector (constructs/tracing.py `OtelCollector`): OTLP in from every
     # application namespace, tail of the pipeline samples `sampling_percentage` %, Application Insights out.
     collector_namespace: str = Field(default="monitoring", pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-    collector_replicas: int = Field(default=2, ge=1, le=10)
+    collector_replicas: int = Field(default=2, ge=1, le=10, description="Replicas of the collector Deployment")
     # otelcol-contrib (it carries the azuremonitor exporter), imported into the environment's registry.
     collector_source_repository: str = "docker.io/otel/opentelemetry-collector-contrib"
-    collector_version: str = Field(default="0.141.0", pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")
-    collector_repository: str = "platform/otel-collector-contrib"
+    collector_version: str = Field(
+        default="0.141.0", pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$", description="The collector release: the image tag"
+    )
+    collector_repository: str = Field(
+        default="platform/otel-collector-contrib",
+        description="Repository in the environment's registry the image is imported into and pulled from",
+    )
 
     @field_validator("sampling_percentage")
     @classmethod
@@ -218,7 +299,9 @@ class ContainerInsights(Section):
     interval: str = Field(default="1m", pattern=r"^([1-9]|[12][0-9]|30)m$")
     # Off: every namespace; Include/Exclude: only / all but `namespaces` (Azure's three modes).
     namespace_filtering_mode: Literal["Off", "Include", "Exclude"] = "Off"
-    namespaces: tuple[Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")], ...] = ()
+    namespaces: tuple[Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")], ...] = Field(
+        default=(), description="The namespaces Include or Exclude names (empty when the mode is Off)"
+    )
 
     @model_validator(mode="after")
     def _namespaces_match_mode(self) -> ContainerInsights:
@@ -233,22 +316,24 @@ class ContainerInsights(Section):
 
 class ObservabilityConfig(Section):
     log_retention_days: int = Field(ge=30, le=730, description="Log Analytics workspace retention")
-    application_insights_retention_days: int
+    application_insights_retention_days: int = Field(description="Application Insights retention (days Azure accepts)")
     # Public ingestion/query of the workspace, Application Insights and the Prometheus endpoint. Ingestion can
     # be closed because the private link scope carries it from the virtual networks; query stays open unless
     # every reader (portal users, Grafana) comes through a linked network (docs/platform/observability.md "Tracing").
     internet_ingestion_enabled: bool = True
-    internet_query_enabled: bool = True
+    internet_query_enabled: bool = Field(
+        default=True, description="Public query of the workspace, Application Insights and the Prometheus workspace"
+    )
     private_link: PrivateLinkScope = PrivateLinkScope()
     tracing: TracingConfig = TracingConfig()
     # The one major version Azure still offers: 10 is retired and 11 was retired on 2026-06-15 with an
     # irreversible upgrade to 12 (reference/versions.json). azurerm accepts "12" from 4.62.0; the stacks
     # require 4.81.0 (stacks/common.py).
     grafana_major_version: Literal["12"] = "12"
-    grafana_zone_redundant: bool = False
+    grafana_zone_redundant: bool = Field(default=False, description="Zone-redundant Managed Grafana in `location`")
     # Who may see dashboards: the Grafana Admin role is given to this Entra ID group.
     grafana_admin_group_object_id: Guid
-    receivers: dict[str, Receivers]
+    receivers: dict[str, Receivers] = Field(description="Who is notified, per severity: critical and warning")
     thresholds: AlertThresholds = AlertThresholds()
     amba: AmbaAlerts = AmbaAlerts()
     availability_test: AvailabilityTest
