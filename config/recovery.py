@@ -86,11 +86,17 @@ class DrillsConfig(Section):
     # Disruptive drills (DISRUPTIVE_DRILLS) run only where this is true; production keeps it false and runs
     # the Event Hubs failover by hand after an approval (docs/dr-drills.md).
     allow_disruptive: bool = False
-    weekday: Literal["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"]
+    weekday: Literal["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"] = Field(
+        description="Day of the weekly drill run"
+    )
     time_utc: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="Weekly start, HH:MM UTC")
     # The AKS drill restores this namespace (baseline.namespaces) into `aks_scratch_namespace` of the same cluster.
     aks_sample_namespace: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)
-    aks_scratch_namespace: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)
+    aks_scratch_namespace: str = Field(
+        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+        max_length=63,
+        description="Namespace of the same cluster the AKS drill restores aks_sample_namespace into",
+    )
     # A drill with no successful result this long after the weekly start raises the "drill missing" alert. Log
     # search alerts look back at most two days (P2D), so the alert checks the two days after each start.
     missing_after_hours: int = Field(ge=1, le=24, description="Alert when no success this long after the start")
@@ -130,7 +136,7 @@ class RecoveryConfig(Section):
     backup_alerts_severity: Literal["critical", "warning"] = Field(
         description="Action group (by severity) Azure Backup's built-in alerts reach"
     )
-    vault: BackupVaultConfig
+    vault: BackupVaultConfig = Field(description="The Backup vault (Data Protection): AKS and blob backups")
     aks: AksBackupConfig
     blobs: BlobBackupConfig
     drills: DrillsConfig
