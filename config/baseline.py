@@ -14,16 +14,24 @@ Quantity = str
 class NamespaceQuota(Section):
     """ResourceQuota hard limits and LimitRange container defaults of one namespace."""
 
-    requests_cpu: Quantity = Field(pattern=r"^[0-9]+m?$")
-    requests_memory: Quantity = Field(pattern=r"^[0-9]+(Mi|Gi)$")
-    limits_cpu: Quantity = Field(pattern=r"^[0-9]+m?$")
-    limits_memory: Quantity = Field(pattern=r"^[0-9]+(Mi|Gi)$")
-    pods: int = Field(ge=1, le=1000)
-    persistent_volume_claims: int = Field(ge=0, le=100)
-    default_request_cpu: Quantity = Field(default="100m", pattern=r"^[0-9]+m?$")
-    default_request_memory: Quantity = Field(default="128Mi", pattern=r"^[0-9]+(Mi|Gi)$")
-    default_limit_cpu: Quantity = Field(default="500m", pattern=r"^[0-9]+m?$")
-    default_limit_memory: Quantity = Field(default="512Mi", pattern=r"^[0-9]+(Mi|Gi)$")
+    requests_cpu: Quantity = Field(pattern=r"^[0-9]+m?$", description="Quota: CPU all pods may request")
+    requests_memory: Quantity = Field(pattern=r"^[0-9]+(Mi|Gi)$", description="Quota: memory all pods may request")
+    limits_cpu: Quantity = Field(pattern=r"^[0-9]+m?$", description="Quota: sum of the pods' CPU limits")
+    limits_memory: Quantity = Field(pattern=r"^[0-9]+(Mi|Gi)$", description="Quota: sum of the pods' memory limits")
+    pods: int = Field(ge=1, le=1000, description="Quota: pods at most")
+    persistent_volume_claims: int = Field(ge=0, le=100, description="Quota: persistent volume claims at most")
+    default_request_cpu: Quantity = Field(
+        default="100m", pattern=r"^[0-9]+m?$", description="CPU request of a container that sets none"
+    )
+    default_request_memory: Quantity = Field(
+        default="128Mi", pattern=r"^[0-9]+(Mi|Gi)$", description="Memory request of a container that sets none"
+    )
+    default_limit_cpu: Quantity = Field(
+        default="500m", pattern=r"^[0-9]+m?$", description="CPU limit of a container that sets none"
+    )
+    default_limit_memory: Quantity = Field(
+        default="512Mi", pattern=r"^[0-9]+(Mi|Gi)$", description="Memory limit of a container that sets none"
+    )
 
 
 class JobImage(Section):
@@ -49,35 +57,49 @@ class BaselineJob(Section):
     """A backup / compliance job's resources. Both read the cluster; the backup job also uploads its exports
     to blob storage through workload identity (constructs/cluster_exports.py)."""
 
-    cpu_request: Quantity = Field(default="100m", pattern=r"^[0-9]+m?$")
-    memory_request: Quantity = Field(default="256Mi", pattern=r"^[0-9]+(Mi|Gi)$")
-    cpu_limit: Quantity = Field(default="500m", pattern=r"^[0-9]+m?$")
-    memory_limit: Quantity = Field(default="512Mi", pattern=r"^[0-9]+(Mi|Gi)$")
-    active_deadline_seconds: int = Field(default=3600, ge=60, le=86400)
-    backoff_limit: int = Field(default=2, ge=0, le=6)
+    cpu_request: Quantity = Field(default="100m", pattern=r"^[0-9]+m?$", description="The job container's CPU request")
+    memory_request: Quantity = Field(
+        default="256Mi", pattern=r"^[0-9]+(Mi|Gi)$", description="The job container's memory request"
+    )
+    cpu_limit: Quantity = Field(default="500m", pattern=r"^[0-9]+m?$", description="The job container's CPU limit")
+    memory_limit: Quantity = Field(
+        default="512Mi", pattern=r"^[0-9]+(Mi|Gi)$", description="The job container's memory limit"
+    )
+    active_deadline_seconds: int = Field(
+        default=3600, ge=60, le=86400, description="A run still going after this long is stopped"
+    )
+    backoff_limit: int = Field(default=2, ge=0, le=6, description="Retries before a run counts as failed")
 
 
 class MonitoringFigures(Section):
     """Story 3.1's HA Prometheus/Alertmanager figures, realised by Azure managed Prometheus
     (docs/platform/observability.md)."""
 
-    prometheus_replicas: int = Field(default=2, ge=2)
-    alertmanager_replicas: int = Field(default=2, ge=2)
+    prometheus_replicas: int = Field(default=2, ge=2, description="Story figure only: an Azure-managed HA service")
+    alertmanager_replicas: int = Field(default=2, ge=2, description="Story figure only: an Azure-managed HA service")
     retention_days: int = Field(default=90, ge=1, le=540)  # an Azure Monitor workspace keeps 18 months
-    retention_size_gb: int = Field(default=100, ge=1)
-    storage_size_gi: int = Field(default=200, ge=1)
-    storage_class: str = "managed-premium"
-    scrape_interval_seconds: int = Field(default=30, ge=10, le=300)
+    retention_size_gb: int = Field(default=100, ge=1, description="Story figure only: no disk (billed per sample)")
+    storage_size_gi: int = Field(default=200, ge=1, description="Story figure only: no disk (billed per sample)")
+    storage_class: str = Field(default="managed-premium", description="Story figure only: no disk to provision")
+    scrape_interval_seconds: int = Field(
+        default=30, ge=10, le=300, description="The managed Prometheus agent's default scrape interval"
+    )
 
 
 class BaselineConfig(Section):
-    namespaces: dict[str, NamespaceQuota] = Field(min_length=1)
+    namespaces: dict[str, NamespaceQuota] = Field(
+        min_length=1, description="Namespace -> quota and defaults; monitoring, backup-system and compliance required"
+    )
     # Where jobs reach the API server on TCP 443 with Azure Network Policy Manager (aks.network_policy = "azure").
     # Unused with Cilium, which does not match the API server by ipBlock: its `kube-apiserver` entity does.
     api_server_cidrs: tuple[Cidr, ...] = Field(min_length=1)
-    storage_class: str = Field(default="managed-csi-premium", pattern=r"^[a-z0-9-]{1,63}$")
-    reports_storage_size: Quantity = Field(default="10Gi", pattern=r"^[0-9]+Gi$")
-    backup_schedule: str = "0 2 * * *"
+    storage_class: str = Field(
+        default="managed-csi-premium", pattern=r"^[a-z0-9-]{1,63}$", description="Storage class of the reports volume"
+    )
+    reports_storage_size: Quantity = Field(
+        default="10Gi", pattern=r"^[0-9]+Gi$", description="Size of the compliance job's reports volume"
+    )
+    backup_schedule: str = Field(default="0 2 * * *", description="Cron schedule of the cluster-backup CronJob")
     # The container of data.storage (the geo-redundant application account) the backup job's exports go to.
     exports_container: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
     # Daily at least: its results' alerts (constructs/compliance_results.py) look back two days.

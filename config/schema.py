@@ -92,16 +92,22 @@ class EnvironmentConfig(Section):
     tags: Tags
     state_backend: StateBackend
     cluster_access: ClusterAccess = ClusterAccess()
-    aks: AksConfig
+    aks: AksConfig = Field(description="The private AKS cluster: version, upgrades, node pools")
     registry: RegistryConfig
     app_gateway: AppGatewayConfig
-    data: DataConfig
-    network: NetworkConfig
-    deployment: DeploymentConfig
-    baseline: BaselineConfig
-    observability: ObservabilityConfig
-    recovery: RecoveryConfig
-    governance: GovernanceConfig
+    data: DataConfig = Field(description="The data services: Key Vaults (HSM keys), storage, PostgreSQL, Event Hubs")
+    network: NetworkConfig = Field(description="Hub, spoke and DR address plans, AKS overlay ranges, egress firewall")
+    deployment: DeploymentConfig = Field(description="Where Terraform runs (runners, deployment network) and as whom")
+    baseline: BaselineConfig = Field(
+        description="In-cluster baseline: namespaces and quotas, backup and compliance jobs"
+    )
+    observability: ObservabilityConfig = Field(
+        description="Logs, traces, Grafana, who is notified, alert thresholds, SLA availability test"
+    )
+    recovery: RecoveryConfig = Field(description="Backup vault and policies, RTO/RPO targets, DR drills")
+    governance: GovernanceConfig = Field(
+        description="Defender for Cloud, regulatory initiatives, budget, Gatekeeper policies"
+    )
 
     @property
     def prometheus_cluster_label(self) -> str:

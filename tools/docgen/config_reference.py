@@ -203,6 +203,11 @@ def keys(config_dir: Path = CONFIG_DIR) -> tuple[list[Key], dict[str, list[str]]
     return table, set_in
 
 
+def undocumented(table: list[Key]) -> list[str]:
+    """The keys the page lists without a description."""
+    return [key.path for key in table if not key.description.strip()]
+
+
 def _cell(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|") if not text.startswith("`") else text
 
