@@ -34,7 +34,9 @@ class Tags(Section):
     """Tags every taggable resource carries (added by the tagging Aspect)."""
 
     owner: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", description="Team mailbox that owns the environment")
-    cost_center: str = Field(pattern=r"^[A-Za-z0-9-]{2,32}$", description="The `cost-center` tag: whom Azure bills")
+    cost_center: str = Field(
+        pattern=r"^[A-Za-z0-9-]{2,32}$", description="The `cost-center` tag: the cost allocation code"
+    )
     data_classification: Literal["public", "internal", "confidential", "restricted"] = Field(
         description="The `data-classification` tag: the most sensitive data the environment holds"
     )
@@ -55,7 +57,8 @@ class StateBackend(Section):
         pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$", description="Blob container holding the stacks' state files"
     )
     replication: Literal["GZRS", "RAGZRS"] = Field(
-        default="RAGZRS", description="The state account's replication: geo-zone-redundant, RA adds a readable copy"
+        default="RAGZRS",
+        description="The state account's replication: geo-zone-redundant; RA adds read access in the paired region",
     )
     # No public network rule: the account is reached only through its private endpoint (config.deployment).
 
