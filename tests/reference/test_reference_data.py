@@ -267,6 +267,16 @@ def test_every_price_names_its_meter_source_and_date() -> None:
         datetime.date.fromisoformat(entry["source"]["date"])
 
 
+def test_every_stand_in_is_another_regions_recorded_price_with_a_reason() -> None:
+    data = load("prices.json")
+    for key, stand_in in data["stand_ins"].items():
+        meter, region = key.split("@")
+        used = data["prices"][stand_in["use"]]
+        assert stand_in["use"].split("@")[0] == meter and used["armRegionName"] != region, key
+        assert key not in data["prices"] and len(stand_in["why"]) > 20, key
+    assert all(len(why) > 20 for why in data["not_recorded"].values())
+
+
 def _recorded_api(pages: dict[str, dict]) -> refresh_prices.Fetch:
     """The Retail Prices API offline: URL -> a recorded response page; any other URL is a test failure."""
     asked: list[str] = []

@@ -134,7 +134,96 @@ def test_checked_in_estimate_is_fresh(synth_dir: Path) -> None:
         cost_estimate.estimate_all(synth_dir),
         cost_estimate.budgets(synth_dir),
         json.loads(cost_estimate.PRICES.read_text())["_meta"],
+        json.loads(cost_estimate.PRICES.read_text()).get("stand_ins"),
     )
     assert cost_estimate.DOCUMENT.exists() and cost_estimate.DOCUMENT.read_text() == expected, (
         f"{cost_estimate.DOCUMENT} is stale; regenerate with: {cost_estimate.REGENERATE}"
     )
+
+
+def test_a_stand_in_price_is_used_and_marked_with_its_region(tmp_path: Path) -> None:
+    """A meter with no price in its region takes the `stand_ins` entry's price, and the line names that region."""
+    reference = {
+        "_meta": {},
+        "prices": {"private-endpoint@westus": {"unitPrice": 0.01, "armRegionName": "westus"}},
+        "stand_ins": {"private-endpoint@eastus": {"use": "private-endpoint@westus", "why": "only westus recorded"}},
+    }
+    path = tmp_path / "prices.json"
+    path.write_text(json.dumps(reference))
+    prices = cost_estimate.load_prices(path)
+    result = estimate(stacks(azurerm_private_endpoint={"pe": {"location": "eastus"}}), "staging", prices)
+    (line,) = result.lines
+    assert (line.monthly, line.stand_in) == (7.3, "westus")
+    page = cost_estimate.render({"staging": result}, {"staging": 10.0}, {}, reference["stand_ins"])
+    assert "7.30 (westus price)" in page and "| `private-endpoint@eastus` | `private-endpoint@westus` |" in page
+    # Without the stand-in the same endpoint is not priced: never a silent other-region price.
+    assert (
+        estimate(stacks(azurerm_private_endpoint={"pe": {"location": "eastus"}}), "staging", reference["prices"]).total
+        == 0
+    )
+
+
+def test_defender_plans_count_the_environments_resources() -> None:
+    resources = {
+        "azurerm_kubernetes_cluster": {
+            "aks": {"location": "eastus", "default_node_pool": {"vm_size": "Standard_D4ds_v5", "node_count": 3}}
+        },
+        "azurerm_key_vault": {"a": {}, "b": {}},
+        "azurerm_security_center_subscription_pricing": {
+            "containers": {"tier": "Standard", "resource_type": "Containers"},
+            "vaults": {"tier": "Standard", "resource_type": "KeyVaults"},
+            "storage": {"tier": "Standard", "resource_type": "StorageAccounts", "subplan": "DefenderForStorageV2"},
+            "free": {"tier": "Free", "resource_type": "Arm"},
+        },
+    }
+    prices = {
+        "defender-containers@Global": {"unitPrice": 6.87, "armRegionName": "Global"},
+        "defender-keyvaults@Global": {"unitPrice": 0.25, "armRegionName": "Global"},
+    }
+    result = estimate(stacks(**resources), "staging", prices)
+    by_name = {line.component.name: line for line in result.lines}
+    assert by_name["Defender plan Containers"].component.quantity == 12  # 3 nodes x 4 vCPUs
+    assert by_name["Defender plan Containers"].monthly == 82.44
+    assert by_name["Defender plan KeyVaults"].monthly == 0.5
+    assert by_name["Defender plan StorageAccounts"].monthly is None  # the V2 sub-plan's own meter: not priced
+    assert "Defender plan Arm" not in by_name  # a Free plan costs nothing
+
+
+def test_a_registry_geo_replica_is_another_registry_unit() -> None:
+    registry = {"sku": "Premium", "location": "eastus", "georeplications": [{"location": "westus"}]}
+    prices = {"container-registry-premium@eastus": {"unitPrice": 1.666667, "armRegionName": "eastus"}}
+    result = estimate(stacks(azurerm_container_registry={"acr": registry}), "staging", prices)
+    assert [line.monthly for line in result.lines] == [50.69, 50.69]  # 730 h = 30.42 days each
+
+
+def test_an_unpriced_meter_says_why() -> None:
+    result = estimate(stacks(azurerm_bastion_host={"b": {"sku": "Standard", "location": "eastus"}}), "staging", {})
+    (line,) = result.not_priced
+    assert line.why_not.startswith("`bastion-standard`: no recorded price: Infracost prices the Basic meter only")
+
+
+def test_alert_rules_are_priced_per_time_series_and_per_rule_frequency() -> None:
+    """Metric alerts carry no location: they take their resource group's; log alerts by evaluation frequency
+    (anything from 15 minutes up is the 15-minute meter)."""
+    resources = {
+        "azurerm_resource_group": {"rg": {"name": "monitoring", "location": "eastus"}},
+        "azurerm_monitor_metric_alert": {
+            "cpu": {"resource_group_name": "monitoring", "scopes": ["a", "b"], "criteria": [{}]},
+            "dyn": {"resource_group_name": "monitoring", "scopes": ["a"], "dynamic_criteria": {"metric_name": "cpu"}},
+        },
+        "azurerm_monitor_scheduled_query_rules_alert_v2": {
+            "hourly": {"location": "eastus", "evaluation_frequency": "PT1H"},
+            "fast": {"location": "eastus", "evaluation_frequency": "PT5M"},
+        },
+    }
+    prices = {
+        "metric-alert-time-series@eastus": {"unitPrice": 0.1, "armRegionName": "eastus"},
+        "metric-alert-dynamic-threshold@eastus": {"unitPrice": 0.1, "armRegionName": "eastus"},
+        "log-alert-rule-15min@eastus": {"unitPrice": 0.5, "armRegionName": "eastus"},
+    }
+    result = estimate(stacks(**resources), "staging", prices)
+    by_address = {(line.component.address.split(".")[-1], line.component.name): line for line in result.lines}
+    assert by_address["cpu", "time series"].monthly == 0.2  # 2 scopes x 1 criterion
+    assert by_address["dyn", "dynamic threshold"].monthly == 0.1
+    assert by_address["hourly", "rule (15 minute frequency)"].monthly == 0.5
+    assert by_address["fast", "rule (5 minute frequency)"].monthly is None  # no 5-minute price given

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tools.docgen import cost_estimate
 from tools.review import pr_comment
 
 
@@ -29,7 +30,11 @@ def test_comment_without_plans_has_the_offline_parts(synth_dir: Path) -> None:
     assert "Unchanged by this pull request: no unexplained security differences" in body
     assert "**Allowlisted differences:**" not in body
     assert body.count("```mermaid") == 0 and "Diagrams unchanged: staging, production" in body
-    assert "Cost estimate, priced part (USD/month, docs/cost-estimate.md): production 3,167 → 3,167 (±0)" in body
+    production = f"{cost_estimate.estimate_all(synth_dir)['production'].total:,.0f}"
+    assert (
+        f"Cost estimate, priced part (USD/month, docs/cost-estimate.md): production {production} → {production} (±0)"
+        in body
+    )
     assert len(body.encode()) < 3_000
 
 
@@ -44,7 +49,12 @@ def test_the_cost_line_shows_the_estimate_change_per_environment(synth_dir: Path
         firewall["sku_tier"] = "Basic"
     path.write_text(json.dumps(infra))
     body = pr_comment.build_comment(synth_dir, head, [], [], offline="")
-    assert "production 3,167 → 1,889 (-1,278); staging 2,396 → 2,396 (±0)" in body
+    before = cost_estimate.estimate_all(synth_dir)
+    production, staging = before["production"].total, f"{before['staging'].total:,.0f}"
+    assert (
+        f"production {production:,.0f} → {production - 1277.5:,.0f} (-1,278); staging {staging} → {staging} (±0)"
+        in body
+    )
 
 
 def test_comment_with_a_real_plan_puts_the_plan_first(synth_dir: Path, plans: dict[str, Path], tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ does not know is listed too. The priced total is therefore a lower bound, and sa
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ class Line:
     component: Component
     monthly: float | None  # None: not priced
     why_not: str = ""
+    stand_in: str = ""  # the region whose price was used, when not the resource's own (prices.json `stand_ins`)
 
 
 @dataclass(frozen=True)
@@ -95,11 +97,20 @@ def _app_gateway(address: str, resource: Resource) -> list[Component]:
     ]  # fmt: skip
 
 
+def _pool_nodes(pool: Resource) -> int:
+    return int((pool.get("min_count") if pool.get("auto_scaling_enabled") else pool.get("node_count")) or 0)
+
+
 def _node_pool(address: str, name: str, pool: Resource, location: str) -> Component:
-    nodes = pool.get("min_count") if pool.get("auto_scaling_enabled") else pool.get("node_count")
     size = str(pool.get("vm_size", ""))
     what = "min nodes" if pool.get("auto_scaling_enabled") else "nodes"
-    return _hours(address, f"{name} ({size}, Linux)", f"vm-linux-{size.lower()}", location, nodes or 0, what)
+    return _hours(address, f"{name} ({size}, Linux)", f"vm-linux-{size.lower()}", location, _pool_nodes(pool), what)
+
+
+def _vcpus(size: str) -> int:
+    """vCPUs from an Azure size name (`Standard_D4ds_v5`: the number after the family letters)."""
+    match = re.match(r"(?:Standard_)?[A-Za-z]+(\d+)", size)
+    return int(match.group(1)) if match else 0
 
 
 def _cluster(address: str, resource: Resource) -> list[Component]:
@@ -142,6 +153,72 @@ def _postgres(address: str, resource: Resource) -> list[Component]:
     ]  # fmt: skip
 
 
+def _registry(address: str, resource: Resource) -> list[Component]:
+    sku = str(resource.get("sku", "")).lower()
+    location = resource.get("location", "")
+    days = HOURS_PER_MONTH / 24  # the meter is per day: the month's 730 hours in days
+    replicas = len(resource.get("georeplications") or [])
+    parts = [Component(address, "registry unit", f"container-registry-{sku}", location, days, f"{days:.2f} days")]
+    if replicas:  # a geo-replica is billed as another registry unit at the registry's regional price
+        parts.append(Component(address, f"geo-replication ({replicas} location)", f"container-registry-{sku}",
+                               location, days * replicas, f"{replicas} x {days:.2f} days"))  # fmt: skip
+    return parts
+
+
+# Defender plan -> what it is billed per, and the resource types counted in the environment's subscription.
+DEFENDER_UNITS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "Arm": ("subscription", ()),
+    "KeyVaults": ("key vault", ("azurerm_key_vault",)),
+    "StorageAccounts": ("storage account", ("azurerm_storage_account",)),
+    "OpenSourceRelationalDatabases": ("server", ("azurerm_postgresql_flexible_server",)),
+    "Containers": ("node vCPU (min nodes)", ()),
+}
+
+
+def _defender(address: str, resource: Resource, counts: dict[str, int], vcores: int) -> list[Component]:
+    plan = str(resource.get("resource_type", ""))
+    if resource.get("tier") != "Standard":
+        return []
+    unit, types = DEFENDER_UNITS.get(plan, ("", ()))
+    quantity = vcores if plan == "Containers" else 1 if plan == "Arm" else sum(counts.get(t, 0) for t in types)
+    subplan = f"-{resource['subplan'].lower()}" if resource.get("subplan") else ""
+    key = f"defender-{plan.lower()}{subplan}"
+    return [Component(address, f"Defender plan {plan}", key, "Global", quantity, f"{quantity} {unit or 'units'}")]
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value] if value else []
+
+
+def _metric_alert(address: str, resource: Resource) -> list[Component]:
+    """One time series per scope and criterion (a dimension split adds more: not counted); the first 10 time series
+    of a subscription are free: not deducted, so the estimate errs high by at most 1 USD."""
+    scopes = max(len(_listed(resource.get("scopes"))), 1)
+    static, dynamic = len(_listed(resource.get("criteria"))), len(_listed(resource.get("dynamic_criteria")))
+    series = scopes * max(static + dynamic, 1)
+    location = resource.get("location", "")
+    parts = [Component(address, "time series", "metric-alert-time-series", location, series, f"{series} time series")]
+    if dynamic:
+        parts.append(Component(address, "dynamic threshold", "metric-alert-dynamic-threshold", location,
+                               scopes * dynamic, f"{scopes * dynamic} time series"))  # fmt: skip
+    return parts
+
+
+def _minutes(duration: str) -> int:
+    """An ISO 8601 duration (`PT5M`, `PT1H`, `P1D`) in minutes."""
+    match = re.fullmatch(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?", duration)
+    days, hours, minutes = (int(group or 0) for group in match.groups()) if match else (0, 0, 0)
+    return days * 1440 + hours * 60 + minutes
+
+
+def _log_alert(address: str, resource: Resource) -> list[Component]:
+    """Billed per rule by its evaluation frequency: 1, 5, 10 or 15 minutes (and anything longer)."""
+    minutes = _minutes(str(resource.get("evaluation_frequency", "")))
+    tier = max((tier for tier in (1, 5, 10, 15) if tier <= minutes), default=1)
+    key = f"log-alert-rule-{tier}min"
+    return [Component(address, f"rule ({tier} minute frequency)", key, resource.get("location", ""), 1, "1 rule")]
+
+
 def _fixed(name: str, key: Callable[[Resource], str]) -> Callable[[str, Resource], list[Component]]:
     return lambda address, resource: [_hours(address, name, key(resource), resource.get("location", ""))]
 
@@ -156,8 +233,10 @@ RULES: dict[str, Callable[[str, Resource], list[Component]]] = {
     "azurerm_postgresql_flexible_server": _postgres,
     "azurerm_bastion_host": _fixed("host", lambda r: f"bastion-{str(r.get('sku', 'Basic')).lower()}"),
     "azurerm_dashboard_grafana": _fixed("instance", lambda r: f"grafana-{str(r.get('sku', '')).lower()}"),
-    "azurerm_container_registry": _fixed("registry", lambda r: f"container-registry-{str(r.get('sku')).lower()}"),
+    "azurerm_container_registry": _registry,
     "azurerm_private_endpoint": _fixed("endpoint", lambda _: "private-endpoint"),
+    "azurerm_monitor_metric_alert": _metric_alert,
+    "azurerm_monitor_scheduled_query_rules_alert_v2": _log_alert,
 }
 # Billed by use (GB ingested or stored, operations, executions, protected instances): no monthly quantity can
 # be read from the JSON, so they are listed as usage, outside the total.
@@ -167,12 +246,9 @@ USAGE: dict[str, str] = {
     "azurerm_application_insights": "GB ingested",
     "azurerm_application_insights_standard_web_test": "test executions",
     "azurerm_monitor_workspace": "metric samples ingested and queried",
-    "azurerm_monitor_metric_alert": "monitored time series",
-    "azurerm_monitor_scheduled_query_rules_alert_v2": "rule evaluations",
     "azurerm_monitor_activity_log_alert": "free",
     "azurerm_key_vault": "operations and HSM-protected key versions",
     "azurerm_key_vault_key": "HSM-protected key versions (per key per month)",
-    "azurerm_security_center_subscription_pricing": "protected resources (per plan)",
     "azurerm_data_protection_backup_instance_kubernetes_cluster": "protected instances and snapshot storage",
     "azurerm_data_protection_backup_instance_blob_storage": "protected instances and backup storage",
     "azurerm_container_app_job": "vCPU and memory seconds of the runner jobs",
@@ -213,7 +289,13 @@ def _is_free(resource_type: str) -> bool:
 
 
 def load_prices(path: Path = PRICES) -> dict[str, dict[str, Any]]:
-    return dict(read_json(path)["prices"])
+    """The prices by `<meter>@<region>`, plus each stand-in (`stand_ins`): another region's recorded entry, marked
+    with its region and the reason it is used."""
+    data = read_json(path)
+    prices = dict(data["prices"])
+    for key, stand_in in data.get("stand_ins", {}).items():
+        prices[key] = {**prices[stand_in["use"]], "standIn": stand_in}
+    return prices
 
 
 def environments(stacks: dict[str, dict[str, Any]]) -> list[str]:
@@ -235,14 +317,26 @@ def _resources(stacks: dict[str, dict[str, Any]], environment: str) -> Iterator[
 def estimate(stacks: dict[str, dict[str, Any]], environment: str, prices: dict[str, dict[str, Any]]) -> Estimate:
     lines: list[Line] = []
     unknown: list[str] = []
-    cluster_location = {
-        name: body.get("location", "")
-        for stack, rtype, name, body in _resources(stacks, environment)
-        if rtype == "azurerm_kubernetes_cluster"
-    }
-    for stack, resource_type, name, body in _resources(stacks, environment):
+    everything = list(_resources(stacks, environment))
+    cluster_location = {name: body.get("location", "") for _, rtype, name, body in everything
+                        if rtype == "azurerm_kubernetes_cluster"}  # fmt: skip
+    counts: dict[str, int] = {}
+    for _, rtype, _, _ in everything:
+        counts[rtype] = counts.get(rtype, 0) + 1
+    pools = [_first(body.get("default_node_pool")) for _, rtype, _, body in everything
+             if rtype == "azurerm_kubernetes_cluster"]  # fmt: skip
+    pools += [body for _, rtype, _, body in everything if rtype == "azurerm_kubernetes_cluster_node_pool"]
+    vcores = sum(_pool_nodes(pool) * _vcpus(str(pool.get("vm_size", ""))) for pool in pools)
+    # A resource without a location of its own (metric alerts are global) is priced in its resource group's region.
+    group_location = {body.get("name"): body.get("location", "") for _, rtype, _, body in everything
+                      if rtype == "azurerm_resource_group"}  # fmt: skip
+    for stack, resource_type, name, body in everything:
         address = f"{stack}: {resource_type}.{name}"
-        if resource_type == "azurerm_kubernetes_cluster_node_pool":
+        if "location" not in body and body.get("resource_group_name") in group_location:
+            body = {**body, "location": group_location[body["resource_group_name"]]}
+        if resource_type == "azurerm_security_center_subscription_pricing":
+            components = _defender(address, body, counts, vcores)
+        elif resource_type == "azurerm_kubernetes_cluster_node_pool":
             cluster = str(body.get("kubernetes_cluster_id", "")).split(".")[1:2]
             components = _cluster_pool(address, body, cluster_location.get(cluster[0], "") if cluster else "")
         elif resource_type in RULES:
@@ -256,15 +350,21 @@ def estimate(stacks: dict[str, dict[str, Any]], environment: str, prices: dict[s
     return Estimate(environment, tuple(lines), tuple(unknown))
 
 
+# Why a meter has no price: prices.json `not_recorded` (read once: the estimate runs many times per test session).
+NOT_RECORDED: dict[str, str] = dict(read_json(PRICES).get("not_recorded", {}))
+
+
 def _price(component: Component, prices: dict[str, dict[str, Any]]) -> Line:
     """Prices are keyed `<meter>@<region>`: a meter priced in another region only is not priced here."""
     entry = prices.get(f"{component.price_key}@{component.region}")
     if entry is not None:
-        return Line(component, round(component.quantity * float(entry["unitPrice"]), 2))
+        stand_in = str(entry["armRegionName"]) if "standIn" in entry else ""
+        return Line(component, round(component.quantity * float(entry["unitPrice"]), 2), stand_in=stand_in)
     elsewhere = sorted(key.split("@")[1] for key in prices if key.split("@")[0] == component.price_key)
     if elsewhere:
         return Line(component, None, f"`{component.price_key}` priced for {', '.join(elsewhere)} only")
-    return Line(component, None, f"no `{component.price_key}` price in reference/prices.json")
+    reason = NOT_RECORDED.get(component.price_key, "no price in reference/prices.json")
+    return Line(component, None, f"`{component.price_key}`: {reason}")
 
 
 def estimate_all(synth_dir: Path, prices: dict[str, dict[str, Any]] | None = None) -> dict[str, Estimate]:
@@ -305,7 +405,12 @@ def _money(value: float) -> str:
     return f"{value:,.2f}"
 
 
-def render(estimates: dict[str, Estimate], amounts: dict[str, float | None], prices_meta: dict[str, Any]) -> str:
+def render(
+    estimates: dict[str, Estimate],
+    amounts: dict[str, float | None],
+    prices_meta: dict[str, Any],
+    stand_ins: dict[str, dict[str, str]] | None = None,
+) -> str:
     lines = [
         "# Cost estimate per environment",
         "",
@@ -316,7 +421,8 @@ def render(estimates: dict[str, Estimate], amounts: dict[str, float | None], pri
         "date (`reference/prices.json`, refreshed by `tools/maintenance/refdata/refresh_prices.py`). Monthly = "
         f"{HOURS_PER_MONTH} hours. **The total is a lower bound**: components without a price for their region are "
         "listed as *not priced* (never counted as zero), and usage-billed resources (ingestion, storage, operations) "
-        "are outside it.",
+        "are outside it. A cost marked *(<region> price)* uses another region's recorded price, for the reason "
+        "listed under *Prices from another region*.",
         "",
         "| environment | priced, USD/month | not priced | budget (config), USD/month |",
         "|---|---|---|---|",
@@ -332,10 +438,14 @@ def render(estimates: dict[str, Estimate], amounts: dict[str, float | None], pri
         for line in estimate_.lines:
             c = line.component
             cost = _money(line.monthly) if line.monthly is not None else f"not priced: {line.why_not}"
+            cost += f" ({line.stand_in} price)" if line.stand_in else ""
             lines.append(f"| `{c.address}` | {c.name} | {c.rule} | {cost} |")
         if estimate_.unknown:
             lines += ["", "Resource types the estimate does not assess (not priced): "]
             lines += [f"- `{address}`" for address in estimate_.unknown]
+    if stand_ins:
+        lines += ["", "## Prices from another region", "", "| meter and region | price used | why |", "|---|---|---|"]
+        lines += [f"| `{key}` | `{entry['use']}` | {entry['why']} |" for key, entry in sorted(stand_ins.items())]
     return "\n".join(lines) + "\n"
 
 
@@ -362,7 +472,8 @@ def main(argv: list[str] | None = None) -> int:
     def run() -> int:
         estimates = estimate_all(args.synth_dir)
         amounts = budgets(args.synth_dir)
-        text = render(estimates, amounts, read_json(PRICES)["_meta"])
+        reference = read_json(PRICES)
+        text = render(estimates, amounts, reference["_meta"], reference.get("stand_ins"))
         if args.write:
             DOCUMENT.write_text(text)
             return 0

@@ -104,8 +104,10 @@ def refresh(prices: dict[str, dict[str, Any]], fetch: Fetch = _get, today: str |
 
 
 def main(argv: list[str]) -> int:
-    current = json.loads((REFERENCE_DIR / "prices.json").read_text())["prices"]
-    write("prices.json", refresh(current))
+    current = json.loads((REFERENCE_DIR / "prices.json").read_text())
+    # Stand-ins and the reasons for missing meters are the maintainers' decisions, not the API's: kept as they are.
+    kept = {key: current[key] for key in ("stand_ins", "not_recorded") if key in current}
+    write("prices.json", {**refresh(current["prices"]), **kept})
     return 0
 
 
