@@ -47,14 +47,29 @@ TYPES = (
 )
 # Sub-resources the platform uses: a metric alert on one is scoped to `<resource id>/<service>/default`.
 SUB_RESOURCES = ("Microsoft.Storage/storageAccounts/blobServices",)
-# Why the metric alerts on the other sub-resources, or of a whole type, do not apply here. A test checks each reason
-# against the synthesized stacks (tests/reference/test_amba_exclusions.py).
-NOT_APPLICABLE = {
-    "Microsoft.Storage/storageAccounts/fileServices": "the platform creates no file shares (no azurerm_storage_share)",
-    "Microsoft.Storage/storageAccounts/queueServices": "the platform creates no queues (no azurerm_storage_queue)",
+# Why the metric alerts on the other sub-resources, or of a whole type, do not apply here: (reason, the Terraform
+# types whose absence from every stack makes it hold; tests/reference/test_amba_exclusions.py checks that).
+_VMS = (
+    "azurerm_linux_virtual_machine",
+    "azurerm_linux_virtual_machine_scale_set",
+    "azurerm_virtual_machine",
+    "azurerm_virtual_machine_extension",
+    "azurerm_windows_virtual_machine",
+    "azurerm_windows_virtual_machine_scale_set",
+)
+NOT_APPLICABLE: dict[str, tuple[str, tuple[str, ...]]] = {
+    "Microsoft.Storage/storageAccounts/fileServices": (
+        "the platform creates no file shares (no azurerm_storage_share)",
+        ("azurerm_storage_share",),
+    ),
+    "Microsoft.Storage/storageAccounts/queueServices": (
+        "the platform creates no queues (no azurerm_storage_queue)",
+        ("azurerm_storage_queue",),
+    ),
     "Microsoft.OperationalInsights/workspaces": (
         "a metric of a VM agent's performance counters (Perf, Heartbeat, Event) in the workspace: "
-        "no virtual machine reports to it (no azurerm_virtual_machine_extension)"
+        "no virtual machine reports to it (no azurerm virtual machine, scale set or VM extension)",
+        _VMS,
     ),
 }
 # Dimension filters that name AMBA's sample entity rather than a rule for every resource.
@@ -73,7 +88,7 @@ def _exclusion(arm_type: str, alert: dict[str, Any], metrics: dict[str, Any]) ->
     if not alert.get("visible"):
         return "not visible in AMBA"
     if namespace in NOT_APPLICABLE or arm_type in NOT_APPLICABLE:
-        return NOT_APPLICABLE.get(namespace) or NOT_APPLICABLE[arm_type]
+        return NOT_APPLICABLE.get(namespace, NOT_APPLICABLE.get(arm_type, ("", ())))[0]
     if namespace.lower() != arm_type.lower() and namespace not in SUB_RESOURCES:
         return f"on a sub-resource ({namespace})"
     if p.get("criterionType") not in ("StaticThresholdCriterion", "DynamicThresholdCriterion"):
@@ -134,7 +149,9 @@ def activity_key(arm_type: str, operation: str) -> str:
 
 
 def select(arm_type: str, alerts: list[dict[str, Any]], metrics: dict[str, Any]) -> tuple[dict, dict, dict]:
-    """(metric alert key → definition, activity-log alert key → definition, excluded alert key → reason)."""
+    """(metric alert key → definition, activity-log alert key → definition, excluded alert key → reason) of one
+    type's AMBA alerts; `metrics`: ARM type (the type's and its sub-resources') → its published metrics."""
+    metrics = {namespace.lower(): published for namespace, published in metrics.items()}
     chosen: dict[str, Any] = {}
     activity: dict[str, Any] = {}
     excluded: dict[str, str] = {}
@@ -175,7 +192,7 @@ def main(argv: list[str]) -> int:
     git_dir = Path(argv[0])
     commit, date = git_commit(git_dir, argv[1] if len(argv) > 1 else "HEAD")
     monitor = json.loads((REFERENCE_DIR / "monitor.json").read_text())["resource_types"]
-    metrics = {arm_type.lower(): entry.get("metrics", {}) for arm_type, entry in monitor.items()}
+    metrics = {arm_type: entry.get("metrics", {}) for arm_type, entry in monitor.items()}
     alerts: dict[str, Any] = {}
     activity: dict[str, Any] = {}
     excluded: dict[str, str] = {}
