@@ -508,7 +508,6 @@ class Alerts(Construct):
         severity, threshold = self._props.amba.resolved(key)
         route, azure_severity = amba_route(severity, edge=kind == "app_gateway", edge_live=self._props.edge_live)
         name = f"amba-{prefix}{amba['metric_name']}"
-        dynamic = amba.get("dynamic")
         return MonitorMetricAlert(
             self,
             name,
@@ -519,31 +518,34 @@ class Alerts(Construct):
             severity=azure_severity,
             frequency=amba["frequency"],
             window_size=amba["window_size"],
-            criteria=None
-            if dynamic
-            else [
-                MonitorMetricAlertCriteria(
-                    metric_namespace=amba["metric_namespace"],
-                    metric_name=amba["metric_name"],
-                    aggregation=amba["aggregation"],
-                    operator=amba["operator"],
-                    threshold=threshold,
-                    dimension=[MonitorMetricAlertCriteriaDimension(**d) for d in amba.get("dimensions", [])] or None,
-                )
-            ],
-            dynamic_criteria=MonitorMetricAlertDynamicCriteria(
-                metric_namespace=amba["metric_namespace"],
-                metric_name=amba["metric_name"],
-                aggregation=amba["aggregation"],
-                operator=amba["operator"],
-                alert_sensitivity=self._props.amba.sensitivity(key),
-                evaluation_total_count=dynamic["evaluation_total_count"],
-                evaluation_failure_count=dynamic["evaluation_failure_count"],
-                dimension=[MonitorMetricAlertDynamicCriteriaDimension(**d) for d in amba.get("dimensions", [])] or None,
-            )
-            if dynamic
-            else None,
+            criteria=[self._amba_criterion(key, threshold)] if threshold is not None else None,
+            dynamic_criteria=self._amba_dynamic_criterion(key) if threshold is None else None,
             action=self._action(route),
+        )
+
+    @staticmethod
+    def _amba_criterion(key: str, threshold: float) -> MonitorMetricAlertCriteria:
+        amba = AMBA_ALERTS[key]
+        return MonitorMetricAlertCriteria(
+            metric_namespace=amba["metric_namespace"],
+            metric_name=amba["metric_name"],
+            aggregation=amba["aggregation"],
+            operator=amba["operator"],
+            threshold=threshold,
+            dimension=[MonitorMetricAlertCriteriaDimension(**d) for d in amba.get("dimensions", [])] or None,
+        )
+
+    def _amba_dynamic_criterion(self, key: str) -> MonitorMetricAlertDynamicCriteria:
+        amba = AMBA_ALERTS[key]
+        return MonitorMetricAlertDynamicCriteria(
+            metric_namespace=amba["metric_namespace"],
+            metric_name=amba["metric_name"],
+            aggregation=amba["aggregation"],
+            operator=amba["operator"],
+            alert_sensitivity=self._props.amba.sensitivity(key),
+            evaluation_total_count=amba["dynamic"]["evaluation_total_count"],
+            evaluation_failure_count=amba["dynamic"]["evaluation_failure_count"],
+            dimension=[MonitorMetricAlertDynamicCriteriaDimension(**d) for d in amba.get("dimensions", [])] or None,
         )
 
     def _amba_activity_alert(self, key: str, subscription: str) -> MonitorActivityLogAlert:

@@ -113,9 +113,10 @@ class AppGatewayProps:
 
 
 class AppGateway(Construct):
-    """Exposes `gateway_id`, `public_ip_address`, `public_ip_id`, `backend_dns_zone_id`, `waf_policy_id`, `certificate_secret_id` and
-    `backend_certificate_uri` (versionless Key Vault certificate URI the ingress controller serves). Call
-    `writes_after()` with the certificates' vault endpoint and the runner's network path once they exist."""
+    """Exposes `gateway_id`, `public_ip_address`, `public_ip_id`, `backend_dns_zone_id`, `waf_policy_id`,
+    `certificate_secret_id` and `backend_certificate_uri` (versionless Key Vault certificate URI the ingress
+    controller serves). Call `writes_after()` with the certificates' vault endpoint and the runner's network path
+    once they exist."""
 
     def __init__(self, scope: Construct, id: str, *, props: AppGatewayProps) -> None:
         super().__init__(scope, id)

@@ -130,7 +130,8 @@ class EgressFirewallProps:
 
 
 class EgressFirewall(Construct):
-    """Exposes `firewall_id`, `public_ip_id`, `private_ip`, `policy_id` and `egress_rules` (what traffic through it waits for)."""
+    """Exposes `firewall_id`, `public_ip_id`, `private_ip`, `policy_id` and `egress_rules` (what traffic through it
+    waits for)."""
 
     def __init__(self, scope: Construct, id: str, *, props: EgressFirewallProps) -> None:
         super().__init__(scope, id)

@@ -174,8 +174,8 @@ class NetworkProps:
 
 class Network(Construct):
     """Exposes `subnet_ids`, `private_dns_zone_ids`, `firewall_private_ip`, `firewall_id`, `bastion_id`, `egress_rules`,
-    `hub_vnet_id`, `spoke_vnet_id`, `route_table_id`, `public_ip_ids` and `network_security_group_ids` (their key names are an interface other constructs rely
-    on)."""
+    `hub_vnet_id`, `spoke_vnet_id`, `route_table_id`, `public_ip_ids` and `network_security_group_ids` (their key
+    names are an interface other constructs rely on)."""
 
     def __init__(self, scope: Construct, id: str, *, props: NetworkProps) -> None:
         super().__init__(scope, id)

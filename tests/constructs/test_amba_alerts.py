@@ -59,7 +59,7 @@ def _criterion(alert: dict) -> dict:
 
 def _criterion_problems(key: str, criterion: dict, amba: AmbaAlerts) -> list[str]:
     definition = AMBA_ALERTS[key]
-    severity, threshold = amba.resolved(key)
+    _, threshold = amba.resolved(key)
     expected = {
         "operator": definition["operator"],
         "aggregation": definition["aggregation"],

@@ -138,7 +138,7 @@ def _metric_alert(alert: dict[str, Any]) -> dict[str, Any]:
 
 
 def alert_key(arm_type: str, namespace: str, metric: str) -> str:
-    """`<Provider>/<type>[/<service>]/<metric>`: AMBA's services/ path, plus the sub-resource of a sub-resource alert."""
+    """`<Provider>/<type>[/<service>]/<metric>`: AMBA's services/ path, plus a sub-resource alert's service."""
     suffix = namespace[len(arm_type) :].strip("/") if namespace.lower().startswith(arm_type.lower() + "/") else ""
     return "/".join(part for part in (arm_type.removeprefix("Microsoft."), suffix, metric) if part)
 
