@@ -14,7 +14,10 @@ alert for these types at the recorded commit. Needs PyYAML (not a project depend
 scratch environment):
 
     git clone --filter=blob:none https://github.com/Azure/azure-monitor-baseline-alerts amba
-    python -m tools.maintenance.refdata.refresh_amba amba/.git
+    python -m tools.maintenance.refdata.refresh_amba amba/.git b772e9f93427cb3e08ed4be305bd9f929a0ceb01
+
+The commit is optional (default HEAD); name the recorded one (reference/amba.json `_meta.sources`) to re-derive
+the selection without moving the data.
 """
 
 from __future__ import annotations
