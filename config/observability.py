@@ -134,22 +134,26 @@ class AlertThresholds(Section):
 
 
 # The Azure Monitor baseline alerts the platform deploys (reference/amba.json, refreshed by
-# tools/maintenance/refdata/refresh_amba.py): alert key "<Provider>/<type>/<metric>" (AMBA's services/ path; no dots,
-# so it is one TOML key) → AMBA's definition.
-AMBA_ALERTS: dict[str, dict[str, Any]] = json.loads(
-    (Path(__file__).resolve().parent.parent / "reference" / "amba.json").read_text()
-)["alerts"]
+# tools/maintenance/refdata/refresh_amba.py): metric alert key "<Provider>/<type>[/<service>]/<metric>" (AMBA's
+# services/ path) and activity-log alert key "<Provider>/<type>/activity/<operation>" → AMBA's definition.
+_AMBA = json.loads((Path(__file__).resolve().parent.parent / "reference" / "amba.json").read_text())
+AMBA_ALERTS: dict[str, dict[str, Any]] = _AMBA["alerts"]
+AMBA_ACTIVITY_ALERTS: dict[str, dict[str, Any]] = _AMBA["activity_log"]
 
 
 class AmbaOverride(Section):
-    """One AMBA alert's local values; unset fields keep AMBA's (severity 0 = Critical ... 4 = Verbose)."""
+    """One AMBA metric alert's local values; unset fields keep AMBA's (severity 0 = Critical ... 4 = Verbose).
+    `threshold` applies to a static-threshold alert, `sensitivity` to a dynamic-threshold one."""
 
     severity: int | None = Field(default=None, ge=0, le=4, description="The alert's severity instead of AMBA's")
-    threshold: float | None = Field(default=None, description="The alert's threshold instead of AMBA's")
+    threshold: float | None = Field(default=None, description="A static-threshold alert's threshold instead of AMBA's")
+    sensitivity: Literal["Low", "Medium", "High"] | None = Field(
+        default=None, description="A dynamic-threshold alert's sensitivity instead of AMBA's"
+    )
 
 
 class AmbaAlerts(Section):
-    """The AMBA metric alerts (docs/operations.md "2.3 AMBA metric alerts"): AMBA's severity and threshold unless
+    """The AMBA alerts (docs/operations.md "2.3 AMBA metric alerts"): AMBA's severity and threshold unless
     overridden here; `disabled` names an alert not to create, with the reason."""
 
     overrides: dict[str, AmbaOverride] = Field(
@@ -161,19 +165,33 @@ class AmbaAlerts(Section):
 
     @model_validator(mode="after")
     def _known_alerts(self) -> AmbaAlerts:
-        unknown = sorted((set(self.overrides) | set(self.disabled)) - set(AMBA_ALERTS))
+        unknown = sorted((set(self.overrides) | set(self.disabled)) - set(AMBA_ALERTS) - set(AMBA_ACTIVITY_ALERTS))
         if unknown:
             raise ValueError(f"unknown AMBA alerts {unknown} (reference/amba.json lists the known ones)")
+        activity = sorted(set(self.overrides) & set(AMBA_ACTIVITY_ALERTS))
+        if activity:
+            raise ValueError(f"AMBA activity-log alerts {activity} have no severity or threshold: disable one instead")
+        for key, override in self.overrides.items():
+            dynamic = "dynamic" in AMBA_ALERTS[key]
+            if dynamic and override.threshold is not None:
+                raise ValueError(f"AMBA alert {key} has a dynamic threshold: override its sensitivity, not a threshold")
+            if not dynamic and override.sensitivity is not None:
+                raise ValueError(f"AMBA alert {key} has a static threshold: override its threshold, not a sensitivity")
         if [key for key, reason in self.disabled.items() if not reason.strip()]:
             raise ValueError("every disabled AMBA alert needs a reason")
         return self
 
-    def resolved(self, key: str) -> tuple[int, float]:
-        """(severity, threshold) of an AMBA alert: the override, else AMBA's value."""
+    def resolved(self, key: str) -> tuple[int, float | None]:
+        """(severity, threshold) of an AMBA metric alert: the override, else AMBA's value (None: a dynamic one)."""
         amba, override = AMBA_ALERTS[key], self.overrides.get(key, AmbaOverride())
         severity = amba["severity"] if override.severity is None else override.severity
         threshold = amba["threshold"] if override.threshold is None else override.threshold
         return severity, threshold
+
+    def sensitivity(self, key: str) -> str:
+        """The sensitivity of a dynamic-threshold AMBA alert: the override, else AMBA's."""
+        override = self.overrides.get(key, AmbaOverride()).sensitivity
+        return override or AMBA_ALERTS[key]["dynamic"]["alert_sensitivity"]
 
 
 class AvailabilityTest(Section):

@@ -44,6 +44,9 @@ from cdktf_cdktf_provider_azurerm.monitor_metric_alert import (
     MonitorMetricAlertAction,
     MonitorMetricAlertApplicationInsightsWebTestLocationAvailabilityCriteria,
     MonitorMetricAlertCriteria,
+    MonitorMetricAlertCriteriaDimension,
+    MonitorMetricAlertDynamicCriteria,
+    MonitorMetricAlertDynamicCriteriaDimension,
 )
 from cdktf_cdktf_provider_azurerm.monitor_scheduled_query_rules_alert_v2 import (
     MonitorScheduledQueryRulesAlertV2,
@@ -52,7 +55,7 @@ from cdktf_cdktf_provider_azurerm.monitor_scheduled_query_rules_alert_v2 import 
     MonitorScheduledQueryRulesAlertV2CriteriaFailingPeriods,
 )
 
-from config.observability import AMBA_ALERTS, AlertThresholds, AmbaAlerts, AvailabilityTest
+from config.observability import AMBA_ACTIVITY_ALERTS, AMBA_ALERTS, AlertThresholds, AmbaAlerts, AvailabilityTest
 from constructs import Construct
 from constructs.naming import Naming
 
@@ -208,16 +211,43 @@ METRIC_ALERTS: tuple[MetricAlertSpec, ...] = (
 # Azure accepts a Prometheus alert rule `for` of one minute to one day (PT0M fails at apply).
 PROMETHEUS_MIN_FOR_MINUTES = 1
 PROMETHEUS_MAX_FOR_MINUTES = 1440
-# ARM type → the target key whose resource an AMBA alert of that type watches; the registry and Bastion have
-# AMBA alerts only.
+# ARM type → the target key (AlertsProps.targets: one resource) whose resource an AMBA alert of that type watches;
+# the registry and Bastion have AMBA alerts only.
 AMBA_TARGETS = {
     **{spec.namespace: spec.target for spec in METRIC_ALERTS},
     "Microsoft.ContainerRegistry/registries": "registry",
     "Microsoft.Network/bastionHosts": "bastion",
+    "Microsoft.Network/routeTables": "route_table",
+    "Microsoft.OperationalInsights/workspaces": "log_analytics",
+}
+# ARM type → the instances key (AlertsProps.instances: several resources, one metric alert each).
+AMBA_INSTANCES = {
+    "Microsoft.Logic/workflows": "chat_adapter",
+    "Microsoft.Network/networkSecurityGroups": "network_security_group",
+    "Microsoft.Network/privateDnsZones": "private_dns_zone",
+    "Microsoft.Network/publicIPAddresses": "public_ip",
+    "Microsoft.Network/virtualNetworks": "virtual_network",
 }
 ALERT_TARGETS = tuple(sorted(set(AMBA_TARGETS.values())))
+ALERT_INSTANCES = tuple(sorted(set(AMBA_INSTANCES.values())))
 # The platform's own alert on the same (type, metric) stands for AMBA's: its threshold is already in config.
 _COVERED = {(spec.namespace, spec.metric) for spec in METRIC_ALERTS}
+
+
+def amba_resource_type(namespace: str) -> str:
+    """The resource type of an AMBA metric namespace: `Microsoft.Storage/storageAccounts/blobServices` → its account."""
+    return "/".join(namespace.split("/")[:2])
+
+
+def amba_scope_suffix(namespace: str) -> str:
+    """What a sub-resource alert appends to its resource's id: `/blobServices/default`; "" on the resource itself."""
+    service = namespace.split("/")[2:]
+    return f"/{service[0]}/default" if service else ""
+
+
+def amba_kind(arm_type: str) -> str | None:
+    """The targets or instances key of the resources of an ARM type; None: the platform does not watch it."""
+    return AMBA_TARGETS.get(arm_type) or AMBA_INSTANCES.get(arm_type)
 
 
 def amba_route(severity: int, *, edge: bool, edge_live: bool) -> tuple[str, int]:
@@ -229,15 +259,30 @@ def amba_route(severity: int, *, edge: bool, edge_live: bool) -> tuple[str, int]
     return route, severity
 
 
-def amba_alert_keys(targets: Mapping[str, str] | set[str], amba: AmbaAlerts) -> list[str]:
-    """The AMBA alerts (reference/amba.json keys) the platform creates for the watched targets."""
+def amba_alert_keys(targets: Mapping[str, object] | set[str], amba: AmbaAlerts) -> list[str]:
+    """The AMBA metric alerts (reference/amba.json keys) the platform creates for the watched targets and instances."""
     return [
         key
         for key, alert in sorted(AMBA_ALERTS.items())
-        if AMBA_TARGETS.get(alert["metric_namespace"]) in targets
+        if amba_kind(amba_resource_type(alert["metric_namespace"])) in targets
         and (alert["metric_namespace"], alert["metric_name"]) not in _COVERED
         and key not in amba.disabled
     ]
+
+
+def amba_activity_keys(targets: Mapping[str, object] | set[str], amba: AmbaAlerts) -> list[str]:
+    """The AMBA activity-log alerts the platform creates: one per operation on a type it has (subscription-wide)."""
+    return [
+        key
+        for key, alert in sorted(AMBA_ACTIVITY_ALERTS.items())
+        if amba_kind(alert["resource_type"]) in targets and key not in amba.disabled
+    ]
+
+
+def amba_activity_route(key: str) -> str:
+    """The action group of an AMBA activity-log alert (AMBA gives them no severity): a deletion pages, a change of
+    a resource (route written, key regenerated) goes to the warning receivers."""
+    return "critical" if AMBA_ACTIVITY_ALERTS[key]["operation_name"].endswith("/delete") else "warning"
 
 
 @dataclass(frozen=True)
@@ -330,6 +375,8 @@ class AlertsProps:
     cost_anomaly_emails: tuple[str, ...] = ()
     # Severity and threshold overrides of the AMBA alerts; default: AMBA's values for every alert of a target.
     amba: AmbaAlerts = field(default_factory=AmbaAlerts)
+    # ALERT_INSTANCES key → {instance name → resource id}: AMBA alerts on each (chat adapters by their severity).
+    instances: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 class Alerts(Construct):
@@ -340,15 +387,20 @@ class Alerts(Construct):
         unknown = sorted(set(props.targets) - set(ALERT_TARGETS))
         if unknown:
             raise ValueError(f"alerts: unknown targets {unknown} (known: {list(ALERT_TARGETS)})")
+        unknown = sorted(set(props.instances) - set(ALERT_INSTANCES))
+        if unknown:
+            raise ValueError(f"alerts: unknown instances {unknown} (known: {list(ALERT_INSTANCES)})")
         self._props = props
         self.metric_alerts: dict[str, MonitorMetricAlert] = {
             f"{spec.target}-{spec.metric}": self._metric_alert(spec)
             for spec in METRIC_ALERTS
             if spec.target in props.targets
         }
-        self.amba_alerts: dict[str, MonitorMetricAlert] = {
-            key: self._amba_alert(key) for key in amba_alert_keys(props.targets, props.amba)
-        }
+        watched = set(props.targets) | set(props.instances)
+        # "<AMBA key>" for a target, "<AMBA key>@<instance>" for an instance → alert
+        self.amba_alerts: dict[str, MonitorMetricAlert] = {}
+        for key in amba_alert_keys(watched, props.amba):
+            self.amba_alerts.update(self._amba_alerts(key))
         self.prometheus_rules = self._prometheus_rules()
         self.activity_log_alerts: dict[str, MonitorActivityLogAlert] = {}
         if props.subscription_id is not None:
@@ -356,6 +408,8 @@ class Alerts(Construct):
             self.activity_log_alerts = {
                 spec.key: self._activity_log_alert(spec, subscription) for spec in ACTIVITY_LOG_ALERTS
             }
+            for key in amba_activity_keys(watched, props.amba):
+                self.activity_log_alerts[key] = self._amba_activity_alert(key, subscription)
             MonitorAlertProcessingRuleActionGroup(
                 self,
                 "backup-alerts",
@@ -434,32 +488,86 @@ class Alerts(Construct):
             action=self._action(severity),
         )
 
-    def _amba_alert(self, key: str) -> MonitorMetricAlert:
+    def _amba_alerts(self, key: str) -> dict[str, MonitorMetricAlert]:
+        """The metric alerts of one AMBA definition: on its target, or one on each of its instances."""
+        namespace = AMBA_ALERTS[key]["metric_namespace"]
+        arm_type = amba_resource_type(namespace)
+        # A sub-resource's id stays in the construct id (amba-storage-blobServices-BlobCapacity).
+        service = "".join(f"{part}-" for part in namespace.split("/")[2:])
+        if arm_type in AMBA_TARGETS:
+            target = AMBA_TARGETS[arm_type]
+            return {key: self._amba_alert(key, f"{target}-{service}", self._props.targets[target], target)}
+        kind = AMBA_INSTANCES[arm_type]
+        return {
+            f"{key}@{instance}": self._amba_alert(key, f"{kind}-{instance}-{service}", resource_id, kind)
+            for instance, resource_id in sorted(self._props.instances[kind].items())
+        }
+
+    def _amba_alert(self, key: str, prefix: str, resource_id: str, kind: str) -> MonitorMetricAlert:
         amba = AMBA_ALERTS[key]
-        target = AMBA_TARGETS[amba["metric_namespace"]]
         severity, threshold = self._props.amba.resolved(key)
-        route, azure_severity = amba_route(severity, edge=target == "app_gateway", edge_live=self._props.edge_live)
-        name = f"amba-{target}-{amba['metric_name']}"
+        route, azure_severity = amba_route(severity, edge=kind == "app_gateway", edge_live=self._props.edge_live)
+        name = f"amba-{prefix}{amba['metric_name']}"
         return MonitorMetricAlert(
             self,
             name,
-            name=self._props.naming.name(name.replace("_", "-").lower(), "alert"),
+            name=self._props.naming.name(name.replace("_", "-").replace(".", "-").lower(), "alert"),
             resource_group_name=self._props.resource_group_name,
-            scopes=[self._props.targets[target]],
+            scopes=[resource_id + amba_scope_suffix(amba["metric_namespace"])],
             description=f"AMBA {amba['name']}: {amba['description']}",
             severity=azure_severity,
             frequency=amba["frequency"],
             window_size=amba["window_size"],
-            criteria=[
-                MonitorMetricAlertCriteria(
-                    metric_namespace=amba["metric_namespace"],
-                    metric_name=amba["metric_name"],
-                    aggregation=amba["aggregation"],
-                    operator=amba["operator"],
-                    threshold=threshold,
-                )
-            ],
+            criteria=[self._amba_criterion(key, threshold)] if threshold is not None else None,
+            dynamic_criteria=self._amba_dynamic_criterion(key) if threshold is None else None,
             action=self._action(route),
+        )
+
+    @staticmethod
+    def _amba_criterion(key: str, threshold: float) -> MonitorMetricAlertCriteria:
+        amba = AMBA_ALERTS[key]
+        return MonitorMetricAlertCriteria(
+            metric_namespace=amba["metric_namespace"],
+            metric_name=amba["metric_name"],
+            aggregation=amba["aggregation"],
+            operator=amba["operator"],
+            threshold=threshold,
+            dimension=[MonitorMetricAlertCriteriaDimension(**d) for d in amba.get("dimensions", [])] or None,
+        )
+
+    def _amba_dynamic_criterion(self, key: str) -> MonitorMetricAlertDynamicCriteria:
+        amba = AMBA_ALERTS[key]
+        return MonitorMetricAlertDynamicCriteria(
+            metric_namespace=amba["metric_namespace"],
+            metric_name=amba["metric_name"],
+            aggregation=amba["aggregation"],
+            operator=amba["operator"],
+            alert_sensitivity=self._props.amba.sensitivity(key),
+            evaluation_total_count=amba["dynamic"]["evaluation_total_count"],
+            evaluation_failure_count=amba["dynamic"]["evaluation_failure_count"],
+            dimension=[MonitorMetricAlertDynamicCriteriaDimension(**d) for d in amba.get("dimensions", [])] or None,
+        )
+
+    def _amba_activity_alert(self, key: str, subscription: str) -> MonitorActivityLogAlert:
+        amba = AMBA_ACTIVITY_ALERTS[key]
+        name = "amba-" + key.replace("/activity/", "-").replace("/", "-").replace(".", "-").lower()
+        return MonitorActivityLogAlert(
+            self,
+            name,
+            name=self._props.naming.name(name, "alert"),
+            resource_group_name=self._props.resource_group_name,
+            location="global",
+            scopes=[subscription],
+            description=f"AMBA {amba['name']}: {amba['description']}",
+            criteria=MonitorActivityLogAlertCriteria(
+                category=amba["category"],
+                operation_name=amba["operation_name"],
+                resource_type=amba["resource_type"],
+                statuses=amba["statuses"],
+            ),
+            action=[
+                MonitorActivityLogAlertAction(action_group_id=self._props.action_group_ids[amba_activity_route(key)])
+            ],
         )
 
     def _prometheus_rules(self) -> MonitorAlertPrometheusRuleGroup:

@@ -113,9 +113,10 @@ class AppGatewayProps:
 
 
 class AppGateway(Construct):
-    """Exposes `gateway_id`, `public_ip_address`, `waf_policy_id`, `certificate_secret_id` and
-    `backend_certificate_uri` (versionless Key Vault certificate URI the ingress controller serves). Call
-    `writes_after()` with the certificates' vault endpoint and the runner's network path once they exist."""
+    """Exposes `gateway_id`, `public_ip_address`, `public_ip_id`, `backend_dns_zone_id`, `waf_policy_id`,
+    `certificate_secret_id` and `backend_certificate_uri` (versionless Key Vault certificate URI the ingress
+    controller serves). Call `writes_after()` with the certificates' vault endpoint and the runner's network path
+    once they exist."""
 
     def __init__(self, scope: Construct, id: str, *, props: AppGatewayProps) -> None:
         super().__init__(scope, id)
@@ -294,6 +295,7 @@ class AppGateway(Construct):
         diagnostics(self, "public-ip-diagnostics", public_ip, props.diagnostics)
         self.gateway_id = self.gateway.id
         self.public_ip_address = public_ip.ip_address
+        self.public_ip_id = public_ip.id
         self.waf_policy_id = self.waf_policy.id
         self.certificate_secret_id = certificate.versionless_secret_id
         self.backend_certificate_uri = backend_certificate.versionless_id
@@ -305,6 +307,7 @@ class AppGateway(Construct):
             self, "backend-dns-zone", name=config.backend_dns_zone, resource_group_name=props.resource_group_name
         )
         zone_name = zone.name
+        self.backend_dns_zone_id = zone.id
         PrivateDnsARecord(
             self,
             "backend-dns-record",

@@ -130,7 +130,8 @@ class EgressFirewallProps:
 
 
 class EgressFirewall(Construct):
-    """Exposes `firewall_id`, `private_ip`, `policy_id` and `egress_rules` (what traffic through it waits for)."""
+    """Exposes `firewall_id`, `public_ip_id`, `private_ip`, `policy_id` and `egress_rules` (what traffic through it
+    waits for)."""
 
     def __init__(self, scope: Construct, id: str, *, props: EgressFirewallProps) -> None:
         super().__init__(scope, id)
@@ -229,6 +230,7 @@ class EgressFirewall(Construct):
         diagnostics(self, "public-ip-diagnostics", public_ip, props.diagnostics)
         diagnostics(self, "firewall-diagnostics", firewall, props.diagnostics)
         self.firewall_id = firewall.id
+        self.public_ip_id = public_ip.id
         self.private_ip = firewall.ip_configuration.get(0).private_ip_address
         self.policy_id = policy.id
         self.egress_rules: tuple[ITerraformDependable, ...] = (rules,)

@@ -174,8 +174,8 @@ class NetworkProps:
 
 class Network(Construct):
     """Exposes `subnet_ids`, `private_dns_zone_ids`, `firewall_private_ip`, `firewall_id`, `bastion_id`, `egress_rules`,
-    `hub_vnet_id`, `spoke_vnet_id` and `route_table_id` (their key names are an interface other constructs rely
-    on)."""
+    `hub_vnet_id`, `spoke_vnet_id`, `route_table_id`, `public_ip_ids` and `network_security_group_ids` (their key
+    names are an interface other constructs rely on)."""
 
     def __init__(self, scope: Construct, id: str, *, props: NetworkProps) -> None:
         super().__init__(scope, id)
@@ -271,9 +271,10 @@ class Network(Construct):
             # AKS with userDefinedRouting checks the route at creation: consumers of these ids wait for it.
             subnet_ids[key] = association.subnet_id
 
+        security_group_ids: dict[str, str] = {}
         for key, rules in security_rules(config, props.peer_sources).items():
             resource_group = hub_rg if key in config.hub.subnets() else spoke_rg
-            subnet_security_group(
+            security_group_ids[key] = subnet_security_group(
                 self,
                 key,
                 name=naming.name(key.replace("_", "-"), "nsg"),
@@ -282,7 +283,7 @@ class Network(Construct):
                 location=props.location,
                 resource_group=resource_group,
                 sink=props.diagnostics,
-            )
+            ).id
 
         bastion_ip = PublicIp(
             self,
@@ -335,6 +336,9 @@ class Network(Construct):
         self.firewall_private_ip: str = firewall.private_ip
         self.firewall_id: str = firewall.firewall_id
         self.bastion_id: str = bastion.id
+        # The public IPs (key → id) and NSGs (subnet key → id): the AMBA alerts watch them.
+        self.public_ip_ids: Mapping[str, str] = {"firewall": firewall.public_ip_id, "bastion": bastion_ip.id}
+        self.network_security_group_ids: Mapping[str, str] = security_group_ids
         self.egress_rules: tuple[ITerraformDependable, ...] = firewall.egress_rules
         self.hub_vnet_id: str = vnet_ids["hub"]
         self.spoke_vnet_id: str = vnet_ids["spoke"]

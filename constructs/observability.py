@@ -145,8 +145,8 @@ class ObservabilityProps:
 class Observability(Construct):
     """Exposes `log_analytics_workspace_id` (the one it was given), `application_insights_id`, `monitor_workspace_id`,
     `data_collection_rule_id` (Prometheus), `container_insights_rule_id`, `data_collection_endpoint_id`,
-    `grafana_id`, `action_group_ids` (severity → id) and `chat_adapters` (severity → ChatAdapter, for the
-    severities whose webhook is a chat channel)."""
+    `grafana_id`, `grafana_dns_zone_id`, `action_group_ids` (severity → id) and `chat_adapters` (severity →
+    ChatAdapter, for the severities whose webhook is a chat channel)."""
 
     def __init__(self, scope: Construct, id: str, *, props: ObservabilityProps) -> None:
         super().__init__(scope, id)
@@ -317,6 +317,7 @@ class Observability(Construct):
             ),
         )
         zone = PrivateDnsZone(self, "grafana-dns", name=GRAFANA_DNS_ZONE, resource_group_name=props.resource_group_name)
+        self.grafana_dns_zone_id = zone.id
         for network, network_id in sorted(props.virtual_network_ids.items()):
             link_private_dns_zone(
                 self,

@@ -413,6 +413,24 @@ class InfrastructureStack(TerraformStack):
                     "app_gateway": self.app_gateway.gateway_id,
                     "registry": self.registry.registry_id,
                     "bastion": self.network.bastion_id,
+                    "route_table": self.network.route_table_id,
+                    "log_analytics": self.log_analytics.workspace_id,
+                },
+                instances={
+                    "chat_adapter": {s: a.workflow_id for s, a in observability.chat_adapters.items()},
+                    "network_security_group": self.network.network_security_group_ids,
+                    "private_dns_zone": {
+                        **self.network.private_dns_zone_ids,
+                        **self.monitor_private_link.private_dns_zone_ids,  # its "blob" is the network's zone
+                        "app-gateway-backend": self.app_gateway.backend_dns_zone_id,
+                        "grafana": observability.grafana_dns_zone_id,
+                    },
+                    "public_ip": {**self.network.public_ip_ids, "app-gateway": self.app_gateway.public_ip_id},
+                    "virtual_network": {
+                        "hub": self.network.hub_vnet_id,
+                        "spoke": self.network.spoke_vnet_id,
+                        "dr": self.dr_landing_zone.vnet_id,
+                    },
                 },
                 cluster_id=self.aks.cluster_id,
                 prometheus_cluster_label=config.prometheus_cluster_label,

@@ -10,49 +10,143 @@ from pathlib import Path
 import pytest
 
 from config.loader import load_environment
-from config.observability import AMBA_ALERTS, AmbaAlerts
-from constructs.alerts import AMBA_TARGETS, amba_alert_keys, amba_route
+from config.observability import AMBA_ACTIVITY_ALERTS, AMBA_ALERTS, AmbaAlerts
+from constructs.alerts import (
+    AMBA_INSTANCES,
+    AMBA_TARGETS,
+    amba_activity_keys,
+    amba_activity_route,
+    amba_alert_keys,
+    amba_resource_type,
+    amba_route,
+    amba_scope_suffix,
+)
 from tests.conftest import StackJson, resources_of
 from tests.constructs.test_alerts import TARGETS, action_groups_by_severity, watched_id
 
+# The AMBA targets beyond the platform's own alerts' (one resource each) and the instance kinds: every resource of
+# the Terraform type in the stack is watched, so a new public IP or zone without its alerts fails here.
+AMBA_ONLY_TARGETS = {
+    "route_table": ("azurerm_route_table", "/network/egress-routes"),
+    "log_analytics": ("azurerm_log_analytics_workspace", "/log-analytics/workspace"),
+}
+INSTANCE_TYPES = {
+    "chat_adapter": "azurerm_logic_app_workflow",
+    "network_security_group": "azurerm_network_security_group",
+    "private_dns_zone": "azurerm_private_dns_zone",
+    "public_ip": "azurerm_public_ip",
+    "virtual_network": "azurerm_virtual_network",
+}
+
+
+def watched_ids(infra: StackJson, kind: str) -> list[str]:
+    """The ids of the resources an AMBA alert of a target or instance kind watches."""
+    if kind in INSTANCE_TYPES:
+        resource_type = INSTANCE_TYPES[kind]
+        return [f"${{{resource_type}.{address}.id}}" for address in sorted(resources_of(infra, resource_type))]
+    if kind in AMBA_ONLY_TARGETS:
+        resource_type, path = AMBA_ONLY_TARGETS[kind]
+        (address,) = [
+            a for a, body in resources_of(infra, resource_type).items() if body["//"]["metadata"]["path"].endswith(path)
+        ]
+        return [f"${{{resource_type}.{address}.id}}"]
+    return [watched_id(infra, kind)]
+
+
+def _criterion(alert: dict) -> dict:
+    return alert["dynamic_criteria"] if "dynamic_criteria" in alert else alert["criteria"][0]
+
+
+def _criterion_problems(key: str, criterion: dict, amba: AmbaAlerts) -> list[str]:
+    definition = AMBA_ALERTS[key]
+    _, threshold = amba.resolved(key)
+    expected = {
+        "operator": definition["operator"],
+        "aggregation": definition["aggregation"],
+        "metric_namespace": definition["metric_namespace"],
+        "dimension": definition.get("dimensions"),
+    }
+    if "dynamic" in definition:
+        expected |= {
+            "alert_sensitivity": amba.sensitivity(key),
+            "evaluation_total_count": definition["dynamic"]["evaluation_total_count"],
+            "evaluation_failure_count": definition["dynamic"]["evaluation_failure_count"],
+        }
+    else:
+        expected["threshold"] = threshold
+    return [f"{key}: {k} {criterion.get(k)!r} != {v!r}" for k, v in expected.items() if criterion.get(k) != v]
+
 
 def amba_problems(infra: StackJson, environment: str) -> list[str]:
-    """What differs between the stack's metric alerts and the AMBA alerts config asks for."""
+    """What differs between the stack's metric alerts and the AMBA metric alerts config asks for."""
+    config = load_environment(environment)
+    amba = config.observability.amba
+    groups = action_groups_by_severity(infra, environment)
+    alerts = {
+        (body["scopes"][0], _criterion(body)["metric_name"]): body
+        for body in resources_of(infra, "azurerm_monitor_metric_alert").values()
+        if "criteria" in body or "dynamic_criteria" in body
+    }
+    problems = []
+    watched = set(TARGETS) | set(AMBA_ONLY_TARGETS) | set(INSTANCE_TYPES)
+    for key in amba_alert_keys(watched, amba):
+        definition = AMBA_ALERTS[key]
+        kind = (
+            AMBA_TARGETS.get(amba_resource_type(definition["metric_namespace"]))
+            or AMBA_INSTANCES[amba_resource_type(definition["metric_namespace"])]
+        )
+        for resource_id in watched_ids(infra, kind):
+            scope = resource_id + amba_scope_suffix(definition["metric_namespace"])
+            alert = alerts.get((scope, definition["metric_name"]))
+            if alert is None:
+                problems.append(f"{key}: no metric alert on {scope}")
+                continue
+            problems += _criterion_problems(key, _criterion(alert), amba)
+            severity, _ = amba.resolved(key)
+            route, azure_severity = amba_route(
+                severity, edge=kind == "app_gateway", edge_live=config.app_gateway.edge_live
+            )
+            if (alert["severity"], alert["window_size"], alert["frequency"]) != (
+                azure_severity,
+                definition["window_size"],
+                definition["frequency"],
+            ):
+                problems.append(f"{key}: severity/window/frequency differ from AMBA and config")
+            if alert.get("action") != [{"action_group_id": groups[route]}]:
+                problems.append(f"{key}: not routed to the {route} action group")
+    return problems
+
+
+def amba_activity_problems(infra: StackJson, environment: str) -> list[str]:
+    """What differs between the stack's activity-log alerts and AMBA's for the types the stack has."""
     config = load_environment(environment)
     groups = action_groups_by_severity(infra, environment)
     alerts = {
-        (body["scopes"][0], body["criteria"][0]["metric_name"]): body
-        for body in resources_of(infra, "azurerm_monitor_metric_alert").values()
-        if "criteria" in body
+        body["criteria"].get("operation_name"): body
+        for body in resources_of(infra, "azurerm_monitor_activity_log_alert").values()
     }
+    present = {kind for kind in set(TARGETS) | set(AMBA_ONLY_TARGETS) | set(INSTANCE_TYPES) if watched_ids(infra, kind)}
     problems = []
-    for key in amba_alert_keys(set(TARGETS), config.observability.amba):
-        amba = AMBA_ALERTS[key]
-        target = AMBA_TARGETS[amba["metric_namespace"]]
-        alert = alerts.get((watched_id(infra, target), amba["metric_name"]))
+    for key in amba_activity_keys(present, config.observability.amba):
+        definition = AMBA_ACTIVITY_ALERTS[key]
+        alert = alerts.get(definition["operation_name"])
         if alert is None:
-            problems.append(f"{key}: no metric alert on the {target} resource")
+            problems.append(f"{key}: no activity-log alert")
             continue
-        severity, threshold = config.observability.amba.resolved(key)
-        route, azure_severity = amba_route(
-            severity, edge=target == "app_gateway", edge_live=config.app_gateway.edge_live
-        )
-        (criterion,) = alert["criteria"]
         expected = {
-            "threshold": threshold,
-            "operator": amba["operator"],
-            "aggregation": amba["aggregation"],
-            "metric_namespace": amba["metric_namespace"],
+            "category": definition["category"],
+            "resource_type": definition["resource_type"],
+            "statuses": definition["statuses"],
         }
-        problems += [f"{key}: {k} {criterion.get(k)!r} != {v!r}" for k, v in expected.items() if criterion.get(k) != v]
-        if (alert["severity"], alert["window_size"], alert["frequency"]) != (
-            azure_severity,
-            amba["window_size"],
-            amba["frequency"],
-        ):
-            problems.append(f"{key}: severity/window/frequency differ from AMBA and config")
-        if alert.get("action") != [{"action_group_id": groups[route]}]:
-            problems.append(f"{key}: not routed to the {route} action group")
+        problems += [
+            f"{key}: {k} {alert['criteria'].get(k)!r} != {v!r}"
+            for k, v in expected.items()
+            if alert["criteria"].get(k) != v
+        ]
+        if alert["scopes"] != [f"/subscriptions/{config.subscription_id}"]:
+            problems.append(f"{key}: not scoped to the subscription")
+        if alert.get("action") != [{"action_group_id": groups[amba_activity_route(key)]}]:
+            problems.append(f"{key}: not routed to the {amba_activity_route(key)} action group")
     return problems
 
 
@@ -70,6 +164,15 @@ def test_every_amba_alert_of_a_watched_type_is_deployed_as_configured(infra: Sta
     assert AMBA_ALERTS["ContainerRegistry/registries/StorageUsed"]["threshold"] == 50000000000.0
 
 
+def test_every_amba_activity_log_alert_of_a_type_the_stack_has_is_deployed(infra: StackJson, environment: str) -> None:
+    assert amba_activity_problems(infra, environment) == []
+    operations = {
+        body["criteria"].get("operation_name")
+        for body in resources_of(infra, "azurerm_monitor_activity_log_alert").values()
+    }
+    assert {"Microsoft.KeyVault/vaults/delete", "Microsoft.Network/networkSecurityGroups/delete"} <= operations
+
+
 def test_a_missing_amba_alert_is_found(infra: StackJson, environment: str) -> None:
     broken = copy.deepcopy(infra)
     alerts = broken["resource"]["azurerm_monitor_metric_alert"]
@@ -80,7 +183,66 @@ def test_a_missing_amba_alert_is_found(infra: StackJson, environment: str) -> No
     ]
     del alerts[address]
     assert amba_problems(broken, environment) == [
-        "ContainerService/managedClusters/node_disk_usage_percentage: no metric alert on the aks resource"
+        f"ContainerService/managedClusters/node_disk_usage_percentage: no metric alert on {watched_id(infra, 'aks')}"
+    ]
+
+
+def _alert_at(stack: StackJson, path_end: str) -> dict:
+    (body,) = [
+        body
+        for body in resources_of(stack, "azurerm_monitor_metric_alert").values()
+        if body["//"]["metadata"]["path"].endswith(path_end)
+    ]
+    return body
+
+
+def test_a_dropped_dimension_filter_is_found(infra: StackJson, environment: str) -> None:
+    broken = copy.deepcopy(infra)
+    del _alert_at(broken, "/amba-app_gateway-ResponseStatus")["criteria"][0]["dimension"]
+    assert amba_problems(broken, environment) == [
+        "Network/applicationGateways/ResponseStatus: dimension None != "
+        "[{'name': 'HttpStatusGroup', 'operator': 'Include', 'values': ['5xx']}]"
+    ]
+
+
+def test_a_dynamic_threshold_not_from_config_is_found(infra: StackJson, environment: str) -> None:
+    broken = copy.deepcopy(infra)
+    _alert_at(broken, "/amba-chat_adapter-warning-ActionLatency")["dynamic_criteria"]["alert_sensitivity"] = "High"
+    assert amba_problems(broken, environment) == ["Logic/workflows/ActionLatency: alert_sensitivity 'High' != 'Low'"]
+
+
+def test_a_sub_resource_alert_on_the_account_itself_is_found(infra: StackJson, environment: str) -> None:
+    broken = copy.deepcopy(infra)
+    alert = _alert_at(broken, "/amba-storage-blobServices-SuccessE2ELatency")
+    alert["scopes"] = [alert["scopes"][0].removesuffix("/blobServices/default")]
+    assert amba_problems(broken, environment) == [
+        f"Storage/storageAccounts/blobServices/SuccessE2ELatency: no metric alert on "
+        f"{watched_id(infra, 'storage')}/blobServices/default"
+    ]
+
+
+def test_a_public_ip_without_its_alerts_is_found(infra: StackJson, environment: str) -> None:
+    broken = copy.deepcopy(infra)
+    alerts = broken["resource"]["azurerm_monitor_metric_alert"]
+    for address in [a for a, body in alerts.items() if "/amba-public_ip-bastion-" in body["//"]["metadata"]["path"]]:
+        del alerts[address]
+    problems = amba_problems(broken, environment)
+    assert len(problems) == 7  # AMBA's seven public IP alerts
+    assert all("azurerm_public_ip.network_bastion-public-ip" in problem for problem in problems)
+
+
+def test_a_missing_or_misrouted_activity_log_alert_is_found(infra: StackJson, environment: str) -> None:
+    broken = copy.deepcopy(infra)
+    alerts = broken["resource"]["azurerm_monitor_activity_log_alert"]
+    for address, body in list(alerts.items()):
+        operation = body["criteria"].get("operation_name")
+        if operation == "Microsoft.KeyVault/vaults/delete":
+            del alerts[address]
+        elif operation == "Microsoft.Network/azureFirewalls/delete":
+            body["action"] = [{"action_group_id": action_groups_by_severity(infra, environment)["warning"]}]
+    assert amba_activity_problems(broken, environment) == [
+        "KeyVault/vaults/activity/delete: no activity-log alert",
+        "Network/azureFirewalls/activity/delete: not routed to the critical action group",
     ]
 
 
@@ -104,16 +266,33 @@ def test_overrides_replace_amba_values_and_disabled_alerts_are_not_created() -> 
     assert "Network/applicationGateways/TotalRequests" in amba_alert_keys(set(TARGETS), AmbaAlerts())
 
 
+def test_dynamic_alerts_take_a_sensitivity_and_activity_log_alerts_can_be_disabled() -> None:
+    key = "Logic/workflows/ActionLatency"
+    amba = AmbaAlerts(
+        overrides={key: {"sensitivity": "Medium"}},
+        disabled={"Network/routeTables/activity/routes/write": "routes change with every release"},
+    )
+    assert (amba.sensitivity(key), AmbaAlerts().sensitivity(key)) == ("Medium", "Low")
+    assert amba.resolved(key) == (3, None)
+    kinds = {"route_table", "chat_adapter"}
+    assert "Network/routeTables/activity/routes/write" not in amba_activity_keys(kinds, amba)
+    assert "Network/routeTables/activity/routes/write" in amba_activity_keys(kinds, AmbaAlerts())
+
+
 @pytest.mark.parametrize(
-    "value",
+    ("value", "message"),
     [
-        {"overrides": {"KeyVault/vaults/NoSuchMetric": {"threshold": 1.0}}},
-        {"overrides": {"KeyVault/vaults/SaturationShoebox": {"severity": 5}}},
-        {"disabled": {"KeyVault/vaults/SaturationShoebox": " "}},
+        ({"overrides": {"KeyVault/vaults/NoSuchMetric": {"threshold": 1.0}}}, "unknown AMBA alerts"),
+        ({"overrides": {"KeyVault/vaults/SaturationShoebox": {"severity": 5}}}, "less than or equal to 4"),
+        ({"disabled": {"KeyVault/vaults/SaturationShoebox": " "}}, "needs a reason"),
+        ({"overrides": {"Logic/workflows/ActionLatency": {"threshold": 5.0}}}, "dynamic threshold"),
+        ({"overrides": {"KeyVault/vaults/SaturationShoebox": {"sensitivity": "High"}}}, "static threshold"),
+        ({"overrides": {"KeyVault/vaults/SaturationShoebox": {"sensitivity": "Highest"}}}, "'Low', 'Medium' or 'High'"),
+        ({"overrides": {"KeyVault/vaults/activity/delete": {"severity": 1}}}, "no severity or threshold"),
     ],
 )
-def test_invalid_amba_config_is_refused(value: dict) -> None:
-    with pytest.raises(ValueError):
+def test_invalid_amba_config_is_refused(value: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
         AmbaAlerts.model_validate(value)
 
 

@@ -132,27 +132,67 @@ def test_versions_parsers() -> None:
     assert postgres["16"]["end_of_support"] == "2028-11-09"
 
 
-def test_amba_selection_keeps_static_visible_published_alerts_only() -> None:
+def test_amba_selection_keeps_visible_published_alerts_and_says_why_not_the_others() -> None:
     def alert(name: str, **properties: object) -> dict:
         base = {"metricName": name, "metricNamespace": "Microsoft.KeyVault/vaults", "operator": "GreaterThan"}
         base |= {"threshold": 75, "timeAggregation": "Average", "windowSize": "PT5M", "evaluationFrequency": "PT1M"}
         base |= {"severity": 1, "criterionType": "StaticThresholdCriterion", **properties}
         return {"name": name, "type": "Metric", "visible": True, "properties": base}
 
-    published = {"aggregations": ["Average"], "dimensions": [], "exportable": True}
+    published = {"aggregations": ["Average"], "dimensions": ["StatusCode"], "exportable": True}
     metrics = {"A": published, "B": published, "C": published, "D": {**published, "aggregations": ["Count"]}}
+    metrics |= {"F": published, "G": published, "H": published}
     hidden = alert("C") | {"visible": False}
-    dynamic = alert("B", criterionType="DynamicThresholdCriterion")
-    chosen, excluded = refresh_amba.select(
-        "Microsoft.KeyVault/vaults", [alert("A"), dynamic, hidden, alert("D"), alert("E")], metrics
+    dynamic = alert("B", criterionType="DynamicThresholdCriterion", alertSensitivity="Medium", threshold=None)
+    filtered = alert("F", dimensions=[{"name": "StatusCode", "operator": "include", "values": ["429"]}])
+    unknown_dimension = alert("G", dimensions=[{"name": "Region", "operator": "Include", "values": ["x"]}])
+    sample = alert("H", dimensions=[{"name": "EntityName", "operator": "Include", "values": ["application-logs"]}])
+    deleted = {
+        "name": "Delete",
+        "type": "ActivityLog",
+        "visible": True,
+        "properties": {"category": "Administrative", "operationName": "Microsoft.KeyVault/vaults/delete"},
+    }
+    deleted["properties"]["status"] = ["succeeded"]
+    chosen, activity, excluded = refresh_amba.select(
+        "Microsoft.KeyVault/vaults",
+        [alert("A"), dynamic, hidden, alert("D"), alert("E"), filtered, unknown_dimension, sample, deleted],
+        {"Microsoft.KeyVault/vaults": metrics},
     )
-    assert list(chosen) == ["KeyVault/vaults/A"]
+    assert list(chosen) == ["KeyVault/vaults/A", "KeyVault/vaults/B", "KeyVault/vaults/F"]
     assert chosen["KeyVault/vaults/A"]["threshold"] == 75.0
+    assert chosen["KeyVault/vaults/B"]["threshold"] is None
+    assert chosen["KeyVault/vaults/B"]["dynamic"]["alert_sensitivity"] == "Medium"
+    assert chosen["KeyVault/vaults/F"]["dimensions"] == [
+        {"name": "StatusCode", "operator": "Include", "values": ["429"]}
+    ]
+    assert activity["KeyVault/vaults/activity/delete"]["statuses"] == ["Succeeded"]
     assert excluded == {
-        "KeyVault/vaults/B (B)": "dynamic threshold",
         "KeyVault/vaults/C (C)": "not visible in AMBA",
         "KeyVault/vaults/D (D)": "aggregation Average not published for the metric",
         "KeyVault/vaults/E (E)": "metric not in the published metric table",
+        "KeyVault/vaults/G (G)": "dimension ['Region'] not published for the metric",
+        "KeyVault/vaults/H (H)": "filters EntityName on AMBA's sample value ['application-logs'], not an entity of the "
+        "platform",
+    }
+
+
+def test_amba_sub_resource_alerts_are_keyed_and_scoped_by_their_service() -> None:
+    blob = "Microsoft.Storage/storageAccounts/blobServices"
+    assert refresh_amba.alert_key("Microsoft.Storage/storageAccounts", blob, "BlobCapacity") == (
+        "Storage/storageAccounts/blobServices/BlobCapacity"
+    )
+    files = {"metricName": "FileCapacity", "metricNamespace": "Microsoft.Storage/storageAccounts/fileServices"}
+    chosen, _, excluded = refresh_amba.select(
+        "Microsoft.Storage/storageAccounts",
+        [{"name": "fileServices - FileCapacity", "type": "Metric", "visible": True, "properties": files}],
+        {},
+    )
+    assert chosen == {}
+    assert excluded == {
+        "Storage/storageAccounts/fileServices/FileCapacity (fileServices - FileCapacity)": (
+            "the platform creates no file shares (no azurerm_storage_share)"
+        )
     }
 
 
