@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from runtime import fast_import
-from runtime.fast import compiling, derive, hash_record, kernel, memo, pins, settings, warm_up
+from runtime.fast import code_cache, compiling, derive, hash_record, kernel, memo, pins, settings, warm_up
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SITE_PACKAGES = Path(sysconfig.get_paths()["purelib"])
@@ -588,7 +588,54 @@ def test_a_cold_package_cache_starts_the_kernel_sized_for_memory(tmp_path: Path,
     cold = kernel.kernel_node_flags()
     assert "--optimize-for-size" in cold and cold[-1] == "--preserve-symlinks"  # the wrapper's flag stays last
     (tmp_path / "cdktf").mkdir()  # what the kernel's first extraction leaves
-    assert kernel.kernel_node_flags() == kernel.KERNEL_NODE_FLAGS
+    assert "--optimize-for-size" not in kernel.kernel_node_flags()
+
+
+CODE_CACHE_PROBE = """
+const helper = require("./helper.js");
+console.log(JSON.stringify({ sum: helper.add(2, 3), file: __filename, main: require.main === module }));
+"""
+
+
+def run_with_code_cache(script: Path, cache: Path) -> dict:
+    result = subprocess.run(
+        [os.environ.get("JSII_NODE", "node"), f"--require={code_cache.PRELOAD}", str(script)],
+        env={**os.environ, code_cache.DIRECTORY_ENV: str(cache)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return json.loads(result.stdout)
+
+
+def test_the_kernel_compiles_with_the_code_cache_of_the_same_source(tmp_path: Path) -> None:
+    """Tier code-cache: the first run writes V8's code of each module, keyed by its source; a later run (from
+    another folder, as jsii's per-run temporary one) uses it and writes nothing; data V8 rejects is written again."""
+    cache = tmp_path / "cache"
+    for run in ("first", "second"):
+        (tmp_path / run).mkdir()
+        (tmp_path / run / "main.js").write_text(CODE_CACHE_PROBE)
+        (tmp_path / run / "helper.js").write_text("exports.add = (a, b) => a + b;\n")
+    expected = {"sum": 5, "file": str(tmp_path / "first" / "main.js"), "main": True}
+    assert run_with_code_cache(tmp_path / "first" / "main.js", cache) == expected
+    written = {path.name: path.stat().st_mtime_ns for path in cache.iterdir()}
+    assert len(written) == 2, "one entry per module source"
+    expected["file"] = str(tmp_path / "second" / "main.js")
+    assert run_with_code_cache(tmp_path / "second" / "main.js", cache) == expected
+    assert {path.name: path.stat().st_mtime_ns for path in cache.iterdir()} == written, "used, not written again"
+    for path in cache.iterdir():
+        path.write_bytes(b"not V8 code")
+    assert run_with_code_cache(tmp_path / "second" / "main.js", cache) == expected
+    assert all(path.read_bytes() != b"not V8 code" for path in cache.iterdir()), "rejected data is replaced"
+
+
+def test_the_code_cache_tier_is_a_kernel_flag_and_its_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    preload = f"--require={code_cache.PRELOAD}"
+    assert preload in kernel.kernel_node_flags() and kernel.kernel_node_flags()[-1] == "--preserve-symlinks"
+    assert code_cache.environment() == {code_cache.DIRECTORY_ENV: str(code_cache.CODE_CACHE_DIR)}
+    monkeypatch.setenv(settings.TIERS_OFF_ENV, "code-cache")
+    assert preload not in kernel.kernel_node_flags() and code_cache.environment() == {}
 
 
 def test_jsii_imports_the_submodule_of_a_type_the_kernel_returns(fast_path_here: None) -> None:
@@ -618,7 +665,7 @@ def test_the_core_alone_with_every_tier_off_writes_the_same_files(fast: Synth, t
 
 def test_tiers_are_switched_off_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(settings.TIERS_OFF_ENV, "compile, warm-up")
-    assert [settings.tier_on(tier) for tier in settings.TIERS] == [False, False, True, True, True, True, True]
+    assert [settings.tier_on(tier) for tier in settings.TIERS] == [False, False, True, True, True, True, True, True]
     monkeypatch.delenv(settings.TIERS_OFF_ENV)
     assert all(settings.tier_on(tier) for tier in settings.TIERS)
     monkeypatch.setenv(settings.TIERS_OFF_ENV, "kernel")
