@@ -25,7 +25,19 @@ from pathlib import Path
 import pytest
 
 from runtime import fast_import
-from runtime.fast import code_cache, compiling, derive, hash_record, inputs, kernel, memo, pins, settings, warm_up
+from runtime.fast import (
+    code_cache,
+    compiling,
+    derive,
+    hash_record,
+    inputs,
+    kernel,
+    memo,
+    pins,
+    settings,
+    version_once,
+    warm_up,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SITE_PACKAGES = Path(sysconfig.get_paths()["purelib"])
@@ -628,6 +640,43 @@ def test_the_kernel_compiles_with_the_code_cache_of_the_same_source(tmp_path: Pa
         path.write_bytes(b"not V8 code")
     assert run_with_code_cache(tmp_path / "second" / "main.js", cache) == expected
     assert all(path.read_bytes() != b"not V8 code" for path in cache.iterdir()), "rejected data is replaced"
+
+
+VERSION_PROBE = """
+const { execSync } = require("child_process");
+const answers = [1, 2, 3].map(() => execSync(process.argv[2], { stdio: "pipe" }).toString());
+const other = [1, 2].map(() => execSync("echo other", { stdio: "pipe" }).toString());
+console.log(JSON.stringify({ answers, other }));
+"""
+
+
+def test_the_kernel_runs_terraform_version_once(tmp_path: Path) -> None:
+    """Tier version-once: cdktf's version command runs once and every later call gets its answer; other commands,
+    and the command under another binary name, run each time."""
+    calls = tmp_path / "calls"
+    binary = tmp_path / "fake-terraform"
+    binary.write_text(f'#!/bin/sh\necho call >> {calls}\necho "Terraform v1.11.0"\n')
+    binary.chmod(0o755)
+    (tmp_path / "probe.js").write_text(VERSION_PROBE)
+
+    def probe(command: str) -> dict:
+        result = subprocess.run(
+            [os.environ.get("JSII_NODE", "node"), f"--require={version_once.PRELOAD}", "probe.js", command],
+            cwd=tmp_path,
+            env={**os.environ, "TERRAFORM_BINARY_NAME": str(binary)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return json.loads(result.stdout)
+
+    found = probe(f"{binary} version")
+    assert found == {"answers": ["Terraform v1.11.0\n"] * 3, "other": ["other\n"] * 2}
+    assert calls.read_text().count("call") == 1
+    probe(f"{binary} -version")  # not cdktf's command: each call runs
+    assert calls.read_text().count("call") == 4
+    assert f"--require={version_once.PRELOAD}" in kernel.kernel_node_flags()
 
 
 def test_the_code_cache_tier_is_a_kernel_flag_and_its_folder(monkeypatch: pytest.MonkeyPatch) -> None:
