@@ -7,6 +7,7 @@ const fs = require("fs");
 const Module = require("module");
 const path = require("path");
 const vm = require("vm");
+const { threadId } = require("worker_threads");
 
 const directory = process.env.ERP_FAST_CODE_CACHE_DIR;
 const missing = []; // [file, script] for modules compiled without usable cached data
@@ -38,7 +39,7 @@ function writeMissing() {
   for (const [file, script] of missing) {
     try {
       fs.mkdirSync(directory, { recursive: true });
-      const temporary = `${file}.${process.pid}`;
+      const temporary = `${file}.${process.pid}.${threadId}`; // the index worker thread preloads this too
       fs.writeFileSync(temporary, script.createCachedData());
       fs.renameSync(temporary, file);
     } catch {
