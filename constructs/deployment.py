@@ -73,6 +73,7 @@ from constructs.interfaces import DiagnosticsSink, RoleGrant, diagnostics, grant
 from constructs.naming import Naming
 from constructs.network import SecurityRule, subnet_security_group
 from constructs.private_endpoint import PrivateEndpointPlacement, link_private_dns_zone
+from constructs.resource_types import resource_type
 from constructs.runner_egress import RunnerFirewall, RunnerFirewallProps
 
 BLOB_ZONE = "privatelink.blob.core.windows.net"
@@ -669,7 +670,7 @@ def subscription_writes(stacks: Sequence[Construct], subscription_id: str) -> tu
     subscription = f"/subscriptions/{subscription_id}"
     found: set[str] = set()
     for node in _resources(stacks):
-        kind = node.terraform_resource_type
+        kind = resource_type(node)  # per class, not a kernel read per resource
         if kind == "azurerm_monitor_diagnostic_setting":
             if getattr(node, "target_resource_id_input", None) == subscription:
                 found.update(SUBSCRIPTION_SCOPE_ACTIONS[kind])
@@ -699,7 +700,7 @@ def deployment_writes(stacks: Sequence[Construct], names: DeploymentNames, subsc
     vnet_id = names.virtual_network_id(subscription_id)
     found: dict[str, str] = {}
     for node in _resources(stacks):
-        kind = node.terraform_resource_type
+        kind = resource_type(node)  # per class, not a kernel read per resource
         in_group = getattr(node, "resource_group_name_input", None) == names.resource_group
         links = vnet_id in (
             getattr(node, "remote_virtual_network_id_input", None),

@@ -16,7 +16,7 @@ runtime/fast/ a step or tier:
 5. `kernel`: the kernel started at once, directly on a socket pair, loading the assemblies meanwhile.
 6. `warm_up`: the kernel `require()`s the provider types the last synth used, ahead of the app.
 
-For a one-shot synth (`enable(single_synth=True)`, main.py) also `one_cpu`, `no_gc`, `memo` (`read_once()`)
+For a one-shot synth (`enable(single_synth=True)`, main.py) also `one_cpu`, `no_gc`, `memo` and `inputs` (`read_once()`)
 and `fast_exit` (`exit_process()`). ERP_SYNTH_ORDINARY=1 forces the ordinary path.
 
 Tiers. The core (steps 1-3 and 5) is always on when the fast path is. The rest are tiers, each switchable off
@@ -35,7 +35,7 @@ import tarfile
 from typing import NoReturn
 
 from runtime import framework
-from runtime.fast import compiling, derive, fast_exit, kernel, memo, no_gc, packages, pins, warm_up
+from runtime.fast import compiling, derive, fast_exit, inputs, kernel, memo, no_gc, packages, pins, warm_up
 from runtime.fast.hash_record import save_hash_record
 from runtime.fast.settings import Unverified, tier_on
 
@@ -96,9 +96,12 @@ def check_interpreter() -> None:
 
 
 def read_once() -> None:
-    """For a one-shot synth (main.py, before the app is imported; tier memo): see runtime/fast/memo.py."""
+    """For a one-shot synth (main.py, before the app is imported; tiers memo and inputs): runtime/fast/memo.py,
+    runtime/fast/inputs.py."""
     if _active and tier_on("memo"):
         memo.read_once()
+    if _active and tier_on("inputs"):
+        inputs.record_inputs()
 
 
 def active() -> bool:

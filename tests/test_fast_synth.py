@@ -25,7 +25,19 @@ from pathlib import Path
 import pytest
 
 from runtime import fast_import
-from runtime.fast import compiling, derive, hash_record, kernel, memo, pins, settings, warm_up
+from runtime.fast import (
+    code_cache,
+    compiling,
+    derive,
+    hash_record,
+    inputs,
+    kernel,
+    memo,
+    pins,
+    settings,
+    version_once,
+    warm_up,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SITE_PACKAGES = Path(sysconfig.get_paths()["purelib"])
@@ -588,7 +600,164 @@ def test_a_cold_package_cache_starts_the_kernel_sized_for_memory(tmp_path: Path,
     cold = kernel.kernel_node_flags()
     assert "--optimize-for-size" in cold and cold[-1] == "--preserve-symlinks"  # the wrapper's flag stays last
     (tmp_path / "cdktf").mkdir()  # what the kernel's first extraction leaves
-    assert kernel.kernel_node_flags() == kernel.KERNEL_NODE_FLAGS
+    assert "--optimize-for-size" not in kernel.kernel_node_flags()
+
+
+CODE_CACHE_PROBE = """
+const helper = require("./helper.js");
+console.log(JSON.stringify({ sum: helper.add(2, 3), file: __filename, main: require.main === module }));
+"""
+
+
+def run_with_code_cache(script: Path, cache: Path) -> dict:
+    result = subprocess.run(
+        [os.environ.get("JSII_NODE", "node"), f"--require={code_cache.PRELOAD}", str(script)],
+        env={**os.environ, code_cache.DIRECTORY_ENV: str(cache)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return json.loads(result.stdout)
+
+
+def test_the_kernel_compiles_with_the_code_cache_of_the_same_source(tmp_path: Path) -> None:
+    """Tier code-cache: the first run writes V8's code of each module, keyed by its source; a later run (from
+    another folder, as jsii's per-run temporary one) uses it and writes nothing; data V8 rejects is written again."""
+    cache = tmp_path / "cache"
+    for run in ("first", "second"):
+        (tmp_path / run).mkdir()
+        (tmp_path / run / "main.js").write_text(CODE_CACHE_PROBE)
+        (tmp_path / run / "helper.js").write_text("exports.add = (a, b) => a + b;\n")
+    expected = {"sum": 5, "file": str(tmp_path / "first" / "main.js"), "main": True}
+    assert run_with_code_cache(tmp_path / "first" / "main.js", cache) == expected
+    written = {path.name: path.stat().st_mtime_ns for path in cache.iterdir()}
+    assert len(written) == 2, "one entry per module source"
+    expected["file"] = str(tmp_path / "second" / "main.js")
+    assert run_with_code_cache(tmp_path / "second" / "main.js", cache) == expected
+    assert {path.name: path.stat().st_mtime_ns for path in cache.iterdir()} == written, "used, not written again"
+    for path in cache.iterdir():
+        path.write_bytes(b"not V8 code")
+    assert run_with_code_cache(tmp_path / "second" / "main.js", cache) == expected
+    assert all(path.read_bytes() != b"not V8 code" for path in cache.iterdir()), "rejected data is replaced"
+
+
+VERSION_PROBE = """
+const { execSync } = require("child_process");
+const answers = [1, 2, 3].map(() => execSync(process.argv[2], { stdio: "pipe" }).toString());
+const other = [1, 2].map(() => execSync("echo other", { stdio: "pipe" }).toString());
+console.log(JSON.stringify({ answers, other }));
+"""
+
+
+def test_the_kernel_runs_terraform_version_once(tmp_path: Path) -> None:
+    """Tier version-once: cdktf's version command runs once and every later call gets its answer; other commands,
+    and the command under another binary name, run each time."""
+    calls = tmp_path / "calls"
+    binary = tmp_path / "fake-terraform"
+    binary.write_text(f'#!/bin/sh\necho call >> {calls}\necho "Terraform v1.11.0"\n')
+    binary.chmod(0o755)
+    (tmp_path / "probe.js").write_text(VERSION_PROBE)
+
+    def probe(command: str) -> dict:
+        result = subprocess.run(
+            [os.environ.get("JSII_NODE", "node"), f"--require={version_once.PRELOAD}", "probe.js", command],
+            cwd=tmp_path,
+            env={**os.environ, "TERRAFORM_BINARY_NAME": str(binary)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return json.loads(result.stdout)
+
+    found = probe(f"{binary} version")
+    assert found == {"answers": ["Terraform v1.11.0\n"] * 3, "other": ["other\n"] * 2}
+    assert calls.read_text().count("call") == 1
+    probe(f"{binary} -version")  # not cdktf's command: each call runs
+    assert calls.read_text().count("call") == 4
+    assert f"--require={version_once.PRELOAD}" in kernel.kernel_node_flags()
+
+
+def test_the_code_cache_tier_is_a_kernel_flag_and_its_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    preload = f"--require={code_cache.PRELOAD}"
+    assert preload in kernel.kernel_node_flags() and kernel.kernel_node_flags()[-1] == "--preserve-symlinks"
+    assert code_cache.environment() == {code_cache.DIRECTORY_ENV: str(code_cache.CODE_CACHE_DIR)}
+    monkeypatch.setenv(settings.TIERS_OFF_ENV, "code-cache")
+    assert preload not in kernel.kernel_node_flags() and code_cache.environment() == {}
+
+
+# Synthesizes the app with tier inputs on, then asks the kernel for every answered `<name>_input` of every resource
+# and prints how many answers were compared, how many were set and which differed (after planting a wrong record
+# in one resource's tags when argv[2] == "plant").
+COMPARE_RECORDED_INPUTS = """
+import json, sys
+from runtime import fast_import
+from runtime.fast import inputs
+assert fast_import.enable()
+from config.loader import load_all
+fast_import.read_once()
+from cdktf import TerraformResource
+from stacks.app import build_app
+app = build_app(outdir=sys.argv[1], environments=load_all())
+app.synth()
+nodes = [node for stack in app.node.children for node in stack.node.find_all()]
+resources = [node for node in nodes if isinstance(node, TerraformResource)]
+if sys.argv[2] == "plant":
+    tagged = next(node for node in resources if (node.tags_input or {}).get("environment"))
+    tagged._fast_inputs["tags"] = {"planted": "x"}
+compared, present, differ = 0, 0, []
+for node in resources:
+    for owner in type(node).__mro__:
+        for name in inputs._PATCHED.get(owner, ()):
+            getter = vars(owner)[name + "_input"].fget
+            recorded, asked = getter(node), getter.__wrapped__(node)
+            compared += 1
+            present += recorded is not None
+            if recorded != asked or type(recorded) is not type(asked):
+                differ.append(f"{node.node.path}.{name}_input: {recorded!r} / {asked!r}")
+print(json.dumps({"compared": compared, "present": present, "differ": differ}))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("plant", ["none", "plant"])
+def test_recorded_inputs_are_what_the_kernel_answers_for_every_resource(tmp_path: Path, plant: str) -> None:
+    """Tier inputs: after the whole app's synth (constructors, setters and the tagging Aspect's writes), every
+    `<name>_input` the record answers equals the kernel's answer; a wrong record is seen (planted)."""
+    result = subprocess.run(
+        [sys.executable, "-c", COMPARE_RECORDED_INPUTS, str(tmp_path / "out"), plant],
+        cwd=PROJECT_ROOT,
+        env=environment_without_force_ordinary(),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout.splitlines()[-1])
+    assert found["compared"] > 5000 and found["present"] > 1000, found["compared"]
+    if plant == "plant":
+        assert len(found["differ"]) == 1 and "tags_input: {'planted': 'x'}" in found["differ"][0]
+    else:
+        assert found["differ"] == []
+
+
+def test_inputs_answers_strings_and_string_maps_and_asks_the_kernel_for_the_rest(fast_path_here: None) -> None:
+    from cdktf import App, TerraformStack
+    from cdktf_cdktf_provider_azurerm.resource_group import ResourceGroup
+    from cdktf_cdktf_provider_azurerm.storage_account import StorageAccount
+
+    assert {"name", "location", "tags"} <= inputs._patch(ResourceGroup) == inputs._answered_names(ResourceGroup)
+    assert "timeouts" not in inputs._patch(ResourceGroup), "a block is not answered"
+    assert "account_replication_type" in inputs._patch(StorageAccount)
+    assert inputs._simple({"b": "1", "a": "2"}) == {"b": "1", "a": "2"}
+    assert inputs._simple({"10": "x"}) is inputs.UNKNOWN, "JavaScript orders an array index first"
+    assert inputs._simple({"010": "x", "a": "y"}) == {"010": "x", "a": "y"}
+    assert inputs._simple(["a"]) is inputs.UNKNOWN
+    stack = TerraformStack(App(), "inputs")
+    group = ResourceGroup(stack, "group", name="rg", location="westeurope")
+    assert inputs._RECORD not in vars(group), "created before recording: the kernel answers"
+    assert group.tags_input is None and group.name_input == "rg"
 
 
 def test_jsii_imports_the_submodule_of_a_type_the_kernel_returns(fast_path_here: None) -> None:
@@ -618,7 +787,7 @@ def test_the_core_alone_with_every_tier_off_writes_the_same_files(fast: Synth, t
 
 def test_tiers_are_switched_off_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(settings.TIERS_OFF_ENV, "compile, warm-up")
-    assert [settings.tier_on(tier) for tier in settings.TIERS] == [False, False, True, True, True, True, True]
+    assert [settings.tier_on(tier) for tier in settings.TIERS] == [False, False] + [True] * (len(settings.TIERS) - 2)
     monkeypatch.delenv(settings.TIERS_OFF_ENV)
     assert all(settings.tier_on(tier) for tier in settings.TIERS)
     monkeypatch.setenv(settings.TIERS_OFF_ENV, "kernel")

@@ -22,7 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from runtime.fast import one_cpu, settings
+from runtime.fast import code_cache, one_cpu, settings, version_once
 from runtime.fast.hash_record import sha256_of
 from runtime.fast.pins import JSII, KERNEL_INDEX_WORKER, KERNEL_PROGRAM, package_directory
 from runtime.fast.settings import Unverified, atomic_file
@@ -69,8 +69,8 @@ def _package_cache_is_cold() -> bool:
 
 
 def kernel_node_flags() -> tuple[str, ...]:
-    extra = COLD_CACHE_NODE_FLAGS if _package_cache_is_cold() else ()
-    return (*KERNEL_NODE_FLAGS[:-1], *extra, KERNEL_NODE_FLAGS[-1])
+    extra = (*(COLD_CACHE_NODE_FLAGS if _package_cache_is_cold() else ()), *code_cache.node_flags())
+    return (*KERNEL_NODE_FLAGS[:-1], *extra, *version_once.node_flags(), KERNEL_NODE_FLAGS[-1])
 
 
 KERNEL_API_FD = 3  # lib/program.js reads requests from and writes answers to fd 3 (SyncStdio)
@@ -210,7 +210,7 @@ def _spawn_kernel(program: Path) -> _KernelChannel:
         kernel = subprocess.Popen(
             [node, *kernel_node_flags(), str(program)],
             stdin=subprocess.DEVNULL,
-            env={**os.environ, "JSII_AGENT": f"Python/{platform.python_version()}"},
+            env={**os.environ, "JSII_AGENT": f"Python/{platform.python_version()}", **code_cache.environment()},
             # fd 3 must be the socket: dup2 makes it inheritable, and close_fds=False keeps it
             # (our own descriptors are non-inheritable, PEP 446, so no others are passed on).
             close_fds=False,

@@ -18,6 +18,9 @@ TIERS = {
     "fast-exit": "one-shot synth: os._exit after the exit handlers, without interpreter teardown",
     "memo": "one-shot synth: construct.node, node.path and terraform_resource_type read from the kernel once each",
     "hash-record": "step 1: a pinned file's sha256 taken from the record while its stat identity is unchanged",
+    "inputs": "one-shot synth: a resource's `<name>_input` of a string or string map answered from what Python passed",
+    "version-once": "step 5: the kernel runs cdktf's `terraform version` validation command once (version_once.js)",
+    "code-cache": "step 5: the kernel compiles its JavaScript with V8's code cache of the same source (code_cache.js)",
 }
 CACHE_DIR = PROJECT_ROOT / ".cache" / "jsii-fast"
 

@@ -9,11 +9,12 @@ an instance of its prebuilt provider class (`@cdktf/provider-azurerm` 14.23.1, `
 camelCase props, nested blocks as objects and arrays, `${...}` references as strings, at the same construct
 path (so cdktf computes the same logical ids; `overrideLogicalId` keeps them where the Python app overrode
 one); providers, backends, variables (with their validations), locals, outputs (under the construct ids of
-cdktf's record, so cross-stack outputs keep theirs), remote state and `moved` blocks through their cdktf
-classes. Escape hatches where a prop cannot be expressed (attributes, also nested ones, the bindings lack;
-the hashicorp/time and terraform_data resources, which have no prebuilt class; the azurerm version pin) and
-where the Python app used one (the attributes cdktf's `//.metadata.overrides` records per type), so the
-record matches too.
+cdktf's record, so cross-stack outputs keep theirs), remote state, `moved` and `import` blocks through their
+cdktf API (`moveFromId`, `importFrom`: cdktf validates the Terraform version for each, as for the Python app).
+Escape hatches where a prop cannot be expressed (attributes, also nested ones, the bindings lack; the
+hashicorp/time and terraform_data resources and the azapi provider, which have no prebuilt class; the azurerm
+version pin; `removed` blocks, a stack override in the Python app too) and where the Python app used one (the
+attributes cdktf's `//.metadata.overrides` records per type), so the record matches too.
 
 It emits JavaScript (CommonJS), not TypeScript: what runs and is timed is the same `node` process and the
 same cdktf/provider JavaScript either way (a TypeScript app runs as `tsc` output), and emitting JS keeps
@@ -210,6 +211,11 @@ class Generator:
             self.element(program, providers, path, kind, tf_type, logical_id, block)
         for moved in doc.get("moved", []):
             program.add(f"{program.variables[moved['to']]}.moveFromId({js(moved['from'])});")
+        for imported in doc.get("import", []):
+            provider = f", {providers[imported['provider']]}" if "provider" in imported else ""
+            program.add(f"{program.variables[imported['to']]}.importFrom({js(imported['id'])}{provider});")
+        if "removed" in doc:  # the Python app writes them by a stack override (no cdktf API)
+            program.add(f"stack.addOverride('removed', {js(doc['removed'])});")
         outputs(program, doc)
         return program
 
@@ -235,6 +241,9 @@ class Generator:
                         f"{{providerName: {js(provider_type)}, providerVersionConstraint: {js(required['version'])}}}, "
                         f"terraformProviderSource: {js(required['source'])}}});"
                     )
+                    # No prebuilt class (azapi): the Python app sets its arguments by escape hatch, so this one too.
+                    for key, value in config.items():
+                        program.add(f"{variable}.addOverride({js(key)}, {js(value)});")
         return providers
 
     def settings(self, program: StackProgram, doc: dict[str, Any]) -> None:
@@ -433,14 +442,16 @@ def normalised(value: Any) -> str:
 
 
 def unordered(doc: dict[str, Any]) -> dict[str, Any]:
-    """`moved` blocks and cdktf's record of escape hatches (`//.metadata.overrides`) in a fixed order: cdktf
-    lists them in the order the app created the resources and called `addOverride`, which the generated app
-    cannot know from the JSON; Terraform reads the blocks as a set and never reads the record."""
+    """`moved` and `import` blocks and cdktf's records of them and of escape hatches (`//.metadata.moved`,
+    `imports`, `overrides`) in a fixed order: cdktf lists them in the order the app created the resources and
+    called `moveFromId`, `importFrom` and `addOverride`, which the generated app cannot know from the JSON;
+    Terraform reads the blocks as a set and never reads the records."""
     doc = dict(doc)
-    if "moved" in doc:
-        doc["moved"] = sorted(doc["moved"], key=normalised)
+    for section in ("moved", "import"):
+        if section in doc:
+            doc[section] = sorted(doc[section], key=normalised)
     metadata = doc.get("//", {}).get("metadata", {})
-    for section in ("moved", "overrides"):
+    for section in ("moved", "imports", "overrides"):
         if section in metadata:
             metadata = {**metadata, section: {key: sorted(ids) for key, ids in metadata[section].items()}}
     if metadata:
