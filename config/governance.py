@@ -118,6 +118,11 @@ class KubernetesPolicy(Section):
     additional_registries: tuple[RegistryPrefix, ...] = ("mcr.microsoft.com/",)
     # Every namespace must carry this label with value "default-deny" (the baseline creates the policy).
     network_policy_label: LabelKey = "networking.erp.example.com/policy"
+    # The platform's own namespaces, where every image must be referenced by digest (k8simagedigests; the
+    # applications' namespaces are not evaluated by that policy).
+    digest_namespaces: tuple[Namespace, ...] = Field(
+        default=("backup-system", "compliance", "monitoring"), min_length=1
+    )
     # Namespaces the deny-mode policies do not evaluate: AKS_MANAGED_NAMESPACES and any added here.
     excluded_namespaces: tuple[Namespace, ...] = AKS_MANAGED_NAMESPACES
 
