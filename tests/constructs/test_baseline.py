@@ -13,8 +13,8 @@ import pytest
 from config.loader import load_environment
 from constructs.aspects.pod_security import POD_SPEC_PATHS, violations
 from constructs.baseline.jobs import image_version
-from constructs.image_pins import digest_of
 from constructs.compliance_results import COLUMNS as COMPLIANCE_COLUMNS
+from constructs.image_pins import digest_of
 from tests.conftest import StackJson, resources_of
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "cluster-scripts"

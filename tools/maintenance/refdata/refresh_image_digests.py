@@ -72,7 +72,11 @@ def main(argv: list[str]) -> int:
         return 1
     sources = sorted(
         {
-            (s["repo"], s["path"], s.get("commit", "")): {"repo": s["repo"], "path": s["path"], "commit": s.get("commit", "")}
+            (s["repo"], s["path"], s.get("commit", "")): {
+                "repo": s["repo"],
+                "path": s["path"],
+                "commit": s.get("commit", ""),
+            }
             for entry in images.values()
             for s in entry.get("sources", [])
             if s.get("repo")
