@@ -25,7 +25,7 @@ def test_every_entry_is_sound_and_counted() -> None:
     assert problems(DATA["images"]) == []
     assert canonical(DATA["images"]) == DATA["images"]
     pinned_entries = [entry for entry in DATA["images"].values() if "@" in entry["pinned"]]
-    assert len(pinned_entries) == 2 and all(entry["independent_repositories"] >= 1 for entry in pinned_entries)
+    assert len(pinned_entries) == 3 and all(entry["independent_repositories"] >= 1 for entry in pinned_entries)
     meta_sources = {(s["repo"], s["path"], s["commit"]) for s in DATA["_meta"]["sources"]}
     for entry in pinned_entries:  # each commit is recorded, as the index served it
         assert {(s["repo"], s["path"], s["commit"]) for s in entry["sources"]} <= meta_sources

@@ -8,9 +8,10 @@ import shlex
 import pytest
 
 from config.loader import ENVIRONMENTS, load_environment
+from constructs.image_pins import digest_of
 from stacks.app import BOOTSTRAP_STACK
 from tests.conftest import resources_of
-from tools.maintenance.runner_image import build_command, lock_command, main
+from tools.maintenance.runner_image import BASE_IMAGE, base_digest, build_command, lock_command, main
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)
@@ -21,7 +22,13 @@ def test_the_command_builds_the_tag_the_job_pulls_into_the_environments_registry
     options = dict(zip(command[3:-1:2], command[4:-1:2], strict=True))
     assert command[-1] == "runner-image"  # the build context
     assert options["--subscription"] == config.subscription_id
-    assert options["--build-arg"] == f"RUNNER_VERSION={config.deployment.runner.version}"
+    version = config.deployment.runner.version
+    build_args = [
+        value for option, value in zip(command[3:-1:2], command[4:-1:2], strict=True) if option == "--build-arg"
+    ]
+    # The base by the digest recorded for that version (runner-image/Dockerfile's FROM).
+    assert build_args == [f"RUNNER_VERSION={version}", f"RUNNER_DIGEST={digest_of(f'{BASE_IMAGE}:{version}')}"]
+    assert build_args[1].startswith("RUNNER_DIGEST=sha256:")
     assert options["--platform"] == "linux/amd64"
     bootstrap = stacks[BOOTSTRAP_STACK]
     [(key, registry)] = [
@@ -45,6 +52,11 @@ def test_the_command_builds_the_tag_the_job_pulls_into_the_environments_registry
         for kind in ("init_container", "container"):
             image = job["template"][kind][0]["image"]
             assert image == f"${{azurerm_container_registry.{key}.login_server}}/{options['--image']}"
+
+
+def test_a_runner_version_without_a_recorded_base_digest_stops_the_build() -> None:
+    with pytest.raises(SystemExit, match=r"records no digest for ghcr.io/actions/actions-runner:2.999.0"):
+        base_digest("2.999.0")
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS)

@@ -29,6 +29,7 @@ from runtime.jsii_runtime import use_project_node
 
 use_project_node()  # importing anything under constructs/ loads the constructs library, which starts jsii
 from constructs.deployment import deployment_names  # noqa: E402
+from constructs.image_pins import digest_of  # noqa: E402
 from constructs.naming import Naming  # noqa: E402
 from constructs.runner_registry import (  # noqa: E402
     RUNNER_IMAGE_DIR,
@@ -38,6 +39,19 @@ from constructs.runner_registry import (  # noqa: E402
 )
 
 PLATFORM = "linux/amd64"  # Container Apps runs amd64 images only
+BASE_IMAGE = "ghcr.io/actions/actions-runner"  # runner-image/Dockerfile's FROM, at the configured version
+
+
+def base_digest(version: str) -> str:
+    """The digest reference/image_digests.json records for GitHub's runner image at `version`; the build stops
+    without one rather than build on whatever the tag names today."""
+    digest = digest_of(f"{BASE_IMAGE}:{version}")
+    if digest is None:
+        raise SystemExit(
+            f"reference/image_digests.json records no digest for {BASE_IMAGE}:{version}: add it with its source "
+            "(docs/security-model.md 'Supply chain: images by digest'), then build"
+        )
+    return digest
 
 
 def build_command(environment: str) -> list[str]:
@@ -51,6 +65,7 @@ def build_command(environment: str) -> list[str]:
         "--registry", runner_registry_name(naming),
         "--image", f"{RUNNER_IMAGE_REPOSITORY}:{runner_image_tag(version)}",
         "--build-arg", f"RUNNER_VERSION={version}",
+        "--build-arg", f"RUNNER_DIGEST={base_digest(version)}",
         "--platform", PLATFORM,
         RUNNER_IMAGE_DIR.name,  # the build context, relative to the repository root (run it from there)
     ]  # fmt: skip
