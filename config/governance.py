@@ -138,6 +138,12 @@ class KubernetesPolicy(Section):
             )
         if len(set(self.excluded_namespaces)) != len(self.excluded_namespaces):
             raise KeyedValueError("excluded_namespaces", self.excluded_namespaces, "lists a namespace twice")
+        spared = sorted(set(self.digest_namespaces) & set(self.excluded_namespaces))
+        if spared:
+            # Excluded wins in Gatekeeper's match: the digest rule would silently evaluate nothing there.
+            raise KeyedValueError(
+                "digest_namespaces", self.digest_namespaces, f"lists excluded namespaces: {', '.join(spared)}"
+            )
         return self
 
 
