@@ -43,10 +43,18 @@ class JobImage(Section):
     the environment's registry (`az acr import` during apply), the only registry the Gatekeeper policy admits;
     tools/checks/deployability/job_images.py checks every command the scripts call is in the image."""
 
-    source_repository: str = Field(default="docker.io/alpine/k8s", pattern=r"^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+$")
+    source_repository: str = Field(
+        default="docker.io/alpine/k8s",
+        pattern=r"^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+$",
+        description="Public repository imported into the environment's registry by digest (reference/image_digests.json)",
+    )
     patch: int = Field(ge=0, le=99, description="kubectl patch release of the cluster's minor version")
     tag_prefix: str = Field(default="", pattern=r"^v?$", description='"v" for registries tagging v1.36.5')
-    repository: str = Field(default="platform/kubectl", pattern=r"^[a-z0-9]+([._/-][a-z0-9]+)*$")
+    repository: str = Field(
+        default="platform/kubectl",
+        pattern=r"^[a-z0-9]+([._/-][a-z0-9]+)*$",
+        description="Repository of the copy in the environment's registry that the jobs run",
+    )
 
     def tag(self, kubernetes_version: str) -> str:
         """`1.33.5` for cluster version 1.33 and patch 5 (`v1.33.5` with tag_prefix "v")."""

@@ -128,6 +128,11 @@ class KubernetesPolicy(Section):
     additional_registries: tuple[RegistryPrefix, ...] = ("mcr.microsoft.com/",)
     # Every namespace must carry this label with value "default-deny" (the baseline creates the policy).
     network_policy_label: LabelKey = "networking.erp.example.com/policy"
+    # The platform's own namespaces, where every image must be referenced by digest (k8simagedigests; the
+    # applications' namespaces are not evaluated by that policy).
+    digest_namespaces: tuple[Namespace, ...] = Field(
+        default=("backup-system", "compliance", "monitoring"), min_length=1
+    )
     # Namespaces the deny-mode policies do not evaluate: AKS_MANAGED_NAMESPACES and any added here.
     excluded_namespaces: tuple[Namespace, ...] = AKS_MANAGED_NAMESPACES
 
@@ -143,6 +148,12 @@ class KubernetesPolicy(Section):
             )
         if len(set(self.excluded_namespaces)) != len(self.excluded_namespaces):
             raise KeyedValueError("excluded_namespaces", self.excluded_namespaces, "lists a namespace twice")
+        spared = sorted(set(self.digest_namespaces) & set(self.excluded_namespaces))
+        if spared:
+            # Excluded wins in Gatekeeper's match: the digest rule would silently evaluate nothing there.
+            raise KeyedValueError(
+                "digest_namespaces", self.digest_namespaces, f"lists excluded namespaces: {', '.join(spared)}"
+            )
         return self
 
 

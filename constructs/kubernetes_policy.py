@@ -27,6 +27,7 @@ from cdktf_cdktf_provider_azurerm.resource_policy_assignment import (
 
 from config.governance import KubernetesPolicy
 from constructs import Construct
+from constructs.image_pins import open_images
 from constructs.naming import Naming
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "policy-templates"
@@ -50,6 +51,8 @@ class GatekeeperPolicy:
     targets: dict[str, tuple[str, ...]]  # API group → kinds
     # The constraint's parameters, from config and the registry's login server.
     values: Callable[[KubernetesPolicy, str], dict[str, Any]] = field(repr=False)
+    # The namespaces the constraint evaluates (its `namespaces` match); None: every namespace not excluded.
+    namespaces: Callable[[KubernetesPolicy], tuple[str, ...]] | None = field(default=None, repr=False)
 
 
 GATEKEEPER_POLICIES: tuple[GatekeeperPolicy, ...] = (
@@ -70,6 +73,14 @@ GATEKEEPER_POLICIES: tuple[GatekeeperPolicy, ...] = (
         "Images must come from the platform registry or allowed registries",
         PODS,
         lambda config, login_server: {"registries": [f"{login_server}/", *config.additional_registries]},
+    ),
+    GatekeeperPolicy(
+        "k8simagedigests",
+        "Platform images must be referenced by digest",
+        PODS,
+        # Exactly the open items of reference/image_digests.json: they keep a tag until a digest is recorded.
+        lambda config, _: {"exemptImages": list(open_images())},
+        lambda config: config.digest_namespaces,
     ),
     GatekeeperPolicy(
         "k8snamespacenetworkpolicy",
@@ -105,10 +116,16 @@ def policy_rule(policy: GatekeeperPolicy, values: dict[str, Any], content_base64
                 "apiGroups": sorted(policy.targets),
                 "kinds": sorted({kind for kinds in policy.targets.values() for kind in kinds}),
                 "excludedNamespaces": "[parameters('excludedNamespaces')]",
+                **({"namespaces": "[parameters('namespaces')]"} if policy.namespaces else {}),
                 "values": {name: f"[parameters('{name}')]" for name in sorted(values)},
             },
         },
     }
+
+
+def _scope(policy: GatekeeperPolicy, config: KubernetesPolicy) -> dict[str, list[str]]:
+    """The `namespaces` parameter of a policy that evaluates only some namespaces; empty for the others."""
+    return {"namespaces": list(policy.namespaces(config))} if policy.namespaces else {}
 
 
 COMMON_PARAMETERS = {
@@ -167,7 +184,7 @@ class KubernetesPolicies(Construct):
                         **COMMON_PARAMETERS,
                         **{
                             name: {"type": _parameter_type(value), "metadata": {"displayName": name}}
-                            for name, value in sorted(values[policy.template].items())
+                            for name, value in sorted({**values[policy.template], **_scope(policy, config)}.items())
                         },
                     }
                 ),
@@ -191,7 +208,10 @@ class KubernetesPolicies(Construct):
                         {
                             "effect": {"value": "[parameters('effect')]"},
                             "excludedNamespaces": {"value": "[parameters('excludedNamespaces')]"},
-                            **{name: {"value": value} for name, value in sorted(values[policy.template].items())},
+                            **{
+                                name: {"value": value}
+                                for name, value in sorted({**values[policy.template], **_scope(policy, config)}.items())
+                            },
                         }
                     ),
                 )

@@ -94,7 +94,7 @@ class ImageImportProps:
     registry_name: str  # the registry's `name` attribute: a reference, so the import waits for the registry
     resource_group_name: str
     subscription_id: str
-    source: str  # <public registry>/<repository>:<tag>
+    source: str  # <public registry>/<repository>@sha256:<digest> (constructs/image_pins.py), or :<tag> if open
     target: str  # <repository>:<tag> inside the registry
 
 
@@ -106,7 +106,9 @@ class ImageImport(Construct):
     performs, so it works with the registry's public network access off and needs no agent pool, Dockerfile
     or schedule; the runner only needs the Azure CLI logged in (it is, for the azurerm provider) and a
     registry write role (the deploy identity's Owner). `--force` makes a re-run after a replacement
-    idempotent (same tag, same content). Exposes `resource` (to depend on)."""
+    idempotent (same tag, same content). Imported by digest, the copy is the same manifest (import copies the
+    index and every platform's manifest), so the workloads' `<tag>@<digest>` names it; a new digest replaces the
+    resource and imports again. Exposes `resource` (to depend on)."""
 
     def __init__(self, scope: Construct, id: str, *, props: ImageImportProps) -> None:
         super().__init__(scope, id)

@@ -55,6 +55,7 @@ from config.observability import TracingConfig
 from constructs import Construct
 from constructs.baseline.jobs import NON_ROOT_UID, PRIVATE_RANGES
 from constructs.federation import federated_identity, service_account_trust
+from constructs.image_pins import pinned
 from constructs.interfaces import RoleGrant, grant
 from constructs.naming import Naming
 
@@ -407,7 +408,7 @@ class OtelCollector(Construct):
                             ),
                             deployment_v1.DeploymentV1SpecTemplateSpecContainer(
                                 name="auth-proxy",
-                                image=AUTH_PROXY_IMAGE,
+                                image=pinned(AUTH_PROXY_IMAGE),
                                 image_pull_policy="Always",
                                 port=[
                                     deployment_v1.DeploymentV1SpecTemplateSpecContainerPort(

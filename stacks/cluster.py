@@ -20,6 +20,7 @@ from constructs.baseline.platform import ClusterBaseline, ClusterBaselineProps
 from constructs.cluster import AksCluster
 from constructs.cluster_exports import ClusterExportsWriter
 from constructs.compliance_results import ComplianceResults
+from constructs.image_pins import registry_copy
 from constructs.naming import Naming
 from constructs.observability import Observability
 from constructs.registry import registry_name
@@ -75,14 +76,17 @@ class ClusterStack(TerraformStack):
         )
         naming = Naming(config.short_name, config.unique_suffix)
         job_image = config.baseline.job_image
+        job_tag = job_image.tag(config.aks.kubernetes_version)
         baseline = ClusterBaseline(
             self,
             "baseline",
             props=ClusterBaselineProps(
                 config=config.baseline,
                 # Imported by the infra stack (applied first) at the cluster's minor version.
-                job_image=f"{registry_name(naming)}.azurecr.io/{job_image.repository}:"
-                f"{job_image.tag(config.aks.kubernetes_version)}",
+                job_image=registry_copy(
+                    f"{registry_name(naming)}.azurecr.io/{job_image.repository}:{job_tag}",
+                    f"{job_image.source_repository}:{job_tag}",
+                ),
                 network_policy=config.aks.network_policy,
                 exports=ExportsTarget(
                     client_id=exports.client_id,
@@ -136,8 +140,11 @@ class ClusterStack(TerraformStack):
                     for name, reference in namespace_names.items()
                     if name not in PLATFORM_NAMESPACES and name != tracing_config.collector_namespace
                 },
-                image=f"{registry_name(naming)}.azurecr.io/{tracing_config.collector_repository}:"
-                f"{tracing_config.collector_version}",
+                image=registry_copy(
+                    f"{registry_name(naming)}.azurecr.io/{tracing_config.collector_repository}:"
+                    f"{tracing_config.collector_version}",
+                    f"{tracing_config.collector_source_repository}:{tracing_config.collector_version}",
+                ),
                 connection_string=observability.application_insights.connection_string,
                 proxy_client_id=aks.kubelet_identity.client_id,
                 private_endpoint_cidr=config.network.spoke.private_endpoints.address_prefix,

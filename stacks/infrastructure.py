@@ -45,6 +45,7 @@ from constructs.drills import (
     RecoveryAlertsProps,
 )
 from constructs.governance import Governance, GovernanceProps
+from constructs.image_pins import import_source
 from constructs.key_vault import KeyVault
 from constructs.kubernetes_policy import KubernetesPolicies, KubernetesPolicyProps
 from constructs.locks import LockCoverage, LockCoverageProps
@@ -278,7 +279,7 @@ class InfrastructureStack(TerraformStack):
                     registry_name=self.registry.registry_name,
                     resource_group_name=workloads.name,
                     subscription_id=config.subscription_id,
-                    source=f"{source}:{tag}",
+                    source=import_source(f"{source}:{tag}"),
                     target=f"{target}:{tag}",
                 ),
             )

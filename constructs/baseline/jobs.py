@@ -106,10 +106,11 @@ class ResultsTarget:
 
 
 def image_version(image: str) -> str:
-    """The tag of a pinned image, or the first 12 hex digits of its digest (a label value is at most 63 characters)."""
-    if "@sha256:" in image:
-        return image.rsplit("@sha256:", 1)[1][:12]
-    return image.rsplit(":", 1)[1]
+    """The tag of a pinned image (`<repository>:<tag>` or `<repository>:<tag>@sha256:...`), or the first 12 hex
+    digits of the digest when there is no tag (a label value is at most 63 characters)."""
+    name, _, digest = image.partition("@sha256:")
+    last = name.rsplit("/", 1)[-1]
+    return last.rsplit(":", 1)[1] if ":" in last else digest[:12]
 
 
 def recommended_labels(job: JobSpec) -> dict[str, str]:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from config.loader import ENVIRONMENTS
+from constructs.image_pins import BY_DIGEST, open_images
 from tools.checks.checkov_gate import (
     CHECKOV,
     CONFIG_FILE,
@@ -323,9 +324,10 @@ def test_nothing_evaluated_fails_only_where_checkov_has_checks_for_the_stacks_ty
     assert not {"github_repository_environment", "github_repository_ruleset", "github_actions_variable"} & types
 
 
-def test_every_kubernetes_image_is_a_pinned_version_from_an_allowed_registry(stacks: dict) -> None:
-    """What backs the global CKV_K8S_43 skip (.checkov.yaml): every container image of every cluster stack has a
-    version tag (never `latest`, never untagged) from the environment's registry or Microsoft's MCR."""
+def test_every_kubernetes_image_is_by_digest_or_an_open_item_from_an_allowed_registry(stacks: dict) -> None:
+    """What backs the global CKV_K8S_43 skip (.checkov.yaml): every container image of every cluster stack is
+    `<repository>:<tag>@sha256:<digest>`, or an open item of reference/image_digests.json by its exact name, from the
+    environment's registry or Microsoft's MCR."""
     images = [
         container["image"]
         for name, stack in stacks.items()
@@ -339,11 +341,16 @@ def test_every_kubernetes_image_is_a_pinned_version_from_an_allowed_registry(sta
     bad = [
         image
         for image in images
-        if not re.fullmatch(r"(\w+\.azurecr\.io|mcr\.microsoft\.com)/[\w./-]+:[\w.-]+", image)
+        if not re.fullmatch(r"(\w+\.azurecr\.io|mcr\.microsoft\.com)/[\w./-]+:[\w.-]+", image.split("@")[0])
         or image.endswith(":latest")
     ]
     assert bad == []
     assert not re.fullmatch(r"(\w+\.azurecr\.io|mcr\.microsoft\.com)/[\w./-]+:[\w.-]+", "docker.io/otel/x:0.1")
+    tag_only = sorted({image for image in images if not BY_DIGEST.search(image)})
+    assert tag_only == list(open_images())
+    # Failing example: a registry copy that lost its digest is neither by digest nor an open item.
+    stripped = next(image for image in images if BY_DIGEST.search(image)).split("@")[0]
+    assert stripped not in open_images() and not BY_DIGEST.search(stripped)
 
 
 def _containers(node: object) -> list[dict]:

@@ -97,6 +97,13 @@ BAD_INPUTS = [
         DELETE,
         "lists a namespace twice",
     ),
+    # A namespace the policies exclude: the digest rule would pass everything there without a word.
+    (
+        {"governance.kubernetes_policy.digest_namespaces": ["monitoring", "kube-system"]},
+        "governance.kubernetes_policy.digest_namespaces",
+        DELETE,
+        "lists excluded namespaces: kube-system",
+    ),
 ]
 
 

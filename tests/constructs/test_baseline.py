@@ -12,7 +12,9 @@ import pytest
 
 from config.loader import load_environment
 from constructs.aspects.pod_security import POD_SPEC_PATHS, violations
+from constructs.baseline.jobs import image_version
 from constructs.compliance_results import COLUMNS as COMPLIANCE_COLUMNS
+from constructs.image_pins import digest_of
 from tests.conftest import StackJson, resources_of
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "cluster-scripts"
@@ -179,7 +181,7 @@ def job_image_problems(image: str, registry: str, kubernetes_version: str) -> li
     problems = []
     if not image.startswith(f"{registry}.azurecr.io/"):
         problems.append("not from the environment's registry (Gatekeeper allowed registries)")
-    tag = image.rsplit(":", 1)[1]
+    tag = image.split("@", 1)[0].rsplit(":", 1)[1]
     match = re.fullmatch(r"v?(\d+)\.(\d+)\.\d+", tag)
     if match is None:
         problems.append(f"tag {tag} is not a kubectl release")
@@ -203,7 +205,8 @@ def test_jobs_run_the_imported_kubectl_of_the_cluster_minor_version(
         if resource_type != "kubernetes_deployment_v1"  # the OpenTelemetry collector (test_tracing.py)
         for container in pod["container"]
     }
-    assert images == {f"{registry}.azurecr.io/{config.baseline.job_image.repository}:{tag}"}
+    source = f"{config.baseline.job_image.source_repository}:{tag}"
+    assert images == {f"{registry}.azurecr.io/{config.baseline.job_image.repository}:{tag}@{digest_of(source)}"}
     assert all(job_image_problems(image, registry, config.aks.kubernetes_version) == [] for image in images)
     # The infra stack imports exactly that image during apply (no manual step).
     ((data, command),) = [
@@ -214,11 +217,12 @@ def test_jobs_run_the_imported_kubectl_of_the_cluster_minor_version(
         if config.baseline.job_image.repository in provisioner["command"]
     ]
     assert command.startswith("az acr import ") and "--force" in command
-    assert f"--source {config.baseline.job_image.source_repository}:{tag} " in command
+    # By the digest recorded for that tag, so the copy is the manifest the jobs name (a new digest imports again).
+    assert f"--source {config.baseline.job_image.source_repository}@{digest_of(source)} " in command
     assert f"--image {config.baseline.job_image.repository}:{tag} " in command
     assert "--name ${azurerm_container_registry." in command  # a reference: the import waits for the registry
     assert data["triggers_replace"] == [
-        f"{config.baseline.job_image.source_repository}:{tag}",
+        f"{config.baseline.job_image.source_repository}@{digest_of(source)}",
         f"{config.baseline.job_image.repository}:{tag}",
     ]
     # Failing examples: the former Bitnami image (gone, outside the skew) and a public registry.
@@ -564,3 +568,15 @@ def test_the_compliance_job_posts_one_row_per_check_to_its_rule(cluster: StackJs
     assert rows["no privileged containers"]["Passed"] is True and rows["no privileged containers"]["Findings"] == 0
     assert all(row["Environment"] == env["ENVIRONMENT"] for row in rows.values())
     assert set(failed) == set(COMPLIANCE_COLUMNS)  # exactly the table's columns
+
+
+@pytest.mark.parametrize(
+    ("image", "version"),
+    [
+        ("acr.azurecr.io/platform/kubectl:1.36.5", "1.36.5"),
+        ("acr.azurecr.io/platform/kubectl:1.36.5@sha256:" + "ab" * 32, "1.36.5"),  # the tag, not the digest
+        ("acr.azurecr.io:5000/platform/kubectl@sha256:" + "ab" * 32, "abababababab"),  # a port is not a tag
+    ],
+)
+def test_the_version_label_is_the_tag_of_a_pinned_image(image: str, version: str) -> None:
+    assert image_version(image) == version

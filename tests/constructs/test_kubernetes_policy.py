@@ -12,6 +12,7 @@ import pytest
 
 from config.governance import AKS_MANAGED_NAMESPACES
 from config.schema import EnvironmentConfig
+from constructs.image_pins import open_images
 from constructs.kubernetes_policy import GATEKEEPER_POLICIES, POD_SECURITY_RESTRICTED, TEMPLATE_DIR, load_template
 from tests.conftest import StackJson, only_resource, resources_of
 
@@ -71,7 +72,9 @@ def test_definitions_embed_the_templates_for_the_add_on(
         properties = load_template(policy.template)["spec"]["crd"]["spec"]["validation"]["openAPIV3Schema"][
             "properties"
         ]
-        assert set(details["values"]) == set(properties) == set(parameters) - {"effect", "excludedNamespaces"}
+        scoped = {"namespaces"} if policy.namespaces else set()
+        assert details.get("namespaces") == ("[parameters('namespaces')]" if scoped else None)
+        assert set(details["values"]) == set(properties) == set(parameters) - {"effect", "excludedNamespaces"} - scoped
 
 
 def test_initiative_fills_the_constraint_values_from_config(infra: StackJson, config: EnvironmentConfig) -> None:
@@ -87,6 +90,9 @@ def test_initiative_fills_the_constraint_values_from_config(infra: StackJson, co
     assert registries[1:] == list(policy.additional_registries) and "mcr.microsoft.com/" in registries
     assert values["k8snamespacenetworkpolicy"]["label"]["value"] == policy.network_policy_label
     assert "password" in values["k8snoliteralsecretenv"]["namePattern"]["value"]
+    # Digests in the platform's namespaces only; exempt: exactly the open items of reference/image_digests.json.
+    assert values["k8simagedigests"]["namespaces"]["value"] == list(policy.digest_namespaces)
+    assert values["k8simagedigests"]["exemptImages"]["value"] == list(open_images())
     for reference in values.values():
         assert reference["effect"] == {"value": "[parameters('effect')]"}
 

@@ -17,6 +17,7 @@ import pytest
 
 from config.loader import ConfigError, load_environment, parse_environment
 from config.observability import TracingConfig
+from constructs.image_pins import import_source, pinned, registry_copy
 from constructs.monitor_private_link import AZURE_MONITOR_DNS_ZONES, MonitorPrivateLink, MonitorPrivateLinkProps
 from constructs.naming import Naming
 from constructs.private_endpoint import PrivateEndpointPlacement
@@ -421,8 +422,12 @@ def test_the_collector_runs_restricted_with_its_entra_proxy(cluster: StackJson, 
     pod = deployment["spec"]["template"]["spec"]
     assert pod["automount_service_account_token"] is False
     collector, proxy = pod["container"]
-    assert collector["image"].endswith(f".azurecr.io/{tracing.collector_repository}:{tracing.collector_version}")
-    assert proxy["image"] == AUTH_PROXY_IMAGE and proxy["image"].startswith("mcr.microsoft.com/")
+    copy = collector["image"].split("@")[0]
+    assert copy.endswith(f".azurecr.io/{tracing.collector_repository}:{tracing.collector_version}")
+    assert collector["image"] == registry_copy(
+        copy, f"{tracing.collector_source_repository}:{tracing.collector_version}"
+    )
+    assert proxy["image"] == pinned(AUTH_PROXY_IMAGE) and proxy["image"].startswith("mcr.microsoft.com/")
     for container in (collector, proxy):
         context = container["security_context"]
         assert context["read_only_root_filesystem"] and context["run_as_non_root"]
@@ -465,4 +470,4 @@ def test_the_collectors_identity_may_publish_and_its_image_is_imported(infra: St
     (component,) = resources_of(infra, "azurerm_application_insights")
     assert [g["scope"] for g in grants] == [ref("azurerm_application_insights", component)]
     imports = json.dumps(infra.get("resource", {}).get("terraform_data", {}))
-    assert f"{tracing.collector_source_repository}:{tracing.collector_version}" in imports
+    assert import_source(f"{tracing.collector_source_repository}:{tracing.collector_version}") in imports

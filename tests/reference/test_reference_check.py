@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -454,3 +455,62 @@ def test_azapi_rule_wants_a_spec_at_the_same_api_version() -> None:
     assert findings({"azapi_resource": {"older": body | {"type": older}}}) == [
         ("REF-AZAPI", "azapi_resource.older", "type", older)
     ]
+
+
+# --- REF-IMAGE: images by digest (reference/image_digests.json) ---------------------------------------------------
+PROXY = (
+    "mcr.microsoft.com/azuremonitor/auth-proxy/prod/aad-auth-proxy/images/aad-auth-proxy:0.1.0-main-04-10-2024-7067ac84"
+)
+
+
+def image_findings(name: str, stack_json: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return [
+        (f.address, f.attribute, f.value) for f in check_stack(name, stack_json, REF).findings if f.rule == "REF-IMAGE"
+    ]
+
+
+def test_every_image_of_the_app_is_by_digest_or_a_named_open_item(synth_dir: Path, capsys) -> None:
+    report = check_app(synth_dir)
+    assert report.checked["image"] == 20  # 8 runner, 4 import, 8 cluster containers (two environments)
+    assert report.unverified["image"] == len(report.open_items) == 10
+    proxy = [item for item in report.open_items if f"= {PROXY!r}: by tag only, an open item" in item]
+    runner = [item for item in report.open_items if "github-runner:" in item and "locked at build" in item]
+    assert len(proxy) == 2 and len(runner) == 8  # each environment's collector proxy; 2 pools x 2 containers x 2
+    assert main([str(synth_dir)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("open: REF-IMAGE") == 10  # named in the output, not passed silently
+
+
+def test_a_tag_only_image_planted_in_the_real_cluster_stack_fails(stacks) -> None:
+    cluster = copy.deepcopy(stacks["staging-cluster"])
+    assert image_findings("staging-cluster", cluster) == []
+    [(key, deployment)] = cluster["resource"]["kubernetes_deployment_v1"].items()
+    collector = deployment["spec"]["template"]["spec"]["container"][0]
+    collector["image"] = collector["image"].split("@")[0]  # the tag the digest pinned
+    assert image_findings("staging-cluster", cluster) == [
+        (f"kubernetes_deployment_v1.{key}", "spec.template.spec.container[0].image", collector["image"])
+    ]
+
+
+def test_an_import_by_tag_or_by_another_digest_planted_in_the_real_infra_stack_fails(stacks) -> None:
+    infra = copy.deepcopy(stacks["staging-infra"])
+    assert image_findings("staging-infra", infra) == []
+    imports = infra["resource"]["terraform_data"]
+    [key] = [k for k in imports if k.startswith("job-image-import")]
+    local_exec = imports[key]["provisioner"][0]["local-exec"]
+    recorded = local_exec["command"]
+    local_exec["command"] = re.sub(r"@sha256:[0-9a-f]{64}", ":1.36.5", recorded)  # by tag
+    assert [value for _, _, value in image_findings("staging-infra", infra)] == ["docker.io/alpine/k8s:1.36.5"]
+    local_exec["command"] = re.sub(r"sha256:[0-9a-f]{64}", "sha256:" + "0" * 64, recorded)  # not the recorded one
+    [(_, attribute, value)] = image_findings("staging-infra", infra)
+    assert attribute == "provisioner[0].local-exec.command" and value.endswith("0" * 64)
+
+
+def test_an_untracked_public_image_fails_and_an_open_item_does_not() -> None:
+    pod = {"spec": {"container": [{"name": "a", "image": "docker.io/library/busybox:1.37"}]}}
+    assert image_findings("s", {"resource": {"kubernetes_pod_v1": {"p": pod}}}) == [
+        ("kubernetes_pod_v1.p", "spec.container[0].image", "docker.io/library/busybox:1.37")
+    ]
+    pod["spec"]["container"][0]["image"] = PROXY
+    result = check_stack("s", {"resource": {"kubernetes_pod_v1": {"p": pod}}}, REF)
+    assert result.findings == [] and len(result.open) == 1

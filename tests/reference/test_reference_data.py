@@ -40,6 +40,7 @@ def test_every_kind_of_reference_data_is_there() -> None:
         "amba.json",
         "azurerm_schema.json.gz",
         "dataprotection_backup_policy.json",
+        "image_digests.json",
         "monitor.json",
         "policy_definitions.json",
         "prices.json",

@@ -19,8 +19,9 @@ def test_the_base_is_githubs_runner_image_at_the_version_passed_in() -> None:
     assert re.search(
         r"^ARG RUNNER_VERSION$", DOCKERFILE, re.M
     )  # no default: tools/maintenance/runner_image.py passes config's
+    assert re.search(r"^ARG RUNNER_DIGEST$", DOCKERFILE, re.M)  # no default either: the tool passes the recorded one
     [base] = re.findall(r"^FROM (\S+)", DOCKERFILE, re.M)
-    assert base == "ghcr.io/actions/actions-runner:${RUNNER_VERSION}"
+    assert base == "ghcr.io/actions/actions-runner:${RUNNER_VERSION}@${RUNNER_DIGEST}"
 
 
 def test_terraform_is_the_version_the_workflows_pin() -> None:

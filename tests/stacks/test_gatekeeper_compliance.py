@@ -6,6 +6,7 @@ A baseline job that breaks one of them would be rejected at admission (effect de
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +14,8 @@ import pytest
 
 from config.loader import ENVIRONMENTS, load_environment
 from constructs.aspects.pod_security import POD_SPEC_PATHS
+from constructs.image_pins import BY_DIGEST
+from constructs.kubernetes_policy import load_template
 from stacks.app import stack_names
 from tests.conftest import StackJson
 
@@ -85,3 +88,46 @@ def test_every_namespace_attests_its_default_deny_policy(stacks: dict[str, Stack
             if first(p["metadata"])["name"] == "default-deny-all" and name in first(p["metadata"])["namespace"]
         ]
         assert deny_all, f"{name} carries the label but has no default-deny-all policy"
+
+
+def digest_pattern() -> re.Pattern[str]:
+    """The k8simagedigests template's own pattern (its `regex.match`), run here with Python's re: the Rego itself
+    runs only in Gatekeeper (no opa or gator here), and this pattern means the same in RE2."""
+    rego = load_template("k8simagedigests")["spec"]["targets"][0]["rego"]
+    (pattern,) = re.findall(r'regex\.match\("([^"]+)", c\.image\)', rego)
+    return re.compile(pattern)
+
+
+def rejected(images: list[str], exempt: list[str]) -> list[str]:
+    """What the digest rule rejects: an image not by digest and not exempted by exact name."""
+    return [image for image in images if not digest_pattern().search(image) and image not in exempt]
+
+
+def workload_namespace(cluster: StackJson, resource: dict[str, Any]) -> str:
+    namespace = first(resource["metadata"])["namespace"]
+    for key, candidate in cluster["resource"]["kubernetes_namespace_v1"].items():
+        if namespace == f"${{kubernetes_namespace_v1.{key}.metadata[0].name}}":
+            return str(first(candidate["metadata"])["name"])
+    return str(namespace)
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_platform_workloads_pass_the_digest_rule_and_a_tag_only_image_is_rejected(
+    stacks: dict[str, StackJson], environment: str
+) -> None:
+    infra_name, cluster_name = stack_names(environment)
+    cluster = stacks[cluster_name]
+    values = policy_values(stacks[infra_name], "k8simagedigests")
+    namespaces, exempt = values["namespaces"], values["exemptImages"]
+    assert digest_pattern().pattern == BY_DIGEST.pattern  # admission and synth mean the same thing by "digest"
+    images = []
+    for kind in POD_SPEC_PATHS:
+        for address, resource in cluster.get("resource", {}).get(kind, {}).items():
+            assert workload_namespace(cluster, resource) in namespaces, f"{kind}.{address} is outside the rule"
+    for _, _, pod in pod_templates(cluster):
+        images += [container["image"] for container in pod["container"]]
+    assert len(images) == 4 and rejected(images, exempt) == []
+    # Failing examples: a platform image by tag only, and an open item without its exemption.
+    tag_only = images[0].split("@")[0]
+    assert rejected([tag_only], exempt) == [tag_only]
+    assert exempt and rejected(exempt, []) == exempt

@@ -20,11 +20,16 @@ Rules (each finding names the stack, resource address, attribute, value and the 
                and subresource (reference/private_dns_zones.json)
 - REF-AZAPI    every azapi_resource's ARM type has a REST API spec excerpt in reference/ (ARM_SPEC_FILES) at the
                API version it names, and its body satisfies it (tools/checks/arm_schema.py)
+- REF-IMAGE    every container image is referenced by digest, and every `az acr import` copies by the digest
+               reference/image_digests.json records for that tag. Not failed but named as open items: an image the
+               file lists without a digest, and the runners' `github-runner:<version>-<hash>` (a tag locked at build,
+               tools/maintenance/runner_image.py, which the JSON cannot show)
 
 Targets are found through the JSON itself: `${azurerm_x.name.id}` in `scopes` / `target_resource_id` /
 `private_connection_resource_id` gives the Terraform type, which `terraform_types` maps to the ARM type.
 A reference the data cannot decide (a row not read, a location that is a token) is counted as unverified,
-never as passed. Acknowledged findings live in reference/acknowledged.toml, each with a reason.
+never as passed; an open item is also printed by name. Acknowledged findings live in reference/acknowledged.toml,
+each with a reason.
 
     .venv/bin/python -m tools.checks.reference_check cdktf.out          # exit 1 on any unacknowledged finding
 """
@@ -55,6 +60,12 @@ _DURATION = re.compile(r"^P(?!$)(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\
 # REST API spec excerpts (refreshed by tools/maintenance/refdata) for the ARM types written through azapi.
 ARM_SPEC_FILES = ("dataprotection_backup_policy.json",)
 _BUILT_IN = re.compile(r"^/providers/Microsoft\.Authorization/policy(Set)?Definitions/[0-9a-f-]{36}$")
+_BY_DIGEST = re.compile(r"@(sha256:[a-f0-9]{64})$")
+# The runners' image in a bootstrap registry: `<version>-<12 hex of runner-image/>` (constructs/runner_registry.py).
+_RUNNER_IMAGE = re.compile(
+    r"^\$\{azurerm_container_registry\.[\w-]+\.login_server\}/github-runner:[0-9.]+-[0-9a-f]{12}$"
+)
+_ACR_IMPORT = re.compile(r"\baz acr import\b.*?--source (\S+) --image (\S+)")
 
 
 @dataclass(frozen=True, order=True)
@@ -85,6 +96,7 @@ class Reference:
     dns: dict[str, Any]
     acknowledged: list[dict[str, str]] = field(default_factory=list)
     arm_specs: dict[str, dict[str, Any]] = field(default_factory=dict)  # ARM type -> spec excerpt
+    images: dict[str, dict[str, Any]] = field(default_factory=dict)  # <repository>:<tag> -> pinned, sources
 
     @classmethod
     def load(cls, directory: Path = REFERENCE_DIR) -> Reference:
@@ -109,6 +121,7 @@ class Reference:
             arm_specs={
                 spec["arm_type"]: spec | {"file": name} for name, spec in ((n, read(n)) for n in ARM_SPEC_FILES)
             },
+            images=read("image_digests.json")["images"],
         )
 
     @property
@@ -166,6 +179,7 @@ class StackCheck:
         self.findings: list[Finding] = []
         self.checked: Counter[str] = Counter()
         self.unverified: Counter[str] = Counter()
+        self.open: list[str] = []  # named open items (REF-IMAGE): not findings, never passed silently
         self.types: dict[str, str] = ref.monitor["terraform_types"]
 
     # -- helpers -------------------------------------------------------------------------------------------
@@ -213,7 +227,7 @@ class StackCheck:
     def run(self) -> StackCheck:
         for rule in (self.schema, self.policy, self.metrics, self.diagnostics, self.roles, self.zones):
             rule()
-        for rule in (self.versions, self.durations, self.private_dns, self.azapi):
+        for rule in (self.versions, self.durations, self.private_dns, self.azapi, self.images):
             rule()
         return self
 
@@ -651,6 +665,43 @@ class StackCheck:
                 at, _, message = problem.partition(": ")
                 self.fail("REF-AZAPI", address, at, _value_at(body, at), message, source)
 
+    def images(self) -> None:
+        source = "image_digests.json"
+        open_items = {image for image, entry in self.ref.images.items() if not _BY_DIGEST.search(entry["pinned"])}
+
+        def tag_only(address: str, attribute: str, image: str, why: str) -> None:
+            self.unverified["image"] += 1
+            self.open.append(f"REF-IMAGE {self.name}: {address} {attribute} = {image!r}: by tag only, {why}")
+
+        for address, body in self.resources():
+            for attribute, image in _images_in(body):
+                self.checked["image"] += 1
+                if _BY_DIGEST.search(image):
+                    continue
+                if image in open_items:
+                    tag_only(address, attribute, image, f"an open item of reference/{source}")
+                elif _RUNNER_IMAGE.match(image):
+                    tag_only(
+                        address, attribute, image, "the runner tag locked at build (tools/maintenance/runner_image.py)"
+                    )
+                else:
+                    message = f"referenced by tag only: record its digest (or list it as an open item) in {source}"
+                    self.fail("REF-IMAGE", address, attribute, image, message, source)
+            for attribute, command in _commands_in(body):
+                for copied, target in _ACR_IMPORT.findall(command):
+                    self.checked["image"] += 1
+                    digest = _BY_DIGEST.search(copied)
+                    tagged = f"{copied.split('@', 1)[0]}:{target.rsplit(':', 1)[-1]}" if digest else copied
+                    recorded = _BY_DIGEST.search(self.ref.images.get(tagged, {}).get("pinned", ""))
+                    if digest and recorded and digest.group(1) == recorded.group(1):
+                        continue
+                    if not digest and copied in open_items:
+                        tag_only(address, attribute, copied, f"an open item of reference/{source}")
+                        continue
+                    expected = recorded.group(1) if recorded else "none recorded"
+                    message = f"imports {tagged} not by the digest {source} records for it ({expected})"
+                    self.fail("REF-IMAGE", address, attribute, copied, message, source)
+
     def private_dns(self) -> None:
         source, zones = "private_dns_zones.json", self.ref.dns["zones"]
 
@@ -708,6 +759,29 @@ class Report:
     acknowledged: list[tuple[Finding, str]]
     checked: Counter[str]
     unverified: Counter[str]
+    open_items: list[str] = field(default_factory=list)
+
+
+def _images_in(node: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """(attribute path, value) of every `image` string anywhere in a resource body."""
+    if isinstance(node, dict):
+        for key, value in sorted(node.items()):
+            at = f"{path}.{key}" if path else key
+            if key == "image" and isinstance(value, str):
+                yield at, value
+            else:
+                yield from _images_in(value, at)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _images_in(value, f"{path}[{index}]")
+
+
+def _commands_in(body: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """(attribute path, command) of every local-exec provisioner."""
+    for index, provisioner in enumerate(body.get("provisioner") or []):
+        command = (provisioner.get("local-exec") or {}).get("command") if isinstance(provisioner, dict) else None
+        if isinstance(command, str):
+            yield f"provisioner[{index}].local-exec.command", command
 
 
 def check_stack(
@@ -732,19 +806,21 @@ def check_app(outdir: Path, ref: Reference | None = None) -> Report:
     acknowledged: list[tuple[Finding, str]] = []
     checked: Counter[str] = Counter()
     unverified: Counter[str] = Counter()
+    open_items: list[str] = []
     stacks = read_stacks(outdir)  # raises UnreadableSynth: a missing stack is not a clean one
     custom_roles = custom_role_names(stacks)
     for name, stack in stacks.items():
         result = check_stack(name, stack, ref, custom_roles)
         checked.update(result.checked)
         unverified.update(result.unverified)
+        open_items += result.open
         for finding in sorted(result.findings):
             reason = ref.acknowledges(finding)
             if reason:
                 acknowledged.append((finding, reason))
             else:
                 findings.append(finding)
-    return Report(findings, acknowledged, checked, unverified)
+    return Report(findings, acknowledged, checked, unverified, open_items)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -760,6 +836,8 @@ def _report(outdir: Path) -> int:
         print(finding)
     for finding, reason in report.acknowledged:
         print(f"acknowledged: {finding} -- {reason}")
+    for item in report.open_items:
+        print(f"open: {item}")
     counts = ", ".join(f"{k} {report.checked[k]}" for k in sorted(report.checked))
     unverified = ", ".join(f"{k} {report.unverified[k]}" for k in sorted(report.unverified)) or "none"
     print(f"references checked: {counts}; unverified: {unverified}; findings: {len(report.findings)}")

@@ -129,7 +129,8 @@ def job_image_findings(stacks: Mapping[str, StackJson]) -> list[str]:
             for container in [*blocks(spec.get("init_container")), *blocks(spec.get("container"))]:
                 where = f"{stack_name}: {what} container {container.get('name')}"
                 image = str(container.get("image", ""))
-                in_registry = image.split("/", 1)[1] if "/" in image else image
+                name = image.split("@", 1)[0]  # the copy's tag names its import; the digest is the import's
+                in_registry = name.split("/", 1)[1] if "/" in name else name
                 source = sources.get(in_registry, image)
                 contents = IMAGE_CONTENTS.get(repository_of(source))
                 if contents is None:
