@@ -38,9 +38,9 @@ def main(selected: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     fast_import.read_once()  # before the app reads any construct's node (docs/performance.md)
-    from stacks.app import BOOTSTRAP_STACK, GITHUB_STACK, build_app, stack_names
+    from stacks.app import BOOTSTRAP_STACK, GITHUB_STACK, build_app, environment_stacks
 
-    known = [BOOTSTRAP_STACK, GITHUB_STACK, *(name for config in environments for name in stack_names(config.name))]
+    known = [BOOTSTRAP_STACK, GITHUB_STACK, *(name for config in environments for name in environment_stacks(config.name))]
     selected = selected or []
     if unknown := [name for name in selected if name not in known]:
         print(f"error: no stack {', '.join(unknown)}; the stacks are {', '.join(known)}", file=sys.stderr)

@@ -312,7 +312,7 @@ class AlertsProps:
     naming: Naming
     location: str
     resource_group_name: str
-    action_group_ids: Mapping[str, str]  # severity → action group id
+    action_group_ids: Mapping[str, tuple[str, ...]]  # severity → every action group id (Observability.action_group_ids)
     targets: Mapping[str, str]  # ALERT_TARGETS key → resource id; alerts of a missing key are not created
     cluster_id: str
     # The `cluster` label of the scraped metrics: the agent's cluster_alias
@@ -362,7 +362,7 @@ class Alerts(Construct):
                 name=props.naming.name("backup-alerts", "apr"),
                 resource_group_name=props.resource_group_name,
                 scopes=[subscription],
-                add_action_group_ids=[props.action_group_ids[props.backup_alerts_severity]],
+                add_action_group_ids=list(props.action_group_ids[props.backup_alerts_severity]),
                 description="Azure Backup's own alerts (failed jobs, vault security) reach the on-call channels",
                 condition=MonitorAlertProcessingRuleActionGroupCondition(
                     monitor_service=MonitorAlertProcessingRuleActionGroupConditionMonitorService(
@@ -403,11 +403,14 @@ class Alerts(Construct):
                 if spec.resource_health_current
                 else None,
             ),
-            action=[MonitorActivityLogAlertAction(action_group_id=self._props.action_group_ids[spec.severity])],
+            action=[
+                MonitorActivityLogAlertAction(action_group_id=group)
+                for group in self._props.action_group_ids[spec.severity]
+            ],
         )
 
     def _action(self, severity: str) -> list[MonitorMetricAlertAction]:
-        return [MonitorMetricAlertAction(action_group_id=self._props.action_group_ids[severity])]
+        return [MonitorMetricAlertAction(action_group_id=group) for group in self._props.action_group_ids[severity]]
 
     def _metric_alert(self, spec: MetricAlertSpec) -> MonitorMetricAlert:
         key = f"{spec.target}-{spec.metric}"
@@ -482,7 +485,10 @@ class Alerts(Construct):
                 severity=AZURE_SEVERITY[severity],
                 labels={"severity": severity},
                 annotations={"summary": summary},
-                action=[MonitorAlertPrometheusRuleGroupRuleAction(action_group_id=props.action_group_ids[severity])],
+                action=[
+                    MonitorAlertPrometheusRuleGroupRuleAction(action_group_id=group)
+                    for group in props.action_group_ids[severity]
+                ],
                 alert_resolution=MonitorAlertPrometheusRuleGroupRuleAlertResolution(
                     auto_resolved=True, time_to_resolve="PT10M"
                 ),
@@ -536,7 +542,7 @@ class SlaMonitoringProps:
     location: str
     resource_group_name: str
     application_insights_id: str
-    action_group_ids: Mapping[str, str]  # severity → action group id
+    action_group_ids: Mapping[str, tuple[str, ...]]  # severity → every action group id (Observability.action_group_ids)
     edge_live: bool = True  # False: the availability alert notifies the warning receivers instead of paging
     # The workspace holding the restore drills' results (DrDrillResults_CL): the workbook's business-continuity
     # section shows the last drill per component. None: no such section.
@@ -695,7 +701,7 @@ class SlaMonitoring(Construct):
                     failed_location_count=config.failed_locations_for_alert,
                 )
             ),
-            action=[MonitorMetricAlertAction(action_group_id=props.action_group_ids[severity])],
+            action=[MonitorMetricAlertAction(action_group_id=group) for group in props.action_group_ids[severity]],
         )
         for window in BURN_RATE_WINDOWS:
             rate = getattr(config, window.rate_field)
@@ -726,7 +732,7 @@ class SlaMonitoring(Construct):
                     )
                 ],
                 auto_mitigation_enabled=True,
-                action=MonitorScheduledQueryRulesAlertV2Action(action_groups=[props.action_group_ids[severity]]),
+                action=MonitorScheduledQueryRulesAlertV2Action(action_groups=list(props.action_group_ids[severity])),
             )
         workbook_name = naming.name("sla", "workbook")
         ApplicationInsightsWorkbook(
