@@ -40,7 +40,11 @@ def main(selected: list[str] | None = None) -> int:
     fast_import.read_once()  # before the app reads any construct's node (docs/performance.md)
     from stacks.app import BOOTSTRAP_STACK, GITHUB_STACK, build_app, environment_stacks
 
-    known = [BOOTSTRAP_STACK, GITHUB_STACK, *(name for config in environments for name in environment_stacks(config.name))]
+    known = [
+        BOOTSTRAP_STACK,
+        GITHUB_STACK,
+        *(name for config in environments for name in environment_stacks(config.name)),
+    ]
     selected = selected or []
     if unknown := [name for name in selected if name not in known]:
         print(f"error: no stack {', '.join(unknown)}; the stacks are {', '.join(known)}", file=sys.stderr)

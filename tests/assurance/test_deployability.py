@@ -962,7 +962,9 @@ def test_a_group_no_earlier_stack_creates_is_named(stacks) -> None:
     _, group = _alerting_group(renamed, "staging")
     old, group["name"] = group["name"], group["name"] + "-renamed"
     problems = findings(renamed)
-    assert problems and all(p.startswith("staging-infra:") and f"/actionGroups/{old}, which no stack" in p for p in problems)
+    assert problems and all(
+        p.startswith("staging-infra:") and f"/actionGroups/{old}, which no stack" in p for p in problems
+    )
 
     late = copy.deepcopy(stacks)
     key, group = _alerting_group(late, "staging")
