@@ -51,7 +51,7 @@ def amba_problems(infra: StackJson, environment: str) -> list[str]:
             amba["frequency"],
         ):
             problems.append(f"{key}: severity/window/frequency differ from AMBA and config")
-        if alert.get("action") != [{"action_group_id": groups[route]}]:
+        if alert.get("action") != [{"action_group_id": group} for group in groups[route]]:
             problems.append(f"{key}: not routed to the {route} action group")
     return problems
 
