@@ -118,10 +118,13 @@ def test_windows_versions_and_schedules_come_from_the_code(text: str, environmen
 def test_deploy_order_follows_the_workflow(text: str, environment: str) -> None:
     workflow = (handbook.ROOT / ".github/workflows/deploy.yml").read_text()
     jobs = handbook.deploy_jobs(workflow)
-    # promotion order (config deploy_after), infra before cluster
-    assert [stack for stack, _ in jobs] == [f"{env}-{kind}" for env in ENVIRONMENTS for kind in ("infra", "cluster")]
-    assert f"`{environment}-infra` → `{environment}-cluster`" in text
-    assert text.index(f"| 1 | `{environment}-infra`") < text.index(f"| 2 | `{environment}-cluster`")
+    # promotion order (config deploy_after), alerting before infra before cluster
+    kinds = ("alerting", "infra", "cluster")
+    assert [stack for stack, _ in jobs] == [f"{env}-{kind}" for env in ENVIRONMENTS for kind in kinds]
+    assert f"`{environment}-alerting` → `{environment}-infra` → `{environment}-cluster`" in text
+    assert text.index(f"| 1 | `{environment}-alerting`") < text.index(f"| 2 | `{environment}-infra`")
+    # the alerting stack's state is in its own container (only the apply identity reads it)
+    assert f"/alerting-tfstate/{environment}-alerting.tfstate`" in text
 
 
 def test_tracing_part_tells_a_service_what_to_set(text: str, environment: str) -> None:
