@@ -13,7 +13,8 @@ ruleset on `main` and who may approve are part of the security model (docs/deliv
   runner, and hands out the environment's secrets only then;
 - the ruleset on `main`: pull requests only, `required_approvals` reviews, code-owner review (.github/CODEOWNERS,
   `codeowners()`), stale reviews dismissed, last push approved by someone else, the review checks (the plans of
-  the stacks pull requests plan: not the alerting stacks) required and up to date, no force push, no deletion, and no bypass actor;
+  the stacks pull requests plan: not the alerting stacks) required and up to date, no force push, no deletion,
+  and no bypass actor;
 - repository variables `ERP_<ENV>_SUBSCRIPTION_ID`, `_TENANT_ID`, `_PLAN_CLIENT_ID`, `_APPLY_CLIENT_ID` (ids, not
   secrets): the client ids are variables of this stack, the bootstrap outputs `<env>-plan-client-id` and
   `<env>-apply-client-id`;

@@ -43,13 +43,13 @@ from constructs.drills import (
     RecoveryAlertsProps,
 )
 from constructs.governance import Governance, GovernanceProps
+from constructs.interfaces import diagnostics_of_id
 from constructs.key_vault import KeyVault
 from constructs.kubernetes_policy import KubernetesPolicies, KubernetesPolicyProps
 from constructs.locks import LockCoverage, LockCoverageProps
 from constructs.monitor_private_link import MonitorPrivateLink, MonitorPrivateLinkProps
 from constructs.naming import Naming
 from constructs.network import Network, NetworkProps
-from constructs.interfaces import diagnostics_of_id
 from constructs.notifications import LOGIC_APP_TYPE, webhook_receiver_ids
 from constructs.observability import (
     ContainerInsightsCollection,

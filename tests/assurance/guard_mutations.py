@@ -205,7 +205,8 @@ GUARDS: tuple[Guard, ...] = (
     Guard(
         "secret scan",
         "python -m tools.checks.secret_scan cdktf.out",
-        "staging-alerting critical action group: a literal Slack webhook URL instead of `${var.critical_alert_webhook_url}`",
+        "staging-alerting critical action group: a literal Slack webhook URL instead of "
+        "`${var.critical_alert_webhook_url}`",
         _literal_webhook,
         _secret_scan,
         "slack-webhook",

@@ -3,9 +3,8 @@ fails --check, and the checked-in matrix is fresh."""
 
 from __future__ import annotations
 
-import re
-
 import json
+import re
 import shutil
 from pathlib import Path
 

@@ -27,7 +27,6 @@ from typing import Any
 from tools.review.synth_diff import strip_metadata
 from tools.synth_output import UnreadableSynth, main_guard, read_json
 
-
 # Stack kind -> why a pull request does not plan it (docs/security-model.md "Alert webhook addresses").
 NOT_PLANNED_ON_PULL_REQUESTS = {
     "alerting": "not planned on pull requests: its state holds the alert webhook addresses, which only the apply "
