@@ -2,7 +2,7 @@
 """Synthesize every stack into cdktf.out/ (`python main.py`, or `cdktf synth` which runs this).
 
 `python main.py <stack>...` (e.g. `staging-infra`) synthesizes only the named stacks, for the review loop:
-each as in the whole app (an environment's infra and cluster stacks are built together; see
+each as in the whole app (an environment's alerting, infra and cluster stacks are built together; see
 `stacks.app.build_app`); the other stacks' files in the output folder are left as they were.
 
 Prints one line per stack (resources, output file) and the total time; a rule violation prints one

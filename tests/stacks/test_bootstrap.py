@@ -70,10 +70,7 @@ def test_only_the_apply_identity_holds_a_data_role_on_the_alerting_state(stacks)
         for key, a in assignments.items()
         if a["scope"].endswith("/containers/alerting-tfstate")
     )
-    assert on_alerting == [
-        ("production", "apply", "Storage Blob Data Contributor"),
-        ("staging", "apply", "Storage Blob Data Contributor"),
-    ]
+    assert on_alerting == [(e, "apply", "Storage Blob Data Contributor") for e in sorted(ENVIRONMENTS)]
 
 
 # --- issue #16: private state, deployment network, deploy identities, runners, registrations, own state ---
