@@ -2,7 +2,7 @@
 """Synthesize every stack into cdktf.out/ (`python main.py`, or `cdktf synth` which runs this).
 
 `python main.py <stack>...` (e.g. `staging-infra`) synthesizes only the named stacks, for the review loop:
-each as in the whole app (an environment's infra and cluster stacks are built together; see
+each as in the whole app (an environment's alerting, infra and cluster stacks are built together; see
 `stacks.app.build_app`); the other stacks' files in the output folder are left as they were.
 
 Prints one line per stack (resources, output file) and the total time; a rule violation prints one
@@ -38,9 +38,13 @@ def main(selected: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     fast_import.read_once()  # before the app reads any construct's node (docs/performance.md)
-    from stacks.app import BOOTSTRAP_STACK, GITHUB_STACK, build_app, stack_names
+    from stacks.app import BOOTSTRAP_STACK, GITHUB_STACK, build_app, environment_stacks
 
-    known = [BOOTSTRAP_STACK, GITHUB_STACK, *(name for config in environments for name in stack_names(config.name))]
+    known = [
+        BOOTSTRAP_STACK,
+        GITHUB_STACK,
+        *(name for config in environments for name in environment_stacks(config.name)),
+    ]
     selected = selected or []
     if unknown := [name for name in selected if name not in known]:
         print(f"error: no stack {', '.join(unknown)}; the stacks are {', '.join(known)}", file=sys.stderr)

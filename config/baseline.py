@@ -46,7 +46,7 @@ class JobImage(Section):
     source_repository: str = Field(
         default="docker.io/alpine/k8s",
         pattern=r"^[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+$",
-        description="Public repository imported into the environment's registry by digest (reference/image_digests.json)",
+        description="Public repository imported into the registry by digest (reference/image_digests.json)",
     )
     patch: int = Field(ge=0, le=99, description="kubectl patch release of the cluster's minor version")
     tag_prefix: str = Field(default="", pattern=r"^v?$", description='"v" for registries tagging v1.36.5')

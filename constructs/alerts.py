@@ -357,7 +357,7 @@ class AlertsProps:
     naming: Naming
     location: str
     resource_group_name: str
-    action_group_ids: Mapping[str, str]  # severity → action group id
+    action_group_ids: Mapping[str, tuple[str, ...]]  # severity → every action group id (Observability.action_group_ids)
     targets: Mapping[str, str]  # ALERT_TARGETS key → resource id; alerts of a missing key are not created
     cluster_id: str
     # The `cluster` label of the scraped metrics: the agent's cluster_alias
@@ -416,7 +416,7 @@ class Alerts(Construct):
                 name=props.naming.name("backup-alerts", "apr"),
                 resource_group_name=props.resource_group_name,
                 scopes=[subscription],
-                add_action_group_ids=[props.action_group_ids[props.backup_alerts_severity]],
+                add_action_group_ids=list(props.action_group_ids[props.backup_alerts_severity]),
                 description="Azure Backup's own alerts (failed jobs, vault security) reach the on-call channels",
                 condition=MonitorAlertProcessingRuleActionGroupCondition(
                     monitor_service=MonitorAlertProcessingRuleActionGroupConditionMonitorService(
@@ -457,11 +457,16 @@ class Alerts(Construct):
                 if spec.resource_health_current
                 else None,
             ),
-            action=[MonitorActivityLogAlertAction(action_group_id=self._props.action_group_ids[spec.severity])],
+            action=self._activity_action(spec.severity),
         )
 
+    def _activity_action(self, severity: str) -> list[MonitorActivityLogAlertAction]:
+        return [
+            MonitorActivityLogAlertAction(action_group_id=group) for group in self._props.action_group_ids[severity]
+        ]
+
     def _action(self, severity: str) -> list[MonitorMetricAlertAction]:
-        return [MonitorMetricAlertAction(action_group_id=self._props.action_group_ids[severity])]
+        return [MonitorMetricAlertAction(action_group_id=group) for group in self._props.action_group_ids[severity]]
 
     def _metric_alert(self, spec: MetricAlertSpec) -> MonitorMetricAlert:
         key = f"{spec.target}-{spec.metric}"
@@ -565,9 +570,7 @@ class Alerts(Construct):
                 resource_type=amba["resource_type"],
                 statuses=amba["statuses"],
             ),
-            action=[
-                MonitorActivityLogAlertAction(action_group_id=self._props.action_group_ids[amba_activity_route(key)])
-            ],
+            action=self._activity_action(amba_activity_route(key)),
         )
 
     def _prometheus_rules(self) -> MonitorAlertPrometheusRuleGroup:
@@ -590,7 +593,10 @@ class Alerts(Construct):
                 severity=AZURE_SEVERITY[severity],
                 labels={"severity": severity},
                 annotations={"summary": summary},
-                action=[MonitorAlertPrometheusRuleGroupRuleAction(action_group_id=props.action_group_ids[severity])],
+                action=[
+                    MonitorAlertPrometheusRuleGroupRuleAction(action_group_id=group)
+                    for group in props.action_group_ids[severity]
+                ],
                 alert_resolution=MonitorAlertPrometheusRuleGroupRuleAlertResolution(
                     auto_resolved=True, time_to_resolve="PT10M"
                 ),
@@ -644,7 +650,7 @@ class SlaMonitoringProps:
     location: str
     resource_group_name: str
     application_insights_id: str
-    action_group_ids: Mapping[str, str]  # severity → action group id
+    action_group_ids: Mapping[str, tuple[str, ...]]  # severity → every action group id (Observability.action_group_ids)
     edge_live: bool = True  # False: the availability alert notifies the warning receivers instead of paging
     # The workspace holding the restore drills' results (DrDrillResults_CL): the workbook's business-continuity
     # section shows the last drill per component. None: no such section.
@@ -803,7 +809,7 @@ class SlaMonitoring(Construct):
                     failed_location_count=config.failed_locations_for_alert,
                 )
             ),
-            action=[MonitorMetricAlertAction(action_group_id=props.action_group_ids[severity])],
+            action=[MonitorMetricAlertAction(action_group_id=group) for group in props.action_group_ids[severity]],
         )
         for window in BURN_RATE_WINDOWS:
             rate = getattr(config, window.rate_field)
@@ -834,7 +840,7 @@ class SlaMonitoring(Construct):
                     )
                 ],
                 auto_mitigation_enabled=True,
-                action=MonitorScheduledQueryRulesAlertV2Action(action_groups=[props.action_group_ids[severity]]),
+                action=MonitorScheduledQueryRulesAlertV2Action(action_groups=list(props.action_group_ids[severity])),
             )
         workbook_name = naming.name("sla", "workbook")
         ApplicationInsightsWorkbook(

@@ -63,7 +63,7 @@ class ComplianceResultsProps:
     oidc_issuer_url: str  # the AKS cluster's issuer, trusted for the job's service account tokens
     namespace: str  # the job's namespace and service account: the federated credential's subject
     service_account: str
-    action_group_ids: Mapping[str, str]  # severity -> action group id (Observability.action_group_ids)
+    action_group_ids: Mapping[str, tuple[str, ...]]  # severity -> action group ids (Observability.action_group_ids)
 
 
 class ComplianceResults(Construct):
@@ -116,7 +116,7 @@ class ComplianceResults(Construct):
                     description=description,
                     query=query,
                     severity=AZURE_SEVERITY[SEVERITY],
-                    action_group_id=props.action_group_ids[SEVERITY],
+                    action_group_ids=props.action_group_ids[SEVERITY],
                     lookback=LOOKBACK,
                 ),
                 location=props.location,

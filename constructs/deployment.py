@@ -422,6 +422,8 @@ class DeployIdentitiesProps:
     resource_group_name: str
     subscription_id: str
     state_container_scope: str  # ARM id of the state container (blob data role for the backend)
+    # ARM id of the alerting stack's state container: the apply identity's only, the plan identity has no role on it.
+    alerting_state_container_scope: str
     platform_group_ids: Mapping[str, str]  # the platform resource groups (bootstrap's): the apply identity's writes
     provider: TerraformProvider
 
@@ -479,6 +481,11 @@ class DeployIdentities(Construct):
                     props.state_container_scope,
                     "Storage Blob Data Contributor",
                     "Applies read and write the state and its lease.",
+                ),
+                (
+                    props.alerting_state_container_scope,
+                    "Storage Blob Data Contributor",
+                    "The alerting stack (webhook addresses in its state) is planned and applied by this identity only.",
                 ),
             ),
         }

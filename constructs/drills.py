@@ -258,7 +258,7 @@ class RecoveryAlertsProps:
     location: str
     resource_group_name: str
     log_analytics_workspace_id: str
-    action_group_ids: Mapping[str, str]  # severity -> action group id (Observability.action_group_ids)
+    action_group_ids: Mapping[str, tuple[str, ...]]  # severity -> action group ids (Observability.action_group_ids)
     results_table: ITerraformDependable  # DrillResults.table: Azure validates the queries against it at create time
 
 
@@ -280,7 +280,7 @@ class RecoveryAlerts(Construct):
                     description=description,
                     query=query,
                     severity=AZURE_SEVERITY[severity],
-                    action_group_id=props.action_group_ids[severity],
+                    action_group_ids=props.action_group_ids[severity],
                     lookback=LOOKBACK,
                 ),
                 location=props.location,

@@ -257,6 +257,16 @@ def diagnostics(
     return settings
 
 
+def diagnostics_of_id(owner: Construct, id: str, kind: str, resource_id: str, sink: DiagnosticsSink) -> None:
+    """Declare the diagnostic settings of a resource of type `kind` that another stack manages, by its config-derived
+    id: the alerting stack's chat adapters are applied before the workspace they log to exists (docs/architecture.md
+    "Deployment order"). No sub-resources: such a type has none in `DIAGNOSTICS`."""
+    profile = DIAGNOSTICS.get(kind)
+    if profile is None or profile.sub_resources:
+        raise ValueError(f"diagnostics: {kind} needs a profile without sub-resources in DIAGNOSTICS to be set by id")
+    _setting(owner, id, resource_id, profile, sink, None)
+
+
 def _setting(
     owner: Construct,
     id: str,

@@ -102,7 +102,7 @@ class RowsAlert:
     description: str
     query: str
     severity: int  # Azure's 0 (critical) to 4 (verbose)
-    action_group_id: str
+    action_group_ids: tuple[str, ...]
     lookback: str  # ISO 8601: the window the query reads
 
 
@@ -135,6 +135,6 @@ def rows_alert(
                 query=alert.query, time_aggregation_method="Count", operator="GreaterThan", threshold=0
             )
         ],
-        action=MonitorScheduledQueryRulesAlertV2Action(action_groups=[alert.action_group_id]),
+        action=MonitorScheduledQueryRulesAlertV2Action(action_groups=list(alert.action_group_ids)),
         depends_on=[table],
     )

@@ -20,15 +20,20 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from cdktf_cdktf_provider_azurerm.logic_app_action_custom import LogicAppActionCustom
 from cdktf_cdktf_provider_azurerm.logic_app_trigger_http_request import LogicAppTriggerHttpRequest
 from cdktf_cdktf_provider_azurerm.logic_app_workflow import LogicAppWorkflow
+from cdktf_cdktf_provider_azurerm.monitor_action_group import (
+    MonitorActionGroup,
+    MonitorActionGroupLogicAppReceiver,
+    MonitorActionGroupWebhookReceiver,
+)
 
 from constructs import Construct
-from constructs.interfaces import DiagnosticsSink, diagnostics
 from constructs.naming import Naming
 
 # How each channel a receiver may name is reached. `direct`: the action group's webhook receiver posts the
@@ -46,6 +51,7 @@ WEBHOOK_URL_PATTERNS = {
     "teams": r"^https://[a-z0-9.-]+\.(logic\.azure\.com|api\.powerplatform\.com)(:443)?/.+$",
 }
 WEBHOOK_PARAMETER = "webhookUrl"
+LOGIC_APP_TYPE = "azurerm_logic_app_workflow"
 TRIGGER_NAME = "common-alert-schema"
 ACTION_NAME = "post-to-channel"
 
@@ -178,6 +184,45 @@ def validate_template(template: Any) -> None:
         evaluate(expression, {})  # raises for anything outside the grammar
 
 
+# The alerting stack's resources are named from config, so the infra stack names them by id without reading the
+# alerting stack's state (which only the apply identity reads). "alert-", not "ops-": new names, so the alerting
+# stack creates them beside the infra stack's old adapter, which the infra apply that follows removes.
+def webhook_action_group_name(naming: Naming, severity: str, channel: str) -> str:
+    return naming.name(f"alert-{severity}-{channel}", "ag")
+
+
+def adapter_workflow_name(naming: Naming, severity: str, channel: str) -> str:
+    return naming.name(f"alert-{severity}-{channel}", "logic")
+
+
+@dataclass(frozen=True)
+class WebhookReceiverIds:
+    """The alerting stack's resource ids, derived from config: `action_group_ids` (severity -> the group naming
+    the webhook or adapter) and `adapter_workflow_ids` (severity -> the chat adapter's workflow, adapter channels
+    only: its diagnostic setting is the infra stack's, where the workspace is)."""
+
+    action_group_ids: Mapping[str, str]
+    adapter_workflow_ids: Mapping[str, str]
+
+
+def webhook_receiver_ids(
+    naming: Naming, channels: Mapping[str, str], subscription_id: str, resource_group_name: str
+) -> WebhookReceiverIds:
+    """`channels`: severity -> webhook channel (config `observability.receivers.<severity>.webhook_name`)."""
+    group = f"/subscriptions/{subscription_id}/resourceGroups/{resource_group_name}/providers"
+    return WebhookReceiverIds(
+        action_group_ids={
+            severity: f"{group}/Microsoft.Insights/actionGroups/{webhook_action_group_name(naming, severity, channel)}"
+            for severity, channel in sorted(channels.items())
+        },
+        adapter_workflow_ids={
+            severity: f"{group}/Microsoft.Logic/workflows/{adapter_workflow_name(naming, severity, channel)}"
+            for severity, channel in sorted(channels.items())
+            if CHANNELS[channel] == "adapter"
+        },
+    )
+
+
 @dataclass(frozen=True)
 class ChatAdapterProps:
     channel: str  # one of ADAPTER_CHANNELS
@@ -186,7 +231,6 @@ class ChatAdapterProps:
     location: str
     resource_group_name: str
     webhook_url: str  # reference to a sensitive variable, never a literal
-    diagnostics: DiagnosticsSink  # the workflow's run log (WorkflowRuntime): did the message go out?
 
 
 class ChatAdapter(Construct):
@@ -203,13 +247,14 @@ class ChatAdapter(Construct):
         self.workflow = LogicAppWorkflow(
             self,
             "workflow",
-            name=props.naming.name(f"ops-{props.severity}-{props.channel}", "logic"),
+            name=adapter_workflow_name(props.naming, props.severity, props.channel),
             location=props.location,
             resource_group_name=props.resource_group_name,
             workflow_parameters={WEBHOOK_PARAMETER: json.dumps({"type": "SecureString"})},
             parameters={WEBHOOK_PARAMETER: props.webhook_url},
         )
-        diagnostics(self, "diagnostics", self.workflow, props.diagnostics)
+        # Its run log (WorkflowRuntime: did the message go out?) goes to the workspace through a diagnostic setting
+        # the infra stack declares on this workflow's id (`webhook_receiver_ids`): the workspace is created after it.
         trigger = LogicAppTriggerHttpRequest(
             self,
             "trigger",
@@ -248,3 +293,65 @@ class ChatAdapter(Construct):
         )
         self.workflow_id = self.workflow.id
         self.callback_url = trigger.callback_url
+
+
+@dataclass(frozen=True)
+class WebhookReceiversProps:
+    channels: Mapping[str, str]  # severity -> webhook channel (config observability.receivers.<severity>.webhook_name)
+    short_names: Mapping[str, str]  # severity -> action group short name (config receivers.<severity>.short_name)
+    naming: Naming
+    location: str
+    resource_group_name: str
+    webhook_urls: Mapping[str, str]  # severity -> reference to a sensitive variable, never a literal
+
+
+class WebhookReceivers(Construct):
+    """The secret-bearing half of alert delivery (the alerting stack's): per severity an action group with only its
+    webhook channel, either the webhook itself (PagerDuty reads the common alert schema) or a ChatAdapter's callback
+    URL. Exposes `action_group_ids` and `adapters` (severity -> ChatAdapter)."""
+
+    def __init__(self, scope: Construct, id: str, *, props: WebhookReceiversProps) -> None:
+        super().__init__(scope, id)
+        if missing := sorted(set(props.channels) - set(props.webhook_urls)):
+            raise ValueError(f"notifications: webhook_urls lacks the severities {missing}")
+        self.adapters: dict[str, ChatAdapter] = {}
+        self.action_group_ids: dict[str, str] = {}
+        for severity, channel in sorted(props.channels.items()):
+            webhook: dict[str, Any] = {}
+            if CHANNELS[channel] == "direct":
+                webhook["webhook_receiver"] = [
+                    MonitorActionGroupWebhookReceiver(
+                        name=channel, service_uri=props.webhook_urls[severity], use_common_alert_schema=True
+                    )
+                ]
+            else:
+                adapter = self.adapters[severity] = ChatAdapter(
+                    self,
+                    f"{severity}-{channel}-adapter",
+                    props=ChatAdapterProps(
+                        channel=channel,
+                        severity=severity,
+                        naming=props.naming,
+                        location=props.location,
+                        resource_group_name=props.resource_group_name,
+                        webhook_url=props.webhook_urls[severity],
+                    ),
+                )
+                webhook["logic_app_receiver"] = [
+                    MonitorActionGroupLogicAppReceiver(
+                        name=f"{channel}-adapter",
+                        resource_id=adapter.workflow_id,
+                        callback_url=adapter.callback_url,
+                        use_common_alert_schema=True,
+                    )
+                ]
+            group = MonitorActionGroup(
+                self,
+                f"{severity}-action-group",
+                name=webhook_action_group_name(props.naming, severity, channel),
+                resource_group_name=props.resource_group_name,
+                location="global",
+                short_name=props.short_names[severity],
+                **webhook,
+            )
+            self.action_group_ids[severity] = group.id

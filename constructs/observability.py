@@ -27,10 +27,8 @@ from cdktf_cdktf_provider_azurerm.monitor_action_group import (
     MonitorActionGroup,
     MonitorActionGroupAzureAppPushReceiver,
     MonitorActionGroupEmailReceiver,
-    MonitorActionGroupLogicAppReceiver,
     MonitorActionGroupSmsReceiver,
     MonitorActionGroupVoiceReceiver,
-    MonitorActionGroupWebhookReceiver,
 )
 from cdktf_cdktf_provider_azurerm.monitor_data_collection_endpoint import MonitorDataCollectionEndpoint
 from cdktf_cdktf_provider_azurerm.monitor_data_collection_rule import (
@@ -55,7 +53,6 @@ from constructs.interfaces import GROUP, DiagnosticsSink, RoleGrant, delete_lock
 from constructs.locks import why_locked
 from constructs.migrations import WORKSPACE_BEFORE, WORKSPACE_LOCK_BEFORE, WORKSPACE_PATH_BEFORE
 from constructs.naming import Naming
-from constructs.notifications import CHANNELS, ChatAdapter, ChatAdapterProps
 from constructs.private_endpoint import PrivateEndpointPlacement, link_private_dns_zone
 
 PROMETHEUS_STREAM = "Microsoft-PrometheusMetrics"
@@ -134,8 +131,9 @@ class ObservabilityProps:
         str  # LogAnalytics.workspace_id: Application Insights and Container insights write there
     )
     diagnostics: DiagnosticsSink  # where Grafana's diagnostic setting sends (the workspace)
-    # Secret receiver URLs by severity (PagerDuty, Slack): references to sensitive variables, never literals.
-    webhook_urls: Mapping[str, str]
+    # Severity -> id of the alerting stack's group with the severity's webhook channel (config-derived:
+    # constructs/notifications.py webhook_receiver_ids): every alert names it beside this construct's people group.
+    webhook_action_group_ids: Mapping[str, str]
     private_endpoint: PrivateEndpointPlacement  # Grafana's endpoint
     virtual_network_ids: Mapping[str, str]  # networks that resolve Grafana's private DNS name (hub, spoke)
     # Story 3.1's Prometheus retention; must fit in what the monitor workspace keeps.
@@ -145,8 +143,8 @@ class ObservabilityProps:
 class Observability(Construct):
     """Exposes `log_analytics_workspace_id` (the one it was given), `application_insights_id`, `monitor_workspace_id`,
     `data_collection_rule_id` (Prometheus), `container_insights_rule_id`, `data_collection_endpoint_id`,
-    `grafana_id`, `grafana_dns_zone_id`, `action_group_ids` (severity → id) and `chat_adapters` (severity →
-    ChatAdapter, for the severities whose webhook is a chat channel)."""
+    `grafana_id`, `grafana_dns_zone_id` and `action_group_ids` (severity → the ids of every group an alert of that
+    severity names: its people group here and the alerting stack's webhook group)."""
 
     def __init__(self, scope: Construct, id: str, *, props: ObservabilityProps) -> None:
         super().__init__(scope, id)
@@ -155,9 +153,9 @@ class Observability(Construct):
                 f"observability: metrics retention of {props.metrics_retention_days} days exceeds the "
                 f"{MONITOR_WORKSPACE_RETENTION_DAYS} days (18 months) an Azure Monitor workspace keeps"
             )
-        missing = [severity for severity in SEVERITIES if severity not in props.webhook_urls]
+        missing = [severity for severity in SEVERITIES if severity not in props.webhook_action_group_ids]
         if missing:
-            raise ValueError(f"observability: webhook_urls lacks the severities {missing}")
+            raise ValueError(f"observability: webhook_action_group_ids lacks the severities {missing}")
         config, naming = props.config, props.naming
         placement: dict[str, Any] = {"location": props.location, "resource_group_name": props.resource_group_name}
         self.log_analytics_workspace_id = workspace_id = props.log_analytics_workspace_id
@@ -178,9 +176,10 @@ class Observability(Construct):
         self._managed_prometheus(config, naming, placement, props.metrics_retention_days)
         self._container_insights(config.container_insights, naming, placement)
         self._grafana(props, placement)
-        self.chat_adapters: dict[str, ChatAdapter] = {}
-        self.action_group_ids: Mapping[str, str] = {
-            severity: self._action_group(severity, props).id for severity in SEVERITIES
+        # The one list every alert, budget and processing rule of a severity names (constructs/alerts.py and others).
+        self.action_group_ids: Mapping[str, tuple[str, ...]] = {
+            severity: (self._action_group(severity, props).id, props.webhook_action_group_ids[severity])
+            for severity in SEVERITIES
         }
 
     def _managed_prometheus(
@@ -337,40 +336,9 @@ class Observability(Construct):
         )
 
     def _action_group(self, severity: str, props: ObservabilityProps) -> MonitorActionGroup:
-        """Every channel of the severity's receivers: e-mail, SMS, voice and Azure mobile app push, and its
-        webhook channel, either directly (PagerDuty reads the common alert schema) or through a chat adapter."""
+        """The people channels of the severity's receivers: e-mail, SMS, voice and Azure mobile app push. Its webhook
+        channel (a secret address) is the alerting stack's group (constructs/notifications.py WebhookReceivers)."""
         receivers = props.config.receivers[severity]
-        channel = receivers.webhook_name
-        webhook: dict[str, Any] = {}
-        if CHANNELS[channel] == "direct":
-            webhook["webhook_receiver"] = [
-                MonitorActionGroupWebhookReceiver(
-                    name=channel, service_uri=props.webhook_urls[severity], use_common_alert_schema=True
-                )
-            ]
-        else:
-            adapter = ChatAdapter(
-                self,
-                f"{severity}-{channel}-adapter",
-                props=ChatAdapterProps(
-                    channel=channel,
-                    severity=severity,
-                    naming=props.naming,
-                    location=props.location,
-                    resource_group_name=props.resource_group_name,
-                    webhook_url=props.webhook_urls[severity],
-                    diagnostics=props.diagnostics,
-                ),
-            )
-            self.chat_adapters[severity] = adapter
-            webhook["logic_app_receiver"] = [
-                MonitorActionGroupLogicAppReceiver(
-                    name=f"{channel}-adapter",
-                    resource_id=adapter.workflow_id,
-                    callback_url=adapter.callback_url,
-                    use_common_alert_schema=True,
-                )
-            ]
         return MonitorActionGroup(
             self,
             f"{severity}-action-group",
@@ -404,7 +372,6 @@ class Observability(Construct):
                 for index, email in enumerate(receivers.azure_app_push, start=1)
             ]
             or None,
-            **webhook,
         )
 
 

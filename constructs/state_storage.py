@@ -29,6 +29,9 @@ from constructs.private_endpoint import PrivateEndpointPlacement
 # operators' group's. No pipeline identity has a role on it (theirs are on the environment container only).
 BOOTSTRAP_CONTAINER = "bootstrap-tfstate"
 OPERATOR_STATE_ROLE = "Storage Blob Data Contributor"
+# The `<env>-alerting` stack's state (it holds the alert webhook addresses): only the apply identity holds a data role
+# on it (constructs/deployment.py), so neither a pull request's plan nor the drift run reads it.
+ALERTING_CONTAINER = "alerting-tfstate"
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,15 @@ class StateStorage(Construct):
             provider=props.provider,
         )
         self.bootstrap_container_scope: str = f"{self.account.id}/blobServices/default/containers/{BOOTSTRAP_CONTAINER}"
+        self.alerting_container = StorageContainer(
+            self,
+            "alerting-container",
+            name=ALERTING_CONTAINER,
+            storage_account_id=self.account.id,
+            container_access_type="private",
+            provider=props.provider,
+        )
+        self.alerting_container_scope: str = f"{self.account.id}/blobServices/default/containers/{ALERTING_CONTAINER}"
         if not props.operators_group_object_id:
             raise ValueError("state storage: operators_group_object_id is required (the bootstrap container's reader)")
         # The migration of README step 8 (`terraform init -migrate-state`) and every later bootstrap run read and

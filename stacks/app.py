@@ -1,5 +1,5 @@
-"""The whole app: a bootstrap stack, the repository's `github` stack, then an infrastructure and a cluster stack per
-environment."""
+"""The whole app: a bootstrap stack, the repository's `github` stack, then per environment an alerting, an
+infrastructure and a cluster stack (applied in that order)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from cdktf import App
 
 from config.loader import load_all
 from config.schema import EnvironmentConfig
+from stacks.alerting import AlertingStack
 from stacks.bootstrap import BootstrapStack
 from stacks.cluster import ClusterStack
 from stacks.github import GitHubStack
@@ -23,6 +24,15 @@ def stack_names(environment: str) -> tuple[str, str]:
     return f"{environment}-infra", f"{environment}-cluster"
 
 
+def alerting_stack_name(environment: str) -> str:
+    return f"{environment}-alerting"
+
+
+def environment_stacks(environment: str) -> tuple[str, str, str]:
+    """An environment's stacks in apply order: alerting, infra, cluster (docs/architecture.md)."""
+    return alerting_stack_name(environment), *stack_names(environment)
+
+
 def build_app(
     outdir: str | Path | None = None,
     environments: list[EnvironmentConfig] | None = None,
@@ -31,8 +41,8 @@ def build_app(
     """Without `outdir`, cdktf uses $CDKTF_OUTDIR (set by the cdktf CLI) or cdktf.out/.
 
     `only` (`python main.py <stack>...`): just the named stacks and what their output depends on; an
-    environment's infra and cluster stacks are built together (the cluster's cross-stack references add
-    outputs to the infra stack), so each built stack synthesizes exactly as in the whole app."""
+    environment's stacks are built together (the cluster's cross-stack references add outputs to the infra
+    stack; bootstrap's delegation reads all three), so each built stack synthesizes exactly as in the whole app."""
     environments = load_all() if environments is None else environments
     app = App(outdir=str(outdir)) if outdir else App()
     # Bootstrap's apply identities may assign exactly the roles the environments' stacks assign: with bootstrap, every
@@ -43,9 +53,11 @@ def build_app(
     if not only or GITHUB_STACK in only:
         GitHubStack(app, GITHUB_STACK, environments=environments)
     for config in environments:
-        infra_name, cluster_name = stack_names(config.name)
-        if bootstrap is None and infra_name not in only and cluster_name not in only:
+        names = environment_stacks(config.name)
+        if bootstrap is None and not set(names) & set(only):
             continue
+        alerting_name, infra_name, cluster_name = names
+        alerting = AlertingStack(app, alerting_name, config=config)
         infra = InfrastructureStack(app, infra_name, config=config)
         cluster = ClusterStack(
             app,
@@ -58,6 +70,6 @@ def build_app(
             app_gateway=infra.app_gateway,
             compliance_results=infra.compliance_results,
         )
-        if bootstrap is not None:  # the apply identity may assign exactly the roles these two stacks assign
-            bootstrap.delegate(config, (infra, cluster))
+        if bootstrap is not None:  # the apply identity may assign exactly the roles these stacks assign
+            bootstrap.delegate(config, (alerting, infra, cluster))
     return app

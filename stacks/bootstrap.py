@@ -127,6 +127,7 @@ class BootstrapStack(TerraformStack):
                     resource_group_name=network.resource_group_name,
                     subscription_id=config.subscription_id,
                     state_container_scope=storage.container_scope,
+                    alerting_state_container_scope=storage.alerting_container_scope,
                     platform_group_ids=groups.ids,
                     provider=provider,
                 ),

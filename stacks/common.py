@@ -29,14 +29,18 @@ def required_tags(config: EnvironmentConfig) -> dict[str, str]:
     }
 
 
-def use_remote_state(stack: TerraformStack, config: EnvironmentConfig) -> AzurermBackend:
-    """State per stack (its own key) in the environment's own storage account, with Entra ID auth."""
+def use_remote_state(
+    stack: TerraformStack, config: EnvironmentConfig, *, container_name: str | None = None
+) -> AzurermBackend:
+    """State per stack (its own key) in the environment's own storage account, with Entra ID auth; in the
+    environment's state container unless `container_name` (the alerting stack's, which only the apply identity reads).
+    """
     backend = config.state_backend
     return AzurermBackend(
         stack,
         resource_group_name=backend.resource_group_name,
         storage_account_name=backend.storage_account_name,
-        container_name=backend.container_name,
+        container_name=container_name or backend.container_name,
         key=f"{stack.node.id}.tfstate",
         subscription_id=config.subscription_id,
         tenant_id=config.tenant_id,

@@ -3,16 +3,18 @@
 Whoever can run a job in a GitHub environment gets that environment's OIDC subject, so the environments, the
 ruleset on `main` and who may approve are part of the security model (docs/delivery.md). Declared here:
 
-- per environment `<env>` (applies, apply identity): required reviewers (config `approver_teams`) where
-  `apply_requires_approval`, `prevent_self_review`, admins cannot bypass, deployment branch policy `main` only;
-- per environment `<env>-plan` (deploy plans and drift, plan identity; holds the webhook secrets and the plan
-  key): deployment branch policy `main` only, no reviewers. Pull-request plans name no environment (their OIDC
+- per environment `<env>` (applies, and the alerting stack's plan, apply identity; holds the webhook secrets and the
+  plan key): required reviewers (config `approver_teams`) where `apply_requires_approval`, `prevent_self_review`,
+  admins cannot bypass, deployment branch policy `main` only;
+- per environment `<env>-plan` (deploy plans and drift, plan identity; holds the plan key): deployment branch
+  policy `main` only, no reviewers. Pull-request plans name no environment (their OIDC
   subject is `repo:<owner>/<repo>:pull_request`), so no branch and no pull request can start a job here. GitHub
   checks a job's branch (for a pull request, its head branch) against these policies before the job is sent to a
   runner, and hands out the environment's secrets only then;
 - the ruleset on `main`: pull requests only, `required_approvals` reviews, code-owner review (.github/CODEOWNERS,
-  `codeowners()`), stale reviews dismissed, last push approved by someone else, the review checks required and
-  up to date, no force push, no deletion, and no bypass actor;
+  `codeowners()`), stale reviews dismissed, last push approved by someone else, the review checks (the plans of
+  the stacks pull requests plan: not the alerting stacks) required and up to date, no force push, no deletion,
+  and no bypass actor;
 - repository variables `ERP_<ENV>_SUBSCRIPTION_ID`, `_TENANT_ID`, `_PLAN_CLIENT_ID`, `_APPLY_CLIENT_ID` (ids, not
   secrets): the client ids are variables of this stack, the bootstrap outputs `<env>-plan-client-id` and
   `<env>-apply-client-id`;
@@ -67,7 +69,7 @@ from cdktf_cdktf_provider_github.repository_ruleset import (
 from config.deployment import GitHubRepository
 from config.schema import EnvironmentConfig
 from constructs import Construct
-from tools.maintenance.workflow_matrix import STACK_KINDS, variables_prefix
+from tools.maintenance.workflow_matrix import PLAN_KINDS, variables_prefix
 
 GITHUB_STATE_FILE = "github.tfstate"
 LOCAL_GITHUB_STATE = f"../../../.bootstrap-state/{GITHUB_STATE_FILE}"  # beside bootstrap's (stacks/bootstrap.py)
@@ -99,7 +101,7 @@ def environment_names(environment: str) -> dict[str, str]:
 
 
 def required_checks(environments: Sequence[EnvironmentConfig]) -> list[str]:
-    return [OFFLINE_CHECK] + [f"plan {config.name}-{kind}" for config in environments for kind in STACK_KINDS]
+    return [OFFLINE_CHECK] + [f"plan {config.name}-{kind}" for config in environments for kind in PLAN_KINDS]
 
 
 def codeowners(repository: GitHubRepository) -> str:

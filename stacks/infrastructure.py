@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
-from cdktf import TerraformStack, TerraformVariable, TerraformVariableValidationConfig
+from cdktf import TerraformStack
 
 from config.observability import SEVERITIES
 from config.schema import EnvironmentConfig
@@ -46,13 +44,14 @@ from constructs.drills import (
 )
 from constructs.governance import Governance, GovernanceProps
 from constructs.image_pins import import_source
+from constructs.interfaces import diagnostics_of_id
 from constructs.key_vault import KeyVault
 from constructs.kubernetes_policy import KubernetesPolicies, KubernetesPolicyProps
 from constructs.locks import LockCoverage, LockCoverageProps
 from constructs.monitor_private_link import MonitorPrivateLink, MonitorPrivateLinkProps
 from constructs.naming import Naming
 from constructs.network import Network, NetworkProps
-from constructs.notifications import WEBHOOK_URL_PATTERNS
+from constructs.notifications import LOGIC_APP_TYPE, webhook_receiver_ids
 from constructs.observability import (
     ContainerInsightsCollection,
     ContainerInsightsCollectionProps,
@@ -72,25 +71,6 @@ from constructs.registry import ImageImport, ImageImportProps, Registry, Registr
 from constructs.storage import Storage, StorageProps
 from constructs.tracing import TracingPublisher, TracingPublisherProps
 from stacks.common import apply_environment_aspects, azurerm_provider, use_remote_state
-
-
-def webhook_url_variable(scope: Construct, severity: str, channel: str) -> str:
-    """The sensitive variable `<severity>_alert_webhook_url`, validated against the channel's URL format."""
-    pattern = WEBHOOK_URL_PATTERNS[channel]
-    return TerraformVariable(
-        scope,
-        f"{severity}_alert_webhook_url",
-        type="string",
-        sensitive=True,
-        nullable=False,
-        description=f"Webhook of the {severity} alert receiver ({channel})",
-        validation=[
-            TerraformVariableValidationConfig(
-                condition=f"${{can(regex({json.dumps(pattern)}, var.{severity}_alert_webhook_url))}}",
-                error_message=f"The {severity} alert webhook must be a {channel} URL matching {pattern}.",
-            )
-        ],
-    ).string_value
 
 
 class InfrastructureStack(TerraformStack):
@@ -216,12 +196,16 @@ class InfrastructureStack(TerraformStack):
 
     def _observability(self) -> None:
         config, monitoring = self._config, self.groups["monitoring"]
-        # Receiver URLs embed secrets (PagerDuty integration key, Slack token): CI sets TF_VAR_<name>. Each is
-        # checked at plan time against its channel's URL format (the value never enters the JSON).
-        webhook_urls = {
-            severity: webhook_url_variable(self, severity, config.observability.receivers[severity].webhook_name)
-            for severity in SEVERITIES
-        }
+        # The webhook channels (secret addresses) are the alerting stack's, applied before this one: named by their
+        # config-derived ids, so this stack neither holds nor reads a secret (docs/security-model.md).
+        self._webhooks = webhooks = webhook_receiver_ids(
+            self._naming,
+            {severity: config.observability.receivers[severity].webhook_name for severity in SEVERITIES},
+            config.subscription_id,
+            monitoring.name,
+        )
+        for severity, workflow_id in webhooks.adapter_workflow_ids.items():
+            diagnostics_of_id(self, f"{severity}-adapter-diagnostics", LOGIC_APP_TYPE, workflow_id, self._sink)
         self.observability = Observability(
             self,
             "observability",
@@ -232,7 +216,7 @@ class InfrastructureStack(TerraformStack):
                 resource_group_name=monitoring.name,
                 log_analytics_workspace_id=self.log_analytics.workspace_id,
                 diagnostics=self._sink,
-                webhook_urls=webhook_urls,
+                webhook_action_group_ids=webhooks.action_group_ids,
                 private_endpoint=self._private_endpoint_in(monitoring, config),
                 virtual_network_ids={"hub": self.network.hub_vnet_id, "spoke": self.network.spoke_vnet_id},
                 metrics_retention_days=config.baseline.monitoring.retention_days,
@@ -418,7 +402,7 @@ class InfrastructureStack(TerraformStack):
                     "log_analytics": self.log_analytics.workspace_id,
                 },
                 instances={
-                    "chat_adapter": {s: a.workflow_id for s, a in observability.chat_adapters.items()},
+                    "chat_adapter": dict(self._webhooks.adapter_workflow_ids),  # the alerting stack's, by id
                     "network_security_group": self.network.network_security_group_ids,
                     "private_dns_zone": {
                         **self.network.private_dns_zone_ids,
@@ -491,7 +475,7 @@ class InfrastructureStack(TerraformStack):
                     f"{self.registry.name}.azurecr.io/",
                     *config.governance.kubernetes_policy.additional_registries,
                 ),
-                budget_action_group_ids=(self.observability.action_group_ids["warning"],),
+                budget_action_group_ids=self.observability.action_group_ids["warning"],
             ),
         )
         KubernetesPolicies(

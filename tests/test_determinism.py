@@ -39,4 +39,4 @@ def test_main_and_cli_synths_in_fresh_processes_are_byte_identical(tmp_path: Pat
     assert [name for name in one if one[name] != two[name]] == []
     assert "manifest.json" in one  # the whole output tree is compared, not only the stacks
     # bootstrap, github, and infra and cluster per environment
-    assert sum(name.endswith("cdk.tf.json") for name in one) == 2 + 2 * len(ENVIRONMENTS)
+    assert sum(name.endswith("cdk.tf.json") for name in one) == 2 + 3 * len(ENVIRONMENTS)

@@ -17,7 +17,8 @@ from runtime import synth_report
 ROOT = Path(__file__).resolve().parents[1]
 INFRA = sorted(f"{environment}-infra" for environment in ENVIRONMENTS)
 CLUSTERS = sorted(f"{environment}-cluster" for environment in ENVIRONMENTS)
-STACKS = sorted(["bootstrap", "github", *INFRA, *CLUSTERS])
+ALERTING = sorted(f"{environment}-alerting" for environment in ENVIRONMENTS)
+STACKS = sorted(["bootstrap", "github", *ALERTING, *INFRA, *CLUSTERS])
 
 # main.py as it runs, with an Aspect that breaks AZ-AKS-1 on both clusters (the config validation would
 # reject such a config before synth, so a test Aspect stands in for a rule the config does not cover).
@@ -76,16 +77,16 @@ def test_success_prints_one_line_per_stack_and_the_time(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_a_named_stack_synthesizes_alone_and_as_in_the_whole_app(tmp_path: Path, synth_dir: Path) -> None:
-    """`python main.py staging-cluster`: that environment's two stacks (the cluster's cross-stack references
+    """`python main.py staging-cluster`: that environment's three stacks (the cluster's cross-stack references
     shape the infra stack), byte for byte as in the whole app; bootstrap and production are not built."""
     result = run_main(tmp_path / "out", None, "staging-cluster")
     assert result.returncode == 0, result.stderr
     out = tmp_path / "out" / "stacks"
     written = sorted(path.relative_to(out) for path in out.rglob("*") if path.is_file())
-    assert {path.parts[0] for path in written} == {"staging-infra", "staging-cluster"}
+    assert {path.parts[0] for path in written} == {"staging-alerting", "staging-infra", "staging-cluster"}
     for path in written:
         assert (out / path).read_bytes() == (synth_dir / "stacks" / path).read_bytes(), path
-    assert "synthesized 2 stacks" in result.stdout
+    assert "synthesized 3 stacks" in result.stdout
 
 
 def test_an_unknown_stack_name_exits_2_and_lists_the_stacks(tmp_path: Path) -> None:
@@ -112,7 +113,7 @@ def test_rule_violations_print_one_error_each_without_traceback(tmp_path: Path) 
     assert "Traceback" not in result.stderr and "skipValidation" not in result.stderr
     # the stacks that break a rule leave no output to plan; the others are complete
     written = sorted(path.parent.name for path in (tmp_path / "out" / "stacks").glob("*/cdk.tf.json"))
-    assert written == ["bootstrap", "github", *CLUSTERS]
+    assert written == sorted(["bootstrap", "github", *ALERTING, *CLUSTERS])
 
 
 # The text of cdktf 0.21's stackValidationFailure (lib/errors.js) for a `node.add_validation` failure.

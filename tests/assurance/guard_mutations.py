@@ -144,8 +144,8 @@ def _open_storage_account(stacks: dict[str, StackJson]) -> None:
 
 
 def _literal_webhook(stacks: dict[str, StackJson]) -> None:
-    groups = stacks["staging-infra"]["resource"]["azurerm_monitor_action_group"]
-    group = next(group for name, group in groups.items() if name.startswith("observability_critical-action-group"))
+    groups = stacks["staging-alerting"]["resource"]["azurerm_monitor_action_group"]
+    group = next(group for name, group in groups.items() if name.startswith("webhooks_critical-action-group"))
     group["webhook_receiver"][0]["service_uri"] = "https://hooks.slack.com/services/T0PLANTED/B0PLANTED/plantedplanted"
 
 
@@ -205,7 +205,8 @@ GUARDS: tuple[Guard, ...] = (
     Guard(
         "secret scan",
         "python -m tools.checks.secret_scan cdktf.out",
-        "staging-infra warning action group: a literal Slack webhook URL instead of `${var.warning_alert_webhook_url}`",
+        "staging-alerting critical action group: a literal Slack webhook URL instead of "
+        "`${var.critical_alert_webhook_url}`",
         _literal_webhook,
         _secret_scan,
         "slack-webhook",

@@ -36,7 +36,9 @@ def test_every_stack_is_evaluated_and_passes_checkov(synth_dir: Path) -> None:
     assert [f"{r.stack}: {f.check_id} {f.resource}" for r in results for f in r.failures] == []
     assert [f"{r.stack}: {error}" for r in results for error in r.errors] == []
     for result in results:  # each stack on its own: a stack checkov cannot read must not hide behind the others
-        if result.stack == "github":  # the github provider's environments, rulesets, variables: no checkov check
+        # the github provider's environments, rulesets, variables, and the alerting stacks' action groups and Logic
+        # App workflow: types no checkov check covers (their rules are the project's: tests/constructs)
+        if result.stack == "github" or result.stack.endswith("-alerting"):
             assert result.passed == 0 and result.resources > 0
             continue
         assert result.passed > 0 and len(result.evaluated) > 0, result.stack

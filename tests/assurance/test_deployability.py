@@ -88,7 +88,7 @@ def test_a_missing_state_zone_link_breaks_every_stack_of_the_environment(stacks)
         lambda key, _: key.startswith("staging-deployment_dns-blob-link"),
     )
     problems = findings(broken)
-    assert {p.split(":")[0] for p in problems} == {"staging-infra", "staging-cluster"}
+    assert {p.split(":")[0] for p in problems} == {"staging-alerting", "staging-infra", "staging-cluster"}
     assert all("privatelink.blob.core.windows.net is not linked" in p for p in problems)
 
 
@@ -919,3 +919,56 @@ def test_the_runner_credential_is_read_privately(stacks) -> None:
         lambda key, _: key.startswith("production-runner-credentials"),
     )
     assert any("no private endpoint (vault)" in p for p in runner_credential_findings(broken["bootstrap"]))
+
+
+def test_the_alerting_stacks_state_needs_the_apply_identitys_role_on_its_own_container(stacks) -> None:
+    """Only the apply identity plans and applies the alerting stack: its role on `alerting-tfstate` is required, and its
+    role on the environment container does not stand in for it."""
+    broken = _without(
+        stacks,
+        "bootstrap",
+        "azurerm_role_assignment",
+        lambda key, value: key.startswith("staging-identities_apply") and value["scope"].endswith("/alerting-tfstate"),
+    )
+    problems = findings(broken)
+    assert problems and all(
+        p.startswith("staging-alerting:") and "apply identity stg-terraform-apply-id-001 lacks data actions" in p
+        for p in problems
+    )
+
+
+def _alerting_group(stacks, environment: str) -> tuple[str, dict]:
+    groups = stacks[f"{environment}-alerting"]["resource"]["azurerm_monitor_action_group"]
+    [key] = [k for k in groups if k.startswith("webhooks_critical-")]
+    return key, groups[key]
+
+
+def test_every_alert_names_the_alerting_stacks_group_which_is_applied_first(stacks) -> None:
+    for environment in ENVIRONMENTS:
+        _, group = _alerting_group(stacks, environment)
+        infra = stacks[f"{environment}-infra"]["resource"]
+        named = [
+            key
+            for key, alert in infra["azurerm_monitor_metric_alert"].items()
+            if any(action["action_group_id"].endswith(f"/actionGroups/{group['name']}") for action in alert["action"])
+        ]
+        assert named, f"no {environment} metric alert names {group['name']}"
+
+
+def test_a_group_no_earlier_stack_creates_is_named(stacks) -> None:
+    """Renamed in the alerting stack (the infra stack still names the old id), or created by the cluster stack, which
+    is applied after the infra stack: the infra apply would fail on a missing action group."""
+    renamed = copy.deepcopy(stacks)
+    _, group = _alerting_group(renamed, "staging")
+    old, group["name"] = group["name"], group["name"] + "-renamed"
+    problems = findings(renamed)
+    assert problems and all(
+        p.startswith("staging-infra:") and f"/actionGroups/{old}, which no stack" in p for p in problems
+    )
+
+    late = copy.deepcopy(stacks)
+    key, group = _alerting_group(late, "staging")
+    del late["staging-alerting"]["resource"]["azurerm_monitor_action_group"][key]
+    late["staging-cluster"]["resource"]["azurerm_monitor_action_group"] = {key: group}
+    problems = findings(late)
+    assert problems and all("created by staging-cluster, which is not applied before it" in p for p in problems)

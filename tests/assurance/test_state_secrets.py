@@ -1,5 +1,6 @@
-"""No secret lands in Terraform state (tools/checks/state_secrets.py, issue #26 "Build" 1): the real output passes
-but for the named open findings, and each kind of secret, planted in the real synthesized JSON, is named."""
+"""No secret lands in Terraform state a plan identity reads (tools/checks/state_secrets.py, issue #26 "Build" 1): the
+real output passes (the alert webhook addresses are in the alerting stacks, whose container only the apply identity
+reads), and each kind of secret, planted in the real synthesized JSON, is named."""
 
 from __future__ import annotations
 
@@ -8,26 +9,37 @@ from pathlib import Path
 
 import pytest
 
-from config.loader import ENVIRONMENTS
-from tools.checks.state_secrets import findings, load_stacks, main
+from config.loader import ENVIRONMENTS, load_environment
+from constructs.state_storage import ALERTING_CONTAINER
+from stacks.app import alerting_stack_name
+from tools.checks.state_secrets import findings, load_stacks, main, unread_by_plan
 
-# OPEN (docs/security-model.md "Open"): the alert webhook addresses are sensitive variables that azurerm stores in
-# state, in the critical action group's `webhook_receiver.service_uri` (PagerDuty) and in the Slack adapter Logic App's
-# `parameters` (a SecureString to Azure, but Terraform keeps the value): neither has a write-only attribute. The
-# warning group's `logic_app_receiver.callback_url` is the adapter trigger's URL with its signature. Empty this when
-# the alerting stack (the design chosen there) holds them.
-OPEN_STATE_SECRETS = frozenset(
+# The alert webhook addresses: azurerm keeps them in state (no write-only attribute), so they live in the alerting
+# stack, whose state container no plan identity reads (docs/security-model.md "Alert webhook addresses").
+ALERTING_SECRETS = frozenset(
     line
     for environment in ENVIRONMENTS
     for line in (
-        f"{environment}-infra: azurerm_monitor_action_group.observability_critical-action-group_FA0C3316"
+        f"{environment}-alerting: azurerm_monitor_action_group.webhooks_critical-action-group_E8DD6911"
         ".webhook_receiver.service_uri: a secret-bearing attribute is set",
-        f"{environment}-infra: azurerm_monitor_action_group.observability_warning-action-group_BAC8688E"
+        f"{environment}-alerting: azurerm_monitor_action_group.webhooks_warning-action-group_9D4E2062"
         ".logic_app_receiver.callback_url: a secret-bearing attribute is set",
-        f"{environment}-infra: azurerm_logic_app_workflow.observability_warning-slack-adapter_workflow_7E36B434"
+        f"{environment}-alerting: azurerm_logic_app_workflow.webhooks_warning-slack-adapter_workflow_D9EC1EB2"
         ".parameters.webhookUrl: the sensitive variable warning_alert_webhook_url is stored in state",
     )
 )
+
+
+def plant_plan_reader(stacks, environment: str, container: str = ALERTING_CONTAINER) -> None:
+    """Give `environment`'s plan identity Storage Blob Data Reader on `container` (in bootstrap's real output)."""
+    assignments = stacks["bootstrap"]["resource"]["azurerm_role_assignment"]
+    [reader] = [
+        a
+        for k, a in assignments.items()
+        if k.startswith(f"{environment}-identities_plan-") and a["scope"].endswith("/containers/tfstate")
+    ]
+    scope = reader["scope"].removesuffix("/tfstate") + f"/{container}"
+    assignments[f"{environment}-planted-plan-reader"] = {**reader, "scope": scope}
 
 
 def _resource(stacks, stack: str, type_: str, contains: str = "") -> dict:
@@ -36,8 +48,27 @@ def _resource(stacks, stack: str, type_: str, contains: str = "") -> dict:
     return matches[0]
 
 
-def test_the_real_output_holds_only_the_open_state_secrets(stacks) -> None:
-    assert {str(finding) for finding in findings(stacks)} == OPEN_STATE_SECRETS
+def test_the_real_output_holds_no_state_secret_a_plan_identity_reads(stacks) -> None:
+    assert findings(stacks) == []
+    assert unread_by_plan(stacks) == {alerting_stack_name(e) for e in ENVIRONMENTS}
+    # The alerting stacks do hold the webhook addresses: they pass for their container only.
+    alerting = {name: stack for name, stack in stacks.items() if name.endswith("-alerting")}
+    assert {str(finding) for finding in findings(alerting)} == ALERTING_SECRETS
+
+
+def test_a_plan_identity_reading_the_alerting_container_brings_the_secrets_back(stacks) -> None:
+    planted = copy.deepcopy(stacks)
+    plant_plan_reader(planted, "staging")
+    assert {str(f) for f in findings(planted)} == {s for s in ALERTING_SECRETS if s.startswith("staging-")}
+    assert unread_by_plan(planted) == {alerting_stack_name(e) for e in ENVIRONMENTS} - {"staging-alerting"}
+
+
+def test_the_alerting_stack_in_the_shared_state_container_is_named(stacks) -> None:
+    """Moved back into the container the plan identity reads, the alerting stack's secrets are findings again."""
+    planted = copy.deepcopy(stacks)
+    backend = planted["production-alerting"]["terraform"]["backend"]["azurerm"]
+    backend["container_name"] = load_environment("production").state_backend.container_name
+    assert {str(f) for f in findings(planted)} == {s for s in ALERTING_SECRETS if s.startswith("production-")}
 
 
 def test_missing_input_is_an_error_not_clean(tmp_path: Path) -> None:
@@ -76,7 +107,7 @@ def test_a_key_vault_secret_value_and_a_sensitive_variable_are_named(stacks) -> 
     planted = copy.deepcopy(stacks)
     infra = planted["staging-infra"]
     infra["resource"]["azurerm_key_vault_secret"] = {"planted": {"name": "db", "value": "${var.db_password}"}}
-    infra["variable"]["db_password"] = {"type": "string", "sensitive": True}
+    infra.setdefault("variable", {})["db_password"] = {"type": "string", "sensitive": True}
     server = _resource(planted, "staging-infra", "azurerm_postgresql_flexible_server")
     server["administrator_password_wo"] = "${var.db_password}"  # write-only: passes
     names = [str(f) for f in findings(planted)]

@@ -13,26 +13,10 @@ import pytest
 from ruamel.yaml import YAML
 
 from config.loader import ENVIRONMENTS, load_environment
-from tests.assurance.test_state_secrets import OPEN_STATE_SECRETS
+from tests.assurance.test_state_secrets import ALERTING_SECRETS, plant_plan_reader
 from tools.checks.threat_model import Inputs, Model, load, main
 
 WORKFLOWS = Path(".github/workflows")
-
-
-def _open_state_paths() -> frozenset[str]:
-    """The open state secrets (test_state_secrets.OPEN_STATE_SECRETS) as the plan identity reads them."""
-    paths = set()
-    for finding in OPEN_STATE_SECRETS:
-        stack, rest = finding.split(": ", 1)
-        address = rest.split(": ", 1)[0]
-        environment = stack.removesuffix("-infra")
-        short = load_environment(environment).short_name
-        for job in (f"a pull-request job in {environment}-plan", "a pull-request job (subject pull_request)"):
-            paths.add(
-                f"TM-STATE-SECRET: pr-author -> {job} -> plan identity "
-                f"{short}-terraform-plan-id-001 -> {stack} state -> {address} => state secret"
-            )
-    return frozenset(paths)
 
 
 def _workflows(replace: tuple[str, str, str] | None = None) -> dict[str, dict]:
@@ -59,10 +43,6 @@ def _model(stacks, workflows=None, github: dict | str | None = "real") -> Model:
 
 def _names(model: Model) -> set[str]:
     return {finding.name for finding in model.findings()}
-
-
-def _new(model: Model) -> set[str]:
-    return _names(model) - _open_state_paths()
 
 
 def protected_github_stack() -> dict:
@@ -102,7 +82,7 @@ def protected_github_stack() -> dict:
 def test_the_real_output_has_only_the_pending_and_open_paths(synth_dir: Path) -> None:
     model = Model(load(synth_dir, WORKFLOWS))
     assert model.inputs.github is not None  # the github stack declares the environments' protections
-    assert _names(model) == _open_state_paths()
+    assert _names(model) == set()
     assert {p.label for p in model.pools} == {
         pool.label for e in ENVIRONMENTS for pool in load_environment(e).deployment.runner.pools.values()
     }
@@ -149,7 +129,7 @@ def test_the_runner_key_in_state_and_in_a_job_secret_readable_by_contributor(sta
     bootstrap["terraform"]["backend"] = {
         "azurerm": {"storage_account_name": staging.storage_account_name, "container_name": staging.container_name}
     }
-    new = _new(_model(planted))
+    new = _names(_model(planted))
     assert any(
         n.startswith(
             "TM-STATE-SECRET: pr-author -> a pull-request job in staging-plan -> plan identity "
@@ -175,7 +155,7 @@ def test_the_key_in_the_runner_container(stacks) -> None:
     for key, job in planted["bootstrap"]["resource"]["azurerm_container_app_job"].items():
         if key.startswith("production-runners_plan"):
             job["template"]["container"][0]["env"].append({"name": "APP_PRIVATE_KEY", "secret_name": "github-app-key"})
-    assert _new(_model(planted)) == {
+    assert _names(_model(planted)) == {
         "TM-RUNNER-KEY-IN-JOB: pr-author -> a job on label erp-production-plan -> container env from secret "
         "github-app-key (runner: run-jit) => runner credential"
     }
@@ -187,7 +167,7 @@ def test_the_key_holding_init_container_running_the_runner(stacks) -> None:
     for key, job in planted["bootstrap"]["resource"]["azurerm_container_app_job"].items():
         if key.startswith("staging-runners_apply"):
             job["template"]["init_container"][0]["args"] = ["run-jit"]
-    assert _new(_model(planted)) == {
+    assert _names(_model(planted)) == {
         "TM-RUNNER-KEY-IN-JOB: pr-author -> a job on label erp-staging-apply -> container env from secret "
         "github-app-key (register: run-jit) => runner credential"
     }
@@ -198,7 +178,7 @@ def test_the_key_holding_container_calling_a_mode_the_entrypoint_lacks(stacks) -
     for key, job in planted["bootstrap"]["resource"]["azurerm_container_app_job"].items():
         if key.startswith("staging-runners_plan"):
             job["template"]["init_container"][0]["args"] = ["register-and-run"]
-    assert _new(_model(planted)) == {
+    assert _names(_model(planted)) == {
         "TM-RUNNER-KEY-IN-JOB: pr-author -> a job on label erp-staging-plan -> container env from secret "
         "github-app-key (register: register-and-run) => runner credential"
     }
@@ -223,7 +203,7 @@ def test_a_delegation_that_may_give_the_apply_identity_contributor(stacks) -> No
     start = condition.index(" AND ((@Request[Microsoft.Authorization/roleAssignments:PrincipalId]")
     end = condition.index("))", condition.index("ForAnyOfAllValues:GuidNotEquals {b24988ac")) + 2
     delegation["condition"] = condition[:start] + condition[end:]  # the allow-list without the principal clause
-    assert _new(_model(planted)) == {
+    assert _names(_model(planted)) == {
         "TM-APPLY-OWN-IDENTITY: apply identity prd-terraform-apply-id-001 -> Role Based Access Control Administrator "
         f"on /subscriptions/{load_environment('production').subscription_id} may assign Contributor to itself -> "
         f"{_OWN} as the apply identity"
@@ -251,7 +231,7 @@ def test_an_identity_the_apply_identity_creates_given_contributor(stacks, fault:
             if k.startswith("staging-identities_apply-locks-")
         )
         locks["scope"] = f"/subscriptions/{load_environment('staging').subscription_id}"
-    assert _new(_model(planted)) == {
+    assert _names(_model(planted)) == {
         "TM-APPLY-OWN-IDENTITY: apply identity stg-terraform-apply-id-001 -> Role Based Access Control Administrator "
         f"on /subscriptions/{load_environment('staging').subscription_id} may assign Contributor to an identity it "
         f"creates (trusting any subject) -> {_OWN} as the apply identity"
@@ -262,7 +242,7 @@ def test_user_access_administrator_and_a_custom_role_with_authorization_writes(s
     planted = copy.deepcopy(stacks)
     delegation = _apply_assignment(planted, "production", "Role Based Access Control Administrator")
     delegation["role_definition_name"] = "User Access Administrator"
-    new = _new(_model(planted))
+    new = _names(_model(planted))
     assert any(
         n.startswith("TM-APPLY-ESCALATION: apply identity prd-terraform-apply-id-001 -> User Access Administrator on")
         for n in new
@@ -274,7 +254,7 @@ def test_user_access_administrator_and_a_custom_role_with_authorization_writes(s
         if k.startswith("production-identities_lock-role")
     ]
     lock_role["permissions"][0]["actions"].append("Microsoft.Authorization/*")
-    new = _new(_model(planted))
+    new = _names(_model(planted))
     assert any("TM-APPLY-ESCALATION" in n and "allows Microsoft.Authorization/*" in n for n in new), new
 
 
@@ -284,9 +264,9 @@ def test_a_delegation_that_allows_a_privileged_role_or_has_no_allow_list(stacks)
     delegation["condition"] = delegation["condition"].replace(
         "GuidEquals {", "GuidEquals {8e3af657-a8ff-443c-a75c-2fe8c4bcb635, ", 1
     )
-    assert any("allow-list includes privileged roles" in n for n in _new(_model(planted)))
+    assert any("allow-list includes privileged roles" in n for n in _names(_model(planted)))
     delegation["condition"] = None
-    assert any("without an allow-list condition" in n for n in _new(_model(planted)))
+    assert any("without an allow-list condition" in n for n in _names(_model(planted)))
 
 
 def test_a_blob_writer_plan_identity(stacks) -> None:
@@ -297,7 +277,7 @@ def test_a_blob_writer_plan_identity(stacks) -> None:
         if k.startswith("production-identities_plan-") and a.get("role_definition_name") == "Storage Blob Data Reader"
     ]
     reader["role_definition_name"] = "Storage Blob Data Contributor"
-    new = _new(_model(planted))
+    new = _names(_model(planted))
     assert {n.split(" -> plan identity")[0] for n in new} == {
         f"TM-PLAN-WRITE: pr-author -> {job}"
         for job in ("a pull-request job in production-plan", "a pull-request job (subject pull_request)")
@@ -314,7 +294,7 @@ def test_a_pull_request_on_the_apply_runners(stacks) -> None:
             'runs-on: [self-hosted, "erp-${{ matrix.environment }}-apply"]',
         )
     )
-    new = _new(_model(stacks, workflows))
+    new = _names(_model(stacks, workflows))
     assert {n for n in new if n.startswith("TM-PR-ON-APPLY")} == {
         f"TM-PR-ON-APPLY: pr-author -> pull-request.yml job plan -> runs on ['erp-{e}-apply'] => apply runners"
         for e in ENVIRONMENTS
@@ -329,7 +309,7 @@ def test_a_pull_request_job_in_the_apply_environment(stacks) -> None:
             'runs-on: [self-hosted, "${{ matrix.runner }}"]\n    environment: ${{ matrix.environment }}',
         )
     )
-    assert {n for n in _new(_model(stacks, workflows)) if n.startswith("TM-PR-APPLY-ENV")} == {
+    assert {n for n in _names(_model(stacks, workflows)) if n.startswith("TM-PR-APPLY-ENV")} == {
         f"TM-PR-APPLY-ENV: pr-author -> pull-request.yml job plan -> environment {e} => apply identity"
         for e in ENVIRONMENTS
     }
@@ -367,7 +347,7 @@ def test_one_app_shared_by_two_environments(stacks) -> None:
         ids.add(rule["metadata"]["applicationID"])
         rule["metadata"]["applicationID"] = "1"
     assert len(ids) == len(ENVIRONMENTS)  # the real output: one App per environment
-    assert any(n.startswith("TM-RUNNER-KEY-SHARED") for n in _new(_model(planted)))
+    assert any(n.startswith("TM-RUNNER-KEY-SHARED") for n in _names(_model(planted)))
 
 
 def test_a_deploy_identity_that_reads_the_runner_vault(stacks) -> None:
@@ -382,7 +362,7 @@ def test_a_deploy_identity_that_reads_the_runner_vault(stacks) -> None:
     assignments["planted"] = {**reader, "principal_id": f"${{azurerm_user_assigned_identity.{plan[0]}.principal_id}}"}
     assert any(
         n.startswith("TM-RUNNER-KEY-VAULT: stg-terraform-plan-id-001 -> Key Vault Secrets User on")
-        for n in _new(_model(planted))
+        for n in _names(_model(planted))
     )
 
 
@@ -396,7 +376,7 @@ def test_a_plan_role_that_reads_kubernetes_secrets(stacks) -> None:
         if k.startswith("staging-identities_kubernetes-plan-role")
     ]
     role["permissions"][0]["not_data_actions"] = []
-    new = _new(_model(planted))
+    new = _names(_model(planted))
     assert {n.split(" -> plan identity")[0] for n in new} == {
         f"TM-PLAN-SECRETS: pr-author -> {job}"
         for job in ("a pull-request job in staging-plan", "a pull-request job (subject pull_request)")
@@ -416,47 +396,19 @@ def test_contributor_on_the_deployment_group_is_the_own_identity_path(stacks) ->
     contributor["scope"] = f"${{azurerm_resource_group.{group}.id}}"
     assert any(
         n.startswith("TM-APPLY-OWN-IDENTITY: apply identity stg-terraform-apply-id-001 -> Contributor on ${")
-        for n in _new(_model(planted))
+        for n in _names(_model(planted))
     )
 
 
 def test_state_secrets_in_a_container_only_the_apply_identity_reads(stacks) -> None:
-    """The design that closes OPEN_STATE_SECRETS (docs/security-model.md "Open"), modelled before it is built: the
-    secret-bearing resources in a stack of their own whose state container only the apply identity reads leave no
-    path from a pull-request author, nor from a writer while `<env>` is protected; a plan identity's reader role on
-    that container (planted) brings the paths back."""
-    planted = copy.deepcopy(stacks)
-    bootstrap = planted["bootstrap"]["resource"]["azurerm_role_assignment"]
-    for environment in ENVIRONMENTS:
-        infra = planted[f"{environment}-infra"]
-        alerting = {
-            "terraform": {"backend": {"azurerm": {**infra["terraform"]["backend"]["azurerm"]}}},
-            "variable": {k: v for k, v in infra["variable"].items() if v.get("sensitive")},
-            "resource": {},
-        }
-        alerting["terraform"]["backend"]["azurerm"]["container_name"] = "alerting-tfstate"
-        for finding in OPEN_STATE_SECRETS:
-            stack, rest = finding.split(": ", 1)
-            if stack != f"{environment}-infra":
-                continue
-            type_, key = rest.split(".")[:2]
-            alerting["resource"].setdefault(type_, {})[key] = infra["resource"][type_].pop(key)
-        planted[f"{environment}-alerting"] = alerting
-        [writer] = [
-            a
-            for k, a in bootstrap.items()
-            if k.startswith(f"{environment}-identities_apply-") and a["scope"].endswith("/containers/tfstate")
-        ]
-        bootstrap[f"{environment}-alerting-apply"] = {**writer, "scope": writer["scope"] + "-alerting"}
-    names = _names(_model(planted, github=protected_github_stack()))
-    assert not any(n.startswith("TM-STATE-SECRET") for n in names)
+    """The alerting stacks hold the webhook addresses (docs/security-model.md "Alert webhook addresses") in a
+    container only the apply identity reads: no path from a pull-request author, nor from a writer while `<env>` is
+    protected; a plan identity's reader role on that container (planted) brings the paths back."""
+    assert {finding.split(": ", 1)[0] for finding in ALERTING_SECRETS} == {f"{e}-alerting" for e in ENVIRONMENTS}
+    assert not any(n.startswith("TM-STATE-SECRET") for n in _names(_model(stacks, github=protected_github_stack())))
 
-    [reader] = [
-        a
-        for k, a in bootstrap.items()
-        if k.startswith("staging-identities_plan-") and a["scope"].endswith("/containers/tfstate")
-    ]
-    bootstrap["staging-alerting-plan"] = {**reader, "scope": reader["scope"].replace("/tfstate", "/alerting-tfstate")}
+    planted = copy.deepcopy(stacks)
+    plant_plan_reader(planted, "staging")
     names = _names(_model(planted, github=protected_github_stack()))
     state = {n for n in names if n.startswith("TM-STATE-SECRET")}
     assert len(state) == 6  # three secrets, two pull-request jobs

@@ -23,6 +23,8 @@ from constructs.alerts import (
     effective_severity,
 )
 from constructs.naming import Naming
+from constructs.notifications import webhook_receiver_ids
+from constructs.platform_groups import platform_groups
 from tests.conftest import StackJson, only_resource, resources_of
 
 # Alert target → (the resource type it watches, the construct path of the watched resource). The App Gateway
@@ -50,10 +52,19 @@ def alert_rule_group(infra: StackJson) -> dict:
     return group
 
 
-def action_groups_by_severity(stack: StackJson, environment: str) -> dict[str, str]:
-    receivers = load_environment(environment).observability.receivers
+def action_groups_by_severity(stack: StackJson, environment: str) -> dict[str, list[str]]:
+    """Severity -> every group its alerts name: the stack's people group, then the alerting stack's channel group by
+    its config-derived id."""
+    config = load_environment(environment)
+    receivers = config.observability.receivers
+    channels = webhook_receiver_ids(
+        Naming(config.short_name, config.unique_suffix),
+        {severity: receiver.webhook_name for severity, receiver in receivers.items()},
+        config.subscription_id,
+        platform_groups(config)["monitoring"].name,
+    ).action_group_ids
     return {
-        severity: f"${{azurerm_monitor_action_group.{address}.id}}"
+        severity: [f"${{azurerm_monitor_action_group.{address}.id}}", channels[severity]]
         for address, group in resources_of(stack, "azurerm_monitor_action_group").items()
         for severity, receiver in receivers.items()
         if group["short_name"] == receiver.short_name
@@ -89,7 +100,7 @@ def test_every_metric_alert_watches_its_resource_with_the_configured_threshold(
             spec.severity, edge=spec.edge, edge_live=load_environment(environment).app_gateway.edge_live
         )
         assert alert["severity"] == AZURE_SEVERITY[severity]
-        assert alert["action"] == [{"action_group_id": groups[severity]}]
+        assert alert["action"] == [{"action_group_id": group} for group in groups[severity]]
 
 
 def test_prometheus_rules_realise_the_story_kubernetes_alerts(infra: StackJson, environment: str) -> None:
@@ -111,7 +122,7 @@ def test_prometheus_rules_realise_the_story_kubernetes_alerts(infra: StackJson, 
     for rule in rules.values():
         severity = rule["labels"]["severity"]
         assert rule["severity"] == AZURE_SEVERITY[severity]
-        assert rule["action"] == [{"action_group_id": groups[severity]}]
+        assert rule["action"] == [{"action_group_id": group} for group in groups[severity]]
     assert rules["KubeNodeNotReady"]["labels"]["severity"] == "critical"
     # Issue #15: Azure requires `for` >= PT1M (the provider only checks it is not empty); PT0M failed at apply.
     for rule in rules.values():
@@ -215,7 +226,9 @@ def test_the_public_endpoint_is_probed_against_the_sla(infra: StackJson, environ
     }
     severity = "critical" if load_environment(environment).app_gateway.edge_live else "warning"
     assert alert["scopes"] == [test_id, component_id] and alert["severity"] == AZURE_SEVERITY[severity]
-    assert alert["action"] == [{"action_group_id": action_groups_by_severity(infra, environment)[severity]}]
+    assert alert["action"] == [
+        {"action_group_id": group} for group in action_groups_by_severity(infra, environment)[severity]
+    ]
 
 
 EDGE_METRICS = {"UnhealthyHostCount"}
@@ -235,7 +248,7 @@ def paging_edge_alerts(stack: StackJson, critical_group: str) -> list[str]:
 
 
 def test_edge_alerts_page_only_once_the_edge_is_live(infra: StackJson, environment: str) -> None:
-    critical = action_groups_by_severity(infra, environment)["critical"]
+    critical = action_groups_by_severity(infra, environment)["critical"][0]
     paging = paging_edge_alerts(infra, critical)
     if load_environment(environment).app_gateway.edge_live:
         assert len(paging) == 2
@@ -288,7 +301,7 @@ def test_an_unknown_alert_target_is_refused(tmp_path: Path) -> None:
                 naming=Naming("stg", "erp01"),
                 location="eastus",
                 resource_group_name="rg",
-                action_group_ids={"critical": "c", "warning": "w"},
+                action_group_ids={"critical": ("c",), "warning": ("w",)},
                 targets={"redis": "id"},
                 cluster_id="cluster",
                 prometheus_cluster_label="staging",
@@ -315,10 +328,7 @@ def test_sla_burn_rate_alerts_page_fast_and_ticket_slow(infra: StackJson, enviro
     }
     assert len(rules) == len(BURN_RATE_WINDOWS) == 2
     (web_test,) = resources_of(infra, "azurerm_application_insights_standard_web_test").values()
-    groups = {
-        g["short_name"]: f"${{azurerm_monitor_action_group.{a}.id}}"
-        for a, g in resources_of(infra, "azurerm_monitor_action_group").items()
-    }
+    groups = action_groups_by_severity(infra, config.name)
     for window in BURN_RATE_WINDOWS:
         (rule,) = [r for name, r in rules.items() if f"-sla-burn-rate-{window.key}-" in name]
         rate = getattr(sla, window.rate_field)
@@ -332,7 +342,7 @@ def test_sla_burn_rate_alerts_page_fast_and_ticket_slow(infra: StackJson, enviro
         assert criteria["operator"] == "GreaterThan" and criteria["threshold"] == 0
         severity = effective_severity(window.severity, edge=True, edge_live=config.app_gateway.edge_live)
         assert rule["severity"] == AZURE_SEVERITY[severity]
-        assert rule["action"]["action_groups"] == [groups[config.observability.receivers[severity].short_name]]
+        assert rule["action"]["action_groups"] == groups[severity]
     # The fast window pages (critical) once the edge is live; the slow one opens a ticket (warning).
     assert [w.severity for w in BURN_RATE_WINDOWS] == ["critical", "warning"]
 
@@ -367,7 +377,7 @@ def test_policy_non_compliance_alerts_and_the_monthly_report_query(infra: StackJ
         "Microsoft.Authorization/policies/audit/action",
         "Microsoft.Authorization/policies/deny/action",
     ]
-    assert all(a["action"] == [{"action_group_id": groups["warning"]}] for a in operations.values())
+    assert all(a["action"] == [{"action_group_id": g} for g in groups["warning"]] for a in operations.values())
     searches = {s["name"]: s for s in resources_of(infra, "azurerm_log_analytics_saved_search").values()}
     assert sorted(searches) == sorted(SAVED_QUERIES)
     (workspace,) = resources_of(infra, "azurerm_log_analytics_workspace")

@@ -21,6 +21,9 @@ from constructs.alerts import (
     amba_route,
     amba_scope_suffix,
 )
+from constructs.naming import Naming
+from constructs.notifications import webhook_receiver_ids
+from constructs.platform_groups import platform_groups
 from tests.conftest import StackJson, resources_of
 from tests.constructs.test_alerts import TARGETS, action_groups_by_severity, watched_id
 
@@ -31,7 +34,6 @@ AMBA_ONLY_TARGETS = {
     "log_analytics": ("azurerm_log_analytics_workspace", "/log-analytics/workspace"),
 }
 INSTANCE_TYPES = {
-    "chat_adapter": "azurerm_logic_app_workflow",
     "network_security_group": "azurerm_network_security_group",
     "private_dns_zone": "azurerm_private_dns_zone",
     "public_ip": "azurerm_public_ip",
@@ -39,8 +41,23 @@ INSTANCE_TYPES = {
 }
 
 
-def watched_ids(infra: StackJson, kind: str) -> list[str]:
+def adapter_workflow_ids(environment: str) -> list[str]:
+    """The chat adapters' ids: the alerting stack's workflows, named in infra by their config-derived ids."""
+    config = load_environment(environment)
+    return sorted(
+        webhook_receiver_ids(
+            Naming(config.short_name, config.unique_suffix),
+            {severity: receiver.webhook_name for severity, receiver in config.observability.receivers.items()},
+            config.subscription_id,
+            platform_groups(config)["monitoring"].name,
+        ).adapter_workflow_ids.values()
+    )
+
+
+def watched_ids(infra: StackJson, environment: str, kind: str) -> list[str]:
     """The ids of the resources an AMBA alert of a target or instance kind watches."""
+    if kind == "chat_adapter":
+        return adapter_workflow_ids(environment)
     if kind in INSTANCE_TYPES:
         resource_type = INSTANCE_TYPES[kind]
         return [f"${{{resource_type}.{address}.id}}" for address in sorted(resources_of(infra, resource_type))]
@@ -88,14 +105,14 @@ def amba_problems(infra: StackJson, environment: str) -> list[str]:
         if "criteria" in body or "dynamic_criteria" in body
     }
     problems = []
-    watched = set(TARGETS) | set(AMBA_ONLY_TARGETS) | set(INSTANCE_TYPES)
+    watched = set(TARGETS) | set(AMBA_ONLY_TARGETS) | set(INSTANCE_TYPES) | {"chat_adapter"}
     for key in amba_alert_keys(watched, amba):
         definition = AMBA_ALERTS[key]
         kind = (
             AMBA_TARGETS.get(amba_resource_type(definition["metric_namespace"]))
             or AMBA_INSTANCES[amba_resource_type(definition["metric_namespace"])]
         )
-        for resource_id in watched_ids(infra, kind):
+        for resource_id in watched_ids(infra, environment, kind):
             scope = resource_id + amba_scope_suffix(definition["metric_namespace"])
             alert = alerts.get((scope, definition["metric_name"]))
             if alert is None:
@@ -112,7 +129,7 @@ def amba_problems(infra: StackJson, environment: str) -> list[str]:
                 definition["frequency"],
             ):
                 problems.append(f"{key}: severity/window/frequency differ from AMBA and config")
-            if alert.get("action") != [{"action_group_id": groups[route]}]:
+            if alert.get("action") != [{"action_group_id": group} for group in groups[route]]:
                 problems.append(f"{key}: not routed to the {route} action group")
     return problems
 
@@ -125,7 +142,8 @@ def amba_activity_problems(infra: StackJson, environment: str) -> list[str]:
         body["criteria"].get("operation_name"): body
         for body in resources_of(infra, "azurerm_monitor_activity_log_alert").values()
     }
-    present = {kind for kind in set(TARGETS) | set(AMBA_ONLY_TARGETS) | set(INSTANCE_TYPES) if watched_ids(infra, kind)}
+    kinds = set(TARGETS) | set(AMBA_ONLY_TARGETS) | set(INSTANCE_TYPES) | {"chat_adapter"}
+    present = {kind for kind in kinds if watched_ids(infra, environment, kind)}
     problems = []
     for key in amba_activity_keys(present, config.observability.amba):
         definition = AMBA_ACTIVITY_ALERTS[key]
@@ -145,7 +163,7 @@ def amba_activity_problems(infra: StackJson, environment: str) -> list[str]:
         ]
         if alert["scopes"] != [f"/subscriptions/{config.subscription_id}"]:
             problems.append(f"{key}: not scoped to the subscription")
-        if alert.get("action") != [{"action_group_id": groups[amba_activity_route(key)]}]:
+        if alert.get("action") != [{"action_group_id": group} for group in groups[amba_activity_route(key)]]:
             problems.append(f"{key}: not routed to the {amba_activity_route(key)} action group")
     return problems
 
@@ -239,7 +257,9 @@ def test_a_missing_or_misrouted_activity_log_alert_is_found(infra: StackJson, en
         if operation == "Microsoft.KeyVault/vaults/delete":
             del alerts[address]
         elif operation == "Microsoft.Network/azureFirewalls/delete":
-            body["action"] = [{"action_group_id": action_groups_by_severity(infra, environment)["warning"]}]
+            body["action"] = [
+                {"action_group_id": group} for group in action_groups_by_severity(infra, environment)["warning"]
+            ]
     assert amba_activity_problems(broken, environment) == [
         "KeyVault/vaults/activity/delete: no activity-log alert",
         "Network/azureFirewalls/activity/delete: not routed to the critical action group",

@@ -126,8 +126,9 @@ def test_recovery_alerts_carry_the_config_targets_and_route_by_severity(
         (alert,) = [b for name, b in alerts.items() if f"dr-{key}" in name]
         assert alert["criteria"][0]["query"] == query
         assert alert["window_duration"] == "P2D" and alert["evaluation_frequency"] == "PT1H"
-        (group,) = alert["action"]["action_groups"]
+        group, channel = alert["action"]["action_groups"]  # the people group, the alerting stack's by its id
         assert group.startswith("${azurerm_monitor_action_group.") and severity in group
+        assert channel.startswith("/subscriptions/") and f"-{severity}-" in channel
     assert f"RtoMinutes > {config.recovery.rto_hours * 60}" in query_of(alerts, "rto-exceeded")
     assert f"RpoMinutes > {config.recovery.rpo_hours * 60}" in query_of(alerts, "rpo-exceeded")
 
@@ -224,9 +225,10 @@ def test_one_rule_routes_azure_backup_alerts_subscription_wide_at_the_config_sev
     stack, config = infra(stacks, environment), load_environment(environment)
     _, rule = backup_route(stack)  # exactly one: the unpacking fails on two
     assert rule["scopes"] == [f"/subscriptions/{config.subscription_id}"]
-    (group,) = rule["add_action_group_ids"]
+    people, channel = rule["add_action_group_ids"]  # the infra stack's group, the alerting stack's by its id
     groups = resources_of(stack, "azurerm_monitor_action_group")
-    assert f"-{config.recovery.backup_alerts_severity}-" in groups[group.split(".")[1]]["name"]
+    assert f"-{config.recovery.backup_alerts_severity}-" in groups[people.split(".")[1]]["name"]
+    assert channel.startswith("/subscriptions/") and f"-{config.recovery.backup_alerts_severity}-" in channel
 
 
 def test_a_second_route_for_the_same_azure_backup_alerts_or_the_wrong_severity_is_reported(
@@ -274,7 +276,7 @@ def test_recovery_alerts_refuse_to_be_built_without_action_groups() -> None:
                 location="westeurope",
                 resource_group_name="rg",
                 log_analytics_workspace_id="ws",
-                action_group_ids={"warning": "ag"},
+                action_group_ids={"warning": ("ag",)},
                 results_table=table,
             ),
         )

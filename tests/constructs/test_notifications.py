@@ -1,8 +1,9 @@
-"""Every alert reaches a person: each alert rule of the infra stacks names an action group of the stack, each
-action group reaches people (e-mail, SMS, voice, Azure mobile app) and one paging or chat channel, and a chat
-channel is reached only through its Logic App adapter, whose message mapping is rendered here on Microsoft's
-published common-alert-schema samples (tests/fixtures/common_alert_schema/). Defender, budget, backup, Service
-Health and Resource Health notices go through the same groups."""
+"""Every alert reaches a person: each alert rule of the infra stacks names an action group of the stack that reaches
+people (e-mail, SMS, voice, Azure mobile app) and, by its config-derived id, the alerting stack's group with the
+severity's paging or chat channel; a chat channel is reached only through its Logic App adapter, whose message
+mapping is rendered here on Microsoft's published common-alert-schema samples (tests/fixtures/common_alert_schema/).
+Defender, budget, backup, Service Health and Resource Health notices go through the same groups. The `delivery`
+fixture reads an environment's infra and alerting stacks as one, the ids resolved to the alerting stack's groups."""
 
 from __future__ import annotations
 
@@ -29,9 +30,9 @@ from constructs.notifications import (
     expressions,
     render,
     validate_template,
+    webhook_action_group_name,
 )
 from tests.conftest import StackJson, resources_of
-from tests.constructs.environment_stacks import DIAGNOSTICS_SINK
 
 SAMPLES = Path("tests/fixtures/common_alert_schema")
 # Alert rule types and where each keeps its action group ids.
@@ -47,6 +48,36 @@ ALERT_ACTIONS = {
     "azurerm_monitor_alert_processing_rule_action_group": lambda rule: list(rule.get("add_action_group_ids", [])),
 }
 PERSON_RECEIVERS = ("email_receiver", "sms_receiver", "voice_receiver", "azure_app_push_receiver")
+
+
+def delivery_view(infra: StackJson, alerting: StackJson) -> StackJson:
+    """The infra stack with the alerting stack's resources and variables added, and every literal id of an alerting
+    stack's action group replaced by a reference to it (what Azure resolves at run time)."""
+    merged = copy.deepcopy(infra)
+    ids = {}
+    for type_, items in alerting.get("resource", {}).items():
+        merged["resource"].setdefault(type_, {}).update(copy.deepcopy(items))
+        if type_ == "azurerm_monitor_action_group":
+            for key, group in items.items():
+                ids[f"/actionGroups/{group['name']}"] = f"${{azurerm_monitor_action_group.{key}.id}}"
+    merged.setdefault("variable", {}).update(copy.deepcopy(alerting.get("variable", {})))
+
+    def resolve(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: resolve(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [resolve(v) for v in value]
+        if isinstance(value, str) and value.startswith("/subscriptions/"):
+            return next((ref for suffix, ref in ids.items() if value.endswith(suffix)), value)
+        return value
+
+    merged["resource"] = resolve(merged["resource"])
+    return merged
+
+
+@pytest.fixture
+def delivery(stacks: dict[str, StackJson], environment: str) -> StackJson:
+    return delivery_view(stacks[f"{environment}-infra"], stacks[f"{environment}-alerting"])
 
 
 def samples() -> dict[str, Any]:
@@ -115,6 +146,33 @@ def test_every_alert_reaches_a_person(infra: StackJson) -> None:
     assert alerts_without_a_person(infra) == []
 
 
+def alerts_without_their_channel(stack: StackJson, channel_groups: set[str]) -> list[str]:
+    """Alert rules (each rule of a Prometheus group) that name none of `channel_groups` (the alerting stack's)."""
+    problems = []
+    for resource_type, actions in ALERT_ACTIONS.items():
+        for address, alert in resources_of(stack, resource_type).items():
+            if resource_type == "azurerm_monitor_alert_prometheus_rule_group":
+                rules = [r for r in alert["rule"] if not r.get("record")]
+                named = [[a["action_group_id"] for a in rule.get("action", [])] for rule in rules]
+            else:
+                named = [actions(alert)]
+            problems += [f"{resource_type}.{address}" for ids in named if not set(ids) & channel_groups]
+    return sorted(problems)
+
+
+def test_every_alert_also_names_the_alerting_stacks_channel(delivery: StackJson, environment: str) -> None:
+    config = load_environment(environment)
+    naming = Naming(config.short_name, config.unique_suffix)
+    names = {webhook_action_group_name(naming, s, r.webhook_name) for s, r in config.observability.receivers.items()}
+    channels = {ref for ref, group in group_refs(delivery).items() if group["name"] in names}
+    assert len(channels) == len(names)
+    assert alerts_without_their_channel(delivery, channels) == []
+    broken = copy.deepcopy(delivery)
+    (address, alert) = sorted(broken["resource"]["azurerm_monitor_metric_alert"].items())[0]
+    alert["action"] = [a for a in alert["action"] if a["action_group_id"] not in channels]
+    assert alerts_without_their_channel(broken, channels) == [f"azurerm_monitor_metric_alert.{address}"]
+
+
 def test_an_alert_without_an_action_group_is_reported(infra: StackJson) -> None:
     broken = copy.deepcopy(infra)
     metric_alerts = broken["resource"]["azurerm_monitor_metric_alert"]
@@ -146,14 +204,14 @@ def test_an_action_group_that_reaches_nobody_is_reported(infra: StackJson) -> No
     )
 
 
-def test_every_channel_has_its_adapter(infra: StackJson, environment: str) -> None:
+def test_every_channel_has_its_adapter(delivery: StackJson, environment: str) -> None:
     receivers = load_environment(environment).observability.receivers
     assert {r.webhook_name for r in receivers.values()} & set(ADAPTER_CHANNELS)  # a chat channel is in use
-    assert channels_without_an_adapter(infra) == []
+    assert channels_without_an_adapter(delivery) == []
 
 
-def test_a_chat_channel_without_an_adapter_is_reported(infra: StackJson) -> None:
-    broken = copy.deepcopy(infra)
+def test_a_chat_channel_without_an_adapter_is_reported(delivery: StackJson) -> None:
+    broken = copy.deepcopy(delivery)
     groups = broken["resource"]["azurerm_monitor_action_group"]
     (address,) = [a for a, g in groups.items() if "logic_app_receiver" in g]
     group = groups[address]
@@ -165,7 +223,7 @@ def test_a_chat_channel_without_an_adapter_is_reported(infra: StackJson) -> None
     assert channels_without_an_adapter(broken) == [f"{address}: webhook slack has no adapter"]
     broken["resource"]["azurerm_logic_app_action_custom"] = {}
     group["webhook_receiver"] = []
-    group["logic_app_receiver"] = infra["resource"]["azurerm_monitor_action_group"][address]["logic_app_receiver"]
+    group["logic_app_receiver"] = delivery["resource"]["azurerm_monitor_action_group"][address]["logic_app_receiver"]
     assert channels_without_an_adapter(broken) == [f"{address}: logic app receiver slack-adapter points at no adapter"]
 
 
@@ -181,10 +239,10 @@ def adapter_messages(stack: StackJson) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("sample", sorted(samples()))
-def test_the_synthesized_slack_message_renders_microsofts_samples(infra: StackJson, sample: str) -> None:
+def test_the_synthesized_slack_message_renders_microsofts_samples(delivery: StackJson, sample: str) -> None:
     payload = samples()[sample]
     essentials = payload["data"]["essentials"]
-    (message,) = adapter_messages(infra).values()
+    (message,) = adapter_messages(delivery).values()
     text = render(message, payload)["text"]
     assert "@{" not in text and "@" not in text.replace("user@", "")
     first = text.splitlines()[0]
@@ -248,7 +306,6 @@ def test_a_channel_without_an_adapter_or_a_literal_url_is_refused() -> None:
         "naming": Naming("stg", "erp01"),
         "location": "eastus",
         "resource_group_name": "rg",
-        "diagnostics": DIAGNOSTICS_SINK,
     }
     with pytest.raises(ValueError, match="no adapter for channel 'pagerduty'"):
         ChatAdapter(stack, "a", props=ChatAdapterProps(channel="pagerduty", webhook_url="${var.x}", **props))
@@ -286,20 +343,26 @@ def test_webhook_url_formats(channel: str, good: str, bad: str) -> None:
     assert not re.fullmatch(WEBHOOK_URL_PATTERNS[channel], bad)
 
 
-def test_each_webhook_variable_validates_its_channels_url(infra: StackJson, environment: str) -> None:
+def test_each_webhook_variable_validates_its_channels_url(delivery: StackJson, environment: str) -> None:
     receivers = load_environment(environment).observability.receivers
     for severity, receiver in receivers.items():
-        assert variable_pattern(infra, severity) == WEBHOOK_URL_PATTERNS[receiver.webhook_name]
+        assert variable_pattern(delivery, severity) == WEBHOOK_URL_PATTERNS[receiver.webhook_name]
     # The critical (PagerDuty) variable refuses a Slack URL at plan time.
-    assert not re.fullmatch(variable_pattern(infra, "critical"), "https://hooks.slack.com/services/T0/B0/x")
+    assert not re.fullmatch(variable_pattern(delivery, "critical"), "https://hooks.slack.com/services/T0/B0/x")
 
 
 def test_defender_service_health_resource_health_budget_and_backup_use_the_groups(
-    infra: StackJson, environment: str
+    delivery: StackJson, environment: str
 ) -> None:
+    """Each names the severity's people group and its channel's group (the alerting stack's), in that order."""
+    infra = delivery
     config = load_environment(environment)
-    groups = {g["short_name"]: ref for ref, g in group_refs(infra).items()}
-    by_severity = {s: groups[r.short_name] for s, r in config.observability.receivers.items()}
+    naming = Naming(config.short_name, config.unique_suffix)
+    groups = {g["name"]: ref for ref, g in group_refs(infra).items()}
+    by_severity = {
+        s: [groups[naming.name(f"ops-{s}", "ag")], groups[webhook_action_group_name(naming, s, r.webhook_name)]]
+        for s, r in config.observability.receivers.items()
+    }
     scope = f"/subscriptions/{config.subscription_id}"
     alerts = list(resources_of(infra, "azurerm_monitor_activity_log_alert").values())
     for spec in ACTIVITY_LOG_ALERTS:
@@ -308,12 +371,12 @@ def test_defender_service_health_resource_health_budget_and_backup_use_the_group
         ]
         assert alert["scopes"] == [scope] and alert["location"] == "global"
         assert alert["criteria"]["category"] == spec.category
-        assert alert["action"] == [{"action_group_id": by_severity[spec.severity]}]
+        assert alert["action"] == [{"action_group_id": group} for group in by_severity[spec.severity]]
     categories = {a["criteria"]["category"] for a in alerts}
     assert {"Security", "ServiceHealth", "ResourceHealth"} <= categories
     (budget,) = resources_of(infra, "azurerm_consumption_budget_subscription").values()
-    assert all(n["contact_groups"] == [by_severity["warning"]] for n in budget["notification"])
+    assert all(n["contact_groups"] == by_severity["warning"] for n in budget["notification"])
     (backup,) = resources_of(infra, "azurerm_monitor_alert_processing_rule_action_group").values()
     assert backup["scopes"] == [scope]
-    assert backup["add_action_group_ids"] == [by_severity[config.recovery.backup_alerts_severity]]
+    assert backup["add_action_group_ids"] == by_severity[config.recovery.backup_alerts_severity]
     assert backup["condition"]["monitor_service"] == {"operator": "Equals", "values": [BACKUP_MONITOR_SERVICE]}

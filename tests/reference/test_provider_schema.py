@@ -21,7 +21,9 @@ def azurerm_stacks(stacks: dict[str, StackJson]) -> dict[str, StackJson]:
 
 def test_every_azurerm_stack_requires_the_newest_4x(stacks: dict[str, StackJson]) -> None:
     found = azurerm_stacks(stacks)
-    assert sorted(found) == sorted(["bootstrap", *(f"{environment}-infra" for environment in ENVIRONMENTS)])
+    assert sorted(found) == sorted(
+        ["bootstrap", *(f"{environment}-{kind}" for environment in ENVIRONMENTS for kind in ("alerting", "infra"))]
+    )
     for stack in found.values():
         assert stack["terraform"]["required_providers"]["azurerm"] == {"source": "azurerm", "version": AZURERM_VERSION}
     assert AZURERM_VERSION == "4.81.0"

@@ -10,13 +10,14 @@ import json
 from pathlib import Path
 
 from config.loader import ENVIRONMENTS, load_all, load_environment
-from stacks.app import BOOTSTRAP_STACK, GITHUB_STACK, stack_names
+from constructs.state_storage import ALERTING_CONTAINER
+from stacks.app import BOOTSTRAP_STACK, GITHUB_STACK, alerting_stack_name, environment_stacks, stack_names
 from tests.conftest import StackJson
 
-ENVIRONMENT_STACKS = [name for environment in ENVIRONMENTS for name in stack_names(environment)]
+ENVIRONMENT_STACKS = [name for environment in ENVIRONMENTS for name in environment_stacks(environment)]
 
 
-def test_bootstrap_and_two_stacks_per_environment(stacks: dict[str, StackJson]) -> None:
+def test_bootstrap_and_three_stacks_per_environment(stacks: dict[str, StackJson]) -> None:
     assert sorted(stacks) == sorted([BOOTSTRAP_STACK, GITHUB_STACK, *ENVIRONMENT_STACKS])
     assert list(ENVIRONMENTS) == [config.name for config in load_all()]  # config/<environment>.toml, nothing else
 
@@ -32,6 +33,9 @@ def test_every_environment_stack_has_its_own_azure_ad_backend(stacks: dict[str, 
         assert settings["use_azuread_auth"] is True
         assert settings["storage_account_name"] == expected.storage_account_name
         assert settings["key"] == f"{name}.tfstate"
+        # The alerting stack's state (webhook addresses) is in the container only the apply identity reads.
+        container = ALERTING_CONTAINER if name.endswith("-alerting") else expected.container_name
+        assert settings["container_name"] == container
         assert "access_key" not in settings and "sas_token" not in settings
         keys.add((settings["storage_account_name"], settings["key"]))
     assert len(keys) == len(ENVIRONMENT_STACKS)
@@ -40,7 +44,7 @@ def test_every_environment_stack_has_its_own_azure_ad_backend(stacks: dict[str, 
 def test_state_of_each_environment_lives_in_its_own_subscription(stacks: dict[str, StackJson]) -> None:
     for environment in ENVIRONMENTS:
         subscription = load_environment(environment).subscription_id
-        for name in stack_names(environment):
+        for name in environment_stacks(environment):
             assert stacks[name]["terraform"]["backend"]["azurerm"]["subscription_id"] == subscription
 
 
@@ -65,6 +69,9 @@ def test_infrastructure_stacks_use_only_azurerm_and_cluster_stacks_only_kubernet
         ]
         assert set(stacks[cluster]["terraform"]["required_providers"]) == {"kubernetes"}
         assert all(kind.startswith("kubernetes_") for kind in stacks[cluster].get("resource", {}))
+        alerting = stacks[alerting_stack_name(environment)]
+        assert set(alerting["terraform"]["required_providers"]) == {"azurerm"}
+        assert "data" not in alerting and "output" not in alerting  # it reads no other stack, exports nothing
 
 
 def test_azurerm_providers_use_entra_id_for_storage_and_never_its_data_plane(stacks: dict[str, StackJson]) -> None:

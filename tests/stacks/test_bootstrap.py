@@ -43,12 +43,13 @@ def test_every_state_account_has_a_private_container_and_a_delete_lock(stacks) -
     locks = resources_of(bootstrap, "azurerm_management_lock").values()
     for account_id in accounts:
         reference = f"${{azurerm_storage_account.{account_id}.id}}"
-        # the environment's state container and bootstrap's own (README step 8 migrates into it)
+        # the environment's state container, the alerting stack's and bootstrap's own (README step 8 migrates into it)
         assert sorted(
             (c["name"], c["container_access_type"]) for c in containers if c["storage_account_id"] == reference
         ) == sorted(
             [
                 ("bootstrap-tfstate", "private"),
+                ("alerting-tfstate", "private"),
                 (
                     load_environment(
                         accounts[account_id]["provider"].removeprefix("azurerm.")
@@ -58,6 +59,18 @@ def test_every_state_account_has_a_private_container_and_a_delete_lock(stacks) -
             ]
         )
         assert [lock["lock_level"] for lock in locks if lock["scope"] == reference] == ["CanNotDelete"]
+
+
+def test_only_the_apply_identity_holds_a_data_role_on_the_alerting_state(stacks) -> None:
+    """The alerting stack's state holds the alert webhook addresses: the apply identity reads and writes it, the plan
+    identity (pull requests, drift) has no role on it."""
+    assignments = resources_of(stacks[BOOTSTRAP_STACK], "azurerm_role_assignment")
+    on_alerting = sorted(
+        (key.split("_")[0].split("-identities")[0], key.split("_")[1].split("-")[0], a["role_definition_name"])
+        for key, a in assignments.items()
+        if a["scope"].endswith("/containers/alerting-tfstate")
+    )
+    assert on_alerting == [(e, "apply", "Storage Blob Data Contributor") for e in sorted(ENVIRONMENTS)]
 
 
 # --- issue #16: private state, deployment network, deploy identities, runners, registrations, own state ---
@@ -147,10 +160,11 @@ def test_deploy_identities_trust_the_repository_and_hold_least_roles(stacks) -> 
             assert len(groups) == len(platform_groups(config))
             for assignment in held:
                 name = assignment.get("role_definition_name", "")
-                if name.startswith("Storage Blob Data"):
-                    assert assignment["scope"].endswith(
-                        f"/blobServices/default/containers/{config.state_backend.container_name}"
-                    )
+                if name.startswith("Storage Blob Data"):  # the alerting stack's container: the apply identity's only
+                    alerting = ["alerting-tfstate"] if role == "apply" else []
+                    containers = [config.state_backend.container_name, *alerting]
+                    assert assignment["scope"].rsplit("/", 1)[1] in containers, assignment["scope"]
+                    assert "/blobServices/default/containers/" in assignment["scope"]
                 elif name == "Contributor" or "lock-role" in assignment.get("role_definition_id", ""):
                     # never the subscription or the deployment group (which holds this identity)
                     assert assignment["scope"] in groups, assignment["scope"]

@@ -45,7 +45,7 @@ def test_environments_are_discovered_in_promotion_order(four: tuple[Path, Path])
     assert parity_pairs(configs) == [("qa", "production"), ("staging", "production")]
     stacks = sorted(path.name for path in (outdir / "stacks").iterdir())
     assert stacks == sorted(
-        ["bootstrap", "github", *(f"{env}-{kind}" for env in FOUR for kind in ("infra", "cluster"))]
+        ["bootstrap", "github", *(f"{env}-{kind}" for env in FOUR for kind in ("alerting", "infra", "cluster"))]
     )
 
 
@@ -83,9 +83,10 @@ def test_workflows_follow_the_four_environments(four: tuple[Path, Path], tmp_pat
     assert workflow_matrix.main(["--config-dir", str(config_dir), "--workflows-dir", str(workflows), "--write"]) == 0
     assert workflow_matrix.main(["--config-dir", str(config_dir), "--workflows-dir", str(workflows)]) == 0
     jobs = YAML(typ="safe").load((workflows / "deploy.yml").read_text())["jobs"]
-    assert jobs["dev-infra"]["needs"] == "changes" and jobs["staging-infra"]["needs"] == "changes"
-    assert jobs["qa-infra"]["needs"] == ["changes", "dev-cluster"]
-    assert jobs["production-infra"]["needs"] == ["changes", "staging-cluster"]
+    assert jobs["dev-alerting"]["needs"] == "changes" and jobs["staging-alerting"]["needs"] == "changes"
+    assert jobs["qa-alerting"]["needs"] == ["changes", "dev-cluster"]
+    assert jobs["production-alerting"]["needs"] == ["changes", "staging-cluster"]
+    assert jobs["qa-infra"]["needs"] == ["changes", "qa-alerting"]
     assert jobs["qa-cluster"]["needs"] == ["changes", "qa-infra"]
     matrix = YAML(typ="safe").load((workflows / "drift.yml").read_text())["jobs"]["plan"]["strategy"]["matrix"][
         "include"

@@ -161,7 +161,11 @@ def workflow_environments() -> set[str]:
             )
             for row in rows:
                 found.add(
-                    re.sub(r"\$\{\{\s*(?:matrix|inputs)\.environment\s*\}\}", row["environment"], job["environment"])
+                    re.sub(
+                        r"\$\{\{\s*(?:matrix|inputs)\.([a-z-]+)\s*\}\}",
+                        lambda match, row=row: str(row[match.group(1)]),  # environment, plan-environment
+                        job["environment"],
+                    )
                 )
     return found
 

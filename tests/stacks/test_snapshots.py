@@ -9,12 +9,12 @@ import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from config.loader import ENVIRONMENTS
-from stacks.app import BOOTSTRAP_STACK, GITHUB_STACK, stack_names
+from stacks.app import BOOTSTRAP_STACK, GITHUB_STACK, environment_stacks
 
 ALL_STACKS = [
     BOOTSTRAP_STACK,
     GITHUB_STACK,
-    *(name for environment in ENVIRONMENTS for name in stack_names(environment)),
+    *(name for environment in ENVIRONMENTS for name in environment_stacks(environment)),
 ]
 
 

@@ -109,3 +109,14 @@ def test_the_pull_request_plans_only_the_listed_stacks() -> None:
             assert listed in plan_step["if"], plan_step["id"]
         else:  # the outcomes are recorded for every stack: an unlisted stack shows as skipped in the comment
             assert plan_step["if"] == "${{ always() }}"
+
+
+def test_the_alerting_stacks_are_deployed_but_never_planned_on_pull_requests() -> None:
+    from tools.maintenance.workflow_matrix import PLAN_KINDS
+
+    assert changed_stacks.environment_of("staging-alerting") == "staging"  # deploy.yml applies it
+    assert "webhook" in (changed_stacks.not_planned_on_pull_requests("production-alerting") or "")
+    assert changed_stacks.not_planned_on_pull_requests("production-infra") is None
+    assert changed_stacks.not_planned_on_pull_requests("bootstrap") is None
+    # what the pull request's plan matrix leaves out is exactly what the comment names
+    assert not set(PLAN_KINDS) & set(changed_stacks.NOT_PLANNED_ON_PULL_REQUESTS)

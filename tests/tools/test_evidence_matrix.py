@@ -4,6 +4,7 @@ fails --check, and the checked-in matrix is fresh."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -184,7 +185,7 @@ def test_check_fails_when_the_real_output_stops_sending_a_queried_table(
     path = tmp_path / "out" / "stacks" / "production-infra" / "cdk.tf.json"
     infra = json.loads(path.read_text())
     settings = infra["resource"]["azurerm_monitor_diagnostic_setting"]
-    (activity,) = [s for s in settings.values() if str(s["target_resource_id"]).startswith("/subscriptions/")]
+    (activity,) = [s for s in settings.values() if re.fullmatch(r"/subscriptions/[^/]+", str(s["target_resource_id"]))]
     activity["enabled_log"] = [log for log in activity["enabled_log"] if log.get("category") != "Policy"]
     rules = infra["resource"]["azurerm_monitor_data_collection_rule"]
     for name in [name for name, rule in rules.items() if "DrDrillResults_CL" in json.dumps(rule)]:

@@ -47,7 +47,10 @@ def render(synth_dir: Path, environment: str = "staging", **edit: Any) -> str:
         edit["infra"](infra)
     if "cluster" in edit:
         edit["cluster"](cluster)
-    env = handbook.Environment(load_environment(environment), infra, cluster, stack(synth_dir, "bootstrap"))
+    alerting = stack(synth_dir, f"{environment}-alerting")
+    if "alerting" in edit:
+        edit["alerting"](alerting)
+    env = handbook.Environment(load_environment(environment), infra, cluster, stack(synth_dir, "bootstrap"), alerting)
     workflow = (handbook.ROOT / ".github/workflows/deploy.yml").read_text()
     return handbook.render(env, workflow, handbook.tooling_pins(handbook.ROOT))
 
@@ -115,10 +118,13 @@ def test_windows_versions_and_schedules_come_from_the_code(text: str, environmen
 def test_deploy_order_follows_the_workflow(text: str, environment: str) -> None:
     workflow = (handbook.ROOT / ".github/workflows/deploy.yml").read_text()
     jobs = handbook.deploy_jobs(workflow)
-    # promotion order (config deploy_after), infra before cluster
-    assert [stack for stack, _ in jobs] == [f"{env}-{kind}" for env in ENVIRONMENTS for kind in ("infra", "cluster")]
-    assert f"`{environment}-infra` → `{environment}-cluster`" in text
-    assert text.index(f"| 1 | `{environment}-infra`") < text.index(f"| 2 | `{environment}-cluster`")
+    # promotion order (config deploy_after), alerting before infra before cluster
+    kinds = ("alerting", "infra", "cluster")
+    assert [stack for stack, _ in jobs] == [f"{env}-{kind}" for env in ENVIRONMENTS for kind in kinds]
+    assert f"`{environment}-alerting` → `{environment}-infra` → `{environment}-cluster`" in text
+    assert text.index(f"| 1 | `{environment}-alerting`") < text.index(f"| 2 | `{environment}-infra`")
+    # the alerting stack's state is in its own container (only the apply identity reads it)
+    assert f"/alerting-tfstate/{environment}-alerting.tfstate`" in text
 
 
 def test_tracing_part_tells_a_service_what_to_set(text: str, environment: str) -> None:
@@ -145,13 +151,15 @@ def test_an_unmapped_resource_type_is_named_for_a_manual_check(synth_dir: Path) 
 
 
 def test_a_literal_receiver_url_is_refused(synth_dir: Path) -> None:
-    def leak(infra: dict[str, Any]) -> None:
-        for group in infra["resource"]["azurerm_monitor_action_group"].values():
-            for receiver in group.get("webhook_receiver", []):
-                receiver["service_uri"] = "https://events.pagerduty.com/integration/abc/enqueue"
+    def leak(alerting: dict[str, Any]) -> None:
+        groups = alerting["resource"]["azurerm_monitor_action_group"].values()
+        receivers = [receiver for group in groups for receiver in group.get("webhook_receiver", [])]
+        assert receivers  # the alerting stack's PagerDuty receiver: the handbook reads it
+        for receiver in receivers:
+            receiver["service_uri"] = "https://events.pagerduty.com/integration/abc/enqueue"
 
     with pytest.raises(ValueError, match="refusing to print a possible secret"):
-        render(synth_dir, infra=leak)
+        render(synth_dir, alerting=leak)
 
 
 def test_missing_cluster_fails_loudly(synth_dir: Path) -> None:

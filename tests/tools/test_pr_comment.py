@@ -345,3 +345,17 @@ def test_apply_results_go_back_to_the_merged_pull_request() -> None:
         "apply ${{ inputs.stack }}",
     }
     assert r"/ \/ (plan|apply) /" in script  # "<caller job> / apply <stack>"
+
+
+def test_a_changed_alerting_stack_is_named_as_not_planned_on_pull_requests(synth_dir: Path, tmp_path: Path) -> None:
+    head = tmp_path / "head"
+    shutil.copytree(synth_dir, head)
+    path = head / "stacks" / "staging-alerting" / "cdk.tf.json"
+    stack = json.loads(path.read_text())
+    for group in stack["resource"]["azurerm_monitor_action_group"].values():
+        group["short_name"] = "changed"
+    path.write_text(json.dumps(stack))
+    body = pr_comment.build_comment(synth_dir, head, [], [], offline="")
+    assert "> `staging-alerting` changed, not planned on pull requests: its state holds the alert webhook" in body
+    assert "production-alerting" not in body.split("### ")[0]  # unchanged: no note
+    assert "not planned on pull requests" not in pr_comment.build_comment(synth_dir, synth_dir, [], [], offline="")

@@ -79,18 +79,20 @@ def test_only_the_comment_job_may_write_to_pull_requests() -> None:
 def test_deploy_runs_the_stacks_in_order_with_production_behind_its_environment() -> None:
     jobs = load("deploy.yml")["jobs"]
     configs = load_all()
-    order = [f"{config.name}-{kind}" for config in configs for kind in ("infra", "cluster")]
+    order = [f"{config.name}-{kind}" for config in configs for kind in ("alerting", "infra", "cluster")]
     assert list(jobs) == ["changes", *order]
-    assert jobs["production-infra"]["needs"] == ["changes", "staging-cluster"]  # config: production after staging
+    assert jobs["production-alerting"]["needs"] == ["changes", "staging-cluster"]  # config: production after staging
     for config in configs:
-        infra, cluster = f"{config.name}-infra", f"{config.name}-cluster"
+        alerting, infra, cluster = (f"{config.name}-{kind}" for kind in ("alerting", "infra", "cluster"))
         waits = [f"{previous}-cluster" for previous in config.deploy_after]
-        assert jobs[infra]["needs"] == (["changes", *waits] if waits else "changes")
+        assert jobs[alerting]["needs"] == (["changes", *waits] if waits else "changes")
+        # the infra stack's alerts name the alerting stack's action groups by id: that stack is applied first
+        assert jobs[infra]["needs"] == ["changes", alerting]
         assert jobs[cluster]["needs"] == ["changes", infra]
-        for stack in (cluster, infra) if waits else (cluster,):
+        for stack in (cluster, infra, alerting) if waits else (cluster, infra):
             # an unchanged (skipped) earlier stack lets this one run; a failed one stops it
             assert "!failure()" in jobs[stack]["if"] and "!cancelled()" in jobs[stack]["if"]
-        for stack in (infra, cluster):
+        for stack in (alerting, infra, cluster):
             assert f"contains(fromJSON(needs.changes.outputs.stacks), '{stack}')" in jobs[stack]["if"]
             assert jobs[stack]["with"]["environment"] == config.name
     assert "bootstrap" not in str(jobs)
@@ -123,14 +125,20 @@ def terraform_jobs(workflow: dict) -> dict[str, dict]:
     }
 
 
-def required_variables(stacks: dict[str, dict]) -> dict[str, bool]:
+# The workflows that plan with the plan identity: never the alerting stack (tools/maintenance/workflow_matrix.py).
+PLAN_IDENTITY_WORKFLOWS = ("pull-request.yml", "drift.yml")
+
+
+def required_variables(stacks: dict[str, dict], workflow: str = "deploy-stack.yml") -> dict[str, bool]:
     """Variable name → sensitive, for every variable without a default (a plan fails without it) of the stacks
-    the workflows plan: every stack but bootstrap and github, which an operator applies by hand
-    (docs/zero-to-running.md, docs/delivery.md; their variables come from the operator's shell)."""
+    `workflow` plans: every stack but bootstrap and github, which an operator applies by hand
+    (docs/zero-to-running.md, docs/delivery.md; their variables come from the operator's shell), and but the
+    alerting stacks in the workflows that plan with the plan identity."""
     return {
         name: bool(body.get("sensitive"))
         for stack_name, stack in stacks.items()
         if stack_name not in ("bootstrap", "github")
+        and not (workflow in PLAN_IDENTITY_WORKFLOWS and stack_name.endswith("-alerting"))
         for name, body in stack.get("variable", {}).items()
         if "default" not in body
     }
@@ -163,12 +171,18 @@ def unsupplied_variables(workflow: dict, job: dict, required: dict[str, bool], *
 def test_the_stacks_have_variables_without_default(stacks: dict[str, dict]) -> None:
     """Guards the check below: it is about the alert webhooks, which are sensitive."""
     assert required_variables(stacks) == {"critical_alert_webhook_url": True, "warning_alert_webhook_url": True}
+    # only the alerting stacks hold them: what the plan identity plans needs none, and gets none
+    for name in PLAN_IDENTITY_WORKFLOWS:
+        assert required_variables(stacks, name) == {}
+        assert "WEBHOOK" not in (WORKFLOWS / name).read_text()
+        rows = load(name)["jobs"]["plan"]["strategy"]["matrix"]["include"]
+        assert rows and not [row for row in rows if row["stack"].endswith("-alerting")]
 
 
 @pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda path: path.name)
 def test_every_plan_and_apply_job_supplies_every_variable_without_default(path: Path, stacks: dict[str, dict]) -> None:
     workflow = YAML(typ="safe").load(path.read_text())
-    required = required_variables(stacks)
+    required = required_variables(stacks, path.name)
     for name, job in terraform_jobs(workflow).items():
         review = path.name == "pull-request.yml"
         assert unsupplied_variables(workflow, job, required, review=review) == [], f"{path.name} job {name!r}"
@@ -204,8 +218,9 @@ def test_a_plan_job_without_one_webhook_secret_is_caught(stacks: dict[str, dict]
 def test_the_plan_is_made_and_shown_before_the_approval_and_the_apply_uses_it() -> None:
     jobs = load("deploy-stack.yml")["jobs"]
     plan, apply_job = jobs["plan"], jobs["apply"]
-    # The plan job has no reviewers (its own `-plan` environment); the apply job waits for them.
-    assert plan["environment"] == "${{ inputs.environment }}-plan"
+    # The plan job has no reviewers (its own `-plan` environment, deploy.yml's `plan-environment`; the alerting
+    # stack's, planned by the apply identity, is `<env>`: test_plans_run_on_the_plan_pool...); the apply job waits.
+    assert plan["environment"] == "${{ inputs.plan-environment }}"
     assert apply_job["environment"] == "${{ inputs.environment }}" and apply_job["needs"] == "plan"
     assert apply_job["if"] == "needs.plan.outputs.changes == 'true'"  # nothing to change, nothing to approve
     plan_runs = "\n".join(step.get("run", "") for step in plan["steps"])
@@ -360,9 +375,13 @@ def test_plans_run_on_the_plan_pool_and_applies_on_the_apply_pool() -> None:
     assert stack["plan"]["runs-on"] == ["self-hosted", "${{ inputs.plan-runner }}"]
     assert stack["apply"]["runs-on"] == ["self-hosted", "${{ inputs.apply-runner }}"]
     for config in load_all():
-        for kind in ("infra", "cluster"):
+        for kind in ("alerting", "infra", "cluster"):
             caller = load("deploy.yml")["jobs"][f"{config.name}-{kind}"]["with"]
-            assert caller["plan-runner"] == runner_labels(config.name)["plan"]
+            # the alerting stack is planned by the apply identity, in `<env>`, on the apply pool
+            role = "apply" if kind == "alerting" else "plan"
+            assert caller["plan-runner"] == runner_labels(config.name)[role]
+            assert caller["plan-environment"] == (config.name if role == "apply" else f"{config.name}-plan")
+            assert caller["plan-client-id"].endswith(f"_{role.upper()}_CLIENT_ID }}}}")
             assert caller["apply-runner"] == runner_labels(config.name)["apply"]
     # the apply label is named nowhere but in deploy.yml's calls (the apply job's input)
     users = {path.name for path in WORKFLOW_FILES if re.search(r"erp-[a-z0-9-]+-apply", path.read_text())}

@@ -278,6 +278,38 @@ def identities(bootstrap: StackJson) -> list[Identity]:
     return sorted(found, key=lambda i: (i.environment, i.kind))
 
 
+def state_container(bootstrap: StackJson, stack: StackJson) -> tuple[str, str] | None:
+    """(storage account reference fragment, container) of the stack's backend; None for a local backend or an
+    account bootstrap does not create."""
+    backend = stack.get("terraform", {}).get("backend", {}).get("azurerm")
+    if backend is None:
+        return None
+    for key, account in _resources(bootstrap, "azurerm_storage_account").items():
+        if account.get("name") == backend.get("storage_account_name"):
+            return f"azurerm_storage_account.{key}.", str(backend.get("container_name"))
+    return None
+
+
+def state_readers(
+    bootstrap: StackJson, stack: StackJson, found: Iterable[Identity], held: Iterable[Assignment]
+) -> list[Identity]:
+    """The identities of `found` holding a blob data role on the stack's state container (in `held`)."""
+    container = state_container(bootstrap, stack)
+    if container is None:
+        return []
+    return [
+        i
+        for i in found
+        if any(
+            a.principal == i.name
+            and "Storage Blob Data" in a.role
+            and a.scope.endswith(f"/containers/{container[1]}")
+            and container[0] in a.scope
+            for a in held
+        )
+    ]
+
+
 def _runs_job_code(container: Mapping[str, Any], modes: Mapping[str, Mode]) -> bool:
     args = container.get("args") or []
     mode = modes.get(str(args[0])) if args else None
@@ -821,19 +853,7 @@ class Model:
             secrets = state_secret_findings(stack_name, stack)
             if not secrets:
                 continue
-            container = self._state_container(stack_name, stack)
-            readers = [
-                i
-                for i in self.identities
-                if any(
-                    a.principal == i.name
-                    and "Storage Blob Data" in a.role
-                    and container is not None
-                    and a.scope.endswith(f"/containers/{container[1]}")
-                    and container[0] in a.scope
-                    for a in self.assignments
-                )
-            ]
+            readers = state_readers(self.inputs.stacks[BOOTSTRAP_STACK], stack, self.identities, self.assignments)
             for secret in secrets:
                 for reader in readers:
                     if reader.kind == "plan":
@@ -856,17 +876,6 @@ class Model:
                         )
                     )
         return found
-
-    def _state_container(self, stack_name: str, stack: StackJson) -> tuple[str, str] | None:
-        """(storage account reference fragment, container) of the stack's backend; None for a local backend."""
-        backend = stack.get("terraform", {}).get("backend", {}).get("azurerm")
-        if backend is None:
-            return None
-        bootstrap = self.inputs.stacks[BOOTSTRAP_STACK]
-        for key, account in _resources(bootstrap, "azurerm_storage_account").items():
-            if account.get("name") == backend.get("storage_account_name"):
-                return f"azurerm_storage_account.{key}.", str(backend.get("container_name"))
-        return None
 
     def _workflow_paths(self) -> list[Finding]:
         found = []

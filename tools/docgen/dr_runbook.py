@@ -254,7 +254,7 @@ def render(config: EnvironmentConfig, infra_json: dict[str, Any], cluster_json: 
         + _code(
             f'# region loss: a config for {paired} (location = "{paired}", its own unique_suffix, spoke subnets',
             f"# = network.dr aks_system/aks_user of {zone.vnet}), then",
-            "cdktf deploy <paired>-infra <paired>-cluster",
+            "cdktf deploy <paired>-alerting <paired>-infra <paired>-cluster",
             f"az aks trustedaccess rolebinding create --resource-group <new cluster rg> --cluster-name <new cluster> "
             f"--name {vault['name']} --source-resource-id <id of {vault['name']}> --roles {TRUSTED_ACCESS_ROLE}",
             f"az dataprotection recovery-point list --resource-group {vault_rg} --vault-name {vault['name']} "

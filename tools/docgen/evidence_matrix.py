@@ -325,7 +325,8 @@ CONTROLS: tuple[Control, ...] = (
                 count_of(
                     "subscription exports",
                     ("azurerm_monitor_diagnostic_setting",),
-                    lambda r: str(r.get("target_resource_id", "")).startswith("/subscriptions/"),
+                    # the subscription itself, not a resource named by its id (the alerting stack's chat adapters)
+                    lambda r: re.fullmatch(r"/subscriptions/[^/]+/?", str(r.get("target_resource_id", ""))) is not None,
                 ),
             ),
             Evidence("Alert rules", count_of("alert rules", ALERT_TYPES)),

@@ -97,10 +97,21 @@ class Environment:
     """What the handbook reads: the environment's stacks with references resolved, and its config."""
 
     def __init__(
-        self, config: EnvironmentConfig, infra: dict[str, Any], cluster: dict[str, Any], bootstrap: dict[str, Any]
+        self,
+        config: EnvironmentConfig,
+        infra: dict[str, Any],
+        cluster: dict[str, Any],
+        bootstrap: dict[str, Any],
+        alerting: dict[str, Any] | None = None,
     ) -> None:
+        """`alerting`: the environment's alerting stack (the webhook receivers); None when not read."""
         self.config = config
         self.infra, self.cluster = Stack(infra), Stack(cluster)
+        alerting = alerting or {}
+        self.alerting = Stack(alerting)
+        self.alerting_container = (
+            alerting.get("terraform", {}).get("backend", {}).get("azurerm", {}).get("container_name", "")
+        )
         self.infra_json, self.cluster_json = infra, cluster
         self.aks = self.infra.one("azurerm_kubernetes_cluster")
         self.aks_rg = self.infra.name(self.aks["resource_group_name"])
@@ -120,6 +131,10 @@ class Environment:
             if "local" in bootstrap_backend
             else f"{', '.join(bootstrap_backend) or 'local'} backend"
         )
+
+    def container_of(self, stack: str) -> str:
+        """The state container of one of the environment's stacks (the alerting stack's is its own)."""
+        return self.alerting_container if stack.endswith("-alerting") else self.state_container
 
     def rg(self, body: dict[str, Any]) -> str:
         return self.infra.name(body["resource_group_name"])
@@ -208,15 +223,17 @@ def _deploy_order(env: Environment, workflow: str) -> str:
                         f"`{stack}`",
                         f"the `deploy` workflow on push to main, job `{stack}` in GitHub environment `{environment}`"
                         + (" (required reviewers)" if env.config.deployment.apply_requires_approval else ""),
-                        f"`{env.state_account}/{env.state_container}/{stack}.tfstate`",
+                        f"`{env.state_account}/{env.container_of(stack)}/{stack}.tfstate`",
                     )
                     for index, (stack, environment) in enumerate(jobs, start=1)
                 ),
             ],
         ),
         "",
-        f"Order within the environment: {order} (the cluster stack reads the AKS host, CA, tracing connection "
-        "string and identity from the infra stack's state). By hand, from a runner inside the environment's "
+        f"Order within the environment: {order} (the infra stack's alerts name the alerting stack's action groups "
+        "by id; the cluster stack reads the AKS host, CA, tracing connection string and identity from the infra "
+        "stack's state). The alerting stack is planned and applied with the apply identity only: its state holds "
+        "the alert webhook addresses (docs/security-model.md). By hand, from a runner inside the environment's "
         "network (the key vault, the cluster API and the state account are private):",
         "",
         _code(
@@ -349,12 +366,12 @@ def _rotation(env: Environment) -> str:
     webhooks = ", ".join(
         [
             _variable(w["service_uri"])
-            for group in infra.all("azurerm_monitor_action_group")
+            for group in env.alerting.all("azurerm_monitor_action_group")
             for w in _blocks(group.get("webhook_receiver"))
         ]
         + [
             _variable(url)  # the chat adapters' SecureString parameter (constructs/notifications.py)
-            for workflow in infra.all("azurerm_logic_app_workflow")
+            for workflow in env.alerting.all("azurerm_logic_app_workflow")
             for url in workflow.get("parameters", {}).values()
         ]
     )
@@ -390,7 +407,8 @@ def _rotation(env: Environment) -> str:
         "",
         f"Secrets that are not in Key Vault: the alert webhook URLs are sensitive Terraform variables "
         f"({webhooks}): rotate them at PagerDuty/Slack, "
-        "update the GitHub environment secret and re-run the infra deploy. The tracing connection string is not a "
+        f"update the secret of the GitHub environment `{env.config.name}` and re-run the "
+        f"`{env.config.name}-alerting` deploy. The tracing connection string is not a "
         "secret (Microsoft: the instrumentation key is not a security token) and sits in a ConfigMap; the cluster "
         "stack manages no Kubernetes Secret. No other keys exist: storage shared keys, ACR admin user, Event Hubs "
         "SAS, PostgreSQL passwords and Application Insights local auth are all off (Entra ID only).",
@@ -779,14 +797,15 @@ def _alert_routing(env: Environment) -> list[str]:
     infra = env.infra
     contact = next(iter(infra.all("azurerm_security_center_contact")), None)
     plans = [p["resource_type"] for p in infra.all("azurerm_security_center_subscription_pricing")]
-    groups = infra.all("azurerm_monitor_action_group")
+    groups = [*infra.all("azurerm_monitor_action_group"), *env.alerting.all("azurerm_monitor_action_group")]
     group_rows = [
         (
             f"`{g['name']}`",
             ", ".join(
                 [f"{w['name']} webhook ({_variable(w['service_uri'])})" for w in _blocks(g.get("webhook_receiver"))]
                 + [f"{r['name']} (Logic App, docs/operations.md)" for r in _blocks(g.get("logic_app_receiver"))]
-            ),
+            )
+            or "-",
             ", ".join(e["email_address"] for e in _blocks(g.get("email_receiver"))) or "-",
         )
         for g in groups
@@ -808,7 +827,8 @@ def _alert_routing(env: Environment) -> list[str]:
         f"`{env.workspace['name']}` (table `AzureActivity`); Kubernetes policy compliance is in Azure Policy and "
         "Defender's regulatory compliance dashboard.",
         "- **Every alert** (metric, Prometheus, activity log: Defender, Service Health, Resource Health; budget; "
-        "Azure Backup) pages through the action groups; SMS, voice and Azure app receivers and the test-fire "
+        "Azure Backup) pages through both action groups of its severity: the people group (infra stack) and the "
+        "webhook or chat adapter group (alerting stack); SMS, voice and Azure app receivers and the test-fire "
         "procedure per channel are in docs/operations.md:",
         "",
         _table(("action group", "webhook or chat adapter (secret: a Terraform variable)", "e-mail"), group_rows),
@@ -1198,6 +1218,7 @@ def environment_handbook(synth_dir: Path, environment: str) -> str:
         load_stack(synth_dir, f"{environment}-infra"),
         load_stack(synth_dir, f"{environment}-cluster"),
         load_stack(synth_dir, "bootstrap"),
+        load_stack(synth_dir, f"{environment}-alerting"),
     )
     workflows = ROOT / ".github" / "workflows"
     return render(env, (workflows / "deploy.yml").read_text(), tooling_pins(ROOT))

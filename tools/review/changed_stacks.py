@@ -10,6 +10,9 @@ cross-stack references): a change to the infra stack's outputs (AKS host, CA) mu
 even when the cluster stack's own JSON is unchanged. A HEAD without a readable manifest fails (exit 2):
 without it the dependents are unknown.
 
+The alerting stacks (`<env>-alerting`) are listed, and deployed, but never planned on a pull request
+(`NOT_PLANNED_ON_PULL_REQUESTS`): the printed line and the PR comment say so and why.
+
     python -m tools.review.changed_stacks BASE_DIR HEAD_DIR [--github-output FILE]
       writes `stacks=<JSON list>` (changed and dependents) and `matrix=<JSON list of {stack, environment}>`
 """
@@ -23,6 +26,17 @@ from typing import Any
 
 from tools.review.synth_diff import strip_metadata
 from tools.synth_output import UnreadableSynth, main_guard, read_json
+
+# Stack kind -> why a pull request does not plan it (docs/security-model.md "Alert webhook addresses").
+NOT_PLANNED_ON_PULL_REQUESTS = {
+    "alerting": "not planned on pull requests: its state holds the alert webhook addresses, which only the apply "
+    "identity reads; review its synth diff here, its plan in the `<env>` deploy job before approving the apply",
+}
+
+
+def not_planned_on_pull_requests(stack: str) -> str | None:
+    """Why a pull request does not plan `stack`; None when it does."""
+    return NOT_PLANNED_ON_PULL_REQUESTS.get(stack.rpartition("-")[2]) if environment_of(stack) else None
 
 
 def _stack_json(synth_dir: Path) -> dict[str, Any]:
@@ -66,7 +80,7 @@ def changed_stacks(base: Path, head: Path, depends_on: dict[str, list[str]] | No
 
 
 def environment_of(stack: str) -> str | None:
-    """`<env>-infra` / `<env>-cluster` -> env; the bootstrap stack (operator-applied) has none."""
+    """`<env>-alerting` / `<env>-infra` / `<env>-cluster` -> env; the bootstrap stack (operator-applied) has none."""
     head, separator, _ = stack.rpartition("-")
     return head if separator else None
 
@@ -88,6 +102,9 @@ def _run(base: Path, head: Path, github_output: Path | None) -> int:
     reasons = with_dependents([stack for stack, body in after.items() if before.get(stack) != body], depends_on)
     stacks = [stack for stack in after if stack in reasons]
     print("changed stacks: " + (", ".join(f"{stack} ({reasons[stack]})" for stack in stacks) or "none"))
+    for stack in stacks:
+        if why := not_planned_on_pull_requests(stack):
+            print(f"{stack}: {why}")
     if github_output:
         matrix = [{"stack": s, "environment": environment_of(s)} for s in stacks if environment_of(s)]
         with github_output.open("a") as output:

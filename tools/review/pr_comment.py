@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.docgen import cost_estimate
-from tools.review import plan_summary, synth_diff
+from tools.review import changed_stacks, plan_summary, synth_diff
 from tools.synth_output import UnreadableSynth
 
 MARKER = "<!-- erp-platform-review -->"
@@ -262,6 +262,17 @@ def _plan_sections(plans: list[tuple[str, Path]]) -> list[str]:
     return [*lines, *(f"{line}\n" for line in unreadable)]
 
 
+def _unplanned_notes(base: Path, head: Path) -> list[str]:
+    """One note per changed stack a pull request never plans (the alerting stacks), with why."""
+    if not _has_synth(head):
+        return []
+    notes = []
+    for stack in changed_stacks.changed_stacks(base, head):
+        if why := changed_stacks.not_planned_on_pull_requests(stack):
+            notes += [f"> `{stack}` changed, {why}.", ""]
+    return notes
+
+
 def build_comment(
     base: Path,
     head: Path,
@@ -283,6 +294,7 @@ def build_comment(
     for note in notes:
         sections += [f"> {note}", ""]
     sections += _plan_sections(plans)
+    sections += _unplanned_notes(base, head)
     if not _has_synth(head):
         sections += ["> ❌ No synth output of this pull request: no synth diff, parity or diagrams.", ""]
     else:

@@ -35,7 +35,9 @@ For each environment it reads, from the synthesized stacks only:
 - **validity windows** (`validity_findings`): a key pinned by version (AKS KMS) keeps rotated-out versions valid
   PINNED_VERSION_MIN_OVERLAP_DAYS; an auto-renewed certificate is consumed only through its versionless secret id.
 - **races** (`ordering_findings`): feature-gated attributes wait for the feature registration; data-plane writes
-  wait for the runner peerings; backup instances wait for a time_sleep after their role assignments.
+  wait for the runner peerings; backup instances wait for a time_sleep after their role assignments; a resource
+  named by a literal id (the alerting stack's action groups and chat adapters) is created by a stack applied earlier
+  in the environment's order (`APPLY_ORDER`: alerting, infra, cluster).
 - **what the plan identity reads** (`plan_read_findings`): each Kubernetes kind the cluster stack manages against
   the plan identity's roles on the cluster (data action patterns); azurerm reads beyond Reader.
 - **bootstrap's migrated state** (`bootstrap_state_findings`): a blob data role for the operators.
@@ -67,6 +69,7 @@ from tools.checks.deployability.endpoints import (
 )
 from tools.checks.deployability.job_images import job_image_findings, script_commands
 from tools.checks.deployability.model import (
+    PLANNED_BY_APPLY,
     ROLE_DATA_ACTIONS,
     StackJson,
     environment_of,
@@ -143,7 +146,7 @@ def findings(stacks: Mapping[str, StackJson]) -> list[str]:
         if backend is None:
             problems.append(f"{stack_name}: no azurerm backend (state would be local to the runner)")
         else:
-            state = state_endpoint(bootstrap, backend)
+            state = state_endpoint(bootstrap, backend, planned_by_apply=stack_name.endswith(f"-{PLANNED_BY_APPLY}"))
             if state is None:
                 problems.append(f"{stack_name}: state account {backend['storage_account_name']} is not in bootstrap")
             else:

@@ -41,6 +41,7 @@ class Endpoint:
     zone: str  # privatelink zone name the runner must resolve
     needs: Mapping[str, frozenset[str]]  # role (plan/apply) -> data actions
     target: str = ""  # the data path's target (constructs/data_paths.py): state, registry, key_vault, aks_api
+    container: str = ""  # a state endpoint's container: a role on another container of the account does not count
 
 
 def private_endpoints_of(endpoint: Endpoint) -> list[dict[str, Any]]:
@@ -140,8 +141,11 @@ def _granted(
             continue
         scope = str(assignment["scope"])
         if endpoint.subresource == "blob":  # the state container scope: "${account.id}/blobServices/default/..."
-            covers = scope.startswith(endpoint.resource_ref.removesuffix("}")) or scope_covers(
-                scope, endpoint.resource_ref, subscription
+            in_account = scope.startswith(endpoint.resource_ref.removesuffix("}"))
+            other_container = "/containers/" in scope and not scope.endswith(f"/containers/{endpoint.container}")
+            covers = (in_account and not other_container) or scope in (
+                f"/subscriptions/{subscription}",
+                f"/subscriptions/{subscription}/",
             )
         else:
             covers = scope_covers(scope, endpoint.resource_ref, subscription)
@@ -226,7 +230,15 @@ def endpoint_findings(
     return problems
 
 
-def state_endpoint(bootstrap: StackJson, backend: Mapping[str, Any]) -> Endpoint | None:
+def state_endpoint(
+    bootstrap: StackJson, backend: Mapping[str, Any], *, planned_by_apply: bool = False
+) -> Endpoint | None:
+    """`planned_by_apply`: the stack is planned by the apply identity too (the alerting stack), so the plan identity
+    needs nothing on its container (and must have nothing: tools/checks/state_secrets.py)."""
+    # Plans run with -lock=false: they read the state and write nothing (no lease either).
+    needs = {"apply": frozenset({BLOB_READ, BLOB_WRITE})}
+    if not planned_by_apply:
+        needs["plan"] = frozenset({BLOB_READ})
     for key, account in resources_of(bootstrap, "azurerm_storage_account").items():
         if account["name"] == backend["storage_account_name"]:
             return Endpoint(
@@ -235,9 +247,9 @@ def state_endpoint(bootstrap: StackJson, backend: Mapping[str, Any]) -> Endpoint
                 f"${{azurerm_storage_account.{key}.id}}",
                 "blob",
                 "privatelink.blob.core.windows.net",
-                # Plans run with -lock=false: they read the state and write nothing (no lease either).
-                {"plan": frozenset({BLOB_READ}), "apply": frozenset({BLOB_READ, BLOB_WRITE})},
+                needs,
                 "state",
+                str(backend.get("container_name", "")),
             )
     return None
 

@@ -184,7 +184,14 @@ def runners(bootstrap: StackJson) -> dict[str, Runner]:
     return found
 
 
+# An environment's stacks in apply order (stacks/app.py environment_stacks): the alerting stack's action groups exist
+# before the infra stack's alerts name them by id.
+APPLY_ORDER = ("alerting", "infra", "cluster")
+# The stack planned and applied by the apply identity only (its state holds the alert webhook addresses).
+PLANNED_BY_APPLY = "alerting"
+
+
 def environment_of(stack_name: str) -> str | None:
-    """`<environment>-infra` / `<environment>-cluster` → the environment; None for bootstrap."""
+    """`<environment>-alerting` / `-infra` / `-cluster` → the environment; None for bootstrap."""
     environment, _, kind = stack_name.rpartition("-")
-    return environment if environment and kind in ("infra", "cluster") else None
+    return environment if environment and kind in APPLY_ORDER else None

@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 
 from tools.checks.deployability.model import (
+    APPLY_ORDER,
     Runner,
     StackJson,
     environment_of,
@@ -19,6 +20,15 @@ from tools.checks.deployability.model import (
 # Subscription features a resource attribute needs Registered (constructs/resource_providers.py REQUIRED_FEATURES).
 FEATURE_OF_ATTRIBUTE = {"host_encryption_enabled": ("Microsoft.Compute", "EncryptionAtHost")}
 BACKUP_INSTANCE_PREFIX = "azurerm_data_protection_backup_instance_"
+# ARM types a stack names by a literal, config-derived id (no reference, so Terraform orders nothing): the alerting
+# stack's action groups and chat adapters, named by the infra stack's alerts and diagnostic settings.
+ID_TYPES = {
+    "microsoft.insights/actiongroups": "azurerm_monitor_action_group",
+    "microsoft.logic/workflows": ("azurerm_logic_app_workflow"),
+}
+_ARM_ID = re.compile(
+    r"/subscriptions/[^/]+/resourceGroups/(?P<group>[^/]+)/providers/(?P<kind>[^/]+/[^/]+)/(?P<name>[^/]+)", re.I
+)
 
 
 def _uses_attribute(body: object, attribute: str) -> bool:
@@ -48,6 +58,50 @@ def ordering_findings(stacks: Mapping[str, StackJson]) -> list[str]:
             problems += _peering_races(stack_name, stack, runner)
         problems += _backup_races(stack_name, stack)
         problems += _custom_table_races(stack_name, stack)
+    problems += _literal_id_races(stacks)
+    return problems
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, dict):
+        return [s for key, item in value.items() if key != "//" for s in _strings(item)]
+    if isinstance(value, list):
+        return [s for item in value for s in _strings(item)]
+    return [value] if isinstance(value, str) else []
+
+
+def _literal_id_races(stacks: Mapping[str, StackJson]) -> list[str]:
+    """Every literal id of an `ID_TYPES` resource an environment stack names is created by a stack of the same
+    environment applied before it (`APPLY_ORDER`): else the apply that names it fails (a missing action group)."""
+    created: dict[tuple[str, str, str, str], str] = {}  # (environment, type, group, name) -> stack
+    for stack_name, stack in stacks.items():
+        for type_ in ID_TYPES.values():
+            for body in resources_of(stack, type_).values():
+                key = (environment_of(stack_name) or "", type_, str(body.get("resource_group_name")).lower())
+                created[(*key, str(body.get("name")).lower())] = stack_name
+    problems = []
+    for stack_name, stack in sorted(stacks.items()):
+        environment = environment_of(stack_name)
+        if environment is None:
+            continue
+        position = APPLY_ORDER.index(stack_name.rsplit("-", 1)[1])
+        for type_, items in sorted(stack.get("resource", {}).items()):
+            for key, body in sorted(items.items()):
+                for value in _strings(body):
+                    match = _ARM_ID.fullmatch(value)
+                    kind = ID_TYPES.get(match.group("kind").lower()) if match else None
+                    if match is None or kind is None:
+                        continue
+                    owner = created.get((environment, kind, match.group("group").lower(), match.group("name").lower()))
+                    if owner is None:
+                        problems.append(
+                            f"{stack_name}: {type_}.{key} names {value}, which no stack of {environment} creates"
+                        )
+                    elif APPLY_ORDER.index(owner.rsplit("-", 1)[1]) >= position:
+                        problems.append(
+                            f"{stack_name}: {type_}.{key} names {value} by id, created by {owner}, which is not "
+                            f"applied before it ({' -> '.join(APPLY_ORDER)})"
+                        )
     return problems
 
 
