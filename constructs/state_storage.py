@@ -97,34 +97,14 @@ class StateStorage(Construct):
             subresource="blob",
             private_dns_zone_id=props.private_dns_zone_id,
         )
-        self.container = StorageContainer(
-            self,
-            "container",
-            name=backend.container_name,
-            storage_account_id=self.account.id,
-            container_access_type="private",
-            provider=props.provider,
+        # Each container's ARM id is the scope of its blob data roles (deploy identities, operators).
+        self.container, self.container_scope = self._container("container", backend.container_name, props.provider)
+        self.bootstrap_container, self.bootstrap_container_scope = self._container(
+            "bootstrap-container", BOOTSTRAP_CONTAINER, props.provider
         )
-        # The ARM id of the container: the scope of the deploy identities' blob data role.
-        self.container_scope: str = f"{self.account.id}/blobServices/default/containers/{backend.container_name}"
-        self.bootstrap_container = StorageContainer(
-            self,
-            "bootstrap-container",
-            name=BOOTSTRAP_CONTAINER,
-            storage_account_id=self.account.id,
-            container_access_type="private",
-            provider=props.provider,
+        self.alerting_container, self.alerting_container_scope = self._container(
+            "alerting-container", ALERTING_CONTAINER, props.provider
         )
-        self.bootstrap_container_scope: str = f"{self.account.id}/blobServices/default/containers/{BOOTSTRAP_CONTAINER}"
-        self.alerting_container = StorageContainer(
-            self,
-            "alerting-container",
-            name=ALERTING_CONTAINER,
-            storage_account_id=self.account.id,
-            container_access_type="private",
-            provider=props.provider,
-        )
-        self.alerting_container_scope: str = f"{self.account.id}/blobServices/default/containers/{ALERTING_CONTAINER}"
         if not props.operators_group_object_id:
             raise ValueError("state storage: operators_group_object_id is required (the bootstrap container's reader)")
         # The migration of README step 8 (`terraform init -migrate-state`) and every later bootstrap run read and
@@ -149,3 +129,10 @@ class StateStorage(Construct):
             why="Holds Terraform state for every stack of this environment.",
             provider=props.provider,
         )
+
+    def _container(self, id: str, name: str, provider: TerraformProvider) -> tuple[StorageContainer, str]:
+        """A private container of the state account and its ARM id."""
+        container = StorageContainer(
+            self, id, name=name, storage_account_id=self.account.id, container_access_type="private", provider=provider
+        )
+        return container, f"{self.account.id}/blobServices/default/containers/{name}"
