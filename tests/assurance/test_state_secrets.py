@@ -79,6 +79,14 @@ def test_missing_input_is_an_error_not_clean(tmp_path: Path) -> None:
         findings({})
 
 
+def test_a_bootstrap_without_a_recognisable_plan_identity_is_an_error_not_clean(stacks) -> None:
+    renamed = copy.deepcopy(stacks)
+    for identity in renamed["bootstrap"]["resource"]["azurerm_user_assigned_identity"].values():
+        identity["name"] = identity["name"].replace("-terraform-plan-", "-terraform-reader-")
+    with pytest.raises(ValueError, match="no plan identity"):
+        findings(renamed)
+
+
 def test_a_runner_key_given_as_a_job_secret_value_is_named(stacks) -> None:
     planted = copy.deepcopy(stacks)
     planted["bootstrap"]["variable"] = {"staging_github_app_private_key": {"type": "string", "sensitive": True}}

@@ -112,6 +112,14 @@ def test_missing_input_is_a_failure_not_clean(tmp_path: Path, synth_dir: Path) -
         load(without_bootstrap, WORKFLOWS)
 
 
+def test_an_identity_the_model_cannot_place_is_an_error_not_clean(stacks) -> None:
+    renamed = copy.deepcopy(stacks)
+    for identity in renamed["bootstrap"]["resource"]["azurerm_user_assigned_identity"].values():
+        identity["name"] = identity["name"].replace("-terraform-plan-", "-terraform-reader-")
+    with pytest.raises(ValueError, match="neither plan nor apply"):
+        _model(renamed, github=protected_github_stack())
+
+
 # --- failing examples, each planted in the real output or workflow text ---------------------------------------------
 
 

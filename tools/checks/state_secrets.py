@@ -12,7 +12,8 @@ state container (the plan identity reads every environment's) reads them. What f
 
 A stack whose state no plan identity reads passes: its backend is a container of bootstrap's state account on which
 no plan identity holds a blob data role (bootstrap's role assignments, as the threat model reads them: the alerting
-stack's `alerting-tfstate`, which only the apply identity reads). Without the bootstrap stack every stack is checked.
+stack's `alerting-tfstate`, which only the apply identity reads). Without the bootstrap stack every stack is checked;
+a bootstrap stack naming no plan identity is an error, not a pass.
 
 What passes: write-only attributes (`data_wo`, `value_wo`, `password_wo`...), Key Vault references (a container
 app secret with `key_vault_secret_id` and no `value`), ephemeral resources. Attributes a provider computes and
@@ -181,6 +182,8 @@ def unread_by_plan(stacks: Mapping[str, StackJson]) -> set[str]:
     if bootstrap is None:
         return set()
     plan = [i for i in threat_model.identities(bootstrap) if i.kind == "plan"]
+    if not plan:  # who reads state is unknown: no stack may pass as unread
+        raise ValueError("the bootstrap stack names no plan identity: cannot tell whose state it cannot read")
     held = threat_model.assignments(stacks)
     return {
         name
@@ -205,10 +208,10 @@ def findings(stacks: Mapping[str, StackJson]) -> list[StateSecret]:
 def main(argv: list[str]) -> int:
     try:
         stacks = load_stacks(Path(argv[0] if argv else "cdktf.out"))
+        problems = findings(stacks)
     except (OSError, ValueError) as error:
         print(f"state-secrets: {error}", file=sys.stderr)
         return 2
-    problems = findings(stacks)
     for problem in problems:
         print(problem)
     unread = ", ".join(sorted(unread_by_plan(stacks))) or "none"

@@ -565,6 +565,9 @@ class Model:
         self.jobs = workflow_jobs(self.inputs.workflows, base_environments)
         if not self.identities:
             raise ValueError("bootstrap declares no deploy identity (no federated credential): nothing to model")
+        unnamed = [i.name for i in self.identities if i.kind == "other"]
+        if unnamed:  # an identity the model cannot place would hold rights it never looks at
+            raise ValueError(f"deploy identities neither plan nor apply by name: {unnamed}")
         if not self.pools:
             raise ValueError("bootstrap declares no runner job: nothing to model")
 
