@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -25,6 +26,13 @@ def misdated(text: str) -> list[str]:
         if not named:
             problems.append(f"{title}: names no commit")
             continue
+        on_main = subprocess.run(
+            ["git", "merge-base", "--is-ancestor", f"{named.group(1)}^{{commit}}", "HEAD"], cwd=ROOT, capture_output=True
+        )
+        if on_main.returncode != 0:
+            # A commit of an amended or rebased branch exists only in the clone that made it.
+            problems.append(f"{title}: commit {named.group(1)} is not in this branch's history")
+            continue
         shown = subprocess.run(
             ["git", "show", "-s", "--format=%ad", "--date=short", named.group(1)],
             cwd=ROOT,
@@ -46,3 +54,20 @@ def test_a_wrong_date_or_an_unknown_commit_fails() -> None:
     text = PAGE.read_text()
     assert misdated(text.replace("## 2026-11-22 ·", "## 2026-11-21 ·", 1))
     assert misdated(text.replace("Commit `9c611ba`", "Commit `0000000`", 1))
+
+
+def test_a_commit_outside_the_branch_fails() -> None:
+    """The object of a rebased-away commit can linger in a working clone; CI's clone does not have it."""
+    parent = subprocess.run(
+        ["git", "rev-parse", "HEAD^{tree}"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    orphan = subprocess.run(
+        ["git", "commit-tree", parent, "-m", "not on the branch"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "GIT_AUTHOR_DATE": "2026-11-22T12:00:00", "GIT_COMMITTER_DATE": "2026-11-22T12:00:00"},
+    ).stdout.strip()
+    planted = PAGE.read_text().replace("Commit `9c611ba`", f"Commit `{orphan[:7]}`", 1)
+    assert any("not in this branch's history" in problem for problem in misdated(planted))
