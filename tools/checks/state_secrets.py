@@ -36,7 +36,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-StackJson = Mapping[str, Any]
+from tools.checks.deploy_identities import (
+    BOOTSTRAP_STACK,
+    StackJson,
+    assignments,
+    identities,
+    state_container,
+    state_readers,
+)
 
 # resource type -> attribute paths (nested blocks by name) whose value is a secret whenever it is set
 SECRET_ATTRIBUTES: dict[str, tuple[tuple[str, ...], ...]] = {
@@ -176,20 +183,17 @@ def load_stacks(synth_dir: Path) -> dict[str, StackJson]:
 
 def unread_by_plan(stacks: Mapping[str, StackJson]) -> set[str]:
     """Stacks whose state container no plan identity reads (an azurerm backend in bootstrap's state account)."""
-    from tools.checks import threat_model  # it reads this module's findings: imported here, not at the top
-
-    bootstrap = stacks.get(threat_model.BOOTSTRAP_STACK)
+    bootstrap = stacks.get(BOOTSTRAP_STACK)
     if bootstrap is None:
         return set()
-    plan = [i for i in threat_model.identities(bootstrap) if i.kind == "plan"]
+    plan = [i for i in identities(bootstrap) if i.kind == "plan"]
     if not plan:  # who reads state is unknown: no stack may pass as unread
         raise ValueError("the bootstrap stack names no plan identity: cannot tell whose state it cannot read")
-    held = threat_model.assignments(stacks)
+    held = assignments(stacks)
     return {
         name
         for name, stack in stacks.items()
-        if threat_model.state_container(bootstrap, stack) is not None
-        and not threat_model.state_readers(bootstrap, stack, plan, held)
+        if state_container(bootstrap, stack) is not None and not state_readers(bootstrap, stack, plan, held)
     }
 
 

@@ -33,13 +33,24 @@ from typing import Any, cast
 
 from ruamel.yaml import YAML
 
+from tools.checks.deploy_identities import (
+    BOOTSTRAP_STACK,
+    REFERENCE,
+    SUBJECT,
+    Assignment,
+    Identity,
+    StackJson,
+    assignments,
+    custom_roles,
+    identities,
+    resources,
+    state_readers,
+)
 from tools.checks.runner_entrypoint import Mode
 from tools.checks.runner_entrypoint import modes as entrypoint_modes
 from tools.checks.state_secrets import stack_findings as state_secret_findings
 
-StackJson = Mapping[str, Any]
 GITHUB_STACK = "github"
-BOOTSTRAP_STACK = "bootstrap"
 
 # Events whose workflow runs code from a pull request's head (or lets its author steer the run).
 PULL_REQUEST_EVENTS = frozenset(
@@ -88,8 +99,6 @@ SECRET_READER_ROLES = frozenset(
     }
 )
 ESCALATING_ACTIONS = ("*", "Microsoft.Authorization/*", "Microsoft.Authorization/roleDefinitions/write")
-_REF = re.compile(r"^\$\{(data\.)?([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.([a-z0-9_]+)\}$")
-_SUBJECT = re.compile(r"^repo:(?P<slug>[^:]+):environment:(?P<environment>[^:]+)$")
 _EXPRESSION = re.compile(r"\$\{\{\s*([^}]*?)\s*\}\}")
 
 
@@ -105,24 +114,6 @@ class Finding:
 
     def __str__(self) -> str:
         return self.name
-
-
-@dataclass(frozen=True)
-class Assignment:
-    stack: str
-    role: str  # built-in name, or "custom:<definition name>"
-    scope: str
-    principal: str  # identity name, group object id, or the raw reference
-    condition: str | None
-
-
-@dataclass(frozen=True)
-class Identity:
-    environment: str  # the GitHub environment it trusts (OIDC subject)
-    kind: str  # "plan" or "apply"
-    name: str
-    subscription: str
-    subject: str
 
 
 @dataclass(frozen=True)
@@ -184,10 +175,6 @@ def load(synth_dir: Path, workflows_dir: Path, approval_required: Mapping[str, b
     return Inputs(stacks, workflows, github, approvals)
 
 
-def _resources(stack: StackJson, type_: str) -> dict[str, dict[str, Any]]:
-    return stack.get("resource", {}).get(type_, {})
-
-
 def _blocks(value: object) -> list[dict[str, Any]]:
     if value is None:
         return []
@@ -198,116 +185,17 @@ def _blocks(value: object) -> list[dict[str, Any]]:
 
 def _github_literal(github: StackJson, value: object) -> object:
     """`${github_repository_environment.<key>.environment}` -> that resource's literal environment name."""
-    match = _REF.match(value) if isinstance(value, str) else None
+    match = REFERENCE.match(value) if isinstance(value, str) else None
     if match is None or match.group(1):
         return value
     _, type_, name, attribute = match.groups()
-    return _github_literal(github, _resources(github, type_).get(name, {}).get(attribute, value))
-
-
-def _subscription(stack: StackJson, resource: Mapping[str, Any]) -> str:
-    alias = str(resource.get("provider", "azurerm")).removeprefix("azurerm.").removeprefix("azurerm")
-    for provider in stack.get("provider", {}).get("azurerm", []):
-        if provider.get("alias", "") == alias:
-            return str(provider.get("subscription_id", ""))
-    return ""
-
-
-def _principal_name(stack: StackJson, value: object) -> str:
-    """The identity a role assignment's principal_id refers to (by name), else the raw value (a group id)."""
-    match = _REF.match(value) if isinstance(value, str) else None
-    if match is None or match.group(4) != "principal_id":
-        return str(value)
-    data, type_, name, _ = match.groups()
-    source = stack.get("data" if data else "resource", {}).get(type_, {})
-    return str(source.get(name, {}).get("name", value))
-
-
-def custom_roles(stacks: Mapping[str, StackJson]) -> dict[str, dict[str, Any]]:
-    """Custom role definitions of every stack, by their reference (`${azurerm_role_definition.x...}`) and name."""
-    found: dict[str, dict[str, Any]] = {}
-    for stack in stacks.values():
-        for key, definition in _resources(stack, "azurerm_role_definition").items():
-            found[f"azurerm_role_definition.{key}"] = definition
-            found[str(definition.get("name"))] = definition
-    return found
-
-
-def assignments(stacks: Mapping[str, StackJson]) -> list[Assignment]:
-    roles = custom_roles(stacks)
-    found = []
-    for stack_name, stack in sorted(stacks.items()):
-        for body in _resources(stack, "azurerm_role_assignment").values():
-            role = body.get("role_definition_name")
-            if role is None:
-                reference = str(body.get("role_definition_id", ""))
-                match = re.search(r"azurerm_role_definition\.([A-Za-z0-9_-]+)\.", reference)
-                role = f"custom:{roles[f'azurerm_role_definition.{match.group(1)}']['name']}" if match else reference
-            elif role in roles:
-                role = f"custom:{role}"
-            found.append(
-                Assignment(
-                    stack_name,
-                    str(role),
-                    str(body.get("scope", "")),
-                    _principal_name(stack, body.get("principal_id")),
-                    body.get("condition"),
-                )
-            )
-    return found
+    return _github_literal(github, resources(github, type_).get(name, {}).get(attribute, value))
 
 
 def _pull_request_job(environment: str) -> str:
     """A job a pull-request author runs that signs in as a plan identity: in its `<env>-plan` environment, or (the
     PR plan job) in none, with the `pull_request` subject."""
     return f"a pull-request job in {environment}" if environment else "a pull-request job (subject pull_request)"
-
-
-def identities(bootstrap: StackJson) -> list[Identity]:
-    by_key = _resources(bootstrap, "azurerm_user_assigned_identity")
-    found = []
-    for credential in _resources(bootstrap, "azurerm_federated_identity_credential").values():
-        match = _REF.match(str(credential.get("parent_id", "")))
-        identity = by_key.get(match.group(3), {}) if match else {}
-        name = str(identity.get("name", ""))
-        kind = "apply" if "-terraform-apply-" in name else "plan" if "-terraform-plan-" in name else "other"
-        subject = str(credential.get("subject", ""))
-        parsed = _SUBJECT.match(subject)
-        environment = parsed.group("environment") if parsed else ""
-        found.append(Identity(environment, kind, name, _subscription(bootstrap, identity), subject))
-    return sorted(found, key=lambda i: (i.environment, i.kind))
-
-
-def state_container(bootstrap: StackJson, stack: StackJson) -> tuple[str, str] | None:
-    """(storage account reference fragment, container) of the stack's backend; None for a local backend or an
-    account bootstrap does not create."""
-    backend = stack.get("terraform", {}).get("backend", {}).get("azurerm")
-    if backend is None:
-        return None
-    for key, account in _resources(bootstrap, "azurerm_storage_account").items():
-        if account.get("name") == backend.get("storage_account_name"):
-            return f"azurerm_storage_account.{key}.", str(backend.get("container_name"))
-    return None
-
-
-def state_readers(
-    bootstrap: StackJson, stack: StackJson, found: Iterable[Identity], held: Iterable[Assignment]
-) -> list[Identity]:
-    """The identities of `found` holding a blob data role on the stack's state container (in `held`)."""
-    container = state_container(bootstrap, stack)
-    if container is None:
-        return []
-    return [
-        i
-        for i in found
-        if any(
-            a.principal == i.name
-            and "Storage Blob Data" in a.role
-            and a.scope.endswith(f"/containers/{container[1]}")
-            and container[0] in a.scope
-            for a in held
-        )
-    ]
 
 
 def _runs_job_code(container: Mapping[str, Any], modes: Mapping[str, Mode]) -> bool:
@@ -320,7 +208,7 @@ def pools(bootstrap: StackJson, modes: Mapping[str, Mode] | None = None) -> list
     """The runner pools; `modes` (runner-image/entrypoint.sh's, by default) tell which containers run job code."""
     modes = entrypoint_modes() if modes is None else modes
     found = []
-    for body in _resources(bootstrap, "azurerm_container_app_job").values():
+    for body in resources(bootstrap, "azurerm_container_app_job").values():
         rules = [
             rule
             for scale in _blocks(body.get("event_trigger_config", {}).get("scale"))
@@ -579,7 +467,7 @@ class Model:
             return ["no github stack: the environment has no declared protection, any branch may use it"]
         declared = [
             e
-            for e in _resources(github, "github_repository_environment").values()
+            for e in resources(github, "github_repository_environment").values()
             if e.get("environment") == environment
         ]
         if not declared:
@@ -589,7 +477,7 @@ class Model:
         policy = _blocks(env.get("deployment_branch_policy"))
         branch_patterns = {
             str(p.get("branch_pattern"))
-            for p in _resources(github, "github_repository_environment_deployment_policy").values()
+            for p in resources(github, "github_repository_environment_deployment_policy").values()
             if _github_literal(github, p.get("environment")) == environment
         }
         restricted = bool(policy) and (
@@ -610,7 +498,7 @@ class Model:
 
     def _main_protected(self) -> bool:
         github = self.inputs.github or {}
-        for ruleset in _resources(github, "github_repository_ruleset").values():
+        for ruleset in resources(github, "github_repository_ruleset").values():
             if ruleset.get("target") != "branch" or ruleset.get("enforcement") != "active":
                 continue
             includes = [
@@ -643,15 +531,15 @@ class Model:
         """`${azurerm_resource_group.<key>.id}` of the bootstrap resource group holding the identity."""
         bootstrap = self.inputs.stacks[BOOTSTRAP_STACK]
         [body] = [
-            b for b in _resources(bootstrap, "azurerm_user_assigned_identity").values() if b["name"] == identity.name
+            b for b in resources(bootstrap, "azurerm_user_assigned_identity").values() if b["name"] == identity.name
         ]
-        match = _REF.match(str(body.get("resource_group_name")))
+        match = REFERENCE.match(str(body.get("resource_group_name")))
         return f"${{azurerm_resource_group.{match.group(3)}.id}}" if match else ""
 
     def _identity_key(self, identity: Identity) -> str:
         bootstrap = self.inputs.stacks[BOOTSTRAP_STACK]
         [key] = [
-            k for k, b in _resources(bootstrap, "azurerm_user_assigned_identity").items() if b["name"] == identity.name
+            k for k, b in resources(bootstrap, "azurerm_user_assigned_identity").items() if b["name"] == identity.name
         ]
         return key
 
@@ -674,7 +562,7 @@ class Model:
         identity_ref = f"${{azurerm_user_assigned_identity.{self._identity_key(identity)}.id}}"
         locked = any(
             lock.get("scope") == identity_ref and lock.get("lock_level") == "ReadOnly"
-            for lock in _resources(bootstrap, "azurerm_management_lock").values()
+            for lock in resources(bootstrap, "azurerm_management_lock").values()
         )
         apply = [i for i in self.identities if i.kind == "apply" and i.subscription == identity.subscription]
         unlocks = any(
@@ -759,7 +647,7 @@ class Model:
                         f"apply identity {identity.name} ({target})",
                     )
                 )
-            if not _SUBJECT.match(identity.subject):
+            if not SUBJECT.match(identity.subject):
                 found.append(
                     Finding(
                         "TM-OIDC-SUBJECT",
@@ -824,7 +712,7 @@ class Model:
                                 "runner credential",
                             )
                         )
-                body = _resources(bootstrap, "azurerm_key_vault").get(match.group(1), {})
+                body = resources(bootstrap, "azurerm_key_vault").get(match.group(1), {})
                 if (
                     body.get("public_network_access_enabled") is not False
                     or body.get("rbac_authorization_enabled") is not True
