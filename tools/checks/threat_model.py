@@ -138,6 +138,17 @@ class WorkflowJob:
     environments: tuple[str, ...]
     secrets: tuple[str, ...]
 
+    @property
+    def where(self) -> str:
+        return f"{self.workflow} job {self.job}"
+
+    @property
+    def self_hosted_labels(self) -> list[list[str]]:
+        """The labels besides `self-hosted` of each label set that asks for a self-hosted runner."""
+        return [
+            [label for label in labels if label != "self-hosted"] for labels in self.labels if "self-hosted" in labels
+        ]
+
 
 @dataclass
 class Inputs:
@@ -267,62 +278,84 @@ def _secrets_used(value: object) -> set[str]:
     return {name for name in re.findall(r"secrets\.([A-Za-z0-9_]+)", json.dumps(value)) if name != "GITHUB_TOKEN"}
 
 
-def workflow_jobs(workflows: Mapping[str, Mapping[str, Any]], environments: Iterable[str]) -> list[WorkflowJob]:
-    """Every job with the events that start it; reusable workflows inherit their callers' events and inputs."""
-    environments = sorted(environments)
-    called: dict[str, list[tuple[frozenset[str], dict[str, list[str]], set[str]]]] = {}
+# the events, `inputs.*` values and secrets a workflow's jobs run with: its own trigger, or one per caller
+_Context = tuple[frozenset[str], dict[str, list[str]], set[str]]
+
+
+def _reusable_calls(workflows: Mapping[str, Mapping[str, Any]]) -> dict[str, list[_Context]]:
+    """Reusable workflow (file name) -> one context per job that calls it: the caller's events, its `with:` and the
+    secrets it passes (`<inherit>` for `secrets: inherit`)."""
+    called: dict[str, list[_Context]] = {}
     for workflow in workflows.values():
         for job in (workflow.get("jobs") or {}).values():
             uses = str(job.get("uses", ""))
-            if uses.endswith(".yml") or uses.endswith(".yaml"):
-                target = uses.rsplit("/", 1)[-1]
-                inputs = {f"inputs.{k}": [str(v)] for k, v in (job.get("with") or {}).items()}
-                inherited = (
-                    set(workflows_secrets) if (workflows_secrets := _secrets_used(job.get("secrets"))) else set()
-                )
-                if job.get("secrets") == "inherit":
-                    inherited.add("<inherit>")
-                called.setdefault(target, []).append((_events(workflow), inputs, inherited))
+            if not (uses.endswith(".yml") or uses.endswith(".yaml")):
+                continue
+            inputs = {f"inputs.{k}": [str(v)] for k, v in (job.get("with") or {}).items()}
+            inherited = _secrets_used(job.get("secrets"))
+            if job.get("secrets") == "inherit":
+                inherited.add("<inherit>")
+            called.setdefault(uses.rsplit("/", 1)[-1], []).append((_events(workflow), inputs, inherited))
+    return called
+
+
+def _contexts(workflow: Mapping[Any, Any], calls: list[_Context], environments: list[str]) -> list[_Context]:
+    """A workflow started by its own events may name any environment as `inputs.environment`."""
+    own_events = _events(workflow) - {"workflow_call"}
+    own: list[_Context] = [(own_events, {"inputs.environment": environments}, set())] if own_events else []
+    return own + calls
+
+
+def _matrix_values(job: Mapping[str, Any]) -> dict[str, list[str]]:
+    """`matrix.<key>` -> its values: the `include` rows', then the lists (which replace them)."""
+    matrix = (job.get("strategy") or {}).get("matrix") or {}
+    if not isinstance(matrix, dict):
+        return {}
+    values: dict[str, list[str]] = {}
+    for row in matrix.get("include", []):
+        for key, value in row.items():
+            values.setdefault(f"matrix.{key}", []).append(str(value))
+    for key, value in matrix.items():
+        if key != "include" and isinstance(value, list):
+            values[f"matrix.{key}"] = [str(v) for v in value]
+        elif key == "environment" and isinstance(value, str):  # computed (fromJSON): any environment
+            from config.loader import ENVIRONMENTS
+
+            values["matrix.environment"] = list(ENVIRONMENTS)
+    return values
+
+
+def _label_sets(job: Mapping[str, Any], values: Mapping[str, Iterable[str]]) -> tuple[tuple[str, ...], ...]:
+    runs_on = job.get("runs-on", [])
+    labels = [runs_on] if isinstance(runs_on, str) else list(runs_on or [])
+    expanded = [tuple(sorted(set(_expand(str(label), values)))) for label in labels]
+    return tuple(tuple(sorted(set(combo))) for combo in _product(expanded))
+
+
+def _job_environments(job: Mapping[str, Any], values: Mapping[str, Iterable[str]]) -> tuple[str, ...]:
+    environment = job.get("environment")
+    if isinstance(environment, dict):
+        environment = environment.get("name")
+    return tuple(sorted(set(_expand(str(environment), values)))) if environment else ()
+
+
+def workflow_jobs(workflows: Mapping[str, Mapping[str, Any]], environments: Iterable[str]) -> list[WorkflowJob]:
+    """Every job with the events that start it; reusable workflows inherit their callers' events and inputs."""
+    environments = sorted(environments)
+    calls = _reusable_calls(workflows)
     found = []
     for name, workflow in sorted(workflows.items()):
-        own_events = _events(workflow) - {"workflow_call"}
-        contexts: list[tuple[frozenset[str], dict[str, list[str]], set[str]]] = []
-        if own_events:
-            contexts.append((own_events, {f"inputs.{k}": environments for k in ("environment",)}, set()))
-        contexts += called.get(name, [])
+        contexts = _contexts(workflow, calls.get(name, []), environments)
         for job_name, job in (workflow.get("jobs") or {}).items():
             if "uses" in job:
                 continue
-            matrix = (job.get("strategy") or {}).get("matrix") or {}
-            matrix_values: dict[str, list[str]] = {}
-            for row in matrix.get("include", []) if isinstance(matrix, dict) else []:
-                for key, value in row.items():
-                    matrix_values.setdefault(f"matrix.{key}", []).append(str(value))
-            for key, value in matrix.items() if isinstance(matrix, dict) else []:
-                if key != "include" and isinstance(value, list):
-                    matrix_values[f"matrix.{key}"] = [str(v) for v in value]
-                elif key == "environment" and isinstance(value, str):  # computed (fromJSON): any environment
-                    from config.loader import ENVIRONMENTS
-
-                    matrix_values["matrix.environment"] = list(ENVIRONMENTS)
+            matrix_values = _matrix_values(job)
             for events, inputs, inherited in contexts:
                 values = {**matrix_values, **inputs}
-                runs_on = job.get("runs-on", [])
-                labels = [runs_on] if isinstance(runs_on, str) else list(runs_on or [])
-                expanded = [tuple(sorted(set(_expand(str(label), values)))) for label in labels]
-                label_sets = tuple(tuple(sorted(set(combo))) for combo in _product(expanded))
-                environment = job.get("environment")
-                if isinstance(environment, dict):
-                    environment = environment.get("name")
-                job_environments = tuple(sorted(set(_expand(str(environment), values)))) if environment else ()
+                secrets = tuple(sorted(_secrets_used(job) | inherited))
                 found.append(
                     WorkflowJob(
-                        name,
-                        str(job_name),
-                        events,
-                        label_sets,
-                        job_environments,
-                        tuple(sorted(_secrets_used(job) | inherited)),
+                        name, str(job_name), events, _label_sets(job, values), _job_environments(job, values), secrets
                     )
                 )
     return found
@@ -614,129 +647,155 @@ class Model:
         found = []
         for identity in (i for i in self.identities if i.kind == "plan"):
             entry = ("pr-author", _pull_request_job(identity.environment), f"plan identity {identity.name}")
-            for held in _held(self.assignments, identity):
-                if not _read_only(self.definitions, held):
-                    target = "state write" if "Storage Blob Data" in held.role else "environment write"
-                    found.append(Finding("TM-PLAN-WRITE", (*entry, f"{held.role} on {held.scope}"), target))
-                if _reads_secrets(self.definitions, held):
-                    found.append(
-                        Finding("TM-PLAN-SECRETS", (*entry, f"{held.role} on {held.scope}"), "secrets of the cluster")
-                    )
+            held = _held(self.assignments, identity)
+            found += self._plan_write_paths(entry, held)
+            found += self._plan_secret_paths(entry, held)
         return found
+
+    def _plan_write_paths(self, entry: tuple[str, ...], held: list[Assignment]) -> list[Finding]:
+        return [
+            Finding(
+                "TM-PLAN-WRITE",
+                (*entry, f"{a.role} on {a.scope}"),
+                "state write" if "Storage Blob Data" in a.role else "environment write",
+            )
+            for a in held
+            if not _read_only(self.definitions, a)
+        ]
+
+    def _plan_secret_paths(self, entry: tuple[str, ...], held: list[Assignment]) -> list[Finding]:
+        return [
+            Finding("TM-PLAN-SECRETS", (*entry, f"{a.role} on {a.scope}"), "secrets of the cluster")
+            for a in held
+            if _reads_secrets(self.definitions, a)
+        ]
 
     def _apply_identity_paths(self) -> list[Finding]:
         found = []
         for identity in (i for i in self.identities if i.kind == "apply"):
-            for held in _held(self.assignments, identity):
-                why = _escalates(self.definitions, held)
-                if why:
-                    found.append(
-                        Finding(
-                            "TM-APPLY-ESCALATION",
-                            (f"apply identity {identity.name}", f"{held.role} on {held.scope}", why),
-                            "privilege escalation",
-                        )
-                    )
+            found += self._escalation_paths(identity)
             found += self._own_identity_paths(identity)
-            for problem in self._environment_protection(identity.environment):
-                target = "production write" if identity.environment == "production" else "environment write"
-                found.append(
-                    Finding(
-                        "TM-ENVIRONMENT",
-                        ("writer", f"a workflow naming environment: {identity.environment}", problem),
-                        f"apply identity {identity.name} ({target})",
-                    )
-                )
-            if not SUBJECT.match(identity.subject):
-                found.append(
-                    Finding(
-                        "TM-OIDC-SUBJECT",
-                        ("writer", f"a job matching subject {identity.subject}"),
-                        f"apply identity {identity.name}",
-                    )
-                )
+            found += self._environment_paths(identity)
+            found += self._oidc_subject_paths(identity)
         return found
+
+    def _escalation_paths(self, identity: Identity) -> list[Finding]:
+        return [
+            Finding(
+                "TM-APPLY-ESCALATION",
+                (f"apply identity {identity.name}", f"{held.role} on {held.scope}", why),
+                "privilege escalation",
+            )
+            for held in _held(self.assignments, identity)
+            if (why := _escalates(self.definitions, held))
+        ]
+
+    def _environment_paths(self, identity: Identity) -> list[Finding]:
+        """A writer running a job in the apply identity's environment: one path per missing protection."""
+        target = "production write" if identity.environment == "production" else "environment write"
+        return [
+            Finding(
+                "TM-ENVIRONMENT",
+                ("writer", f"a workflow naming environment: {identity.environment}", problem),
+                f"apply identity {identity.name} ({target})",
+            )
+            for problem in self._environment_protection(identity.environment)
+        ]
+
+    def _oidc_subject_paths(self, identity: Identity) -> list[Finding]:
+        if SUBJECT.match(identity.subject):
+            return []
+        return [
+            Finding(
+                "TM-OIDC-SUBJECT",
+                ("writer", f"a job matching subject {identity.subject}"),
+                f"apply identity {identity.name}",
+            )
+        ]
 
     def _runner_credential_paths(self) -> list[Finding]:
         found = []
-        bootstrap = self.inputs.stacks[BOOTSTRAP_STACK]
+        for pool in self.pools:
+            found += self._job_secret_paths(pool)
+            found += self._runner_container_paths(pool)
+            for reference in pool.key_vault_secret_ids:
+                found += self._vault_reference_paths(pool, reference)
+        return found + self._shared_app_paths()
+
+    def _job_secret_paths(self, pool: Pool) -> list[Finding]:
+        """A secret the job holds by value: whoever may list the job's secrets over its subscription reads it."""
+        subscription = next((i.subscription for i in self.identities if i.environment == pool.environment), "")
+        holders = sorted(
+            {
+                a.principal
+                for a in self.assignments
+                if a.role in SECRET_LISTING_ROLES and _covers(a.scope, subscription, "")
+            }
+        )
+        return [
+            Finding(
+                "TM-RUNNER-KEY-JOB-SECRET",
+                (holder, f"listSecrets on job {pool.job}", f"secret {secret} (a value, not a reference)"),
+                "runner credential",
+            )
+            for secret in pool.secret_values
+            for holder in holders or ["any Contributor of the subscription"]
+        ]
+
+    def _runner_container_paths(self, pool: Pool) -> list[Finding]:
+        return [
+            Finding(
+                "TM-RUNNER-KEY-IN-JOB",
+                ("pr-author", f"a job on label {pool.label}", f"container env from secret {secret}"),
+                "runner credential",
+            )
+            for secret in pool.runner_container_secrets
+        ]
+
+    def _vault_reference_paths(self, pool: Pool, reference: str) -> list[Finding]:
+        """A Key Vault reference: outside the runner vault, read by a deploy identity, or its vault open."""
+        match = re.match(r"^\$\{azurerm_key_vault\.([A-Za-z0-9_-]+)\.vault_uri\}secrets/(.+)$", reference)
+        if match is None:
+            return [Finding("TM-RUNNER-KEY-VAULT", (f"job {pool.job}", f"reference {reference}"), "runner credential")]
+        return self._vault_reader_paths(match.group(1)) + self._open_vault_paths(match.group(1))
+
+    def _vault_reader_paths(self, vault_key: str) -> list[Finding]:
+        vault = f"${{azurerm_key_vault.{vault_key}.id}}"
+        deploy_identities = {i.name for i in self.identities}
+        return [
+            Finding("TM-RUNNER-KEY-VAULT", (a.principal, f"{a.role} on {a.scope}"), "runner credential")
+            for a in self.assignments
+            if a.role in SECRET_READER_ROLES
+            and a.scope.startswith(vault.removesuffix("}"))
+            and a.principal in deploy_identities
+        ]
+
+    def _open_vault_paths(self, vault_key: str) -> list[Finding]:
+        body = resources(self.inputs.stacks[BOOTSTRAP_STACK], "azurerm_key_vault").get(vault_key, {})
+        if body.get("public_network_access_enabled") is False and body.get("rbac_authorization_enabled") is True:
+            return []
+        return [
+            Finding(
+                "TM-RUNNER-KEY-VAULT",
+                (f"vault {body.get('name')}", "public network access or access policies"),
+                "runner credential",
+            )
+        ]
+
+    def _shared_app_paths(self) -> list[Finding]:
+        """One GitHub App registering the runners of two environments: one's credential registers the other's."""
         apps: dict[str, set[str]] = {}
         for pool in self.pools:
             apps.setdefault(pool.app_id, set()).add(pool.environment)
-            subscription = next((i.subscription for i in self.identities if i.environment == pool.environment), "")
-            for secret in pool.secret_values:
-                holders = sorted(
-                    {
-                        a.principal
-                        for a in self.assignments
-                        if a.role in SECRET_LISTING_ROLES and _covers(a.scope, subscription, "")
-                    }
-                )
-                for holder in holders or ["any Contributor of the subscription"]:
-                    found.append(
-                        Finding(
-                            "TM-RUNNER-KEY-JOB-SECRET",
-                            (holder, f"listSecrets on job {pool.job}", f"secret {secret} (a value, not a reference)"),
-                            "runner credential",
-                        )
-                    )
-            for secret in pool.runner_container_secrets:
-                found.append(
-                    Finding(
-                        "TM-RUNNER-KEY-IN-JOB",
-                        ("pr-author", f"a job on label {pool.label}", f"container env from secret {secret}"),
-                        "runner credential",
-                    )
-                )
-            for reference in pool.key_vault_secret_ids:
-                match = re.match(r"^\$\{azurerm_key_vault\.([A-Za-z0-9_-]+)\.vault_uri\}secrets/(.+)$", reference)
-                if match is None:
-                    found.append(
-                        Finding(
-                            "TM-RUNNER-KEY-VAULT", (f"job {pool.job}", f"reference {reference}"), "runner credential"
-                        )
-                    )
-                    continue
-                vault = f"${{azurerm_key_vault.{match.group(1)}.id}}"
-                deploy_identities = {i.name for i in self.identities}
-                for assignment in self.assignments:
-                    if (
-                        assignment.role in SECRET_READER_ROLES
-                        and assignment.scope.startswith(vault.removesuffix("}"))
-                        and assignment.principal in deploy_identities
-                    ):
-                        found.append(
-                            Finding(
-                                "TM-RUNNER-KEY-VAULT",
-                                (assignment.principal, f"{assignment.role} on {assignment.scope}"),
-                                "runner credential",
-                            )
-                        )
-                body = resources(bootstrap, "azurerm_key_vault").get(match.group(1), {})
-                if (
-                    body.get("public_network_access_enabled") is not False
-                    or body.get("rbac_authorization_enabled") is not True
-                ):
-                    found.append(
-                        Finding(
-                            "TM-RUNNER-KEY-VAULT",
-                            (f"vault {body.get('name')}", "public network access or access policies"),
-                            "runner credential",
-                        )
-                    )
-        for app, environments in sorted(apps.items()):
-            if len(environments) > 1:
-                found.append(
-                    Finding(
-                        "TM-RUNNER-KEY-SHARED",
-                        (
-                            f"the {sorted(environments)[0]} runner credential",
-                            f"GitHub App {app} of {sorted(environments)}",
-                        ),
-                        "runner credential of another environment",
-                    )
-                )
-        return found
+        return [
+            Finding(
+                "TM-RUNNER-KEY-SHARED",
+                (f"the {sorted(environments)[0]} runner credential", f"GitHub App {app} of {sorted(environments)}"),
+                "runner credential of another environment",
+            )
+            for app, environments in sorted(apps.items())
+            if len(environments) > 1
+        ]
 
     def _state_secret_paths(self) -> list[Finding]:
         found = []
@@ -770,49 +829,48 @@ class Model:
 
     def _workflow_paths(self) -> list[Finding]:
         found = []
-        labels = {pool.label: pool for pool in self.pools}
-        apply_labels = {p.label for p in self.pools if p.label.endswith("-apply")}
-        apply_environments = {i.environment for i in self.identities if i.kind == "apply"}
         for job in self.jobs:
-            where = f"{job.workflow} job {job.job}"
-            pr = bool(job.events & PULL_REQUEST_EVENTS)
-            for label_set in job.labels:
-                if "self-hosted" not in label_set:
-                    continue
-                wanted = [label for label in label_set if label != "self-hosted"]
-                unknown = [label for label in wanted if label not in labels]
-                if unknown:
-                    found.append(
-                        Finding(
-                            "TM-LABEL",
-                            ("writer", where, f"asks for {unknown}"),
-                            "a label no runner pool serves (or an old shared pool)",
-                        )
-                    )
-                if pr and set(wanted) & apply_labels:
-                    principal = "fork-author" if "pull_request_target" in job.events else "pr-author"
-                    found.append(
-                        Finding(
-                            "TM-PR-ON-APPLY",
-                            (principal, where, f"runs on {sorted(set(wanted) & apply_labels)}"),
-                            "apply runners",
-                        )
-                    )
-            if pr:
-                for environment in job.environments:
-                    if environment in apply_environments:
-                        found.append(
-                            Finding(
-                                "TM-PR-APPLY-ENV", ("pr-author", where, f"environment {environment}"), "apply identity"
-                            )
-                        )
-                for secret in job.secrets:
-                    found.append(
-                        Finding(
-                            "TM-PR-SECRET", ("pr-author", where, f"secret {secret}"), "a secret in a pull-request job"
-                        )
-                    )
+            found += self._unknown_label_paths(job)
+            if job.events & PULL_REQUEST_EVENTS:
+                found += self._pull_request_runner_paths(job)
+                found += self._pull_request_environment_paths(job)
+                found += self._pull_request_secret_paths(job)
         return found
+
+    def _unknown_label_paths(self, job: WorkflowJob) -> list[Finding]:
+        labels = {pool.label for pool in self.pools}
+        return [
+            Finding(
+                "TM-LABEL",
+                ("writer", job.where, f"asks for {unknown}"),
+                "a label no runner pool serves (or an old shared pool)",
+            )
+            for wanted in job.self_hosted_labels
+            if (unknown := [label for label in wanted if label not in labels])
+        ]
+
+    def _pull_request_runner_paths(self, job: WorkflowJob) -> list[Finding]:
+        apply_labels = {p.label for p in self.pools if p.label.endswith("-apply")}
+        principal = "fork-author" if "pull_request_target" in job.events else "pr-author"
+        return [
+            Finding("TM-PR-ON-APPLY", (principal, job.where, f"runs on {sorted(on_apply)}"), "apply runners")
+            for wanted in job.self_hosted_labels
+            if (on_apply := set(wanted) & apply_labels)
+        ]
+
+    def _pull_request_environment_paths(self, job: WorkflowJob) -> list[Finding]:
+        apply_environments = {i.environment for i in self.identities if i.kind == "apply"}
+        return [
+            Finding("TM-PR-APPLY-ENV", ("pr-author", job.where, f"environment {environment}"), "apply identity")
+            for environment in job.environments
+            if environment in apply_environments
+        ]
+
+    def _pull_request_secret_paths(self, job: WorkflowJob) -> list[Finding]:
+        return [
+            Finding("TM-PR-SECRET", ("pr-author", job.where, f"secret {secret}"), "a secret in a pull-request job")
+            for secret in job.secrets
+        ]
 
 
 def main(argv: list[str]) -> int:
