@@ -94,7 +94,7 @@ class RecommendedAlerts(Construct):
                 scopes=[props.monitor_workspace_id, props.cluster_id],
                 interval="PT1M",
                 rule_group_enabled=True,
-                description=f"Microsoft's recommended {suffix} Prometheus alerts for AKS (reference/prometheus_alerts.json)",
+                description=f"Microsoft's recommended {suffix} alerts for AKS (reference/prometheus_alerts.json)",
                 rule=[
                     self._rule(name)
                     for name, (group, _) in RECOMMENDED_RULES.items()
