@@ -34,7 +34,7 @@ class PrometheusAlertOverride(Section):
 
 
 class PrometheusAlerts(Section):
-    """The recommended rules (docs/operations.md "Alert catalogue"): Microsoft's values unless overridden;
+    """The recommended rules (docs/operations.md "2.4 Recommended Prometheus alerts"): Microsoft's values unless overridden;
     `disabled` names a rule not to create, with the reason."""
 
     overrides: dict[str, PrometheusAlertOverride] = Field(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,14 @@ import pytest
 from pydantic import ValidationError
 
 from config.prometheus_alerts import RECOMMENDED_RULES, PrometheusAlerts
-from constructs.recommended_alerts import EXCLUDED, RecommendedAlerts, RecommendedAlertsProps, route, with_threshold
+from constructs.recommended_alerts import (
+    EXCLUDED,
+    RecommendedAlerts,
+    RecommendedAlertsProps,
+    minutes,
+    route,
+    with_threshold,
+)
 from tests.conftest import StackJson, resources_of
 from tests.constructs.test_alerts import action_groups_by_severity, alert_rule_group
 from tools.checks import prometheus_rules
@@ -248,3 +256,17 @@ def test_the_rule_check_fails_when_there_is_nothing_to_check(
     assert prometheus_rules.main([str(folder)]) == 1
     assert prometheus_rules.main([str(tmp_path / "missing")]) == 2
     assert "could not read its input" in capsys.readouterr().err
+
+
+def test_the_operations_page_lists_every_recommended_rule_and_every_exclusion() -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text()
+    section = text.split("## 2.4 Recommended Prometheus alerts", 1)[1].split("\n## ", 1)[0]
+    listed = re.findall(r"^\| `(Kube\w+)` \| (\w+) \| (\d+) min \| (\d) → (\w+) \|", section, re.MULTILINE)
+    expected = [
+        (name, group, str(minutes(rule["for"])), str(rule["severity"]), route(rule["severity"]))
+        for name, (group, rule) in RECOMMENDED_RULES.items()
+        if name not in EXCLUDED
+    ]
+    assert listed == expected
+    left_out = dict(re.findall(r"^\| `(Kube\w+)` \| ([^|]+) \|$", section, re.MULTILINE))
+    assert left_out == EXCLUDED
