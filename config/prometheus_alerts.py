@@ -34,8 +34,8 @@ class PrometheusAlertOverride(Section):
 
 
 class PrometheusAlerts(Section):
-    """The recommended rules (docs/operations.md "2.4 Recommended Prometheus alerts"): Microsoft's values unless overridden;
-    `disabled` names a rule not to create, with the reason."""
+    """The recommended rules (docs/operations.md "2.4 Recommended Prometheus alerts"): Microsoft's values unless
+    overridden; `disabled` names a rule not to create, with the reason."""
 
     overrides: dict[str, PrometheusAlertOverride] = Field(
         default_factory=dict, description="Per recommended rule (its alert name, e.g. KubePVUsageHigh): local values"
