@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from config.base import Guid, KeyedValueError, Section
+from config.prometheus_alerts import PrometheusAlerts
 
 # The only retention periods Azure accepts for Application Insights (and for Log Analytics above 30 days
 # it accepts any value from 30 to 730, so the workspace is checked by range).
@@ -354,6 +355,10 @@ class ObservabilityConfig(Section):
     receivers: dict[str, Receivers] = Field(description="Who is notified, per severity: critical and warning")
     thresholds: AlertThresholds = AlertThresholds()
     amba: AmbaAlerts = AmbaAlerts()
+    prometheus_alerts: PrometheusAlerts = Field(
+        default_factory=PrometheusAlerts,
+        description="Microsoft's recommended Prometheus alert rules for the cluster: overrides and disabled rules",
+    )
     availability_test: AvailabilityTest
     container_insights: ContainerInsights = ContainerInsights()
 

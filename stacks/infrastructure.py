@@ -66,6 +66,7 @@ from constructs.observability import (
 )
 from constructs.platform_groups import PlatformGroup, forget_platform_groups, platform_groups
 from constructs.private_endpoint import PrivateEndpointPlacement
+from constructs.recommended_alerts import RecommendedAlerts, RecommendedAlertsProps
 from constructs.recording_rules import RecordingRules, RecordingRulesProps
 from constructs.registry import ImageImport, ImageImportProps, Registry, RegistryProps
 from constructs.storage import Storage, StorageProps
@@ -442,6 +443,19 @@ class InfrastructureStack(TerraformStack):
                 cluster_id=self.aks.cluster_id,
                 prometheus_cluster_label=config.prometheus_cluster_label,
                 monitor_workspace_id=observability.monitor_workspace_id,
+            ),
+        )
+        RecommendedAlerts(
+            self,
+            "recommended-alerts",
+            props=RecommendedAlertsProps(
+                config=config.observability.prometheus_alerts,
+                location=config.location,
+                resource_group_name=monitoring.name,
+                cluster_id=self.aks.cluster_id,
+                prometheus_cluster_label=config.prometheus_cluster_label,
+                monitor_workspace_id=observability.monitor_workspace_id,
+                action_group_ids=observability.action_group_ids,
             ),
         )
         SlaMonitoring(

@@ -77,6 +77,12 @@ def _reference(folder: Path) -> tuple[int, str]:
     return _main(lambda: reference_check.main([str(folder)]))
 
 
+def _prometheus_rules(folder: Path) -> tuple[int, str]:
+    from tools.checks import prometheus_rules
+
+    return _main(lambda: prometheus_rules.main([str(folder)]))
+
+
 def _deployability(folder: Path) -> tuple[int, str]:
     from tools.checks import deployability
 
@@ -155,6 +161,13 @@ def _misspelt_role(stacks: dict[str, StackJson]) -> None:
     assignment["role_definition_name"] = "Contributer"
 
 
+def _rule_on_dropped_metric(stacks: dict[str, StackJson]) -> None:
+    groups = stacks["staging-infra"]["resource"]["azurerm_monitor_alert_prometheus_rule_group"]
+    group = next(group for group in groups.values() if group["name"].endswith("-Pod-level"))
+    rule = next(rule for rule in group["rule"] if rule["alert"] == "KubeJobFailed")
+    rule["expression"] = 'kube_persistentvolume_status_phase{phase="Failed",job="kube-state-metrics"} > 0'
+
+
 def _unlinked_state_zone(stacks: dict[str, StackJson]) -> None:
     links = stacks["bootstrap"]["resource"]["azurerm_private_dns_zone_virtual_network_link"]
     [key] = [key for key in links if key.startswith("staging-deployment_dns-blob-link")]
@@ -218,6 +231,15 @@ GUARDS: tuple[Guard, ...] = (
         _misspelt_role,
         _reference,
         "Contributer",
+    ),
+    Guard(
+        "Prometheus rules",
+        "python -m tools.checks.prometheus_rules cdktf.out",
+        "staging-infra recommended pod-level rule KubeJobFailed reads kube_persistentvolume_status_phase, which the "
+        "minimal ingestion profile drops",
+        _rule_on_dropped_metric,
+        _prometheus_rules,
+        "PROM-METRIC",
     ),
     Guard(
         "deployability model",

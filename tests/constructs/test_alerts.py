@@ -43,11 +43,12 @@ TARGETS = {
 
 
 def alert_rule_group(infra: StackJson) -> dict:
-    """The Prometheus alert rule group (the recording rule groups: tests/tools/test_grafana_dashboards.py)."""
+    """Story 3.1's Prometheus alert rule group (the recording rule groups: tests/tools/test_grafana_dashboards.py;
+    Microsoft's recommended ones: tests/constructs/test_recommended_alerts.py)."""
     (group,) = [
         g
         for g in resources_of(infra, "azurerm_monitor_alert_prometheus_rule_group").values()
-        if "RecordingRules" not in g["name"]
+        if "RecordingRules" not in g["name"] and "RecommendedMetricAlerts" not in g["name"]
     ]
     return group
 
@@ -147,9 +148,9 @@ def prometheus_label_problems(infra: StackJson, cluster_stack: StackJson) -> lis
         if group.get("cluster_name") != alias:
             problems.append(f"{group['name']}: cluster_name {group.get('cluster_name')!r}, metrics carry {alias!r}")
         for rule in group["rule"]:
-            if rule.get("record"):
-                # Microsoft's recording rules select no cluster label: the group's cluster_name (checked above)
-                # scopes them to the cluster's series, as in Microsoft's own rule groups.
+            if rule.get("record") or "RecommendedMetricAlerts" in group["name"]:
+                # Microsoft's recording and recommended alert rules select no cluster label (kept verbatim): the
+                # group's cluster_name (checked above) scopes them to the cluster's series, as in Microsoft's groups.
                 continue
             selectors = set(CLUSTER_SELECTOR.findall(rule["expression"]))
             if selectors != {alias}:

@@ -19,6 +19,7 @@ from tools.maintenance.refdata import (
     refresh_monitor,
     refresh_prices,
     refresh_private_dns,
+    refresh_prometheus_alerts,
     refresh_roles,
 )
 from tools.maintenance.refdata.common import dumps
@@ -45,6 +46,7 @@ def test_every_kind_of_reference_data_is_there() -> None:
         "policy_definitions.json",
         "prices.json",
         "private_dns_zones.json",
+        "prometheus_alerts.json",
         "regions.json",
         "roles.json",
         "versions.json",
@@ -384,3 +386,31 @@ def copy_with_descriptions(definitions: dict) -> dict:
         name: node | {"description": f"{name} (spec text)", "x-ms-enum": {"name": name}}
         for name, node in json.loads(json.dumps(definitions)).items()
     }
+
+
+def test_prometheus_alerts_parsers_on_excerpts_of_their_sources() -> None:
+    """Excerpts of Azure/prometheus-collector@39583fd: the alert template's rule, the keep-list and defaults files."""
+    rule = {
+        "alert": "KubeQuotaAlmostFull",
+        "expression": 'kube_resourcequota{job="kube-state-metrics", type="used"}  / ignoring(instance, job, type)'
+        '(kube_resourcequota{job="kube-state-metrics", type="hard"} > 0)  > 0.9 < 1',
+        "for": "PT15M",
+        "annotations": {"description": "Cluster {{ $labels.cluster}} has ..."},
+        "severity": 3,
+        "resolveConfiguration": {"autoResolved": True, "timeToResolve": "PT10M"},
+    }
+    job_failed = {**rule, "alert": "KubeJobFailed", "expression": 'kube_job_failed{job="kube-state-metrics"}  > 0'}
+    level = {"interval": "PT1M", "rules": [rule, job_failed]}
+    template = {"resources": [{"name": "[concat(variables('x'), '-Cluster-level')]", "properties": level}]}
+    (group,) = refresh_prometheus_alerts.alert_groups(template).values()
+    assert "threshold" not in group["rules"][0]  # two comparisons: none is the threshold
+    assert group["rules"][1]["threshold"] == {"operator": ">", "value": 0.0}
+    go = 'kubeletRegex_minimal_mac = "kubelet_node_name|kubelet_running_pods"\n' + "".join(
+        f'{p}Regex_minimal_mac = "{p}_a|{p}_b"\n' for p in refresh_prometheus_alerts.TARGETS if p != "kubelet"
+    )
+    assert refresh_prometheus_alerts.minimal_profile(go)["kubelet"] == ["kubelet_node_name", "kubelet_running_pods"]
+    defaults = (
+        'func a() {\n config["kubelet"] = "true"\n config["coredns"] = "false"\n}\n'
+        'func b() {\n config["coredns"] = "true"\n}'
+    )
+    assert refresh_prometheus_alerts.default_targets(defaults) == ["kubelet"]
