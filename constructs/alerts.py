@@ -396,7 +396,9 @@ class Alerts(Construct):
             raise ValueError(f"alerts: unknown instances {unknown} (known: {list(ALERT_INSTANCES)})")
         unknown = sorted(set(props.peers) - set(props.targets))
         if unknown:
-            raise ValueError(f"alerts: peers of targets {unknown} that are not watched (targets: {sorted(props.targets)})")
+            raise ValueError(
+                f"alerts: peers of targets {unknown} that are not watched (targets: {sorted(props.targets)})"
+            )
         self._props = props
         # "<target>-<metric>" on a target, "<target>-<peer>-<metric>" on a peer → alert
         self.metric_alerts: dict[str, MonitorMetricAlert] = {}
