@@ -211,8 +211,8 @@ METRIC_ALERTS: tuple[MetricAlertSpec, ...] = (
 # Azure accepts a Prometheus alert rule `for` of one minute to one day (PT0M fails at apply).
 PROMETHEUS_MIN_FOR_MINUTES = 1
 PROMETHEUS_MAX_FOR_MINUTES = 1440
-# ARM type → the target key (AlertsProps.targets: one resource) whose resource an AMBA alert of that type watches;
-# the registry and Bastion have AMBA alerts only.
+# ARM type → the target key (AlertsProps.targets: one resource, AlertsProps.peers: the type's other resources) whose
+# resources an AMBA alert of that type watches; the registry and Bastion have AMBA alerts only.
 AMBA_TARGETS = {
     **{spec.namespace: spec.target for spec in METRIC_ALERTS},
     "Microsoft.ContainerRegistry/registries": "registry",
