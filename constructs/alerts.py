@@ -211,8 +211,8 @@ METRIC_ALERTS: tuple[MetricAlertSpec, ...] = (
 # Azure accepts a Prometheus alert rule `for` of one minute to one day (PT0M fails at apply).
 PROMETHEUS_MIN_FOR_MINUTES = 1
 PROMETHEUS_MAX_FOR_MINUTES = 1440
-# ARM type → the target key (AlertsProps.targets: one resource) whose resource an AMBA alert of that type watches;
-# the registry and Bastion have AMBA alerts only.
+# ARM type → the target key (AlertsProps.targets: one resource, AlertsProps.peers: the type's other resources) whose
+# resources an AMBA alert of that type watches; the registry and Bastion have AMBA alerts only.
 AMBA_TARGETS = {
     **{spec.namespace: spec.target for spec in METRIC_ALERTS},
     "Microsoft.ContainerRegistry/registries": "registry",
@@ -377,6 +377,10 @@ class AlertsProps:
     amba: AmbaAlerts = field(default_factory=AmbaAlerts)
     # ALERT_INSTANCES key → {instance name → resource id}: AMBA alerts on each (chat adapters by their severity).
     instances: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # ALERT_TARGETS key → {peer name → resource id}: the other resources of a target's type (a second storage
+    # account, more vaults, the DR namespace). Each gets the target's alerts, platform and AMBA, under ids of its
+    # own ("<target>-<peer>-..."): the target's alerts keep their ids and names.
+    peers: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 class Alerts(Construct):
@@ -390,14 +394,22 @@ class Alerts(Construct):
         unknown = sorted(set(props.instances) - set(ALERT_INSTANCES))
         if unknown:
             raise ValueError(f"alerts: unknown instances {unknown} (known: {list(ALERT_INSTANCES)})")
+        unknown = sorted(set(props.peers) - set(props.targets))
+        if unknown:
+            raise ValueError(
+                f"alerts: peers of targets {unknown} that are not watched (targets: {sorted(props.targets)})"
+            )
         self._props = props
-        self.metric_alerts: dict[str, MonitorMetricAlert] = {
-            f"{spec.target}-{spec.metric}": self._metric_alert(spec)
-            for spec in METRIC_ALERTS
-            if spec.target in props.targets
-        }
+        # "<target>-<metric>" on a target, "<target>-<peer>-<metric>" on a peer → alert
+        self.metric_alerts: dict[str, MonitorMetricAlert] = {}
+        for spec in (spec for spec in METRIC_ALERTS if spec.target in props.targets):
+            key = f"{spec.target}-{spec.metric}"
+            self.metric_alerts[key] = self._metric_alert(spec, key, props.targets[spec.target])
+            for peer, resource_id in self._peers(spec.target):
+                key = f"{spec.target}-{peer}-{spec.metric}"
+                self.metric_alerts[key] = self._metric_alert(spec, key, resource_id)
         watched = set(props.targets) | set(props.instances)
-        # "<AMBA key>" for a target, "<AMBA key>@<instance>" for an instance → alert
+        # "<AMBA key>" for a target, "<AMBA key>@<instance>" for an instance or a target's peer → alert
         self.amba_alerts: dict[str, MonitorMetricAlert] = {}
         for key in amba_alert_keys(watched, props.amba):
             self.amba_alerts.update(self._amba_alerts(key))
@@ -468,15 +480,18 @@ class Alerts(Construct):
     def _action(self, severity: str) -> list[MonitorMetricAlertAction]:
         return [MonitorMetricAlertAction(action_group_id=group) for group in self._props.action_group_ids[severity]]
 
-    def _metric_alert(self, spec: MetricAlertSpec) -> MonitorMetricAlert:
-        key = f"{spec.target}-{spec.metric}"
+    def _peers(self, target: str) -> list[tuple[str, str]]:
+        """(peer name, resource id) of a target's peers, sorted by name."""
+        return sorted(self._props.peers.get(target, {}).items())
+
+    def _metric_alert(self, spec: MetricAlertSpec, key: str, resource_id: str) -> MonitorMetricAlert:
         severity = effective_severity(spec.severity, edge=spec.edge, edge_live=self._props.edge_live)
         return MonitorMetricAlert(
             self,
             key,
             name=self._props.naming.name(key.replace("_", "-").lower(), "alert"),
             resource_group_name=self._props.resource_group_name,
-            scopes=[self._props.targets[spec.target]],
+            scopes=[resource_id],
             description=spec.description,
             severity=AZURE_SEVERITY[severity],
             frequency="PT1M",
@@ -494,14 +509,18 @@ class Alerts(Construct):
         )
 
     def _amba_alerts(self, key: str) -> dict[str, MonitorMetricAlert]:
-        """The metric alerts of one AMBA definition: on its target, or one on each of its instances."""
+        """The metric alerts of one AMBA definition: on its target and each of the target's peers, or one on each of
+        its instances."""
         namespace = AMBA_ALERTS[key]["metric_namespace"]
         arm_type = amba_resource_type(namespace)
         # A sub-resource's id stays in the construct id (amba-storage-blobServices-BlobCapacity).
         service = "".join(f"{part}-" for part in namespace.split("/")[2:])
         if arm_type in AMBA_TARGETS:
             target = AMBA_TARGETS[arm_type]
-            return {key: self._amba_alert(key, f"{target}-{service}", self._props.targets[target], target)}
+            alerts = {key: self._amba_alert(key, f"{target}-{service}", self._props.targets[target], target)}
+            for peer, resource_id in self._peers(target):
+                alerts[f"{key}@{peer}"] = self._amba_alert(key, f"{target}-{peer}-{service}", resource_id, target)
+            return alerts
         kind = AMBA_INSTANCES[arm_type]
         return {
             f"{key}@{instance}": self._amba_alert(key, f"{kind}-{instance}-{service}", resource_id, kind)

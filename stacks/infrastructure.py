@@ -95,9 +95,9 @@ class InfrastructureStack(TerraformStack):
             self._app_gateway,
             self._deployer_access,
             self._monitoring_collection,
-            self._alerting,
             self._governance,
             self._backup,
+            self._alerting,  # after backup: its alerts watch the AKS backup storage account too
             self._drills,
             self._data_plane_writes_after_runner_path,
             self._coverage_checks,
@@ -402,6 +402,14 @@ class InfrastructureStack(TerraformStack):
                     "route_table": self.network.route_table_id,
                     "log_analytics": self.log_analytics.workspace_id,
                 },
+                peers={
+                    "storage": {"aks-backup": self.aks_backup_storage.storage_account_id},
+                    "key_vault": {
+                        "kms": self.data.kms_key_vault.key_vault_id,
+                        **({"geo": self.data.geo_key_vault.key_vault_id} if self.data.geo_key_vault else {}),
+                    },
+                    "event_hubs": {"secondary": self.data.event_hubs.secondary.id},
+                },
                 instances={
                     "chat_adapter": dict(self._webhooks.adapter_workflow_ids),  # the alerting stack's, by id
                     "network_security_group": self.network.network_security_group_ids,
@@ -628,7 +636,7 @@ class InfrastructureStack(TerraformStack):
                 protect_from_destroy=config.data.protect_from_destroy,
             ),
         )
-        aks_backup_storage = Storage(
+        self.aks_backup_storage = aks_backup_storage = Storage(
             self,
             "aks-backup-storage",
             props=StorageProps(

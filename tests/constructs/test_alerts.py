@@ -86,14 +86,20 @@ def test_every_metric_alert_watches_its_resource_with_the_configured_threshold(
     thresholds = load_environment(environment).observability.thresholds
     groups = action_groups_by_severity(infra, environment)
     alerts = {
-        (a["criteria"][0]["metric_namespace"], a["criteria"][0]["metric_name"]): a
+        (a["criteria"][0]["metric_name"], a["scopes"][0]): a
         for a in resources_of(infra, "azurerm_monitor_metric_alert").values()
         if "criteria" in a and "/alerts/amba-" not in a["//"]["metadata"]["path"]
     }
-    assert len(alerts) == len(METRIC_ALERTS)
-    for spec in METRIC_ALERTS:
-        alert = alerts[(spec.namespace, spec.metric)]
-        assert alert["scopes"] == [watched_id(infra, spec.target)], spec
+    # On the target and on every other resource of its type (the target's peers: vaults, accounts, namespaces).
+    watched = [
+        (spec, f"${{{TARGETS[spec.target][0]}.{address}.id}}")
+        for spec in METRIC_ALERTS
+        for address in sorted(resources_of(infra, TARGETS[spec.target][0]))
+    ]
+    assert len(alerts) == len(watched) > len(METRIC_ALERTS)
+    for spec, resource_id in watched:
+        alert = alerts[(spec.metric, resource_id)]
+        assert alert["criteria"][0]["metric_namespace"] == spec.namespace
         (criterion,) = alert["criteria"]
         assert criterion["threshold"] == getattr(thresholds, spec.threshold)
         assert (criterion["operator"], criterion["aggregation"]) == (spec.operator, spec.aggregation)

@@ -5,6 +5,7 @@ overridden), AMBA's aggregation, window and frequency, and the action group of i
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 import pytest
@@ -26,13 +27,12 @@ from constructs.notifications import webhook_receiver_ids
 from constructs.platform_groups import platform_groups
 from tests.conftest import StackJson, resources_of
 from tests.constructs.test_alerts import TARGETS, action_groups_by_severity, watched_id
+from tools.maintenance.refdata.common import REFERENCE_DIR
 
+TERRAFORM_TYPES: dict[str, str] = json.loads((REFERENCE_DIR / "monitor.json").read_text())["terraform_types"]
 # The AMBA targets beyond the platform's own alerts' (one resource each) and the instance kinds: every resource of
 # the Terraform type in the stack is watched, so a new public IP or zone without its alerts fails here.
-AMBA_ONLY_TARGETS = {
-    "route_table": ("azurerm_route_table", "/network/egress-routes"),
-    "log_analytics": ("azurerm_log_analytics_workspace", "/log-analytics/workspace"),
-}
+AMBA_ONLY_TARGETS = {"route_table": "azurerm_route_table", "log_analytics": "azurerm_log_analytics_workspace"}
 INSTANCE_TYPES = {
     "network_security_group": "azurerm_network_security_group",
     "private_dns_zone": "azurerm_private_dns_zone",
@@ -55,19 +55,36 @@ def adapter_workflow_ids(environment: str) -> list[str]:
 
 
 def watched_ids(infra: StackJson, environment: str, kind: str) -> list[str]:
-    """The ids of the resources an AMBA alert of a target or instance kind watches."""
+    """The ids of the resources an AMBA alert of a target or instance kind watches: every resource of its type (a
+    target's peers too: the KMS and geo vaults, the AKS backup account, the DR namespace)."""
     if kind == "chat_adapter":
         return adapter_workflow_ids(environment)
-    if kind in INSTANCE_TYPES:
-        resource_type = INSTANCE_TYPES[kind]
-        return [f"${{{resource_type}.{address}.id}}" for address in sorted(resources_of(infra, resource_type))]
-    if kind in AMBA_ONLY_TARGETS:
-        resource_type, path = AMBA_ONLY_TARGETS[kind]
-        (address,) = [
-            a for a, body in resources_of(infra, resource_type).items() if body["//"]["metadata"]["path"].endswith(path)
-        ]
-        return [f"${{{resource_type}.{address}.id}}"]
-    return [watched_id(infra, kind)]
+    resource_type = {**INSTANCE_TYPES, **AMBA_ONLY_TARGETS}.get(kind) or TARGETS[kind][0]
+    return [f"${{{resource_type}.{address}.id}}" for address in sorted(resources_of(infra, resource_type))]
+
+
+def unwatched(infra: StackJson, amba: AmbaAlerts) -> list[str]:
+    """`<resource>: <AMBA key>` for every resource of a type AMBA has metric alerts for (reference/monitor.json
+    `terraform_types`) and every such alert not excluded (reference/amba.json `excluded`, config's `disabled`)
+    that no metric alert of the stack, AMBA's or the platform's own, raises on the resource."""
+    raised = {
+        (body["scopes"][0], _criterion(body)["metric_name"])
+        for body in resources_of(infra, "azurerm_monitor_metric_alert").values()
+        if "criteria" in body or "dynamic_criteria" in body
+    }
+    return [
+        f"{resource_type}.{address}: {key}"
+        for resource_type, arm_type in sorted(TERRAFORM_TYPES.items())
+        for address in sorted(resources_of(infra, resource_type))
+        for key, definition in sorted(AMBA_ALERTS.items())
+        if amba_resource_type(definition["metric_namespace"]) == arm_type
+        and key not in amba.disabled
+        and (
+            f"${{{resource_type}.{address}.id}}" + amba_scope_suffix(definition["metric_namespace"]),
+            definition["metric_name"],
+        )
+        not in raised
+    ]
 
 
 def _criterion(alert: dict) -> dict:
@@ -327,3 +344,40 @@ def test_the_alert_catalogue_lists_every_amba_alert() -> None:
     text = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text()
     section = text.split("## 2.3 AMBA metric alerts", 1)[1].split("\n## ", 1)[0]
     assert [key for key in AMBA_ALERTS if f"| `{key}` |" not in section] == []
+
+
+def test_every_resource_of_a_type_amba_covers_has_its_alerts(infra: StackJson, environment: str) -> None:
+    assert unwatched(infra, load_environment(environment).observability.amba) == []
+    # The guard reads every resource of the types, the target's peers included (three vaults, two accounts).
+    assert len(resources_of(infra, "azurerm_key_vault")) == 3
+    assert len(resources_of(infra, "azurerm_storage_account")) == 2
+    assert len(resources_of(infra, "azurerm_eventhub_namespace")) == 2
+
+
+def test_a_new_resource_of_a_covered_type_without_alerts_is_found(infra: StackJson, environment: str) -> None:
+    planted = copy.deepcopy(infra)
+    vaults = planted["resource"]["azurerm_key_vault"]
+    vaults["data_audit-key-vault_0A1B2C3D"] = copy.deepcopy(next(iter(vaults.values())))
+    assert unwatched(planted, load_environment(environment).observability.amba) == [
+        f"azurerm_key_vault.data_audit-key-vault_0A1B2C3D: KeyVault/vaults/{metric}"
+        for metric in ("Availability", "SaturationShoebox", "ServiceApiLatency")
+    ]
+
+
+def test_a_peer_without_an_alert_is_found(infra: StackJson, environment: str) -> None:
+    planted = copy.deepcopy(infra)
+    alerts = planted["resource"]["azurerm_monitor_metric_alert"]
+    for address, body in list(alerts.items()):
+        if body["//"]["metadata"]["path"].endswith(
+            ("/amba-event_hubs-secondary-NamespaceCpuUsage", "/key_vault-kms-Availability")
+        ):
+            del alerts[address]
+    (secondary,) = [a for a in resources_of(infra, "azurerm_eventhub_namespace") if "secondary" in a]
+    (kms,) = [a for a in resources_of(infra, "azurerm_key_vault") if "kms" in a]
+    assert unwatched(planted, load_environment(environment).observability.amba) == [
+        f"azurerm_eventhub_namespace.{secondary}: EventHub/namespaces/NamespaceCpuUsage",
+        f"azurerm_key_vault.{kms}: KeyVault/vaults/Availability",
+    ]
+    assert amba_problems(planted, environment) == [
+        f"EventHub/namespaces/NamespaceCpuUsage: no metric alert on ${{azurerm_eventhub_namespace.{secondary}.id}}"
+    ]
