@@ -87,6 +87,12 @@ class Budget(Section):
     first day of the month of its first apply (constructs/governance.py: a `time_static`, not a config date)."""
 
     monthly_amount: int = Field(gt=0, description="In the billing currency (USD)")
+    # Log Analytics bills per GB ingested: nothing in the synthesized JSON says how much, so the estimate takes it here.
+    assumed_log_ingestion_gb_per_day: float = Field(
+        ge=0,
+        description="GB a day the platform's Log Analytics workspace (infra stack) is assumed to ingest; priced in "
+        "docs/cost-estimate.md. An assumption until measured (docs/operations.md, Cost)",
+    )
     contact_emails: tuple[Email, ...] = Field(min_length=1, description="Addresses every budget notification goes to")
     actual_thresholds_percent: tuple[Percent, ...] = Field(
         default=(80, 100), description="Notify when the month's actual cost reaches each of these % of the amount"

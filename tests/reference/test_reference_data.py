@@ -364,6 +364,26 @@ def test_prices_refresh_stops_on_a_meter_it_cannot_find() -> None:
         refresh_prices.refresh({"firewall@eastus": entry}, fetch)
 
 
+def test_prices_refresh_keeps_the_tier_an_entry_names() -> None:
+    """Log Analytics ingestion is tiered (a billing account's first 5 GB a month free): its entry names the tier.
+    The page is shaped like the API's; its prices are made up for the test."""
+    item = {"serviceName": "Log Analytics", "skuName": "Analytics Logs", "meterName": "Analytics Logs Data Ingestion",
+            "armRegionName": "eastus", "type": "Consumption", "unitOfMeasure": "1 GB", "currencyCode": "USD",
+            "meterId": "m", "effectiveStartDate": "2024-01-01T00:00:00Z"}  # fmt: skip
+    page = {
+        "Items": [
+            {**item, "tierMinimumUnits": 0.0, "unitPrice": 0},
+            {**item, "tierMinimumUnits": 5.0, "unitPrice": 2.3},
+        ]
+    }
+    entry = {"serviceName": "Log Analytics", "skuName": "Analytics Logs", "meterName": "~Data Ingestion$",
+             "armRegionName": "eastus"}  # fmt: skip
+    fetch = _recorded_api({refresh_prices.query_url(entry): {**page, "NextPageLink": None}})
+    assert refresh_prices.refresh({"la@eastus": entry}, fetch)["prices"]["la@eastus"]["unitPrice"] == 0
+    tiered = refresh_prices.refresh({"la@eastus": {**entry, "tierMinimumUnits": 5}}, fetch)["prices"]["la@eastus"]
+    assert (tiered["unitPrice"], tiered["tierMinimumUnits"]) == (2.3, 5)
+
+
 def test_dataprotection_extract_keeps_what_a_policy_body_reaches_and_drops_the_rest() -> None:
     excerpt = load("dataprotection_backup_policy.json")["definitions"]
     spec = {

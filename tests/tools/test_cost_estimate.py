@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from config.loader import load_environment
 from tools.docgen import cost_estimate
 from tools.docgen.cost_estimate import BUDGET_TYPE, estimate
 
@@ -227,3 +228,60 @@ def test_alert_rules_are_priced_per_time_series_and_per_rule_frequency() -> None
     assert by_address["dyn", "dynamic threshold"].monthly == 0.1
     assert by_address["hourly", "rule (15 minute frequency)"].monthly == 0.5
     assert by_address["fast", "rule (5 minute frequency)"].monthly is None  # no 5-minute price given
+
+
+def test_log_ingestion_is_priced_at_the_assumed_volume_for_the_platform_workspace_only() -> None:
+    """The infra stack's workspace at config's daily volume; bootstrap's deployment workspace stays usage."""
+    resources = {
+        "staging-infra": {
+            "resource": {"azurerm_log_analytics_workspace": {"ws": {"sku": "PerGB2018", "location": "eastus"}}}
+        },
+        "bootstrap": {
+            "resource": {
+                "azurerm_log_analytics_workspace": {"staging-deployment_ws": {"sku": "PerGB2018", "location": "eastus"}}
+            }
+        },
+    }
+    prices = {"log-analytics-ingestion-gb@eastus": {"unitPrice": 2.99, "armRegionName": "eastus"}}
+    (line,) = estimate(resources, "staging", prices, log_gb_per_day=5).lines
+    assert line.component.address == "staging-infra: azurerm_log_analytics_workspace.ws"
+    assert line.monthly == 454.73  # 5 GB x 30.42 days x 2.99
+    assert line.component.rule.startswith("5 GB/day (config assumed_log_ingestion_gb_per_day)")
+    # Without an assumed volume ingestion stays usage: outside the total, never a zero line.
+    assert estimate(resources, "staging", prices).lines == ()
+
+
+def test_the_assumed_volume_is_the_environments_config_over_base(tmp_path: Path) -> None:
+    (tmp_path / "base.toml").write_text("[governance.budget]\nassumed_log_ingestion_gb_per_day = 5\n")
+    (tmp_path / "production.toml").write_text("[governance.budget]\nassumed_log_ingestion_gb_per_day = 10\n")
+    assert cost_estimate.assumed_ingestion("production", tmp_path) == 10.0
+    assert cost_estimate.assumed_ingestion("staging", tmp_path) == 5.0
+    (tmp_path / "base.toml").write_text("[governance.budget]\nmonthly_amount = 1\n")
+    assert cost_estimate.assumed_ingestion("staging", tmp_path) is None
+    # The bare reader agrees with the config models on the shipped files.
+    for environment in ("production", "staging"):
+        budget = load_environment(environment).governance.budget
+        assert cost_estimate.assumed_ingestion(environment) == budget.assumed_log_ingestion_gb_per_day
+
+
+def test_grafana_zone_redundancy_is_a_meter_of_its_own() -> None:
+    grafana = {"sku": "Standard", "location": "eastus", "zone_redundancy_enabled": True}
+    prices = {"grafana-standard-zone-redundancy@eastus": {"unitPrice": 0.05343, "armRegionName": "eastus"}}
+    result = estimate(stacks(azurerm_dashboard_grafana={"g": grafana}), "staging", prices)
+    assert [(line.component.name, line.monthly) for line in result.lines] == [
+        ("instance", None),
+        ("zone redundancy", 39.0),
+    ]
+    single = estimate(
+        stacks(azurerm_dashboard_grafana={"g": {**grafana, "zone_redundancy_enabled": False}}), "staging", prices
+    )
+    assert [line.component.name for line in single.lines] == ["instance"]
+
+
+def test_real_output_prices_the_node_vms_postgres_and_log_ingestion(synth_dir: Path) -> None:
+    """The price keys the synthesized sizes ask for (config's vm_size and sku_name) exist in reference/prices.json."""
+    for environment, result in cost_estimate.estimate_all(synth_dir).items():
+        unpriced = {line.component.price_key for line in result.not_priced}
+        assert not {key for key in unpriced if key.startswith(("vm-", "postgres-", "log-analytics-"))}, environment
+        keys = {line.component.price_key for line in result.lines if line.monthly}
+        assert {"vm-linux-standard_d4ds_v5", "log-analytics-ingestion-gb"} <= keys, environment

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,8 @@ from tools.synth_output import main_guard, read_json, read_stacks
 
 ROOT = Path(__file__).resolve().parents[2]
 PRICES = ROOT / "reference" / "prices.json"
+CONFIG = ROOT / "config"
+INGESTION_KEY = "assumed_log_ingestion_gb_per_day"  # [governance.budget]: the volume Log Analytics is priced at
 DOCUMENT = ROOT / "docs" / "cost-estimate.md"
 REGENERATE = "scripts/synth && .venv/bin/python -m tools.docgen.cost_estimate cdktf.out --write"
 HOURS_PER_MONTH = 730  # Azure's (and the Retail Prices API's) monthly basis for hourly meters
@@ -219,6 +222,26 @@ def _log_alert(address: str, resource: Resource) -> list[Component]:
     return [Component(address, f"rule ({tier} minute frequency)", key, resource.get("location", ""), 1, "1 rule")]
 
 
+def _grafana(address: str, resource: Resource) -> list[Component]:
+    sku = str(resource.get("sku", "")).lower()
+    location = resource.get("location", "")
+    parts = [_hours(address, "instance", f"grafana-{sku}", location)]
+    if resource.get("zone_redundancy_enabled"):  # a meter of its own, billed per hour on top of the instance
+        parts.append(_hours(address, "zone redundancy", f"grafana-{sku}-zone-redundancy", location))
+    return parts
+
+
+def _log_ingestion(address: str, resource: Resource, gb_per_day: float) -> list[Component]:
+    """The volume is config's assumption (nothing in the JSON says it); the billing account's first 5 GB a month
+    are free: not deducted, so the estimate errs high by at most 5 GB's price."""
+    sku = str(resource.get("sku", "PerGB2018"))
+    key = "log-analytics-ingestion-gb" if sku == "PerGB2018" else f"log-analytics-{sku.lower()}-ingestion-gb"
+    days = HOURS_PER_MONTH / 24
+    rule = f"{gb_per_day:g} GB/day (config {INGESTION_KEY}) x {days:.2f} days"
+    name = f"data ingestion ({sku}, assumed volume)"
+    return [Component(address, name, key, resource.get("location", ""), gb_per_day * days, rule)]
+
+
 def _fixed(name: str, key: Callable[[Resource], str]) -> Callable[[str, Resource], list[Component]]:
     return lambda address, resource: [_hours(address, name, key(resource), resource.get("location", ""))]
 
@@ -232,7 +255,7 @@ RULES: dict[str, Callable[[str, Resource], list[Component]]] = {
     "azurerm_public_ip": _public_ip,
     "azurerm_postgresql_flexible_server": _postgres,
     "azurerm_bastion_host": _fixed("host", lambda r: f"bastion-{str(r.get('sku', 'Basic')).lower()}"),
-    "azurerm_dashboard_grafana": _fixed("instance", lambda r: f"grafana-{str(r.get('sku', '')).lower()}"),
+    "azurerm_dashboard_grafana": _grafana,
     "azurerm_container_registry": _registry,
     "azurerm_private_endpoint": _fixed("endpoint", lambda _: "private-endpoint"),
     "azurerm_monitor_metric_alert": _metric_alert,
@@ -241,7 +264,8 @@ RULES: dict[str, Callable[[str, Resource], list[Component]]] = {
 # Billed by use (GB ingested or stored, operations, executions, protected instances): no monthly quantity can
 # be read from the JSON, so they are listed as usage, outside the total.
 USAGE: dict[str, str] = {
-    "azurerm_log_analytics_workspace": "GB ingested and retained beyond the included period",
+    "azurerm_log_analytics_workspace": "GB ingested (the infra stack's workspace: priced at config's assumed volume) "
+    "and retained beyond the included period",
     "azurerm_storage_account": "GB stored, operations, geo-replication traffic",
     "azurerm_application_insights": "GB ingested",
     "azurerm_application_insights_standard_web_test": "test executions",
@@ -314,7 +338,24 @@ def _resources(stacks: dict[str, dict[str, Any]], environment: str) -> Iterator[
                     yield stack_name, resource_type, name, body
 
 
-def estimate(stacks: dict[str, dict[str, Any]], environment: str, prices: dict[str, dict[str, Any]]) -> Estimate:
+def assumed_ingestion(environment: str, config_dir: Path = CONFIG) -> float | None:
+    """`[governance.budget] assumed_log_ingestion_gb_per_day` of config/<environment>.toml over config/base.toml, read
+    with tomllib (not the config models: this runs bare); None when neither sets it."""
+    value = None
+    for name in ("base", environment):
+        path = config_dir / f"{name}.toml"
+        if path.exists():
+            value = tomllib.loads(path.read_text()).get("governance", {}).get("budget", {}).get(INGESTION_KEY, value)
+    return float(value) if isinstance(value, int | float) else None
+
+
+def estimate(
+    stacks: dict[str, dict[str, Any]],
+    environment: str,
+    prices: dict[str, dict[str, Any]],
+    log_gb_per_day: float | None = None,
+) -> Estimate:
+    """`log_gb_per_day`: the platform workspace's assumed ingestion (None: listed as usage, outside the total)."""
     lines: list[Line] = []
     unknown: list[str] = []
     everything = list(_resources(stacks, environment))
@@ -336,6 +377,12 @@ def estimate(stacks: dict[str, dict[str, Any]], environment: str, prices: dict[s
             body = {**body, "location": group_location[body["resource_group_name"]]}
         if resource_type == "azurerm_security_center_subscription_pricing":
             components = _defender(address, body, counts, vcores)
+        elif (
+            resource_type == "azurerm_log_analytics_workspace"
+            and stack == f"{environment}-infra"
+            and log_gb_per_day is not None
+        ):
+            components = _log_ingestion(address, body, log_gb_per_day)
         elif resource_type == "azurerm_kubernetes_cluster_node_pool":
             cluster = str(body.get("kubernetes_cluster_id", "")).split(".")[1:2]
             components = _cluster_pool(address, body, cluster_location.get(cluster[0], "") if cluster else "")
@@ -370,7 +417,10 @@ def _price(component: Component, prices: dict[str, dict[str, Any]]) -> Line:
 def estimate_all(synth_dir: Path, prices: dict[str, dict[str, Any]] | None = None) -> dict[str, Estimate]:
     stacks = read_stacks(synth_dir)
     prices = load_prices() if prices is None else prices
-    return {environment: estimate(stacks, environment, prices) for environment in environments(stacks)}
+    return {
+        environment: estimate(stacks, environment, prices, assumed_ingestion(environment))
+        for environment in environments(stacks)
+    }
 
 
 def budgets(synth_dir: Path) -> dict[str, float | None]:
@@ -421,8 +471,10 @@ def render(
         "date (`reference/prices.json`, refreshed by `tools/maintenance/refdata/refresh_prices.py`). Monthly = "
         f"{HOURS_PER_MONTH} hours. **The total is a lower bound**: components without a price for their region are "
         "listed as *not priced* (never counted as zero), and usage-billed resources (ingestion, storage, operations) "
-        "are outside it. A cost marked *(<region> price)* uses another region's recorded price, for the reason "
-        "listed under *Prices from another region*.",
+        "are outside it, except the platform workspace's Log Analytics ingestion, priced at the daily volume config "
+        f"assumes (`[governance.budget] {INGESTION_KEY}`: an assumption, not a measurement). A cost marked "
+        "*(<region> price)* uses another region's recorded price, for the reason listed under *Prices from another "
+        "region*.",
         "",
         "| environment | priced, USD/month | not priced | budget (config), USD/month |",
         "|---|---|---|---|",

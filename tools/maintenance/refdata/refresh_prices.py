@@ -57,8 +57,9 @@ def items(url: str, fetch: Fetch = _get) -> list[dict[str, Any]]:
 
 
 def matches(item: dict[str, Any], entry: dict[str, Any]) -> bool:
-    if item.get("type") != "Consumption" or float(item.get("tierMinimumUnits", 0)) != 0:
-        return False  # dev/test, reservation and savings-plan rows; volume tiers above the first
+    tier = float(entry.get("tierMinimumUnits", 0))  # an entry can name a tier: Log Analytics' first 5 GB are free
+    if item.get("type") != "Consumption" or float(item.get("tierMinimumUnits", 0)) != tier:
+        return False  # dev/test, reservation and savings-plan rows; volume tiers other than the entry's
     for name in ATTRIBUTES:
         wanted = entry.get(name)
         if not isinstance(wanted, str):
@@ -80,6 +81,7 @@ def refresh_entry(key: str, entry: dict[str, Any], fetch: Fetch = _get, today: s
     item = max(found, key=lambda candidate: str(candidate.get("effectiveStartDate", "")))
     return {
         **{name: item.get(name) for name in ATTRIBUTES},
+        **({"tierMinimumUnits": entry["tierMinimumUnits"]} if entry.get("tierMinimumUnits") else {}),
         "unitPrice": item["unitPrice"],
         "unitOfMeasure": item["unitOfMeasure"],
         "currency": item["currencyCode"],
