@@ -492,7 +492,7 @@ class InfrastructureStack(TerraformStack):
         )
 
     def _dashboards(self) -> None:
-        """The operations team's workbooks and saved queries (docs/operations.md "Dashboards")."""
+        """The operations team's workbooks and saved queries (docs/operations.md "2.2 Dashboards")."""
         config, data, network = self._config, self.data, self.network
         OperationsWorkbooks(
             self,
