@@ -446,7 +446,8 @@ SAVED_QUERIES: dict[str, tuple[str, str]] = {
     ),
     "chat-adapter-failures": (
         "Chat adapter (Logic App) runs that did not deliver",
-        "AzureDiagnostics | where ResourceProvider == 'MICROSOFT.LOGIC' and Category == 'WorkflowRuntime' "
+        "AzureDiagnostics | where ResourceProvider == 'MICROSOFT.LOGIC' and ResourceType == 'WORKFLOWS' "
+        "and Category == 'WorkflowRuntime' "
         "and status_s == 'Failed' "
         "| project TimeGenerated, resource_workflowName_s, resource_actionName_s, error_code_s",
     ),

@@ -71,6 +71,7 @@ from constructs.recording_rules import RecordingRules, RecordingRulesProps
 from constructs.registry import ImageImport, ImageImportProps, Registry, RegistryProps
 from constructs.storage import Storage, StorageProps
 from constructs.tracing import TracingPublisher, TracingPublisherProps
+from constructs.workbooks import DashboardTargets, OperationsWorkbooks, OperationsWorkbooksProps
 from stacks.common import apply_environment_aspects, azurerm_provider, use_remote_state
 
 
@@ -99,6 +100,7 @@ class InfrastructureStack(TerraformStack):
             self._backup,
             self._alerting,  # after backup: its alerts watch the AKS backup storage account too
             self._drills,
+            self._dashboards,
             self._data_plane_writes_after_runner_path,
             self._coverage_checks,
         ):
@@ -508,6 +510,31 @@ class InfrastructureStack(TerraformStack):
                 naming=self._naming,
                 cluster_id=self.aks.cluster_id,
                 registry_login_server=self.registry.login_server,
+            ),
+        )
+
+    def _dashboards(self) -> None:
+        """The operations team's workbooks and saved queries (docs/operations.md "2.2 Dashboards")."""
+        config, data, network = self._config, self.data, self.network
+        OperationsWorkbooks(
+            self,
+            "workbooks",
+            props=OperationsWorkbooksProps(
+                naming=self._naming,
+                location=config.location,
+                resource_group_name=self.groups["monitoring"].name,
+                log_analytics_workspace_id=self.log_analytics.workspace_id,
+                targets=DashboardTargets(
+                    postgres_server_id=data.postgres.server_id,
+                    event_hubs_namespace_ids=(data.event_hubs.primary.id, data.event_hubs.secondary.id),
+                    storage_account_ids=(data.storage.storage_account_id, self.aks_backup_storage.storage_account_id),
+                    key_vault_ids=tuple(vault.key_vault_id for vault in self._vaults()),
+                    app_gateway_id=self.app_gateway.gateway_id,
+                    firewall_id=network.firewall_id,
+                    public_ip_ids=(*network.public_ip_ids.values(), self.app_gateway.public_ip_id),
+                    cluster_id=self.aks.cluster_id,
+                    application_insights_id=self.observability.application_insights_id,
+                ),
             ),
         )
 

@@ -119,6 +119,12 @@ def _live_queries(folder: Path) -> tuple[int, str]:
     return _main(lambda: evidence_matrix.main([str(folder), "--check"]))
 
 
+def _workbooks(folder: Path) -> tuple[int, str]:
+    from tools.checks import workbooks
+
+    return _main(lambda: workbooks.main([str(folder)]))
+
+
 def _cost_budget(folder: Path) -> tuple[int, str]:
     from tools.docgen import cost_estimate
 
@@ -195,6 +201,12 @@ def _policy_not_exported(stacks: dict[str, StackJson]) -> None:
     for setting in stacks["production-infra"]["resource"]["azurerm_monitor_diagnostic_setting"].values():
         if str(setting["target_resource_id"]).startswith("/subscriptions/"):
             setting["enabled_log"] = [log for log in setting["enabled_log"] if log.get("category") != "Policy"]
+
+
+def _unpublished_metric(stacks: dict[str, StackJson]) -> None:
+    for key, workbook in stacks["staging-infra"]["resource"]["azurerm_application_insights_workbook"].items():
+        if key.startswith("workbooks_cluster_"):
+            workbook["data_json"] = workbook["data_json"].replace("--node_cpu_usage_percentage", "--Percentage CPU")
 
 
 def _budget_below_estimate(stacks: dict[str, StackJson]) -> None:
@@ -280,6 +292,14 @@ GUARDS: tuple[Guard, ...] = (
         _policy_not_exported,
         _live_queries,
         "reads AzureActivity:Policy, which nothing sends",
+    ),
+    Guard(
+        "workbook check",
+        "python -m tools.checks.workbooks cdktf.out",
+        "staging-infra cluster workbook: a tile on `Percentage CPU` (a VM metric AKS does not publish)",
+        _unpublished_metric,
+        _workbooks,
+        "Percentage CPU: microsoft.containerservice/managedclusters does not publish this metric",
     ),
     Guard(
         "budget vs estimate",

@@ -140,6 +140,17 @@ def test_sent_sources_follow_diagnostic_settings_and_data_collection_rules() -> 
                     "target_resource_id": "${azurerm_eventhub_namespace.e.id}",
                     "log_analytics_workspace_id": "w",
                 },
+                "firewall": {  # a category group: every category of the type, each to its own table
+                    "target_resource_id": "${azurerm_firewall.f.id}",
+                    "log_analytics_workspace_id": "w",
+                    "log_analytics_destination_type": "Dedicated",
+                    "enabled_log": [{"category_group": "allLogs"}],
+                },
+                "logic-app": {  # another stack's resource by its literal id: not the activity log
+                    "target_resource_id": "/subscriptions/s/resourceGroups/g/providers/Microsoft.Logic/workflows/a",
+                    "log_analytics_workspace_id": "w",
+                    "enabled_log": [{"category": "WorkflowRuntime"}],
+                },
             },
             "azurerm_monitor_data_collection_rule": {
                 "drills": {
@@ -158,7 +169,12 @@ def test_sent_sources_follow_diagnostic_settings_and_data_collection_rules() -> 
     assert evidence_matrix.sent_sources(Stacks(infra, {})) == {
         "AzureActivity:Policy",
         "AzureDiagnostics:Microsoft.KeyVault/vaults",
+        "AzureDiagnostics:Microsoft.Logic/workflows",
         "AKSAuditAdmin",
+        "AZFWApplicationRule",
+        "AZFWDnsQuery",
+        "AZFWNatRule",
+        "AZFWNetworkRule",
         "Results_CL",
     }
 

@@ -127,9 +127,23 @@ DEDICATED_TABLES: dict[tuple[str, str], str] = {
     ("Microsoft.ContainerService/managedClusters", "kube-audit"): "AKSAudit",
     ("Microsoft.ContainerService/managedClusters", "kube-audit-admin"): "AKSAuditAdmin",
     ("Microsoft.ContainerService/managedClusters", "guard"): "AKSControlPlane",
+    # Azure Firewall's structured logs (learn.microsoft.com/azure/azure-monitor/reference/supported-logs/
+    # microsoft-network-azurefirewalls-logs: category = table).
+    ("Microsoft.Network/azureFirewalls", "AZFWApplicationRule"): "AZFWApplicationRule",
+    ("Microsoft.Network/azureFirewalls", "AZFWNetworkRule"): "AZFWNetworkRule",
+    ("Microsoft.Network/azureFirewalls", "AZFWNatRule"): "AZFWNatRule",
+    ("Microsoft.Network/azureFirewalls", "AZFWDnsQuery"): "AZFWDnsQuery",
+    # Application Gateway's resource-specific tables (azure-monitor/reference/tables/agwaccesslogs, agwfirewalllogs,
+    # agwperformancelogs: resource type microsoft.network/applicationgateways).
+    ("Microsoft.Network/applicationGateways", "ApplicationGatewayAccessLog"): "AGWAccessLogs",
+    ("Microsoft.Network/applicationGateways", "ApplicationGatewayFirewallLog"): "AGWFirewallLogs",
+    ("Microsoft.Network/applicationGateways", "ApplicationGatewayPerformanceLog"): "AGWPerformanceLogs",
 }
 # A whole resource's id; a sub-resource's (a storage account's `/blobServices/default`) has tables of its own.
 TERRAFORM_REFERENCE = re.compile(r"\$\{(azurerm_\w+)\.[^.}]+\.id\}$")
+SUBSCRIPTION = re.compile(r"^/subscriptions/[^/]+$")
+# A literal whole-resource id: `.../providers/<namespace>/<type>/<name>` (no sub-resource).
+ARM_ID = re.compile(r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/([^/]+/[^/]+)/[^/]+$", re.IGNORECASE)
 
 
 def _diagnostic_sources(setting: dict[str, Any], arm_types: dict[str, str]) -> set[str]:
@@ -137,19 +151,28 @@ def _diagnostic_sources(setting: dict[str, Any], arm_types: dict[str, str]) -> s
     if not setting.get("log_analytics_workspace_id") or not logs:
         return set()
     target = str(setting.get("target_resource_id", ""))
-    if target.startswith("/subscriptions/"):  # the activity log always lands in AzureActivity
+    if SUBSCRIPTION.match(target):  # the activity log always lands in AzureActivity
         return {f"AzureActivity:{log['category']}" for log in logs if log.get("category")}
-    match = TERRAFORM_REFERENCE.match(target)
-    if not match:
+    match, literal = TERRAFORM_REFERENCE.match(target), ARM_ID.match(target)
+    if match:
+        arm_type = arm_types.get(match.group(1), match.group(1))
+    elif literal:  # another stack's resource, by its id
+        arm_type = literal.group(1)
+    else:
         return set()
-    arm_type = arm_types.get(match.group(1), match.group(1))
     if setting.get("log_analytics_destination_type") != "Dedicated":
         return {f"AzureDiagnostics:{arm_type}"}
-    return {
-        DEDICATED_TABLES[(arm_type, log["category"])]
+    # A category group (allLogs) sends every category of the type, each to its own table.
+    categories = {
+        category
         for log in logs
-        if (arm_type, log.get("category")) in DEDICATED_TABLES
+        for category in (
+            [log["category"]]
+            if log.get("category")
+            else [c for (kind, c) in DEDICATED_TABLES if kind == arm_type and log.get("category_group") == "allLogs"]
+        )
     }
+    return {DEDICATED_TABLES[(arm_type, c)] for c in categories if (arm_type, c) in DEDICATED_TABLES}
 
 
 def _rule_sources(rule: dict[str, Any]) -> set[str]:

@@ -178,6 +178,8 @@ def render(env: Environment, deploy_workflow: str, pins: dict[str, str]) -> str:
         _maintenance(env, pins),
         "## 5. Tracing",
         _tracing(env),
+        "## 6. Dashboards and saved queries",
+        _dashboards(env),
     ]
     return "\n\n".join(section for section in sections if section) + "\n"
 
@@ -1191,6 +1193,58 @@ def _tracing(env: Environment) -> str:
             "the scope. Not verified offline: that Azure's availability-test results keep arriving with public "
             "ingestion closed; check `availabilityResults` after the first apply and reopen "
             "`internet_ingestion_enabled` if they stop.",
+        ]
+    )
+
+
+def _dashboards(env: Environment) -> str:
+    """The workbooks (constructs/workbooks.py, constructs/alerts.py) and the workspace's saved searches."""
+    infra = env.infra
+    rows = []
+    for book in infra.all("azurerm_application_insights_workbook"):
+        items = json.loads(book["data_json"])["items"]
+        shown = sorted(
+            {
+                infra.name(ref)
+                for item in items
+                for ref in item["content"].get("resourceIds", []) + item["content"].get("crossComponentResources", [])
+                if ref.startswith("${")
+            }
+        )
+        metrics = sum(1 for item in items if item["type"] == 10)
+        queries = sum(1 for item in items if item["type"] == 3)
+        rows.append(
+            (
+                f"`{book['display_name']}`",
+                f"`{book['name']}` in `{env.rg(book)}`",
+                f"{metrics} metric, {queries} KQL tiles: " + ", ".join(f"`{name}`" for name in shown),
+            )
+        )
+    saved = infra.all("azurerm_log_analytics_saved_search")
+    searches = [(f"`{s['name']}`", s["display_name"], f"`{s['query'].split('|')[0].strip()}`") for s in saved]
+    categories = ", ".join(sorted({f"`{s['category']}`" for s in saved}))
+    first = infra.all("azurerm_application_insights_workbook")[0]
+    return "\n".join(
+        [
+            "Deployed by Terraform with this stack (docs/operations.md 2.2). Open them in the portal: Monitor → "
+            "Workbooks (the operations workbooks sit in the Azure Monitor gallery; the SLA workbook under "
+            "Application Insights → Workbooks), or check one from the CLI:",
+            "",
+            _code(
+                f"az resource show --resource-group {env.rg(first)} --resource-type Microsoft.Insights/workbooks "
+                f"--name {first['name']} --query properties.displayName -o tsv"
+            ),
+            "",
+            _table(("workbook", "resource", "shows"), rows),
+            "",
+            f"Saved queries in `{env.workspace['name']}` (Log Analytics → Queries, category {categories}); each reads "
+            "a table "
+            "this stack sends to the workspace (`python -m tools.checks.workbooks cdktf.out`):",
+            "",
+            _table(("query", "what it answers", "table"), searches),
+            "",
+            "The Grafana dashboards (`docs/dashboards/*.json`, managed Prometheus) are imported by hand: "
+            "docs/operations.md 2.2.",
         ]
     )
 
