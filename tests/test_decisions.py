@@ -27,7 +27,9 @@ def misdated(text: str) -> list[str]:
             problems.append(f"{title}: names no commit")
             continue
         on_main = subprocess.run(
-            ["git", "merge-base", "--is-ancestor", f"{named.group(1)}^{{commit}}", "HEAD"], cwd=ROOT, capture_output=True
+            ["git", "merge-base", "--is-ancestor", f"{named.group(1)}^{{commit}}", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
         )
         if on_main.returncode != 0:
             # A commit of an amended or rebased branch exists only in the clone that made it.
