@@ -28,6 +28,7 @@ from runtime import fast_import
 from runtime.fast import (
     code_cache,
     compiling,
+    defs_on_demand,
     derive,
     hash_record,
     inputs,
@@ -677,6 +678,74 @@ def test_the_kernel_runs_terraform_version_once(tmp_path: Path) -> None:
     probe(f"{binary} -version")  # not cdktf's command: each call runs
     assert calls.read_text().count("call") == 4
     assert f"--require={version_once.PRELOAD}" in kernel.kernel_node_flags()
+
+
+DEFS_PROBE = """
+const fs = require("fs");
+class LazyTypes {
+  get(path) { return fs.readFileSync(path); }  // as jsii 1.142's LazyTypes.get reads the defs file
+}
+const [defs, other] = process.argv.slice(2);
+const lazy = new LazyTypes().get(defs);
+const ranges = [[0, 3], [3, 9], [9, 10]].map(([start, end]) => lazy.toString("utf-8", start, end));
+console.log(JSON.stringify({
+  lazy: Buffer.isBuffer(lazy),
+  ranges,
+  elsewhere: Buffer.isBuffer(fs.readFileSync(defs)),
+  otherFile: Buffer.isBuffer(new LazyTypes().get(other)),
+  withOptions: fs.readFileSync(defs, "utf-8"),
+}));
+"""
+
+
+def test_the_kernel_reads_type_definitions_by_byte_range(tmp_path: Path) -> None:
+    """Tier defs-on-demand: LazyTypes.get's read of a defs file gets a reader of the same bytes by range; every
+    other read (another caller, another file, with options) is Node's own Buffer or string."""
+    defs = tmp_path / ".jsii.runtime-defs.v1.jsonl"
+    defs.write_text('{}\n{"a":1}\n\n')
+    other = tmp_path / "other.jsonl"
+    other.write_text("x")
+    (tmp_path / "probe.js").write_text(DEFS_PROBE)
+
+    def probe(*preload: str) -> dict:
+        result = subprocess.run(
+            [os.environ.get("JSII_NODE", "node"), *preload, "probe.js", str(defs), str(other)],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return json.loads(result.stdout)
+
+    expected = {
+        "ranges": ["{}\n", '{"a":1', "}"],
+        "elsewhere": True,
+        "otherFile": True,
+        "withOptions": defs.read_text(),
+    }
+    assert probe(f"--require={defs_on_demand.PRELOAD}") == {"lazy": False, **expected}
+    assert probe() == {"lazy": True, **expected}  # Node's own read: the same bytes, held whole
+
+
+@pytest.mark.slow
+def test_the_fast_kernel_reads_provider_type_definitions_on_demand(
+    fast_path_here: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In this process's kernel (the pinned jsii program): the defs files of the looked-up types' assemblies stay
+    open for reads by range instead of being read whole (Node's own read closes the file)."""
+    import jsii
+    from cdktf_cdktf_provider_azurerm.resource_group import ResourceGroup
+
+    assert ResourceGroup.TF_RESOURCE_TYPE == "azurerm_resource_group"  # a static read: the kernel looks the type up
+    channel = jsii.kernel.provider._process._process
+    descriptors = Path(f"/proc/{channel.kernel.pid}/fd")
+    open_files = [os.readlink(descriptor) for descriptor in descriptors.iterdir()]
+    defs = [path for path in open_files if path.endswith("/.jsii.runtime-defs.v1.jsonl")]
+    assert any("/@cdktf/provider-azurerm/" in path for path in defs), open_files
+    assert f"--require={defs_on_demand.PRELOAD}" in kernel.kernel_node_flags()
+    monkeypatch.setenv(settings.TIERS_OFF_ENV, "defs-on-demand")
+    assert f"--require={defs_on_demand.PRELOAD}" not in kernel.kernel_node_flags()
 
 
 def test_the_code_cache_tier_is_a_kernel_flag_and_its_folder(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -21,6 +21,7 @@ TIERS = {
     "inputs": "one-shot synth: a resource's `<name>_input` of a string or string map answered from what Python passed",
     "version-once": "step 5: the kernel runs cdktf's `terraform version` validation command once (version_once.js)",
     "code-cache": "step 5: the kernel compiles its JavaScript with V8's code cache of the same source (code_cache.js)",
+    "defs-on-demand": "step 5: the kernel reads a type's definition by byte range when needed (defs_on_demand.js)",
 }
 CACHE_DIR = PROJECT_ROOT / ".cache" / "jsii-fast"
 
