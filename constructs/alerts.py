@@ -58,6 +58,7 @@ from cdktf_cdktf_provider_azurerm.monitor_scheduled_query_rules_alert_v2 import 
 from config.observability import AMBA_ACTIVITY_ALERTS, AMBA_ALERTS, AlertThresholds, AmbaAlerts, AvailabilityTest
 from constructs import Construct
 from constructs.naming import Naming
+from constructs.prometheus_rule_group import cluster_rule_group
 
 # Azure alert severities (0 = Critical ... 4 = Verbose) of this platform's two alert levels.
 AZURE_SEVERITY = {"critical": 0, "warning": 2}
@@ -621,18 +622,13 @@ class Alerts(Construct):
                 ),
             )
 
-        return MonitorAlertPrometheusRuleGroup(
+        return cluster_rule_group(
             self,
             "kubernetes-rules",
+            props,
             name=props.naming.name("aks-kubernetes", "prom"),
-            location=props.location,
-            resource_group_name=props.resource_group_name,
-            cluster_name=props.prometheus_cluster_label,
-            scopes=[props.monitor_workspace_id, props.cluster_id],
-            interval="PT1M",
-            rule_group_enabled=True,
             description="Story 3.1 Kubernetes alerts (managed Prometheus)",
-            rule=[
+            rules=[
                 rule(
                     "KubePodRestartingOften",
                     "sum by (cluster, namespace, pod) (increase(kube_pod_container_status_restarts_total"

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from cdktf_cdktf_provider_azurerm.monitor_alert_prometheus_rule_group import (
-    MonitorAlertPrometheusRuleGroup,
     MonitorAlertPrometheusRuleGroupRule,
     MonitorAlertPrometheusRuleGroupRuleAction,
     MonitorAlertPrometheusRuleGroupRuleAlertResolution,
@@ -25,6 +24,7 @@ from cdktf_cdktf_provider_azurerm.monitor_alert_prometheus_rule_group import (
 from config.prometheus_alerts import RECOMMENDED_RULES, PrometheusAlerts
 from constructs import Construct
 from constructs.alerts import PROMETHEUS_MAX_FOR_MINUTES, PROMETHEUS_MIN_FOR_MINUTES
+from constructs.prometheus_rule_group import cluster_rule_group
 
 GROUP_SUFFIXES = {"cluster": "Cluster-level", "node": "Node-level", "pod": "Pod-level"}
 # Rules not created whatever the config says. Duplicates: story 3.1's rules (constructs/alerts.py) watch the same
@@ -84,18 +84,13 @@ class RecommendedAlerts(Construct):
             name: self._resolved(name, rule) for name, (_, rule) in RECOMMENDED_RULES.items() if name not in skipped
         }
         self.groups = {
-            key: MonitorAlertPrometheusRuleGroup(
+            key: cluster_rule_group(
                 self,
                 f"{key}-level",
+                props,
                 name=f"KubernetesAlert-RecommendedMetricAlerts{props.prometheus_cluster_label}-{suffix}",
-                location=props.location,
-                resource_group_name=props.resource_group_name,
-                cluster_name=props.prometheus_cluster_label,
-                scopes=[props.monitor_workspace_id, props.cluster_id],
-                interval="PT1M",
-                rule_group_enabled=True,
                 description=f"Microsoft's recommended {suffix} alerts for AKS (reference/prometheus_alerts.json)",
-                rule=[
+                rules=[
                     self._rule(name)
                     for name, (group, _) in RECOMMENDED_RULES.items()
                     if group == key and name in self.rules

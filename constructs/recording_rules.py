@@ -14,12 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cdktf_cdktf_provider_azurerm.monitor_alert_prometheus_rule_group import (
-    MonitorAlertPrometheusRuleGroup,
     MonitorAlertPrometheusRuleGroupRule,
 )
 
 from constructs import Construct
 from constructs.naming import Naming
+from constructs.prometheus_rule_group import cluster_rule_group
 
 SOURCE = "Azure/prometheus-collector AddonTerraformTemplate/main.tf@09066018925ec8caf7f47fd324be4bc9d5ba3941"
 _KSM = 'job="kube-state-metrics"'
@@ -180,18 +180,13 @@ class RecordingRules(Construct):
     def __init__(self, scope: Construct, id: str, *, props: RecordingRulesProps) -> None:
         super().__init__(scope, id)
         self.groups = {
-            key: MonitorAlertPrometheusRuleGroup(
+            key: cluster_rule_group(
                 self,
                 f"{key}-recording-rules",
+                props,
                 name=f"{GROUP_NAMES[key]}-{props.prometheus_cluster_label}",
-                location=props.location,
-                resource_group_name=props.resource_group_name,
-                cluster_name=props.prometheus_cluster_label,
-                scopes=[props.monitor_workspace_id, props.cluster_id],
-                interval="PT1M",
-                rule_group_enabled=True,
                 description=f"{GROUP_NAMES[key]}: Microsoft's default recording rules ({SOURCE})",
-                rule=[
+                rules=[
                     MonitorAlertPrometheusRuleGroupRule(
                         record=record, expression=expression, labels=labels or None, enabled=True
                     )
