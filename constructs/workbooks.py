@@ -1,6 +1,6 @@
 """The operations team's dashboards as Azure Monitor workbooks, and saved KQL queries for operators.
 
-Three workbooks (data services, edge, cluster) are built from Python data: a metric tile names a resource type,
+Four workbooks (data services, edge, cluster, and the monthly compliance report) are built from Python data: a metric tile names a resource type,
 the resources' ids from the stack (Terraform references, so a workbook follows its resources) and each metric with
 its aggregation as Microsoft's metric table spells it (reference/monitor.json); a query tile names the workspace or
 Application Insights component it reads. `tools/checks/workbooks.py` checks the synthesized workbooks: every metric
@@ -19,6 +19,7 @@ from cdktf_cdktf_provider_azurerm.application_insights_workbook import Applicati
 from cdktf_cdktf_provider_azurerm.log_analytics_saved_search import LogAnalyticsSavedSearch
 
 from constructs import Construct
+from constructs import compliance_queries as evidence
 from constructs.naming import Naming
 
 WORKSPACE = "Microsoft.OperationalInsights/workspaces"
@@ -29,6 +30,10 @@ AGGREGATIONS = {"Total": 1, "Minimum": 2, "Maximum": 3, "Average": 4, "Count": 7
 GALLERY_SOURCE = "azure monitor"
 GALLERY_FALLBACK = "Azure Monitor"
 DAY_MS = 86_400_000
+# The compliance report's audit period: a time-range parameter (the workbook's picker offers relative ranges and a
+# custom one, no "last calendar month"): 30 days by default, a month picked as a custom range for an audit.
+TIME_PARAMETER = "TimeRange"
+AUDIT_PERIOD_MS = 30 * DAY_MS
 SAVED_SEARCH_CATEGORY = "ERP platform"
 
 
@@ -67,6 +72,8 @@ class WorkbookSpec:
     key: str  # stable: the workbook's name (a UUID) and its construct id derive from it
     title: str
     sections: tuple[Section, ...]
+    # When set, the workbook opens with a time-range picker of this default and its query tiles read that range.
+    time_range_ms: int | None = None
 
 
 def _slug(text: str) -> str:
@@ -100,7 +107,10 @@ def _metric_item(key: str, tile: MetricTile) -> dict[str, Any]:
     }
 
 
-def _query_item(tile: QueryTile) -> dict[str, Any]:
+def _query_item(tile: QueryTile, time_range_ms: int | None) -> dict[str, Any]:
+    time: dict[str, Any] = {"timeContext": {"durationMs": time_range_ms or DAY_MS}}
+    if time_range_ms:
+        time["timeContextFromParameter"] = TIME_PARAMETER
     return {
         "type": 3,
         "name": _slug(tile.title),
@@ -109,7 +119,7 @@ def _query_item(tile: QueryTile) -> dict[str, Any]:
             "query": tile.kql,
             "size": 0,
             "title": tile.title,
-            "timeContext": {"durationMs": DAY_MS},
+            **time,
             "queryType": 0,
             "resourceType": tile.resource_type.lower(),
             "crossComponentResources": [tile.resource_id],
@@ -118,13 +128,43 @@ def _query_item(tile: QueryTile) -> dict[str, Any]:
     }
 
 
+def _time_parameter_item(key: str, default_ms: int) -> dict[str, Any]:
+    choices = sorted({DAY_MS, 7 * DAY_MS, AUDIT_PERIOD_MS, 90 * DAY_MS, default_ms})
+    return {
+        "type": 9,
+        "name": "parameters",
+        "content": {
+            "version": "KqlParameterItem/1.0",
+            "style": "pills",
+            "queryType": 0,
+            "parameters": [
+                {
+                    "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"urn:erp-platform:workbook:{key}:{TIME_PARAMETER}")),
+                    "version": "KqlParameterItem/1.0",
+                    "name": TIME_PARAMETER,
+                    "label": "Audit period",
+                    "type": 4,  # time range picker
+                    "isRequired": True,
+                    "value": {"durationMs": default_ms},
+                    "typeSettings": {
+                        "selectableValues": [{"durationMs": ms} for ms in choices],
+                        "allowCustom": True,
+                    },
+                }
+            ],
+        },
+    }
+
+
 def workbook_json(spec: WorkbookSpec) -> str:
     """The workbook's `data_json` (Notebook/1.0): a heading per section, then its tiles."""
     items: list[dict[str, Any]] = [{"type": 1, "name": "title", "content": {"json": f"# {spec.title}"}}]
+    if spec.time_range_ms:
+        items.append(_time_parameter_item(spec.key, spec.time_range_ms))
     for section in spec.sections:
         items.append({"type": 1, "name": f"{_slug(section.title)}-title", "content": {"json": f"## {section.title}"}})
         items += [
-            _metric_item(spec.key, tile) if isinstance(tile, MetricTile) else _query_item(tile)
+            _metric_item(spec.key, tile) if isinstance(tile, MetricTile) else _query_item(tile, spec.time_range_ms)
             for tile in section.tiles
         ]
     names = [item["name"] for item in items]
@@ -453,6 +493,73 @@ def cluster(targets: DashboardTargets, workspace_id: str) -> WorkbookSpec:
     )
 
 
+def compliance(workspace_id: str, rto_hours: int, rpo_hours: int) -> WorkbookSpec:
+    """The monthly compliance report (docs/operations.md 2.1): over the audit period, the evidence matrix's live
+    queries (constructs/compliance_queries.py) beside a summary of each."""
+    return WorkbookSpec(
+        "compliance",
+        "Compliance evidence: policy, in-cluster checks, restore drills, Defender alerts, changes",
+        (
+            Section(
+                "Azure Policy (activity log)",
+                (
+                    QueryTile(
+                        "Policy events and resources per month and effect",
+                        workspace_id,
+                        evidence.POLICY_BY_MONTH_AND_EFFECT,
+                    ),
+                    QueryTile(
+                        "Policy audit and deny events per effect and resource",
+                        workspace_id,
+                        evidence.POLICY_BY_RESOURCE,
+                    ),
+                ),
+            ),
+            Section(
+                "In-cluster compliance checks (ClusterCompliance_CL)",
+                (
+                    QueryTile("Check results per check and day", workspace_id, evidence.CLUSTER_COMPLIANCE_BY_DAY),
+                    QueryTile(
+                        "Days checked and days failed per check", workspace_id, evidence.CLUSTER_COMPLIANCE_FAILED_DAYS
+                    ),
+                ),
+            ),
+            Section(
+                f"Restore drills against the targets (RTO {rto_hours} h, RPO {rpo_hours} h)",
+                (
+                    QueryTile(
+                        "Latest result per drill and component",
+                        workspace_id,
+                        evidence.against_targets(evidence.DRILLS_LATEST, rto_hours, rpo_hours),
+                    ),
+                    QueryTile(
+                        "Every drill run in the period",
+                        workspace_id,
+                        evidence.against_targets(evidence.DRILL_RUNS, rto_hours, rpo_hours),
+                    ),
+                ),
+            ),
+            Section(
+                "Defender for Cloud security alerts (activity log)",
+                (
+                    QueryTile(
+                        "Security alerts per month, level and alert", workspace_id, evidence.DEFENDER_ALERTS_BY_MONTH
+                    ),
+                    QueryTile("Security alerts", workspace_id, evidence.DEFENDER_ALERTS),
+                ),
+            ),
+            Section(
+                "Change records (activity log: successful writes and deletes)",
+                (
+                    QueryTile("Changes per month and caller", workspace_id, evidence.CHANGES_BY_CALLER),
+                    QueryTile("Change records", workspace_id, evidence.CHANGE_RECORDS),
+                ),
+            ),
+        ),
+        time_range_ms=AUDIT_PERIOD_MS,
+    )
+
+
 @dataclass(frozen=True)
 class OperationsWorkbooksProps:
     naming: Naming
@@ -460,16 +567,20 @@ class OperationsWorkbooksProps:
     resource_group_name: str
     log_analytics_workspace_id: str  # query tiles and saved searches read it
     targets: DashboardTargets
+    rto_hours: int  # the compliance report shows drills' measured RTO/RPO against these (`[recovery]`)
+    rpo_hours: int
 
 
 class OperationsWorkbooks(Construct):
-    """The data services, edge and cluster workbooks, and the `OPERATOR_QUERIES` saved searches in the workspace.
+    """The data services, edge, cluster and compliance workbooks, and the `OPERATOR_QUERIES` saved searches in the
+    workspace.
     Exposes `workbooks` and `searches` (key → resource)."""
 
     def __init__(self, scope: Construct, id: str, *, props: OperationsWorkbooksProps) -> None:
         super().__init__(scope, id)
         workspace_id = props.log_analytics_workspace_id
         specs = [build(props.targets, workspace_id) for build in (data_services, edge, cluster)]
+        specs.append(compliance(workspace_id, props.rto_hours, props.rpo_hours))
         self.workbooks: dict[str, ApplicationInsightsWorkbook] = {}
         for spec in specs:
             name = props.naming.name(spec.key, "workbook")

@@ -535,6 +535,8 @@ class InfrastructureStack(TerraformStack):
                     cluster_id=self.aks.cluster_id,
                     application_insights_id=self.observability.application_insights_id,
                 ),
+                rto_hours=config.recovery.rto_hours,
+                rpo_hours=config.recovery.rpo_hours,
             ),
         )
 

@@ -1,5 +1,6 @@
 """The operations workbooks and saved queries as synthesized: deterministic UUID names, Azure Monitor gallery, every
-tile naming its resources by Terraform reference, the data services / edge / cluster coverage the issue asks for."""
+tile naming its resources by Terraform reference, the data services / edge / cluster / compliance coverage the issue
+asks for."""
 
 from __future__ import annotations
 
@@ -9,18 +10,32 @@ from typing import Any
 
 import pytest
 
+from config.schema import EnvironmentConfig
 from constructs.workbooks import (
     AGGREGATIONS,
+    AUDIT_PERIOD_MS,
     GALLERY_SOURCE,
     OPERATOR_QUERIES,
+    TIME_PARAMETER,
     MetricTile,
+    QueryTile,
     Section,
     WorkbookSpec,
     workbook_json,
 )
 from tests.conftest import StackJson, resources_of
+from tools.checks.workbooks import query_source
+from tools.docgen.evidence_matrix import LIVE_QUERIES
 
-WORKBOOK_KEYS = ("cluster", "data-services", "edge")
+WORKBOOK_KEYS = ("cluster", "compliance", "data-services", "edge")
+# The monthly report's evidence sources (docs/operations.md 2.1), as tools/checks/workbooks.py names what a query reads.
+COMPLIANCE_SOURCES = {
+    "AzureActivity:Policy",  # audit/deny events
+    "ClusterCompliance_CL",  # the in-cluster checks
+    "DrDrillResults_CL",  # restore drills
+    "AzureActivity:Security",  # Defender for Cloud alerts
+    "AzureActivity:Administrative",  # change records
+}
 
 
 def workbooks(infra: StackJson) -> dict[str, dict[str, Any]]:
@@ -42,7 +57,7 @@ def metric_types(body: dict[str, Any]) -> dict[str, set[str]]:
     return types
 
 
-def test_three_workbooks_in_the_gallery_named_by_a_uuid_derived_from_their_name(
+def test_four_workbooks_in_the_gallery_named_by_a_uuid_derived_from_their_name(
     infra: StackJson, environment: str
 ) -> None:
     books = workbooks(infra)
@@ -127,3 +142,31 @@ def test_the_builder_rejects_an_unknown_aggregation_and_repeated_tile_titles() -
             "aggregation": AGGREGATIONS["Average"],
         }
     ]
+
+
+def test_the_compliance_workbook_covers_each_evidence_source_over_an_audit_period(
+    infra: StackJson, config: EnvironmentConfig
+) -> None:
+    """Every tile reads the period the picker sets (30 days by default); the evidence matrix's live queries on these
+    sources are tiles word for word (one text for both); the drill tiles carry the environment's RTO/RPO targets."""
+    items = json.loads(workbooks(infra)["compliance"]["data_json"])["items"]
+    (picker,) = [i["content"]["parameters"] for i in items if i["type"] == 9]
+    assert [(p["name"], p["type"], p["value"]) for p in picker] == [
+        (TIME_PARAMETER, 4, {"durationMs": AUDIT_PERIOD_MS})
+    ]
+    queries = [i["content"] for i in items if i["type"] == 3]
+    assert queries and all(q["timeContextFromParameter"] == TIME_PARAMETER for q in queries)
+    assert {query_source(q["query"])[0] for q in queries} == COMPLIANCE_SOURCES
+    live = {q.kql for _, q in LIVE_QUERIES if q.source in COMPLIANCE_SOURCES}
+    assert len(live) == 5 and live <= {q["query"].split(" | extend RtoTargetMinutes")[0] for q in queries}
+    recovery = config.recovery
+    drills = [q["query"] for q in queries if q["query"].startswith("DrDrillResults_CL")]
+    targets = f"RtoTargetMinutes = {recovery.rto_hours * 60}, RpoTargetMinutes = {recovery.rpo_hours * 60}"
+    assert len(drills) == 2 and all(targets in q for q in drills)
+
+
+def test_a_spec_without_a_time_range_keeps_a_day_and_no_picker() -> None:
+    tile = QueryTile("Q", "id", "KubeEvents | take 1")
+    items = json.loads(workbook_json(WorkbookSpec("k", "t", (Section("s", (tile,)),))))["items"]
+    assert [i["type"] for i in items] == [1, 1, 3]
+    assert "timeContextFromParameter" not in items[2]["content"]

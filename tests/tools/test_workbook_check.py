@@ -82,6 +82,16 @@ def test_a_query_on_a_table_nothing_sends_fails(planted: dict[str, StackJson]) -
     ]
 
 
+def test_a_compliance_tile_on_a_table_nothing_sends_fails(planted: dict[str, StackJson]) -> None:
+    """The compliance report's drill tiles pointed at a table no data collection rule fills."""
+    body = _workbook(planted, "compliance")
+    body["data_json"] = body["data_json"].replace("DrDrillResults_CL", "DrDrillRuns_CL")
+    findings, _ = check(planted)
+    assert {(f.rule, f.stack, f.value) for f in findings} == {("WB-TABLE", "staging-infra", "DrDrillRuns_CL")}
+    assert {f.tile for f in findings} == {"Latest result per drill and component", "Every drill run in the period"}
+    assert "reads a table nothing in the stack sends" in str(findings[0])
+
+
 def test_an_availability_tile_without_a_web_test_fails(planted: dict[str, StackJson]) -> None:
     del planted["staging-infra"]["resource"]["azurerm_application_insights_standard_web_test"]
     findings, _ = check(planted)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from constructs import compliance_queries as queries
 from tools.docgen.diagram import ENVIRONMENTS, load_stack
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "compliance-evidence.md"
@@ -419,7 +420,8 @@ CONTROLS: tuple[Control, ...] = (
 
 
 # Control id -> the live queries that show it operating over the audit period. Each reads a table the
-# synthesized output fills (`sent_sources`); the workspace keeps it for `observability.log_retention_days`.
+# synthesized output fills (`sent_sources`); the workspace keeps it for `observability.log_retention_days`. The
+# compliance workbook shows the same queries (constructs/compliance_queries.py holds their text).
 LIVE_QUERIES: tuple[tuple[str, LiveQuery], ...] = (
     (
         "SOC 2 CC6.1",
@@ -445,8 +447,7 @@ LIVE_QUERIES: tuple[tuple[str, LiveQuery], ...] = (
         LiveQuery(
             "In-cluster compliance checks (Pod Security, NetworkPolicies, privileged pods): result per check and day",
             "ClusterCompliance_CL",
-            "ClusterCompliance_CL | summarize arg_max(TimeGenerated, Passed, Findings, Detail) "
-            "by Environment, Check, day = startofday(TimeGenerated) | order by day desc, Check asc",
+            queries.CLUSTER_COMPLIANCE_BY_DAY,
         ),
     ),
     (
@@ -454,8 +455,7 @@ LIVE_QUERIES: tuple[tuple[str, LiveQuery], ...] = (
         LiveQuery(
             "Defender for Cloud security alerts",
             "AzureActivity:Security",
-            "AzureActivity | where CategoryValue == 'Security' "
-            "| project TimeGenerated, OperationNameValue, Level, _ResourceId, Properties",
+            queries.DEFENDER_ALERTS,
         ),
     ),
     (
@@ -463,7 +463,7 @@ LIVE_QUERIES: tuple[tuple[str, LiveQuery], ...] = (
         LiveQuery(
             "Restore drills: last result and measured RTO/RPO per component",
             "DrDrillResults_CL",
-            "DrDrillResults_CL | summarize arg_max(TimeGenerated, *) by Component, Drill",
+            queries.DRILLS_LATEST,
         ),
     ),
     (
@@ -471,10 +471,7 @@ LIVE_QUERIES: tuple[tuple[str, LiveQuery], ...] = (
         LiveQuery(
             "Azure Policy results per month and effect (policy state over time)",
             "AzureActivity:Policy",
-            "AzureActivity | where CategoryValue == 'Policy' "
-            "| extend effect = tostring(split(OperationNameValue, '/')[2]) "
-            "| summarize events = count(), resources = dcount(_ResourceId) by month = startofmonth(TimeGenerated), "
-            "effect",
+            queries.POLICY_BY_MONTH_AND_EFFECT,
         ),
     ),
     (
@@ -482,9 +479,7 @@ LIVE_QUERIES: tuple[tuple[str, LiveQuery], ...] = (
         LiveQuery(
             "Change records: successful writes and deletes, by caller",
             "AzureActivity:Administrative",
-            "AzureActivity | where CategoryValue == 'Administrative' and ActivityStatusValue == 'Success' "
-            "and OperationNameValue !endswith '/read' "
-            "| project TimeGenerated, Caller, OperationNameValue, _ResourceId",
+            queries.CHANGE_RECORDS,
         ),
     ),
 )
