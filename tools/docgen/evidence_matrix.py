@@ -529,6 +529,9 @@ def render(findings: dict[str, list[list[str]]]) -> str:
         "`observability.log_retention_days`).",
         "Each reads a table the synthesized diagnostic settings or data collection rules fill (`--check` fails "
         "otherwise).",
+        "The policy, in-cluster check, restore-drill, Defender and change-record queries are also the tiles of the "
+        "deployed **compliance workbook**, the monthly report (Monitor → Workbooks; pick the month as the audit "
+        "period): [operations.md 2.1](operations.md#21-compliance-evidence-over-time).",
         "",
         "| Control | Evidence over time | Table | Query |",
         "|---|---|---|---|",

@@ -1237,6 +1237,10 @@ def _dashboards(env: Environment) -> str:
             "",
             _table(("workbook", "resource", "shows"), rows),
             "",
+            "The compliance workbook is the monthly compliance report: policy audit/deny events, the in-cluster "
+            "checks per day, restore drills against the RTO/RPO targets, Defender alerts and change records over "
+            "the audit period its picker sets ([operations.md 2.1](operations.md#21-compliance-evidence-over-time)).",
+            "",
             f"Saved queries in `{env.workspace['name']}` (Log Analytics → Queries, category {categories}); each reads "
             "a table "
             "this stack sends to the workspace (`python -m tools.checks.workbooks cdktf.out`):",
