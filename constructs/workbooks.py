@@ -1,10 +1,11 @@
 """The operations team's dashboards as Azure Monitor workbooks, and saved KQL queries for operators.
 
-Four workbooks (data services, edge, cluster, and the monthly compliance report) are built from Python data: a metric tile names a resource type,
-the resources' ids from the stack (Terraform references, so a workbook follows its resources) and each metric with
-its aggregation as Microsoft's metric table spells it (reference/monitor.json); a query tile names the workspace or
-Application Insights component it reads. `tools/checks/workbooks.py` checks the synthesized workbooks: every metric
-is one the resource type publishes, every resource is in the stack, every table is one the stack sends.
+Four workbooks (data services, edge, cluster, and the monthly compliance report) are built from Python data: a
+metric tile names a resource type, the resources' ids from the stack (Terraform references, so a workbook follows its
+resources) and each metric with its aggregation as Microsoft's metric table spells it (reference/monitor.json); a
+query tile names the workspace or Application Insights component it reads. `tools/checks/workbooks.py` checks the
+synthesized workbooks: every metric is one the resource type publishes, every resource is in the stack, every table
+is one the stack sends.
 """
 
 from __future__ import annotations

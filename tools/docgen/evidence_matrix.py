@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from constructs import compliance_queries as queries
+from constructs import compliance_queries as evidence_kql
 from tools.docgen.diagram import ENVIRONMENTS, load_stack
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "compliance-evidence.md"
@@ -447,7 +447,7 @@ LIVE_QUERIES: tuple[tuple[str, LiveQuery], ...] = (
         LiveQuery(
             "In-cluster compliance checks (Pod Security, NetworkPolicies, privileged pods): result per check and day",
             "ClusterCompliance_CL",
-            queries.CLUSTER_COMPLIANCE_BY_DAY,
+            evidence_kql.CLUSTER_COMPLIANCE_BY_DAY,
         ),
     ),
     (
@@ -455,7 +455,7 @@ LIVE_QUERIES: tuple[tuple[str, LiveQuery], ...] = (
         LiveQuery(
             "Defender for Cloud security alerts",
             "AzureActivity:Security",
-            queries.DEFENDER_ALERTS,
+            evidence_kql.DEFENDER_ALERTS,
         ),
     ),
     (
@@ -463,7 +463,7 @@ LIVE_QUERIES: tuple[tuple[str, LiveQuery], ...] = (
         LiveQuery(
             "Restore drills: last result and measured RTO/RPO per component",
             "DrDrillResults_CL",
-            queries.DRILLS_LATEST,
+            evidence_kql.DRILLS_LATEST,
         ),
     ),
     (
@@ -471,7 +471,7 @@ LIVE_QUERIES: tuple[tuple[str, LiveQuery], ...] = (
         LiveQuery(
             "Azure Policy results per month and effect (policy state over time)",
             "AzureActivity:Policy",
-            queries.POLICY_BY_MONTH_AND_EFFECT,
+            evidence_kql.POLICY_BY_MONTH_AND_EFFECT,
         ),
     ),
     (
@@ -479,7 +479,7 @@ LIVE_QUERIES: tuple[tuple[str, LiveQuery], ...] = (
         LiveQuery(
             "Change records: successful writes and deletes, by caller",
             "AzureActivity:Administrative",
-            queries.CHANGE_RECORDS,
+            evidence_kql.CHANGE_RECORDS,
         ),
     ),
 )
