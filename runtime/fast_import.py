@@ -35,7 +35,19 @@ import tarfile
 from typing import NoReturn
 
 from runtime import framework
-from runtime.fast import compiling, derive, fast_exit, inputs, kernel, memo, no_gc, packages, pins, warm_up
+from runtime.fast import (
+    compiling,
+    derive,
+    fast_exit,
+    inputs,
+    kernel,
+    lazy_classes,
+    memo,
+    no_gc,
+    packages,
+    pins,
+    warm_up,
+)
 from runtime.fast.hash_record import save_hash_record
 from runtime.fast.settings import Unverified, tier_on
 
@@ -92,6 +104,7 @@ def enable(*, single_synth: bool = False) -> bool:
 def check_interpreter() -> None:
     """What the compile and fast-exit tiers rely on, checked on the running interpreter at every start."""
     compiling.check_interpreter()
+    lazy_classes.check_interpreter()
     fast_exit.check_interpreter()
 
 

@@ -18,6 +18,7 @@ import sys
 import sysconfig
 import tarfile
 import time
+import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ from runtime.fast import (
     hash_record,
     inputs,
     kernel,
+    lazy_classes,
     memo,
     pins,
     settings,
@@ -159,13 +161,21 @@ def test_fast_synth_imports_only_the_submodules_it_uses(fast: Synth) -> None:
 def test_a_fast_synth_records_the_provider_types_it_used_for_the_next_warm_up(fast: Synth) -> None:
     recorded = warm_up.recorded_types()
     assert STALE_WARM_UP not in recorded
+    # The resource types the synth created, one per submodule it imported (not every submodule's: with tier
+    # lazy-classes the cron job's submodule imports job_v1 for its blocks' classes, and JobV1 is never created).
     namespaces = {fqn.rpartition(".")[0] for fqn in recorded}
     imported = set()
     for item in fast_import._active:
         imported |= {
             namespace for namespace, module in item.submodule_of_namespace.items() if module in fast.provider_modules
         }
-    assert namespaces == imported and len(recorded) == len(namespaces)
+    assert namespaces <= imported and len(recorded) == len(namespaces)
+    assert {
+        "@cdktf/provider-azurerm.kubernetesCluster.KubernetesCluster",
+        "@cdktf/provider-kubernetes.cronJobV1.CronJobV1",
+        "@cdktf/provider-github.repositoryEnvironment.RepositoryEnvironment",
+    } <= set(recorded)
+    assert len(imported - namespaces) < len(imported) // 10, "types created, not only imported, are recorded"
 
 
 @pytest.mark.slow
@@ -499,12 +509,13 @@ def test_provider_submodules_are_compiled_as_current_jsii_generates_them(fast_pa
     assert isinstance(resource_group.__loader__, compiling.CurrentJsiiBindingLoader)
     # Annotations stay strings until something asks for them (PEP 563) ...
     assert resource_group.ResourceGroup.__init__.__annotations__["name"] == "builtins.str"
-    # ... the stub of a call that ran is resolved once ...
-    stubs = [stub for stub in compiling._hints_of_stub if stub.__module__ == resource_group.__name__]
-    assert stubs and all(compiling._hints_of_stub[stub] for stub in stubs)
-    assert "typing.get_type_hints" not in resource_group.__loader__.get_source(resource_group.__name__).replace(
-        "typing.get_type_hints(_typecheckingstub__", ""
-    )
+    # ... the hints of a call that ran are resolved once, each when first checked ...
+    resolved = [name for stub, name in compiling._hint_of_argument if stub.__module__ == resource_group.__name__]
+    assert "name" in resolved and "location" in resolved
+    source = resource_group.__loader__._current_source(resource_group.__name__).decode()
+    assert "typing.get_type_hints" not in source and source.count(compiling.DEFERRED_HINTS.decode()) > 2
+    lines = Path(resource_group.__file__).read_text().splitlines()  # line numbers stay the source file's
+    assert lines[resource_group.ResourceGroup.__init__.__code__.co_firstlineno - 1] == "    def __init__("
     # ... and the module's check_type asks about None first.
     generated = getattr(resource_group, "_private", resource_group)  # publication.publish() hides private names
     assert "_fast_none_passes_check" in generated.check_type.__code__.co_names
@@ -514,9 +525,8 @@ CHECKED_MODULES = ("cdktf_cdktf_provider_azurerm.kubernetes_cluster", "cdktf_cdk
 
 
 def type_checking_stubs(module_name: str) -> list:
-    module = importlib.import_module(module_name)
-    generated = getattr(module, "_private", module)  # publication.publish() hides private names
-    return [value for name, value in vars(generated).items() if name.startswith("_typecheckingstub__")]
+    generated = lazy_classes.generated_globals(importlib.import_module(module_name))
+    return [value for name, value in generated.items() if name.startswith("_typecheckingstub__")]
 
 
 @pytest.mark.parametrize("module_name", CHECKED_MODULES)
@@ -526,8 +536,13 @@ def test_stub_type_hints_are_what_typing_get_type_hints_returns_for_every_stub(
     stubs = type_checking_stubs(module_name)
     assert len(stubs) > 100
     for stub in stubs:
-        assert compiling.stub_type_hints(stub) == typing.get_type_hints(stub), stub.__name__
+        hints = typing.get_type_hints(stub)
+        assert compiling.stub_type_hints(stub) == hints, stub.__name__
         assert compiling.stub_type_hints(stub) is compiling.stub_type_hints(stub)
+        deferred = compiling.stub_hints(stub)
+        for name, hint in hints.items():  # resolved when check_type needs it; judged for None before that
+            assert compiling.resolved_hint(deferred[name]) == hint, (stub.__name__, name)
+            assert compiling.none_passes_check(deferred[name]) == compiling.none_passes_check(hint), (stub, name)
 
 
 def test_none_passes_check_only_where_typeguard_passes_none(fast_path_here: None) -> None:
@@ -582,6 +597,110 @@ def test_compiled_bytecode_is_reused_and_compiled_again_when_the_source_changes(
     module = {"builtins": __import__("builtins")}
     exec(loader.get_code("generated"), module)
     assert module["hints"]()["value"] == typing.Optional[int]  # noqa: UP045
+
+
+# A generated submodule in miniature: the real prologue of one (up to its first class), then classes as jsii-pacmak
+# writes them: a resource, the struct of a block it takes, a class nothing names, the stub of the resource's init.
+LAZY_SAMPLE_CLASSES = '''
+@jsii.data_type(jsii_type="sample.lazy.Block", jsii_struct_bases=[], name_mapping={"size": "size"})
+class Block:
+    def __init__(self, *, size: builtins.str) -> None:
+        self._values: typing.Dict[builtins.str, typing.Any] = {"size": size}
+
+
+class Resource:  # (a jsii class would need the kernel to make one)
+    def __init__(self, block: typing.Optional[Block] = None) -> None:
+        if __debug__:
+            type_hints = typing.get_type_hints(_typecheckingstub__init)
+            check_type(argname="argument block", value=block, expected_type=type_hints["block"])
+        self.block = block
+
+    @builtins.property
+    def block_or_none(self) -> typing.Optional[Block]:
+        return typing.cast(typing.Optional[Block], self.block)
+
+
+class Unnamed(metaclass=jsii.JSIIMeta, jsii_type="sample.lazy.Unnamed"):
+    pass
+
+
+__all__ = ["Block", "Resource", "Unnamed"]
+
+publication.publish()
+
+def _typecheckingstub__init(block: typing.Optional[Block] = None) -> None:
+    """Type checking stubs"""
+    pass
+'''
+
+
+def import_generated(tmp_path: Path, name: str, source: str) -> types.ModuleType:
+    """`source` imported as the provider submodule `name` of a package in `tmp_path`, with step 4's loader."""
+    folder = tmp_path / "lazy_sample_package" / name
+    folder.mkdir(parents=True)
+    (folder / "__init__.py").write_text(source)
+    fullname = f"lazy_sample_package.{name}"
+    loader = compiling.CurrentJsiiBindingLoader(fullname, str(folder / "__init__.py"))
+    spec = importlib.util.spec_from_file_location(
+        fullname, folder / "__init__.py", loader=loader, submodule_search_locations=[str(folder)]
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[fullname] = module
+    loader.exec_module(module)
+    return sys.modules[fullname]
+
+
+def lazy_sample() -> str:
+    generated = (SITE_PACKAGES / "cdktf_cdktf_provider_azurerm" / "resource_group" / "__init__.py").read_text()
+    return generated[: generated.index("\nclass ")].replace("from .._jsii import *", "") + LAZY_SAMPLE_CLASSES
+
+
+def test_a_generated_submodule_creates_each_class_when_first_named(
+    fast_path_here: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jsii import _reference_map
+
+    monkeypatch.setattr(settings, "CACHE_DIR", tmp_path / "cache")
+    module = import_generated(tmp_path, "lazy_sample", lazy_sample())
+    assert {"Block", "Resource", "Unnamed"}.isdisjoint(vars(module)), "no class is created at import"
+    assert module.__all__ == ["Block", "Resource", "Unnamed"] and module._private.check_type
+
+    resource = module.Resource()  # the stub's hint of `block` is not resolved for a None
+    assert resource.block_or_none is None and "Resource" in vars(module)
+    assert "Block" not in vars(module), "an unset optional block's struct class is not created"
+    with pytest.raises(TypeError, match="block"):
+        module.Resource(block="not a block")  # the same check as the whole module's, resolved when needed
+    assert module.Resource(block=module.Block(size="s")).block_or_none._values == {"size": "s"}
+    lines = lazy_sample().splitlines()
+    first_line = lines.index("    def __init__(self, block: typing.Optional[Block] = None) -> None:") + 1
+    assert module.Resource.__init__.__code__.co_firstlineno == first_line, "line numbers as in the source"
+
+    # A type the kernel hands back before anything named it: jsii's lookup creates it.
+    assert "sample.lazy.Unnamed" not in _reference_map._types
+    assert _reference_map._try_import_type_module("sample.lazy.Unnamed")
+    assert _reference_map._types["sample.lazy.Unnamed"] is module.Unnamed
+    with pytest.raises(AttributeError):
+        _ = module._typecheckingstub__init  # hidden, as publication.publish() hides it
+
+
+def test_a_submodule_not_generated_as_expected_runs_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(settings, "CACHE_DIR", tmp_path / "cache")
+    # Module-level code that names a class would create it at import anyway: the module runs as generated.
+    source = lazy_sample().replace("sample.lazy.", "sample.whole.") + "\nDEFAULT = Resource\n"
+    assert lazy_classes.split(source.encode(), "other", compiling.STRING_ANNOTATIONS) is None
+    module = import_generated(tmp_path, "other", source)
+    assert {"Block", "Resource", "Unnamed"} <= set(vars(module)) and "__getattr__" not in vars(module)
+
+
+def test_the_lazy_classes_tier_checks_how_the_interpreter_looks_globals_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    lazy_classes.check_interpreter()
+
+    def never_consulted(self: dict, name: str) -> None:
+        raise KeyError(name)
+
+    monkeypatch.setattr(lazy_classes._ProbeGlobals, "__missing__", never_consulted)
+    with pytest.raises(settings.Unverified, match="__missing__"):
+        lazy_classes.check_interpreter()
 
 
 def test_the_kernel_runs_without_the_node_wrapper(fast_path_here: None) -> None:
@@ -856,7 +975,7 @@ def test_the_core_alone_with_every_tier_off_writes_the_same_files(fast: Synth, t
 
 def test_tiers_are_switched_off_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(settings.TIERS_OFF_ENV, "compile, warm-up")
-    assert [settings.tier_on(tier) for tier in settings.TIERS] == [False, False] + [True] * (len(settings.TIERS) - 2)
+    assert [tier for tier in settings.TIERS if not settings.tier_on(tier)] == ["compile", "warm-up"]
     monkeypatch.delenv(settings.TIERS_OFF_ENV)
     assert all(settings.tier_on(tier) for tier in settings.TIERS)
     monkeypatch.setenv(settings.TIERS_OFF_ENV, "kernel")

@@ -2,9 +2,11 @@
 
 aws/jsii #5134 and #5177, which the archived bindings predate: annotations kept as strings (PEP 563) instead of
 ~10,000 `typing` expressions evaluated per module at import, and each type-checking stub's hints resolved once
-(`stub_type_hints`; an annotation string shared by many stubs is evaluated once) instead of by
-`typing.get_type_hints` on every call. The generated `check_type` first lets None through where the expected type
-is Optional (`none_passes_check`: what typeguard concludes after trying every member). Same checks, same errors;
+(an annotation string shared by many stubs is evaluated once) instead of by `typing.get_type_hints` on every call.
+The generated `check_type` first lets None through where the expected type is Optional (`none_passes_check`: what
+typeguard concludes after trying every member), and each argument's hint is resolved there, when first needed
+(`stub_hints`): an unset optional block argument never makes its struct class exist (tier lazy-classes). Same
+checks, same errors;
 the bytecode is cached in `.cache/jsii-fast/bytecode/<cache tag>/` (one folder per interpreter, e.g. cpython-311
 and cpython-313 side by side), keyed like Python's own (magic number, source size and mtime) plus
 `COMPILE_RECIPE`. What this relies on is checked on the running interpreter each time (`check_interpreter`).
@@ -23,13 +25,14 @@ import re
 import sys
 import types
 import typing
+from pathlib import Path
 from typing import Any
 
-from runtime.fast import settings
-from runtime.fast.settings import Unverified, atomic_file
+from runtime.fast import lazy_classes, settings
+from runtime.fast.settings import Unverified, atomic_file, tier_on
 
 # Bump when the compiling (step 4) changes: it keys the bytecode (with this module's path, which the code imports).
-COMPILE_RECIPE = f"pep563-shared-hints-none-v1 {__name__}"
+COMPILE_RECIPE = f"pep563-deferred-hints-none-v2 {__name__}"
 
 
 # What compiling a generated provider submodule changes (step 4).
@@ -37,19 +40,25 @@ STRING_ANNOTATIONS = __future__.annotations.compiler_flag
 IMPORT_JSII = b"\nimport jsii\n"
 IMPORT_JSII_AND_HELPERS = (
     b"\nimport jsii; from runtime.fast.compiling import stub_type_hints as _fast_stub_type_hints, "
-    b"none_passes_check as _fast_none_passes_check\n"
+    b"stub_hints as _fast_stub_hints, none_passes_check as _fast_none_passes_check, "
+    b"resolved_hint as _fast_resolved_hint\n"
 )
 UNCACHED_HINTS = b"typing.get_type_hints(_typecheckingstub__"
 CACHED_HINTS = b"_fast_stub_type_hints(_typecheckingstub__"
+DEFERRED_HINTS = b"_fast_stub_hints(_typecheckingstub__"  # where every `type_hints[...]` goes to check_type
+HINT_READ = b"type_hints["
+HINT_READ_BY_CHECK_TYPE = b"expected_type=type_hints["
+# The generated check_type's first lines (with the blank line before it), and as compiled: the same number of lines,
+# so that every line number (tracebacks, co_firstlineno) stays the source file's.
 CHECK_TYPE = b"""
+
 def check_type(argname: str, value: object, expected_type: typing.Any) -> typing.Any:
     if TYPEGUARD_MAJOR_VERSION <= 2:
 """
 CHECK_TYPE_NONE_FIRST = b"""
 def check_type(argname: str, value: object, expected_type: typing.Any) -> typing.Any:
-    if value is None and _fast_none_passes_check(expected_type):
-        return None
-    if TYPEGUARD_MAJOR_VERSION <= 2:
+    if value is None and _fast_none_passes_check(expected_type): return None
+    if [expected_type := _fast_resolved_hint(expected_type)] and TYPEGUARD_MAJOR_VERSION <= 2:
 """
 
 
@@ -92,6 +101,11 @@ def check_interpreter() -> None:
             raise Unverified(f"{where}: typeguard rejects None for {hints[name]}, the None-first check lets it through")
     if verdicts != {"optional": True, "union": False, "nested": False} or not none_passes_check(hints["optional"]):
         raise Unverified(f"{where}: typeguard's or typing's treatment of Optional differs ({verdicts})")
+    deferred = stub_hints(stub)
+    if {name: none_passes_check(deferred[name]) for name in verdicts} != {
+        name: none_passes_check(hints[name]) for name in verdicts
+    } or any(resolved_hint(deferred[name]) != hints[name] for name in hints):
+        raise Unverified(f"{where}: a hint resolved when needed differs from typing.get_type_hints")
 
 
 class ProviderSubmoduleFinder(importlib.abc.MetaPathFinder):
@@ -138,7 +152,7 @@ def _resolved_annotation(annotation: object, namespace: dict) -> object:
         return typing.get_type_hints(types.SimpleNamespace(__annotations__={"_": annotation}, __globals__=namespace))[
             "_"
         ]
-    bound = tuple(namespace.get(name, _UNBOUND) for name in FREE_NAME.findall(annotation))
+    bound = tuple(_bound(namespace, name) for name in FREE_NAME.findall(annotation))
     key = (annotation, tuple(map(id, bound)))
     found = _resolved_annotations.get(key)
     if found is None:
@@ -148,39 +162,146 @@ def _resolved_annotation(annotation: object, namespace: dict) -> object:
     return found[0]
 
 
+def _bound(namespace: dict, name: str) -> object:
+    """What `name` is bound to in a module's globals: looked up as the module's code would (a lazily created class
+    is created, runtime/fast/lazy_classes.py), not with `dict.get`."""
+    try:
+        return namespace[name]
+    except KeyError:
+        return _UNBOUND
+
+
+class DeferredHint:
+    """A stub's hint of one argument, as generated code hands it to its `check_type` (`type_hints["name"]`)."""
+
+    __slots__ = ("name", "stub")
+
+    def __init__(self, stub: types.FunctionType, name: str) -> None:
+        self.stub, self.name = stub, name
+
+
+class StubHints:
+    """What `type_hints` is in generated code compiled with `DEFERRED_HINTS`: each read a `DeferredHint`."""
+
+    __slots__ = ("stub",)
+
+    def __init__(self, stub: types.FunctionType) -> None:
+        self.stub = stub
+
+    def __getitem__(self, name: str) -> DeferredHint:
+        return DeferredHint(self.stub, name)
+
+
+_stub_hints: dict[types.FunctionType, StubHints] = {}
+_hint_of_argument: dict[tuple[types.FunctionType, str], object] = {}
+OPTIONAL_PREFIX = "typing.Optional["
+
+
+def stub_hints(stub: types.FunctionType) -> StubHints:
+    if (hints := _stub_hints.get(stub)) is None:
+        hints = _stub_hints[stub] = StubHints(stub)
+    return hints
+
+
+def resolved_hint(expected_type: Any) -> Any:
+    """The type `check_type` checks against: a deferred hint resolved (once) as `typing.get_type_hints(stub)` would."""
+    if type(expected_type) is not DeferredHint:
+        return expected_type
+    key = (expected_type.stub, expected_type.name)
+    if (hint := _hint_of_argument.get(key)) is None:
+        stub = expected_type.stub
+        hint = _hint_of_argument[key] = _resolved_annotation(stub.__annotations__[expected_type.name], stub.__globals__)
+    return hint
+
+
 def none_passes_check(expected_type: Any) -> bool:
     """Whether typeguard's check of None against `expected_type` passes without trying its members.
 
     True for a Union with None among its members (every `typing.Optional[...]`): typeguard tries the members
     in order, each other member rejects None with a TypeError it catches, and NoneType accepts it. Six in
-    ten checks a synth makes are of None (unset optional arguments), each ~7 µs in typeguard 2.
+    ten checks a synth makes are of None (unset optional arguments), each ~7 µs in typeguard 2. A deferred
+    hint is judged by its annotation, unresolved: `typing.Optional[...]` whole, in a module where `typing` is typing.
     """
+    if type(expected_type) is DeferredHint:
+        stub = expected_type.stub
+        return _optional(stub.__annotations__[expected_type.name]) and stub.__globals__.get("typing") is typing
     return getattr(expected_type, "__origin__", None) is typing.Union and NONE_TYPE in expected_type.__args__
 
 
+def _optional(annotation: object) -> bool:
+    """Whether an annotation string is `typing.Optional[<one expression>]` (its first bracket closes at its end)."""
+    if not isinstance(annotation, str) or not annotation.startswith(OPTIONAL_PREFIX) or not annotation.endswith("]"):
+        return False
+    depth = 0
+    for position in range(len(OPTIONAL_PREFIX) - 1, len(annotation)):
+        depth += {"[": 1, "]": -1}.get(annotation[position], 0)
+        if depth == 0:
+            return position == len(annotation) - 1
+    return False
+
+
 class CurrentJsiiBindingLoader(importlib.machinery.SourceFileLoader):
-    """Compiles a generated submodule with string annotations, hints resolved once and None checks first (step 4)."""
+    """Compiles a generated submodule with string annotations, hints resolved once and None checks first (step 4);
+    with tier lazy-classes, runs it with each class created when first named (runtime/fast/lazy_classes.py)."""
 
     def get_code(self, fullname: str) -> types.CodeType:
-        source_path = self.get_filename(fullname)
-        stat = os.stat(source_path)
-        header = importlib.util.MAGIC_NUMBER + f"{COMPILE_RECIPE} {stat.st_size} {stat.st_mtime_ns}\n".encode()
-        cached = settings.CACHE_DIR / "bytecode" / sys.implementation.cache_tag / f"{fullname}.pyc"
+        cached = self._cache_file(fullname, ".pyc")
+        header = self._header(fullname)
         try:
             data = cached.read_bytes()
             if data.startswith(header):
                 return marshal.loads(memoryview(data)[len(header) :])
         except (OSError, ValueError, EOFError, TypeError):
             pass  # absent or unreadable: compiled again below
-        source = self.get_data(source_path)
-        if source.count(IMPORT_JSII):  # each change only where the generated code is exactly as expected
-            source = source.replace(IMPORT_JSII, IMPORT_JSII_AND_HELPERS, 1)
-            if source.count(UNCACHED_HINTS) == source.count(b"get_type_hints("):
-                source = source.replace(UNCACHED_HINTS, CACHED_HINTS)
-            if source.count(CHECK_TYPE) == 1:
-                source = source.replace(CHECK_TYPE, CHECK_TYPE_NONE_FIRST)
-        code = compile(source, source_path, "exec", flags=STRING_ANNOTATIONS, dont_inherit=True)
+        code = compile(
+            self._current_source(fullname),
+            self.get_filename(fullname),
+            "exec",
+            flags=STRING_ANNOTATIONS,
+            dont_inherit=True,
+        )
         cached.parent.mkdir(parents=True, exist_ok=True)
         with atomic_file(cached) as out:
             out.write(header + marshal.dumps(code))
         return code
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        split = self._split(module.__name__) if tier_on("lazy-classes") else None
+        if split is None or split.prologue is None:
+            super().exec_module(module)
+        else:
+            lazy_classes.run(module, split, split.prologue)
+
+    def _split(self, fullname: str) -> lazy_classes.Cached | None:
+        """The module cut into its prologue and a piece per class, from the cache or cut now; None: run it whole."""
+        cached = self._cache_file(fullname, ".split")
+        header = self._header(fullname, lazy_classes.SPLIT_RECIPE)
+        found = lazy_classes.read(cached, header)
+        if found is None:
+            cut = lazy_classes.split(self._current_source(fullname), self.get_filename(fullname), STRING_ANNOTATIONS)
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_file(cached) as out:
+                lazy_classes.write(cut, header, out)
+            found = lazy_classes.read(cached, header)
+        return found
+
+    def _header(self, fullname: str, *recipes: str) -> bytes:
+        stat = os.stat(self.get_filename(fullname))
+        recipe = " ".join((COMPILE_RECIPE, *recipes))
+        return importlib.util.MAGIC_NUMBER + f"{recipe} {stat.st_size} {stat.st_mtime_ns}\n".encode()
+
+    @staticmethod
+    def _cache_file(fullname: str, suffix: str) -> Path:
+        return settings.CACHE_DIR / "bytecode" / sys.implementation.cache_tag / f"{fullname}{suffix}"
+
+    def _current_source(self, fullname: str) -> bytes:
+        source = self.get_data(self.get_filename(fullname))
+        if source.count(IMPORT_JSII):  # each change only where the generated code is exactly as expected
+            source = source.replace(IMPORT_JSII, IMPORT_JSII_AND_HELPERS, 1)
+            check_type_replaced = source.count(CHECK_TYPE) == 1
+            if check_type_replaced:
+                source = source.replace(CHECK_TYPE, CHECK_TYPE_NONE_FIRST)
+            if source.count(UNCACHED_HINTS) == source.count(b"get_type_hints("):
+                deferrable = check_type_replaced and source.count(HINT_READ) == source.count(HINT_READ_BY_CHECK_TYPE)
+                source = source.replace(UNCACHED_HINTS, DEFERRED_HINTS if deferrable else CACHED_HINTS)
+        return source

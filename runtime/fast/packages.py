@@ -13,6 +13,7 @@ import importlib.util
 import sys
 import types
 
+from runtime.fast import lazy_classes
 from runtime.fast.compiling import ProviderSubmoduleFinder
 from runtime.fast.derive import Derived
 from runtime.fast.kernel import KernelLaunch, kernel_without_wrapper
@@ -30,6 +31,8 @@ def prepare_imports(derived: list[Derived], launch: KernelLaunch) -> None:
             f"{item.provider.package}.{name}" for item in derived for name in item.submodules if name != "_jsii"
         }
         sys.meta_path.insert(0, ProviderSubmoduleFinder(submodules))
+        if tier_on("lazy-classes"):
+            lazy_classes.hook_jsii()
     for item in derived:
         sys.modules[item.provider.package] = _package_without_init(item)
         _reference_map._submodule_fqn_map.update(item.submodule_of_namespace)

@@ -12,6 +12,7 @@ from runtime.jsii_runtime import PROJECT_ROOT
 TIERS_OFF_ENV = "ERP_FAST_TIERS_OFF"
 TIERS = {
     "compile": "step 4: provider submodules compiled with string annotations, shared hints, None checks first",
+    "lazy-classes": "step 4: a provider submodule's classes created when first named (needs compile)",
     "warm-up": "step 6: the kernel require()s the provider types the last synth used, ahead of the app",
     "one-cpu": "one-shot synth: Python and the kernel share one CPU",
     "no-gc": "one-shot synth: Python's cyclic garbage collector off",

@@ -33,7 +33,7 @@ def recorded_types() -> list[str]:
 
 
 def record_used_types(active: list[Derived], *, keep_recorded: bool = False) -> None:
-    """Record the provider resource types this process imported, for the next launch's warm-ups."""
+    """Record the provider resource types this process created (or imported, without lazy-classes) for the warm-ups."""
     used = sorted(
         set(recorded_types() if keep_recorded else ())
         | {
