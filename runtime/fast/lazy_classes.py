@@ -31,7 +31,7 @@ from typing import IO
 
 from runtime.fast.settings import Unverified
 
-SPLIT_RECIPE = "class-pieces-casts-v1"  # bump when `split` changes: it keys the cached pieces
+SPLIT_RECIPE = "class-pieces-casts-proxies-v2"  # bump when `split` changes: it keys the cached pieces
 STUB_PREFIX = "_typecheckingstub__"
 PUBLISH = "publication.publish()"
 # Prologue statements a generated submodule has besides its classes and stubs (anything else: run it whole).
@@ -47,6 +47,7 @@ class Split:
     pieces: list[types.CodeType]
     piece_of_name: dict[str, int]  # a class (or a stub not in a class's piece) -> the piece that defines it
     name_of_type: dict[str, str]  # a jsii type (fqn) -> the class name registered for it
+    published: list[str]  # `__all__`
 
 
 def split(source: bytes, filename: str, flags: int) -> Split | None:
@@ -56,10 +57,13 @@ def split(source: bytes, filename: str, flags: int) -> Split | None:
     classes: list[ast.ClassDef] = []
     stubs: dict[str, ast.FunctionDef] = {}
     prologue: list[ast.stmt] = []
+    proxies: dict[str, ast.stmt] = {}  # an abstract class or interface -> its jsii proxy assignment
     published = False
     for statement in tree.body:
         if isinstance(statement, ast.ClassDef):
             classes.append(statement)
+        elif (owner := _proxy_assignment_of(statement)) is not None:
+            proxies[owner] = statement
         elif isinstance(statement, ast.FunctionDef) and statement.name.startswith(STUB_PREFIX):
             stubs[statement.name] = statement
         elif isinstance(statement, ast.Expr) and ast.unparse(statement) == PUBLISH:
@@ -70,13 +74,24 @@ def split(source: bytes, filename: str, flags: int) -> Split | None:
             return None
     names = [node.name for node in classes] + list(stubs)
     lazy = set(names)
-    if not published or len(lazy) != len(names) or _loaded_names(prologue) & lazy or not _imports_typing(prologue):
+    public = _all_names(prologue)
+    if (
+        not published
+        or public is None
+        or len(lazy) != len(names)
+        or _loaded_names(prologue) & lazy
+        or not _imports_typing(prologue)
+    ):
         return None  # a prologue that names a class would create it at import: nothing to gain, run it whole
     callers: dict[str, list[int]] = {name: [] for name in stubs}
     for index, node in enumerate(classes):
         for name in _loaded_names([node]) & stubs.keys():
             callers[name].append(index)
-    bodies: list[list[ast.stmt]] = [[_CastsAsTheirValue().visit(node)] for node in classes]
+    if not proxies.keys() <= lazy:
+        return None
+    bodies: list[list[ast.stmt]] = [
+        [_CastsAsTheirValue().visit(node), *([proxies[node.name]] if node.name in proxies else [])] for node in classes
+    ]
     # A stub in its class's piece is only called through that class: only classes and the other stubs are named.
     piece_of_name = {node.name: index for index, node in enumerate(classes)}
     for name, stub in stubs.items():
@@ -90,6 +105,7 @@ def split(source: bytes, filename: str, flags: int) -> Split | None:
         pieces=[_compiled(body, filename, flags) for body in bodies],
         piece_of_name=piece_of_name,
         name_of_type={fqn: node.name for node in classes if (fqn := _jsii_type(node)) is not None},
+        published=public,
     )
 
 
@@ -111,6 +127,39 @@ class _CastsAsTheirValue(ast.NodeTransformer):
         ):
             return node.args[1]
         return node
+
+
+def _all_names(prologue: list[ast.stmt]) -> list[str] | None:
+    """`__all__` as the module sets it once, to a list of names; None otherwise."""
+    values = [
+        statement.value
+        for statement in prologue
+        if isinstance(statement, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id == "__all__" for t in statement.targets)
+    ]
+    if len(values) != 1 or not isinstance(values[0], ast.List):
+        return None
+    names = [element.value for element in values[0].elts if isinstance(element, ast.Constant)]
+    return names if len(names) == len(values[0].elts) and all(isinstance(name, str) for name in names) else None
+
+
+def _proxy_assignment_of(statement: ast.stmt) -> str | None:
+    """The class X of `typing.cast(typing.Any, X).__jsii_proxy_class__ = lambda: _XProxy` (jsii's abstract classes
+    and interfaces: the proxy jsii makes for an object of that type), else None. Run right after X is created."""
+    if not (
+        isinstance(statement, ast.Assign)
+        and len(statement.targets) == 1
+        and isinstance(target := statement.targets[0], ast.Attribute)
+        and target.attr == "__jsii_proxy_class__"
+        and isinstance(statement.value, ast.Lambda)
+        and isinstance(cast := target.value, ast.Call)
+        and ast.unparse(cast.func) == "typing.cast"
+        and len(cast.args) == 2
+        and ast.unparse(cast.args[0]) == "typing.Any"
+        and isinstance(owner := cast.args[1], ast.Name)
+    ):
+        return None
+    return owner.id
 
 
 def _imports_typing(prologue: list[ast.stmt]) -> bool:
@@ -158,14 +207,16 @@ def _jsii_type(node: ast.ClassDef) -> str | None:
 def write(split_module: Split | None, header: bytes, out: IO[bytes]) -> None:
     """`split_module` None (a module not generated as expected) is recorded too: it runs whole, without a re-parse."""
     if split_module is None:
-        out.write(header + len(whole := marshal.dumps((None, [], {}, {}))).to_bytes(8, "little") + whole)
+        out.write(header + len(whole := marshal.dumps((None, [], {}, {}, []))).to_bytes(8, "little") + whole)
         return
     blobs = [marshal.dumps(piece) for piece in split_module.pieces]
     spans, offset = [], 0
     for blob in blobs:
         spans.append((offset, len(blob)))
         offset += len(blob)
-    index = marshal.dumps((split_module.prologue, spans, split_module.piece_of_name, split_module.name_of_type))
+    index = marshal.dumps(
+        (split_module.prologue, spans, split_module.piece_of_name, split_module.name_of_type, split_module.published)
+    )
     out.write(header + len(index).to_bytes(8, "little") + index)
     for blob in blobs:
         out.write(blob)
@@ -181,6 +232,7 @@ class Cached:
     base: int
     piece_of_name: dict[str, int]
     name_of_type: dict[str, str]
+    published: frozenset[str]
 
     def piece(self, index: int) -> types.CodeType:
         offset, length = self.spans[index]
@@ -196,21 +248,20 @@ def read(path: Path, header: bytes) -> Cached | None:
             if file.read(len(header)) != header:
                 return None
             length = int.from_bytes(file.read(8), "little")
-            prologue, spans, piece_of_name, name_of_type = marshal.loads(file.read(length))
+            prologue, spans, piece_of_name, name_of_type, published = marshal.loads(file.read(length))
     except (OSError, ValueError, EOFError, TypeError):
         return None
-    return Cached(path, prologue, spans, len(header) + 8 + length, piece_of_name, name_of_type)
+    return Cached(path, prologue, spans, len(header) + 8 + length, piece_of_name, name_of_type, frozenset(published))
 
 
 class LazyGlobals(dict):
     """A generated submodule's globals: a class (with its stubs) is created when first looked up."""
 
-    __slots__ = ("cached", "created", "public", "published")
+    __slots__ = ("cached", "created", "public")
 
     def __init__(self, initial: dict, cached: Cached, public: types.ModuleType) -> None:
         super().__init__(initial)
         self.cached, self.public = cached, public
-        self.published: frozenset[str] = frozenset()  # `__all__`, once the prologue has set it
         self.created: set[int] = set()  # the pieces run
 
     def __missing__(self, name: str) -> object:
@@ -223,7 +274,7 @@ class LazyGlobals(dict):
         self.created.add(piece)
         code = self.cached.piece(piece)
         exec(code, self)
-        for defined in self.published.intersection(code.co_names):  # as publication.publish() sets them
+        for defined in self.cached.published.intersection(code.co_names):  # as publication.publish() sets them
             if defined in self:
                 setattr(self.public, defined, dict.__getitem__(self, defined))
         return dict.__getitem__(self, name)
@@ -234,22 +285,25 @@ _globals_of_module: dict[str, LazyGlobals] = {}
 
 
 def run(module: types.ModuleType, cached: Cached, prologue: types.CodeType) -> None:
-    """Run `cached`'s prologue as `module` and leave `module` as publication.publish() would, its classes lazy."""
+    """Run `cached`'s prologue as `module` and leave `module` as publication.publish() would, its classes lazy.
+
+    The module's `__getattr__` is in place before the prologue runs: a submodule it imports (cdktf's
+    `from . import testing_matchers`) may name the module's classes."""
     namespace = LazyGlobals(vars(module), cached, module)
-    exec(prologue, namespace)
-    private = types.ModuleType(module.__name__)
-    vars(private)["__getattr__"] = lambda name: _attribute(namespace, module.__name__, name)
-    for name in ("__all__", "__doc__", "__path__"):
-        if name in namespace:
-            setattr(module, name, namespace[name])
-    published = namespace.published = frozenset(module.__all__)
+    published = cached.published
     vars(module)["__getattr__"] = lambda name: _attribute(namespace, module.__name__, name, published)
     vars(module)["__dir__"] = lambda: sorted(set(vars(module)) | published)
-    module._private = private  # type: ignore[attr-defined]
-    sys.modules[f"{module.__name__}._private"] = private
     _globals_of_module[module.__name__] = namespace
     for fqn, name in cached.name_of_type.items():
         _globals_of_type[fqn] = (namespace, name)
+    exec(prologue, namespace)
+    for name in ("__all__", "__doc__", "__path__"):
+        if name in namespace:
+            setattr(module, name, namespace[name])
+    private = types.ModuleType(module.__name__)
+    vars(private)["__getattr__"] = lambda name: _attribute(namespace, module.__name__, name)
+    module._private = private  # type: ignore[attr-defined]
+    sys.modules[f"{module.__name__}._private"] = private
 
 
 def generated_globals(module: types.ModuleType) -> dict:

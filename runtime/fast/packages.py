@@ -19,6 +19,8 @@ from runtime.fast.derive import Derived
 from runtime.fast.kernel import KernelLaunch, kernel_without_wrapper
 from runtime.fast.settings import Unverified, tier_on
 
+CDKTF_ROOT = "cdktf"  # generated like a provider submodule: compiled and run alike
+
 
 def prepare_imports(derived: list[Derived], launch: KernelLaunch) -> None:
     """Before jsii's first request: our kernel process class, the provider packages and their submodule loader."""
@@ -29,7 +31,7 @@ def prepare_imports(derived: list[Derived], launch: KernelLaunch) -> None:
     if tier_on("compile"):
         submodules = {
             f"{item.provider.package}.{name}" for item in derived for name in item.submodules if name != "_jsii"
-        }
+        } | {CDKTF_ROOT}
         sys.meta_path.insert(0, ProviderSubmoduleFinder(submodules))
         if tier_on("lazy-classes"):
             lazy_classes.hook_jsii()
