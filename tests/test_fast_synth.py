@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import importlib
+import importlib.metadata
 import json
 import os
 import subprocess
@@ -516,9 +517,14 @@ def test_provider_submodules_are_compiled_as_current_jsii_generates_them(fast_pa
     assert "typing.get_type_hints" not in source and source.count(compiling.DEFERRED_HINTS.decode()) > 2
     lines = Path(resource_group.__file__).read_text().splitlines()  # line numbers stay the source file's
     assert lines[resource_group.ResourceGroup.__init__.__code__.co_firstlineno - 1] == "    def __init__("
-    # ... and the module's check_type asks about None first.
+    # ... the module's check_type asks about None first ...
     generated = getattr(resource_group, "_private", resource_group)  # publication.publish() hides private names
     assert "_fast_none_passes_check" in generated.check_type.__code__.co_names
+    # ... and typeguard's version is read once per process, not from its metadata by each module.
+    assert (
+        compiling.TYPEGUARD_VERSION_ONCE.decode() in source and "_metadata_package_version('typeguard')" not in source
+    )
+    assert int(importlib.metadata.version("typeguard").split(".")[0]) == generated.TYPEGUARD_MAJOR_VERSION
 
 
 CHECKED_MODULES = ("cdktf_cdktf_provider_azurerm.kubernetes_cluster", "cdktf_cdktf_provider_kubernetes.cron_job_v1")

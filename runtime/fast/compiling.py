@@ -7,7 +7,7 @@ aws/jsii #5134 and #5177, which the archived bindings predate: annotations kept 
 The generated `check_type` first lets None through where the expected type is Optional (`none_passes_check`: what
 typeguard concludes after trying every member), and each argument's hint is resolved there, when first needed
 (`stub_hints`): an unset optional block argument never makes its struct class exist (tier lazy-classes). Same
-checks, same errors;
+checks, same errors; typeguard's version is read once per process, not once per module (115 reads of its metadata);
 the bytecode is cached in `.cache/jsii-fast/bytecode/<cache tag>/` (one folder per interpreter, e.g. cpython-311
 and cpython-313 side by side), keyed like Python's own (magic number, source size and mtime) plus
 `COMPILE_RECIPE`. What this relies on is checked on the running interpreter each time (`check_interpreter`).
@@ -16,8 +16,10 @@ and cpython-313 side by side), keyed like Python's own (magic number, source siz
 from __future__ import annotations
 import __future__
 
+import functools
 import importlib.abc
 import importlib.machinery
+import importlib.metadata
 import importlib.util
 import marshal
 import os
@@ -33,7 +35,7 @@ from runtime.fast import lazy_classes, settings
 from runtime.fast.settings import Unverified, atomic_file, tier_on
 
 # Bump when the compiling (step 4) changes: it keys the bytecode (with this module's path, which the code imports).
-COMPILE_RECIPE = f"pep563-deferred-hints-none-v2 {__name__}"
+COMPILE_RECIPE = f"pep563-deferred-hints-none-version-once-v2 {__name__}"
 
 
 # What compiling a generated provider submodule changes (step 4).
@@ -42,8 +44,11 @@ IMPORT_JSII = b"\nimport jsii\n"
 IMPORT_JSII_AND_HELPERS = (
     b"\nimport jsii; from runtime.fast.compiling import stub_type_hints as _fast_stub_type_hints, "
     b"stub_hints as _fast_stub_hints, none_passes_check as _fast_none_passes_check, "
-    b"resolved_hint as _fast_resolved_hint\n"
+    b"resolved_hint as _fast_resolved_hint, typeguard_major_version as _fast_typeguard_major_version\n"
 )
+# Each generated module reads typeguard's installed version (its metadata files) at import: read once per process.
+TYPEGUARD_VERSION_READ = b"int(_metadata_package_version('typeguard').split('.')[0])"
+TYPEGUARD_VERSION_ONCE = b"_fast_typeguard_major_version()"
 UNCACHED_HINTS = b"typing.get_type_hints(_typecheckingstub__"
 CACHED_HINTS = b"_fast_stub_type_hints(_typecheckingstub__"
 DEFERRED_HINTS = b"_fast_stub_hints(_typecheckingstub__"  # where every `type_hints[...]` goes to check_type
@@ -173,6 +178,12 @@ def _bound(namespace: dict, name: str) -> object:
         return _UNBOUND
 
 
+@functools.cache
+def typeguard_major_version() -> int:
+    """What each generated module computes as TYPEGUARD_MAJOR_VERSION, from the installed distribution's metadata."""
+    return int(importlib.metadata.version("typeguard").split(".")[0])
+
+
 class DeferredHint:
     """A stub's hint of one argument, as generated code hands it to its `check_type` (`type_hints["name"]`)."""
 
@@ -300,6 +311,8 @@ class CurrentJsiiBindingLoader(importlib.machinery.SourceFileLoader):
         source = self.get_data(self.get_filename(fullname))
         if source.count(IMPORT_JSII):  # each change only where the generated code is exactly as expected
             source = source.replace(IMPORT_JSII, IMPORT_JSII_AND_HELPERS, 1)
+            if source.count(TYPEGUARD_VERSION_READ) == 1:
+                source = source.replace(TYPEGUARD_VERSION_READ, TYPEGUARD_VERSION_ONCE)
             check_type_replaced = source.count(CHECK_TYPE) == 1
             if check_type_replaced:
                 source = source.replace(CHECK_TYPE, CHECK_TYPE_NONE_FIRST)
