@@ -47,6 +47,7 @@ class StateBackend(Section):
 
     resource_group_name: str = Field(
         pattern=NAME_RULES["azurerm_resource_group"].anchored,
+        max_length=NAME_RULES["azurerm_resource_group"].max_length,
         description="Resource group of the state account; every stack's azurerm backend names it",
     )
     storage_account_name: str = Field(
