@@ -12,7 +12,8 @@ runtime/fast/ a step or tier:
    the same output.
 2. `derive`: once, a copy of each provider's npm tarball with only what the kernel reads at run time.
 3. `packages`: each provider package in `sys.modules` without running its `__init__`.
-4. `compiling`: the provider submodules compiled as current jsii-pacmak generates bindings.
+4. `compiling`: the provider submodules compiled as current jsii-pacmak generates bindings; `lazy_classes`: their
+   classes created when first named.
 5. `kernel`: the kernel started at once, directly on a socket pair, loading the assemblies meanwhile.
 6. `warm_up`: the kernel `require()`s the provider types the last synth used, ahead of the app.
 
