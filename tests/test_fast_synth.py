@@ -35,9 +35,9 @@ from runtime.fast import (
     kernel,
     memo,
     no_creation_stacks,
-    no_optimizer,
     pins,
     settings,
+    sync_optimizer,
     version_once,
     warm_up,
 )
@@ -602,6 +602,7 @@ def test_a_cold_package_cache_starts_the_kernel_sized_for_memory(tmp_path: Path,
     monkeypatch.setenv("JSII_RUNTIME_PACKAGE_CACHE_ROOT", str(tmp_path))
     cold = kernel.kernel_node_flags()
     assert "--optimize-for-size" in cold and cold[-1] == "--preserve-symlinks"  # the wrapper's flag stays last
+    assert not set(sync_optimizer.NODE_FLAGS) & set(cold), "sized for memory already"
     (tmp_path / "cdktf").mkdir()  # what the kernel's first extraction leaves
     assert "--optimize-for-size" not in kernel.kernel_node_flags()
 
@@ -652,12 +653,12 @@ def test_the_code_cache_keeps_entries_per_set_of_v8_flags(tmp_path: Path) -> Non
     script.write_text(CODE_CACHE_PROBE)
     (tmp_path / "helper.js").write_text("exports.add = (a, b) => a + b;\n")
     expected = {"sum": 5, "file": str(script), "main": True}
-    assert run_with_code_cache(script, cache, *no_optimizer.NODE_FLAGS) == expected
+    assert run_with_code_cache(script, cache, *sync_optimizer.NODE_FLAGS) == expected
     first = {path.name: path.stat().st_mtime_ns for path in cache.iterdir()}
     assert run_with_code_cache(script, cache) == expected
     both = {path.name: path.stat().st_mtime_ns for path in cache.iterdir()}
     assert len(both) == 2 * len(first) == 4 and first.items() <= both.items()
-    assert run_with_code_cache(script, cache, *no_optimizer.NODE_FLAGS) == expected
+    assert run_with_code_cache(script, cache, *sync_optimizer.NODE_FLAGS) == expected
     assert run_with_code_cache(script, cache) == expected
     assert {path.name: path.stat().st_mtime_ns for path in cache.iterdir()} == both, "each run found its own"
 
@@ -806,12 +807,16 @@ def test_the_fast_kernel_creates_tokens_without_creation_stacks(
     assert f"--require={no_creation_stacks.PRELOAD}" not in kernel.kernel_node_flags()
 
 
-def test_the_kernel_runs_without_the_optimizing_compilers(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tier no-optimizer: a kernel flag (test_the_kernel_runs_without_the_node_wrapper: the real kernel's flags)."""
-    assert no_optimizer.NODE_FLAGS == ("--no-opt",)
-    assert kernel.kernel_node_flags()[2] == "--no-opt" and kernel.kernel_node_flags()[-1] == "--preserve-symlinks"
-    monkeypatch.setenv(settings.TIERS_OFF_ENV, "no-optimizer")
-    assert "--no-opt" not in kernel.kernel_node_flags()
+def test_the_kernel_optimizes_on_its_main_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tier sync-optimizer: a kernel flag of a warm package cache's run (test_the_kernel_runs_without_the_node_wrapper:
+    the real kernel's flags; test_a_cold_package_cache_starts_the_kernel_sized_for_memory: a cold one's)."""
+    monkeypatch.setenv("JSII_RUNTIME_PACKAGE_CACHE_ROOT", str(tmp_path))
+    (tmp_path / "cdktf").mkdir()
+    flag = "--no-concurrent-recompilation"
+    assert sync_optimizer.NODE_FLAGS == (flag,)
+    assert kernel.kernel_node_flags()[2] == flag and kernel.kernel_node_flags()[-1] == "--preserve-symlinks"
+    monkeypatch.setenv(settings.TIERS_OFF_ENV, "sync-optimizer")
+    assert flag not in kernel.kernel_node_flags()
 
 
 def test_the_code_cache_tier_is_a_kernel_flag_and_its_folder(monkeypatch: pytest.MonkeyPatch) -> None:

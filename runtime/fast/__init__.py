@@ -5,6 +5,6 @@ providers' tarballs trimmed for the kernel), `packages` (step 3: provider packag
 `kernel` (step 5: the kernel started at once, directly). Tiers (`settings.TIERS`, each switchable off with
 ERP_FAST_TIERS_OFF): `compiling` (compile), `warm_up` (warm-up), `one_cpu` (one-cpu), `no_gc` (no-gc), `fast_exit`
 (fast-exit), `memo` (memo), `hash_record` (hash-record), `inputs` (inputs), `version_once` (version-once),
-`code_cache` (code-cache), `defs_on_demand` (defs-on-demand), `no_optimizer` (no-optimizer), `no_creation_stacks`
+`code_cache` (code-cache), `defs_on_demand` (defs-on-demand), `sync_optimizer` (sync-optimizer), `no_creation_stacks`
 (no-creation-stacks). `settings` holds what they share.
 """

@@ -22,7 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from runtime.fast import code_cache, defs_on_demand, no_creation_stacks, no_optimizer, one_cpu, settings, version_once
+from runtime.fast import code_cache, defs_on_demand, no_creation_stacks, one_cpu, settings, sync_optimizer, version_once
 from runtime.fast.hash_record import sha256_of
 from runtime.fast.pins import JSII, KERNEL_INDEX_WORKER, KERNEL_PROGRAM, package_directory
 from runtime.fast.settings import Unverified, atomic_file
@@ -69,9 +69,9 @@ def _package_cache_is_cold() -> bool:
 
 
 def kernel_node_flags() -> tuple[str, ...]:
+    cold = _package_cache_is_cold()
     extra = (
-        *no_optimizer.node_flags(),
-        *(COLD_CACHE_NODE_FLAGS if _package_cache_is_cold() else ()),
+        *(COLD_CACHE_NODE_FLAGS if cold else sync_optimizer.node_flags()),
         *code_cache.node_flags(),
     )
     return (
