@@ -812,8 +812,8 @@ def test_the_kernel_optimizes_on_its_main_thread(tmp_path: Path, monkeypatch: py
     the real kernel's flags; test_a_cold_package_cache_starts_the_kernel_sized_for_memory: a cold one's)."""
     monkeypatch.setenv("JSII_RUNTIME_PACKAGE_CACHE_ROOT", str(tmp_path))
     (tmp_path / "cdktf").mkdir()
-    flag = "--no-concurrent-recompilation"
-    assert sync_optimizer.NODE_FLAGS == (flag,)
+    [flag] = sync_optimizer.NODE_FLAGS
+    assert flag == "--no-concurrent-recompilation"
     assert kernel.kernel_node_flags()[2] == flag and kernel.kernel_node_flags()[-1] == "--preserve-symlinks"
     monkeypatch.setenv(settings.TIERS_OFF_ENV, "sync-optimizer")
     assert flag not in kernel.kernel_node_flags()
