@@ -37,8 +37,10 @@ from runtime.fast import (
     kernel,
     lazy_classes,
     memo,
+    no_creation_stacks,
     pins,
     settings,
+    sync_optimizer,
     version_once,
     warm_up,
 )
@@ -725,6 +727,7 @@ def test_a_cold_package_cache_starts_the_kernel_sized_for_memory(tmp_path: Path,
     monkeypatch.setenv("JSII_RUNTIME_PACKAGE_CACHE_ROOT", str(tmp_path))
     cold = kernel.kernel_node_flags()
     assert "--optimize-for-size" in cold and cold[-1] == "--preserve-symlinks"  # the wrapper's flag stays last
+    assert not set(sync_optimizer.NODE_FLAGS) & set(cold), "sized for memory already"
     (tmp_path / "cdktf").mkdir()  # what the kernel's first extraction leaves
     assert "--optimize-for-size" not in kernel.kernel_node_flags()
 
@@ -735,9 +738,9 @@ console.log(JSON.stringify({ sum: helper.add(2, 3), file: __filename, main: requ
 """
 
 
-def run_with_code_cache(script: Path, cache: Path) -> dict:
+def run_with_code_cache(script: Path, cache: Path, *v8_flags: str) -> dict:
     result = subprocess.run(
-        [os.environ.get("JSII_NODE", "node"), f"--require={code_cache.PRELOAD}", str(script)],
+        [os.environ.get("JSII_NODE", "node"), *v8_flags, f"--require={code_cache.PRELOAD}", str(script)],
         env={**os.environ, code_cache.DIRECTORY_ENV: str(cache)},
         capture_output=True,
         text=True,
@@ -766,6 +769,23 @@ def test_the_kernel_compiles_with_the_code_cache_of_the_same_source(tmp_path: Pa
         path.write_bytes(b"not V8 code")
     assert run_with_code_cache(tmp_path / "second" / "main.js", cache) == expected
     assert all(path.read_bytes() != b"not V8 code" for path in cache.iterdir()), "rejected data is replaced"
+
+
+def test_the_code_cache_keeps_entries_per_set_of_v8_flags(tmp_path: Path) -> None:
+    """V8 rejects code cached under other flags: a run under other flags (a tier off, a cold cache) writes entries of
+    its own, and the next run under the first flags finds its entries untouched instead of rewriting them."""
+    script, cache = tmp_path / "main.js", tmp_path / "cache"
+    script.write_text(CODE_CACHE_PROBE)
+    (tmp_path / "helper.js").write_text("exports.add = (a, b) => a + b;\n")
+    expected = {"sum": 5, "file": str(script), "main": True}
+    assert run_with_code_cache(script, cache, *sync_optimizer.NODE_FLAGS) == expected
+    first = {path.name: path.stat().st_mtime_ns for path in cache.iterdir()}
+    assert run_with_code_cache(script, cache) == expected
+    both = {path.name: path.stat().st_mtime_ns for path in cache.iterdir()}
+    assert len(both) == 2 * len(first) == 4 and first.items() <= both.items()
+    assert run_with_code_cache(script, cache, *sync_optimizer.NODE_FLAGS) == expected
+    assert run_with_code_cache(script, cache) == expected
+    assert {path.name: path.stat().st_mtime_ns for path in cache.iterdir()} == both, "each run found its own"
 
 
 VERSION_PROBE = """
@@ -871,6 +891,57 @@ def test_the_fast_kernel_reads_provider_type_definitions_on_demand(
     assert f"--require={defs_on_demand.PRELOAD}" in kernel.kernel_node_flags()
     monkeypatch.setenv(settings.TIERS_OFF_ENV, "defs-on-demand")
     assert f"--require={defs_on_demand.PRELOAD}" not in kernel.kernel_node_flags()
+
+
+CREATION_STACK_PROBE = """
+const cdktf = require("./node_modules/cdktf/lib/tokens/private/stack-trace.js");
+const other = require("./other/stack-trace.js");
+console.log(JSON.stringify({ cdktf: cdktf.captureStackTrace(), other: other.captureStackTrace() }));
+"""
+
+
+def test_cdktf_tokens_record_no_creation_stack(tmp_path: Path) -> None:
+    """Tier no-creation-stacks: cdktf's captureStackTrace (its module at cdktf's path) returns an empty stack; the
+    same module anywhere else is left as it is."""
+    stack_trace = "exports.captureStackTrace = () => ['new Intrinsic (intrinsic.js:23:66)'];\n"
+    for folder in ("node_modules/cdktf/lib/tokens/private", "other"):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "stack-trace.js").write_text(stack_trace)
+    (tmp_path / "probe.js").write_text(CREATION_STACK_PROBE)
+
+    def probe(*preload: str) -> dict:
+        command = [os.environ.get("JSII_NODE", "node"), *preload, "probe.js"]
+        result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=True)
+        return json.loads(result.stdout)
+
+    frames = ["new Intrinsic (intrinsic.js:23:66)"]
+    assert probe(f"--require={no_creation_stacks.PRELOAD}") == {"cdktf": [], "other": frames}
+    assert probe() == {"cdktf": frames, "other": frames}
+
+
+@pytest.mark.slow
+def test_the_fast_kernel_creates_tokens_without_creation_stacks(
+    fast_path_here: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In this process's kernel (the pinned cdktf): a token made in the kernel has an empty creation stack."""
+    from cdktf import Token
+
+    assert Token.as_any("value").creation_stack == []
+    assert f"--require={no_creation_stacks.PRELOAD}" in kernel.kernel_node_flags()
+    monkeypatch.setenv(settings.TIERS_OFF_ENV, "no-creation-stacks")
+    assert f"--require={no_creation_stacks.PRELOAD}" not in kernel.kernel_node_flags()
+
+
+def test_the_kernel_optimizes_on_its_main_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tier sync-optimizer: a kernel flag of a warm package cache's run (test_the_kernel_runs_without_the_node_wrapper:
+    the real kernel's flags; test_a_cold_package_cache_starts_the_kernel_sized_for_memory: a cold one's)."""
+    monkeypatch.setenv("JSII_RUNTIME_PACKAGE_CACHE_ROOT", str(tmp_path))
+    (tmp_path / "cdktf").mkdir()
+    [flag] = sync_optimizer.NODE_FLAGS
+    assert flag == "--no-concurrent-recompilation"
+    assert kernel.kernel_node_flags()[2] == flag and kernel.kernel_node_flags()[-1] == "--preserve-symlinks"
+    monkeypatch.setenv(settings.TIERS_OFF_ENV, "sync-optimizer")
+    assert flag not in kernel.kernel_node_flags()
 
 
 def test_the_code_cache_tier_is_a_kernel_flag_and_its_folder(monkeypatch: pytest.MonkeyPatch) -> None:

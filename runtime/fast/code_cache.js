@@ -11,9 +11,14 @@ const { threadId } = require("worker_threads");
 
 const directory = process.env.ERP_FAST_CODE_CACHE_DIR;
 const missing = []; // [file, script] for modules compiled without usable cached data
+// V8 rejects data made under other V8 flags (any of them: --no-opt, --optimize-for-size, a semi-space size), so the
+// flags are part of the key: runs under different flags (a cold cache, a tier off) each keep their own entries
+// instead of rejecting and rewriting each other's. Preloads (--require) are not V8 flags.
+const v8Flags = process.execArgv.filter((flag) => !flag.startsWith("--require")).join("\0");
 
 function cacheFile(content) {
-  return path.join(directory, crypto.createHash("sha256").update(content).digest("hex").slice(0, 32));
+  const key = crypto.createHash("sha256").update(v8Flags).update("\0\0").update(content);
+  return path.join(directory, key.digest("hex").slice(0, 32));
 }
 
 function readCache(file) {

@@ -22,7 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from runtime.fast import code_cache, defs_on_demand, one_cpu, settings, version_once
+from runtime.fast import code_cache, defs_on_demand, no_creation_stacks, one_cpu, settings, sync_optimizer, version_once
 from runtime.fast.hash_record import sha256_of
 from runtime.fast.pins import JSII, KERNEL_INDEX_WORKER, KERNEL_PROGRAM, package_directory
 from runtime.fast.settings import Unverified, atomic_file
@@ -69,12 +69,17 @@ def _package_cache_is_cold() -> bool:
 
 
 def kernel_node_flags() -> tuple[str, ...]:
-    extra = (*(COLD_CACHE_NODE_FLAGS if _package_cache_is_cold() else ()), *code_cache.node_flags())
+    cold = _package_cache_is_cold()
+    extra = (
+        *(COLD_CACHE_NODE_FLAGS if cold else sync_optimizer.node_flags()),
+        *code_cache.node_flags(),
+    )
     return (
         *KERNEL_NODE_FLAGS[:-1],
         *extra,
         *version_once.node_flags(),
         *defs_on_demand.node_flags(),
+        *no_creation_stacks.node_flags(),
         KERNEL_NODE_FLAGS[-1],
     )
 

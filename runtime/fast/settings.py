@@ -23,6 +23,8 @@ TIERS = {
     "version-once": "step 5: the kernel runs cdktf's `terraform version` validation command once (version_once.js)",
     "code-cache": "step 5: the kernel compiles its JavaScript with V8's code cache of the same source (code_cache.js)",
     "defs-on-demand": "step 5: the kernel reads a type's definition by byte range when needed (defs_on_demand.js)",
+    "sync-optimizer": "step 5: the kernel's optimizing compiler works on its main thread (sync_optimizer.py)",
+    "no-creation-stacks": "step 5: cdktf's tokens in the kernel record no creation stack (no_creation_stacks.js)",
 }
 CACHE_DIR = PROJECT_ROOT / ".cache" / "jsii-fast"
 
