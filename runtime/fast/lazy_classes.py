@@ -139,8 +139,12 @@ def _all_names(prologue: list[ast.stmt]) -> list[str] | None:
     ]
     if len(values) != 1 or not isinstance(values[0], ast.List):
         return None
-    names = [element.value for element in values[0].elts if isinstance(element, ast.Constant)]
-    return names if len(names) == len(values[0].elts) and all(isinstance(name, str) for name in names) else None
+    names = [
+        element.value
+        for element in values[0].elts
+        if isinstance(element, ast.Constant) and isinstance(element.value, str)
+    ]
+    return names if len(names) == len(values[0].elts) else None
 
 
 def _proxy_assignment_of(statement: ast.stmt) -> str | None:
