@@ -700,6 +700,21 @@ def test_a_submodule_not_generated_as_expected_runs_whole(tmp_path: Path, monkey
     assert {"Block", "Resource", "Unnamed"} <= set(vars(module)) and "__getattr__" not in vars(module)
 
 
+def test_pieces_are_read_from_the_file_their_index_came_from(tmp_path: Path) -> None:
+    """Another process may replace a module's cache file (atomically, with a new compilation) while this one runs."""
+    cut = lazy_classes.split(lazy_sample().encode(), "sample", compiling.STRING_ANNOTATIONS)
+    assert cut is not None
+    cache, replacement = tmp_path / "sample.split", tmp_path / "replacement"
+    with open(cache, "wb") as out:
+        lazy_classes.write(cut, b"header\n", out)
+    cached = lazy_classes.read(cache, b"header\n")
+    assert cached is not None and cached.prologue is not None
+    replacement.write_bytes(b"header\n" + bytes(cache.stat().st_size))  # same size, other bytes
+    os.replace(replacement, cache)
+    resource = cached.piece(cached.piece_of_name["Resource"])
+    assert "Resource" in resource.co_names and resource.co_filename == "sample"
+
+
 def test_the_lazy_classes_tier_checks_how_the_interpreter_looks_globals_up(monkeypatch: pytest.MonkeyPatch) -> None:
     lazy_classes.check_interpreter()
 

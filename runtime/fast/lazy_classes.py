@@ -23,6 +23,7 @@ from __future__ import annotations
 import ast
 import builtins
 import marshal
+import os
 import sys
 import types
 from dataclasses import dataclass
@@ -228,9 +229,13 @@ def write(split_module: Split | None, header: bytes, out: IO[bytes]) -> None:
 
 @dataclass(frozen=True)
 class Cached:
-    """A split module as read back from its cache file: the pieces stay on disk until named."""
+    """A split module as read back from its cache file: the pieces stay on disk until named.
 
-    path: Path
+    They are read through the descriptor the index was read from (kept open for the process's life): another process
+    may replace the file meanwhile (atomically, with a new compilation whose pieces need not lie at the same offsets).
+    """
+
+    descriptor: int
     prologue: types.CodeType | None  # None: run the module whole
     spans: list[tuple[int, int]]  # each piece's offset (from `base`) and length
     base: int
@@ -240,22 +245,28 @@ class Cached:
 
     def piece(self, index: int) -> types.CodeType:
         offset, length = self.spans[index]
-        with open(self.path, "rb") as file:
-            file.seek(self.base + offset)
-            return marshal.loads(file.read(length))
+        return marshal.loads(os.pread(self.descriptor, length, self.base + offset))
 
 
 def read(path: Path, header: bytes) -> Cached | None:
     """The cached split module, or None if absent, unreadable or of another header."""
     try:
-        with open(path, "rb") as file:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    try:
+        with os.fdopen(os.dup(descriptor), "rb") as file:
             if file.read(len(header)) != header:
-                return None
+                raise ValueError("another header")
             length = int.from_bytes(file.read(8), "little")
             prologue, spans, piece_of_name, name_of_type, published = marshal.loads(file.read(length))
     except (OSError, ValueError, EOFError, TypeError):
+        os.close(descriptor)
         return None
-    return Cached(path, prologue, spans, len(header) + 8 + length, piece_of_name, name_of_type, frozenset(published))
+    if prologue is None:
+        os.close(descriptor)  # a module that runs whole reads no piece
+    base = len(header) + 8 + length
+    return Cached(descriptor, prologue, spans, base, piece_of_name, name_of_type, frozenset(published))
 
 
 class LazyGlobals(dict):
