@@ -113,7 +113,7 @@ def is_taggable(kind: str) -> bool:
     module = importlib.import_module(f"cdktf_cdktf_provider_{provider}.{name}")
     (binding,) = [
         value
-        for value in vars(module).values()
+        for value in map(functools.partial(getattr, module), module.__all__)  # by name: the fast path creates classes
         if isinstance(value, type) and "TF_RESOURCE_TYPE" in vars(value) and kind == value.TF_RESOURCE_TYPE
     ]
     return hasattr(binding, "tags")
